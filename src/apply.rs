@@ -1,0 +1,219 @@
+//! Carrying out a plan: per site, step by step in the plan's order, the
+//! changes of one step concurrently; a failed step stops that site's later
+//! steps, which depend on it. Sites run concurrently.
+
+use std::collections::HashSet;
+use std::fmt::Write;
+
+use futures::StreamExt;
+
+use crate::plan::{Change, Plan, SitePlan};
+use crate::provider::{Client, ProviderError, WriteMode};
+
+/// What happened to one change.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Applied,
+    Failed(ProviderError),
+    Skipped(String),
+}
+
+/// The result of one change of one site.
+#[derive(Debug, Clone)]
+pub struct ChangeResult {
+    pub change: Change,
+    pub outcome: Outcome,
+}
+
+/// Every change's result, per site, in plan order.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub mode: WriteMode,
+    pub sites: Vec<(String, Vec<ChangeResult>)>,
+}
+
+impl Report {
+    pub fn count(&self, pick: fn(&Outcome) -> bool) -> usize {
+        self.sites
+            .iter()
+            .flat_map(|(_, r)| r)
+            .filter(|r| pick(&r.outcome))
+            .count()
+    }
+
+    pub fn applied(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Applied))
+    }
+
+    pub fn failed(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Failed(_)))
+    }
+
+    pub fn skipped(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Skipped(_)))
+    }
+
+    pub fn is_success(&self) -> bool {
+        self.failed() == 0 && (self.mode == WriteMode::TestMode || self.skipped() == 0)
+    }
+
+    /// One line per change, then a closing line.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for (site, results) in &self.sites {
+            let _ = writeln!(out, "site {site}");
+            for r in results {
+                let what = format!("{} {}", r.change.kind().as_str(), r.change.key());
+                let verb = match r.change.action() {
+                    crate::plan::Action::Create => "created",
+                    crate::plan::Action::Update => "updated",
+                    crate::plan::Action::Delete => "deleted",
+                };
+                let line = match (&r.outcome, self.mode) {
+                    (Outcome::Applied, WriteMode::Real) => format!("  ok      {what} {verb}"),
+                    (Outcome::Applied, WriteMode::TestMode) => {
+                        format!("  ok      {what} (accepted with test_mode=true; nothing changed)")
+                    }
+                    (Outcome::Failed(e), _) => format!("  FAILED  {what}: {e}"),
+                    (Outcome::Skipped(why), _) => format!("  skipped {what}: {why}"),
+                };
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        let closing = match self.mode {
+            WriteMode::Real => format!(
+                "Apply finished: {} applied, {} failed, {} skipped.",
+                self.applied(),
+                self.failed(),
+                self.skipped()
+            ),
+            WriteMode::TestMode => format!(
+                "Dry run finished: {} accepted, {} failed, {} not sent; every request carried test_mode=true, so nothing was changed.",
+                self.applied(),
+                self.failed(),
+                self.skipped()
+            ),
+        };
+        let _ = writeln!(out, "{closing}");
+        if self.failed() > 0 && self.mode == WriteMode::Real {
+            let _ = writeln!(
+                out,
+                "Run `roster plan` to see what is left, then `roster apply` again to finish."
+            );
+        }
+        out
+    }
+}
+
+/// Applies `plan` through `clients` (one per site, in the plan's order).
+pub async fn apply(plan: &Plan, clients: &[Client], mode: WriteMode, concurrency: usize) -> Report {
+    let sites = futures::future::join_all(
+        plan.sites
+            .iter()
+            .zip(clients)
+            .map(|(site, client)| apply_site(site, client, mode, concurrency.max(1))),
+    )
+    .await;
+    Report {
+        mode,
+        sites: plan
+            .sites
+            .iter()
+            .map(|s| s.site.clone())
+            .zip(sites)
+            .collect(),
+    }
+}
+
+async fn apply_site(
+    site: &SitePlan,
+    client: &Client,
+    mode: WriteMode,
+    concurrency: usize,
+) -> Vec<ChangeResult> {
+    // Groups that only exist once this plan has really run.
+    let pending: HashSet<String> = site
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::CreateGroup { name, .. } => Some(name.clone()),
+            Change::UpdateGroup { name: Some(n), .. } => Some(n.after.clone()),
+            _ => None,
+        })
+        .map(|n| site.provider.group_key(&n))
+        .collect();
+
+    let mut results: Vec<ChangeResult> = Vec::with_capacity(site.changes.len());
+    let mut failed_step: Option<u8> = None;
+    let mut start = 0;
+    while start < site.changes.len() {
+        let step = site.changes[start].step();
+        let end = site.changes[start..]
+            .iter()
+            .position(|c| c.step() != step)
+            .map_or(site.changes.len(), |n| start + n);
+        let batch = &site.changes[start..end];
+        if let Some(failed) = failed_step {
+            results.extend(batch.iter().map(|c| ChangeResult {
+                change: c.clone(),
+                outcome: Outcome::Skipped(format!(
+                    "not attempted because a change in step {failed} on this site failed"
+                )),
+            }));
+            start = end;
+            continue;
+        }
+        let outcomes: Vec<Outcome> = futures::stream::iter(batch.iter().map(|c| {
+            let needs = if mode == WriteMode::TestMode {
+                needs_pending_group(c, &pending, site)
+            } else {
+                None
+            };
+            async move {
+                match needs {
+                    Some(group) => Outcome::Skipped(format!(
+                        "not sent: it needs group `{group}`, which a dry run does not create"
+                    )),
+                    None => match client.apply(c, mode).await {
+                        Ok(()) => Outcome::Applied,
+                        Err(e) => Outcome::Failed(e),
+                    },
+                }
+            }
+        }))
+        .buffered(concurrency)
+        .collect()
+        .await;
+        if outcomes.iter().any(|o| matches!(o, Outcome::Failed(_))) {
+            failed_step = Some(step);
+        }
+        results.extend(
+            batch
+                .iter()
+                .cloned()
+                .zip(outcomes)
+                .map(|(change, outcome)| ChangeResult { change, outcome }),
+        );
+        start = end;
+    }
+    results
+}
+
+/// A group this user change refers to that only a real run creates.
+fn needs_pending_group(
+    change: &Change,
+    pending: &HashSet<String>,
+    site: &SitePlan,
+) -> Option<String> {
+    let groups: &[String] = match change {
+        Change::CreateUser { groups, .. } => groups,
+        Change::UpdateUser {
+            groups: Some(m), ..
+        } => &m.after,
+        _ => return None,
+    };
+    groups
+        .iter()
+        .find(|g| pending.contains(&site.provider.group_key(g)))
+        .cloned()
+}

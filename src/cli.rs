@@ -1,0 +1,99 @@
+//! Command-line arguments (clap definitions only).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Keep the users and groups of BI platforms in line with TOML files in git.
+#[derive(Debug, Parser)]
+#[command(name = "roster", version, about, long_about = None)]
+pub struct Cli {
+    /// Directory of the desired state: every *.toml file under it is read.
+    #[arg(long, global = true, default_value = "state", env = "ROSTER_STATE")]
+    pub state: PathBuf,
+
+    /// Log every HTTP call to stderr (-v); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load and check the state; contacts nothing.
+    Validate,
+    /// Fetch the live state of every site and print what would change.
+    Plan(PlanArgs),
+    /// Print the plan, ask for confirmation, and carry it out.
+    Apply(ApplyArgs),
+    /// Run a local emulator of the platforms' APIs.
+    Sandbox(SandboxArgs),
+}
+
+/// Where the sites are reached: the real platforms, or a sandbox.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Run against a sandbox started inside this command (no credentials
+    /// needed); its data persists in --sandbox-data.
+    #[arg(long)]
+    pub sandbox: bool,
+
+    /// Run against a sandbox that is already running (`roster sandbox`).
+    #[arg(long, value_name = "URL", conflicts_with = "sandbox")]
+    pub sandbox_url: Option<String>,
+
+    /// Where --sandbox keeps its data between runs.
+    #[arg(long, value_name = "FILE", default_value = ".roster/sandbox.json")]
+    pub sandbox_data: PathBuf,
+
+    /// Start --sandbox again from the seed, forgetting earlier applies.
+    #[arg(long, requires = "sandbox")]
+    pub sandbox_reset: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Exit 2 when the plan has changes, 0 when it has none, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Apply without asking for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Send every write with the platform's test mode (test_mode=true): the
+    /// site checks each request and changes nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// How many requests may be under way at once, per site.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Port to listen on (127.0.0.1 only). Sigma's sample scripts expect 8081.
+    #[arg(long, default_value_t = 8081)]
+    pub port: u16,
+
+    /// JSON file with the emulated sites; created from the seed if missing.
+    /// Without it the sandbox starts from the seed.
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+
+    /// Save the data back to --data when the sandbox stops (Ctrl-C).
+    #[arg(long, requires = "data")]
+    pub save: bool,
+}

@@ -1,0 +1,78 @@
+//! The command edge: each command loads what it needs, reports errors with
+//! context (anyhow), and says how the process should exit.
+
+mod apply;
+mod plan;
+mod sandbox;
+mod target;
+mod validate;
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+use crate::model::DesiredState;
+
+/// How a successful command ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Exit 0.
+    Success,
+    /// Exit 2: the plan has changes (`--detailed-exitcode`).
+    Changes,
+}
+
+impl Status {
+    pub fn code(self) -> u8 {
+        match self {
+            Status::Success => 0,
+            Status::Changes => 2,
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<Status> {
+    init_logging(cli.verbose);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match &cli.command {
+        Command::Validate => validate::run(&cli.state),
+        Command::Plan(args) => runtime.block_on(plan::run(&cli.state, args)),
+        Command::Apply(args) => runtime.block_on(apply::run(&cli.state, args)),
+        Command::Sandbox(args) => runtime.block_on(sandbox::run(args)),
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "roster=debug",
+        _ => "roster=trace,info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Loads the state, printing every problem found (each on its own line,
+/// located) before failing.
+fn load_state(dir: &Path) -> Result<DesiredState> {
+    crate::state::load(dir).map_err(|diagnostics| {
+        for d in &diagnostics.0 {
+            eprintln!("error: {d}");
+        }
+        let n = diagnostics.0.len();
+        anyhow::anyhow!(
+            "{n} problem{} in the state under {}; nothing was contacted",
+            if n == 1 { "" } else { "s" },
+            dir.display()
+        )
+    })
+}

@@ -1,0 +1,52 @@
+//! `roster sandbox`: serve the emulator on a fixed port until Ctrl-C.
+
+use anyhow::{Context, Result};
+
+use super::Status;
+use crate::cli::SandboxArgs;
+use crate::sandbox::{Sandbox, persist};
+
+pub async fn run(args: &SandboxArgs) -> Result<Status> {
+    let data = match &args.data {
+        Some(path) if path.exists() => persist::load(path)?,
+        Some(path) => {
+            let seed = persist::seed();
+            persist::save(path, &seed)?;
+            eprintln!("created {} from the seed", path.display());
+            seed
+        }
+        None => persist::seed(),
+    };
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on 127.0.0.1:{} (pick another with --port)",
+                args.port
+            )
+        })?;
+    let url = format!("http://{}", listener.local_addr()?);
+    println!("roster sandbox listening on {url}");
+    println!("Point roster at it with: roster plan --sandbox-url {url}");
+    println!("Test credentials of the emulated sites (they are not secrets):");
+    for (slug, site) in &data.periscope {
+        println!(
+            "  periscope site {slug}: HTTP-X-PARTNER-AUTH: {slug}:{}",
+            site.api_key
+        );
+    }
+    println!("Stop with Ctrl-C.");
+    let sandbox = Sandbox::new(data);
+    sandbox
+        .serve(listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    if args.save {
+        if let Some(path) = &args.data {
+            persist::save(path, &sandbox.data())?;
+            eprintln!("saved the sandbox data to {}", path.display());
+        }
+    }
+    Ok(Status::Success)
+}

@@ -1,0 +1,135 @@
+//! Connecting to the declared sites: the real platforms with credentials from
+//! the environment, a sandbox started in-process (`--sandbox`), or a running
+//! sandbox (`--sandbox-url`).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+
+use crate::cli::TargetArgs;
+use crate::model::{Credentials, DesiredState, LiveSite};
+use crate::provider::{Client, ProviderError};
+use crate::sandbox::{self, PeriscopeSite, RunningSandbox, SANDBOX_PERISCOPE_KEY, Sandbox};
+use crate::secret::Secret;
+use crate::state;
+
+/// Clients for every declared site, and the in-process sandbox if any.
+pub struct Targets {
+    pub clients: Vec<Client>,
+    in_process: Option<InProcess>,
+}
+
+struct InProcess {
+    sandbox: Sandbox,
+    running: RunningSandbox,
+    file: PathBuf,
+}
+
+impl Targets {
+    pub async fn connect(desired: &DesiredState, args: &TargetArgs) -> Result<Targets> {
+        let sites: Vec<_> = desired.sites.iter().map(|s| &s.site).collect();
+        if args.sandbox {
+            let mut data = sandbox::persist::load_or_seed(&args.sandbox_data, args.sandbox_reset)?;
+            for site in &sites {
+                if !data.periscope.contains_key(&site.slug) {
+                    eprintln!(
+                        "note: the sandbox has no Periscope site `{}`; starting one with only {} in it",
+                        site.slug, site.invited_by
+                    );
+                    data.periscope.insert(
+                        site.slug.clone(),
+                        PeriscopeSite::new(SANDBOX_PERISCOPE_KEY, &site.invited_by),
+                    );
+                }
+            }
+            let keys: Vec<String> = sites
+                .iter()
+                .map(|s| data.periscope[&s.slug].api_key.clone())
+                .collect();
+            let sandbox = Sandbox::new(data);
+            let running = sandbox.spawn().await.context("starting the sandbox")?;
+            let url = running.url();
+            let clients = sites
+                .iter()
+                .zip(keys)
+                .map(|(site, key)| {
+                    Client::new(
+                        site,
+                        Credentials::Periscope {
+                            api_key: Secret::new(key),
+                        },
+                        Some(&url),
+                    )
+                })
+                .collect::<Result<Vec<_>, ProviderError>>()?;
+            return Ok(Targets {
+                clients,
+                in_process: Some(InProcess {
+                    sandbox,
+                    running,
+                    file: args.sandbox_data.clone(),
+                }),
+            });
+        }
+        if let Some(raw) = &args.sandbox_url {
+            let url =
+                state::check_base_url(raw).map_err(|why| anyhow::anyhow!("--sandbox-url {why}"))?;
+            let clients = sites
+                .iter()
+                .map(|site| {
+                    Client::new(
+                        site,
+                        Credentials::Periscope {
+                            api_key: Secret::new(SANDBOX_PERISCOPE_KEY),
+                        },
+                        Some(&url),
+                    )
+                })
+                .collect::<Result<Vec<_>, ProviderError>>()?;
+            return Ok(Targets {
+                clients,
+                in_process: None,
+            });
+        }
+        let credentials = state::resolve_credentials(&sites)?;
+        let clients = sites
+            .iter()
+            .zip(credentials)
+            .map(|(site, creds)| Client::new(site, creds, None))
+            .collect::<Result<Vec<_>, ProviderError>>()?;
+        Ok(Targets {
+            clients,
+            in_process: None,
+        })
+    }
+
+    /// Reads every site's live state concurrently. All failures are
+    /// reported together.
+    pub async fn fetch(&self) -> Result<Vec<LiveSite>> {
+        let results = futures::future::join_all(self.clients.iter().map(Client::fetch)).await;
+        let mut live = Vec::new();
+        let mut errors = Vec::new();
+        for r in results {
+            match r {
+                Ok(l) => live.push(l),
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        if !errors.is_empty() {
+            bail!(
+                "could not read the live state:\n  {}\nnothing was changed",
+                errors.join("\n  ")
+            );
+        }
+        Ok(live)
+    }
+
+    /// Stops an in-process sandbox and saves its data for the next run.
+    pub async fn finish(self) -> Result<()> {
+        if let Some(p) = self.in_process {
+            p.running.stop().await;
+            sandbox::persist::save(&p.file, &p.sandbox.data())?;
+        }
+        Ok(())
+    }
+}

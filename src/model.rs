@@ -1,0 +1,223 @@
+//! Provider-neutral model: sites, desired users and groups, live users and
+//! groups. Loading (`state`) produces the desired side, providers produce the
+//! live side, and `plan` compares the two.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::secret::Secret;
+
+/// Which platform a site runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    Periscope,
+}
+
+impl ProviderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Periscope => "periscope",
+        }
+    }
+
+    /// Groups every site of this provider has and roster never creates,
+    /// renames or deletes.
+    pub fn builtin_groups(self) -> &'static [&'static str] {
+        match self {
+            ProviderKind::Periscope => &[ADMINISTRATORS, ALL_USERS],
+        }
+    }
+
+    /// The key two group names are matched by, the way the platform's API
+    /// resolves them. Periscope resolves `/groups/my-new-group` to
+    /// `myNewGroup`: case-insensitive, ignoring anything not alphanumeric.
+    pub fn group_key(self, name: &str) -> String {
+        match self {
+            ProviderKind::Periscope => name
+                .chars()
+                .filter(|c| c.is_alphanumeric())
+                .flat_map(char::to_lowercase)
+                .collect(),
+        }
+    }
+
+    pub fn is_builtin_group(self, name: &str) -> bool {
+        let key = self.group_key(name);
+        self.builtin_groups()
+            .iter()
+            .any(|b| self.group_key(b) == key)
+    }
+
+    /// The group every user is in; its membership is never planned.
+    pub fn implicit_group(self) -> Option<&'static str> {
+        match self {
+            ProviderKind::Periscope => Some(ALL_USERS),
+        }
+    }
+}
+
+impl fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+pub const ADMINISTRATORS: &str = "Administrators";
+pub const ALL_USERS: &str = "All Users";
+
+/// The key two emails are matched by: trimmed and case-folded, as both
+/// platforms compare them.
+pub fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Periscope group access level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    View,
+    Discovery,
+    Sql,
+}
+
+impl Access {
+    pub const ALL: [Access; 3] = [Access::View, Access::Discovery, Access::Sql];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::View => "view",
+            Access::Discovery => "discovery",
+            Access::Sql => "sql",
+        }
+    }
+
+    /// Parses an access level the way the API accepts it: case-insensitively.
+    pub fn parse(value: &str) -> Option<Access> {
+        Access::ALL
+            .into_iter()
+            .find(|a| a.as_str().eq_ignore_ascii_case(value.trim()))
+    }
+}
+
+impl fmt::Display for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What to do with live objects that the state does not declare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unmanaged {
+    /// Remove them (Periscope: delete).
+    #[default]
+    Remove,
+    /// Leave them alone; the plan lists them as kept.
+    Keep,
+}
+
+/// Where a site's credentials come from once resolved.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    Periscope { api_key: Secret },
+}
+
+/// A declared site, with everything a provider needs except resolved secrets.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// The name the state uses for the site (`[sites.NAME]`).
+    pub name: String,
+    pub provider: ProviderKind,
+    /// The platform's own identifier (Periscope: the slug in dashboard URLs).
+    pub slug: String,
+    pub base_url: url::Url,
+    /// The environment variable holding the API key.
+    pub api_key_env: String,
+    /// Shown as the inviter of users roster creates; never removed.
+    pub invited_by: String,
+    pub unmanaged_users: Unmanaged,
+    pub unmanaged_groups: Unmanaged,
+}
+
+/// A user as declared for one site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredUser {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub groups: Vec<String>,
+}
+
+/// A group as declared for one site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredGroup {
+    pub name: String,
+    pub access: Access,
+    pub previous_names: Vec<String>,
+}
+
+/// Everything declared for one site.
+#[derive(Debug, Clone)]
+pub struct DesiredSite {
+    pub site: Site,
+    pub users: Vec<DesiredUser>,
+    pub groups: Vec<DesiredGroup>,
+}
+
+/// The whole declared state: every site with what belongs on it.
+#[derive(Debug, Clone)]
+pub struct DesiredState {
+    pub sites: Vec<DesiredSite>,
+}
+
+/// A user as the platform reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveUser {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub groups: Vec<String>,
+}
+
+/// A group as the platform reports it. `access` is kept as the platform wrote
+/// it (lower-cased) so an unknown level still shows up in a diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveGroup {
+    pub name: String,
+    pub access: Option<String>,
+}
+
+/// What is live on one site.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveSite {
+    pub users: Vec<LiveUser>,
+    pub groups: Vec<LiveGroup>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periscope_group_keys_ignore_case_and_punctuation() {
+        let p = ProviderKind::Periscope;
+        assert_eq!(p.group_key("myNewGroup"), p.group_key("my-new-group"));
+        assert_eq!(p.group_key("All Users"), "allusers");
+        assert!(p.is_builtin_group("all users"));
+        assert!(!p.is_builtin_group("Analysts"));
+    }
+
+    #[test]
+    fn access_parses_case_insensitively() {
+        assert_eq!(Access::parse("View"), Some(Access::View));
+        assert_eq!(Access::parse(" SQL "), Some(Access::Sql));
+        assert_eq!(Access::parse("admin"), None);
+    }
+
+    #[test]
+    fn emails_match_trimmed_and_case_folded() {
+        assert_eq!(email_key(" Ada@Acme.COM "), "ada@acme.com");
+    }
+}

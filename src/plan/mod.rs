@@ -1,0 +1,220 @@
+//! The plan: what must change on each site for the live state to match the
+//! desired state. Computed by a pure function (`diff::plan`), no I/O.
+
+mod diff;
+mod fingerprint;
+
+use serde::Serialize;
+
+pub use diff::{PlanError, plan, plan_site};
+pub use fingerprint::fingerprint;
+
+use crate::model::{Access, ProviderKind};
+
+/// A field's value before and after a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diff<T> {
+    pub before: T,
+    pub after: T,
+}
+
+/// A change of group membership: what is added and removed, and the whole
+/// set afterwards (Periscope replaces the set in one call).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Membership {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub after: Vec<String>,
+}
+
+/// One change to one object on one site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Change {
+    CreateGroup {
+        name: String,
+        access: Access,
+    },
+    UpdateGroup {
+        /// The group's name as the site has it now (what the request addresses).
+        live_name: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        name: Option<Diff<String>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        access: Option<Diff<String>>,
+    },
+    CreateUser {
+        email: String,
+        first_name: String,
+        last_name: String,
+        groups: Vec<String>,
+    },
+    UpdateUser {
+        email: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        first_name: Option<Diff<String>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        last_name: Option<Diff<String>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        groups: Option<Membership>,
+    },
+    DeleteUser {
+        email: String,
+    },
+    DeleteGroup {
+        name: String,
+    },
+}
+
+/// What a change does, for counting and for the symbol a reviewer sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+/// The kind of object a change is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectKind {
+    Group,
+    User,
+}
+
+impl ObjectKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::Group => "group",
+            ObjectKind::User => "user",
+        }
+    }
+}
+
+impl Change {
+    pub fn action(&self) -> Action {
+        match self {
+            Change::CreateGroup { .. } | Change::CreateUser { .. } => Action::Create,
+            Change::UpdateGroup { .. } | Change::UpdateUser { .. } => Action::Update,
+            Change::DeleteGroup { .. } | Change::DeleteUser { .. } => Action::Delete,
+        }
+    }
+
+    pub fn kind(&self) -> ObjectKind {
+        match self {
+            Change::CreateGroup { .. }
+            | Change::UpdateGroup { .. }
+            | Change::DeleteGroup { .. } => ObjectKind::Group,
+            _ => ObjectKind::User,
+        }
+    }
+
+    /// The object's name as the reviewer knows it (the new name on a rename).
+    pub fn key(&self) -> &str {
+        match self {
+            Change::CreateGroup { name, .. } | Change::DeleteGroup { name } => name,
+            Change::UpdateGroup {
+                live_name, name, ..
+            } => name.as_ref().map_or(live_name, |n| &n.after),
+            Change::CreateUser { email, .. }
+            | Change::UpdateUser { email, .. }
+            | Change::DeleteUser { email } => email,
+        }
+    }
+
+    /// The step of the apply this change belongs to; steps run in order.
+    /// 1 groups created or updated, 2 users created or updated (with their
+    /// memberships), 3 users removed, 4 groups deleted.
+    pub fn step(&self) -> u8 {
+        match self {
+            Change::CreateGroup { .. } | Change::UpdateGroup { .. } => 1,
+            Change::CreateUser { .. } | Change::UpdateUser { .. } => 2,
+            Change::DeleteUser { .. } => 3,
+            Change::DeleteGroup { .. } => 4,
+        }
+    }
+}
+
+/// Why a live object that the state does not declare is left alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeptReason {
+    /// The site says `unmanaged_users = "keep"` / `unmanaged_groups = "keep"`.
+    Unmanaged,
+    /// The user is the site's `invited_by`, who roster never removes.
+    InvitedBy,
+}
+
+impl KeptReason {
+    pub fn describe(self, kind: ObjectKind) -> String {
+        match self {
+            KeptReason::Unmanaged => {
+                format!("not declared, unmanaged_{}s = \"keep\"", kind.as_str())
+            }
+            KeptReason::InvitedBy => "the site's invited_by, never removed".into(),
+        }
+    }
+}
+
+/// A live object the plan does not change although it is not declared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Kept {
+    pub kind: ObjectKind,
+    pub key: String,
+    pub reason: KeptReason,
+}
+
+/// The plan for one site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SitePlan {
+    pub site: String,
+    pub provider: ProviderKind,
+    /// Changes in the order they must run.
+    pub changes: Vec<Change>,
+    pub kept: Vec<Kept>,
+    /// Fingerprint of the live state the plan was computed from.
+    pub fingerprint: String,
+}
+
+/// The plan for every site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub sites: Vec<SitePlan>,
+}
+
+/// How many changes of each action a plan holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub delete: usize,
+}
+
+impl Summary {
+    pub fn of<'a>(changes: impl IntoIterator<Item = &'a Change>) -> Summary {
+        let mut s = Summary::default();
+        for c in changes {
+            match c.action() {
+                Action::Create => s.create += 1,
+                Action::Update => s.update += 1,
+                Action::Delete => s.delete += 1,
+            }
+        }
+        s
+    }
+
+    pub fn total(&self) -> usize {
+        self.create + self.update + self.delete
+    }
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        Summary::of(self.sites.iter().flat_map(|s| &s.changes))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sites.iter().all(|s| s.changes.is_empty())
+    }
+}

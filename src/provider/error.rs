@@ -1,0 +1,99 @@
+//! Errors from talking to a platform. Each names the site, what was being
+//! done to which object, and the HTTP status where there was one.
+
+/// A failed request to a site.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProviderError {
+    #[error("site `{site}`: {action} {object}: HTTP {status}: {message}{hint}")]
+    Http {
+        site: String,
+        action: String,
+        object: String,
+        status: u16,
+        message: String,
+        hint: String,
+    },
+    #[error("site `{site}`: {action} {object}: {message}")]
+    Transport {
+        site: String,
+        action: String,
+        object: String,
+        message: String,
+    },
+    #[error("site `{site}`: {action}: the response could not be read: {message}")]
+    Decode {
+        site: String,
+        action: String,
+        message: String,
+    },
+}
+
+impl ProviderError {
+    /// The HTTP status, when the site answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ProviderError::Http { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// The most of an error body that goes into a message.
+const BODY_LIMIT: usize = 300;
+
+/// The message in an error body: `{"error": "..."}`, `{"message": "..."}`,
+/// `{"error": {"message": "..."}}`, or the text itself; truncated, and with
+/// every secret the request carried removed.
+pub fn error_message(body: &[u8], secrets: &[&str]) -> String {
+    let text = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) => ["error", "message"]
+            .iter()
+            .find_map(|k| match v.get(k) {
+                Some(serde_json::Value::String(s)) => Some(s.clone()),
+                Some(inner @ serde_json::Value::Object(_)) => inner
+                    .get("message")
+                    .and_then(|m| m.as_str())
+                    .map(str::to_string),
+                _ => None,
+            })
+            .unwrap_or_else(|| v.to_string()),
+        Err(_) => String::from_utf8_lossy(body).into_owned(),
+    };
+    let mut text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for s in secrets.iter().filter(|s| !s.is_empty()) {
+        text = text.replace(s, "[redacted]");
+    }
+    if text.chars().count() > BODY_LIMIT {
+        text = text.chars().take(BODY_LIMIT).collect::<String>() + "…";
+    }
+    if text.is_empty() {
+        "(empty response body)".into()
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_common_error_shapes_and_scrubs_secrets() {
+        assert_eq!(error_message(br#"{"error":"nope"}"#, &[]), "nope");
+        assert_eq!(
+            error_message(br#"{"message":"Duplicate record"}"#, &[]),
+            "Duplicate record"
+        );
+        assert_eq!(
+            error_message(br#"{"error":{"message":"deep"}}"#, &[]),
+            "deep"
+        );
+        assert_eq!(
+            error_message(b"bad key s3cr3t here", &["s3cr3t"]),
+            "bad key [redacted] here"
+        );
+        assert_eq!(error_message(b"", &[]), "(empty response body)");
+        let long = "x".repeat(1000);
+        assert!(error_message(long.as_bytes(), &[]).chars().count() <= BODY_LIMIT + 1);
+    }
+}

@@ -1,0 +1,64 @@
+//! Platforms roster manages. Each provider reads a site's live state and
+//! carries out planned changes; `Client` dispatches to the right one.
+
+pub mod error;
+pub mod periscope;
+
+use std::time::Duration;
+
+pub use error::ProviderError;
+
+use crate::model::{Credentials, LiveSite, Site};
+use crate::plan::Change;
+
+/// Whether a write really changes the site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    Real,
+    /// Sent with the platform's server-side test mode: checked, not saved.
+    TestMode,
+}
+
+/// A connection to one site.
+pub enum Client {
+    Periscope(periscope::PeriscopeClient),
+}
+
+impl Client {
+    /// `base_url` overrides the site's own (to reach the sandbox).
+    pub fn new(
+        site: &Site,
+        credentials: Credentials,
+        base_url: Option<&url::Url>,
+    ) -> Result<Client, ProviderError> {
+        let base = base_url.unwrap_or(&site.base_url);
+        match credentials {
+            Credentials::Periscope { api_key } => {
+                periscope::PeriscopeClient::new(site, api_key, base).map(Client::Periscope)
+            }
+        }
+    }
+
+    pub async fn fetch(&self) -> Result<LiveSite, ProviderError> {
+        match self {
+            Client::Periscope(c) => c.fetch().await,
+        }
+    }
+
+    pub async fn apply(&self, change: &Change, mode: WriteMode) -> Result<(), ProviderError> {
+        match self {
+            Client::Periscope(c) => c.apply(change, mode).await,
+        }
+    }
+}
+
+/// The HTTP client every provider uses: rustls, timeouts, and no redirects
+/// (a redirect would carry credentials to another host).
+pub fn http_client() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .user_agent(concat!("roster/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(60))
+        .build()
+}

@@ -1,0 +1,340 @@
+//! The Periscope Data (Sisense for Cloud Data Teams) v1 user and group API.
+//! Reference: `shared/reference/periscope-api.md`.
+
+use std::time::{Duration, Instant};
+
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::wire;
+use crate::model::{ALL_USERS, LiveSite, Site};
+use crate::plan::Change;
+use crate::provider::WriteMode;
+use crate::provider::error::{ProviderError, error_message};
+use crate::secret::Secret;
+
+const AUTH_HEADER: &str = "HTTP-X-PARTNER-AUTH";
+const EMAIL_HEADER: &str = "HTTP-X-EMAIL";
+/// Reads that fail with a retryable status are tried this many times.
+const READ_ATTEMPTS: u32 = 3;
+
+pub struct PeriscopeClient {
+    http: reqwest::Client,
+    base: String,
+    /// The site's name in the state, used in every error.
+    name: String,
+    /// The slug sent in the auth header.
+    site: String,
+    api_key: Secret,
+    key_env: String,
+    invited_by: String,
+}
+
+/// One request, described for errors and logs.
+struct Call<'a> {
+    method: Method,
+    path: String,
+    action: &'a str,
+    object: &'a str,
+    email: Option<&'a str>,
+    mode: Option<WriteMode>,
+    body: Option<Value>,
+}
+
+impl PeriscopeClient {
+    pub fn new(site: &Site, api_key: Secret, base_url: &url::Url) -> Result<Self, ProviderError> {
+        let http = crate::provider::http_client().map_err(|e| ProviderError::Transport {
+            site: site.name.clone(),
+            action: "set up".into(),
+            object: "the HTTP client".into(),
+            message: e.to_string(),
+        })?;
+        Ok(PeriscopeClient {
+            http,
+            base: base_url.as_str().trim_end_matches('/').to_string(),
+            name: site.name.clone(),
+            site: site.slug.clone(),
+            api_key,
+            key_env: site.api_key_env.clone(),
+            invited_by: site.invited_by.clone(),
+        })
+    }
+
+    fn site_name(&self) -> &str {
+        &self.name
+    }
+
+    pub async fn fetch(&self) -> Result<LiveSite, ProviderError> {
+        let (users, groups) = tokio::try_join!(
+            self.read("/api/v1/users", "list users"),
+            self.read("/api/v1/groups", "list groups"),
+        )?;
+        let decode = |action: &str, message: String| ProviderError::Decode {
+            site: self.site_name().to_string(),
+            action: action.to_string(),
+            message,
+        };
+        Ok(LiveSite {
+            users: wire::users(&users).map_err(|m| decode("list users", m))?,
+            groups: wire::groups(&groups).map_err(|m| decode("list groups", m))?,
+        })
+    }
+
+    async fn read(&self, path: &str, action: &str) -> Result<Value, ProviderError> {
+        let mut attempt = 1;
+        loop {
+            let result = self
+                .send(Call {
+                    method: Method::GET,
+                    path: path.to_string(),
+                    action,
+                    object: "",
+                    email: None,
+                    mode: None,
+                    body: None,
+                })
+                .await;
+            match result {
+                Err(e) if attempt < READ_ATTEMPTS && is_retryable(&e) => {
+                    tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Carries out one change. With `WriteMode::TestMode` the request is sent
+    /// with `test_mode=true` and the site changes nothing.
+    pub async fn apply(&self, change: &Change, mode: WriteMode) -> Result<(), ProviderError> {
+        let group_path = |name: &str| {
+            format!(
+                "/api/v1/groups/{}",
+                utf8_percent_encode(name, NON_ALPHANUMERIC)
+            )
+        };
+        let call = match change {
+            Change::CreateGroup { name, access } => Call {
+                method: Method::POST,
+                path: "/api/v1/groups".into(),
+                action: "create group",
+                object: name,
+                email: None,
+                mode: Some(mode),
+                body: Some(json!({
+                    "name": name,
+                    "access": access.as_str(),
+                    "created_by_email": self.invited_by,
+                })),
+            },
+            Change::UpdateGroup {
+                live_name,
+                name,
+                access,
+            } => {
+                let mut body = serde_json::Map::new();
+                if let Some(n) = name {
+                    body.insert("name".into(), json!(n.after));
+                }
+                if let Some(a) = access {
+                    body.insert("access".into(), json!(a.after));
+                }
+                Call {
+                    method: Method::PUT,
+                    path: group_path(live_name),
+                    action: "update group",
+                    object: live_name,
+                    email: None,
+                    mode: Some(mode),
+                    body: Some(Value::Object(body)),
+                }
+            }
+            Change::DeleteGroup { name } => Call {
+                method: Method::DELETE,
+                path: group_path(name),
+                action: "delete group",
+                object: name,
+                email: None,
+                mode: Some(mode),
+                body: None,
+            },
+            Change::CreateUser {
+                email,
+                first_name,
+                last_name,
+                groups,
+            } => Call {
+                method: Method::POST,
+                path: "/api/v1/users".into(),
+                action: "create user",
+                object: email,
+                email: None,
+                mode: Some(mode),
+                body: Some(json!({
+                    "first_name": first_name,
+                    "last_name": last_name,
+                    "email": email,
+                    "groups": groups,
+                    "invited_by_email": self.invited_by,
+                })),
+            },
+            Change::UpdateUser {
+                email,
+                first_name,
+                last_name,
+                groups,
+            } => {
+                let mut body = serde_json::Map::new();
+                if let Some(d) = first_name {
+                    body.insert("first_name".into(), json!(d.after));
+                }
+                if let Some(d) = last_name {
+                    body.insert("last_name".into(), json!(d.after));
+                }
+                if let Some(m) = groups {
+                    // A groups list replaces the user's set; every user stays
+                    // in the all-users group.
+                    let mut all: Vec<&str> = m.after.iter().map(String::as_str).collect();
+                    all.push(ALL_USERS);
+                    body.insert("groups".into(), json!(all));
+                }
+                Call {
+                    method: Method::PUT,
+                    path: "/api/v1/users".into(),
+                    action: "update user",
+                    object: email,
+                    email: Some(email),
+                    mode: Some(mode),
+                    body: Some(Value::Object(body)),
+                }
+            }
+            Change::DeleteUser { email } => Call {
+                method: Method::DELETE,
+                path: "/api/v1/users".into(),
+                action: "delete user",
+                object: email,
+                email: Some(email),
+                mode: Some(mode),
+                body: None,
+            },
+        };
+        self.send(call).await.map(|_| ())
+    }
+
+    async fn send(&self, call: Call<'_>) -> Result<Value, ProviderError> {
+        let mut url = format!("{}{}", self.base, call.path);
+        if let Some(mode) = call.mode {
+            // Always explicit: the API's default is not documented.
+            url.push_str(match mode {
+                WriteMode::Real => "?test_mode=false",
+                WriteMode::TestMode => "?test_mode=true",
+            });
+        }
+        let mut headers = HeaderMap::new();
+        let mut auth = HeaderValue::from_str(&format!("{}:{}", self.site, self.api_key.expose()))
+            .map_err(|_| {
+            self.transport(
+                &call,
+                "the site name or API key holds characters a header cannot carry".into(),
+            )
+        })?;
+        auth.set_sensitive(true);
+        headers.insert(AUTH_HEADER, auth);
+        if let Some(email) = call.email {
+            let v = HeaderValue::from_str(email).map_err(|_| {
+                self.transport(&call, "the email cannot be sent in a header".into())
+            })?;
+            headers.insert(EMAIL_HEADER, v);
+        }
+        let mut request = self
+            .http
+            .request(call.method.clone(), &url)
+            .headers(headers);
+        if let Some(body) = &call.body {
+            request = request.json(body);
+        }
+        let started = Instant::now();
+        let response = request
+            .send()
+            .await
+            .map_err(|e| self.transport(&call, describe_transport(e)))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport(&call, describe_transport(e)))?;
+        tracing::debug!(
+            site = self.site_name(),
+            method = %call.method,
+            path = %call.path,
+            test_mode = ?call.mode.map(|m| m == WriteMode::TestMode),
+            status = status.as_u16(),
+            duration_ms = started.elapsed().as_millis() as u64,
+            "periscope request"
+        );
+        if !status.is_success() {
+            let hint = match status {
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => format!(
+                    " (the site refused the API key: check the value of {} and that `site` is the slug of the site's dashboard URLs)",
+                    self.key_env
+                ),
+                _ => String::new(),
+            };
+            return Err(ProviderError::Http {
+                site: self.site_name().to_string(),
+                action: call.action.to_string(),
+                object: call.object.to_string(),
+                status: status.as_u16(),
+                message: error_message(&bytes, &[self.api_key.expose()]),
+                hint,
+            });
+        }
+        if bytes.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&bytes).map_err(|e| ProviderError::Decode {
+            site: self.site_name().to_string(),
+            action: call.action.to_string(),
+            message: format!("not JSON: {e}"),
+        })
+    }
+
+    fn transport(&self, call: &Call<'_>, message: String) -> ProviderError {
+        ProviderError::Transport {
+            site: self.site_name().to_string(),
+            action: call.action.to_string(),
+            object: call.object.to_string(),
+            message,
+        }
+    }
+}
+
+fn is_retryable(e: &ProviderError) -> bool {
+    match e {
+        ProviderError::Http { status, .. } => *status == 429 || *status >= 500,
+        ProviderError::Transport { .. } => true,
+        ProviderError::Decode { .. } => false,
+    }
+}
+
+/// A transport error without the URL's query or anything else reqwest adds.
+fn describe_transport(e: reqwest::Error) -> String {
+    if e.is_timeout() {
+        "the request timed out".into()
+    } else if e.is_connect() {
+        "could not connect".into()
+    } else if e.is_redirect() {
+        "the site answered with a redirect, which roster does not follow with credentials".into()
+    } else {
+        let e = e.without_url();
+        let mut msg = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            msg = format!("{msg}: {s}");
+            source = s.source();
+        }
+        msg
+    }
+}

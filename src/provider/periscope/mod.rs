@@ -1,0 +1,6 @@
+//! Periscope Data / Sisense for Cloud Data Teams.
+
+mod client;
+mod wire;
+
+pub use client::PeriscopeClient;

@@ -1,0 +1,216 @@
+//! The plan as text for a console or a CI log: a summary line, then per site
+//! one line per object, with field-level detail under updates.
+
+use std::fmt::Write;
+
+use console::Style;
+use similar::{ChangeTag, TextDiff};
+
+use crate::plan::{Action, Change, Diff, Kept, Plan, SitePlan, Summary};
+
+/// How many kept objects of one kind and reason are listed by name.
+const KEPT_LISTED: usize = 10;
+
+struct Styles {
+    color: bool,
+    create: Style,
+    update: Style,
+    delete: Style,
+    dim: Style,
+    bold: Style,
+}
+
+impl Styles {
+    fn new(color: bool) -> Self {
+        let s = |style: Style| style.force_styling(color);
+        Styles {
+            color,
+            create: s(Style::new().green()),
+            update: s(Style::new().yellow()),
+            delete: s(Style::new().red()),
+            dim: s(Style::new().dim()),
+            bold: s(Style::new().bold()),
+        }
+    }
+
+    fn for_action(&self, action: Action) -> (&Style, char) {
+        match action {
+            Action::Create => (&self.create, '+'),
+            Action::Update => (&self.update, '~'),
+            Action::Delete => (&self.delete, '-'),
+        }
+    }
+}
+
+/// The summary line: `Plan: 2 to create, 1 to update, 0 to delete.`
+pub fn summary_line(summary: &Summary) -> String {
+    if summary.total() == 0 {
+        return "No changes: the live state matches the declared state.".into();
+    }
+    format!(
+        "Plan: {} to create, {} to update, {} to delete.",
+        summary.create, summary.update, summary.delete
+    )
+}
+
+/// Renders the whole plan. With `color`, ANSI styles are used.
+pub fn render(plan: &Plan, color: bool) -> String {
+    let st = Styles::new(color);
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", st.bold.apply_to(summary_line(&plan.summary())));
+    for site in &plan.sites {
+        out.push('\n');
+        render_site(&mut out, site, &st);
+    }
+    out
+}
+
+fn render_site(out: &mut String, site: &SitePlan, st: &Styles) {
+    let summary = Summary::of(&site.changes);
+    let counts = if summary.total() == 0 {
+        "no changes".to_string()
+    } else {
+        format!(
+            "{} to create, {} to update, {} to delete",
+            summary.create, summary.update, summary.delete
+        )
+    };
+    let _ = writeln!(
+        out,
+        "{} {}",
+        st.bold
+            .apply_to(format!("site {} ({})", site.site, site.provider)),
+        st.dim.apply_to(format!("— {counts}"))
+    );
+    for change in &site.changes {
+        render_change(out, change, st);
+    }
+    render_kept(out, &site.kept, st);
+}
+
+fn render_change(out: &mut String, change: &Change, st: &Styles) {
+    let (style, symbol) = st.for_action(change.action());
+    let head = format!("  {symbol} {:<5} {}", change.kind().as_str(), change.key());
+    let detail = match change {
+        Change::CreateGroup { access, .. } => format!("access={access}"),
+        Change::CreateUser {
+            first_name,
+            last_name,
+            groups,
+            ..
+        } => format!(
+            "first_name={first_name:?} last_name={last_name:?} groups=[{}]",
+            groups.join(", ")
+        ),
+        Change::DeleteUser { .. } => "(not declared; deleted permanently)".into(),
+        Change::DeleteGroup { .. } => "(not declared; deleted)".into(),
+        Change::UpdateGroup { .. } | Change::UpdateUser { .. } => String::new(),
+    };
+    if detail.is_empty() {
+        let _ = writeln!(out, "{}", style.apply_to(head));
+    } else {
+        let _ = writeln!(out, "{}  {}", style.apply_to(head), st.dim.apply_to(detail));
+    }
+    match change {
+        Change::UpdateGroup { name, access, .. } => {
+            field(out, "name", name.as_ref(), st);
+            field(out, "access", access.as_ref(), st);
+        }
+        Change::UpdateUser {
+            first_name,
+            last_name,
+            groups,
+            ..
+        } => {
+            field(out, "first_name", first_name.as_ref(), st);
+            field(out, "last_name", last_name.as_ref(), st);
+            if let Some(m) = groups {
+                let parts: Vec<String> = m
+                    .added
+                    .iter()
+                    .map(|g| st.create.apply_to(format!("+{g}")).to_string())
+                    .chain(
+                        m.removed
+                            .iter()
+                            .map(|g| st.delete.apply_to(format!("-{g}")).to_string()),
+                    )
+                    .collect();
+                let _ = writeln!(out, "      groups: {}", parts.join(" "));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn field(out: &mut String, name: &str, diff: Option<&Diff<String>>, st: &Styles) {
+    let Some(d) = diff else { return };
+    let (before, after) = if st.color {
+        inline_diff(&d.before, &d.after, st)
+    } else {
+        (format!("{:?}", d.before), format!("{:?}", d.after))
+    };
+    let _ = writeln!(out, "      {name}: {before} → {after}");
+}
+
+/// Both values quoted, with the characters that differ emphasised.
+fn inline_diff(before: &str, after: &str, st: &Styles) -> (String, String) {
+    let diff = TextDiff::from_chars(before, after);
+    let (mut old, mut new) = (String::from("\""), String::from("\""));
+    for change in diff.iter_all_changes() {
+        let text = change.value();
+        match change.tag() {
+            ChangeTag::Equal => {
+                old.push_str(text);
+                new.push_str(text);
+            }
+            ChangeTag::Delete => {
+                let _ = write!(old, "{}", st.delete.clone().underlined().apply_to(text));
+            }
+            ChangeTag::Insert => {
+                let _ = write!(new, "{}", st.create.clone().underlined().apply_to(text));
+            }
+        }
+    }
+    old.push('"');
+    new.push('"');
+    (old, new)
+}
+
+fn render_kept(out: &mut String, kept: &[Kept], st: &Styles) {
+    // `kept` is sorted by kind, reason and key: list each run together.
+    let mut start = 0;
+    while start < kept.len() {
+        let first = &kept[start];
+        let end = kept[start..]
+            .iter()
+            .position(|k| k.kind != first.kind || k.reason != first.reason)
+            .map_or(kept.len(), |n| start + n);
+        let run = &kept[start..end];
+        let noun = if run.len() == 1 {
+            first.kind.as_str().to_string()
+        } else {
+            format!("{}s", first.kind.as_str())
+        };
+        let mut names: Vec<&str> = run
+            .iter()
+            .take(KEPT_LISTED)
+            .map(|k| k.key.as_str())
+            .collect();
+        let more = run.len().saturating_sub(KEPT_LISTED);
+        let more_text = format!("and {more} more");
+        if more > 0 {
+            names.push(&more_text);
+        }
+        let _ = writeln!(
+            out,
+            "{}",
+            st.dim.apply_to(format!(
+                "  = kept {} {noun} ({}): {}",
+                run.len(),
+                first.reason.describe(first.kind),
+                names.join(", ")
+            ))
+        );
+        start = end;
+    }
+}

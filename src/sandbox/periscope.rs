@@ -1,0 +1,231 @@
+//! The Periscope v1 user and group API over HTTP, as the reference describes:
+//! `HTTP-X-PARTNER-AUTH: <site>:<key>` per site, `HTTP-X-EMAIL` to pick a
+//! user, groups by name in the path, `test_mode` on writes, errors as JSON.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::Shared;
+use super::store::{ApiError, PeriscopeSite};
+
+pub fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route(
+            "/api/v1/users",
+            get(get_users)
+                .post(create_user)
+                .put(update_user)
+                .delete(delete_user),
+        )
+        .route("/api/v1/groups", get(list_groups).post(create_group))
+        .route(
+            "/api/v1/groups/{name}",
+            get(get_group).put(update_group).delete(delete_group),
+        )
+}
+
+type Params = Query<HashMap<String, String>>;
+
+fn error(status: u16, message: impl Into<String>) -> ApiError {
+    ApiError {
+        status,
+        message: message.into(),
+    }
+}
+
+pub fn respond(result: Result<Value, ApiError>) -> Response {
+    match result {
+        Ok(v) => (StatusCode::OK, axum::Json(v)).into_response(),
+        Err(e) => (
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            axum::Json(json!({ "error": e.message })),
+        )
+            .into_response(),
+    }
+}
+
+/// The site slug named by the auth header, if its key is right.
+fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<String, ApiError> {
+    let raw = headers
+        .get("HTTP-X-PARTNER-AUTH")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| error(401, "missing HTTP-X-PARTNER-AUTH header"))?;
+    let (site, key) = raw
+        .split_once(':')
+        .ok_or_else(|| error(401, "HTTP-X-PARTNER-AUTH must be <site>:<api key>"))?;
+    let data = shared.data.lock().expect("sandbox lock");
+    match data.periscope.get(site) {
+        Some(s) if s.api_key == key => Ok(site.to_string()),
+        _ => Err(error(401, format!("invalid API key for site '{site}'"))),
+    }
+}
+
+fn test_mode(params: &HashMap<String, String>) -> Result<bool, ApiError> {
+    match params.get("test_mode").map(|v| v.to_ascii_lowercase()) {
+        None => Ok(false),
+        Some(v) if v == "true" => Ok(true),
+        Some(v) if v == "false" => Ok(false),
+        Some(v) => Err(error(
+            400,
+            format!("test_mode must be true or false, not '{v}'"),
+        )),
+    }
+}
+
+fn json_body(body: &Bytes) -> Result<Value, ApiError> {
+    if body.is_empty() {
+        return Ok(json!({}));
+    }
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| error(400, format!("malformed JSON body: {e}")))?;
+    if v.is_object() {
+        Ok(v)
+    } else {
+        Err(error(400, "the body must be a JSON object"))
+    }
+}
+
+fn target_email(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("HTTP-X-EMAIL")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// Authenticates, then runs `op` on the site; real writes are counted.
+fn with_site(
+    shared: &Shared,
+    headers: &HeaderMap,
+    write: Option<bool>,
+    op: impl FnOnce(&mut PeriscopeSite) -> Result<Value, ApiError>,
+) -> Response {
+    let result = authenticate(shared, headers).and_then(|slug| {
+        let mut data = shared.data.lock().expect("sandbox lock");
+        let site = data
+            .periscope
+            .get_mut(&slug)
+            .ok_or_else(|| error(401, "unknown site"))?;
+        let out = op(site)?;
+        if write == Some(false) {
+            shared.record_write();
+        }
+        Ok(out)
+    });
+    respond(result)
+}
+
+async fn get_users(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    match target_email(&headers) {
+        Some(email) => with_site(&s, &headers, None, |site| site.get_user(&email)),
+        None => with_site(&s, &headers, None, |site| Ok(site.list_users())),
+    }
+}
+
+async fn create_user(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Params,
+    body: Bytes,
+) -> Response {
+    let parsed = test_mode(&q).and_then(|t| Ok((t, json_body(&body)?)));
+    match parsed {
+        Ok((t, b)) => with_site(&s, &headers, Some(t), |site| site.create_user(&b, t)),
+        Err(e) => respond(authenticate(&s, &headers).and(Err(e))),
+    }
+}
+
+async fn update_user(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Params,
+    body: Bytes,
+) -> Response {
+    let parsed = test_mode(&q).and_then(|t| {
+        let email =
+            target_email(&headers).ok_or_else(|| error(400, "HTTP-X-EMAIL header is required"))?;
+        Ok((t, email, json_body(&body)?))
+    });
+    match parsed {
+        Ok((t, email, b)) => with_site(&s, &headers, Some(t), |site| {
+            site.update_user(&email, &b, t)
+        }),
+        Err(e) => respond(authenticate(&s, &headers).and(Err(e))),
+    }
+}
+
+async fn delete_user(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Response {
+    let parsed = test_mode(&q).and_then(|t| {
+        let email =
+            target_email(&headers).ok_or_else(|| error(400, "HTTP-X-EMAIL header is required"))?;
+        Ok((t, email))
+    });
+    match parsed {
+        Ok((t, email)) => with_site(&s, &headers, Some(t), |site| site.delete_user(&email, t)),
+        Err(e) => respond(authenticate(&s, &headers).and(Err(e))),
+    }
+}
+
+async fn list_groups(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    with_site(&s, &headers, None, |site| Ok(site.list_groups()))
+}
+
+async fn get_group(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
+    with_site(&s, &headers, None, |site| site.get_group(&name))
+}
+
+async fn create_group(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Params,
+    body: Bytes,
+) -> Response {
+    let parsed = test_mode(&q).and_then(|t| Ok((t, json_body(&body)?)));
+    match parsed {
+        Ok((t, b)) => with_site(&s, &headers, Some(t), |site| site.create_group(&b, t)),
+        Err(e) => respond(authenticate(&s, &headers).and(Err(e))),
+    }
+}
+
+async fn update_group(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Query(q): Params,
+    body: Bytes,
+) -> Response {
+    let parsed = test_mode(&q).and_then(|t| Ok((t, json_body(&body)?)));
+    match parsed {
+        Ok((t, b)) => with_site(&s, &headers, Some(t), |site| {
+            site.update_group(&name, &b, t)
+        }),
+        Err(e) => respond(authenticate(&s, &headers).and(Err(e))),
+    }
+}
+
+async fn delete_group(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Query(q): Params,
+) -> Response {
+    match test_mode(&q) {
+        Ok(t) => with_site(&s, &headers, Some(t), |site| site.delete_group(&name, t)),
+        Err(e) => respond(authenticate(&s, &headers).and(Err(e))),
+    }
+}

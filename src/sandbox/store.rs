@@ -1,0 +1,429 @@
+//! What the sandbox holds: emulated sites, saved to and loaded from JSON, and
+//! the rules each platform applies to a write. No HTTP here.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::model::{ADMINISTRATORS, ALL_USERS, Access, ProviderKind, email_key};
+
+/// Every emulated site.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxData {
+    #[serde(default)]
+    pub periscope: BTreeMap<String, PeriscopeSite>,
+}
+
+/// One emulated Periscope site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriscopeSite {
+    pub api_key: String,
+    #[serde(default)]
+    pub groups: Vec<PeriscopeGroup>,
+    #[serde(default)]
+    pub users: Vec<PeriscopeUser>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriscopeGroup {
+    pub name: String,
+    pub access: Access,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriscopeUser {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// An error the emulated API answers with: a status and `{"error": message}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: u16,
+    pub message: String,
+}
+
+fn err(status: u16, message: impl Into<String>) -> ApiError {
+    ApiError {
+        status,
+        message: message.into(),
+    }
+}
+
+const P: ProviderKind = ProviderKind::Periscope;
+
+impl PeriscopeSite {
+    /// A new site as Periscope makes one: the built-in groups, and the first
+    /// user, an administrator.
+    pub fn new(api_key: &str, admin_email: &str) -> Self {
+        PeriscopeSite {
+            api_key: api_key.to_string(),
+            groups: vec![
+                PeriscopeGroup {
+                    name: ADMINISTRATORS.into(),
+                    access: Access::Sql,
+                },
+                PeriscopeGroup {
+                    name: ALL_USERS.into(),
+                    access: Access::Sql,
+                },
+            ],
+            users: vec![PeriscopeUser {
+                email: admin_email.to_string(),
+                first_name: "Site".into(),
+                last_name: "Admin".into(),
+                groups: vec![ADMINISTRATORS.into(), ALL_USERS.into()],
+            }],
+        }
+    }
+
+    fn group_index(&self, name: &str) -> Option<usize> {
+        // The path may spell the name differently (`my-new-group` for
+        // `myNewGroup`): exact match first, then the API's loose match.
+        self.groups.iter().position(|g| g.name == name).or_else(|| {
+            self.groups
+                .iter()
+                .position(|g| P.group_key(&g.name) == P.group_key(name))
+        })
+    }
+
+    fn user_index(&self, email: &str) -> Option<usize> {
+        self.users
+            .iter()
+            .position(|u| email_key(&u.email) == email_key(email))
+    }
+
+    pub fn list_users(&self) -> Value {
+        json!({ "users": self.users.iter().enumerate().map(|(i, u)| user_json(i, u)).collect::<Vec<_>>() })
+    }
+
+    pub fn get_user(&self, email: &str) -> Result<Value, ApiError> {
+        let i = self.user_index(email).ok_or_else(|| no_user(email))?;
+        Ok(user_json(i, &self.users[i]))
+    }
+
+    pub fn list_groups(&self) -> Value {
+        json!({ "groups": self.groups.iter().enumerate().map(|(i, g)| group_json(i, g)).collect::<Vec<_>>() })
+    }
+
+    pub fn get_group(&self, name: &str) -> Result<Value, ApiError> {
+        let i = self.group_index(name).ok_or_else(|| no_group(name))?;
+        Ok(group_json(i, &self.groups[i]))
+    }
+
+    /// The groups named in a request, as the site spells them; every user is
+    /// in the all-users group.
+    fn resolve_groups(&self, body: &Value) -> Result<Option<Vec<String>>, ApiError> {
+        let Some(raw) = body.get("groups") else {
+            return Ok(None);
+        };
+        let names = raw
+            .as_array()
+            .ok_or_else(|| err(400, "`groups` must be an array of group names"))?;
+        let mut out = vec![ALL_USERS.to_string()];
+        for n in names {
+            let n = n
+                .as_str()
+                .ok_or_else(|| err(400, "`groups` must be an array of group names"))?;
+            let i = self
+                .group_index(n)
+                .ok_or_else(|| err(400, format!("group '{n}' does not exist")))?;
+            let name = &self.groups[i].name;
+            if !out.contains(name) {
+                out.push(name.clone());
+            }
+        }
+        Ok(Some(out))
+    }
+
+    pub fn create_user(&mut self, body: &Value, test_mode: bool) -> Result<Value, ApiError> {
+        let email = required(body, "email")?;
+        let first_name = required(body, "first_name")?;
+        let last_name = required(body, "last_name")?;
+        let invited_by = required(body, "invited_by_email")?;
+        if !crate::state::is_valid_email(email) {
+            return Err(err(400, format!("'{email}' is not a valid email")));
+        }
+        if self.user_index(invited_by).is_none() {
+            return Err(err(
+                400,
+                format!("invited_by_email '{invited_by}' is not a user of this site"),
+            ));
+        }
+        if self.user_index(email).is_some() {
+            return Err(err(
+                409,
+                format!("a user with email '{email}' already exists"),
+            ));
+        }
+        let groups = self
+            .resolve_groups(body)?
+            .unwrap_or_else(|| vec![ALL_USERS.to_string()]);
+        let user = PeriscopeUser {
+            email: email.to_string(),
+            first_name: first_name.to_string(),
+            last_name: last_name.to_string(),
+            groups,
+        };
+        let out = user_json(self.users.len(), &user);
+        if !test_mode {
+            self.users.push(user);
+        }
+        Ok(out)
+    }
+
+    pub fn update_user(
+        &mut self,
+        email: &str,
+        body: &Value,
+        test_mode: bool,
+    ) -> Result<Value, ApiError> {
+        let i = self.user_index(email).ok_or_else(|| no_user(email))?;
+        let mut user = self.users[i].clone();
+        if let Some(v) = optional(body, "first_name")? {
+            user.first_name = v.to_string();
+        }
+        if let Some(v) = optional(body, "last_name")? {
+            user.last_name = v.to_string();
+        }
+        if let Some(groups) = self.resolve_groups(body)? {
+            let was_admin = user.groups.iter().any(|g| g == ADMINISTRATORS);
+            let is_admin = groups.iter().any(|g| g == ADMINISTRATORS);
+            if was_admin && !is_admin && self.admin_count() == 1 {
+                return Err(err(400, "cannot remove the last member of Administrators"));
+            }
+            user.groups = groups;
+        }
+        let out = user_json(i, &user);
+        if !test_mode {
+            self.users[i] = user;
+        }
+        Ok(out)
+    }
+
+    pub fn delete_user(&mut self, email: &str, test_mode: bool) -> Result<Value, ApiError> {
+        let i = self.user_index(email).ok_or_else(|| no_user(email))?;
+        if self.users[i].groups.iter().any(|g| g == ADMINISTRATORS) && self.admin_count() == 1 {
+            return Err(err(400, "cannot delete the last member of Administrators"));
+        }
+        if !test_mode {
+            self.users.remove(i);
+        }
+        Ok(json!({}))
+    }
+
+    pub fn create_group(&mut self, body: &Value, test_mode: bool) -> Result<Value, ApiError> {
+        let name = required(body, "name")?;
+        let access = access_of(body)?.unwrap_or(Access::View);
+        if let Some(i) = self.group_index(name) {
+            return Err(err(
+                409,
+                format!("group '{}' already exists", self.groups[i].name),
+            ));
+        }
+        let group = PeriscopeGroup {
+            name: name.to_string(),
+            access,
+        };
+        let out = group_json(self.groups.len(), &group);
+        if !test_mode {
+            self.groups.push(group);
+        }
+        Ok(out)
+    }
+
+    pub fn update_group(
+        &mut self,
+        name: &str,
+        body: &Value,
+        test_mode: bool,
+    ) -> Result<Value, ApiError> {
+        let i = self.group_index(name).ok_or_else(|| no_group(name))?;
+        let mut group = self.groups[i].clone();
+        let old_name = group.name.clone();
+        if let Some(new_name) = optional(body, "name")? {
+            if new_name != old_name {
+                if P.is_builtin_group(&old_name) {
+                    return Err(err(
+                        400,
+                        format!("the built-in group '{old_name}' cannot be renamed"),
+                    ));
+                }
+                if let Some(j) = self.group_index(new_name).filter(|j| *j != i) {
+                    return Err(err(
+                        409,
+                        format!("group '{}' already exists", self.groups[j].name),
+                    ));
+                }
+                group.name = new_name.to_string();
+            }
+        }
+        if let Some(a) = access_of(body)? {
+            group.access = a;
+        }
+        let out = group_json(i, &group);
+        if !test_mode {
+            for u in &mut self.users {
+                for g in &mut u.groups {
+                    if *g == old_name {
+                        *g = group.name.clone();
+                    }
+                }
+            }
+            self.groups[i] = group;
+        }
+        Ok(out)
+    }
+
+    pub fn delete_group(&mut self, name: &str, test_mode: bool) -> Result<Value, ApiError> {
+        let i = self.group_index(name).ok_or_else(|| no_group(name))?;
+        let group = self.groups[i].name.clone();
+        if P.is_builtin_group(&group) {
+            return Err(err(
+                400,
+                format!("the built-in group '{group}' cannot be deleted"),
+            ));
+        }
+        if !test_mode {
+            self.groups.remove(i);
+            for u in &mut self.users {
+                u.groups.retain(|g| *g != group);
+            }
+        }
+        Ok(json!({}))
+    }
+
+    fn admin_count(&self) -> usize {
+        self.users
+            .iter()
+            .filter(|u| u.groups.iter().any(|g| g == ADMINISTRATORS))
+            .count()
+    }
+}
+
+fn user_json(i: usize, u: &PeriscopeUser) -> Value {
+    json!({
+        "id": i + 1,
+        "email": u.email,
+        "first_name": u.first_name,
+        "last_name": u.last_name,
+        "groups": u.groups,
+    })
+}
+
+fn group_json(i: usize, g: &PeriscopeGroup) -> Value {
+    json!({ "id": i + 1, "name": g.name, "access": g.access.as_str() })
+}
+
+fn no_user(email: &str) -> ApiError {
+    err(404, format!("no user with email '{email}'"))
+}
+
+fn no_group(name: &str) -> ApiError {
+    err(404, format!("no group named '{name}'"))
+}
+
+fn required<'a>(body: &'a Value, field: &str) -> Result<&'a str, ApiError> {
+    optional(body, field)?.ok_or_else(|| err(400, format!("`{field}` is required")))
+}
+
+fn optional<'a>(body: &'a Value, field: &str) -> Result<Option<&'a str>, ApiError> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => {
+            Err(err(400, format!("`{field}` cannot be empty")))
+        }
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(_) => Err(err(400, format!("`{field}` must be a string"))),
+    }
+}
+
+fn access_of(body: &Value) -> Result<Option<Access>, ApiError> {
+    match optional(body, "access")? {
+        None => Ok(None),
+        Some(a) => Access::parse(a).map(Some).ok_or_else(|| {
+            err(
+                400,
+                format!("access '{a}' is not one of view, discovery, sql"),
+            )
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site() -> PeriscopeSite {
+        PeriscopeSite::new("k", "admin@x.io")
+    }
+
+    #[test]
+    fn test_mode_changes_nothing() {
+        let mut s = site();
+        let before = s.clone();
+        let body = json!({"email": "a@x.io", "first_name": "A", "last_name": "B", "invited_by_email": "admin@x.io"});
+        s.create_user(&body, true).unwrap();
+        s.create_group(&json!({"name": "G", "access": "sql"}), true)
+            .unwrap();
+        s.delete_user("admin@x.io", true).unwrap_err();
+        assert_eq!(s, before);
+    }
+
+    #[test]
+    fn groups_resolve_loosely_and_built_ins_are_protected() {
+        let mut s = site();
+        s.create_group(&json!({"name": "myNewGroup", "access": "Discovery"}), false)
+            .unwrap();
+        assert_eq!(s.get_group("my-new-group").unwrap()["name"], "myNewGroup");
+        assert_eq!(
+            s.create_group(&json!({"name": "MYNEWGROUP"}), false)
+                .unwrap_err()
+                .status,
+            409
+        );
+        assert_eq!(s.delete_group("All Users", false).unwrap_err().status, 400);
+        assert_eq!(
+            s.update_group("administrators", &json!({"name": "Admins"}), false)
+                .unwrap_err()
+                .status,
+            400
+        );
+    }
+
+    #[test]
+    fn renames_carry_memberships() {
+        let mut s = site();
+        s.create_group(&json!({"name": "Old", "access": "view"}), false)
+            .unwrap();
+        s.update_user(
+            "admin@x.io",
+            &json!({"groups": ["Administrators", "Old"]}),
+            false,
+        )
+        .unwrap();
+        s.update_group("Old", &json!({"name": "New"}), false)
+            .unwrap();
+        assert!(s.users[0].groups.contains(&"New".to_string()));
+    }
+
+    #[test]
+    fn the_last_admin_stays() {
+        let mut s = site();
+        assert_eq!(s.delete_user("ADMIN@x.io", false).unwrap_err().status, 400);
+        assert_eq!(
+            s.update_user("admin@x.io", &json!({"groups": []}), false)
+                .unwrap_err()
+                .status,
+            400
+        );
+    }
+}

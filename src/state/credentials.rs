@@ -1,0 +1,46 @@
+//! Turning the state's references to secrets into the secrets themselves.
+
+use std::fmt;
+
+use crate::model::{Credentials, Site};
+use crate::secret::Secret;
+
+/// Environment variables the state refers to that are not set. Every one is
+/// listed, before any request is sent.
+#[derive(Debug, thiserror::Error)]
+pub struct MissingCredentials(pub Vec<(String, String)>);
+
+impl fmt::Display for MissingCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (site, var) in &self.0 {
+            writeln!(
+                f,
+                "site `{site}`: environment variable {var} is not set (it holds the site's API key)"
+            )?;
+        }
+        write!(
+            f,
+            "set the variable{} and run again, or use --sandbox to try roster without credentials; nothing was contacted",
+            if self.0.len() == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// Reads each site's secrets from the environment.
+pub fn resolve_credentials(sites: &[&Site]) -> Result<Vec<Credentials>, MissingCredentials> {
+    let mut missing = Vec::new();
+    let mut found = Vec::new();
+    for site in sites {
+        match std::env::var(&site.api_key_env) {
+            Ok(v) if !v.trim().is_empty() => found.push(Credentials::Periscope {
+                api_key: Secret::new(v.trim()),
+            }),
+            _ => missing.push((site.name.clone(), site.api_key_env.clone())),
+        }
+    }
+    if missing.is_empty() {
+        Ok(found)
+    } else {
+        Err(MissingCredentials(missing))
+    }
+}

@@ -1,0 +1,285 @@
+//! Reading the state directory: find every `*.toml` file, parse it, and
+//! deserialize each site, user and group entry on its own.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::IntoDeserializer;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::diagnostic::{Diagnostic, SourceFile};
+use super::schema::{GroupSpec, SiteSpec, UserSpec};
+
+/// State files larger than this are refused rather than read into memory.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// One entry of a state file, with where it came from.
+#[derive(Debug)]
+pub struct Entry<T> {
+    pub file: usize,
+    pub span: Range<usize>,
+    pub spec: T,
+}
+
+/// Everything read from the state directory, before cross-file checks.
+#[derive(Default)]
+pub struct Parsed {
+    pub files: Vec<SourceFile>,
+    /// `[sites.NAME]`: the name and its span, then the entry.
+    pub sites: Vec<(Spanned<String>, Entry<SiteSpec>)>,
+    pub users: Vec<Entry<UserSpec>>,
+    pub groups: Vec<Entry<GroupSpec>>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Reads every `*.toml` file under `dir` (sorted, so the order is stable).
+pub fn read_dir(dir: &Path) -> Parsed {
+    let mut parsed = Parsed::default();
+    let mut paths = Vec::new();
+    if let Err(e) = collect_toml_files(dir, &mut paths) {
+        parsed.diagnostics.push(Diagnostic {
+            file: dir.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: format!("cannot read the state directory: {e}"),
+            hint: Some(
+                "pass the directory holding your *.toml state files with --state DIR".into(),
+            ),
+        });
+        return parsed;
+    }
+    paths.sort();
+    if paths.is_empty() {
+        parsed.diagnostics.push(Diagnostic {
+            file: dir.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: "the state directory holds no *.toml files".into(),
+            hint: Some(
+                "declare at least one [sites.NAME] table in a .toml file there (see examples/), or run `roster import`"
+                    .into(),
+            ),
+        });
+        return parsed;
+    }
+    for path in paths {
+        read_file(&path, &mut parsed);
+    }
+    parsed
+}
+
+fn collect_toml_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            let hidden = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'));
+            if !hidden {
+                collect_toml_files(&path, out)?;
+            }
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn read_file(path: &Path, parsed: &mut Parsed) {
+    let whole_file = |message: String, hint: &str| Diagnostic {
+        file: path.to_path_buf(),
+        line: 1,
+        column: 1,
+        message,
+        hint: Some(hint.to_string()),
+    };
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() > MAX_FILE_BYTES => {
+            parsed.diagnostics.push(whole_file(
+                format!(
+                    "the file is {} bytes, more than the {} a state file may have",
+                    m.len(),
+                    MAX_FILE_BYTES
+                ),
+                "split the people over several files under the state directory",
+            ));
+            return;
+        }
+        Ok(_) => {}
+        Err(e) => {
+            parsed.diagnostics.push(whole_file(
+                format!("cannot read the file: {e}"),
+                "check the file's permissions",
+            ));
+            return;
+        }
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            parsed.diagnostics.push(whole_file(
+                format!("cannot read the file: {e}"),
+                "check the file's permissions",
+            ));
+            return;
+        }
+    };
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            parsed.diagnostics.push(whole_file(
+                format!(
+                    "the file is not UTF-8 text (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                ),
+                "state files must be TOML saved as UTF-8",
+            ));
+            return;
+        }
+    };
+    let file_index = parsed.files.len();
+    parsed.files.push(SourceFile::new(path, text));
+    let source = &parsed.files[file_index];
+
+    let (root, errors) = DeTable::parse_recoverable(&source.text);
+    if !errors.is_empty() {
+        for e in errors {
+            parsed.diagnostics.push(source.diagnostic(
+                e.span(),
+                format!("invalid TOML: {}", first_line(e.message())),
+                Some("fix the TOML syntax; see https://toml.io".into()),
+            ));
+        }
+        return;
+    }
+
+    let mut sites = Vec::new();
+    let mut users = Vec::new();
+    let mut groups = Vec::new();
+    let mut diagnostics = Vec::new();
+    for (key, value) in root.into_inner() {
+        let key_span = key.span();
+        match key.get_ref().as_ref() {
+            "sites" => match value.get_ref() {
+                DeValue::Table(_) => {
+                    let DeValue::Table(table) = value.into_inner() else {
+                        unreachable!("matched as a table above")
+                    };
+                    for (name, entry) in table {
+                        let name = Spanned::new(name.span(), name.into_inner().into_owned());
+                        if let Some(entry) = deserialize_entry::<SiteSpec>(
+                            source,
+                            file_index,
+                            entry,
+                            &format!("site `{}`", name.get_ref()),
+                            &mut diagnostics,
+                        ) {
+                            sites.push((name, entry));
+                        }
+                    }
+                }
+                _ => diagnostics.push(source.diagnostic(
+                    Some(value.span()),
+                    "`sites` must be a table of sites",
+                    Some("write each site as a [sites.NAME] table".into()),
+                )),
+            },
+            "users" | "groups" => {
+                let kind = key.get_ref().to_string();
+                let span = value.span();
+                let DeValue::Array(items) = value.into_inner() else {
+                    diagnostics.push(source.diagnostic(
+                        Some(span),
+                        format!("`{kind}` must be an array of tables"),
+                        Some(format!("write each entry as a [[{kind}]] table")),
+                    ));
+                    continue;
+                };
+                for (i, item) in items.into_iter().enumerate() {
+                    let what = format!("{} #{}", &kind[..kind.len() - 1], i + 1);
+                    if kind == "users" {
+                        users.extend(deserialize_entry::<UserSpec>(
+                            source,
+                            file_index,
+                            item,
+                            &what,
+                            &mut diagnostics,
+                        ));
+                    } else {
+                        groups.extend(deserialize_entry::<GroupSpec>(
+                            source,
+                            file_index,
+                            item,
+                            &what,
+                            &mut diagnostics,
+                        ));
+                    }
+                }
+            }
+            other => diagnostics.push(source.diagnostic(
+                Some(key_span),
+                format!("unknown top-level key `{other}`"),
+                Some("a state file holds [sites.NAME] tables, [[users]] and [[groups]]".into()),
+            )),
+        }
+    }
+    parsed.sites.extend(sites);
+    parsed.users.extend(users);
+    parsed.groups.extend(groups);
+    parsed.diagnostics.extend(diagnostics);
+}
+
+fn deserialize_entry<'a, T: Deserialize<'a>>(
+    source: &SourceFile,
+    file: usize,
+    value: Spanned<DeValue<'a>>,
+    what: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Entry<T>> {
+    let span = value.span();
+    if !matches!(value.get_ref(), DeValue::Table(_)) {
+        diagnostics.push(source.diagnostic(Some(span), format!("{what} must be a table"), None));
+        return None;
+    }
+    match T::deserialize(value.into_deserializer()) {
+        Ok(spec) => Some(Entry { file, span, spec }),
+        Err(e) => {
+            let message = first_line(e.message());
+            let hint = hint_for(&message);
+            diagnostics.push(source.diagnostic(
+                e.span().or(Some(span.clone())),
+                format!("{what}: {message}"),
+                hint,
+            ));
+            None
+        }
+    }
+}
+
+fn first_line(message: &str) -> String {
+    message
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+fn hint_for(message: &str) -> Option<String> {
+    if message.starts_with("unknown field") {
+        Some("remove the key or fix its spelling; the expected keys are listed above".into())
+    } else if message.starts_with("missing field") {
+        Some("add the field to the entry".into())
+    } else if message.starts_with("invalid type") {
+        Some("change the value to the type named above".into())
+    } else if message.starts_with("unknown variant") {
+        Some("use one of the values listed above".into())
+    } else {
+        None
+    }
+}

@@ -94,7 +94,8 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
             before: matched.name.clone(),
             after: g.name.clone(),
         });
-        let live_access = matched.access.clone().unwrap_or_default();
+        // Access levels are case-insensitive on the API.
+        let live_access = matched.access.as_deref().unwrap_or_default().to_lowercase();
         let access = (live_access != g.access.as_str()).then(|| Diff {
             before: live_access,
             after: g.access.as_str().to_string(),

@@ -3,6 +3,8 @@
 
 mod diff;
 mod fingerprint;
+#[cfg(test)]
+mod tests;
 
 use serde::Serialize;
 

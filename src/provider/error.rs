@@ -4,7 +4,10 @@
 /// A failed request to a site.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ProviderError {
-    #[error("site `{site}`: {action} {object}: HTTP {status}: {message}{hint}")]
+    #[error(
+        "site `{site}`: {}: HTTP {status}: {message}{hint}",
+        what(action, object)
+    )]
     Http {
         site: String,
         action: String,
@@ -13,7 +16,7 @@ pub enum ProviderError {
         message: String,
         hint: String,
     },
-    #[error("site `{site}`: {action} {object}: {message}")]
+    #[error("site `{site}`: {}: {message}", what(action, object))]
     Transport {
         site: String,
         action: String,
@@ -26,6 +29,15 @@ pub enum ProviderError {
         action: String,
         message: String,
     },
+}
+
+/// `create user ada@acme.com`, or just `list users`.
+fn what(action: &str, object: &str) -> String {
+    if object.is_empty() {
+        action.to_string()
+    } else {
+        format!("{action} {object}")
+    }
 }
 
 impl ProviderError {

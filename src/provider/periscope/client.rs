@@ -67,10 +67,13 @@ impl PeriscopeClient {
     }
 
     pub async fn fetch(&self) -> Result<LiveSite, ProviderError> {
-        let (users, groups) = tokio::try_join!(
+        // Both reads run at once; the users error is reported first, so the
+        // message does not depend on which answer came back first.
+        let (users, groups) = tokio::join!(
             self.read("/api/v1/users", "list users"),
             self.read("/api/v1/groups", "list groups"),
-        )?;
+        );
+        let (users, groups) = (users?, groups?);
         let decode = |action: &str, message: String| ProviderError::Decode {
             site: self.site_name().to_string(),
             action: action.to_string(),

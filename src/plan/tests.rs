@@ -1,0 +1,399 @@
+//! Plan unit tests: desired and live state in, the rendered plan out.
+
+use super::*;
+use crate::model::{
+    Access, DesiredGroup, DesiredSite, DesiredState, DesiredUser, LiveGroup, LiveSite, LiveUser,
+    ProviderKind, Site, Unmanaged,
+};
+
+fn site() -> Site {
+    Site {
+        name: "acme".into(),
+        provider: ProviderKind::Periscope,
+        slug: "acme".into(),
+        base_url: url::Url::parse("https://app.periscopedata.com").unwrap(),
+        api_key_env: "ACME_API_KEY".into(),
+        invited_by: "admin@acme.com".into(),
+        unmanaged_users: Unmanaged::Remove,
+        unmanaged_groups: Unmanaged::Remove,
+    }
+}
+
+fn user(email: &str, first: &str, last: &str, groups: &[&str]) -> DesiredUser {
+    DesiredUser {
+        email: email.into(),
+        first_name: first.into(),
+        last_name: last.into(),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+    }
+}
+
+fn live_user(email: &str, first: &str, last: &str, groups: &[&str]) -> LiveUser {
+    LiveUser {
+        email: email.into(),
+        first_name: first.into(),
+        last_name: last.into(),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+    }
+}
+
+fn group(name: &str, access: Access) -> DesiredGroup {
+    DesiredGroup {
+        name: name.into(),
+        access,
+        previous_names: vec![],
+    }
+}
+
+fn live_group(name: &str, access: &str) -> LiveGroup {
+    LiveGroup {
+        name: name.into(),
+        access: Some(access.into()),
+    }
+}
+
+fn builtins() -> Vec<LiveGroup> {
+    vec![
+        live_group("Administrators", "sql"),
+        live_group("All Users", "sql"),
+    ]
+}
+
+fn admin() -> LiveUser {
+    live_user(
+        "admin@acme.com",
+        "Site",
+        "Admin",
+        &["Administrators", "All Users"],
+    )
+}
+
+fn render(desired: DesiredSite, live: LiveSite) -> String {
+    let plan = plan(
+        &DesiredState {
+            sites: vec![desired],
+        },
+        &[live],
+    )
+    .expect("a plan");
+    crate::render::text::render(&plan, false)
+}
+
+fn desired(users: Vec<DesiredUser>, groups: Vec<DesiredGroup>) -> DesiredSite {
+    DesiredSite {
+        site: site(),
+        users,
+        groups,
+    }
+}
+
+#[test]
+fn creates_groups_and_users() {
+    let out = render(
+        desired(
+            vec![
+                user("admin@acme.com", "Site", "Admin", &["Administrators"]),
+                user("grace@acme.com", "Grace", "Hopper", &["Analysts"]),
+            ],
+            vec![group("Analysts", Access::Sql)],
+        ),
+        LiveSite {
+            users: vec![admin()],
+            groups: builtins(),
+        },
+    );
+    insta::assert_snapshot!(out, @r#"
+    Plan: 2 to create, 0 to update, 0 to delete.
+
+    site acme (periscope) — 2 to create, 0 to update, 0 to delete
+      + group Analysts  access=sql
+      + user  grace@acme.com  first_name="Grace" last_name="Hopper" groups=[Analysts]
+    "#);
+}
+
+#[test]
+fn updates_each_field() {
+    let out = render(
+        desired(
+            vec![
+                user("admin@acme.com", "Site", "Admin", &["Administrators"]),
+                user("ada@acme.com", "Augusta", "King", &["Analysts"]),
+            ],
+            vec![group("Analysts", Access::Sql)],
+        ),
+        LiveSite {
+            users: vec![
+                admin(),
+                live_user(
+                    "ada@acme.com",
+                    "Ada",
+                    "Lovelace",
+                    &["Analysts", "All Users"],
+                ),
+            ],
+            groups: [builtins(), vec![live_group("Analysts", "View")]].concat(),
+        },
+    );
+    insta::assert_snapshot!(out, @r#"
+    Plan: 0 to create, 2 to update, 0 to delete.
+
+    site acme (periscope) — 0 to create, 2 to update, 0 to delete
+      ~ group Analysts
+          access: "view" → "sql"
+      ~ user  ada@acme.com
+          first_name: "Ada" → "Augusta"
+          last_name: "Lovelace" → "King"
+    "#);
+}
+
+#[test]
+fn membership_changes_ignore_all_users_and_case() {
+    let out = render(
+        desired(
+            vec![
+                user("admin@acme.com", "Site", "Admin", &["Administrators"]),
+                user("ada@acme.com", "Ada", "Lovelace", &["analysts", "Finance"]),
+                user("alan@acme.com", "Alan", "Turing", &["Finance"]),
+            ],
+            vec![
+                group("Analysts", Access::Sql),
+                group("Finance", Access::View),
+                group("Ops", Access::View),
+            ],
+        ),
+        LiveSite {
+            users: vec![
+                admin(),
+                // Only All Users differs: no change.
+                live_user("alan@acme.com", "Alan", "Turing", &["Finance"]),
+                live_user(
+                    "ada@acme.com",
+                    "Ada",
+                    "Lovelace",
+                    &["ANALYSTS", "Ops", "All Users"],
+                ),
+            ],
+            groups: [
+                builtins(),
+                vec![
+                    live_group("Analysts", "sql"),
+                    live_group("Finance", "view"),
+                    live_group("Ops", "view"),
+                ],
+            ]
+            .concat(),
+        },
+    );
+    insta::assert_snapshot!(out, @r"
+    Plan: 0 to create, 1 to update, 0 to delete.
+
+    site acme (periscope) — 0 to create, 1 to update, 0 to delete
+      ~ user  ada@acme.com
+          groups: +Finance -Ops
+    ");
+}
+
+#[test]
+fn removes_undeclared_by_default_but_never_builtins_or_invited_by() {
+    let mut d = desired(vec![], vec![]);
+    d.site.invited_by = "ADMIN@acme.com".into();
+    let out = render(
+        d,
+        LiveSite {
+            users: vec![admin(), live_user("tim@acme.com", "Tim", "B", &["Old"])],
+            groups: [builtins(), vec![live_group("Old", "view")]].concat(),
+        },
+    );
+    insta::assert_snapshot!(out, @r"
+    Plan: 0 to create, 0 to update, 2 to delete.
+
+    site acme (periscope) — 0 to create, 0 to update, 2 to delete
+      - user  tim@acme.com  (not declared; deleted permanently)
+      - group Old  (not declared; deleted)
+      = kept 1 user (the site's invited_by, never removed): admin@acme.com
+    ");
+}
+
+#[test]
+fn keeps_undeclared_when_the_site_says_keep() {
+    let mut d = desired(
+        vec![user("admin@acme.com", "Site", "Admin", &["Administrators"])],
+        vec![],
+    );
+    d.site.unmanaged_users = Unmanaged::Keep;
+    d.site.unmanaged_groups = Unmanaged::Keep;
+    let out = render(
+        d,
+        LiveSite {
+            users: vec![
+                admin(),
+                live_user("tim@acme.com", "Tim", "B", &[]),
+                live_user("bob@acme.com", "Bob", "C", &[]),
+            ],
+            groups: [builtins(), vec![live_group("Old", "view")]].concat(),
+        },
+    );
+    insta::assert_snapshot!(out, @r#"
+    No changes: the live state matches the declared state.
+
+    site acme (periscope) — no changes
+      = kept 1 group (not declared, unmanaged_groups = "keep"): Old
+      = kept 2 users (not declared, unmanaged_users = "keep"): bob@acme.com, tim@acme.com
+    "#);
+}
+
+#[test]
+fn emails_match_case_insensitively() {
+    let out = render(
+        desired(
+            vec![
+                user(" Admin@ACME.com ", "Site", "Admin", &["Administrators"]),
+                user("Ada@Acme.com", "Ada", "Lovelace", &[]),
+            ],
+            vec![],
+        ),
+        LiveSite {
+            users: vec![
+                admin(),
+                live_user("ada@acme.com", "Ada", "Lovelace", &["All Users"]),
+            ],
+            groups: builtins(),
+        },
+    );
+    insta::assert_snapshot!(out, @r"
+    No changes: the live state matches the declared state.
+
+    site acme (periscope) — no changes
+    ");
+}
+
+#[test]
+fn renames_via_previous_names_and_carries_memberships() {
+    let mut g = group("Growth", Access::View);
+    g.previous_names = vec!["Marketing".into()];
+    let out = render(
+        desired(
+            vec![
+                user("admin@acme.com", "Site", "Admin", &["Administrators"]),
+                user("barbara@acme.com", "Barbara", "Liskov", &["Growth"]),
+            ],
+            vec![g],
+        ),
+        LiveSite {
+            users: vec![
+                admin(),
+                live_user("barbara@acme.com", "Barbara", "Liskov", &["Marketing"]),
+            ],
+            groups: [builtins(), vec![live_group("Marketing", "view")]].concat(),
+        },
+    );
+    insta::assert_snapshot!(out, @r#"
+    Plan: 0 to create, 1 to update, 0 to delete.
+
+    site acme (periscope) — 0 to create, 1 to update, 0 to delete
+      ~ group Growth
+          name: "Marketing" → "Growth"
+    "#);
+}
+
+#[test]
+fn a_rename_whose_old_and_new_names_both_exist_is_an_error() {
+    let mut g = group("Growth", Access::View);
+    g.previous_names = vec!["Marketing".into()];
+    let errors = plan(
+        &DesiredState {
+            sites: vec![desired(vec![], vec![g])],
+        },
+        &[LiveSite {
+            users: vec![admin()],
+            groups: [
+                builtins(),
+                vec![
+                    live_group("Marketing", "view"),
+                    live_group("growth", "view"),
+                ],
+            ]
+            .concat(),
+        }],
+    )
+    .unwrap_err();
+    insta::assert_snapshot!(errors[0].to_string(), @"site `acme`: group `Growth` lists `Marketing` in previous_names, but both `growth` and `Marketing` exist on the site; roster will not guess which one to keep. Delete one of them on the site, or remove `Marketing` from previous_names");
+}
+
+#[test]
+fn changes_run_in_dependency_order() {
+    let p = plan(
+        &DesiredState {
+            sites: vec![desired(
+                vec![
+                    user("zed@acme.com", "Zed", "Z", &["New"]),
+                    user("amy@acme.com", "Amy", "A", &[]),
+                ],
+                vec![group("New", Access::View), group("Changed", Access::Sql)],
+            )],
+        },
+        &[LiveSite {
+            users: vec![
+                admin(),
+                live_user("amy@acme.com", "Amy", "Old", &["Gone"]),
+                live_user("bob@acme.com", "Bob", "B", &[]),
+            ],
+            groups: [
+                builtins(),
+                vec![live_group("Gone", "view"), live_group("Changed", "view")],
+            ]
+            .concat(),
+        }],
+    )
+    .unwrap();
+    let order: Vec<String> = p.sites[0]
+        .changes
+        .iter()
+        .map(|c| format!("{} {:?} {}", c.step(), c.action(), c.key()))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "1 Create New",
+            "1 Update Changed",
+            "2 Update amy@acme.com",
+            "2 Create zed@acme.com",
+            "3 Delete bob@acme.com",
+            "4 Delete Gone",
+        ]
+    );
+    // Steps never go backwards.
+    let steps: Vec<u8> = p.sites[0].changes.iter().map(Change::step).collect();
+    assert!(steps.windows(2).all(|w| w[0] <= w[1]));
+    assert_eq!(
+        p.summary(),
+        Summary {
+            create: 2,
+            update: 2,
+            delete: 2
+        }
+    );
+}
+
+#[test]
+fn identical_inputs_give_identical_plans_whatever_the_live_order() {
+    let d = desired(
+        vec![
+            user("a@acme.com", "A", "A", &["X"]),
+            user("b@acme.com", "B", "B", &[]),
+        ],
+        vec![group("X", Access::View)],
+    );
+    let live1 = LiveSite {
+        users: vec![
+            admin(),
+            live_user("c@acme.com", "C", "C", &[]),
+            live_user("d@acme.com", "D", "D", &[]),
+        ],
+        groups: builtins(),
+    };
+    let mut live2 = live1.clone();
+    live2.users.reverse();
+    live2.groups.reverse();
+    assert_eq!(render(d.clone(), live1), render(d, live2));
+}

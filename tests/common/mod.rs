@@ -1,0 +1,108 @@
+//! Shared helpers for end-to-end tests: run the built `roster` binary against
+//! a sandbox started in this process, over real HTTP.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub use roster::sandbox::{BackgroundSandbox, SandboxData, persist};
+
+/// What a run of the binary printed and how it exited.
+#[derive(Debug)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs `roster ARGS` in `cwd` with no terminal, no colour and `envs` set.
+pub fn roster(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .current_dir(cwd)
+        .args(args)
+        .env_remove("ROSTER_STATE")
+        .env_remove("RUST_LOG")
+        .env_remove("CLICOLOR_FORCE")
+        .env("NO_COLOR", "1")
+        .envs(envs.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("the roster binary runs");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Writes `files` (path relative to `dir`, text) under `dir`.
+pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+/// A temporary directory with `state/` holding `files`.
+pub fn state_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("state")).unwrap();
+    let files: Vec<(String, &str)> = files
+        .iter()
+        .map(|(n, t)| (format!("state/{n}"), *t))
+        .collect();
+    let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), *t)).collect();
+    write_files(dir.path(), &refs);
+    dir
+}
+
+/// This repository's own `state/` directory.
+pub fn repo_state() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("state")
+}
+
+/// A sandbox holding the shipped seed.
+pub fn seeded_sandbox() -> BackgroundSandbox {
+    BackgroundSandbox::start(persist::seed()).expect("the sandbox starts")
+}
+
+/// Requests that could change something (everything but GET).
+pub fn writes(sandbox: &BackgroundSandbox) -> Vec<roster::sandbox::RequestRecord> {
+    sandbox
+        .sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .collect()
+}
+
+/// A Periscope site at `url` whose key is read from `env`.
+pub fn periscope_site(url: &str, env: &str) -> String {
+    format!(
+        r#"[sites.acme]
+provider = "periscope"
+site = "acme"
+api_key = {{ env = "{env}" }}
+invited_by = "admin@acme.com"
+base_url = "{url}"
+"#
+    )
+}
+
+/// Emails on the sandbox's site `acme`, sorted.
+pub fn live_emails(sandbox: &BackgroundSandbox) -> Vec<String> {
+    let mut v: Vec<String> = sandbox.sandbox.data().periscope["acme"]
+        .users
+        .iter()
+        .map(|u| u.email.clone())
+        .collect();
+    v.sort();
+    v
+}

@@ -1,0 +1,464 @@
+//! End to end: the built binary against the sandbox over HTTP, on Periscope.
+
+mod common;
+
+use common::*;
+
+/// `roster plan --sandbox`, the README's first command, on this repo's state.
+#[test]
+fn the_readme_plan_shows_creates_updates_and_removals() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = repo_state();
+    let out = roster(
+        dir.path(),
+        &["plan", "--sandbox", "--state", state.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!(out.stdout, @r#"
+    Plan: 4 to create, 5 to update, 3 to delete.
+
+    site acme (periscope) — 4 to create, 5 to update, 3 to delete
+      + group Data Engineering  access=sql
+      ~ group Analysts
+          access: "discovery" → "sql"
+      ~ group Growth Marketing
+          name: "Marketing" → "Growth Marketing"
+      ~ user  donald@acme.com
+          groups: +Data Engineering -Analysts
+      + user  frances@acme.com  first_name="Frances" last_name="Allen" groups=[Finance]
+      ~ user  grace@acme.com
+          groups: +Data Engineering
+      + user  linus@acme.com  first_name="Linus" last_name="Torvalds" groups=[Data Engineering]
+      ~ user  margaret@acme.com
+          last_name: "Hamiltn" → "Hamilton"
+      + user  radia@acme.com  first_name="Radia" last_name="Perlman" groups=[Analysts]
+      - user  john@acme.com  (not declared; deleted permanently)
+      - user  tim@acme.com  (not declared; deleted permanently)
+      - group Contractors  (not declared; deleted)
+    "#);
+    // The sandbox's data now persists beside the run, created from the seed.
+    assert!(dir.path().join(".roster/sandbox.json").exists());
+}
+
+#[test]
+fn detailed_exit_codes_say_whether_anything_would_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = repo_state();
+    let state = state.to_str().unwrap();
+    let plan = |extra: &[&str]| {
+        let mut args = vec!["plan", "--sandbox", "--detailed-exitcode", "--state", state];
+        args.extend_from_slice(extra);
+        roster(dir.path(), &args, &[])
+    };
+    assert_eq!(plan(&[]).code, 2);
+    let apply = roster(
+        dir.path(),
+        &["apply", "--sandbox", "--yes", "--state", state],
+        &[],
+    );
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    assert!(
+        apply
+            .stdout
+            .contains("Apply finished: 12 applied, 0 failed, 0 skipped."),
+        "{}",
+        apply.stdout
+    );
+    let again = plan(&[]);
+    assert_eq!(again.code, 0, "{}", again.all());
+    assert!(
+        again
+            .stdout
+            .starts_with("No changes: the live state matches the declared state.")
+    );
+    // --sandbox-reset starts again from the seed.
+    assert_eq!(plan(&["--sandbox-reset"]).code, 2);
+    // An error is 1, even with --detailed-exitcode.
+    let bad = roster(
+        dir.path(),
+        &[
+            "plan",
+            "--sandbox",
+            "--detailed-exitcode",
+            "--state",
+            "missing",
+        ],
+        &[],
+    );
+    assert_eq!(bad.code, 1);
+}
+
+#[test]
+fn apply_against_a_running_sandbox_converges() {
+    let sb = seeded_sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    let state = repo_state();
+    let state = state.to_str().unwrap();
+    let out = roster(
+        dir.path(),
+        &["apply", "--yes", "--sandbox-url", &sb.url, "--state", state],
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(sb.sandbox.writes(), 12);
+    assert_eq!(
+        live_emails(&sb),
+        [
+            "ada@acme.com",
+            "admin@acme.com",
+            "alan@acme.com",
+            "barbara@acme.com",
+            "donald@acme.com",
+            "edsger@acme.com",
+            "frances@acme.com",
+            "grace@acme.com",
+            "katherine@acme.com",
+            "linus@acme.com",
+            "margaret@acme.com",
+            "radia@acme.com",
+        ]
+    );
+    let site = &sb.sandbox.data().periscope["acme"];
+    let donald = site
+        .users
+        .iter()
+        .find(|u| u.email == "donald@acme.com")
+        .unwrap();
+    assert_eq!(donald.groups, ["All Users", "Data Engineering"]);
+    let names: Vec<_> = site
+        .groups
+        .iter()
+        .map(|g| (g.name.as_str(), g.access.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("Administrators", "sql"),
+            ("All Users", "sql"),
+            ("Analysts", "sql"),
+            ("Finance", "view"),
+            ("Growth Marketing", "view"),
+            ("Data Engineering", "sql"),
+        ]
+    );
+    // Every write went out for real.
+    assert!(
+        writes(&sb)
+            .iter()
+            .all(|r| r.test_mode.as_deref() == Some("false"))
+    );
+    let again = roster(
+        dir.path(),
+        &[
+            "plan",
+            "--detailed-exitcode",
+            "--sandbox-url",
+            &sb.url,
+            "--state",
+            state,
+        ],
+        &[],
+    );
+    assert_eq!(again.code, 0, "{}", again.all());
+}
+
+#[test]
+fn dry_run_sends_test_mode_and_changes_nothing() {
+    let sb = seeded_sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    let state = repo_state();
+    let out = roster(
+        dir.path(),
+        &[
+            "apply",
+            "--dry-run",
+            "--sandbox-url",
+            &sb.url,
+            "--state",
+            state.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(sb.sandbox.data(), persist::seed());
+    assert_eq!(sb.sandbox.writes(), 0);
+    let sent = writes(&sb);
+    assert_eq!(
+        sent.len(),
+        9,
+        "three changes need a group only a real run creates"
+    );
+    assert!(
+        sent.iter()
+            .all(|r| r.test_mode.as_deref() == Some("true") && r.status == 200)
+    );
+    assert!(out.stdout.contains(
+        "Dry run finished: 9 accepted, 0 failed, 3 not sent; every request carried test_mode=true, so nothing was changed."
+    ));
+    assert!(out.stdout.contains(
+        "skipped user linus@acme.com: not sent: it needs group `Data Engineering`, which a dry run does not create"
+    ));
+}
+
+#[test]
+fn apply_without_a_terminal_needs_yes() {
+    let sb = seeded_sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    let state = repo_state();
+    let out = roster(
+        dir.path(),
+        &[
+            "apply",
+            "--sandbox-url",
+            &sb.url,
+            "--state",
+            state.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout
+            .contains("Plan: 4 to create, 5 to update, 3 to delete.")
+    );
+    assert!(out.stderr.contains(
+        "error: refusing to apply without confirmation: standard input is not a terminal. Review the plan above, then run again with --yes"
+    ));
+    assert!(writes(&sb).is_empty());
+}
+
+#[test]
+fn a_wrong_api_key_is_a_clear_error_naming_the_site() {
+    let sb = seeded_sandbox();
+    let dir = state_dir(&[("site.toml", &periscope_site(&sb.url, "ACME_KEY"))]);
+    let out = roster(dir.path(), &["plan"], &[("ACME_KEY", "wrong-key-0451")]);
+    assert_eq!(out.code, 1);
+    assert!(!out.all().contains("wrong-key-0451"));
+    insta::assert_snapshot!(out.stderr, @r"
+    error: could not read the live state:
+      site `acme`: list users: HTTP 401: invalid API key for site 'acme' (the site refused the API key: check the value of ACME_KEY and that `site` is the slug of the site's dashboard URLs)
+    nothing was changed
+    ");
+}
+
+#[test]
+fn a_missing_environment_variable_is_named_before_any_request() {
+    let sb = seeded_sandbox();
+    let dir = state_dir(&[("site.toml", &periscope_site(&sb.url, "ACME_KEY_NOT_SET"))]);
+    let out = roster(dir.path(), &["plan"], &[]);
+    assert_eq!(out.code, 1);
+    insta::assert_snapshot!(out.stderr, @r"
+    error: site `acme`: environment variable ACME_KEY_NOT_SET is not set (it holds the site's API key)
+    set the variable and run again, or use --sandbox to try roster without credentials; nothing was contacted
+    ");
+    assert!(sb.sandbox.requests().is_empty());
+}
+
+#[test]
+fn api_keys_never_appear_in_output() {
+    let secret = "s3cr3t-periscope-key-4f9a";
+    let mut data = persist::seed();
+    data.periscope.get_mut("acme").unwrap().api_key = secret.into();
+    let sb = BackgroundSandbox::start(data).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let roster_toml = std::fs::read_to_string(repo_state().join("roster.toml"))
+        .unwrap()
+        .replace(
+            r#"api_key = { env = "ACME_PERISCOPE_API_KEY" }"#,
+            &format!(
+                "api_key = {{ env = \"ACME_KEY\" }}\nbase_url = \"{}\"",
+                sb.url
+            ),
+        );
+    let people = std::fs::read_to_string(repo_state().join("people/data-team.toml")).unwrap();
+    write_files(
+        dir.path(),
+        &[
+            ("state/roster.toml", &roster_toml),
+            ("state/people.toml", &people),
+        ],
+    );
+    let env = [("ACME_KEY", secret)];
+    for args in [
+        &["validate"][..],
+        &["plan", "-vv"],
+        &["apply", "--dry-run", "-vv"],
+        &["apply", "--yes", "-vv"],
+        &["plan", "-vv", "--detailed-exitcode"],
+    ] {
+        let out = roster(dir.path(), args, &env);
+        assert!(out.code == 0 || out.code == 2, "{args:?}: {}", out.all());
+        assert!(!out.all().contains(secret), "{args:?} printed the key");
+        if args.contains(&"-vv") {
+            assert!(
+                out.stderr.contains("periscope request"),
+                "-vv logs each request"
+            );
+        }
+    }
+    // A wrong key is not echoed either.
+    let out = roster(
+        dir.path(),
+        &["plan", "-vv"],
+        &[("ACME_KEY", "another-wrong-key-77")],
+    );
+    assert!(!out.all().contains("another-wrong-key-77"));
+}
+
+#[test]
+fn a_failed_change_is_reported_and_later_steps_are_skipped() {
+    let sb = seeded_sandbox();
+    // invited_by is not a user of the site, so the site refuses every create.
+    let site = periscope_site(&sb.url, "ACME_KEY").replace("admin@acme.com", "nobody@acme.com");
+    let dir = state_dir(&[
+        ("site.toml", &site),
+        (
+            "people.toml",
+            r#"
+[[users]]
+email = "admin@acme.com"
+first_name = "Site"
+last_name = "Admin"
+groups = ["Administrators"]
+
+[[users]]
+email = "new@acme.com"
+first_name = "New"
+last_name = "Person"
+"#,
+        ),
+    ]);
+    let out = roster(
+        dir.path(),
+        &["apply", "--yes"],
+        &[("ACME_KEY", "sandbox-periscope-key")],
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.stdout.contains(
+        "  FAILED  user new@acme.com: site `acme`: create user new@acme.com: HTTP 400: invited_by_email 'nobody@acme.com' is not a user of this site"
+    ), "{}", out.stdout);
+    assert!(out.stdout.contains(
+        "  skipped user ada@acme.com: not attempted because a change in step 2 on this site failed"
+    ));
+    assert!(
+        out.stdout
+            .contains("Apply finished: 0 applied, 1 failed, 14 skipped."),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("error: 1 of 15 changes failed; see the report above")
+    );
+    assert_eq!(sb.sandbox.data(), persist::seed());
+}
+
+#[test]
+fn the_sandbox_command_serves_roster_and_saves_its_data() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let data = dir.path().join("sandbox.json");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args([
+            "sandbox",
+            "--port",
+            &port.to_string(),
+            "--data",
+            data.to_str().unwrap(),
+            "--save",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    assert_eq!(first, format!("roster sandbox listening on {url}"));
+    let rest: Vec<String> = lines.by_ref().take(4).map(Result::unwrap).collect();
+    assert_eq!(
+        rest[2],
+        "  periscope site acme: HTTP-X-PARTNER-AUTH: acme:sandbox-periscope-key"
+    );
+
+    let state = repo_state();
+    let state = state.to_str().unwrap();
+    let plan = roster(
+        dir.path(),
+        &[
+            "plan",
+            "--detailed-exitcode",
+            "--sandbox-url",
+            &url,
+            "--state",
+            state,
+        ],
+        &[],
+    );
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    let apply = roster(
+        dir.path(),
+        &["apply", "--yes", "--sandbox-url", &url, "--state", state],
+        &[],
+    );
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    let again = roster(
+        dir.path(),
+        &[
+            "plan",
+            "--detailed-exitcode",
+            "--sandbox-url",
+            &url,
+            "--state",
+            state,
+        ],
+        &[],
+    );
+    assert_eq!(again.code, 0, "{}", again.all());
+
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let saved = persist::load(&data).unwrap();
+    assert!(
+        saved.periscope["acme"]
+            .users
+            .iter()
+            .any(|u| u.email == "linus@acme.com")
+    );
+}
+
+#[test]
+fn plain_http_is_refused_except_on_loopback() {
+    let dir = state_dir(&[(
+        "site.toml",
+        &periscope_site("http://periscope.example.com", "K"),
+    )]);
+    let out = roster(dir.path(), &["validate"], &[]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains(
+        "state/site.toml:6:12: site `acme`: base_url `http://periscope.example.com` uses plain http://, which is only allowed for loopback addresses; use https://"
+    ), "{}", out.stderr);
+    let dir = state_dir(&[(
+        "site.toml",
+        &periscope_site("https://periscope.example.com", "K"),
+    )]);
+    let out = roster(
+        dir.path(),
+        &["plan", "--sandbox-url", "http://10.1.2.3:8081"],
+        &[],
+    );
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("--sandbox-url `http://10.1.2.3:8081` uses plain http://")
+    );
+}

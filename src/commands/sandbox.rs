@@ -42,11 +42,9 @@ pub async fn run(args: &SandboxArgs) -> Result<Status> {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
-    if args.save {
-        if let Some(path) = &args.data {
-            persist::save(path, &sandbox.data())?;
-            eprintln!("saved the sandbox data to {}", path.display());
-        }
+    if let Some(path) = args.data.as_ref().filter(|_| args.save) {
+        persist::save(path, &sandbox.data())?;
+        eprintln!("saved the sandbox data to {}", path.display());
     }
     Ok(Status::Success)
 }

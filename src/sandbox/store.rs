@@ -249,22 +249,20 @@ impl PeriscopeSite {
         let i = self.group_index(name).ok_or_else(|| no_group(name))?;
         let mut group = self.groups[i].clone();
         let old_name = group.name.clone();
-        if let Some(new_name) = optional(body, "name")? {
-            if new_name != old_name {
-                if P.is_builtin_group(&old_name) {
-                    return Err(err(
-                        400,
-                        format!("the built-in group '{old_name}' cannot be renamed"),
-                    ));
-                }
-                if let Some(j) = self.group_index(new_name).filter(|j| *j != i) {
-                    return Err(err(
-                        409,
-                        format!("group '{}' already exists", self.groups[j].name),
-                    ));
-                }
-                group.name = new_name.to_string();
+        if let Some(new_name) = optional(body, "name")?.filter(|n| *n != old_name) {
+            if P.is_builtin_group(&old_name) {
+                return Err(err(
+                    400,
+                    format!("the built-in group '{old_name}' cannot be renamed"),
+                ));
             }
+            if let Some(j) = self.group_index(new_name).filter(|j| *j != i) {
+                return Err(err(
+                    409,
+                    format!("group '{}' already exists", self.groups[j].name),
+                ));
+            }
+            group.name = new_name.to_string();
         }
         if let Some(a) = access_of(body)? {
             group.access = a;

@@ -10,7 +10,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::diagnostic::{Diagnostic, SourceFile};
-use super::schema::{GroupSpec, SiteSpec, UserSpec};
+use super::schema::{Fields, GroupSpec, SiteSpec, UserSpec};
 
 /// State files larger than this are refused rather than read into memory.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
@@ -31,6 +31,10 @@ pub struct Parsed {
     pub sites: Vec<(Spanned<String>, Entry<SiteSpec>)>,
     pub users: Vec<Entry<UserSpec>>,
     pub groups: Vec<Entry<GroupSpec>>,
+    /// Names of sites and groups whose entries have problems: they are still
+    /// declared, so references to them are not reported a second time.
+    pub broken_sites: Vec<String>,
+    pub broken_groups: Vec<String>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -161,6 +165,8 @@ fn read_file(path: &Path, parsed: &mut Parsed) {
     let mut sites = Vec::new();
     let mut users = Vec::new();
     let mut groups = Vec::new();
+    let mut broken_sites = Vec::new();
+    let mut broken_groups = Vec::new();
     let mut diagnostics = Vec::new();
     for (key, value) in root.into_inner() {
         let key_span = key.span();
@@ -172,14 +178,15 @@ fn read_file(path: &Path, parsed: &mut Parsed) {
                     };
                     for (name, entry) in table {
                         let name = Spanned::new(name.span(), name.into_inner().into_owned());
-                        if let Some(entry) = deserialize_entry::<SiteSpec>(
+                        match deserialize_entry::<SiteSpec>(
                             source,
                             file_index,
                             entry,
                             &format!("site `{}`", name.get_ref()),
                             &mut diagnostics,
                         ) {
-                            sites.push((name, entry));
+                            Some(entry) => sites.push((name, entry)),
+                            None => broken_sites.push(name.into_inner()),
                         }
                     }
                 }
@@ -211,13 +218,23 @@ fn read_file(path: &Path, parsed: &mut Parsed) {
                             &mut diagnostics,
                         ));
                     } else {
-                        groups.extend(deserialize_entry::<GroupSpec>(
+                        let name = match item.get_ref() {
+                            DeValue::Table(t) => t.get("name").and_then(|n| match n.get_ref() {
+                                DeValue::String(s) => Some(s.to_string()),
+                                _ => None,
+                            }),
+                            _ => None,
+                        };
+                        match deserialize_entry::<GroupSpec>(
                             source,
                             file_index,
                             item,
                             &what,
                             &mut diagnostics,
-                        ));
+                        ) {
+                            Some(g) => groups.push(g),
+                            None => broken_groups.extend(name),
+                        }
                     }
                 }
             }
@@ -231,10 +248,12 @@ fn read_file(path: &Path, parsed: &mut Parsed) {
     parsed.sites.extend(sites);
     parsed.users.extend(users);
     parsed.groups.extend(groups);
+    parsed.broken_sites.extend(broken_sites);
+    parsed.broken_groups.extend(broken_groups);
     parsed.diagnostics.extend(diagnostics);
 }
 
-fn deserialize_entry<'a, T: Deserialize<'a>>(
+fn deserialize_entry<'a, T: Deserialize<'a> + Fields>(
     source: &SourceFile,
     file: usize,
     value: Spanned<DeValue<'a>>,
@@ -242,23 +261,57 @@ fn deserialize_entry<'a, T: Deserialize<'a>>(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Entry<T>> {
     let span = value.span();
-    if !matches!(value.get_ref(), DeValue::Table(_)) {
+    let DeValue::Table(table) = value.into_inner() else {
         diagnostics.push(source.diagnostic(Some(span), format!("{what} must be a table"), None));
         return None;
+    };
+    // Every unknown key is reported; serde alone would stop at the first.
+    let mut known = DeTable::new();
+    for (key, v) in table {
+        if T::FIELDS.contains(&key.get_ref().as_ref()) {
+            known.insert(key, v);
+        } else {
+            diagnostics.push(source.diagnostic(
+                Some(key.span()),
+                format!(
+                    "{what}: unknown field `{}`, expected one of {}",
+                    key.get_ref(),
+                    T::FIELDS
+                        .iter()
+                        .map(|f| format!("`{f}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                Some("remove the key or fix its spelling".into()),
+            ));
+        }
     }
+    let value = Spanned::new(span.clone(), DeValue::Table(known));
+    // An entry with unknown keys still goes through the later checks, so
+    // their problems are reported in the same run; any diagnostic stops the
+    // state from being used.
     match T::deserialize(value.into_deserializer()) {
         Ok(spec) => Some(Entry { file, span, spec }),
         Err(e) => {
-            let message = first_line(e.message());
-            let hint = hint_for(&message);
-            diagnostics.push(source.diagnostic(
-                e.span().or(Some(span.clone())),
-                format!("{what}: {message}"),
-                hint,
-            ));
+            diagnostics.push(located(source, &span, what, &e));
             None
         }
     }
+}
+
+fn located(
+    source: &SourceFile,
+    entry: &Range<usize>,
+    what: &str,
+    e: &toml::de::Error,
+) -> Diagnostic {
+    let message = first_line(e.message());
+    let hint = hint_for(&message);
+    source.diagnostic(
+        e.span().or(Some(entry.clone())),
+        format!("{what}: {message}"),
+        hint,
+    )
 }
 
 fn first_line(message: &str) -> String {
@@ -271,9 +324,7 @@ fn first_line(message: &str) -> String {
 }
 
 fn hint_for(message: &str) -> Option<String> {
-    if message.starts_with("unknown field") {
-        Some("remove the key or fix its spelling; the expected keys are listed above".into())
-    } else if message.starts_with("missing field") {
+    if message.starts_with("missing field") {
         Some("add the field to the entry".into())
     } else if message.starts_with("invalid type") {
         Some("change the value to the type named above".into())

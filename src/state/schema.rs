@@ -49,6 +49,33 @@ pub struct GroupSpec {
     pub sites: Option<Vec<Spanned<String>>>,
 }
 
+/// The keys an entry may have; checked before deserializing so every unknown
+/// key is reported, not just the first.
+pub trait Fields {
+    const FIELDS: &'static [&'static str];
+}
+
+impl Fields for SiteSpec {
+    const FIELDS: &'static [&'static str] = &[
+        "provider",
+        "site",
+        "api_key",
+        "invited_by",
+        "base_url",
+        "unmanaged_users",
+        "unmanaged_groups",
+    ];
+}
+
+impl Fields for UserSpec {
+    const FIELDS: &'static [&'static str] =
+        &["email", "first_name", "last_name", "groups", "sites"];
+}
+
+impl Fields for GroupSpec {
+    const FIELDS: &'static [&'static str] = &["name", "access", "previous_names", "sites"];
+}
+
 /// How a secret is written in a state file. Only a reference to where the
 /// secret lives is valid; an inline value is kept apart so loading can reject
 /// it without ever echoing it.

@@ -38,6 +38,8 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
         sites,
         users,
         groups,
+        broken_sites,
+        broken_groups,
         diagnostics,
     } = parsed;
     let mut c = Checker {
@@ -64,7 +66,7 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
             site_list.push(site);
         }
     }
-    if sites.is_empty() && c.diagnostics.is_empty() && !files.is_empty() {
+    if sites.is_empty() && broken_sites.is_empty() && !files.is_empty() {
         c.error(
             0,
             0..0,
@@ -73,11 +75,17 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
         );
     }
     let declared_sites: Vec<String> = sites.iter().map(|(n, _)| n.get_ref().clone()).collect();
+    let known_site = |name: &str| {
+        declared_sites
+            .iter()
+            .chain(&broken_sites)
+            .any(|s| s == name)
+    };
 
     let check_site_refs =
         |c: &mut Checker, file: usize, refs: &Option<Vec<toml::Spanned<String>>>| {
             for r in refs.iter().flatten() {
-                if !declared_sites.contains(r.get_ref()) {
+                if !known_site(r.get_ref()) {
                     c.error(
                         file,
                         r.span(),
@@ -168,6 +176,9 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
                 .find(|d| group_key(d.spec.name.get_ref()) == group_key(name));
             match declared {
                 None if ProviderKind::Periscope.is_builtin_group(name) => {}
+                None if broken_groups
+                    .iter()
+                    .any(|b| group_key(b) == group_key(name)) => {}
                 None => c.error(
                     u.file,
                     g.span(),
@@ -198,7 +209,9 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
     }
 
     if !c.diagnostics.is_empty() {
-        return Err(c.diagnostics);
+        let mut all = c.diagnostics;
+        all.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        return Err(all);
     }
 
     let desired_sites = site_list

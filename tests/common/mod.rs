@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-pub use roster::sandbox::{BackgroundSandbox, SandboxData, persist};
+pub use roster::sandbox::{BackgroundSandbox, persist};
 
 /// What a run of the binary printed and how it exited.
 #[derive(Debug)]

@@ -1,0 +1,390 @@
+//! Bad input: every kind of problem gives exit 1, a located message with a
+//! hint, and no request to any site.
+
+mod common;
+
+use common::*;
+
+const SITE: &str = r#"[sites.acme]
+provider = "periscope"
+site = "acme"
+api_key = { env = "ACME_KEY" }
+invited_by = "admin@acme.com"
+"#;
+
+const ADA: &str = r#"[[users]]
+email = "ada@acme.com"
+first_name = "Ada"
+last_name = "Lovelace"
+"#;
+
+struct Case {
+    name: &'static str,
+    files: Vec<(&'static str, String)>,
+    /// Lines stderr must hold, in order.
+    expected: Vec<&'static str>,
+}
+
+fn case(name: &'static str, files: &[(&'static str, &str)], expected: &[&'static str]) -> Case {
+    Case {
+        name,
+        files: files.iter().map(|(n, t)| (*n, t.to_string())).collect(),
+        expected: expected.to_vec(),
+    }
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        case(
+            "unknown key",
+            &[
+                ("site.toml", SITE),
+                ("people.toml", &format!("{ADA}team = \"x\"\n")),
+            ],
+            &[
+                "error: state/people.toml:5:1: user #1: unknown field `team`, expected one of `email`, `first_name`, `last_name`, `groups`, `sites`",
+                "  hint: remove the key or fix its spelling",
+            ],
+        ),
+        case(
+            "wrong type",
+            &[
+                ("site.toml", SITE),
+                ("people.toml", &format!("{ADA}groups = \"Analysts\"\n")),
+            ],
+            &[
+                "error: state/people.toml:5:10: user #1: invalid type: string \"Analysts\", expected a sequence",
+                "  hint: change the value to the type named above",
+            ],
+        ),
+        case(
+            "missing field",
+            &[
+                ("site.toml", SITE),
+                (
+                    "people.toml",
+                    "[[users]]\nemail = \"ada@acme.com\"\nlast_name = \"L\"\n",
+                ),
+            ],
+            &[
+                "error: state/people.toml:1:1: user #1: missing field `first_name`",
+                "  hint: add the field to the entry",
+            ],
+        ),
+        case(
+            "invalid email",
+            &[
+                ("site.toml", SITE),
+                ("people.toml", &ADA.replace("ada@acme.com", "ada.acme.com")),
+            ],
+            &[
+                "error: state/people.toml:2:9: `ada.acme.com` is not a valid email address",
+                "  hint: write the address the person signs in with, such as ada@example.com",
+            ],
+        ),
+        case(
+            "same person twice, by case and spaces",
+            &[
+                ("site.toml", SITE),
+                ("a.toml", ADA),
+                ("b/c.toml", &ADA.replace("ada@acme.com", " ADA@Acme.com ")),
+            ],
+            &[
+                "error: state/b/c.toml:2:9: `ADA@Acme.com` is declared twice (emails compare ignoring case and surrounding spaces)",
+                "  hint: the same person is first declared at state/a.toml:2:9; keep one",
+            ],
+        ),
+        case(
+            "group not declared",
+            &[
+                ("site.toml", SITE),
+                (
+                    "people.toml",
+                    &format!("{ADA}groups = [\"Administrators\", \"Analysts\"]\n"),
+                ),
+            ],
+            &[
+                "error: state/people.toml:5:29: group `Analysts` is not declared",
+                "  hint: add a [[groups]] entry with name = \"Analysts\", or fix the spelling",
+            ],
+        ),
+        case(
+            "site not declared",
+            &[
+                ("site.toml", SITE),
+                (
+                    "people.toml",
+                    &format!("{ADA}sites = [\"acme\", \"acme-eu\"]\n"),
+                ),
+            ],
+            &[
+                "error: state/people.toml:5:18: site `acme-eu` is not declared",
+                "  hint: declare it as [sites.acme-eu] or use one of: acme",
+            ],
+        ),
+        case(
+            "group not on the user's site",
+            &[
+                (
+                    "site.toml",
+                    &format!("{SITE}\n{}", SITE.replace("acme]", "beta]")),
+                ),
+                (
+                    "people.toml",
+                    &format!(
+                        "[[groups]]\nname = \"Analysts\"\naccess = \"sql\"\nsites = [\"beta\"]\n\n{ADA}groups = [\"Analysts\"]\n"
+                    ),
+                ),
+            ],
+            &[
+                "error: state/people.toml:10:11: group `Analysts` is not declared for site `acme`, where this user is",
+                "  hint: add \"acme\" to the group's sites, or limit the user's sites",
+            ],
+        ),
+        case(
+            "API key inline",
+            &[(
+                "site.toml",
+                &SITE.replace(r#"{ env = "ACME_KEY" }"#, "\"pk_live_0123456789\""),
+            )],
+            &[
+                "error: state/site.toml:4:11: site `acme`: the API key is written inline; secrets never live in state files",
+                "  hint: remove the key from the file (and rotate it if it was committed), then write api_key = { env = \"ACME_API_KEY\" }",
+            ],
+        ),
+        case(
+            "API key with an unknown key",
+            &[(
+                "site.toml",
+                &SITE.replace(r#"{ env = "ACME_KEY" }"#, r#"{ var = "ACME_KEY" }"#),
+            )],
+            &["error: state/site.toml:4:11: site `acme`: unknown field `var`, expected `env`"],
+        ),
+        case(
+            "API key missing",
+            &[(
+                "site.toml",
+                &SITE.replace("api_key = { env = \"ACME_KEY\" }\n", ""),
+            )],
+            &[
+                "error: state/site.toml:1:1: site `acme`: missing field `api_key`",
+                "  hint: add api_key = { env = \"ACME_API_KEY\" }",
+            ],
+        ),
+        case(
+            "empty state directory",
+            &[],
+            &[
+                "  hint: declare at least one [sites.NAME] table in a .toml file there (see examples/), or run `roster import`",
+            ],
+        ),
+        case(
+            "no site declared",
+            &[("people.toml", ADA)],
+            &[
+                "error: state/people.toml:1:1: no site is declared in the state",
+                "  hint: add a [sites.NAME] table with provider, site, api_key and invited_by (see examples/)",
+            ],
+        ),
+        case(
+            "unknown provider",
+            &[("site.toml", &SITE.replace("\"periscope\"", "\"looker\""))],
+            &[
+                "error: state/site.toml:2:12: site `acme`: unknown provider `looker`",
+                "  hint: use provider = \"periscope\"",
+            ],
+        ),
+        case(
+            "invalid access level",
+            &[
+                ("site.toml", SITE),
+                (
+                    "groups.toml",
+                    "[[groups]]\nname = \"Analysts\"\naccess = \"admin\"\n",
+                ),
+            ],
+            &[
+                "error: state/groups.toml:3:10: group #1: unknown variant `admin`, expected one of `view`, `discovery`, `sql`",
+                "  hint: use one of the values listed above",
+            ],
+        ),
+        case(
+            "group twice, by case and punctuation",
+            &[
+                ("site.toml", SITE),
+                (
+                    "groups.toml",
+                    "[[groups]]\nname = \"Data Eng\"\naccess = \"sql\"\n\n[[groups]]\nname = \"data-eng\"\naccess = \"view\"\n",
+                ),
+            ],
+            &[
+                "error: state/groups.toml:6:8: group `data-eng` is declared twice (names compare ignoring case and punctuation)",
+                "  hint: the same name is first used at state/groups.toml:2:8; keep one",
+            ],
+        ),
+        case(
+            "built-in group declared",
+            &[
+                ("site.toml", SITE),
+                (
+                    "groups.toml",
+                    "[[groups]]\nname = \"all users\"\naccess = \"sql\"\n",
+                ),
+            ],
+            &[
+                "error: state/groups.toml:2:8: `all users` is a built-in group and cannot be declared",
+            ],
+        ),
+        case(
+            "site declared twice",
+            &[("a.toml", SITE), ("b.toml", SITE)],
+            &[
+                "error: state/b.toml:1:8: site `acme` is declared twice",
+                "  hint: it is first declared at state/a.toml:1:8; keep one",
+            ],
+        ),
+        case(
+            "invalid invited_by",
+            &[(
+                "site.toml",
+                &SITE.replace("\"admin@acme.com\"", "\"admin\""),
+            )],
+            &[
+                "error: state/site.toml:5:14: site `acme`: invited_by `admin` is not a valid email address",
+            ],
+        ),
+        case(
+            "TOML syntax",
+            &[
+                ("site.toml", SITE),
+                ("people.toml", "[[users]\nemail = \"x\"\n"),
+            ],
+            &["error: state/people.toml:1:9: invalid TOML: unclosed array table, expected `]`"],
+        ),
+        case(
+            "unknown top-level key",
+            &[("site.toml", &format!("{SITE}\n[people]\nada = 1\n"))],
+            &["error: state/site.toml:7:2: unknown top-level key `people`"],
+        ),
+        case(
+            "users not an array of tables",
+            &[("site.toml", &format!("users = \"everyone\"\n{SITE}"))],
+            &["error: state/site.toml:1:9: `users` must be an array of tables"],
+        ),
+    ]
+}
+
+#[test]
+fn each_kind_of_bad_input_is_located_and_nothing_is_contacted() {
+    let sb = seeded_sandbox();
+    for c in cases() {
+        let files: Vec<(&str, &str)> = c.files.iter().map(|(n, t)| (*n, t.as_str())).collect();
+        let dir = state_dir(&files);
+        for args in [
+            &["validate"][..],
+            &["plan", "--sandbox-url", &sb.url],
+            &["apply", "--yes", "--sandbox-url", &sb.url],
+        ] {
+            let out = roster(dir.path(), args, &[("ACME_KEY", "k")]);
+            assert_eq!(
+                out.code, 1,
+                "{}: {args:?} exit code; stderr:\n{}",
+                c.name, out.stderr
+            );
+            assert!(
+                out.stdout.is_empty(),
+                "{}: {args:?} printed to stdout",
+                c.name
+            );
+            let lines: Vec<&str> = out.stderr.lines().collect();
+            let start = lines.iter().position(|l| *l == c.expected[0]);
+            let found = start.is_some_and(|s| lines[s..].starts_with(&c.expected));
+            assert!(
+                found,
+                "{}: expected\n{}\nin stderr:\n{}",
+                c.name,
+                c.expected.join("\n"),
+                out.stderr
+            );
+            assert!(
+                out.stderr.trim_end().ends_with("nothing was contacted"),
+                "{}: {}",
+                c.name,
+                out.stderr
+            );
+        }
+    }
+    assert!(
+        sb.sandbox.requests().is_empty(),
+        "bad input reached the sandbox"
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let dir = state_dir(&[
+        (
+            "site.toml",
+            &SITE
+                .replace(r#"{ env = "ACME_KEY" }"#, "\"inline-secret-value\"")
+                .replace("acme.com\"", "acme.com\"\ncolour = \"blue\""),
+        ),
+        (
+            "people/a.toml",
+            &format!(
+                "{ADA}groups = [\"Nope\"]\n\n{}",
+                ADA.replace("ada@", "ADA@")
+            ),
+        ),
+        (
+            "people/b.toml",
+            "[[users]]\nemail = \"x@acme.com\"\nfirst_name = 1\nlast_name = \"L\"\n",
+        ),
+    ]);
+    let out = roster(dir.path(), &["validate"], &[]);
+    assert_eq!(out.code, 1);
+    assert!(!out.all().contains("inline-secret-value"));
+    let errors: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    insta::assert_snapshot!(errors.join("\n"), @r"
+    error: state/people/a.toml:5:11: group `Nope` is not declared
+    error: state/people/a.toml:8:9: `ADA@acme.com` is declared twice (emails compare ignoring case and surrounding spaces)
+    error: state/people/b.toml:3:14: user #1: invalid type: integer `1`, expected a string
+    error: state/site.toml:4:11: site `acme`: the API key is written inline; secrets never live in state files
+    error: state/site.toml:6:1: site `acme`: unknown field `colour`, expected one of `provider`, `site`, `api_key`, `invited_by`, `base_url`, `unmanaged_users`, `unmanaged_groups`
+    error: 5 problems in the state under state; nothing was contacted
+    ");
+}
+
+#[test]
+fn binary_garbage_and_huge_files_are_refused_cleanly() {
+    let dir = state_dir(&[("site.toml", SITE)]);
+    std::fs::write(
+        dir.path().join("state/garbage.toml"),
+        [0xff, 0xfe, 0x00, 0x01, b'x'],
+    )
+    .unwrap();
+    let out = roster(dir.path(), &["validate"], &[]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains(
+        "error: state/garbage.toml:1:1: the file is not UTF-8 text (invalid byte at offset 0)"
+    ));
+
+    // A file of 200,000 bad entries: every problem is found, nothing panics.
+    let mut big = String::new();
+    for i in 0..200_000 {
+        big.push_str(&format!(
+            "[[users]]\nemail = \"user{i}\"\nfirst_name = \"A\"\nlast_name = \"B\"\n"
+        ));
+    }
+    let dir = state_dir(&[("site.toml", SITE), ("big.toml", &big)]);
+    let out = roster(dir.path(), &["validate"], &[]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .ends_with("error: 200000 problems in the state under state; nothing was contacted\n")
+    );
+}

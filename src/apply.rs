@@ -5,8 +5,6 @@
 use std::collections::HashSet;
 use std::fmt::Write;
 
-use futures::StreamExt;
-
 use crate::plan::{Change, Plan, SitePlan};
 use crate::provider::{Client, ProviderError, WriteMode};
 
@@ -67,7 +65,10 @@ impl Report {
                 let verb = match r.change.action() {
                     crate::plan::Action::Create => "created",
                     crate::plan::Action::Update => "updated",
-                    crate::plan::Action::Delete => "deleted",
+                    crate::plan::Action::Delete => match r.change {
+                        Change::DeactivateUser { .. } => "deactivated",
+                        _ => "deleted",
+                    },
                 };
                 let line = match (&r.outcome, self.mode) {
                     (Outcome::Applied, WriteMode::Real) => format!("  ok      {what} {verb}"),
@@ -163,27 +164,48 @@ async fn apply_site(
             start = end;
             continue;
         }
-        let outcomes: Vec<Outcome> = futures::stream::iter(batch.iter().map(|c| {
-            let needs = if mode == WriteMode::TestMode {
-                needs_pending_group(c, &pending, site)
-            } else {
-                None
-            };
-            async move {
-                match needs {
-                    Some(group) => Outcome::Skipped(format!(
-                        "not sent: it needs group `{group}`, which a dry run does not create"
-                    )),
-                    None => match client.apply(c, mode).await {
-                        Ok(()) => Outcome::Applied,
-                        Err(e) => Outcome::Failed(e),
-                    },
+        let outcomes: Vec<Outcome> = if mode == WriteMode::TestMode && !client.has_test_mode() {
+            let why = format!(
+                "not sent: {} has no server-side test mode, so a dry run sends it nothing",
+                provider_name(site)
+            );
+            batch
+                .iter()
+                .map(|_| Outcome::Skipped(why.clone()))
+                .collect()
+        } else {
+            // In a dry run, a change that needs a group only a real run
+            // creates cannot be checked; it is not sent.
+            let (sendable, held): (Vec<usize>, Vec<(usize, String)>) = {
+                let mut sendable = Vec::new();
+                let mut held = Vec::new();
+                for (i, c) in batch.iter().enumerate() {
+                    match (mode, needs_pending_group(c, &pending, site)) {
+                        (WriteMode::TestMode, Some(group)) => held.push((i, group)),
+                        _ => sendable.push(i),
+                    }
                 }
+                (sendable, held)
+            };
+            let to_send: Vec<Change> = sendable.iter().map(|i| batch[*i].clone()).collect();
+            let sent = client.apply_step(&to_send, mode, concurrency).await;
+            let mut outcomes: Vec<Option<Outcome>> = vec![None; batch.len()];
+            for (i, result) in sendable.into_iter().zip(sent) {
+                outcomes[i] = Some(match result {
+                    Ok(()) => Outcome::Applied,
+                    Err(e) => Outcome::Failed(e),
+                });
             }
-        }))
-        .buffered(concurrency)
-        .collect()
-        .await;
+            for (i, group) in held {
+                outcomes[i] = Some(Outcome::Skipped(format!(
+                    "not sent: it needs group `{group}`, which a dry run does not create"
+                )));
+            }
+            outcomes
+                .into_iter()
+                .map(|o| o.expect("every change has an outcome"))
+                .collect()
+        };
         if outcomes.iter().any(|o| matches!(o, Outcome::Failed(_))) {
             failed_step = Some(step);
         }
@@ -197,6 +219,13 @@ async fn apply_site(
         start = end;
     }
     results
+}
+
+fn provider_name(site: &SitePlan) -> &'static str {
+    match site.provider {
+        crate::model::ProviderKind::Periscope => "Periscope",
+        crate::model::ProviderKind::Sigma => "Sigma",
+    }
 }
 
 /// A group this user change refers to that only a real run creates.

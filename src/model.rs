@@ -13,12 +13,22 @@ use crate::secret::Secret;
 #[serde(rename_all = "lowercase")]
 pub enum ProviderKind {
     Periscope,
+    Sigma,
 }
 
 impl ProviderKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ProviderKind::Periscope => "periscope",
+            ProviderKind::Sigma => "sigma",
+        }
+    }
+
+    /// How the provider removes a user: Periscope deletes, Sigma deactivates.
+    pub fn removal(self) -> &'static str {
+        match self {
+            ProviderKind::Periscope => "deleted permanently",
+            ProviderKind::Sigma => "deactivated",
         }
     }
 
@@ -27,6 +37,7 @@ impl ProviderKind {
     pub fn builtin_groups(self) -> &'static [&'static str] {
         match self {
             ProviderKind::Periscope => &[ADMINISTRATORS, ALL_USERS],
+            ProviderKind::Sigma => &[],
         }
     }
 
@@ -40,6 +51,9 @@ impl ProviderKind {
                 .filter(|c| c.is_alphanumeric())
                 .flat_map(char::to_lowercase)
                 .collect(),
+            // Sigma teams are matched by name ignoring case and surrounding
+            // spaces; the API itself addresses them by ID.
+            ProviderKind::Sigma => name.trim().to_lowercase(),
         }
     }
 
@@ -54,6 +68,7 @@ impl ProviderKind {
     pub fn implicit_group(self) -> Option<&'static str> {
         match self {
             ProviderKind::Periscope => Some(ALL_USERS),
+            ProviderKind::Sigma => None,
         }
     }
 }
@@ -107,21 +122,85 @@ impl fmt::Display for Access {
     }
 }
 
+/// Sigma team visibility.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    Public,
+    Private,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Private => "private",
+        }
+    }
+}
+
 /// What to do with live objects that the state does not declare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Unmanaged {
-    /// Remove them (Periscope: delete).
+    /// Remove them (Periscope: delete; Sigma: deactivate).
     #[default]
+    #[serde(alias = "deactivate")]
     Remove,
     /// Leave them alone; the plan lists them as kept.
     Keep,
 }
 
-/// Where a site's credentials come from once resolved.
+/// A site's resolved secrets.
 #[derive(Debug, Clone)]
 pub enum Credentials {
-    Periscope { api_key: Secret },
+    Periscope {
+        api_key: Secret,
+    },
+    Sigma {
+        client_id: Secret,
+        client_secret: Secret,
+    },
+}
+
+/// Where a deactivated Sigma member's documents go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "to", content = "email")]
+pub enum Handover {
+    /// Sigma's default: to the owner of the API credentials.
+    CredentialsOwner,
+    /// To this member (`new_owner = "email"`).
+    NewOwner(String),
+    /// Archived (`archive_documents = true`).
+    Archive,
+}
+
+impl std::fmt::Display for Handover {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Handover::CredentialsOwner => f.write_str("documents to the API credentials' owner"),
+            Handover::NewOwner(e) => write!(f, "documents to {e}"),
+            Handover::Archive => f.write_str("documents archived"),
+        }
+    }
+}
+
+/// What only one provider's sites have.
+#[derive(Debug, Clone)]
+pub enum SiteConfig {
+    Periscope {
+        /// The slug in dashboard URLs, sent in the auth header.
+        slug: String,
+        /// The environment variable holding the API key.
+        api_key_env: String,
+        /// Shown as the inviter of users roster creates; never removed.
+        invited_by: String,
+    },
+    Sigma {
+        client_id_env: String,
+        client_secret_env: String,
+        handover: Handover,
+    },
 }
 
 /// A declared site, with everything a provider needs except resolved secrets.
@@ -130,15 +209,32 @@ pub struct Site {
     /// The name the state uses for the site (`[sites.NAME]`).
     pub name: String,
     pub provider: ProviderKind,
-    /// The platform's own identifier (Periscope: the slug in dashboard URLs).
-    pub slug: String,
     pub base_url: url::Url,
-    /// The environment variable holding the API key.
-    pub api_key_env: String,
-    /// Shown as the inviter of users roster creates; never removed.
-    pub invited_by: String,
     pub unmanaged_users: Unmanaged,
     pub unmanaged_groups: Unmanaged,
+    pub config: SiteConfig,
+}
+
+impl Site {
+    /// The user roster must never remove, if the provider has one.
+    pub fn invited_by(&self) -> Option<&str> {
+        match &self.config {
+            SiteConfig::Periscope { invited_by, .. } => Some(invited_by),
+            SiteConfig::Sigma { .. } => None,
+        }
+    }
+
+    /// The environment variables holding the site's secrets.
+    pub fn secret_envs(&self) -> Vec<&str> {
+        match &self.config {
+            SiteConfig::Periscope { api_key_env, .. } => vec![api_key_env],
+            SiteConfig::Sigma {
+                client_id_env,
+                client_secret_env,
+                ..
+            } => vec![client_id_env, client_secret_env],
+        }
+    }
 }
 
 /// A user as declared for one site.
@@ -148,13 +244,24 @@ pub struct DesiredUser {
     pub first_name: String,
     pub last_name: String,
     pub groups: Vec<String>,
+    /// Sigma account type, as written in the state.
+    pub member_type: Option<String>,
+    /// false: the user exists but is deactivated (Sigma).
+    pub active: bool,
+    /// Earlier emails: a live user found by one of them is renamed.
+    pub previous_emails: Vec<String>,
 }
 
 /// A group as declared for one site.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredGroup {
     pub name: String,
-    pub access: Access,
+    /// Periscope access level (required on Periscope sites).
+    pub access: Option<Access>,
+    /// Sigma team description.
+    pub description: Option<String>,
+    /// Sigma team visibility.
+    pub visibility: Option<Visibility>,
     pub previous_names: Vec<String>,
 }
 
@@ -172,21 +279,40 @@ pub struct DesiredState {
     pub sites: Vec<DesiredSite>,
 }
 
+/// Why roster leaves a live user alone whatever the state says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Locked {
+    /// Deactivated through SCIM (`isInactive`): the identity provider owns it.
+    ScimInactive,
+    /// A platform's own account, such as Sigma's scheduler robot.
+    System,
+}
+
 /// A user as the platform reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct LiveUser {
+    /// The platform's ID (Sigma `memberId`); Periscope addresses by email.
+    pub id: Option<String>,
     pub email: String,
     pub first_name: String,
     pub last_name: String,
     pub groups: Vec<String>,
+    pub member_type: Option<String>,
+    pub active: bool,
+    pub locked: Option<Locked>,
 }
 
 /// A group as the platform reports it. `access` is kept as the platform wrote
-/// it (lower-cased) so an unknown level still shows up in a diff.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// it so an unknown level still shows up in a diff.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct LiveGroup {
+    /// The platform's ID (Sigma `teamId`); Periscope addresses by name.
+    pub id: Option<String>,
     pub name: String,
     pub access: Option<String>,
+    pub description: Option<String>,
+    pub visibility: Option<String>,
 }
 
 /// What is live on one site.
@@ -194,6 +320,8 @@ pub struct LiveGroup {
 pub struct LiveSite {
     pub users: Vec<LiveUser>,
     pub groups: Vec<LiveGroup>,
+    /// Account type names (Sigma).
+    pub account_types: Vec<String>,
 }
 
 #[cfg(test)]

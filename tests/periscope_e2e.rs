@@ -249,7 +249,7 @@ fn a_missing_environment_variable_is_named_before_any_request() {
     let out = roster(dir.path(), &["plan"], &[]);
     assert_eq!(out.code, 1);
     insta::assert_snapshot!(out.stderr, @r"
-    error: site `acme`: environment variable ACME_KEY_NOT_SET is not set (it holds the site's API key)
+    error: site `acme`: environment variable ACME_KEY_NOT_SET is not set (it holds one of the site's credentials)
     set the variable and run again, or use --sandbox to try roster without credentials; nothing was contacted
     ");
     assert!(sb.sandbox.requests().is_empty());

@@ -42,7 +42,7 @@ fn cases() -> Vec<Case> {
                 ("people.toml", &format!("{ADA}team = \"x\"\n")),
             ],
             &[
-                "error: state/people.toml:5:1: user #1: unknown field `team`, expected one of `email`, `first_name`, `last_name`, `groups`, `sites`",
+                "error: state/people.toml:5:1: user #1: unknown field `team`, expected one of `email`, `first_name`, `last_name`, `groups`, `sites`, `member_type`, `active`, `previous_emails`",
                 "  hint: remove the key or fix its spelling",
             ],
         ),
@@ -91,7 +91,7 @@ fn cases() -> Vec<Case> {
             ],
             &[
                 "error: state/b/c.toml:2:9: `ADA@Acme.com` is declared twice (emails compare ignoring case and surrounding spaces)",
-                "  hint: the same person is first declared at state/a.toml:2:9; keep one",
+                "  hint: the same address is first used at state/a.toml:2:9; keep one",
             ],
         ),
         case(
@@ -148,8 +148,8 @@ fn cases() -> Vec<Case> {
                 &SITE.replace(r#"{ env = "ACME_KEY" }"#, "\"pk_live_0123456789\""),
             )],
             &[
-                "error: state/site.toml:4:11: site `acme`: the API key is written inline; secrets never live in state files",
-                "  hint: remove the key from the file (and rotate it if it was committed), then write api_key = { env = \"ACME_API_KEY\" }",
+                "error: state/site.toml:4:11: site `acme`: the api_key is written inline; secrets never live in state files",
+                "  hint: remove it from the file (and rotate it if it was committed), then write api_key = { env = \"ACME_API_KEY\" }",
             ],
         ),
         case(
@@ -191,7 +191,7 @@ fn cases() -> Vec<Case> {
             &[("site.toml", &SITE.replace("\"periscope\"", "\"looker\""))],
             &[
                 "error: state/site.toml:2:12: site `acme`: unknown provider `looker`",
-                "  hint: use provider = \"periscope\"",
+                "  hint: use provider = \"periscope\" or provider = \"sigma\"",
             ],
         ),
         case(
@@ -353,8 +353,8 @@ fn every_problem_is_reported_at_once() {
     error: state/people/a.toml:5:11: group `Nope` is not declared
     error: state/people/a.toml:8:9: `ADA@acme.com` is declared twice (emails compare ignoring case and surrounding spaces)
     error: state/people/b.toml:3:14: user #1: invalid type: integer `1`, expected a string
-    error: state/site.toml:4:11: site `acme`: the API key is written inline; secrets never live in state files
-    error: state/site.toml:6:1: site `acme`: unknown field `colour`, expected one of `provider`, `site`, `api_key`, `invited_by`, `base_url`, `unmanaged_users`, `unmanaged_groups`
+    error: state/site.toml:4:11: site `acme`: the api_key is written inline; secrets never live in state files
+    error: state/site.toml:6:1: site `acme`: unknown field `colour`, expected one of `provider`, `site`, `api_key`, `invited_by`, `base_url`, `cloud`, `client_id`, `client_secret`, `new_owner`, `archive_documents`, `unmanaged_users`, `unmanaged_groups`
     error: 5 problems in the state under state; nothing was contacted
     ");
 }

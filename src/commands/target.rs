@@ -7,11 +7,63 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 
 use crate::cli::TargetArgs;
-use crate::model::{Credentials, DesiredState, LiveSite};
+use crate::model::{Credentials, DesiredState, LiveSite, Site, SiteConfig};
 use crate::provider::{Client, ProviderError};
-use crate::sandbox::{self, PeriscopeSite, RunningSandbox, SANDBOX_PERISCOPE_KEY, Sandbox};
+use crate::sandbox::{
+    self, PeriscopeSite, RunningSandbox, SANDBOX_PERISCOPE_KEY, SANDBOX_SIGMA_SECRET, Sandbox,
+    SigmaOrg,
+};
 use crate::secret::Secret;
 use crate::state;
+
+/// The test credentials a sandbox accepts for a site: the fixed Periscope
+/// key, or the Sigma organisation named like the site with the fixed secret.
+fn sandbox_credentials(site: &Site) -> Credentials {
+    match &site.config {
+        SiteConfig::Periscope { .. } => Credentials::Periscope {
+            api_key: Secret::new(SANDBOX_PERISCOPE_KEY),
+        },
+        SiteConfig::Sigma { .. } => Credentials::Sigma {
+            client_id: Secret::new(&site.name),
+            client_secret: Secret::new(SANDBOX_SIGMA_SECRET),
+        },
+    }
+}
+
+/// Makes sure the in-process sandbox holds `site` (adding an empty one with
+/// just an administrator if not) and returns the credentials it accepts.
+fn provision(data: &mut sandbox::SandboxData, site: &Site) -> Credentials {
+    match &site.config {
+        SiteConfig::Periscope {
+            slug, invited_by, ..
+        } => {
+            let s = data.periscope.entry(slug.clone()).or_insert_with(|| {
+                eprintln!("note: the sandbox has no Periscope site `{slug}`; starting one with only {invited_by} in it");
+                PeriscopeSite::new(SANDBOX_PERISCOPE_KEY, invited_by)
+            });
+            Credentials::Periscope {
+                api_key: Secret::new(&s.api_key),
+            }
+        }
+        SiteConfig::Sigma { handover, .. } => {
+            let org = data.sigma.entry(site.name.clone()).or_insert_with(|| {
+                let admin = match handover {
+                    crate::model::Handover::NewOwner(owner) => owner.clone(),
+                    _ => format!("admin@{}.example", site.name),
+                };
+                eprintln!(
+                    "note: the sandbox has no Sigma organisation `{}`; starting one with only {admin} in it",
+                    site.name
+                );
+                SigmaOrg::new(&site.name, SANDBOX_SIGMA_SECRET, &admin)
+            });
+            Credentials::Sigma {
+                client_id: Secret::new(&org.client_id),
+                client_secret: Secret::new(&org.client_secret),
+            }
+        }
+    }
+}
 
 /// Clients for every declared site, and the in-process sandbox if any.
 pub struct Targets {
@@ -30,37 +82,17 @@ impl Targets {
         let sites: Vec<_> = desired.sites.iter().map(|s| &s.site).collect();
         if args.sandbox {
             let mut data = sandbox::persist::load_or_seed(&args.sandbox_data, args.sandbox_reset)?;
-            for site in &sites {
-                if !data.periscope.contains_key(&site.slug) {
-                    eprintln!(
-                        "note: the sandbox has no Periscope site `{}`; starting one with only {} in it",
-                        site.slug, site.invited_by
-                    );
-                    data.periscope.insert(
-                        site.slug.clone(),
-                        PeriscopeSite::new(SANDBOX_PERISCOPE_KEY, &site.invited_by),
-                    );
-                }
-            }
-            let keys: Vec<String> = sites
+            let credentials: Vec<Credentials> = sites
                 .iter()
-                .map(|s| data.periscope[&s.slug].api_key.clone())
+                .map(|site| provision(&mut data, site))
                 .collect();
             let sandbox = Sandbox::new(data);
             let running = sandbox.spawn().await.context("starting the sandbox")?;
             let url = running.url();
             let clients = sites
                 .iter()
-                .zip(keys)
-                .map(|(site, key)| {
-                    Client::new(
-                        site,
-                        Credentials::Periscope {
-                            api_key: Secret::new(key),
-                        },
-                        Some(&url),
-                    )
-                })
+                .zip(credentials)
+                .map(|(site, creds)| Client::new(site, creds, Some(&url)))
                 .collect::<Result<Vec<_>, ProviderError>>()?;
             return Ok(Targets {
                 clients,
@@ -76,15 +108,7 @@ impl Targets {
                 state::check_base_url(raw).map_err(|why| anyhow::anyhow!("--sandbox-url {why}"))?;
             let clients = sites
                 .iter()
-                .map(|site| {
-                    Client::new(
-                        site,
-                        Credentials::Periscope {
-                            api_key: Secret::new(SANDBOX_PERISCOPE_KEY),
-                        },
-                        Some(&url),
-                    )
-                })
+                .map(|site| Client::new(site, sandbox_credentials(site), Some(&url)))
                 .collect::<Result<Vec<_>, ProviderError>>()?;
             return Ok(Targets {
                 clients,

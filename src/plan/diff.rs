@@ -3,7 +3,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{Change, Diff, Kept, KeptReason, Membership, ObjectKind, Plan, SitePlan, fingerprint};
-use crate::model::{DesiredSite, DesiredState, LiveGroup, LiveSite, Unmanaged, email_key};
+use crate::model::{
+    DesiredGroup, DesiredSite, DesiredState, DesiredUser, Handover, LiveGroup, LiveSite, LiveUser,
+    ProviderKind, SiteConfig, Unmanaged, email_key,
+};
 
 /// A plan that cannot be made without guessing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -11,12 +14,45 @@ pub enum PlanError {
     #[error(
         "site `{site}`: group `{name}` lists `{previous}` in previous_names, but both `{live_current}` and `{live_previous}` exist on the site; roster will not guess which one to keep. Delete one of them on the site, or remove `{previous}` from previous_names"
     )]
-    RenameConflict {
+    GroupRenameConflict {
         site: String,
         name: String,
         previous: String,
         live_current: String,
         live_previous: String,
+    },
+    #[error(
+        "site `{site}`: user `{email}` lists `{previous}` in previous_emails, but both addresses exist on the site; roster will not guess which account to keep. Deactivate or delete one of them on the site, or remove `{previous}` from previous_emails"
+    )]
+    EmailRenameConflict {
+        site: String,
+        email: String,
+        previous: String,
+    },
+    #[error(
+        "site `{site}`: user `{email}` lists `{previous}` in previous_emails, but Periscope's API cannot change an email. Remove previous_emails to delete `{previous}` and create `{email}`, or limit the user's sites"
+    )]
+    EmailChangeUnsupported {
+        site: String,
+        email: String,
+        previous: String,
+    },
+    #[error(
+        "site `{site}`: user `{email}` has member_type `{given}`, which is not an account type of the organisation. Valid types: {valid}"
+    )]
+    UnknownMemberType {
+        site: String,
+        email: String,
+        given: String,
+        valid: String,
+    },
+    #[error(
+        "site `{site}`: new_owner `{owner}` must be an active member of the site to receive deactivated members' documents{why}"
+    )]
+    NewOwnerUnavailable {
+        site: String,
+        owner: String,
+        why: String,
     },
 }
 
@@ -38,147 +74,125 @@ pub fn plan(desired: &DesiredState, live: &[LiveSite]) -> Result<Plan, Vec<PlanE
     }
 }
 
+fn text_diff(before: &str, after: &str) -> Option<Diff<String>> {
+    (before != after).then(|| Diff {
+        before: before.to_string(),
+        after: after.to_string(),
+    })
+}
+
 /// Plans one site.
 pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec<PlanError>> {
     let site = &desired.site;
     let p = site.provider;
     let mut errors = Vec::new();
-
-    // Groups, matched by the key the API resolves names with.
-    let live_groups: HashMap<String, &LiveGroup> = live
-        .groups
-        .iter()
-        .map(|g| (p.group_key(&g.name), g))
-        .collect();
-    let mut used: HashSet<String> = HashSet::new();
-    // Live group key -> the name it has once step 1 has run.
-    let mut renamed: HashMap<String, String> = HashMap::new();
-    let mut group_creates = Vec::new();
-    let mut group_updates = Vec::new();
-
-    let mut desired_groups: Vec<_> = desired.groups.iter().collect();
-    desired_groups.sort_by_key(|g| p.group_key(&g.name));
-    for g in desired_groups {
-        let key = p.group_key(&g.name);
-        let by_previous = || {
-            g.previous_names
-                .iter()
-                .filter(|prev| p.group_key(prev) != key)
-                .find_map(|prev| live_groups.get(&p.group_key(prev)).map(|l| (prev, *l)))
-        };
-        let matched = match (live_groups.get(&key), by_previous()) {
-            (Some(current), Some((prev, old))) => {
-                errors.push(PlanError::RenameConflict {
-                    site: site.name.clone(),
-                    name: g.name.clone(),
-                    previous: prev.clone(),
-                    live_current: current.name.clone(),
-                    live_previous: old.name.clone(),
-                });
-                continue;
-            }
-            (Some(l), None) => *l,
-            (None, Some((_, l))) => l,
-            (None, None) => {
-                group_creates.push(Change::CreateGroup {
-                    name: g.name.clone(),
-                    access: g.access,
-                });
-                continue;
-            }
-        };
-        let live_key = p.group_key(&matched.name);
-        used.insert(live_key.clone());
-        renamed.insert(live_key, g.name.clone());
-        let name = (matched.name != g.name).then(|| Diff {
-            before: matched.name.clone(),
-            after: g.name.clone(),
-        });
-        // Access levels are case-insensitive on the API.
-        let live_access = matched.access.as_deref().unwrap_or_default().to_lowercase();
-        let access = (live_access != g.access.as_str()).then(|| Diff {
-            before: live_access,
-            after: g.access.as_str().to_string(),
-        });
-        if name.is_some() || access.is_some() {
-            group_updates.push(Change::UpdateGroup {
-                live_name: matched.name.clone(),
-                name,
-                access,
-            });
-        }
-    }
-
     let mut kept = Vec::new();
-    let mut group_deletes = Vec::new();
-    let mut unmanaged_groups: Vec<_> = live
-        .groups
-        .iter()
-        .filter(|g| !used.contains(&p.group_key(&g.name)) && !p.is_builtin_group(&g.name))
-        .collect();
-    unmanaged_groups.sort_by_key(|g| p.group_key(&g.name));
-    for g in unmanaged_groups {
-        match site.unmanaged_groups {
-            Unmanaged::Remove => group_deletes.push(Change::DeleteGroup {
-                name: g.name.clone(),
-            }),
-            Unmanaged::Keep => kept.push(Kept {
-                kind: ObjectKind::Group,
-                key: g.name.clone(),
-                reason: KeptReason::Unmanaged,
-            }),
-        }
-    }
 
-    // The name a live membership will have after step 1, or None when the
-    // membership is never planned (the group every user is in).
+    let groups = plan_groups(desired, live, &mut errors, &mut kept);
+
+    // The name a live membership has once step 1 has run, keyed by the
+    // group key; None when membership is never planned (all users' group).
     let implicit = p.implicit_group().map(|g| p.group_key(g));
     let membership_name = |name: &str| -> Option<(String, String)> {
         let key = p.group_key(name);
         if implicit.as_deref() == Some(key.as_str()) {
             return None;
         }
-        let after = renamed
+        let after = groups
+            .renamed
             .get(&key)
             .cloned()
             .unwrap_or_else(|| name.to_string());
         Some((p.group_key(&after), after))
     };
 
-    // Users, matched by normalised email.
-    let live_users: HashMap<String, &crate::model::LiveUser> = live
+    let handover = match &site.config {
+        SiteConfig::Sigma { handover, .. } => handover.clone(),
+        SiteConfig::Periscope { .. } => Handover::CredentialsOwner,
+    };
+
+    // Users, matched by normalised email, then by previous emails.
+    let live_users: HashMap<String, &LiveUser> = live
         .users
         .iter()
         .map(|u| (email_key(&u.email), u))
         .collect();
-    let mut desired_users: Vec<_> = desired.users.iter().collect();
+    let mut desired_users: Vec<&DesiredUser> = desired.users.iter().collect();
     desired_users.sort_by_key(|u| email_key(&u.email));
     let mut user_changes = Vec::new();
-    let mut seen_users = HashSet::new();
+    let mut deactivations = Vec::new();
+    let mut matched_users: HashSet<String> = HashSet::new();
+    let mut deactivated: HashSet<String> = HashSet::new();
     for u in desired_users {
         let key = email_key(&u.email);
-        seen_users.insert(key.clone());
-        let wanted: BTreeMap<String, String> =
-            u.groups.iter().filter_map(|g| membership_name(g)).collect();
-        let Some(l) = live_users.get(&key) else {
-            user_changes.push(Change::CreateUser {
-                email: u.email.clone(),
-                first_name: u.first_name.clone(),
-                last_name: u.last_name.clone(),
-                groups: sorted_names(&wanted),
+        let current = live_users.get(&key).copied();
+        let previous = u
+            .previous_emails
+            .iter()
+            .find_map(|prev| live_users.get(&email_key(prev)).map(|l| (prev, *l)));
+        let l = match (current, previous) {
+            (Some(_), Some((prev, _))) => {
+                errors.push(PlanError::EmailRenameConflict {
+                    site: site.name.clone(),
+                    email: u.email.clone(),
+                    previous: prev.clone(),
+                });
+                continue;
+            }
+            (None, Some((prev, _))) if p == ProviderKind::Periscope => {
+                errors.push(PlanError::EmailChangeUnsupported {
+                    site: site.name.clone(),
+                    email: u.email.clone(),
+                    previous: prev.clone(),
+                });
+                continue;
+            }
+            (Some(l), None) | (None, Some((_, l))) => l,
+            (None, None) => {
+                // A user declared inactive who does not exist needs nothing.
+                if u.active {
+                    user_changes.push(Change::CreateUser {
+                        email: u.email.clone(),
+                        first_name: u.first_name.clone(),
+                        last_name: u.last_name.clone(),
+                        member_type: member_type(site, live, u, &mut errors),
+                        groups: u
+                            .groups
+                            .iter()
+                            .filter_map(|g| membership_name(g))
+                            .collect::<BTreeMap<String, String>>()
+                            .into_values()
+                            .collect(),
+                    });
+                }
+                continue;
+            }
+        };
+        matched_users.insert(email_key(&l.email));
+        if let Some(lock) = l.locked {
+            kept.push(Kept {
+                kind: ObjectKind::User,
+                key: l.email.clone(),
+                reason: KeptReason::Locked(lock),
             });
             continue;
-        };
+        }
+        if !u.active {
+            if l.active {
+                deactivated.insert(email_key(&l.email));
+                deactivations.push(Change::DeactivateUser {
+                    email: l.email.clone(),
+                    id: l.id.clone(),
+                    handover: handover.clone(),
+                    declared_inactive: true,
+                });
+            }
+            continue;
+        }
+        let wanted: BTreeMap<String, String> =
+            u.groups.iter().filter_map(|g| membership_name(g)).collect();
         let has: BTreeMap<String, String> =
             l.groups.iter().filter_map(|g| membership_name(g)).collect();
-        let text_diff = |before: &str, after: &str| {
-            (before != after).then(|| Diff {
-                before: before.to_string(),
-                after: after.to_string(),
-            })
-        };
-        let first_name = text_diff(&l.first_name, &u.first_name);
-        let last_name = text_diff(&l.last_name, &u.last_name);
         let added: Vec<String> = wanted
             .iter()
             .filter(|(k, _)| !has.contains_key(*k))
@@ -189,31 +203,53 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
             .filter(|(k, _)| !wanted.contains_key(*k))
             .map(|(_, v)| v.clone())
             .collect();
-        let groups = (!added.is_empty() || !removed.is_empty()).then(|| Membership {
+        let membership = (!added.is_empty() || !removed.is_empty()).then(|| Membership {
             added,
             removed,
-            after: sorted_names(&wanted),
+            after: wanted.values().cloned().collect(),
         });
-        if first_name.is_some() || last_name.is_some() || groups.is_some() {
-            user_changes.push(Change::UpdateUser {
-                email: u.email.clone(),
-                first_name,
-                last_name,
-                groups,
-            });
+        let member_type = member_type(site, live, u, &mut errors).and_then(|wanted| {
+            let before = l.member_type.clone().unwrap_or_default();
+            (!before.eq_ignore_ascii_case(&wanted)).then_some(Diff {
+                before,
+                after: wanted,
+            })
+        });
+        let renamed_from = (email_key(&l.email) != key).then(|| l.email.clone());
+        let change = Change::UpdateUser {
+            email: u.email.clone(),
+            id: l.id.clone(),
+            renamed_from,
+            first_name: text_diff(&l.first_name, &u.first_name),
+            last_name: text_diff(&l.last_name, &u.last_name),
+            member_type,
+            reactivate: !l.active,
+            groups: membership,
+        };
+        if change != empty_update(&u.email, l) {
+            user_changes.push(change);
         }
     }
 
-    let mut user_removals = Vec::new();
-    let mut unmanaged_users: Vec<_> = live
+    // Live users nobody declared.
+    let mut removals = Vec::new();
+    let mut unmanaged: Vec<&LiveUser> = live
         .users
         .iter()
-        .filter(|u| !seen_users.contains(&email_key(&u.email)))
+        .filter(|u| !matched_users.contains(&email_key(&u.email)))
         .collect();
-    unmanaged_users.sort_by_key(|u| email_key(&u.email));
-    for u in unmanaged_users {
-        let reason = if email_key(&u.email) == email_key(&site.invited_by) {
+    unmanaged.sort_by_key(|u| email_key(&u.email));
+    for u in unmanaged {
+        let reason = if let Some(lock) = u.locked {
+            Some(KeptReason::Locked(lock))
+        } else if site
+            .invited_by()
+            .is_some_and(|i| email_key(i) == email_key(&u.email))
+        {
             Some(KeptReason::InvitedBy)
+        } else if !u.active {
+            // Already deactivated: nothing to do, nothing worth listing.
+            continue;
         } else if site.unmanaged_users == Unmanaged::Keep {
             Some(KeptReason::Unmanaged)
         } else {
@@ -225,9 +261,39 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
                 key: u.email.clone(),
                 reason,
             }),
-            None => user_removals.push(Change::DeleteUser {
+            None if p == ProviderKind::Periscope => removals.push(Change::DeleteUser {
                 email: u.email.clone(),
             }),
+            None => {
+                deactivated.insert(email_key(&u.email));
+                removals.push(Change::DeactivateUser {
+                    email: u.email.clone(),
+                    id: u.id.clone(),
+                    handover: handover.clone(),
+                    declared_inactive: false,
+                });
+            }
+        }
+    }
+    deactivations.extend(removals);
+    deactivations.sort_by_key(|c| email_key(c.key()));
+
+    if let (Handover::NewOwner(owner), false) = (&handover, deactivations.is_empty()) {
+        let live_owner = live_users.get(&email_key(owner));
+        let why = match live_owner {
+            None => Some(", and no member has that email".to_string()),
+            Some(o) if !o.active => Some(", and that member is deactivated".to_string()),
+            Some(_) if deactivated.contains(&email_key(owner)) => {
+                Some(", and this plan deactivates that member".to_string())
+            }
+            Some(_) => None,
+        };
+        if let Some(why) = why {
+            errors.push(PlanError::NewOwnerUnavailable {
+                site: site.name.clone(),
+                owner: owner.clone(),
+                why,
+            });
         }
     }
 
@@ -235,12 +301,13 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
         return Err(errors);
     }
     // User creates and updates interleave in email order: one line per person.
-    let changes = group_creates
+    let changes = groups
+        .creates
         .into_iter()
-        .chain(group_updates)
+        .chain(groups.updates)
         .chain(user_changes)
-        .chain(user_removals)
-        .chain(group_deletes)
+        .chain(deactivations)
+        .chain(groups.deletes)
         .collect();
     kept.sort_by(|a, b| (a.kind, a.reason, &a.key).cmp(&(b.kind, b.reason, &b.key)));
     Ok(SitePlan {
@@ -252,6 +319,169 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
     })
 }
 
-fn sorted_names(groups: &BTreeMap<String, String>) -> Vec<String> {
-    groups.values().cloned().collect()
+/// An update that changes nothing, to compare a computed one against.
+fn empty_update(email: &str, l: &LiveUser) -> Change {
+    Change::UpdateUser {
+        email: email.to_string(),
+        id: l.id.clone(),
+        renamed_from: None,
+        first_name: None,
+        last_name: None,
+        member_type: None,
+        reactivate: false,
+        groups: None,
+    }
+}
+
+/// The declared account type in the organisation's own spelling; an unknown
+/// one is an error naming the valid types.
+fn member_type(
+    site: &crate::model::Site,
+    live: &LiveSite,
+    u: &DesiredUser,
+    errors: &mut Vec<PlanError>,
+) -> Option<String> {
+    if site.provider != ProviderKind::Sigma {
+        return None;
+    }
+    let given = u.member_type.as_ref()?;
+    match live
+        .account_types
+        .iter()
+        .find(|t| t.eq_ignore_ascii_case(given))
+    {
+        Some(t) => Some(t.clone()),
+        None => {
+            errors.push(PlanError::UnknownMemberType {
+                site: site.name.clone(),
+                email: u.email.clone(),
+                given: given.clone(),
+                valid: live.account_types.join(", "),
+            });
+            None
+        }
+    }
+}
+
+/// The group half of a site's plan.
+struct GroupPlan {
+    creates: Vec<Change>,
+    updates: Vec<Change>,
+    deletes: Vec<Change>,
+    /// Live group key -> the name it has once step 1 has run.
+    renamed: HashMap<String, String>,
+}
+
+fn plan_groups(
+    desired: &DesiredSite,
+    live: &LiveSite,
+    errors: &mut Vec<PlanError>,
+    kept: &mut Vec<Kept>,
+) -> GroupPlan {
+    let site = &desired.site;
+    let p = site.provider;
+    let live_groups: HashMap<String, &LiveGroup> = live
+        .groups
+        .iter()
+        .map(|g| (p.group_key(&g.name), g))
+        .collect();
+    let mut out = GroupPlan {
+        creates: Vec::new(),
+        updates: Vec::new(),
+        deletes: Vec::new(),
+        renamed: HashMap::new(),
+    };
+    let mut used: HashSet<String> = HashSet::new();
+
+    let mut desired_groups: Vec<&DesiredGroup> = desired.groups.iter().collect();
+    desired_groups.sort_by_key(|g| p.group_key(&g.name));
+    for g in desired_groups {
+        let key = p.group_key(&g.name);
+        let by_previous = g
+            .previous_names
+            .iter()
+            .filter(|prev| p.group_key(prev) != key)
+            .find_map(|prev| live_groups.get(&p.group_key(prev)).map(|l| (prev, *l)));
+        let matched = match (live_groups.get(&key), by_previous) {
+            (Some(current), Some((prev, old))) => {
+                errors.push(PlanError::GroupRenameConflict {
+                    site: site.name.clone(),
+                    name: g.name.clone(),
+                    previous: prev.clone(),
+                    live_current: current.name.clone(),
+                    live_previous: old.name.clone(),
+                });
+                continue;
+            }
+            (Some(l), None) => *l,
+            (None, Some((_, l))) => l,
+            (None, None) => {
+                out.creates.push(Change::CreateGroup {
+                    name: g.name.clone(),
+                    access: g.access.filter(|_| p == ProviderKind::Periscope),
+                    description: g.description.clone().filter(|_| p == ProviderKind::Sigma),
+                    visibility: g.visibility.filter(|_| p == ProviderKind::Sigma),
+                });
+                continue;
+            }
+        };
+        let live_key = p.group_key(&matched.name);
+        used.insert(live_key.clone());
+        out.renamed.insert(live_key, g.name.clone());
+        let (access, description, visibility) = match p {
+            ProviderKind::Periscope => {
+                // Access levels are case-insensitive on the API.
+                let before = matched.access.as_deref().unwrap_or_default().to_lowercase();
+                let access = g.access.and_then(|a| text_diff(&before, a.as_str()));
+                (access, None, None)
+            }
+            ProviderKind::Sigma => {
+                let description = g
+                    .description
+                    .as_ref()
+                    .and_then(|d| text_diff(matched.description.as_deref().unwrap_or_default(), d));
+                let visibility = g.visibility.and_then(|v| {
+                    let before = matched
+                        .visibility
+                        .as_deref()
+                        .unwrap_or_default()
+                        .to_lowercase();
+                    text_diff(&before, v.as_str())
+                });
+                (None, description, visibility)
+            }
+        };
+        let name = text_diff(&matched.name, &g.name);
+        if name.is_some() || access.is_some() || description.is_some() || visibility.is_some() {
+            out.updates.push(Change::UpdateGroup {
+                live_name: matched.name.clone(),
+                id: matched.id.clone(),
+                name,
+                access,
+                description,
+                visibility,
+            });
+        }
+    }
+
+    let mut unmanaged: Vec<&LiveGroup> = live
+        .groups
+        .iter()
+        .filter(|g| !used.contains(&p.group_key(&g.name)) && !p.is_builtin_group(&g.name))
+        .collect();
+    unmanaged.sort_by_key(|g| p.group_key(&g.name));
+    for g in unmanaged {
+        match site.unmanaged_groups {
+            Unmanaged::Remove => out.deletes.push(Change::DeleteGroup {
+                name: g.name.clone(),
+                id: g.id.clone(),
+            }),
+            Unmanaged::Keep => kept.push(Kept {
+                kind: ObjectKind::Group,
+                key: g.name.clone(),
+                reason: KeptReason::Unmanaged,
+            }),
+        }
+    }
+    out
 }

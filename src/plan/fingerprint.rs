@@ -42,6 +42,8 @@ mod tests {
             first_name: "A".into(),
             last_name: "B".into(),
             groups: groups.iter().map(|g| g.to_string()).collect(),
+            active: true,
+            ..LiveUser::default()
         }
     }
 
@@ -51,17 +53,21 @@ mod tests {
         let g = |n: &str| LiveGroup {
             name: n.into(),
             access: Some("sql".into()),
+            ..LiveGroup::default()
         };
         let a = LiveSite {
+            account_types: vec![],
             users: vec![user("a@x.io", &["X", "Y"]), user("b@x.io", &[])],
             groups: vec![g("X"), g("Y")],
         };
         let b = LiveSite {
+            account_types: vec![],
             users: vec![user("b@x.io", &[]), user("A@x.io", &["Y", "X"])],
             groups: vec![g("Y"), g("X")],
         };
         assert_eq!(fingerprint(p, &a), fingerprint(p, &b));
         let c = LiveSite {
+            account_types: vec![],
             users: vec![user("a@x.io", &["X"]), user("b@x.io", &[])],
             groups: vec![g("X"), g("Y")],
         };

@@ -11,7 +11,7 @@ use serde::Serialize;
 pub use diff::{PlanError, plan, plan_site};
 pub use fingerprint::fingerprint;
 
-use crate::model::{Access, ProviderKind};
+use crate::model::{Access, Handover, Locked, ProviderKind, Visibility};
 
 /// A field's value before and after a change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -35,36 +35,70 @@ pub struct Membership {
 pub enum Change {
     CreateGroup {
         name: String,
-        access: Access,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        access: Option<Access>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        visibility: Option<Visibility>,
     },
     UpdateGroup {
-        /// The group's name as the site has it now (what the request addresses).
+        /// The group's name as the site has it now.
         live_name: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
         name: Option<Diff<String>>,
         #[serde(skip_serializing_if = "Option::is_none")]
         access: Option<Diff<String>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        description: Option<Diff<String>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        visibility: Option<Diff<String>>,
     },
     CreateUser {
         email: String,
         first_name: String,
         last_name: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        member_type: Option<String>,
         groups: Vec<String>,
     },
     UpdateUser {
+        /// The email the user has once the change ran.
         email: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        /// An email change (from `previous_emails`): the live email before.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        renamed_from: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
         first_name: Option<Diff<String>>,
         #[serde(skip_serializing_if = "Option::is_none")]
         last_name: Option<Diff<String>>,
         #[serde(skip_serializing_if = "Option::is_none")]
+        member_type: Option<Diff<String>>,
+        /// A deactivated user made active again.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        reactivate: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
         groups: Option<Membership>,
     },
-    DeleteUser {
+    /// Sigma: a reversible deactivation, with the user's documents handed over.
+    DeactivateUser {
         email: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        handover: Handover,
+        /// Declared with `active = false` (rather than not declared).
+        declared_inactive: bool,
     },
+    /// Periscope: a permanent delete.
+    DeleteUser { email: String },
     DeleteGroup {
         name: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
     },
 }
 
@@ -99,7 +133,9 @@ impl Change {
         match self {
             Change::CreateGroup { .. } | Change::CreateUser { .. } => Action::Create,
             Change::UpdateGroup { .. } | Change::UpdateUser { .. } => Action::Update,
-            Change::DeleteGroup { .. } | Change::DeleteUser { .. } => Action::Delete,
+            Change::DeleteGroup { .. }
+            | Change::DeleteUser { .. }
+            | Change::DeactivateUser { .. } => Action::Delete,
         }
     }
 
@@ -115,24 +151,25 @@ impl Change {
     /// The object's name as the reviewer knows it (the new name on a rename).
     pub fn key(&self) -> &str {
         match self {
-            Change::CreateGroup { name, .. } | Change::DeleteGroup { name } => name,
+            Change::CreateGroup { name, .. } | Change::DeleteGroup { name, .. } => name,
             Change::UpdateGroup {
                 live_name, name, ..
             } => name.as_ref().map_or(live_name, |n| &n.after),
             Change::CreateUser { email, .. }
             | Change::UpdateUser { email, .. }
+            | Change::DeactivateUser { email, .. }
             | Change::DeleteUser { email } => email,
         }
     }
 
     /// The step of the apply this change belongs to; steps run in order.
     /// 1 groups created or updated, 2 users created or updated (with their
-    /// memberships), 3 users removed, 4 groups deleted.
+    /// memberships), 3 users deactivated or deleted, 4 groups deleted.
     pub fn step(&self) -> u8 {
         match self {
             Change::CreateGroup { .. } | Change::UpdateGroup { .. } => 1,
             Change::CreateUser { .. } | Change::UpdateUser { .. } => 2,
-            Change::DeleteUser { .. } => 3,
+            Change::DeleteUser { .. } | Change::DeactivateUser { .. } => 3,
             Change::DeleteGroup { .. } => 4,
         }
     }
@@ -146,6 +183,8 @@ pub enum KeptReason {
     Unmanaged,
     /// The user is the site's `invited_by`, who roster never removes.
     InvitedBy,
+    /// SCIM owns the user, or it is the platform's own account.
+    Locked(Locked),
 }
 
 impl KeptReason {
@@ -155,6 +194,12 @@ impl KeptReason {
                 format!("not declared, unmanaged_{}s = \"keep\"", kind.as_str())
             }
             KeptReason::InvitedBy => "the site's invited_by, never removed".into(),
+            KeptReason::Locked(Locked::ScimInactive) => {
+                "deactivated through SCIM (isInactive); the identity provider owns them".into()
+            }
+            KeptReason::Locked(Locked::System) => {
+                "the platform's own account, never touched".into()
+            }
         }
     }
 }

@@ -3,19 +3,21 @@
 use super::*;
 use crate::model::{
     Access, DesiredGroup, DesiredSite, DesiredState, DesiredUser, LiveGroup, LiveSite, LiveUser,
-    ProviderKind, Site, Unmanaged,
+    ProviderKind, Site, SiteConfig, Unmanaged,
 };
 
 fn site() -> Site {
     Site {
         name: "acme".into(),
         provider: ProviderKind::Periscope,
-        slug: "acme".into(),
         base_url: url::Url::parse("https://app.periscopedata.com").unwrap(),
-        api_key_env: "ACME_API_KEY".into(),
-        invited_by: "admin@acme.com".into(),
         unmanaged_users: Unmanaged::Remove,
         unmanaged_groups: Unmanaged::Remove,
+        config: SiteConfig::Periscope {
+            slug: "acme".into(),
+            api_key_env: "ACME_API_KEY".into(),
+            invited_by: "admin@acme.com".into(),
+        },
     }
 }
 
@@ -25,6 +27,9 @@ fn user(email: &str, first: &str, last: &str, groups: &[&str]) -> DesiredUser {
         first_name: first.into(),
         last_name: last.into(),
         groups: groups.iter().map(|g| g.to_string()).collect(),
+        member_type: None,
+        active: true,
+        previous_emails: vec![],
     }
 }
 
@@ -34,13 +39,17 @@ fn live_user(email: &str, first: &str, last: &str, groups: &[&str]) -> LiveUser 
         first_name: first.into(),
         last_name: last.into(),
         groups: groups.iter().map(|g| g.to_string()).collect(),
+        active: true,
+        ..LiveUser::default()
     }
 }
 
 fn group(name: &str, access: Access) -> DesiredGroup {
     DesiredGroup {
         name: name.into(),
-        access,
+        access: Some(access),
+        description: None,
+        visibility: None,
         previous_names: vec![],
     }
 }
@@ -49,6 +58,7 @@ fn live_group(name: &str, access: &str) -> LiveGroup {
     LiveGroup {
         name: name.into(),
         access: Some(access.into()),
+        ..LiveGroup::default()
     }
 }
 
@@ -98,6 +108,7 @@ fn creates_groups_and_users() {
             vec![group("Analysts", Access::Sql)],
         ),
         LiveSite {
+            account_types: vec![],
             users: vec![admin()],
             groups: builtins(),
         },
@@ -122,6 +133,7 @@ fn updates_each_field() {
             vec![group("Analysts", Access::Sql)],
         ),
         LiveSite {
+            account_types: vec![],
             users: vec![
                 admin(),
                 live_user(
@@ -162,6 +174,7 @@ fn membership_changes_ignore_all_users_and_case() {
             ],
         ),
         LiveSite {
+            account_types: vec![],
             users: vec![
                 admin(),
                 // Only All Users differs: no change.
@@ -196,10 +209,15 @@ fn membership_changes_ignore_all_users_and_case() {
 #[test]
 fn removes_undeclared_by_default_but_never_builtins_or_invited_by() {
     let mut d = desired(vec![], vec![]);
-    d.site.invited_by = "ADMIN@acme.com".into();
+    d.site.config = SiteConfig::Periscope {
+        slug: "acme".into(),
+        api_key_env: "ACME_API_KEY".into(),
+        invited_by: "ADMIN@acme.com".into(),
+    };
     let out = render(
         d,
         LiveSite {
+            account_types: vec![],
             users: vec![admin(), live_user("tim@acme.com", "Tim", "B", &["Old"])],
             groups: [builtins(), vec![live_group("Old", "view")]].concat(),
         },
@@ -225,6 +243,7 @@ fn keeps_undeclared_when_the_site_says_keep() {
     let out = render(
         d,
         LiveSite {
+            account_types: vec![],
             users: vec![
                 admin(),
                 live_user("tim@acme.com", "Tim", "B", &[]),
@@ -253,6 +272,7 @@ fn emails_match_case_insensitively() {
             vec![],
         ),
         LiveSite {
+            account_types: vec![],
             users: vec![
                 admin(),
                 live_user("ada@acme.com", "Ada", "Lovelace", &["All Users"]),
@@ -280,6 +300,7 @@ fn renames_via_previous_names_and_carries_memberships() {
             vec![g],
         ),
         LiveSite {
+            account_types: vec![],
             users: vec![
                 admin(),
                 live_user("barbara@acme.com", "Barbara", "Liskov", &["Marketing"]),
@@ -305,6 +326,7 @@ fn a_rename_whose_old_and_new_names_both_exist_is_an_error() {
             sites: vec![desired(vec![], vec![g])],
         },
         &[LiveSite {
+            account_types: vec![],
             users: vec![admin()],
             groups: [
                 builtins(),
@@ -333,6 +355,7 @@ fn changes_run_in_dependency_order() {
             )],
         },
         &[LiveSite {
+            account_types: vec![],
             users: vec![
                 admin(),
                 live_user("amy@acme.com", "Amy", "Old", &["Gone"]),
@@ -385,6 +408,7 @@ fn identical_inputs_give_identical_plans_whatever_the_live_order() {
         vec![group("X", Access::View)],
     );
     let live1 = LiveSite {
+        account_types: vec![],
         users: vec![
             admin(),
             live_user("c@acme.com", "C", "C", &[]),

@@ -23,6 +23,8 @@ pub enum ProviderError {
         object: String,
         message: String,
     },
+    #[error("site `{site}`: {message}")]
+    Unsupported { site: String, message: String },
     #[error("site `{site}`: {action}: the response could not be read: {message}")]
     Decode {
         site: String,
@@ -41,12 +43,43 @@ fn what(action: &str, object: &str) -> String {
 }
 
 impl ProviderError {
+    /// Whether the same request may succeed if sent again: 429, 5xx, or no
+    /// answer at all.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ProviderError::Http { status, .. } => *status == 429 || *status >= 500,
+            ProviderError::Transport { .. } => true,
+            ProviderError::Decode { .. } | ProviderError::Unsupported { .. } => false,
+        }
+    }
+
     /// The HTTP status, when the site answered.
     pub fn status(&self) -> Option<u16> {
         match self {
             ProviderError::Http { status, .. } => Some(*status),
             _ => None,
         }
+    }
+}
+
+/// A transport error without the URL (which may carry a query) or anything
+/// else reqwest adds.
+pub fn describe_transport(e: reqwest::Error) -> String {
+    if e.is_timeout() {
+        "the request timed out".into()
+    } else if e.is_connect() {
+        "could not connect".into()
+    } else if e.is_redirect() {
+        "the site answered with a redirect, which roster does not follow with credentials".into()
+    } else {
+        let e = e.without_url();
+        let mut msg = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            msg = format!("{msg}: {s}");
+            source = s.source();
+        }
+        msg
     }
 }
 

@@ -3,8 +3,11 @@
 
 pub mod error;
 pub mod periscope;
+pub mod sigma;
 
 use std::time::Duration;
+
+use futures::StreamExt;
 
 pub use error::ProviderError;
 
@@ -22,6 +25,7 @@ pub enum WriteMode {
 /// A connection to one site.
 pub enum Client {
     Periscope(periscope::PeriscopeClient),
+    Sigma(Box<sigma::SigmaClient>),
 }
 
 impl Client {
@@ -36,18 +40,43 @@ impl Client {
             Credentials::Periscope { api_key } => {
                 periscope::PeriscopeClient::new(site, api_key, base).map(Client::Periscope)
             }
+            Credentials::Sigma {
+                client_id,
+                client_secret,
+            } => sigma::SigmaClient::new(site, client_id, client_secret, base)
+                .map(|c| Client::Sigma(Box::new(c))),
         }
+    }
+
+    /// Whether the platform can check a write without making it.
+    pub fn has_test_mode(&self) -> bool {
+        matches!(self, Client::Periscope(_))
     }
 
     pub async fn fetch(&self) -> Result<LiveSite, ProviderError> {
         match self {
             Client::Periscope(c) => c.fetch().await,
+            Client::Sigma(c) => c.fetch().await,
         }
     }
 
-    pub async fn apply(&self, change: &Change, mode: WriteMode) -> Result<(), ProviderError> {
+    /// Carries out the changes of one step of a site's plan (they do not
+    /// depend on each other), at most `concurrency` requests at once.
+    /// Results are in the order of `changes`.
+    pub async fn apply_step(
+        &self,
+        changes: &[Change],
+        mode: WriteMode,
+        concurrency: usize,
+    ) -> Vec<Result<(), ProviderError>> {
         match self {
-            Client::Periscope(c) => c.apply(change, mode).await,
+            Client::Periscope(c) => {
+                futures::stream::iter(changes.iter().map(|change| c.apply(change, mode)))
+                    .buffered(concurrency)
+                    .collect()
+                    .await
+            }
+            Client::Sigma(c) => c.apply_step(changes, concurrency).await,
         }
     }
 }

@@ -91,39 +91,97 @@ fn render_site(out: &mut String, site: &SitePlan, st: &Styles) {
 fn render_change(out: &mut String, change: &Change, st: &Styles) {
     let (style, symbol) = st.for_action(change.action());
     let head = format!("  {symbol} {:<5} {}", change.kind().as_str(), change.key());
-    let detail = match change {
-        Change::CreateGroup { access, .. } => format!("access={access}"),
+    let quoted = |name: &str, v: &Option<String>| v.as_ref().map(|v| format!("{name}={v:?}"));
+    let detail: Vec<String> = match change {
+        Change::CreateGroup {
+            access,
+            description,
+            visibility,
+            ..
+        } => [
+            access.map(|a| format!("access={a}")),
+            quoted("description", description),
+            visibility.map(|v| format!("visibility={}", v.as_str())),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
         Change::CreateUser {
             first_name,
             last_name,
+            member_type,
             groups,
             ..
-        } => format!(
-            "first_name={first_name:?} last_name={last_name:?} groups=[{}]",
-            groups.join(", ")
-        ),
-        Change::DeleteUser { .. } => "(not declared; deleted permanently)".into(),
-        Change::DeleteGroup { .. } => "(not declared; deleted)".into(),
-        Change::UpdateGroup { .. } | Change::UpdateUser { .. } => String::new(),
+        } => [
+            Some(format!("first_name={first_name:?} last_name={last_name:?}")),
+            quoted("member_type", member_type),
+            Some(format!("groups=[{}]", groups.join(", "))),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        Change::DeleteUser { .. } => vec!["(not declared; deleted permanently)".into()],
+        Change::DeactivateUser {
+            handover,
+            declared_inactive,
+            ..
+        } => {
+            let why = if *declared_inactive {
+                "active = false"
+            } else {
+                "not declared"
+            };
+            vec![format!("({why}; deactivated, {handover})")]
+        }
+        Change::DeleteGroup { .. } => vec!["(not declared; deleted)".into()],
+        Change::UpdateGroup { .. } | Change::UpdateUser { .. } => Vec::new(),
     };
     if detail.is_empty() {
         let _ = writeln!(out, "{}", style.apply_to(head));
     } else {
-        let _ = writeln!(out, "{}  {}", style.apply_to(head), st.dim.apply_to(detail));
+        let _ = writeln!(
+            out,
+            "{}  {}",
+            style.apply_to(head),
+            st.dim.apply_to(detail.join(" "))
+        );
     }
     match change {
-        Change::UpdateGroup { name, access, .. } => {
+        Change::UpdateGroup {
+            name,
+            access,
+            description,
+            visibility,
+            ..
+        } => {
             field(out, "name", name.as_ref(), st);
             field(out, "access", access.as_ref(), st);
+            field(out, "description", description.as_ref(), st);
+            field(out, "visibility", visibility.as_ref(), st);
         }
         Change::UpdateUser {
+            email,
+            renamed_from,
             first_name,
             last_name,
+            member_type,
+            reactivate,
             groups,
             ..
         } => {
+            if let Some(from) = renamed_from {
+                let rename = Diff {
+                    before: from.clone(),
+                    after: email.clone(),
+                };
+                field(out, "email", Some(&rename), st);
+            }
+            if *reactivate {
+                let _ = writeln!(out, "      active: false → true (reactivated)");
+            }
             field(out, "first_name", first_name.as_ref(), st);
             field(out, "last_name", last_name.as_ref(), st);
+            field(out, "member_type", member_type.as_ref(), st);
             if let Some(m) = groups {
                 let parts: Vec<String> = m
                     .added

@@ -2,14 +2,17 @@
 //! that roster's own clients talk to, used by `roster sandbox`, by
 //! `--sandbox`, and by every end-to-end test.
 
-mod periscope;
+pub mod data;
+pub mod periscope;
 pub mod persist;
-pub mod store;
+pub mod sigma;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -17,11 +20,37 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use serde::Serialize;
 
-pub use store::{PeriscopeSite, SandboxData};
+pub use data::SandboxData;
+pub use periscope::store::PeriscopeSite;
+pub use sigma::store::SigmaOrg;
 
 /// The API key of every Periscope site in the shipped seed, and of sites the
 /// sandbox adds for `--sandbox`.
 pub const SANDBOX_PERISCOPE_KEY: &str = "sandbox-periscope-key";
+/// The client secret of every Sigma organisation in the shipped seed; the
+/// client ID is the organisation's name.
+pub const SANDBOX_SIGMA_SECRET: &str = "sandbox-sigma-secret";
+
+/// How the sandbox behaves, beyond its data.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Lifetime of Sigma access tokens (Sigma's is an hour).
+    pub token_ttl: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            token_ttl: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// A token the emulated Sigma handed out.
+struct Grant {
+    org: String,
+    expires: Option<Instant>,
+}
 
 /// One request the sandbox answered, for tests and `roster sandbox` logs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -30,7 +59,8 @@ pub struct RequestRecord {
     pub path: String,
     /// `test_mode` as sent: `None` when the request had none.
     pub test_mode: Option<String>,
-    /// The site named by the auth header (never the key).
+    /// The Periscope site named by the auth header, or the Sigma
+    /// organisation the bearer token belongs to (never a credential).
     pub site: Option<String>,
     pub status: u16,
 }
@@ -40,11 +70,56 @@ pub struct Shared {
     pub data: Mutex<SandboxData>,
     log: Mutex<Vec<RequestRecord>>,
     writes: AtomicU64,
+    options: Options,
+    /// Sigma access and refresh tokens.
+    access: Mutex<HashMap<String, Grant>>,
+    refresh: Mutex<HashMap<String, Grant>>,
+    issued: AtomicU64,
 }
 
 impl Shared {
     fn record_write(&self) {
         self.writes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Issues an access and a refresh token for a Sigma organisation.
+    fn sigma_issue(&self, org: &str) -> (String, String, u64) {
+        let n = self.issued.fetch_add(1, Ordering::SeqCst);
+        let access = format!("sbx-access-{n:08}-{:x}", org.len() * 7919 + n as usize);
+        let refresh = format!("sbx-refresh-{n:08}");
+        self.access.lock().expect("sandbox lock").insert(
+            access.clone(),
+            Grant {
+                org: org.to_string(),
+                expires: Some(Instant::now() + self.options.token_ttl),
+            },
+        );
+        self.refresh.lock().expect("sandbox lock").insert(
+            refresh.clone(),
+            Grant {
+                org: org.to_string(),
+                expires: None,
+            },
+        );
+        (access, refresh, self.options.token_ttl.as_secs())
+    }
+
+    /// The organisation of a valid access token.
+    fn sigma_org_of(&self, token: &str) -> Option<String> {
+        let grants = self.access.lock().expect("sandbox lock");
+        let g = grants.get(token)?;
+        g.expires
+            .is_none_or(|e| Instant::now() < e)
+            .then(|| g.org.clone())
+    }
+
+    /// Uses up a refresh token, returning its organisation.
+    fn sigma_refresh(&self, token: &str) -> Option<String> {
+        self.refresh
+            .lock()
+            .expect("sandbox lock")
+            .remove(token)
+            .map(|g| g.org)
     }
 }
 
@@ -56,11 +131,19 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new(data: SandboxData) -> Self {
+        Self::with_options(data, Options::default())
+    }
+
+    pub fn with_options(data: SandboxData, options: Options) -> Self {
         Sandbox {
             shared: Arc::new(Shared {
                 data: Mutex::new(data),
                 log: Mutex::new(Vec::new()),
                 writes: AtomicU64::new(0),
+                options,
+                access: Mutex::new(HashMap::new()),
+                refresh: Mutex::new(HashMap::new()),
+                issued: AtomicU64::new(0),
             }),
         }
     }
@@ -81,7 +164,8 @@ impl Sandbox {
     }
 
     pub fn router(&self) -> Router {
-        periscope::routes()
+        periscope::routes::routes()
+            .merge(sigma::routes::routes())
             .fallback(not_found)
             .layer(middleware::from_fn_with_state(
                 self.shared.clone(),
@@ -156,7 +240,11 @@ pub struct BackgroundSandbox {
 
 impl BackgroundSandbox {
     pub fn start(data: SandboxData) -> std::io::Result<Self> {
-        let sandbox = Sandbox::new(data);
+        Self::start_with(data, Options::default())
+    }
+
+    pub fn start_with(data: SandboxData, options: Options) -> std::io::Result<Self> {
+        let sandbox = Sandbox::with_options(data, options);
         let std_listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
         std_listener.set_nonblocking(true)?;
         let url = format!("http://{}", std_listener.local_addr()?);
@@ -198,10 +286,23 @@ impl Drop for BackgroundSandbox {
 }
 
 async fn not_found(req: Request) -> Response {
-    periscope::respond(Err(store::ApiError {
-        status: 404,
-        message: format!("no such endpoint: {} {}", req.method(), req.uri().path()),
-    }))
+    periscope::routes::respond(Err(data::ApiError::new(
+        404,
+        format!("no such endpoint: {} {}", req.method(), req.uri().path()),
+    )))
+}
+
+/// The Periscope site or Sigma organisation a request is for.
+fn request_site(shared: &Shared, headers: &axum::http::HeaderMap) -> Option<String> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    header("HTTP-X-PARTNER-AUTH")
+        .and_then(|v| v.split_once(':'))
+        .map(|(site, _)| site.to_string())
+        .or_else(|| {
+            header("authorization")
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .and_then(|t| shared.sigma_org_of(t))
+        })
 }
 
 async fn log_request(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
@@ -212,12 +313,7 @@ async fn log_request(State(shared): State<Arc<Shared>>, req: Request, next: Next
             .find(|(k, _)| k == "test_mode")
             .map(|(_, v)| v.into_owned())
     });
-    let site = req
-        .headers()
-        .get("HTTP-X-PARTNER-AUTH")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(':'))
-        .map(|(site, _)| site.to_string());
+    let site = request_site(&shared, req.headers());
     let response = next.run(req).await;
     let status = response.status().as_u16();
     tracing::info!(%method, %path, ?test_mode, ?site, status, "sandbox request");

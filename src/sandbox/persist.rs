@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::store::SandboxData;
+use super::data::SandboxData;
 
 /// The live state the sandbox starts from: a small org that differs from
 /// this repository's `state/`.

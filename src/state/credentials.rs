@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::model::{Credentials, Site};
+use crate::model::{Credentials, Site, SiteConfig};
 use crate::secret::Secret;
 
 /// Environment variables the state refers to that are not set. Every one is
@@ -15,7 +15,7 @@ impl fmt::Display for MissingCredentials {
         for (site, var) in &self.0 {
             writeln!(
                 f,
-                "site `{site}`: environment variable {var} is not set (it holds the site's API key)"
+                "site `{site}`: environment variable {var} is not set (it holds one of the site's credentials)"
             )?;
         }
         write!(
@@ -29,15 +29,29 @@ impl fmt::Display for MissingCredentials {
 /// Reads each site's secrets from the environment.
 pub fn resolve_credentials(sites: &[&Site]) -> Result<Vec<Credentials>, MissingCredentials> {
     let mut missing = Vec::new();
-    let mut found = Vec::new();
-    for site in sites {
-        match std::env::var(&site.api_key_env) {
-            Ok(v) if !v.trim().is_empty() => found.push(Credentials::Periscope {
-                api_key: Secret::new(v.trim()),
-            }),
-            _ => missing.push((site.name.clone(), site.api_key_env.clone())),
+    let mut read = |site: &Site, var: &str| match std::env::var(var) {
+        Ok(v) if !v.trim().is_empty() => Secret::new(v.trim()),
+        _ => {
+            missing.push((site.name.clone(), var.to_string()));
+            Secret::new("")
         }
-    }
+    };
+    let found: Vec<Credentials> = sites
+        .iter()
+        .map(|site| match &site.config {
+            SiteConfig::Periscope { api_key_env, .. } => Credentials::Periscope {
+                api_key: read(site, api_key_env),
+            },
+            SiteConfig::Sigma {
+                client_id_env,
+                client_secret_env,
+                ..
+            } => Credentials::Sigma {
+                client_id: read(site, client_id_env),
+                client_secret: read(site, client_secret_env),
+            },
+        })
+        .collect();
     if missing.is_empty() {
         Ok(found)
     } else {

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde::de::{self, MapAccess, Visitor};
 use toml::Spanned;
 
-use crate::model::{Access, Unmanaged};
+use crate::model::{Access, Unmanaged, Visibility};
 
 /// `[sites.NAME]`
 #[derive(Debug, Deserialize)]
@@ -20,6 +20,14 @@ pub struct SiteSpec {
     pub api_key: Option<Spanned<SecretRef>>,
     pub invited_by: Option<Spanned<String>>,
     pub base_url: Option<Spanned<String>>,
+    /// Sigma: the cloud and region, instead of base_url.
+    pub cloud: Option<Spanned<String>>,
+    pub client_id: Option<Spanned<SecretRef>>,
+    pub client_secret: Option<Spanned<SecretRef>>,
+    /// Sigma: who receives a deactivated member's documents.
+    pub new_owner: Option<Spanned<String>>,
+    /// Sigma: archive a deactivated member's documents instead.
+    pub archive_documents: Option<Spanned<bool>>,
     #[serde(default)]
     pub unmanaged_users: Unmanaged,
     #[serde(default)]
@@ -36,6 +44,11 @@ pub struct UserSpec {
     #[serde(default)]
     pub groups: Vec<Spanned<String>>,
     pub sites: Option<Vec<Spanned<String>>>,
+    /// Sigma account type.
+    pub member_type: Option<Spanned<String>>,
+    pub active: Option<Spanned<bool>>,
+    #[serde(default)]
+    pub previous_emails: Vec<Spanned<String>>,
 }
 
 /// `[[groups]]`
@@ -43,7 +56,9 @@ pub struct UserSpec {
 #[serde(deny_unknown_fields)]
 pub struct GroupSpec {
     pub name: Spanned<String>,
-    pub access: Access,
+    pub access: Option<Access>,
+    pub description: Option<Spanned<String>>,
+    pub visibility: Option<Spanned<Visibility>>,
     #[serde(default)]
     pub previous_names: Vec<Spanned<String>>,
     pub sites: Option<Vec<Spanned<String>>>,
@@ -62,18 +77,38 @@ impl Fields for SiteSpec {
         "api_key",
         "invited_by",
         "base_url",
+        "cloud",
+        "client_id",
+        "client_secret",
+        "new_owner",
+        "archive_documents",
         "unmanaged_users",
         "unmanaged_groups",
     ];
 }
 
 impl Fields for UserSpec {
-    const FIELDS: &'static [&'static str] =
-        &["email", "first_name", "last_name", "groups", "sites"];
+    const FIELDS: &'static [&'static str] = &[
+        "email",
+        "first_name",
+        "last_name",
+        "groups",
+        "sites",
+        "member_type",
+        "active",
+        "previous_emails",
+    ];
 }
 
 impl Fields for GroupSpec {
-    const FIELDS: &'static [&'static str] = &["name", "access", "previous_names", "sites"];
+    const FIELDS: &'static [&'static str] = &[
+        "name",
+        "access",
+        "description",
+        "visibility",
+        "previous_names",
+        "sites",
+    ];
 }
 
 /// How a secret is written in a state file. Only a reference to where the

@@ -4,12 +4,16 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
+use toml::Spanned;
+
 use super::diagnostic::{Diagnostic, SourceFile};
 use super::load::{Entry, Parsed};
-use super::schema::{SecretRef, SiteSpec};
+use super::schema::{GroupSpec, SecretRef, SiteSpec, UserSpec};
 use crate::model::{
-    DesiredGroup, DesiredSite, DesiredState, DesiredUser, ProviderKind, Site, email_key,
+    DesiredGroup, DesiredSite, DesiredState, DesiredUser, Handover, ProviderKind, Site, SiteConfig,
+    email_key,
 };
+use crate::provider::sigma::regions;
 
 pub const PERISCOPE_DEFAULT_URL: &str = "https://app.periscopedata.com";
 
@@ -27,6 +31,22 @@ impl Checker<'_> {
     fn location(&self, file: usize, span: &Range<usize>) -> String {
         let (line, column) = self.files[file].line_column(span.start);
         format!("{}:{line}:{column}", self.files[file].path.display())
+    }
+}
+
+/// Group names are compared the strictest way any provider does.
+fn group_key(name: &str) -> String {
+    ProviderKind::Periscope.group_key(name)
+}
+
+/// The sites an entry is on: the ones it lists, or every declared site.
+fn sites_of<'a>(refs: &Option<Vec<Spanned<String>>>, declared: &'a [Site]) -> Vec<&'a Site> {
+    match refs {
+        Some(list) => declared
+            .iter()
+            .filter(|s| list.iter().any(|r| r.get_ref() == &s.name))
+            .collect(),
+        None => declared.iter().collect(),
     }
 }
 
@@ -74,138 +94,50 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
             Some("add a [sites.NAME] table with provider, site, api_key and invited_by (see examples/)".into()),
         );
     }
-    let declared_sites: Vec<String> = sites.iter().map(|(n, _)| n.get_ref().clone()).collect();
+    let declared_names: Vec<String> = sites.iter().map(|(n, _)| n.get_ref().clone()).collect();
+    // Sites with problems are still declared: references to them are fine.
     let known_site = |name: &str| {
-        declared_sites
+        declared_names
             .iter()
             .chain(&broken_sites)
             .any(|s| s == name)
     };
-
-    let check_site_refs =
-        |c: &mut Checker, file: usize, refs: &Option<Vec<toml::Spanned<String>>>| {
-            for r in refs.iter().flatten() {
-                if !known_site(r.get_ref()) {
-                    c.error(
-                        file,
-                        r.span(),
-                        format!("site `{}` is not declared", r.get_ref()),
-                        Some(format!(
-                            "declare it as [sites.{}] or use one of: {}",
-                            r.get_ref(),
-                            join_or_none(&declared_sites)
-                        )),
-                    );
-                }
+    let check_site_refs = |c: &mut Checker, file: usize, refs: &Option<Vec<Spanned<String>>>| {
+        for r in refs.iter().flatten() {
+            if !known_site(r.get_ref()) {
+                c.error(
+                    file,
+                    r.span(),
+                    format!("site `{}` is not declared", r.get_ref()),
+                    Some(format!(
+                        "declare it as [sites.{}] or use one of: {}",
+                        r.get_ref(),
+                        join_or_none(&declared_names)
+                    )),
+                );
             }
-        };
+        }
+    };
 
-    // Groups. Names are compared the strictest way any provider does.
-    let group_key = |name: &str| ProviderKind::Periscope.group_key(name);
+    // Groups.
     let mut group_seen: HashMap<String, (usize, Range<usize>)> = HashMap::new();
     for g in &groups {
-        let name = g.spec.name.get_ref();
+        check_group(&mut c, g, &site_list, &mut group_seen);
         check_site_refs(&mut c, g.file, &g.spec.sites);
-        if name.trim().is_empty() {
-            c.error(
-                g.file,
-                g.spec.name.span(),
-                "a group name cannot be empty".into(),
-                None,
-            );
-            continue;
-        }
-        if ProviderKind::Periscope.is_builtin_group(name) {
-            c.error(
-                g.file,
-                g.spec.name.span(),
-                format!("`{name}` is a built-in group and cannot be declared"),
-                Some("built-in groups exist on every site; reference them in a user's groups without declaring them".into()),
-            );
-            continue;
-        }
-        let mut keys = vec![(group_key(name), g.spec.name.span())];
-        keys.extend(
-            g.spec
-                .previous_names
-                .iter()
-                .map(|p| (group_key(p.get_ref()), p.span())),
-        );
-        for (key, span) in keys {
-            if let Some((file, first)) = group_seen.get(&key) {
-                let first = c.location(*file, first);
-                c.error(
-                    g.file,
-                    span,
-                    format!("group `{name}` is declared twice (names compare ignoring case and punctuation)"),
-                    Some(format!("the same name is first used at {first}; keep one")),
-                );
-            } else {
-                group_seen.insert(key, (g.file, span));
-            }
-        }
     }
 
-    // Users.
+    // Users. Current and previous emails share one namespace.
     let mut user_seen: HashMap<String, (usize, Range<usize>)> = HashMap::new();
     for u in &users {
-        let email = u.spec.email.get_ref().trim();
         check_site_refs(&mut c, u.file, &u.spec.sites);
-        if !is_valid_email(email) {
-            c.error(
-                u.file,
-                u.spec.email.span(),
-                format!("`{email}` is not a valid email address"),
-                Some("write the address the person signs in with, such as ada@example.com".into()),
-            );
-        } else if let Some((file, first)) = user_seen.get(&email_key(email)) {
-            let first = c.location(*file, first);
-            c.error(
-                u.file,
-                u.spec.email.span(),
-                format!("`{email}` is declared twice (emails compare ignoring case and surrounding spaces)"),
-                Some(format!("the same person is first declared at {first}; keep one")),
-            );
-        } else {
-            user_seen.insert(email_key(email), (u.file, u.spec.email.span()));
-        }
-        for g in &u.spec.groups {
-            let name = g.get_ref();
-            let declared = groups
-                .iter()
-                .find(|d| group_key(d.spec.name.get_ref()) == group_key(name));
-            match declared {
-                None if ProviderKind::Periscope.is_builtin_group(name) => {}
-                None if broken_groups
-                    .iter()
-                    .any(|b| group_key(b) == group_key(name)) => {}
-                None => c.error(
-                    u.file,
-                    g.span(),
-                    format!("group `{name}` is not declared"),
-                    Some(format!(
-                        "add a [[groups]] entry with name = \"{name}\", or fix the spelling"
-                    )),
-                ),
-                Some(d) => {
-                    // The group must exist on every site the user is on.
-                    let user_sites = sites_of(&u.spec.sites, &declared_sites);
-                    let group_sites = sites_of(&d.spec.sites, &declared_sites);
-                    for s in user_sites.iter().filter(|s| !group_sites.contains(s)) {
-                        c.error(
-                            u.file,
-                            g.span(),
-                            format!(
-                                "group `{name}` is not declared for site `{s}`, where this user is"
-                            ),
-                            Some(format!(
-                                "add \"{s}\" to the group's sites, or limit the user's sites"
-                            )),
-                        );
-                    }
-                }
-            }
-        }
+        check_user(
+            &mut c,
+            u,
+            &site_list,
+            &groups,
+            &broken_groups,
+            &mut user_seen,
+        );
     }
 
     if !c.diagnostics.is_empty() {
@@ -215,26 +147,18 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
     }
 
     let desired_sites = site_list
-        .into_iter()
+        .iter()
         .map(|site| {
-            let on_site = |refs: &Option<Vec<toml::Spanned<String>>>| {
-                sites_of(refs, &declared_sites).contains(&site.name)
+            let on_site = |refs: &Option<Vec<Spanned<String>>>| {
+                sites_of(refs, &site_list)
+                    .iter()
+                    .any(|s| s.name == site.name)
             };
             DesiredSite {
                 users: users
                     .iter()
                     .filter(|u| on_site(&u.spec.sites))
-                    .map(|u| DesiredUser {
-                        email: u.spec.email.get_ref().trim().to_string(),
-                        first_name: u.spec.first_name.clone(),
-                        last_name: u.spec.last_name.clone(),
-                        groups: u
-                            .spec
-                            .groups
-                            .iter()
-                            .map(|g| canonical_group(g.get_ref(), &groups))
-                            .collect(),
-                    })
+                    .map(|u| desired_user(&u.spec, &groups, site.provider))
                     .collect(),
                 groups: groups
                     .iter()
@@ -242,6 +166,8 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
                     .map(|g| DesiredGroup {
                         name: g.spec.name.get_ref().clone(),
                         access: g.spec.access,
+                        description: g.spec.description.as_ref().map(|d| d.get_ref().clone()),
+                        visibility: g.spec.visibility.as_ref().map(|v| *v.get_ref()),
                         previous_names: g
                             .spec
                             .previous_names
@@ -250,7 +176,7 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
                             .collect(),
                     })
                     .collect(),
-                site,
+                site: site.clone(),
             }
         })
         .collect();
@@ -259,24 +185,245 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
     })
 }
 
-/// A user may write a group's name in any case; the plan uses the declared
-/// spelling (or the built-in's).
-fn canonical_group(name: &str, groups: &[Entry<crate::state::schema::GroupSpec>]) -> String {
-    let p = ProviderKind::Periscope;
+fn desired_user(
+    spec: &UserSpec,
+    groups: &[Entry<GroupSpec>],
+    provider: ProviderKind,
+) -> DesiredUser {
+    DesiredUser {
+        email: spec.email.get_ref().trim().to_string(),
+        first_name: spec.first_name.clone(),
+        last_name: spec.last_name.clone(),
+        groups: spec
+            .groups
+            .iter()
+            .map(|g| canonical_group(g.get_ref(), groups, provider))
+            .collect(),
+        member_type: spec
+            .member_type
+            .as_ref()
+            .map(|m| m.get_ref().trim().to_string()),
+        active: spec.active.as_ref().is_none_or(|a| *a.get_ref()),
+        previous_emails: spec
+            .previous_emails
+            .iter()
+            .map(|e| e.get_ref().trim().to_string())
+            .collect(),
+    }
+}
+
+fn check_group(
+    c: &mut Checker,
+    g: &Entry<GroupSpec>,
+    site_list: &[Site],
+    seen: &mut HashMap<String, (usize, Range<usize>)>,
+) {
+    let name = g.spec.name.get_ref();
+    if name.trim().is_empty() {
+        c.error(
+            g.file,
+            g.spec.name.span(),
+            "a group name cannot be empty".into(),
+            None,
+        );
+        return;
+    }
+    if ProviderKind::Periscope.is_builtin_group(name) {
+        c.error(
+            g.file,
+            g.spec.name.span(),
+            format!("`{name}` is a built-in group and cannot be declared"),
+            Some("built-in groups exist on every Periscope site; reference them in a user's groups without declaring them".into()),
+        );
+        return;
+    }
+    let mut keys = vec![(group_key(name), g.spec.name.span())];
+    keys.extend(
+        g.spec
+            .previous_names
+            .iter()
+            .map(|p| (group_key(p.get_ref()), p.span())),
+    );
+    for (key, span) in keys {
+        if let Some((file, first)) = seen.get(&key) {
+            let first = c.location(*file, first);
+            c.error(
+                g.file,
+                span,
+                format!(
+                    "group `{name}` is declared twice (names compare ignoring case and punctuation)"
+                ),
+                Some(format!("the same name is first used at {first}; keep one")),
+            );
+        } else {
+            seen.insert(key, (g.file, span));
+        }
+    }
+    let on = sites_of(&g.spec.sites, site_list);
+    let periscope = on.iter().find(|s| s.provider == ProviderKind::Periscope);
+    let sigma = on.iter().any(|s| s.provider == ProviderKind::Sigma);
+    if let (Some(site), None) = (periscope, g.spec.access) {
+        c.error(
+            g.file,
+            g.span.clone(),
+            format!(
+                "group `{name}`: missing field `access`, needed on Periscope site `{}`",
+                site.name
+            ),
+            Some("add access = \"view\", \"discovery\" or \"sql\"".into()),
+        );
+    }
+    if !sigma {
+        for (field, span) in [
+            (
+                "description",
+                g.spec.description.as_ref().map(Spanned::span),
+            ),
+            ("visibility", g.spec.visibility.as_ref().map(Spanned::span)),
+        ] {
+            if let Some(span) = span {
+                c.error(
+                    g.file,
+                    span,
+                    format!("group `{name}`: `{field}` applies to Sigma teams, and the group is on no Sigma site"),
+                    Some("remove it, or put the group on a Sigma site".into()),
+                );
+            }
+        }
+    }
+}
+
+fn check_user(
+    c: &mut Checker,
+    u: &Entry<UserSpec>,
+    site_list: &[Site],
+    groups: &[Entry<GroupSpec>],
+    broken_groups: &[String],
+    seen: &mut HashMap<String, (usize, Range<usize>)>,
+) {
+    let email = u.spec.email.get_ref().trim();
+    let mut addresses = vec![(email, u.spec.email.span(), true)];
+    addresses.extend(
+        u.spec
+            .previous_emails
+            .iter()
+            .map(|e| (e.get_ref().trim(), e.span(), false)),
+    );
+    for (address, span, current) in addresses {
+        if !is_valid_email(address) {
+            c.error(
+                u.file,
+                span,
+                format!("`{address}` is not a valid email address"),
+                Some("write the address the person signs in with, such as ada@example.com".into()),
+            );
+        } else if let Some((file, first)) = seen.get(&email_key(address)) {
+            let first = c.location(*file, first);
+            let what = if current {
+                "is declared twice"
+            } else {
+                "is already used"
+            };
+            c.error(
+                u.file,
+                span,
+                format!("`{address}` {what} (emails compare ignoring case and surrounding spaces)"),
+                Some(format!(
+                    "the same address is first used at {first}; keep one"
+                )),
+            );
+        } else {
+            seen.insert(email_key(address), (u.file, span));
+        }
+    }
+
+    let on = sites_of(&u.spec.sites, site_list);
+    let has_sigma = on.iter().any(|s| s.provider == ProviderKind::Sigma);
+    if let Some(m) = &u.spec.member_type {
+        if m.get_ref().trim().is_empty() {
+            c.error(u.file, m.span(), "member_type cannot be empty".into(), None);
+        } else if !has_sigma {
+            c.error(
+                u.file,
+                m.span(),
+                "`member_type` applies to Sigma sites, and this user is on no Sigma site".into(),
+                Some("remove it, or put the user on a Sigma site".into()),
+            );
+        }
+    }
+    if let Some(active) = u.spec.active.as_ref().filter(|a| !*a.get_ref()) {
+        for site in on.iter().filter(|s| s.provider == ProviderKind::Periscope) {
+            c.error(
+                u.file,
+                active.span(),
+                format!(
+                    "`active = false` on Periscope site `{}`, which has no deactivation",
+                    site.name
+                ),
+                Some("remove the user to delete them there, or limit the user's sites".into()),
+            );
+        }
+    }
+
+    for g in &u.spec.groups {
+        let name = g.get_ref();
+        if broken_groups
+            .iter()
+            .any(|b| group_key(b) == group_key(name))
+        {
+            continue;
+        }
+        let declared = groups
+            .iter()
+            .find(|d| group_key(d.spec.name.get_ref()) == group_key(name));
+        let builtin = ProviderKind::Periscope.is_builtin_group(name);
+        if declared.is_none() && !builtin {
+            c.error(
+                u.file,
+                g.span(),
+                format!("group `{name}` is not declared"),
+                Some(format!(
+                    "add a [[groups]] entry with name = \"{name}\", or fix the spelling"
+                )),
+            );
+            continue;
+        }
+        // The group must exist on every site the user is on.
+        for site in &on {
+            let available = match declared {
+                Some(d) => sites_of(&d.spec.sites, site_list)
+                    .iter()
+                    .any(|s| s.name == site.name),
+                None => site.provider.is_builtin_group(name),
+            };
+            if !available {
+                c.error(
+                    u.file,
+                    g.span(),
+                    format!(
+                        "group `{name}` is not declared for site `{}`, where this user is",
+                        site.name
+                    ),
+                    Some(format!(
+                        "add \"{}\" to the group's sites, or limit the user's sites",
+                        site.name
+                    )),
+                );
+            }
+        }
+    }
+}
+
+/// A user may write a group's name in any spelling the platform accepts; the
+/// plan uses the declared one (or the built-in's).
+fn canonical_group(name: &str, groups: &[Entry<GroupSpec>], provider: ProviderKind) -> String {
     groups
         .iter()
         .map(|g| g.spec.name.get_ref().as_str())
-        .chain(p.builtin_groups().iter().copied())
-        .find(|g| p.group_key(g) == p.group_key(name))
+        .chain(provider.builtin_groups().iter().copied())
+        .find(|g| group_key(g) == group_key(name))
         .unwrap_or(name)
         .to_string()
-}
-
-fn sites_of(refs: &Option<Vec<toml::Spanned<String>>>, declared: &[String]) -> Vec<String> {
-    match refs {
-        Some(list) => list.iter().map(|s| s.get_ref().clone()).collect(),
-        None => declared.to_vec(),
-    }
 }
 
 fn join_or_none(names: &[String]) -> String {
@@ -303,103 +450,200 @@ fn check_site(c: &mut Checker, name: &str, entry: &Entry<SiteSpec>) -> Option<Si
     let file = entry.file;
     let provider = match spec.provider.get_ref().as_str() {
         "periscope" => ProviderKind::Periscope,
+        "sigma" => ProviderKind::Sigma,
         other => {
             c.error(
                 file,
                 spec.provider.span(),
                 format!("site `{name}`: unknown provider `{other}`"),
-                Some("use provider = \"periscope\"".into()),
+                Some("use provider = \"periscope\" or provider = \"sigma\"".into()),
             );
             return None;
         }
     };
     let before = c.diagnostics.len();
-    let missing = |c: &mut Checker, field: &str, example: &str| {
-        c.error(
-            file,
-            entry.span.clone(),
-            format!("site `{name}`: missing field `{field}`"),
-            Some(format!("add {field} = {example}")),
-        );
-    };
 
-    let slug = match &spec.site {
-        Some(s) if !s.get_ref().trim().is_empty() => s.get_ref().trim().to_string(),
-        Some(s) => {
-            c.error(
-                file,
-                s.span(),
-                format!("site `{name}`: `site` cannot be empty"),
-                None,
-            );
-            String::new()
-        }
-        None => {
-            missing(c, "site", "\"the-slug-in-your-dashboard-urls\"");
-            String::new()
-        }
-    };
-
-    let api_key_env = match &spec.api_key {
-        Some(s) => match s.get_ref() {
-            SecretRef::Env(var) => var.clone(),
-            SecretRef::Inline => {
-                c.error(
-                    file,
-                    s.span(),
-                    format!("site `{name}`: the API key is written inline; secrets never live in state files"),
-                    Some(format!(
-                        "remove the key from the file (and rotate it if it was committed), then write api_key = {{ env = \"{}\" }}",
-                        default_env_name(name)
-                    )),
-                );
-                String::new()
-            }
-        },
-        None => {
-            missing(
-                c,
-                "api_key",
-                &format!("{{ env = \"{}\" }}", default_env_name(name)),
-            );
-            String::new()
-        }
-    };
-
-    let invited_by = match &spec.invited_by {
-        Some(e) if is_valid_email(e.get_ref().trim()) => e.get_ref().trim().to_string(),
-        Some(e) => {
-            c.error(
-                file,
-                e.span(),
-                format!(
-                    "site `{name}`: invited_by `{}` is not a valid email address",
-                    e.get_ref()
+    // Fields of the other provider.
+    type Located<'a> = Vec<(&'a str, Option<Range<usize>>)>;
+    let (theirs, other): (Located, &str) = match provider {
+        ProviderKind::Periscope => (
+            vec![
+                ("cloud", spec.cloud.as_ref().map(Spanned::span)),
+                ("client_id", spec.client_id.as_ref().map(Spanned::span)),
+                (
+                    "client_secret",
+                    spec.client_secret.as_ref().map(Spanned::span),
                 ),
-                Some("use the email of an administrator of the site".into()),
+                ("new_owner", spec.new_owner.as_ref().map(Spanned::span)),
+                (
+                    "archive_documents",
+                    spec.archive_documents.as_ref().map(Spanned::span),
+                ),
+            ],
+            "sigma",
+        ),
+        ProviderKind::Sigma => (
+            vec![
+                ("site", spec.site.as_ref().map(Spanned::span)),
+                ("api_key", spec.api_key.as_ref().map(Spanned::span)),
+                ("invited_by", spec.invited_by.as_ref().map(Spanned::span)),
+            ],
+            "periscope",
+        ),
+    };
+    for (field, span) in theirs {
+        if let Some(span) = span {
+            c.error(
+                file,
+                span,
+                format!(
+                    "site `{name}`: `{field}` is a setting of {other} sites, not {provider} ones"
+                ),
+                Some(format!("remove `{field}`")),
             );
-            String::new()
         }
-        None => {
-            missing(c, "invited_by", "\"admin@example.com\"");
-            String::new()
+    }
+
+    let config = match provider {
+        ProviderKind::Periscope => {
+            let slug = required_text(
+                c,
+                entry,
+                name,
+                &spec.site,
+                "site",
+                "\"the-slug-in-your-dashboard-urls\"",
+            );
+            let api_key_env = secret_env(c, entry, name, &spec.api_key, "api_key", "API_KEY");
+            let invited_by = match &spec.invited_by {
+                Some(e) if is_valid_email(e.get_ref().trim()) => e.get_ref().trim().to_string(),
+                Some(e) => {
+                    c.error(
+                        file,
+                        e.span(),
+                        format!(
+                            "site `{name}`: invited_by `{}` is not a valid email address",
+                            e.get_ref()
+                        ),
+                        Some("use the email of an administrator of the site".into()),
+                    );
+                    String::new()
+                }
+                None => {
+                    missing(c, entry, name, "invited_by", "\"admin@example.com\"");
+                    String::new()
+                }
+            };
+            SiteConfig::Periscope {
+                slug,
+                api_key_env,
+                invited_by,
+            }
+        }
+        ProviderKind::Sigma => {
+            let client_id_env =
+                secret_env(c, entry, name, &spec.client_id, "client_id", "CLIENT_ID");
+            let client_secret_env = secret_env(
+                c,
+                entry,
+                name,
+                &spec.client_secret,
+                "client_secret",
+                "CLIENT_SECRET",
+            );
+            let archive = spec
+                .archive_documents
+                .as_ref()
+                .is_some_and(|a| *a.get_ref());
+            let handover = match (&spec.new_owner, archive) {
+                (Some(owner), true) => {
+                    c.error(
+                        file,
+                        owner.span(),
+                        format!("site `{name}`: new_owner and archive_documents = true cannot both be set"),
+                        Some("keep one: documents either go to new_owner or are archived".into()),
+                    );
+                    Handover::Archive
+                }
+                (Some(owner), false) if !is_valid_email(owner.get_ref().trim()) => {
+                    c.error(
+                        file,
+                        owner.span(),
+                        format!(
+                            "site `{name}`: new_owner `{}` is not a valid email address",
+                            owner.get_ref()
+                        ),
+                        Some(
+                            "use the email of an active member who should receive the documents"
+                                .into(),
+                        ),
+                    );
+                    Handover::CredentialsOwner
+                }
+                (Some(owner), false) => Handover::NewOwner(owner.get_ref().trim().to_string()),
+                (None, true) => Handover::Archive,
+                (None, false) => Handover::CredentialsOwner,
+            };
+            SiteConfig::Sigma {
+                client_id_env,
+                client_secret_env,
+                handover,
+            }
         }
     };
 
-    let base_url = match &spec.base_url {
-        None => Some(url::Url::parse(PERISCOPE_DEFAULT_URL).expect("the default URL is valid")),
-        Some(raw) => match check_base_url(raw.get_ref()) {
-            Ok(url) => Some(url),
-            Err(why) => {
+    let base_url = match (provider, &spec.base_url, &spec.cloud) {
+        (ProviderKind::Periscope, Some(raw), _) | (ProviderKind::Sigma, Some(raw), None) => {
+            match check_base_url(raw.get_ref()) {
+                Ok(url) => Some(url),
+                Err(why) => {
+                    c.error(
+                        file,
+                        raw.span(),
+                        format!("site `{name}`: base_url {why}"),
+                        None,
+                    );
+                    None
+                }
+            }
+        }
+        (ProviderKind::Periscope, None, _) => {
+            Some(url::Url::parse(PERISCOPE_DEFAULT_URL).expect("the default URL is valid"))
+        }
+        (ProviderKind::Sigma, None, Some(cloud)) => match regions::base_url(cloud.get_ref()) {
+            Some(url) => Some(url::Url::parse(url).expect("region URLs are valid")),
+            None => {
                 c.error(
                     file,
-                    raw.span(),
-                    format!("site `{name}`: base_url {why}"),
-                    Some(format!("leave it out to use {PERISCOPE_DEFAULT_URL}")),
+                    cloud.span(),
+                    format!("site `{name}`: unknown cloud `{}`", cloud.get_ref()),
+                    Some(format!(
+                        "use one of: {}; or set base_url instead",
+                        regions::names()
+                    )),
                 );
                 None
             }
         },
+        (ProviderKind::Sigma, Some(raw), Some(_)) => {
+            c.error(
+                file,
+                raw.span(),
+                format!("site `{name}`: set either cloud or base_url, not both"),
+                Some("keep cloud for a Sigma region, or base_url for any other host".into()),
+            );
+            None
+        }
+        (ProviderKind::Sigma, None, None) => {
+            missing(
+                c,
+                entry,
+                name,
+                "cloud",
+                "\"aws-us-west\" (or base_url = \"https://...\")",
+            );
+            None
+        }
     };
 
     if c.diagnostics.len() > before {
@@ -408,13 +652,85 @@ fn check_site(c: &mut Checker, name: &str, entry: &Entry<SiteSpec>) -> Option<Si
     Some(Site {
         name: name.to_string(),
         provider,
-        slug,
         base_url: base_url?,
-        api_key_env,
-        invited_by,
         unmanaged_users: spec.unmanaged_users,
         unmanaged_groups: spec.unmanaged_groups,
+        config,
     })
+}
+
+fn missing(c: &mut Checker, entry: &Entry<SiteSpec>, name: &str, field: &str, example: &str) {
+    c.error(
+        entry.file,
+        entry.span.clone(),
+        format!("site `{name}`: missing field `{field}`"),
+        Some(format!("add {field} = {example}")),
+    );
+}
+
+fn required_text(
+    c: &mut Checker,
+    entry: &Entry<SiteSpec>,
+    name: &str,
+    value: &Option<Spanned<String>>,
+    field: &str,
+    example: &str,
+) -> String {
+    match value {
+        Some(s) if !s.get_ref().trim().is_empty() => s.get_ref().trim().to_string(),
+        Some(s) => {
+            c.error(
+                entry.file,
+                s.span(),
+                format!("site `{name}`: `{field}` cannot be empty"),
+                None,
+            );
+            String::new()
+        }
+        None => {
+            missing(c, entry, name, field, example);
+            String::new()
+        }
+    }
+}
+
+/// The environment variable a secret is read from; an inline value is an
+/// error that never echoes the value.
+fn secret_env(
+    c: &mut Checker,
+    entry: &Entry<SiteSpec>,
+    name: &str,
+    value: &Option<Spanned<SecretRef>>,
+    field: &str,
+    suffix: &str,
+) -> String {
+    let suggestion = default_env_name(name, suffix);
+    match value {
+        Some(s) => match s.get_ref() {
+            SecretRef::Env(var) => var.clone(),
+            SecretRef::Inline => {
+                c.error(
+                    entry.file,
+                    s.span(),
+                    format!("site `{name}`: the {field} is written inline; secrets never live in state files"),
+                    Some(format!(
+                        "remove it from the file (and rotate it if it was committed), then write {field} = {{ env = \"{suggestion}\" }}"
+                    )),
+                );
+                String::new()
+            }
+        },
+        None => {
+            missing(
+                c,
+                entry,
+                name,
+                field,
+                &format!("{{ env = \"{suggestion}\" }}"),
+            );
+            String::new()
+        }
+    }
 }
 
 /// `https://` anywhere; plain `http://` only to this machine.
@@ -439,8 +755,8 @@ fn is_loopback(url: &url::Url) -> bool {
     }
 }
 
-/// `acme-eu` → `ACME_EU_API_KEY`, for hints.
-pub fn default_env_name(site: &str) -> String {
+/// `acme-eu`, `API_KEY` → `ACME_EU_API_KEY`, for hints.
+fn default_env_name(site: &str, suffix: &str) -> String {
     let upper: String = site
         .chars()
         .map(|c| {
@@ -451,5 +767,5 @@ pub fn default_env_name(site: &str) -> String {
             }
         })
         .collect();
-    format!("{upper}_API_KEY")
+    format!("{upper}_{suffix}")
 }

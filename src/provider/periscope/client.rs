@@ -9,10 +9,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::wire;
-use crate::model::{ALL_USERS, LiveSite, Site};
+use crate::model::{ALL_USERS, LiveSite, Site, SiteConfig};
 use crate::plan::Change;
 use crate::provider::WriteMode;
-use crate::provider::error::{ProviderError, error_message};
+use crate::provider::error::{ProviderError, describe_transport, error_message};
 use crate::secret::Secret;
 
 const AUTH_HEADER: &str = "HTTP-X-PARTNER-AUTH";
@@ -45,6 +45,14 @@ struct Call<'a> {
 
 impl PeriscopeClient {
     pub fn new(site: &Site, api_key: Secret, base_url: &url::Url) -> Result<Self, ProviderError> {
+        let SiteConfig::Periscope {
+            slug,
+            api_key_env,
+            invited_by,
+        } = &site.config
+        else {
+            unreachable!("a Periscope client is only made for a Periscope site")
+        };
         let http = crate::provider::http_client().map_err(|e| ProviderError::Transport {
             site: site.name.clone(),
             action: "set up".into(),
@@ -55,10 +63,10 @@ impl PeriscopeClient {
             http,
             base: base_url.as_str().trim_end_matches('/').to_string(),
             name: site.name.clone(),
-            site: site.slug.clone(),
+            site: slug.clone(),
             api_key,
-            key_env: site.api_key_env.clone(),
-            invited_by: site.invited_by.clone(),
+            key_env: api_key_env.clone(),
+            invited_by: invited_by.clone(),
         })
     }
 
@@ -82,6 +90,7 @@ impl PeriscopeClient {
         Ok(LiveSite {
             users: wire::users(&users).map_err(|m| decode("list users", m))?,
             groups: wire::groups(&groups).map_err(|m| decode("list groups", m))?,
+            account_types: Vec::new(),
         })
     }
 
@@ -100,7 +109,7 @@ impl PeriscopeClient {
                 })
                 .await;
             match result {
-                Err(e) if attempt < READ_ATTEMPTS && is_retryable(&e) => {
+                Err(e) if attempt < READ_ATTEMPTS && e.is_retryable() => {
                     tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
                     attempt += 1;
                 }
@@ -119,7 +128,7 @@ impl PeriscopeClient {
             )
         };
         let call = match change {
-            Change::CreateGroup { name, access } => Call {
+            Change::CreateGroup { name, access, .. } => Call {
                 method: Method::POST,
                 path: "/api/v1/groups".into(),
                 action: "create group",
@@ -128,7 +137,7 @@ impl PeriscopeClient {
                 mode: Some(mode),
                 body: Some(json!({
                     "name": name,
-                    "access": access.as_str(),
+                    "access": access.map(|a| a.as_str()),
                     "created_by_email": self.invited_by,
                 })),
             },
@@ -136,6 +145,7 @@ impl PeriscopeClient {
                 live_name,
                 name,
                 access,
+                ..
             } => {
                 let mut body = serde_json::Map::new();
                 if let Some(n) = name {
@@ -154,7 +164,7 @@ impl PeriscopeClient {
                     body: Some(Value::Object(body)),
                 }
             }
-            Change::DeleteGroup { name } => Call {
+            Change::DeleteGroup { name, .. } => Call {
                 method: Method::DELETE,
                 path: group_path(name),
                 action: "delete group",
@@ -168,6 +178,7 @@ impl PeriscopeClient {
                 first_name,
                 last_name,
                 groups,
+                ..
             } => Call {
                 method: Method::POST,
                 path: "/api/v1/users".into(),
@@ -188,6 +199,7 @@ impl PeriscopeClient {
                 first_name,
                 last_name,
                 groups,
+                ..
             } => {
                 let mut body = serde_json::Map::new();
                 if let Some(d) = first_name {
@@ -212,6 +224,12 @@ impl PeriscopeClient {
                     mode: Some(mode),
                     body: Some(Value::Object(body)),
                 }
+            }
+            Change::DeactivateUser { email, .. } => {
+                return Err(ProviderError::Unsupported {
+                    site: self.name.clone(),
+                    message: format!("cannot deactivate {email}: Periscope has no deactivation"),
+                });
             }
             Change::DeleteUser { email } => Call {
                 method: Method::DELETE,
@@ -311,33 +329,5 @@ impl PeriscopeClient {
             object: call.object.to_string(),
             message,
         }
-    }
-}
-
-fn is_retryable(e: &ProviderError) -> bool {
-    match e {
-        ProviderError::Http { status, .. } => *status == 429 || *status >= 500,
-        ProviderError::Transport { .. } => true,
-        ProviderError::Decode { .. } => false,
-    }
-}
-
-/// A transport error without the URL's query or anything else reqwest adds.
-fn describe_transport(e: reqwest::Error) -> String {
-    if e.is_timeout() {
-        "the request timed out".into()
-    } else if e.is_connect() {
-        "could not connect".into()
-    } else if e.is_redirect() {
-        "the site answered with a redirect, which roster does not follow with credentials".into()
-    } else {
-        let e = e.without_url();
-        let mut msg = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            msg = format!("{msg}: {s}");
-            source = s.source();
-        }
-        msg
     }
 }

@@ -46,6 +46,10 @@ pub fn users(body: &Value) -> Result<Vec<LiveUser>, String> {
                 .and_then(Value::as_str)
                 .ok_or_else(|| format!("user #{} has no `email`", i + 1))?;
             Ok(LiveUser {
+                id: u
+                    .get("id")
+                    .map(|id| id.to_string().trim_matches('"').to_string()),
+                active: true,
                 email: email.trim().to_string(),
                 first_name: text(u, "first_name"),
                 last_name: text(u, "last_name"),
@@ -54,6 +58,7 @@ pub fn users(body: &Value) -> Result<Vec<LiveUser>, String> {
                     .and_then(Value::as_array)
                     .map(|gs| gs.iter().filter_map(group_name).collect())
                     .unwrap_or_default(),
+                ..LiveUser::default()
             })
         })
         .collect()
@@ -66,11 +71,13 @@ pub fn groups(body: &Value) -> Result<Vec<LiveGroup>, String> {
         .map(|(i, g)| {
             let name = group_name(g).ok_or_else(|| format!("group #{} has no `name`", i + 1))?;
             Ok(LiveGroup {
+                id: None,
                 name,
                 access: g
                     .get("access")
                     .and_then(Value::as_str)
                     .map(|a| a.trim().to_lowercase()),
+                ..LiveGroup::default()
             })
         })
         .collect()

@@ -1,20 +1,11 @@
-//! What the sandbox holds: emulated sites, saved to and loaded from JSON, and
-//! the rules each platform applies to a write. No HTTP here.
-
-use std::collections::BTreeMap;
+//! An emulated Periscope site and the rules its API applies to each request.
+//! No HTTP here.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::model::{ADMINISTRATORS, ALL_USERS, Access, ProviderKind, email_key};
-
-/// Every emulated site.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SandboxData {
-    #[serde(default)]
-    pub periscope: BTreeMap<String, PeriscopeSite>,
-}
+use crate::sandbox::data::ApiError;
 
 /// One emulated Periscope site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,18 +35,8 @@ pub struct PeriscopeUser {
     pub groups: Vec<String>,
 }
 
-/// An error the emulated API answers with: a status and `{"error": message}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    pub status: u16,
-    pub message: String,
-}
-
 fn err(status: u16, message: impl Into<String>) -> ApiError {
-    ApiError {
-        status,
-        message: message.into(),
-    }
+    ApiError::new(status, message)
 }
 
 const P: ProviderKind = ProviderKind::Periscope;

@@ -13,8 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::Shared;
-use super::store::{ApiError, PeriscopeSite};
+use super::store::PeriscopeSite;
+use crate::sandbox::Shared;
+use crate::sandbox::data::ApiError;
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -41,6 +42,7 @@ fn error(status: u16, message: impl Into<String>) -> ApiError {
     }
 }
 
+/// Periscope's error body (inferred): `{"error": message}`.
 pub fn respond(result: Result<Value, ApiError>) -> Response {
     match result {
         Ok(v) => (StatusCode::OK, axum::Json(v)).into_response(),

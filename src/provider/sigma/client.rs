@@ -1,0 +1,349 @@
+//! The Sigma Computing REST API (v2/v2.1): requests, pagination and reading
+//! an organisation's members, teams and account types.
+//! Reference: `shared/reference/sigma-api.md`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use super::auth::Auth;
+use super::wire::{self, SCHEDULER_ROBOT};
+use crate::model::{LiveGroup, LiveSite, LiveUser, Locked, Site, SiteConfig, email_key};
+use crate::provider::error::{ProviderError, describe_transport, error_message};
+use crate::secret::Secret;
+
+/// The largest page Sigma serves (reference §3.1).
+pub const PAGE_SIZE: usize = 1000;
+/// Reads that fail with a retryable status are tried this many times.
+const READ_ATTEMPTS: u32 = 3;
+/// Team member lists read at once.
+const TEAM_READS: usize = 8;
+
+/// IDs the API addresses objects by, learnt when reading and creating.
+#[derive(Default)]
+pub struct Ids {
+    /// email key -> memberId
+    pub members: HashMap<String, String>,
+    /// team name key -> teamId
+    pub teams: HashMap<String, String>,
+}
+
+pub struct SigmaClient {
+    pub(super) http: reqwest::Client,
+    pub(super) base: String,
+    pub(super) name: String,
+    pub(super) auth: Auth,
+    pub(super) ids: Mutex<Ids>,
+}
+
+/// One request, described for errors and logs.
+pub(super) struct Call<'a> {
+    pub method: Method,
+    pub path: String,
+    pub action: &'a str,
+    pub object: &'a str,
+    pub body: Option<Value>,
+}
+
+impl SigmaClient {
+    pub fn new(
+        site: &Site,
+        client_id: Secret,
+        client_secret: Secret,
+        base_url: &url::Url,
+    ) -> Result<Self, ProviderError> {
+        let SiteConfig::Sigma {
+            client_id_env,
+            client_secret_env,
+            ..
+        } = &site.config
+        else {
+            unreachable!("a Sigma client is only made for a Sigma site")
+        };
+        let http = crate::provider::http_client().map_err(|e| ProviderError::Transport {
+            site: site.name.clone(),
+            action: "set up".into(),
+            object: "the HTTP client".into(),
+            message: e.to_string(),
+        })?;
+        let base = base_url.as_str().trim_end_matches('/').to_string();
+        Ok(SigmaClient {
+            auth: Auth::new(
+                http.clone(),
+                &base,
+                &site.name,
+                client_id,
+                client_secret,
+                format!("{client_id_env} and {client_secret_env}"),
+            ),
+            http,
+            base,
+            name: site.name.clone(),
+            ids: Mutex::new(Ids::default()),
+        })
+    }
+
+    /// Sends one request with a bearer token; after a 401 the token is
+    /// replaced and the request sent once more.
+    pub(super) async fn send(&self, call: &Call<'_>) -> Result<Value, ProviderError> {
+        let url = format!("{}{}", self.base, call.path);
+        let mut replaced_token = false;
+        loop {
+            let (token, generation) = self.auth.bearer().await?;
+            let mut bearer =
+                HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+                    self.transport(call, "the API token cannot be sent in a header".into())
+                })?;
+            bearer.set_sensitive(true);
+            let mut request = self
+                .http
+                .request(call.method.clone(), &url)
+                .header(AUTHORIZATION, bearer);
+            if let Some(body) = &call.body {
+                request = request.json(body);
+            }
+            let started = Instant::now();
+            let response = request
+                .send()
+                .await
+                .map_err(|e| self.transport(call, describe_transport(e)))?;
+            let status = response.status();
+            let bytes = response
+                .bytes()
+                .await
+                .map_err(|e| self.transport(call, describe_transport(e)))?;
+            tracing::debug!(
+                site = %self.name,
+                method = %call.method,
+                path = %call.path,
+                status = status.as_u16(),
+                duration_ms = started.elapsed().as_millis() as u64,
+                "sigma request"
+            );
+            if status == StatusCode::UNAUTHORIZED && !replaced_token {
+                self.auth.refused(generation).await;
+                replaced_token = true;
+                continue;
+            }
+            if !status.is_success() {
+                return Err(ProviderError::Http {
+                    site: self.name.clone(),
+                    action: call.action.to_string(),
+                    object: call.object.to_string(),
+                    status: status.as_u16(),
+                    message: error_message(&bytes, &self.auth.secrets()),
+                    hint: String::new(),
+                });
+            }
+            if bytes.is_empty() {
+                return Ok(Value::Null);
+            }
+            return serde_json::from_slice(&bytes).map_err(|e| ProviderError::Decode {
+                site: self.name.clone(),
+                action: call.action.to_string(),
+                message: format!("not JSON: {e}"),
+            });
+        }
+    }
+
+    pub(super) fn transport(&self, call: &Call<'_>, message: String) -> ProviderError {
+        ProviderError::Transport {
+            site: self.name.clone(),
+            action: call.action.to_string(),
+            object: call.object.to_string(),
+            message,
+        }
+    }
+
+    /// A GET, retried with backoff on 429, 5xx and connection failures.
+    async fn read(&self, path: String, action: &str) -> Result<Value, ProviderError> {
+        let call = Call {
+            method: Method::GET,
+            path,
+            action,
+            object: "",
+            body: None,
+        };
+        let mut attempt = 1;
+        loop {
+            match self.send(&call).await {
+                Err(e) if attempt < READ_ATTEMPTS && e.is_retryable() => {
+                    tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Every item of a cursor-paginated list, at the largest page size.
+    async fn list_all(&self, path: &str, action: &str) -> Result<Vec<Value>, ProviderError> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut url = format!("{path}{sep}limit={PAGE_SIZE}");
+            if let Some(c) = &cursor {
+                url.push_str("&page=");
+                url.push_str(
+                    &percent_encoding::utf8_percent_encode(c, percent_encoding::NON_ALPHANUMERIC)
+                        .to_string(),
+                );
+            }
+            let body = self.read(url, action).await?;
+            let page = wire::page(body, "nextPage").map_err(|m| self.decode(action, m))?;
+            items.extend(page.items);
+            match page.next {
+                Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    async fn account_types(&self) -> Result<Vec<String>, ProviderError> {
+        let action = "list account types";
+        let mut names = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut url = format!("/v2/accountTypes?pageSize={PAGE_SIZE}");
+            if let Some(t) = &token {
+                url.push_str("&pageToken=");
+                url.push_str(
+                    &percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC)
+                        .to_string(),
+                );
+            }
+            let page = wire::page(self.read(url, action).await?, "nextPageToken")
+                .map_err(|m| self.decode(action, m))?;
+            names.extend(
+                page.items
+                    .iter()
+                    .map(|t| wire::text(t, "accountTypeName"))
+                    .filter(|n| !n.is_empty()),
+            );
+            match page.next {
+                Some(next) if Some(&next) != token.as_ref() => token = Some(next),
+                _ => return Ok(names),
+            }
+        }
+    }
+
+    fn decode(&self, action: &str, message: String) -> ProviderError {
+        ProviderError::Decode {
+            site: self.name.clone(),
+            action: action.to_string(),
+            message,
+        }
+    }
+
+    /// Reads members (archived and SCIM-inactive included), teams with their
+    /// members, and account types, concurrently.
+    pub async fn fetch(&self) -> Result<LiveSite, ProviderError> {
+        let (members, teams, account_types) = tokio::join!(
+            self.list_all(
+                "/v2.1/members?includeArchived=true&includeInactive=true",
+                "list members"
+            ),
+            self.list_all("/v2.1/teams", "list teams"),
+            self.account_types(),
+        );
+        let (members, teams, account_types) = (members?, teams?, account_types?);
+        let teams: Vec<Value> = teams
+            .into_iter()
+            .filter(|t| !wire::flag(t, "isArchived"))
+            .collect();
+
+        let team_members: Vec<Result<Vec<Value>, ProviderError>> =
+            futures::stream::iter(teams.iter().map(|t| {
+                let id = wire::id(t, &["teamId"]).unwrap_or_default();
+                async move {
+                    let path = format!(
+                        "/v2/teams/{}/members",
+                        percent_encoding::utf8_percent_encode(
+                            &id,
+                            percent_encoding::NON_ALPHANUMERIC
+                        )
+                    );
+                    self.list_all(&path, "list team members").await
+                }
+            }))
+            .buffered(TEAM_READS)
+            .collect()
+            .await;
+
+        let mut groups_of: HashMap<String, Vec<String>> = HashMap::new();
+        let mut ids = Ids::default();
+        let mut groups = Vec::with_capacity(teams.len());
+        for (team, members) in teams.iter().zip(team_members) {
+            let name = wire::text(team, "name");
+            let id = wire::id(team, &["teamId"]);
+            for m in members? {
+                if let Some(member) = wire::id(&m, &["userId", "memberId"]) {
+                    groups_of.entry(member).or_default().push(name.clone());
+                }
+            }
+            if let Some(id) = &id {
+                ids.teams.insert(
+                    crate::model::ProviderKind::Sigma.group_key(&name),
+                    id.clone(),
+                );
+            }
+            groups.push(LiveGroup {
+                id,
+                name,
+                access: None,
+                description: team
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                visibility: team
+                    .get("visibility")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            });
+        }
+
+        let mut users = Vec::with_capacity(members.len());
+        for m in &members {
+            let Some(id) = wire::id(m, &["memberId"]) else {
+                continue;
+            };
+            let email = wire::text(m, "email").trim().to_string();
+            if email.is_empty() {
+                continue;
+            }
+            ids.members.insert(email_key(&email), id.clone());
+            let locked = if id == SCHEDULER_ROBOT {
+                Some(Locked::System)
+            } else if wire::flag(m, "isInactive") {
+                Some(Locked::ScimInactive)
+            } else {
+                None
+            };
+            users.push(LiveUser {
+                groups: groups_of.remove(&id).unwrap_or_default(),
+                id: Some(id),
+                email,
+                first_name: wire::text(m, "firstName"),
+                last_name: wire::text(m, "lastName"),
+                member_type: m
+                    .get("memberType")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                active: !wire::flag(m, "isArchived"),
+                locked,
+            });
+        }
+        *self.ids.lock().expect("ids lock") = ids;
+        Ok(LiveSite {
+            users,
+            groups,
+            account_types,
+        })
+    }
+}

@@ -1,0 +1,399 @@
+//! Carrying out planned changes on Sigma: members created with `addToTeams`,
+//! only changed fields PATCHed, deactivation with document handover, and
+//! team membership batched per team (`PATCH /v2/teams/{id}/members`).
+
+use std::collections::BTreeMap;
+
+use futures::StreamExt;
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+
+use super::client::{Call, SigmaClient};
+use crate::model::{Handover, ProviderKind, email_key};
+use crate::plan::Change;
+use crate::provider::error::ProviderError;
+
+/// Most member IDs sent in one team membership request.
+const MEMBERS_PER_REQUEST: usize = 1000;
+
+fn encode(id: &str) -> String {
+    percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// A team's membership edits, and the changes (by index) they come from.
+#[derive(Default)]
+struct TeamBatch {
+    add: Vec<String>,
+    remove: Vec<String>,
+    from: Vec<usize>,
+}
+
+impl SigmaClient {
+    /// Carries out one step's changes: each concurrently, then (for users)
+    /// the membership edits of the whole step, one request per team.
+    pub async fn apply_step(
+        &self,
+        changes: &[Change],
+        concurrency: usize,
+    ) -> Vec<Result<(), ProviderError>> {
+        let mut results: Vec<Result<(), ProviderError>> =
+            futures::stream::iter(changes.iter().map(|c| self.apply_one(c)))
+                .buffered(concurrency)
+                .collect()
+                .await;
+
+        // Membership edits of users whose own change went through.
+        let mut batches: BTreeMap<String, TeamBatch> = BTreeMap::new();
+        for (i, change) in changes.iter().enumerate() {
+            let Change::UpdateUser {
+                email,
+                groups: Some(m),
+                ..
+            } = change
+            else {
+                continue;
+            };
+            if results[i].is_err() {
+                continue;
+            }
+            let member = match self.member_id(email, None) {
+                Ok(id) => id,
+                Err(e) => {
+                    results[i] = Err(e);
+                    continue;
+                }
+            };
+            for (names, add) in [(&m.added, true), (&m.removed, false)] {
+                for name in names {
+                    match self.team_id(name, "change the members of team") {
+                        Ok(team) => {
+                            let batch = batches.entry(team).or_default();
+                            if add {
+                                batch.add.push(member.clone());
+                            } else {
+                                batch.remove.push(member.clone());
+                            }
+                            if !batch.from.contains(&i) {
+                                batch.from.push(i);
+                            }
+                        }
+                        Err(e) => results[i] = Err(e),
+                    }
+                }
+            }
+        }
+        let outcomes: Vec<(Vec<usize>, Result<(), ProviderError>)> =
+            futures::stream::iter(batches.into_iter().map(|(team, batch)| async move {
+                (
+                    batch.from.clone(),
+                    self.patch_team_members(&team, batch.add, batch.remove)
+                        .await,
+                )
+            }))
+            .buffered(concurrency)
+            .collect()
+            .await;
+        for (from, outcome) in outcomes {
+            if let Err(e) = outcome {
+                for i in from {
+                    if results[i].is_ok() {
+                        results[i] = Err(e.clone());
+                    }
+                }
+            }
+        }
+        results
+    }
+
+    async fn patch_team_members(
+        &self,
+        team: &str,
+        add: Vec<String>,
+        remove: Vec<String>,
+    ) -> Result<(), ProviderError> {
+        let object = self.team_name(team);
+        let mut add = add.chunks(MEMBERS_PER_REQUEST);
+        let mut remove = remove.chunks(MEMBERS_PER_REQUEST);
+        loop {
+            let (a, r) = (add.next(), remove.next());
+            if a.is_none() && r.is_none() {
+                return Ok(());
+            }
+            let mut body = Map::new();
+            if let Some(a) = a {
+                body.insert("add".into(), json!(a));
+            }
+            if let Some(r) = r {
+                body.insert("remove".into(), json!(r));
+            }
+            self.send(&Call {
+                method: Method::PATCH,
+                path: format!("/v2/teams/{}/members", encode(team)),
+                action: "change the members of team",
+                object: &object,
+                body: Some(Value::Object(body)),
+            })
+            .await?;
+        }
+    }
+
+    fn team_name(&self, id: &str) -> String {
+        let ids = self.ids.lock().expect("ids lock");
+        ids.teams
+            .iter()
+            .find(|(_, v)| *v == id)
+            .map_or_else(|| id.to_string(), |(k, _)| k.clone())
+    }
+
+    fn member_id(&self, email: &str, planned: Option<&String>) -> Result<String, ProviderError> {
+        if let Some(id) = planned {
+            return Ok(id.clone());
+        }
+        self.ids
+            .lock()
+            .expect("ids lock")
+            .members
+            .get(&email_key(email))
+            .cloned()
+            .ok_or_else(|| ProviderError::Unsupported {
+                site: self.name.clone(),
+                message: format!("no member with email {email} was found on the site"),
+            })
+    }
+
+    fn team_id(&self, name: &str, action: &str) -> Result<String, ProviderError> {
+        self.ids
+            .lock()
+            .expect("ids lock")
+            .teams
+            .get(&ProviderKind::Sigma.group_key(name))
+            .cloned()
+            .ok_or_else(|| ProviderError::Unsupported {
+                site: self.name.clone(),
+                message: format!("cannot {action} `{name}`: no such team on the site"),
+            })
+    }
+
+    async fn apply_one(&self, change: &Change) -> Result<(), ProviderError> {
+        match change {
+            Change::CreateGroup {
+                name,
+                description,
+                visibility,
+                ..
+            } => {
+                let mut body = Map::new();
+                body.insert("name".into(), json!(name));
+                if let Some(d) = description {
+                    body.insert("description".into(), json!(d));
+                }
+                if let Some(v) = visibility {
+                    body.insert("visibility".into(), json!(v.as_str()));
+                }
+                let created = self
+                    .send(&Call {
+                        method: Method::POST,
+                        path: "/v2/teams".into(),
+                        action: "create team",
+                        object: name,
+                        body: Some(Value::Object(body)),
+                    })
+                    .await?;
+                let id = created
+                    .get("teamId")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| ProviderError::Decode {
+                        site: self.name.clone(),
+                        action: "create team".into(),
+                        message: "no teamId in the answer".into(),
+                    })?;
+                self.ids
+                    .lock()
+                    .expect("ids lock")
+                    .teams
+                    .insert(ProviderKind::Sigma.group_key(name), id.to_string());
+                Ok(())
+            }
+            Change::UpdateGroup {
+                live_name,
+                id,
+                name,
+                description,
+                visibility,
+                ..
+            } => {
+                let team = match id {
+                    Some(id) => id.clone(),
+                    None => self.team_id(live_name, "update team")?,
+                };
+                let mut body = Map::new();
+                if let Some(n) = name {
+                    body.insert("name".into(), json!(n.after));
+                }
+                if let Some(d) = description {
+                    body.insert("description".into(), json!(d.after));
+                }
+                if let Some(v) = visibility {
+                    body.insert("visibility".into(), json!(v.after));
+                }
+                self.send(&Call {
+                    method: Method::PATCH,
+                    path: format!("/v2/teams/{}", encode(&team)),
+                    action: "update team",
+                    object: live_name,
+                    body: Some(Value::Object(body)),
+                })
+                .await?;
+                if let Some(n) = name {
+                    let mut ids = self.ids.lock().expect("ids lock");
+                    ids.teams.remove(&ProviderKind::Sigma.group_key(&n.before));
+                    ids.teams
+                        .insert(ProviderKind::Sigma.group_key(&n.after), team);
+                }
+                Ok(())
+            }
+            Change::DeleteGroup { name, id } => {
+                let team = match id {
+                    Some(id) => id.clone(),
+                    None => self.team_id(name, "delete team")?,
+                };
+                self.send(&Call {
+                    method: Method::DELETE,
+                    path: format!("/v2/teams/{}", encode(&team)),
+                    action: "delete team",
+                    object: name,
+                    body: None,
+                })
+                .await
+                .map(|_| ())
+            }
+            Change::CreateUser {
+                email,
+                first_name,
+                last_name,
+                member_type,
+                groups,
+            } => {
+                let mut body = Map::new();
+                body.insert("email".into(), json!(email));
+                body.insert("firstName".into(), json!(first_name));
+                body.insert("lastName".into(), json!(last_name));
+                if let Some(t) = member_type {
+                    body.insert("memberType".into(), json!(t));
+                }
+                if !groups.is_empty() {
+                    let teams = groups
+                        .iter()
+                        .map(|g| {
+                            self.team_id(g, "add a new member to team")
+                                .map(|id| json!({ "teamId": id }))
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    body.insert("addToTeams".into(), Value::Array(teams));
+                }
+                let created = self
+                    .send(&Call {
+                        method: Method::POST,
+                        path: "/v2/members".into(),
+                        action: "create member",
+                        object: email,
+                        body: Some(Value::Object(body)),
+                    })
+                    .await?;
+                if let Some(id) = created.get("memberId").and_then(Value::as_str) {
+                    self.ids
+                        .lock()
+                        .expect("ids lock")
+                        .members
+                        .insert(email_key(email), id.to_string());
+                }
+                Ok(())
+            }
+            Change::UpdateUser {
+                email,
+                id,
+                renamed_from,
+                first_name,
+                last_name,
+                member_type,
+                reactivate,
+                ..
+            } => {
+                let mut body = Map::new();
+                if renamed_from.is_some() {
+                    body.insert("email".into(), json!(email));
+                }
+                if let Some(d) = first_name {
+                    body.insert("firstName".into(), json!(d.after));
+                }
+                if let Some(d) = last_name {
+                    body.insert("lastName".into(), json!(d.after));
+                }
+                if let Some(d) = member_type {
+                    body.insert("memberType".into(), json!(d.after));
+                }
+                if *reactivate {
+                    body.insert("isArchived".into(), json!(false));
+                }
+                if body.is_empty() {
+                    // Only memberships change; the step batches them.
+                    return Ok(());
+                }
+                let lookup = renamed_from.as_deref().unwrap_or(email);
+                let member = self.member_id(lookup, id.as_ref())?;
+                self.send(&Call {
+                    method: Method::PATCH,
+                    path: format!("/v2/members/{}", encode(&member)),
+                    action: "update member",
+                    object: email,
+                    body: Some(Value::Object(body)),
+                })
+                .await?;
+                if renamed_from.is_some() {
+                    self.ids
+                        .lock()
+                        .expect("ids lock")
+                        .members
+                        .insert(email_key(email), member);
+                }
+                Ok(())
+            }
+            Change::DeactivateUser {
+                email,
+                id,
+                handover,
+                ..
+            } => {
+                let member = self.member_id(email, id.as_ref())?;
+                let path = format!("/v2/members/{}", encode(&member));
+                let (method, body) = match handover {
+                    Handover::CredentialsOwner => (Method::DELETE, None),
+                    Handover::Archive => (
+                        Method::PATCH,
+                        Some(json!({ "isArchived": true, "archiveDocuments": true })),
+                    ),
+                    Handover::NewOwner(owner) => {
+                        let owner_id = self.member_id(owner, None)?;
+                        (
+                            Method::PATCH,
+                            Some(json!({ "isArchived": true, "newOwnerId": owner_id })),
+                        )
+                    }
+                };
+                self.send(&Call {
+                    method,
+                    path,
+                    action: "deactivate member",
+                    object: email,
+                    body,
+                })
+                .await
+                .map(|_| ())
+            }
+            Change::DeleteUser { email } => Err(ProviderError::Unsupported {
+                site: self.name.clone(),
+                message: format!("cannot delete {email}: Sigma members can only be deactivated"),
+            }),
+        }
+    }
+}

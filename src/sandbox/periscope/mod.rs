@@ -1,0 +1,4 @@
+//! The emulated Periscope v1 user and group API.
+
+pub mod routes;
+pub mod store;

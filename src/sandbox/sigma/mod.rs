@@ -1,0 +1,4 @@
+//! The emulated Sigma v2/v2.1 API.
+
+pub mod routes;
+pub mod store;

@@ -1,0 +1,375 @@
+//! The Sigma v2/v2.1 API over HTTP, as the reference describes: OAuth client
+//! credentials at `/v2/auth/token`, bearer tokens that expire, members,
+//! teams, team members and account types, errors as `{"message": ...}`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use serde_json::{Value, json};
+
+use super::store::{SigmaOrg, object, paginate};
+use crate::sandbox::Shared;
+use crate::sandbox::data::ApiError;
+
+pub fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/v2/auth/token", post(token))
+        .route("/v2/whoami", get(whoami))
+        .route("/v2/members", get(list_members_v2).post(create_member))
+        .route("/v2.1/members", get(list_members_v21))
+        .route(
+            "/v2/members/{id}",
+            get(get_member).patch(update_member).delete(delete_member),
+        )
+        .route("/v2/teams", get(list_teams_v2).post(create_team))
+        .route("/v2.1/teams", get(list_teams_v21))
+        .route(
+            "/v2/teams/{id}",
+            get(get_team).patch(update_team).delete(delete_team),
+        )
+        .route(
+            "/v2/teams/{id}/members",
+            get(team_members).patch(patch_team_members),
+        )
+        .route("/v2/accountTypes", get(account_types))
+}
+
+type Params = Query<HashMap<String, String>>;
+
+fn error(status: u16, message: impl Into<String>) -> ApiError {
+    ApiError::new(status, message)
+}
+
+/// Sigma's error body: `{"message": ...}`.
+fn respond(result: Result<Value, ApiError>) -> Response {
+    match result {
+        Ok(v) => (StatusCode::OK, axum::Json(v)).into_response(),
+        Err(e) => (
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            axum::Json(json!({ "message": e.message })),
+        )
+            .into_response(),
+    }
+}
+
+/// The credentials of a token request: form fields, JSON fields, or HTTP
+/// Basic (client ID as user, secret as password).
+fn token_fields(headers: &HeaderMap, body: &Bytes) -> Result<HashMap<String, String>, ApiError> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let mut fields: HashMap<String, String> = if json {
+        let v: Value =
+            serde_json::from_slice(body).map_err(|_| error(400, "malformed JSON body"))?;
+        v.as_object()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        url::form_urlencoded::parse(body).into_owned().collect()
+    };
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+        .and_then(|b| String::from_utf8(b).ok());
+    if let Some((id, secret)) = basic.as_deref().and_then(|b| b.split_once(':')) {
+        fields
+            .entry("client_id".into())
+            .or_insert_with(|| id.to_string());
+        fields
+            .entry("client_secret".into())
+            .or_insert_with(|| secret.to_string());
+    }
+    Ok(fields)
+}
+
+async fn token(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = token_fields(&headers, &body).and_then(|f| {
+        let field = |k: &str| f.get(k).map(String::as_str).unwrap_or_default();
+        let org = match field("grant_type") {
+            "client_credentials" => {
+                let data = s.data.lock().expect("sandbox lock");
+                data.sigma
+                    .iter()
+                    .find(|(_, o)| {
+                        o.client_id == field("client_id")
+                            && o.client_secret == field("client_secret")
+                    })
+                    .map(|(name, _)| name.clone())
+                    .ok_or_else(|| error(401, "Invalid client credentials"))?
+            }
+            "refresh_token" => s
+                .sigma_refresh(field("refresh_token"))
+                .ok_or_else(|| error(401, "Invalid refresh token"))?,
+            other => return Err(error(400, format!("unsupported grant_type '{other}'"))),
+        };
+        let (access, refresh, ttl) = s.sigma_issue(&org);
+        Ok(json!({
+            "access_token": access,
+            "refresh_token": refresh,
+            "token_type": "bearer",
+            "expires_in": ttl,
+        }))
+    });
+    respond(result)
+}
+
+/// Runs `op` on the organisation the bearer token belongs to.
+fn with_org(
+    s: &Shared,
+    headers: &HeaderMap,
+    write: bool,
+    op: impl FnOnce(&mut SigmaOrg) -> Result<Value, ApiError>,
+) -> Response {
+    let result = (|| {
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| error(401, "Unauthorized"))?;
+        let name = s
+            .sigma_org_of(token)
+            .ok_or_else(|| error(401, "Unauthorized"))?;
+        let mut data = s.data.lock().expect("sandbox lock");
+        let org = data
+            .sigma
+            .get_mut(&name)
+            .ok_or_else(|| error(401, "Unauthorized"))?;
+        let out = op(org)?;
+        if write {
+            s.record_write();
+        }
+        Ok(out)
+    })();
+    respond(result)
+}
+
+fn flag(q: &HashMap<String, String>, key: &str) -> bool {
+    q.get(key).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+fn body_of(body: &Bytes) -> Result<Value, ApiError> {
+    if body.is_empty() {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| error(400, format!("malformed JSON body: {e}")))
+        .and_then(object)
+}
+
+fn members_of(org: &SigmaOrg, q: &HashMap<String, String>) -> Vec<Value> {
+    let email = q
+        .get("email")
+        .or_else(|| q.get("search"))
+        .map(String::as_str);
+    org.list_members(
+        flag(q, "includeArchived"),
+        flag(q, "includeInactive"),
+        email,
+    )
+}
+
+/// `GET /v2/members`: a bare array without `limit` (the legacy shape), a
+/// page with it.
+async fn list_members_v2(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Response {
+    with_org(&s, &headers, false, |org| {
+        let items = members_of(org, &q);
+        match q.get("limit") {
+            None => Ok(Value::Array(items)),
+            Some(l) => paginate(items, Some(l), q.get("page").map(String::as_str)),
+        }
+    })
+}
+
+async fn list_members_v21(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Response {
+    with_org(&s, &headers, false, |org| {
+        paginate(
+            members_of(org, &q),
+            q.get("limit").map(String::as_str),
+            q.get("page").map(String::as_str),
+        )
+    })
+}
+
+async fn whoami(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    with_org(&s, &headers, false, |org| Ok(org.whoami()))
+}
+
+async fn get_member(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    with_org(&s, &headers, false, |org| org.get_member(&id))
+}
+
+async fn create_member(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    match body_of(&body) {
+        Ok(b) => with_org(&s, &headers, true, |org| org.create_member(&b)),
+        Err(e) => with_org(&s, &headers, false, |_| Err(e)),
+    }
+}
+
+async fn update_member(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    match body_of(&body) {
+        Ok(b) => with_org(&s, &headers, true, |org| org.update_member(&id, &b)),
+        Err(e) => with_org(&s, &headers, false, |_| Err(e)),
+    }
+}
+
+async fn delete_member(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    with_org(&s, &headers, true, |org| org.delete_member(&id))
+}
+
+async fn list_teams_v2(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Response {
+    with_org(&s, &headers, false, |org| {
+        let items = org.list_teams(q.get("name").map(String::as_str));
+        match q.get("limit") {
+            None => Ok(Value::Array(items)),
+            Some(l) => paginate(items, Some(l), q.get("page").map(String::as_str)),
+        }
+    })
+}
+
+async fn list_teams_v21(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Response {
+    with_org(&s, &headers, false, |org| {
+        paginate(
+            org.list_teams(q.get("name").map(String::as_str)),
+            q.get("limit").map(String::as_str),
+            q.get("page").map(String::as_str),
+        )
+    })
+}
+
+async fn get_team(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    with_org(&s, &headers, false, |org| org.get_team(&id))
+}
+
+async fn create_team(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    match body_of(&body) {
+        Ok(b) => with_org(&s, &headers, true, |org| org.create_team(&b)),
+        Err(e) => with_org(&s, &headers, false, |_| Err(e)),
+    }
+}
+
+async fn update_team(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    match body_of(&body) {
+        Ok(b) => with_org(&s, &headers, true, |org| org.update_team(&id, &b)),
+        Err(e) => with_org(&s, &headers, false, |_| Err(e)),
+    }
+}
+
+async fn delete_team(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    with_org(&s, &headers, true, |org| org.delete_team(&id))
+}
+
+async fn team_members(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> Response {
+    with_org(&s, &headers, false, |org| {
+        paginate(
+            org.team_members(&id)?,
+            q.get("limit").map(String::as_str),
+            q.get("page").map(String::as_str),
+        )
+    })
+}
+
+async fn patch_team_members(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    match body_of(&body) {
+        Ok(b) => with_org(&s, &headers, true, |org| org.patch_team_members(&id, &b)),
+        Err(e) => with_org(&s, &headers, false, |_| Err(e)),
+    }
+}
+
+/// `GET /v2/accountTypes`: `pageToken`/`pageSize`, `nextPageToken` absent on
+/// the last page.
+async fn account_types(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Response {
+    with_org(&s, &headers, false, |org| {
+        let items = org.account_types_json();
+        let size = q
+            .get("pageSize")
+            .and_then(|p| p.parse::<usize>().ok())
+            .unwrap_or(50)
+            .clamp(1, 1000);
+        let start = q
+            .get("pageToken")
+            .and_then(|p| p.strip_prefix("t"))
+            .and_then(|p| p.parse::<usize>().ok())
+            .unwrap_or(0)
+            .min(items.len());
+        let end = (start + size).min(items.len());
+        let mut out = json!({ "entries": items[start..end] });
+        if end < items.len() {
+            out["nextPageToken"] = json!(format!("t{end}"));
+        }
+        Ok(out)
+    })
+}

@@ -89,7 +89,7 @@ impl Report {
                 self.skipped()
             ),
             WriteMode::TestMode => format!(
-                "Dry run finished: {} accepted, {} failed, {} not sent; every request carried test_mode=true, so nothing was changed.",
+                "Dry run finished: {} accepted with test_mode=true, {} failed, {} not sent; nothing was changed.",
                 self.applied(),
                 self.failed(),
                 self.skipped()

@@ -96,4 +96,12 @@ pub struct SandboxArgs {
     /// Save the data back to --data when the sandbox stops (Ctrl-C).
     #[arg(long, requires = "data")]
     pub save: bool,
+
+    /// Lifetime of Sigma access tokens, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    pub token_ttl: u64,
+
+    /// Delay added to every answer, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_ms: u64,
 }

@@ -194,7 +194,7 @@ fn dry_run_sends_test_mode_and_changes_nothing() {
             .all(|r| r.test_mode.as_deref() == Some("true") && r.status == 200)
     );
     assert!(out.stdout.contains(
-        "Dry run finished: 9 accepted, 0 failed, 3 not sent; every request carried test_mode=true, so nothing was changed."
+        "Dry run finished: 9 accepted with test_mode=true, 0 failed, 3 not sent; nothing was changed."
     ));
     assert!(out.stdout.contains(
         "skipped user linus@acme.com: not sent: it needs group `Data Engineering`, which a dry run does not create"

@@ -8,6 +8,7 @@ use anyhow::{Result, bail};
 use super::target::Targets;
 use super::{Status, load_state};
 use crate::cli::ApplyArgs;
+use crate::model::ProviderKind;
 use crate::provider::WriteMode;
 
 pub async fn run(dir: &Path, args: &ApplyArgs) -> Result<Status> {
@@ -35,11 +36,7 @@ async fn apply(
     let total = plan.summary().total();
     let sites = plan.sites.iter().filter(|s| !s.changes.is_empty()).count();
     let mode = if args.dry_run {
-        println!(
-            "\nDry run: sending {total} change{} with test_mode=true; the site{} will check them and change nothing.",
-            plural(total),
-            plural(sites)
-        );
+        println!("\n{}", dry_run_notice(&plan));
         WriteMode::TestMode
     } else {
         if !args.yes {
@@ -79,6 +76,33 @@ fn confirm(total: usize, sites: usize) -> Result<()> {
         "y" | "yes" => Ok(()),
         _ => bail!("apply cancelled; nothing was changed"),
     }
+}
+
+/// What a dry run will and will not send, per kind of site in the plan.
+fn dry_run_notice(plan: &crate::plan::Plan) -> String {
+    let with_changes = |p: ProviderKind| {
+        plan.sites
+            .iter()
+            .filter(|s| s.provider == p && !s.changes.is_empty())
+            .map(|s| s.site.as_str())
+            .collect::<Vec<_>>()
+    };
+    let mut lines = vec!["Dry run: nothing will be changed.".to_string()];
+    let periscope = with_changes(ProviderKind::Periscope);
+    if !periscope.is_empty() {
+        lines.push(format!(
+            "  Periscope ({}): each write is sent with test_mode=true; the site checks it and saves nothing.",
+            periscope.join(", ")
+        ));
+    }
+    let sigma = with_changes(ProviderKind::Sigma);
+    if !sigma.is_empty() {
+        lines.push(format!(
+            "  Sigma ({}): Sigma has no server-side test mode, so no write is sent; the plan above is all a dry run can show.",
+            sigma.join(", ")
+        ));
+    }
+    lines.join("\n")
 }
 
 fn plural(n: usize) -> &'static str {

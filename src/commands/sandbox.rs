@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 
 use super::Status;
 use crate::cli::SandboxArgs;
-use crate::sandbox::{Sandbox, persist};
+use crate::sandbox::{Options, Sandbox, persist};
 
 pub async fn run(args: &SandboxArgs) -> Result<Status> {
     let data = match &args.data {
@@ -35,8 +35,21 @@ pub async fn run(args: &SandboxArgs) -> Result<Status> {
             site.api_key
         );
     }
+    for (name, org) in &data.sigma {
+        println!(
+            "  sigma organisation {name}: client_id={} client_secret={} (POST {url}/v2/auth/token)",
+            org.client_id, org.client_secret
+        );
+    }
     println!("Stop with Ctrl-C.");
-    let sandbox = Sandbox::new(data);
+    let sandbox = Sandbox::with_options(
+        data,
+        Options {
+            token_ttl: std::time::Duration::from_secs(args.token_ttl.max(1)),
+            latency: std::time::Duration::from_millis(args.latency_ms),
+            ..Options::default()
+        },
+    );
     sandbox
         .serve(listener, async {
             let _ = tokio::signal::ctrl_c().await;

@@ -81,6 +81,18 @@ impl Client {
     }
 }
 
+/// Characters escaped in a path segment: all but RFC 3986's unreserved ones.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A name or ID made safe to put in a URL path as one segment.
+pub fn path_segment(raw: &str) -> String {
+    percent_encoding::utf8_percent_encode(raw, SEGMENT).to_string()
+}
+
 /// The HTTP client every provider uses: rustls, timeouts, and no redirects
 /// (a redirect would carry credentials to another host).
 pub fn http_client() -> reqwest::Result<reqwest::Client> {

@@ -36,12 +36,19 @@ pub const SANDBOX_SIGMA_SECRET: &str = "sandbox-sigma-secret";
 pub struct Options {
     /// Lifetime of Sigma access tokens (Sigma's is an hour).
     pub token_ttl: Duration,
+    /// Refuse a Sigma access token after this many requests, whatever its
+    /// lifetime says: a token revoked early, which only a 401 reveals.
+    pub token_uses: Option<u32>,
+    /// Added to every answer, as a network round trip would.
+    pub latency: Duration,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             token_ttl: Duration::from_secs(3600),
+            token_uses: None,
+            latency: Duration::ZERO,
         }
     }
 }
@@ -50,6 +57,7 @@ impl Default for Options {
 struct Grant {
     org: String,
     expires: Option<Instant>,
+    uses_left: Option<u32>,
 }
 
 /// One request the sandbox answered, for tests and `roster sandbox` logs.
@@ -92,6 +100,7 @@ impl Shared {
             Grant {
                 org: org.to_string(),
                 expires: Some(Instant::now() + self.options.token_ttl),
+                uses_left: self.options.token_uses,
             },
         );
         self.refresh.lock().expect("sandbox lock").insert(
@@ -99,18 +108,29 @@ impl Shared {
             Grant {
                 org: org.to_string(),
                 expires: None,
+                uses_left: None,
             },
         );
         (access, refresh, self.options.token_ttl.as_secs())
     }
 
-    /// The organisation of a valid access token.
+    /// The organisation of a valid access token, counting one use of it.
+    fn sigma_use(&self, token: &str) -> Option<String> {
+        let mut grants = self.access.lock().expect("sandbox lock");
+        let g = grants.get_mut(token)?;
+        if g.expires.is_some_and(|e| Instant::now() >= e) || g.uses_left == Some(0) {
+            return None;
+        }
+        if let Some(n) = g.uses_left.as_mut() {
+            *n -= 1;
+        }
+        Some(g.org.clone())
+    }
+
+    /// The organisation a token was issued for, valid or not (for logs).
     fn sigma_org_of(&self, token: &str) -> Option<String> {
         let grants = self.access.lock().expect("sandbox lock");
-        let g = grants.get(token)?;
-        g.expires
-            .is_none_or(|e| Instant::now() < e)
-            .then(|| g.org.clone())
+        grants.get(token).map(|g| g.org.clone())
     }
 
     /// Uses up a refresh token, returning its organisation.
@@ -306,6 +326,9 @@ fn request_site(shared: &Shared, headers: &axum::http::HeaderMap) -> Option<Stri
 }
 
 async fn log_request(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    if !shared.options.latency.is_zero() {
+        tokio::time::sleep(shared.options.latency).await;
+    }
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
     let test_mode = req.uri().query().and_then(|q| {

@@ -3,7 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -121,12 +120,8 @@ impl PeriscopeClient {
     /// Carries out one change. With `WriteMode::TestMode` the request is sent
     /// with `test_mode=true` and the site changes nothing.
     pub async fn apply(&self, change: &Change, mode: WriteMode) -> Result<(), ProviderError> {
-        let group_path = |name: &str| {
-            format!(
-                "/api/v1/groups/{}",
-                utf8_percent_encode(name, NON_ALPHANUMERIC)
-            )
-        };
+        let group_path =
+            |name: &str| format!("/api/v1/groups/{}", crate::provider::path_segment(name));
         let call = match change {
             Change::CreateGroup { name, access, .. } => Call {
                 method: Method::POST,

@@ -16,9 +16,7 @@ use crate::provider::error::ProviderError;
 /// Most member IDs sent in one team membership request.
 const MEMBERS_PER_REQUEST: usize = 1000;
 
-fn encode(id: &str) -> String {
-    percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC).to_string()
-}
+use crate::provider::path_segment as encode;
 
 /// A team's membership edits, and the changes (by index) they come from.
 #[derive(Default)]

@@ -145,7 +145,7 @@ fn with_org(
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| error(401, "Unauthorized"))?;
         let name = s
-            .sigma_org_of(token)
+            .sigma_use(token)
             .ok_or_else(|| error(401, "Unauthorized"))?;
         let mut data = s.data.lock().expect("sandbox lock");
         let org = data

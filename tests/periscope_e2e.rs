@@ -386,6 +386,12 @@ fn the_sandbox_command_serves_roster_and_saves_its_data() {
         rest[2],
         "  periscope site acme: HTTP-X-PARTNER-AUTH: acme:sandbox-periscope-key"
     );
+    assert_eq!(
+        rest[3],
+        format!(
+            "  sigma organisation acme-sigma: client_id=acme-sigma client_secret=sandbox-sigma-secret (POST {url}/v2/auth/token)"
+        )
+    );
 
     let state = repo_state();
     let state = state.to_str().unwrap();

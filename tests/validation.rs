@@ -12,6 +12,13 @@ api_key = { env = "ACME_KEY" }
 invited_by = "admin@acme.com"
 "#;
 
+const SIGMA: &str = r#"[sites.acme-sigma]
+provider = "sigma"
+cloud = "aws-us-west"
+client_id = { env = "SIGMA_ID" }
+client_secret = { env = "SIGMA_SECRET" }
+"#;
+
 const ADA: &str = r#"[[users]]
 email = "ada@acme.com"
 first_name = "Ada"
@@ -267,6 +274,137 @@ fn cases() -> Vec<Case> {
             &["error: state/site.toml:7:2: unknown top-level key `people`"],
         ),
         case(
+            "unknown Sigma cloud",
+            &[("site.toml", &SIGMA.replace("aws-us-west", "aws-mars"))],
+            &[
+                "error: state/site.toml:3:9: site `acme-sigma`: unknown cloud `aws-mars`",
+                "  hint: use one of: gcp-us, gcp-ksa, aws-us-west, aws-us-east, aws-ca, aws-eu, aws-au, aws-uk, azure-us, azure-eu, azure-ca, azure-uk, azure-au, aws, gcp, azure, aws-staging, gcp-staging, azure-staging; or set base_url instead",
+            ],
+        ),
+        case(
+            "Sigma cloud and base_url both",
+            &[(
+                "site.toml",
+                &format!("{SIGMA}base_url = \"https://api.sigmacomputing.com\"\n"),
+            )],
+            &[
+                "error: state/site.toml:6:12: site `acme-sigma`: set either cloud or base_url, not both",
+            ],
+        ),
+        case(
+            "Sigma site without cloud or base_url",
+            &[("site.toml", &SIGMA.replace("cloud = \"aws-us-west\"\n", ""))],
+            &[
+                "error: state/site.toml:1:1: site `acme-sigma`: missing field `cloud`",
+                "  hint: add cloud = \"aws-us-west\" (or base_url = \"https://...\")",
+            ],
+        ),
+        case(
+            "Sigma client secret inline",
+            &[(
+                "site.toml",
+                &SIGMA.replace(r#"{ env = "SIGMA_SECRET" }"#, "\"shhh-0123\""),
+            )],
+            &[
+                "error: state/site.toml:5:17: site `acme-sigma`: the client_secret is written inline; secrets never live in state files",
+                "  hint: remove it from the file (and rotate it if it was committed), then write client_secret = { env = \"ACME_SIGMA_CLIENT_SECRET\" }",
+            ],
+        ),
+        case(
+            "Periscope setting on a Sigma site",
+            &[(
+                "site.toml",
+                &format!("{SIGMA}invited_by = \"admin@acme.com\"\n"),
+            )],
+            &[
+                "error: state/site.toml:6:14: site `acme-sigma`: `invited_by` is a setting of periscope sites, not sigma ones",
+            ],
+        ),
+        case(
+            "new_owner and archive_documents both",
+            &[(
+                "site.toml",
+                &format!("{SIGMA}new_owner = \"admin@acme.com\"\narchive_documents = true\n"),
+            )],
+            &[
+                "error: state/site.toml:6:13: site `acme-sigma`: new_owner and archive_documents = true cannot both be set",
+            ],
+        ),
+        case(
+            "member_type for a Periscope-only user",
+            &[
+                ("site.toml", SITE),
+                ("people.toml", &format!("{ADA}member_type = \"Creator\"\n")),
+            ],
+            &[
+                "error: state/people.toml:5:15: `member_type` applies to Sigma sites, and this user is on no Sigma site",
+            ],
+        ),
+        case(
+            "active = false on a Periscope site",
+            &[
+                ("site.toml", SITE),
+                ("people.toml", &format!("{ADA}active = false\n")),
+            ],
+            &[
+                "error: state/people.toml:5:10: `active = false` on Periscope site `acme`, which has no deactivation",
+                "  hint: remove the user to delete them there, or limit the user's sites",
+            ],
+        ),
+        case(
+            "Periscope group without access",
+            &[
+                ("site.toml", SITE),
+                ("groups.toml", "[[groups]]\nname = \"Analysts\"\n"),
+            ],
+            &[
+                "error: state/groups.toml:1:1: group `Analysts`: missing field `access`, needed on Periscope site `acme`",
+                "  hint: add access = \"view\", \"discovery\" or \"sql\"",
+            ],
+        ),
+        case(
+            "team settings on a Periscope-only group",
+            &[
+                ("site.toml", SITE),
+                (
+                    "groups.toml",
+                    "[[groups]]\nname = \"Analysts\"\naccess = \"sql\"\nvisibility = \"public\"\n",
+                ),
+            ],
+            &[
+                "error: state/groups.toml:4:14: group `Analysts`: `visibility` applies to Sigma teams, and the group is on no Sigma site",
+            ],
+        ),
+        case(
+            "Periscope built-in group on a Sigma site",
+            &[
+                ("site.toml", SIGMA),
+                (
+                    "people.toml",
+                    &format!("{ADA}groups = [\"Administrators\"]\n"),
+                ),
+            ],
+            &[
+                "error: state/people.toml:5:11: group `Administrators` is not declared for site `acme-sigma`, where this user is",
+            ],
+        ),
+        case(
+            "previous email used by another person",
+            &[
+                ("site.toml", SIGMA),
+                (
+                    "people.toml",
+                    &format!(
+                        "{ADA}\n{}previous_emails = [\"ada@acme.com\"]\n",
+                        ADA.replace("ada@", "augusta@")
+                    ),
+                ),
+            ],
+            &[
+                "error: state/people.toml:10:20: `ada@acme.com` is already used (emails compare ignoring case and surrounding spaces)",
+            ],
+        ),
+        case(
             "users not an array of tables",
             &[("site.toml", &format!("users = \"everyone\"\n{SITE}"))],
             &["error: state/site.toml:1:9: `users` must be an array of tables"],
@@ -285,7 +423,11 @@ fn each_kind_of_bad_input_is_located_and_nothing_is_contacted() {
             &["plan", "--sandbox-url", &sb.url],
             &["apply", "--yes", "--sandbox-url", &sb.url],
         ] {
-            let out = roster(dir.path(), args, &[("ACME_KEY", "k")]);
+            let out = roster(
+                dir.path(),
+                args,
+                &[("ACME_KEY", "k"), ("SIGMA_ID", "i"), ("SIGMA_SECRET", "s")],
+            );
             assert_eq!(
                 out.code, 1,
                 "{}: {args:?} exit code; stderr:\n{}",

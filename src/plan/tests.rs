@@ -421,3 +421,179 @@ fn identical_inputs_give_identical_plans_whatever_the_live_order() {
     live2.groups.reverse();
     assert_eq!(render(d.clone(), live1), render(d, live2));
 }
+
+mod sigma {
+    use super::*;
+    use crate::model::{Handover, Locked};
+
+    fn sigma_site(handover: Handover) -> Site {
+        Site {
+            name: "org".into(),
+            provider: ProviderKind::Sigma,
+            base_url: url::Url::parse("https://aws-api.sigmacomputing.com").unwrap(),
+            unmanaged_users: Unmanaged::Remove,
+            unmanaged_groups: Unmanaged::Remove,
+            config: SiteConfig::Sigma {
+                client_id_env: "ID".into(),
+                client_secret_env: "SECRET".into(),
+                handover,
+            },
+        }
+    }
+
+    fn member(email: &str, member_type: &str) -> LiveUser {
+        LiveUser {
+            id: Some(format!("id-{email}")),
+            email: email.into(),
+            first_name: "F".into(),
+            last_name: "L".into(),
+            member_type: Some(member_type.into()),
+            active: true,
+            ..LiveUser::default()
+        }
+    }
+
+    fn person(email: &str, member_type: Option<&str>) -> DesiredUser {
+        DesiredUser {
+            member_type: member_type.map(str::to_string),
+            ..user(email, "F", "L", &[])
+        }
+    }
+
+    fn live(users: Vec<LiveUser>) -> LiveSite {
+        LiveSite {
+            users,
+            groups: vec![],
+            account_types: vec!["Admin".into(), "Creator".into(), "Viewer".into()],
+        }
+    }
+
+    fn render_sigma(
+        site: Site,
+        users: Vec<DesiredUser>,
+        live: LiveSite,
+    ) -> Result<String, Vec<PlanError>> {
+        let p = plan(
+            &DesiredState {
+                sites: vec![DesiredSite {
+                    site,
+                    users,
+                    groups: vec![],
+                }],
+            },
+            &[live],
+        )?;
+        Ok(crate::render::text::render(&p, false))
+    }
+
+    #[test]
+    fn deactivates_reactivates_renames_and_leaves_locked_members_alone() {
+        let mut archived = member("john@x.io", "Creator");
+        archived.active = false;
+        let mut scim = member("scim@x.io", "Viewer");
+        scim.locked = Some(Locked::ScimInactive);
+        let mut robot = member("robot@x.io", "admin");
+        robot.locked = Some(Locked::System);
+        let mut renamed = person("barbara@new.io", Some("viewer"));
+        renamed.previous_emails = vec!["barbara@old.io".into()];
+        let mut off = person("ada@x.io", None);
+        off.active = false;
+        let out = render_sigma(
+            sigma_site(Handover::NewOwner("boss@x.io".into())),
+            vec![
+                person("boss@x.io", Some("ADMIN")),
+                person("john@x.io", None),
+                renamed,
+                off,
+                person("scim@x.io", Some("Creator")),
+            ],
+            live(vec![
+                member("boss@x.io", "Admin"),
+                archived,
+                member("barbara@old.io", "Viewer"),
+                member("ada@x.io", "Creator"),
+                member("tim@x.io", "Creator"),
+                inactive(member("gone@x.io", "Creator")),
+                scim,
+                robot,
+            ]),
+        )
+        .unwrap();
+        insta::assert_snapshot!(out, @r#"
+        Plan: 0 to create, 2 to update, 2 to delete.
+
+        site org (sigma) — 0 to create, 2 to update, 2 to delete
+          ~ user  barbara@new.io
+              email: "barbara@old.io" → "barbara@new.io"
+          ~ user  john@x.io
+              active: false → true (reactivated)
+          - user  ada@x.io  (active = false; deactivated, documents to boss@x.io)
+          - user  tim@x.io  (not declared; deactivated, documents to boss@x.io)
+          = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim@x.io
+          = kept 1 user (the platform's own account, never touched): robot@x.io
+        "#);
+    }
+
+    #[test]
+    fn keep_leaves_undeclared_members_active() {
+        let mut site = sigma_site(Handover::Archive);
+        site.unmanaged_users = Unmanaged::Keep;
+        let out = render_sigma(site, vec![], live(vec![member("tim@x.io", "Creator")])).unwrap();
+        insta::assert_snapshot!(out, @r#"
+        No changes: the live state matches the declared state.
+
+        site org (sigma) — no changes
+          = kept 1 user (not declared, unmanaged_users = "keep"): tim@x.io
+        "#);
+    }
+
+    #[test]
+    fn plan_errors_name_what_to_fix() {
+        let mut both = person("barbara@new.io", None);
+        both.previous_emails = vec!["barbara@old.io".into()];
+        let errors = render_sigma(
+            sigma_site(Handover::NewOwner("nobody@x.io".into())),
+            vec![both, person("ada@x.io", Some("Wizard"))],
+            live(vec![
+                member("barbara@new.io", "Viewer"),
+                member("barbara@old.io", "Viewer"),
+                member("ada@x.io", "Viewer"),
+                member("tim@x.io", "Viewer"),
+            ]),
+        )
+        .unwrap_err();
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        insta::assert_snapshot!(text.join("\n"), @r"
+        site `org`: user `ada@x.io` has member_type `Wizard`, which is not an account type of the organisation. Valid types: Admin, Creator, Viewer
+        site `org`: user `barbara@new.io` lists `barbara@old.io` in previous_emails, but both addresses exist on the site; roster will not guess which account to keep. Deactivate or delete one of them on the site, or remove `barbara@old.io` from previous_emails
+        site `org`: new_owner `nobody@x.io` must be an active member of the site to receive deactivated members' documents, and no member has that email
+        ");
+    }
+
+    #[test]
+    fn periscope_cannot_change_an_email() {
+        let mut u = user("ada@new.io", "Ada", "L", &[]);
+        u.previous_emails = vec!["ada@old.io".into()];
+        let errors = plan(
+            &DesiredState {
+                sites: vec![desired(vec![u], vec![])],
+            },
+            &[LiveSite {
+                account_types: vec![],
+                users: vec![admin(), live_user("ada@old.io", "Ada", "L", &[])],
+                groups: builtins(),
+            }],
+        )
+        .unwrap_err();
+        assert!(matches!(
+            errors[0],
+            PlanError::EmailChangeUnsupported { .. }
+        ));
+    }
+
+    /// An already deactivated member: nothing to do, nothing listed.
+    fn inactive(mut u: LiveUser) -> LiveUser {
+        u.active = false;
+        u
+    }
+}

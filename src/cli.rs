@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::render::Format;
+
 /// Keep the users and groups of BI platforms in line with TOML files in git.
 #[derive(Debug, Parser)]
 #[command(name = "roster", version, about, long_about = None)]
@@ -61,12 +63,29 @@ pub struct PlanArgs {
     /// Exit 2 when the plan has changes, 0 when it has none, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+
+    /// How to print the plan.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+
+    /// Also save the plan as JSON, to apply later with `roster apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
+    /// A plan saved with `roster plan --out`: applied only if roster would
+    /// still make exactly those changes.
+    #[arg(value_name = "PLAN")]
+    pub plan: Option<PathBuf>,
+
     #[command(flatten)]
     pub target: TargetArgs,
+
+    /// How to print the plan before applying it.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
 
     /// Apply without asking for confirmation.
     #[arg(long, short = 'y')]

@@ -3,7 +3,14 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = roster::cli::Cli::parse();
+    // Exit 2 means "the plan has changes", so a usage error exits 1.
+    let cli = match roster::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
     match roster::run(cli) {
         Ok(status) => ExitCode::from(status.code()),
         Err(error) => {

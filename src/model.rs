@@ -164,7 +164,7 @@ pub enum Credentials {
 }
 
 /// Where a deactivated Sigma member's documents go.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "to", content = "email")]
 pub enum Handover {
     /// Sigma's default: to the owner of the API credentials.
@@ -186,7 +186,7 @@ impl std::fmt::Display for Handover {
 }
 
 /// What only one provider's sites have.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub enum SiteConfig {
     Periscope {
         /// The slug in dashboard URLs, sent in the auth header.
@@ -204,7 +204,7 @@ pub enum SiteConfig {
 }
 
 /// A declared site, with everything a provider needs except resolved secrets.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Site {
     /// The name the state uses for the site (`[sites.NAME]`).
     pub name: String,
@@ -238,7 +238,7 @@ impl Site {
 }
 
 /// A user as declared for one site.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DesiredUser {
     pub email: String,
     pub first_name: String,
@@ -253,7 +253,7 @@ pub struct DesiredUser {
 }
 
 /// A group as declared for one site.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DesiredGroup {
     pub name: String,
     /// Periscope access level (required on Periscope sites).
@@ -266,7 +266,7 @@ pub struct DesiredGroup {
 }
 
 /// Everything declared for one site.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct DesiredSite {
     pub site: Site,
     pub users: Vec<DesiredUser>,
@@ -274,7 +274,7 @@ pub struct DesiredSite {
 }
 
 /// The whole declared state: every site with what belongs on it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct DesiredState {
     pub sites: Vec<DesiredSite>,
 }

@@ -9,12 +9,15 @@ use super::target::Targets;
 use super::{Status, load_state};
 use crate::cli::ApplyArgs;
 use crate::model::ProviderKind;
+use crate::plan::SavedPlan;
 use crate::provider::WriteMode;
 
 pub async fn run(dir: &Path, args: &ApplyArgs) -> Result<Status> {
+    // A saved plan that cannot be read stops everything before any request.
+    let saved = args.plan.as_deref().map(SavedPlan::load).transpose()?;
     let desired = load_state(dir)?;
     let targets = Targets::connect(&desired, &args.target).await?;
-    let result = apply(&desired, &targets, args).await;
+    let result = apply(&desired, &targets, args, saved.as_ref()).await;
     targets.finish().await?;
     result
 }
@@ -23,11 +26,22 @@ async fn apply(
     desired: &crate::model::DesiredState,
     targets: &Targets,
     args: &ApplyArgs,
+    saved: Option<&SavedPlan>,
 ) -> Result<Status> {
     let plan = super::plan::compute(desired, targets).await?;
+    let fingerprint = crate::plan::desired_fingerprint(desired);
+    if let (Some(saved), Some(path)) = (saved, &args.plan) {
+        if let Some(mismatch) = crate::plan::compare(saved, &plan, &fingerprint) {
+            print!("{}", mismatch.render(&path.display().to_string()));
+            bail!(
+                "refusing to apply {}: it is not the plan roster would carry out now. Run `roster plan` again, review it, and apply the new plan; nothing was changed",
+                path.display()
+            );
+        }
+    }
     print!(
         "{}",
-        crate::render::text::render(&plan, crate::render::stdout_color())
+        crate::render::render(&plan, &fingerprint, args.format)
     );
     if plan.is_empty() {
         println!("Nothing to apply.");

@@ -1,8 +1,8 @@
-//! `roster plan`: fetch live state, print the plan.
+//! `roster plan`: fetch live state, print the plan, optionally save it.
 
 use std::path::Path;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow};
 
 use super::target::Targets;
 use super::{Status, load_state};
@@ -16,15 +16,32 @@ pub async fn run(dir: &Path, args: &PlanArgs) -> Result<Status> {
     let result = compute(&desired, &targets).await;
     targets.finish().await?;
     let plan = result?;
+    let fingerprint = crate::plan::desired_fingerprint(&desired);
     print!(
         "{}",
-        crate::render::text::render(&plan, crate::render::stdout_color())
+        crate::render::render(&plan, &fingerprint, args.format)
     );
+    if let Some(path) = &args.out {
+        save(path, &crate::render::json::render(&plan, &fingerprint))?;
+        eprintln!(
+            "Saved the plan to {}; apply exactly this plan with `roster apply {}`.",
+            path.display(),
+            path.display()
+        );
+    }
     Ok(if args.detailed_exitcode && !plan.is_empty() {
         Status::Changes
     } else {
         Status::Success
     })
+}
+
+/// Writes a file whole or not at all.
+fn save(path: &Path, text: &str) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .with_context(|| format!("cannot write the plan to {}", path.display()))
 }
 
 /// Fetches every site and computes the plan.

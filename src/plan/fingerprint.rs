@@ -1,9 +1,34 @@
-//! A fingerprint of a site's live state: equal when the live users and groups
-//! are the same, whatever order the API listed them in.
+//! Fingerprints of the live state of a site and of the desired state: equal
+//! when the users and groups are the same, whatever order they were listed
+//! or declared in. A saved plan carries both, and apply compares them.
 
 use sha2::{Digest, Sha256};
 
-use crate::model::{LiveSite, ProviderKind, email_key};
+use crate::model::{DesiredState, LiveSite, ProviderKind, email_key};
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Hex SHA-256 over a canonical form of the desired state.
+pub fn desired_fingerprint(desired: &DesiredState) -> String {
+    let mut canonical = desired.clone();
+    for site in &mut canonical.sites {
+        let p = site.site.provider;
+        site.users.sort_by_key(|u| email_key(&u.email));
+        for u in &mut site.users {
+            u.groups.sort_by_key(|g| p.group_key(g));
+        }
+        site.groups.sort_by_key(|g| p.group_key(&g.name));
+    }
+    canonical
+        .sites
+        .sort_by(|a, b| a.site.name.cmp(&b.site.name));
+    hex_sha256(&serde_json::to_vec(&canonical).expect("the desired state always serializes"))
+}
 
 /// Hex SHA-256 over a canonical form of the live state.
 pub fn fingerprint(provider: ProviderKind, live: &LiveSite) -> String {
@@ -13,14 +38,26 @@ pub fn fingerprint(provider: ProviderKind, live: &LiveSite) -> String {
         .map(|u| {
             let mut groups: Vec<String> = u.groups.iter().map(|g| provider.group_key(g)).collect();
             groups.sort();
-            (email_key(&u.email), &u.first_name, &u.last_name, groups)
+            (
+                email_key(&u.email),
+                (&u.email, &u.first_name, &u.last_name),
+                (&u.member_type, u.active, u.locked, &u.id),
+                groups,
+            )
         })
         .collect();
     users.sort();
     let mut groups: Vec<_> = live
         .groups
         .iter()
-        .map(|g| (provider.group_key(&g.name), &g.name, &g.access))
+        .map(|g| {
+            (
+                provider.group_key(&g.name),
+                &g.name,
+                &g.access,
+                (&g.description, &g.visibility, &g.id),
+            )
+        })
         .collect();
     groups.sort();
     let canonical =

@@ -3,18 +3,20 @@
 
 mod diff;
 mod fingerprint;
+mod saved;
 #[cfg(test)]
 mod tests;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use diff::{PlanError, plan, plan_site};
-pub use fingerprint::fingerprint;
+pub use fingerprint::{desired_fingerprint, fingerprint};
+pub use saved::{Mismatch, SavedPlan, SavedPlanError, compare};
 
 use crate::model::{Access, Handover, Locked, ProviderKind, Visibility};
 
 /// A field's value before and after a change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diff<T> {
     pub before: T,
     pub after: T,
@@ -22,7 +24,7 @@ pub struct Diff<T> {
 
 /// A change of group membership: what is added and removed, and the whole
 /// set afterwards (Periscope replaces the set in one call).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Membership {
     pub added: Vec<String>,
     pub removed: Vec<String>,
@@ -30,64 +32,64 @@ pub struct Membership {
 }
 
 /// One change to one object on one site.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Change {
     CreateGroup {
         name: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         access: Option<Access>,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         description: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         visibility: Option<Visibility>,
     },
     UpdateGroup {
         /// The group's name as the site has it now.
         live_name: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         name: Option<Diff<String>>,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         access: Option<Diff<String>>,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         description: Option<Diff<String>>,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         visibility: Option<Diff<String>>,
     },
     CreateUser {
         email: String,
         first_name: String,
         last_name: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         member_type: Option<String>,
         groups: Vec<String>,
     },
     UpdateUser {
         /// The email the user has once the change ran.
         email: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
         /// An email change (from `previous_emails`): the live email before.
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         renamed_from: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         first_name: Option<Diff<String>>,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         last_name: Option<Diff<String>>,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         member_type: Option<Diff<String>>,
         /// A deactivated user made active again.
-        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         reactivate: bool,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         groups: Option<Membership>,
     },
     /// Sigma: a reversible deactivation, with the user's documents handed over.
     DeactivateUser {
         email: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
         handover: Handover,
         /// Declared with `active = false` (rather than not declared).
@@ -97,7 +99,7 @@ pub enum Change {
     DeleteUser { email: String },
     DeleteGroup {
         name: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
     },
 }

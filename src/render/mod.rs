@@ -1,6 +1,11 @@
 //! Rendering plans for people and machines.
 
+pub mod json;
+pub mod markdown;
 pub mod text;
+
+#[cfg(test)]
+mod tests;
 
 /// Whether to colour what goes to stdout: only on a terminal, never with
 /// `NO_COLOR` set (https://no-color.org), always with `CLICOLOR_FORCE`.
@@ -9,4 +14,29 @@ pub fn stdout_color() -> bool {
         return false;
     }
     console::colors_enabled()
+}
+
+/// How `plan` and `apply` print the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// For a console or a CI log.
+    Text,
+    /// For a pull-request comment.
+    Markdown,
+    /// For programs; the same schema as a saved plan.
+    Json,
+}
+
+/// The plan in the chosen format.
+pub fn render(plan: &crate::plan::Plan, desired_fingerprint: &str, format: Format) -> String {
+    match format {
+        Format::Text => text::render(plan, stdout_color()),
+        Format::Markdown => markdown::render(
+            plan,
+            desired_fingerprint,
+            markdown::DEFAULT_BUDGET,
+            "the JSON plan saved with `roster plan --out` (the workflow's `roster-plan` artifact)",
+        ),
+        Format::Json => json::render(plan, desired_fingerprint),
+    }
 }

@@ -82,10 +82,28 @@ fn render_site(out: &mut String, site: &SitePlan, st: &Styles) {
             .apply_to(format!("site {} ({})", site.site, site.provider)),
         st.dim.apply_to(format!("— {counts}"))
     );
+    render_site_body(out, site, st);
+}
+
+fn render_site_body(out: &mut String, site: &SitePlan, st: &Styles) {
     for change in &site.changes {
         render_change(out, change, st);
     }
     render_kept(out, &site.kept, st);
+}
+
+/// One site's lines (changes, then kept objects), without colour or header.
+pub fn site_body(site: &SitePlan) -> String {
+    let mut out = String::new();
+    render_site_body(&mut out, site, &Styles::new(false));
+    out
+}
+
+/// One change's lines, without colour.
+pub fn change_lines(change: &Change) -> String {
+    let mut out = String::new();
+    render_change(&mut out, change, &Styles::new(false));
+    out
 }
 
 fn render_change(out: &mut String, change: &Change, st: &Styles) {

@@ -173,6 +173,11 @@ impl Sandbox {
         self.shared.data.lock().expect("sandbox lock").clone()
     }
 
+    /// Changes the data directly, as someone using the platform's UI would.
+    pub fn edit(&self, f: impl FnOnce(&mut SandboxData)) {
+        f(&mut self.shared.data.lock().expect("sandbox lock"));
+    }
+
     /// Every request answered so far, in order.
     pub fn requests(&self) -> Vec<RequestRecord> {
         self.shared.log.lock().expect("sandbox lock").clone()

@@ -1,0 +1,190 @@
+//! The plan as JSON: a documented, versioned schema for bots, and the form a
+//! saved plan (`roster plan --out FILE`) takes. See the README, "JSON plans".
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::plan::{Action, Change, Kept, ObjectKind, Plan, SitePlan, Summary};
+
+/// Bumped whenever a field changes meaning or disappears.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize)]
+pub struct PlanDocument {
+    pub format_version: u32,
+    pub roster_version: &'static str,
+    /// Fingerprint of the desired state (the state files) the plan came from.
+    pub desired_fingerprint: String,
+    pub summary: Summary,
+    pub sites: Vec<SiteDocument>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SiteDocument {
+    pub site: String,
+    pub provider: crate::model::ProviderKind,
+    /// Fingerprint of the site's live state the plan was computed from.
+    pub live_fingerprint: String,
+    pub summary: Summary,
+    pub changes: Vec<ChangeDocument>,
+    pub kept: Vec<Kept>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChangeDocument {
+    pub kind: ObjectKind,
+    pub action: Action,
+    pub key: String,
+    /// Field-level before and after (`null` where there is none).
+    pub fields: Vec<FieldDocument>,
+    /// The change itself, as apply carries it out.
+    pub change: Change,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FieldDocument {
+    pub field: &'static str,
+    pub before: Value,
+    pub after: Value,
+}
+
+fn field(field: &'static str, before: Value, after: Value) -> FieldDocument {
+    FieldDocument {
+        field,
+        before,
+        after,
+    }
+}
+
+fn diff(name: &'static str, d: &Option<crate::plan::Diff<String>>) -> Option<FieldDocument> {
+    d.as_ref()
+        .map(|d| field(name, json!(d.before), json!(d.after)))
+}
+
+/// A change's fields, before and after.
+pub fn fields(change: &Change) -> Vec<FieldDocument> {
+    match change {
+        Change::CreateGroup {
+            name,
+            access,
+            description,
+            visibility,
+        } => [
+            Some(field("name", Value::Null, json!(name))),
+            access.map(|a| field("access", Value::Null, json!(a))),
+            description
+                .as_ref()
+                .map(|d| field("description", Value::Null, json!(d))),
+            visibility.map(|v| field("visibility", Value::Null, json!(v))),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        Change::UpdateGroup {
+            name,
+            access,
+            description,
+            visibility,
+            ..
+        } => [
+            diff("name", name),
+            diff("access", access),
+            diff("description", description),
+            diff("visibility", visibility),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        Change::CreateUser {
+            email,
+            first_name,
+            last_name,
+            member_type,
+            groups,
+        } => [
+            Some(field("email", Value::Null, json!(email))),
+            Some(field("first_name", Value::Null, json!(first_name))),
+            Some(field("last_name", Value::Null, json!(last_name))),
+            member_type
+                .as_ref()
+                .map(|t| field("member_type", Value::Null, json!(t))),
+            Some(field("groups", Value::Null, json!(groups))),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        Change::UpdateUser {
+            email,
+            renamed_from,
+            first_name,
+            last_name,
+            member_type,
+            reactivate,
+            groups,
+            ..
+        } => [
+            renamed_from
+                .as_ref()
+                .map(|from| field("email", json!(from), json!(email))),
+            reactivate.then(|| field("active", json!(false), json!(true))),
+            diff("first_name", first_name),
+            diff("last_name", last_name),
+            diff("member_type", member_type),
+            groups.as_ref().map(|m| {
+                let mut before: Vec<&String> = m
+                    .after
+                    .iter()
+                    .filter(|g| !m.added.contains(g))
+                    .chain(&m.removed)
+                    .collect();
+                before.sort();
+                field("groups", json!(before), json!(m.after))
+            }),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        Change::DeactivateUser { .. } => vec![field("active", json!(true), json!(false))],
+        Change::DeleteUser { .. } | Change::DeleteGroup { .. } => Vec::new(),
+    }
+}
+
+fn site_document(site: &SitePlan) -> SiteDocument {
+    SiteDocument {
+        site: site.site.clone(),
+        provider: site.provider,
+        live_fingerprint: site.fingerprint.clone(),
+        summary: Summary::of(&site.changes),
+        changes: site
+            .changes
+            .iter()
+            .map(|c| ChangeDocument {
+                kind: c.kind(),
+                action: c.action(),
+                key: c.key().to_string(),
+                fields: fields(c),
+                change: c.clone(),
+            })
+            .collect(),
+        kept: site.kept.clone(),
+    }
+}
+
+pub fn document(plan: &Plan, desired_fingerprint: &str) -> PlanDocument {
+    PlanDocument {
+        format_version: FORMAT_VERSION,
+        roster_version: env!("CARGO_PKG_VERSION"),
+        desired_fingerprint: desired_fingerprint.to_string(),
+        summary: plan.summary(),
+        sites: plan.sites.iter().map(site_document).collect(),
+    }
+}
+
+/// The plan as pretty JSON with a final newline; identical inputs give
+/// identical bytes.
+pub fn render(plan: &Plan, desired_fingerprint: &str) -> String {
+    let mut out = serde_json::to_string_pretty(&document(plan, desired_fingerprint))
+        .expect("a plan always serializes");
+    out.push('\n');
+    out
+}

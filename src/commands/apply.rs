@@ -30,14 +30,13 @@ async fn apply(
 ) -> Result<Status> {
     let plan = super::plan::compute(desired, targets).await?;
     let fingerprint = crate::plan::desired_fingerprint(desired);
-    if let (Some(saved), Some(path)) = (saved, &args.plan) {
-        if let Some(mismatch) = crate::plan::compare(saved, &plan, &fingerprint) {
-            print!("{}", mismatch.render(&path.display().to_string()));
-            bail!(
-                "refusing to apply {}: it is not the plan roster would carry out now. Run `roster plan` again, review it, and apply the new plan; nothing was changed",
-                path.display()
-            );
-        }
+    let mismatch = saved.and_then(|s| crate::plan::compare(s, &plan, &fingerprint));
+    if let (Some(mismatch), Some(path)) = (mismatch, &args.plan) {
+        print!("{}", mismatch.render(&path.display().to_string()));
+        bail!(
+            "refusing to apply {}: it is not the plan roster would carry out now. Run `roster plan` again, review it, and apply the new plan; nothing was changed",
+            path.display()
+        );
     }
     print!(
         "{}",

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::fmt::Write;
 
 use crate::plan::{Change, Plan, SitePlan};
+use crate::progress::Progress;
 use crate::provider::{Client, ProviderError, WriteMode};
 
 /// What happened to one change.
@@ -107,14 +108,21 @@ impl Report {
 }
 
 /// Applies `plan` through `clients` (one per site, in the plan's order).
-pub async fn apply(plan: &Plan, clients: &[Client], mode: WriteMode, concurrency: usize) -> Report {
+pub async fn apply(
+    plan: &Plan,
+    clients: &[Client],
+    mode: WriteMode,
+    concurrency: usize,
+    progress: &Progress,
+) -> Report {
     let sites = futures::future::join_all(
         plan.sites
             .iter()
             .zip(clients)
-            .map(|(site, client)| apply_site(site, client, mode, concurrency.max(1))),
+            .map(|(site, client)| apply_site(site, client, mode, concurrency.max(1), progress)),
     )
     .await;
+    progress.finish();
     Report {
         mode,
         sites: plan
@@ -131,6 +139,7 @@ async fn apply_site(
     client: &Client,
     mode: WriteMode,
     concurrency: usize,
+    progress: &Progress,
 ) -> Vec<ChangeResult> {
     // Groups that only exist once this plan has really run.
     let pending: HashSet<String> = site
@@ -206,6 +215,7 @@ async fn apply_site(
                 .map(|o| o.expect("every change has an outcome"))
                 .collect()
         };
+        progress.inc(batch.len());
         if outcomes.iter().any(|o| matches!(o, Outcome::Failed(_))) {
             failed_step = Some(step);
         }

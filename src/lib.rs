@@ -9,6 +9,7 @@ pub mod cli;
 mod commands;
 pub mod model;
 pub mod plan;
+pub mod progress;
 pub mod provider;
 pub mod render;
 pub mod sandbox;

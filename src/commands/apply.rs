@@ -10,6 +10,7 @@ use super::{Status, load_state};
 use crate::cli::ApplyArgs;
 use crate::model::ProviderKind;
 use crate::plan::SavedPlan;
+use crate::progress::Progress;
 use crate::provider::WriteMode;
 
 pub async fn run(dir: &Path, args: &ApplyArgs) -> Result<Status> {
@@ -58,7 +59,15 @@ async fn apply(
         println!();
         WriteMode::Real
     };
-    let report = crate::apply::apply(&plan, &targets.clients, mode, args.concurrency.into()).await;
+    let progress = Progress::bar(total, "Applying");
+    let report = crate::apply::apply(
+        &plan,
+        &targets.clients,
+        mode,
+        args.concurrency.into(),
+        &progress,
+    )
+    .await;
     print!("{}", report.render());
     if report.is_success() {
         Ok(Status::Success)

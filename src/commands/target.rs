@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::cli::TargetArgs;
 use crate::model::{Credentials, DesiredState, LiveSite, Site, SiteConfig};
+use crate::progress::Progress;
 use crate::provider::{Client, ProviderError};
 use crate::sandbox::{
     self, PeriscopeSite, RunningSandbox, SANDBOX_PERISCOPE_KEY, SANDBOX_SIGMA_SECRET, Sandbox,
@@ -130,7 +131,13 @@ impl Targets {
     /// Reads every site's live state concurrently. All failures are
     /// reported together.
     pub async fn fetch(&self) -> Result<Vec<LiveSite>> {
+        let n = self.clients.len();
+        let progress = Progress::spinner(&format!(
+            "Reading the live state of {n} site{}",
+            if n == 1 { "" } else { "s" }
+        ));
         let results = futures::future::join_all(self.clients.iter().map(Client::fetch)).await;
+        progress.finish();
         let mut live = Vec::new();
         let mut errors = Vec::new();
         for r in results {

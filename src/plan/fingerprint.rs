@@ -99,7 +99,7 @@ mod tests {
         };
         let b = LiveSite {
             account_types: vec![],
-            users: vec![user("b@x.io", &[]), user("A@x.io", &["Y", "X"])],
+            users: vec![user("b@x.io", &[]), user("a@x.io", &["Y", "X"])],
             groups: vec![g("Y"), g("X")],
         };
         assert_eq!(fingerprint(p, &a), fingerprint(p, &b));

@@ -32,6 +32,9 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Run a local emulator of the platforms' APIs.
     Sandbox(SandboxArgs),
+    /// Print the JSON Schema of state files (committed as
+    /// schema/roster-state.schema.json for editors).
+    Schema,
 }
 
 /// Where the sites are reached: the real platforms, or a sandbox.

@@ -43,6 +43,10 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::Plan(args) => runtime.block_on(plan::run(&cli.state, args)),
         Command::Apply(args) => runtime.block_on(apply::run(&cli.state, args)),
         Command::Sandbox(args) => runtime.block_on(sandbox::run(args)),
+        Command::Schema => {
+            print!("{}", crate::state::json_schema());
+            Ok(Status::Success)
+        }
     }
 }
 

@@ -15,6 +15,41 @@ pub use validate::{PERISCOPE_DEFAULT_URL, check_base_url, is_valid_email};
 
 use crate::model::DesiredState;
 
+/// The JSON Schema of state files, for editors (see `schema/`).
+pub fn json_schema() -> String {
+    // TOML has no null: an absent key is how a value is left out.
+    let generator = schemars::generate::SchemaSettings::draft2020_12()
+        .with_transform(drop_null)
+        .into_generator();
+    let schema = generator.into_root_schema_for::<schema::StateFile>();
+    serde_json::to_string_pretty(&schema).expect("a schema always serializes") + "\n"
+}
+
+/// Removes the `null` alternative schemars gives every `Option`.
+fn drop_null(schema: &mut schemars::Schema) {
+    use serde_json::Value;
+    if let Some(Value::Array(types)) = schema.get_mut("type") {
+        types.retain(|t| t != "null");
+        if let [only] = types.as_slice() {
+            let only = only.clone();
+            schema.insert("type".into(), only);
+        }
+    }
+    if let Some(Value::Array(any)) = schema.get_mut("anyOf") {
+        any.retain(|s| s.get("type").and_then(Value::as_str) != Some("null"));
+        if let [only] = any.as_slice() {
+            let only = only.clone();
+            schema.remove("anyOf");
+            if let Value::Object(fields) = only {
+                for (k, v) in fields {
+                    schema.insert(k, v);
+                }
+            }
+        }
+    }
+    schemars::transform::transform_subschemas(&mut drop_null, schema);
+}
+
 /// Reads and checks every `*.toml` file under `dir`. Either the whole state
 /// is valid, or every problem found is returned, each with its location.
 pub fn load(dir: &Path) -> Result<DesiredState, Diagnostics> {

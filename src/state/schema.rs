@@ -4,63 +4,129 @@
 
 use std::fmt;
 
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::{self, MapAccess, Visitor};
 use toml::Spanned;
 
 use crate::model::{Access, Unmanaged, Visibility};
 
-/// `[sites.NAME]`
-#[derive(Debug, Deserialize)]
+// Only used to describe the files as a JSON Schema; loading reads each
+// entry on its own.
+/// A state file: any of `[sites.NAME]` tables, `[[users]]` and `[[groups]]`.
+#[derive(JsonSchema)]
+#[schemars(title = "roster state file", deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct StateFile {
+    /// The sites this repository manages, by the name the state uses.
+    sites: Option<BTreeMap<String, SiteSpec>>,
+    /// People, each declared once.
+    users: Option<Vec<UserSpec>>,
+    /// Groups (Periscope) and teams (Sigma).
+    groups: Option<Vec<GroupSpec>>,
+}
+
+/// `[sites.NAME]`: one Periscope site or one Sigma organisation.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SiteSpec {
+    /// `periscope` or `sigma`.
+    #[schemars(with = "Provider")]
     pub provider: Spanned<String>,
     /// Periscope: the site slug from dashboard URLs.
+    #[schemars(with = "Option<String>")]
     pub site: Option<Spanned<String>>,
+    /// Periscope: where the API key comes from.
+    #[schemars(with = "Option<SecretRef>")]
     pub api_key: Option<Spanned<SecretRef>>,
+    /// Periscope: the administrator shown as the inviter of new users.
+    #[schemars(with = "Option<String>", extend("format" = "email"))]
     pub invited_by: Option<Spanned<String>>,
+    /// The API's base URL: https://, or http:// to loopback only.
+    #[schemars(with = "Option<String>")]
     pub base_url: Option<Spanned<String>>,
     /// Sigma: the cloud and region, instead of base_url.
+    #[schemars(with = "Option<String>")]
     pub cloud: Option<Spanned<String>>,
+    /// Sigma: where the API client ID comes from.
+    #[schemars(with = "Option<SecretRef>")]
     pub client_id: Option<Spanned<SecretRef>>,
+    /// Sigma: where the API client secret comes from.
+    #[schemars(with = "Option<SecretRef>")]
     pub client_secret: Option<Spanned<SecretRef>>,
     /// Sigma: who receives a deactivated member's documents.
+    #[schemars(with = "Option<String>", extend("format" = "email"))]
     pub new_owner: Option<Spanned<String>>,
     /// Sigma: archive a deactivated member's documents instead.
+    #[schemars(with = "Option<bool>")]
     pub archive_documents: Option<Spanned<bool>>,
+    /// What to do with live users the state does not declare.
     #[serde(default)]
     pub unmanaged_users: Unmanaged,
+    /// What to do with live groups the state does not declare.
     #[serde(default)]
     pub unmanaged_groups: Unmanaged,
 }
 
-/// `[[users]]`
-#[derive(Debug, Deserialize)]
+/// The platforms roster manages.
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum Provider {
+    Periscope,
+    Sigma,
+}
+
+/// `[[users]]`: one person.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserSpec {
+    /// The address the person signs in with; compared ignoring case.
+    #[schemars(with = "String", extend("format" = "email"))]
     pub email: Spanned<String>,
     pub first_name: String,
     pub last_name: String,
+    /// Groups (Periscope) or teams (Sigma) the person is in.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub groups: Vec<Spanned<String>>,
+    /// The sites the person is on; default: every site.
+    #[schemars(with = "Option<Vec<String>>")]
     pub sites: Option<Vec<Spanned<String>>>,
-    /// Sigma account type.
+    /// Sigma account type, matched ignoring case.
+    #[schemars(with = "Option<String>")]
     pub member_type: Option<Spanned<String>>,
+    /// false: keep the account, deactivated (Sigma).
+    #[schemars(with = "Option<bool>")]
     pub active: Option<Spanned<bool>>,
+    /// Earlier addresses: a live user found by one is renamed.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub previous_emails: Vec<Spanned<String>>,
 }
 
-/// `[[groups]]`
-#[derive(Debug, Deserialize)]
+/// `[[groups]]`: a Periscope group or a Sigma team.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupSpec {
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
+    /// Periscope access level; required on Periscope sites.
     pub access: Option<Access>,
+    /// Sigma team description.
+    #[schemars(with = "Option<String>")]
     pub description: Option<Spanned<String>>,
+    /// Sigma team visibility.
+    #[schemars(with = "Option<Visibility>")]
     pub visibility: Option<Spanned<Visibility>>,
+    /// Earlier names: a live group found by one is renamed.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub previous_names: Vec<Spanned<String>>,
+    /// The sites the group is on; default: every site.
+    #[schemars(with = "Option<Vec<String>>")]
     pub sites: Option<Vec<Spanned<String>>>,
 }
 
@@ -118,6 +184,22 @@ impl Fields for GroupSpec {
 pub enum SecretRef {
     Env(String),
     Inline,
+}
+
+impl JsonSchema for SecretRef {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SecretRef".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Where a secret comes from: an environment variable. Secrets are never written in state files.",
+            "type": "object",
+            "properties": { "env": { "type": "string", "minLength": 1 } },
+            "required": ["env"],
+            "additionalProperties": false
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for SecretRef {

@@ -32,6 +32,9 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Run a local emulator of the platforms' APIs.
     Sandbox(SandboxArgs),
+    /// Rewrite state files canonically: people sorted by email, groups by
+    /// name, lists sorted, emails lower-cased; comments kept.
+    Fmt(FmtArgs),
     /// Print the JSON Schema of state files (committed as
     /// schema/roster-state.schema.json for editors).
     Schema,
@@ -126,4 +129,11 @@ pub struct SandboxArgs {
     /// Delay added to every answer, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub latency_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct FmtArgs {
+    /// Change nothing; exit 1 if a file is not in canonical form (for CI).
+    #[arg(long)]
+    pub check: bool,
 }

@@ -2,6 +2,7 @@
 //! context (anyhow), and says how the process should exit.
 
 mod apply;
+mod fmt;
 mod plan;
 mod sandbox;
 mod target;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::Plan(args) => runtime.block_on(plan::run(&cli.state, args)),
         Command::Apply(args) => runtime.block_on(apply::run(&cli.state, args)),
         Command::Sandbox(args) => runtime.block_on(sandbox::run(args)),
+        Command::Fmt(args) => fmt::run(&cli.state, args),
         Command::Schema => {
             print!("{}", crate::state::json_schema());
             Ok(Status::Success)

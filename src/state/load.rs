@@ -74,6 +74,14 @@ pub fn read_dir(dir: &Path) -> Parsed {
     parsed
 }
 
+/// Every `*.toml` file under `dir`, sorted; hidden folders are skipped.
+pub fn toml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    collect_toml_files(dir, &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
 fn collect_toml_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;

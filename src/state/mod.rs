@@ -3,6 +3,7 @@
 
 mod credentials;
 mod diagnostic;
+pub mod format;
 mod load;
 mod schema;
 mod validate;
@@ -11,6 +12,7 @@ use std::path::Path;
 
 pub use credentials::{MissingCredentials, resolve_credentials};
 pub use diagnostic::{Diagnostic, Diagnostics};
+pub use load::toml_files;
 pub use validate::{PERISCOPE_DEFAULT_URL, check_base_url, is_valid_email};
 
 use crate::model::DesiredState;

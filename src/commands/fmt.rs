@@ -1,0 +1,59 @@
+//! `roster fmt`: rewrite state files in canonical form, keeping comments.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+use super::Status;
+use crate::cli::FmtArgs;
+use crate::state::format::canonical;
+
+pub fn run(dir: &Path, args: &FmtArgs) -> Result<Status> {
+    let files = crate::state::toml_files(dir)
+        .with_context(|| format!("cannot read the state directory {}", dir.display()))?;
+    let mut changed = Vec::new();
+    let mut errors = Vec::new();
+    for path in &files {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        match canonical(&text) {
+            Ok(out) if out != text => changed.push((path, out)),
+            Ok(_) => {}
+            Err(e) => errors.push(format!("{}: {}", path.display(), e.to_string().trim_end())),
+        }
+    }
+    if !errors.is_empty() {
+        bail!(
+            "cannot format files that are not valid TOML; nothing was written:\n{}",
+            errors.join("\n")
+        );
+    }
+    if args.check {
+        for (path, _) in &changed {
+            println!("would reformat {}", path.display());
+        }
+        if !changed.is_empty() {
+            bail!(
+                "{} file{} not in canonical form; run `roster fmt`",
+                changed.len(),
+                if changed.len() == 1 { " is" } else { "s are" }
+            );
+        }
+    } else {
+        for (path, out) in &changed {
+            let tmp = path.with_extension("toml.tmp");
+            std::fs::write(&tmp, out)
+                .and_then(|_| std::fs::rename(&tmp, path))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!("formatted {}", path.display());
+        }
+    }
+    println!(
+        "{} of {} state file{} {} canonical.",
+        files.len() - changed.len(),
+        files.len(),
+        if files.len() == 1 { "" } else { "s" },
+        if args.check { "are" } else { "were already" }
+    );
+    Ok(Status::Success)
+}

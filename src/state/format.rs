@@ -1,0 +1,206 @@
+//! The canonical form of a state file, written by `roster fmt`: people sorted
+//! by email, groups by name, lists sorted, emails trimmed and lower-cased.
+//! Comments and layout are kept (toml_edit); a comment above an entry moves
+//! with it, and a file's opening comment stays at the top.
+
+use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, Value};
+
+use crate::model::{ProviderKind, email_key};
+
+/// Keys whose values are emails, in site and user tables.
+const EMAIL_KEYS: [&str; 3] = ["email", "invited_by", "new_owner"];
+/// Keys whose values are lists to keep sorted.
+const LIST_KEYS: [&str; 4] = ["groups", "sites", "previous_emails", "previous_names"];
+
+/// The canonical text of a state file, or the TOML error.
+pub fn canonical(text: &str) -> Result<String, toml_edit::TomlError> {
+    let mut doc: DocumentMut = text.parse()?;
+    if let Some(sites) = doc.get_mut("sites").and_then(Item::as_table_like_mut) {
+        for (_, site) in sites.iter_mut() {
+            if let Some(t) = site.as_table_like_mut() {
+                for key in EMAIL_KEYS {
+                    if let Some(v) = t.get_mut(key).and_then(Item::as_value_mut) {
+                        normalize_email(v);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(users) = doc.get_mut("users").and_then(Item::as_array_of_tables_mut) {
+        for t in users.iter_mut() {
+            normalize_entry(t);
+        }
+        sort_entries(users, |t| email_key(str_of(t, "email")));
+    }
+    if let Some(groups) = doc.get_mut("groups").and_then(Item::as_array_of_tables_mut) {
+        for t in groups.iter_mut() {
+            normalize_entry(t);
+        }
+        sort_entries(groups, |t| {
+            ProviderKind::Periscope.group_key(str_of(t, "name"))
+        });
+    }
+    Ok(doc.to_string())
+}
+
+fn str_of<'a>(t: &'a Table, key: &str) -> &'a str {
+    t.get(key).and_then(Item::as_str).unwrap_or_default()
+}
+
+/// Replaces a string value, keeping the comment and spacing around it.
+fn replace_str(v: &mut Value, new: String) {
+    let decor = v.decor().clone();
+    *v = Value::from(new);
+    *v.decor_mut() = decor;
+}
+
+fn normalize_email(v: &mut Value) {
+    if let Some(s) = v.as_str() {
+        let normal = email_key(s);
+        if normal != s {
+            replace_str(v, normal);
+        }
+    }
+}
+
+fn normalize_entry(t: &mut Table) {
+    for key in EMAIL_KEYS {
+        if let Some(v) = t.get_mut(key).and_then(Item::as_value_mut) {
+            normalize_email(v);
+        }
+    }
+    for key in LIST_KEYS {
+        let Some(list) = t.get_mut(key).and_then(Item::as_array_mut) else {
+            continue;
+        };
+        if key == "previous_emails" {
+            for v in list.iter_mut() {
+                normalize_email(v);
+            }
+        }
+        let sort_key = |v: &Value| v.as_str().map(|s| (s.to_lowercase(), s.to_string()));
+        let before: Vec<_> = list.iter().map(sort_key).collect();
+        let mut after = before.clone();
+        after.sort();
+        after.dedup();
+        if after != before {
+            list.sort_by_key(sort_key);
+            let mut seen = Vec::new();
+            list.retain(|v| {
+                let k = sort_key(v);
+                let new = !seen.contains(&k);
+                seen.push(k);
+                new
+            });
+            list.fmt();
+        }
+    }
+}
+
+/// Sorts the entries of an array of tables, keeping the places they take in
+/// the file. A comment above an entry moves with it; the file's opening
+/// comment (before the first entry, ending with a blank line) stays first;
+/// entries are one blank line apart.
+fn sort_entries(entries: &mut ArrayOfTables, key: impl Fn(&Table) -> String) {
+    let mut tables: Vec<Table> = entries.iter().cloned().collect();
+    if tables.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
+        return;
+    }
+    let positions: Vec<Option<isize>> = tables.iter().map(Table::position).collect();
+    let prefix_of = |t: &Table| {
+        t.decor()
+            .prefix()
+            .and_then(|p| p.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let first = prefix_of(&tables[0]);
+    let header_end = first.rfind("\n\n").map_or(0, |i| i + 2);
+    let (header, rest) = first.split_at(header_end);
+    let lead = &rest[..rest.len() - rest.trim_start_matches('\n').len()];
+    let opening = format!("{header}{lead}");
+    tables[0].decor_mut().set_prefix(rest.to_string());
+    tables.sort_by_key(|t| key(t));
+    for (i, t) in tables.iter_mut().enumerate() {
+        let own = prefix_of(t).trim_start_matches('\n').to_string();
+        let spacing = if i == 0 {
+            opening.clone()
+        } else {
+            "\n".to_string()
+        };
+        t.decor_mut().set_prefix(format!("{spacing}{own}"));
+    }
+    entries.clear();
+    for (mut t, position) in tables.into_iter().zip(positions) {
+        t.set_position(position);
+        entries.push(t);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorts_normalises_and_keeps_comments() {
+        let text = r#"# The data team.
+
+[sites.acme]
+provider = "periscope"
+invited_by = " Admin@Acme.com "   # the first admin
+
+# Zed joined in May.
+[[users]]
+email = "Zed@acme.com"
+first_name = "Zed"
+last_name = "Z"
+groups = ["Ops", "analysts", "Ops"]
+
+[[users]]
+email = "ada@acme.com" # founder
+first_name = "Ada"
+last_name = "L"
+
+[[groups]]
+name = "Ops"
+access = "view"
+
+[[groups]]
+name = "analysts"
+access = "sql"
+"#;
+        let out = canonical(text).unwrap();
+        insta::assert_snapshot!(out, @r#"
+        # The data team.
+
+        [sites.acme]
+        provider = "periscope"
+        invited_by = "admin@acme.com"   # the first admin
+
+        [[users]]
+        email = "ada@acme.com" # founder
+        first_name = "Ada"
+        last_name = "L"
+
+        # Zed joined in May.
+        [[users]]
+        email = "zed@acme.com"
+        first_name = "Zed"
+        last_name = "Z"
+        groups = ["analysts", "Ops"]
+
+        [[groups]]
+        name = "analysts"
+        access = "sql"
+
+        [[groups]]
+        name = "Ops"
+        access = "view"
+        "#);
+        assert_eq!(
+            canonical(&out).unwrap(),
+            out,
+            "formatting twice changes nothing"
+        );
+    }
+}

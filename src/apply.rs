@@ -1,6 +1,7 @@
 //! Carrying out a plan: per site, step by step in the plan's order, the
-//! changes of one step concurrently; a failed step stops that site's later
-//! steps, which depend on it. Sites run concurrently.
+//! changes of one step concurrently; sites run concurrently. A failed change
+//! does not stop the others: only what depends on it (users in a group whose
+//! create failed) is skipped, unless `--fail-fast` stops the site there.
 
 use std::collections::HashSet;
 use std::fmt::Write;
@@ -107,20 +108,27 @@ impl Report {
     }
 }
 
+/// How apply goes on after a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFailure {
+    /// Carry on; skip only the changes that depend on the failed one.
+    Continue,
+    /// Stop: attempt nothing more on that site.
+    Stop,
+}
+
 /// Applies `plan` through `clients` (one per site, in the plan's order).
 pub async fn apply(
     plan: &Plan,
     clients: &[Client],
     mode: WriteMode,
     concurrency: usize,
+    on_failure: OnFailure,
     progress: &Progress,
 ) -> Report {
-    let sites = futures::future::join_all(
-        plan.sites
-            .iter()
-            .zip(clients)
-            .map(|(site, client)| apply_site(site, client, mode, concurrency.max(1), progress)),
-    )
+    let sites = futures::future::join_all(plan.sites.iter().zip(clients).map(|(site, client)| {
+        apply_site(site, client, mode, concurrency.max(1), on_failure, progress)
+    }))
     .await;
     progress.finish();
     Report {
@@ -134,16 +142,9 @@ pub async fn apply(
     }
 }
 
-async fn apply_site(
-    site: &SitePlan,
-    client: &Client,
-    mode: WriteMode,
-    concurrency: usize,
-    progress: &Progress,
-) -> Vec<ChangeResult> {
-    // Groups that only exist once this plan has really run.
-    let pending: HashSet<String> = site
-        .changes
+/// The groups a change of step 1 creates or renames to, by key.
+fn groups_made(site: &SitePlan, changes: &[&Change]) -> HashSet<String> {
+    changes
         .iter()
         .filter_map(|c| match c {
             Change::CreateGroup { name, .. } => Some(name.clone()),
@@ -151,10 +152,24 @@ async fn apply_site(
             _ => None,
         })
         .map(|n| site.provider.group_key(&n))
-        .collect();
+        .collect()
+}
+
+async fn apply_site(
+    site: &SitePlan,
+    client: &Client,
+    mode: WriteMode,
+    concurrency: usize,
+    on_failure: OnFailure,
+    progress: &Progress,
+) -> Vec<ChangeResult> {
+    // Groups that only exist once this plan has really run.
+    let pending = groups_made(site, &site.changes.iter().collect::<Vec<_>>());
+    // Groups whose create or rename failed: what needs them is not attempted.
+    let mut broken: HashSet<String> = HashSet::new();
+    let mut stopped = false;
 
     let mut results: Vec<ChangeResult> = Vec::with_capacity(site.changes.len());
-    let mut failed_step: Option<u8> = None;
     let mut start = 0;
     while start < site.changes.len() {
         let step = site.changes[start].step();
@@ -163,70 +178,68 @@ async fn apply_site(
             .position(|c| c.step() != step)
             .map_or(site.changes.len(), |n| start + n);
         let batch = &site.changes[start..end];
-        if let Some(failed) = failed_step {
-            results.extend(batch.iter().map(|c| ChangeResult {
-                change: c.clone(),
-                outcome: Outcome::Skipped(format!(
-                    "not attempted because a change in step {failed} on this site failed"
-                )),
-            }));
-            start = end;
-            continue;
-        }
-        let outcomes: Vec<Outcome> = if mode == WriteMode::TestMode && !client.has_test_mode() {
-            let why = format!(
-                "not sent: {} has no server-side test mode, so a dry run sends it nothing",
-                provider_name(site)
-            );
-            batch
-                .iter()
-                .map(|_| Outcome::Skipped(why.clone()))
-                .collect()
-        } else {
-            // In a dry run, a change that needs a group only a real run
-            // creates cannot be checked; it is not sent.
-            let (sendable, held): (Vec<usize>, Vec<(usize, String)>) = {
-                let mut sendable = Vec::new();
-                let mut held = Vec::new();
-                for (i, c) in batch.iter().enumerate() {
-                    match (mode, needs_pending_group(c, &pending, site)) {
-                        (WriteMode::TestMode, Some(group)) => held.push((i, group)),
-                        _ => sendable.push(i),
+        start = end;
+
+        // What is not sent, and why; the rest is sent.
+        let mut outcomes: Vec<Option<Outcome>> = batch
+            .iter()
+            .map(|c| {
+                if stopped {
+                    return Some(Outcome::Skipped(
+                        "not attempted: --fail-fast stopped this site at the first failure".into(),
+                    ));
+                }
+                if mode == WriteMode::TestMode && !client.has_test_mode() {
+                    return Some(Outcome::Skipped(format!(
+                        "not sent: {} has no server-side test mode, so a dry run sends it nothing",
+                        provider_name(site)
+                    )));
+                }
+                if let Some(group) = needs_group(c, &broken, site) {
+                    return Some(Outcome::Skipped(format!(
+                        "not attempted: it needs group `{group}`, whose change failed"
+                    )));
+                }
+                if mode == WriteMode::TestMode {
+                    if let Some(group) = needs_group(c, &pending, site) {
+                        return Some(Outcome::Skipped(format!(
+                            "not sent: it needs group `{group}`, which a dry run does not create"
+                        )));
                     }
                 }
-                (sendable, held)
-            };
-            let to_send: Vec<Change> = sendable.iter().map(|i| batch[*i].clone()).collect();
-            let sent = client.apply_step(&to_send, mode, concurrency).await;
-            let mut outcomes: Vec<Option<Outcome>> = vec![None; batch.len()];
-            for (i, result) in sendable.into_iter().zip(sent) {
-                outcomes[i] = Some(match result {
-                    Ok(()) => Outcome::Applied,
-                    Err(e) => Outcome::Failed(e),
-                });
-            }
-            for (i, group) in held {
-                outcomes[i] = Some(Outcome::Skipped(format!(
-                    "not sent: it needs group `{group}`, which a dry run does not create"
-                )));
-            }
-            outcomes
-                .into_iter()
-                .map(|o| o.expect("every change has an outcome"))
-                .collect()
-        };
-        progress.inc(batch.len());
-        if outcomes.iter().any(|o| matches!(o, Outcome::Failed(_))) {
-            failed_step = Some(step);
+                None
+            })
+            .collect();
+        let to_send: Vec<usize> = (0..batch.len())
+            .filter(|i| outcomes[*i].is_none())
+            .collect();
+        let changes: Vec<Change> = to_send.iter().map(|i| batch[*i].clone()).collect();
+        let sent = client.apply_step(&changes, mode, concurrency).await;
+        for (i, result) in to_send.into_iter().zip(sent) {
+            outcomes[i] = Some(match result {
+                Ok(()) => Outcome::Applied,
+                Err(e) => Outcome::Failed(e),
+            });
         }
+        progress.inc(batch.len());
+        let failed: Vec<&Change> = batch
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, o)| matches!(o, Some(Outcome::Failed(_))))
+            .map(|(c, _)| c)
+            .collect();
+        broken.extend(groups_made(site, &failed));
+        stopped |= on_failure == OnFailure::Stop && !failed.is_empty();
         results.extend(
             batch
                 .iter()
                 .cloned()
                 .zip(outcomes)
-                .map(|(change, outcome)| ChangeResult { change, outcome }),
+                .map(|(change, outcome)| ChangeResult {
+                    change,
+                    outcome: outcome.expect("every change has an outcome"),
+                }),
         );
-        start = end;
     }
     results
 }
@@ -238,12 +251,8 @@ fn provider_name(site: &SitePlan) -> &'static str {
     }
 }
 
-/// A group this user change refers to that only a real run creates.
-fn needs_pending_group(
-    change: &Change,
-    pending: &HashSet<String>,
-    site: &SitePlan,
-) -> Option<String> {
+/// A group of `wanted` (by key) that this user change puts the user in.
+fn needs_group(change: &Change, wanted: &HashSet<String>, site: &SitePlan) -> Option<String> {
     let groups: &[String] = match change {
         Change::CreateUser { groups, .. } => groups,
         Change::UpdateUser {
@@ -253,6 +262,6 @@ fn needs_pending_group(
     };
     groups
         .iter()
-        .find(|g| pending.contains(&site.provider.group_key(g)))
+        .find(|g| wanted.contains(&site.provider.group_key(g)))
         .cloned()
 }

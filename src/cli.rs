@@ -102,6 +102,11 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Stop a site at its first failed change (by default apply carries on,
+    /// skipping only what depends on the failure).
+    #[arg(long)]
+    pub fail_fast: bool,
+
     /// How many requests may be under way at once, per site.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,

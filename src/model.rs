@@ -217,6 +217,36 @@ pub enum SiteConfig {
     },
 }
 
+/// Acknowledgements, written in the state and reviewed, that let a plan go
+/// past a blast-radius guard: each allows up to that many of its kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Allowances {
+    pub removals: Option<usize>,
+    pub group_deletions: Option<usize>,
+    pub membership_removals: Option<usize>,
+    pub admin_changes: Option<usize>,
+}
+
+/// What a site declares to protect itself from mistakes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Safety {
+    /// Never removed, deactivated or demoted.
+    pub protected: Vec<String>,
+    /// The fewest administrators the site may be left with.
+    pub min_admins: usize,
+    pub allow: Allowances,
+}
+
+impl Default for Safety {
+    fn default() -> Self {
+        Safety {
+            protected: Vec::new(),
+            min_admins: 1,
+            allow: Allowances::default(),
+        }
+    }
+}
+
 /// A declared site, with everything a provider needs except resolved secrets.
 #[derive(Debug, Clone, Serialize)]
 pub struct Site {
@@ -226,6 +256,7 @@ pub struct Site {
     pub base_url: url::Url,
     pub unmanaged_users: Unmanaged,
     pub unmanaged_groups: Unmanaged,
+    pub safety: Safety,
     pub config: SiteConfig,
 }
 
@@ -336,6 +367,10 @@ pub struct LiveSite {
     pub groups: Vec<LiveGroup>,
     /// Account type names (Sigma).
     pub account_types: Vec<String>,
+    /// The email of the member the API credentials belong to (Sigma), who is
+    /// never removed or demoted.
+    #[serde(default)]
+    pub api_identity: Option<String>,
 }
 
 #[cfg(test)]

@@ -267,7 +267,7 @@ fn api_keys_never_appear_in_output() {
         .replace(
             r#"api_key = { env = "ACME_PERISCOPE_API_KEY" }"#,
             &format!(
-                "api_key = {{ env = \"ACME_KEY\" }}\nbase_url = \"{}\"",
+                "api_key = {{ env = \"ACME_KEY\" }}\nbase_url = \"{}\"\nallow_removals = 7",
                 sb.url
             ),
         );
@@ -306,16 +306,22 @@ fn api_keys_never_appear_in_output() {
     assert!(!out.all().contains("another-wrong-key-77"));
 }
 
-#[test]
-fn a_failed_change_is_reported_and_later_steps_are_skipped() {
-    let sb = seeded_sandbox();
-    // invited_by is not a user of the site, so the site refuses every create.
-    let site = periscope_site(&sb.url, "ACME_KEY").replace("admin@acme.com", "nobody@acme.com");
-    let dir = state_dir(&[
+/// A site whose group create fails: what needs the group is skipped, the
+/// rest goes on, and the report says what happened to each change.
+fn failing_group_state(url: &str) -> tempfile::TempDir {
+    let long = "G".repeat(120);
+    let site = periscope_site(url, "ACME_KEY")
+        + "unmanaged_users = \"keep\"\nunmanaged_groups = \"keep\"\n";
+    state_dir(&[
         ("site.toml", &site),
         (
             "people.toml",
-            r#"
+            &format!(
+                r#"
+[[groups]]
+name = "{long}"
+access = "view"
+
 [[users]]
 email = "admin@acme.com"
 first_name = "Site"
@@ -323,35 +329,81 @@ last_name = "Admin"
 groups = ["Administrators"]
 
 [[users]]
+email = "ada@acme.com"
+first_name = "Ada"
+last_name = "King"
+groups = ["Administrators", "Analysts"]
+
+[[users]]
 email = "new@acme.com"
 first_name = "New"
 last_name = "Person"
-"#,
+groups = ["{long}"]
+
+[[users]]
+email = "zoe@acme.com"
+first_name = "Zoe"
+last_name = "Other"
+"#
+            ),
         ),
-    ]);
+        (
+            "groups.toml",
+            "[[groups]]\nname = \"Analysts\"\naccess = \"discovery\"\n",
+        ),
+    ])
+}
+
+#[test]
+fn a_failed_change_is_reported_and_only_what_depends_on_it_is_skipped() {
+    let sb = seeded_sandbox();
+    let dir = failing_group_state(&sb.url);
+    let long = "G".repeat(120);
     let out = roster(
         dir.path(),
         &["apply", "--yes"],
         &[("ACME_KEY", "sandbox-periscope-key")],
     );
     assert_eq!(out.code, 1, "{}", out.all());
-    assert!(out.stdout.contains(
-        "  FAILED  user new@acme.com: site `acme`: create user new@acme.com: HTTP 400: invited_by_email 'nobody@acme.com' is not a user of this site"
-    ), "{}", out.stdout);
-    assert!(out.stdout.contains(
-        "  skipped user ada@acme.com: not attempted because a change in step 2 on this site failed"
-    ));
+    let report = &out.stdout[out.stdout.find("site acme\n  ").unwrap()..];
+    assert_eq!(
+        report,
+        format!(
+            "site acme
+  FAILED  group {long}: site `acme`: create group {long}: HTTP 400: group names are at most 100 characters
+  ok      user ada@acme.com updated
+  skipped user new@acme.com: not attempted: it needs group `{long}`, whose change failed
+  ok      user zoe@acme.com created
+Apply finished: 2 applied, 1 failed, 1 skipped.
+Run `roster plan` to see what is left, then `roster apply` again to finish.
+"
+        )
+    );
+    assert_eq!(
+        out.stderr,
+        "error: 1 of 4 changes failed; see the report above\n"
+    );
+    let emails = live_emails(&sb);
+    assert!(emails.contains(&"zoe@acme.com".to_string()));
+    assert!(!emails.contains(&"new@acme.com".to_string()));
+}
+
+#[test]
+fn fail_fast_stops_a_site_at_its_first_failure() {
+    let sb = seeded_sandbox();
+    let dir = failing_group_state(&sb.url);
+    let out = roster(
+        dir.path(),
+        &["apply", "--yes", "--fail-fast"],
+        &[("ACME_KEY", "sandbox-periscope-key")],
+    );
+    assert_eq!(out.code, 1);
+    assert!(out.stdout.contains("  skipped user zoe@acme.com: not attempted: --fail-fast stopped this site at the first failure\n"), "{}", out.stdout);
     assert!(
         out.stdout
-            .contains("Apply finished: 0 applied, 1 failed, 14 skipped."),
-        "{}",
-        out.stdout
+            .contains("Apply finished: 0 applied, 1 failed, 3 skipped.")
     );
-    assert!(
-        out.stderr
-            .contains("error: 1 of 15 changes failed; see the report above")
-    );
-    assert_eq!(sb.sandbox.data(), persist::seed());
+    assert_eq!(sb.sandbox.writes(), 0);
 }
 
 #[test]

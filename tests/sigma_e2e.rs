@@ -310,7 +310,10 @@ fn membership_changes_are_batched_per_team() {
     let dir = state_dir(&[
         (
             "site.toml",
-            &sigma_site(&sb.url, "unmanaged_users = \"keep\""),
+            &sigma_site(
+                &sb.url,
+                "unmanaged_users = \"keep\"\nallow_membership_removals = 40",
+            ),
         ),
         (
             "people.toml",
@@ -685,7 +688,7 @@ fn deactivation_can_archive_documents() {
             "site.toml",
             &sigma_site(
                 &sb.url,
-                "archive_documents = true\nunmanaged_groups = \"keep\"",
+                "archive_documents = true\nunmanaged_groups = \"keep\"\nallow_removals = 6",
             ),
         ),
         (

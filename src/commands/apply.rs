@@ -7,6 +7,7 @@ use anyhow::{Result, bail};
 
 use super::target::Targets;
 use super::{Status, load_state};
+use crate::apply::OnFailure;
 use crate::cli::ApplyArgs;
 use crate::model::ProviderKind;
 use crate::plan::SavedPlan;
@@ -43,6 +44,7 @@ async fn apply(
         "{}",
         crate::render::render(&plan, &fingerprint, args.format)
     );
+    super::plan::refuse_tripped_guards(&plan, "refusing to apply; nothing was changed")?;
     if plan.is_empty() {
         println!("Nothing to apply.");
         return Ok(Status::Success);
@@ -65,6 +67,11 @@ async fn apply(
         &targets.clients,
         mode,
         args.concurrency.into(),
+        if args.fail_fast {
+            OnFailure::Stop
+        } else {
+            OnFailure::Continue
+        },
         &progress,
     )
     .await;

@@ -29,11 +29,28 @@ pub async fn run(dir: &Path, args: &PlanArgs) -> Result<Status> {
             path.display()
         );
     }
+    refuse_tripped_guards(&plan, "apply will refuse this plan")?;
     Ok(if args.detailed_exitcode && !plan.is_empty() {
         Status::Changes
     } else {
         Status::Success
     })
+}
+
+/// Fails when the plan goes past a blast-radius guard; the plan printed
+/// above already says which and how to acknowledge it.
+pub fn refuse_tripped_guards(plan: &Plan, consequence: &str) -> Result<()> {
+    let trips = plan.guard_trips();
+    if trips.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = trips.iter().map(|t| format!("  {t}")).collect();
+    Err(anyhow!(
+        "{} blast-radius guard{} tripped; {consequence}:\n{}",
+        trips.len(),
+        if trips.len() == 1 { "" } else { "s" },
+        lines.join("\n")
+    ))
 }
 
 /// Writes a file whole or not at all.

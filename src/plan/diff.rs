@@ -47,6 +47,24 @@ pub enum PlanError {
         valid: String,
     },
     #[error(
+        "site `{site}`: the plan {what} `{email}`, who is {why} and is never removed, deactivated or demoted. Declare them as they are, or remove them from protected"
+    )]
+    Protected {
+        site: String,
+        email: String,
+        what: String,
+        why: String,
+    },
+    #[error(
+        "site `{site}`: the plan leaves {after} administrator(s), fewer than min_admins = {min} (there are {before} now). Keep enough administrators declared, or lower min_admins"
+    )]
+    TooFewAdmins {
+        site: String,
+        before: usize,
+        after: usize,
+        min: usize,
+    },
+    #[error(
         "site `{site}`: new_owner `{owner}` must be an active member of the site to receive deactivated members' documents{why}"
     )]
     NewOwnerUnavailable {
@@ -301,7 +319,7 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
         return Err(errors);
     }
     // User creates and updates interleave in email order: one line per person.
-    let changes = groups
+    let changes: Vec<Change> = groups
         .creates
         .into_iter()
         .chain(groups.updates)
@@ -310,11 +328,13 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
         .chain(groups.deletes)
         .collect();
     kept.sort_by(|a, b| (a.kind, a.reason, &a.key).cmp(&(b.kind, b.reason, &b.key)));
+    let guards = super::guards::check(site, live, &changes)?;
     Ok(SitePlan {
         site: site.name.clone(),
         provider: p,
         changes,
         kept,
+        guards,
         fingerprint: fingerprint(p, live),
     })
 }

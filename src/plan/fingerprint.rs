@@ -94,17 +94,20 @@ mod tests {
         };
         let a = LiveSite {
             account_types: vec![],
+            api_identity: None,
             users: vec![user("a@x.io", &["X", "Y"]), user("b@x.io", &[])],
             groups: vec![g("X"), g("Y")],
         };
         let b = LiveSite {
             account_types: vec![],
+            api_identity: None,
             users: vec![user("b@x.io", &[]), user("a@x.io", &["Y", "X"])],
             groups: vec![g("Y"), g("X")],
         };
         assert_eq!(fingerprint(p, &a), fingerprint(p, &b));
         let c = LiveSite {
             account_types: vec![],
+            api_identity: None,
             users: vec![user("a@x.io", &["X"]), user("b@x.io", &[])],
             groups: vec![g("X"), g("Y")],
         };

@@ -3,6 +3,7 @@
 
 mod diff;
 mod fingerprint;
+mod guards;
 mod saved;
 #[cfg(test)]
 mod tests;
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub use diff::{PlanError, plan, plan_site};
 pub use fingerprint::{desired_fingerprint, fingerprint};
+pub use guards::{GuardKind, GuardTrip};
 pub use saved::{Mismatch, SavedPlan, SavedPlanError, compare};
 
 use crate::model::{Access, Handover, Locked, ProviderKind, Visibility};
@@ -215,19 +217,21 @@ pub struct Kept {
 }
 
 /// The plan for one site.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SitePlan {
     pub site: String,
     pub provider: ProviderKind,
     /// Changes in the order they must run.
     pub changes: Vec<Change>,
     pub kept: Vec<Kept>,
+    /// Blast-radius guards the plan goes past; apply refuses such a plan.
+    pub guards: Vec<GuardTrip>,
     /// Fingerprint of the live state the plan was computed from.
     pub fingerprint: String,
 }
 
 /// The plan for every site.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
     pub sites: Vec<SitePlan>,
 }
@@ -261,6 +265,11 @@ impl Summary {
 impl Plan {
     pub fn summary(&self) -> Summary {
         Summary::of(self.sites.iter().flat_map(|s| &s.changes))
+    }
+
+    /// Every guard the plan goes past, on every site.
+    pub fn guard_trips(&self) -> Vec<&GuardTrip> {
+        self.sites.iter().flat_map(|s| &s.guards).collect()
     }
 
     pub fn is_empty(&self) -> bool {

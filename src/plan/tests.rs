@@ -13,6 +13,7 @@ fn site() -> Site {
         base_url: url::Url::parse("https://app.periscopedata.com").unwrap(),
         unmanaged_users: Unmanaged::Remove,
         unmanaged_groups: Unmanaged::Remove,
+        safety: Default::default(),
         config: SiteConfig::Periscope {
             slug: "acme".into(),
             api_key_env: "ACME_API_KEY".into(),
@@ -109,6 +110,7 @@ fn creates_groups_and_users() {
         ),
         LiveSite {
             account_types: vec![],
+            api_identity: None,
             users: vec![admin()],
             groups: builtins(),
         },
@@ -134,6 +136,7 @@ fn updates_each_field() {
         ),
         LiveSite {
             account_types: vec![],
+            api_identity: None,
             users: vec![
                 admin(),
                 live_user(
@@ -175,6 +178,7 @@ fn membership_changes_ignore_all_users_and_case() {
         ),
         LiveSite {
             account_types: vec![],
+            api_identity: None,
             users: vec![
                 admin(),
                 // Only All Users differs: no change.
@@ -218,6 +222,7 @@ fn removes_undeclared_by_default_but_never_builtins_or_invited_by() {
         d,
         LiveSite {
             account_types: vec![],
+            api_identity: None,
             users: vec![admin(), live_user("tim@acme.com", "Tim", "B", &["Old"])],
             groups: [builtins(), vec![live_group("Old", "view")]].concat(),
         },
@@ -244,6 +249,7 @@ fn keeps_undeclared_when_the_site_says_keep() {
         d,
         LiveSite {
             account_types: vec![],
+            api_identity: None,
             users: vec![
                 admin(),
                 live_user("tim@acme.com", "Tim", "B", &[]),
@@ -273,6 +279,7 @@ fn emails_match_case_insensitively() {
         ),
         LiveSite {
             account_types: vec![],
+            api_identity: None,
             users: vec![
                 admin(),
                 live_user("ada@acme.com", "Ada", "Lovelace", &["All Users"]),
@@ -301,6 +308,7 @@ fn renames_via_previous_names_and_carries_memberships() {
         ),
         LiveSite {
             account_types: vec![],
+            api_identity: None,
             users: vec![
                 admin(),
                 live_user("barbara@acme.com", "Barbara", "Liskov", &["Marketing"]),
@@ -327,6 +335,7 @@ fn a_rename_whose_old_and_new_names_both_exist_is_an_error() {
         },
         &[LiveSite {
             account_types: vec![],
+            api_identity: None,
             users: vec![admin()],
             groups: [
                 builtins(),
@@ -356,6 +365,7 @@ fn changes_run_in_dependency_order() {
         },
         &[LiveSite {
             account_types: vec![],
+            api_identity: None,
             users: vec![
                 admin(),
                 live_user("amy@acme.com", "Amy", "Old", &["Gone"]),
@@ -409,6 +419,7 @@ fn identical_inputs_give_identical_plans_whatever_the_live_order() {
     );
     let live1 = LiveSite {
         account_types: vec![],
+        api_identity: None,
         users: vec![
             admin(),
             live_user("c@acme.com", "C", "C", &[]),
@@ -433,6 +444,7 @@ mod sigma {
             base_url: url::Url::parse("https://aws-api.sigmacomputing.com").unwrap(),
             unmanaged_users: Unmanaged::Remove,
             unmanaged_groups: Unmanaged::Remove,
+            safety: Default::default(),
             config: SiteConfig::Sigma {
                 client_id_env: "ID".into(),
                 client_secret_env: "SECRET".into(),
@@ -465,6 +477,7 @@ mod sigma {
             users,
             groups: vec![],
             account_types: vec!["Admin".into(), "Creator".into(), "Viewer".into()],
+            api_identity: None,
         }
     }
 
@@ -580,6 +593,7 @@ mod sigma {
             },
             &[LiveSite {
                 account_types: vec![],
+                api_identity: None,
                 users: vec![admin(), live_user("ada@old.io", "Ada", "L", &[])],
                 groups: builtins(),
             }],

@@ -28,6 +28,8 @@ pub struct SiteDocument {
     pub summary: Summary,
     pub changes: Vec<ChangeDocument>,
     pub kept: Vec<Kept>,
+    /// Blast-radius guards the plan goes past; apply refuses it.
+    pub guards: Vec<crate::plan::GuardTrip>,
 }
 
 #[derive(Debug, Serialize)]
@@ -167,6 +169,7 @@ fn site_document(site: &SitePlan) -> SiteDocument {
             })
             .collect(),
         kept: site.kept.clone(),
+        guards: site.guards.clone(),
     }
 }
 

@@ -57,6 +57,12 @@ pub fn render(plan: &Plan, fingerprint: &str, budget: usize, artifact: &str) -> 
         );
     }
     head.push('\n');
+    for trip in plan.guard_trips() {
+        let _ = writeln!(
+            head,
+            "> [!CAUTION]\n> {trip}. `roster apply` refuses this plan until it is acknowledged.\n"
+        );
+    }
     let foot = format!(
         "<sub>desired state `{}` · roster {}</sub>\n",
         &fingerprint[..fingerprint.len().min(12)],
@@ -129,7 +135,7 @@ pub fn render(plan: &Plan, fingerprint: &str, budget: usize, artifact: &str) -> 
 fn kept_lines(site_body: &str) -> String {
     site_body
         .lines()
-        .filter(|l| l.starts_with("  = "))
+        .filter(|l| l.starts_with("  = ") || l.starts_with("  ! "))
         .map(|l| format!("{l}\n"))
         .collect()
 }

@@ -38,6 +38,7 @@ fn plan() -> Plan {
                         email: "tim@acme.com".into(),
                     },
                 ],
+                guards: vec![],
                 kept: vec![Kept {
                     kind: ObjectKind::User,
                     key: "admin@acme.com".into(),
@@ -55,6 +56,7 @@ fn plan() -> Plan {
                     declared_inactive: false,
                 }],
                 kept: vec![],
+                guards: vec![],
                 fingerprint: "2e".repeat(32),
             },
         ],
@@ -221,7 +223,8 @@ fn json() {
               "key": "admin@acme.com",
               "reason": "invited_by"
             }
-          ]
+          ],
+          "guards": []
         },
         {
           "site": "acme-sigma",
@@ -256,7 +259,8 @@ fn json() {
               }
             }
           ],
-          "kept": []
+          "kept": [],
+          "guards": []
         }
       ]
     }

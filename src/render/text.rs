@@ -90,6 +90,9 @@ fn render_site_body(out: &mut String, site: &SitePlan, st: &Styles) {
         render_change(out, change, st);
     }
     render_kept(out, &site.kept, st);
+    for trip in &site.guards {
+        let _ = writeln!(out, "{}", st.delete.apply_to(format!("  ! guard: {trip}")));
+    }
 }
 
 /// One site's lines (changes, then kept objects), without colour or header.

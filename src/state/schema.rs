@@ -62,6 +62,19 @@ pub struct SiteSpec {
     /// Sigma: archive a deactivated member's documents instead.
     #[schemars(with = "Option<bool>")]
     pub archive_documents: Option<Spanned<bool>>,
+    /// People never removed, deactivated or demoted on this site.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub protected: Option<Vec<Spanned<String>>>,
+    /// The fewest administrators a plan may leave the site with (default 1).
+    pub min_admins: Option<u32>,
+    /// Acknowledges a plan that removes (deletes or deactivates) up to this many users.
+    pub allow_removals: Option<u32>,
+    /// Acknowledges a plan that deletes up to this many groups.
+    pub allow_group_deletions: Option<u32>,
+    /// Acknowledges a plan that removes up to this many group memberships.
+    pub allow_membership_removals: Option<u32>,
+    /// Acknowledges a plan that removes or demotes up to this many administrators.
+    pub allow_admin_changes: Option<u32>,
     /// What to do with live users the state does not declare.
     #[serde(default)]
     pub unmanaged_users: Unmanaged,
@@ -148,6 +161,12 @@ impl Fields for SiteSpec {
         "client_secret",
         "new_owner",
         "archive_documents",
+        "protected",
+        "min_admins",
+        "allow_removals",
+        "allow_group_deletions",
+        "allow_membership_removals",
+        "allow_admin_changes",
         "unmanaged_users",
         "unmanaged_groups",
     ];

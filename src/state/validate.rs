@@ -646,10 +646,38 @@ fn check_site(c: &mut Checker, name: &str, entry: &Entry<SiteSpec>) -> Option<Si
         }
     };
 
+    let mut protected = Vec::new();
+    for e in spec.protected.iter().flatten() {
+        if is_valid_email(e.get_ref().trim()) {
+            protected.push(e.get_ref().trim().to_string());
+        } else {
+            c.error(
+                file,
+                e.span(),
+                format!(
+                    "site `{name}`: protected `{}` is not a valid email address",
+                    e.get_ref()
+                ),
+                Some("list the emails of people who must never be removed or demoted".into()),
+            );
+        }
+    }
+    let safety = crate::model::Safety {
+        protected,
+        min_admins: spec.min_admins.map_or(1, |n| n as usize),
+        allow: crate::model::Allowances {
+            removals: spec.allow_removals.map(|n| n as usize),
+            group_deletions: spec.allow_group_deletions.map(|n| n as usize),
+            membership_removals: spec.allow_membership_removals.map(|n| n as usize),
+            admin_changes: spec.allow_admin_changes.map(|n| n as usize),
+        },
+    };
+
     if c.diagnostics.len() > before {
         return None;
     }
     Some(Site {
+        safety,
         name: name.to_string(),
         provider,
         base_url: base_url?,

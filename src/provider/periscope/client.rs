@@ -90,6 +90,8 @@ impl PeriscopeClient {
             users: wire::users(&users).map_err(|m| decode("list users", m))?,
             groups: wire::groups(&groups).map_err(|m| decode("list groups", m))?,
             account_types: Vec::new(),
+            // The API key belongs to the site, not to a person.
+            api_identity: None,
         })
     }
 

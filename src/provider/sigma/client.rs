@@ -244,15 +244,17 @@ impl SigmaClient {
     /// Reads members (archived and SCIM-inactive included), teams with their
     /// members, and account types, concurrently.
     pub async fn fetch(&self) -> Result<LiveSite, ProviderError> {
-        let (members, teams, account_types) = tokio::join!(
+        let (members, teams, account_types, whoami) = tokio::join!(
             self.list_all(
                 "/v2.1/members?includeArchived=true&includeInactive=true",
                 "list members"
             ),
             self.list_all("/v2.1/teams", "list teams"),
             self.account_types(),
+            self.read("/v2/whoami".into(), "find who the credentials belong to"),
         );
         let (members, teams, account_types) = (members?, teams?, account_types?);
+        let identity = wire::id(&whoami?, &["userId", "memberId"]);
         let teams: Vec<Value> = teams
             .into_iter()
             .filter(|t| !wire::flag(t, "isArchived"))
@@ -340,10 +342,17 @@ impl SigmaClient {
             });
         }
         *self.ids.lock().expect("ids lock") = ids;
+        let api_identity = identity.and_then(|id| {
+            users
+                .iter()
+                .find(|u| u.id.as_deref() == Some(id.as_str()))
+                .map(|u| u.email.clone())
+        });
         Ok(LiveSite {
             users,
             groups,
             account_types,
+            api_identity,
         })
     }
 }

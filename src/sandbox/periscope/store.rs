@@ -203,6 +203,7 @@ impl PeriscopeSite {
 
     pub fn create_group(&mut self, body: &Value, test_mode: bool) -> Result<Value, ApiError> {
         let name = required(body, "name")?;
+        check_group_name(name)?;
         let access = access_of(body)?.unwrap_or(Access::View);
         if let Some(i) = self.group_index(name) {
             return Err(err(
@@ -237,6 +238,7 @@ impl PeriscopeSite {
                     format!("the built-in group '{old_name}' cannot be renamed"),
                 ));
             }
+            check_group_name(new_name)?;
             if let Some(j) = self.group_index(new_name).filter(|j| *j != i) {
                 return Err(err(
                     409,
@@ -286,6 +288,20 @@ impl PeriscopeSite {
             .filter(|u| u.groups.iter().any(|g| g == ADMINISTRATORS))
             .count()
     }
+}
+
+/// The longest group name the emulator accepts. Provisional: the reference
+/// documents no limit; some limit is certain.
+const GROUP_NAME_LIMIT: usize = 100;
+
+fn check_group_name(name: &str) -> Result<(), ApiError> {
+    if name.chars().count() > GROUP_NAME_LIMIT {
+        return Err(err(
+            400,
+            format!("group names are at most {GROUP_NAME_LIMIT} characters"),
+        ));
+    }
+    Ok(())
 }
 
 fn user_json(i: usize, u: &PeriscopeUser) -> Value {

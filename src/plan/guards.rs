@@ -1,0 +1,343 @@
+//! Blast-radius guards, protected accounts and the minimum of administrators:
+//! checks of a site's plan against its live state, before anything is sent.
+//!
+//! A guard trips when a plan changes more of one kind than both its count and
+//! its share of what is live allow: a count alone would not scale to large
+//! sites, a share alone would not protect small ones. An acknowledgement
+//! written in the state (`allow_removals = 40`) lets up to that many through.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use super::{Change, PlanError};
+use crate::model::{ADMINISTRATORS, LiveSite, ProviderKind, Site, email_key};
+
+/// What a guard counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuardKind {
+    /// Users deleted (Periscope) or deactivated (Sigma).
+    Removals,
+    GroupDeletions,
+    MembershipRemovals,
+    /// Administrators removed, deactivated or demoted.
+    AdminChanges,
+}
+
+impl GuardKind {
+    /// The most a plan may change without acknowledgement: it trips only
+    /// above both the count and the share of what is live.
+    pub fn limits(self) -> (usize, f64) {
+        match self {
+            GuardKind::Removals => (5, 0.10),
+            GuardKind::GroupDeletions => (3, 0.10),
+            GuardKind::MembershipRemovals => (20, 0.10),
+            GuardKind::AdminChanges => (1, 0.0),
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            GuardKind::Removals => "users",
+            GuardKind::GroupDeletions => "groups",
+            GuardKind::MembershipRemovals => "group memberships",
+            GuardKind::AdminChanges => "administrators",
+        }
+    }
+
+    fn verb(self) -> &'static str {
+        match self {
+            GuardKind::Removals => "removes",
+            GuardKind::GroupDeletions => "deletes",
+            GuardKind::MembershipRemovals => "removes",
+            GuardKind::AdminChanges => "removes or demotes",
+        }
+    }
+
+    /// The state key that acknowledges it.
+    pub fn allow_key(self) -> &'static str {
+        match self {
+            GuardKind::Removals => "allow_removals",
+            GuardKind::GroupDeletions => "allow_group_deletions",
+            GuardKind::MembershipRemovals => "allow_membership_removals",
+            GuardKind::AdminChanges => "allow_admin_changes",
+        }
+    }
+}
+
+/// A guard the plan goes past.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GuardTrip {
+    pub site: String,
+    pub kind: GuardKind,
+    /// How many the plan changes.
+    pub count: usize,
+    /// How many are live.
+    pub live: usize,
+    /// The acknowledgement in the state, if any (smaller than `count`).
+    pub allowed: Option<usize>,
+}
+
+impl fmt::Display for GuardTrip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (max, share) = self.kind.limits();
+        let pct = if self.live == 0 {
+            100.0
+        } else {
+            100.0 * self.count as f64 / self.live as f64
+        };
+        write!(
+            f,
+            "site `{}`: the plan {} {} {} ({pct:.0}% of {} live); the guard stops more than {max} and {:.0}% at once",
+            self.site,
+            self.kind.verb(),
+            self.count,
+            self.kind.noun(),
+            self.live,
+            share * 100.0,
+        )?;
+        if let Some(a) = self.allowed {
+            write!(
+                f,
+                ", and the state allows {a} ({} = {a})",
+                self.kind.allow_key()
+            )?;
+        }
+        write!(
+            f,
+            ". If this is intended, set {} = {} under [sites.{}] in the state, have it reviewed, and plan again",
+            self.kind.allow_key(),
+            self.count,
+            self.site
+        )
+    }
+}
+
+/// A user as the plan leaves them.
+#[derive(Clone)]
+struct After {
+    groups: Vec<String>,
+    member_type: Option<String>,
+    active: bool,
+}
+
+fn is_admin(p: ProviderKind, u: &After) -> bool {
+    u.active
+        && match p {
+            ProviderKind::Periscope => u
+                .groups
+                .iter()
+                .any(|g| p.group_key(g) == p.group_key(ADMINISTRATORS)),
+            ProviderKind::Sigma => u
+                .member_type
+                .as_deref()
+                .is_some_and(|t| t.eq_ignore_ascii_case("admin")),
+        }
+}
+
+/// The users of `live` once `changes` have run, by email key.
+fn simulate(live: &LiveSite, changes: &[Change]) -> HashMap<String, After> {
+    let mut users: HashMap<String, After> = live
+        .users
+        .iter()
+        .map(|u| {
+            (
+                email_key(&u.email),
+                After {
+                    groups: u.groups.clone(),
+                    member_type: u.member_type.clone(),
+                    active: u.active,
+                },
+            )
+        })
+        .collect();
+    for c in changes {
+        match c {
+            Change::CreateUser {
+                email,
+                member_type,
+                groups,
+                ..
+            } => {
+                users.insert(
+                    email_key(email),
+                    After {
+                        groups: groups.clone(),
+                        member_type: member_type.clone(),
+                        active: true,
+                    },
+                );
+            }
+            Change::UpdateUser {
+                email,
+                renamed_from,
+                member_type,
+                reactivate,
+                groups,
+                ..
+            } => {
+                let from = email_key(renamed_from.as_deref().unwrap_or(email));
+                if let Some(mut u) = users.remove(&from) {
+                    if let Some(m) = groups {
+                        u.groups = m.after.clone();
+                    }
+                    if let Some(d) = member_type {
+                        u.member_type = Some(d.after.clone());
+                    }
+                    u.active |= *reactivate;
+                    users.insert(email_key(email), u);
+                }
+            }
+            Change::DeactivateUser { email, .. } => {
+                if let Some(u) = users.get_mut(&email_key(email)) {
+                    u.active = false;
+                }
+            }
+            Change::DeleteUser { email } => {
+                users.remove(&email_key(email));
+            }
+            _ => {}
+        }
+    }
+    users
+}
+
+fn count(changes: &[Change], pick: impl Fn(&Change) -> usize) -> usize {
+    changes.iter().map(pick).sum()
+}
+
+/// Checks a site's plan: protected accounts and the minimum of
+/// administrators are errors; guards that trip are returned.
+pub fn check(
+    site: &Site,
+    live: &LiveSite,
+    changes: &[Change],
+) -> Result<Vec<GuardTrip>, Vec<PlanError>> {
+    let p = site.provider;
+    let before: HashMap<String, After> = simulate(live, &[]);
+    let after = simulate(live, changes);
+    let mut errors = Vec::new();
+
+    // Protected people, and whoever the API credentials belong to.
+    let mut protected: Vec<(&str, &str)> = site
+        .safety
+        .protected
+        .iter()
+        .map(|e| (e.as_str(), "protected"))
+        .collect();
+    if let Some(identity) = &live.api_identity {
+        protected.push((identity, "the owner of the API credentials"));
+    }
+    for (email, why) in protected {
+        let key = email_key(email);
+        let Some(was) = before.get(&key).filter(|u| u.active) else {
+            continue;
+        };
+        let problem = match after.get(&key) {
+            None => Some("deletes"),
+            Some(u) if !u.active => Some("deactivates"),
+            Some(u) if is_admin(p, was) && !is_admin(p, u) => Some("demotes"),
+            Some(_) => None,
+        };
+        if let Some(what) = problem {
+            errors.push(PlanError::Protected {
+                site: site.name.clone(),
+                email: email.to_string(),
+                what: what.to_string(),
+                why: why.to_string(),
+            });
+        }
+    }
+
+    let admins_before = before.values().filter(|u| is_admin(p, u)).count();
+    let admins_after = after.values().filter(|u| is_admin(p, u)).count();
+    if admins_after < site.safety.min_admins && admins_after < admins_before {
+        errors.push(PlanError::TooFewAdmins {
+            site: site.name.clone(),
+            before: admins_before,
+            after: admins_after,
+            min: site.safety.min_admins,
+        });
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    let live_users = live
+        .users
+        .iter()
+        .filter(|u| u.active && u.locked.is_none())
+        .count();
+    let live_groups = live
+        .groups
+        .iter()
+        .filter(|g| !p.is_builtin_group(&g.name))
+        .count();
+    let implicit = p.implicit_group().map(|g| p.group_key(g));
+    let live_memberships: usize = live
+        .users
+        .iter()
+        .map(|u| {
+            u.groups
+                .iter()
+                .filter(|g| Some(p.group_key(g)) != implicit)
+                .count()
+        })
+        .sum();
+    let admin_changes = before
+        .iter()
+        .filter(|(k, u)| is_admin(p, u) && !after.get(*k).is_some_and(|a| is_admin(p, a)))
+        .count();
+    let measured = [
+        (
+            GuardKind::Removals,
+            count(changes, |c| {
+                matches!(c, Change::DeleteUser { .. } | Change::DeactivateUser { .. }) as usize
+            }),
+            live_users,
+            site.safety.allow.removals,
+        ),
+        (
+            GuardKind::GroupDeletions,
+            count(changes, |c| {
+                matches!(c, Change::DeleteGroup { .. }) as usize
+            }),
+            live_groups,
+            site.safety.allow.group_deletions,
+        ),
+        (
+            GuardKind::MembershipRemovals,
+            count(changes, |c| match c {
+                Change::UpdateUser {
+                    groups: Some(m), ..
+                } => m.removed.len(),
+                _ => 0,
+            }),
+            live_memberships,
+            site.safety.allow.membership_removals,
+        ),
+        (
+            GuardKind::AdminChanges,
+            admin_changes,
+            admins_before,
+            site.safety.allow.admin_changes,
+        ),
+    ];
+    Ok(measured
+        .into_iter()
+        .filter(|(kind, n, live, allowed)| {
+            let (max, share) = kind.limits();
+            let over = *n > max && (*live == 0 || *n as f64 / *live as f64 > share);
+            over && allowed.is_none_or(|a| a < *n)
+        })
+        .map(|(kind, count, live, allowed)| GuardTrip {
+            site: site.name.clone(),
+            kind,
+            count,
+            live,
+            allowed,
+        })
+        .collect())
+}

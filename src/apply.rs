@@ -200,12 +200,13 @@ async fn apply_site(
                         "not attempted: it needs group `{group}`, whose change failed"
                     )));
                 }
-                if mode == WriteMode::TestMode {
-                    if let Some(group) = needs_group(c, &pending, site) {
-                        return Some(Outcome::Skipped(format!(
-                            "not sent: it needs group `{group}`, which a dry run does not create"
-                        )));
-                    }
+                let dry_pending = (mode == WriteMode::TestMode)
+                    .then(|| needs_group(c, &pending, site))
+                    .flatten();
+                if let Some(group) = dry_pending {
+                    return Some(Outcome::Skipped(format!(
+                        "not sent: it needs group `{group}`, which a dry run does not create"
+                    )));
                 }
                 None
             })

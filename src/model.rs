@@ -257,6 +257,8 @@ pub struct Site {
     pub unmanaged_users: Unmanaged,
     pub unmanaged_groups: Unmanaged,
     pub safety: Safety,
+    /// A request budget the site's API must not exceed.
+    pub max_requests_per_second: Option<f64>,
     pub config: SiteConfig,
 }
 

@@ -12,13 +12,18 @@ use crate::cli::ApplyArgs;
 use crate::model::ProviderKind;
 use crate::plan::SavedPlan;
 use crate::progress::Progress;
+use crate::provider::Pacing;
 use crate::provider::WriteMode;
 
 pub async fn run(dir: &Path, args: &ApplyArgs) -> Result<Status> {
     // A saved plan that cannot be read stops everything before any request.
     let saved = args.plan.as_deref().map(SavedPlan::load).transpose()?;
     let desired = load_state(dir)?;
-    let targets = Targets::connect(&desired, &args.target).await?;
+    let pacing = Pacing {
+        concurrency: args.concurrency.into(),
+        ..Pacing::default()
+    };
+    let targets = Targets::connect(&desired, &args.target, pacing).await?;
     let result = apply(&desired, &targets, args, saved.as_ref()).await;
     targets.finish().await?;
     result

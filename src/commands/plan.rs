@@ -9,10 +9,11 @@ use super::{Status, load_state};
 use crate::cli::PlanArgs;
 use crate::model::DesiredState;
 use crate::plan::Plan;
+use crate::provider::Pacing;
 
 pub async fn run(dir: &Path, args: &PlanArgs) -> Result<Status> {
     let desired = load_state(dir)?;
-    let targets = Targets::connect(&desired, &args.target).await?;
+    let targets = Targets::connect(&desired, &args.target, Pacing::default()).await?;
     let result = compute(&desired, &targets).await;
     targets.finish().await?;
     let plan = result?;

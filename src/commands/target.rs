@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use crate::cli::TargetArgs;
 use crate::model::{Credentials, DesiredState, LiveSite, Site, SiteConfig};
 use crate::progress::Progress;
-use crate::provider::{Client, ProviderError};
+use crate::provider::{Client, Pacing, ProviderError};
 use crate::sandbox::{
     self, PeriscopeSite, RunningSandbox, SANDBOX_PERISCOPE_KEY, SANDBOX_SIGMA_SECRET, Sandbox,
     SigmaOrg,
@@ -79,7 +79,11 @@ struct InProcess {
 }
 
 impl Targets {
-    pub async fn connect(desired: &DesiredState, args: &TargetArgs) -> Result<Targets> {
+    pub async fn connect(
+        desired: &DesiredState,
+        args: &TargetArgs,
+        pacing: Pacing,
+    ) -> Result<Targets> {
         let sites: Vec<_> = desired.sites.iter().map(|s| &s.site).collect();
         if args.sandbox {
             let mut data = sandbox::persist::load_or_seed(&args.sandbox_data, args.sandbox_reset)?;
@@ -93,7 +97,7 @@ impl Targets {
             let clients = sites
                 .iter()
                 .zip(credentials)
-                .map(|(site, creds)| Client::new(site, creds, Some(&url)))
+                .map(|(site, creds)| Client::new(site, creds, Some(&url), pacing))
                 .collect::<Result<Vec<_>, ProviderError>>()?;
             return Ok(Targets {
                 clients,
@@ -109,7 +113,7 @@ impl Targets {
                 state::check_base_url(raw).map_err(|why| anyhow::anyhow!("--sandbox-url {why}"))?;
             let clients = sites
                 .iter()
-                .map(|site| Client::new(site, sandbox_credentials(site), Some(&url)))
+                .map(|site| Client::new(site, sandbox_credentials(site), Some(&url), pacing))
                 .collect::<Result<Vec<_>, ProviderError>>()?;
             return Ok(Targets {
                 clients,
@@ -120,7 +124,7 @@ impl Targets {
         let clients = sites
             .iter()
             .zip(credentials)
-            .map(|(site, creds)| Client::new(site, creds, None))
+            .map(|(site, creds)| Client::new(site, creds, None, pacing))
             .collect::<Result<Vec<_>, ProviderError>>()?;
         Ok(Targets {
             clients,

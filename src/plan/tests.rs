@@ -14,6 +14,7 @@ fn site() -> Site {
         unmanaged_users: Unmanaged::Remove,
         unmanaged_groups: Unmanaged::Remove,
         safety: Default::default(),
+        max_requests_per_second: None,
         config: SiteConfig::Periscope {
             slug: "acme".into(),
             api_key_env: "ACME_API_KEY".into(),
@@ -445,6 +446,7 @@ mod sigma {
             unmanaged_users: Unmanaged::Remove,
             unmanaged_groups: Unmanaged::Remove,
             safety: Default::default(),
+            max_requests_per_second: None,
             config: SiteConfig::Sigma {
                 client_id_env: "ID".into(),
                 client_secret_env: "SECRET".into(),

@@ -4,17 +4,16 @@
 /// A failed request to a site.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ProviderError {
-    #[error(
-        "site `{site}`: {}: HTTP {status}: {message}{hint}",
-        what(action, object)
-    )]
+    #[error("site `{site}`: {}: HTTP {status}: {message}", what(action, object))]
     Http {
         site: String,
         action: String,
         object: String,
         status: u16,
+        /// The site's message, then what to check, if anything.
         message: String,
-        hint: String,
+        /// What the site asked for in `Retry-After`.
+        retry_after: Option<std::time::Duration>,
     },
     #[error("site `{site}`: {}: {message}", what(action, object))]
     Transport {
@@ -43,6 +42,24 @@ fn what(action: &str, object: &str) -> String {
 }
 
 impl ProviderError {
+    /// Whether the site may have carried out the request although it failed:
+    /// a 5xx, or no answer at all (a 429 was not carried out).
+    pub fn is_ambiguous(&self) -> bool {
+        match self {
+            ProviderError::Http { status, .. } => *status >= 500,
+            ProviderError::Transport { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// What the site asked to wait before trying again.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            ProviderError::Http { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
     /// Whether the same request may succeed if sent again: 429, 5xx, or no
     /// answer at all.
     pub fn is_retryable(&self) -> bool {

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod periscope;
+pub mod retry;
 pub mod sigma;
 
 use std::time::Duration;
@@ -14,6 +15,24 @@ pub use error::ProviderError;
 use crate::model::{Credentials, LiveSite, Site};
 use crate::plan::Change;
 
+/// How hard a client may press a site.
+#[derive(Debug, Clone, Copy)]
+pub struct Pacing {
+    /// Requests under way at once (fewer while the site answers 429).
+    pub concurrency: usize,
+    /// Requests started per second, when the site sets a budget.
+    pub per_second: Option<f64>,
+}
+
+impl Default for Pacing {
+    fn default() -> Self {
+        Pacing {
+            concurrency: 16,
+            per_second: None,
+        }
+    }
+}
+
 /// Whether a write really changes the site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteMode {
@@ -24,7 +43,7 @@ pub enum WriteMode {
 
 /// A connection to one site.
 pub enum Client {
-    Periscope(periscope::PeriscopeClient),
+    Periscope(Box<periscope::PeriscopeClient>),
     Sigma(Box<sigma::SigmaClient>),
 }
 
@@ -34,16 +53,22 @@ impl Client {
         site: &Site,
         credentials: Credentials,
         base_url: Option<&url::Url>,
+        pacing: Pacing,
     ) -> Result<Client, ProviderError> {
+        let pacing = Pacing {
+            per_second: site.max_requests_per_second.or(pacing.per_second),
+            ..pacing
+        };
         let base = base_url.unwrap_or(&site.base_url);
         match credentials {
             Credentials::Periscope { api_key } => {
-                periscope::PeriscopeClient::new(site, api_key, base).map(Client::Periscope)
+                periscope::PeriscopeClient::new(site, api_key, base, pacing)
+                    .map(|c| Client::Periscope(Box::new(c)))
             }
             Credentials::Sigma {
                 client_id,
                 client_secret,
-            } => sigma::SigmaClient::new(site, client_id, client_secret, base)
+            } => sigma::SigmaClient::new(site, client_id, client_secret, base, pacing)
                 .map(|c| Client::Sigma(Box::new(c))),
         }
     }

@@ -62,6 +62,8 @@ pub struct SiteSpec {
     /// Sigma: archive a deactivated member's documents instead.
     #[schemars(with = "Option<bool>")]
     pub archive_documents: Option<Spanned<bool>>,
+    /// The most requests per second roster sends the site.
+    pub max_requests_per_second: Option<f64>,
     /// People never removed, deactivated or demoted on this site.
     #[schemars(with = "Option<Vec<String>>")]
     pub protected: Option<Vec<Spanned<String>>>,
@@ -161,6 +163,7 @@ impl Fields for SiteSpec {
         "client_secret",
         "new_owner",
         "archive_documents",
+        "max_requests_per_second",
         "protected",
         "min_admins",
         "allow_removals",

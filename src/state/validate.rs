@@ -673,11 +673,22 @@ fn check_site(c: &mut Checker, name: &str, entry: &Entry<SiteSpec>) -> Option<Si
         },
     };
 
+    let max_requests_per_second = spec.max_requests_per_second.filter(|r| *r > 0.0);
+    if spec.max_requests_per_second.is_some() && max_requests_per_second.is_none() {
+        c.error(
+            file,
+            entry.span.clone(),
+            format!("site `{name}`: max_requests_per_second must be more than 0"),
+            Some("leave it out for no budget".into()),
+        );
+    }
+
     if c.diagnostics.len() > before {
         return None;
     }
     Some(Site {
         safety,
+        max_requests_per_second,
         name: name.to_string(),
         provider,
         base_url: base_url?,

@@ -1,7 +1,7 @@
 //! The Periscope Data (Sisense for Cloud Data Teams) v1 user and group API.
 //! Reference: `shared/reference/periscope-api.md`.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
@@ -10,14 +10,13 @@ use serde_json::{Value, json};
 use super::wire;
 use crate::model::{ALL_USERS, LiveSite, Site, SiteConfig};
 use crate::plan::Change;
-use crate::provider::WriteMode;
 use crate::provider::error::{ProviderError, describe_transport, error_message};
+use crate::provider::retry::{Pacer, RetryPolicy, retry_after};
+use crate::provider::{Pacing, WriteMode};
 use crate::secret::Secret;
 
 const AUTH_HEADER: &str = "HTTP-X-PARTNER-AUTH";
 const EMAIL_HEADER: &str = "HTTP-X-EMAIL";
-/// Reads that fail with a retryable status are tried this many times.
-const READ_ATTEMPTS: u32 = 3;
 
 pub struct PeriscopeClient {
     http: reqwest::Client,
@@ -29,6 +28,8 @@ pub struct PeriscopeClient {
     api_key: Secret,
     key_env: String,
     invited_by: String,
+    pacer: Pacer,
+    retry: RetryPolicy,
 }
 
 /// One request, described for errors and logs.
@@ -40,10 +41,29 @@ struct Call<'a> {
     email: Option<&'a str>,
     mode: Option<WriteMode>,
     body: Option<Value>,
+    /// How to tell, after an ambiguous failure, whether it took effect.
+    effect: Effect<'a>,
+}
+
+/// What a write leaves behind that a read can find.
+#[derive(Clone, Copy)]
+enum Effect<'a> {
+    None,
+    /// The user with this email exists.
+    UserExists(&'a str),
+    /// The group with this name exists.
+    GroupExists(&'a str),
+    /// The object is gone: a 404 on a retry means an earlier try worked.
+    Gone,
 }
 
 impl PeriscopeClient {
-    pub fn new(site: &Site, api_key: Secret, base_url: &url::Url) -> Result<Self, ProviderError> {
+    pub fn new(
+        site: &Site,
+        api_key: Secret,
+        base_url: &url::Url,
+        pacing: Pacing,
+    ) -> Result<Self, ProviderError> {
         let SiteConfig::Periscope {
             slug,
             api_key_env,
@@ -66,6 +86,8 @@ impl PeriscopeClient {
             api_key,
             key_env: api_key_env.clone(),
             invited_by: invited_by.clone(),
+            pacer: Pacer::new(pacing.concurrency, pacing.per_second),
+            retry: RetryPolicy::from_env(),
         })
     }
 
@@ -96,26 +118,44 @@ impl PeriscopeClient {
     }
 
     async fn read(&self, path: &str, action: &str) -> Result<Value, ProviderError> {
-        let mut attempt = 1;
-        loop {
-            let result = self
-                .send(Call {
-                    method: Method::GET,
-                    path: path.to_string(),
-                    action,
-                    object: "",
-                    email: None,
-                    mode: None,
-                    body: None,
-                })
-                .await;
-            match result {
-                Err(e) if attempt < READ_ATTEMPTS && e.is_retryable() => {
-                    tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
-                    attempt += 1;
-                }
-                other => return other,
-            }
+        self.send(Call {
+            method: Method::GET,
+            path: path.to_string(),
+            action,
+            object: "",
+            email: None,
+            mode: None,
+            body: None,
+            effect: Effect::None,
+        })
+        .await
+    }
+
+    /// Whether what `effect` describes is on the site now; `None` when the
+    /// read itself failed.
+    async fn exists(&self, effect: Effect<'_>) -> Option<bool> {
+        let (path, email) = match effect {
+            Effect::UserExists(email) => ("/api/v1/users".to_string(), Some(email)),
+            Effect::GroupExists(name) => (
+                format!("/api/v1/groups/{}", crate::provider::path_segment(name)),
+                None,
+            ),
+            Effect::None | Effect::Gone => return None,
+        };
+        let check = Call {
+            method: Method::GET,
+            path,
+            action: "check",
+            object: "",
+            email,
+            mode: None,
+            body: None,
+            effect: Effect::None,
+        };
+        match self.send_once(&check).await {
+            Ok(_) => Some(true),
+            Err(e) if e.status() == Some(404) => Some(false),
+            Err(_) => None,
         }
     }
 
@@ -132,6 +172,7 @@ impl PeriscopeClient {
                 object: name,
                 email: None,
                 mode: Some(mode),
+                effect: Effect::GroupExists(name),
                 body: Some(json!({
                     "name": name,
                     "access": access.map(|a| a.as_str()),
@@ -159,6 +200,11 @@ impl PeriscopeClient {
                     email: None,
                     mode: Some(mode),
                     body: Some(Value::Object(body)),
+                    // A rename that already happened leaves the new name.
+                    effect: match name {
+                        Some(n) => Effect::GroupExists(&n.after),
+                        None => Effect::None,
+                    },
                 }
             }
             Change::DeleteGroup { name, .. } => Call {
@@ -169,6 +215,7 @@ impl PeriscopeClient {
                 email: None,
                 mode: Some(mode),
                 body: None,
+                effect: Effect::Gone,
             },
             Change::CreateUser {
                 email,
@@ -183,6 +230,7 @@ impl PeriscopeClient {
                 object: email,
                 email: None,
                 mode: Some(mode),
+                effect: Effect::UserExists(email),
                 body: Some(json!({
                     "first_name": first_name,
                     "last_name": last_name,
@@ -220,6 +268,7 @@ impl PeriscopeClient {
                     email: Some(email),
                     mode: Some(mode),
                     body: Some(Value::Object(body)),
+                    effect: Effect::None,
                 }
             }
             Change::DeactivateUser { email, .. } => {
@@ -236,12 +285,51 @@ impl PeriscopeClient {
                 email: Some(email),
                 mode: Some(mode),
                 body: None,
+                effect: Effect::Gone,
             },
         };
         self.send(call).await.map(|_| ())
     }
 
+    /// Sends a request, retrying what is safe to retry: reads and idempotent
+    /// writes after a 429, a 5xx or a lost connection. A create whose answer
+    /// was lost is never sent again blindly: the site is read first, and the
+    /// create counts as done if what it makes is there. In test mode nothing
+    /// is ever made, so nothing is looked for.
     async fn send(&self, call: Call<'_>) -> Result<Value, ProviderError> {
+        let mut attempt = 1;
+        loop {
+            let error = match self.send_once(&call).await {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            let real = call.mode == Some(WriteMode::Real);
+            let done = match call.effect {
+                Effect::Gone => attempt > 1 && error.status() == Some(404),
+                Effect::UserExists(_) | Effect::GroupExists(_)
+                    if real
+                        && (error.is_ambiguous()
+                            || (attempt > 1 && matches!(error.status(), Some(404 | 409)))) =>
+                {
+                    self.exists(call.effect).await == Some(true)
+                }
+                _ => false,
+            };
+            if done {
+                tracing::debug!(site = %self.name, action = call.action, object = call.object, "an earlier try took effect");
+                return Ok(Value::Null);
+            }
+            if attempt >= self.retry.attempts || !error.is_retryable() {
+                return Err(error);
+            }
+            let wait = self.retry.delay(attempt, error.retry_after());
+            tracing::debug!(site = %self.name, action = call.action, attempt, wait_ms = wait.as_millis() as u64, %error, "retrying");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    async fn send_once(&self, call: &Call<'_>) -> Result<Value, ProviderError> {
         let mut url = format!("{}{}", self.base, call.path);
         if let Some(mode) = call.mode {
             // Always explicit: the API's default is not documented.
@@ -254,16 +342,15 @@ impl PeriscopeClient {
         let mut auth = HeaderValue::from_str(&format!("{}:{}", self.site, self.api_key.expose()))
             .map_err(|_| {
             self.transport(
-                &call,
+                call,
                 "the site name or API key holds characters a header cannot carry".into(),
             )
         })?;
         auth.set_sensitive(true);
         headers.insert(AUTH_HEADER, auth);
         if let Some(email) = call.email {
-            let v = HeaderValue::from_str(email).map_err(|_| {
-                self.transport(&call, "the email cannot be sent in a header".into())
-            })?;
+            let v = HeaderValue::from_str(email)
+                .map_err(|_| self.transport(call, "the email cannot be sent in a header".into()))?;
             headers.insert(EMAIL_HEADER, v);
         }
         let mut request = self
@@ -273,16 +360,18 @@ impl PeriscopeClient {
         if let Some(body) = &call.body {
             request = request.json(body);
         }
+        let turn = self.pacer.turn().await;
         let started = Instant::now();
         let response = request
             .send()
             .await
-            .map_err(|e| self.transport(&call, describe_transport(e)))?;
+            .map_err(|e| self.transport(call, describe_transport(e)))?;
         let status = response.status();
+        let asked_wait = retry_after(response.headers());
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| self.transport(&call, describe_transport(e)))?;
+            .map_err(|e| self.transport(call, describe_transport(e)))?;
         tracing::debug!(
             site = self.site_name(),
             method = %call.method,
@@ -292,6 +381,12 @@ impl PeriscopeClient {
             duration_ms = started.elapsed().as_millis() as u64,
             "periscope request"
         );
+        drop(turn);
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            self.pacer.throttled();
+        } else if status.is_success() {
+            self.pacer.succeeded();
+        }
         if !status.is_success() {
             let hint = match status {
                 StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => format!(
@@ -305,8 +400,8 @@ impl PeriscopeClient {
                 action: call.action.to_string(),
                 object: call.object.to_string(),
                 status: status.as_u16(),
-                message: error_message(&bytes, &[self.api_key.expose()]),
-                hint,
+                message: error_message(&bytes, &[self.api_key.expose()]) + &hint,
+                retry_after: asked_wait,
             });
         }
         if bytes.is_empty() {

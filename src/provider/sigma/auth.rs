@@ -141,11 +141,12 @@ impl Auth {
                 action: "get an API token".into(),
                 object: String::new(),
                 status: status.as_u16(),
-                message: error_message(&bytes, &self.secrets()),
-                hint: format!(
-                    " (check the values of {} and the site's cloud or base_url)",
+                message: format!(
+                    "{} (check the values of {} and the site's cloud or base_url)",
+                    error_message(&bytes, &self.secrets()),
                     self.envs
                 ),
+                retry_after: None,
             });
         }
         let body: Value = serde_json::from_slice(&bytes).map_err(|e| ProviderError::Decode {

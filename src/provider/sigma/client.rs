@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures::StreamExt;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
@@ -14,13 +14,13 @@ use serde_json::Value;
 use super::auth::Auth;
 use super::wire::{self, SCHEDULER_ROBOT};
 use crate::model::{LiveGroup, LiveSite, LiveUser, Locked, Site, SiteConfig, email_key};
+use crate::provider::Pacing;
 use crate::provider::error::{ProviderError, describe_transport, error_message};
+use crate::provider::retry::{Pacer, RetryPolicy, retry_after};
 use crate::secret::Secret;
 
 /// The largest page Sigma serves (reference §3.1).
 pub const PAGE_SIZE: usize = 1000;
-/// Reads that fail with a retryable status are tried this many times.
-const READ_ATTEMPTS: u32 = 3;
 /// Team member lists read at once.
 const TEAM_READS: usize = 8;
 
@@ -39,6 +39,8 @@ pub struct SigmaClient {
     pub(super) name: String,
     pub(super) auth: Auth,
     pub(super) ids: Mutex<Ids>,
+    pacer: Pacer,
+    retry: RetryPolicy,
 }
 
 /// One request, described for errors and logs.
@@ -48,6 +50,20 @@ pub(super) struct Call<'a> {
     pub action: &'a str,
     pub object: &'a str,
     pub body: Option<Value>,
+    /// How to tell, after an ambiguous failure, whether it took effect.
+    pub effect: Effect<'a>,
+}
+
+/// What a write leaves behind that a read can find.
+#[derive(Clone, Copy)]
+pub(super) enum Effect<'a> {
+    None,
+    /// A member with this email exists: the found member is the answer.
+    MemberExists(&'a str),
+    /// A team with this name exists: the found team is the answer.
+    TeamExists(&'a str),
+    /// The object is gone: a 404 on a retry means an earlier try worked.
+    Gone,
 }
 
 impl SigmaClient {
@@ -56,6 +72,7 @@ impl SigmaClient {
         client_id: Secret,
         client_secret: Secret,
         base_url: &url::Url,
+        pacing: Pacing,
     ) -> Result<Self, ProviderError> {
         let SiteConfig::Sigma {
             client_id_env,
@@ -85,12 +102,88 @@ impl SigmaClient {
             base,
             name: site.name.clone(),
             ids: Mutex::new(Ids::default()),
+            pacer: Pacer::new(pacing.concurrency, pacing.per_second),
+            retry: RetryPolicy::from_env(),
+        })
+    }
+
+    /// Sends a request, retrying what is safe to retry: reads and idempotent
+    /// writes after a 429, a 5xx or a lost connection. A create whose answer
+    /// was lost is never sent again blindly: the site is read first, and if
+    /// the member or team is there, that is the answer.
+    pub(super) async fn send(&self, call: &Call<'_>) -> Result<Value, ProviderError> {
+        let mut attempt = 1;
+        loop {
+            let error = match self.send_once(call).await {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            let found = match call.effect {
+                Effect::Gone if attempt > 1 && error.status() == Some(404) => Some(Value::Null),
+                Effect::MemberExists(_) | Effect::TeamExists(_)
+                    if error.is_ambiguous() || (attempt > 1 && error.status() == Some(409)) =>
+                {
+                    self.find(call.effect).await
+                }
+                _ => None,
+            };
+            if let Some(found) = found {
+                tracing::debug!(site = %self.name, action = call.action, object = call.object, "an earlier try took effect");
+                return Ok(found);
+            }
+            if attempt >= self.retry.attempts || !error.is_retryable() {
+                return Err(error);
+            }
+            let wait = self.retry.delay(attempt, error.retry_after());
+            tracing::debug!(site = %self.name, action = call.action, attempt, wait_ms = wait.as_millis() as u64, %error, "retrying");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// The member or team `effect` describes, if the site has it now.
+    async fn find(&self, effect: Effect<'_>) -> Option<Value> {
+        let (path, field, wanted) = match effect {
+            Effect::MemberExists(email) => (
+                format!(
+                    "/v2/members?includeArchived=true&email={}",
+                    crate::provider::path_segment(email)
+                ),
+                "email",
+                email_key(email),
+            ),
+            Effect::TeamExists(name) => (
+                format!(
+                    "/v2/teams?limit={PAGE_SIZE}&name={}",
+                    crate::provider::path_segment(name)
+                ),
+                "name",
+                crate::model::ProviderKind::Sigma.group_key(name),
+            ),
+            Effect::None | Effect::Gone => return None,
+        };
+        let check = Call {
+            method: Method::GET,
+            path,
+            action: "check",
+            object: "",
+            body: None,
+            effect: Effect::None,
+        };
+        let body = self.send_once(&check).await.ok()?;
+        let page = wire::page(body, "nextPage").ok()?;
+        page.items.into_iter().find(|item| {
+            let value = wire::text(item, field);
+            match effect {
+                Effect::MemberExists(_) => email_key(&value) == wanted,
+                _ => crate::model::ProviderKind::Sigma.group_key(&value) == wanted,
+            }
         })
     }
 
     /// Sends one request with a bearer token; after a 401 the token is
     /// replaced and the request sent once more.
-    pub(super) async fn send(&self, call: &Call<'_>) -> Result<Value, ProviderError> {
+    async fn send_once(&self, call: &Call<'_>) -> Result<Value, ProviderError> {
         let url = format!("{}{}", self.base, call.path);
         let mut replaced_token = false;
         loop {
@@ -107,12 +200,14 @@ impl SigmaClient {
             if let Some(body) = &call.body {
                 request = request.json(body);
             }
+            let turn = self.pacer.turn().await;
             let started = Instant::now();
             let response = request
                 .send()
                 .await
                 .map_err(|e| self.transport(call, describe_transport(e)))?;
             let status = response.status();
+            let asked_wait = retry_after(response.headers());
             let bytes = response
                 .bytes()
                 .await
@@ -125,6 +220,12 @@ impl SigmaClient {
                 duration_ms = started.elapsed().as_millis() as u64,
                 "sigma request"
             );
+            drop(turn);
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                self.pacer.throttled();
+            } else if status.is_success() {
+                self.pacer.succeeded();
+            }
             if status == StatusCode::UNAUTHORIZED && !replaced_token {
                 self.auth.refused(generation).await;
                 replaced_token = true;
@@ -137,7 +238,7 @@ impl SigmaClient {
                     object: call.object.to_string(),
                     status: status.as_u16(),
                     message: error_message(&bytes, &self.auth.secrets()),
-                    hint: String::new(),
+                    retry_after: asked_wait,
                 });
             }
             if bytes.is_empty() {
@@ -162,23 +263,15 @@ impl SigmaClient {
 
     /// A GET, retried with backoff on 429, 5xx and connection failures.
     async fn read(&self, path: String, action: &str) -> Result<Value, ProviderError> {
-        let call = Call {
+        self.send(&Call {
             method: Method::GET,
             path,
             action,
             object: "",
             body: None,
-        };
-        let mut attempt = 1;
-        loop {
-            match self.send(&call).await {
-                Err(e) if attempt < READ_ATTEMPTS && e.is_retryable() => {
-                    tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
+            effect: Effect::None,
+        })
+        .await
     }
 
     /// Every item of a cursor-paginated list, at the largest page size.

@@ -8,7 +8,7 @@ use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use super::client::{Call, SigmaClient};
+use super::client::{Call, Effect, SigmaClient};
 use crate::model::{Handover, ProviderKind, email_key};
 use crate::plan::Change;
 use crate::provider::error::ProviderError;
@@ -128,6 +128,7 @@ impl SigmaClient {
                 method: Method::PATCH,
                 path: format!("/v2/teams/{}/members", encode(team)),
                 action: "change the members of team",
+                effect: Effect::None,
                 object: &object,
                 body: Some(Value::Object(body)),
             })
@@ -193,6 +194,7 @@ impl SigmaClient {
                         method: Method::POST,
                         path: "/v2/teams".into(),
                         action: "create team",
+                        effect: Effect::TeamExists(name),
                         object: name,
                         body: Some(Value::Object(body)),
                     })
@@ -238,6 +240,7 @@ impl SigmaClient {
                     method: Method::PATCH,
                     path: format!("/v2/teams/{}", encode(&team)),
                     action: "update team",
+                    effect: Effect::None,
                     object: live_name,
                     body: Some(Value::Object(body)),
                 })
@@ -259,6 +262,7 @@ impl SigmaClient {
                     method: Method::DELETE,
                     path: format!("/v2/teams/{}", encode(&team)),
                     action: "delete team",
+                    effect: Effect::Gone,
                     object: name,
                     body: None,
                 })
@@ -294,6 +298,7 @@ impl SigmaClient {
                         method: Method::POST,
                         path: "/v2/members".into(),
                         action: "create member",
+                        effect: Effect::MemberExists(email),
                         object: email,
                         body: Some(Value::Object(body)),
                     })
@@ -343,6 +348,7 @@ impl SigmaClient {
                     method: Method::PATCH,
                     path: format!("/v2/members/{}", encode(&member)),
                     action: "update member",
+                    effect: Effect::None,
                     object: email,
                     body: Some(Value::Object(body)),
                 })
@@ -382,6 +388,7 @@ impl SigmaClient {
                     method,
                     path,
                     action: "deactivate member",
+                    effect: Effect::None,
                     object: email,
                     body,
                 })

@@ -1,0 +1,196 @@
+//! Retries and pacing shared by the providers: exponential backoff with full
+//! jitter that honours `Retry-After`, a per-site limit on requests under way
+//! that halves when the site answers 429 and creeps back as it stops, and an
+//! optional request budget per second.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+/// How often and how long to retry.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub base: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 6,
+            base: Duration::from_millis(200),
+            max_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The default, with the base delay from `ROSTER_RETRY_BASE_MS` when set
+    /// (tests and benchmarks use short delays).
+    pub fn from_env() -> Self {
+        let mut p = RetryPolicy::default();
+        if let Some(ms) = std::env::var("ROSTER_RETRY_BASE_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            p.base = Duration::from_millis(ms);
+        }
+        p
+    }
+
+    /// The wait before attempt `attempt + 1`: what the site asked for, else a
+    /// random delay up to `base * 2^(attempt-1)`, capped.
+    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(asked) = retry_after {
+            return asked.min(self.max_delay);
+        }
+        let ceiling = self
+            .base
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16))
+            .min(self.max_delay);
+        ceiling.mul_f64(fastrand::f64())
+    }
+}
+
+/// Limits a site's requests: at most `limit` under way (adapting to 429s),
+/// and at most `per_second` started each second when set.
+pub struct Pacer {
+    permits: Semaphore,
+    max: usize,
+    /// The current limit; `max` minus the permits taken out after 429s.
+    limit: AtomicUsize,
+    successes: AtomicUsize,
+    interval: Option<Duration>,
+    next_start: Mutex<Instant>,
+}
+
+impl Pacer {
+    pub fn new(concurrency: usize, per_second: Option<f64>) -> Self {
+        let max = concurrency.max(1);
+        Pacer {
+            permits: Semaphore::new(max),
+            max,
+            limit: AtomicUsize::new(max),
+            successes: AtomicUsize::new(0),
+            interval: per_second
+                .filter(|r| *r > 0.0)
+                .map(|r| Duration::from_secs_f64(1.0 / r)),
+            next_start: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Waits for a turn: a free slot, and the request budget.
+    pub async fn turn(&self) -> SemaphorePermit<'_> {
+        let permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("the pacer is never closed");
+        if let Some(interval) = self.interval {
+            let wait = {
+                let mut next = self.next_start.lock().expect("pacer lock");
+                let now = Instant::now();
+                let start = (*next).max(now);
+                *next = start + interval;
+                start - now
+            };
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+        }
+        permit
+    }
+
+    /// The site answered 429: halve the requests under way.
+    pub fn throttled(&self) {
+        self.successes.store(0, Ordering::Relaxed);
+        let limit = self.limit.load(Ordering::Relaxed);
+        let target = (limit / 2).max(1);
+        let removed = self.permits.forget_permits(limit - target);
+        self.limit.fetch_sub(removed, Ordering::Relaxed);
+        if removed > 0 {
+            tracing::debug!(
+                limit = limit - removed,
+                "site throttled: fewer requests at once"
+            );
+        }
+    }
+
+    /// A request went through: after a run of them, allow one more at once.
+    pub fn succeeded(&self) {
+        let limit = self.limit.load(Ordering::Relaxed);
+        if limit >= self.max {
+            return;
+        }
+        if self.successes.fetch_add(1, Ordering::Relaxed) + 1 >= limit {
+            self.successes.store(0, Ordering::Relaxed);
+            self.limit.fetch_add(1, Ordering::Relaxed);
+            self.permits.add_permits(1);
+        }
+    }
+
+    /// How many requests may be under way now.
+    pub fn limit(&self) -> usize {
+        self.limit.load(Ordering::Relaxed)
+    }
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is not used by these APIs).
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_capped_and_honours_retry_after() {
+        let p = RetryPolicy {
+            attempts: 6,
+            base: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        };
+        for attempt in 1..10 {
+            let d = p.delay(attempt, None);
+            assert!(d <= Duration::from_millis(100 << (attempt - 1)).min(Duration::from_secs(1)));
+        }
+        assert_eq!(
+            p.delay(3, Some(Duration::from_millis(250))),
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            p.delay(3, Some(Duration::from_secs(90))),
+            Duration::from_secs(1)
+        );
+    }
+
+    #[tokio::test]
+    async fn throttling_halves_and_success_recovers() {
+        let pacer = Pacer::new(16, None);
+        pacer.throttled();
+        assert_eq!(pacer.limit(), 8);
+        pacer.throttled();
+        assert_eq!(pacer.limit(), 4);
+        for _ in 0..200 {
+            pacer.succeeded();
+        }
+        assert_eq!(pacer.limit(), 16);
+        // Never below one.
+        for _ in 0..10 {
+            pacer.throttled();
+        }
+        assert_eq!(pacer.limit(), 1);
+        let _turn = pacer.turn().await;
+    }
+}

@@ -134,6 +134,38 @@ pub struct SandboxArgs {
     /// Delay added to every answer, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub latency_ms: u64,
+
+    /// Share of requests answered with a 5xx, before or after the write
+    /// took effect (0.0 to 1.0).
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = rate)]
+    pub error_rate: f64,
+
+    /// Share of requests answered 429 with Retry-After.
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = rate)]
+    pub throttle_rate: f64,
+
+    /// Share of requests whose connection closes without a whole answer.
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = rate)]
+    pub drop_rate: f64,
+
+    /// Seconds a 429 asks the client to wait.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1)]
+    pub retry_after: u64,
+
+    /// Seed of the fault injection, to repeat a run.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+}
+
+fn rate(raw: &str) -> Result<f64, String> {
+    let p: f64 = raw
+        .parse()
+        .map_err(|_| format!("`{raw}` is not a number"))?;
+    if (0.0..=1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(format!("{p} is not between 0.0 and 1.0"))
+    }
 }
 
 #[derive(Debug, Args)]

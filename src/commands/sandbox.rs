@@ -4,6 +4,7 @@ use anyhow::{Context, Result};
 
 use super::Status;
 use crate::cli::SandboxArgs;
+use crate::sandbox::faults::Faults;
 use crate::sandbox::{Options, Sandbox, persist};
 
 pub async fn run(args: &SandboxArgs) -> Result<Status> {
@@ -47,6 +48,13 @@ pub async fn run(args: &SandboxArgs) -> Result<Status> {
         Options {
             token_ttl: std::time::Duration::from_secs(args.token_ttl.max(1)),
             latency: std::time::Duration::from_millis(args.latency_ms),
+            faults: Faults {
+                error_rate: args.error_rate,
+                throttle_rate: args.throttle_rate,
+                drop_rate: args.drop_rate,
+                retry_after_secs: args.retry_after,
+                seed: args.seed,
+            },
             ..Options::default()
         },
     );

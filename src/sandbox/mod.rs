@@ -3,6 +3,7 @@
 //! `--sandbox`, and by every end-to-end test.
 
 pub mod data;
+pub mod faults;
 pub mod periscope;
 pub mod persist;
 pub mod sigma;
@@ -41,6 +42,8 @@ pub struct Options {
     pub token_uses: Option<u32>,
     /// Added to every answer, as a network round trip would.
     pub latency: Duration,
+    /// Faults injected into answers (switchable later with `set_faults`).
+    pub faults: faults::Faults,
 }
 
 impl Default for Options {
@@ -49,6 +52,7 @@ impl Default for Options {
             token_ttl: Duration::from_secs(3600),
             token_uses: None,
             latency: Duration::ZERO,
+            faults: faults::Faults::default(),
         }
     }
 }
@@ -83,6 +87,8 @@ pub struct Shared {
     access: Mutex<HashMap<String, Grant>>,
     refresh: Mutex<HashMap<String, Grant>>,
     issued: AtomicU64,
+    faults: Mutex<faults::Faults>,
+    rng: Mutex<fastrand::Rng>,
 }
 
 impl Shared {
@@ -155,6 +161,7 @@ impl Sandbox {
     }
 
     pub fn with_options(data: SandboxData, options: Options) -> Self {
+        let faults = options.faults;
         Sandbox {
             shared: Arc::new(Shared {
                 data: Mutex::new(data),
@@ -164,6 +171,8 @@ impl Sandbox {
                 access: Mutex::new(HashMap::new()),
                 refresh: Mutex::new(HashMap::new()),
                 issued: AtomicU64::new(0),
+                rng: Mutex::new(fastrand::Rng::with_seed(faults.seed)),
+                faults: Mutex::new(faults),
             }),
         }
     }
@@ -171,6 +180,12 @@ impl Sandbox {
     /// A copy of what the sandbox holds now.
     pub fn data(&self) -> SandboxData {
         self.shared.data.lock().expect("sandbox lock").clone()
+    }
+
+    /// Switches fault injection (the die is seeded again).
+    pub fn set_faults(&self, faults: faults::Faults) {
+        *self.shared.rng.lock().expect("sandbox lock") = fastrand::Rng::with_seed(faults.seed);
+        *self.shared.faults.lock().expect("sandbox lock") = faults;
     }
 
     /// Changes the data directly, as someone using the platform's UI would.
@@ -192,6 +207,10 @@ impl Sandbox {
         periscope::routes::routes()
             .merge(sigma::routes::routes())
             .fallback(not_found)
+            .layer(middleware::from_fn_with_state(
+                self.shared.clone(),
+                faults::inject,
+            ))
             .layer(middleware::from_fn_with_state(
                 self.shared.clone(),
                 log_request,

@@ -1,0 +1,115 @@
+//! Fault injection: the sandbox answers some requests the way real APIs
+//! misbehave. Each request rolls a seeded die: a 429 with `Retry-After`, a
+//! 5xx (before or after the write took effect), or a connection that closes
+//! without a whole answer (again before or after).
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::Shared;
+
+/// How often each fault happens, as a share of requests (0.0 to 1.0).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Faults {
+    /// 5xx answers.
+    pub error_rate: f64,
+    /// 429 answers with `Retry-After`.
+    pub throttle_rate: f64,
+    /// Connections closed without a whole answer.
+    pub drop_rate: f64,
+    /// The seconds a 429 asks to wait.
+    pub retry_after_secs: u64,
+    /// Seed of the die, so a run can be repeated.
+    pub seed: u64,
+}
+
+impl Faults {
+    pub fn any(&self) -> bool {
+        self.error_rate > 0.0 || self.throttle_rate > 0.0 || self.drop_rate > 0.0
+    }
+}
+
+enum Fault {
+    Throttle,
+    Error { after: bool },
+    Drop { after: bool },
+}
+
+fn roll(shared: &Shared) -> Option<Fault> {
+    let f = *shared.faults.lock().expect("sandbox lock");
+    if !f.any() {
+        return None;
+    }
+    let (r, after) = {
+        let mut rng = shared.rng.lock().expect("sandbox lock");
+        (rng.f64(), rng.bool())
+    };
+    if r < f.throttle_rate {
+        Some(Fault::Throttle)
+    } else if r < f.throttle_rate + f.error_rate {
+        Some(Fault::Error { after })
+    } else if r < f.throttle_rate + f.error_rate + f.drop_rate {
+        Some(Fault::Drop { after })
+    } else {
+        None
+    }
+}
+
+/// A 200 whose body breaks off: the client sees the connection close.
+fn dropped() -> Response {
+    let stream = futures::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::other("connection dropped by the sandbox"))
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(stream))
+        .expect("a valid response")
+}
+
+fn error_body(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({ "error": message, "message": message })),
+    )
+        .into_response()
+}
+
+pub async fn inject(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    // Tokens stay reliable: the faults are for the API calls themselves.
+    if req.uri().path() == "/v2/auth/token" {
+        return next.run(req).await;
+    }
+    match roll(&shared) {
+        None => next.run(req).await,
+        Some(Fault::Throttle) => {
+            let secs = shared.faults.lock().expect("sandbox lock").retry_after_secs;
+            let mut r = error_body(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
+            r.headers_mut().insert(
+                header::RETRY_AFTER,
+                secs.to_string().parse().expect("a number"),
+            );
+            r
+        }
+        Some(Fault::Error { after }) => {
+            if after {
+                let _ = next.run(req).await;
+                error_body(StatusCode::BAD_GATEWAY, "Bad gateway")
+            } else {
+                error_body(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable")
+            }
+        }
+        Some(Fault::Drop { after }) => {
+            if after {
+                let _ = next.run(req).await;
+            }
+            dropped()
+        }
+    }
+}

@@ -157,7 +157,10 @@ fn active_emails(data: &SandboxData) -> Vec<String> {
     v
 }
 
-fn run_case(name: &str, case: fn(&str) -> (SandboxData, Vec<(String, String)>, Vec<String>)) {
+/// Sandbox data, state files and the emails the state adds, for a URL.
+type Case = fn(&str) -> (SandboxData, Vec<(String, String)>, Vec<String>);
+
+fn run_case(name: &str, case: Case) {
     let env = [
         ("ACME_KEY", "k"),
         ("SIGMA_ID", "acme-sigma"),

@@ -152,7 +152,8 @@ impl PeriscopeClient {
             body: None,
             effect: Effect::None,
         };
-        match self.send_once(&check).await {
+        // The check is a read, retried like any other.
+        match Box::pin(self.send(check)).await {
             Ok(_) => Some(true),
             Err(e) if e.status() == Some(404) => Some(false),
             Err(_) => None,

@@ -170,7 +170,8 @@ impl SigmaClient {
             body: None,
             effect: Effect::None,
         };
-        let body = self.send_once(&check).await.ok()?;
+        // The check is a read, retried like any other.
+        let body = Box::pin(self.send(&check)).await.ok()?;
         let page = wire::page(body, "nextPage").ok()?;
         page.items.into_iter().find(|item| {
             let value = wire::text(item, field);

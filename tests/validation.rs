@@ -405,6 +405,121 @@ fn cases() -> Vec<Case> {
             ],
         ),
         case(
+            "protected email invalid",
+            &[("site.toml", &format!("{SITE}protected = [\"root\"]\n"))],
+            &[
+                "error: state/site.toml:6:14: site `acme`: protected `root` is not a valid email address",
+            ],
+        ),
+        case(
+            "negative acknowledgement",
+            &[("site.toml", &format!("{SITE}allow_removals = -3\n"))],
+            &[
+                "error: state/site.toml:6:18: site `acme`: invalid value: integer `-3`, expected u32",
+            ],
+        ),
+        case(
+            "request budget of zero",
+            &[(
+                "site.toml",
+                &format!("{SITE}max_requests_per_second = 0.0\n"),
+            )],
+            &[
+                "error: state/site.toml:1:1: site `acme`: max_requests_per_second must be more than 0",
+            ],
+        ),
+        case(
+            "unknown unmanaged policy",
+            &[(
+                "site.toml",
+                &format!("{SITE}unmanaged_users = \"delete\"\n"),
+            )],
+            &[
+                "error: state/site.toml:6:19: site `acme`: unknown variant `delete`, expected one of `deactivate`, `remove`, `keep`",
+            ],
+        ),
+        case(
+            "invalid team visibility",
+            &[
+                ("site.toml", SIGMA),
+                (
+                    "groups.toml",
+                    "[[groups]]\nname = \"T\"\nvisibility = \"secret\"\n",
+                ),
+            ],
+            &[
+                "error: state/groups.toml:3:14: group #1: unknown variant `secret`, expected `public` or `private`",
+            ],
+        ),
+        case(
+            "empty group name",
+            &[
+                ("site.toml", SIGMA),
+                ("groups.toml", "[[groups]]\nname = \" \"\n"),
+            ],
+            &["error: state/groups.toml:2:8: a group name cannot be empty"],
+        ),
+        case(
+            "previous name of one group is another's name",
+            &[
+                ("site.toml", SIGMA),
+                (
+                    "groups.toml",
+                    "[[groups]]\nname = \"A\"\n\n[[groups]]\nname = \"B\"\nprevious_names = [\"a\"]\n",
+                ),
+            ],
+            &[
+                "error: state/groups.toml:6:19: group `B` is declared twice (names compare ignoring case and punctuation)",
+            ],
+        ),
+        case(
+            "sites not a list",
+            &[
+                ("site.toml", SITE),
+                ("people.toml", &format!("{ADA}sites = \"acme\"\n")),
+            ],
+            &[
+                "error: state/people.toml:5:9: user #1: invalid type: string \"acme\", expected a sequence",
+            ],
+        ),
+        case(
+            "a key twice in one table",
+            &[("site.toml", &format!("{SITE}site = \"again\"\n"))],
+            &["error: state/site.toml:6:1: invalid TOML: duplicate key"],
+        ),
+        case(
+            "base_url not a URL",
+            &[("site.toml", &format!("{SITE}base_url = \"not a url\"\n"))],
+            &[
+                "error: state/site.toml:6:12: site `acme`: base_url `not a url` is not a URL: relative URL without a base",
+            ],
+        ),
+        case(
+            "base_url with another scheme",
+            &[(
+                "site.toml",
+                &format!("{SITE}base_url = \"ftp://periscope.example.com\"\n"),
+            )],
+            &[
+                "error: state/site.toml:6:12: site `acme`: base_url `ftp://periscope.example.com` has scheme `ftp`; use https://",
+            ],
+        ),
+        case(
+            "a site is not a table",
+            &[("site.toml", "[sites]\nacme = \"periscope\"\n")],
+            &["error: state/site.toml:2:8: site `acme` must be a table"],
+        ),
+        case(
+            "active not a boolean",
+            &[
+                ("site.toml", SIGMA),
+                ("people.toml", &format!("{ADA}active = \"no\"\n")),
+            ],
+            &[
+                "error: state/people.toml:5:10: user #1: invalid type: string \"no\", expected a boolean",
+            ],
+        ),
+        case(
             "users not an array of tables",
             &[("site.toml", &format!("users = \"everyone\"\n{SITE}"))],
             &["error: state/site.toml:1:9: `users` must be an array of tables"],

@@ -79,14 +79,15 @@ fn mutated_state_files_never_panic_the_loaders() {
                 }
             }
         }
-        if let Ok(text) = std::str::from_utf8(&bytes) {
-            if let Ok(formatted) = roster::state::format::canonical(text) {
-                // Formatting is stable.
-                assert_eq!(
-                    roster::state::format::canonical(&formatted).unwrap(),
-                    formatted
-                );
-            }
+        let formatted = std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|text| roster::state::format::canonical(text).ok());
+        if let Some(formatted) = formatted {
+            // Formatting is stable.
+            assert_eq!(
+                roster::state::format::canonical(&formatted).unwrap(),
+                formatted
+            );
         }
     }
     assert!(

@@ -520,3 +520,50 @@ fn plain_http_is_refused_except_on_loopback() {
             .contains("--sandbox-url `http://10.1.2.3:8081` uses plain http://")
     );
 }
+
+/// A server that redirects every request to `to`.
+fn redirector(to: String) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+                let to = to.clone();
+                async move {
+                    (
+                        axum::http::StatusCode::TEMPORARY_REDIRECT,
+                        [(axum::http::header::LOCATION, format!("{to}{uri}"))],
+                    )
+                }
+            });
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    url
+}
+
+#[test]
+fn redirects_are_never_followed_with_credentials() {
+    let sb = seeded_sandbox();
+    let url = redirector(sb.url.clone());
+    let dir = state_dir(&[("site.toml", &periscope_site(&url, "ACME_KEY"))]);
+    let out = roster(
+        dir.path(),
+        &["plan"],
+        &[("ACME_KEY", "sandbox-periscope-key")],
+    );
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains(
+        "site `acme`: list users: HTTP 307: (empty response body) (the site redirects elsewhere; roster never follows a redirect with credentials: check base_url)"
+    ), "{}", out.stderr);
+    assert!(
+        sb.sandbox.requests().is_empty(),
+        "the credentials reached the redirect's target"
+    );
+}

@@ -118,6 +118,9 @@ pub fn path_segment(raw: &str) -> String {
     percent_encoding::utf8_percent_encode(raw, SEGMENT).to_string()
 }
 
+/// Said of a 3xx answer, which is never followed.
+pub const REDIRECT_HINT: &str = " (the site redirects elsewhere; roster never follows a redirect with credentials: check base_url)";
+
 /// The HTTP client every provider uses: rustls, timeouts, and no redirects
 /// (a redirect would carry credentials to another host).
 pub fn http_client() -> reqwest::Result<reqwest::Client> {

@@ -5,7 +5,9 @@
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 
@@ -192,5 +194,17 @@ mod tests {
         }
         assert_eq!(pacer.limit(), 1);
         let _turn = pacer.turn().await;
+    }
+
+    /// On tokio's paused clock: virtual time, exact, whatever the machine does.
+    #[tokio::test(start_paused = true)]
+    async fn the_request_budget_spaces_requests() {
+        let pacer = Pacer::new(16, Some(5.0));
+        let start = Instant::now();
+        for _ in 0..11 {
+            drop(pacer.turn().await);
+        }
+        // The first goes at once, then one every 200 ms.
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
     }
 }

@@ -394,6 +394,7 @@ impl PeriscopeClient {
                     " (the site refused the API key: check the value of {} and that `site` is the slug of the site's dashboard URLs)",
                     self.key_env
                 ),
+                s if s.is_redirection() => crate::provider::REDIRECT_HINT.to_string(),
                 _ => String::new(),
             };
             return Err(ProviderError::Http {

@@ -238,7 +238,12 @@ impl SigmaClient {
                     action: call.action.to_string(),
                     object: call.object.to_string(),
                     status: status.as_u16(),
-                    message: error_message(&bytes, &self.auth.secrets()),
+                    message: error_message(&bytes, &self.auth.secrets())
+                        + if status.is_redirection() {
+                            crate::provider::REDIRECT_HINT
+                        } else {
+                            ""
+                        },
                     retry_after: asked_wait,
                 });
             }

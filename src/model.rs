@@ -177,6 +177,25 @@ pub enum Credentials {
     },
 }
 
+/// Where a secret comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretSource {
+    /// An environment variable.
+    Env(String),
+    /// The output of a shell command (a password manager, a vault).
+    Command(String),
+}
+
+impl fmt::Display for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretSource::Env(var) => f.write_str(var),
+            SecretSource::Command(cmd) => write!(f, "the output of `{cmd}`"),
+        }
+    }
+}
+
 /// Where a deactivated Sigma member's documents go.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "to", content = "email")]
@@ -205,14 +224,14 @@ pub enum SiteConfig {
     Periscope {
         /// The slug in dashboard URLs, sent in the auth header.
         slug: String,
-        /// The environment variable holding the API key.
-        api_key_env: String,
+        /// Where the API key comes from.
+        api_key_from: SecretSource,
         /// Shown as the inviter of users roster creates; never removed.
         invited_by: String,
     },
     Sigma {
-        client_id_env: String,
-        client_secret_env: String,
+        client_id_from: SecretSource,
+        client_secret_from: SecretSource,
         handover: Handover,
     },
 }
@@ -268,18 +287,6 @@ impl Site {
         match &self.config {
             SiteConfig::Periscope { invited_by, .. } => Some(invited_by),
             SiteConfig::Sigma { .. } => None,
-        }
-    }
-
-    /// The environment variables holding the site's secrets.
-    pub fn secret_envs(&self) -> Vec<&str> {
-        match &self.config {
-            SiteConfig::Periscope { api_key_env, .. } => vec![api_key_env],
-            SiteConfig::Sigma {
-                client_id_env,
-                client_secret_env,
-                ..
-            } => vec![client_id_env, client_secret_env],
         }
     }
 }

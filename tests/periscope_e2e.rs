@@ -250,7 +250,7 @@ fn a_missing_environment_variable_is_named_before_any_request() {
     assert_eq!(out.code, 1);
     insta::assert_snapshot!(out.stderr, @r"
     error: site `acme`: environment variable ACME_KEY_NOT_SET is not set (it holds one of the site's credentials)
-    set the variable and run again, or use --sandbox to try roster without credentials; nothing was contacted
+    fix it and run again, or use --sandbox to try roster without credentials; nothing was contacted
     ");
     assert!(sb.sandbox.requests().is_empty());
 }
@@ -566,4 +566,36 @@ fn redirects_are_never_followed_with_credentials() {
         sb.sandbox.requests().is_empty(),
         "the credentials reached the redirect's target"
     );
+}
+
+#[test]
+fn a_secret_can_come_from_a_command() {
+    let sb = seeded_sandbox();
+    let site = periscope_site(&sb.url, "UNUSED").replace(
+        r#"api_key = { env = "UNUSED" }"#,
+        r#"api_key = { command = "printf '%s' sandbox-periscope-key" }"#,
+    ) + "unmanaged_users = \"keep\"\nunmanaged_groups = \"keep\"\n";
+    let dir = state_dir(&[("site.toml", &site)]);
+    let out = roster(dir.path(), &["plan", "--detailed-exitcode"], &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(sb.sandbox.requests().iter().all(|r| r.status == 200));
+    // A failing command: named, its output never shown, nothing contacted.
+    let requests = sb.sandbox.requests().len();
+    let site = periscope_site(&sb.url, "UNUSED").replace(
+        r#"api_key = { env = "UNUSED" }"#,
+        r#"api_key = { command = "echo leaked-secret-123 >&2; exit 3" }"#,
+    );
+    std::fs::write(dir.path().join("state/site.toml"), site).unwrap();
+    let out = roster(dir.path(), &["plan"], &[]);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr.lines().next().unwrap(),
+        "error: site `acme`: the command `echo leaked-secret-123 >&2; exit 3` failed (exit status: 3) (it holds one of the site's credentials)"
+    );
+    assert!(
+        !out.stderr
+            .replace("echo leaked-secret-123", "")
+            .contains("leaked-secret-123")
+    );
+    assert_eq!(sb.sandbox.requests().len(), requests);
 }

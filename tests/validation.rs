@@ -165,7 +165,9 @@ fn cases() -> Vec<Case> {
                 "site.toml",
                 &SITE.replace(r#"{ env = "ACME_KEY" }"#, r#"{ var = "ACME_KEY" }"#),
             )],
-            &["error: state/site.toml:4:11: site `acme`: unknown field `var`, expected `env`"],
+            &[
+                "error: state/site.toml:4:11: site `acme`: unknown field `var`, expected `env` or `command`",
+            ],
         ),
         case(
             "API key missing",

@@ -17,7 +17,7 @@ fn site() -> Site {
         max_requests_per_second: None,
         config: SiteConfig::Periscope {
             slug: "acme".into(),
-            api_key_env: "ACME_API_KEY".into(),
+            api_key_from: crate::model::SecretSource::Env("ACME_API_KEY".into()),
             invited_by: "admin@acme.com".into(),
         },
     }
@@ -216,7 +216,7 @@ fn removes_undeclared_by_default_but_never_builtins_or_invited_by() {
     let mut d = desired(vec![], vec![]);
     d.site.config = SiteConfig::Periscope {
         slug: "acme".into(),
-        api_key_env: "ACME_API_KEY".into(),
+        api_key_from: crate::model::SecretSource::Env("ACME_API_KEY".into()),
         invited_by: "ADMIN@acme.com".into(),
     };
     let out = render(
@@ -448,8 +448,8 @@ mod sigma {
             safety: Default::default(),
             max_requests_per_second: None,
             config: SiteConfig::Sigma {
-                client_id_env: "ID".into(),
-                client_secret_env: "SECRET".into(),
+                client_id_from: crate::model::SecretSource::Env("ID".into()),
+                client_secret_from: crate::model::SecretSource::Env("SECRET".into()),
                 handover,
             },
         }

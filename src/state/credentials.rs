@@ -1,54 +1,85 @@
 //! Turning the state's references to secrets into the secrets themselves.
 
 use std::fmt;
+use std::process::{Command, Stdio};
 
-use crate::model::{Credentials, Site, SiteConfig};
+use crate::model::{Credentials, SecretSource, Site, SiteConfig};
 use crate::secret::Secret;
 
-/// Environment variables the state refers to that are not set. Every one is
-/// listed, before any request is sent.
+/// Credentials that could not be read, each with why. Every one is listed,
+/// before any request is sent.
 #[derive(Debug, thiserror::Error)]
 pub struct MissingCredentials(pub Vec<(String, String)>);
 
 impl fmt::Display for MissingCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (site, var) in &self.0 {
+        for (site, why) in &self.0 {
             writeln!(
                 f,
-                "site `{site}`: environment variable {var} is not set (it holds one of the site's credentials)"
+                "site `{site}`: {why} (it holds one of the site's credentials)"
             )?;
         }
         write!(
             f,
-            "set the variable{} and run again, or use --sandbox to try roster without credentials; nothing was contacted",
-            if self.0.len() == 1 { "" } else { "s" }
+            "fix {} and run again, or use --sandbox to try roster without credentials; nothing was contacted",
+            if self.0.len() == 1 { "it" } else { "them" }
         )
     }
 }
 
-/// Reads each site's secrets from the environment.
+/// Reads one secret. A command's output is the secret; its error output is
+/// never shown, since it could hold the secret too.
+fn read(source: &SecretSource) -> Result<Secret, String> {
+    match source {
+        SecretSource::Env(var) => match std::env::var(var) {
+            Ok(v) if !v.trim().is_empty() => Ok(Secret::new(v.trim())),
+            _ => Err(format!("environment variable {var} is not set")),
+        },
+        SecretSource::Command(cmd) => {
+            let out = Command::new("sh")
+                .arg("-c")
+                .arg(cmd)
+                .stdin(Stdio::null())
+                .stderr(Stdio::null())
+                .output()
+                .map_err(|e| format!("the command `{cmd}` could not run: {e}"))?;
+            if !out.status.success() {
+                return Err(format!("the command `{cmd}` failed ({})", out.status));
+            }
+            match String::from_utf8(out.stdout) {
+                Ok(v) if !v.trim().is_empty() => Ok(Secret::new(v.trim())),
+                Ok(_) => Err(format!("the command `{cmd}` printed nothing")),
+                Err(_) => Err(format!(
+                    "the command `{cmd}` printed something that is not text"
+                )),
+            }
+        }
+    }
+}
+
+/// Reads each site's secrets from the environment or their commands.
 pub fn resolve_credentials(sites: &[&Site]) -> Result<Vec<Credentials>, MissingCredentials> {
     let mut missing = Vec::new();
-    let mut read = |site: &Site, var: &str| match std::env::var(var) {
-        Ok(v) if !v.trim().is_empty() => Secret::new(v.trim()),
-        _ => {
-            missing.push((site.name.clone(), var.to_string()));
+    let mut get = |site: &Site, source: &SecretSource| match read(source) {
+        Ok(s) => s,
+        Err(why) => {
+            missing.push((site.name.clone(), why));
             Secret::new("")
         }
     };
     let found: Vec<Credentials> = sites
         .iter()
         .map(|site| match &site.config {
-            SiteConfig::Periscope { api_key_env, .. } => Credentials::Periscope {
-                api_key: read(site, api_key_env),
+            SiteConfig::Periscope { api_key_from, .. } => Credentials::Periscope {
+                api_key: get(site, api_key_from),
             },
             SiteConfig::Sigma {
-                client_id_env,
-                client_secret_env,
+                client_id_from,
+                client_secret_from,
                 ..
             } => Credentials::Sigma {
-                client_id: read(site, client_id_env),
-                client_secret: read(site, client_secret_env),
+                client_id: get(site, client_id_from),
+                client_secret: get(site, client_secret_from),
             },
         })
         .collect();

@@ -205,6 +205,7 @@ impl Fields for GroupSpec {
 #[derive(Debug)]
 pub enum SecretRef {
     Env(String),
+    Command(String),
     Inline,
 }
 
@@ -215,10 +216,13 @@ impl JsonSchema for SecretRef {
 
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
-            "description": "Where a secret comes from: an environment variable. Secrets are never written in state files.",
+            "description": "Where a secret comes from: an environment variable, or the output of a shell command. Secrets are never written in state files.",
             "type": "object",
-            "properties": { "env": { "type": "string", "minLength": 1 } },
-            "required": ["env"],
+            "properties": {
+                "env": { "type": "string", "minLength": 1 },
+                "command": { "type": "string", "minLength": 1 }
+            },
+            "oneOf": [{ "required": ["env"] }, { "required": ["command"] }],
             "additionalProperties": false
         })
     }
@@ -232,7 +236,7 @@ impl<'de> Deserialize<'de> for SecretRef {
             type Value = SecretRef;
 
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(r#"a reference such as { env = "VARIABLE" }"#)
+                f.write_str(r#"a reference such as { env = "VARIABLE" } or { command = "..." }"#)
             }
 
             fn visit_str<E: de::Error>(self, _: &str) -> Result<SecretRef, E> {
@@ -240,19 +244,28 @@ impl<'de> Deserialize<'de> for SecretRef {
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SecretRef, A::Error> {
-                let mut env = None;
+                let mut found = None;
                 while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "env" => env = Some(map.next_value::<String>()?),
-                        other => return Err(de::Error::unknown_field(other, &["env"])),
+                    let value = match key.as_str() {
+                        "env" => SecretRef::Env(map.next_value::<String>()?),
+                        "command" => SecretRef::Command(map.next_value::<String>()?),
+                        other => return Err(de::Error::unknown_field(other, &["env", "command"])),
+                    };
+                    if found.is_some() {
+                        return Err(de::Error::custom(
+                            "give either `env` or `command`, not both",
+                        ));
                     }
+                    found = Some(value);
                 }
-                match env {
-                    Some(var) if !var.trim().is_empty() => Ok(SecretRef::Env(var)),
-                    Some(_) => Err(de::Error::invalid_value(
-                        de::Unexpected::Str(""),
-                        &"a non-empty environment variable name",
-                    )),
+                match found {
+                    Some(SecretRef::Env(v) | SecretRef::Command(v)) if v.trim().is_empty() => {
+                        Err(de::Error::invalid_value(
+                            de::Unexpected::Str(""),
+                            &"a non-empty variable name or command",
+                        ))
+                    }
+                    Some(r) => Ok(r),
                     None => Err(de::Error::missing_field("env")),
                 }
             }

@@ -10,8 +10,8 @@ use super::diagnostic::{Diagnostic, SourceFile};
 use super::load::{Entry, Parsed};
 use super::schema::{GroupSpec, SecretRef, SiteSpec, UserSpec};
 use crate::model::{
-    DesiredGroup, DesiredSite, DesiredState, DesiredUser, Handover, ProviderKind, Site, SiteConfig,
-    email_key,
+    DesiredGroup, DesiredSite, DesiredState, DesiredUser, Handover, ProviderKind, SecretSource,
+    Site, SiteConfig, email_key,
 };
 use crate::provider::sigma::regions;
 
@@ -514,7 +514,7 @@ fn check_site(c: &mut Checker, name: &str, entry: &Entry<SiteSpec>) -> Option<Si
                 "site",
                 "\"the-slug-in-your-dashboard-urls\"",
             );
-            let api_key_env = secret_env(c, entry, name, &spec.api_key, "api_key", "API_KEY");
+            let api_key_from = secret_env(c, entry, name, &spec.api_key, "api_key", "API_KEY");
             let invited_by = match &spec.invited_by {
                 Some(e) if is_valid_email(e.get_ref().trim()) => e.get_ref().trim().to_string(),
                 Some(e) => {
@@ -536,14 +536,14 @@ fn check_site(c: &mut Checker, name: &str, entry: &Entry<SiteSpec>) -> Option<Si
             };
             SiteConfig::Periscope {
                 slug,
-                api_key_env,
+                api_key_from,
                 invited_by,
             }
         }
         ProviderKind::Sigma => {
-            let client_id_env =
+            let client_id_from =
                 secret_env(c, entry, name, &spec.client_id, "client_id", "CLIENT_ID");
-            let client_secret_env = secret_env(
+            let client_secret_from = secret_env(
                 c,
                 entry,
                 name,
@@ -585,8 +585,8 @@ fn check_site(c: &mut Checker, name: &str, entry: &Entry<SiteSpec>) -> Option<Si
                 (None, false) => Handover::CredentialsOwner,
             };
             SiteConfig::Sigma {
-                client_id_env,
-                client_secret_env,
+                client_id_from,
+                client_secret_from,
                 handover,
             }
         }
@@ -733,8 +733,8 @@ fn required_text(
     }
 }
 
-/// The environment variable a secret is read from; an inline value is an
-/// error that never echoes the value.
+/// Where a secret is read from; an inline value is an error that never
+/// echoes the value.
 fn secret_env(
     c: &mut Checker,
     entry: &Entry<SiteSpec>,
@@ -742,11 +742,12 @@ fn secret_env(
     value: &Option<Spanned<SecretRef>>,
     field: &str,
     suffix: &str,
-) -> String {
+) -> SecretSource {
     let suggestion = default_env_name(name, suffix);
     match value {
         Some(s) => match s.get_ref() {
-            SecretRef::Env(var) => var.clone(),
+            SecretRef::Env(var) => SecretSource::Env(var.trim().to_string()),
+            SecretRef::Command(cmd) => SecretSource::Command(cmd.clone()),
             SecretRef::Inline => {
                 c.error(
                     entry.file,
@@ -756,7 +757,7 @@ fn secret_env(
                         "remove it from the file (and rotate it if it was committed), then write {field} = {{ env = \"{suggestion}\" }}"
                     )),
                 );
-                String::new()
+                SecretSource::Env(String::new())
             }
         },
         None => {
@@ -767,7 +768,7 @@ fn secret_env(
                 field,
                 &format!("{{ env = \"{suggestion}\" }}"),
             );
-            String::new()
+            SecretSource::Env(String::new())
         }
     }
 }

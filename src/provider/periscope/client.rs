@@ -66,7 +66,7 @@ impl PeriscopeClient {
     ) -> Result<Self, ProviderError> {
         let SiteConfig::Periscope {
             slug,
-            api_key_env,
+            api_key_from,
             invited_by,
         } = &site.config
         else {
@@ -84,7 +84,7 @@ impl PeriscopeClient {
             name: site.name.clone(),
             site: slug.clone(),
             api_key,
-            key_env: api_key_env.clone(),
+            key_env: api_key_from.to_string(),
             invited_by: invited_by.clone(),
             pacer: Pacer::new(pacing.concurrency, pacing.per_second),
             retry: RetryPolicy::from_env(),

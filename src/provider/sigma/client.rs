@@ -75,8 +75,8 @@ impl SigmaClient {
         pacing: Pacing,
     ) -> Result<Self, ProviderError> {
         let SiteConfig::Sigma {
-            client_id_env,
-            client_secret_env,
+            client_id_from,
+            client_secret_from,
             ..
         } = &site.config
         else {
@@ -96,7 +96,7 @@ impl SigmaClient {
                 &site.name,
                 client_id,
                 client_secret,
-                format!("{client_id_env} and {client_secret_env}"),
+                format!("{client_id_from} and {client_secret_from}"),
             ),
             http,
             base,

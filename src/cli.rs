@@ -32,6 +32,11 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Run a local emulator of the platforms' APIs.
     Sandbox(SandboxArgs),
+    /// Edit the state from a CSV file: Sigma's batch-update format, or
+    /// (--remove) a list of people to remove.
+    Import(ImportArgs),
+    /// Print the state (or a site's live users) as CSV.
+    Export(ExportArgs),
     /// Rewrite state files canonically: people sorted by email, groups by
     /// name, lists sorted, emails lower-cased; comments kept.
     Fmt(FmtArgs),
@@ -173,4 +178,40 @@ pub struct FmtArgs {
     /// Change nothing; exit 1 if a file is not in canonical form (for CI).
     #[arg(long)]
     pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A CSV with the columns Email, First Name, Last Name, New Email,
+    /// Member Type, isArchived (any order; blank cells leave values alone).
+    #[arg(long, value_name = "FILE")]
+    pub csv: std::path::PathBuf,
+
+    /// The CSV lists people to remove from the state (an `email_address` or
+    /// `email` column).
+    #[arg(long)]
+    pub remove: bool,
+
+    /// Print what would be written, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ExportFormat,
+
+    /// Export what is live on the sites instead of the state.
+    #[arg(long)]
+    pub live: bool,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    Csv,
 }

@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod cli;
 mod commands;
+pub mod import;
 pub mod model;
 pub mod plan;
 pub mod progress;

@@ -2,7 +2,9 @@
 //! context (anyhow), and says how the process should exit.
 
 mod apply;
+mod export;
 mod fmt;
+mod import;
 mod plan;
 mod sandbox;
 mod target;
@@ -45,6 +47,8 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::Apply(args) => runtime.block_on(apply::run(&cli.state, args)),
         Command::Sandbox(args) => runtime.block_on(sandbox::run(args)),
         Command::Fmt(args) => fmt::run(&cli.state, args),
+        Command::Import(args) => import::run(&cli.state, args),
+        Command::Export(args) => runtime.block_on(export::run(&cli.state, args)),
         Command::Schema => {
             print!("{}", crate::state::json_schema());
             Ok(Status::Success)

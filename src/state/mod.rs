@@ -3,6 +3,7 @@
 
 mod credentials;
 mod diagnostic;
+pub mod edit;
 pub mod format;
 mod load;
 mod schema;

@@ -1,0 +1,76 @@
+//! `roster export --format csv [--live]`: the state, or what is live on the
+//! sites, as CSV: one row per person and site.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use super::target::Targets;
+use super::{Status, load_state};
+use crate::cli::ExportArgs;
+use crate::provider::Pacing;
+
+const HEADERS: [&str; 7] = [
+    "site",
+    "email",
+    "first_name",
+    "last_name",
+    "groups",
+    "member_type",
+    "active",
+];
+
+pub async fn run(dir: &Path, args: &ExportArgs) -> Result<Status> {
+    let desired = load_state(dir)?;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(HEADERS)?;
+    if args.live {
+        let targets = Targets::connect(&desired, &args.target, Pacing::default()).await?;
+        let live = targets.fetch().await;
+        targets.finish().await?;
+        for (site, live) in desired.sites.iter().zip(live?) {
+            let p = site.site.provider;
+            let mut users = live.users;
+            users.sort_by_key(|u| crate::model::email_key(&u.email));
+            for u in users {
+                let groups: Vec<&str> = u
+                    .groups
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|g| {
+                        p.implicit_group()
+                            .is_none_or(|i| p.group_key(i) != p.group_key(g))
+                    })
+                    .collect();
+                out.write_record([
+                    site.site.name.as_str(),
+                    &u.email,
+                    &u.first_name,
+                    &u.last_name,
+                    &groups.join(";"),
+                    u.member_type.as_deref().unwrap_or_default(),
+                    if u.active { "true" } else { "false" },
+                ])?;
+            }
+        }
+    } else {
+        for site in &desired.sites {
+            let mut users: Vec<_> = site.users.iter().collect();
+            users.sort_by_key(|u| crate::model::email_key(&u.email));
+            for u in users {
+                out.write_record([
+                    site.site.name.as_str(),
+                    &u.email,
+                    &u.first_name,
+                    &u.last_name,
+                    &u.groups.join(";"),
+                    u.member_type.as_deref().unwrap_or_default(),
+                    if u.active { "true" } else { "false" },
+                ])?;
+            }
+        }
+    }
+    let bytes = out.into_inner().context("writing the CSV")?;
+    print!("{}", String::from_utf8(bytes).context("the CSV is UTF-8")?);
+    Ok(Status::Success)
+}

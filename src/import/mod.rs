@@ -1,0 +1,3 @@
+//! Bringing what admins already have into the state: CSV files (`csv`).
+
+pub mod csv;

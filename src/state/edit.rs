@@ -1,0 +1,158 @@
+//! Editing state files in place (toml_edit): find a person's entry in
+//! whichever file declares them, change or remove fields, remove or add
+//! entries. Comments and layout are kept. Used by CSV import and by import
+//! from live sites.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use toml_edit::{DocumentMut, Item, Table, Value};
+
+use crate::model::email_key;
+
+/// Every state file, parsed for editing, and which were changed.
+pub struct StateFiles {
+    files: BTreeMap<PathBuf, (DocumentMut, bool)>,
+}
+
+/// Where a person is declared: the file and their index in its `users`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRef {
+    pub file: PathBuf,
+    pub index: usize,
+}
+
+impl StateFiles {
+    pub fn open(dir: &Path) -> Result<StateFiles, String> {
+        let mut files = BTreeMap::new();
+        let paths =
+            super::toml_files(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        for path in paths {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+                format!("{}: {}", path.display(), e.to_string().trim_end())
+            })?;
+            files.insert(path, (doc, false));
+        }
+        Ok(StateFiles { files })
+    }
+
+    /// Where each declared email (and previous email) is, by email key.
+    pub fn users(&self) -> BTreeMap<String, UserRef> {
+        let mut out = BTreeMap::new();
+        for (path, (doc, _)) in &self.files {
+            let Some(users) = doc.get("users").and_then(Item::as_array_of_tables) else {
+                continue;
+            };
+            for (index, t) in users.iter().enumerate() {
+                let r = UserRef {
+                    file: path.clone(),
+                    index,
+                };
+                if let Some(e) = t.get("email").and_then(Item::as_str) {
+                    out.insert(email_key(e), r.clone());
+                }
+            }
+        }
+        out
+    }
+
+    pub fn user(&self, r: &UserRef) -> Option<&Table> {
+        self.files
+            .get(&r.file)?
+            .0
+            .get("users")?
+            .as_array_of_tables()?
+            .get(r.index)
+    }
+
+    pub fn user_mut(&mut self, r: &UserRef) -> Option<&mut Table> {
+        let (doc, changed) = self.files.get_mut(&r.file)?;
+        *changed = true;
+        doc.get_mut("users")?
+            .as_array_of_tables_mut()?
+            .get_mut(r.index)
+    }
+
+    /// Removes people's entries (refs into the same file must all be given
+    /// at once, as indexes shift).
+    pub fn remove_users(&mut self, refs: &[UserRef]) {
+        let mut by_file: BTreeMap<&PathBuf, Vec<usize>> = BTreeMap::new();
+        for r in refs {
+            by_file.entry(&r.file).or_default().push(r.index);
+        }
+        for (file, mut indexes) in by_file {
+            let Some((doc, changed)) = self.files.get_mut(file) else {
+                continue;
+            };
+            let Some(users) = doc.get_mut("users").and_then(Item::as_array_of_tables_mut) else {
+                continue;
+            };
+            indexes.sort_unstable();
+            for i in indexes.into_iter().rev() {
+                users.remove(i);
+            }
+            *changed = true;
+        }
+    }
+
+    /// Appends an entry to `users` of `file` (created if missing).
+    pub fn add_user(&mut self, file: &Path, entry: Table) {
+        let (doc, changed) = self
+            .files
+            .entry(file.to_path_buf())
+            .or_insert_with(|| (DocumentMut::new(), false));
+        *changed = true;
+        let users = doc
+            .entry("users")
+            .or_insert_with(|| Item::ArrayOfTables(Default::default()));
+        if let Some(users) = users.as_array_of_tables_mut() {
+            users.push(entry);
+        }
+    }
+
+    /// The files that changed and their new text.
+    pub fn changed(&self) -> Vec<(&Path, String)> {
+        self.files
+            .iter()
+            .filter(|(_, (_, changed))| *changed)
+            .map(|(p, (doc, _))| (p.as_path(), doc.to_string()))
+            .collect()
+    }
+
+    /// Writes every changed file (each whole or not at all).
+    pub fn write(&self) -> Result<Vec<PathBuf>, String> {
+        let mut written = Vec::new();
+        for (path, text) in self.changed() {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
+            let tmp = path.with_extension("toml.tmp");
+            std::fs::write(&tmp, &text)
+                .and_then(|_| std::fs::rename(&tmp, path))
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            written.push(path.to_path_buf());
+        }
+        Ok(written)
+    }
+}
+
+/// Sets a key to a value, keeping the comment and spacing of the old value.
+pub fn set(t: &mut Table, key: &str, value: impl Into<Value>) {
+    let mut value = value.into();
+    if let Some(old) = t.get(key).and_then(Item::as_value) {
+        *value.decor_mut() = old.decor().clone();
+    }
+    t.insert(key, Item::Value(value));
+}
+
+/// A list value of strings.
+pub fn strings(items: &[String]) -> Value {
+    let mut a = toml_edit::Array::new();
+    for i in items {
+        a.push(i.as_str());
+    }
+    Value::Array(a)
+}

@@ -32,7 +32,13 @@ struct RowEdit {
     archived: Option<bool>,
 }
 
-fn read(path: &Path) -> Result<(csv::StringRecord, Vec<(u64, csv::StringRecord)>), Vec<String>> {
+/// A CSV's header row and its rows, each with its line number.
+struct Table {
+    headers: csv::StringRecord,
+    rows: Vec<(u64, csv::StringRecord)>,
+}
+
+fn read(path: &Path) -> Result<Table, Vec<String>> {
     let shown = path.display().to_string();
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
@@ -55,7 +61,7 @@ fn read(path: &Path) -> Result<(csv::StringRecord, Vec<(u64, csv::StringRecord)>
         }
     }
     if problems.is_empty() {
-        Ok((headers, rows))
+        Ok(Table { headers, rows })
     } else {
         Err(problems)
     }
@@ -65,7 +71,7 @@ fn read(path: &Path) -> Result<(csv::StringRecord, Vec<(u64, csv::StringRecord)>
 /// changed, or every problem found.
 pub fn batch_update(path: &Path, files: &mut StateFiles) -> Result<usize, Vec<String>> {
     let shown = path.display().to_string();
-    let (headers, rows) = read(path)?;
+    let Table { headers, rows } = read(path)?;
     let mut problems = Vec::new();
     let column = |name: &str| headers.iter().position(|h| h == name);
     for h in headers.iter() {
@@ -208,7 +214,7 @@ pub fn batch_update(path: &Path, files: &mut StateFiles) -> Result<usize, Vec<St
 /// from the state; the number removed, or every problem found.
 pub fn remove(path: &Path, files: &mut StateFiles) -> Result<usize, Vec<String>> {
     let shown = path.display().to_string();
-    let (headers, rows) = read(path)?;
+    let Table { headers, rows } = read(path)?;
     let Some(col) = headers
         .iter()
         .position(|h| h.eq_ignore_ascii_case("email_address") || h.eq_ignore_ascii_case("email"))

@@ -14,6 +14,10 @@ pub struct Cli {
     #[arg(long, global = true, default_value = "state", env = "ROSTER_STATE")]
     pub state: PathBuf,
 
+    /// Only these sites (repeatable); by default every declared site.
+    #[arg(long = "site", global = true, value_name = "NAME")]
+    pub sites: Vec<String>,
+
     /// Log every HTTP call to stderr (-v); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

@@ -49,7 +49,7 @@ fn cases() -> Vec<Case> {
                 ("people.toml", &format!("{ADA}team = \"x\"\n")),
             ],
             &[
-                "error: state/people.toml:5:1: user #1: unknown field `team`, expected one of `email`, `first_name`, `last_name`, `groups`, `sites`, `member_type`, `active`, `previous_emails`",
+                "error: state/people.toml:5:1: user #1: unknown field `team`, expected one of `email`, `first_name`, `last_name`, `groups`, `sites`, `member_type`, `active`, `previous_emails`, `overrides`",
                 "  hint: remove the key or fix its spelling",
             ],
         ),

@@ -1,12 +1,11 @@
 //! `roster apply`: show the plan, confirm, carry it out.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
 
 use anyhow::{Result, bail};
 
+use super::Status;
 use super::target::Targets;
-use super::{Status, load_state};
 use crate::apply::OnFailure;
 use crate::cli::ApplyArgs;
 use crate::model::ProviderKind;
@@ -15,10 +14,10 @@ use crate::progress::Progress;
 use crate::provider::Pacing;
 use crate::provider::WriteMode;
 
-pub async fn run(dir: &Path, args: &ApplyArgs) -> Result<Status> {
+pub async fn run(scope: &super::Scope<'_>, args: &ApplyArgs) -> Result<Status> {
     // A saved plan that cannot be read stops everything before any request.
     let saved = args.plan.as_deref().map(SavedPlan::load).transpose()?;
-    let desired = load_state(dir)?;
+    let desired = scope.load()?;
     let pacing = Pacing {
         concurrency: args.concurrency.into(),
         ..Pacing::default()

@@ -1,12 +1,10 @@
 //! `roster export --format csv [--live]`: the state, or what is live on the
 //! sites, as CSV: one row per person and site.
 
-use std::path::Path;
-
 use anyhow::{Context, Result};
 
+use super::Status;
 use super::target::Targets;
-use super::{Status, load_state};
 use crate::cli::ExportArgs;
 use crate::provider::Pacing;
 
@@ -20,8 +18,8 @@ const HEADERS: [&str; 7] = [
     "active",
 ];
 
-pub async fn run(dir: &Path, args: &ExportArgs) -> Result<Status> {
-    let desired = load_state(dir)?;
+pub async fn run(scope: &super::Scope<'_>, args: &ExportArgs) -> Result<Status> {
+    let desired = scope.load()?;
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record(HEADERS)?;
     if args.live {

@@ -41,14 +41,19 @@ pub fn run(cli: Cli) -> Result<Status> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let only = cli.sites.as_slice();
+    let scope = Scope {
+        dir: &cli.state,
+        only,
+    };
     match &cli.command {
-        Command::Validate => validate::run(&cli.state),
-        Command::Plan(args) => runtime.block_on(plan::run(&cli.state, args)),
-        Command::Apply(args) => runtime.block_on(apply::run(&cli.state, args)),
+        Command::Validate => validate::run(&scope),
+        Command::Plan(args) => runtime.block_on(plan::run(&scope, args)),
+        Command::Apply(args) => runtime.block_on(apply::run(&scope, args)),
         Command::Sandbox(args) => runtime.block_on(sandbox::run(args)),
         Command::Fmt(args) => fmt::run(&cli.state, args),
         Command::Import(args) => import::run(&cli.state, args),
-        Command::Export(args) => runtime.block_on(export::run(&cli.state, args)),
+        Command::Export(args) => runtime.block_on(export::run(&scope, args)),
         Command::Schema => {
             print!("{}", crate::state::json_schema());
             Ok(Status::Success)
@@ -69,6 +74,41 @@ fn init_logging(verbose: u8) {
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
+}
+
+/// Which state, and which of its sites, a command works on.
+pub struct Scope<'a> {
+    pub dir: &'a Path,
+    /// Only these sites (`--site`); all when empty.
+    pub only: &'a [String],
+}
+
+impl Scope<'_> {
+    /// The state, checked whole, narrowed to the sites asked for.
+    fn load(&self) -> Result<DesiredState> {
+        let mut desired = load_state(self.dir)?;
+        let declared: Vec<&str> = desired.sites.iter().map(|s| s.site.name.as_str()).collect();
+        let unknown: Vec<&String> = self
+            .only
+            .iter()
+            .filter(|n| !declared.contains(&n.as_str()))
+            .collect();
+        if !unknown.is_empty() {
+            anyhow::bail!(
+                "--site {}: no such site in the state; the sites are {}",
+                unknown
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                declared.join(", ")
+            );
+        }
+        if !self.only.is_empty() {
+            desired.sites.retain(|s| self.only.contains(&s.site.name));
+        }
+        Ok(desired)
+    }
 }
 
 /// Loads the state, printing every problem found (each on its own line,

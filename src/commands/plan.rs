@@ -4,15 +4,15 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
 
+use super::Status;
 use super::target::Targets;
-use super::{Status, load_state};
 use crate::cli::PlanArgs;
 use crate::model::DesiredState;
 use crate::plan::Plan;
 use crate::provider::Pacing;
 
-pub async fn run(dir: &Path, args: &PlanArgs) -> Result<Status> {
-    let desired = load_state(dir)?;
+pub async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Status> {
+    let desired = scope.load()?;
     let targets = Targets::connect(&desired, &args.target, Pacing::default()).await?;
     let result = compute(&desired, &targets).await;
     targets.finish().await?;

@@ -1,13 +1,11 @@
 //! `roster validate`: load and check the state; no network.
 
-use std::path::Path;
-
 use anyhow::Result;
 
-use super::{Status, load_state};
+use super::Status;
 
-pub fn run(dir: &Path) -> Result<Status> {
-    let desired = load_state(dir)?;
+pub fn run(scope: &super::Scope<'_>) -> Result<Status> {
+    let desired = scope.load()?;
     let mut users = std::collections::HashSet::new();
     let mut groups = std::collections::HashSet::new();
     for s in &desired.sites {
@@ -17,7 +15,7 @@ pub fn run(dir: &Path) -> Result<Status> {
     let n = desired.sites.len();
     println!(
         "The state under {} is valid: {n} site{}, {} user{}, {} group{}.",
-        dir.display(),
+        scope.dir.display(),
         if n == 1 { "" } else { "s" },
         users.len(),
         if users.len() == 1 { "" } else { "s" },

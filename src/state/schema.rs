@@ -120,6 +120,20 @@ pub struct UserSpec {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub previous_emails: Vec<Spanned<String>>,
+    /// Per site: groups and account type there, instead of the ones above.
+    pub overrides: Option<BTreeMap<String, OverrideSpec>>,
+}
+
+/// `[users.overrides.SITE]`: what differs for a person on one site.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideSpec {
+    /// The groups on that site.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub groups: Option<Vec<Spanned<String>>>,
+    /// The account type on that site (Sigma).
+    #[schemars(with = "Option<String>")]
+    pub member_type: Option<Spanned<String>>,
 }
 
 /// `[[groups]]`: a Periscope group or a Sigma team.
@@ -185,6 +199,7 @@ impl Fields for UserSpec {
         "member_type",
         "active",
         "previous_emails",
+        "overrides",
     ];
 }
 

@@ -158,7 +158,7 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
                 users: users
                     .iter()
                     .filter(|u| on_site(&u.spec.sites))
-                    .map(|u| desired_user(&u.spec, &groups, site.provider))
+                    .map(|u| desired_user(&u.spec, &groups, site))
                     .collect(),
                 groups: groups
                     .iter()
@@ -185,24 +185,22 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
     })
 }
 
-fn desired_user(
-    spec: &UserSpec,
-    groups: &[Entry<GroupSpec>],
-    provider: ProviderKind,
-) -> DesiredUser {
+/// A user as declared for one site: the site's overrides, if any, win.
+fn desired_user(spec: &UserSpec, groups: &[Entry<GroupSpec>], site: &Site) -> DesiredUser {
+    let o = spec.overrides.as_ref().and_then(|o| o.get(&site.name));
+    let group_list = o.and_then(|o| o.groups.as_ref()).unwrap_or(&spec.groups);
+    let member_type = o
+        .and_then(|o| o.member_type.as_ref())
+        .or(spec.member_type.as_ref());
     DesiredUser {
         email: spec.email.get_ref().trim().to_string(),
         first_name: spec.first_name.clone(),
         last_name: spec.last_name.clone(),
-        groups: spec
-            .groups
+        groups: group_list
             .iter()
-            .map(|g| canonical_group(g.get_ref(), groups, provider))
+            .map(|g| canonical_group(g.get_ref(), groups, site.provider))
             .collect(),
-        member_type: spec
-            .member_type
-            .as_ref()
-            .map(|m| m.get_ref().trim().to_string()),
+        member_type: member_type.map(|m| m.get_ref().trim().to_string()),
         active: spec.active.as_ref().is_none_or(|a| *a.get_ref()),
         previous_emails: spec
             .previous_emails
@@ -365,19 +363,49 @@ fn check_user(
         }
     }
 
-    for g in &u.spec.groups {
+    // Each site the user is on gets the base groups, or the site's override.
+    let overrides = u.spec.overrides.clone().unwrap_or_default();
+    for (site_name, o) in &overrides {
+        if !on.iter().any(|s| &s.name == site_name) {
+            c.error(
+                u.file,
+                u.spec.email.span(),
+                format!("`{email}` has overrides for site `{site_name}`, which the user is not on"),
+                Some("remove the override, or add the site to the user's sites".into()),
+            );
+        }
+        if let Some(m) = &o.member_type {
+            let sigma = on
+                .iter()
+                .any(|s| &s.name == site_name && s.provider == ProviderKind::Sigma);
+            if !sigma {
+                c.error(
+                    u.file,
+                    m.span(),
+                    format!(
+                        "`member_type` overrides apply to Sigma sites, and `{site_name}` is not one"
+                    ),
+                    None,
+                );
+            }
+        }
+    }
+    // Every group named anywhere must be declared, once reported...
+    let named = u
+        .spec
+        .groups
+        .iter()
+        .chain(overrides.values().flat_map(|o| o.groups.iter().flatten()));
+    for g in named {
         let name = g.get_ref();
-        if broken_groups
+        let known = broken_groups
             .iter()
             .any(|b| group_key(b) == group_key(name))
-        {
-            continue;
-        }
-        let declared = groups
-            .iter()
-            .find(|d| group_key(d.spec.name.get_ref()) == group_key(name));
-        let builtin = ProviderKind::Periscope.is_builtin_group(name);
-        if declared.is_none() && !builtin {
+            || ProviderKind::Periscope.is_builtin_group(name)
+            || groups
+                .iter()
+                .any(|d| group_key(d.spec.name.get_ref()) == group_key(name));
+        if !known {
             c.error(
                 u.file,
                 g.span(),
@@ -386,15 +414,27 @@ fn check_user(
                     "add a [[groups]] entry with name = \"{name}\", or fix the spelling"
                 )),
             );
-            continue;
         }
-        // The group must exist on every site the user is on.
-        for site in &on {
+    }
+    // ...and be on each site the user has it on (the override, or the base).
+    for site in &on {
+        let list = overrides
+            .get(&site.name)
+            .and_then(|o| o.groups.as_ref())
+            .unwrap_or(&u.spec.groups);
+        for g in list {
+            let name = g.get_ref();
+            let declared = groups
+                .iter()
+                .find(|d| group_key(d.spec.name.get_ref()) == group_key(name));
             let available = match declared {
                 Some(d) => sites_of(&d.spec.sites, site_list)
                     .iter()
                     .any(|s| s.name == site.name),
-                None => site.provider.is_builtin_group(name),
+                None => {
+                    site.provider.is_builtin_group(name)
+                        || !ProviderKind::Periscope.is_builtin_group(name)
+                }
             };
             if !available {
                 c.error(

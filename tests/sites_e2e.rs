@@ -1,0 +1,202 @@
+//! End to end: many sites. One person declared once, placed on three sites
+//! of two providers with per-site overrides, in one apply; `--site`.
+
+mod common;
+
+use common::*;
+use roster::sandbox::PeriscopeSite;
+
+fn state(url: &str) -> String {
+    format!(
+        r#"[sites.acme]
+provider = "periscope"
+site = "acme"
+api_key = {{ env = "US_KEY" }}
+invited_by = "admin@acme.com"
+base_url = "{url}"
+unmanaged_users = "keep"
+unmanaged_groups = "keep"
+
+[sites.acme-eu]
+provider = "periscope"
+site = "acme-eu"
+api_key = {{ env = "EU_KEY" }}
+invited_by = "admin@acme.com"
+base_url = "{url}"
+unmanaged_users = "keep"
+unmanaged_groups = "keep"
+
+[sites.acme-sigma]
+provider = "sigma"
+base_url = "{url}"
+client_id = {{ env = "SIGMA_ID" }}
+client_secret = {{ env = "SIGMA_SECRET" }}
+unmanaged_users = "keep"
+unmanaged_groups = "keep"
+
+[[groups]]
+name = "Analysts"
+access = "sql"
+
+[[groups]]
+name = "Finance"
+access = "view"
+
+# Declared once, on every site; on Sigma in Finance, as a Viewer.
+[[users]]
+email = "newbie@acme.com"
+first_name = "New"
+last_name = "Bie"
+groups = ["Analysts"]
+member_type = "Creator"
+
+[users.overrides.acme-sigma]
+groups = ["Finance"]
+member_type = "Viewer"
+"#
+    )
+}
+
+const ENV: [(&str, &str); 4] = [
+    ("US_KEY", "sandbox-periscope-key"),
+    ("EU_KEY", "eu-key"),
+    ("SIGMA_ID", "acme-sigma"),
+    ("SIGMA_SECRET", "sandbox-sigma-secret"),
+];
+
+fn sandbox() -> BackgroundSandbox {
+    let mut data = persist::seed();
+    data.periscope.insert(
+        "acme-eu".into(),
+        PeriscopeSite::new("eu-key", "admin@acme.com"),
+    );
+    BackgroundSandbox::start(data).unwrap()
+}
+
+#[test]
+fn one_person_on_three_sites_of_two_providers_in_one_apply() {
+    let sb = sandbox();
+    let dir = state_dir(&[("roster.toml", &state(&sb.url))]);
+    let plan = roster(dir.path(), &["plan"], &ENV);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    assert!(
+        plan.stdout
+            .starts_with("Plan: 5 to create, 1 to update, 0 to delete.\n"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains(
+        "site acme-eu (periscope) — 3 to create, 0 to update, 0 to delete\n  + group Analysts  access=sql\n  + group Finance  access=view\n  + user  newbie@acme.com  first_name=\"New\" last_name=\"Bie\" groups=[Analysts]\n"
+    ));
+    assert!(plan.stdout.contains(
+        "  + user  newbie@acme.com  first_name=\"New\" last_name=\"Bie\" member_type=\"Viewer\" groups=[Finance]\n"
+    ), "{}", plan.stdout);
+
+    let apply = roster(dir.path(), &["apply", "--yes"], &ENV);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    let data = sb.sandbox.data();
+    for site in ["acme", "acme-eu"] {
+        let u = data.periscope[site]
+            .users
+            .iter()
+            .find(|u| u.email == "newbie@acme.com")
+            .unwrap();
+        assert_eq!(u.groups, ["All Users", "Analysts"], "{site}");
+    }
+    let org = &data.sigma["acme-sigma"];
+    let m = org
+        .members
+        .iter()
+        .find(|m| m.email == "newbie@acme.com")
+        .unwrap();
+    assert_eq!(m.member_type, "Viewer");
+    let finance = org.teams.iter().find(|t| t.name == "Finance").unwrap();
+    assert!(finance.members.contains(&m.member_id));
+    assert_eq!(
+        roster(dir.path(), &["plan", "--detailed-exitcode"], &ENV).code,
+        0
+    );
+}
+
+#[test]
+fn site_limits_every_command_to_some_sites() {
+    let sb = sandbox();
+    let dir = state_dir(&[("roster.toml", &state(&sb.url))]);
+    let plan = roster(
+        dir.path(),
+        &["plan", "--site", "acme-sigma", "--site", "acme-eu"],
+        &[
+            ("EU_KEY", "eu-key"),
+            ("SIGMA_ID", "acme-sigma"),
+            ("SIGMA_SECRET", "sandbox-sigma-secret"),
+        ],
+    );
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    assert!(plan.stdout.contains("\nsite acme-eu (periscope)"));
+    assert!(plan.stdout.contains("\nsite acme-sigma (sigma)"));
+    assert!(
+        !plan.stdout.contains("\nsite acme (periscope)"),
+        "only the sites asked for (and only their credentials)"
+    );
+    let apply = roster(dir.path(), &["apply", "--yes", "--site", "acme-eu"], &ENV);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    let data = sb.sandbox.data();
+    assert!(
+        data.periscope["acme-eu"]
+            .users
+            .iter()
+            .any(|u| u.email == "newbie@acme.com")
+    );
+    assert!(
+        !data.periscope["acme"]
+            .users
+            .iter()
+            .any(|u| u.email == "newbie@acme.com")
+    );
+    let export = roster(dir.path(), &["export", "--site", "acme-sigma"], &[]);
+    assert_eq!(
+        export.stdout,
+        "site,email,first_name,last_name,groups,member_type,active\nacme-sigma,newbie@acme.com,New,Bie,Finance,Viewer,true\n"
+    );
+    let unknown = roster(dir.path(), &["plan", "--site", "acme-us"], &ENV);
+    assert_eq!(unknown.code, 1);
+    assert_eq!(
+        unknown.stderr,
+        "error: --site acme-us: no such site in the state; the sites are acme, acme-eu, acme-sigma\n"
+    );
+}
+
+#[test]
+fn overrides_are_checked_against_their_site() {
+    let sb = sandbox();
+    let bad = state(&sb.url)
+        .replace(
+            "[users.overrides.acme-sigma]",
+            "[users.overrides.acme-mars]",
+        )
+        .replace(
+            "groups = [\"Finance\"]\nmember_type = \"Viewer\"\n",
+            "groups = [\"Nope\"]\n",
+        );
+    let dir = state_dir(&[("roster.toml", &bad)]);
+    let out = roster(dir.path(), &["validate"], &[]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains(
+            "`newbie@acme.com` has overrides for site `acme-mars`, which the user is not on"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("group `Nope` is not declared"));
+    let periscope_type =
+        state(&sb.url).replace("[users.overrides.acme-sigma]", "[users.overrides.acme-eu]");
+    std::fs::write(dir.path().join("state/roster.toml"), periscope_type).unwrap();
+    let out = roster(dir.path(), &["validate"], &[]);
+    assert!(
+        out.stderr
+            .contains("`member_type` overrides apply to Sigma sites, and `acme-eu` is not one"),
+        "{}",
+        out.stderr
+    );
+}

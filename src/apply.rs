@@ -120,13 +120,13 @@ pub enum OnFailure {
 /// Applies `plan` through `clients` (one per site, in the plan's order).
 pub async fn apply(
     plan: &Plan,
-    clients: &[Client],
+    clients: &[&Client],
     mode: WriteMode,
     concurrency: usize,
     on_failure: OnFailure,
     progress: &Progress,
 ) -> Report {
-    let sites = futures::future::join_all(plan.sites.iter().zip(clients).map(|(site, client)| {
+    let sites = futures::future::join_all(plan.sites.iter().zip(clients).map(|(site, &client)| {
         apply_site(site, client, mode, concurrency.max(1), on_failure, progress)
     }))
     .await;

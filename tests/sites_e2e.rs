@@ -200,3 +200,75 @@ fn overrides_are_checked_against_their_site() {
         out.stderr
     );
 }
+
+#[test]
+fn a_site_that_fails_hides_nothing_of_the_others() {
+    let sb = sandbox();
+    let dir = state_dir(&[("roster.toml", &state(&sb.url))]);
+    let env = [
+        ("US_KEY", "sandbox-periscope-key"),
+        ("EU_KEY", "a-wrong-key"),
+        ("SIGMA_ID", "acme-sigma"),
+        ("SIGMA_SECRET", "sandbox-sigma-secret"),
+    ];
+    let plan = roster(dir.path(), &["plan"], &env);
+    assert_eq!(plan.code, 1);
+    assert!(
+        plan.stdout
+            .contains("\nsite acme (periscope) — 1 to create, 1 to update, 0 to delete\n"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("\nsite acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete\n")
+    );
+    assert!(plan.stderr.starts_with(
+        "error: could not read the live state of 1 site:\n  site `acme-eu`: list users: HTTP 401: invalid API key for site 'acme-eu'"
+    ), "{}", plan.stderr);
+    assert!(
+        plan.stderr
+            .trim_end()
+            .ends_with("the plan above covers the other sites")
+    );
+
+    let apply = roster(dir.path(), &["apply", "--yes"], &env);
+    assert_eq!(apply.code, 1, "{}", apply.all());
+    assert!(apply.stdout.contains(
+        "Not applied, as its live state could not be read: site `acme-eu`: list users: HTTP 401"
+    ));
+    assert!(
+        apply
+            .stdout
+            .contains("Apply finished: 3 applied, 0 failed, 0 skipped."),
+        "{}",
+        apply.stdout
+    );
+    assert!(
+        apply
+            .stderr
+            .trim_end()
+            .ends_with("the changes of the other sites were applied"),
+        "{}",
+        apply.stderr
+    );
+    let data = sb.sandbox.data();
+    assert!(
+        data.periscope["acme"]
+            .users
+            .iter()
+            .any(|u| u.email == "newbie@acme.com")
+    );
+    assert!(
+        data.sigma["acme-sigma"]
+            .members
+            .iter()
+            .any(|m| m.email == "newbie@acme.com")
+    );
+    assert!(
+        !data.periscope["acme-eu"]
+            .users
+            .iter()
+            .any(|u| u.email == "newbie@acme.com")
+    );
+}

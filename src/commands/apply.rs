@@ -34,9 +34,20 @@ async fn apply(
     args: &ApplyArgs,
     saved: Option<&SavedPlan>,
 ) -> Result<Status> {
-    let plan = super::plan::compute(desired, targets).await?;
+    let computed = super::plan::compute(desired, targets).await?;
+    if saved.is_some() {
+        computed.require_every_site(
+            "a saved plan is applied whole or not at all; nothing was changed",
+        )?;
+    }
+    let plan = &computed.plan;
+    let clients: Vec<&crate::provider::Client> = computed
+        .sites
+        .iter()
+        .map(|i| &targets.clients[*i])
+        .collect();
     let fingerprint = crate::plan::desired_fingerprint(desired);
-    let mismatch = saved.and_then(|s| crate::plan::compare(s, &plan, &fingerprint));
+    let mismatch = saved.and_then(|s| crate::plan::compare(s, plan, &fingerprint));
     if let (Some(mismatch), Some(path)) = (mismatch, &args.plan) {
         print!("{}", mismatch.render(&path.display().to_string()));
         bail!(
@@ -44,19 +55,20 @@ async fn apply(
             path.display()
         );
     }
-    print!(
-        "{}",
-        crate::render::render(&plan, &fingerprint, args.format)
-    );
-    super::plan::refuse_tripped_guards(&plan, "refusing to apply; nothing was changed")?;
+    print!("{}", crate::render::render(plan, &fingerprint, args.format));
+    super::plan::refuse_tripped_guards(plan, "refusing to apply; nothing was changed")?;
+    for why in &computed.unreadable {
+        println!("\nNot applied, as its live state could not be read: {why}");
+    }
     if plan.is_empty() {
         println!("Nothing to apply.");
+        computed.require_every_site("the other sites have nothing to apply")?;
         return Ok(Status::Success);
     }
     let total = plan.summary().total();
     let sites = plan.sites.iter().filter(|s| !s.changes.is_empty()).count();
     let mode = if args.dry_run {
-        println!("\n{}", dry_run_notice(&plan));
+        println!("\n{}", dry_run_notice(plan));
         WriteMode::TestMode
     } else {
         if !args.yes {
@@ -67,8 +79,8 @@ async fn apply(
     };
     let progress = Progress::bar(total, "Applying");
     let report = crate::apply::apply(
-        &plan,
-        &targets.clients,
+        plan,
+        &clients,
         mode,
         args.concurrency.into(),
         if args.fail_fast {
@@ -81,6 +93,7 @@ async fn apply(
     .await;
     print!("{}", report.render());
     if report.is_success() {
+        computed.require_every_site("the changes of the other sites were applied")?;
         Ok(Status::Success)
     } else {
         bail!(

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 
 use super::Status;
 use super::target::Targets;
@@ -16,21 +16,20 @@ pub async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Status> {
     let targets = Targets::connect(&desired, &args.target, Pacing::default()).await?;
     let result = compute(&desired, &targets).await;
     targets.finish().await?;
-    let plan = result?;
+    let computed = result?;
+    let plan = &computed.plan;
     let fingerprint = crate::plan::desired_fingerprint(&desired);
-    print!(
-        "{}",
-        crate::render::render(&plan, &fingerprint, args.format)
-    );
+    print!("{}", crate::render::render(plan, &fingerprint, args.format));
     if let Some(path) = &args.out {
-        save(path, &crate::render::json::render(&plan, &fingerprint))?;
+        save(path, &crate::render::json::render(plan, &fingerprint))?;
         eprintln!(
             "Saved the plan to {}; apply exactly this plan with `roster apply {}`.",
             path.display(),
             path.display()
         );
     }
-    refuse_tripped_guards(&plan, "apply will refuse this plan")?;
+    computed.require_every_site("the plan above covers the other sites")?;
+    refuse_tripped_guards(plan, "apply will refuse this plan")?;
     Ok(if args.detailed_exitcode && !plan.is_empty() {
         Status::Changes
     } else {
@@ -62,14 +61,68 @@ fn save(path: &Path, text: &str) -> Result<()> {
         .with_context(|| format!("cannot write the plan to {}", path.display()))
 }
 
-/// Fetches every site and computes the plan.
-pub async fn compute(desired: &DesiredState, targets: &Targets) -> Result<Plan> {
-    let live = targets.fetch().await?;
-    crate::plan::plan(desired, &live).map_err(|errors| {
+/// The plan of the sites that could be read, and what happened to the rest.
+pub struct Computed {
+    pub plan: Plan,
+    /// For each site of the plan, its index in the state (and its client).
+    pub sites: Vec<usize>,
+    /// Why each unreadable site could not be read.
+    pub unreadable: Vec<String>,
+}
+
+impl Computed {
+    /// Fails when a site could not be read; `consequence` says what that
+    /// means for the command.
+    pub fn require_every_site(&self, consequence: &str) -> Result<()> {
+        if self.unreadable.is_empty() {
+            return Ok(());
+        }
+        Err(anyhow!(
+            "could not read the live state of {} site{}:\n  {}\n{consequence}",
+            self.unreadable.len(),
+            if self.unreadable.len() == 1 { "" } else { "s" },
+            self.unreadable.join("\n  ")
+        ))
+    }
+}
+
+/// Fetches every site and computes the plan of those that could be read.
+pub async fn compute(desired: &DesiredState, targets: &Targets) -> Result<Computed> {
+    let mut readable = DesiredState { sites: Vec::new() };
+    let mut live = Vec::new();
+    let mut sites = Vec::new();
+    let mut unreadable = Vec::new();
+    for (i, (site, result)) in desired
+        .sites
+        .iter()
+        .zip(targets.fetch_each().await)
+        .enumerate()
+    {
+        match result {
+            Ok(l) => {
+                readable.sites.push(site.clone());
+                live.push(l);
+                sites.push(i);
+            }
+            Err(e) => unreadable.push(e.to_string()),
+        }
+    }
+    if readable.sites.is_empty() && !unreadable.is_empty() {
+        bail!(
+            "could not read the live state:\n  {}\nnothing was changed",
+            unreadable.join("\n  ")
+        );
+    }
+    let plan = crate::plan::plan(&readable, &live).map_err(|errors| {
         let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
         anyhow!(
             "the plan cannot be made:\n{}\nnothing was changed",
             lines.join("\n")
         )
+    })?;
+    Ok(Computed {
+        plan,
+        sites,
+        unreadable,
     })
 }

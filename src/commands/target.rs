@@ -134,7 +134,9 @@ impl Targets {
 
     /// Reads every site's live state concurrently. All failures are
     /// reported together.
-    pub async fn fetch(&self) -> Result<Vec<LiveSite>> {
+    /// Reads every site's live state concurrently; each site's result on
+    /// its own, so one failure hides nothing of the others.
+    pub async fn fetch_each(&self) -> Vec<Result<LiveSite, ProviderError>> {
         let n = self.clients.len();
         let progress = Progress::spinner(&format!(
             "Reading the live state of {n} site{}",
@@ -142,9 +144,15 @@ impl Targets {
         ));
         let results = futures::future::join_all(self.clients.iter().map(Client::fetch)).await;
         progress.finish();
+        results
+    }
+
+    /// Reads every site's live state, or fails naming every site that
+    /// could not be read.
+    pub async fn fetch(&self) -> Result<Vec<LiveSite>> {
         let mut live = Vec::new();
         let mut errors = Vec::new();
-        for r in results {
+        for r in self.fetch_each().await {
             match r {
                 Ok(l) => live.push(l),
                 Err(e) => errors.push(e.to_string()),

@@ -36,8 +36,8 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Run a local emulator of the platforms' APIs.
     Sandbox(SandboxArgs),
-    /// Edit the state from a CSV file: Sigma's batch-update format, or
-    /// (--remove) a list of people to remove.
+    /// Write state that describes the live sites (so the next plan is
+    /// empty), or with --csv edit the state from a CSV file.
     Import(ImportArgs),
     /// Print the state (or a site's live users) as CSV.
     Export(ExportArgs),
@@ -186,15 +186,19 @@ pub struct FmtArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// A CSV with the columns Email, First Name, Last Name, New Email,
-    /// Member Type, isArchived (any order; blank cells leave values alone).
+    /// Edit the state from a CSV with the columns Email, First Name, Last
+    /// Name, New Email, Member Type, isArchived (any order; blank cells
+    /// leave values alone) instead of reading the live sites.
     #[arg(long, value_name = "FILE")]
-    pub csv: std::path::PathBuf,
+    pub csv: Option<std::path::PathBuf>,
 
     /// The CSV lists people to remove from the state (an `email_address` or
     /// `email` column).
-    #[arg(long)]
+    #[arg(long, requires = "csv")]
     pub remove: bool,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
 
     /// Print what would be written, write nothing.
     #[arg(long)]

@@ -6,18 +6,70 @@ use std::path::Path;
 
 use anyhow::{Result, anyhow, bail};
 
+use super::target::Targets;
 use super::{Status, load_state};
 use crate::cli::ImportArgs;
+use crate::provider::Pacing;
 use crate::state::edit::StateFiles;
 
-pub fn run(dir: &Path, args: &ImportArgs) -> Result<Status> {
+pub async fn run(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status> {
+    match &args.csv {
+        Some(csv) => from_csv(scope.dir, csv, args),
+        None => from_live(scope, args).await,
+    }
+}
+
+/// Edits the state so it describes what is live on the sites.
+async fn from_live(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status> {
+    let all_sites = load_state(scope.dir)?.sites.len();
+    let desired = scope.load()?;
+    let targets = Targets::connect(&desired, &args.target, Pacing::default()).await?;
+    let live = targets.fetch().await;
+    targets.finish().await?;
+    let live = live?;
+    let mut files = StateFiles::open(scope.dir).map_err(|e| anyhow!(e))?;
+    let mut lines = Vec::new();
+    for (site, live) in desired.sites.iter().zip(&live) {
+        let done =
+            crate::import::live::import_site(scope.dir, &mut files, site, live, all_sites > 1);
+        lines.push(format!(
+            "{}: {} people added, {} updated; {} groups added, {} updated",
+            site.site.name,
+            done.users_added,
+            done.users_updated,
+            done.groups_added,
+            done.groups_updated
+        ));
+    }
+    if args.dry_run {
+        for (path, text) in files.changed() {
+            println!("--- {} would become:\n{text}", path.display());
+        }
+        for l in &lines {
+            println!("{l}");
+        }
+        println!("Nothing was written (--dry-run).");
+        return Ok(Status::Success);
+    }
+    for path in write_checked(scope.dir, &files)? {
+        println!("edited {}", path.display());
+    }
+    for l in &lines {
+        println!("{l}");
+    }
+    println!("Review with `git diff`; `roster plan` should now show no changes.");
+    Ok(Status::Success)
+}
+
+/// Edits the state from a CSV file.
+fn from_csv(dir: &Path, csv: &Path, args: &ImportArgs) -> Result<Status> {
     // The state must be valid before it is edited.
     load_state(dir)?;
     let mut files = StateFiles::open(dir).map_err(|e| anyhow!(e))?;
     let result = if args.remove {
-        crate::import::csv::remove(&args.csv, &mut files)
+        crate::import::csv::remove(csv, &mut files)
     } else {
-        crate::import::csv::batch_update(&args.csv, &mut files)
+        crate::import::csv::batch_update(csv, &mut files)
     };
     let people = match result {
         Ok(n) => n,
@@ -29,7 +81,7 @@ pub fn run(dir: &Path, args: &ImportArgs) -> Result<Status> {
                 "{} problem{} in {}; nothing was written",
                 problems.len(),
                 if problems.len() == 1 { "" } else { "s" },
-                args.csv.display()
+                csv.display()
             );
         }
     };
@@ -45,33 +97,24 @@ pub fn run(dir: &Path, args: &ImportArgs) -> Result<Status> {
         );
         return Ok(Status::Success);
     }
-    // Keep the originals: if the edited state is not valid, put them back.
-    let originals: Vec<(std::path::PathBuf, String)> = changed
-        .iter()
-        .map(|(p, _)| {
-            (
-                p.to_path_buf(),
-                std::fs::read_to_string(p).unwrap_or_default(),
-            )
-        })
-        .collect();
-    let written = files.write().map_err(|e| anyhow!(e))?;
-    if let Err(problems) = crate::state::load(dir) {
-        for (path, text) in &originals {
-            let _ = std::fs::write(path, text);
-        }
-        for d in &problems.0 {
-            eprintln!("error: {d}");
-        }
-        bail!("the edited state would not be valid; the files were left as they were");
-    }
+    let written = write_checked(dir, &files)?;
     for path in &written {
         println!("edited {}", path.display());
     }
     println!(
         "{}d {people} people from {}. Review with `git diff`, then `roster plan`.",
         if args.remove { "Remove" } else { "Update" },
-        args.csv.display()
+        csv.display()
     );
     Ok(Status::Success)
+}
+
+/// Writes the edits, keeping them only if the state still loads.
+pub fn write_checked(dir: &Path, files: &StateFiles) -> Result<Vec<std::path::PathBuf>> {
+    files.write_checked(dir).map_err(|problems| {
+        for p in &problems {
+            eprintln!("error: {p}");
+        }
+        anyhow!("the edited state would not be valid; the files were left as they were")
+    })
 }

@@ -52,7 +52,7 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::Apply(args) => runtime.block_on(apply::run(&scope, args)),
         Command::Sandbox(args) => runtime.block_on(sandbox::run(args)),
         Command::Fmt(args) => fmt::run(&cli.state, args),
-        Command::Import(args) => import::run(&cli.state, args),
+        Command::Import(args) => runtime.block_on(import::run(&scope, args)),
         Command::Export(args) => runtime.block_on(export::run(&scope, args)),
         Command::Schema => {
             print!("{}", crate::state::json_schema());

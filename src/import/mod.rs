@@ -1,3 +1,5 @@
-//! Bringing what admins already have into the state: CSV files (`csv`).
+//! Bringing what admins already have into the state: CSV files (`csv`) and
+//! live sites (`live`).
 
 pub mod csv;
+pub mod live;

@@ -38,41 +38,58 @@ impl StateFiles {
         Ok(StateFiles { files })
     }
 
-    /// Where each declared email (and previous email) is, by email key.
-    pub fn users(&self) -> BTreeMap<String, UserRef> {
+    /// Where each entry of `kind` (`users` or `groups`) is, by `key` of its
+    /// `field` (the email or the name).
+    pub fn entries(
+        &self,
+        kind: &str,
+        field: &str,
+        key: impl Fn(&str) -> String,
+    ) -> BTreeMap<String, UserRef> {
         let mut out = BTreeMap::new();
         for (path, (doc, _)) in &self.files {
-            let Some(users) = doc.get("users").and_then(Item::as_array_of_tables) else {
+            let Some(list) = doc.get(kind).and_then(Item::as_array_of_tables) else {
                 continue;
             };
-            for (index, t) in users.iter().enumerate() {
-                let r = UserRef {
-                    file: path.clone(),
-                    index,
-                };
-                if let Some(e) = t.get("email").and_then(Item::as_str) {
-                    out.insert(email_key(e), r.clone());
+            for (index, t) in list.iter().enumerate() {
+                if let Some(v) = t.get(field).and_then(Item::as_str) {
+                    out.insert(
+                        key(v),
+                        UserRef {
+                            file: path.clone(),
+                            index,
+                        },
+                    );
                 }
             }
         }
         out
     }
 
-    pub fn user(&self, r: &UserRef) -> Option<&Table> {
+    /// Where each declared person is, by email key.
+    pub fn users(&self) -> BTreeMap<String, UserRef> {
+        self.entries("users", "email", email_key)
+    }
+
+    pub fn entry(&self, kind: &str, r: &UserRef) -> Option<&Table> {
         self.files
             .get(&r.file)?
             .0
-            .get("users")?
+            .get(kind)?
             .as_array_of_tables()?
             .get(r.index)
     }
 
-    pub fn user_mut(&mut self, r: &UserRef) -> Option<&mut Table> {
+    pub fn entry_mut(&mut self, kind: &str, r: &UserRef) -> Option<&mut Table> {
         let (doc, changed) = self.files.get_mut(&r.file)?;
         *changed = true;
-        doc.get_mut("users")?
+        doc.get_mut(kind)?
             .as_array_of_tables_mut()?
             .get_mut(r.index)
+    }
+
+    pub fn user_mut(&mut self, r: &UserRef) -> Option<&mut Table> {
+        self.entry_mut("users", r)
     }
 
     /// Removes people's entries (refs into the same file must all be given
@@ -97,18 +114,19 @@ impl StateFiles {
         }
     }
 
-    /// Appends an entry to `users` of `file` (created if missing).
-    pub fn add_user(&mut self, file: &Path, entry: Table) {
+    /// Appends an entry to `kind` (`users` or `groups`) of `file`, which is
+    /// created if missing.
+    pub fn add(&mut self, file: &Path, kind: &str, entry: Table) {
         let (doc, changed) = self
             .files
             .entry(file.to_path_buf())
             .or_insert_with(|| (DocumentMut::new(), false));
         *changed = true;
-        let users = doc
-            .entry("users")
+        let list = doc
+            .entry(kind)
             .or_insert_with(|| Item::ArrayOfTables(Default::default()));
-        if let Some(users) = users.as_array_of_tables_mut() {
-            users.push(entry);
+        if let Some(list) = list.as_array_of_tables_mut() {
+            list.push(entry);
         }
     }
 
@@ -119,6 +137,31 @@ impl StateFiles {
             .filter(|(_, (_, changed))| *changed)
             .map(|(p, (doc, _))| (p.as_path(), doc.to_string()))
             .collect()
+    }
+
+    /// Writes every changed file, then checks the state in `dir` still loads;
+    /// if not, every file is put back as it was and the problems returned.
+    pub fn write_checked(&self, dir: &Path) -> Result<Vec<PathBuf>, Vec<String>> {
+        let originals: Vec<(PathBuf, Option<String>)> = self
+            .changed()
+            .iter()
+            .map(|(p, _)| (p.to_path_buf(), std::fs::read_to_string(p).ok()))
+            .collect();
+        let written = self.write().map_err(|e| vec![e])?;
+        if let Err(problems) = super::load(dir) {
+            for (path, text) in &originals {
+                match text {
+                    Some(t) => {
+                        let _ = std::fs::write(path, t);
+                    }
+                    None => {
+                        let _ = std::fs::remove_file(path);
+                    }
+                }
+            }
+            return Err(problems.0.iter().map(ToString::to_string).collect());
+        }
+        Ok(written)
     }
 
     /// Writes every changed file (each whole or not at all).

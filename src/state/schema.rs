@@ -128,6 +128,10 @@ pub struct UserSpec {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OverrideSpec {
+    /// The first name on that site.
+    pub first_name: Option<String>,
+    /// The last name on that site.
+    pub last_name: Option<String>,
     /// The groups on that site.
     #[schemars(with = "Option<Vec<String>>")]
     pub groups: Option<Vec<Spanned<String>>>,

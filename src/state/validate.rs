@@ -194,8 +194,12 @@ fn desired_user(spec: &UserSpec, groups: &[Entry<GroupSpec>], site: &Site) -> De
         .or(spec.member_type.as_ref());
     DesiredUser {
         email: spec.email.get_ref().trim().to_string(),
-        first_name: spec.first_name.clone(),
-        last_name: spec.last_name.clone(),
+        first_name: o
+            .and_then(|o| o.first_name.clone())
+            .unwrap_or_else(|| spec.first_name.clone()),
+        last_name: o
+            .and_then(|o| o.last_name.clone())
+            .unwrap_or_else(|| spec.last_name.clone()),
         groups: group_list
             .iter()
             .map(|g| canonical_group(g.get_ref(), groups, site.provider))

@@ -3,6 +3,7 @@
 //! that halves when the site answers 429 and creeps back as it stops, and an
 //! optional request budget per second.
 
+use std::future::Future;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -10,6 +11,18 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use tokio::sync::{Semaphore, SemaphorePermit};
+
+use super::ProviderError;
+
+/// A failed try, as the check for an earlier try's effect sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Failure {
+    /// Which try failed, from 1.
+    pub attempt: u32,
+    pub status: Option<u16>,
+    /// The site may have carried the request out (5xx, or no answer).
+    pub ambiguous: bool,
+}
 
 /// How often and how long to retry.
 #[derive(Debug, Clone, Copy)]
@@ -41,6 +54,49 @@ impl RetryPolicy {
             p.base = Duration::from_millis(ms);
         }
         p
+    }
+
+    /// Runs `once` until it succeeds or may not be tried again: a 429, a 5xx
+    /// or a lost connection is retried after a wait. After each failure,
+    /// `took_effect` may find that an earlier try did what was asked (the
+    /// answer was lost, or a retried delete finds nothing to delete) and
+    /// give the answer; that is how a create is never blindly sent twice.
+    pub async fn run<T, Once, OnceFut, Check, CheckFut>(
+        &self,
+        site: &str,
+        action: &str,
+        mut once: Once,
+        mut took_effect: Check,
+    ) -> Result<T, ProviderError>
+    where
+        Once: FnMut() -> OnceFut,
+        OnceFut: Future<Output = Result<T, ProviderError>>,
+        Check: FnMut(Failure) -> CheckFut,
+        CheckFut: Future<Output = Option<T>>,
+    {
+        let mut attempt = 1;
+        loop {
+            let error = match once().await {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            let failure = Failure {
+                attempt,
+                status: error.status(),
+                ambiguous: error.is_ambiguous(),
+            };
+            if let Some(answer) = took_effect(failure).await {
+                tracing::debug!(site, action, "an earlier try took effect");
+                return Ok(answer);
+            }
+            if attempt >= self.attempts || !error.is_retryable() {
+                return Err(error);
+            }
+            let wait = self.delay(attempt, error.retry_after());
+            tracing::debug!(site, action, attempt, wait_ms = wait.as_millis() as u64, %error, "retrying");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
     }
 
     /// The wait before attempt `attempt + 1`: what the site asked for, else a

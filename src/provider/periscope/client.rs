@@ -298,36 +298,29 @@ impl PeriscopeClient {
     /// create counts as done if what it makes is there. In test mode nothing
     /// is ever made, so nothing is looked for.
     async fn send(&self, call: Call<'_>) -> Result<Value, ProviderError> {
-        let mut attempt = 1;
-        loop {
-            let error = match self.send_once(&call).await {
-                Ok(v) => return Ok(v),
-                Err(e) => e,
-            };
-            let real = call.mode == Some(WriteMode::Real);
-            let done = match call.effect {
-                Effect::Gone => attempt > 1 && error.status() == Some(404),
-                Effect::UserExists(_) | Effect::GroupExists(_)
-                    if real
-                        && (error.is_ambiguous()
-                            || (attempt > 1 && matches!(error.status(), Some(404 | 409)))) =>
-                {
-                    self.exists(call.effect).await == Some(true)
-                }
-                _ => false,
-            };
-            if done {
-                tracing::debug!(site = %self.name, action = call.action, object = call.object, "an earlier try took effect");
-                return Ok(Value::Null);
-            }
-            if attempt >= self.retry.attempts || !error.is_retryable() {
-                return Err(error);
-            }
-            let wait = self.retry.delay(attempt, error.retry_after());
-            tracing::debug!(site = %self.name, action = call.action, attempt, wait_ms = wait.as_millis() as u64, %error, "retrying");
-            tokio::time::sleep(wait).await;
-            attempt += 1;
-        }
+        let call = &call;
+        let real = call.mode == Some(WriteMode::Real);
+        self.retry
+            .run(
+                &self.name,
+                call.action,
+                || self.send_once(call),
+                |f| async move {
+                    let done = match call.effect {
+                        Effect::Gone => f.attempt > 1 && f.status == Some(404),
+                        Effect::UserExists(_) | Effect::GroupExists(_)
+                            if real
+                                && (f.ambiguous
+                                    || (f.attempt > 1 && matches!(f.status, Some(404 | 409)))) =>
+                        {
+                            self.exists(call.effect).await == Some(true)
+                        }
+                        _ => false,
+                    };
+                    done.then_some(Value::Null)
+                },
+            )
+            .await
     }
 
     async fn send_once(&self, call: &Call<'_>) -> Result<Value, ProviderError> {

@@ -112,33 +112,24 @@ impl SigmaClient {
     /// was lost is never sent again blindly: the site is read first, and if
     /// the member or team is there, that is the answer.
     pub(super) async fn send(&self, call: &Call<'_>) -> Result<Value, ProviderError> {
-        let mut attempt = 1;
-        loop {
-            let error = match self.send_once(call).await {
-                Ok(v) => return Ok(v),
-                Err(e) => e,
-            };
-            let found = match call.effect {
-                Effect::Gone if attempt > 1 && error.status() == Some(404) => Some(Value::Null),
-                Effect::MemberExists(_) | Effect::TeamExists(_)
-                    if error.is_ambiguous() || (attempt > 1 && error.status() == Some(409)) =>
-                {
-                    self.find(call.effect).await
-                }
-                _ => None,
-            };
-            if let Some(found) = found {
-                tracing::debug!(site = %self.name, action = call.action, object = call.object, "an earlier try took effect");
-                return Ok(found);
-            }
-            if attempt >= self.retry.attempts || !error.is_retryable() {
-                return Err(error);
-            }
-            let wait = self.retry.delay(attempt, error.retry_after());
-            tracing::debug!(site = %self.name, action = call.action, attempt, wait_ms = wait.as_millis() as u64, %error, "retrying");
-            tokio::time::sleep(wait).await;
-            attempt += 1;
-        }
+        self.retry
+            .run(
+                &self.name,
+                call.action,
+                || self.send_once(call),
+                |f| async move {
+                    match call.effect {
+                        Effect::Gone if f.attempt > 1 && f.status == Some(404) => Some(Value::Null),
+                        Effect::MemberExists(_) | Effect::TeamExists(_)
+                            if f.ambiguous || (f.attempt > 1 && f.status == Some(409)) =>
+                        {
+                            self.find(call.effect).await
+                        }
+                        _ => None,
+                    }
+                },
+            )
+            .await
     }
 
     /// The member or team `effect` describes, if the site has it now.

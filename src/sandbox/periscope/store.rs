@@ -77,11 +77,12 @@ impl PeriscopeSite {
     }
 
     fn user_index(&self, email: &str) -> Option<usize> {
-        self.users
-            .iter()
-            .position(|u| email_key(&u.email) == email_key(email))
+        // Compared without allocating: this runs on every request.
+        let wanted = email.trim();
+        self.users.iter().position(|u| {
+            u.email.trim().eq_ignore_ascii_case(wanted) || email_key(&u.email) == email_key(wanted)
+        })
     }
-
     pub fn list_users(&self) -> Value {
         json!({ "users": self.users.iter().enumerate().map(|(i, u)| user_json(i, u)).collect::<Vec<_>>() })
     }

@@ -174,7 +174,10 @@ fn body_of(body: &Bytes) -> Result<Value, ApiError> {
         .and_then(object)
 }
 
-fn members_of(org: &SigmaOrg, q: &HashMap<String, String>) -> Vec<Value> {
+fn members_of<'a>(
+    org: &'a SigmaOrg,
+    q: &HashMap<String, String>,
+) -> Vec<&'a super::store::SigmaMember> {
     let email = q
         .get("email")
         .or_else(|| q.get("search"))
@@ -195,9 +198,10 @@ async fn list_members_v2(
 ) -> Response {
     with_org(&s, &headers, false, |org| {
         let items = members_of(org, &q);
+        let json = |m: &&super::store::SigmaMember| org.member_json(m, false);
         match q.get("limit") {
-            None => Ok(Value::Array(items)),
-            Some(l) => paginate(items, Some(l), q.get("page").map(String::as_str)),
+            None => Ok(Value::Array(items.iter().map(json).collect())),
+            Some(l) => paginate(&items, Some(l), q.get("page").map(String::as_str), json),
         }
     })
 }
@@ -209,9 +213,10 @@ async fn list_members_v21(
 ) -> Response {
     with_org(&s, &headers, false, |org| {
         paginate(
-            members_of(org, &q),
+            &members_of(org, &q),
             q.get("limit").map(String::as_str),
             q.get("page").map(String::as_str),
+            |m| org.member_json(m, false),
         )
     })
 }
@@ -264,7 +269,12 @@ async fn list_teams_v2(
         let items = org.list_teams(q.get("name").map(String::as_str));
         match q.get("limit") {
             None => Ok(Value::Array(items)),
-            Some(l) => paginate(items, Some(l), q.get("page").map(String::as_str)),
+            Some(l) => paginate(
+                &items,
+                Some(l),
+                q.get("page").map(String::as_str),
+                Value::clone,
+            ),
         }
     })
 }
@@ -276,9 +286,10 @@ async fn list_teams_v21(
 ) -> Response {
     with_org(&s, &headers, false, |org| {
         paginate(
-            org.list_teams(q.get("name").map(String::as_str)),
+            &org.list_teams(q.get("name").map(String::as_str)),
             q.get("limit").map(String::as_str),
             q.get("page").map(String::as_str),
+            Value::clone,
         )
     })
 }
@@ -329,6 +340,7 @@ async fn team_members(
             org.team_members(&id)?,
             q.get("limit").map(String::as_str),
             q.get("page").map(String::as_str),
+            |m| org.team_member_json(m),
         )
     })
 }

@@ -75,11 +75,13 @@ fn err(status: u16, message: impl Into<String>) -> ApiError {
     ApiError::new(status, message)
 }
 
-/// One page of a list, in the v2.1 shape (also v2 with `limit`).
-pub fn paginate(
-    items: Vec<Value>,
+/// One page of a list, in the v2.1 shape (also v2 with `limit`). Only the
+/// page's items are turned into JSON: a large organisation is paged cheaply.
+pub fn paginate<T>(
+    items: &[T],
     limit: Option<&str>,
     page: Option<&str>,
+    to_json: impl Fn(&T) -> Value,
 ) -> Result<Value, ApiError> {
     let limit = match limit {
         None => DEFAULT_LIMIT,
@@ -102,7 +104,7 @@ pub fn paginate(
     let end = (start + limit).min(total);
     let next = (end < total).then(|| format!("c{end}"));
     Ok(json!({
-        "entries": items[start..end],
+        "entries": items[start..end].iter().map(to_json).collect::<Vec<_>>(),
         "nextPage": next,
         "total": total,
         "hasMore": end < total,
@@ -195,7 +197,7 @@ impl SigmaOrg {
             .any(|(i, m)| Some(i) != except && email_key(&m.email) == email_key(email))
     }
 
-    fn member_json(&self, m: &SigmaMember, full: bool) -> Value {
+    pub fn member_json(&self, m: &SigmaMember, full: bool) -> Value {
         let mut v = json!({
             "organizationId": self.organization_id,
             "memberId": m.member_id,
@@ -245,13 +247,12 @@ impl SigmaOrg {
         include_archived: bool,
         include_inactive: bool,
         email: Option<&str>,
-    ) -> Vec<Value> {
+    ) -> Vec<&SigmaMember> {
         self.members
             .iter()
             .filter(|m| include_archived || !m.is_archived)
             .filter(|m| include_inactive || !m.is_inactive)
-            .filter(|m| email.is_none_or(|e| email_key(e) == email_key(&m.email)))
-            .map(|m| self.member_json(m, false))
+            .filter(|m| email.is_none_or(|e| m.email.trim().eq_ignore_ascii_case(e.trim())))
             .collect()
     }
 
@@ -497,15 +498,15 @@ impl SigmaOrg {
         Ok(json!({}))
     }
 
-    pub fn team_members(&self, id: &str) -> Result<Vec<Value>, ApiError> {
+    /// A team's member IDs.
+    pub fn team_members(&self, id: &str) -> Result<&[String], ApiError> {
         let i = self.team_index(id)?;
-        Ok(self.teams[i]
-            .members
-            .iter()
-            .map(
-                |m| json!({ "userId": m, "isTeamAdmin": false, "addedBy": self.credentials_owner }),
-            )
-            .collect())
+        Ok(&self.teams[i].members)
+    }
+
+    /// A team membership as the API lists it.
+    pub fn team_member_json(&self, member: &str) -> Value {
+        json!({ "userId": member, "isTeamAdmin": false, "addedBy": self.credentials_owner })
     }
 
     /// `PATCH /v2/teams/{id}/members`: `add` and `remove` lists of member
@@ -602,7 +603,7 @@ mod tests {
         let mut seen = 0;
         let mut page: Option<String> = None;
         loop {
-            let v = paginate(items.clone(), Some("1000"), page.as_deref()).unwrap();
+            let v = paginate(&items, Some("1000"), page.as_deref(), Value::clone).unwrap();
             seen += v["entries"].as_array().unwrap().len();
             assert_eq!(v["total"], 2500);
             match v["nextPage"].as_str() {
@@ -612,14 +613,16 @@ mod tests {
         }
         assert_eq!(seen, 2500);
         assert_eq!(
-            paginate(items.clone(), Some("5000"), None).unwrap()["entries"]
+            paginate(&items, Some("5000"), None, Value::clone).unwrap()["entries"]
                 .as_array()
                 .unwrap()
                 .len(),
             1000
         );
         assert_eq!(
-            paginate(items, None, Some("bogus")).unwrap_err().status,
+            paginate(&items, None, Some("bogus"), Value::clone)
+                .unwrap_err()
+                .status,
             400
         );
     }
@@ -671,7 +674,7 @@ mod tests {
         assert!(
             o.list_members(false, false, None)
                 .iter()
-                .all(|m| m["memberId"] != a.as_str())
+                .all(|m| m.member_id != a)
         );
         o.update_member(&a, &json!({"isArchived": false})).unwrap();
         assert!(!o.members[ai].is_archived);

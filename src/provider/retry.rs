@@ -196,6 +196,44 @@ impl Pacer {
     }
 }
 
+/// What a site answered to one request.
+pub struct Answer {
+    pub status: reqwest::StatusCode,
+    /// What the site asked in `Retry-After`.
+    pub retry_after: Option<Duration>,
+    pub body: bytes::Bytes,
+    pub elapsed: Duration,
+}
+
+impl Pacer {
+    /// Sends a request in its turn, reads the whole answer, and learns from
+    /// it: a 429 halves the requests under way, a success lets them grow.
+    pub async fn exchange(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Answer, reqwest::Error> {
+        let turn = self.turn().await;
+        let started = Instant::now();
+        let response = request.send().await?;
+        let status = response.status();
+        let retry_after = retry_after(response.headers());
+        let body = response.bytes().await?;
+        let elapsed = started.elapsed();
+        drop(turn);
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            self.throttled();
+        } else if status.is_success() {
+            self.succeeded();
+        }
+        Ok(Answer {
+            status,
+            retry_after,
+            body,
+            elapsed,
+        })
+    }
+}
+
 /// `Retry-After` in seconds (the HTTP-date form is not used by these APIs).
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     headers

@@ -1,8 +1,6 @@
 //! The Periscope Data (Sisense for Cloud Data Teams) v1 user and group API.
 //! Reference: `shared/reference/periscope-api.md`.
 
-use std::time::Instant;
-
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -11,7 +9,7 @@ use super::wire;
 use crate::model::{ALL_USERS, LiveSite, Site, SiteConfig};
 use crate::plan::Change;
 use crate::provider::error::{ProviderError, describe_transport, error_message};
-use crate::provider::retry::{Pacer, RetryPolicy, retry_after};
+use crate::provider::retry::{Pacer, RetryPolicy};
 use crate::provider::{Pacing, WriteMode};
 use crate::secret::Secret;
 
@@ -354,33 +352,21 @@ impl PeriscopeClient {
         if let Some(body) = &call.body {
             request = request.json(body);
         }
-        let turn = self.pacer.turn().await;
-        let started = Instant::now();
-        let response = request
-            .send()
+        let answer = self
+            .pacer
+            .exchange(request)
             .await
             .map_err(|e| self.transport(call, describe_transport(e)))?;
-        let status = response.status();
-        let asked_wait = retry_after(response.headers());
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport(call, describe_transport(e)))?;
+        let (status, asked_wait, bytes) = (answer.status, answer.retry_after, answer.body);
         tracing::debug!(
             site = self.site_name(),
             method = %call.method,
             path = %call.path,
             test_mode = ?call.mode.map(|m| m == WriteMode::TestMode),
             status = status.as_u16(),
-            duration_ms = started.elapsed().as_millis() as u64,
+            duration_ms = answer.elapsed.as_millis() as u64,
             "periscope request"
         );
-        drop(turn);
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            self.pacer.throttled();
-        } else if status.is_success() {
-            self.pacer.succeeded();
-        }
         if !status.is_success() {
             let hint = match status {
                 StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => format!(

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Instant;
 
 use futures::StreamExt;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
@@ -16,7 +15,7 @@ use super::wire::{self, SCHEDULER_ROBOT};
 use crate::model::{LiveGroup, LiveSite, LiveUser, Locked, Site, SiteConfig, email_key};
 use crate::provider::Pacing;
 use crate::provider::error::{ProviderError, describe_transport, error_message};
-use crate::provider::retry::{Pacer, RetryPolicy, retry_after};
+use crate::provider::retry::{Pacer, RetryPolicy};
 use crate::secret::Secret;
 
 /// The largest page Sigma serves (reference §3.1).
@@ -192,32 +191,20 @@ impl SigmaClient {
             if let Some(body) = &call.body {
                 request = request.json(body);
             }
-            let turn = self.pacer.turn().await;
-            let started = Instant::now();
-            let response = request
-                .send()
+            let answer = self
+                .pacer
+                .exchange(request)
                 .await
                 .map_err(|e| self.transport(call, describe_transport(e)))?;
-            let status = response.status();
-            let asked_wait = retry_after(response.headers());
-            let bytes = response
-                .bytes()
-                .await
-                .map_err(|e| self.transport(call, describe_transport(e)))?;
+            let (status, asked_wait, bytes) = (answer.status, answer.retry_after, answer.body);
             tracing::debug!(
                 site = %self.name,
                 method = %call.method,
                 path = %call.path,
                 status = status.as_u16(),
-                duration_ms = started.elapsed().as_millis() as u64,
+                duration_ms = answer.elapsed.as_millis() as u64,
                 "sigma request"
             );
-            drop(turn);
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                self.pacer.throttled();
-            } else if status.is_success() {
-                self.pacer.succeeded();
-            }
             if status == StatusCode::UNAUTHORIZED && !replaced_token {
                 self.auth.refused(generation).await;
                 replaced_token = true;

@@ -24,14 +24,6 @@ impl ProviderKind {
         }
     }
 
-    /// How the provider removes a user: Periscope deletes, Sigma deactivates.
-    pub fn removal(self) -> &'static str {
-        match self {
-            ProviderKind::Periscope => "deleted permanently",
-            ProviderKind::Sigma => "deactivated",
-        }
-    }
-
     /// Groups every site of this provider has and roster never creates,
     /// renames or deletes.
     pub fn builtin_groups(self) -> &'static [&'static str] {

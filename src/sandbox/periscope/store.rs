@@ -77,12 +77,18 @@ impl PeriscopeSite {
     }
 
     fn user_index(&self, email: &str) -> Option<usize> {
-        // Compared without allocating: this runs on every request.
-        let wanted = email.trim();
+        // Runs on every request: the wanted key is made once, and each
+        // user's email is case-folded lazily, without allocating.
+        let wanted = email_key(email);
         self.users.iter().position(|u| {
-            u.email.trim().eq_ignore_ascii_case(wanted) || email_key(&u.email) == email_key(wanted)
+            u.email
+                .trim()
+                .chars()
+                .flat_map(char::to_lowercase)
+                .eq(wanted.chars())
         })
     }
+
     pub fn list_users(&self) -> Value {
         json!({ "users": self.users.iter().enumerate().map(|(i, u)| user_json(i, u)).collect::<Vec<_>>() })
     }

@@ -46,8 +46,8 @@ async fn apply(
         .iter()
         .map(|i| &targets.clients[*i])
         .collect();
-    let fingerprint = crate::plan::desired_fingerprint(desired);
-    let mismatch = saved.and_then(|s| crate::plan::compare(s, plan, &fingerprint));
+    let mismatch = saved
+        .and_then(|s| crate::plan::compare(s, plan, &crate::plan::desired_fingerprint(desired)));
     if let (Some(mismatch), Some(path)) = (mismatch, &args.plan) {
         print!("{}", mismatch.render(&path.display().to_string()));
         bail!(
@@ -55,7 +55,7 @@ async fn apply(
             path.display()
         );
     }
-    print!("{}", crate::render::render(plan, &fingerprint, args.format));
+    print!("{}", crate::render::render(plan, desired, args.format));
     super::plan::refuse_tripped_guards(plan, "refusing to apply; nothing was changed")?;
     for why in &computed.unreadable {
         println!("\nNot applied, as its live state could not be read: {why}");

@@ -18,10 +18,12 @@ pub async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Status> {
     targets.finish().await?;
     let computed = result?;
     let plan = &computed.plan;
-    let fingerprint = crate::plan::desired_fingerprint(&desired);
-    print!("{}", crate::render::render(plan, &fingerprint, args.format));
+    print!("{}", crate::render::render(plan, &desired, args.format));
     if let Some(path) = &args.out {
-        save(path, &crate::render::json::render(plan, &fingerprint))?;
+        save(
+            path,
+            &crate::render::json::render(plan, &crate::plan::desired_fingerprint(&desired)),
+        )?;
         eprintln!(
             "Saved the plan to {}; apply exactly this plan with `roster apply {}`.",
             path.display(),

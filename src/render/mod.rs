@@ -27,16 +27,21 @@ pub enum Format {
     Json,
 }
 
-/// The plan in the chosen format.
-pub fn render(plan: &crate::plan::Plan, desired_fingerprint: &str, format: Format) -> String {
+/// The plan in the chosen format. Markdown and JSON carry the fingerprint of
+/// the desired state; it is computed only for them.
+pub fn render(
+    plan: &crate::plan::Plan,
+    desired: &crate::model::DesiredState,
+    format: Format,
+) -> String {
     match format {
         Format::Text => text::render(plan, stdout_color()),
         Format::Markdown => markdown::render(
             plan,
-            desired_fingerprint,
+            &crate::plan::desired_fingerprint(desired),
             markdown::DEFAULT_BUDGET,
             "the JSON plan saved with `roster plan --out` (the workflow's `roster-plan` artifact)",
         ),
-        Format::Json => json::render(plan, desired_fingerprint),
+        Format::Json => json::render(plan, &crate::plan::desired_fingerprint(desired)),
     }
 }

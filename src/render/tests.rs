@@ -67,7 +67,7 @@ const DESIRED: &str = "9a8b7c6d5e4f3a2b1c0d9a8b7c6d5e4f3a2b1c0d9a8b7c6d5e4f3a2b1
 
 #[test]
 fn text() {
-    insta::assert_snapshot!(render(&plan(), DESIRED, Format::Text), @r#"
+    insta::assert_snapshot!(text::render(&plan(), false), @r#"
     Plan: 1 to create, 1 to update, 2 to delete.
 
     site acme (periscope) — 1 to create, 1 to update, 1 to delete
@@ -85,7 +85,7 @@ fn text() {
 
 #[test]
 fn markdown() {
-    insta::assert_snapshot!(render(&plan(), DESIRED, Format::Markdown), @r#"
+    insta::assert_snapshot!(markdown::render(&plan(), DESIRED, markdown::DEFAULT_BUDGET, "the artifact"), @r#"
     ### roster plan: 1 to create, 1 to update, 2 to delete
 
     | site | provider | users + | users ~ | users − | groups + | groups ~ | groups − |
@@ -120,7 +120,7 @@ fn markdown() {
 
 #[test]
 fn json() {
-    insta::assert_snapshot!(render(&plan(), DESIRED, Format::Json), @r#"
+    insta::assert_snapshot!(json::render(&plan(), DESIRED), @r#"
     {
       "format_version": 1,
       "roster_version": "0.1.0",

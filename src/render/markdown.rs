@@ -73,14 +73,22 @@ pub fn render(plan: &Plan, fingerprint: &str, budget: usize, artifact: &str) -> 
     // in turn, so a huge site cannot crowd out the others.
     let notice_room = 400;
     let close = "```\n\n</details>\n\n";
+    // Each site is rendered once, as the text plan renders it, and cut into
+    // blocks: one per object (its line and the field lines under it).
+    let blocks: Vec<Vec<String>> = plan
+        .sites
+        .iter()
+        .map(|site| blocks_of(&crate::render::text::site_body(site)))
+        .collect();
     let headers: Vec<String> = plan
         .sites
         .iter()
-        .map(|site| {
-            let folded = crate::render::text::site_body(site).lines().count() > FOLD_LINES;
+        .zip(&blocks)
+        .map(|(site, blocks)| {
+            let lines: usize = blocks.iter().map(|b| b.lines().count()).sum();
             format!(
                 "<details{}><summary><b>{}</b> ({}): {}</summary>\n\n```diff\n",
-                if folded { "" } else { " open" },
+                if lines > FOLD_LINES { "" } else { " open" },
                 site.site,
                 site.provider,
                 counts_line(&Summary::of(&site.changes))
@@ -91,30 +99,31 @@ pub fn render(plan: &Plan, fingerprint: &str, budget: usize, artifact: &str) -> 
     let mut room = budget.saturating_sub(head.len() + foot.len() + notice_room + fixed);
     let mut body = String::new();
     let mut cut = 0usize;
-    for (i, (site, header)) in plan.sites.iter().zip(&headers).enumerate() {
+    for (i, ((site, header), blocks)) in plan.sites.iter().zip(&headers).zip(&blocks).enumerate() {
         let share = room / (plan.sites.len() - i);
         let mut used = 0usize;
         body.push_str(header);
+        let (changes, notes): (Vec<&String>, Vec<&String>) =
+            blocks.iter().partition(|b| b.starts_with(['+', '~', '-']));
         let mut shown = 0usize;
-        for change in &site.changes {
-            let text = dedent(&crate::render::text::change_lines(change));
+        for text in &changes {
             if used + text.len() > share {
                 break;
             }
             used += text.len();
-            body.push_str(&text);
+            body.push_str(text);
             shown += 1;
         }
-        if shown < site.changes.len() {
-            let rest = site.changes.len() - shown;
+        if shown < changes.len() {
+            let rest = changes.len() - shown;
             cut += rest;
             body.push_str(&format!("… {rest} more changes on {}\n", site.site));
         } else {
-            // Kept objects, as the text plan lists them, when they fit.
-            let kept = dedent(&kept_lines(&crate::render::text::site_body(site)));
-            if used + kept.len() <= share {
-                used += kept.len();
-                body.push_str(&kept);
+            // Kept objects and guards, as the text plan lists them, when they fit.
+            let notes: String = notes.iter().map(|n| n.as_str()).collect();
+            if used + notes.len() <= share {
+                used += notes.len();
+                body.push_str(&notes);
             }
         }
         room -= used;
@@ -132,18 +141,19 @@ pub fn render(plan: &Plan, fingerprint: &str, budget: usize, artifact: &str) -> 
     out
 }
 
-fn kept_lines(site_body: &str) -> String {
-    site_body
-        .lines()
-        .filter(|l| l.starts_with("  = ") || l.starts_with("  ! "))
-        .map(|l| format!("{l}\n"))
-        .collect()
-}
-
-/// Text-plan lines start with two spaces; a diff block wants the symbol first.
-fn dedent(lines: &str) -> String {
-    lines
-        .lines()
-        .map(|l| format!("{}\n", l.strip_prefix("  ").unwrap_or(l)))
-        .collect()
+/// A site's text lines, dedented for a diff block (the symbol first) and
+/// grouped into one block per object: its line, then the lines under it.
+fn blocks_of(site_body: &str) -> Vec<String> {
+    let mut blocks: Vec<String> = Vec::new();
+    for line in site_body.lines() {
+        let line = line.strip_prefix("  ").unwrap_or(line);
+        let starts_block = !line.starts_with(' ') || blocks.is_empty();
+        if starts_block {
+            blocks.push(String::new());
+        }
+        let block = blocks.last_mut().expect("a block was pushed");
+        block.push_str(line);
+        block.push('\n');
+    }
+    blocks
 }

@@ -21,8 +21,9 @@ pub async fn run(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status> 
 
 /// Edits the state so it describes what is live on the sites.
 async fn from_live(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status> {
-    let all_sites = load_state(scope.dir)?.sites.len();
-    let desired = scope.load()?;
+    let full = load_state(scope.dir)?;
+    let all_sites = full.sites.len();
+    let desired = scope.narrow(full)?;
     let targets = Targets::connect(&desired, &args.target, Pacing::default()).await?;
     let live = targets.fetch().await;
     targets.finish().await?;

@@ -86,21 +86,22 @@ pub struct Scope<'a> {
 impl Scope<'_> {
     /// The state, checked whole, narrowed to the sites asked for.
     fn load(&self) -> Result<DesiredState> {
-        let mut desired = load_state(self.dir)?;
+        self.narrow(load_state(self.dir)?)
+    }
+
+    /// Keeps only the sites asked for; naming an undeclared one is an error.
+    fn narrow(&self, mut desired: DesiredState) -> Result<DesiredState> {
         let declared: Vec<&str> = desired.sites.iter().map(|s| s.site.name.as_str()).collect();
-        let unknown: Vec<&String> = self
+        let unknown: Vec<&str> = self
             .only
             .iter()
-            .filter(|n| !declared.contains(&n.as_str()))
+            .map(String::as_str)
+            .filter(|n| !declared.contains(n))
             .collect();
         if !unknown.is_empty() {
             anyhow::bail!(
                 "--site {}: no such site in the state; the sites are {}",
-                unknown
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                unknown.join(", "),
                 declared.join(", ")
             );
         }

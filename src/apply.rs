@@ -192,7 +192,7 @@ async fn apply_site(
                 if mode == WriteMode::TestMode && !client.has_test_mode() {
                     return Some(Outcome::Skipped(format!(
                         "not sent: {} has no server-side test mode, so a dry run sends it nothing",
-                        provider_name(site)
+                        site.provider.product_name()
                     )));
                 }
                 if let Some(group) = needs_group(c, &broken, site) {
@@ -243,13 +243,6 @@ async fn apply_site(
         );
     }
     results
-}
-
-fn provider_name(site: &SitePlan) -> &'static str {
-    match site.provider {
-        crate::model::ProviderKind::Periscope => "Periscope",
-        crate::model::ProviderKind::Sigma => "Sigma",
-    }
 }
 
 /// A group of `wanted` (by key) that this user change puts the user in.

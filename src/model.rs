@@ -24,6 +24,14 @@ impl ProviderKind {
         }
     }
 
+    /// The product's name, for people.
+    pub fn product_name(self) -> &'static str {
+        match self {
+            ProviderKind::Periscope => "Periscope",
+            ProviderKind::Sigma => "Sigma",
+        }
+    }
+
     /// Groups every site of this provider has and roster never creates,
     /// renames or deletes.
     pub fn builtin_groups(self) -> &'static [&'static str] {

@@ -121,13 +121,19 @@ pub fn path_segment(raw: &str) -> String {
 /// Said of a 3xx answer, which is never followed.
 pub const REDIRECT_HINT: &str = " (the site redirects elsewhere; roster never follows a redirect with credentials: check base_url)";
 
-/// The HTTP client every provider uses: rustls, timeouts, and no redirects
-/// (a redirect would carry credentials to another host).
-pub fn http_client() -> reqwest::Result<reqwest::Client> {
+/// The HTTP client every provider uses for `site`: rustls, timeouts, and no
+/// redirects (a redirect would carry credentials to another host).
+pub fn http_client(site: &str) -> Result<reqwest::Client, ProviderError> {
     reqwest::Client::builder()
         .user_agent(concat!("roster/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(60))
         .build()
+        .map_err(|e| ProviderError::Transport {
+            site: site.to_string(),
+            action: "set up".into(),
+            object: "the HTTP client".into(),
+            message: e.to_string(),
+        })
 }

@@ -70,12 +70,7 @@ impl PeriscopeClient {
         else {
             unreachable!("a Periscope client is only made for a Periscope site")
         };
-        let http = crate::provider::http_client().map_err(|e| ProviderError::Transport {
-            site: site.name.clone(),
-            action: "set up".into(),
-            object: "the HTTP client".into(),
-            message: e.to_string(),
-        })?;
+        let http = crate::provider::http_client(&site.name)?;
         Ok(PeriscopeClient {
             http,
             base: base_url.as_str().trim_end_matches('/').to_string(),

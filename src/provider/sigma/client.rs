@@ -81,12 +81,7 @@ impl SigmaClient {
         else {
             unreachable!("a Sigma client is only made for a Sigma site")
         };
-        let http = crate::provider::http_client().map_err(|e| ProviderError::Transport {
-            site: site.name.clone(),
-            action: "set up".into(),
-            object: "the HTTP client".into(),
-            message: e.to_string(),
-        })?;
+        let http = crate::provider::http_client(&site.name)?;
         let base = base_url.as_str().trim_end_matches('/').to_string();
         Ok(SigmaClient {
             auth: Auth::new(

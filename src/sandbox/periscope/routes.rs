@@ -131,17 +131,42 @@ async fn get_users(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response
     }
 }
 
+/// A write: `test_mode` and the body (if any) are read, the caller is
+/// authenticated, then `op` runs with the body and whether it is a test.
+fn write(
+    s: &Shared,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+    body: Option<&Bytes>,
+    op: impl FnOnce(&mut PeriscopeSite, &Value, bool) -> Result<Value, ApiError>,
+) -> Response {
+    let parsed = test_mode(q).and_then(|t| {
+        let b = match body {
+            Some(b) => json_body(b)?,
+            None => json!({}),
+        };
+        Ok((t, b))
+    });
+    match parsed {
+        Ok((t, b)) => with_site(s, headers, Some(t), |site| op(site, &b, t)),
+        Err(e) => respond(authenticate(s, headers).and(Err(e))),
+    }
+}
+
+/// The user a request names in HTTP-X-EMAIL.
+fn required_email(headers: &HeaderMap) -> Result<String, ApiError> {
+    target_email(headers).ok_or_else(|| error(400, "HTTP-X-EMAIL header is required"))
+}
+
 async fn create_user(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     Query(q): Params,
     body: Bytes,
 ) -> Response {
-    let parsed = test_mode(&q).and_then(|t| Ok((t, json_body(&body)?)));
-    match parsed {
-        Ok((t, b)) => with_site(&s, &headers, Some(t), |site| site.create_user(&b, t)),
-        Err(e) => respond(authenticate(&s, &headers).and(Err(e))),
-    }
+    write(&s, &headers, &q, Some(&body), |site, b, t| {
+        site.create_user(b, t)
+    })
 }
 
 async fn update_user(
@@ -150,17 +175,10 @@ async fn update_user(
     Query(q): Params,
     body: Bytes,
 ) -> Response {
-    let parsed = test_mode(&q).and_then(|t| {
-        let email =
-            target_email(&headers).ok_or_else(|| error(400, "HTTP-X-EMAIL header is required"))?;
-        Ok((t, email, json_body(&body)?))
-    });
-    match parsed {
-        Ok((t, email, b)) => with_site(&s, &headers, Some(t), |site| {
-            site.update_user(&email, &b, t)
-        }),
-        Err(e) => respond(authenticate(&s, &headers).and(Err(e))),
-    }
+    let email = required_email(&headers);
+    write(&s, &headers, &q, Some(&body), |site, b, t| {
+        site.update_user(&email?, b, t)
+    })
 }
 
 async fn delete_user(
@@ -168,15 +186,10 @@ async fn delete_user(
     headers: HeaderMap,
     Query(q): Params,
 ) -> Response {
-    let parsed = test_mode(&q).and_then(|t| {
-        let email =
-            target_email(&headers).ok_or_else(|| error(400, "HTTP-X-EMAIL header is required"))?;
-        Ok((t, email))
-    });
-    match parsed {
-        Ok((t, email)) => with_site(&s, &headers, Some(t), |site| site.delete_user(&email, t)),
-        Err(e) => respond(authenticate(&s, &headers).and(Err(e))),
-    }
+    let email = required_email(&headers);
+    write(&s, &headers, &q, None, |site, _, t| {
+        site.delete_user(&email?, t)
+    })
 }
 
 async fn list_groups(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
@@ -197,11 +210,9 @@ async fn create_group(
     Query(q): Params,
     body: Bytes,
 ) -> Response {
-    let parsed = test_mode(&q).and_then(|t| Ok((t, json_body(&body)?)));
-    match parsed {
-        Ok((t, b)) => with_site(&s, &headers, Some(t), |site| site.create_group(&b, t)),
-        Err(e) => respond(authenticate(&s, &headers).and(Err(e))),
-    }
+    write(&s, &headers, &q, Some(&body), |site, b, t| {
+        site.create_group(b, t)
+    })
 }
 
 async fn update_group(
@@ -211,13 +222,9 @@ async fn update_group(
     Query(q): Params,
     body: Bytes,
 ) -> Response {
-    let parsed = test_mode(&q).and_then(|t| Ok((t, json_body(&body)?)));
-    match parsed {
-        Ok((t, b)) => with_site(&s, &headers, Some(t), |site| {
-            site.update_group(&name, &b, t)
-        }),
-        Err(e) => respond(authenticate(&s, &headers).and(Err(e))),
-    }
+    write(&s, &headers, &q, Some(&body), |site, b, t| {
+        site.update_group(&name, b, t)
+    })
 }
 
 async fn delete_group(
@@ -226,8 +233,7 @@ async fn delete_group(
     Path(name): Path<String>,
     Query(q): Params,
 ) -> Response {
-    match test_mode(&q) {
-        Ok(t) => with_site(&s, &headers, Some(t), |site| site.delete_group(&name, t)),
-        Err(e) => respond(authenticate(&s, &headers).and(Err(e))),
-    }
+    write(&s, &headers, &q, None, |site, _, t| {
+        site.delete_group(&name, t)
+    })
 }

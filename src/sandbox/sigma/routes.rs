@@ -161,6 +161,20 @@ fn with_org(
     respond(result)
 }
 
+/// A write with a JSON body: the body is read, then `op` runs on the
+/// organisation the bearer token belongs to.
+fn with_body(
+    s: &Shared,
+    headers: &HeaderMap,
+    body: &Bytes,
+    op: impl FnOnce(&mut SigmaOrg, &Value) -> Result<Value, ApiError>,
+) -> Response {
+    match body_of(body) {
+        Ok(b) => with_org(s, headers, true, |org| op(org, &b)),
+        Err(e) => with_org(s, headers, false, |_| Err(e)),
+    }
+}
+
 fn flag(q: &HashMap<String, String>, key: &str) -> bool {
     q.get(key).is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
@@ -234,10 +248,7 @@ async fn get_member(
 }
 
 async fn create_member(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    match body_of(&body) {
-        Ok(b) => with_org(&s, &headers, true, |org| org.create_member(&b)),
-        Err(e) => with_org(&s, &headers, false, |_| Err(e)),
-    }
+    with_body(&s, &headers, &body, |org, b| org.create_member(b))
 }
 
 async fn update_member(
@@ -246,10 +257,7 @@ async fn update_member(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    match body_of(&body) {
-        Ok(b) => with_org(&s, &headers, true, |org| org.update_member(&id, &b)),
-        Err(e) => with_org(&s, &headers, false, |_| Err(e)),
-    }
+    with_body(&s, &headers, &body, |org, b| org.update_member(&id, b))
 }
 
 async fn delete_member(
@@ -303,10 +311,7 @@ async fn get_team(
 }
 
 async fn create_team(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    match body_of(&body) {
-        Ok(b) => with_org(&s, &headers, true, |org| org.create_team(&b)),
-        Err(e) => with_org(&s, &headers, false, |_| Err(e)),
-    }
+    with_body(&s, &headers, &body, |org, b| org.create_team(b))
 }
 
 async fn update_team(
@@ -315,10 +320,7 @@ async fn update_team(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    match body_of(&body) {
-        Ok(b) => with_org(&s, &headers, true, |org| org.update_team(&id, &b)),
-        Err(e) => with_org(&s, &headers, false, |_| Err(e)),
-    }
+    with_body(&s, &headers, &body, |org, b| org.update_team(&id, b))
 }
 
 async fn delete_team(
@@ -351,10 +353,7 @@ async fn patch_team_members(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    match body_of(&body) {
-        Ok(b) => with_org(&s, &headers, true, |org| org.patch_team_members(&id, &b)),
-        Err(e) => with_org(&s, &headers, false, |_| Err(e)),
-    }
+    with_body(&s, &headers, &body, |org, b| org.patch_team_members(&id, b))
 }
 
 /// `GET /v2/accountTypes`: `pageToken`/`pageSize`, `nextPageToken` absent on

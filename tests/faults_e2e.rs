@@ -271,3 +271,67 @@ fn periscope_converges_under_faults() {
 fn sigma_converges_under_faults() {
     run_case("sigma", sigma_case);
 }
+
+/// The fault flags of `roster sandbox` itself: a plan gets through 30%
+/// throttling and 10% errors by retrying; a site that always fails is
+/// named with its HTTP status.
+#[test]
+fn the_sandbox_command_injects_faults_from_its_flags() {
+    let state = repo_state();
+    let state = state.to_str().unwrap();
+    let env = [("ROSTER_RETRY_BASE_MS", "1")];
+    let dir = tempfile::tempdir().unwrap();
+
+    let flaky = SandboxProcess::start(&[
+        "--throttle-rate",
+        "0.3",
+        "--error-rate",
+        "0.1",
+        "--retry-after",
+        "0",
+        "--seed",
+        "5",
+        "--latency-ms",
+        "2",
+    ]);
+    let plan = roster(
+        dir.path(),
+        &[
+            "plan",
+            "-v",
+            "--detailed-exitcode",
+            "--sandbox-url",
+            &flaky.url,
+            "--state",
+            state,
+        ],
+        &env,
+    );
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(
+        plan.stderr.contains("retrying"),
+        "faults were injected and retried:\n{}",
+        plan.stderr
+    );
+    assert!(
+        plan.stdout
+            .starts_with("Plan: 4 to create, 5 to update, 3 to delete.\n")
+    );
+    assert!(flaky.stop());
+
+    let broken = SandboxProcess::start(&["--error-rate", "1.0"]);
+    let plan = roster(
+        dir.path(),
+        &["plan", "--sandbox-url", &broken.url, "--state", state],
+        &env,
+    );
+    assert_eq!(plan.code, 1);
+    assert!(
+        plan.stderr.starts_with(
+            "error: could not read the live state:\n  site `acme`: list users: HTTP 50"
+        ),
+        "{}",
+        plan.stderr
+    );
+    assert!(broken.stop());
+}

@@ -408,32 +408,11 @@ fn fail_fast_stops_a_site_at_its_first_failure() {
 
 #[test]
 fn the_sandbox_command_serves_roster_and_saves_its_data() {
-    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let data = dir.path().join("sandbox.json");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
-        .args([
-            "sandbox",
-            "--port",
-            &port.to_string(),
-            "--data",
-            data.to_str().unwrap(),
-            "--save",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    assert_eq!(first, format!("roster sandbox listening on {url}"));
-    let rest: Vec<String> = lines.by_ref().take(4).map(Result::unwrap).collect();
+    let sandbox = SandboxProcess::start(&["--data", data.to_str().unwrap(), "--save"]);
+    let url = sandbox.url.clone();
+    let rest = &sandbox.banner;
     assert_eq!(
         rest[2],
         "  periscope site acme: HTTP-X-PARTNER-AUTH: acme:sandbox-periscope-key"
@@ -480,11 +459,7 @@ fn the_sandbox_command_serves_roster_and_saves_its_data() {
     );
     assert_eq!(again.code, 0, "{}", again.all());
 
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    assert!(sandbox.stop(), "the sandbox exits cleanly on Ctrl-C");
     let saved = persist::load(&data).unwrap();
     assert!(
         saved.periscope["acme"]
@@ -598,4 +573,49 @@ fn a_secret_can_come_from_a_command() {
             .contains("leaked-secret-123")
     );
     assert_eq!(sb.sandbox.requests().len(), requests);
+}
+
+/// `roster sandbox | head -1`: whoever reads its banner may go away; the
+/// sandbox keeps serving.
+#[test]
+fn the_sandbox_keeps_serving_when_its_output_is_closed() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["sandbox", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let url = format!("http://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let state = repo_state();
+    let mut plan = None;
+    for _ in 0..100 {
+        let out = roster(
+            dir.path(),
+            &[
+                "plan",
+                "--detailed-exitcode",
+                "--sandbox-url",
+                &url,
+                "--state",
+                state.to_str().unwrap(),
+            ],
+            &[("ROSTER_RETRY_BASE_MS", "1")],
+        );
+        if out.code == 2 {
+            plan = Some(out);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(plan.is_some(), "the sandbox stopped serving");
+    assert!(child.try_wait().unwrap().is_none(), "the sandbox exited");
+    let _ = child.kill();
+    let _ = child.wait();
 }

@@ -1,5 +1,7 @@
 //! `roster sandbox`: serve the emulator on a fixed port until Ctrl-C.
 
+use std::io::Write;
+
 use anyhow::{Context, Result};
 
 use super::Status;
@@ -27,22 +29,26 @@ pub async fn run(args: &SandboxArgs) -> Result<Status> {
             )
         })?;
     let url = format!("http://{}", listener.local_addr()?);
-    println!("roster sandbox listening on {url}");
-    println!("Point roster at it with: roster plan --sandbox-url {url}");
-    println!("Test credentials of the emulated sites (they are not secrets):");
+    let mut banner = format!("roster sandbox listening on {url}\n");
+    banner += &format!("Point roster at it with: roster plan --sandbox-url {url}\n");
+    banner += "Test credentials of the emulated sites (they are not secrets):\n";
     for (slug, site) in &data.periscope {
-        println!(
-            "  periscope site {slug}: HTTP-X-PARTNER-AUTH: {slug}:{}",
+        banner += &format!(
+            "  periscope site {slug}: HTTP-X-PARTNER-AUTH: {slug}:{}\n",
             site.api_key
         );
     }
     for (name, org) in &data.sigma {
-        println!(
-            "  sigma organisation {name}: client_id={} client_secret={} (POST {url}/v2/auth/token)",
+        banner += &format!(
+            "  sigma organisation {name}: client_id={} client_secret={} (POST {url}/v2/auth/token)\n",
             org.client_id, org.client_secret
         );
     }
-    println!("Stop with Ctrl-C.");
+    banner += "Stop with Ctrl-C.\n";
+    // The server outlives whoever reads this: a closed stdout (`| head`)
+    // must not stop it.
+    let mut out = std::io::stdout();
+    let _ = out.write_all(banner.as_bytes()).and_then(|_| out.flush());
     let sandbox = Sandbox::with_options(
         data,
         Options {

@@ -106,3 +106,64 @@ pub fn live_emails(sandbox: &BackgroundSandbox) -> Vec<String> {
     v.sort();
     v
 }
+
+/// A `roster sandbox` process on a free port, stopped (Ctrl-C) when dropped.
+pub struct SandboxProcess {
+    pub child: std::process::Child,
+    pub url: String,
+    /// What it printed after its first line.
+    pub banner: Vec<String>,
+    /// Its output stays open while it runs: a closed pipe would fail its
+    /// next print.
+    _stdout: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+impl SandboxProcess {
+    /// Starts `roster sandbox --port P ARGS` and waits until it listens.
+    pub fn start(args: &[&str]) -> SandboxProcess {
+        use std::io::{BufRead, BufReader};
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
+            .args(["sandbox", "--port", &port.to_string()])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let url = format!("http://127.0.0.1:{port}");
+        assert_eq!(
+            lines.next().unwrap().unwrap(),
+            format!("roster sandbox listening on {url}")
+        );
+        let banner = lines.by_ref().take(4).map(Result::unwrap).collect();
+        SandboxProcess {
+            child,
+            url,
+            banner,
+            _stdout: lines,
+        }
+    }
+
+    /// Stops it as Ctrl-C would and waits; whether it exited cleanly.
+    pub fn stop(mut self) -> bool {
+        Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let ok = self.child.wait().unwrap().success();
+        std::mem::forget(self);
+        ok
+    }
+}
+
+impl Drop for SandboxProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -12,19 +12,9 @@ fn state() -> String {
 #[test]
 fn a_saved_plan_round_trips_and_holds_no_secret() {
     let secret = "pk-live-7777-abcdef";
-    let mut data = persist::seed();
-    data.periscope.get_mut("acme").unwrap().api_key = secret.into();
-    let sb = BackgroundSandbox::start(data).unwrap();
+    let sb = sandbox_with_key(secret);
     let dir = tempfile::tempdir().unwrap();
-    let roster_toml = std::fs::read_to_string(repo_state().join("roster.toml"))
-        .unwrap()
-        .replace(
-            r#"api_key = { env = "ACME_PERISCOPE_API_KEY" }"#,
-            &format!(
-                "api_key = {{ env = \"ACME_KEY\" }}\nbase_url = \"{}\"",
-                sb.url
-            ),
-        );
+    let roster_toml = repo_site(&sb.url, "ACME_KEY", "");
     let a = std::fs::read_to_string(repo_state().join("people/data-team.toml")).unwrap();
     let b = std::fs::read_to_string(repo_state().join("people/business.toml")).unwrap();
     write_files(

@@ -258,19 +258,9 @@ fn a_missing_environment_variable_is_named_before_any_request() {
 #[test]
 fn api_keys_never_appear_in_output() {
     let secret = "s3cr3t-periscope-key-4f9a";
-    let mut data = persist::seed();
-    data.periscope.get_mut("acme").unwrap().api_key = secret.into();
-    let sb = BackgroundSandbox::start(data).unwrap();
+    let sb = sandbox_with_key(secret);
     let dir = tempfile::tempdir().unwrap();
-    let roster_toml = std::fs::read_to_string(repo_state().join("roster.toml"))
-        .unwrap()
-        .replace(
-            r#"api_key = { env = "ACME_PERISCOPE_API_KEY" }"#,
-            &format!(
-                "api_key = {{ env = \"ACME_KEY\" }}\nbase_url = \"{}\"\nallow_removals = 7",
-                sb.url
-            ),
-        );
+    let roster_toml = repo_site(&sb.url, "ACME_KEY", "allow_removals = 7");
     let people = std::fs::read_to_string(repo_state().join("people/data-team.toml")).unwrap();
     write_files(
         dir.path(),

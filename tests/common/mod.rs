@@ -167,3 +167,21 @@ impl Drop for SandboxProcess {
         let _ = self.child.wait();
     }
 }
+
+/// A sandbox holding the seed, whose Periscope site `acme` takes `key`.
+pub fn sandbox_with_key(key: &str) -> BackgroundSandbox {
+    let mut data = persist::seed();
+    data.periscope.get_mut("acme").unwrap().api_key = key.into();
+    BackgroundSandbox::start(data).unwrap()
+}
+
+/// This repository's `state/roster.toml`, its key read from `env`, pointed
+/// at `url`, with `extra` settings for the site.
+pub fn repo_site(url: &str, env: &str, extra: &str) -> String {
+    std::fs::read_to_string(repo_state().join("roster.toml"))
+        .unwrap()
+        .replace(
+            r#"api_key = { env = "ACME_PERISCOPE_API_KEY" }"#,
+            &format!("api_key = {{ env = \"{env}\" }}\nbase_url = \"{url}\"\n{extra}"),
+        )
+}

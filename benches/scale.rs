@@ -14,6 +14,12 @@
 //!
 //! The sandbox runs in this process, on the other core; its own work is in
 //! the wall times.
+//!
+//! To profile one case by hand, write it out instead of running it:
+//!
+//!     ROSTER_BENCH_WRITE=/tmp/case ROSTER_BENCH_SIZES=100000 cargo bench --bench scale
+//!     roster sandbox --port 8099 --data /tmp/case/sandbox.json &
+//!     cd /tmp/case && K=k I=acme-sigma S=s roster plan
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -241,6 +247,18 @@ fn main() {
         .split(',')
         .map(|s| s.trim().parse().expect("sizes are numbers"))
         .collect();
+
+    if let Ok(out) = std::env::var("ROSTER_BENCH_WRITE") {
+        let (data, state) = case(sizes[0], 0);
+        let out = Path::new(&out);
+        let dir = out.join("state");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("sites.toml"), sites("http://127.0.0.1:8099")).unwrap();
+        std::fs::write(dir.join("people.toml"), state).unwrap();
+        roster::sandbox::persist::save(&out.join("sandbox.json"), &data).unwrap();
+        println!("wrote {} people to {}", sizes[0], out.display());
+        return;
+    }
 
     println!("## Plan (people over two sites; no changes to make)\n");
     println!("| people | plan, no latency | peak memory | plan, 20 ms per request |");

@@ -1,5 +1,7 @@
 //! The loaders never panic: valid state files, mutated thousands of ways,
 //! either load or give located problems; `roster fmt`'s formatter likewise.
+//! Reading a file in pieces (as large files are) gives the same answer as
+//! reading it whole.
 
 use std::path::Path;
 
@@ -69,7 +71,17 @@ fn mutated_state_files_never_panic_the_loaders() {
         let seed = rng.usize(0..seeds.len());
         let bytes = mutate(&mut rng, &seeds[seed]);
         std::fs::write(dir.path().join("state.toml"), &bytes).unwrap();
-        match roster::state::load(dir.path()) {
+        let whole = roster::state::load_in_pieces(dir.path(), usize::MAX);
+        // Read in pieces (one per entry), the answer is the same, down to
+        // every message's location.
+        let pieces = roster::state::load_in_pieces(dir.path(), 1);
+        assert_eq!(
+            format!("{pieces:?}"),
+            format!("{whole:?}"),
+            "{}",
+            String::from_utf8_lossy(&bytes)
+        );
+        match whole {
             Ok(_) => loaded += 1,
             Err(problems) => {
                 refused += 1;

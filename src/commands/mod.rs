@@ -86,7 +86,14 @@ pub struct Scope<'a> {
 impl Scope<'_> {
     /// The state, checked whole, narrowed to the sites asked for.
     fn load(&self) -> Result<DesiredState> {
-        self.narrow(load_state(self.dir)?)
+        let start = std::time::Instant::now();
+        let desired = self.narrow(load_state(self.dir)?)?;
+        tracing::debug!(
+            sites = desired.sites.len(),
+            elapsed_ms = start.elapsed().as_millis() as u64,
+            "state loaded"
+        );
+        Ok(desired)
     }
 
     /// Keeps only the sites asked for; naming an undeclared one is an error.

@@ -90,38 +90,45 @@ impl Computed {
 
 /// Fetches every site and computes the plan of those that could be read.
 pub async fn compute(desired: &DesiredState, targets: &Targets) -> Result<Computed> {
-    let mut readable = DesiredState { sites: Vec::new() };
+    let mut readable = Vec::new();
     let mut live = Vec::new();
     let mut sites = Vec::new();
     let mut unreadable = Vec::new();
-    for (i, (site, result)) in desired
-        .sites
-        .iter()
-        .zip(targets.fetch_each().await)
-        .enumerate()
-    {
+    let start = std::time::Instant::now();
+    let fetched = targets.fetch_each().await;
+    tracing::debug!(
+        elapsed_ms = start.elapsed().as_millis() as u64,
+        "live state read"
+    );
+    for (i, (site, result)) in desired.sites.iter().zip(fetched).enumerate() {
         match result {
             Ok(l) => {
-                readable.sites.push(site.clone());
+                readable.push(site);
                 live.push(l);
                 sites.push(i);
             }
             Err(e) => unreadable.push(e.to_string()),
         }
     }
-    if readable.sites.is_empty() && !unreadable.is_empty() {
+    if readable.is_empty() && !unreadable.is_empty() {
         bail!(
             "could not read the live state:\n  {}\nnothing was changed",
             unreadable.join("\n  ")
         );
     }
-    let plan = crate::plan::plan(&readable, &live).map_err(|errors| {
+    let start = std::time::Instant::now();
+    let plan = crate::plan::plan_sites(readable.into_iter().zip(&live)).map_err(|errors| {
         let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
         anyhow!(
             "the plan cannot be made:\n{}\nnothing was changed",
             lines.join("\n")
         )
     })?;
+    tracing::debug!(
+        changes = plan.sites.iter().map(|s| s.changes.len()).sum::<usize>(),
+        elapsed_ms = start.elapsed().as_millis() as u64,
+        "plan computed"
+    );
     Ok(Computed {
         plan,
         sites,

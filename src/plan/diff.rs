@@ -77,9 +77,16 @@ pub enum PlanError {
 /// Plans every site of `desired` against its live state (`live` in the same
 /// order as `desired.sites`).
 pub fn plan(desired: &DesiredState, live: &[LiveSite]) -> Result<Plan, Vec<PlanError>> {
+    plan_sites(desired.sites.iter().zip(live))
+}
+
+/// Plans each desired site against its live state.
+pub fn plan_sites<'a>(
+    pairs: impl IntoIterator<Item = (&'a DesiredSite, &'a LiveSite)>,
+) -> Result<Plan, Vec<PlanError>> {
     let mut sites = Vec::new();
     let mut errors = Vec::new();
-    for (d, l) in desired.sites.iter().zip(live) {
+    for (d, l) in pairs {
         match plan_site(d, l) {
             Ok(p) => sites.push(p),
             Err(e) => errors.extend(e),

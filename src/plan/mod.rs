@@ -10,7 +10,7 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
-pub use diff::{PlanError, plan, plan_site};
+pub use diff::{PlanError, plan, plan_site, plan_sites};
 pub use fingerprint::{desired_fingerprint, fingerprint};
 pub use guards::{GuardKind, GuardTrip};
 pub use saved::{Mismatch, SavedPlan, SavedPlanError, compare};

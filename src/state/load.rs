@@ -38,8 +38,9 @@ pub struct Parsed {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Reads every `*.toml` file under `dir` (sorted, so the order is stable).
-pub fn read_dir(dir: &Path) -> Parsed {
+/// Reads every `*.toml` file under `dir` (sorted, so the order is stable),
+/// large files in pieces of at least `piece_bytes` (see chunks.rs).
+pub fn read_dir(dir: &Path, piece_bytes: usize) -> Parsed {
     let mut parsed = Parsed::default();
     let mut paths = Vec::new();
     if let Err(e) = collect_toml_files(dir, &mut paths) {
@@ -69,7 +70,7 @@ pub fn read_dir(dir: &Path) -> Parsed {
         return parsed;
     }
     for path in paths {
-        read_file(&path, &mut parsed);
+        read_file(&path, &mut parsed, piece_bytes);
     }
     parsed
 }
@@ -102,7 +103,7 @@ fn collect_toml_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()>
     Ok(())
 }
 
-fn read_file(path: &Path, parsed: &mut Parsed) {
+fn read_file(path: &Path, parsed: &mut Parsed, piece_bytes: usize) {
     let whole_file = |message: String, hint: &str| Diagnostic {
         file: path.to_path_buf(),
         line: 1,
@@ -158,26 +159,87 @@ fn read_file(path: &Path, parsed: &mut Parsed) {
     parsed.files.push(SourceFile::new(path, text));
     let source = &parsed.files[file_index];
 
-    let (root, errors) = DeTable::parse_recoverable(&source.text);
+    // A large file is read piece by piece (see chunks.rs); if any piece has
+    // a problem, the whole file is read again so every message is the one
+    // the file as a whole gets.
+    let pieces = super::chunks::chunks(&source.text, piece_bytes);
+    let mut entries = FileEntries::default();
+    if pieces.len() > 1 {
+        for piece in &pieces {
+            read_piece(source, file_index, piece.clone(), &mut entries);
+            if !entries.diagnostics.is_empty() {
+                break;
+            }
+        }
+        if !entries.diagnostics.is_empty() || entries.repeats_a_site() {
+            entries = FileEntries::default();
+            read_piece(source, file_index, 0..source.text.len(), &mut entries);
+        }
+    } else {
+        read_piece(source, file_index, 0..source.text.len(), &mut entries);
+    }
+    parsed.sites.extend(entries.sites);
+    parsed.users.extend(entries.users);
+    parsed.groups.extend(entries.groups);
+    parsed.broken_sites.extend(entries.broken_sites);
+    parsed.broken_groups.extend(entries.broken_groups);
+    parsed.diagnostics.extend(entries.diagnostics);
+}
+
+/// What one file declares.
+#[derive(Default)]
+struct FileEntries {
+    sites: Vec<(Spanned<String>, Entry<SiteSpec>)>,
+    users: Vec<Entry<UserSpec>>,
+    groups: Vec<Entry<GroupSpec>>,
+    broken_sites: Vec<String>,
+    broken_groups: Vec<String>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl FileEntries {
+    /// Two pieces declaring the same site: TOML forbids it in one file, so
+    /// the whole file is read to say so.
+    fn repeats_a_site(&self) -> bool {
+        let mut names = std::collections::HashSet::new();
+        !self
+            .sites
+            .iter()
+            .map(|(n, _)| n.get_ref())
+            .chain(&self.broken_sites)
+            .all(|n| names.insert(n))
+    }
+
+    /// How many `[[users]]` or `[[groups]]` entries were read before, so
+    /// entries keep their numbers across pieces (pieces stop at the first
+    /// broken entry, so this counts them all).
+    fn count(&self, kind: &str) -> usize {
+        if kind == "users" {
+            self.users.len()
+        } else {
+            self.groups.len()
+        }
+    }
+}
+
+/// Parses `range` of the file and deserializes its entries, with every
+/// location relative to the whole file.
+fn read_piece(source: &SourceFile, file_index: usize, range: Range<usize>, out: &mut FileEntries) {
+    let offset = range.start;
+    let (root, errors) = DeTable::parse_recoverable(&source.text[range]);
     if !errors.is_empty() {
         for e in errors {
-            parsed.diagnostics.push(source.diagnostic(
-                e.span(),
+            out.diagnostics.push(source.diagnostic(
+                e.span().map(|s| shift_range(s, offset)),
                 format!("invalid TOML: {}", first_line(e.message())),
                 Some("fix the TOML syntax; see https://toml.io".into()),
             ));
         }
         return;
     }
-
-    let mut sites = Vec::new();
-    let mut users = Vec::new();
-    let mut groups = Vec::new();
-    let mut broken_sites = Vec::new();
-    let mut broken_groups = Vec::new();
-    let mut diagnostics = Vec::new();
     for (key, value) in root.into_inner() {
-        let key_span = key.span();
+        let key_span = shift_range(key.span(), offset);
+        let value = shift(value, offset);
         match key.get_ref().as_ref() {
             "sites" => match value.get_ref() {
                 DeValue::Table(_) => {
@@ -191,14 +253,14 @@ fn read_file(path: &Path, parsed: &mut Parsed) {
                             file_index,
                             entry,
                             &format!("site `{}`", name.get_ref()),
-                            &mut diagnostics,
+                            &mut out.diagnostics,
                         ) {
-                            Some(entry) => sites.push((name, entry)),
-                            None => broken_sites.push(name.into_inner()),
+                            Some(entry) => out.sites.push((name, entry)),
+                            None => out.broken_sites.push(name.into_inner()),
                         }
                     }
                 }
-                _ => diagnostics.push(source.diagnostic(
+                _ => out.diagnostics.push(source.diagnostic(
                     Some(value.span()),
                     "`sites` must be a table of sites",
                     Some("write each site as a [sites.NAME] table".into()),
@@ -208,22 +270,23 @@ fn read_file(path: &Path, parsed: &mut Parsed) {
                 let kind = key.get_ref().to_string();
                 let span = value.span();
                 let DeValue::Array(items) = value.into_inner() else {
-                    diagnostics.push(source.diagnostic(
+                    out.diagnostics.push(source.diagnostic(
                         Some(span),
                         format!("`{kind}` must be an array of tables"),
                         Some(format!("write each entry as a [[{kind}]] table")),
                     ));
                     continue;
                 };
+                let before = out.count(&kind);
                 for (i, item) in items.into_iter().enumerate() {
-                    let what = format!("{} #{}", &kind[..kind.len() - 1], i + 1);
+                    let what = format!("{} #{}", &kind[..kind.len() - 1], before + i + 1);
                     if kind == "users" {
-                        users.extend(deserialize_entry::<UserSpec>(
+                        out.users.extend(deserialize_entry::<UserSpec>(
                             source,
                             file_index,
                             item,
                             &what,
-                            &mut diagnostics,
+                            &mut out.diagnostics,
                         ));
                     } else {
                         let name = match item.get_ref() {
@@ -238,27 +301,48 @@ fn read_file(path: &Path, parsed: &mut Parsed) {
                             file_index,
                             item,
                             &what,
-                            &mut diagnostics,
+                            &mut out.diagnostics,
                         ) {
-                            Some(g) => groups.push(g),
-                            None => broken_groups.extend(name),
+                            Some(g) => out.groups.push(g),
+                            None => out.broken_groups.extend(name),
                         }
                     }
                 }
             }
-            other => diagnostics.push(source.diagnostic(
+            other => out.diagnostics.push(source.diagnostic(
                 Some(key_span),
                 format!("unknown top-level key `{other}`"),
                 Some("a state file holds [sites.NAME] tables, [[users]] and [[groups]]".into()),
             )),
         }
     }
-    parsed.sites.extend(sites);
-    parsed.users.extend(users);
-    parsed.groups.extend(groups);
-    parsed.broken_sites.extend(broken_sites);
-    parsed.broken_groups.extend(broken_groups);
-    parsed.diagnostics.extend(diagnostics);
+}
+
+fn shift_range(r: Range<usize>, by: usize) -> Range<usize> {
+    r.start + by..r.end + by
+}
+
+/// `value` with every location moved `by` bytes later: a piece's
+/// locations made the whole file's.
+fn shift(value: Spanned<DeValue<'_>>, by: usize) -> Spanned<DeValue<'_>> {
+    if by == 0 {
+        return value;
+    }
+    let span = shift_range(value.span(), by);
+    let inner = match value.into_inner() {
+        DeValue::Table(table) => DeValue::Table(
+            table
+                .into_iter()
+                .map(|(k, v)| {
+                    let k_span = shift_range(k.span(), by);
+                    (Spanned::new(k_span, k.into_inner()), shift(v, by))
+                })
+                .collect(),
+        ),
+        DeValue::Array(items) => DeValue::Array(items.into_iter().map(|v| shift(v, by)).collect()),
+        other => other,
+    };
+    Spanned::new(span, inner)
 }
 
 fn deserialize_entry<'a, T: Deserialize<'a> + Fields>(

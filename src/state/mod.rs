@@ -1,6 +1,7 @@
 //! The desired state: TOML files under the state directory, loaded, checked
 //! and turned into the model.
 
+mod chunks;
 mod credentials;
 mod diagnostic;
 pub mod edit;
@@ -56,6 +57,12 @@ fn drop_null(schema: &mut schemars::Schema) {
 /// Reads and checks every `*.toml` file under `dir`. Either the whole state
 /// is valid, or every problem found is returned, each with its location.
 pub fn load(dir: &Path) -> Result<DesiredState, Diagnostics> {
-    let parsed = load::read_dir(dir);
+    load_in_pieces(dir, chunks::MIN_CHUNK_BYTES)
+}
+
+/// [`load`], reading files larger than twice `piece_bytes` piece by piece.
+/// The answer is the same whatever the size; tests check that it is.
+pub fn load_in_pieces(dir: &Path, piece_bytes: usize) -> Result<DesiredState, Diagnostics> {
+    let parsed = load::read_dir(dir, piece_bytes);
     validate::build(parsed).map_err(Diagnostics)
 }

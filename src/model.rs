@@ -45,23 +45,31 @@ impl ProviderKind {
     /// resolves them. Periscope resolves `/groups/my-new-group` to
     /// `myNewGroup`: case-insensitive, ignoring anything not alphanumeric.
     pub fn group_key(self, name: &str) -> String {
-        match self {
-            ProviderKind::Periscope => name
-                .chars()
-                .filter(|c| c.is_alphanumeric())
-                .flat_map(char::to_lowercase)
-                .collect(),
+        self.group_key_chars(name).collect()
+    }
+
+    /// The characters of [`Self::group_key`], without building it.
+    fn group_key_chars(self, name: &str) -> impl Iterator<Item = char> + '_ {
+        let (name, alphanumeric_only) = match self {
+            ProviderKind::Periscope => (name, true),
             // Sigma teams are matched by name ignoring case and surrounding
             // spaces; the API itself addresses them by ID.
-            ProviderKind::Sigma => name.trim().to_lowercase(),
-        }
+            ProviderKind::Sigma => (name.trim(), false),
+        };
+        name.chars()
+            .filter(move |c| !alphanumeric_only || c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+    }
+
+    /// Whether two names are the same group: their keys are equal.
+    pub fn same_group(self, a: &str, b: &str) -> bool {
+        a == b || self.group_key_chars(a).eq(self.group_key_chars(b))
     }
 
     pub fn is_builtin_group(self, name: &str) -> bool {
-        let key = self.group_key(name);
         self.builtin_groups()
             .iter()
-            .any(|b| self.group_key(b) == key)
+            .any(|b| self.same_group(b, name))
     }
 
     /// The group every user is in; its membership is never planned.

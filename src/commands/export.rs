@@ -29,7 +29,7 @@ pub async fn run(scope: &super::Scope<'_>, args: &ExportArgs) -> Result<Status> 
         for (site, live) in desired.sites.iter().zip(live?) {
             let p = site.site.provider;
             let mut users = live.users;
-            users.sort_by_key(|u| crate::model::email_key(&u.email));
+            users.sort_by_cached_key(|u| crate::model::email_key(&u.email));
             for u in users {
                 let groups: Vec<&str> = u
                     .groups
@@ -54,7 +54,7 @@ pub async fn run(scope: &super::Scope<'_>, args: &ExportArgs) -> Result<Status> 
     } else {
         for site in &desired.sites {
             let mut users: Vec<_> = site.users.iter().collect();
-            users.sort_by_key(|u| crate::model::email_key(&u.email));
+            users.sort_by_cached_key(|u| crate::model::email_key(&u.email));
             for u in users {
                 out.write_record([
                     site.site.name.as_str(),

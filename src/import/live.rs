@@ -154,7 +154,7 @@ pub fn import_site(
                 .filter(|g| Some(p.group_key(g)) != implicit)
                 .cloned()
                 .collect();
-            g.sort_by_key(|n| p.group_key(n));
+            g.sort_by_cached_key(|n| p.group_key(n));
             g
         };
         let member_type = (p == ProviderKind::Sigma)

@@ -1,6 +1,6 @@
 //! The diff: desired and live state in, ordered changes out. Pure; no I/O.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use super::{Change, Diff, Kept, KeptReason, Membership, ObjectKind, Plan, SitePlan, fingerprint};
 use crate::model::{
@@ -115,21 +115,29 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
 
     let groups = plan_groups(desired, live, &mut errors, &mut kept);
 
-    // The name a live membership has once step 1 has run, keyed by the
-    // group key; None when membership is never planned (all users' group).
-    let implicit = p.implicit_group().map(|g| p.group_key(g));
-    let membership_name = |name: &str| -> Option<(String, String)> {
-        let key = p.group_key(name);
-        if implicit.as_deref() == Some(key.as_str()) {
-            return None;
-        }
-        let after = groups
-            .renamed
-            .get(&key)
-            .cloned()
-            .unwrap_or_else(|| name.to_string());
-        Some((p.group_key(&after), after))
-    };
+    // The group key and name a membership has once step 1 has run; None
+    // when membership is never planned (all users' group). Worked out once
+    // per spelling, not once per user.
+    let mut resolved: HashMap<&str, Option<(String, String)>> = HashMap::new();
+    for name in desired
+        .users
+        .iter()
+        .flat_map(|u| &u.groups)
+        .chain(live.users.iter().flat_map(|u| &u.groups))
+    {
+        resolved.entry(name).or_insert_with(|| {
+            if p.implicit_group().is_some_and(|i| p.same_group(i, name)) {
+                return None;
+            }
+            let after = groups
+                .renamed
+                .get(&p.group_key(name))
+                .cloned()
+                .unwrap_or_else(|| name.to_string());
+            Some((p.group_key(&after), after))
+        });
+    }
+    let memberships = |names: &[String]| membership_set(names, &resolved);
 
     let handover = match &site.config {
         SiteConfig::Sigma { handover, .. } => handover.clone(),
@@ -137,16 +145,18 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
     };
 
     // Users, matched by normalised email, then by previous emails.
-    let live_users: HashMap<String, &LiveUser> = live
+    // Live users by email key: their position in `live.users`.
+    let live_users: HashMap<String, usize> = live
         .users
         .iter()
-        .map(|u| (email_key(&u.email), u))
+        .enumerate()
+        .map(|(i, u)| (email_key(&u.email), i))
         .collect();
     let mut desired_users: Vec<&DesiredUser> = desired.users.iter().collect();
-    desired_users.sort_by_key(|u| email_key(&u.email));
+    desired_users.sort_by_cached_key(|u| email_key(&u.email));
     let mut user_changes = Vec::new();
     let mut deactivations = Vec::new();
-    let mut matched_users: HashSet<String> = HashSet::new();
+    let mut matched_users = vec![false; live.users.len()];
     let mut deactivated: HashSet<String> = HashSet::new();
     for u in desired_users {
         let key = email_key(&u.email);
@@ -154,8 +164,8 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
         let previous = u
             .previous_emails
             .iter()
-            .find_map(|prev| live_users.get(&email_key(prev)).map(|l| (prev, *l)));
-        let l = match (current, previous) {
+            .find_map(|prev| live_users.get(&email_key(prev)).map(|i| (prev, *i)));
+        let matched = match (current, previous) {
             (Some(_), Some((prev, _))) => {
                 errors.push(PlanError::EmailRenameConflict {
                     site: site.name.clone(),
@@ -172,7 +182,7 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
                 });
                 continue;
             }
-            (Some(l), None) | (None, Some((_, l))) => l,
+            (Some(i), None) | (None, Some((_, i))) => i,
             (None, None) => {
                 // A user declared inactive who does not exist needs nothing.
                 if u.active {
@@ -181,19 +191,17 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
                         first_name: u.first_name.clone(),
                         last_name: u.last_name.clone(),
                         member_type: member_type(site, live, u, &mut errors),
-                        groups: u
-                            .groups
-                            .iter()
-                            .filter_map(|g| membership_name(g))
-                            .collect::<BTreeMap<String, String>>()
-                            .into_values()
+                        groups: memberships(&u.groups)
+                            .into_iter()
+                            .map(|(_, name)| name.to_string())
                             .collect(),
                     });
                 }
                 continue;
             }
         };
-        matched_users.insert(email_key(&l.email));
+        matched_users[matched] = true;
+        let l = &live.users[matched];
         if let Some(lock) = l.locked {
             kept.push(Kept {
                 kind: ObjectKind::User,
@@ -214,24 +222,20 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
             }
             continue;
         }
-        let wanted: BTreeMap<String, String> =
-            u.groups.iter().filter_map(|g| membership_name(g)).collect();
-        let has: BTreeMap<String, String> =
-            l.groups.iter().filter_map(|g| membership_name(g)).collect();
-        let added: Vec<String> = wanted
-            .iter()
-            .filter(|(k, _)| !has.contains_key(*k))
-            .map(|(_, v)| v.clone())
-            .collect();
-        let removed: Vec<String> = has
-            .iter()
-            .filter(|(k, _)| !wanted.contains_key(*k))
-            .map(|(_, v)| v.clone())
-            .collect();
+        let wanted = memberships(&u.groups);
+        let has = memberships(&l.groups);
+        let missing_from = |set: &[(&str, &str)], other: &[(&str, &str)]| -> Vec<String> {
+            set.iter()
+                .filter(|(k, _)| other.binary_search_by(|(o, _)| o.cmp(k)).is_err())
+                .map(|(_, name)| name.to_string())
+                .collect()
+        };
+        let added = missing_from(&wanted, &has);
+        let removed = missing_from(&has, &wanted);
         let membership = (!added.is_empty() || !removed.is_empty()).then(|| Membership {
             added,
             removed,
-            after: wanted.values().cloned().collect(),
+            after: wanted.iter().map(|(_, name)| name.to_string()).collect(),
         });
         let member_type = member_type(site, live, u, &mut errors).and_then(|wanted| {
             let before = l.member_type.clone().unwrap_or_default();
@@ -261,9 +265,11 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
     let mut unmanaged: Vec<&LiveUser> = live
         .users
         .iter()
-        .filter(|u| !matched_users.contains(&email_key(&u.email)))
+        .zip(&matched_users)
+        .filter(|(_, matched)| !**matched)
+        .map(|(u, _)| u)
         .collect();
-    unmanaged.sort_by_key(|u| email_key(&u.email));
+    unmanaged.sort_by_cached_key(|u| email_key(&u.email));
     for u in unmanaged {
         let reason = if let Some(lock) = u.locked {
             Some(KeptReason::Locked(lock))
@@ -301,10 +307,10 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
         }
     }
     deactivations.extend(removals);
-    deactivations.sort_by_key(|c| email_key(c.key()));
+    deactivations.sort_by_cached_key(|c| email_key(c.key()));
 
     if let (Handover::NewOwner(owner), false) = (&handover, deactivations.is_empty()) {
-        let live_owner = live_users.get(&email_key(owner));
+        let live_owner = live_users.get(&email_key(owner)).map(|i| &live.users[*i]);
         let why = match live_owner {
             None => Some(", and no member has that email".to_string()),
             Some(o) if !o.active => Some(", and that member is deactivated".to_string()),
@@ -344,6 +350,29 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
         guards,
         fingerprint: fingerprint(p, live),
     })
+}
+
+/// A user's memberships as (group key, name after step 1), sorted by key,
+/// one per key (the last spelling given wins).
+fn membership_set<'a>(
+    names: &[String],
+    resolved: &'a HashMap<&str, Option<(String, String)>>,
+) -> Vec<(&'a str, &'a str)> {
+    let mut set: Vec<(&str, &str)> = names
+        .iter()
+        .filter_map(|n| resolved.get(n.as_str()).and_then(Option::as_ref))
+        .map(|(key, name)| (key.as_str(), name.as_str()))
+        .collect();
+    // A stable sort keeps equal keys in the order given; keep the last.
+    set.sort_by(|a, b| a.0.cmp(b.0));
+    let mut out: Vec<(&str, &str)> = Vec::with_capacity(set.len());
+    for m in set {
+        match out.last_mut() {
+            Some(last) if last.0 == m.0 => *last = m,
+            _ => out.push(m),
+        }
+    }
+    out
 }
 
 /// An update that changes nothing, to compare a computed one against.
@@ -421,7 +450,7 @@ fn plan_groups(
     let mut used: HashSet<String> = HashSet::new();
 
     let mut desired_groups: Vec<&DesiredGroup> = desired.groups.iter().collect();
-    desired_groups.sort_by_key(|g| p.group_key(&g.name));
+    desired_groups.sort_by_cached_key(|g| p.group_key(&g.name));
     for g in desired_groups {
         let key = p.group_key(&g.name);
         let by_previous = g
@@ -496,7 +525,7 @@ fn plan_groups(
         .iter()
         .filter(|g| !used.contains(&p.group_key(&g.name)) && !p.is_builtin_group(&g.name))
         .collect();
-    unmanaged.sort_by_key(|g| p.group_key(&g.name));
+    unmanaged.sort_by_cached_key(|g| p.group_key(&g.name));
     for g in unmanaged {
         match site.unmanaged_groups {
             Unmanaged::Remove => out.deletes.push(Change::DeleteGroup {

@@ -18,11 +18,11 @@ pub fn desired_fingerprint(desired: &DesiredState) -> String {
     let mut canonical = desired.clone();
     for site in &mut canonical.sites {
         let p = site.site.provider;
-        site.users.sort_by_key(|u| email_key(&u.email));
+        site.users.sort_by_cached_key(|u| email_key(&u.email));
         for u in &mut site.users {
-            u.groups.sort_by_key(|g| p.group_key(g));
+            u.groups.sort_by_cached_key(|g| p.group_key(g));
         }
-        site.groups.sort_by_key(|g| p.group_key(&g.name));
+        site.groups.sort_by_cached_key(|g| p.group_key(&g.name));
     }
     canonical
         .sites

@@ -115,41 +115,38 @@ impl fmt::Display for GuardTrip {
     }
 }
 
-/// A user as the plan leaves them.
-#[derive(Clone)]
+/// A user as the plan leaves them: all the guards need to know.
+#[derive(Clone, Copy)]
 struct After {
-    groups: Vec<String>,
-    member_type: Option<String>,
+    /// In the administrators' group (Periscope) or of the admin account
+    /// type (Sigma), active or not.
+    admin_role: bool,
     active: bool,
 }
 
-fn is_admin(p: ProviderKind, u: &After) -> bool {
-    u.active
-        && match p {
-            ProviderKind::Periscope => u
-                .groups
-                .iter()
-                .any(|g| p.group_key(g) == p.group_key(ADMINISTRATORS)),
-            ProviderKind::Sigma => u
-                .member_type
-                .as_deref()
-                .is_some_and(|t| t.eq_ignore_ascii_case("admin")),
-        }
+impl After {
+    fn new(p: ProviderKind, groups: &[String], member_type: Option<&str>, active: bool) -> After {
+        let admin_role = match p {
+            ProviderKind::Periscope => groups.iter().any(|g| p.same_group(g, ADMINISTRATORS)),
+            ProviderKind::Sigma => member_type.is_some_and(|t| t.eq_ignore_ascii_case("admin")),
+        };
+        After { admin_role, active }
+    }
+
+    fn is_admin(self) -> bool {
+        self.active && self.admin_role
+    }
 }
 
 /// The users of `live` once `changes` have run, by email key.
-fn simulate(live: &LiveSite, changes: &[Change]) -> HashMap<String, After> {
+fn simulate(p: ProviderKind, live: &LiveSite, changes: &[Change]) -> HashMap<String, After> {
     let mut users: HashMap<String, After> = live
         .users
         .iter()
         .map(|u| {
             (
                 email_key(&u.email),
-                After {
-                    groups: u.groups.clone(),
-                    member_type: u.member_type.clone(),
-                    active: u.active,
-                },
+                After::new(p, &u.groups, u.member_type.as_deref(), u.active),
             )
         })
         .collect();
@@ -163,11 +160,7 @@ fn simulate(live: &LiveSite, changes: &[Change]) -> HashMap<String, After> {
             } => {
                 users.insert(
                     email_key(email),
-                    After {
-                        groups: groups.clone(),
-                        member_type: member_type.clone(),
-                        active: true,
-                    },
+                    After::new(p, groups, member_type.as_deref(), true),
                 );
             }
             Change::UpdateUser {
@@ -180,11 +173,14 @@ fn simulate(live: &LiveSite, changes: &[Change]) -> HashMap<String, After> {
             } => {
                 let from = email_key(renamed_from.as_deref().unwrap_or(email));
                 if let Some(mut u) = users.remove(&from) {
-                    if let Some(m) = groups {
-                        u.groups = m.after.clone();
-                    }
-                    if let Some(d) = member_type {
-                        u.member_type = Some(d.after.clone());
+                    match (p, groups, member_type) {
+                        (ProviderKind::Periscope, Some(m), _) => {
+                            u.admin_role = After::new(p, &m.after, None, true).admin_role;
+                        }
+                        (ProviderKind::Sigma, _, Some(d)) => {
+                            u.admin_role = After::new(p, &[], Some(&d.after), true).admin_role;
+                        }
+                        _ => {}
                     }
                     u.active |= *reactivate;
                     users.insert(email_key(email), u);
@@ -216,8 +212,8 @@ pub fn check(
     changes: &[Change],
 ) -> Result<Vec<GuardTrip>, Vec<PlanError>> {
     let p = site.provider;
-    let before: HashMap<String, After> = simulate(live, &[]);
-    let after = simulate(live, changes);
+    let before: HashMap<String, After> = simulate(p, live, &[]);
+    let after = simulate(p, live, changes);
     let mut errors = Vec::new();
 
     // Protected people, and whoever the API credentials belong to.
@@ -238,7 +234,7 @@ pub fn check(
         let problem = match after.get(&key) {
             None => Some("deletes"),
             Some(u) if !u.active => Some("deactivates"),
-            Some(u) if is_admin(p, was) && !is_admin(p, u) => Some("demotes"),
+            Some(u) if was.is_admin() && !u.is_admin() => Some("demotes"),
             Some(_) => None,
         };
         if let Some(what) = problem {
@@ -251,8 +247,8 @@ pub fn check(
         }
     }
 
-    let admins_before = before.values().filter(|u| is_admin(p, u)).count();
-    let admins_after = after.values().filter(|u| is_admin(p, u)).count();
+    let admins_before = before.values().filter(|u| u.is_admin()).count();
+    let admins_after = after.values().filter(|u| u.is_admin()).count();
     if admins_after < site.safety.min_admins && admins_after < admins_before {
         errors.push(PlanError::TooFewAdmins {
             site: site.name.clone(),
@@ -275,20 +271,15 @@ pub fn check(
         .iter()
         .filter(|g| !p.is_builtin_group(&g.name))
         .count();
-    let implicit = p.implicit_group().map(|g| p.group_key(g));
+    let implicit = |g: &str| p.implicit_group().is_some_and(|i| p.same_group(g, i));
     let live_memberships: usize = live
         .users
         .iter()
-        .map(|u| {
-            u.groups
-                .iter()
-                .filter(|g| Some(p.group_key(g)) != implicit)
-                .count()
-        })
+        .map(|u| u.groups.iter().filter(|g| !implicit(g)).count())
         .sum();
     let admin_changes = before
         .iter()
-        .filter(|(k, u)| is_admin(p, u) && !after.get(*k).is_some_and(|a| is_admin(p, a)))
+        .filter(|(k, u)| u.is_admin() && !after.get(*k).is_some_and(|a| a.is_admin()))
         .count();
     let measured = [
         (

@@ -1,7 +1,7 @@
 //! Cross-file checks, and the step from what was parsed to the model. Every
 //! problem is collected; nothing stops at the first one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use toml::Spanned;
@@ -37,6 +37,38 @@ impl Checker<'_> {
 /// Group names are compared the strictest way any provider does.
 fn group_key(name: &str) -> String {
     ProviderKind::Periscope.group_key(name)
+}
+
+/// The declared groups by key, so a user's groups are found without
+/// scanning every group.
+struct GroupIndex<'a> {
+    declared: HashMap<String, &'a Entry<GroupSpec>>,
+    /// Keys of groups whose entries have problems: still declared.
+    broken: HashSet<String>,
+}
+
+impl<'a> GroupIndex<'a> {
+    fn new(groups: &'a [Entry<GroupSpec>], broken: &[String]) -> Self {
+        let mut declared = HashMap::new();
+        for g in groups {
+            // The first declaration wins; a second is reported elsewhere.
+            declared
+                .entry(group_key(g.spec.name.get_ref()))
+                .or_insert(g);
+        }
+        GroupIndex {
+            declared,
+            broken: broken.iter().map(|b| group_key(b)).collect(),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&'a Entry<GroupSpec>> {
+        self.declared.get(&group_key(name)).copied()
+    }
+
+    fn is_broken(&self, name: &str) -> bool {
+        self.broken.contains(&group_key(name))
+    }
 }
 
 /// The sites an entry is on: the ones it lists, or every declared site.
@@ -127,17 +159,11 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
     }
 
     // Users. Current and previous emails share one namespace.
+    let group_index = GroupIndex::new(&groups, &broken_groups);
     let mut user_seen: HashMap<String, (usize, Range<usize>)> = HashMap::new();
     for u in &users {
         check_site_refs(&mut c, u.file, &u.spec.sites);
-        check_user(
-            &mut c,
-            u,
-            &site_list,
-            &groups,
-            &broken_groups,
-            &mut user_seen,
-        );
+        check_user(&mut c, u, &site_list, &group_index, &mut user_seen);
     }
 
     if !c.diagnostics.is_empty() {
@@ -158,7 +184,7 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
                 users: users
                     .iter()
                     .filter(|u| on_site(&u.spec.sites))
-                    .map(|u| desired_user(&u.spec, &groups, site))
+                    .map(|u| desired_user(&u.spec, &group_index, site))
                     .collect(),
                 groups: groups
                     .iter()
@@ -186,7 +212,7 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
 }
 
 /// A user as declared for one site: the site's overrides, if any, win.
-fn desired_user(spec: &UserSpec, groups: &[Entry<GroupSpec>], site: &Site) -> DesiredUser {
+fn desired_user(spec: &UserSpec, groups: &GroupIndex, site: &Site) -> DesiredUser {
     let o = spec.overrides.as_ref().and_then(|o| o.get(&site.name));
     let group_list = o.and_then(|o| o.groups.as_ref()).unwrap_or(&spec.groups);
     let member_type = o
@@ -299,8 +325,7 @@ fn check_user(
     c: &mut Checker,
     u: &Entry<UserSpec>,
     site_list: &[Site],
-    groups: &[Entry<GroupSpec>],
-    broken_groups: &[String],
+    groups: &GroupIndex,
     seen: &mut HashMap<String, (usize, Range<usize>)>,
 ) {
     let email = u.spec.email.get_ref().trim();
@@ -402,13 +427,9 @@ fn check_user(
         .chain(overrides.values().flat_map(|o| o.groups.iter().flatten()));
     for g in named {
         let name = g.get_ref();
-        let known = broken_groups
-            .iter()
-            .any(|b| group_key(b) == group_key(name))
+        let known = groups.is_broken(name)
             || ProviderKind::Periscope.is_builtin_group(name)
-            || groups
-                .iter()
-                .any(|d| group_key(d.spec.name.get_ref()) == group_key(name));
+            || groups.get(name).is_some();
         if !known {
             c.error(
                 u.file,
@@ -428,9 +449,7 @@ fn check_user(
             .unwrap_or(&u.spec.groups);
         for g in list {
             let name = g.get_ref();
-            let declared = groups
-                .iter()
-                .find(|d| group_key(d.spec.name.get_ref()) == group_key(name));
+            let declared = groups.get(name);
             let available = match declared {
                 Some(d) => sites_of(&d.spec.sites, site_list)
                     .iter()
@@ -460,14 +479,17 @@ fn check_user(
 
 /// A user may write a group's name in any spelling the platform accepts; the
 /// plan uses the declared one (or the built-in's).
-fn canonical_group(name: &str, groups: &[Entry<GroupSpec>], provider: ProviderKind) -> String {
-    groups
-        .iter()
-        .map(|g| g.spec.name.get_ref().as_str())
-        .chain(provider.builtin_groups().iter().copied())
-        .find(|g| group_key(g) == group_key(name))
-        .unwrap_or(name)
-        .to_string()
+fn canonical_group(name: &str, groups: &GroupIndex, provider: ProviderKind) -> String {
+    match groups.get(name) {
+        Some(g) => g.spec.name.get_ref().clone(),
+        None => provider
+            .builtin_groups()
+            .iter()
+            .find(|b| ProviderKind::Periscope.same_group(b, name))
+            .copied()
+            .unwrap_or(name)
+            .to_string(),
+    }
 }
 
 fn join_or_none(names: &[String]) -> String {

@@ -2,6 +2,7 @@
 //! carries out planned changes; `Client` dispatches to the right one.
 
 pub mod error;
+pub mod lenient;
 pub mod periscope;
 pub mod retry;
 pub mod sigma;

@@ -330,7 +330,7 @@ impl Drop for BackgroundSandbox {
 }
 
 async fn not_found(req: Request) -> Response {
-    periscope::routes::respond(Err(data::ApiError::new(
+    periscope::routes::respond(Err::<serde_json::Value, _>(data::ApiError::new(
         404,
         format!("no such endpoint: {} {}", req.method(), req.uri().path()),
     )))

@@ -4,6 +4,7 @@
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::Deserialize;
 use serde::de::IntoDeserializer;
 use toml::Spanned;
@@ -27,15 +28,7 @@ pub struct Entry<T> {
 #[derive(Default)]
 pub struct Parsed {
     pub files: Vec<SourceFile>,
-    /// `[sites.NAME]`: the name and its span, then the entry.
-    pub sites: Vec<(Spanned<String>, Entry<SiteSpec>)>,
-    pub users: Vec<Entry<UserSpec>>,
-    pub groups: Vec<Entry<GroupSpec>>,
-    /// Names of sites and groups whose entries have problems: they are still
-    /// declared, so references to them are not reported a second time.
-    pub broken_sites: Vec<String>,
-    pub broken_groups: Vec<String>,
-    pub diagnostics: Vec<Diagnostic>,
+    pub entries: Entries,
 }
 
 /// Reads every `*.toml` file under `dir` (sorted, so the order is stable),
@@ -44,7 +37,7 @@ pub fn read_dir(dir: &Path, piece_bytes: usize) -> Parsed {
     let mut parsed = Parsed::default();
     let mut paths = Vec::new();
     if let Err(e) = collect_toml_files(dir, &mut paths) {
-        parsed.diagnostics.push(Diagnostic {
+        parsed.entries.diagnostics.push(Diagnostic {
             file: dir.to_path_buf(),
             line: 1,
             column: 1,
@@ -57,7 +50,7 @@ pub fn read_dir(dir: &Path, piece_bytes: usize) -> Parsed {
     }
     paths.sort();
     if paths.is_empty() {
-        parsed.diagnostics.push(Diagnostic {
+        parsed.entries.diagnostics.push(Diagnostic {
             file: dir.to_path_buf(),
             line: 1,
             column: 1,
@@ -113,7 +106,7 @@ fn read_file(path: &Path, parsed: &mut Parsed, piece_bytes: usize) {
     };
     match std::fs::metadata(path) {
         Ok(m) if m.len() > MAX_FILE_BYTES => {
-            parsed.diagnostics.push(whole_file(
+            parsed.entries.diagnostics.push(whole_file(
                 format!(
                     "the file is {} bytes, more than the {} a state file may have",
                     m.len(),
@@ -125,7 +118,7 @@ fn read_file(path: &Path, parsed: &mut Parsed, piece_bytes: usize) {
         }
         Ok(_) => {}
         Err(e) => {
-            parsed.diagnostics.push(whole_file(
+            parsed.entries.diagnostics.push(whole_file(
                 format!("cannot read the file: {e}"),
                 "check the file's permissions",
             ));
@@ -135,7 +128,7 @@ fn read_file(path: &Path, parsed: &mut Parsed, piece_bytes: usize) {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
-            parsed.diagnostics.push(whole_file(
+            parsed.entries.diagnostics.push(whole_file(
                 format!("cannot read the file: {e}"),
                 "check the file's permissions",
             ));
@@ -145,7 +138,7 @@ fn read_file(path: &Path, parsed: &mut Parsed, piece_bytes: usize) {
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
-            parsed.diagnostics.push(whole_file(
+            parsed.entries.diagnostics.push(whole_file(
                 format!(
                     "the file is not UTF-8 text (invalid byte at offset {})",
                     e.utf8_error().valid_up_to()
@@ -163,41 +156,48 @@ fn read_file(path: &Path, parsed: &mut Parsed, piece_bytes: usize) {
     // a problem, the whole file is read again so every message is the one
     // the file as a whole gets.
     let pieces = super::chunks::chunks(&source.text, piece_bytes);
-    let mut entries = FileEntries::default();
+    let mut entries = Entries::default();
     if pieces.len() > 1 {
-        for piece in &pieces {
-            read_piece(source, file_index, piece.clone(), &mut entries);
-            if !entries.diagnostics.is_empty() {
-                break;
+        // A few pieces at a time are read side by side, then joined in
+        // file order (a few, so their entries are not all held twice).
+        for batch in pieces.chunks(2 * rayon::current_num_threads()) {
+            let read: Vec<Entries> = batch
+                .par_iter()
+                .map(|piece| {
+                    let mut piece_entries = Entries::default();
+                    read_piece(source, file_index, piece.clone(), &mut piece_entries);
+                    piece_entries
+                })
+                .collect();
+            for piece_entries in read {
+                entries.append(piece_entries);
             }
         }
         if !entries.diagnostics.is_empty() || entries.repeats_a_site() {
-            entries = FileEntries::default();
+            entries = Entries::default();
             read_piece(source, file_index, 0..source.text.len(), &mut entries);
         }
     } else {
         read_piece(source, file_index, 0..source.text.len(), &mut entries);
     }
-    parsed.sites.extend(entries.sites);
-    parsed.users.extend(entries.users);
-    parsed.groups.extend(entries.groups);
-    parsed.broken_sites.extend(entries.broken_sites);
-    parsed.broken_groups.extend(entries.broken_groups);
-    parsed.diagnostics.extend(entries.diagnostics);
+    parsed.entries.append(entries);
 }
 
-/// What one file declares.
+/// What state files declare, and the problems found reading them.
 #[derive(Default)]
-struct FileEntries {
-    sites: Vec<(Spanned<String>, Entry<SiteSpec>)>,
-    users: Vec<Entry<UserSpec>>,
-    groups: Vec<Entry<GroupSpec>>,
-    broken_sites: Vec<String>,
-    broken_groups: Vec<String>,
-    diagnostics: Vec<Diagnostic>,
+pub struct Entries {
+    /// `[sites.NAME]`: the name and its span, then the entry.
+    pub sites: Vec<(Spanned<String>, Entry<SiteSpec>)>,
+    pub users: Vec<Entry<UserSpec>>,
+    pub groups: Vec<Entry<GroupSpec>>,
+    /// Names of sites and groups whose entries have problems: they are still
+    /// declared, so references to them are not reported a second time.
+    pub broken_sites: Vec<String>,
+    pub broken_groups: Vec<String>,
+    pub diagnostics: Vec<Diagnostic>,
 }
 
-impl FileEntries {
+impl Entries {
     /// Two pieces declaring the same site: TOML forbids it in one file, so
     /// the whole file is read to say so.
     fn repeats_a_site(&self) -> bool {
@@ -210,21 +210,19 @@ impl FileEntries {
             .all(|n| names.insert(n))
     }
 
-    /// How many `[[users]]` or `[[groups]]` entries were read before, so
-    /// entries keep their numbers across pieces (pieces stop at the first
-    /// broken entry, so this counts them all).
-    fn count(&self, kind: &str) -> usize {
-        if kind == "users" {
-            self.users.len()
-        } else {
-            self.groups.len()
-        }
+    fn append(&mut self, other: Entries) {
+        self.sites.extend(other.sites);
+        self.users.extend(other.users);
+        self.groups.extend(other.groups);
+        self.broken_sites.extend(other.broken_sites);
+        self.broken_groups.extend(other.broken_groups);
+        self.diagnostics.extend(other.diagnostics);
     }
 }
 
 /// Parses `range` of the file and deserializes its entries, with every
 /// location relative to the whole file.
-fn read_piece(source: &SourceFile, file_index: usize, range: Range<usize>, out: &mut FileEntries) {
+fn read_piece(source: &SourceFile, file_index: usize, range: Range<usize>, out: &mut Entries) {
     let offset = range.start;
     let (root, errors) = DeTable::parse_recoverable(&source.text[range]);
     if !errors.is_empty() {
@@ -277,9 +275,10 @@ fn read_piece(source: &SourceFile, file_index: usize, range: Range<usize>, out: 
                     ));
                     continue;
                 };
-                let before = out.count(&kind);
                 for (i, item) in items.into_iter().enumerate() {
-                    let what = format!("{} #{}", &kind[..kind.len() - 1], before + i + 1);
+                    // Numbered within the piece: a piece's problems are
+                    // never shown (the whole file is read again).
+                    let what = format!("{} #{}", &kind[..kind.len() - 1], i + 1);
                     if kind == "users" {
                         out.users.extend(deserialize_entry::<UserSpec>(
                             source,

@@ -7,7 +7,7 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::diagnostic::{Diagnostic, SourceFile};
-use super::load::{Entry, Parsed};
+use super::load::{Entries, Entry, Parsed};
 use super::schema::{GroupSpec, SecretRef, SiteSpec, UserSpec};
 use crate::model::{
     DesiredGroup, DesiredSite, DesiredState, DesiredUser, Handover, ProviderKind, SecretSource,
@@ -87,12 +87,15 @@ fn sites_of<'a>(refs: &Option<Vec<Spanned<String>>>, declared: &'a [Site]) -> Ve
 pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
     let Parsed {
         files,
-        sites,
-        users,
-        groups,
-        broken_sites,
-        broken_groups,
-        diagnostics,
+        entries:
+            Entries {
+                sites,
+                users,
+                groups,
+                broken_sites,
+                broken_groups,
+                diagnostics,
+            },
     } = parsed;
     let mut c = Checker {
         files: &files,

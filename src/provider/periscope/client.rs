@@ -102,26 +102,37 @@ impl PeriscopeClient {
             message,
         };
         Ok(LiveSite {
-            users: wire::users(&users).map_err(|m| decode("list users", m))?,
-            groups: wire::groups(&groups).map_err(|m| decode("list groups", m))?,
+            users: wire::users(users).map_err(|m| decode("list users", m))?,
+            groups: wire::groups(groups).map_err(|m| decode("list groups", m))?,
             account_types: Vec::new(),
             // The API key belongs to the site, not to a person.
             api_identity: None,
         })
     }
 
-    async fn read(&self, path: &str, action: &str) -> Result<Value, ProviderError> {
-        self.send(Call {
-            method: Method::GET,
-            path: path.to_string(),
-            action,
-            object: "",
-            email: None,
-            mode: None,
-            body: None,
-            effect: Effect::None,
+    /// A GET, its answer read as `T`.
+    async fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        action: &str,
+    ) -> Result<T, ProviderError> {
+        let body = self
+            .send(Call {
+                method: Method::GET,
+                path: path.to_string(),
+                action,
+                object: "",
+                email: None,
+                mode: None,
+                body: None,
+                effect: Effect::None,
+            })
+            .await?;
+        serde_json::from_slice(&body).map_err(|e| ProviderError::Decode {
+            site: self.site_name().to_string(),
+            action: action.to_string(),
+            message: format!("unexpected answer: {e}"),
         })
-        .await
     }
 
     /// Whether what `effect` describes is on the site now; `None` when the
@@ -290,7 +301,7 @@ impl PeriscopeClient {
     /// was lost is never sent again blindly: the site is read first, and the
     /// create counts as done if what it makes is there. In test mode nothing
     /// is ever made, so nothing is looked for.
-    async fn send(&self, call: Call<'_>) -> Result<Value, ProviderError> {
+    async fn send(&self, call: Call<'_>) -> Result<bytes::Bytes, ProviderError> {
         let call = &call;
         let real = call.mode == Some(WriteMode::Real);
         self.retry
@@ -310,13 +321,14 @@ impl PeriscopeClient {
                         }
                         _ => false,
                     };
-                    done.then_some(Value::Null)
+                    done.then(bytes::Bytes::new)
                 },
             )
             .await
     }
 
-    async fn send_once(&self, call: &Call<'_>) -> Result<Value, ProviderError> {
+    /// One try: the body of a successful answer.
+    async fn send_once(&self, call: &Call<'_>) -> Result<bytes::Bytes, ProviderError> {
         let mut url = format!("{}{}", self.base, call.path);
         if let Some(mode) = call.mode {
             // Always explicit: the API's default is not documented.
@@ -380,14 +392,7 @@ impl PeriscopeClient {
                 retry_after: asked_wait,
             });
         }
-        if bytes.is_empty() {
-            return Ok(Value::Null);
-        }
-        serde_json::from_slice(&bytes).map_err(|e| ProviderError::Decode {
-            site: self.site_name().to_string(),
-            action: call.action.to_string(),
-            message: format!("not JSON: {e}"),
-        })
+        Ok(bytes)
     }
 
     fn transport(&self, call: &Call<'_>, message: String) -> ProviderError {

@@ -2,81 +2,132 @@
 //! as inferred, so a list may be a bare array or wrapped in an object, names
 //! may be missing, and groups may be names or objects with a name.
 
-use serde_json::Value;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 
 use crate::model::{LiveGroup, LiveUser};
+use crate::provider::lenient::{self, ListKeys};
 
-/// The array in a list response: `[...]` or `{"<key>": [...]}` (also
-/// `data`/`items`, seen in other APIs of the family).
-fn list<'a>(body: &'a Value, key: &str) -> Result<&'a Vec<Value>, String> {
-    match body {
-        Value::Array(items) => Ok(items),
-        Value::Object(map) => [key, "data", "items"]
-            .iter()
-            .find_map(|k| map.get(*k).and_then(Value::as_array))
-            .ok_or_else(|| format!("expected an array or an object with a `{key}` array")),
-        _ => Err(format!(
-            "expected an array or an object with a `{key}` array"
-        )),
+/// `[...]` or `{"users": [...]}` (also `data`/`items`, seen in other APIs
+/// of the family).
+pub struct UserKeys;
+
+impl ListKeys for UserKeys {
+    const ITEMS: &'static [&'static str] = &["users", "data", "items"];
+    const CURSOR: &'static [&'static str] = &[];
+}
+
+/// `[...]` or `{"groups": [...]}`, likewise.
+pub struct GroupKeys;
+
+impl ListKeys for GroupKeys {
+    const ITEMS: &'static [&'static str] = &["groups", "data", "items"];
+    const CURSOR: &'static [&'static str] = &[];
+}
+
+pub type Users = lenient::List<User, UserKeys>;
+pub type Groups = lenient::List<Group, GroupKeys>;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct User {
+    #[serde(deserialize_with = "lenient::id")]
+    id: Option<String>,
+    #[serde(deserialize_with = "lenient::text")]
+    email: Option<String>,
+    #[serde(deserialize_with = "lenient::text")]
+    first_name: Option<String>,
+    #[serde(deserialize_with = "lenient::text")]
+    last_name: Option<String>,
+    #[serde(deserialize_with = "lenient::seq")]
+    groups: Vec<Group>,
+}
+
+/// A group: its name, or an object with a name (and, in the group list, an
+/// access level). Anything else has no name.
+#[derive(Default)]
+pub struct Group {
+    name: Option<String>,
+    access: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Group {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct GroupVisitor;
+        impl<'de> Visitor<'de> for GroupVisitor {
+            type Value = Group;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a group name or object")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Group, E> {
+                Ok(Group {
+                    name: Some(v.to_string()),
+                    access: None,
+                })
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Group, A::Error> {
+                let mut group = Group::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "name" => group.name = map.next_value::<Text>()?.0,
+                        "access" => group.access = map.next_value::<Text>()?.0,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(group)
+            }
+            lenient::read_as!(Group::default(); bool, i64, u64, f64, unit, seq);
+        }
+        d.deserialize_any(GroupVisitor)
     }
 }
 
-fn text(v: &Value, key: &str) -> String {
-    v.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
-}
+/// [`lenient::text`] as a type, for map values read by hand.
+struct Text(Option<String>);
 
-fn group_name(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Object(_) => v.get("name").and_then(Value::as_str).map(str::to_string),
-        _ => None,
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        lenient::text(d).map(Text)
     }
 }
 
-pub fn users(body: &Value) -> Result<Vec<LiveUser>, String> {
-    list(body, "users")?
-        .iter()
+pub fn users(list: Users) -> Result<Vec<LiveUser>, String> {
+    list.items
+        .into_iter()
         .enumerate()
         .map(|(i, u)| {
             let email = u
-                .get("email")
-                .and_then(Value::as_str)
+                .email
                 .ok_or_else(|| format!("user #{} has no `email`", i + 1))?;
             Ok(LiveUser {
-                id: u
-                    .get("id")
-                    .map(|id| id.to_string().trim_matches('"').to_string()),
+                id: u.id,
                 active: true,
                 email: email.trim().to_string(),
-                first_name: text(u, "first_name"),
-                last_name: text(u, "last_name"),
-                groups: u
-                    .get("groups")
-                    .and_then(Value::as_array)
-                    .map(|gs| gs.iter().filter_map(group_name).collect())
-                    .unwrap_or_default(),
+                first_name: u.first_name.unwrap_or_default(),
+                last_name: u.last_name.unwrap_or_default(),
+                groups: u.groups.into_iter().filter_map(|g| g.name).collect(),
                 ..LiveUser::default()
             })
         })
         .collect()
 }
 
-pub fn groups(body: &Value) -> Result<Vec<LiveGroup>, String> {
-    list(body, "groups")?
-        .iter()
+pub fn groups(list: Groups) -> Result<Vec<LiveGroup>, String> {
+    list.items
+        .into_iter()
         .enumerate()
         .map(|(i, g)| {
-            let name = group_name(g).ok_or_else(|| format!("group #{} has no `name`", i + 1))?;
+            let name = g
+                .name
+                .ok_or_else(|| format!("group #{} has no `name`", i + 1))?;
             Ok(LiveGroup {
                 id: None,
                 name,
-                access: g
-                    .get("access")
-                    .and_then(Value::as_str)
-                    .map(|a| a.trim().to_lowercase()),
+                access: g.access.map(|a| a.trim().to_lowercase()),
                 ..LiveGroup::default()
             })
         })
@@ -88,15 +139,25 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn users(body: &serde_json::Value) -> Result<Vec<LiveUser>, String> {
+        super::users(serde_json::from_value(body.clone()).map_err(|e| e.to_string())?)
+    }
+
+    fn groups(body: &serde_json::Value) -> Result<Vec<LiveGroup>, String> {
+        super::groups(serde_json::from_value(body.clone()).map_err(|e| e.to_string())?)
+    }
+
     #[test]
     fn users_from_array_or_wrapped() {
-        let bare = json!([{"email": "a@x.io", "first_name": "A", "groups": ["X", {"name": "Y"}]}]);
+        let bare = json!([{"email": "a@x.io", "first_name": "A", "id": 12,
+                           "groups": ["X", {"name": "Y", "id": 3}, 7, {"nameless": true}]}]);
         let wrapped = json!({"users": bare.clone()});
         for body in [bare, wrapped] {
             let u = users(&body).unwrap();
             assert_eq!(u[0].email, "a@x.io");
             assert_eq!(u[0].last_name, "");
             assert_eq!(u[0].groups, vec!["X", "Y"]);
+            assert_eq!(u[0].id.as_deref(), Some("12"));
         }
         assert!(users(&json!({"people": []})).is_err());
         assert!(users(&json!([{"first_name": "no email"}])).is_err());

@@ -110,7 +110,7 @@ impl SigmaClient {
             .run(
                 &self.name,
                 call.action,
-                || self.send_once(call),
+                || async { self.decode(call.action, &self.send_once(call).await?) },
                 |f| async move {
                     match call.effect {
                         Effect::Gone if f.attempt > 1 && f.status == Some(404) => Some(Value::Null),
@@ -157,7 +157,7 @@ impl SigmaClient {
         };
         // The check is a read, retried like any other.
         let body = Box::pin(self.send(&check)).await.ok()?;
-        let page = wire::page(body, "nextPage").ok()?;
+        let page: wire::Page<Value> = serde_json::from_value(body).ok()?;
         page.items.into_iter().find(|item| {
             let value = wire::text(item, field);
             match effect {
@@ -169,7 +169,8 @@ impl SigmaClient {
 
     /// Sends one request with a bearer token; after a 401 the token is
     /// replaced and the request sent once more.
-    async fn send_once(&self, call: &Call<'_>) -> Result<Value, ProviderError> {
+    /// One try: the body of a successful answer.
+    async fn send_once(&self, call: &Call<'_>) -> Result<bytes::Bytes, ProviderError> {
         let url = format!("{}{}", self.base, call.path);
         let mut replaced_token = false;
         loop {
@@ -220,15 +221,19 @@ impl SigmaClient {
                     retry_after: asked_wait,
                 });
             }
-            if bytes.is_empty() {
-                return Ok(Value::Null);
-            }
-            return serde_json::from_slice(&bytes).map_err(|e| ProviderError::Decode {
-                site: self.name.clone(),
-                action: call.action.to_string(),
-                message: format!("not JSON: {e}"),
-            });
+            return Ok(bytes);
         }
+    }
+
+    /// An answer's body read as `T`; an empty body reads as JSON null.
+    fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        action: &str,
+        body: &[u8],
+    ) -> Result<T, ProviderError> {
+        let body: &[u8] = if body.is_empty() { b"null" } else { body };
+        serde_json::from_slice(body)
+            .map_err(|e| self.decode_error(action, format!("unexpected answer: {e}")))
     }
 
     pub(super) fn transport(&self, call: &Call<'_>, message: String) -> ProviderError {
@@ -241,20 +246,35 @@ impl SigmaClient {
     }
 
     /// A GET, retried with backoff on 429, 5xx and connection failures.
-    async fn read(&self, path: String, action: &str) -> Result<Value, ProviderError> {
-        self.send(&Call {
+    async fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        path: String,
+        action: &str,
+    ) -> Result<T, ProviderError> {
+        let call = Call {
             method: Method::GET,
             path,
             action,
             object: "",
             body: None,
             effect: Effect::None,
-        })
-        .await
+        };
+        self.retry
+            .run(
+                &self.name,
+                action,
+                || async { self.decode(action, &self.send_once(&call).await?) },
+                |_| async { None },
+            )
+            .await
     }
 
     /// Every item of a cursor-paginated list, at the largest page size.
-    async fn list_all(&self, path: &str, action: &str) -> Result<Vec<Value>, ProviderError> {
+    async fn list_all<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        action: &str,
+    ) -> Result<Vec<T>, ProviderError> {
         let sep = if path.contains('?') { '&' } else { '?' };
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
@@ -267,8 +287,7 @@ impl SigmaClient {
                         .to_string(),
                 );
             }
-            let body = self.read(url, action).await?;
-            let page = wire::page(body, "nextPage").map_err(|m| self.decode(action, m))?;
+            let page: wire::Page<T> = self.read(url, action).await?;
             items.extend(page.items);
             match page.next {
                 Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
@@ -290,12 +309,11 @@ impl SigmaClient {
                         .to_string(),
                 );
             }
-            let page = wire::page(self.read(url, action).await?, "nextPageToken")
-                .map_err(|m| self.decode(action, m))?;
+            let page: wire::Page<wire::AccountType> = self.read(url, action).await?;
             names.extend(
                 page.items
-                    .iter()
-                    .map(|t| wire::text(t, "accountTypeName"))
+                    .into_iter()
+                    .filter_map(|t| t.account_type_name)
                     .filter(|n| !n.is_empty()),
             );
             match page.next {
@@ -305,7 +323,7 @@ impl SigmaClient {
         }
     }
 
-    fn decode(&self, action: &str, message: String) -> ProviderError {
+    fn decode_error(&self, action: &str, message: String) -> ProviderError {
         ProviderError::Decode {
             site: self.name.clone(),
             action: action.to_string(),
@@ -317,24 +335,21 @@ impl SigmaClient {
     /// members, and account types, concurrently.
     pub async fn fetch(&self) -> Result<LiveSite, ProviderError> {
         let (members, teams, account_types, whoami) = tokio::join!(
-            self.list_all(
+            self.list_all::<wire::Member>(
                 "/v2.1/members?includeArchived=true&includeInactive=true",
                 "list members"
             ),
-            self.list_all("/v2.1/teams", "list teams"),
+            self.list_all::<wire::Team>("/v2.1/teams", "list teams"),
             self.account_types(),
-            self.read("/v2/whoami".into(), "find who the credentials belong to"),
+            self.read::<wire::MemberRef>("/v2/whoami".into(), "find who the credentials belong to"),
         );
         let (members, teams, account_types) = (members?, teams?, account_types?);
-        let identity = wire::id(&whoami?, &["userId", "memberId"]);
-        let teams: Vec<Value> = teams
-            .into_iter()
-            .filter(|t| !wire::flag(t, "isArchived"))
-            .collect();
+        let identity = whoami?.id();
+        let teams: Vec<wire::Team> = teams.into_iter().filter(|t| !t.is_archived).collect();
 
-        let team_members: Vec<Result<Vec<Value>, ProviderError>> =
+        let team_members: Vec<Result<Vec<wire::MemberRef>, ProviderError>> =
             futures::stream::iter(teams.iter().map(|t| {
-                let id = wire::id(t, &["teamId"]).unwrap_or_default();
+                let id = t.team_id.clone().unwrap_or_default();
                 async move {
                     let path = format!(
                         "/v2/teams/{}/members",
@@ -353,48 +368,41 @@ impl SigmaClient {
         let mut groups_of: HashMap<String, Vec<String>> = HashMap::new();
         let mut ids = Ids::default();
         let mut groups = Vec::with_capacity(teams.len());
-        for (team, members) in teams.iter().zip(team_members) {
-            let name = wire::text(team, "name");
-            let id = wire::id(team, &["teamId"]);
-            for m in members? {
-                if let Some(member) = wire::id(&m, &["userId", "memberId"]) {
+        for (team, members) in teams.into_iter().zip(team_members) {
+            let name = team.name.unwrap_or_default();
+            for member in members? {
+                if let Some(member) = member.id() {
                     groups_of.entry(member).or_default().push(name.clone());
                 }
             }
-            if let Some(id) = &id {
+            if let Some(id) = &team.team_id {
                 ids.teams.insert(
                     crate::model::ProviderKind::Sigma.group_key(&name),
                     id.clone(),
                 );
             }
             groups.push(LiveGroup {
-                id,
+                id: team.team_id,
                 name,
                 access: None,
-                description: team
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                visibility: team
-                    .get("visibility")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
+                description: team.description,
+                visibility: team.visibility,
             });
         }
 
         let mut users = Vec::with_capacity(members.len());
-        for m in &members {
-            let Some(id) = wire::id(m, &["memberId"]) else {
+        for m in members {
+            let Some(id) = m.member_id else {
                 continue;
             };
-            let email = wire::text(m, "email").trim().to_string();
+            let email = m.email.as_deref().unwrap_or_default().trim().to_string();
             if email.is_empty() {
                 continue;
             }
             ids.members.insert(email_key(&email), id.clone());
             let locked = if id == SCHEDULER_ROBOT {
                 Some(Locked::System)
-            } else if wire::flag(m, "isInactive") {
+            } else if m.is_inactive {
                 Some(Locked::ScimInactive)
             } else {
                 None
@@ -403,13 +411,10 @@ impl SigmaClient {
                 groups: groups_of.remove(&id).unwrap_or_default(),
                 id: Some(id),
                 email,
-                first_name: wire::text(m, "firstName"),
-                last_name: wire::text(m, "lastName"),
-                member_type: m
-                    .get("memberType")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                active: !wire::flag(m, "isArchived"),
+                first_name: m.first_name.unwrap_or_default(),
+                last_name: m.last_name.unwrap_or_default(),
+                member_type: m.member_type,
+                active: !m.is_archived,
                 locked,
             });
         }

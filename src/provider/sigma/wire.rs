@@ -1,37 +1,86 @@
-//! Sigma's JSON, read leniently (reference §3–§6): lists as a bare array or
-//! `{entries, nextPage}`; `isArchived` and `isInactive` may be absent.
+//! Sigma's JSON, read leniently (reference §3–§6) straight into the fields
+//! roster uses: lists as a bare array or `{entries, nextPage}`; `isArchived`
+//! and `isInactive` may be absent; the reference names both `userId` and
+//! `memberId` for a member's ID.
 
+use serde::Deserialize;
 use serde_json::Value;
+
+use crate::provider::lenient::{self, ListKeys};
 
 /// The scheduler account every organisation has; never touched.
 pub const SCHEDULER_ROBOT: &str = "SigmaSchedulerRobot";
 
-/// One page of a list: its items and the cursor of the next page.
-pub struct Page {
-    pub items: Vec<Value>,
-    pub next: Option<String>,
+/// Where Sigma's lists keep their items and cursor (`nextPageToken` for
+/// account types, `nextPage` elsewhere).
+pub struct Entries;
+
+impl ListKeys for Entries {
+    const ITEMS: &'static [&'static str] = &["entries"];
+    const CURSOR: &'static [&'static str] = &["nextPage", "nextPageToken"];
 }
 
-/// A page from either list shape; `cursor_key` names the next-page field
-/// (`nextPage`, or `nextPageToken` for account types).
-pub fn page(body: Value, cursor_key: &str) -> Result<Page, String> {
-    match body {
-        Value::Array(items) => Ok(Page { items, next: None }),
-        Value::Object(mut map) => {
-            let items = match map.remove("entries") {
-                Some(Value::Array(items)) => items,
-                _ => return Err("expected an array or an object with an `entries` array".into()),
-            };
-            let next = match map.get(cursor_key) {
-                Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-                _ => None,
-            };
-            Ok(Page { items, next })
-        }
-        _ => Err("expected an array or an object with an `entries` array".into()),
+/// One page of a list.
+pub type Page<T> = lenient::List<T, Entries>;
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Member {
+    #[serde(deserialize_with = "lenient::id")]
+    pub member_id: Option<String>,
+    #[serde(deserialize_with = "lenient::text")]
+    pub email: Option<String>,
+    #[serde(deserialize_with = "lenient::text")]
+    pub first_name: Option<String>,
+    #[serde(deserialize_with = "lenient::text")]
+    pub last_name: Option<String>,
+    #[serde(deserialize_with = "lenient::text")]
+    pub member_type: Option<String>,
+    #[serde(deserialize_with = "lenient::flag")]
+    pub is_archived: bool,
+    #[serde(deserialize_with = "lenient::flag")]
+    pub is_inactive: bool,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Team {
+    #[serde(deserialize_with = "lenient::id")]
+    pub team_id: Option<String>,
+    #[serde(deserialize_with = "lenient::text")]
+    pub name: Option<String>,
+    #[serde(deserialize_with = "lenient::text")]
+    pub description: Option<String>,
+    #[serde(deserialize_with = "lenient::text")]
+    pub visibility: Option<String>,
+    #[serde(deserialize_with = "lenient::flag")]
+    pub is_archived: bool,
+}
+
+/// A member of a team, or the answer of `whoami`.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MemberRef {
+    #[serde(deserialize_with = "lenient::id")]
+    pub user_id: Option<String>,
+    #[serde(deserialize_with = "lenient::id")]
+    pub member_id: Option<String>,
+}
+
+impl MemberRef {
+    pub fn id(self) -> Option<String> {
+        self.user_id.or(self.member_id)
     }
 }
 
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AccountType {
+    #[serde(deserialize_with = "lenient::text")]
+    pub account_type_name: Option<String>,
+}
+
+/// A text field of an answer read as JSON (the answers to writes).
 pub fn text(v: &Value, key: &str) -> String {
     v.get(key)
         .and_then(Value::as_str)
@@ -39,37 +88,36 @@ pub fn text(v: &Value, key: &str) -> String {
         .to_string()
 }
 
-pub fn flag(v: &Value, key: &str) -> bool {
-    v.get(key).and_then(Value::as_bool).unwrap_or(false)
-}
-
-/// A string ID under one of `keys` (the reference names `userId` and
-/// `memberId` for the same thing).
-pub fn id(v: &Value, keys: &[&str]) -> Option<String> {
-    keys.iter()
-        .find_map(|k| v.get(*k).and_then(Value::as_str))
-        .map(str::to_string)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn both_list_shapes() {
-        let p = page(json!([{"a": 1}]), "nextPage").unwrap();
+        let page = |json: &str| serde_json::from_str::<Page<Member>>(json);
+        let p = page(r#"[{"memberId": "a"}]"#).unwrap();
         assert_eq!((p.items.len(), p.next), (1, None));
-        let p = page(
-            json!({"entries": [{}, {}], "nextPage": "abc", "total": 9}),
-            "nextPage",
+        let p = page(r#"{"entries": [{}, {}], "nextPage": "abc", "total": 9}"#).unwrap();
+        assert_eq!((p.items.len(), p.next.as_deref()), (2, Some("abc")));
+        let p = page(r#"{"entries": [], "nextPage": null}"#).unwrap();
+        assert_eq!(p.next, None);
+        let p = page(r#"{"entries": [], "nextPageToken": "t"}"#).unwrap();
+        assert_eq!(p.next.as_deref(), Some("t"));
+        assert!(page(r#"{"members": []}"#).is_err());
+    }
+
+    #[test]
+    fn members_leniently() {
+        let m: Member = serde_json::from_str(
+            r#"{"memberId": "m1", "email": "a@x.io", "isArchived": true, "isInactive": "no",
+                "memberType": null, "extra": {"nested": [1, 2]}}"#,
         )
         .unwrap();
-        assert_eq!((p.items.len(), p.next.as_deref()), (2, Some("abc")));
-        let p = page(json!({"entries": [], "nextPage": null}), "nextPage").unwrap();
-        assert_eq!(p.next, None);
-        let p = page(json!({"entries": []}), "nextPageToken").unwrap();
-        assert_eq!(p.next, None);
-        assert!(page(json!({"members": []}), "nextPage").is_err());
+        assert_eq!(m.member_id.as_deref(), Some("m1"));
+        assert_eq!(m.email.as_deref(), Some("a@x.io"));
+        assert!(m.is_archived && !m.is_inactive);
+        assert_eq!((m.first_name, m.member_type), (None, None));
+        let r: MemberRef = serde_json::from_str(r#"{"memberId": "m2"}"#).unwrap();
+        assert_eq!(r.id().as_deref(), Some("m2"));
     }
 }

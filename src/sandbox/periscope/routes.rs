@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::store::PeriscopeSite;
 use crate::sandbox::Shared;
-use crate::sandbox::data::ApiError;
+use crate::sandbox::data::{Answer, ApiError};
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -43,9 +43,9 @@ fn error(status: u16, message: impl Into<String>) -> ApiError {
 }
 
 /// Periscope's error body (inferred): `{"error": message}`.
-pub fn respond(result: Result<Value, ApiError>) -> Response {
+pub fn respond(result: Result<impl Into<Answer>, ApiError>) -> Response {
     match result {
-        Ok(v) => (StatusCode::OK, axum::Json(v)).into_response(),
+        Ok(v) => v.into().into_response(),
         Err(e) => (
             StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             axum::Json(json!({ "error": e.message })),
@@ -103,11 +103,11 @@ fn target_email(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Authenticates, then runs `op` on the site; real writes are counted.
-fn with_site(
+fn with_site<A: Into<Answer>>(
     shared: &Shared,
     headers: &HeaderMap,
     write: Option<bool>,
-    op: impl FnOnce(&mut PeriscopeSite) -> Result<Value, ApiError>,
+    op: impl FnOnce(&mut PeriscopeSite) -> Result<A, ApiError>,
 ) -> Response {
     let result = authenticate(shared, headers).and_then(|slug| {
         let mut data = shared.data.lock().expect("sandbox lock");
@@ -149,7 +149,7 @@ fn write(
     });
     match parsed {
         Ok((t, b)) => with_site(s, headers, Some(t), |site| op(site, &b, t)),
-        Err(e) => respond(authenticate(s, headers).and(Err(e))),
+        Err(e) => respond(authenticate(s, headers).and(Err::<Value, _>(e))),
     }
 }
 

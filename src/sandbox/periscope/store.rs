@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::model::{ADMINISTRATORS, ALL_USERS, Access, ProviderKind, email_key};
-use crate::sandbox::data::ApiError;
+use crate::sandbox::data::{Answer, ApiError};
 
 /// One emulated Periscope site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,8 +89,19 @@ impl PeriscopeSite {
         })
     }
 
-    pub fn list_users(&self) -> Value {
-        json!({ "users": self.users.iter().enumerate().map(|(i, u)| user_json(i, u)).collect::<Vec<_>>() })
+    pub fn list_users(&self) -> Answer {
+        #[derive(Serialize)]
+        struct Users<'a> {
+            users: Vec<UserOut<'a>>,
+        }
+        Answer::json(&Users {
+            users: self
+                .users
+                .iter()
+                .enumerate()
+                .map(|(i, u)| user_out(i, u))
+                .collect(),
+        })
     }
 
     pub fn get_user(&self, email: &str) -> Result<Value, ApiError> {
@@ -311,14 +322,28 @@ fn check_group_name(name: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A user as the API shows one.
+#[derive(Serialize)]
+struct UserOut<'a> {
+    id: usize,
+    email: &'a str,
+    first_name: &'a str,
+    last_name: &'a str,
+    groups: &'a [String],
+}
+
+fn user_out(i: usize, u: &PeriscopeUser) -> UserOut<'_> {
+    UserOut {
+        id: i + 1,
+        email: &u.email,
+        first_name: &u.first_name,
+        last_name: &u.last_name,
+        groups: &u.groups,
+    }
+}
+
 fn user_json(i: usize, u: &PeriscopeUser) -> Value {
-    json!({
-        "id": i + 1,
-        "email": u.email,
-        "first_name": u.first_name,
-        "last_name": u.last_name,
-        "groups": u.groups,
-    })
+    serde_json::to_value(user_out(i, u)).expect("users always serialize")
 }
 
 fn group_json(i: usize, g: &PeriscopeGroup) -> Value {

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::store::{SigmaOrg, object, paginate};
 use crate::sandbox::Shared;
-use crate::sandbox::data::ApiError;
+use crate::sandbox::data::{Answer, ApiError};
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -48,9 +48,9 @@ fn error(status: u16, message: impl Into<String>) -> ApiError {
 }
 
 /// Sigma's error body: `{"message": ...}`.
-fn respond(result: Result<Value, ApiError>) -> Response {
+fn respond(result: Result<impl Into<Answer>, ApiError>) -> Response {
     match result {
-        Ok(v) => (StatusCode::OK, axum::Json(v)).into_response(),
+        Ok(v) => v.into().into_response(),
         Err(e) => (
             StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             axum::Json(json!({ "message": e.message })),
@@ -132,11 +132,11 @@ async fn token(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) ->
 }
 
 /// Runs `op` on the organisation the bearer token belongs to.
-fn with_org(
+fn with_org<A: Into<Answer>>(
     s: &Shared,
     headers: &HeaderMap,
     write: bool,
-    op: impl FnOnce(&mut SigmaOrg) -> Result<Value, ApiError>,
+    op: impl FnOnce(&mut SigmaOrg) -> Result<A, ApiError>,
 ) -> Response {
     let result = (|| {
         let token = headers
@@ -152,7 +152,8 @@ fn with_org(
             .sigma
             .get_mut(&name)
             .ok_or_else(|| error(401, "Unauthorized"))?;
-        let out = op(org)?;
+        // Serialized here, while the organisation's data is at hand.
+        let out: Answer = op(org)?.into();
         if write {
             s.record_write();
         }
@@ -171,7 +172,7 @@ fn with_body(
 ) -> Response {
     match body_of(body) {
         Ok(b) => with_org(s, headers, true, |org| op(org, &b)),
-        Err(e) => with_org(s, headers, false, |_| Err(e)),
+        Err(e) => with_org(s, headers, false, |_| Err::<Value, _>(e)),
     }
 }
 
@@ -212,11 +213,18 @@ async fn list_members_v2(
 ) -> Response {
     with_org(&s, &headers, false, |org| {
         let items = members_of(org, &q);
-        let json = |m: &&super::store::SigmaMember| org.member_json(m, false);
-        match q.get("limit") {
-            None => Ok(Value::Array(items.iter().map(json).collect())),
-            Some(l) => paginate(&items, Some(l), q.get("page").map(String::as_str), json),
-        }
+        Ok(match q.get("limit") {
+            None => Answer::json(
+                &items
+                    .iter()
+                    .map(|m| org.member_out(m, false))
+                    .collect::<Vec<_>>(),
+            ),
+            Some(l) => paginate(&items, Some(l), q.get("page").map(String::as_str), |m| {
+                org.member_out(m, false)
+            })?
+            .into(),
+        })
     })
 }
 
@@ -230,8 +238,9 @@ async fn list_members_v21(
             &members_of(org, &q),
             q.get("limit").map(String::as_str),
             q.get("page").map(String::as_str),
-            |m| org.member_json(m, false),
+            |m| org.member_out(m, false),
         )
+        .map(Answer::from)
     })
 }
 
@@ -275,15 +284,16 @@ async fn list_teams_v2(
 ) -> Response {
     with_org(&s, &headers, false, |org| {
         let items = org.list_teams(q.get("name").map(String::as_str));
-        match q.get("limit") {
-            None => Ok(Value::Array(items)),
+        Ok(match q.get("limit") {
+            None => Answer::Value(Value::Array(items)),
             Some(l) => paginate(
                 &items,
                 Some(l),
                 q.get("page").map(String::as_str),
                 Value::clone,
-            ),
-        }
+            )?
+            .into(),
+        })
     })
 }
 
@@ -342,8 +352,9 @@ async fn team_members(
             org.team_members(&id)?,
             q.get("limit").map(String::as_str),
             q.get("page").map(String::as_str),
-            |m| org.team_member_json(m),
+            |m| org.team_member_out(m),
         )
+        .map(Answer::from)
     })
 }
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::model::email_key;
-use crate::sandbox::data::ApiError;
+use crate::sandbox::data::{Answer, ApiError};
 
 /// The scheduler account every organisation has.
 pub const SCHEDULER_ROBOT: &str = "SigmaSchedulerRobot";
@@ -77,12 +77,12 @@ fn err(status: u16, message: impl Into<String>) -> ApiError {
 
 /// One page of a list, in the v2.1 shape (also v2 with `limit`). Only the
 /// page's items are turned into JSON: a large organisation is paged cheaply.
-pub fn paginate<T>(
-    items: &[T],
+pub fn paginate<'a, T, J: Serialize>(
+    items: &'a [T],
     limit: Option<&str>,
     page: Option<&str>,
-    to_json: impl Fn(&T) -> Value,
-) -> Result<Value, ApiError> {
+    to_json: impl Fn(&'a T) -> J,
+) -> Result<PageOut<J>, ApiError> {
     let limit = match limit {
         None => DEFAULT_LIMIT,
         Some(l) => l
@@ -103,12 +103,60 @@ pub fn paginate<T>(
     let total = items.len();
     let end = (start + limit).min(total);
     let next = (end < total).then(|| format!("c{end}"));
-    Ok(json!({
-        "entries": items[start..end].iter().map(to_json).collect::<Vec<_>>(),
-        "nextPage": next,
-        "total": total,
-        "hasMore": end < total,
-    }))
+    Ok(PageOut {
+        entries: items[start..end].iter().map(to_json).collect(),
+        next_page: next,
+        total,
+        has_more: end < total,
+    })
+}
+
+/// A page as the API answers it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageOut<J> {
+    pub entries: Vec<J>,
+    pub next_page: Option<String>,
+    pub total: usize,
+    pub has_more: bool,
+}
+
+impl<J: Serialize> From<PageOut<J>> for Answer {
+    fn from(page: PageOut<J>) -> Answer {
+        Answer::json(&page)
+    }
+}
+
+/// A member as the API shows one.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberOut<'a> {
+    organization_id: &'a str,
+    member_id: &'a str,
+    member_type: &'a str,
+    first_name: &'a str,
+    last_name: &'a str,
+    email: &'a str,
+    profile_img_url: Option<&'a str>,
+    created_by: &'a str,
+    updated_by: &'a str,
+    created_at: &'static str,
+    updated_at: &'static str,
+    home_folder_id: String,
+    user_kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    is_archived: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    is_inactive: Option<bool>,
+}
+
+/// A team membership as the API lists it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamMemberOut<'a> {
+    user_id: &'a str,
+    is_team_admin: bool,
+    added_by: &'a str,
 }
 
 impl SigmaOrg {
@@ -198,29 +246,28 @@ impl SigmaOrg {
     }
 
     pub fn member_json(&self, m: &SigmaMember, full: bool) -> Value {
-        let mut v = json!({
-            "organizationId": self.organization_id,
-            "memberId": m.member_id,
-            "memberType": m.member_type,
-            "firstName": m.first_name,
-            "lastName": m.last_name,
-            "email": m.email,
-            "profileImgUrl": null,
-            "createdBy": self.credentials_owner,
-            "updatedBy": self.credentials_owner,
-            "createdAt": TIMESTAMP,
-            "updatedAt": TIMESTAMP,
-            "homeFolderId": format!("00000000-0000-4000-9000-{:012}", m.member_id.len()),
-            "userKind": "internal",
-        });
-        // Lists omit the flags of active members; single answers carry them.
-        if full || m.is_archived {
-            v["isArchived"] = json!(m.is_archived);
+        serde_json::to_value(self.member_out(m, full)).expect("members always serialize")
+    }
+
+    pub fn member_out<'a>(&'a self, m: &'a SigmaMember, full: bool) -> MemberOut<'a> {
+        MemberOut {
+            organization_id: &self.organization_id,
+            member_id: &m.member_id,
+            member_type: &m.member_type,
+            first_name: &m.first_name,
+            last_name: &m.last_name,
+            email: &m.email,
+            profile_img_url: None,
+            created_by: &self.credentials_owner,
+            updated_by: &self.credentials_owner,
+            created_at: TIMESTAMP,
+            updated_at: TIMESTAMP,
+            home_folder_id: format!("00000000-0000-4000-9000-{:012}", m.member_id.len()),
+            user_kind: "internal",
+            // Lists omit the flags of active members; single answers carry them.
+            is_archived: (full || m.is_archived).then_some(m.is_archived),
+            is_inactive: (full || m.is_inactive).then_some(m.is_inactive),
         }
-        if full || m.is_inactive {
-            v["isInactive"] = json!(m.is_inactive);
-        }
-        v
     }
 
     fn team_json(&self, t: &SigmaTeam, with_members: bool) -> Value {
@@ -505,8 +552,12 @@ impl SigmaOrg {
     }
 
     /// A team membership as the API lists it.
-    pub fn team_member_json(&self, member: &str) -> Value {
-        json!({ "userId": member, "isTeamAdmin": false, "addedBy": self.credentials_owner })
+    pub fn team_member_out<'a>(&'a self, member: &'a str) -> TeamMemberOut<'a> {
+        TeamMemberOut {
+            user_id: member,
+            is_team_admin: false,
+            added_by: &self.credentials_owner,
+        }
     }
 
     /// `PATCH /v2/teams/{id}/members`: `add` and `remove` lists of member
@@ -603,7 +654,10 @@ mod tests {
         let mut seen = 0;
         let mut page: Option<String> = None;
         loop {
-            let v = paginate(&items, Some("1000"), page.as_deref(), Value::clone).unwrap();
+            let v = serde_json::to_value(
+                paginate(&items, Some("1000"), page.as_deref(), Value::clone).unwrap(),
+            )
+            .unwrap();
             seen += v["entries"].as_array().unwrap().len();
             assert_eq!(v["total"], 2500);
             match v["nextPage"].as_str() {
@@ -613,9 +667,9 @@ mod tests {
         }
         assert_eq!(seen, 2500);
         assert_eq!(
-            paginate(&items, Some("5000"), None, Value::clone).unwrap()["entries"]
-                .as_array()
+            paginate(&items, Some("5000"), None, Value::clone)
                 .unwrap()
+                .entries
                 .len(),
             1000
         );

@@ -15,9 +15,12 @@
 //! The sandbox runs in this process, on the other core; its own work is in
 //! the wall times.
 //!
+//! `ROSTER_BENCH_ONLY=plan` (or `apply`, `founding`) runs one table.
+//!
 //! To profile one case by hand, write it out instead of running it:
 //!
 //!     ROSTER_BENCH_WRITE=/tmp/case ROSTER_BENCH_SIZES=100000 cargo bench --bench scale
+//!     (ROSTER_BENCH_CHANGES=1000 gives that many people a new last name)
 //!     roster sandbox --port 8099 --data /tmp/case/sandbox.json &
 //!     cd /tmp/case && K=k I=acme-sigma S=s roster plan
 
@@ -249,7 +252,8 @@ fn main() {
         .collect();
 
     if let Ok(out) = std::env::var("ROSTER_BENCH_WRITE") {
-        let (data, state) = case(sizes[0], 0);
+        let changes = std::env::var("ROSTER_BENCH_CHANGES").map_or(0, |c| c.parse().unwrap());
+        let (data, state) = case(sizes[0], changes);
         let out = Path::new(&out);
         let dir = out.join("state");
         std::fs::create_dir_all(&dir).unwrap();
@@ -260,10 +264,25 @@ fn main() {
         return;
     }
 
+    let only = std::env::var("ROSTER_BENCH_ONLY").ok();
+    let run = |table: &str| only.as_deref().is_none_or(|o| o == table);
+
+    if run("plan") {
+        plan_table(&sizes);
+    }
+    if run("apply") {
+        apply_table();
+    }
+    if run("founding") {
+        founding_table();
+    }
+}
+
+fn plan_table(sizes: &[usize]) {
     println!("## Plan (people over two sites; no changes to make)\n");
     println!("| people | plan, no latency | peak memory | plan, 20 ms per request |");
     println!("|--:|--:|--:|--:|");
-    for &n in &sizes {
+    for &n in sizes {
         let (data, state) = case(n, 0);
         let sb = sandbox(data.clone(), Duration::ZERO);
         let dir = state_dir(&state, &sb.url);
@@ -281,7 +300,9 @@ fn main() {
             secs(slow)
         );
     }
+}
 
+fn apply_table() {
     println!("\n## Apply at 20 ms per request, --concurrency {CONCURRENCY}\n");
     println!(
         "| changes | requests | wall | floor (busiest site's requests × 20 ms / {CONCURRENCY}) | wall / floor |"
@@ -310,7 +331,9 @@ fn main() {
             wall.as_secs_f64() / floor.as_secs_f64()
         );
     }
+}
 
+fn founding_table() {
     println!("\n## 1,000-row Sigma member update at 20 ms per request\n");
     let rows = 1000;
     let (data, _) = case(2 * rows, 0);

@@ -97,14 +97,35 @@ impl Client {
     ) -> Vec<Result<(), ProviderError>> {
         match self {
             Client::Periscope(c) => {
-                futures::stream::iter(changes.iter().map(|change| c.apply(change, mode)))
-                    .buffered(concurrency)
-                    .collect()
-                    .await
+                run_all(
+                    changes.iter().map(|change| c.apply(change, mode)),
+                    concurrency,
+                )
+                .await
             }
             Client::Sigma(c) => c.apply_step(changes, concurrency).await,
         }
     }
+}
+
+/// Runs `tasks`, up to `concurrency` at a time, and gives their results in
+/// the order of `tasks`. A new task starts as soon as any running one ends:
+/// one slow answer never holds the others' slots.
+pub async fn run_all<T>(
+    tasks: impl IntoIterator<Item = impl Future<Output = T>>,
+    concurrency: usize,
+) -> Vec<T> {
+    let mut results: Vec<(usize, T)> = futures::stream::iter(
+        tasks
+            .into_iter()
+            .enumerate()
+            .map(|(i, task)| async move { (i, task.await) }),
+    )
+    .buffer_unordered(concurrency.max(1))
+    .collect()
+    .await;
+    results.sort_unstable_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Characters escaped in a path segment: all but RFC 3986's unreserved ones.
@@ -137,4 +158,36 @@ pub fn http_client(site: &str) -> Result<reqwest::Client, ProviderError> {
             object: "the HTTP client".into(),
             message: e.to_string(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::run_all;
+
+    #[tokio::test(start_paused = true)]
+    async fn run_all_keeps_every_slot_busy_and_the_order() {
+        // Task 0 is slow; the others are quick. With two slots, the quick
+        // ones all run in the second slot while task 0 runs in the first.
+        let running = AtomicUsize::new(0);
+        let most = AtomicUsize::new(0);
+        let started = tokio::time::Instant::now();
+        let tasks = (0..5u64).map(|i| {
+            let (running, most) = (&running, &most);
+            async move {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                let ms = if i == 0 { 100 } else { 10 };
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                running.fetch_sub(1, Ordering::SeqCst);
+                i
+            }
+        });
+        assert_eq!(run_all(tasks, 2).await, [0, 1, 2, 3, 4]);
+        assert_eq!(most.load(Ordering::SeqCst), 2);
+        // In order (`buffered`), tasks 2.. would wait for task 0: 100 ms + 10.
+        assert_eq!(started.elapsed(), Duration::from_millis(100));
+    }
 }

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use futures::StreamExt;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -332,38 +331,45 @@ impl SigmaClient {
     }
 
     /// Reads members (archived and SCIM-inactive included), teams with their
-    /// members, and account types, concurrently.
+    /// members, and account types, concurrently: the only reads that wait
+    /// for another are the pages of one list and each team's members.
     pub async fn fetch(&self) -> Result<LiveSite, ProviderError> {
+        // Each team's members are read as soon as the teams are known,
+        // alongside the pages of members.
+        let teams_and_members = async {
+            let teams: Vec<wire::Team> = self.list_all("/v2.1/teams", "list teams").await?;
+            let teams: Vec<wire::Team> = teams.into_iter().filter(|t| !t.is_archived).collect();
+            let members = crate::provider::run_all(
+                teams.iter().map(|t| {
+                    let id = t.team_id.clone().unwrap_or_default();
+                    async move {
+                        let path = format!(
+                            "/v2/teams/{}/members",
+                            percent_encoding::utf8_percent_encode(
+                                &id,
+                                percent_encoding::NON_ALPHANUMERIC
+                            )
+                        );
+                        self.list_all::<wire::MemberRef>(&path, "list team members")
+                            .await
+                    }
+                }),
+                TEAM_READS,
+            )
+            .await;
+            Ok::<_, ProviderError>((teams, members))
+        };
         let (members, teams, account_types, whoami) = tokio::join!(
             self.list_all::<wire::Member>(
                 "/v2.1/members?includeArchived=true&includeInactive=true",
                 "list members"
             ),
-            self.list_all::<wire::Team>("/v2.1/teams", "list teams"),
+            teams_and_members,
             self.account_types(),
             self.read::<wire::MemberRef>("/v2/whoami".into(), "find who the credentials belong to"),
         );
-        let (members, teams, account_types) = (members?, teams?, account_types?);
+        let (members, (teams, team_members), account_types) = (members?, teams?, account_types?);
         let identity = whoami?.id();
-        let teams: Vec<wire::Team> = teams.into_iter().filter(|t| !t.is_archived).collect();
-
-        let team_members: Vec<Result<Vec<wire::MemberRef>, ProviderError>> =
-            futures::stream::iter(teams.iter().map(|t| {
-                let id = t.team_id.clone().unwrap_or_default();
-                async move {
-                    let path = format!(
-                        "/v2/teams/{}/members",
-                        percent_encoding::utf8_percent_encode(
-                            &id,
-                            percent_encoding::NON_ALPHANUMERIC
-                        )
-                    );
-                    self.list_all(&path, "list team members").await
-                }
-            }))
-            .buffered(TEAM_READS)
-            .collect()
-            .await;
 
         let mut groups_of: HashMap<String, Vec<String>> = HashMap::new();
         let mut ids = Ids::default();

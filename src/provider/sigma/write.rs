@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
@@ -35,10 +34,7 @@ impl SigmaClient {
         concurrency: usize,
     ) -> Vec<Result<(), ProviderError>> {
         let mut results: Vec<Result<(), ProviderError>> =
-            futures::stream::iter(changes.iter().map(|c| self.apply_one(c)))
-                .buffered(concurrency)
-                .collect()
-                .await;
+            crate::provider::run_all(changes.iter().map(|c| self.apply_one(c)), concurrency).await;
 
         // Membership edits of users whose own change went through.
         let mut batches: BTreeMap<String, TeamBatch> = BTreeMap::new();
@@ -80,17 +76,17 @@ impl SigmaClient {
                 }
             }
         }
-        let outcomes: Vec<(Vec<usize>, Result<(), ProviderError>)> =
-            futures::stream::iter(batches.into_iter().map(|(team, batch)| async move {
+        let outcomes: Vec<(Vec<usize>, Result<(), ProviderError>)> = crate::provider::run_all(
+            batches.into_iter().map(|(team, batch)| async move {
                 (
                     batch.from.clone(),
                     self.patch_team_members(&team, batch.add, batch.remove)
                         .await,
                 )
-            }))
-            .buffered(concurrency)
-            .collect()
-            .await;
+            }),
+            concurrency,
+        )
+        .await;
         for (from, outcome) in outcomes {
             if let Err(e) = outcome {
                 for i in from {

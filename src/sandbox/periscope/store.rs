@@ -81,11 +81,15 @@ impl PeriscopeSite {
         // user's email is case-folded lazily, without allocating.
         let wanted = email_key(email);
         self.users.iter().position(|u| {
-            u.email
-                .trim()
-                .chars()
-                .flat_map(char::to_lowercase)
-                .eq(wanted.chars())
+            let email = u.email.trim();
+            if email.is_ascii() {
+                email.eq_ignore_ascii_case(&wanted)
+            } else {
+                email
+                    .chars()
+                    .flat_map(char::to_lowercase)
+                    .eq(wanted.chars())
+            }
         })
     }
 

@@ -609,3 +609,36 @@ fn the_sandbox_keeps_serving_when_its_output_is_closed() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// `roster plan | head -1` where the reader has already gone: no crash, the
+/// exit code is the plan's, and a command that then writes still does.
+#[test]
+fn a_reader_that_goes_away_is_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = repo_state();
+    let state = state.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+            .current_dir(dir.path())
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader leaves before anything is written.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        (out.status.code(), stderr)
+    };
+    let plan = ["plan", "--sandbox", "--detailed-exitcode", "--state", state];
+    assert_eq!(run(&plan).0, Some(2));
+    let (code, stderr) = run(&["apply", "--sandbox", "--yes", "--state", state]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // The apply went through although nobody read its report.
+    assert_eq!(run(&plan).0, Some(0));
+    assert_eq!(run(&["validate", "--state", state]).0, Some(0));
+}

@@ -49,32 +49,32 @@ async fn apply(
     let mismatch = saved
         .and_then(|s| crate::plan::compare(s, plan, &crate::plan::desired_fingerprint(desired)));
     if let (Some(mismatch), Some(path)) = (mismatch, &args.plan) {
-        print!("{}", mismatch.render(&path.display().to_string()));
+        out!("{}", mismatch.render(&path.display().to_string()))?;
         bail!(
             "refusing to apply {}: it is not the plan roster would carry out now. Run `roster plan` again, review it, and apply the new plan; nothing was changed",
             path.display()
         );
     }
-    print!("{}", crate::render::render(plan, desired, args.format));
+    out!("{}", crate::render::render(plan, desired, args.format))?;
     super::plan::refuse_tripped_guards(plan, "refusing to apply; nothing was changed")?;
     for why in &computed.unreadable {
-        println!("\nNot applied, as its live state could not be read: {why}");
+        outln!("\nNot applied, as its live state could not be read: {why}")?;
     }
     if plan.is_empty() {
-        println!("Nothing to apply.");
+        outln!("Nothing to apply.")?;
         computed.require_every_site("the other sites have nothing to apply")?;
         return Ok(Status::Success);
     }
     let total = plan.summary().total();
     let sites = plan.sites.iter().filter(|s| !s.changes.is_empty()).count();
     let mode = if args.dry_run {
-        println!("\n{}", dry_run_notice(plan));
+        outln!("\n{}", dry_run_notice(plan))?;
         WriteMode::TestMode
     } else {
         if !args.yes {
             confirm(total, sites)?;
         }
-        println!();
+        outln!()?;
         WriteMode::Real
     };
     let progress = Progress::bar(total, "Applying");
@@ -91,7 +91,7 @@ async fn apply(
         &progress,
     )
     .await;
-    print!("{}", report.render());
+    out!("{}", report.render())?;
     if report.is_success() {
         computed.require_every_site("the changes of the other sites were applied")?;
         Ok(Status::Success)

@@ -69,6 +69,6 @@ pub async fn run(scope: &super::Scope<'_>, args: &ExportArgs) -> Result<Status> 
         }
     }
     let bytes = out.into_inner().context("writing the CSV")?;
-    print!("{}", String::from_utf8(bytes).context("the CSV is UTF-8")?);
+    out!("{}", String::from_utf8(bytes).context("the CSV is UTF-8")?)?;
     Ok(Status::Success)
 }

@@ -30,7 +30,7 @@ pub fn run(dir: &Path, args: &FmtArgs) -> Result<Status> {
     }
     if args.check {
         for (path, _) in &changed {
-            println!("would reformat {}", path.display());
+            outln!("would reformat {}", path.display())?;
         }
         if !changed.is_empty() {
             bail!(
@@ -45,15 +45,15 @@ pub fn run(dir: &Path, args: &FmtArgs) -> Result<Status> {
             std::fs::write(&tmp, out)
                 .and_then(|_| std::fs::rename(&tmp, path))
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            println!("formatted {}", path.display());
+            outln!("formatted {}", path.display())?;
         }
     }
-    println!(
+    outln!(
         "{} of {} state file{} {} canonical.",
         files.len() - changed.len(),
         files.len(),
         if files.len() == 1 { "" } else { "s" },
         if args.check { "are" } else { "were already" }
-    );
+    )?;
     Ok(Status::Success)
 }

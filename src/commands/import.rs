@@ -44,21 +44,21 @@ async fn from_live(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status
     }
     if args.dry_run {
         for (path, text) in files.changed() {
-            println!("--- {} would become:\n{text}", path.display());
+            outln!("--- {} would become:\n{text}", path.display())?;
         }
         for l in &lines {
-            println!("{l}");
+            outln!("{l}")?;
         }
-        println!("Nothing was written (--dry-run).");
+        outln!("Nothing was written (--dry-run).")?;
         return Ok(Status::Success);
     }
     for path in write_checked(scope.dir, &files)? {
-        println!("edited {}", path.display());
+        outln!("edited {}", path.display())?;
     }
     for l in &lines {
-        println!("{l}");
+        outln!("{l}")?;
     }
-    println!("Review with `git diff`; `roster plan` should now show no changes.");
+    outln!("Review with `git diff`; `roster plan` should now show no changes.")?;
     Ok(Status::Success)
 }
 
@@ -90,23 +90,23 @@ fn from_csv(dir: &Path, csv: &Path, args: &ImportArgs) -> Result<Status> {
     let verb = if args.remove { "remove" } else { "update" };
     if args.dry_run {
         for (path, text) in &changed {
-            println!("--- {} would become:\n{text}", path.display());
+            outln!("--- {} would become:\n{text}", path.display())?;
         }
-        println!(
+        outln!(
             "Would {verb} {people} people in {} file(s); nothing was written.",
             changed.len()
-        );
+        )?;
         return Ok(Status::Success);
     }
     let written = write_checked(dir, &files)?;
     for path in &written {
-        println!("edited {}", path.display());
+        outln!("edited {}", path.display())?;
     }
-    println!(
+    outln!(
         "{}d {people} people from {}. Review with `git diff`, then `roster plan`.",
         if args.remove { "Remove" } else { "Update" },
         csv.display()
-    );
+    )?;
     Ok(Status::Success)
 }
 

@@ -1,6 +1,23 @@
 //! The command edge: each command loads what it needs, reports errors with
 //! context (anyhow), and says how the process should exit.
 
+/// Writes to standard output (see [`write_stdout`]); `?` it.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::commands::write_stdout(&format!($($arg)*))
+    };
+}
+
+/// [`out!`] with a newline.
+macro_rules! outln {
+    () => {
+        $crate::commands::write_stdout("\n")
+    };
+    ($($arg:tt)*) => {
+        $crate::commands::write_stdout(&format!("{}\n", format!($($arg)*)))
+    };
+}
+
 mod apply;
 mod export;
 mod fmt;
@@ -55,9 +72,27 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::Import(args) => runtime.block_on(import::run(&scope, args)),
         Command::Export(args) => runtime.block_on(export::run(&scope, args)),
         Command::Schema => {
-            print!("{}", crate::state::json_schema());
+            out!("{}", crate::state::json_schema())?;
             Ok(Status::Success)
         }
+    }
+}
+
+/// Writes `text` to standard output. A reader that has gone away (`roster
+/// plan | head`) is not a failure: what is left is not written and the
+/// command carries on, ending as it would have. Any other failure (a full
+/// disk behind a redirection) is an error.
+pub(crate) fn write_stdout(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("cannot write to standard output"))
+        }
+        _ => Ok(()),
     }
 }
 

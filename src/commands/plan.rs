@@ -18,7 +18,7 @@ pub async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Status> {
     targets.finish().await?;
     let computed = result?;
     let plan = &computed.plan;
-    print!("{}", crate::render::render(plan, &desired, args.format));
+    out!("{}", crate::render::render(plan, &desired, args.format))?;
     if let Some(path) = &args.out {
         save(
             path,

@@ -13,7 +13,7 @@ pub fn run(scope: &super::Scope<'_>) -> Result<Status> {
         groups.extend(s.groups.iter().map(|g| g.name.to_lowercase()));
     }
     let n = desired.sites.len();
-    println!(
+    outln!(
         "The state under {} is valid: {n} site{}, {} user{}, {} group{}.",
         scope.dir.display(),
         if n == 1 { "" } else { "s" },
@@ -21,6 +21,6 @@ pub fn run(scope: &super::Scope<'_>) -> Result<Status> {
         if users.len() == 1 { "" } else { "s" },
         groups.len(),
         if groups.len() == 1 { "" } else { "s" },
-    );
+    )?;
     Ok(Status::Success)
 }

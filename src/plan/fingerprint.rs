@@ -6,8 +6,12 @@ use sha2::{Digest, Sha256};
 
 use crate::model::{DesiredState, LiveSite, ProviderKind, email_key};
 
-fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
+/// Hex SHA-256 of `value` as JSON, hashed as it is written (never held whole).
+fn hex_sha256_of_json(value: &impl serde::Serialize) -> String {
+    let mut hasher = Sha256::new();
+    serde_json::to_writer(&mut hasher, value).expect("fingerprinted values always serialize");
+    hasher
+        .finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
@@ -27,7 +31,7 @@ pub fn desired_fingerprint(desired: &DesiredState) -> String {
     canonical
         .sites
         .sort_by(|a, b| a.site.name.cmp(&b.site.name));
-    hex_sha256(&serde_json::to_vec(&canonical).expect("the desired state always serializes"))
+    hex_sha256_of_json(&canonical)
 }
 
 /// Hex SHA-256 over a canonical form of the live state.
@@ -60,12 +64,7 @@ pub fn fingerprint(provider: ProviderKind, live: &LiveSite) -> String {
         })
         .collect();
     groups.sort();
-    let canonical =
-        serde_json::to_vec(&(provider, users, groups)).expect("live state always serializes");
-    Sha256::digest(&canonical)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex_sha256_of_json(&(provider, users, groups))
 }
 
 #[cfg(test)]

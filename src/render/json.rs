@@ -9,38 +9,40 @@ use crate::plan::{Action, Change, Kept, ObjectKind, Plan, SitePlan, Summary};
 /// Bumped whenever a field changes meaning or disappears.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// The document borrows from the plan: a plan of many changes is not
+/// copied to be written.
 #[derive(Debug, Serialize)]
-pub struct PlanDocument {
+pub struct PlanDocument<'a> {
     pub format_version: u32,
     pub roster_version: &'static str,
     /// Fingerprint of the desired state (the state files) the plan came from.
-    pub desired_fingerprint: String,
+    pub desired_fingerprint: &'a str,
     pub summary: Summary,
-    pub sites: Vec<SiteDocument>,
+    pub sites: Vec<SiteDocument<'a>>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct SiteDocument {
-    pub site: String,
+pub struct SiteDocument<'a> {
+    pub site: &'a str,
     pub provider: crate::model::ProviderKind,
     /// Fingerprint of the site's live state the plan was computed from.
-    pub live_fingerprint: String,
+    pub live_fingerprint: &'a str,
     pub summary: Summary,
-    pub changes: Vec<ChangeDocument>,
-    pub kept: Vec<Kept>,
+    pub changes: Vec<ChangeDocument<'a>>,
+    pub kept: &'a [Kept],
     /// Blast-radius guards the plan goes past; apply refuses it.
-    pub guards: Vec<crate::plan::GuardTrip>,
+    pub guards: &'a [crate::plan::GuardTrip],
 }
 
 #[derive(Debug, Serialize)]
-pub struct ChangeDocument {
+pub struct ChangeDocument<'a> {
     pub kind: ObjectKind,
     pub action: Action,
-    pub key: String,
+    pub key: &'a str,
     /// Field-level before and after (`null` where there is none).
     pub fields: Vec<FieldDocument>,
     /// The change itself, as apply carries it out.
-    pub change: Change,
+    pub change: &'a Change,
 }
 
 #[derive(Debug, Serialize)]
@@ -151,11 +153,11 @@ pub fn fields(change: &Change) -> Vec<FieldDocument> {
     }
 }
 
-fn site_document(site: &SitePlan) -> SiteDocument {
+fn site_document(site: &SitePlan) -> SiteDocument<'_> {
     SiteDocument {
-        site: site.site.clone(),
+        site: &site.site,
         provider: site.provider,
-        live_fingerprint: site.fingerprint.clone(),
+        live_fingerprint: &site.fingerprint,
         summary: Summary::of(&site.changes),
         changes: site
             .changes
@@ -163,21 +165,21 @@ fn site_document(site: &SitePlan) -> SiteDocument {
             .map(|c| ChangeDocument {
                 kind: c.kind(),
                 action: c.action(),
-                key: c.key().to_string(),
+                key: c.key(),
                 fields: fields(c),
-                change: c.clone(),
+                change: c,
             })
             .collect(),
-        kept: site.kept.clone(),
-        guards: site.guards.clone(),
+        kept: &site.kept,
+        guards: &site.guards,
     }
 }
 
-pub fn document(plan: &Plan, desired_fingerprint: &str) -> PlanDocument {
+pub fn document<'a>(plan: &'a Plan, desired_fingerprint: &'a str) -> PlanDocument<'a> {
     PlanDocument {
         format_version: FORMAT_VERSION,
         roster_version: env!("CARGO_PKG_VERSION"),
-        desired_fingerprint: desired_fingerprint.to_string(),
+        desired_fingerprint,
         summary: plan.summary(),
         sites: plan.sites.iter().map(site_document).collect(),
     }

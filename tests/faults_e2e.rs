@@ -1,6 +1,7 @@
 //! Fault runs: plans of hundreds of changes applied to a sandbox that answers
 //! 5% of requests with a 5xx (before or after the write took effect), 5% with
-//! 429 and drops 1% of connections, over many seeds. After at most two runs
+//! 429 and drops 1% of connections (Sigma's token requests included), over
+//! many seeds. After at most two runs
 //! the live state is the desired state, nobody was created twice, and every
 //! failure the report gave was real.
 
@@ -168,6 +169,8 @@ fn run_case(name: &str, case: Case) {
         ("ROSTER_RETRY_BASE_MS", "2"),
     ];
     let (mut throttled, mut errored, mut failures_seen) = (0, 0, 0);
+    // Sigma's token requests meet the same faults, and are retried.
+    let mut token_faults = 0;
     for seed in 0..SEEDS {
         // The URL is only known once the sandbox runs: build the case twice.
         let (data, _, _) = case("http://127.0.0.1:1");
@@ -237,6 +240,10 @@ fn run_case(name: &str, case: Case) {
         let requests = sb.sandbox.requests();
         throttled += requests.iter().filter(|r| r.status == 429).count();
         errored += requests.iter().filter(|r| r.status >= 500).count();
+        token_faults += requests
+            .iter()
+            .filter(|r| r.path == "/v2/auth/token" && (r.status == 429 || r.status >= 500))
+            .count();
 
         sb.sandbox.set_faults(Faults::default());
         let check = roster(dir.path(), &["plan", "--detailed-exitcode"], &env);
@@ -257,8 +264,11 @@ fn run_case(name: &str, case: Case) {
         throttled > 50 && errored > 50,
         "{name}: faults were injected ({throttled} 429s, {errored} 5xx)"
     );
+    if name == "sigma" {
+        assert!(token_faults > 0, "{name}: no token request met a fault");
+    }
     eprintln!(
-        "{name}: {SEEDS} seeds, {throttled} 429s, {errored} 5xx, {failures_seen} failures reported"
+        "{name}: {SEEDS} seeds, {throttled} 429s, {errored} 5xx ({token_faults} on tokens), {failures_seen} failures reported"
     );
 }
 
@@ -334,4 +344,44 @@ fn the_sandbox_command_injects_faults_from_its_flags() {
         plan.stderr
     );
     assert!(broken.stop());
+}
+
+/// Reads are always safe to retry, the token request included: a plan goes
+/// through although a third of all requests fail, and no seed fails it.
+#[test]
+fn a_plan_goes_through_when_a_third_of_requests_fail_tokens_included() {
+    let env = [
+        ("SIGMA_ID", "acme-sigma"),
+        ("SIGMA_SECRET", "sandbox-sigma-secret"),
+        ("ROSTER_RETRY_BASE_MS", "1"),
+    ];
+    let mut token_faults = 0;
+    for seed in 0..12 {
+        let (data, _, _) = sigma_case("http://127.0.0.1:1");
+        let sb = BackgroundSandbox::start_with(
+            data,
+            Options {
+                faults: Faults {
+                    error_rate: 0.2,
+                    throttle_rate: 0.1,
+                    drop_rate: 0.0,
+                    retry_after_secs: 0,
+                    seed,
+                },
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        let (_, files, _) = sigma_case(&sb.url);
+        let dir = state_dir(&[("state.toml", files[0].1.as_str())]);
+        let plan = roster(dir.path(), &["plan", "--detailed-exitcode"], &env);
+        assert_eq!(plan.code, 2, "seed {seed}: {}", plan.all());
+        token_faults += sb
+            .sandbox
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/v2/auth/token" && r.status != 200)
+            .count();
+    }
+    assert!(token_faults >= 2, "{token_faults} token requests failed");
 }

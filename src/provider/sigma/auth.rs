@@ -4,7 +4,9 @@
 //!
 //! One lock guards the token, so however many requests find it expired at
 //! once, one token request is made and the others wait for its result: a
-//! burst of 401s cannot storm the token endpoint.
+//! burst of 401s cannot storm the token endpoint. A token request that meets
+//! a 429, a 5xx or a lost connection fails the API request that needed it,
+//! which is retried as a whole (`SigmaClient::send`), token and all.
 
 use std::time::{Duration, Instant};
 
@@ -131,6 +133,7 @@ impl Auth {
             .await
             .map_err(|e| fail(describe_transport(e)))?;
         let status = response.status();
+        let asked_wait = crate::provider::retry::retry_after(response.headers());
         let bytes = response
             .bytes()
             .await
@@ -146,7 +149,7 @@ impl Auth {
                     error_message(&bytes, &self.secrets()),
                     self.envs
                 ),
-                retry_after: None,
+                retry_after: asked_wait,
             });
         }
         let body: Value = serde_json::from_slice(&bytes).map_err(|e| ProviderError::Decode {

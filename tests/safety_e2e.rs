@@ -74,6 +74,26 @@ fn mass_removal_trips_guards_until_the_state_acknowledges_it() {
     let apply = roster(dir.path(), &["apply", "--yes"], &KEY);
     assert_eq!(apply.code, 0, "{}", apply.all());
     assert_eq!(live_emails(&sb), ["admin@acme.com"]);
+
+    // Applied: the acknowledgements are no longer needed, and the plan says
+    // so (they would let the next mass removal through unreviewed).
+    let plan = roster(dir.path(), &["plan", "--detailed-exitcode"], &KEY);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    assert_eq!(
+        plan.stdout,
+        "No changes: the live state matches the declared state.\n\n\
+         site acme (periscope) — no changes\n\
+         \x20 note: site `acme`: allow_removals = 10 is set, and this plan does not need it. Once the change it was written for is applied, remove it, so that the guard stops the next large change until someone reviews it\n\
+         \x20 note: site `acme`: allow_group_deletions = 4 is set, and this plan does not need it. Once the change it was written for is applied, remove it, so that the guard stops the next large change until someone reviews it\n"
+    );
+    let md = roster(dir.path(), &["plan", "--format", "markdown"], &KEY);
+    assert!(
+        md.stdout.contains(
+            "> [!NOTE]\n> site `acme`: allow_removals = 10 is set, and this plan does not need it."
+        ),
+        "{}",
+        md.stdout
+    );
 }
 
 #[test]

@@ -341,13 +341,14 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
         .chain(groups.deletes)
         .collect();
     kept.sort_by(|a, b| (a.kind, a.reason, &a.key).cmp(&(b.kind, b.reason, &b.key)));
-    let guards = super::guards::check(site, live, &changes)?;
+    let guarded = super::guards::check(site, live, &changes)?;
     Ok(SitePlan {
         site: site.name.clone(),
         provider: p,
         changes,
         kept,
-        guards,
+        guards: guarded.trips,
+        unneeded_allowances: guarded.unneeded,
         fingerprint: fingerprint(p, live),
     })
 }

@@ -115,6 +115,35 @@ impl fmt::Display for GuardTrip {
     }
 }
 
+/// An acknowledgement in the state that the plan does not need: left in
+/// place after the change it was written for, it would let the next mass
+/// change through unreviewed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnneededAllowance {
+    pub site: String,
+    pub kind: GuardKind,
+    pub allowed: usize,
+}
+
+impl fmt::Display for UnneededAllowance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "site `{}`: {} = {} is set, and this plan does not need it. Once the change it was written for is applied, remove it, so that the guard stops the next large change until someone reviews it",
+            self.site,
+            self.kind.allow_key(),
+            self.allowed
+        )
+    }
+}
+
+/// What the guards found in a site's plan.
+#[derive(Debug, Default)]
+pub struct Guarded {
+    pub trips: Vec<GuardTrip>,
+    pub unneeded: Vec<UnneededAllowance>,
+}
+
 /// A user as the plan leaves them: all the guards need to know.
 #[derive(Clone, Copy)]
 struct After {
@@ -205,12 +234,9 @@ fn count(changes: &[Change], pick: impl Fn(&Change) -> usize) -> usize {
 }
 
 /// Checks a site's plan: protected accounts and the minimum of
-/// administrators are errors; guards that trip are returned.
-pub fn check(
-    site: &Site,
-    live: &LiveSite,
-    changes: &[Change],
-) -> Result<Vec<GuardTrip>, Vec<PlanError>> {
+/// administrators are errors; guards that trip, and acknowledgements the
+/// plan does not need, are returned.
+pub fn check(site: &Site, live: &LiveSite, changes: &[Change]) -> Result<Guarded, Vec<PlanError>> {
     let p = site.provider;
     let before: HashMap<String, After> = simulate(p, live, &[]);
     let after = simulate(p, live, changes);
@@ -316,19 +342,25 @@ pub fn check(
             site.safety.allow.admin_changes,
         ),
     ];
-    Ok(measured
-        .into_iter()
-        .filter(|(kind, n, live, allowed)| {
-            let (max, share) = kind.limits();
-            let over = *n > max && (*live == 0 || *n as f64 / *live as f64 > share);
-            over && allowed.is_none_or(|a| a < *n)
-        })
-        .map(|(kind, count, live, allowed)| GuardTrip {
-            site: site.name.clone(),
-            kind,
-            count,
-            live,
-            allowed,
-        })
-        .collect())
+    let mut guarded = Guarded::default();
+    for (kind, count, live, allowed) in measured {
+        let (max, share) = kind.limits();
+        let over = count > max && (live == 0 || count as f64 / live as f64 > share);
+        match allowed {
+            Some(allowed) if !over => guarded.unneeded.push(UnneededAllowance {
+                site: site.name.clone(),
+                kind,
+                allowed,
+            }),
+            _ if over && allowed.is_none_or(|a| a < count) => guarded.trips.push(GuardTrip {
+                site: site.name.clone(),
+                kind,
+                count,
+                live,
+                allowed,
+            }),
+            _ => {}
+        }
+    }
+    Ok(guarded)
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub use diff::{PlanError, plan, plan_site, plan_sites};
 pub use fingerprint::{desired_fingerprint, fingerprint};
-pub use guards::{GuardKind, GuardTrip};
+pub use guards::{GuardKind, GuardTrip, UnneededAllowance};
 pub use saved::{Mismatch, SavedPlan, SavedPlanError, compare};
 
 use crate::model::{Access, Handover, Locked, ProviderKind, Visibility};
@@ -226,6 +226,8 @@ pub struct SitePlan {
     pub kept: Vec<Kept>,
     /// Blast-radius guards the plan goes past; apply refuses such a plan.
     pub guards: Vec<GuardTrip>,
+    /// `allow_*` acknowledgements in the state this plan does not need.
+    pub unneeded_allowances: Vec<UnneededAllowance>,
     /// Fingerprint of the live state the plan was computed from.
     pub fingerprint: String,
 }

@@ -32,6 +32,8 @@ pub struct SiteDocument<'a> {
     pub kept: &'a [Kept],
     /// Blast-radius guards the plan goes past; apply refuses it.
     pub guards: &'a [crate::plan::GuardTrip],
+    /// `allow_*` acknowledgements in the state the plan does not need.
+    pub unneeded_allowances: &'a [crate::plan::UnneededAllowance],
 }
 
 #[derive(Debug, Serialize)]
@@ -172,6 +174,7 @@ fn site_document(site: &SitePlan) -> SiteDocument<'_> {
             .collect(),
         kept: &site.kept,
         guards: &site.guards,
+        unneeded_allowances: &site.unneeded_allowances,
     }
 }
 

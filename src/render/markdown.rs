@@ -63,6 +63,9 @@ pub fn render(plan: &Plan, fingerprint: &str, budget: usize, artifact: &str) -> 
             "> [!CAUTION]\n> {trip}. `roster apply` refuses this plan until it is acknowledged.\n"
         );
     }
+    for unneeded in plan.sites.iter().flat_map(|s| &s.unneeded_allowances) {
+        let _ = writeln!(head, "> [!NOTE]\n> {unneeded}.\n");
+    }
     let foot = format!(
         "<sub>desired state `{}` · roster {}</sub>\n",
         &fingerprint[..fingerprint.len().min(12)],

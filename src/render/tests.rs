@@ -39,6 +39,7 @@ fn plan() -> Plan {
                     },
                 ],
                 guards: vec![],
+                unneeded_allowances: vec![],
                 kept: vec![Kept {
                     kind: ObjectKind::User,
                     key: "admin@acme.com".into(),
@@ -57,6 +58,11 @@ fn plan() -> Plan {
                 }],
                 kept: vec![],
                 guards: vec![],
+                unneeded_allowances: vec![crate::plan::UnneededAllowance {
+                    site: "acme-sigma".into(),
+                    kind: crate::plan::GuardKind::Removals,
+                    allowed: 40,
+                }],
                 fingerprint: "2e".repeat(32),
             },
         ],
@@ -80,6 +86,7 @@ fn text() {
 
     site acme-sigma (sigma) — 0 to create, 0 to update, 1 to delete
       - user  tim@acme.com  (not declared; deactivated, documents to admin@acme.com)
+      note: site `acme-sigma`: allow_removals = 40 is set, and this plan does not need it. Once the change it was written for is applied, remove it, so that the guard stops the next large change until someone reviews it
     "#);
 }
 
@@ -92,6 +99,9 @@ fn markdown() {
     |---|---|--:|--:|--:|--:|--:|--:|
     | acme | periscope | 0 | 1 | 1 | 1 | 0 | 0 |
     | acme-sigma | sigma | 0 | 0 | 1 | 0 | 0 | 0 |
+
+    > [!NOTE]
+    > site `acme-sigma`: allow_removals = 40 is set, and this plan does not need it. Once the change it was written for is applied, remove it, so that the guard stops the next large change until someone reviews it.
 
     <details open><summary><b>acme</b> (periscope): 1 to create, 1 to update, 1 to delete</summary>
 
@@ -110,6 +120,7 @@ fn markdown() {
 
     ```diff
     - user  tim@acme.com  (not declared; deactivated, documents to admin@acme.com)
+    note: site `acme-sigma`: allow_removals = 40 is set, and this plan does not need it. Once the change it was written for is applied, remove it, so that the guard stops the next large change until someone reviews it
     ```
 
     </details>
@@ -224,7 +235,8 @@ fn json() {
               "reason": "invited_by"
             }
           ],
-          "guards": []
+          "guards": [],
+          "unneeded_allowances": []
         },
         {
           "site": "acme-sigma",
@@ -260,7 +272,14 @@ fn json() {
             }
           ],
           "kept": [],
-          "guards": []
+          "guards": [],
+          "unneeded_allowances": [
+            {
+              "site": "acme-sigma",
+              "kind": "removals",
+              "allowed": 40
+            }
+          ]
         }
       ]
     }

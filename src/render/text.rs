@@ -93,6 +93,9 @@ fn render_site_body(out: &mut String, site: &SitePlan, st: &Styles) {
     for trip in &site.guards {
         let _ = writeln!(out, "{}", st.delete.apply_to(format!("  ! guard: {trip}")));
     }
+    for unneeded in &site.unneeded_allowances {
+        let _ = writeln!(out, "{}", st.dim.apply_to(format!("  note: {unneeded}")));
+    }
 }
 
 /// One site's lines (changes, then kept objects), without colour or header.

@@ -113,6 +113,9 @@ enum Header {
 fn header(text: &str, line: &[Token]) -> Header {
     use TokenKind::{LeftSquareBracket as Open, RightSquareBracket as Close};
     let raw = |t: &Token| unquote(&text[t.span().start()..t.span().end()]);
+    if line.first().map(Token::kind) != Some(Open) {
+        return Header::None;
+    }
     let entry = |i: usize| matches!(raw(&line[i]), "users" | "groups");
     let kinds: Vec<TokenKind> = line.iter().map(Token::kind).collect();
     match kinds.as_slice() {

@@ -166,9 +166,9 @@ impl SigmaClient {
         })
     }
 
-    /// Sends one request with a bearer token; after a 401 the token is
-    /// replaced and the request sent once more.
-    /// One try: the body of a successful answer.
+    /// Sends one request with a bearer token (after a 401 the token is
+    /// replaced and the request sent once more); the body of a successful
+    /// answer.
     async fn send_once(&self, call: &Call<'_>) -> Result<bytes::Bytes, ProviderError> {
         let url = format!("{}{}", self.base, call.path);
         let mut replaced_token = false;

@@ -20,6 +20,20 @@ last_name = "Byron"   # before her marriage
 groups = ["Administrators"]
 "#;
 
+/// The seed's Periscope site and Sigma organisation.
+const TWO_SITES: &str = r#"[sites.acme]
+provider = "periscope"
+site = "acme"
+api_key = { env = "K" }
+invited_by = "admin@acme.com"
+
+[sites.acme-sigma]
+provider = "sigma"
+cloud = "aws-us-west"
+client_id = { env = "I" }
+client_secret = { env = "S" }
+"#;
+
 #[test]
 fn import_from_a_populated_site_then_the_plan_is_empty() {
     let sb = seeded_sandbox();
@@ -54,19 +68,7 @@ fn import_from_a_populated_site_then_the_plan_is_empty() {
 #[test]
 fn import_from_sigma_and_periscope_sites_at_once() {
     let sb = seeded_sandbox();
-    let sites = r#"[sites.acme]
-provider = "periscope"
-site = "acme"
-api_key = { env = "K" }
-invited_by = "admin@acme.com"
-
-[sites.acme-sigma]
-provider = "sigma"
-cloud = "aws-us-west"
-client_id = { env = "I" }
-client_secret = { env = "S" }
-"#;
-    let dir = state_dir(&[("roster.toml", sites)]);
+    let dir = state_dir(&[("roster.toml", TWO_SITES)]);
     let out = roster(dir.path(), &["import", "--sandbox-url", &sb.url], &[]);
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(
@@ -94,4 +96,94 @@ client_secret = { env = "S" }
     // Archived members are imported as deactivated.
     let text = std::fs::read_to_string(dir.path().join("state/imported/acme-sigma.toml")).unwrap();
     assert!(text.contains("email = \"barbara@old-acme.com\""), "{text}");
+}
+
+/// People who left a site (deleted in its UI) are taken off it by
+/// `import --prune`: off their `sites` when they have others, out of the
+/// state when it was their only one; without --prune they stay.
+#[test]
+fn import_prune_takes_people_who_left_off_the_state() {
+    let sb = seeded_sandbox();
+    let dir = state_dir(&[("roster.toml", TWO_SITES)]);
+    let url = sb.url.clone();
+    let import = |extra: &[&str]| {
+        let mut args = vec!["import", "--sandbox-url", url.as_str()];
+        args.extend_from_slice(extra);
+        roster(dir.path(), &args, &[])
+    };
+    assert_eq!(import(&[]).code, 0);
+    // On both sites: ada, tim. On Periscope only: donald.
+    sb.sandbox.edit(|data| {
+        let site = data.periscope.get_mut("acme").unwrap();
+        site.users
+            .retain(|u| u.email != "ada@acme.com" && u.email != "donald@acme.com");
+        let org = data.sigma.get_mut("acme-sigma").unwrap();
+        org.members.retain(|m| m.email != "tim@acme.com");
+    });
+    let plan_code = || {
+        roster(
+            dir.path(),
+            &["plan", "--detailed-exitcode", "--sandbox-url", &url],
+            &[],
+        )
+        .code
+    };
+    // Without --prune the state still declares them: the plan would
+    // create them again.
+    assert_eq!(import(&[]).code, 0);
+    assert_eq!(plan_code(), 2);
+
+    let dry = import(&["--prune", "--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.all());
+    assert!(
+        dry.stdout.contains(
+            "acme: 0 people added, 0 updated, 2 removed; 0 groups added, 0 updated\n\
+             acme-sigma: 0 people added, 0 updated, 1 removed; 0 groups added, 0 updated\n"
+        ),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(plan_code(), 2, "a dry run writes nothing");
+
+    let out = import(&["--prune"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let text = std::fs::read_to_string(dir.path().join("state/imported/acme.toml")).unwrap();
+    assert!(!text.contains("donald@acme.com"), "{text}");
+    // Ada is on Sigma only now (her override for it stays), Tim on
+    // Periscope only.
+    assert!(
+        text.contains("email = \"ada@acme.com\"\nfirst_name = \"Ada\"\nlast_name = \"Lovelace\"\ngroups = [\"Administrators\", \"Analysts\"]\nsites = [\"acme-sigma\"]\n\n[users.overrides.acme-sigma]\n"),
+        "{text}"
+    );
+    let tim = text
+        .split("[[users]]")
+        .find(|e| e.contains("tim@acme.com"))
+        .unwrap();
+    assert!(tim.contains("sites = [\"acme\"]\n"), "{tim}");
+    assert_eq!(plan_code(), 0);
+    assert!(only_reads(&sb), "import reads, never writes");
+}
+
+/// A site that answers with nobody is not believed: --prune refuses.
+#[test]
+fn import_prune_refuses_to_empty_a_site() {
+    let sb = seeded_sandbox();
+    let dir = state_dir(&[("site.toml", COMMENTED)]);
+    sb.sandbox
+        .edit(|data| data.periscope.get_mut("acme").unwrap().users.clear());
+    let out = roster(
+        dir.path(),
+        &["import", "--prune", "--sandbox-url", &sb.url],
+        &[],
+    );
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("site `acme` lists nobody; --prune would take everyone declared for it off the state. Nothing was written"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("state/site.toml")).unwrap(),
+        COMMENTED
+    );
 }

@@ -22,19 +22,40 @@ pub async fn run(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status> 
 /// Edits the state so it describes what is live on the sites.
 async fn from_live(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status> {
     let full = load_state(scope.dir)?;
-    let all_sites = full.sites.len();
+    let all_sites: Vec<String> = full.sites.iter().map(|s| s.site.name.clone()).collect();
     let desired = scope.narrow(full)?;
     let targets = Targets::connect(&desired, &args.target, Pacing::default()).await?;
     let live = targets.fetch().await;
     targets.finish().await?;
     let live = live?;
+    if args.prune {
+        // An answer with nobody in it is more likely a broken read than an
+        // empty site: never prune everyone on its word.
+        if let Some((site, _)) = desired
+            .sites
+            .iter()
+            .zip(&live)
+            .find(|(d, l)| l.users.is_empty() && !d.users.is_empty())
+        {
+            bail!(
+                "site `{}` lists nobody; --prune would take everyone declared for it off the state. Nothing was written; check the site, or remove the people by hand",
+                site.site.name
+            );
+        }
+    }
     let mut files = StateFiles::open(scope.dir).map_err(|e| anyhow!(e))?;
     let mut lines = Vec::new();
     for (site, live) in desired.sites.iter().zip(&live) {
-        let done =
-            crate::import::live::import_site(scope.dir, &mut files, site, live, all_sites > 1);
+        let done = crate::import::live::import_site(
+            scope.dir, &mut files, site, live, &all_sites, args.prune,
+        );
+        let removed = if args.prune {
+            format!(", {} removed", done.users_removed)
+        } else {
+            String::new()
+        };
         lines.push(format!(
-            "{}: {} people added, {} updated; {} groups added, {} updated",
+            "{}: {} people added, {} updated{removed}; {} groups added, {} updated",
             site.site.name,
             done.users_added,
             done.users_updated,

@@ -2,6 +2,8 @@
 //! the next plan is empty. Declared people and groups are updated in place
 //! (comments kept); new ones go to `imported/<site>.toml`; a person on
 //! several sites whose groups differ here gets an override for this site.
+//! With `prune`, people declared for the site who are no longer on it are
+//! taken off it (their entry removed when it was their only site).
 
 use std::path::Path;
 
@@ -15,6 +17,8 @@ use crate::state::edit::{StateFiles, set, strings};
 pub struct Imported {
     pub users_added: usize,
     pub users_updated: usize,
+    /// Taken off this site by `prune`.
+    pub users_removed: usize,
     pub groups_added: usize,
     pub groups_updated: usize,
 }
@@ -37,15 +41,17 @@ fn sorted_keys(p: ProviderKind, names: &[String]) -> Vec<String> {
     keys
 }
 
-/// Edits `files` so they describe `live` for `site`. `multi` says whether
-/// the state has more than one site (new entries then name their site).
+/// Edits `files` so they describe `live` for `site`. `all_sites` names every
+/// site of the state (with more than one, new entries name their site).
 pub fn import_site(
     dir: &Path,
     files: &mut StateFiles,
     site: &DesiredSite,
     live: &LiveSite,
-    multi: bool,
+    all_sites: &[String],
+    prune: bool,
 ) -> Imported {
+    let multi = all_sites.len() > 1;
     let mut done = Imported::default();
     let name = site.site.name.clone();
     let p = site.site.provider;
@@ -263,9 +269,13 @@ pub fn import_site(
             match key.strip_prefix("overrides.") {
                 Some(path) => {
                     let (site_name, field) = path.split_once('.').expect("site.field");
-                    let overrides = t
-                        .entry("overrides")
-                        .or_insert_with(|| Item::Table(Table::new()));
+                    let overrides = t.entry("overrides").or_insert_with(|| {
+                        // Only `[users.overrides.SITE]` is written, not
+                        // an empty `[users.overrides]` above it.
+                        let mut overrides = Table::new();
+                        overrides.set_implicit(true);
+                        Item::Table(overrides)
+                    });
                     if let Some(o) = overrides.as_table_like_mut() {
                         let entry = o.entry(site_name).or_insert(Item::Table(Table::new()));
                         if let Some(e) = entry.as_table_like_mut() {
@@ -281,5 +291,56 @@ pub fn import_site(
         }
         done.users_updated += 1;
     }
+    if prune {
+        done.users_removed = prune_site(files, &name, live, all_sites);
+    }
     done
+}
+
+/// Takes people no longer on the site `name` off it: off their `sites`
+/// list (and their overrides for it) when they have other sites, out of the
+/// state when it was their only one. Someone live under one of their
+/// `previous_emails` is still there. How many were taken off.
+fn prune_site(files: &mut StateFiles, name: &str, live: &LiveSite, all_sites: &[String]) -> usize {
+    let live_keys: std::collections::HashSet<String> =
+        live.users.iter().map(|u| email_key(&u.email)).collect();
+    let mut remove = Vec::new();
+    let mut narrow = Vec::new();
+    for r in files.users().into_values() {
+        let Some(t) = files.entry("users", &r) else {
+            continue;
+        };
+        let sites = match t.get("sites") {
+            Some(_) => list(t, "sites"),
+            None => all_sites.to_vec(),
+        };
+        if !sites.iter().any(|s| s == name) {
+            continue;
+        }
+        let mut emails = list(t, "previous_emails");
+        emails.extend(t.get("email").and_then(Item::as_str).map(str::to_string));
+        if emails.iter().any(|e| live_keys.contains(&email_key(e))) {
+            continue;
+        }
+        let others: Vec<String> = sites.into_iter().filter(|s| s != name).collect();
+        if others.is_empty() {
+            remove.push(r);
+        } else {
+            narrow.push((r, others));
+        }
+    }
+    let count = remove.len() + narrow.len();
+    for (r, others) in narrow {
+        if let Some(t) = files.user_mut(&r) {
+            set(t, "sites", strings(&others));
+            if let Some(o) = t.get_mut("overrides").and_then(Item::as_table_like_mut) {
+                o.remove(name);
+                if o.is_empty() {
+                    t.remove("overrides");
+                }
+            }
+        }
+    }
+    files.remove_users(&remove);
+    count
 }

@@ -73,6 +73,12 @@ pub fn seeded_sandbox() -> BackgroundSandbox {
     BackgroundSandbox::start(persist::seed()).expect("the sandbox starts")
 }
 
+/// Whether only reads reached the sandbox (Sigma's token request is a POST
+/// that changes nothing).
+pub fn only_reads(sandbox: &BackgroundSandbox) -> bool {
+    writes(sandbox).iter().all(|r| r.path == "/v2/auth/token")
+}
+
 /// Requests that could change something (everything but GET).
 pub fn writes(sandbox: &BackgroundSandbox) -> Vec<roster::sandbox::RequestRecord> {
     sandbox

@@ -15,9 +15,8 @@
 //! falls back to the whole file when any piece has a problem, so every
 //! message is the one the whole file gets.
 
-use std::ops::Range;
-
 use std::collections::HashSet;
+use std::ops::Range;
 
 use toml_parser::Source;
 use toml_parser::lexer::{Token, TokenKind};

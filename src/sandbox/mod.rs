@@ -295,7 +295,11 @@ impl BackgroundSandbox {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let runner = sandbox.clone();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
+            // Two workers, like `roster sandbox` on a 2-core machine: one
+            // thread serving every connection added its own queueing to
+            // each answer under load.
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
                 .enable_all()
                 .build()
                 .expect("a tokio runtime for the sandbox");

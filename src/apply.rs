@@ -214,7 +214,7 @@ async fn apply_site(
         let to_send: Vec<usize> = (0..batch.len())
             .filter(|i| outcomes[*i].is_none())
             .collect();
-        let changes: Vec<Change> = to_send.iter().map(|i| batch[*i].clone()).collect();
+        let changes: Vec<&Change> = to_send.iter().map(|i| &batch[*i]).collect();
         let sent = client.apply_step(&changes, mode, concurrency).await;
         for (i, result) in to_send.into_iter().zip(sent) {
             outcomes[i] = Some(match result {

@@ -249,6 +249,10 @@ groups = ["analysts"]
     );
     let out = roster(dir.path(), &["apply", "--yes", "-v"], &CREDS);
     assert_eq!(out.code, 0, "{}", out.all());
+    // -v says how long each phase took.
+    for phase in ["state loaded", "live state read", "plan computed changes="] {
+        assert!(out.stderr.contains(phase), "{phase}: {}", out.stderr);
+    }
     let after = org(&sb);
     let k = member(&after, "katherine@acme.com");
     assert_eq!(

@@ -168,16 +168,14 @@ impl<'de, T: DeserializeOwned, K: ListKeys> Deserialize<'de> for List<T, K> {
                 let mut next = None;
                 while let Some(key) = map.next_key::<String>()? {
                     if let Some(rank) = K::ITEMS.iter().position(|k| *k == key) {
-                        let items: Option<Vec<T>> = map.next_value_seed(Optional(PhantomData))?;
+                        let items: Option<Vec<T>> = map.next_value()?;
                         if let Some(items) = items
                             && found.as_ref().is_none_or(|(r, _)| rank < *r)
                         {
                             found = Some((rank, items));
                         }
                     } else if K::CURSOR.contains(&key.as_str()) {
-                        next = map
-                            .next_value_seed(TextSeed)?
-                            .filter(|s: &String| !s.is_empty());
+                        next = map.next_value::<Text>()?.0.filter(|s| !s.is_empty());
                     } else {
                         map.next_value::<IgnoredAny>()?;
                     }
@@ -199,23 +197,12 @@ impl<'de, T: DeserializeOwned, K: ListKeys> Deserialize<'de> for List<T, K> {
     }
 }
 
-/// A value of type `T`, or None when it is null.
-struct Optional<T>(PhantomData<T>);
+/// [`text`] as a type, for map values read by hand.
+pub struct Text(pub Option<String>);
 
-impl<'de, T: Deserialize<'de>> de::DeserializeSeed<'de> for Optional<T> {
-    type Value = Option<T>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        Option::<T>::deserialize(d)
-    }
-}
-
-/// [`text`] as a seed, for map values read by hand.
-struct TextSeed;
-
-impl<'de> de::DeserializeSeed<'de> for TextSeed {
-    type Value = Option<String>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        text(d)
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        text(d).map(Text)
     }
 }
 

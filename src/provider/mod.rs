@@ -91,7 +91,7 @@ impl Client {
     /// Results are in the order of `changes`.
     pub async fn apply_step(
         &self,
-        changes: &[Change],
+        changes: &[&Change],
         mode: WriteMode,
         concurrency: usize,
     ) -> Vec<Result<(), ProviderError>> {

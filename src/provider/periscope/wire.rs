@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 
 use crate::model::{LiveGroup, LiveUser};
-use crate::provider::lenient::{self, ListKeys};
+use crate::provider::lenient::{self, ListKeys, Text};
 
 /// `[...]` or `{"users": [...]}` (also `data`/`items`, seen in other APIs
 /// of the family).
@@ -83,15 +83,6 @@ impl<'de> Deserialize<'de> for Group {
             lenient::read_as!(Group::default(); bool, i64, u64, f64, unit, seq);
         }
         d.deserialize_any(GroupVisitor)
-    }
-}
-
-/// [`lenient::text`] as a type, for map values read by hand.
-struct Text(Option<String>);
-
-impl<'de> Deserialize<'de> for Text {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        lenient::text(d).map(Text)
     }
 }
 

@@ -105,13 +105,21 @@ impl SigmaClient {
     /// was lost is never sent again blindly: the site is read first, and if
     /// the member or team is there, that is the answer.
     pub(super) async fn send(&self, call: &Call<'_>) -> Result<Value, ProviderError> {
+        self.send_as(call).await
+    }
+
+    /// [`Self::send`], the answer read as `T`.
+    async fn send_as<T: serde::de::DeserializeOwned>(
+        &self,
+        call: &Call<'_>,
+    ) -> Result<T, ProviderError> {
         self.retry
             .run(
                 &self.name,
                 call.action,
                 || async { self.decode(call.action, &self.send_once(call).await?) },
                 |f| async move {
-                    match call.effect {
+                    let found = match call.effect {
                         Effect::Gone if f.attempt > 1 && f.status == Some(404) => Some(Value::Null),
                         Effect::MemberExists(_) | Effect::TeamExists(_)
                             if f.ambiguous || (f.attempt > 1 && f.status == Some(409)) =>
@@ -119,7 +127,8 @@ impl SigmaClient {
                             self.find(call.effect).await
                         }
                         _ => None,
-                    }
+                    };
+                    found.and_then(|v| serde_json::from_value(v).ok())
                 },
             )
             .await
@@ -250,22 +259,15 @@ impl SigmaClient {
         path: String,
         action: &str,
     ) -> Result<T, ProviderError> {
-        let call = Call {
+        self.send_as(&Call {
             method: Method::GET,
             path,
             action,
             object: "",
             body: None,
             effect: Effect::None,
-        };
-        self.retry
-            .run(
-                &self.name,
-                action,
-                || async { self.decode(action, &self.send_once(&call).await?) },
-                |_| async { None },
-            )
-            .await
+        })
+        .await
     }
 
     /// Every item of a cursor-paginated list, at the largest page size.

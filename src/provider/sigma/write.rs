@@ -30,7 +30,7 @@ impl SigmaClient {
     /// the membership edits of the whole step, one request per team.
     pub async fn apply_step(
         &self,
-        changes: &[Change],
+        changes: &[&Change],
         concurrency: usize,
     ) -> Vec<Result<(), ProviderError>> {
         let mut results: Vec<Result<(), ProviderError>> =

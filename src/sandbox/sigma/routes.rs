@@ -204,28 +204,33 @@ fn members_of<'a>(
     )
 }
 
-/// `GET /v2/members`: a bare array without `limit` (the legacy shape), a
-/// page with it.
+/// A list as the API answers it: v2.1 always in pages; v2 in pages with
+/// `limit`, a bare array without it (the legacy shape).
+fn list<'a, T, J: serde::Serialize>(
+    items: &'a [T],
+    q: &HashMap<String, String>,
+    always_paged: bool,
+    to_json: impl Fn(&'a T) -> J,
+) -> Result<Answer, ApiError> {
+    let limit = q.get("limit").map(String::as_str);
+    if limit.is_none() && !always_paged {
+        return Ok(Answer::json(&items.iter().map(to_json).collect::<Vec<_>>()));
+    }
+    paginate(items, limit, q.get("page").map(String::as_str), to_json).map(Answer::from)
+}
+
+fn members(s: &Shared, headers: &HeaderMap, q: &HashMap<String, String>, v21: bool) -> Response {
+    with_org(s, headers, false, |org| {
+        list(&members_of(org, q), q, v21, |m| org.member_out(m, false))
+    })
+}
+
 async fn list_members_v2(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     Query(q): Params,
 ) -> Response {
-    with_org(&s, &headers, false, |org| {
-        let items = members_of(org, &q);
-        Ok(match q.get("limit") {
-            None => Answer::json(
-                &items
-                    .iter()
-                    .map(|m| org.member_out(m, false))
-                    .collect::<Vec<_>>(),
-            ),
-            Some(l) => paginate(&items, Some(l), q.get("page").map(String::as_str), |m| {
-                org.member_out(m, false)
-            })?
-            .into(),
-        })
-    })
+    members(&s, &headers, &q, false)
 }
 
 async fn list_members_v21(
@@ -233,15 +238,7 @@ async fn list_members_v21(
     headers: HeaderMap,
     Query(q): Params,
 ) -> Response {
-    with_org(&s, &headers, false, |org| {
-        paginate(
-            &members_of(org, &q),
-            q.get("limit").map(String::as_str),
-            q.get("page").map(String::as_str),
-            |m| org.member_out(m, false),
-        )
-        .map(Answer::from)
-    })
+    members(&s, &headers, &q, true)
 }
 
 async fn whoami(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
@@ -277,24 +274,19 @@ async fn delete_member(
     with_org(&s, &headers, true, |org| org.delete_member(&id))
 }
 
+fn teams(s: &Shared, headers: &HeaderMap, q: &HashMap<String, String>, v21: bool) -> Response {
+    with_org(s, headers, false, |org| {
+        let items = org.list_teams(q.get("name").map(String::as_str));
+        list(&items, q, v21, Value::clone)
+    })
+}
+
 async fn list_teams_v2(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     Query(q): Params,
 ) -> Response {
-    with_org(&s, &headers, false, |org| {
-        let items = org.list_teams(q.get("name").map(String::as_str));
-        Ok(match q.get("limit") {
-            None => Answer::Value(Value::Array(items)),
-            Some(l) => paginate(
-                &items,
-                Some(l),
-                q.get("page").map(String::as_str),
-                Value::clone,
-            )?
-            .into(),
-        })
-    })
+    teams(&s, &headers, &q, false)
 }
 
 async fn list_teams_v21(
@@ -302,14 +294,7 @@ async fn list_teams_v21(
     headers: HeaderMap,
     Query(q): Params,
 ) -> Response {
-    with_org(&s, &headers, false, |org| {
-        paginate(
-            &org.list_teams(q.get("name").map(String::as_str)),
-            q.get("limit").map(String::as_str),
-            q.get("page").map(String::as_str),
-            Value::clone,
-        )
-    })
+    teams(&s, &headers, &q, true)
 }
 
 async fn get_team(

@@ -46,8 +46,8 @@ async fn apply(
         .iter()
         .map(|i| &targets.clients[*i])
         .collect();
-    let mismatch = saved
-        .and_then(|s| crate::plan::compare(s, plan, &crate::plan::desired_fingerprint(desired)));
+    let fingerprint = crate::plan::DesiredFingerprint::of(desired);
+    let mismatch = saved.and_then(|s| crate::plan::compare(s, plan, fingerprint.get()));
     if let (Some(mismatch), Some(path)) = (mismatch, &args.plan) {
         out!("{}", mismatch.render(&path.display().to_string()))?;
         bail!(
@@ -55,7 +55,7 @@ async fn apply(
             path.display()
         );
     }
-    out!("{}", crate::render::render(plan, desired, args.format))?;
+    out!("{}", crate::render::render(plan, &fingerprint, args.format))?;
     super::plan::refuse_tripped_guards(plan, "refusing to apply; nothing was changed")?;
     for why in &computed.unreadable {
         outln!("\nNot applied, as its live state could not be read: {why}")?;

@@ -10,6 +10,7 @@ use crate::cli::PlanArgs;
 use crate::model::DesiredState;
 use crate::plan::Plan;
 use crate::provider::Pacing;
+use crate::render::Format;
 
 pub async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Status> {
     let desired = scope.load()?;
@@ -18,12 +19,15 @@ pub async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Status> {
     targets.finish().await?;
     let computed = result?;
     let plan = &computed.plan;
-    out!("{}", crate::render::render(plan, &desired, args.format))?;
+    let fingerprint = crate::plan::DesiredFingerprint::of(&desired);
+    let shown = crate::render::render(plan, &fingerprint, args.format);
+    out!("{shown}")?;
     if let Some(path) = &args.out {
-        save(
-            path,
-            &crate::render::json::render(plan, &crate::plan::desired_fingerprint(&desired)),
-        )?;
+        let json = match args.format {
+            Format::Json => shown,
+            _ => crate::render::json::render(plan, fingerprint.get()),
+        };
+        save(path, &json)?;
         eprintln!(
             "Saved the plan to {}; apply exactly this plan with `roster apply {}`.",
             path.display(),

@@ -34,6 +34,26 @@ pub fn desired_fingerprint(desired: &DesiredState) -> String {
     hex_sha256_of_json(&canonical)
 }
 
+/// The desired state's fingerprint, made the first time it is asked for and
+/// then kept: it is work at scale, and only some outputs show it.
+pub struct DesiredFingerprint<'a> {
+    desired: &'a DesiredState,
+    value: std::cell::OnceCell<String>,
+}
+
+impl<'a> DesiredFingerprint<'a> {
+    pub fn of(desired: &'a DesiredState) -> Self {
+        DesiredFingerprint {
+            desired,
+            value: std::cell::OnceCell::new(),
+        }
+    }
+
+    pub fn get(&self) -> &str {
+        self.value.get_or_init(|| desired_fingerprint(self.desired))
+    }
+}
+
 /// Hex SHA-256 over a canonical form of the live state.
 pub fn fingerprint(provider: ProviderKind, live: &LiveSite) -> String {
     let mut users: Vec<_> = live

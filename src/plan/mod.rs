@@ -11,7 +11,7 @@ mod tests;
 use serde::{Deserialize, Serialize};
 
 pub use diff::{PlanError, plan, plan_site, plan_sites};
-pub use fingerprint::{desired_fingerprint, fingerprint};
+pub use fingerprint::{DesiredFingerprint, desired_fingerprint, fingerprint};
 pub use guards::{GuardKind, GuardTrip, UnneededAllowance};
 pub use saved::{Mismatch, SavedPlan, SavedPlanError, compare};
 

@@ -31,17 +31,17 @@ pub enum Format {
 /// the desired state; it is computed only for them.
 pub fn render(
     plan: &crate::plan::Plan,
-    desired: &crate::model::DesiredState,
+    desired: &crate::plan::DesiredFingerprint,
     format: Format,
 ) -> String {
     match format {
         Format::Text => text::render(plan, stdout_color()),
         Format::Markdown => markdown::render(
             plan,
-            &crate::plan::desired_fingerprint(desired),
+            desired.get(),
             markdown::DEFAULT_BUDGET,
             "the JSON plan saved with `roster plan --out` (the workflow's `roster-plan` artifact)",
         ),
-        Format::Json => json::render(plan, &crate::plan::desired_fingerprint(desired)),
+        Format::Json => json::render(plan, desired.get()),
     }
 }

@@ -47,6 +47,18 @@ pub enum Command {
     /// Print the JSON Schema of state files (committed as
     /// schema/roster-state.schema.json for editors).
     Schema,
+    /// Print a shell completion script (e.g. `roster completions bash >
+    /// ~/.local/share/bash-completion/completions/roster`).
+    Completions(CompletionsArgs),
+    /// Print roster's man page (roff), e.g. `roster man > roster.1`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Where the sites are reached: the real platforms, or a sandbox.

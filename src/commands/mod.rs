@@ -24,6 +24,7 @@ mod fmt;
 mod import;
 mod plan;
 mod sandbox;
+mod shell;
 mod target;
 mod validate;
 
@@ -75,6 +76,8 @@ pub fn run(cli: Cli) -> Result<Status> {
             out!("{}", crate::state::json_schema())?;
             Ok(Status::Success)
         }
+        Command::Completions(args) => shell::completions(args.shell),
+        Command::Man => shell::man(),
     }
 }
 

@@ -52,6 +52,24 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print roster's man page (roff), e.g. `roster man > roster.1`.
     Man,
+    /// List the declared sites (name and provider; no secrets), e.g. for a
+    /// CI matrix of one job per site.
+    Sites(SitesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SitesArgs {
+    /// How to print the list.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: SitesFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SitesFormat {
+    /// One line per site: name and provider.
+    Text,
+    /// `{"format_version": 1, "sites": [{"name": ..., "provider": ...}]}`.
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -25,6 +25,7 @@ mod import;
 mod plan;
 mod sandbox;
 mod shell;
+mod sites;
 mod target;
 mod validate;
 
@@ -78,6 +79,7 @@ pub fn run(cli: Cli) -> Result<Status> {
         }
         Command::Completions(args) => shell::completions(args.shell),
         Command::Man => shell::man(),
+        Command::Sites(args) => sites::run(&scope, args),
     }
 }
 

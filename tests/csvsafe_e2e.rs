@@ -298,3 +298,83 @@ fn import_from_a_live_site_keeps_comments_inside_arrays() {
     assert_eq!(plan.code, 0, "{}", plan.all());
     assert!(writes(&sb).is_empty());
 }
+
+const TWO_SITES: &str = r#"[sites.acme]
+provider = "periscope"
+site = "acme"
+api_key = { env = "K" }
+invited_by = "admin@acme.com"
+
+[sites.acme-sigma]
+provider = "sigma"
+cloud = "aws-us-west"
+client_id = { env = "I" }
+client_secret = { env = "S" }
+"#;
+
+const ON_BOTH: &str = r#"[[users]]
+email = "ada@acme.com"
+first_name = "Ada"
+last_name = "Lovelace"
+groups = ["Analysts"]
+member_type = "Creator"
+
+[users.overrides.acme-sigma]
+groups = ["Finance"]   # the Sigma team differs
+
+[[users]]
+email = "grace@acme.com"
+first_name = "Grace"
+last_name = "Hopper"
+groups = ["Analysts"]
+sites = ["acme"]
+
+[[groups]]
+name = "Analysts"
+access = "sql"
+
+[[groups]]
+name = "Finance"
+access = "view"
+"#;
+
+#[test]
+fn an_export_of_several_sites_reads_back_and_edits_land_where_they_apply() {
+    let dir = state_dir(&[("roster.toml", TWO_SITES), ("people.toml", ON_BOTH)]);
+    let out = roster(dir.path(), &["export"], &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        out.stdout,
+        "site,email,first_name,last_name,groups,member_type,active\n\
+         acme,ada@acme.com,Ada,Lovelace,Analysts,Creator,true\n\
+         acme,grace@acme.com,Grace,Hopper,Analysts,,true\n\
+         acme-sigma,ada@acme.com,Ada,Lovelace,Finance,Creator,true\n"
+    );
+    std::fs::write(dir.path().join("same.csv"), &out.stdout).unwrap();
+    let before = snapshot(dir.path());
+    let back = roster(dir.path(), &["import", "--csv", "same.csv"], &[]);
+    assert_eq!(back.code, 0, "{}", back.all());
+    assert_eq!(snapshot(dir.path()), before, "read back unchanged");
+
+    // A new last name on every row of a person is theirs; a group changed
+    // on one site goes to that site's override; a member type changed on
+    // one of two sites becomes an override for it.
+    let edited = "site,email,last_name,groups,member_type\n\
+         acme,ada@acme.com,King,Analysts,Creator\n\
+         acme-sigma,ada@acme.com,King,Finance;Analysts,Viewer\n\
+         acme,grace@acme.com,Hopper,Analysts;Finance,\n";
+    std::fs::write(dir.path().join("edit.csv"), edited).unwrap();
+    let out = roster(dir.path(), &["import", "--csv", "edit.csv"], &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        out.stdout,
+        "edited state/people.toml\nUpdated 2 people from edit.csv. Review with `git diff`, then `roster plan`.\n"
+    );
+    let text = std::fs::read_to_string(dir.path().join("state/people.toml")).unwrap();
+    assert!(
+        text.starts_with(
+            "[[users]]\nemail = \"ada@acme.com\"\nfirst_name = \"Ada\"\nlast_name = \"King\"\ngroups = [\"Analysts\"]\nmember_type = \"Creator\"\n\n[users.overrides.acme-sigma]\ngroups = [\"Finance\", \"Analysts\"]   # the Sigma team differs\nmember_type = \"Viewer\"\n\n[[users]]\nemail = \"grace@acme.com\"\nfirst_name = \"Grace\"\nlast_name = \"Hopper\"\ngroups = [\"Analysts\", \"Finance\"]\nsites = [\"acme\"]\n"
+        ),
+        "{text}"
+    );
+}

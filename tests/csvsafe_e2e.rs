@@ -373,7 +373,7 @@ fn an_export_of_several_sites_reads_back_and_edits_land_where_they_apply() {
     let text = std::fs::read_to_string(dir.path().join("state/people.toml")).unwrap();
     assert!(
         text.starts_with(
-            "[[users]]\nemail = \"ada@acme.com\"\nfirst_name = \"Ada\"\nlast_name = \"King\"\ngroups = [\"Analysts\"]\nmember_type = \"Creator\"\n\n[users.overrides.acme-sigma]\ngroups = [\"Finance\", \"Analysts\"]   # the Sigma team differs\nmember_type = \"Viewer\"\n\n[[users]]\nemail = \"grace@acme.com\"\nfirst_name = \"Grace\"\nlast_name = \"Hopper\"\ngroups = [\"Analysts\", \"Finance\"]\nsites = [\"acme\"]\n"
+            "[[users]]\nemail = \"ada@acme.com\"\nfirst_name = \"Ada\"\nlast_name = \"King\"\ngroups = [\"Analysts\"]\nmember_type = \"Creator\"\n\n[users.overrides.acme-sigma]\ngroups = [\"Analysts\", \"Finance\"]   # the Sigma team differs\nmember_type = \"Viewer\"\n\n[[users]]\nemail = \"grace@acme.com\"\nfirst_name = \"Grace\"\nlast_name = \"Hopper\"\ngroups = [\"Analysts\", \"Finance\"]\nsites = [\"acme\"]\n"
         ),
         "{text}"
     );

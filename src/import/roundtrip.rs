@@ -75,20 +75,13 @@ pub(crate) fn update(
             .iter()
             .position(|h| h.eq_ignore_ascii_case(name))
     };
-    for h in table.headers.iter() {
-        if !EXPORT_HEADERS.iter().any(|e| e.eq_ignore_ascii_case(h)) {
-            problems.push(format!(
-                "{shown}:1: unknown column `{h}`; the columns of roster's export are {} (any order)",
-                EXPORT_HEADERS.join(", ")
-            ));
-        }
-    }
+    problems.extend(unknown_columns(shown, &table.headers));
     let Some(email_col) = column("email") else {
         problems.push(format!("{shown}:1: the `email` column is required"));
         return Err(problems);
     };
     let site_col = column("site").unwrap_or_default();
-    let sites: HashMap<&str, (ProviderKind, HashMap<String, &DesiredUser>)> = desired
+    let sites: Sites = desired
         .sites
         .iter()
         .map(|s| {
@@ -102,23 +95,12 @@ pub(crate) fn update(
         let at = |p: String| format!("{shown}:{line}: {p}");
         let cell = |c: Option<usize>| c.and_then(|i| row.get(i)).unwrap_or_default();
         let (site, email) = (cell(Some(site_col)), cell(Some(email_col)));
-        if let Some(p) = one_line("email", email) {
-            problems.push(at(p));
-            continue;
-        }
-        if !is_valid_email(email) {
-            problems.push(at(format!("`{email}` is not a valid email address")));
-            continue;
-        }
-        let Some((provider, users)) = sites.get(site) else {
-            problems.push(at(format!("site `{site}` is not declared in the state")));
-            continue;
-        };
-        let Some(user) = users.get(&email_key(email)) else {
-            problems.push(at(format!(
-                "`{email}` is not declared for site `{site}`; add them to the state first"
-            )));
-            continue;
+        let (provider, user) = match person_on_site(&sites, site, email) {
+            Ok(found) => found,
+            Err(p) => {
+                problems.push(at(p));
+                continue;
+            }
         };
         if let Some(first) = seen.insert((site.to_string(), email_key(email)), *line) {
             problems.push(at(format!(
@@ -130,14 +112,14 @@ pub(crate) fn update(
         for (name, field) in fields(|c| column(c).map(|i| cell(Some(i)))) {
             match field {
                 Ok(f) => {
-                    let differs = !same(*provider, user, name, &f);
+                    let differs = !same(provider, user, name, &f);
                     // A name is refused only when it would be written: an
                     // export of a state that holds one reads back.
-                    if let (true, Field::Text(Some(v))) = (differs, &f) {
-                        if let Some(p) = one_line(name, v) {
-                            problems.push(at(p));
-                            continue;
-                        }
+                    if let (true, Field::Text(Some(v))) = (differs, &f)
+                        && let Some(p) = one_line(name, v)
+                    {
+                        problems.push(at(p));
+                        continue;
                     }
                     person
                         .entry(name)
@@ -154,6 +136,46 @@ pub(crate) fn update(
     apply(shown, files, desired, wanted)
 }
 
+/// Columns that are not the export's.
+fn unknown_columns(shown: &str, headers: &csv::StringRecord) -> Vec<String> {
+    headers
+        .iter()
+        .filter(|h| !EXPORT_HEADERS.iter().any(|e| e.eq_ignore_ascii_case(h)))
+        .map(|h| {
+            format!(
+                "{shown}:1: unknown column `{h}`; the columns of roster's export are {} (any order)",
+                EXPORT_HEADERS.join(", ")
+            )
+        })
+        .collect()
+}
+
+/// The declared people of each site, by email key, with its provider.
+type Sites<'d> = HashMap<&'d str, (ProviderKind, HashMap<String, &'d DesiredUser>)>;
+
+/// The person a row names on the site it names, or why there is none.
+fn person_on_site<'d>(
+    sites: &Sites<'d>,
+    site: &str,
+    email: &str,
+) -> Result<(ProviderKind, &'d DesiredUser), String> {
+    if let Some(p) = one_line("email", email) {
+        return Err(p);
+    }
+    if !is_valid_email(email) {
+        return Err(format!("`{email}` is not a valid email address"));
+    }
+    let Some((provider, users)) = sites.get(site) else {
+        return Err(format!("site `{site}` is not declared in the state"));
+    };
+    match users.get(&email_key(email)) {
+        Some(user) => Ok((*provider, *user)),
+        None => Err(format!(
+            "`{email}` is not declared for site `{site}`; add them to the state first"
+        )),
+    }
+}
+
 /// The fields a row gives (its columns present), each read from its cell.
 fn fields<'a>(
     cell: impl Fn(&str) -> Option<&'a str>,
@@ -165,12 +187,13 @@ fn fields<'a>(
         }
     }
     if let Some(v) = cell("groups") {
-        let groups = v
+        let mut groups: Vec<String> = v
             .split(';')
             .map(str::trim)
             .filter(|g| !g.is_empty())
             .map(str::to_string)
             .collect();
+        groups.sort_by_cached_key(|g| (g.to_lowercase(), g.clone()));
         out.push(("groups", Ok(Field::List(groups))));
     }
     if let Some(v) = cell("member_type") {

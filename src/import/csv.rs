@@ -368,3 +368,31 @@ pub fn remove(path: &Path, files: &mut StateFiles) -> Result<usize, Vec<String>>
     files.remove_users(&refs);
     Ok(refs.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{neutralise, restore};
+
+    #[test]
+    fn neutralising_is_undone_exactly_and_leaves_plain_cells_alone() {
+        let cases = [
+            ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"),
+            ("+1", "'+1"),
+            ("-x", "'-x"),
+            ("@sum", "'@sum"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("'=x", "''=x"),
+            ("''-x", "'''-x"),
+            ("'t Hooft", "'t Hooft"),
+            ("'", "'"),
+            ("Ada", "Ada"),
+            ("", ""),
+            ("a=b", "a=b"),
+        ];
+        for (cell, exported) in cases {
+            assert_eq!(neutralise(cell), exported, "{cell:?}");
+            assert_eq!(restore(exported), cell, "{exported:?}");
+        }
+    }
+}

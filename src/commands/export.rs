@@ -8,20 +8,22 @@ use super::target::Targets;
 use crate::cli::ExportArgs;
 use crate::provider::Pacing;
 
-const HEADERS: [&str; 7] = [
-    "site",
-    "email",
-    "first_name",
-    "last_name",
-    "groups",
-    "member_type",
-    "active",
-];
+/// Each cell as a spreadsheet can open it safely (see `neutralise`); the
+/// file reads back with `roster import --csv` unchanged.
+fn write_row<const N: usize>(out: &mut csv::Writer<Vec<u8>>, cells: [&str; N]) -> Result<()> {
+    out.write_record(
+        cells
+            .map(crate::import::csv::neutralise)
+            .iter()
+            .map(|c| c.as_ref()),
+    )?;
+    Ok(())
+}
 
 pub async fn run(scope: &super::Scope<'_>, args: &ExportArgs) -> Result<Status> {
     let desired = scope.load()?;
     let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(HEADERS)?;
+    out.write_record(crate::import::roundtrip::EXPORT_HEADERS)?;
     if args.live {
         let targets = Targets::connect(&desired, &args.target, Pacing::default()).await?;
         let live = targets.fetch().await;
@@ -40,15 +42,18 @@ pub async fn run(scope: &super::Scope<'_>, args: &ExportArgs) -> Result<Status> 
                             .is_none_or(|i| p.group_key(i) != p.group_key(g))
                     })
                     .collect();
-                out.write_record([
-                    site.site.name.as_str(),
-                    &u.email,
-                    &u.first_name,
-                    &u.last_name,
-                    &groups.join(";"),
-                    u.member_type.as_deref().unwrap_or_default(),
-                    if u.active { "true" } else { "false" },
-                ])?;
+                write_row(
+                    &mut out,
+                    [
+                        site.site.name.as_str(),
+                        &u.email,
+                        &u.first_name,
+                        &u.last_name,
+                        &groups.join(";"),
+                        u.member_type.as_deref().unwrap_or_default(),
+                        if u.active { "true" } else { "false" },
+                    ],
+                )?;
             }
         }
     } else {
@@ -56,15 +61,18 @@ pub async fn run(scope: &super::Scope<'_>, args: &ExportArgs) -> Result<Status> 
             let mut users: Vec<_> = site.users.iter().collect();
             users.sort_by_cached_key(|u| crate::model::email_key(&u.email));
             for u in users {
-                out.write_record([
-                    site.site.name.as_str(),
-                    &u.email,
-                    &u.first_name,
-                    &u.last_name,
-                    &u.groups.join(";"),
-                    u.member_type.as_deref().unwrap_or_default(),
-                    if u.active { "true" } else { "false" },
-                ])?;
+                write_row(
+                    &mut out,
+                    [
+                        site.site.name.as_str(),
+                        &u.email,
+                        &u.first_name,
+                        &u.last_name,
+                        &u.groups.join(";"),
+                        u.member_type.as_deref().unwrap_or_default(),
+                        if u.active { "true" } else { "false" },
+                    ],
+                )?;
             }
         }
     }

@@ -86,12 +86,12 @@ async fn from_live(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status
 /// Edits the state from a CSV file.
 fn from_csv(dir: &Path, csv: &Path, args: &ImportArgs) -> Result<Status> {
     // The state must be valid before it is edited.
-    load_state(dir)?;
+    let desired = load_state(dir)?;
     let mut files = StateFiles::open(dir).map_err(|e| anyhow!(e))?;
     let result = if args.remove {
         crate::import::csv::remove(csv, &mut files)
     } else {
-        crate::import::csv::batch_update(csv, &mut files)
+        crate::import::csv::batch_update(csv, &mut files, &desired)
     };
     let people = match result {
         Ok(n) => n,

@@ -279,7 +279,7 @@ pub fn import_site(
                     if let Some(o) = overrides.as_table_like_mut() {
                         let entry = o.entry(site_name).or_insert(Item::Table(Table::new()));
                         if let Some(e) = entry.as_table_like_mut() {
-                            e.insert(field, Item::Value(value));
+                            set(e, field, value);
                         }
                     }
                 }

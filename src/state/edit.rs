@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use toml_edit::{DocumentMut, Item, Table, Value};
+use toml_edit::{DocumentMut, Item, Table, TableLike, Value};
 
 use crate::model::email_key;
 
@@ -182,10 +182,21 @@ impl StateFiles {
     }
 }
 
-/// Sets a key to a value, keeping the comment and spacing of the old value.
-pub fn set(t: &mut Table, key: &str, value: impl Into<Value>) {
+/// Sets a key to a value, keeping the comment and spacing of the old value;
+/// a list of strings replacing a list keeps the comments of the elements
+/// that stay, and those before its `]`.
+pub fn set<T: TableLike + ?Sized>(t: &mut T, key: &str, value: impl Into<Value>) {
     let mut value = value.into();
     if let Some(old) = t.get(key).and_then(Item::as_value) {
+        if let (Value::Array(old_list), Value::Array(new_list)) = (old, &value) {
+            let strings: Option<Vec<String>> = new_list
+                .iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect();
+            if let Some(strings) = strings {
+                value = Value::Array(super::comments::rewrite_strings(old_list, &strings));
+            }
+        }
         *value.decor_mut() = old.decor().clone();
     }
     t.insert(key, Item::Value(value));

@@ -84,15 +84,12 @@ fn normalize_entry(t: &mut Table) {
         after.sort();
         after.dedup();
         if after != before {
-            list.sort_by_key(sort_key);
-            let mut seen = Vec::new();
-            list.retain(|v| {
-                let k = sort_key(v);
-                let new = !seen.contains(&k);
-                seen.push(k);
-                new
-            });
-            list.fmt();
+            // Each element's comments go with it (see `comments`).
+            let mut parts = super::comments::split(list);
+            parts.sort_dedup(sort_key);
+            let decor = list.decor().clone();
+            *list = parts.join();
+            *list.decor_mut() = decor;
         }
     }
 }

@@ -2,6 +2,7 @@
 //! and turned into the model.
 
 mod chunks;
+mod comments;
 mod credentials;
 mod diagnostic;
 pub mod edit;

@@ -1,0 +1,354 @@
+//! `import --csv` of the CSV `roster export` writes (`site, email,
+//! first_name, last_name, groups, member_type, active`, any order, any
+//! subset with `site` and `email`): each row says what a person is on one
+//! site, and the state is edited where it says otherwise. A cell is the
+//! value (blank: none; `groups` separated by `;`); a column left out leaves
+//! that field alone. An export fed back unchanged edits nothing.
+//!
+//! Where an edit goes: a field the person overrides for that site is edited
+//! in the override; otherwise the person's own field, when they are on one
+//! site only or every site of theirs has a row with the same new value;
+//! otherwise an override for that site. `active` is one value per person.
+
+use std::collections::{BTreeMap, HashMap};
+
+use toml_edit::{Item, Table, TableLike, Value};
+
+use super::csv::{Table as Csv, one_line};
+use crate::model::{DesiredState, DesiredUser, ProviderKind, email_key};
+use crate::state::edit::{StateFiles, UserRef, set, strings};
+use crate::state::is_valid_email;
+
+/// The columns `roster export` writes, in its order.
+pub const EXPORT_HEADERS: [&str; 7] = [
+    "site",
+    "email",
+    "first_name",
+    "last_name",
+    "groups",
+    "member_type",
+    "active",
+];
+
+/// Fields a person can have per site (in `[users.overrides.SITE]`).
+const PER_SITE: [&str; 4] = ["first_name", "last_name", "groups", "member_type"];
+
+/// A field's value as a row gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Field {
+    Text(Option<String>),
+    List(Vec<String>),
+    Flag(bool),
+}
+
+impl Field {
+    fn into_value(self) -> Option<Value> {
+        match self {
+            Field::Text(t) => t.map(Value::from),
+            Field::List(l) => Some(strings(&l)),
+            Field::Flag(b) => Some(b.into()),
+        }
+    }
+}
+
+/// What the rows say about one person: per field, per site, the line and
+/// the value, and whether it differs from the state.
+type Wanted = BTreeMap<&'static str, BTreeMap<String, (u64, Field, bool)>>;
+
+/// Whether the header is the one `export` writes (it has a `site` column).
+pub fn is_export(headers: &csv::StringRecord) -> bool {
+    headers.iter().any(|h| h.eq_ignore_ascii_case("site"))
+}
+
+/// Edits the state from an export's rows; how many people changed, or every
+/// problem found (with `problems`, those found reading the file).
+pub(crate) fn update(
+    shown: &str,
+    table: Csv,
+    mut problems: Vec<String>,
+    files: &mut StateFiles,
+    desired: &DesiredState,
+) -> Result<usize, Vec<String>> {
+    let column = |name: &str| {
+        table
+            .headers
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case(name))
+    };
+    problems.extend(unknown_columns(shown, &table.headers));
+    let Some(email_col) = column("email") else {
+        problems.push(format!("{shown}:1: the `email` column is required"));
+        return Err(problems);
+    };
+    let site_col = column("site").unwrap_or_default();
+    let sites: Sites = desired
+        .sites
+        .iter()
+        .map(|s| {
+            let users = s.users.iter().map(|u| (email_key(&u.email), u)).collect();
+            (s.site.name.as_str(), (s.site.provider, users))
+        })
+        .collect();
+    let mut wanted: BTreeMap<String, Wanted> = BTreeMap::new();
+    let mut seen: HashMap<(String, String), u64> = HashMap::new();
+    for (line, row) in &table.rows {
+        let at = |p: String| format!("{shown}:{line}: {p}");
+        let cell = |c: Option<usize>| c.and_then(|i| row.get(i)).unwrap_or_default();
+        let (site, email) = (cell(Some(site_col)), cell(Some(email_col)));
+        let (provider, user) = match person_on_site(&sites, site, email) {
+            Ok(found) => found,
+            Err(p) => {
+                problems.push(at(p));
+                continue;
+            }
+        };
+        if let Some(first) = seen.insert((site.to_string(), email_key(email)), *line) {
+            problems.push(at(format!(
+                "`{email}` on `{site}` also appears on line {first}; keep one row per person and site"
+            )));
+            continue;
+        }
+        let person = wanted.entry(email_key(email)).or_default();
+        for (name, field) in fields(|c| column(c).map(|i| cell(Some(i)))) {
+            match field {
+                Ok(f) => {
+                    let differs = !same(provider, user, name, &f);
+                    // A name is refused only when it would be written: an
+                    // export of a state that holds one reads back.
+                    if let (true, Field::Text(Some(v))) = (differs, &f)
+                        && let Some(p) = one_line(name, v)
+                    {
+                        problems.push(at(p));
+                        continue;
+                    }
+                    person
+                        .entry(name)
+                        .or_default()
+                        .insert(site.to_string(), (*line, f, differs));
+                }
+                Err(p) => problems.push(at(p)),
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    apply(shown, files, desired, wanted)
+}
+
+/// Columns that are not the export's.
+fn unknown_columns(shown: &str, headers: &csv::StringRecord) -> Vec<String> {
+    headers
+        .iter()
+        .filter(|h| !EXPORT_HEADERS.iter().any(|e| e.eq_ignore_ascii_case(h)))
+        .map(|h| {
+            format!(
+                "{shown}:1: unknown column `{h}`; the columns of roster's export are {} (any order)",
+                EXPORT_HEADERS.join(", ")
+            )
+        })
+        .collect()
+}
+
+/// The declared people of each site, by email key, with its provider.
+type Sites<'d> = HashMap<&'d str, (ProviderKind, HashMap<String, &'d DesiredUser>)>;
+
+/// The person a row names on the site it names, or why there is none.
+fn person_on_site<'d>(
+    sites: &Sites<'d>,
+    site: &str,
+    email: &str,
+) -> Result<(ProviderKind, &'d DesiredUser), String> {
+    if let Some(p) = one_line("email", email) {
+        return Err(p);
+    }
+    if !is_valid_email(email) {
+        return Err(format!("`{email}` is not a valid email address"));
+    }
+    let Some((provider, users)) = sites.get(site) else {
+        return Err(format!("site `{site}` is not declared in the state"));
+    };
+    match users.get(&email_key(email)) {
+        Some(user) => Ok((*provider, *user)),
+        None => Err(format!(
+            "`{email}` is not declared for site `{site}`; add them to the state first"
+        )),
+    }
+}
+
+/// The fields a row gives (its columns present), each read from its cell.
+fn fields<'a>(
+    cell: impl Fn(&str) -> Option<&'a str>,
+) -> Vec<(&'static str, Result<Field, String>)> {
+    let mut out = Vec::new();
+    for name in ["first_name", "last_name"] {
+        if let Some(v) = cell(name) {
+            out.push((name, Ok(Field::Text(Some(v.to_string())))));
+        }
+    }
+    if let Some(v) = cell("groups") {
+        let mut groups: Vec<String> = v
+            .split(';')
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+            .map(str::to_string)
+            .collect();
+        groups.sort_by_cached_key(|g| (g.to_lowercase(), g.clone()));
+        out.push(("groups", Ok(Field::List(groups))));
+    }
+    if let Some(v) = cell("member_type") {
+        let m = (!v.is_empty()).then(|| v.to_string());
+        out.push(("member_type", Ok(Field::Text(m))));
+    }
+    if let Some(v) = cell("active") {
+        let flag = match v.to_ascii_lowercase().as_str() {
+            "true" => Ok(Field::Flag(true)),
+            "false" => Ok(Field::Flag(false)),
+            _ => Err(format!("`active` must be true or false, not `{v}`")),
+        };
+        out.push(("active", flag));
+    }
+    out
+}
+
+/// Whether a row's value is what the state already says for the site.
+fn same(p: ProviderKind, user: &DesiredUser, name: &str, f: &Field) -> bool {
+    let keys = |l: &[String]| {
+        let mut k: Vec<String> = l.iter().map(|g| p.group_key(g)).collect();
+        k.sort();
+        k.dedup();
+        k
+    };
+    match (name, f) {
+        ("first_name", Field::Text(Some(v))) => *v == user.first_name,
+        ("last_name", Field::Text(Some(v))) => *v == user.last_name,
+        ("member_type", Field::Text(v)) => {
+            v.as_deref().unwrap_or_default().to_lowercase()
+                == user
+                    .member_type
+                    .as_deref()
+                    .unwrap_or_default()
+                    .to_lowercase()
+        }
+        ("groups", Field::List(l)) => keys(l) == keys(&user.groups),
+        ("active", Field::Flag(b)) => *b == user.active,
+        _ => false,
+    }
+}
+
+/// Writes what differs; how many people changed.
+fn apply(
+    shown: &str,
+    files: &mut StateFiles,
+    desired: &DesiredState,
+    wanted: BTreeMap<String, Wanted>,
+) -> Result<usize, Vec<String>> {
+    let declared = files.users();
+    let mut sites_of: HashMap<String, Vec<&str>> = HashMap::new();
+    for s in &desired.sites {
+        for u in &s.users {
+            sites_of
+                .entry(email_key(&u.email))
+                .or_default()
+                .push(&s.site.name);
+        }
+    }
+    let mut problems = Vec::new();
+    let mut changed = 0;
+    for (key, person) in wanted {
+        if !person.values().flat_map(BTreeMap::values).any(|w| w.2) {
+            continue;
+        }
+        let (Some(r), Some(sites)) = (declared.get(&key), sites_of.get(&key)) else {
+            continue;
+        };
+        for (name, rows) in person {
+            if let Err(p) = edit_field(files, r, sites, name, rows) {
+                problems.push(format!("{shown}:{p}"));
+            }
+        }
+        changed += 1;
+    }
+    if problems.is_empty() {
+        Ok(changed)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Edits one field of one person from the rows that give it.
+fn edit_field(
+    files: &mut StateFiles,
+    r: &UserRef,
+    sites: &[&str],
+    name: &'static str,
+    rows: BTreeMap<String, (u64, Field, bool)>,
+) -> Result<(), String> {
+    if !rows.values().any(|w| w.2) {
+        return Ok(());
+    }
+    let Some(t) = files.user_mut(r) else {
+        return Ok(());
+    };
+    let overridden = |t: &Table, site: &str| {
+        t.get("overrides")
+            .and_then(|o| o.get(site))
+            .and_then(|o| o.get(name))
+            .is_some()
+    };
+    let values: Vec<&Field> = rows.values().map(|w| &w.1).collect();
+    let everywhere = sites.iter().all(|s| rows.contains_key(*s))
+        && values.windows(2).all(|w| w[0] == w[1])
+        && !sites.iter().any(|s| overridden(t, s));
+    if name == "active" || everywhere || sites.len() == 1 && !overridden(t, sites[0]) {
+        if name == "active" && values.windows(2).any(|w| w[0] != w[1]) {
+            let lines: Vec<String> = rows.values().map(|w| w.0.to_string()).collect();
+            return Err(format!(
+                "{}: `active` differs between the sites of one person (lines {}); roster keeps one value per person",
+                lines[0],
+                lines.join(", ")
+            ));
+        }
+        let Some((_, field, _)) = rows.into_values().next() else {
+            return Ok(());
+        };
+        put(t, name, field);
+        return Ok(());
+    }
+    debug_assert!(PER_SITE.contains(&name));
+    for (site, (_, field, differs)) in rows {
+        if !differs {
+            continue;
+        }
+        if overridden(t, &site) || sites.len() > 1 {
+            let overrides = t.entry("overrides").or_insert_with(|| {
+                let mut o = Table::new();
+                o.set_implicit(true);
+                Item::Table(o)
+            });
+            if let Some(o) = overrides.as_table_like_mut() {
+                let entry = o.entry(&site).or_insert(Item::Table(Table::new()));
+                if let Some(e) = entry.as_table_like_mut() {
+                    put(e, name, field);
+                }
+            }
+        } else {
+            put(t, name, field);
+        }
+    }
+    Ok(())
+}
+
+/// Sets a field (keeping comments), or removes it when blank; `active =
+/// true` is the default and is written by leaving it out.
+fn put<T: TableLike + ?Sized>(t: &mut T, name: &str, field: Field) {
+    match (name, field.into_value()) {
+        ("active", Some(v)) if v.as_bool() == Some(true) => {
+            t.remove("active");
+        }
+        (_, Some(v)) => set(t, name, v),
+        (_, None) => {
+            t.remove(name);
+        }
+    }
+}

@@ -199,7 +199,7 @@ fn rename_group_references(
         let mut changed = t
             .get_mut("groups")
             .and_then(Item::as_array_mut)
-            .is_some_and(|a| rename(a));
+            .is_some_and(&rename);
         if let Some(o) = t.get_mut("overrides").and_then(Item::as_table_like_mut) {
             for (_, site) in o.iter_mut() {
                 if let Some(a) = site.get_mut("groups").and_then(Item::as_array_mut) {
@@ -295,11 +295,9 @@ pub fn import_site(
                     }
                 }
                 let edited = !edits.is_empty();
-                if edited {
-                    if let Some(t) = files.entry_mut("groups", r) {
-                        for (k, v) in edits {
-                            set(t, k, v);
-                        }
+                if edited && let Some(t) = files.entry_mut("groups", r) {
+                    for (k, v) in edits {
+                        set(t, k, v);
                     }
                 }
                 if renamed || edited {

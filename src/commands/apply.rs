@@ -17,9 +17,15 @@ use crate::provider::WriteMode;
 pub async fn run(scope: &super::Scope<'_>, args: &ApplyArgs) -> Result<Status> {
     // A saved plan that cannot be read stops everything before any request.
     let saved = args.plan.as_deref().map(SavedPlan::load).transpose()?;
+    let start = std::time::Instant::now();
     let full = super::load_state(scope.dir)?;
     let saved = saved.as_ref().map(|plan| Saved::new(plan, &full));
     let desired = scope.narrow(full)?;
+    tracing::debug!(
+        sites = desired.sites.len(),
+        elapsed_ms = start.elapsed().as_millis() as u64,
+        "state loaded"
+    );
     let pacing = Pacing {
         concurrency: args.concurrency.into(),
         ..Pacing::default()

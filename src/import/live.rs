@@ -2,8 +2,10 @@
 //! the next plan is empty. Declared people and groups are updated in place
 //! (comments kept); new ones go to `imported/<site>.toml`; a person on
 //! several sites whose groups differ here gets an override for this site.
-//! With `prune`, people declared for the site who are no longer on it are
-//! taken off it (their entry removed when it was their only site).
+//! With `prune`, people and groups declared for the site who are no longer
+//! on it are taken off it (their entry removed when it was their only site).
+//! A live object under a declared previous name or email is that entry: the
+//! rename was never applied, so the entry is written back to the live name.
 
 use std::path::Path;
 

@@ -227,8 +227,8 @@ pub struct ImportArgs {
     #[arg(long, requires = "csv")]
     pub remove: bool,
 
-    /// Also take people who are no longer on a site off it in the state
-    /// (their entry goes when it was their only site).
+    /// Also take people and groups who are no longer on a site off it in
+    /// the state (their entry goes when it was their only site).
     #[arg(long, conflicts_with = "csv")]
     pub prune: bool,
 

@@ -137,8 +137,8 @@ fn import_prune_takes_people_who_left_off_the_state() {
     assert_eq!(dry.code, 0, "{}", dry.all());
     assert!(
         dry.stdout.contains(
-            "acme: 0 people added, 0 updated, 2 removed; 0 groups added, 0 updated\n\
-             acme-sigma: 0 people added, 0 updated, 1 removed; 0 groups added, 0 updated\n"
+            "acme: 0 people added, 0 updated, 2 removed; 0 groups added, 0 updated, 0 removed\n\
+             acme-sigma: 0 people added, 0 updated, 1 removed; 0 groups added, 0 updated, 0 removed\n"
         ),
         "{}",
         dry.stdout

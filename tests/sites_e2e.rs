@@ -194,8 +194,9 @@ fn overrides_are_checked_against_their_site() {
     std::fs::write(dir.path().join("state/roster.toml"), periscope_type).unwrap();
     let out = roster(dir.path(), &["validate"], &[]);
     assert!(
-        out.stderr
-            .contains("`member_type` overrides apply to Sigma sites, and `acme-eu` is not one"),
+        out.stderr.contains(
+            "`member_type` overrides apply to Sigma sites, and `acme-eu` is a periscope site"
+        ),
         "{}",
         out.stderr
     );

@@ -17,7 +17,15 @@ use crate::provider::WriteMode;
 pub async fn run(scope: &super::Scope<'_>, args: &ApplyArgs) -> Result<Status> {
     // A saved plan that cannot be read stops everything before any request.
     let saved = args.plan.as_deref().map(SavedPlan::load).transpose()?;
-    let desired = scope.load()?;
+    let start = std::time::Instant::now();
+    let full = super::load_state(scope.dir)?;
+    let saved = saved.as_ref().map(|plan| Saved::new(plan, &full));
+    let desired = scope.narrow(full)?;
+    tracing::debug!(
+        sites = desired.sites.len(),
+        elapsed_ms = start.elapsed().as_millis() as u64,
+        "state loaded"
+    );
     let pacing = Pacing {
         concurrency: args.concurrency.into(),
         ..Pacing::default()
@@ -28,11 +36,38 @@ pub async fn run(scope: &super::Scope<'_>, args: &ApplyArgs) -> Result<Status> {
     result
 }
 
+/// A saved plan, with what it is checked against: the fingerprint of the
+/// state narrowed to the sites the plan covers (as `plan --site` made it),
+/// and every site the state declares.
+struct Saved<'a> {
+    plan: &'a SavedPlan,
+    fingerprint: String,
+    declared: Vec<String>,
+}
+
+impl<'a> Saved<'a> {
+    fn new(plan: &'a SavedPlan, full: &crate::model::DesiredState) -> Saved<'a> {
+        let covered = crate::model::DesiredState {
+            sites: full
+                .sites
+                .iter()
+                .filter(|s| plan.sites.iter().any(|p| p.site == s.site.name))
+                .cloned()
+                .collect(),
+        };
+        Saved {
+            plan,
+            fingerprint: crate::plan::desired_fingerprint(&covered),
+            declared: full.sites.iter().map(|s| s.site.name.clone()).collect(),
+        }
+    }
+}
+
 async fn apply(
     desired: &crate::model::DesiredState,
     targets: &Targets,
     args: &ApplyArgs,
-    saved: Option<&SavedPlan>,
+    saved: Option<&Saved<'_>>,
 ) -> Result<Status> {
     let computed = super::plan::compute(desired, targets).await?;
     if saved.is_some() {
@@ -47,7 +82,8 @@ async fn apply(
         .map(|i| &targets.clients[*i])
         .collect();
     let fingerprint = crate::plan::DesiredFingerprint::of(desired);
-    let mismatch = saved.and_then(|s| crate::plan::compare(s, plan, fingerprint.get()));
+    let mismatch =
+        saved.and_then(|s| crate::plan::compare(s.plan, plan, &s.fingerprint, &s.declared));
     if let (Some(mismatch), Some(path)) = (mismatch, &args.plan) {
         out!("{}", mismatch.render(&path.display().to_string()))?;
         bail!(

@@ -48,22 +48,34 @@ async fn from_live(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status
     for (site, live) in desired.sites.iter().zip(&live) {
         let done = crate::import::live::import_site(
             scope.dir, &mut files, site, live, &all_sites, args.prune,
-        );
-        let removed = if args.prune {
-            format!(", {} removed", done.users_removed)
-        } else {
-            String::new()
+        )?;
+        for u in &done.undone {
+            lines.push(format!(
+                "{}: {} `{}` is live as `{}`, so the entry says `{}` again (the rename was never applied; declare it again to make it)",
+                site.site.name, u.what, u.declared, u.live, u.live
+            ));
+        }
+        let removed = |n: usize| {
+            if args.prune {
+                format!(", {n} removed")
+            } else {
+                String::new()
+            }
         };
         lines.push(format!(
-            "{}: {} people added, {} updated{removed}; {} groups added, {} updated",
+            "{}: {} people added, {} updated{}; {} groups added, {} updated{}",
             site.site.name,
             done.users_added,
             done.users_updated,
+            removed(done.users_removed),
             done.groups_added,
-            done.groups_updated
+            done.groups_updated,
+            removed(done.groups_removed)
         ));
     }
+    files.canonicalize().map_err(|e| anyhow!(e))?;
     if args.dry_run {
+        check(scope.dir, &files)?;
         for (path, text) in files.changed() {
             outln!("--- {} would become:\n{text}", path.display())?;
         }
@@ -107,9 +119,11 @@ fn from_csv(dir: &Path, csv: &Path, args: &ImportArgs) -> Result<Status> {
             );
         }
     };
+    files.canonicalize().map_err(|e| anyhow!(e))?;
     let changed = files.changed();
     let verb = if args.remove { "remove" } else { "update" };
     if args.dry_run {
+        check(dir, &files)?;
         for (path, text) in &changed {
             outln!("--- {} would become:\n{text}", path.display())?;
         }
@@ -131,12 +145,21 @@ fn from_csv(dir: &Path, csv: &Path, args: &ImportArgs) -> Result<Status> {
     Ok(Status::Success)
 }
 
-/// Writes the edits, keeping them only if the state still loads.
+/// Writes the edits, only if the state still loads with them.
 pub fn write_checked(dir: &Path, files: &StateFiles) -> Result<Vec<std::path::PathBuf>> {
-    files.write_checked(dir).map_err(|problems| {
+    check(dir, files)?;
+    files.write().map_err(|e| {
+        anyhow!("{e}; every file written was put back, and nothing else was left behind")
+    })
+}
+
+/// Whether the state still loads with the edits, written nowhere: a dry run
+/// fails exactly where the real run would.
+fn check(dir: &Path, files: &StateFiles) -> Result<()> {
+    files.check(dir).map_err(|problems| {
         for p in &problems {
             eprintln!("error: {p}");
         }
-        anyhow!("the edited state would not be valid; the files were left as they were")
+        anyhow!("the edited state would not be valid; nothing was written")
     })
 }

@@ -29,9 +29,9 @@ pub async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Status> {
         };
         save(path, &json)?;
         eprintln!(
-            "Saved the plan to {}; apply exactly this plan with `roster apply {}`.",
+            "Saved the plan to {}; apply exactly this plan with `{}`.",
             path.display(),
-            path.display()
+            apply_command(scope, &args.target, path)
         );
     }
     computed.require_every_site("the plan above covers the other sites")?;
@@ -41,6 +41,47 @@ pub async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Status> {
     } else {
         Status::Success
     })
+}
+
+/// The `roster apply` command for a plan this run saved to `path`: the same
+/// state, `--site` flags and sandbox (never `--sandbox-reset`, which would
+/// change the live state the plan was made from).
+fn apply_command(scope: &super::Scope<'_>, target: &crate::cli::TargetArgs, path: &Path) -> String {
+    let mut words = vec![
+        "roster apply".to_string(),
+        shell_word(&path.display().to_string()),
+    ];
+    let mut flag = |name: &str, value: &str| words.push(format!("--{name} {}", shell_word(value)));
+    if scope.dir != Path::new("state") {
+        flag("state", &scope.dir.display().to_string());
+    }
+    for site in scope.only {
+        flag("site", site);
+    }
+    if let Some(url) = &target.sandbox_url {
+        flag("sandbox-url", url);
+    }
+    if target.sandbox {
+        // The default of --sandbox-data is left out.
+        if target.sandbox_data != Path::new(".roster/sandbox.json") {
+            flag("sandbox-data", &target.sandbox_data.display().to_string());
+        }
+        words.push("--sandbox".into());
+    }
+    words.join(" ")
+}
+
+/// `word` as one word of a POSIX shell command line.
+pub fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@=+,".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
 }
 
 /// Fails when the plan goes past a blast-radius guard; the plan printed

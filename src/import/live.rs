@@ -2,15 +2,42 @@
 //! the next plan is empty. Declared people and groups are updated in place
 //! (comments kept); new ones go to `imported/<site>.toml`; a person on
 //! several sites whose groups differ here gets an override for this site.
-//! With `prune`, people declared for the site who are no longer on it are
-//! taken off it (their entry removed when it was their only site).
+//! With `prune`, people and groups declared for the site who are no longer
+//! on it are taken off it (their entry removed when it was their only site).
+//! A live object under a declared previous name or email is that entry: the
+//! rename was never applied, so the entry is written back to the live name.
 
 use std::path::Path;
 
 use toml_edit::{Item, Table, Value};
 
+use std::collections::{BTreeMap, HashSet};
+
 use crate::model::{DesiredSite, LiveSite, ProviderKind, SiteConfig, email_key};
-use crate::state::edit::{StateFiles, set, strings};
+use crate::state::edit::{StateFiles, UserRef, set, strings};
+
+/// An import that cannot describe the site without guessing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImportError {
+    #[error(
+        "site `{site}`: {what} `{current}` lists `{previous}` in {field}, and both are live on the site; import will not guess which one the entry describes. Remove one of them on the site, or remove `{previous}` from {field}; nothing was written"
+    )]
+    BothLive {
+        site: String,
+        what: &'static str,
+        current: String,
+        previous: String,
+        field: &'static str,
+    },
+}
+
+/// A pending rename that import undid: the entry now names what is live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undone {
+    pub what: &'static str,
+    pub declared: String,
+    pub live: String,
+}
 
 /// What an import changed.
 #[derive(Debug, Default)]
@@ -19,8 +46,12 @@ pub struct Imported {
     pub users_updated: usize,
     /// Taken off this site by `prune`.
     pub users_removed: usize,
+    /// Groups taken off this site by `prune`.
+    pub groups_removed: usize,
     pub groups_added: usize,
     pub groups_updated: usize,
+    /// Renames declared but not yet applied, written back to the live name.
+    pub undone: Vec<Undone>,
 }
 
 fn list(t: &Table, key: &str) -> Vec<String> {
@@ -41,6 +72,149 @@ fn sorted_keys(p: ProviderKind, names: &[String]) -> Vec<String> {
     keys
 }
 
+/// Finds declared entries of one kind (`users` or `groups`) by the key of
+/// their name (`field`) or of one of their previous names.
+struct Matcher<'k> {
+    kind: &'static str,
+    field: &'static str,
+    previous: &'static str,
+    /// `group` or `user`, for messages.
+    what: &'static str,
+    key: &'k dyn Fn(&str) -> String,
+    /// Each key: the entry, and the previous name it is one of (`None` for
+    /// the current name, which wins a tie).
+    index: BTreeMap<String, (UserRef, Option<String>)>,
+    /// Keys of what is live.
+    live: HashSet<String>,
+}
+
+impl<'k> Matcher<'k> {
+    fn new(
+        files: &StateFiles,
+        (kind, field, previous, what): (&'static str, &'static str, &'static str, &'static str),
+        key: &'k dyn Fn(&str) -> String,
+        live: HashSet<String>,
+    ) -> Matcher<'k> {
+        let current = files.entries(kind, field, key);
+        let mut index = BTreeMap::new();
+        for r in current.values() {
+            for old in files
+                .entry(kind, r)
+                .map(|t| list(t, previous))
+                .unwrap_or_default()
+            {
+                index.entry(key(&old)).or_insert((r.clone(), Some(old)));
+            }
+        }
+        index.extend(current.into_iter().map(|(k, r)| (k, (r, None))));
+        Matcher {
+            kind,
+            field,
+            previous,
+            what,
+            key,
+            index,
+            live,
+        }
+    }
+
+    /// The declared entry `live_name` is. Found by a previous name, the
+    /// rename was never applied: the entry is written back to `live_name`
+    /// (and that name taken off its previous names), unless its current
+    /// name is live too, which is an error.
+    fn claim(
+        &self,
+        files: &mut StateFiles,
+        site: &str,
+        live_name: &str,
+        undone: &mut Vec<Undone>,
+    ) -> Result<Option<UserRef>, ImportError> {
+        let Some((r, previous)) = self.index.get(&(self.key)(live_name)) else {
+            return Ok(None);
+        };
+        let Some(previous) = previous else {
+            return Ok(Some(r.clone()));
+        };
+        let current = files
+            .entry(self.kind, r)
+            .and_then(|t| t.get(self.field))
+            .and_then(Item::as_str)
+            .unwrap_or_default()
+            .to_string();
+        if self.live.contains(&(self.key)(&current)) {
+            return Err(ImportError::BothLive {
+                site: site.to_string(),
+                what: self.what,
+                current,
+                previous: previous.clone(),
+                field: self.previous,
+            });
+        }
+        if let Some(t) = files.entry_mut(self.kind, r) {
+            let gone = (self.key)(live_name);
+            let rest: Vec<String> = list(t, self.previous)
+                .into_iter()
+                .filter(|p| (self.key)(p) != gone)
+                .collect();
+            if rest.is_empty() {
+                t.remove(self.previous);
+            } else {
+                set(t, self.previous, strings(&rest));
+            }
+            set(t, self.field, live_name);
+        }
+        undone.push(Undone {
+            what: self.what,
+            declared: current,
+            live: live_name.to_string(),
+        });
+        Ok(Some(r.clone()))
+    }
+}
+
+/// Renames, in every person's `groups` and overrides, the groups in
+/// `renames` (by key) to their new name.
+fn rename_group_references(
+    files: &mut StateFiles,
+    p: ProviderKind,
+    renames: &BTreeMap<String, String>,
+) {
+    if renames.is_empty() {
+        return;
+    }
+    let rename = |a: &mut toml_edit::Array| {
+        let mut changed = false;
+        for v in a.iter_mut() {
+            if let Some(new) = v.as_str().and_then(|n| renames.get(&p.group_key(n))) {
+                let decor = v.decor().clone();
+                *v = Value::from(new.as_str());
+                *v.decor_mut() = decor;
+                changed = true;
+            }
+        }
+        changed
+    };
+    for r in files.users().into_values() {
+        let Some(mut t) = files.entry("users", &r).cloned() else {
+            continue;
+        };
+        let mut changed = t
+            .get_mut("groups")
+            .and_then(Item::as_array_mut)
+            .is_some_and(&rename);
+        if let Some(o) = t.get_mut("overrides").and_then(Item::as_table_like_mut) {
+            for (_, site) in o.iter_mut() {
+                if let Some(a) = site.get_mut("groups").and_then(Item::as_array_mut) {
+                    changed |= rename(a);
+                }
+            }
+        }
+        if changed && let Some(entry) = files.user_mut(&r) {
+            *entry = t;
+        }
+    }
+}
+
 /// Edits `files` so they describe `live` for `site`. `all_sites` names every
 /// site of the state (with more than one, new entries name their site).
 pub fn import_site(
@@ -50,7 +224,7 @@ pub fn import_site(
     live: &LiveSite,
     all_sites: &[String],
     prune: bool,
-) -> Imported {
+) -> Result<Imported, ImportError> {
     let multi = all_sites.len() > 1;
     let mut done = Imported::default();
     let name = site.site.name.clone();
@@ -63,10 +237,20 @@ pub fn import_site(
     };
 
     // Groups.
-    let declared_groups = files.entries("groups", "name", |n| p.group_key(n));
+    let group_key = |n: &str| p.group_key(n);
+    let live_groups = live.groups.iter().map(|g| p.group_key(&g.name)).collect();
+    let declared_groups = Matcher::new(
+        files,
+        ("groups", "name", "previous_names", "group"),
+        &group_key,
+        live_groups,
+    );
     for g in live.groups.iter().filter(|g| !p.is_builtin_group(&g.name)) {
-        match declared_groups.get(&p.group_key(&g.name)) {
+        let before = done.undone.len();
+        match declared_groups.claim(files, &name, &g.name, &mut done.undone)? {
             Some(r) => {
+                let r = &r;
+                let renamed = done.undone.len() > before;
                 let Some(t) = files.entry("groups", r) else {
                     continue;
                 };
@@ -112,12 +296,13 @@ pub fn import_site(
                         }
                     }
                 }
-                if !edits.is_empty() {
-                    if let Some(t) = files.entry_mut("groups", r) {
-                        for (k, v) in edits {
-                            set(t, k, v);
-                        }
+                let edited = !edits.is_empty();
+                if edited && let Some(t) = files.entry_mut("groups", r) {
+                    for (k, v) in edits {
+                        set(t, k, v);
                     }
+                }
+                if renamed || edited {
                     done.groups_updated += 1;
                 }
             }
@@ -150,8 +335,21 @@ pub fn import_site(
         }
     }
 
+    let renames: BTreeMap<String, String> = done
+        .undone
+        .iter()
+        .map(|u| (p.group_key(&u.declared), u.live.clone()))
+        .collect();
+    rename_group_references(files, p, &renames);
+
     // People.
-    let declared = files.users();
+    let live_users = live.users.iter().map(|u| email_key(&u.email)).collect();
+    let declared = Matcher::new(
+        files,
+        ("users", "email", "previous_emails", "user"),
+        &email_key,
+        live_users,
+    );
     for u in live.users.iter().filter(|u| u.locked.is_none()) {
         let groups: Vec<String> = {
             let mut g: Vec<String> = u
@@ -166,7 +364,8 @@ pub fn import_site(
         let member_type = (p == ProviderKind::Sigma)
             .then(|| u.member_type.clone())
             .flatten();
-        let Some(r) = declared.get(&email_key(&u.email)) else {
+        let before = done.undone.len();
+        let Some(r) = declared.claim(files, &name, &u.email, &mut done.undone)? else {
             let mut t = Table::new();
             set(&mut t, "email", u.email.clone());
             set(&mut t, "first_name", u.first_name.clone());
@@ -187,6 +386,8 @@ pub fn import_site(
             done.users_added += 1;
             continue;
         };
+        let renamed = done.undone.len() > before;
+        let r = &r;
         let Some(t) = files.entry("users", r) else {
             continue;
         };
@@ -262,6 +463,7 @@ pub fn import_site(
             edits.push(("active".into(), u.active.into()));
         }
         if edits.is_empty() {
+            done.users_updated += usize::from(renamed);
             continue;
         }
         let Some(t) = files.user_mut(r) else { continue };
@@ -293,8 +495,9 @@ pub fn import_site(
     }
     if prune {
         done.users_removed = prune_site(files, &name, live, all_sites);
+        done.groups_removed = prune_groups(files, p, &name, live, all_sites);
     }
-    done
+    Ok(done)
 }
 
 /// Takes people no longer on the site `name` off it: off their `sites`
@@ -342,5 +545,52 @@ fn prune_site(files: &mut StateFiles, name: &str, live: &LiveSite, all_sites: &[
         }
     }
     files.remove_users(&remove);
+    count
+}
+
+/// Takes groups no longer on the site `name` (under their name or a previous
+/// one) off it, as [`prune_site`] does people. How many were taken off.
+fn prune_groups(
+    files: &mut StateFiles,
+    p: ProviderKind,
+    name: &str,
+    live: &LiveSite,
+    all_sites: &[String],
+) -> usize {
+    let live_keys: HashSet<String> = live.groups.iter().map(|g| p.group_key(&g.name)).collect();
+    let mut gone = Vec::new();
+    for r in files
+        .entries("groups", "name", |n| p.group_key(n))
+        .into_values()
+    {
+        let Some(t) = files.entry("groups", &r) else {
+            continue;
+        };
+        let sites = match t.get("sites") {
+            Some(_) => list(t, "sites"),
+            None => all_sites.to_vec(),
+        };
+        let mut names = list(t, "previous_names");
+        names.extend(t.get("name").and_then(Item::as_str).map(str::to_string));
+        if !sites.iter().any(|s| s == name)
+            || names.iter().any(|n| live_keys.contains(&p.group_key(n)))
+        {
+            continue;
+        }
+        gone.push((
+            r,
+            sites.into_iter().filter(|s| s != name).collect::<Vec<_>>(),
+        ));
+    }
+    let count = gone.len();
+    // Removed from the last entry of a file to the first, as indexes shift.
+    gone.sort_by(|a, b| (&b.0.file, b.0.index).cmp(&(&a.0.file, a.0.index)));
+    for (r, others) in gone {
+        if others.is_empty() {
+            files.remove_entry("groups", &r);
+        } else if let Some(t) = files.entry_mut("groups", &r) {
+            set(t, "sites", strings(&others));
+        }
+    }
     count
 }

@@ -88,8 +88,15 @@ pub struct Mismatch {
 }
 
 /// Compares a saved plan with the plan computed now; `None` when the saved
-/// plan may be applied as it is.
-pub fn compare(saved: &SavedPlan, now: &Plan, desired_fingerprint: &str) -> Option<Mismatch> {
+/// plan may be applied as it is. `desired_fingerprint` is the state's, over
+/// the sites the saved plan covers; `declared` names every site of the state
+/// (selected by `--site` or not).
+pub fn compare(
+    saved: &SavedPlan,
+    now: &Plan,
+    desired_fingerprint: &str,
+    declared: &[String],
+) -> Option<Mismatch> {
     let mut m = Mismatch::default();
     if saved.desired_fingerprint != desired_fingerprint {
         m.reasons
@@ -101,9 +108,12 @@ pub fn compare(saved: &SavedPlan, now: &Plan, desired_fingerprint: &str) -> Opti
             .map(|o| o.changes.iter().map(|c| &c.change).collect())
             .unwrap_or_default();
         match old {
-            None => m
-                .reasons
-                .push(format!("site `{}` is not in the saved plan", site.site)),
+            None => m.reasons.push(format!(
+                "site `{}` is not in the saved plan, which covers {}: apply it with the --site flags it was made with ({}), or make a plan of every site you select",
+                site.site,
+                covered(saved),
+                site_flags(saved)
+            )),
             Some(o) if o.live_fingerprint != site.fingerprint => m.reasons.push(format!(
                 "site `{}`: the live state changed since the plan was made",
                 site.site
@@ -122,7 +132,13 @@ pub fn compare(saved: &SavedPlan, now: &Plan, desired_fingerprint: &str) -> Opti
         }
     }
     for old in &saved.sites {
-        if !now.sites.iter().any(|s| s.site == old.site) {
+        if !now.sites.iter().any(|s| s.site == old.site) && declared.contains(&old.site) {
+            m.reasons.push(format!(
+                "site `{}` is in the saved plan but not selected by --site; a saved plan is applied whole: select every site it covers ({}), or make a plan with the --site flags you want",
+                old.site,
+                site_flags(saved)
+            ));
+        } else if !now.sites.iter().any(|s| s.site == old.site) {
             m.reasons.push(format!(
                 "site `{}` is in the saved plan but no longer declared",
                 old.site
@@ -135,6 +151,30 @@ pub fn compare(saved: &SavedPlan, now: &Plan, desired_fingerprint: &str) -> Opti
         }
     }
     (m != Mismatch::default()).then_some(m)
+}
+
+/// The sites a saved plan covers, for messages: "`a` and `b`".
+fn covered(saved: &SavedPlan) -> String {
+    let names: Vec<String> = saved
+        .sites
+        .iter()
+        .map(|s| format!("`{}`", s.site))
+        .collect();
+    match names.split_last() {
+        None => "no site".into(),
+        Some((last, [])) => format!("only {last}"),
+        Some((last, rest)) => format!("only {} and {last}", rest.join(", ")),
+    }
+}
+
+/// The `--site` flags that select what a saved plan covers.
+fn site_flags(saved: &SavedPlan) -> String {
+    saved
+        .sites
+        .iter()
+        .map(|s| format!("--site {}", s.site))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl Mismatch {

@@ -128,7 +128,10 @@ pub async fn run_all<T>(
     results.into_iter().map(|(_, r)| r).collect()
 }
 
-/// Characters escaped in a path segment: all but RFC 3986's unreserved ones.
+/// Characters escaped in a path segment: all but RFC 3986's unreserved ones
+/// (ALPHA / DIGIT / "-" / "." / "_" / "~", never encoded). Sub-delims are
+/// escaped too, though pchar allows them: `+`, `;` and `&` mean something to
+/// some servers, and escaping data characters is always allowed.
 const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
@@ -165,7 +168,26 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
-    use super::run_all;
+    use super::{path_segment, run_all};
+
+    #[test]
+    fn path_segments_escape_all_but_the_unreserved_characters() {
+        let cases = [
+            ("dd8a16db-0d3b-4e1f", "dd8a16db-0d3b-4e1f"),
+            ("a.b_c~d", "a.b_c~d"),
+            ("Data Team", "Data%20Team"),
+            ("a/b", "a%2Fb"),
+            ("é", "%C3%A9"),
+            ("50%", "50%25"),
+            ("a?b#c", "a%3Fb%23c"),
+            ("R&D+1", "R%26D%2B1"),
+        ];
+        for (raw, encoded) in cases {
+            assert_eq!(path_segment(raw), encoded, "{raw}");
+            let back = percent_encoding::percent_decode_str(encoded).decode_utf8();
+            assert_eq!(back.unwrap(), raw);
+        }
+    }
 
     #[tokio::test(start_paused = true)]
     async fn run_all_keeps_every_slot_busy_and_the_order() {

@@ -114,6 +114,20 @@ impl StateFiles {
         }
     }
 
+    /// Removes one entry of `kind` (`users` or `groups`); the entries after
+    /// it in its file move up one.
+    pub fn remove_entry(&mut self, kind: &str, r: &UserRef) {
+        let Some((doc, changed)) = self.files.get_mut(&r.file) else {
+            return;
+        };
+        if let Some(list) = doc.get_mut(kind).and_then(Item::as_array_of_tables_mut)
+            && r.index < list.len()
+        {
+            list.remove(r.index);
+            *changed = true;
+        }
+    }
+
     /// Appends an entry to `kind` (`users` or `groups`) of `file`, which is
     /// created if missing.
     pub fn add(&mut self, file: &Path, kind: &str, entry: Table) {
@@ -139,46 +153,123 @@ impl StateFiles {
             .collect()
     }
 
-    /// Writes every changed file, then checks the state in `dir` still loads;
-    /// if not, every file is put back as it was and the problems returned.
-    pub fn write_checked(&self, dir: &Path) -> Result<Vec<PathBuf>, Vec<String>> {
-        let originals: Vec<(PathBuf, Option<String>)> = self
-            .changed()
-            .iter()
-            .map(|(p, _)| (p.to_path_buf(), std::fs::read_to_string(p).ok()))
-            .collect();
-        let written = self.write().map_err(|e| vec![e])?;
-        if let Err(problems) = super::load(dir) {
-            for (path, text) in &originals {
-                match text {
-                    Some(t) => {
-                        let _ = std::fs::write(path, t);
-                    }
-                    None => {
-                        let _ = std::fs::remove_file(path);
-                    }
-                }
-            }
-            return Err(problems.0.iter().map(ToString::to_string).collect());
+    /// Puts every changed file in `roster fmt`'s canonical form.
+    pub fn canonicalize(&mut self) -> Result<(), String> {
+        for (path, (doc, changed)) in self.files.iter_mut().filter(|(_, (_, c))| *c) {
+            let text = super::format::canonical(&doc.to_string())
+                .and_then(|t| t.parse::<DocumentMut>())
+                .map_err(|e| format!("{}: {}", path.display(), e.to_string().trim_end()))?;
+            *doc = text;
+            *changed = true;
         }
-        Ok(written)
+        Ok(())
     }
 
-    /// Writes every changed file (each whole or not at all).
-    pub fn write(&self) -> Result<Vec<PathBuf>, String> {
-        let mut written = Vec::new();
-        for (path, text) in self.changed() {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    /// Checks that the state in `dir`, with the changes, still loads,
+    /// without touching `dir`: the files are laid out in a temporary copy,
+    /// and the problems name the files of `dir`.
+    pub fn check(&self, dir: &Path) -> Result<(), Vec<String>> {
+        let shadow =
+            tempfile::tempdir().map_err(|e| vec![format!("cannot check the edits: {e}")])?;
+        let io =
+            |path: &Path, e: std::io::Error| vec![format!("cannot check {}: {e}", path.display())];
+        for (path, (doc, changed)) in &self.files {
+            let Ok(rel) = path.strip_prefix(dir) else {
+                return Err(vec![format!(
+                    "{} is outside {}",
+                    path.display(),
+                    dir.display()
+                )]);
+            };
+            let copy = shadow.path().join(rel);
+            if let Some(parent) = copy.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
             }
-            let tmp = path.with_extension("toml.tmp");
-            std::fs::write(&tmp, &text)
-                .and_then(|_| std::fs::rename(&tmp, path))
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            written.push(path.to_path_buf());
+            let text = if *changed {
+                doc.to_string()
+            } else {
+                std::fs::read_to_string(path).map_err(|e| io(path, e))?
+            };
+            std::fs::write(&copy, text).map_err(|e| io(path, e))?;
         }
-        Ok(written)
+        super::load(shadow.path()).map(drop).map_err(|problems| {
+            problems
+                .0
+                .into_iter()
+                .map(|mut d| {
+                    if let Ok(rel) = d.file.strip_prefix(shadow.path()) {
+                        d.file = dir.join(rel);
+                    }
+                    d.to_string()
+                })
+                .collect()
+        })
+    }
+
+    /// Checks the changes (see [`StateFiles::check`]), then writes them;
+    /// on any failure nothing is left behind: every file written is put
+    /// back, every file and folder created is removed.
+    pub fn write_checked(&self, dir: &Path) -> Result<Vec<PathBuf>, Vec<String>> {
+        self.check(dir)?;
+        self.write().map_err(|e| vec![e])
+    }
+
+    /// Writes every changed file (each whole or not at all); if one cannot
+    /// be written, those already written are put back as they were.
+    pub fn write(&self) -> Result<Vec<PathBuf>, String> {
+        let mut undo = Undo::default();
+        for (path, text) in self.changed() {
+            if let Err(e) = undo.write(path, &text) {
+                undo.roll_back();
+                return Err(e);
+            }
+        }
+        Ok(undo.written.into_iter().map(|(p, _)| p).collect())
+    }
+}
+
+/// Files written so far, with what they held before, and folders created,
+/// so a failed write can be undone.
+#[derive(Default)]
+struct Undo {
+    written: Vec<(PathBuf, Option<Vec<u8>>)>,
+    created_dirs: Vec<PathBuf>,
+}
+
+impl Undo {
+    fn write(&mut self, path: &Path, text: &str) -> Result<(), String> {
+        if let Some(dir) = path.parent() {
+            let missing: Vec<PathBuf> = dir
+                .ancestors()
+                .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+                .map(Path::to_path_buf)
+                .collect();
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            // Deepest first, as they are to be removed.
+            self.created_dirs.extend(missing);
+        }
+        let before = std::fs::read(path).ok();
+        let tmp = path.with_extension("toml.tmp");
+        let result = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, path));
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(format!("cannot write {}: {e}", path.display()));
+        }
+        self.written.push((path.to_path_buf(), before));
+        Ok(())
+    }
+
+    fn roll_back(self) {
+        for (path, before) in self.written.iter().rev() {
+            let _ = match before {
+                Some(bytes) => std::fs::write(path, bytes),
+                None => std::fs::remove_file(path),
+            };
+        }
+        for dir in &self.created_dirs {
+            let _ = std::fs::remove_dir(dir);
+        }
     }
 }
 

@@ -130,13 +130,59 @@ fn sort_entries(entries: &mut ArrayOfTables, key: impl Fn(&Table) -> String) {
     entries.clear();
     for (mut t, position) in tables.into_iter().zip(positions) {
         t.set_position(position);
+        unpin_nested(&mut t);
         entries.push(t);
+    }
+}
+
+/// Lets an entry's own sub-tables (`[users.overrides.SITE]`) move with it:
+/// without a position of their own they are printed right after it, where
+/// their old positions would put them after whichever entry took its place.
+fn unpin_nested(t: &mut Table) {
+    for (_, item) in t.iter_mut() {
+        if let Some(sub) = item.as_table_mut() {
+            sub.set_position(None);
+            unpin_nested(sub);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_entry_keeps_its_overrides_when_sorted() {
+        let text = r#"[[users]]
+email = "zed@acme.com"
+first_name = "Z"
+last_name = "Z"
+
+[users.overrides.s]
+member_type = "Viewer"
+
+[[users]]
+email = "ada@acme.com"
+first_name = "A"
+last_name = "A"
+"#;
+        let out = canonical(text).unwrap();
+        insta::assert_snapshot!(out, @r#"
+        [[users]]
+        email = "ada@acme.com"
+        first_name = "A"
+        last_name = "A"
+
+        [[users]]
+        email = "zed@acme.com"
+        first_name = "Z"
+        last_name = "Z"
+
+        [users.overrides.s]
+        member_type = "Viewer"
+        "#);
+        assert_eq!(canonical(&out).unwrap(), out);
+    }
 
     #[test]
     fn sorts_normalises_and_keeps_comments() {

@@ -398,7 +398,9 @@ fn check_user(
     // Each site the user is on gets the base groups, or the site's override.
     let overrides = u.spec.overrides.clone().unwrap_or_default();
     for (site_name, o) in &overrides {
-        if !on.iter().any(|s| &s.name == site_name) {
+        let on_it = on.iter().any(|s| &s.name == site_name);
+        // An override setting member_type is reported at member_type below.
+        if !on_it && o.member_type.is_none() {
             c.error(
                 u.file,
                 u.spec.email.span(),
@@ -407,18 +409,28 @@ fn check_user(
             );
         }
         if let Some(m) = &o.member_type {
-            let sigma = on
-                .iter()
-                .any(|s| &s.name == site_name && s.provider == ProviderKind::Sigma);
-            if !sigma {
-                c.error(
+            let site = on.iter().find(|s| &s.name == site_name);
+            match site {
+                None => c.error(
                     u.file,
                     m.span(),
                     format!(
-                        "`member_type` overrides apply to Sigma sites, and `{site_name}` is not one"
+                        "`{email}` has a `member_type` override for site `{site_name}`, which they are not on"
                     ),
-                    None,
-                );
+                    Some(format!(
+                        "add `{site_name}` to their `sites`, or drop the override"
+                    )),
+                ),
+                Some(s) if s.provider != ProviderKind::Sigma => c.error(
+                    u.file,
+                    m.span(),
+                    format!(
+                        "`member_type` overrides apply to Sigma sites, and `{site_name}` is a {} site",
+                        s.provider
+                    ),
+                    Some("remove member_type from the override".into()),
+                ),
+                Some(_) => {}
             }
         }
     }

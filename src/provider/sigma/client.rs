@@ -345,13 +345,8 @@ impl SigmaClient {
                 teams.iter().map(|t| {
                     let id = t.team_id.clone().unwrap_or_default();
                     async move {
-                        let path = format!(
-                            "/v2/teams/{}/members",
-                            percent_encoding::utf8_percent_encode(
-                                &id,
-                                percent_encoding::NON_ALPHANUMERIC
-                            )
-                        );
+                        let path =
+                            format!("/v2/teams/{}/members", crate::provider::path_segment(&id));
                         self.list_all::<wire::MemberRef>(&path, "list team members")
                             .await
                     }

@@ -101,7 +101,7 @@ fn markdown() {
     | acme-sigma | sigma | 0 | 0 | 1 | 0 | 0 | 0 |
 
     > [!NOTE]
-    > site `acme-sigma`: allow_removals = 40 is set, and this plan does not need it. Once the change it was written for is applied, remove it, so that the guard stops the next large change until someone reviews it.
+    > site &#96;acme-sigma&#96;: allow&#95;removals = 40 is set, and this plan does not need it. Once the change it was written for is applied, remove it, so that the guard stops the next large change until someone reviews it.
 
     <details open><summary><b>acme</b> (periscope): 1 to create, 1 to update, 1 to delete</summary>
 
@@ -315,7 +315,11 @@ fn a_ten_thousand_change_plan_fits_in_one_comment() {
     assert!(!out.contains("person09999@acme.com"));
     // The second site still gets its section, and the cut is announced.
     let shown = out.matches("+ user  person").count();
-    assert!(out.contains(&format!("… {} more changes on acme\n", 10_000 - shown)));
+    assert!(out.contains(&format!(
+        "… {} more changes on acme not shown: {} user creates; the full plan is in the `roster-plan` artifact\n",
+        10_000 - shown,
+        10_000 - shown
+    )));
     assert!(out.contains(&format!(
         "> {} changes are not shown to keep this comment under GitHub's size limit. The full plan is in the `roster-plan` artifact.",
         10_000 - shown

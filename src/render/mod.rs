@@ -6,6 +6,8 @@ pub mod markdown;
 pub mod text;
 
 #[cfg(test)]
+pub(crate) mod hostile_tests;
+#[cfg(test)]
 mod tests;
 
 /// Whether to colour what goes to stdout: only on a terminal, never with

@@ -300,3 +300,42 @@ fn hostile_names_through_the_apply_report() {
     let again = run(&dir, &["plan", "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{}", again.all());
 }
+
+/// A plan error naming live objects keeps each name on its own line.
+#[test]
+fn hostile_names_in_a_plan_error_are_escaped() {
+    let name = "\u{1b}[2J\rNo changes: the live state matches the declared state.\n";
+    let mut data: serde_json::Value = serde_json::from_str(persist::SEED).unwrap();
+    let groups = data["periscope"]["acme"]["groups"].as_array_mut().unwrap();
+    groups.push(serde_json::json!({ "name": "Ops", "access": "view" }));
+    groups.push(serde_json::json!({ "name": name, "access": "view" }));
+    let sb = BackgroundSandbox::start(serde_json::from_value(data).unwrap()).unwrap();
+    let mut toml = periscope_site(&sb.url, KEY_ENV);
+    toml.push_str(
+        "\n[[groups]]\nname = \"Ops\"\naccess = \"view\"\nprevious_names = [\"\\u001b[2J\\rNo changes: the live state matches the declared state.\\n\"]\n",
+    );
+    let dir = state_dir(&[("roster.toml", &toml)]);
+    let out = run(&dir, &["plan"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(out.stdout, "");
+    assert_inert(&out.stderr, "plan error");
+    let shown = escape::text(name);
+    assert_eq!(
+        shown,
+        "\\x1b[2J\\rNo changes: the live state matches the declared state.\\n"
+    );
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("previous_names"))
+        .unwrap_or_else(|| panic!("{}", out.stderr));
+    assert!(
+        line.starts_with("  site `acme`: group `Ops` lists `"),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!("both `Ops` and `{shown}` exist")),
+        "{line}"
+    );
+    assert!(only_reads(&sb));
+}

@@ -52,7 +52,7 @@ fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(d);
@@ -61,9 +61,8 @@ fn thousands(n: usize) -> String {
 }
 
 fn write_value(out: &mut impl Write, s: &str, quote: bool, limit: Option<usize>) -> fmt::Result {
-    let mut shown = 0usize;
     let mut chars = s.chars();
-    for c in chars.by_ref() {
+    for (shown, c) in chars.by_ref().enumerate() {
         if limit.is_some_and(|l| shown == l) {
             let rest = 1 + chars.count();
             if quote {
@@ -72,7 +71,6 @@ fn write_value(out: &mut impl Write, s: &str, quote: bool, limit: Option<usize>)
             return write!(out, "… (+{} chars)", thousands(rest));
         }
         push_escaped(out, c, quote)?;
-        shown += 1;
     }
     if quote {
         out.write_char('"')?;

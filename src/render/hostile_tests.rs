@@ -450,3 +450,37 @@ fn removals_get_the_room_first_and_what_is_left_out_is_counted() {
     )));
     assert_markdown_intact(&out);
 }
+
+#[test]
+fn many_sites_keep_the_comment_in_its_budget_and_count_every_removal() {
+    let mut plan = long_name_plan(100);
+    let one = plan.sites[0].clone();
+    plan.sites = (0..150)
+        .map(|i| SitePlan {
+            site: format!("site{i:03}"),
+            ..one.clone()
+        })
+        .collect();
+    let out = markdown::render(&plan, "9a8b7c6d", markdown::DEFAULT_BUDGET, "the artifact");
+    assert!(
+        out.len() <= markdown::DEFAULT_BUDGET,
+        "{} characters",
+        out.len()
+    );
+    assert_markdown_intact(&out);
+    let shown = out.matches("- user  leaver").count();
+    let hidden = 150 * 100 - shown;
+    assert!(shown > 0 && hidden > 0);
+    assert!(
+        out.contains(&format!(
+            "> **{hidden} removals are not shown** in this comment"
+        )),
+        "{}",
+        &out[..2_000]
+    );
+    assert_eq!(
+        out.matches("<details").count(),
+        150,
+        "every site keeps its section"
+    );
+}

@@ -85,26 +85,38 @@ pub fn render(plan: &Plan, fingerprint: &str, budget: usize, artifact: &str) -> 
     );
 
     let mut sections: Vec<Section> = plan.sites.iter().map(Section::of).collect();
-    // Room for the notices, each site's header, fences and its "not shown"
-    // line, and the warning naming it when removals are left out.
-    let fixed: usize = sections
-        .iter()
-        .map(|s| 2 * s.header_len() + 300 + 2 * artifact.len())
-        .sum();
-    let notice_room = 400 + 2 * artifact.len();
-    let room = budget.saturating_sub(head.len() + foot.len() + notice_room + fixed);
-    // Removals first, then the other changes, then kept objects and notes.
-    let room = share_out(&mut sections, room, true);
-    let room = share_out(&mut sections, room, false);
-    let mut room = room;
-    for section in &mut sections {
+    // The room for changes is what the fixed parts leave; when what is left
+    // out takes more words than planned ("not shown" lines, the warning),
+    // the room shrinks by the excess and the changes are chosen again.
+    let fixed: usize = sections.iter().map(Section::header_len).sum();
+    let notice_room = 300 + artifact.len();
+    let mut room = budget.saturating_sub(head.len() + foot.len() + notice_room + fixed);
+    loop {
+        let out = layout(&head, &foot, &mut sections, room, artifact);
+        if out.len() <= budget || room == 0 {
+            return out;
+        }
+        room = room.saturating_sub(out.len() - budget);
+    }
+}
+
+/// The comment with `room` characters for changes and notes: removals
+/// first, then the other changes, then kept objects and notes.
+fn layout(head: &str, foot: &str, sections: &mut [Section], room: usize, artifact: &str) -> String {
+    for section in sections.iter_mut() {
+        section.shown.iter_mut().for_each(|s| *s = false);
+        section.notes_shown = false;
+    }
+    let room = share_out(sections, room, true);
+    let mut room = share_out(sections, room, false);
+    for section in sections.iter_mut() {
         if section.all_shown() && section.notes.len() <= room {
             room -= section.notes.len();
             section.notes_shown = true;
         }
     }
 
-    let mut out = head;
+    let mut out = head.to_string();
     let hidden_removals: Vec<String> = sections
         .iter()
         .filter_map(|s| {
@@ -121,7 +133,7 @@ pub fn render(plan: &Plan, fingerprint: &str, budget: usize, artifact: &str) -> 
             hidden_removals.join("; ")
         );
     }
-    for section in &sections {
+    for section in sections.iter() {
         section.render(&mut out, artifact);
     }
     let cut: usize = sections
@@ -134,7 +146,7 @@ pub fn render(plan: &Plan, fingerprint: &str, budget: usize, artifact: &str) -> 
             "> [!NOTE]\n> {cut} changes are not shown to keep this comment under GitHub's size limit. The full plan is in {artifact}.\n"
         );
     }
-    out.push_str(&foot);
+    out.push_str(foot);
     out
 }
 
@@ -174,8 +186,9 @@ impl<'a> Section<'a> {
         }
     }
 
+    /// The section's details, summary and fences, without its changes.
     fn header_len(&self) -> usize {
-        escape::markdown(&self.site.site).len() + 120
+        escape::markdown(&self.site.site).len() + 160
     }
 
     fn all_shown(&self) -> bool {

@@ -127,15 +127,11 @@ pub fn markdown(s: &str) -> String {
     markdown_inline(&text(s))
 }
 
-/// Like [`markdown`], without shortening (a whole message).
-pub fn markdown_whole(s: &str) -> String {
-    markdown_inline(&visible(s))
-}
-
 /// HTML and markdown syntax in an already visible string made inert. Each
 /// special character becomes a numeric character reference, which markdown
 /// shows as the character and never reads as syntax (HTML, links, code
-/// spans, emphasis, table pipes); `@`, the `:` of `://` and the `.` of
+/// spans, `*` and `~` emphasis, table pipes; `_` is left, as in site and
+/// group names, where at worst it emphasises a word); `@`, the `:` of `://` and the `.` of
 /// `www.` are followed by a zero-width space reference so that no mention,
 /// email, URL or `www.` autolink can form.
 fn markdown_inline(s: &str) -> String {
@@ -150,7 +146,7 @@ fn markdown_inline(s: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
-            '\'' | '|' | '[' | ']' | '`' | '*' | '_' | '~' | '\\' => {
+            '\'' | '|' | '[' | ']' | '`' | '*' | '~' | '\\' => {
                 let _ = write!(out, "&#{};", c as u32);
             }
             c => out.push(c),

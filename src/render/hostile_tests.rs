@@ -484,3 +484,41 @@ fn many_sites_keep_the_comment_in_its_budget_and_count_every_removal() {
         "every site keeps its section"
     );
 }
+
+#[test]
+fn a_hostile_site_name_cannot_forge_the_comment_or_the_text() {
+    for site in HOSTILE {
+        let mut plan = plan_named(plain);
+        let s = &mut plan.sites[0];
+        s.site = site.to_string();
+        s.guards = vec![crate::plan::GuardTrip {
+            site: site.to_string(),
+            kind: crate::plan::GuardKind::Removals,
+            count: 20,
+            live: 30,
+            allowed: None,
+        }];
+        s.unneeded_allowances = vec![crate::plan::UnneededAllowance {
+            site: site.to_string(),
+            kind: crate::plan::GuardKind::Removals,
+            allowed: 40,
+        }];
+        let md = markdown::render(&plan, "9a8b7c6d", markdown::DEFAULT_BUDGET, "the artifact");
+        assert_markdown_intact(&md);
+        let lines = |t: &str| t.lines().count();
+        let mut plain_plan = plan_named(plain);
+        let mut guards = plan.sites[0].guards.clone();
+        guards[0].site = "acme".into();
+        let mut unneeded = plan.sites[0].unneeded_allowances.clone();
+        unneeded[0].site = "acme".into();
+        plain_plan.sites[0].guards = guards;
+        plain_plan.sites[0].unneeded_allowances = unneeded;
+        let plain_md = markdown::render(&plain_plan, "9a8b7c6d", markdown::DEFAULT_BUDGET, "x");
+        assert_eq!(lines(&md), lines(&plain_md), "{md}");
+        for color in [false, true] {
+            let text = text::render(&plan, color);
+            assert_inert_text(&text, "text");
+            assert_eq!(lines(&text), lines(&text::render(&plain_plan, color)));
+        }
+    }
+}

@@ -5,7 +5,9 @@
 use std::fmt::Write;
 
 use super::escape;
-use crate::plan::{Action, Change, ObjectKind, Plan, SitePlan, Summary};
+use crate::plan::{
+    Action, Change, GuardTrip, ObjectKind, Plan, SitePlan, Summary, UnneededAllowance,
+};
 
 /// GitHub refuses comments over 65,536 characters; leave room for a header
 /// a workflow may add.
@@ -64,19 +66,25 @@ pub fn render(plan: &Plan, fingerprint: &str, budget: usize, artifact: &str) -> 
         );
     }
     head.push('\n');
+    // The site's name is the one value in these messages: escaped for
+    // markdown, it holds no backtick, HTML, newline or link, in a code span
+    // or out of one.
     for trip in plan.guard_trips() {
+        let trip = GuardTrip {
+            site: escape::markdown(&trip.site),
+            ..trip.clone()
+        };
         let _ = writeln!(
             head,
-            "> [!CAUTION]\n> {}. `roster apply` refuses this plan until it is acknowledged.\n",
-            escape::markdown_whole(&trip.to_string())
+            "> [!CAUTION]\n> {trip}. `roster apply` refuses this plan until it is acknowledged.\n"
         );
     }
     for unneeded in plan.sites.iter().flat_map(|s| &s.unneeded_allowances) {
-        let _ = writeln!(
-            head,
-            "> [!NOTE]\n> {}.\n",
-            escape::markdown_whole(&unneeded.to_string())
-        );
+        let unneeded = UnneededAllowance {
+            site: escape::markdown(&unneeded.site),
+            ..unneeded.clone()
+        };
+        let _ = writeln!(head, "> [!NOTE]\n> {unneeded}.\n");
     }
     let foot = format!(
         "<sub>desired state `{}` · roster {}</sub>\n",

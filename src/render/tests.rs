@@ -101,7 +101,7 @@ fn markdown() {
     | acme-sigma | sigma | 0 | 0 | 1 | 0 | 0 | 0 |
 
     > [!NOTE]
-    > site &#96;acme-sigma&#96;: allow&#95;removals = 40 is set, and this plan does not need it. Once the change it was written for is applied, remove it, so that the guard stops the next large change until someone reviews it.
+    > site `acme-sigma`: allow_removals = 40 is set, and this plan does not need it. Once the change it was written for is applied, remove it, so that the guard stops the next large change until someone reviews it.
 
     <details open><summary><b>acme</b> (periscope): 1 to create, 1 to update, 1 to delete</summary>
 

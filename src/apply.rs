@@ -9,6 +9,7 @@ use std::fmt::Write;
 use crate::plan::{Change, Plan, SitePlan};
 use crate::progress::Progress;
 use crate::provider::{Client, ProviderError, WriteMode};
+use crate::render::escape::{Text, Visible};
 
 /// What happened to one change.
 #[derive(Debug, Clone)]
@@ -61,9 +62,9 @@ impl Report {
     pub fn render(&self) -> String {
         let mut out = String::new();
         for (site, results) in &self.sites {
-            let _ = writeln!(out, "site {site}");
+            let _ = writeln!(out, "site {}", Text(site));
             for r in results {
-                let what = format!("{} {}", r.change.kind().as_str(), r.change.key());
+                let what = format!("{} {}", r.change.kind().as_str(), Text(r.change.key()));
                 let verb = match r.change.action() {
                     crate::plan::Action::Create => "created",
                     crate::plan::Action::Update => "updated",
@@ -77,8 +78,10 @@ impl Report {
                     (Outcome::Applied, WriteMode::TestMode) => {
                         format!("  ok      {what} (accepted with test_mode=true; nothing changed)")
                     }
-                    (Outcome::Failed(e), _) => format!("  FAILED  {what}: {e}"),
-                    (Outcome::Skipped(why), _) => format!("  skipped {what}: {why}"),
+                    (Outcome::Failed(e), _) => {
+                        format!("  FAILED  {what}: {}", Visible(&e.to_string()))
+                    }
+                    (Outcome::Skipped(why), _) => format!("  skipped {what}: {}", Visible(why)),
                 };
                 let _ = writeln!(out, "{line}");
             }

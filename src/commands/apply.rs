@@ -166,7 +166,7 @@ fn dry_run_notice(plan: &crate::plan::Plan) -> String {
         plan.sites
             .iter()
             .filter(|s| s.provider == p && !s.changes.is_empty())
-            .map(|s| s.site.as_str())
+            .map(|s| crate::render::escape::text(&s.site))
             .collect::<Vec<_>>()
     };
     let mut lines = vec!["Dry run: nothing will be changed.".to_string()];

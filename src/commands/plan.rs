@@ -152,7 +152,7 @@ pub async fn compute(desired: &DesiredState, targets: &Targets) -> Result<Comput
                 live.push(l);
                 sites.push(i);
             }
-            Err(e) => unreadable.push(e.to_string()),
+            Err(e) => unreadable.push(crate::render::escape::visible(&e.to_string())),
         }
     }
     if readable.is_empty() && !unreadable.is_empty() {
@@ -163,7 +163,11 @@ pub async fn compute(desired: &DesiredState, targets: &Targets) -> Result<Comput
     }
     let start = std::time::Instant::now();
     let plan = crate::plan::plan_sites(readable.into_iter().zip(&live)).map_err(|errors| {
-        let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+        // Each error on its own line, whatever the live names in it hold.
+        let lines: Vec<String> = errors
+            .iter()
+            .map(|e| format!("  {}", crate::render::escape::visible(&e.to_string())))
+            .collect();
         anyhow!(
             "the plan cannot be made:\n{}\nnothing was changed",
             lines.join("\n")

@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::{Change, Plan};
+use crate::render::escape::{Text, Visible};
 use crate::render::json::FORMAT_VERSION;
 
 #[derive(Debug, thiserror::Error)]
@@ -182,7 +183,7 @@ impl Mismatch {
     pub fn render(&self, path: &str) -> String {
         let mut out = format!("The saved plan {path} does not match what roster would do now:\n");
         for r in &self.reasons {
-            out.push_str(&format!("  - {r}\n"));
+            out.push_str(&format!("  - {}\n", Visible(r)));
         }
         let section = |out: &mut String, title: &str, list: &[(String, Change)]| {
             if list.is_empty() {
@@ -192,7 +193,7 @@ impl Mismatch {
             let mut site = "";
             for (s, c) in list {
                 if s != site {
-                    out.push_str(&format!("  site {s}\n"));
+                    out.push_str(&format!("  site {}\n", Text(s)));
                     site = s;
                 }
                 for line in crate::render::text::change_lines(c).lines() {

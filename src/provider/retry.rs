@@ -86,14 +86,23 @@ impl RetryPolicy {
                 ambiguous: error.is_ambiguous(),
             };
             if let Some(answer) = took_effect(failure).await {
-                tracing::debug!(site, action, "an earlier try took effect");
+                tracing::debug!(?site, ?action, "an earlier try took effect");
                 return Ok(answer);
             }
             if attempt >= self.attempts || !error.is_retryable() {
                 return Err(error);
             }
             let wait = self.delay(attempt, error.retry_after());
-            tracing::debug!(site, action, attempt, wait_ms = wait.as_millis() as u64, %error, "retrying");
+            // Names go through Debug and the error through the escaping rule,
+            // so a live name cannot write control characters into the log.
+            tracing::debug!(
+                ?site,
+                ?action,
+                attempt,
+                wait_ms = wait.as_millis() as u64,
+                error = %crate::render::escape::Visible(&error.to_string()),
+                "retrying"
+            );
             tokio::time::sleep(wait).await;
             attempt += 1;
         }

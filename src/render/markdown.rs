@@ -4,7 +4,10 @@
 
 use std::fmt::Write;
 
-use crate::plan::{Action, ObjectKind, Plan, SitePlan, Summary};
+use super::escape;
+use crate::plan::{
+    Action, Change, GuardTrip, ObjectKind, Plan, SitePlan, Summary, UnneededAllowance,
+};
 
 /// GitHub refuses comments over 65,536 characters; leave room for a header
 /// a workflow may add.
@@ -31,7 +34,13 @@ fn counts_line(s: &Summary) -> String {
 }
 
 /// Renders the plan within `budget` characters. `artifact` names where the
-/// full plan is when a section had to be cut.
+/// full plan is when a change had to be left out.
+///
+/// Every value is shown by the rule of [`escape`]: inside the diff blocks
+/// (whose fence outlasts any backtick run) as in the text plan, outside
+/// them HTML-escaped with mentions and links made inert. Each change line
+/// is bounded, removals get the room first, and what is left out is counted
+/// per site and kind; removals left out are announced at the top.
 pub fn render(plan: &Plan, fingerprint: &str, budget: usize, artifact: &str) -> String {
     let summary = plan.summary();
     let mut head = String::new();
@@ -46,7 +55,7 @@ pub fn render(plan: &Plan, fingerprint: &str, budget: usize, artifact: &str) -> 
         let _ = writeln!(
             head,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            site.site,
+            escape::markdown(&site.site),
             site.provider,
             c(ObjectKind::User, Action::Create),
             c(ObjectKind::User, Action::Update),
@@ -57,13 +66,24 @@ pub fn render(plan: &Plan, fingerprint: &str, budget: usize, artifact: &str) -> 
         );
     }
     head.push('\n');
+    // The site's name is the one value in these messages: escaped for
+    // markdown, it holds no backtick, HTML, newline or link, in a code span
+    // or out of one.
     for trip in plan.guard_trips() {
+        let trip = GuardTrip {
+            site: escape::markdown(&trip.site),
+            ..trip.clone()
+        };
         let _ = writeln!(
             head,
             "> [!CAUTION]\n> {trip}. `roster apply` refuses this plan until it is acknowledged.\n"
         );
     }
     for unneeded in plan.sites.iter().flat_map(|s| &s.unneeded_allowances) {
+        let unneeded = UnneededAllowance {
+            site: escape::markdown(&unneeded.site),
+            ..unneeded.clone()
+        };
         let _ = writeln!(head, "> [!NOTE]\n> {unneeded}.\n");
     }
     let foot = format!(
@@ -72,76 +92,238 @@ pub fn render(plan: &Plan, fingerprint: &str, budget: usize, artifact: &str) -> 
         env!("CARGO_PKG_VERSION")
     );
 
-    // Every site keeps its section; the room left for changes is shared out
-    // in turn, so a huge site cannot crowd out the others.
-    let notice_room = 400;
-    let close = "```\n\n</details>\n\n";
-    // Each site is rendered once, as the text plan renders it, and cut into
-    // blocks: one per object (its line and the field lines under it).
-    let blocks: Vec<Vec<String>> = plan
-        .sites
+    let mut sections: Vec<Section> = plan.sites.iter().map(Section::of).collect();
+    // The room for changes is what the fixed parts leave; when what is left
+    // out takes more words than planned ("not shown" lines, the warning),
+    // the room shrinks by the excess and the changes are chosen again.
+    let fixed: usize = sections.iter().map(Section::header_len).sum();
+    let notice_room = 300 + artifact.len();
+    let mut room = budget.saturating_sub(head.len() + foot.len() + notice_room + fixed);
+    loop {
+        let out = layout(&head, &foot, &mut sections, room, artifact);
+        if out.len() <= budget || room == 0 {
+            return out;
+        }
+        room = room.saturating_sub(out.len() - budget);
+    }
+}
+
+/// The comment with `room` characters for changes and notes: removals
+/// first, then the other changes, then kept objects and notes.
+fn layout(head: &str, foot: &str, sections: &mut [Section], room: usize, artifact: &str) -> String {
+    for section in sections.iter_mut() {
+        section.shown.iter_mut().for_each(|s| *s = false);
+        section.notes_shown = false;
+    }
+    let room = share_out(sections, room, true);
+    let mut room = share_out(sections, room, false);
+    for section in sections.iter_mut() {
+        if section.all_shown() && section.notes.len() <= room {
+            room -= section.notes.len();
+            section.notes_shown = true;
+        }
+    }
+
+    let mut out = head.to_string();
+    let hidden_removals: Vec<String> = sections
         .iter()
-        .map(|site| blocks_of(&crate::render::text::site_body(site)))
-        .collect();
-    let headers: Vec<String> = plan
-        .sites
-        .iter()
-        .zip(&blocks)
-        .map(|(site, blocks)| {
-            let lines: usize = blocks.iter().map(|b| b.lines().count()).sum();
-            format!(
-                "<details{}><summary><b>{}</b> ({}): {}</summary>\n\n```diff\n",
-                if lines > FOLD_LINES { "" } else { " open" },
-                site.site,
-                site.provider,
-                counts_line(&Summary::of(&site.changes))
-            )
+        .filter_map(|s| {
+            s.hidden_counts(true)
+                .map(|c| format!("{} ({c})", escape::markdown(&s.site.site)))
         })
         .collect();
-    let fixed: usize = headers.iter().map(|h| h.len() + close.len() + 60).sum();
-    let mut room = budget.saturating_sub(head.len() + foot.len() + notice_room + fixed);
-    let mut body = String::new();
-    let mut cut = 0usize;
-    for (i, ((site, header), blocks)) in plan.sites.iter().zip(&headers).zip(&blocks).enumerate() {
-        let share = room / (plan.sites.len() - i);
-        let mut used = 0usize;
-        body.push_str(header);
-        let (changes, notes): (Vec<&String>, Vec<&String>) =
-            blocks.iter().partition(|b| b.starts_with(['+', '~', '-']));
-        let mut shown = 0usize;
-        for text in &changes {
-            if used + text.len() > share {
-                break;
-            }
-            used += text.len();
-            body.push_str(text);
-            shown += 1;
-        }
-        if shown < changes.len() {
-            let rest = changes.len() - shown;
-            cut += rest;
-            body.push_str(&format!("… {rest} more changes on {}\n", site.site));
-        } else {
-            // Kept objects and guards, as the text plan lists them, when they fit.
-            let notes: String = notes.iter().map(|n| n.as_str()).collect();
-            if used + notes.len() <= share {
-                used += notes.len();
-                body.push_str(&notes);
-            }
-        }
-        room -= used;
-        body.push_str(close);
+    if !hidden_removals.is_empty() {
+        let n: usize = sections.iter().map(|s| s.hidden(true)).sum();
+        let _ = writeln!(
+            out,
+            "> [!WARNING]\n> **{n} removal{} not shown** in this comment, as it cannot hold them all: {}. Review them in {artifact} before approving.\n",
+            if n == 1 { " is" } else { "s are" },
+            hidden_removals.join("; ")
+        );
     }
-    let mut out = head;
-    out.push_str(&body);
+    for section in sections.iter() {
+        section.render(&mut out, artifact);
+    }
+    let cut: usize = sections
+        .iter()
+        .map(|s| s.hidden(false) + s.hidden(true))
+        .sum();
     if cut > 0 {
         let _ = writeln!(
             out,
             "> [!NOTE]\n> {cut} changes are not shown to keep this comment under GitHub's size limit. The full plan is in {artifact}.\n"
         );
     }
-    out.push_str(&foot);
+    out.push_str(foot);
     out
+}
+
+/// Characters of one line of a diff block, beyond which it is shortened:
+/// each change gets a bounded share of the comment.
+const LINE_MAX: usize = 1_000;
+
+/// One site's section: its changes as blocks of lines, which are shown.
+struct Section<'a> {
+    site: &'a SitePlan,
+    changes: Vec<(&'a Change, String)>,
+    shown: Vec<bool>,
+    /// Kept objects, guards and notes, as the text plan lists them.
+    notes: String,
+    notes_shown: bool,
+}
+
+impl<'a> Section<'a> {
+    fn of(site: &'a SitePlan) -> Section<'a> {
+        // The site is rendered once, as the text plan renders it (values
+        // escaped and shortened), and cut into one block per object; the
+        // changes come first, in plan order.
+        let mut blocks = blocks_of(&crate::render::text::site_body(site)).into_iter();
+        let changes: Vec<(&Change, String)> = site
+            .changes
+            .iter()
+            .zip(blocks.by_ref())
+            .map(|(c, b)| (c, bounded(&b)))
+            .collect();
+        let notes: String = blocks.map(|b| bounded(&b)).collect();
+        Section {
+            site,
+            shown: vec![false; changes.len()],
+            changes,
+            notes,
+            notes_shown: false,
+        }
+    }
+
+    /// The section's details, summary and fences, without its changes.
+    fn header_len(&self) -> usize {
+        escape::markdown(&self.site.site).len() + 160
+    }
+
+    fn all_shown(&self) -> bool {
+        self.shown.iter().all(|s| *s)
+    }
+
+    /// How many changes of the one class (removals or not) are not shown.
+    fn hidden(&self, removals: bool) -> usize {
+        self.changes
+            .iter()
+            .zip(&self.shown)
+            .filter(|((c, _), shown)| !**shown && is_removal(c) == removals)
+            .count()
+    }
+
+    /// The changes of one class not shown, counted per kind, or None.
+    fn hidden_counts(&self, removals: bool) -> Option<String> {
+        let hidden = self
+            .changes
+            .iter()
+            .zip(&self.shown)
+            .filter(|((c, _), shown)| !**shown && is_removal(c) == removals)
+            .map(|((c, _), _)| *c);
+        per_kind(hidden)
+    }
+
+    fn render(&self, out: &mut String, artifact: &str) {
+        let mut body = String::new();
+        for ((_, block), shown) in self.changes.iter().zip(&self.shown) {
+            if *shown {
+                body.push_str(block);
+            }
+        }
+        let hidden = self
+            .changes
+            .iter()
+            .zip(&self.shown)
+            .filter(|(_, s)| !**s)
+            .map(|((c, _), _)| *c);
+        let rest = self.changes.len() - self.shown.iter().filter(|s| **s).count();
+        if let Some(kinds) = per_kind(hidden) {
+            let _ = writeln!(
+                body,
+                "… {rest} more change{} on {} not shown: {kinds}; the full plan is in {artifact}",
+                if rest == 1 { "" } else { "s" },
+                escape::text(&self.site.site),
+            );
+        }
+        if self.notes_shown {
+            body.push_str(&self.notes);
+        }
+        let lines = body.lines().count();
+        let fence = escape::fence(&body);
+        let _ = write!(
+            out,
+            "<details{}><summary><b>{}</b> ({}): {}</summary>\n\n{fence}diff\n{body}{fence}\n\n</details>\n\n",
+            if lines > FOLD_LINES { "" } else { " open" },
+            escape::markdown(&self.site.site),
+            self.site.provider,
+            counts_line(&Summary::of(&self.site.changes)),
+        );
+    }
+}
+
+fn is_removal(change: &Change) -> bool {
+    change.action() == Action::Delete
+}
+
+/// Changes counted per kind, removals first: `2 user deletes, 1 group create`.
+fn per_kind<'a>(changes: impl Iterator<Item = &'a Change>) -> Option<String> {
+    const KINDS: [&str; 7] = [
+        "user delete",
+        "user deactivation",
+        "group delete",
+        "user update",
+        "group update",
+        "user create",
+        "group create",
+    ];
+    let mut counts = [0usize; KINDS.len()];
+    for c in changes {
+        let i = match c {
+            Change::DeleteUser { .. } => 0,
+            Change::DeactivateUser { .. } => 1,
+            Change::DeleteGroup { .. } => 2,
+            Change::UpdateUser { .. } => 3,
+            Change::UpdateGroup { .. } => 4,
+            Change::CreateUser { .. } => 5,
+            Change::CreateGroup { .. } => 6,
+        };
+        counts[i] += 1;
+    }
+    let parts: Vec<String> = KINDS
+        .iter()
+        .zip(counts)
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| format!("{n} {k}{}", if n == 1 { "" } else { "s" }))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// Marks changes of one class (removals or the rest) as shown while they
+/// fit, sharing `room` out among the sites in turn so that a huge site
+/// cannot crowd out the others; returns the room left.
+fn share_out(sections: &mut [Section], mut room: usize, removals: bool) -> usize {
+    let n = sections.len();
+    for (i, section) in sections.iter_mut().enumerate() {
+        let share = room / (n - i);
+        let mut used = 0usize;
+        for ((change, block), shown) in section.changes.iter().zip(section.shown.iter_mut()) {
+            if is_removal(change) != removals || used + block.len() > share {
+                continue;
+            }
+            used += block.len();
+            *shown = true;
+        }
+        room -= used;
+    }
+    room
+}
+
+/// A block with each line bounded to [`LINE_MAX`] characters.
+fn bounded(block: &str) -> String {
+    block
+        .lines()
+        .map(|l| escape::shorten_line(l, LINE_MAX) + "\n")
+        .collect()
 }
 
 /// A site's text lines, dedented for a diff block (the symbol first) and

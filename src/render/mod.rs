@@ -1,9 +1,12 @@
 //! Rendering plans for people and machines.
 
+pub mod escape;
 pub mod json;
 pub mod markdown;
 pub mod text;
 
+#[cfg(test)]
+pub(crate) mod hostile_tests;
 #[cfg(test)]
 mod tests;
 

@@ -315,7 +315,11 @@ fn a_ten_thousand_change_plan_fits_in_one_comment() {
     assert!(!out.contains("person09999@acme.com"));
     // The second site still gets its section, and the cut is announced.
     let shown = out.matches("+ user  person").count();
-    assert!(out.contains(&format!("… {} more changes on acme\n", 10_000 - shown)));
+    assert!(out.contains(&format!(
+        "… {} more changes on acme not shown: {} user creates; the full plan is in the `roster-plan` artifact\n",
+        10_000 - shown,
+        10_000 - shown
+    )));
     assert!(out.contains(&format!(
         "> {} changes are not shown to keep this comment under GitHub's size limit. The full plan is in the `roster-plan` artifact.",
         10_000 - shown

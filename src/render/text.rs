@@ -6,6 +6,7 @@ use std::fmt::Write;
 use console::Style;
 use similar::{ChangeTag, TextDiff};
 
+use super::escape::{self, Text};
 use crate::plan::{Action, Change, Diff, Kept, Plan, SitePlan, Summary};
 
 /// How many kept objects of one kind and reason are listed by name.
@@ -79,7 +80,7 @@ fn render_site(out: &mut String, site: &SitePlan, st: &Styles) {
         out,
         "{} {}",
         st.bold
-            .apply_to(format!("site {} ({})", site.site, site.provider)),
+            .apply_to(format!("site {} ({})", Text(&site.site), site.provider)),
         st.dim.apply_to(format!("— {counts}"))
     );
     render_site_body(out, site, st);
@@ -91,9 +92,11 @@ fn render_site_body(out: &mut String, site: &SitePlan, st: &Styles) {
     }
     render_kept(out, &site.kept, st);
     for trip in &site.guards {
+        let trip = escape::visible(&trip.to_string());
         let _ = writeln!(out, "{}", st.delete.apply_to(format!("  ! guard: {trip}")));
     }
     for unneeded in &site.unneeded_allowances {
+        let unneeded = escape::visible(&unneeded.to_string());
         let _ = writeln!(out, "{}", st.dim.apply_to(format!("  note: {unneeded}")));
     }
 }
@@ -114,8 +117,14 @@ pub fn change_lines(change: &Change) -> String {
 
 fn render_change(out: &mut String, change: &Change, st: &Styles) {
     let (style, symbol) = st.for_action(change.action());
-    let head = format!("  {symbol} {:<5} {}", change.kind().as_str(), change.key());
-    let quoted = |name: &str, v: &Option<String>| v.as_ref().map(|v| format!("{name}={v:?}"));
+    let head = format!(
+        "  {symbol} {:<5} {}",
+        change.kind().as_str(),
+        Text(change.key())
+    );
+    let quoted = |name: &str, v: &Option<String>| {
+        v.as_ref().map(|v| format!("{name}={}", escape::quoted(v)))
+    };
     let detail: Vec<String> = match change {
         Change::CreateGroup {
             access,
@@ -137,9 +146,20 @@ fn render_change(out: &mut String, change: &Change, st: &Styles) {
             groups,
             ..
         } => [
-            Some(format!("first_name={first_name:?} last_name={last_name:?}")),
+            Some(format!(
+                "first_name={} last_name={}",
+                escape::quoted(first_name),
+                escape::quoted(last_name)
+            )),
             quoted("member_type", member_type),
-            Some(format!("groups=[{}]", groups.join(", "))),
+            Some(format!(
+                "groups=[{}]",
+                groups
+                    .iter()
+                    .map(|g| escape::text(g))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
         ]
         .into_iter()
         .flatten()
@@ -155,6 +175,7 @@ fn render_change(out: &mut String, change: &Change, st: &Styles) {
             } else {
                 "not declared"
             };
+            let handover = escape::visible(&handover.to_string());
             vec![format!("({why}; deactivated, {handover})")]
         }
         Change::DeleteGroup { .. } => vec!["(not declared; deleted)".into()],
@@ -210,11 +231,11 @@ fn render_change(out: &mut String, change: &Change, st: &Styles) {
                 let parts: Vec<String> = m
                     .added
                     .iter()
-                    .map(|g| st.create.apply_to(format!("+{g}")).to_string())
+                    .map(|g| st.create.apply_to(format!("+{}", Text(g))).to_string())
                     .chain(
                         m.removed
                             .iter()
-                            .map(|g| st.delete.apply_to(format!("-{g}")).to_string()),
+                            .map(|g| st.delete.apply_to(format!("-{}", Text(g))).to_string()),
                     )
                     .collect();
                 let _ = writeln!(out, "      groups: {}", parts.join(" "));
@@ -226,10 +247,12 @@ fn render_change(out: &mut String, change: &Change, st: &Styles) {
 
 fn field(out: &mut String, name: &str, diff: Option<&Diff<String>>, st: &Styles) {
     let Some(d) = diff else { return };
-    let (before, after) = if st.color {
+    // Colour only emphasises what differs; the values are escaped first,
+    // and long ones are shown shortened, without emphasis.
+    let (before, after) = if st.color && !escape::is_long(&d.before) && !escape::is_long(&d.after) {
         inline_diff(&d.before, &d.after, st)
     } else {
-        (format!("{:?}", d.before), format!("{:?}", d.after))
+        (escape::quoted(&d.before), escape::quoted(&d.after))
     };
     let _ = writeln!(out, "      {name}: {before} → {after}");
 }
@@ -239,7 +262,9 @@ fn inline_diff(before: &str, after: &str, st: &Styles) -> (String, String) {
     let diff = TextDiff::from_chars(before, after);
     let (mut old, mut new) = (String::from("\""), String::from("\""));
     for change in diff.iter_all_changes() {
-        let text = change.value();
+        let text = escape::quoted(change.value());
+        // The piece without its quotes: escaped like the whole value.
+        let text = &text[1..text.len() - 1];
         match change.tag() {
             ChangeTag::Equal => {
                 old.push_str(text);
@@ -273,15 +298,14 @@ fn render_kept(out: &mut String, kept: &[Kept], st: &Styles) {
         } else {
             format!("{}s", first.kind.as_str())
         };
-        let mut names: Vec<&str> = run
+        let mut names: Vec<String> = run
             .iter()
             .take(KEPT_LISTED)
-            .map(|k| k.key.as_str())
+            .map(|k| escape::text(&k.key))
             .collect();
         let more = run.len().saturating_sub(KEPT_LISTED);
-        let more_text = format!("and {more} more");
         if more > 0 {
-            names.push(&more_text);
+            names.push(format!("and {more} more"));
         }
         let _ = writeln!(
             out,

@@ -366,9 +366,9 @@ impl PeriscopeClient {
             .map_err(|e| self.transport(call, describe_transport(e)))?;
         let (status, asked_wait, bytes) = (answer.status, answer.retry_after, answer.body);
         tracing::debug!(
-            site = self.site_name(),
+            site = ?self.site_name(),
             method = %call.method,
-            path = %call.path,
+            path = %crate::render::escape::Visible(&call.path),
             test_mode = ?call.mode.map(|m| m == WriteMode::TestMode),
             status = status.as_u16(),
             duration_ms = answer.elapsed.as_millis() as u64,

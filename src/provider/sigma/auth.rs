@@ -102,7 +102,7 @@ impl Auth {
         state.generation += 1;
         let access = token.access.clone();
         state.token = Some(token);
-        tracing::debug!(site = %self.site, generation = state.generation, "sigma token obtained");
+        tracing::debug!(site = ?self.site, generation = state.generation, "sigma token obtained");
         Ok((access, state.generation))
     }
 

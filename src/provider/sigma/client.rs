@@ -202,9 +202,9 @@ impl SigmaClient {
                 .map_err(|e| self.transport(call, describe_transport(e)))?;
             let (status, asked_wait, bytes) = (answer.status, answer.retry_after, answer.body);
             tracing::debug!(
-                site = %self.name,
+                site = ?self.name,
                 method = %call.method,
-                path = %call.path,
+                path = %crate::render::escape::Visible(&call.path),
                 status = status.as_u16(),
                 duration_ms = answer.elapsed.as_millis() as u64,
                 "sigma request"

@@ -878,3 +878,26 @@ fn default_env_name(site: &str, suffix: &str) -> String {
         .collect();
     format!("{upper}_{suffix}")
 }
+
+/// Checks only the site tables of what was parsed: the trusted connection
+/// settings of `--sites-from`, whose people are not this command's concern.
+pub(super) fn build_sites(parsed: &Parsed) -> Result<Vec<Site>, Vec<Diagnostic>> {
+    let mut c = Checker {
+        files: &parsed.files,
+        diagnostics: Vec::new(),
+    };
+    let sites: Vec<Site> = parsed
+        .entries
+        .sites
+        .iter()
+        .filter_map(|(name, entry)| check_site(&mut c, name.get_ref(), entry))
+        .collect();
+    if parsed.entries.sites.is_empty() && !parsed.files.is_empty() {
+        c.error(0, 0..0, "no site is declared in the state".into(), None);
+    }
+    if c.diagnostics.is_empty() {
+        Ok(sites)
+    } else {
+        Err(c.diagnostics)
+    }
+}

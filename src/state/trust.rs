@@ -83,12 +83,15 @@ pub fn load_with_sites_from(
     Ok((with_trusted_connections(desired, &trusted_sites), notes))
 }
 
+/// A setting, its canonical value, and its `(line, column)` when written.
+type LocatedSetting = (&'static str, Option<String>, Option<(usize, usize)>);
+
 /// A site's settings with their locations turned into `file:line:column`.
 struct Located {
     name: String,
     path: PathBuf,
     table: (usize, usize),
-    settings: Vec<(&'static str, Option<String>, Option<(usize, usize)>)>,
+    settings: Vec<LocatedSetting>,
 }
 
 fn locate(file: &SourceFile, d: &Declared) -> Located {

@@ -356,3 +356,74 @@ fn sites_from_combines_with_the_sandbox() {
     );
     assert!(!marker.exists());
 }
+
+/// A base_url is an address only: a query, a fragment, a user name or a
+/// password in it is refused where it is written, and the password is never
+/// shown. Nothing is sent.
+#[test]
+fn base_urls_with_a_query_fragment_or_userinfo_are_refused_where_written() {
+    let sb = sandbox_with_key(SECRET);
+    let host = sb.url.trim_start_matches("http://").trim_end_matches('/');
+    let cases = [
+        (
+            format!("http://{host}/?site=other"),
+            "?site",
+            "holds a query (`?...`); roster adds the queries it needs itself",
+            "remove the `?` and everything after it",
+        ),
+        (
+            format!("http://{host}/#top"),
+            "#top",
+            "holds a fragment (`#...`), which is never sent",
+            "remove the `#` and everything after it",
+        ),
+        (
+            format!("http://bob:hunter2-secret@{host}"),
+            "bob:",
+            "holds a password (`user:password@`); secrets never live in state files",
+            "remove the user name and password from the URL (and rotate the password if it was committed); the site's credentials come from api_key, or client_id and client_secret",
+        ),
+        (
+            format!("http://bob@{host}"),
+            "bob@",
+            "holds a user name (`user@`), which roster never sends",
+            "remove the user name and the `@` from the URL",
+        ),
+    ];
+    for (url, needle, message, hint) in cases {
+        let text = periscope_site(&url, "ACME_KEY");
+        let dir = state_dir(&[("roster.toml", &text)]);
+        for command in ["validate", "plan"] {
+            let out = roster(dir.path(), &[command], &[("ACME_KEY", SECRET)]);
+            assert_eq!(out.code, 1, "{url}: {}", out.all());
+            assert_eq!(
+                out.stderr,
+                format!(
+                    "error: state/roster.toml:{}: site `acme`: base_url {message}\n  hint: {hint}\nerror: 1 problem in the state under state; nothing was contacted\n",
+                    at(&text, needle)
+                ),
+                "{url}"
+            );
+            assert!(!out.all().contains("hunter2"), "{}", out.all());
+        }
+    }
+    let out = roster(
+        Path::new("."),
+        &[
+            "plan",
+            "--state",
+            repo_state().to_str().unwrap(),
+            "--sandbox-url",
+            &format!("http://bob:hunter2-secret@{host}"),
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr.contains("--sandbox-url holds a password"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.all().contains("hunter2"), "{}", out.all());
+    assert!(sb.sandbox.requests().is_empty());
+}

@@ -17,7 +17,7 @@ pub use credentials::{MissingCredentials, resolve_credentials};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use load::toml_files;
 pub use trust::{CONNECTION_SETTINGS, TrustError};
-pub use validate::{PERISCOPE_DEFAULT_URL, check_base_url, is_valid_email};
+pub use validate::{BaseUrlError, PERISCOPE_DEFAULT_URL, check_base_url, is_valid_email};
 
 use crate::model::DesiredState;
 

@@ -427,3 +427,54 @@ fn base_urls_with_a_query_fragment_or_userinfo_are_refused_where_written() {
     assert!(!out.all().contains("hunter2"), "{}", out.all());
     assert!(sb.sandbox.requests().is_empty());
 }
+
+/// A request budget is a connection setting too (pointed at by its site's
+/// table, as a number keeps no location); a trusted state that cannot be
+/// read stops the command.
+#[test]
+fn a_changed_budget_or_an_unusable_trusted_state_stops_the_command() {
+    let sb = sandbox_with_key(SECRET);
+    let dir = tempfile::tempdir().unwrap();
+    let trusted = repo_site(&sb.url, "ACME_KEY", "max_requests_per_second = 5");
+    write_state(&dir.path().join("trusted"), &trusted);
+    let pr = trusted.replace(
+        "max_requests_per_second = 5",
+        "max_requests_per_second = 500",
+    );
+    write_state(&dir.path().join("pr"), &pr);
+    let env = [("ACME_KEY", SECRET)];
+    let out = roster(
+        dir.path(),
+        &["plan", "--state", "pr", "--sites-from", "trusted"],
+        &env,
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr.contains(&format!(
+            "error: pr/roster.toml:{}: site `acme`: connection setting `max_requests_per_second` is declared differently from the trusted state (trusted/roster.toml:{})\n",
+            at(&pr, "[sites.acme]"),
+            at(&trusted, "[sites.acme]")
+        )),
+        "{}",
+        out.stderr
+    );
+
+    let out = roster(
+        dir.path(),
+        &["plan", "--state", "pr", "--sites-from", "nowhere"],
+        &env,
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr
+            .starts_with("error: nowhere:1:1: cannot read the state directory"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.ends_with("error: the trusted state under nowhere (--sites-from) cannot be used; nothing was run or contacted\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(sb.sandbox.requests().is_empty());
+}

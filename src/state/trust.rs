@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use super::diagnostic::{Diagnostic, Diagnostics, SourceFile};
+use super::diagnostic::{Diagnostic, Diagnostics};
 use super::load::{Entry, Parsed};
 use super::schema::{SecretRef, SiteSpec};
 use crate::model::{DesiredState, Site, SiteConfig};
@@ -33,14 +33,6 @@ struct Setting {
     span: Option<Range<usize>>,
 }
 
-/// A site's connection settings, located.
-struct Declared {
-    name: String,
-    file: usize,
-    table: Range<usize>,
-    settings: Vec<Setting>,
-}
-
 /// Why a state cannot be used with trusted connection settings.
 #[derive(Debug, thiserror::Error)]
 pub enum TrustError {
@@ -54,7 +46,7 @@ pub enum TrustError {
         diagnostics: Diagnostics,
     },
     /// The state declares connection settings the trusted state does not.
-    #[error("{} connection setting{} differ from the trusted ones", .0.len(), if .0.len() == 1 { "" } else { "s" })]
+    #[error("{} difference{} from the trusted connection settings", .0.len(), if .0.len() == 1 { "" } else { "s" })]
     Differs(Vec<Diagnostic>),
 }
 
@@ -68,11 +60,7 @@ pub fn load_with_sites_from(
     piece_bytes: usize,
 ) -> Result<(DesiredState, Vec<String>), TrustError> {
     let parsed = super::load::read_dir(dir, piece_bytes);
-    let declared = declared(&parsed);
-    let located: Vec<_> = declared
-        .iter()
-        .map(|d| locate(&parsed.files[d.file], d))
-        .collect();
+    let located = declared(&parsed);
     let desired = super::validate::build(parsed).map_err(|d| TrustError::State(Diagnostics(d)))?;
     let (trusted_sites, trusted_declared) = load_trusted(trusted, piece_bytes)?;
     let differences = compare(&located, &trusted_declared, trusted);
@@ -94,22 +82,6 @@ struct Located {
     settings: Vec<LocatedSetting>,
 }
 
-fn locate(file: &SourceFile, d: &Declared) -> Located {
-    Located {
-        name: d.name.clone(),
-        path: file.path.clone(),
-        table: file.line_column(d.table.start),
-        settings: d
-            .settings
-            .iter()
-            .map(|s| {
-                let at = s.span.as_ref().map(|r| file.line_column(r.start));
-                (s.key, s.value.clone(), at)
-            })
-            .collect(),
-    }
-}
-
 /// The trusted sites, checked, and their settings as written. Any problem
 /// in the trusted state stops the command: nothing in it is guessed.
 fn load_trusted(dir: &Path, piece_bytes: usize) -> Result<(Vec<Site>, Vec<Located>), TrustError> {
@@ -121,24 +93,31 @@ fn load_trusted(dir: &Path, piece_bytes: usize) -> Result<(Vec<Site>, Vec<Locate
     if !parsed.entries.diagnostics.is_empty() {
         return Err(fail(parsed.entries.diagnostics));
     }
-    let located = declared(&parsed)
-        .iter()
-        .map(|d| locate(&parsed.files[d.file], d))
-        .collect();
+    let located = declared(&parsed);
     let sites = super::validate::build_sites(&parsed).map_err(fail)?;
     Ok((sites, located))
 }
 
-fn declared(parsed: &Parsed) -> Vec<Declared> {
+/// Every site's connection settings as written, located.
+fn declared(parsed: &Parsed) -> Vec<Located> {
     parsed
         .entries
         .sites
         .iter()
-        .map(|(name, entry)| Declared {
-            name: name.get_ref().clone(),
-            file: entry.file,
-            table: entry.span.clone(),
-            settings: settings(entry),
+        .map(|(name, entry)| {
+            let file = &parsed.files[entry.file];
+            Located {
+                name: name.get_ref().clone(),
+                path: file.path.clone(),
+                table: file.line_column(entry.span.start),
+                settings: settings(entry)
+                    .into_iter()
+                    .map(|s| {
+                        let at = s.span.map(|r| file.line_column(r.start));
+                        (s.key, s.value, at)
+                    })
+                    .collect(),
+            }
         })
         .collect()
 }

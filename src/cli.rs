@@ -14,6 +14,14 @@ pub struct Cli {
     #[arg(long, global = true, default_value = "state", env = "ROSTER_STATE")]
     pub state: PathBuf,
 
+    /// Take every site's connection settings (provider, site, base_url,
+    /// cloud, credential sources, max_requests_per_second) from the state
+    /// under this trusted directory, such as a checkout of the default
+    /// branch; a state that declares them differently is refused before
+    /// anything is run or sent.
+    #[arg(long, global = true, value_name = "DIR", env = "ROSTER_SITES_FROM")]
+    pub sites_from: Option<PathBuf>,
+
     /// Only these sites (repeatable); by default every declared site.
     #[arg(long = "site", global = true, value_name = "NAME")]
     pub sites: Vec<String>,

@@ -64,6 +64,7 @@ pub fn run(cli: Cli) -> Result<Status> {
     let scope = Scope {
         dir: &cli.state,
         only,
+        sites_from: cli.sites_from.as_deref(),
     };
     match &cli.command {
         Command::Validate => validate::run(&scope),
@@ -121,13 +122,20 @@ pub struct Scope<'a> {
     pub dir: &'a Path,
     /// Only these sites (`--site`); all when empty.
     pub only: &'a [String],
+    /// The trusted state every site's connection settings come from
+    /// (`--sites-from`).
+    pub sites_from: Option<&'a Path>,
 }
 
 impl Scope<'_> {
     /// The state, checked whole, narrowed to the sites asked for.
     fn load(&self) -> Result<DesiredState> {
         let start = std::time::Instant::now();
-        let desired = self.narrow(load_state(self.dir)?)?;
+        let desired = match self.sites_from {
+            Some(trusted) => load_trusting(self.dir, trusted)?,
+            None => load_state(self.dir)?,
+        };
+        let desired = self.narrow(desired)?;
         tracing::debug!(
             sites = desired.sites.len(),
             elapsed_ms = start.elapsed().as_millis() as u64,
@@ -173,4 +181,49 @@ fn load_state(dir: &Path) -> Result<DesiredState> {
             dir.display()
         )
     })
+}
+
+/// Loads the state with every site's connection settings from the trusted
+/// state under `trusted`, printing every problem found before failing;
+/// nothing has been run or sent when it fails.
+fn load_trusting(dir: &Path, trusted: &Path) -> Result<DesiredState> {
+    use crate::state::TrustError;
+    let print = |diagnostics: &[crate::state::Diagnostic]| {
+        for d in diagnostics {
+            eprintln!("error: {d}");
+        }
+    };
+    match crate::state::load_with_sites_from(dir, trusted) {
+        Ok((desired, notes)) => {
+            for note in notes {
+                eprintln!("note: {note}");
+            }
+            Ok(desired)
+        }
+        Err(TrustError::State(d)) => {
+            print(&d.0);
+            let n = d.0.len();
+            anyhow::bail!(
+                "{n} problem{} in the state under {}; nothing was contacted",
+                if n == 1 { "" } else { "s" },
+                dir.display()
+            )
+        }
+        Err(TrustError::Trusted { diagnostics, .. }) => {
+            print(&diagnostics.0);
+            anyhow::bail!(
+                "the trusted state under {} (--sites-from) cannot be used; nothing was run or contacted",
+                trusted.display()
+            )
+        }
+        Err(TrustError::Differs(d)) => {
+            print(&d);
+            let n = d.len();
+            anyhow::bail!(
+                "{n} difference{} from the connection settings of the trusted state under {} (--sites-from); a change to connection settings is planned from the default branch after merge. No credential command was run and no site was contacted",
+                if n == 1 { "" } else { "s" },
+                trusted.display()
+            )
+        }
+    }
 }

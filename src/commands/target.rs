@@ -109,8 +109,10 @@ impl Targets {
             });
         }
         if let Some(raw) = &args.sandbox_url {
-            let url =
-                state::check_base_url(raw).map_err(|why| anyhow::anyhow!("--sandbox-url {why}"))?;
+            let url = state::check_base_url(raw).map_err(|why| match why.hint() {
+                Some(hint) => anyhow::anyhow!("--sandbox-url {why}\n  hint: {hint}"),
+                None => anyhow::anyhow!("--sandbox-url {why}"),
+            })?;
             let clients = sites
                 .iter()
                 .map(|site| Client::new(site, sandbox_credentials(site), Some(&url), pacing))

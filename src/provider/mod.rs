@@ -143,6 +143,30 @@ pub fn path_segment(raw: &str) -> String {
     percent_encoding::utf8_percent_encode(raw, SEGMENT).to_string()
 }
 
+/// The URL of `path` (an API path, segments already made safe with
+/// [`path_segment`], and maybe a query) on the API at `base`. The URL is
+/// built from its parts, never by joining text: `base`'s scheme, host and
+/// port are kept whatever `path` holds, its path segments come first, then
+/// those of `path`, and `path`'s query replaces none of them.
+pub fn endpoint(base: &url::Url, path: &str) -> url::Url {
+    let (path, query) = match path.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (path, None),
+    };
+    let segments: Vec<&str> = base
+        .path_segments()
+        .into_iter()
+        .flatten()
+        .chain(path.split('/'))
+        .filter(|s| !s.is_empty())
+        .collect();
+    let mut url = base.clone();
+    url.set_path(&segments.join("/"));
+    url.set_query(query);
+    url.set_fragment(None);
+    url
+}
+
 /// Said of a 3xx answer, which is never followed.
 pub const REDIRECT_HINT: &str = " (the site redirects elsewhere; roster never follows a redirect with credentials: check base_url)";
 
@@ -211,5 +235,50 @@ mod tests {
         assert_eq!(most.load(Ordering::SeqCst), 2);
         // In order (`buffered`), tasks 2.. would wait for task 0: 100 ms + 10.
         assert_eq!(started.elapsed(), Duration::from_millis(100));
+    }
+}
+
+#[cfg(test)]
+mod endpoint_tests {
+    use super::{endpoint, path_segment};
+
+    fn url(s: &str) -> url::Url {
+        url::Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn the_base_path_is_kept_and_the_request_path_follows_it() {
+        for base in ["https://h.example", "https://h.example/"] {
+            assert_eq!(
+                endpoint(&url(base), "/api/v1/users").as_str(),
+                "https://h.example/api/v1/users"
+            );
+        }
+        for base in ["https://h.example/proxy", "https://h.example/proxy/"] {
+            assert_eq!(
+                endpoint(&url(base), "/v2/members?limit=2&page=x").as_str(),
+                "https://h.example/proxy/v2/members?limit=2&page=x"
+            );
+        }
+    }
+
+    #[test]
+    fn nothing_in_the_path_changes_the_host() {
+        let base = url("https://h.example:8443/api");
+        for path in ["//evil.example/x", "/@evil.example", "/x#y", "/x?y=1#z"] {
+            let u = endpoint(&base, path);
+            assert_eq!(u.host_str(), Some("h.example"), "{path}");
+            assert_eq!(u.port(), Some(8443), "{path}");
+            assert!(u.path().starts_with("/api/"), "{path}: {u}");
+        }
+    }
+
+    #[test]
+    fn encoded_segments_are_sent_as_they_are() {
+        let path = format!("/v2/teams/{}", path_segment("a/b?c#d%"));
+        assert_eq!(
+            endpoint(&url("https://h.example"), &path).as_str(),
+            "https://h.example/v2/teams/a%2Fb%3Fc%23d%25"
+        );
     }
 }

@@ -9,6 +9,7 @@ pub mod edit;
 pub mod format;
 mod load;
 mod schema;
+mod trust;
 mod validate;
 
 use std::path::Path;
@@ -16,7 +17,8 @@ use std::path::Path;
 pub use credentials::{MissingCredentials, resolve_credentials};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use load::toml_files;
-pub use validate::{PERISCOPE_DEFAULT_URL, check_base_url, is_valid_email};
+pub use trust::{CONNECTION_SETTINGS, TrustError};
+pub use validate::{BaseUrlError, PERISCOPE_DEFAULT_URL, check_base_url, is_valid_email};
 
 use crate::model::DesiredState;
 
@@ -66,4 +68,13 @@ pub fn load(dir: &Path) -> Result<DesiredState, Diagnostics> {
 pub fn load_in_pieces(dir: &Path, piece_bytes: usize) -> Result<DesiredState, Diagnostics> {
     let parsed = load::read_dir(dir, piece_bytes);
     validate::build(parsed).map_err(Diagnostics)
+}
+
+/// [`load`], every site's connection settings taken from the trusted state
+/// under `trusted` (see `trust.rs`); with notes on trusted sites left out.
+pub fn load_with_sites_from(
+    dir: &Path,
+    trusted: &Path,
+) -> Result<(DesiredState, Vec<String>), TrustError> {
+    trust::load_with_sites_from(dir, trusted, chunks::MIN_CHUNK_BYTES)
 }

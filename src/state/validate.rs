@@ -678,11 +678,12 @@ fn check_site(c: &mut Checker, name: &str, entry: &Entry<SiteSpec>) -> Option<Si
             match check_base_url(raw.get_ref()) {
                 Ok(url) => Some(url),
                 Err(why) => {
+                    let span = pointed_at(&c.files[file].text, raw.span(), why.marker());
                     c.error(
                         file,
-                        raw.span(),
+                        span,
                         format!("site `{name}`: base_url {why}"),
-                        None,
+                        why.hint(),
                     );
                     None
                 }
@@ -854,17 +855,93 @@ fn secret_env(
     }
 }
 
-/// `https://` anywhere; plain `http://` only to this machine.
-pub fn check_base_url(raw: &str) -> Result<url::Url, String> {
-    let url = url::Url::parse(raw.trim()).map_err(|e| format!("`{raw}` is not a URL: {e}"))?;
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if is_loopback(&url) => Ok(url),
-        "http" => Err(format!(
-            "`{raw}` uses plain http://, which is only allowed for loopback addresses; use https://"
-        )),
-        other => Err(format!("`{raw}` has scheme `{other}`; use https://")),
+/// Why a base URL is refused. A URL holding a user name or password is
+/// never shown: the password is a secret written inline.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BaseUrlError {
+    #[error("`{0}` is not a URL: {1}")]
+    NotAUrl(String, url::ParseError),
+    #[error("is not a URL: {0}")]
+    NotAUrlHidden(url::ParseError),
+    #[error("`{0}` uses plain http://, which is only allowed for loopback addresses; use https://")]
+    PlainHttp(String),
+    #[error("`{0}` has scheme `{1}`; use https://")]
+    Scheme(String, String),
+    #[error("holds a password (`user:password@`); secrets never live in state files")]
+    Password,
+    #[error("holds a user name (`user@`), which roster never sends")]
+    UserName,
+    #[error("holds a query (`?...`); roster adds the queries it needs itself")]
+    Query,
+    #[error("holds a fragment (`#...`), which is never sent")]
+    Fragment,
+}
+
+impl BaseUrlError {
+    /// How to fix it.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            BaseUrlError::Password => "remove the user name and password from the URL (and rotate the password if it was committed); the site's credentials come from api_key, or client_id and client_secret".into(),
+            BaseUrlError::UserName => "remove the user name and the `@` from the URL".into(),
+            BaseUrlError::Query => "remove the `?` and everything after it".into(),
+            BaseUrlError::Fragment => "remove the `#` and everything after it".into(),
+            _ => return None,
+        })
     }
+
+    /// What the problem starts with in the written value, to point at it.
+    pub fn marker(&self) -> Option<&'static str> {
+        match self {
+            BaseUrlError::Password | BaseUrlError::UserName => Some("://"),
+            BaseUrlError::Query => Some("?"),
+            BaseUrlError::Fragment => Some("#"),
+            _ => None,
+        }
+    }
+}
+
+/// `https://` anywhere; plain `http://` only to this machine. Only an
+/// address: no user name or password, query or fragment. The URL is parsed
+/// (requests are built from its parts), so what is refused here could never
+/// be sent oddly.
+pub fn check_base_url(raw: &str) -> Result<url::Url, BaseUrlError> {
+    let url = url::Url::parse(raw.trim()).map_err(|e| {
+        if raw.contains('@') {
+            BaseUrlError::NotAUrlHidden(e)
+        } else {
+            BaseUrlError::NotAUrl(raw.to_string(), e)
+        }
+    })?;
+    if url.password().is_some() {
+        return Err(BaseUrlError::Password);
+    }
+    if !url.username().is_empty() {
+        return Err(BaseUrlError::UserName);
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => return Err(BaseUrlError::PlainHttp(raw.to_string())),
+        other => return Err(BaseUrlError::Scheme(raw.to_string(), other.to_string())),
+    }
+    if url.query().is_some() {
+        return Err(BaseUrlError::Query);
+    }
+    if url.fragment().is_some() {
+        return Err(BaseUrlError::Fragment);
+    }
+    Ok(url)
+}
+
+/// The part of a written value that starts with `marker` (the whole value
+/// when it is not found there).
+fn pointed_at(text: &str, span: Range<usize>, marker: Option<&str>) -> Range<usize> {
+    let found = marker.and_then(|m| {
+        let at = text.get(span.clone())?.find(m)?;
+        let start = span.start + at + if m == "://" { m.len() } else { 0 };
+        Some(start..span.end)
+    });
+    found.unwrap_or(span)
 }
 
 fn is_loopback(url: &url::Url) -> bool {
@@ -889,4 +966,27 @@ fn default_env_name(site: &str, suffix: &str) -> String {
         })
         .collect();
     format!("{upper}_{suffix}")
+}
+
+/// Checks only the site tables of what was parsed: the trusted connection
+/// settings of `--sites-from`, whose people are not this command's concern.
+pub(super) fn build_sites(parsed: &Parsed) -> Result<Vec<Site>, Vec<Diagnostic>> {
+    let mut c = Checker {
+        files: &parsed.files,
+        diagnostics: Vec::new(),
+    };
+    let sites: Vec<Site> = parsed
+        .entries
+        .sites
+        .iter()
+        .filter_map(|(name, entry)| check_site(&mut c, name.get_ref(), entry))
+        .collect();
+    if parsed.entries.sites.is_empty() && !parsed.files.is_empty() {
+        c.error(0, 0..0, "no site is declared in the state".into(), None);
+    }
+    if c.diagnostics.is_empty() {
+        Ok(sites)
+    } else {
+        Err(c.diagnostics)
+    }
 }

@@ -18,7 +18,7 @@ const EMAIL_HEADER: &str = "HTTP-X-EMAIL";
 
 pub struct PeriscopeClient {
     http: reqwest::Client,
-    base: String,
+    base: url::Url,
     /// The site's name in the state, used in every error.
     name: String,
     /// The slug sent in the auth header.
@@ -73,7 +73,7 @@ impl PeriscopeClient {
         let http = crate::provider::http_client(&site.name)?;
         Ok(PeriscopeClient {
             http,
-            base: base_url.as_str().trim_end_matches('/').to_string(),
+            base: base_url.clone(),
             name: site.name.clone(),
             site: slug.clone(),
             api_key,
@@ -329,13 +329,16 @@ impl PeriscopeClient {
 
     /// One try: the body of a successful answer.
     async fn send_once(&self, call: &Call<'_>) -> Result<bytes::Bytes, ProviderError> {
-        let mut url = format!("{}{}", self.base, call.path);
+        let mut url = crate::provider::endpoint(&self.base, &call.path);
         if let Some(mode) = call.mode {
             // Always explicit: the API's default is not documented.
-            url.push_str(match mode {
-                WriteMode::Real => "?test_mode=false",
-                WriteMode::TestMode => "?test_mode=true",
-            });
+            url.query_pairs_mut().append_pair(
+                "test_mode",
+                match mode {
+                    WriteMode::Real => "false",
+                    WriteMode::TestMode => "true",
+                },
+            );
         }
         let mut headers = HeaderMap::new();
         let mut auth = HeaderValue::from_str(&format!("{}:{}", self.site, self.api_key.expose()))
@@ -352,10 +355,7 @@ impl PeriscopeClient {
                 .map_err(|_| self.transport(call, "the email cannot be sent in a header".into()))?;
             headers.insert(EMAIL_HEADER, v);
         }
-        let mut request = self
-            .http
-            .request(call.method.clone(), &url)
-            .headers(headers);
+        let mut request = self.http.request(call.method.clone(), url).headers(headers);
         if let Some(body) = &call.body {
             request = request.json(body);
         }

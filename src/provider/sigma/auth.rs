@@ -35,7 +35,7 @@ struct State {
 
 pub struct Auth {
     http: reqwest::Client,
-    url: String,
+    url: url::Url,
     site: String,
     client_id: Secret,
     client_secret: Secret,
@@ -47,7 +47,7 @@ pub struct Auth {
 impl Auth {
     pub fn new(
         http: reqwest::Client,
-        base: &str,
+        base: &url::Url,
         site: &str,
         client_id: Secret,
         client_secret: Secret,
@@ -55,7 +55,7 @@ impl Auth {
     ) -> Self {
         Auth {
             http,
-            url: format!("{base}/v2/auth/token"),
+            url: crate::provider::endpoint(base, "/v2/auth/token"),
             site: site.to_string(),
             client_id,
             client_secret,
@@ -127,7 +127,7 @@ impl Auth {
         };
         let response = self
             .http
-            .post(&self.url)
+            .post(self.url.clone())
             .form(&form)
             .send()
             .await

@@ -33,7 +33,7 @@ pub struct Ids {
 
 pub struct SigmaClient {
     pub(super) http: reqwest::Client,
-    pub(super) base: String,
+    pub(super) base: url::Url,
     pub(super) name: String,
     pub(super) auth: Auth,
     pub(super) ids: Mutex<Ids>,
@@ -81,7 +81,7 @@ impl SigmaClient {
             unreachable!("a Sigma client is only made for a Sigma site")
         };
         let http = crate::provider::http_client(&site.name)?;
-        let base = base_url.as_str().trim_end_matches('/').to_string();
+        let base = base_url.clone();
         Ok(SigmaClient {
             auth: Auth::new(
                 http.clone(),
@@ -179,7 +179,7 @@ impl SigmaClient {
     /// replaced and the request sent once more); the body of a successful
     /// answer.
     async fn send_once(&self, call: &Call<'_>) -> Result<bytes::Bytes, ProviderError> {
-        let url = format!("{}{}", self.base, call.path);
+        let url = crate::provider::endpoint(&self.base, &call.path);
         let mut replaced_token = false;
         loop {
             let (token, generation) = self.auth.bearer().await?;
@@ -190,7 +190,7 @@ impl SigmaClient {
             bearer.set_sensitive(true);
             let mut request = self
                 .http
-                .request(call.method.clone(), &url)
+                .request(call.method.clone(), url.clone())
                 .header(AUTHORIZATION, bearer);
             if let Some(body) = &call.body {
                 request = request.json(body);

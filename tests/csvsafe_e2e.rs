@@ -117,9 +117,13 @@ fn an_edited_export_edits_the_state_keeping_comments() {
         .replace("'@sum,,", "Summers,Analysts,")
         .replace("Analysts;\tx,", "Analysts;Finance,");
     std::fs::write(dir.path().join("export.csv"), edited).unwrap();
-    let finance = "\n[[groups]]\nname = \"Finance\"\naccess = \"view\"\n";
+    // A new group, where `roster fmt` puts it (import writes canonical files).
+    let tx = "[[groups]]\nname = \"\\tx\"";
     let people = dir.path().join("state/people.toml");
-    let text = std::fs::read_to_string(&people).unwrap() + finance;
+    let text = std::fs::read_to_string(&people).unwrap().replace(
+        tx,
+        &format!("[[groups]]\nname = \"Finance\"\naccess = \"view\"\n\n{tx}"),
+    );
     std::fs::write(&people, &text).unwrap();
 
     let back = roster(dir.path(), &["import", "--csv", "export.csv"], &[]);

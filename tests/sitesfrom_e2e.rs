@@ -170,6 +170,15 @@ fn hostile_pull_request_states_run_nothing_and_contact_nobody() {
             vec!["plan", "--state", "pr", "--sites-from", "trusted"],
             vec!["apply", "--yes", "--state", "pr", "--sites-from", "trusted"],
             vec!["validate", "--state", "pr", "--sites-from", "trusted"],
+            vec!["import", "--state", "pr", "--sites-from", "trusted"],
+            vec![
+                "export",
+                "--live",
+                "--state",
+                "pr",
+                "--sites-from",
+                "trusted",
+            ],
         ] {
             let out = roster(dir.path(), &command, &env);
             let what = format!("{} ({}): {}", case.name, command[0], out.all());

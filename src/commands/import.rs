@@ -21,7 +21,7 @@ pub async fn run(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status> 
 
 /// Edits the state so it describes what is live on the sites.
 async fn from_live(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status> {
-    let full = load_state(scope.dir)?;
+    let full = scope.load_all()?;
     let all_sites: Vec<String> = full.sites.iter().map(|s| s.site.name.clone()).collect();
     let desired = scope.narrow(full)?;
     let targets = Targets::connect(&desired, &args.target, Pacing::default()).await?;

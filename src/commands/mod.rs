@@ -131,17 +131,23 @@ impl Scope<'_> {
     /// The state, checked whole, narrowed to the sites asked for.
     fn load(&self) -> Result<DesiredState> {
         let start = std::time::Instant::now();
-        let desired = match self.sites_from {
-            Some(trusted) => load_trusting(self.dir, trusted)?,
-            None => load_state(self.dir)?,
-        };
-        let desired = self.narrow(desired)?;
+        let desired = self.narrow(self.load_all()?)?;
         tracing::debug!(
             sites = desired.sites.len(),
             elapsed_ms = start.elapsed().as_millis() as u64,
             "state loaded"
         );
         Ok(desired)
+    }
+
+    /// The whole state, every site's connection settings taken from the
+    /// trusted state when there is one (`--sites-from`). Every command that
+    /// may resolve a credential or contact a site loads through here.
+    fn load_all(&self) -> Result<DesiredState> {
+        match self.sites_from {
+            Some(trusted) => load_trusting(self.dir, trusted),
+            None => load_state(self.dir),
+        }
     }
 
     /// Keeps only the sites asked for; naming an undeclared one is an error.

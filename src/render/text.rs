@@ -273,15 +273,17 @@ fn render_kept(out: &mut String, kept: &[Kept], st: &Styles) {
         } else {
             format!("{}s", first.kind.as_str())
         };
-        let mut names: Vec<&str> = run
+        let mut names: Vec<String> = run
             .iter()
             .take(KEPT_LISTED)
-            .map(|k| k.key.as_str())
+            .map(|k| match &k.found_as {
+                Some(live) => format!("{} (in previous_emails: {live})", k.key),
+                None => k.key.clone(),
+            })
             .collect();
         let more = run.len().saturating_sub(KEPT_LISTED);
-        let more_text = format!("and {more} more");
         if more > 0 {
-            names.push(&more_text);
+            names.push(format!("and {more} more"));
         }
         let _ = writeln!(
             out,

@@ -59,7 +59,10 @@ impl ProviderKind {
             // spaces; the API itself addresses them by ID.
             ProviderKind::Sigma => (name.trim(), false),
         };
-        fold(name.nfc().filter(move |c| !alphanumeric_only || c.is_alphanumeric()))
+        fold(
+            name.nfc()
+                .filter(move |c| !alphanumeric_only || c.is_alphanumeric()),
+        )
     }
 
     /// Whether two names are the same group: their keys are equal.
@@ -435,7 +438,10 @@ mod tests {
     #[test]
     fn emails_and_group_names_match_after_nfc() {
         // Precomposed é (U+00E9) and e + combining acute (U+0301).
-        assert_eq!(email_key("JOS\u{c9}@acme.com"), email_key("jose\u{301}@acme.com"));
+        assert_eq!(
+            email_key("JOS\u{c9}@acme.com"),
+            email_key("jose\u{301}@acme.com")
+        );
         assert_eq!(email_key("jose\u{301}@acme.com"), "jos\u{e9}@acme.com");
         // Lower-casing, not full case folding: ß stays ß.
         assert_ne!(email_key("stra\u{df}e@x.io"), email_key("strasse@x.io"));
@@ -445,6 +451,9 @@ mod tests {
         }
         // Periscope drops what is not a letter or digit after NFC, so the
         // combining mark is not dropped on its own.
-        assert_eq!(ProviderKind::Periscope.group_key("Cafe\u{301} Crew"), "caf\u{e9}crew");
+        assert_eq!(
+            ProviderKind::Periscope.group_key("Cafe\u{301} Crew"),
+            "caf\u{e9}crew"
+        );
     }
 }

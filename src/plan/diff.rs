@@ -617,14 +617,18 @@ fn index_live<T: Named>(
     // The same error whatever order the site lists them in.
     clashes.sort();
     let (noun, rule) = T::noun(site.provider);
-    errors.extend(clashes.into_iter().map(|[first, second]| PlanError::LiveDuplicate {
-        site: site.name.clone(),
-        noun,
-        first,
-        second,
-        rule,
-        product: site.provider.product_name(),
-    }));
+    errors.extend(
+        clashes
+            .into_iter()
+            .map(|[first, second]| PlanError::LiveDuplicate {
+                site: site.name.clone(),
+                noun,
+                first,
+                second,
+                rule,
+                product: site.provider.product_name(),
+            }),
+    );
     index
 }
 

@@ -609,7 +609,11 @@ mod sigma {
 
     fn errors_of(result: Result<String, Vec<PlanError>>) -> String {
         let errors = result.unwrap_err();
-        errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     fn team(name: &str) -> LiveGroup {

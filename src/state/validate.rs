@@ -357,7 +357,7 @@ fn check_user(
             c.error(
                 u.file,
                 span,
-                format!("`{address}` {what} (emails compare ignoring case and surrounding spaces)"),
+                format!("`{address}` {what} (emails compare ignoring case and surrounding spaces, after Unicode NFC)"),
                 Some(format!(
                     "the same address is first used at {first}; keep one"
                 )),
@@ -368,6 +368,20 @@ fn check_user(
     }
 
     let on = sites_of(&u.spec.sites, site_list);
+    if let Some(site) = on
+        .iter()
+        .find(|s| s.provider == ProviderKind::Periscope && !email.is_ascii())
+    {
+        c.error(
+            u.file,
+            u.spec.email.span(),
+            format!(
+                "{email:?} cannot be used on Periscope site `{}`: its API names the user to update or delete in the HTTP-X-EMAIL header, which carries ASCII only",
+                site.name
+            ),
+            Some("declare the ASCII address the person signs in with, or limit the user's sites to non-Periscope sites".into()),
+        );
+    }
     let has_sigma = on.iter().any(|s| s.provider == ProviderKind::Sigma);
     if let Some(m) = &u.spec.member_type {
         if m.get_ref().trim().is_empty() {

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use toml::Spanned;
+use unicode_normalization::UnicodeNormalization;
 
 use super::diagnostic::{Diagnostic, SourceFile};
 use super::load::{Entries, Entry, Parsed};
@@ -340,7 +341,10 @@ fn check_user(
             .map(|e| (e.get_ref().trim(), e.span(), false)),
     );
     for (address, span, current) in addresses {
-        if !is_valid_email(address) {
+        // `e` + U+0301 and `é` are one address: checked in NFC, the form
+        // the platforms compare in.
+        let nfc: String = address.nfc().collect();
+        if !is_valid_email(&nfc) {
             c.error(
                 u.file,
                 span,

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use either::Either;
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
@@ -59,10 +60,14 @@ impl ProviderKind {
             // spaces; the API itself addresses them by ID.
             ProviderKind::Sigma => (name.trim(), false),
         };
-        fold(
-            name.nfc()
-                .filter(move |c| !alphanumeric_only || c.is_alphanumeric()),
-        )
+        let keep = move |c: &char| !alphanumeric_only || c.is_alphanumeric();
+        if name.is_ascii() {
+            // Already NFC, and lower-cases to ASCII: the common case,
+            // without the normaliser.
+            Either::Left(name.chars().filter(keep).map(|c| c.to_ascii_lowercase()))
+        } else {
+            Either::Right(fold(name.nfc().filter(keep)))
+        }
     }
 
     /// Whether two names are the same group: their keys are equal.

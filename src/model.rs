@@ -4,7 +4,9 @@
 
 use std::fmt;
 
+use either::Either;
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
 use crate::secret::Secret;
 
@@ -48,7 +50,9 @@ impl ProviderKind {
         self.group_key_chars(name).collect()
     }
 
-    /// The characters of [`Self::group_key`], without building it.
+    /// The characters of [`Self::group_key`], without building it: the
+    /// name in Unicode NFC (so `Café` matches whether its `é` is one code
+    /// point or two), then the provider's rule, then lower-cased.
     fn group_key_chars(self, name: &str) -> impl Iterator<Item = char> + '_ {
         let (name, alphanumeric_only) = match self {
             ProviderKind::Periscope => (name, true),
@@ -56,9 +60,14 @@ impl ProviderKind {
             // spaces; the API itself addresses them by ID.
             ProviderKind::Sigma => (name.trim(), false),
         };
-        name.chars()
-            .filter(move |c| !alphanumeric_only || c.is_alphanumeric())
-            .flat_map(char::to_lowercase)
+        let keep = move |c: &char| !alphanumeric_only || c.is_alphanumeric();
+        if name.is_ascii() {
+            // Already NFC, and lower-cases to ASCII: the common case,
+            // without the normaliser.
+            Either::Left(name.chars().filter(keep).map(|c| c.to_ascii_lowercase()))
+        } else {
+            Either::Right(fold(name.nfc().filter(keep)))
+        }
     }
 
     /// Whether two names are the same group: their keys are equal.
@@ -90,10 +99,26 @@ impl fmt::Display for ProviderKind {
 pub const ADMINISTRATORS: &str = "Administrators";
 pub const ALL_USERS: &str = "All Users";
 
-/// The key two emails are matched by: trimmed and case-folded, as both
-/// platforms compare them.
+/// The key two emails are matched by: trimmed, in Unicode NFC, then
+/// lower-cased, as both platforms compare them (`José@x.io` written with a
+/// precomposed `é` or with `e` + U+0301 is one person).
 pub fn email_key(email: &str) -> String {
-    email.trim().to_lowercase()
+    let email = email.trim();
+    if email.is_ascii() {
+        // Already NFC: the common case, without the normaliser.
+        return email.to_ascii_lowercase();
+    }
+    fold(email.nfc()).collect()
+}
+
+/// Lower-cases NFC characters, keeping them NFC. `char::to_lowercase`
+/// rather than full Unicode case folding: the platforms compare lower-cased
+/// text, and full folding would make accounts they keep apart equal
+/// (`straße@x.io` and `strasse@x.io`). Lower-casing can leave a sequence
+/// that is not NFC (a lower-cased letter before a combining mark), hence the
+/// second pass; it costs nothing on text without combining marks.
+fn fold(nfc: impl Iterator<Item = char>) -> impl Iterator<Item = char> {
+    nfc.flat_map(char::to_lowercase).nfc()
 }
 
 /// Periscope group access level.
@@ -413,5 +438,27 @@ mod tests {
     #[test]
     fn emails_match_trimmed_and_case_folded() {
         assert_eq!(email_key(" Ada@Acme.COM "), "ada@acme.com");
+    }
+
+    #[test]
+    fn emails_and_group_names_match_after_nfc() {
+        // Precomposed é (U+00E9) and e + combining acute (U+0301).
+        assert_eq!(
+            email_key("JOS\u{c9}@acme.com"),
+            email_key("jose\u{301}@acme.com")
+        );
+        assert_eq!(email_key("jose\u{301}@acme.com"), "jos\u{e9}@acme.com");
+        // Lower-casing, not full case folding: ß stays ß.
+        assert_ne!(email_key("stra\u{df}e@x.io"), email_key("strasse@x.io"));
+        for p in [ProviderKind::Periscope, ProviderKind::Sigma] {
+            assert!(p.same_group("Caf\u{e9}", "cafe\u{301}"), "{p}");
+            assert!(!p.same_group("Cafe", "Caf\u{e9}"), "{p}");
+        }
+        // Periscope drops what is not a letter or digit after NFC, so the
+        // combining mark is not dropped on its own.
+        assert_eq!(
+            ProviderKind::Periscope.group_key("Cafe\u{301} Crew"),
+            "caf\u{e9}crew"
+        );
     }
 }

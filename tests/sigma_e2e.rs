@@ -677,7 +677,7 @@ fn a_new_owner_who_is_not_an_active_member_is_a_plan_error() {
     let out = roster(dir.path(), &["plan"], &CREDS);
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains(
-        "site `acme-sigma`: new_owner `john@acme.com` must be an active member of the site to receive deactivated members' documents, and that member is deactivated"
+        "site `acme-sigma`: new_owner `john@acme.com` must be an active member of the site that SCIM does not manage, to receive deactivated members' documents, and that member is deactivated"
     ), "{}", out.stderr);
 }
 

@@ -97,7 +97,7 @@ fn cases() -> Vec<Case> {
                 ("b/c.toml", &ADA.replace("ada@acme.com", " ADA@Acme.com ")),
             ],
             &[
-                "error: state/b/c.toml:2:9: `ADA@Acme.com` is declared twice (emails compare ignoring case and surrounding spaces)",
+                "error: state/b/c.toml:2:9: `ADA@Acme.com` is declared twice (emails compare ignoring case and surrounding spaces, after Unicode NFC)",
                 "  hint: the same address is first used at state/a.toml:2:9; keep one",
             ],
         ),
@@ -403,7 +403,7 @@ fn cases() -> Vec<Case> {
                 ),
             ],
             &[
-                "error: state/people.toml:10:20: `ada@acme.com` is already used (emails compare ignoring case and surrounding spaces)",
+                "error: state/people.toml:10:20: `ada@acme.com` is already used (emails compare ignoring case and surrounding spaces, after Unicode NFC)",
             ],
         ),
         case(
@@ -610,7 +610,7 @@ fn every_problem_is_reported_at_once() {
         .collect();
     insta::assert_snapshot!(errors.join("\n"), @r"
     error: state/people/a.toml:5:11: group `Nope` is not declared
-    error: state/people/a.toml:8:9: `ADA@acme.com` is declared twice (emails compare ignoring case and surrounding spaces)
+    error: state/people/a.toml:8:9: `ADA@acme.com` is declared twice (emails compare ignoring case and surrounding spaces, after Unicode NFC)
     error: state/people/b.toml:3:14: user #1: invalid type: integer `1`, expected a string
     error: state/site.toml:4:11: site `acme`: the api_key is written inline; secrets never live in state files
     error: state/site.toml:6:1: site `acme`: unknown field `colour`, expected one of `provider`, `site`, `api_key`, `invited_by`, `base_url`, `cloud`, `client_id`, `client_secret`, `new_owner`, `archive_documents`, `max_requests_per_second`, `protected`, `min_admins`, `allow_removals`, `allow_group_deletions`, `allow_membership_removals`, `allow_admin_changes`, `unmanaged_users`, `unmanaged_groups`

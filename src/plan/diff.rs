@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use super::{Change, Diff, Kept, KeptReason, Membership, ObjectKind, Plan, SitePlan, fingerprint};
 use crate::model::{
     DesiredGroup, DesiredSite, DesiredState, DesiredUser, Handover, LiveGroup, LiveSite, LiveUser,
-    ProviderKind, SiteConfig, Unmanaged, email_key,
+    Locked, ProviderKind, Site, SiteConfig, Unmanaged, email_key,
 };
 
 /// A plan that cannot be made without guessing.
@@ -22,12 +22,39 @@ pub enum PlanError {
         live_previous: String,
     },
     #[error(
-        "site `{site}`: user `{email}` lists `{previous}` in previous_emails, but both addresses exist on the site; roster will not guess which account to keep. Deactivate or delete one of them on the site, or remove `{previous}` from previous_emails"
+        "site `{site}`: user `{email}` lists `{previous}` in previous_emails, but both addresses exist on the site; roster will not guess which account to keep. Deactivate or delete `{previous}` on the site (the plan then keeps `{email}`), or remove `{previous}` from previous_emails"
     )]
     EmailRenameConflict {
         site: String,
         email: String,
         previous: String,
+    },
+    #[error(
+        "site `{site}`: user `{email}` lists `{previous}` in previous_emails; `{previous}` is active on the site and `{email}` exists there deactivated, so the email cannot change to `{email}`. Delete the deactivated `{email}` on the site, or remove `{previous}` from previous_emails (the plan then reactivates `{email}` and removes `{previous}`)"
+    )]
+    EmailRenameOntoDeactivated {
+        site: String,
+        email: String,
+        previous: String,
+    },
+    #[error(
+        "site `{site}`: the site has two {noun}, {first:?} and {second:?}, that roster cannot tell apart ({rule}); it will not guess which one the state means. Rename or remove one of them in {product}'s UI, then plan again"
+    )]
+    LiveDuplicate {
+        site: String,
+        noun: &'static str,
+        first: String,
+        second: String,
+        rule: &'static str,
+        product: &'static str,
+    },
+    #[error(
+        "site `{site}`: user {email:?} has an email that Periscope's API cannot carry: the HTTP-X-EMAIL header that names a user to update or delete is ASCII only. {hint}"
+    )]
+    EmailNotAscii {
+        site: String,
+        email: String,
+        hint: &'static str,
     },
     #[error(
         "site `{site}`: user `{email}` lists `{previous}` in previous_emails, but Periscope's API cannot change an email. Remove previous_emails to delete `{previous}` and create `{email}`, or limit the user's sites"
@@ -65,7 +92,7 @@ pub enum PlanError {
         min: usize,
     },
     #[error(
-        "site `{site}`: new_owner `{owner}` must be an active member of the site to receive deactivated members' documents{why}"
+        "site `{site}`: new_owner `{owner}` must be an active member of the site that SCIM does not manage, to receive deactivated members' documents{why}. Set new_owner under [sites.{site}] to such a member, or set archive_documents = true instead"
     )]
     NewOwnerUnavailable {
         site: String,
@@ -146,12 +173,7 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
 
     // Users, matched by normalised email, then by previous emails.
     // Live users by email key: their position in `live.users`.
-    let live_users: HashMap<String, usize> = live
-        .users
-        .iter()
-        .enumerate()
-        .map(|(i, u)| (email_key(&u.email), i))
-        .collect();
+    let live_users = index_live(site, &live.users, |u| &u.email, email_key, &mut errors);
     let mut desired_users: Vec<&DesiredUser> = desired.users.iter().collect();
     desired_users.sort_by_cached_key(|u| email_key(&u.email));
     let mut user_changes = Vec::new();
@@ -160,30 +182,13 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
     let mut deactivated: HashSet<String> = HashSet::new();
     for u in desired_users {
         let key = email_key(&u.email);
-        let current = live_users.get(&key).copied();
-        let previous = u
-            .previous_emails
-            .iter()
-            .find_map(|prev| live_users.get(&email_key(prev)).map(|i| (prev, *i)));
-        let matched = match (current, previous) {
-            (Some(_), Some((prev, _))) => {
-                errors.push(PlanError::EmailRenameConflict {
-                    site: site.name.clone(),
-                    email: u.email.clone(),
-                    previous: prev.clone(),
-                });
+        let matched = match match_user(site, live, &live_users, u) {
+            Err(e) => {
+                errors.push(e);
                 continue;
             }
-            (None, Some((prev, _))) if p == ProviderKind::Periscope => {
-                errors.push(PlanError::EmailChangeUnsupported {
-                    site: site.name.clone(),
-                    email: u.email.clone(),
-                    previous: prev.clone(),
-                });
-                continue;
-            }
-            (Some(i), None) | (None, Some((_, i))) => i,
-            (None, None) => {
+            Ok(Some(i)) => i,
+            Ok(None) => {
                 // A user declared inactive who does not exist needs nothing.
                 if u.active {
                     user_changes.push(Change::CreateUser {
@@ -203,10 +208,14 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
         matched_users[matched] = true;
         let l = &live.users[matched];
         if let Some(lock) = l.locked {
+            // Found by a previous email: listed under the declared one, so
+            // the person is accounted for, with the member it matched.
+            let by_previous = email_key(&l.email) != key;
             kept.push(Kept {
                 kind: ObjectKind::User,
-                key: l.email.clone(),
+                key: if by_previous { &u.email } else { &l.email }.clone(),
                 reason: KeptReason::Locked(lock),
+                found_as: by_previous.then(|| l.email.clone()),
             });
             continue;
         }
@@ -291,6 +300,7 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
                 kind: ObjectKind::User,
                 key: u.email.clone(),
                 reason,
+                found_as: None,
             }),
             None if p == ProviderKind::Periscope => removals.push(Change::DeleteUser {
                 email: u.email.clone(),
@@ -313,6 +323,12 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
         let live_owner = live_users.get(&email_key(owner)).map(|i| &live.users[*i]);
         let why = match live_owner {
             None => Some(", and no member has that email".to_string()),
+            Some(o) if o.locked == Some(Locked::ScimInactive) => Some(
+                ", and that member is deactivated through SCIM (isInactive): the identity provider owns them".to_string(),
+            ),
+            Some(o) if o.locked.is_some() => {
+                Some(", and that member is the platform's own account".to_string())
+            }
             Some(o) if !o.active => Some(", and that member is deactivated".to_string()),
             Some(_) if deactivated.contains(&email_key(owner)) => {
                 Some(", and this plan deactivates that member".to_string())
@@ -328,6 +344,9 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
         }
     }
 
+    if p == ProviderKind::Periscope {
+        check_ascii_emails(site, user_changes.iter().chain(&deactivations), &mut errors);
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -437,11 +456,11 @@ fn plan_groups(
 ) -> GroupPlan {
     let site = &desired.site;
     let p = site.provider;
-    let live_groups: HashMap<String, &LiveGroup> = live
-        .groups
-        .iter()
-        .map(|g| (p.group_key(&g.name), g))
-        .collect();
+    let live_groups: HashMap<String, &LiveGroup> =
+        index_live(site, &live.groups, |g| &g.name, |n| p.group_key(n), errors)
+            .into_iter()
+            .map(|(k, i)| (k, &live.groups[i]))
+            .collect();
     let mut out = GroupPlan {
         creates: Vec::new(),
         updates: Vec::new(),
@@ -537,8 +556,167 @@ fn plan_groups(
                 kind: ObjectKind::Group,
                 key: g.name.clone(),
                 reason: KeptReason::Unmanaged,
+                found_as: None,
             }),
         }
     }
     out
+}
+
+/// Something live with a name roster matches by.
+trait Named {
+    /// The plural a reviewer knows these by on `p`, and the matching rule.
+    fn noun(p: ProviderKind) -> (&'static str, &'static str);
+}
+
+impl Named for LiveUser {
+    fn noun(p: ProviderKind) -> (&'static str, &'static str) {
+        let noun = match p {
+            ProviderKind::Periscope => "users",
+            ProviderKind::Sigma => "members",
+        };
+        (noun, "emails compare ignoring case, after Unicode NFC")
+    }
+}
+
+impl Named for LiveGroup {
+    fn noun(p: ProviderKind) -> (&'static str, &'static str) {
+        match p {
+            ProviderKind::Periscope => (
+                "groups",
+                "group names compare ignoring case and anything not a letter or digit, after Unicode NFC",
+            ),
+            ProviderKind::Sigma => (
+                "teams",
+                "team names compare ignoring case and surrounding spaces, after Unicode NFC",
+            ),
+        }
+    }
+}
+
+/// Live objects by matching key: their position in `items`. Two that the
+/// rules make equal are an error naming both, never a guess (the first
+/// stays in the index so the rest of the plan can still be checked).
+fn index_live<T: Named>(
+    site: &Site,
+    items: &[T],
+    name: impl Fn(&T) -> &String,
+    key: impl Fn(&str) -> String,
+    errors: &mut Vec<PlanError>,
+) -> HashMap<String, usize> {
+    let mut index: HashMap<String, usize> = HashMap::with_capacity(items.len());
+    let mut clashes = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        if let Some(first) = index.insert(key(name(item)), i) {
+            index.insert(key(name(item)), first);
+            let mut pair = [name(&items[first]).clone(), name(item).clone()];
+            pair.sort();
+            clashes.push(pair);
+        }
+    }
+    // The same error whatever order the site lists them in.
+    clashes.sort();
+    let (noun, rule) = T::noun(site.provider);
+    errors.extend(
+        clashes
+            .into_iter()
+            .map(|[first, second]| PlanError::LiveDuplicate {
+                site: site.name.clone(),
+                noun,
+                first,
+                second,
+                rule,
+                product: site.provider.product_name(),
+            }),
+    );
+    index
+}
+
+/// The live user a declared one is: found by email, else by a previous
+/// email. A previous email whose account is already deactivated is not a
+/// rename target when the current one exists: the new account is planned
+/// as usual and the old one stays as it is.
+fn match_user(
+    site: &Site,
+    live: &LiveSite,
+    index: &HashMap<String, usize>,
+    u: &DesiredUser,
+) -> Result<Option<usize>, PlanError> {
+    let in_use = |i: usize| live.users[i].active && live.users[i].locked.is_none();
+    let current = index.get(&email_key(&u.email)).copied();
+    let found: Vec<(&String, usize)> = u
+        .previous_emails
+        .iter()
+        .filter_map(|prev| index.get(&email_key(prev)).map(|i| (prev, *i)))
+        .filter(|(_, i)| Some(*i) != current)
+        .collect();
+    // Prefer an account in use over a deactivated one.
+    let previous = found
+        .iter()
+        .find(|(_, i)| in_use(*i))
+        .or(found.first())
+        .copied();
+    let error = |make: fn(String, String, String) -> PlanError, prev: &String| {
+        Err(make(site.name.clone(), u.email.clone(), prev.clone()))
+    };
+    match (current, previous) {
+        (Some(c), Some((_, old))) if !in_use(old) => Ok(Some(c)),
+        (Some(c), Some((prev, _))) if !in_use(c) => error(
+            |site, email, previous| PlanError::EmailRenameOntoDeactivated {
+                site,
+                email,
+                previous,
+            },
+            prev,
+        ),
+        (Some(_), Some((prev, _))) => error(
+            |site, email, previous| PlanError::EmailRenameConflict {
+                site,
+                email,
+                previous,
+            },
+            prev,
+        ),
+        (None, Some((prev, _))) if site.provider == ProviderKind::Periscope => error(
+            |site, email, previous| PlanError::EmailChangeUnsupported {
+                site,
+                email,
+                previous,
+            },
+            prev,
+        ),
+        (Some(i), None) | (None, Some((_, i))) => Ok(Some(i)),
+        (None, None) => Ok(None),
+    }
+}
+
+/// Periscope names the user to update or delete in the ASCII-only
+/// `HTTP-X-EMAIL` header: a user whose email it cannot carry could be
+/// created but never changed or removed, so no change is planned for one.
+fn check_ascii_emails<'a>(
+    site: &Site,
+    changes: impl Iterator<Item = &'a Change>,
+    errors: &mut Vec<PlanError>,
+) {
+    for c in changes {
+        let hint = match c {
+            Change::CreateUser { .. } => {
+                "Declare the address the person signs in with in ASCII, or limit the user's sites"
+            }
+            Change::UpdateUser { .. } => {
+                "Change them in Periscope's UI, or declare them exactly as they are live"
+            }
+            Change::DeleteUser { .. } => {
+                "Remove them in Periscope's UI, or set unmanaged_users = \"keep\" for the site"
+            }
+            _ => continue,
+        };
+        if !c.key().is_ascii() {
+            errors.push(PlanError::EmailNotAscii {
+                site: site.name.clone(),
+                email: c.key().to_string(),
+                hint,
+            });
+        }
+    }
 }

@@ -208,12 +208,17 @@ impl KeptReason {
     }
 }
 
-/// A live object the plan does not change although it is not declared.
+/// A live object the plan does not change although it is not declared, or
+/// a declared person it leaves alone (SCIM owns the member they match).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Kept {
     pub kind: ObjectKind,
     pub key: String,
     pub reason: KeptReason,
+    /// A declared person left alone: the live member their
+    /// `previous_emails` matched (`key` is the declared email).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub found_as: Option<String>,
 }
 
 /// The plan for one site.

@@ -580,8 +580,8 @@ mod sigma {
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
         insta::assert_snapshot!(text.join("\n"), @r"
         site `org`: user `ada@x.io` has member_type `Wizard`, which is not an account type of the organisation. Valid types: Admin, Creator, Viewer
-        site `org`: user `barbara@new.io` lists `barbara@old.io` in previous_emails, but both addresses exist on the site; roster will not guess which account to keep. Deactivate or delete one of them on the site, or remove `barbara@old.io` from previous_emails
-        site `org`: new_owner `nobody@x.io` must be an active member of the site to receive deactivated members' documents, and no member has that email
+        site `org`: user `barbara@new.io` lists `barbara@old.io` in previous_emails, but both addresses exist on the site; roster will not guess which account to keep. Deactivate or delete `barbara@old.io` on the site (the plan then keeps `barbara@new.io`), or remove `barbara@old.io` from previous_emails
+        site `org`: new_owner `nobody@x.io` must be an active member of the site that SCIM does not manage, to receive deactivated members' documents, and no member has that email. Set new_owner under [sites.org] to such a member, or set archive_documents = true instead
         ");
     }
 
@@ -607,9 +607,223 @@ mod sigma {
         ));
     }
 
+    fn errors_of(result: Result<String, Vec<PlanError>>) -> String {
+        let errors = result.unwrap_err();
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn team(name: &str) -> LiveGroup {
+        LiveGroup {
+            id: Some(format!("t-{name}")),
+            name: name.into(),
+            ..LiveGroup::default()
+        }
+    }
+
+    #[test]
+    fn live_objects_the_rules_make_equal_are_errors_naming_both() {
+        let mut teams = live(vec![
+            member("ann@x.io", "Viewer"),
+            member("ANN@x.io", "Viewer"),
+            member("jos\u{e9}@x.io", "Viewer"),
+            member("jose\u{301}@x.io", "Viewer"),
+        ]);
+        teams.groups = vec![team("analysts"), team("Analysts"), team("Caf\u{e9}")];
+        let desired = DesiredSite {
+            site: sigma_site(Handover::Archive),
+            users: vec![person("ann@x.io", None)],
+            groups: vec![DesiredGroup {
+                name: "Analysts".into(),
+                access: None,
+                ..group("Analysts", Access::View)
+            }],
+        };
+        let errors = plan_site(&desired, &teams).unwrap_err();
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        insta::assert_snapshot!(text.join("\n"), @r#"
+        site `org`: the site has two teams, "Analysts" and "analysts", that roster cannot tell apart (team names compare ignoring case and surrounding spaces, after Unicode NFC); it will not guess which one the state means. Rename or remove one of them in Sigma's UI, then plan again
+        site `org`: the site has two members, "ANN@x.io" and "ann@x.io", that roster cannot tell apart (emails compare ignoring case, after Unicode NFC); it will not guess which one the state means. Rename or remove one of them in Sigma's UI, then plan again
+        site `org`: the site has two members, "jose\u{301}@x.io" and "josé@x.io", that roster cannot tell apart (emails compare ignoring case, after Unicode NFC); it will not guess which one the state means. Rename or remove one of them in Sigma's UI, then plan again
+        "#);
+        // Whatever order the site lists them in.
+        teams.users.reverse();
+        teams.groups.reverse();
+        assert_eq!(plan_site(&desired, &teams).unwrap_err(), errors);
+    }
+
+    #[test]
+    fn nfc_and_nfd_spellings_are_one_person_and_one_team() {
+        let mut l = live(vec![member("jose\u{301}@acme.com", "Viewer")]);
+        l.groups = vec![team("Cafe\u{301}")];
+        let mut jose = person("JOS\u{c9}@acme.com", Some("viewer"));
+        jose.groups = vec!["Caf\u{e9}".into()];
+        l.users[0].groups = vec!["Cafe\u{301}".into()];
+        let out = plan_site(
+            &DesiredSite {
+                site: sigma_site(Handover::Archive),
+                users: vec![jose],
+                groups: vec![DesiredGroup {
+                    access: None,
+                    ..group("Caf\u{e9}", Access::View)
+                }],
+            },
+            &l,
+        )
+        .unwrap();
+        // Only the team's spelling changes: no create, no delete.
+        assert_eq!(
+            out.changes,
+            vec![Change::UpdateGroup {
+                live_name: "Cafe\u{301}".into(),
+                id: Some("t-Cafe\u{301}".into()),
+                name: Some(Diff {
+                    before: "Cafe\u{301}".into(),
+                    after: "Caf\u{e9}".into()
+                }),
+                access: None,
+                description: None,
+                visibility: None,
+            }]
+        );
+    }
+
+    #[test]
+    fn a_person_whose_previous_email_is_scim_inactive_is_listed() {
+        let mut old = member("barbara@old.io", "Viewer");
+        old.locked = Some(Locked::ScimInactive);
+        let mut barbara = person("barbara@new.io", None);
+        barbara.previous_emails = vec!["barbara@old.io".into()];
+        let site = DesiredSite {
+            site: sigma_site(Handover::Archive),
+            users: vec![barbara],
+            groups: vec![],
+        };
+        let p = Plan {
+            sites: vec![plan_site(&site, &live(vec![old])).unwrap()],
+        };
+        insta::assert_snapshot!(crate::render::text::render(&p, false), @r"
+        No changes: the live state matches the declared state.
+
+        site org (sigma) — no changes
+          = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): barbara@new.io (in previous_emails: barbara@old.io)
+        ");
+        let json = serde_json::to_value(&p.sites[0].kept).unwrap();
+        insta::assert_snapshot!(json, @r#"[{"found_as":"barbara@old.io","key":"barbara@new.io","kind":"user","reason":{"locked":"scim_inactive"}}]"#);
+    }
+
+    #[test]
+    fn a_deactivated_previous_email_is_not_a_rename_target() {
+        let mut barbara = person("barbara@new.io", Some("Creator"));
+        barbara.previous_emails = vec!["barbara@old.io".into()];
+        let mut scim = member("barbara@scim.io", "Viewer");
+        scim.locked = Some(Locked::ScimInactive);
+        barbara.previous_emails.push("barbara@scim.io".into());
+        let out = render_sigma(
+            sigma_site(Handover::Archive),
+            vec![barbara.clone()],
+            live(vec![
+                member("barbara@new.io", "Viewer"),
+                inactive(member("barbara@old.io", "Viewer")),
+                scim,
+            ]),
+        )
+        .unwrap();
+        insta::assert_snapshot!(out, @r#"
+        Plan: 0 to create, 1 to update, 0 to delete.
+
+        site org (sigma) — 0 to create, 1 to update, 0 to delete
+          ~ user  barbara@new.io
+              member_type: "Viewer" → "Creator"
+          = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): barbara@scim.io
+        "#);
+        // The other way round, deactivating the new address did not help:
+        // the hint says what would.
+        let errors = errors_of(render_sigma(
+            sigma_site(Handover::Archive),
+            vec![barbara],
+            live(vec![
+                inactive(member("barbara@new.io", "Viewer")),
+                member("barbara@old.io", "Viewer"),
+            ]),
+        ));
+        insta::assert_snapshot!(errors, @"site `org`: user `barbara@new.io` lists `barbara@old.io` in previous_emails; `barbara@old.io` is active on the site and `barbara@new.io` exists there deactivated, so the email cannot change to `barbara@new.io`. Delete the deactivated `barbara@new.io` on the site, or remove `barbara@old.io` from previous_emails (the plan then reactivates `barbara@new.io` and removes `barbara@old.io`)");
+    }
+
+    #[test]
+    fn new_owner_must_not_be_owned_by_scim() {
+        let mut boss = member("boss@x.io", "Admin");
+        boss.locked = Some(Locked::ScimInactive);
+        let errors = errors_of(render_sigma(
+            sigma_site(Handover::NewOwner("boss@x.io".into())),
+            vec![person("boss@x.io", None)],
+            live(vec![boss, member("tim@x.io", "Viewer")]),
+        ));
+        insta::assert_snapshot!(errors, @"site `org`: new_owner `boss@x.io` must be an active member of the site that SCIM does not manage, to receive deactivated members' documents, and that member is deactivated through SCIM (isInactive): the identity provider owns them. Set new_owner under [sites.org] to such a member, or set archive_documents = true instead");
+    }
+
     /// An already deactivated member: nothing to do, nothing listed.
     fn inactive(mut u: LiveUser) -> LiveUser {
         u.active = false;
         u
     }
+}
+
+#[test]
+fn periscope_refuses_emails_its_header_cannot_carry() {
+    let errors = plan(
+        &DesiredState {
+            sites: vec![desired(
+                vec![
+                    user("admin@acme.com", "Site", "Admin", &["Administrators"]),
+                    user("jos\u{e9}@acme.com", "Jos\u{e9}", "L", &[]),
+                    user("zo\u{eb}@acme.com", "Zo\u{eb}", "New", &[]),
+                ],
+                vec![],
+            )],
+        },
+        &[LiveSite {
+            account_types: vec![],
+            api_identity: None,
+            users: vec![
+                admin(),
+                live_user("zo\u{eb}@acme.com", "Zo\u{eb}", "Old", &[]),
+                live_user("ren\u{e9}e@acme.com", "R", "L", &[]),
+            ],
+            groups: builtins(),
+        }],
+    )
+    .unwrap_err();
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    insta::assert_snapshot!(text.join("\n"), @r#"
+    site `acme`: user "josé@acme.com" has an email that Periscope's API cannot carry: the HTTP-X-EMAIL header that names a user to update or delete is ASCII only. Declare the address the person signs in with in ASCII, or limit the user's sites
+    site `acme`: user "zoë@acme.com" has an email that Periscope's API cannot carry: the HTTP-X-EMAIL header that names a user to update or delete is ASCII only. Change them in Periscope's UI, or declare them exactly as they are live
+    site `acme`: user "renée@acme.com" has an email that Periscope's API cannot carry: the HTTP-X-EMAIL header that names a user to update or delete is ASCII only. Remove them in Periscope's UI, or set unmanaged_users = "keep" for the site
+    "#);
+}
+
+#[test]
+fn periscope_groups_match_after_nfc() {
+    let out = render(
+        desired(
+            vec![user("admin@acme.com", "Site", "Admin", &["Administrators"])],
+            vec![group("Caf\u{e9} Crew", Access::View)],
+        ),
+        LiveSite {
+            account_types: vec![],
+            api_identity: None,
+            users: vec![admin()],
+            groups: [builtins(), vec![live_group("cafe\u{301}-crew", "view")]].concat(),
+        },
+    );
+    insta::assert_snapshot!(out, @r#"
+    Plan: 0 to create, 1 to update, 0 to delete.
+
+    site acme (periscope) — 0 to create, 1 to update, 0 to delete
+      ~ group Café Crew
+          name: "cafe\u{301}-crew" → "Café Crew"
+    "#);
 }

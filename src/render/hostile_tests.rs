@@ -86,6 +86,7 @@ pub fn plan_named(name: impl Fn(usize) -> String) -> Plan {
             kind: ObjectKind::Group,
             key: name(i),
             reason: KeptReason::Unmanaged,
+            found_as: None,
         })
         .collect();
     kept.sort_by(|a, b| a.key.cmp(&b.key));

@@ -44,6 +44,7 @@ fn plan() -> Plan {
                     kind: ObjectKind::User,
                     key: "admin@acme.com".into(),
                     reason: KeptReason::InvitedBy,
+                    found_as: None,
                 }],
                 fingerprint: "1f".repeat(32),
             },

@@ -301,7 +301,14 @@ fn render_kept(out: &mut String, kept: &[Kept], st: &Styles) {
         let mut names: Vec<String> = run
             .iter()
             .take(KEPT_LISTED)
-            .map(|k| escape::text(&k.key))
+            .map(|k| match &k.found_as {
+                Some(live) => format!(
+                    "{} (in previous_emails: {})",
+                    escape::text(&k.key),
+                    escape::text(live)
+                ),
+                None => escape::text(&k.key),
+            })
             .collect();
         let more = run.len().saturating_sub(KEPT_LISTED);
         if more > 0 {

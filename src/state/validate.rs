@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use toml::Spanned;
+use unicode_normalization::UnicodeNormalization;
 
 use super::diagnostic::{Diagnostic, SourceFile};
 use super::load::{Entries, Entry, Parsed};
@@ -340,7 +341,10 @@ fn check_user(
             .map(|e| (e.get_ref().trim(), e.span(), false)),
     );
     for (address, span, current) in addresses {
-        if !is_valid_email(address) {
+        // `e` + U+0301 and `é` are one address: checked in NFC, the form
+        // the platforms compare in.
+        let nfc: String = address.nfc().collect();
+        if !is_valid_email(&nfc) {
             c.error(
                 u.file,
                 span,
@@ -357,7 +361,7 @@ fn check_user(
             c.error(
                 u.file,
                 span,
-                format!("`{address}` {what} (emails compare ignoring case and surrounding spaces)"),
+                format!("`{address}` {what} (emails compare ignoring case and surrounding spaces, after Unicode NFC)"),
                 Some(format!(
                     "the same address is first used at {first}; keep one"
                 )),
@@ -368,6 +372,20 @@ fn check_user(
     }
 
     let on = sites_of(&u.spec.sites, site_list);
+    if let Some(site) = on
+        .iter()
+        .find(|s| s.provider == ProviderKind::Periscope && !email.is_ascii())
+    {
+        c.error(
+            u.file,
+            u.spec.email.span(),
+            format!(
+                "{email:?} cannot be used on Periscope site `{}`: its API names the user to update or delete in the HTTP-X-EMAIL header, which carries ASCII only",
+                site.name
+            ),
+            Some("declare the ASCII address the person signs in with, or limit the user's sites to non-Periscope sites".into()),
+        );
+    }
     let has_sigma = on.iter().any(|s| s.provider == ProviderKind::Sigma);
     if let Some(m) = &u.spec.member_type {
         if m.get_ref().trim().is_empty() {

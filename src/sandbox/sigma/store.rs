@@ -4,7 +4,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::model::email_key;
 use crate::sandbox::data::{Answer, ApiError};
 
 /// The scheduler account every organisation has.
@@ -69,6 +68,12 @@ pub struct SigmaTeam {
     /// Member IDs.
     #[serde(default)]
     pub members: Vec<String>,
+}
+
+/// The emulator's own rule for emails (never the client's): trimmed and
+/// lower-cased, code point by code point, with no Unicode normalisation.
+fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
 }
 
 fn err(status: u16, message: impl Into<String>) -> ApiError {

@@ -215,6 +215,16 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
     })
 }
 
+/// An email as roster sends it: in Unicode NFC, the form the same address
+/// is compared in, whichever way the state file spells it.
+fn nfc(email: &str) -> String {
+    if email.is_ascii() {
+        email.to_string()
+    } else {
+        email.nfc().collect()
+    }
+}
+
 /// A user as declared for one site: the site's overrides, if any, win.
 fn desired_user(spec: &UserSpec, groups: &GroupIndex, site: &Site) -> DesiredUser {
     let o = spec.overrides.as_ref().and_then(|o| o.get(&site.name));
@@ -223,7 +233,7 @@ fn desired_user(spec: &UserSpec, groups: &GroupIndex, site: &Site) -> DesiredUse
         .and_then(|o| o.member_type.as_ref())
         .or(spec.member_type.as_ref());
     DesiredUser {
-        email: spec.email.get_ref().trim().to_string(),
+        email: nfc(spec.email.get_ref().trim()),
         first_name: o
             .and_then(|o| o.first_name.clone())
             .unwrap_or_else(|| spec.first_name.clone()),

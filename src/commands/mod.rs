@@ -121,14 +121,22 @@ pub struct Scope<'a> {
 impl Scope<'_> {
     /// The state, checked whole, narrowed to the sites asked for.
     fn load(&self) -> Result<DesiredState> {
+        Ok(self.load_counted()?.0)
+    }
+
+    /// [`Scope::load`], and how much of the state was read (all of it,
+    /// whatever the sites asked for).
+    fn load_counted(&self) -> Result<(DesiredState, crate::state::ReadSummary)> {
         let start = std::time::Instant::now();
-        let desired = self.narrow(load_state(self.dir)?)?;
+        let (full, read) =
+            crate::state::load_counted(self.dir).map_err(|d| state_problems(self.dir, d))?;
+        let desired = self.narrow(full)?;
         tracing::debug!(
             sites = desired.sites.len(),
             elapsed_ms = start.elapsed().as_millis() as u64,
             "state loaded"
         );
-        Ok(desired)
+        Ok((desired, read))
     }
 
     /// Keeps only the sites asked for; naming an undeclared one is an error.
@@ -157,15 +165,18 @@ impl Scope<'_> {
 /// Loads the state, printing every problem found (each on its own line,
 /// located) before failing.
 fn load_state(dir: &Path) -> Result<DesiredState> {
-    crate::state::load(dir).map_err(|diagnostics| {
-        for d in &diagnostics.0 {
-            eprintln!("error: {d}");
-        }
-        let n = diagnostics.0.len();
-        anyhow::anyhow!(
-            "{n} problem{} in the state under {}; nothing was contacted",
-            if n == 1 { "" } else { "s" },
-            dir.display()
-        )
-    })
+    crate::state::load(dir).map_err(|d| state_problems(dir, d))
+}
+
+/// Prints every problem found in the state; the error that ends the command.
+fn state_problems(dir: &Path, diagnostics: crate::state::Diagnostics) -> anyhow::Error {
+    for d in &diagnostics.0 {
+        eprintln!("error: {d}");
+    }
+    let n = diagnostics.0.len();
+    anyhow::anyhow!(
+        "{n} problem{} in the state under {}; nothing was contacted",
+        if n == 1 { "" } else { "s" },
+        dir.display()
+    )
 }

@@ -13,6 +13,8 @@ use crate::model::email_key;
 /// Every state file, parsed for editing, and which were changed.
 pub struct StateFiles {
     files: BTreeMap<PathBuf, (DocumentMut, bool)>,
+    /// The state directory: every write must land inside it.
+    root: PathBuf,
 }
 
 /// Where a person is declared: the file and their index in its `users`.
@@ -35,7 +37,10 @@ impl StateFiles {
             })?;
             files.insert(path, (doc, false));
         }
-        Ok(StateFiles { files })
+        Ok(StateFiles {
+            files,
+            root: dir.to_path_buf(),
+        })
     }
 
     /// Where each entry of `kind` (`users` or `groups`) is, by `key` of its
@@ -142,40 +147,43 @@ impl StateFiles {
     /// Writes every changed file, then checks the state in `dir` still loads;
     /// if not, every file is put back as it was and the problems returned.
     pub fn write_checked(&self, dir: &Path) -> Result<Vec<PathBuf>, Vec<String>> {
-        let originals: Vec<(PathBuf, Option<String>)> = self
-            .changed()
+        let targets = self.targets().map_err(|e| vec![e])?;
+        let originals: Vec<(&PathBuf, Option<String>)> = targets
             .iter()
-            .map(|(p, _)| (p.to_path_buf(), std::fs::read_to_string(p).ok()))
+            .map(|(_, real, _)| (real, std::fs::read_to_string(real).ok()))
             .collect();
-        let written = self.write().map_err(|e| vec![e])?;
+        let written = Self::write_targets(&targets).map_err(|e| vec![e])?;
         if let Err(problems) = super::load(dir) {
-            for (path, text) in &originals {
-                match text {
-                    Some(t) => {
-                        let _ = std::fs::write(path, t);
-                    }
-                    None => {
-                        let _ = std::fs::remove_file(path);
-                    }
-                }
+            for (real, text) in &originals {
+                let _ = match text {
+                    Some(t) => super::write::write_atomic(real, t),
+                    None => std::fs::remove_file(real).map_err(|e| e.to_string()),
+                };
             }
             return Err(problems.0.iter().map(ToString::to_string).collect());
         }
         Ok(written)
     }
 
-    /// Writes every changed file (each whole or not at all).
+    /// Writes every changed file (each whole or not at all). Every path is
+    /// checked first: if one would land outside the state directory (a
+    /// symlink pointing out of it, say), nothing is written.
     pub fn write(&self) -> Result<Vec<PathBuf>, String> {
+        Self::write_targets(&self.targets()?)
+    }
+
+    /// Each changed file: its path, where writing it lands, its new text.
+    fn targets(&self) -> Result<Vec<(&Path, PathBuf, String)>, String> {
+        self.changed()
+            .into_iter()
+            .map(|(path, text)| Ok((path, super::write::target_inside(&self.root, path)?, text)))
+            .collect()
+    }
+
+    fn write_targets(targets: &[(&Path, PathBuf, String)]) -> Result<Vec<PathBuf>, String> {
         let mut written = Vec::new();
-        for (path, text) in self.changed() {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            }
-            let tmp = path.with_extension("toml.tmp");
-            std::fs::write(&tmp, &text)
-                .and_then(|_| std::fs::rename(&tmp, path))
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        for (path, real, text) in targets {
+            super::write::write_atomic(real, text)?;
             written.push(path.to_path_buf());
         }
         Ok(written)

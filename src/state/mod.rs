@@ -4,11 +4,13 @@
 mod chunks;
 mod credentials;
 mod diagnostic;
+mod discover;
 pub mod edit;
 pub mod format;
 mod load;
 mod schema;
 mod validate;
+pub mod write;
 
 use std::path::Path;
 
@@ -65,4 +67,44 @@ pub fn load(dir: &Path) -> Result<DesiredState, Diagnostics> {
 pub fn load_in_pieces(dir: &Path, piece_bytes: usize) -> Result<DesiredState, Diagnostics> {
     let parsed = load::read_dir(dir, piece_bytes);
     validate::build(parsed).map_err(Diagnostics)
+}
+
+/// [`load`], saying also how much was read.
+pub fn load_counted(dir: &Path) -> Result<(DesiredState, ReadSummary), Diagnostics> {
+    let parsed = load::read_dir(dir, chunks::MIN_CHUNK_BYTES);
+    let summary = ReadSummary {
+        files: parsed.files.len(),
+        sites: parsed.entries.sites.len(),
+        people: parsed.entries.users.len(),
+        groups: parsed.entries.groups.len(),
+    };
+    let desired = validate::build(parsed).map_err(Diagnostics)?;
+    Ok((desired, summary))
+}
+
+/// How many files were read and what they declare: shown with every plan
+/// so that a reviewer sees a drop (a file no longer read, people missing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadSummary {
+    pub files: usize,
+    pub sites: usize,
+    pub people: usize,
+    pub groups: usize,
+}
+
+impl ReadSummary {
+    /// `3 files under state: 1 site, 12 people, 5 groups`
+    pub fn describe(&self, dir: &Path) -> String {
+        let n = |count: usize, one: &str, many: &str| {
+            format!("{count} {}", if count == 1 { one } else { many })
+        };
+        format!(
+            "{} under {}: {}, {}, {}",
+            n(self.files, "file", "files"),
+            dir.display(),
+            n(self.sites, "site", "sites"),
+            n(self.people, "person", "people"),
+            n(self.groups, "group", "groups"),
+        )
+    }
 }

@@ -133,6 +133,9 @@ fn from_csv(dir: &Path, csv: &Path, args: &ImportArgs) -> Result<Status> {
 
 /// Writes the edits, keeping them only if the state still loads.
 pub fn write_checked(dir: &Path, files: &StateFiles) -> Result<Vec<std::path::PathBuf>> {
+    files
+        .check_targets()
+        .map_err(|e| anyhow!("{e}; nothing was written"))?;
     files.write_checked(dir).map_err(|problems| {
         for p in &problems {
             eprintln!("error: {p}");

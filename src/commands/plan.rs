@@ -21,13 +21,16 @@ pub async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Status> {
     let plan = &computed.plan;
     let fingerprint = crate::plan::DesiredFingerprint::of(&desired);
     let shown = crate::render::render(plan, &fingerprint, args.format);
-    let read = read.describe(scope.dir);
-    if args.format == Format::Markdown {
-        // The comment is what reviewers read: the count belongs in it.
-        out!("{shown}<sub>Read {read}.</sub>\n")?;
-    } else {
-        out!("{shown}")?;
-        eprintln!("Read {read}.");
+    let read = read.describe();
+    // Reviewers read the plan: how much of the state it was made from
+    // belongs with it, so a file no longer read shows as a drop.
+    match args.format {
+        Format::Text => out!("{shown}\nRead {read}.\n")?,
+        Format::Markdown => out!("{shown}\n<sub>Read {read}.</sub>\n")?,
+        Format::Json => {
+            out!("{shown}")?;
+            eprintln!("Read {read}.");
+        }
     }
     if let Some(path) = &args.out {
         let json = match args.format {

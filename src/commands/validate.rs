@@ -6,6 +6,10 @@ use super::Status;
 
 pub fn run(scope: &super::Scope<'_>) -> Result<Status> {
     let (_, read) = scope.load_counted()?;
-    outln!("The state is valid. Read {}.", read.describe(scope.dir))?;
+    outln!(
+        "The state under {} is valid. Read {}.",
+        scope.dir.display(),
+        read.describe()
+    )?;
     Ok(Status::Success)
 }

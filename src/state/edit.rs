@@ -172,6 +172,12 @@ impl StateFiles {
         Self::write_targets(&self.targets()?)
     }
 
+    /// Fails, saying why, if a changed file would land outside the state
+    /// directory (a symlink pointing out of it, say).
+    pub fn check_targets(&self) -> Result<(), String> {
+        self.targets().map(|_| ())
+    }
+
     /// Each changed file: its path, where writing it lands, its new text.
     fn targets(&self) -> Result<Vec<(&Path, PathBuf, String)>, String> {
         self.changed()

@@ -93,15 +93,14 @@ pub struct ReadSummary {
 }
 
 impl ReadSummary {
-    /// `3 files under state: 1 site, 12 people, 5 groups`
-    pub fn describe(&self, dir: &Path) -> String {
+    /// `3 state files: 1 site, 12 people, 5 groups`
+    pub fn describe(&self) -> String {
         let n = |count: usize, one: &str, many: &str| {
             format!("{count} {}", if count == 1 { one } else { many })
         };
         format!(
-            "{} under {}: {}, {}, {}",
-            n(self.files, "file", "files"),
-            dir.display(),
+            "{}: {}, {}, {}",
+            n(self.files, "state file", "state files"),
             n(self.sites, "site", "sites"),
             n(self.people, "person", "people"),
             n(self.groups, "group", "groups"),

@@ -136,14 +136,14 @@ fn check_out_path(path: &Path, state_dir: &Path) -> Result<std::path::PathBuf> {
     let name = path
         .file_name()
         .ok_or_else(|| anyhow!("--out {}: name a file", path.display()))?;
-    if let Ok(real_state) = std::fs::canonicalize(state_dir) {
-        if real_parent.join(name).starts_with(&real_state) {
-            bail!(
-                "--out {}: it is inside the state directory {}, where roster reads state from; save the plan elsewhere (e.g. --out plan.json). Nothing was written",
-                path.display(),
-                state_dir.display()
-            );
-        }
+    let inside_state = std::fs::canonicalize(state_dir)
+        .is_ok_and(|real_state| real_parent.join(name).starts_with(real_state));
+    if inside_state {
+        bail!(
+            "--out {}: it is inside the state directory {}, where roster reads state from; save the plan elsewhere (e.g. --out plan.json). Nothing was written",
+            path.display(),
+            state_dir.display()
+        );
     }
     Ok(real_parent)
 }

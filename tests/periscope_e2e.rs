@@ -36,6 +36,8 @@ fn the_readme_plan_shows_creates_updates_and_removals() {
       - user  john@acme.com  (not declared; deleted permanently)
       - user  tim@acme.com  (not declared; deleted permanently)
       - group Contractors  (not declared; deleted)
+
+    Read 3 state files: 1 site, 12 people, 4 groups.
     "#);
     // The sandbox's data now persists beside the run, created from the seed.
     assert!(dir.path().join(".roster/sandbox.json").exists());

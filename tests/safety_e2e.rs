@@ -84,7 +84,8 @@ fn mass_removal_trips_guards_until_the_state_acknowledges_it() {
         "No changes: the live state matches the declared state.\n\n\
          site acme (periscope) — no changes\n\
          \x20 note: site `acme`: allow_removals = 10 is set, and this plan does not need it. Once the change it was written for is applied, remove it, so that the guard stops the next large change until someone reviews it\n\
-         \x20 note: site `acme`: allow_group_deletions = 4 is set, and this plan does not need it. Once the change it was written for is applied, remove it, so that the guard stops the next large change until someone reviews it\n"
+         \x20 note: site `acme`: allow_group_deletions = 4 is set, and this plan does not need it. Once the change it was written for is applied, remove it, so that the guard stops the next large change until someone reviews it\n\n\
+         Read 2 state files: 1 site, 1 person, 0 groups.\n"
     );
     let md = roster(dir.path(), &["plan", "--format", "markdown"], &KEY);
     assert!(

@@ -100,6 +100,8 @@ fn the_sigma_example_plans_every_kind_of_change() {
       - group Old Team  (not declared; deleted)
       = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
       = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+
+    Read 2 state files: 1 site, 9 people, 4 groups.
     "#);
     assert!(only_reads(&sb), "planning writes nothing");
 }
@@ -567,6 +569,8 @@ groups = ["Analysts"]
       = kept 6 users (not declared, unmanaged_users = "keep"): admin@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, katherine@acme.com, tim@acme.com
       = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
       = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+
+    Read 1 state file: 2 sites, 2 people, 1 group.
     "#);
     let dry = roster(
         dir.path(),

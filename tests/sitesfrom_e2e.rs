@@ -487,3 +487,41 @@ fn a_changed_budget_or_an_unusable_trusted_state_stops_the_command() {
     );
     assert!(sb.sandbox.requests().is_empty());
 }
+
+#[test]
+fn an_untrusted_state_cannot_read_a_file_outside_its_directory_through_a_symlink() {
+    let sb = sandbox_with_key(SECRET);
+    let dir = tempfile::tempdir().unwrap();
+    let trusted = repo_site(&sb.url, "ACME_KEY", "");
+    write_state(&dir.path().join("trusted"), &trusted);
+    write_state(&dir.path().join("pr"), &trusted);
+    // A TOML-shaped file elsewhere on the machine, whose values a
+    // validation message would quote.
+    let private = dir.path().join("private.toml");
+    std::fs::write(
+        &private,
+        "[[users]]\nemail = \"token-ab12cd34\"\nfirst_name = \"a\"\nlast_name = \"b\"\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&private, dir.path().join("pr/people/leak.toml")).unwrap();
+    for command in ["plan", "validate"] {
+        let out = roster(
+            dir.path(),
+            &[command, "--state", "pr", "--sites-from", "trusted"],
+            &[("ACME_KEY", SECRET)],
+        );
+        assert_eq!(out.code, 1, "{}", out.all());
+        assert!(
+            out.stderr.starts_with(
+                "error: pr/people/leak.toml:1:1: this file lies outside the state directory (it is reached through a symlink); with --sites-from the state is untrusted and is read only from inside its directory\n"
+            ),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.all().contains("token-ab12cd34"), "{}", out.all());
+        assert!(sb.sandbox.requests().is_empty());
+    }
+    // Trusted (no --sites-from), the same link is read as the admin meant.
+    let out = roster(dir.path(), &["validate", "--state", "pr"], &[]);
+    assert!(out.all().contains("token-ab12cd34"), "{}", out.all());
+}

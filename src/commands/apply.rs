@@ -18,7 +18,7 @@ pub async fn run(scope: &super::Scope<'_>, args: &ApplyArgs) -> Result<Status> {
     // A saved plan that cannot be read stops everything before any request.
     let saved = args.plan.as_deref().map(SavedPlan::load).transpose()?;
     let start = std::time::Instant::now();
-    let full = scope.load_all()?;
+    let (full, _) = scope.load_all()?;
     let saved = saved.as_ref().map(|plan| Saved::new(plan, &full));
     let desired = scope.narrow(full)?;
     tracing::debug!(

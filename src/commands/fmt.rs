@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 
 use super::Status;
 use crate::cli::FmtArgs;
@@ -40,11 +40,15 @@ pub fn run(dir: &Path, args: &FmtArgs) -> Result<Status> {
             );
         }
     } else {
-        for (path, out) in &changed {
-            let tmp = path.with_extension("toml.tmp");
-            std::fs::write(&tmp, out)
-                .and_then(|_| std::fs::rename(&tmp, path))
-                .with_context(|| format!("cannot write {}", path.display()))?;
+        // Every path is checked before any is written: a state file that is
+        // a symlink out of the state directory is not written through.
+        let targets = changed
+            .iter()
+            .map(|(path, _)| crate::state::write::target_inside(dir, path))
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(|e| anyhow!("{e}; nothing was written"))?;
+        for ((path, out), real) in changed.iter().zip(&targets) {
+            crate::state::write::write_atomic(real, out).map_err(|e| anyhow!(e))?;
             outln!("formatted {}", path.display())?;
         }
     }

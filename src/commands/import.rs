@@ -21,7 +21,7 @@ pub async fn run(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status> 
 
 /// Edits the state so it describes what is live on the sites.
 async fn from_live(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status> {
-    let full = scope.load_all()?;
+    let (full, _) = scope.load_all()?;
     let all_sites: Vec<String> = full.sites.iter().map(|s| s.site.name.clone()).collect();
     let desired = scope.narrow(full)?;
     let targets = Targets::connect(&desired, &args.target, Pacing::default()).await?;
@@ -153,9 +153,13 @@ pub fn write_checked(dir: &Path, files: &StateFiles) -> Result<Vec<std::path::Pa
     })
 }
 
-/// Whether the state still loads with the edits, written nowhere: a dry run
-/// fails exactly where the real run would.
+/// Whether the edits land inside the state directory and the state still
+/// loads with them, written nowhere: a dry run fails exactly where the real
+/// run would.
 fn check(dir: &Path, files: &StateFiles) -> Result<()> {
+    files
+        .check_targets()
+        .map_err(|e| anyhow!("{e}; nothing was written"))?;
     files.check(dir).map_err(|problems| {
         for p in &problems {
             eprintln!("error: {p}");

@@ -130,23 +130,30 @@ pub struct Scope<'a> {
 impl Scope<'_> {
     /// The state, checked whole, narrowed to the sites asked for.
     fn load(&self) -> Result<DesiredState> {
+        Ok(self.load_counted()?.0)
+    }
+
+    /// [`Scope::load`], and how much of the state was read (all of it,
+    /// whatever the sites asked for).
+    fn load_counted(&self) -> Result<(DesiredState, crate::state::ReadSummary)> {
         let start = std::time::Instant::now();
-        let desired = self.narrow(self.load_all()?)?;
+        let (full, read) = self.load_all()?;
+        let desired = self.narrow(full)?;
         tracing::debug!(
             sites = desired.sites.len(),
             elapsed_ms = start.elapsed().as_millis() as u64,
             "state loaded"
         );
-        Ok(desired)
+        Ok((desired, read))
     }
 
     /// The whole state, every site's connection settings taken from the
     /// trusted state when there is one (`--sites-from`). Every command that
     /// may resolve a credential or contact a site loads through here.
-    fn load_all(&self) -> Result<DesiredState> {
+    fn load_all(&self) -> Result<(DesiredState, crate::state::ReadSummary)> {
         match self.sites_from {
             Some(trusted) => load_trusting(self.dir, trusted),
-            None => load_state(self.dir),
+            None => crate::state::load_counted(self.dir).map_err(|d| state_problems(self.dir, d)),
         }
     }
 
@@ -176,23 +183,26 @@ impl Scope<'_> {
 /// Loads the state, printing every problem found (each on its own line,
 /// located) before failing.
 fn load_state(dir: &Path) -> Result<DesiredState> {
-    crate::state::load(dir).map_err(|diagnostics| {
-        for d in &diagnostics.0 {
-            eprintln!("error: {d}");
-        }
-        let n = diagnostics.0.len();
-        anyhow::anyhow!(
-            "{n} problem{} in the state under {}; nothing was contacted",
-            if n == 1 { "" } else { "s" },
-            dir.display()
-        )
-    })
+    crate::state::load(dir).map_err(|d| state_problems(dir, d))
+}
+
+/// Prints every problem found in the state; the error that ends the command.
+fn state_problems(dir: &Path, diagnostics: crate::state::Diagnostics) -> anyhow::Error {
+    for d in &diagnostics.0 {
+        eprintln!("error: {d}");
+    }
+    let n = diagnostics.0.len();
+    anyhow::anyhow!(
+        "{n} problem{} in the state under {}; nothing was contacted",
+        if n == 1 { "" } else { "s" },
+        dir.display()
+    )
 }
 
 /// Loads the state with every site's connection settings from the trusted
 /// state under `trusted`, printing every problem found before failing;
 /// nothing has been run or sent when it fails.
-fn load_trusting(dir: &Path, trusted: &Path) -> Result<DesiredState> {
+fn load_trusting(dir: &Path, trusted: &Path) -> Result<(DesiredState, crate::state::ReadSummary)> {
     use crate::state::TrustError;
     let print = |diagnostics: &[crate::state::Diagnostic]| {
         for d in diagnostics {
@@ -200,21 +210,13 @@ fn load_trusting(dir: &Path, trusted: &Path) -> Result<DesiredState> {
         }
     };
     match crate::state::load_with_sites_from(dir, trusted) {
-        Ok((desired, notes)) => {
+        Ok((desired, read, notes)) => {
             for note in notes {
                 eprintln!("note: {note}");
             }
-            Ok(desired)
+            Ok((desired, read))
         }
-        Err(TrustError::State(d)) => {
-            print(&d.0);
-            let n = d.0.len();
-            anyhow::bail!(
-                "{n} problem{} in the state under {}; nothing was contacted",
-                if n == 1 { "" } else { "s" },
-                dir.display()
-            )
-        }
+        Err(TrustError::State(d)) => Err(state_problems(dir, d)),
         Err(TrustError::Trusted { diagnostics, .. }) => {
             print(&diagnostics.0);
             anyhow::bail!(

@@ -13,7 +13,7 @@ use crate::provider::Pacing;
 use crate::render::Format;
 
 pub async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Status> {
-    let desired = scope.load()?;
+    let (desired, read) = scope.load_counted()?;
     let targets = Targets::connect(&desired, &args.target, Pacing::default()).await?;
     let result = compute(&desired, &targets).await;
     targets.finish().await?;
@@ -21,13 +21,23 @@ pub async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Status> {
     let plan = &computed.plan;
     let fingerprint = crate::plan::DesiredFingerprint::of(&desired);
     let shown = crate::render::render(plan, &fingerprint, args.format);
-    out!("{shown}")?;
+    let read = read.describe();
+    // Reviewers read the plan: how much of the state it was made from
+    // belongs with it, so a file no longer read shows as a drop.
+    match args.format {
+        Format::Text => out!("{shown}\nRead {read}.\n")?,
+        Format::Markdown => out!("{shown}\n<sub>Read {read}.</sub>\n")?,
+        Format::Json => {
+            out!("{shown}")?;
+            eprintln!("Read {read}.");
+        }
+    }
     if let Some(path) = &args.out {
         let json = match args.format {
             Format::Json => shown,
             _ => crate::render::json::render(plan, fingerprint.get()),
         };
-        save(path, &json)?;
+        save(path, &json, scope.dir)?;
         eprintln!(
             "Saved the plan to {}; apply exactly this plan with `{}`.",
             path.display(),
@@ -100,12 +110,83 @@ pub fn refuse_tripped_guards(plan: &Plan, consequence: &str) -> Result<()> {
     ))
 }
 
-/// Writes a file whole or not at all.
-fn save(path: &Path, text: &str) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text)
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .with_context(|| format!("cannot write the plan to {}", path.display()))
+/// Writes the plan file whole or not at all: a temporary file beside it,
+/// removed on any failure, then renamed over it. Only a new path or a
+/// regular file outside the state directory is written.
+fn save(path: &Path, text: &str, state_dir: &Path) -> Result<()> {
+    use std::io::Write;
+    let parent = check_out_path(path, state_dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".roster-plan-")
+        .suffix(".tmp")
+        .tempfile_in(&parent)
+        .with_context(|| format!("cannot create a temporary file in {}", parent.display()))?;
+    tmp.write_all(text.as_bytes())
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| {
+            format!(
+                "cannot write the plan to {}; it was left as it was",
+                path.display()
+            )
+        })?;
+    tmp.persist(path).map_err(|e| e.error).with_context(|| {
+        format!(
+            "cannot write the plan to {}; it was left as it was",
+            path.display()
+        )
+    })?;
+    Ok(())
+}
+
+/// Refuses an `--out` path that is not a regular file or is inside the
+/// state directory; the directory the file goes in.
+fn check_out_path(path: &Path, state_dir: &Path) -> Result<std::path::PathBuf> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if !m.file_type().is_file() => {
+            let kind = m.file_type();
+            let what = if kind.is_symlink() {
+                "a symlink"
+            } else if kind.is_dir() {
+                "a directory"
+            } else {
+                "not a regular file (a device, FIFO or socket)"
+            };
+            bail!(
+                "--out {}: it is {what}; the plan is written only to a new path or over a regular file. Nothing was written",
+                path.display()
+            );
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("--out {}: cannot check the path", path.display()));
+        }
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let real_parent = std::fs::canonicalize(&parent).with_context(|| {
+        format!(
+            "--out {}: no directory {} to write it in",
+            path.display(),
+            parent.display()
+        )
+    })?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| anyhow!("--out {}: name a file", path.display()))?;
+    let inside_state = std::fs::canonicalize(state_dir)
+        .is_ok_and(|real_state| real_parent.join(name).starts_with(real_state));
+    if inside_state {
+        bail!(
+            "--out {}: it is inside the state directory {}, where roster reads state from; save the plan elsewhere (e.g. --out plan.json). Nothing was written",
+            path.display(),
+            state_dir.display()
+        );
+    }
+    Ok(real_parent)
 }
 
 /// The plan of the sites that could be read, and what happened to the rest.

@@ -13,6 +13,8 @@ use crate::model::email_key;
 /// Every state file, parsed for editing, and which were changed.
 pub struct StateFiles {
     files: BTreeMap<PathBuf, (DocumentMut, bool)>,
+    /// The state directory: every write must land inside it.
+    root: PathBuf,
 }
 
 /// Where a person is declared: the file and their index in its `users`.
@@ -35,7 +37,10 @@ impl StateFiles {
             })?;
             files.insert(path, (doc, false));
         }
-        Ok(StateFiles { files })
+        Ok(StateFiles {
+            files,
+            root: dir.to_path_buf(),
+        })
     }
 
     /// Where each entry of `kind` (`users` or `groups`) is, by `key` of its
@@ -215,16 +220,34 @@ impl StateFiles {
     }
 
     /// Writes every changed file (each whole or not at all); if one cannot
-    /// be written, those already written are put back as they were.
+    /// be written, those already written are put back as they were. Every
+    /// path is checked first: if one would land outside the state
+    /// directory (a symlink pointing out of it, say), nothing is written.
     pub fn write(&self) -> Result<Vec<PathBuf>, String> {
+        let targets = self.targets()?;
         let mut undo = Undo::default();
-        for (path, text) in self.changed() {
-            if let Err(e) = undo.write(path, &text) {
+        for (path, real, text) in &targets {
+            if let Err(e) = undo.write(real, text) {
                 undo.roll_back();
                 return Err(e);
             }
+            undo.shown.push(path.to_path_buf());
         }
-        Ok(undo.written.into_iter().map(|(p, _)| p).collect())
+        Ok(undo.shown)
+    }
+
+    /// Fails, saying why, if a changed file would land outside the state
+    /// directory (a symlink pointing out of it, say).
+    pub fn check_targets(&self) -> Result<(), String> {
+        self.targets().map(|_| ())
+    }
+
+    /// Each changed file: its path, where writing it lands, its new text.
+    fn targets(&self) -> Result<Vec<(&Path, PathBuf, String)>, String> {
+        self.changed()
+            .into_iter()
+            .map(|(path, text)| Ok((path, super::write::target_inside(&self.root, path)?, text)))
+            .collect()
     }
 }
 
@@ -234,6 +257,8 @@ impl StateFiles {
 struct Undo {
     written: Vec<(PathBuf, Option<Vec<u8>>)>,
     created_dirs: Vec<PathBuf>,
+    /// The written files as the state names them.
+    shown: Vec<PathBuf>,
 }
 
 impl Undo {
@@ -250,12 +275,7 @@ impl Undo {
             self.created_dirs.extend(missing);
         }
         let before = std::fs::read(path).ok();
-        let tmp = path.with_extension("toml.tmp");
-        let result = std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, path));
-        if let Err(e) = result {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(format!("cannot write {}: {e}", path.display()));
-        }
+        super::write::write_atomic(path, text)?;
         self.written.push((path.to_path_buf(), before));
         Ok(())
     }

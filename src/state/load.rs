@@ -10,7 +10,7 @@ use serde::de::IntoDeserializer;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::diagnostic::{Diagnostic, SourceFile};
+use super::diagnostic::{Diagnostic, Diagnostics, SourceFile};
 use super::schema::{Fields, GroupSpec, SiteSpec, UserSpec};
 
 /// State files larger than this are refused rather than read into memory.
@@ -31,25 +31,17 @@ pub struct Parsed {
     pub entries: Entries,
 }
 
-/// Reads every `*.toml` file under `dir` (sorted, so the order is stable),
-/// large files in pieces of at least `piece_bytes` (see chunks.rs).
+/// Reads every state file under `dir` (see discover.rs for which), in a
+/// stable order, large files in pieces of at least `piece_bytes` (see
+/// chunks.rs).
 pub fn read_dir(dir: &Path, piece_bytes: usize) -> Parsed {
     let mut parsed = Parsed::default();
-    let mut paths = Vec::new();
-    if let Err(e) = collect_toml_files(dir, &mut paths) {
-        parsed.entries.diagnostics.push(Diagnostic {
-            file: dir.to_path_buf(),
-            line: 1,
-            column: 1,
-            message: format!("cannot read the state directory: {e}"),
-            hint: Some(
-                "pass the directory holding your *.toml state files with --state DIR".into(),
-            ),
-        });
+    let found = super::discover::discover(dir);
+    if !found.problems.is_empty() {
+        parsed.entries.diagnostics = found.problems;
         return parsed;
     }
-    paths.sort();
-    if paths.is_empty() {
+    if found.files.is_empty() {
         parsed.entries.diagnostics.push(Diagnostic {
             file: dir.to_path_buf(),
             line: 1,
@@ -62,38 +54,21 @@ pub fn read_dir(dir: &Path, piece_bytes: usize) -> Parsed {
         });
         return parsed;
     }
-    for path in paths {
+    for path in found.files {
         read_file(&path, &mut parsed, piece_bytes);
     }
     parsed
 }
 
-/// Every `*.toml` file under `dir`, sorted; hidden folders are skipped.
-pub fn toml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    collect_toml_files(dir, &mut out)?;
-    out.sort();
-    Ok(out)
-}
-
-fn collect_toml_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let path = entry.path();
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            let hidden = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with('.'));
-            if !hidden {
-                collect_toml_files(&path, out)?;
-            }
-        } else if path.extension().is_some_and(|e| e == "toml") {
-            out.push(path);
-        }
+/// Every state file under `dir`, sorted (see discover.rs), or why some
+/// entry cannot be read.
+pub fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostics> {
+    let found = super::discover::discover(dir);
+    if found.problems.is_empty() {
+        Ok(found.files)
+    } else {
+        Err(Diagnostics(found.problems))
     }
-    Ok(())
 }
 
 fn read_file(path: &Path, parsed: &mut Parsed, piece_bytes: usize) {

@@ -5,12 +5,14 @@ mod chunks;
 mod comments;
 mod credentials;
 mod diagnostic;
+mod discover;
 pub mod edit;
 pub mod format;
 mod load;
 mod schema;
 mod trust;
 mod validate;
+pub mod write;
 
 use std::path::Path;
 
@@ -75,6 +77,49 @@ pub fn load_in_pieces(dir: &Path, piece_bytes: usize) -> Result<DesiredState, Di
 pub fn load_with_sites_from(
     dir: &Path,
     trusted: &Path,
-) -> Result<(DesiredState, Vec<String>), TrustError> {
+) -> Result<(DesiredState, ReadSummary, Vec<String>), TrustError> {
     trust::load_with_sites_from(dir, trusted, chunks::MIN_CHUNK_BYTES)
+}
+
+/// [`load`], saying also how much was read.
+pub fn load_counted(dir: &Path) -> Result<(DesiredState, ReadSummary), Diagnostics> {
+    let parsed = load::read_dir(dir, chunks::MIN_CHUNK_BYTES);
+    let summary = ReadSummary::of(&parsed);
+    let desired = validate::build(parsed).map_err(Diagnostics)?;
+    Ok((desired, summary))
+}
+
+/// How many files were read and what they declare: shown with every plan
+/// so that a reviewer sees a drop (a file no longer read, people missing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadSummary {
+    pub files: usize,
+    pub sites: usize,
+    pub people: usize,
+    pub groups: usize,
+}
+
+impl ReadSummary {
+    fn of(parsed: &load::Parsed) -> ReadSummary {
+        ReadSummary {
+            files: parsed.files.len(),
+            sites: parsed.entries.sites.len(),
+            people: parsed.entries.users.len(),
+            groups: parsed.entries.groups.len(),
+        }
+    }
+
+    /// `3 state files: 1 site, 12 people, 5 groups`
+    pub fn describe(&self) -> String {
+        let n = |count: usize, one: &str, many: &str| {
+            format!("{count} {}", if count == 1 { one } else { many })
+        };
+        format!(
+            "{}: {}, {}, {}",
+            n(self.files, "state file", "state files"),
+            n(self.sites, "site", "sites"),
+            n(self.people, "person", "people"),
+            n(self.groups, "group", "groups"),
+        )
+    }
 }

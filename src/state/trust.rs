@@ -58,8 +58,10 @@ pub fn load_with_sites_from(
     dir: &Path,
     trusted: &Path,
     piece_bytes: usize,
-) -> Result<(DesiredState, Vec<String>), TrustError> {
+) -> Result<(DesiredState, super::ReadSummary, Vec<String>), TrustError> {
+    outside_files(dir).map_err(|d| TrustError::State(Diagnostics(d)))?;
     let parsed = super::load::read_dir(dir, piece_bytes);
+    let read = super::ReadSummary::of(&parsed);
     let located = declared(&parsed);
     let desired = super::validate::build(parsed).map_err(|d| TrustError::State(Diagnostics(d)))?;
     let (trusted_sites, trusted_declared) = load_trusted(trusted, piece_bytes)?;
@@ -68,7 +70,39 @@ pub fn load_with_sites_from(
         return Err(TrustError::Differs(differences));
     }
     let notes = left_out(&desired, &trusted_sites, trusted);
-    Ok((with_trusted_connections(desired, &trusted_sites), notes))
+    Ok((
+        with_trusted_connections(desired, &trusted_sites),
+        read,
+        notes,
+    ))
+}
+
+/// An untrusted state may not reach out of its directory: a symlink there
+/// to a file elsewhere on the machine (a credentials file, `/proc/...`)
+/// would be read, and what a message quotes of it printed. Nothing is read
+/// when one is found.
+fn outside_files(dir: &Path) -> Result<(), Vec<Diagnostic>> {
+    let Ok(root) = std::fs::canonicalize(dir) else {
+        return Ok(()); // reading it reports why it cannot be read
+    };
+    let found = super::discover::discover(dir);
+    let outside: Vec<Diagnostic> = found
+        .files
+        .iter()
+        .filter(|f| std::fs::canonicalize(f).is_ok_and(|real| !real.starts_with(&root)))
+        .map(|f| Diagnostic {
+            file: f.clone(),
+            line: 1,
+            column: 1,
+            message: "this file lies outside the state directory (it is reached through a symlink); with --sites-from the state is untrusted and is read only from inside its directory".into(),
+            hint: Some("put the file itself in the state directory instead of a symlink to it".into()),
+        })
+        .collect();
+    if outside.is_empty() {
+        Ok(())
+    } else {
+        Err(outside)
+    }
 }
 
 /// A setting, its canonical value, and its `(line, column)` when written.

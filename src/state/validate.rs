@@ -118,6 +118,17 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
             continue;
         }
         site_seen.insert(name.get_ref().clone(), (entry.file, name.span()));
+        if !is_safe_site_name(name.get_ref()) {
+            c.error(
+                entry.file,
+                name.span(),
+                format!(
+                    "site name `{}` may hold only ASCII letters, digits, `-`, `_` and `.`, and may not start with `.`",
+                    name.get_ref().escape_debug()
+                ),
+                Some("rename the site, e.g. [sites.acme-prod]; the name becomes a file name (imported/NAME.toml)".into()),
+            );
+        }
         if let Some(site) = check_site(&mut c, name.get_ref(), entry) {
             site_list.push(site);
         }
@@ -541,6 +552,16 @@ fn join_or_none(names: &[String]) -> String {
     } else {
         names.join(", ")
     }
+}
+
+/// Whether a site name is safe to use in a file name: ASCII letters,
+/// digits, `-`, `_` and `.`, not starting with `.` (so never `..`).
+pub fn is_safe_site_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'))
 }
 
 pub fn is_valid_email(email: &str) -> bool {

@@ -13,7 +13,7 @@ const KEY_ENV: &str = "ESCAPE_E2E_KEY";
 /// Names an admin of the BI site may give a group or a person.
 const HOSTILE: &[&str] = &[
     "Contractors\n```\n\n</details>\n\n<details open><summary><b>zeta</b> (periscope): no changes</summary>…<!--",
-    "Contractors\r```\r\r</details>\r\r<details open><summary><b>zeta</b> (periscope): no changes</summary>…<!--",
+    "Vendors\r```\r\r</details>\r\r<details open><summary><b>zeta</b> (periscope): no changes</summary>…<!--",
     "<img src=x>",
     "[link](http://x)",
     "@octocat",

@@ -293,40 +293,6 @@ fn plan_out_refuses_fifos_symlinks_and_the_state_directory() {
     assert!(only_reads(&sb));
 }
 
-/// `roster ARGS` in `cwd` that may write regular files of at most `bytes`.
-fn roster_with_file_limit(cwd: &Path, args: &[&str], bytes: u64) -> Output {
-    use std::os::unix::process::CommandExt;
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
-    cmd.current_dir(cwd)
-        .args(args)
-        .envs(KEY)
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .stdin(std::process::Stdio::null());
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            // An ignored SIGXFSZ stays ignored across exec: a write past
-            // the limit then fails with EFBIG instead of killing roster.
-            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-            let limit = libc::rlimit {
-                rlim_cur: bytes,
-                rlim_max: bytes,
-            };
-            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let out = cmd.output().unwrap();
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
 #[test]
 fn a_failed_plan_write_leaves_no_temporary_file_and_the_old_plan_whole() {
     let sb = seeded_sandbox();
@@ -337,7 +303,7 @@ fn a_failed_plan_write_leaves_no_temporary_file_and_the_old_plan_whole() {
     let root = dir.path();
     std::fs::write(root.join("plan.json"), "the old plan").unwrap();
     let before = names(root);
-    let run = roster_with_file_limit(root, &["plan", "--out", "plan.json"], 100);
+    let run = roster_with_file_limit(root, &["plan", "--out", "plan.json"], &KEY, 100);
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(
         run.stderr.contains(

@@ -148,7 +148,8 @@ fn sigma_nfc_declared_email_matches_the_nfd_member_and_no_second_account_is_made
     assert_eq!(plan.code, 0, "{}", plan.all());
     assert_eq!(
         plan.stdout,
-        "No changes: the live state matches the declared state.\n\nsite acme-sigma (sigma) — no changes\n"
+        "No changes: the live state matches the declared state.\n\nsite acme-sigma (sigma) — no changes\n\n\
+        Read 2 state files: 1 site, 2 people, 0 groups.\n"
     );
     let apply = roster(dir.path(), &["apply", "--yes"], &CREDS);
     assert_eq!(apply.code, 0, "{}", apply.all());
@@ -215,7 +216,8 @@ fn an_nfd_periscope_group_is_renamed_to_the_declared_nfc_name_not_deleted_and_re
         "Plan: 0 to create, 1 to update, 0 to delete.\n\n\
         site acme (periscope) — 0 to create, 1 to update, 0 to delete\n  \
         ~ group Café\n      \
-        name: \"Cafe\\u{301}\" → \"Café\"\n"
+        name: \"Cafe\\u{301}\" → \"Café\"\n\n\
+        Read 2 state files: 1 site, 2 people, 1 group.\n"
     );
     let apply = roster(dir.path(), &["apply", "--yes"], &CREDS);
     assert_eq!(apply.code, 0, "{}", apply.all());
@@ -252,7 +254,8 @@ fn a_person_whose_only_previous_email_match_is_scim_inactive_is_listed() {
     assert_eq!(
         text.stdout,
         format!(
-            "No changes: the live state matches the declared state.\n\nsite acme-sigma (sigma) — no changes\n  {kept}\n"
+            "No changes: the live state matches the declared state.\n\nsite acme-sigma (sigma) — no changes\n  {kept}\n\n\
+            Read 2 state files: 1 site, 2 people, 0 groups.\n"
         )
     );
     let md = roster(dir.path(), &["plan", "--format", "markdown"], &CREDS);
@@ -297,7 +300,8 @@ fn an_already_deactivated_old_email_is_left_and_the_new_one_planned() {
         "Plan: 0 to create, 1 to update, 0 to delete.\n\n\
         site acme-sigma (sigma) — 0 to create, 1 to update, 0 to delete\n  \
         ~ user  barbara@acme.com\n      \
-        last_name: \"L\" → \"Liskov\"\n"
+        last_name: \"L\" → \"Liskov\"\n\n\
+        Read 2 state files: 1 site, 2 people, 0 groups.\n"
     );
     let apply = roster(dir.path(), &["apply", "--yes"], &CREDS);
     assert_eq!(apply.code, 0, "{}", apply.all());

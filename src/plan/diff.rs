@@ -38,7 +38,7 @@ pub enum PlanError {
         previous: String,
     },
     #[error(
-        "site `{site}`: the site has two {noun}, {first:?} and {second:?}, that roster cannot tell apart ({rule}); it will not guess which one the state means. Rename or remove one of them in {product}'s UI, then plan again"
+        "site `{site}`: the site has two {noun}, \"{first}\" and \"{second}\", that roster cannot tell apart ({rule}); it will not guess which one the state means. Rename or remove one of them in {product}'s UI, then plan again"
     )]
     LiveDuplicate {
         site: String,
@@ -49,7 +49,7 @@ pub enum PlanError {
         product: &'static str,
     },
     #[error(
-        "site `{site}`: user {email:?} has an email that Periscope's API cannot carry: the HTTP-X-EMAIL header that names a user to update or delete is ASCII only. {hint}"
+        "site `{site}`: user \"{email}\" has an email that Periscope's API cannot carry: the HTTP-X-EMAIL header that names a user to update or delete is ASCII only. {hint}"
     )]
     EmailNotAscii {
         site: String,

@@ -5,7 +5,10 @@
 //! paragraph separators, bidi controls and zero-width characters are shown
 //! as escapes (`\n`, `\x1b`, `\u{202e}`), a backslash as `\\`, so a value
 //! always stays on its own line and reads the same everywhere; a value
-//! longer than [`MAX_CHARS`] is shortened, visibly (`… (+99,800 chars)`).
+//! not in Unicode NFC has its combining marks shown as escapes too
+//! (`cafe\u{301}`), so two spellings that look alike never read alike; a
+//! value longer than [`MAX_CHARS`] is shortened, visibly (`… (+99,800
+//! chars)`).
 //! Markdown outside code blocks also has HTML, mentions, links and table
 //! pipes neutralised ([`markdown`]); a code block gets a fence longer than
 //! any backtick run in it ([`fence`]). JSON needs none of this: it carries
@@ -34,7 +37,7 @@ fn needs_escape(c: char) -> bool {
         )
 }
 
-fn push_escaped(out: &mut impl Write, c: char, quote: bool) -> fmt::Result {
+fn push_escaped(out: &mut impl Write, c: char, quote: bool, marks: bool) -> fmt::Result {
     match c {
         '\n' => out.write_str("\\n"),
         '\r' => out.write_str("\\r"),
@@ -42,7 +45,9 @@ fn push_escaped(out: &mut impl Write, c: char, quote: bool) -> fmt::Result {
         '\\' => out.write_str("\\\\"),
         '"' if quote => out.write_str("\\\""),
         c if (c as u32) < 0x80 && needs_escape(c) => write!(out, "\\x{:02x}", c as u32),
-        c if needs_escape(c) => write!(out, "\\u{{{:x}}}", c as u32),
+        c if needs_escape(c) || (marks && unicode_normalization::char::is_combining_mark(c)) => {
+            write!(out, "\\u{{{:x}}}", c as u32)
+        }
         c => out.write_char(c),
     }
 }
@@ -61,6 +66,9 @@ fn thousands(n: usize) -> String {
 }
 
 fn write_value(out: &mut impl Write, s: &str, quote: bool, limit: Option<usize>) -> fmt::Result {
+    // A decomposed spelling (`e` + U+0301) looks like the composed one:
+    // its marks are shown, so a rename between the two reads as one.
+    let marks = !s.is_ascii() && !unicode_normalization::is_nfc(s);
     let mut chars = s.chars();
     for (shown, c) in chars.by_ref().enumerate() {
         if limit.is_some_and(|l| shown == l) {
@@ -70,7 +78,7 @@ fn write_value(out: &mut impl Write, s: &str, quote: bool, limit: Option<usize>)
             }
             return write!(out, "… (+{} chars)", thousands(rest));
         }
-        push_escaped(out, c, quote)?;
+        push_escaped(out, c, quote, marks)?;
     }
     if quote {
         out.write_char('"')?;

@@ -227,7 +227,7 @@ impl StateFiles {
         let targets = self.targets()?;
         let mut undo = Undo::default();
         for (path, real, text) in &targets {
-            if let Err(e) = undo.write(real, text) {
+            if let Err(e) = undo.write(path, real, text) {
                 undo.roll_back();
                 return Err(e);
             }
@@ -262,21 +262,25 @@ struct Undo {
 }
 
 impl Undo {
-    fn write(&mut self, path: &Path, text: &str) -> Result<(), String> {
-        if let Some(dir) = path.parent() {
+    /// Writes `text` to `real`, where the state's `path` lands.
+    fn write(&mut self, path: &Path, real: &Path, text: &str) -> Result<(), String> {
+        if let Some(dir) = real.parent() {
             let missing: Vec<PathBuf> = dir
                 .ancestors()
                 .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
                 .map(Path::to_path_buf)
                 .collect();
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                let shown = path.parent().unwrap_or(dir);
+                format!("cannot create {}: {e}", shown.display())
+            })?;
             // Deepest first, as they are to be removed.
             self.created_dirs.extend(missing);
         }
-        let before = std::fs::read(path).ok();
-        super::write::write_atomic(path, text)?;
-        self.written.push((path.to_path_buf(), before));
+        let before = std::fs::read(real).ok();
+        super::write::write_atomic_io(real, text)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        self.written.push((real.to_path_buf(), before));
         Ok(())
     }
 
@@ -320,4 +324,38 @@ pub fn strings(items: &[String]) -> Value {
         a.push(i.as_str());
     }
     Value::Array(a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_that_fails_half_way_puts_back_what_it_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.toml");
+        std::fs::write(&a, "before = 1\n").unwrap();
+        // A plain file where the next write needs a folder.
+        std::fs::write(dir.path().join("blocked"), "").unwrap();
+        let new_dir = dir.path().join("new");
+        let mut undo = Undo::default();
+        undo.write(Path::new("a.toml"), &a, "after = 2\n").unwrap();
+        let made = new_dir.join("b.toml");
+        undo.write(Path::new("new/b.toml"), &made, "b = 1\n")
+            .unwrap();
+        let blocked = dir.path().join("blocked/c.toml");
+        let err = undo
+            .write(Path::new("blocked/c.toml"), &blocked, "c = 1\n")
+            .unwrap_err();
+        assert!(err.starts_with("cannot create blocked: "), "{err}");
+        undo.roll_back();
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "before = 1\n");
+        assert!(!new_dir.exists(), "the folder it made is removed");
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["a.toml", "blocked"], "no temporary file is left");
+    }
 }

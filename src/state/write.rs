@@ -68,15 +68,18 @@ fn new_path(path: &Path) -> Result<PathBuf, String> {
 /// Writes `text` to `real` (a path from [`target_inside`]): a temporary file
 /// beside it, renamed over it; the temporary file is removed on failure.
 pub fn write_atomic(real: &Path, text: &str) -> Result<(), String> {
-    let fail = |e: std::io::Error| format!("cannot write {}: {e}", real.display());
+    write_atomic_io(real, text).map_err(|e| format!("cannot write {}: {e}", real.display()))
+}
+
+/// [`write_atomic`], failing with the I/O error itself.
+pub fn write_atomic_io(real: &Path, text: &str) -> std::io::Result<()> {
     let parent = real.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(fail)?;
+    std::fs::create_dir_all(parent)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".roster-")
         .suffix(".tmp")
-        .tempfile_in(parent)
-        .map_err(fail)?;
-    tmp.write_all(text.as_bytes()).map_err(fail)?;
-    tmp.persist(real).map_err(|e| fail(e.error))?;
+        .tempfile_in(parent)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.persist(real).map_err(|e| e.error)?;
     Ok(())
 }

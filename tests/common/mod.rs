@@ -191,3 +191,42 @@ pub fn repo_site(url: &str, env: &str, extra: &str) -> String {
             &format!("api_key = {{ env = \"{env}\" }}\nbase_url = \"{url}\"\n{extra}"),
         )
 }
+
+/// `roster ARGS` in `cwd` that may write regular files of at most `bytes`.
+pub fn roster_with_file_limit(
+    cwd: &Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+    bytes: u64,
+) -> Output {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
+    cmd.current_dir(cwd)
+        .args(args)
+        .envs(envs.iter().copied())
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            // An ignored SIGXFSZ stays ignored across exec: a write past
+            // the limit then fails with EFBIG instead of killing roster.
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}

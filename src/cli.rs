@@ -47,6 +47,9 @@ pub enum Command {
     /// Print the JSON Schema of state files (committed as
     /// schema/roster-state.schema.json for editors).
     Schema,
+    /// Remove the apply lock (or a sandbox data file's lock) left by a run
+    /// that was killed.
+    ForceUnlock(ForceUnlockArgs),
 }
 
 /// Where the sites are reached: the real platforms, or a sandbox.
@@ -227,4 +230,16 @@ pub struct ExportArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportFormat {
     Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ForceUnlockArgs {
+    /// Remove the lock of this sandbox data file instead of apply's lock.
+    #[arg(long, value_name = "FILE")]
+    pub sandbox_data: Option<PathBuf>,
+
+    /// Remove the lock even if its holder may still be running (you say
+    /// it is stale).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }

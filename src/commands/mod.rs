@@ -21,9 +21,11 @@ macro_rules! outln {
 mod apply;
 mod export;
 mod fmt;
+mod force_unlock;
 mod import;
 mod plan;
 mod sandbox;
+mod signals;
 mod target;
 mod validate;
 
@@ -41,6 +43,8 @@ pub enum Status {
     Success,
     /// Exit 2: the plan has changes (`--detailed-exitcode`).
     Changes,
+    /// Exit 130: stopped by Ctrl-C or SIGTERM (after its report).
+    Interrupted,
 }
 
 impl Status {
@@ -48,6 +52,7 @@ impl Status {
         match self {
             Status::Success => 0,
             Status::Changes => 2,
+            Status::Interrupted => 130,
         }
     }
 }
@@ -75,6 +80,7 @@ pub fn run(cli: Cli) -> Result<Status> {
             out!("{}", crate::state::json_schema())?;
             Ok(Status::Success)
         }
+        Command::ForceUnlock(args) => force_unlock::run(&cli.state, args),
     }
 }
 

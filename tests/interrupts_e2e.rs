@@ -48,6 +48,14 @@ fn state_text(url: &str) -> String {
     s
 }
 
+/// [`state_text`] for a site that holds the seed's people too (kept).
+fn keeping_state_text(url: &str) -> String {
+    state_text(url).replace(
+        "base_url",
+        "unmanaged_users = \"keep\"\nunmanaged_groups = \"keep\"\nbase_url",
+    )
+}
+
 fn state(url: &str) -> tempfile::TempDir {
     state_dir(&[("roster.toml", &state_text(url))])
 }
@@ -68,6 +76,8 @@ impl Running {
             .env_remove("RUST_LOG")
             .env("NO_COLOR", "1")
             .env(KEY.0, KEY.1)
+            // Requests to a sandbox that has gone fail fast.
+            .env("ROSTER_RETRY_BASE_MS", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -224,4 +234,275 @@ fn sigint_mid_apply_reports_every_change_exits_130_and_a_rerun_converges() {
 #[test]
 fn sigterm_mid_apply_reports_every_change_exits_130_and_a_rerun_converges() {
     interrupted_apply_reports_and_a_rerun_converges(libc::SIGTERM, "Terminated (SIGTERM)");
+}
+
+#[test]
+fn a_second_sigint_exits_at_once_naming_the_changes_under_way() {
+    let sb = slow_sandbox(Duration::from_millis(1500));
+    let dir = state(&sb.url);
+    let apply = Running::start(dir.path(), &["apply", "--yes", "--concurrency", "2"]);
+    // Reads take 1.5 s; the first two creates are then under way.
+    wait_until("the live state read", || {
+        sb.sandbox
+            .requests()
+            .iter()
+            .filter(|r| r.method == "GET")
+            .count()
+            >= 2
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    apply.signal(libc::SIGINT);
+    apply.wait_for_stderr("Press Ctrl-C again to exit at once.");
+    let sent = Instant::now();
+    apply.signal(libc::SIGINT);
+    let out = apply.finish();
+    assert!(
+        sent.elapsed() < Duration::from_millis(1000),
+        "exited at once, not after the requests under way ({:?})",
+        sent.elapsed()
+    );
+    assert_eq!(out.code, 130, "{}", out.all());
+    assert!(
+        out.stderr.ends_with(
+            "
+Interrupted (SIGINT): no new change is started; waiting for the 2 changes under way to finish (at most 30 s), then reporting. Press Ctrl-C again to exit at once.
+
+Interrupted (SIGINT) again: exiting now, without waiting.
+These changes were under way; each may or may not have taken effect:
+  site acme: create user n00@acme.com
+  site acme: create user n01@acme.com
+Run `roster plan` to see what is left, then `roster apply` again to finish.
+"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stdout.contains("Apply "), "no report: {}", out.stdout);
+    assert!(
+        !dir.path().join(".roster/apply.lock").exists(),
+        "the lock went with the process"
+    );
+    // The two under way may land after the exit; a rerun finishes the job.
+    std::thread::sleep(Duration::from_millis(1600));
+    let rerun = roster(dir.path(), &["apply", "--yes"], &[KEY]);
+    assert_eq!(rerun.code, 0, "{}", rerun.all());
+    assert_eq!(live_emails(&sb).len(), NEW + 1);
+    assert_eq!(creates(&sb), NEW, "nobody was created twice");
+}
+
+/// `roster sandbox --save` terminated while an apply runs against it keeps
+/// every write it answered: each user the apply reports created is in the
+/// saved file, and the data file's lock is gone.
+#[test]
+fn the_sandbox_command_keeps_every_accepted_write_when_terminated() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("sandbox.json");
+    let lock = dir.path().join("sandbox.json.lock");
+    let sandbox = SandboxProcess::start(&[
+        "--data",
+        data.to_str().unwrap(),
+        "--save",
+        "--latency-ms",
+        "200",
+    ]);
+    assert!(lock.exists(), "the data file is locked while it runs");
+    let holder: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&lock).unwrap()).unwrap();
+    assert_eq!(holder["pid"], sandbox.child.id());
+    assert_eq!(holder["command"], "roster sandbox --save");
+
+    let state = state_dir(&[("roster.toml", &keeping_state_text(&sandbox.url))]);
+    let apply = Running::start(state.path(), &["apply", "--yes", "--concurrency", "2"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    // SIGTERM, which used to lose everything.
+    // SAFETY: sends a signal to our own child.
+    assert_eq!(
+        unsafe { libc::kill(sandbox.child.id() as i32, libc::SIGTERM) },
+        0
+    );
+    let mut sandbox = sandbox;
+    assert!(sandbox.child.wait().unwrap().success());
+    let out = apply.finish();
+    assert_eq!(out.code, 1, "the rest failed: {}", out.all());
+
+    let created = reported_created(&out.stdout);
+    assert!(!created.is_empty(), "{}", out.stdout);
+    let saved = persist::load(&data).unwrap();
+    let kept: Vec<&str> = saved.periscope["acme"]
+        .users
+        .iter()
+        .map(|u| u.email.as_str())
+        .collect();
+    for email in &created {
+        assert!(kept.contains(&email.as_str()), "{email} was lost: {kept:?}");
+    }
+    assert!(!lock.exists(), "the lock went with the sandbox");
+}
+
+#[test]
+fn a_second_apply_fails_at_once_naming_the_holder_and_changes_nothing() {
+    let sb = slow_sandbox(Duration::from_millis(200));
+    let dir = state(&sb.url);
+    let first = Running::start(dir.path(), &["apply", "--yes", "--concurrency", "2"]);
+    let lock = std::fs::canonicalize(dir.path())
+        .unwrap()
+        .join(".roster/apply.lock");
+    wait_until("the first apply's lock", || {
+        std::fs::read_to_string(&lock).is_ok_and(|t| t.ends_with("}\n"))
+    });
+    let holder: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&lock).unwrap()).unwrap();
+    assert_eq!(holder["pid"], first.child.id());
+    let requests = sb.sandbox.requests().len();
+
+    let started = Instant::now();
+    let second = roster(dir.path(), &["apply", "--yes"], &[KEY]);
+    assert!(started.elapsed() < Duration::from_secs(2), "at once");
+    assert_eq!(second.code, 1, "{}", second.all());
+    assert_eq!(
+        second.stderr,
+        format!(
+            "error: {} is locked by `roster apply` (pid {} on host {}, since {}), which is still running: only one may run at a time. Wait for it to finish; if you are sure it is not running, remove the lock with `roster force-unlock`\n",
+            lock.display(),
+            first.child.id(),
+            holder["host"].as_str().unwrap(),
+            holder["started"].as_str().unwrap()
+        )
+    );
+    assert_eq!(second.stdout, "");
+    let out = first.finish();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        sb.sandbox.requests().len() >= requests,
+        "the second apply sent nothing of its own"
+    );
+    assert_eq!(creates(&sb), NEW, "every create came from the first apply");
+    assert_eq!(live_emails(&sb).len(), NEW + 1);
+    assert!(!lock.exists(), "released at the end");
+}
+
+/// Two `--sandbox` runs on one data file: the second (apply or plan) fails
+/// naming the holder (here a `roster sandbox --save`), and the file keeps
+/// its data.
+#[test]
+fn a_locked_sandbox_data_file_is_not_written_by_a_second_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("sandbox.json");
+    let data_arg = data.to_str().unwrap();
+    let sandbox = SandboxProcess::start(&["--data", data_arg, "--save"]);
+    let before = std::fs::read(&data).unwrap();
+    let lock = dir.path().join("sandbox.json.lock");
+    let holder: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&lock).unwrap()).unwrap();
+    let expected = format!(
+        "error: {} is locked by `roster sandbox --save` (pid {} on host {}, since {}), which is still running: only one may run at a time. Wait for it to finish; if you are sure it is not running, remove the lock with `roster force-unlock --sandbox-data {data_arg}`\n",
+        lock.display(),
+        sandbox.child.id(),
+        holder["host"].as_str().unwrap(),
+        holder["started"].as_str().unwrap()
+    );
+    let state = state_dir(&[("roster.toml", &keeping_state_text("http://127.0.0.1:9"))]);
+    for args in [
+        &["apply", "--yes", "--sandbox", "--sandbox-data", data_arg][..],
+        &["plan", "--sandbox", "--sandbox-data", data_arg][..],
+    ] {
+        let out = roster(state.path(), args, &[]);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.all());
+        assert_eq!(out.stderr, expected, "{args:?}");
+        assert_eq!(out.stdout, "", "{args:?}");
+    }
+    assert!(sandbox.stop());
+    assert_eq!(std::fs::read(&data).unwrap(), before, "nothing was written");
+    let out = roster(
+        state.path(),
+        &["apply", "--yes", "--sandbox", "--sandbox-data", data_arg],
+        &[],
+    );
+    assert_eq!(out.code, 0, "once free, it is used: {}", out.all());
+    assert!(!lock.exists());
+}
+
+fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its whole length.
+    assert_eq!(
+        unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) },
+        0
+    );
+    let end = buf.iter().position(|b| *b == 0).unwrap();
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+#[test]
+fn a_stale_lock_is_reported_and_force_unlock_removes_it() {
+    let sb = slow_sandbox(Duration::ZERO);
+    let dir = state(&sb.url);
+    let lock = std::fs::canonicalize(dir.path())
+        .unwrap()
+        .join(".roster/apply.lock");
+    let mut gone = Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    let (dead, host) = (gone.id(), hostname());
+    let holder = |pid: u32| {
+        format!(
+            "{{\"pid\": {pid}, \"host\": \"{host}\", \"started\": \"2026-01-02T03:04:05Z\", \"command\": \"roster apply\"}}\n"
+        )
+    };
+    write_files(dir.path(), &[(".roster/apply.lock", &holder(dead))]);
+    let who =
+        |pid: u32| format!("`roster apply` (pid {pid} on host {host}, since 2026-01-02T03:04:05Z)");
+
+    let out = roster(dir.path(), &["apply", "--yes"], &[KEY]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: {} is locked by {}, but no process {dead} runs on this host: the lock is stale (left by a run that was killed). Check what it did with `roster plan`, then remove the lock with `roster force-unlock`\n",
+            lock.display(),
+            who(dead)
+        )
+    );
+    assert!(sb.sandbox.requests().is_empty(), "nothing was contacted");
+
+    let out = roster(dir.path(), &["force-unlock"], &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        out.stdout,
+        format!(
+            "Removed the lock {}: it was stale: held by {}, and no process {dead} runs on this host.\n",
+            lock.display(),
+            who(dead)
+        )
+    );
+    assert!(!lock.exists());
+    let out = roster(dir.path(), &["force-unlock"], &[]);
+    assert_eq!(
+        (out.code, out.stdout),
+        (
+            0,
+            format!("No lock at {}; nothing to remove.\n", lock.display())
+        )
+    );
+
+    // A lock whose holder runs goes only when the user says it is stale.
+    let alive = std::process::id();
+    write_files(dir.path(), &[(".roster/apply.lock", &holder(alive))]);
+    let out = roster(dir.path(), &["force-unlock"], &[]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: {} is held by {}, which is still running on this host: wait for it to finish. If process {alive} is not a roster run (its pid was reused), run again with --yes\n",
+            lock.display(),
+            who(alive)
+        )
+    );
+    assert!(lock.exists());
+    let out = roster(dir.path(), &["force-unlock", "--yes"], &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(!lock.exists());
+
+    let out = roster(dir.path(), &["apply", "--yes"], &[KEY]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(live_emails(&sb).len(), NEW + 1);
 }

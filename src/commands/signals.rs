@@ -76,7 +76,8 @@ impl Watcher {
                             );
                         });
                     }
-                    _ => give_up(&gate, &c, &format!("{name} again")),
+                    APPLYING => give_up(&gate, &c, &format!("{name} again")),
+                    _ => give_up(&gate, &c, &format!("{name} after the apply")),
                 }
             }
         });

@@ -64,7 +64,22 @@ fn state(url: &str) -> tempfile::TempDir {
 struct Running {
     child: Child,
     stderr: Arc<Mutex<String>>,
-    reader: std::thread::JoinHandle<()>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+    stdout: Arc<Mutex<String>>,
+}
+
+/// Reads `pipe` line by line into a string, on a thread.
+fn collect(
+    pipe: impl std::io::Read + Send + 'static,
+) -> (Arc<Mutex<String>>, std::thread::JoinHandle<()>) {
+    let text = Arc::new(Mutex::new(String::new()));
+    let sink = text.clone();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push_str(&(line + "\n"));
+        }
+    });
+    (text, reader)
 }
 
 impl Running {
@@ -83,17 +98,13 @@ impl Running {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let (pipe, sink) = (child.stderr.take().unwrap(), stderr.clone());
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push_str(&(line + "\n"));
-            }
-        });
+        let (stderr, err_reader) = collect(child.stderr.take().unwrap());
+        let (stdout, out_reader) = collect(child.stdout.take().unwrap());
         Running {
             child,
             stderr,
-            reader,
+            readers: vec![err_reader, out_reader],
+            stdout,
         }
     }
 
@@ -108,13 +119,16 @@ impl Running {
         });
     }
 
-    fn finish(self) -> Output {
-        let out = self.child.wait_with_output().unwrap();
-        self.reader.join().unwrap();
+    fn finish(mut self) -> Output {
+        let status = self.child.wait().unwrap();
+        for r in self.readers {
+            r.join().unwrap();
+        }
+        let stdout = self.stdout.lock().unwrap().clone();
         let stderr = self.stderr.lock().unwrap().clone();
         Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            code: status.code().unwrap_or(-1),
+            stdout,
             stderr,
         }
     }
@@ -505,4 +519,73 @@ fn a_stale_lock_is_reported_and_force_unlock_removes_it() {
     let out = roster(dir.path(), &["apply", "--yes"], &[KEY]);
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(live_emails(&sb).len(), NEW + 1);
+}
+
+/// The new users of the `--sandbox` data file, sorted.
+fn saved_new_users(data: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = persist::load(data).unwrap().periscope["acme"]
+        .users
+        .iter()
+        .map(|u| u.email.clone())
+        .filter(|e| e.starts_with('n'))
+        .collect();
+    v.sort();
+    v
+}
+
+/// `--sandbox` keeps what it accepted when interrupted: after a first
+/// SIGINT, exactly what the report says was created is in the data file;
+/// after two, the file holds what was answered and a rerun converges.
+#[test]
+fn an_interrupted_apply_against_the_in_process_sandbox_keeps_its_writes() {
+    const MANY: usize = 3000;
+    let mut text = keeping_state_text("http://127.0.0.1:9");
+    text = text.replace("[[users]]\nemail = \"n", "[[users]]\nemail = \"old-n");
+    for i in 0..MANY {
+        text += &format!(
+            "\n[[users]]\nemail = \"n{i:04}@acme.com\"\nfirst_name = \"N\"\nlast_name = \"{i}\"\n"
+        );
+    }
+    let dir = state_dir(&[("roster.toml", &text)]);
+    let data = dir.path().join(".roster/sandbox.json");
+    let args = ["apply", "--yes", "--sandbox", "-v", "--concurrency", "1"];
+
+    let apply = Running::start(dir.path(), &args);
+    apply.wait_for_stderr("POST");
+    apply.signal(libc::SIGINT);
+    let out = apply.finish();
+    assert_eq!(out.code, 130, "{}", out.stderr);
+    let created: Vec<String> = reported_created(&out.stdout)
+        .into_iter()
+        .filter(|e| e.starts_with('n'))
+        .collect();
+    assert!(
+        !created.is_empty() && created.len() < MANY,
+        "{}",
+        created.len()
+    );
+    assert_eq!(saved_new_users(&data), created);
+
+    let apply = Running::start(dir.path(), &args);
+    apply.wait_for_stderr("POST");
+    apply.signal(libc::SIGINT);
+    apply.wait_for_stderr("Press Ctrl-C again to exit at once.");
+    apply.signal(libc::SIGINT);
+    let out = apply.finish();
+    assert_eq!(out.code, 130, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "The sandbox kept every write it accepted (saved to {}).\n",
+            ".roster/sandbox.json"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(saved_new_users(&data).len() >= created.len());
+
+    let out = roster(dir.path(), &["apply", "--yes", "--sandbox"], &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let all = saved_new_users(&data);
+    assert_eq!(all.len(), MANY, "each created once");
+    assert!(!dir.path().join(".roster/sandbox.json.lock").exists());
 }

@@ -63,6 +63,15 @@ pub fn run(cli: Cli) -> Result<Status> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    // Commands that may hold the sandbox data file's lock release it when
+    // stopped (apply watches for itself: its first signal is gentler).
+    let _released_on_signal = match &cli.command {
+        Command::Plan(_) | Command::Import(_) | Command::Export(_) => {
+            let _in_runtime = runtime.enter();
+            Some(signals::Watcher::start(Default::default())?)
+        }
+        _ => None,
+    };
     let only = cli.sites.as_slice();
     let scope = Scope {
         dir: &cli.state,

@@ -47,9 +47,7 @@ impl Watcher {
                 let name = signals.next().await;
                 match p.load(Ordering::SeqCst) {
                     PREPARING => {
-                        eprintln!(
-                            "\n{name}: stopped before any change was sent; nothing was changed."
-                        );
+                        eprintln!("\n{name}: stopped before any change was sent to a site.");
                         exit_now(&c);
                     }
                     APPLYING if !gate.is_stopped() => {

@@ -74,7 +74,7 @@ pub enum LockError {
     )]
     Held {
         path: PathBuf,
-        holder: Holder,
+        holder: Box<Holder>,
         unlock: String,
     },
     #[error(
@@ -84,7 +84,7 @@ pub enum LockError {
     )]
     Stale {
         path: PathBuf,
-        holder: Holder,
+        holder: Box<Holder>,
         unlock: String,
     },
     #[error(
@@ -170,12 +170,12 @@ fn refusal(path: &Path, holder: Result<Holder, String>, unlock: &str) -> LockErr
         Err(why) => LockError::Unreadable { path, why, unlock },
         Ok(holder) if holder.is_running() == Some(false) => LockError::Stale {
             path,
-            holder,
+            holder: Box::new(holder),
             unlock,
         },
         Ok(holder) => LockError::Held {
             path,
-            holder,
+            holder: Box::new(holder),
             unlock,
         },
     }

@@ -238,6 +238,10 @@ pub struct ForceUnlockArgs {
     #[arg(long, value_name = "FILE")]
     pub sandbox_data: Option<PathBuf>,
 
+    /// Remove the lock of applies against the sandbox at this URL.
+    #[arg(long, value_name = "URL", conflicts_with = "sandbox_data")]
+    pub sandbox_url: Option<String>,
+
     /// Remove the lock even if its holder may still be running (you say
     /// it is stale).
     #[arg(long, short = 'y')]

@@ -11,12 +11,27 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-/// Where apply's lock lives: `.roster/apply.lock` in the directory that
-/// holds the state directory (the repository, usually).
-pub fn apply_lock_path(state: &Path) -> PathBuf {
+/// Where apply's lock lives: in `.roster/` in the directory that holds the
+/// state directory (the repository, usually), one per set of live sites:
+/// `apply.lock` for the real sites, `apply-HOST-PORT.lock` for a sandbox at
+/// `--sandbox-url` (applies of one state to two sandboxes do not collide).
+pub fn apply_lock_path(state: &Path, sandbox_url: Option<&str>) -> PathBuf {
     let state = std::fs::canonicalize(state).unwrap_or_else(|_| state.to_path_buf());
     let base = state.parent().unwrap_or(&state);
-    base.join(".roster").join("apply.lock")
+    let name = match sandbox_url {
+        None => "apply.lock".to_string(),
+        Some(url) => {
+            let safe: String = url
+                .trim_start_matches("http://")
+                .trim_start_matches("https://")
+                .trim_end_matches('/')
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            format!("apply-{safe}.lock")
+        }
+    };
+    base.join(".roster").join(name)
 }
 
 /// Where the lock of a sandbox data file lives: beside it, `FILE.lock`.
@@ -195,6 +210,10 @@ fn release(path: &Path) {
         let (path, text) = held.swap_remove(i);
         if std::fs::read_to_string(&path).is_ok_and(|now| now == text) {
             let _ = std::fs::remove_file(&path);
+            // The `.roster/` made for it goes too when nothing else is in it.
+            if let Some(dir) = path.parent().filter(|d| d.ends_with(".roster")) {
+                let _ = std::fs::remove_dir(dir);
+            }
         }
     }
 }
@@ -267,6 +286,10 @@ mod tests {
         assert!(matches!(err, LockError::Held { .. }), "{err}");
         drop(first);
         assert!(!path.exists());
+        assert!(
+            !path.parent().unwrap().exists(),
+            "its empty directory went too"
+        );
         let again = acquire(&path, "roster apply", "roster force-unlock").unwrap();
         release_all();
         assert!(!path.exists());
@@ -295,8 +318,12 @@ mod tests {
         std::fs::create_dir(dir.path().join("state")).unwrap();
         let canonical = std::fs::canonicalize(dir.path()).unwrap();
         assert_eq!(
-            apply_lock_path(&dir.path().join("state")),
+            apply_lock_path(&dir.path().join("state"), None),
             canonical.join(".roster/apply.lock")
+        );
+        assert_eq!(
+            apply_lock_path(&dir.path().join("state"), Some("http://127.0.0.1:8081/")),
+            canonical.join(".roster/apply-127-0-0-1-8081.lock")
         );
         assert_eq!(
             data_lock_path(Path::new(".roster/sandbox.json")),

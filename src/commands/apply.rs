@@ -19,13 +19,19 @@ use crate::provider::Pacing;
 use crate::provider::WriteMode;
 
 pub async fn run(scope: &super::Scope<'_>, args: &ApplyArgs) -> Result<Status> {
-    // One apply at a time per state; held until this function returns (or
-    // removed by the watcher before an exit that skips destructors).
-    let _lock = crate::lock::acquire(
-        &crate::lock::apply_lock_path(scope.dir),
-        "roster apply",
-        &super::force_unlock::hint(scope.dir, None),
-    )?;
+    // One apply at a time per state and set of live sites, held until this
+    // function returns (or removed before an exit that skips destructors).
+    // The in-process sandbox's sites are its data file, locked on its own.
+    let url = args.target.sandbox_url.as_deref();
+    let _lock = (!args.target.sandbox)
+        .then(|| {
+            crate::lock::acquire(
+                &crate::lock::apply_lock_path(scope.dir, url),
+                "roster apply",
+                &super::force_unlock::hint(scope.dir, url, None),
+            )
+        })
+        .transpose()?;
     let gate = Arc::new(Gate::new());
     let watcher = Watcher::start(gate.clone())?;
     // A saved plan that cannot be read stops everything before any request.

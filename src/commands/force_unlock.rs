@@ -10,20 +10,27 @@ use super::Status;
 use crate::cli::ForceUnlockArgs;
 use crate::lock;
 
-/// The command that removes the apply lock of `state`, or the lock of the
-/// sandbox data file `data`.
-pub fn hint(state: &Path, data: Option<&Path>) -> String {
-    match data {
-        Some(d) => format!("roster force-unlock --sandbox-data {}", d.display()),
-        None if state == Path::new("state") => "roster force-unlock".into(),
-        None => format!("roster --state {} force-unlock", state.display()),
+/// The command that removes the lock of the sandbox data file `data`, or
+/// the apply lock of `state` (against the sandbox at `url`, if given).
+pub fn hint(state: &Path, url: Option<&str>, data: Option<&Path>) -> String {
+    if let Some(d) = data {
+        return format!("roster force-unlock --sandbox-data {}", d.display());
     }
+    let mut hint = "roster".to_string();
+    if state != Path::new("state") {
+        hint += &format!(" --state {}", state.display());
+    }
+    hint += " force-unlock";
+    if let Some(url) = url {
+        hint += &format!(" --sandbox-url {url}");
+    }
+    hint
 }
 
 pub fn run(state: &Path, args: &ForceUnlockArgs) -> Result<Status> {
     let path = match &args.sandbox_data {
         Some(data) => lock::data_lock_path(data),
-        None => lock::apply_lock_path(state),
+        None => lock::apply_lock_path(state, args.sandbox_url.as_deref()),
     };
     if std::fs::symlink_metadata(&path).is_err() {
         outln!("No lock at {}; nothing to remove.", path.display())?;

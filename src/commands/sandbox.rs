@@ -21,7 +21,7 @@ pub async fn run(args: &SandboxArgs) -> Result<Status> {
             crate::lock::acquire(
                 &crate::lock::data_lock_path(path),
                 "roster sandbox --save",
-                &super::force_unlock::hint(std::path::Path::new("state"), Some(path)),
+                &super::force_unlock::hint(std::path::Path::new("state"), None, Some(path)),
             )
         })
         .transpose()?;

@@ -91,7 +91,7 @@ impl Targets {
             let lock = crate::lock::acquire(
                 &crate::lock::data_lock_path(&args.sandbox_data),
                 "roster --sandbox",
-                &super::force_unlock::hint(Path::new("state"), Some(&args.sandbox_data)),
+                &super::force_unlock::hint(Path::new("state"), None, Some(&args.sandbox_data)),
             )?;
             let mut data = sandbox::persist::load_or_seed(&args.sandbox_data, args.sandbox_reset)?;
             let credentials: Vec<Credentials> = sites

@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 use std::fmt::Write;
 
+use crate::interrupt::{Gate, SiteGate};
 use crate::plan::{Change, Plan, SitePlan};
 use crate::progress::Progress;
 use crate::provider::{Client, ProviderError, WriteMode};
@@ -17,6 +18,8 @@ pub enum Outcome {
     Applied,
     Failed(ProviderError),
     Skipped(String),
+    /// Not sent: the apply was interrupted before it started.
+    NotStarted,
 }
 
 /// The result of one change of one site.
@@ -31,6 +34,8 @@ pub struct ChangeResult {
 pub struct Report {
     pub mode: WriteMode,
     pub sites: Vec<(String, Vec<ChangeResult>)>,
+    /// The apply was stopped (Ctrl-C or SIGTERM) before its end.
+    pub interrupted: bool,
 }
 
 impl Report {
@@ -54,8 +59,14 @@ impl Report {
         self.count(|o| matches!(o, Outcome::Skipped(_)))
     }
 
+    pub fn not_started(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::NotStarted))
+    }
+
     pub fn is_success(&self) -> bool {
-        self.failed() == 0 && (self.mode == WriteMode::TestMode || self.skipped() == 0)
+        !self.interrupted
+            && self.failed() == 0
+            && (self.mode == WriteMode::TestMode || self.skipped() == 0)
     }
 
     /// One line per change, then a closing line.
@@ -82,11 +93,31 @@ impl Report {
                         format!("  FAILED  {what}: {}", Visible(&e.to_string()))
                     }
                     (Outcome::Skipped(why), _) => format!("  skipped {what}: {}", Visible(why)),
+                    (Outcome::NotStarted, _) => {
+                        format!("  not started {what}: the apply was interrupted first")
+                    }
                 };
                 let _ = writeln!(out, "{line}");
             }
         }
         let closing = match self.mode {
+            _ if self.interrupted => format!(
+                "{} interrupted: {} {}, {} failed, {} skipped, {} not started.",
+                if self.mode == WriteMode::Real {
+                    "Apply"
+                } else {
+                    "Dry run"
+                },
+                self.applied(),
+                if self.mode == WriteMode::Real {
+                    "applied"
+                } else {
+                    "accepted with test_mode=true"
+                },
+                self.failed(),
+                self.skipped(),
+                self.not_started()
+            ),
             WriteMode::Real => format!(
                 "Apply finished: {} applied, {} failed, {} skipped.",
                 self.applied(),
@@ -101,7 +132,7 @@ impl Report {
             ),
         };
         let _ = writeln!(out, "{closing}");
-        if self.failed() > 0 && self.mode == WriteMode::Real {
+        if (self.failed() > 0 || self.interrupted) && self.mode == WriteMode::Real {
             let _ = writeln!(
                 out,
                 "Run `roster plan` to see what is left, then `roster apply` again to finish."
@@ -120,22 +151,30 @@ pub enum OnFailure {
     Stop,
 }
 
+/// How apply runs: write mode, pacing, what a failure stops, and the gate
+/// an interrupt closes.
+pub struct Run<'a> {
+    pub mode: WriteMode,
+    pub concurrency: usize,
+    pub on_failure: OnFailure,
+    pub progress: &'a Progress,
+    pub gate: &'a Gate,
+}
+
 /// Applies `plan` through `clients` (one per site, in the plan's order).
-pub async fn apply(
-    plan: &Plan,
-    clients: &[&Client],
-    mode: WriteMode,
-    concurrency: usize,
-    on_failure: OnFailure,
-    progress: &Progress,
-) -> Report {
-    let sites = futures::future::join_all(plan.sites.iter().zip(clients).map(|(site, &client)| {
-        apply_site(site, client, mode, concurrency.max(1), on_failure, progress)
-    }))
+/// Once `run.gate` is stopped no change starts; the rest are not started.
+pub async fn apply(plan: &Plan, clients: &[&Client], run: &Run<'_>) -> Report {
+    let sites = futures::future::join_all(
+        plan.sites
+            .iter()
+            .zip(clients)
+            .map(|(site, &client)| apply_site(site, client, run, run.gate.site(&site.site))),
+    )
     .await;
-    progress.finish();
+    run.progress.finish();
     Report {
-        mode,
+        mode: run.mode,
+        interrupted: run.gate.is_stopped(),
         sites: plan
             .sites
             .iter()
@@ -161,11 +200,10 @@ fn groups_made(site: &SitePlan, changes: &[&Change]) -> HashSet<String> {
 async fn apply_site(
     site: &SitePlan,
     client: &Client,
-    mode: WriteMode,
-    concurrency: usize,
-    on_failure: OnFailure,
-    progress: &Progress,
+    run: &Run<'_>,
+    gate: SiteGate<'_>,
 ) -> Vec<ChangeResult> {
+    let (mode, on_failure) = (run.mode, run.on_failure);
     // Groups that only exist once this plan has really run.
     let pending = groups_made(site, &site.changes.iter().collect::<Vec<_>>());
     // Groups whose create or rename failed: what needs them is not attempted.
@@ -187,6 +225,9 @@ async fn apply_site(
         let mut outcomes: Vec<Option<Outcome>> = batch
             .iter()
             .map(|c| {
+                if gate.is_stopped() {
+                    return Some(Outcome::NotStarted);
+                }
                 if stopped {
                     return Some(Outcome::Skipped(
                         "not attempted: --fail-fast stopped this site at the first failure".into(),
@@ -218,14 +259,17 @@ async fn apply_site(
             .filter(|i| outcomes[*i].is_none())
             .collect();
         let changes: Vec<&Change> = to_send.iter().map(|i| &batch[*i]).collect();
-        let sent = client.apply_step(&changes, mode, concurrency).await;
+        let sent = client
+            .apply_step(&changes, mode, run.concurrency.max(1), gate)
+            .await;
         for (i, result) in to_send.into_iter().zip(sent) {
             outcomes[i] = Some(match result {
                 Ok(()) => Outcome::Applied,
+                Err(crate::provider::ProviderError::NotStarted { .. }) => Outcome::NotStarted,
                 Err(e) => Outcome::Failed(e),
             });
         }
-        progress.inc(batch.len());
+        run.progress.inc(batch.len());
         let failed: Vec<&Change> = batch
             .iter()
             .zip(&outcomes)

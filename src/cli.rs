@@ -63,6 +63,9 @@ pub enum Command {
     /// List the declared sites (name and provider; no secrets), e.g. for a
     /// CI matrix of one job per site.
     Sites(SitesArgs),
+    /// Remove the apply lock (or a sandbox data file's lock) left by a run
+    /// that was killed.
+    ForceUnlock(ForceUnlockArgs),
 }
 
 #[derive(Debug, Args)]
@@ -265,4 +268,20 @@ pub struct ExportArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportFormat {
     Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ForceUnlockArgs {
+    /// Remove the lock of this sandbox data file instead of apply's lock.
+    #[arg(long, value_name = "FILE")]
+    pub sandbox_data: Option<PathBuf>,
+
+    /// Remove the lock of applies against the sandbox at this URL.
+    #[arg(long, value_name = "URL", conflicts_with = "sandbox_data")]
+    pub sandbox_url: Option<String>,
+
+    /// Remove the lock even if its holder may still be running (you say
+    /// it is stale).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }

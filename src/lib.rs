@@ -8,6 +8,8 @@ pub mod apply;
 pub mod cli;
 mod commands;
 pub mod import;
+pub mod interrupt;
+pub mod lock;
 pub mod model;
 pub mod plan;
 pub mod progress;

@@ -2,12 +2,16 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
+use std::sync::Arc;
+
 use anyhow::{Result, bail};
 
 use super::Status;
+use super::signals::Watcher;
 use super::target::Targets;
 use crate::apply::OnFailure;
 use crate::cli::ApplyArgs;
+use crate::interrupt::Gate;
 use crate::model::ProviderKind;
 use crate::plan::SavedPlan;
 use crate::progress::Progress;
@@ -15,6 +19,21 @@ use crate::provider::Pacing;
 use crate::provider::WriteMode;
 
 pub async fn run(scope: &super::Scope<'_>, args: &ApplyArgs) -> Result<Status> {
+    // One apply at a time per state and set of live sites, held until this
+    // function returns (or removed before an exit that skips destructors).
+    // The in-process sandbox's sites are its data file, locked on its own.
+    let url = args.target.sandbox_url.as_deref();
+    let _lock = (!args.target.sandbox)
+        .then(|| {
+            crate::lock::acquire(
+                &crate::lock::apply_lock_path(scope.dir, url),
+                "roster apply",
+                &super::force_unlock::hint(scope.dir, url, None),
+            )
+        })
+        .transpose()?;
+    let gate = Arc::new(Gate::new());
+    let watcher = Watcher::start(gate.clone())?;
     // A saved plan that cannot be read stops everything before any request.
     let saved = args.plan.as_deref().map(SavedPlan::load).transpose()?;
     let start = std::time::Instant::now();
@@ -31,7 +50,11 @@ pub async fn run(scope: &super::Scope<'_>, args: &ApplyArgs) -> Result<Status> {
         ..Pacing::default()
     };
     let targets = Targets::connect(&desired, &args.target, pacing).await?;
-    let result = apply(&desired, &targets, args, saved.as_ref()).await;
+    if let Some(save) = targets.saver() {
+        watcher.on_exit(save);
+    }
+    let result = apply(&desired, &targets, args, saved.as_ref(), &watcher, &gate).await;
+    watcher.done();
     targets.finish().await?;
     result
 }
@@ -68,6 +91,8 @@ async fn apply(
     targets: &Targets,
     args: &ApplyArgs,
     saved: Option<&Saved<'_>>,
+    watcher: &Watcher,
+    gate: &Gate,
 ) -> Result<Status> {
     let computed = super::plan::compute(desired, targets).await?;
     if saved.is_some() {
@@ -114,21 +139,28 @@ async fn apply(
         WriteMode::Real
     };
     let progress = Progress::bar(total, "Applying");
-    let report = crate::apply::apply(
-        plan,
-        &clients,
+    let run = crate::apply::Run {
         mode,
-        args.concurrency.into(),
-        if args.fail_fast {
+        concurrency: args.concurrency.into(),
+        on_failure: if args.fail_fast {
             OnFailure::Stop
         } else {
             OnFailure::Continue
         },
-        &progress,
-    )
-    .await;
+        progress: &progress,
+        gate,
+    };
+    watcher.applying();
+    let report = crate::apply::apply(plan, &clients, &run).await;
+    watcher.done();
     out!("{}", report.render())?;
-    if report.is_success() {
+    if report.interrupted {
+        eprintln!(
+            "error: apply interrupted: {} of {total} changes not started; see the report above",
+            report.not_started()
+        );
+        Ok(Status::Interrupted)
+    } else if report.is_success() {
         computed.require_every_site("the changes of the other sites were applied")?;
         Ok(Status::Success)
     } else {

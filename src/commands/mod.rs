@@ -21,11 +21,13 @@ macro_rules! outln {
 mod apply;
 mod export;
 mod fmt;
+mod force_unlock;
 mod import;
 mod plan;
 mod sandbox;
 mod shell;
 mod sites;
+mod signals;
 mod target;
 mod validate;
 
@@ -43,6 +45,8 @@ pub enum Status {
     Success,
     /// Exit 2: the plan has changes (`--detailed-exitcode`).
     Changes,
+    /// Exit 130: stopped by Ctrl-C or SIGTERM (after its report).
+    Interrupted,
 }
 
 impl Status {
@@ -50,6 +54,7 @@ impl Status {
         match self {
             Status::Success => 0,
             Status::Changes => 2,
+            Status::Interrupted => 130,
         }
     }
 }
@@ -60,6 +65,15 @@ pub fn run(cli: Cli) -> Result<Status> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    // Commands that may hold the sandbox data file's lock release it when
+    // stopped (apply watches for itself: its first signal is gentler).
+    let _released_on_signal = match &cli.command {
+        Command::Plan(_) | Command::Import(_) | Command::Export(_) => {
+            let _in_runtime = runtime.enter();
+            Some(signals::Watcher::start(Default::default())?)
+        }
+        _ => None,
+    };
     let only = cli.sites.as_slice();
     let scope = Scope {
         dir: &cli.state,
@@ -81,6 +95,7 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::Completions(args) => shell::completions(args.shell),
         Command::Man => shell::man(),
         Command::Sites(args) => sites::run(&scope, args),
+        Command::ForceUnlock(args) => force_unlock::run(&cli.state, args),
     }
 }
 

@@ -1,15 +1,32 @@
-//! `roster sandbox`: serve the emulator on a fixed port until Ctrl-C.
+//! `roster sandbox`: serve the emulator on a fixed port until Ctrl-C or
+//! SIGTERM. With `--save`, the data file is locked while it runs and saved
+//! when a signal arrives (every write answered so far), again once the
+//! requests under way have been answered, and at once on a second signal.
 
 use std::io::Write;
 
 use anyhow::{Context, Result};
 
 use super::Status;
+use super::signals::Signals;
 use crate::cli::SandboxArgs;
 use crate::sandbox::faults::Faults;
 use crate::sandbox::{Options, Sandbox, persist};
 
 pub async fn run(args: &SandboxArgs) -> Result<Status> {
+    let saving = args.data.clone().filter(|_| args.save);
+    let _lock = saving
+        .as_deref()
+        .map(|path| {
+            crate::lock::acquire(
+                &crate::lock::data_lock_path(path),
+                "roster sandbox --save",
+                &super::force_unlock::hint(std::path::Path::new("state"), None, Some(path)),
+            )
+        })
+        .transpose()?;
+    // Watched from the start: a signal is never the default (dying unsaved).
+    let mut signals = Signals::new().context("cannot watch for Ctrl-C")?;
     let data = match &args.data {
         Some(path) if path.exists() => persist::load(path)?,
         Some(path) => {
@@ -64,14 +81,39 @@ pub async fn run(args: &SandboxArgs) -> Result<Status> {
             ..Options::default()
         },
     );
+    let save = saving.map(|path| {
+        let sandbox = sandbox.clone();
+        move || persist::save(&path, &sandbox.data()).map(|()| path.clone())
+    });
+    let on_signal = save.clone();
     sandbox
-        .serve(listener, async {
-            let _ = tokio::signal::ctrl_c().await;
+        .serve(listener, async move {
+            let name = signals.next().await;
+            eprintln!("{name}: stopping once the requests under way are answered");
+            if let Some(save) = &on_signal {
+                report(save());
+            }
+            tokio::spawn(async move {
+                let name = signals.next().await;
+                eprintln!("{name} again: stopping now");
+                if let Some(save) = &on_signal {
+                    report(save());
+                }
+                crate::lock::release_all();
+                std::process::exit(super::signals::INTERRUPTED);
+            });
         })
         .await?;
-    if let Some(path) = args.data.as_ref().filter(|_| args.save) {
-        persist::save(path, &sandbox.data())?;
+    if let Some(save) = &save {
+        let path = save()?;
         eprintln!("saved the sandbox data to {}", path.display());
     }
     Ok(Status::Success)
+}
+
+fn report(saved: Result<std::path::PathBuf, persist::SandboxFileError>) {
+    match saved {
+        Ok(path) => eprintln!("saved the sandbox data to {}", path.display()),
+        Err(e) => eprintln!("error: {e}"),
+    }
 }

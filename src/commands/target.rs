@@ -2,7 +2,7 @@
 //! the environment, a sandbox started in-process (`--sandbox`), or a running
 //! sandbox (`--sandbox-url`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
@@ -76,6 +76,8 @@ struct InProcess {
     sandbox: Sandbox,
     running: RunningSandbox,
     file: PathBuf,
+    /// The data file is written by one run at a time.
+    _lock: crate::lock::LockGuard,
 }
 
 impl Targets {
@@ -86,6 +88,11 @@ impl Targets {
     ) -> Result<Targets> {
         let sites: Vec<_> = desired.sites.iter().map(|s| &s.site).collect();
         if args.sandbox {
+            let lock = crate::lock::acquire(
+                &crate::lock::data_lock_path(&args.sandbox_data),
+                "roster --sandbox",
+                &super::force_unlock::hint(Path::new("state"), None, Some(&args.sandbox_data)),
+            )?;
             let mut data = sandbox::persist::load_or_seed(&args.sandbox_data, args.sandbox_reset)?;
             let credentials: Vec<Credentials> = sites
                 .iter()
@@ -105,6 +112,7 @@ impl Targets {
                     sandbox,
                     running,
                     file: args.sandbox_data.clone(),
+                    _lock: lock,
                 }),
             });
         }
@@ -167,6 +175,22 @@ impl Targets {
             );
         }
         Ok(live)
+    }
+
+    /// What saves the in-process sandbox's data now (for an exit that
+    /// cannot wait): every write it accepted so far.
+    pub fn saver(&self) -> Option<Box<dyn Fn() + Send + Sync>> {
+        let p = self.in_process.as_ref()?;
+        let (sandbox, file) = (p.sandbox.clone(), p.file.clone());
+        Some(Box::new(move || {
+            match sandbox::persist::save(&file, &sandbox.data()) {
+                Ok(()) => eprintln!(
+                    "The sandbox kept every write it accepted (saved to {}).",
+                    file.display()
+                ),
+                Err(e) => eprintln!("error: {e}"),
+            }
+        }))
     }
 
     /// Stops an in-process sandbox and saves its data for the next run.

@@ -30,6 +30,9 @@ pub enum ProviderError {
         action: String,
         message: String,
     },
+    /// Never sent: the apply was interrupted before this change started.
+    #[error("site `{site}`: not started: the apply was interrupted")]
+    NotStarted { site: String },
 }
 
 /// `create user ada@acme.com`, or just `list users`.
@@ -66,7 +69,9 @@ impl ProviderError {
         match self {
             ProviderError::Http { status, .. } => *status == 429 || *status >= 500,
             ProviderError::Transport { .. } => true,
-            ProviderError::Decode { .. } | ProviderError::Unsupported { .. } => false,
+            ProviderError::Decode { .. }
+            | ProviderError::Unsupported { .. }
+            | ProviderError::NotStarted { .. } => false,
         }
     }
 

@@ -13,6 +13,7 @@ use futures::StreamExt;
 
 pub use error::ProviderError;
 
+use crate::interrupt::SiteGate;
 use crate::model::{Credentials, LiveSite, Site};
 use crate::plan::Change;
 
@@ -94,17 +95,35 @@ impl Client {
         changes: &[&Change],
         mode: WriteMode,
         concurrency: usize,
+        gate: SiteGate<'_>,
     ) -> Vec<Result<(), ProviderError>> {
         match self {
             Client::Periscope(c) => {
                 run_all(
-                    changes.iter().map(|change| c.apply(change, mode)),
+                    changes
+                        .iter()
+                        .map(|change| gated(gate, change, c.apply(change, mode))),
                     concurrency,
                 )
                 .await
             }
-            Client::Sigma(c) => c.apply_step(changes, concurrency).await,
+            Client::Sigma(c) => c.apply_step(changes, concurrency, gate).await,
         }
+    }
+}
+
+/// Runs `send` (one change's requests) if `gate` still lets changes start;
+/// otherwise the change is not started.
+pub async fn gated(
+    gate: SiteGate<'_>,
+    change: &Change,
+    send: impl Future<Output = Result<(), ProviderError>>,
+) -> Result<(), ProviderError> {
+    match gate.start(change) {
+        Some(_under_way) => send.await,
+        None => Err(ProviderError::NotStarted {
+            site: gate.site_name().to_string(),
+        }),
     }
 }
 

@@ -296,6 +296,7 @@ fn hostile_names_cannot_forge_the_apply_report() {
         Report {
             mode: WriteMode::Real,
             sites: vec![("acme".into(), results)],
+            interrupted: false,
         }
         .render()
     };

@@ -67,9 +67,15 @@ pub fn save(path: &Path, data: &SandboxData) -> Result<(), SandboxFileError> {
         std::fs::create_dir_all(dir).map_err(write_err)?;
     }
     let text = serde_json::to_string_pretty(data).expect("sandbox data always serializes");
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text + "\n").map_err(write_err)?;
-    std::fs::rename(&tmp, path).map_err(write_err)
+    // One temporary file per save: a save on Ctrl-C may overlap another.
+    static SAVES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SAVES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let tmp = path.with_extension(format!("json.{}-{n}.tmp", std::process::id()));
+    let written = std::fs::write(&tmp, text + "\n").and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written.map_err(write_err)
 }
 
 #[cfg(test)]

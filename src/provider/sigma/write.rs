@@ -8,6 +8,7 @@ use reqwest::Method;
 use serde_json::{Map, Value, json};
 
 use super::client::{Call, Effect, SigmaClient};
+use crate::interrupt::SiteGate;
 use crate::model::{Handover, ProviderKind, email_key};
 use crate::plan::Change;
 use crate::provider::error::ProviderError;
@@ -27,14 +28,22 @@ struct TeamBatch {
 
 impl SigmaClient {
     /// Carries out one step's changes: each concurrently, then (for users)
-    /// the membership edits of the whole step, one request per team.
+    /// the membership edits of the whole step, one request per team. A
+    /// change the gate does not let start is not sent; the membership edits
+    /// of changes already started are sent even after a stop.
     pub async fn apply_step(
         &self,
         changes: &[&Change],
         concurrency: usize,
+        gate: SiteGate<'_>,
     ) -> Vec<Result<(), ProviderError>> {
-        let mut results: Vec<Result<(), ProviderError>> =
-            crate::provider::run_all(changes.iter().map(|c| self.apply_one(c)), concurrency).await;
+        let mut results: Vec<Result<(), ProviderError>> = crate::provider::run_all(
+            changes
+                .iter()
+                .map(|c| crate::provider::gated(gate, c, self.apply_one(c))),
+            concurrency,
+        )
+        .await;
 
         // Membership edits of users whose own change went through.
         let mut batches: BTreeMap<String, TeamBatch> = BTreeMap::new();
@@ -78,6 +87,11 @@ impl SigmaClient {
         }
         let outcomes: Vec<(Vec<usize>, Result<(), ProviderError>)> = crate::provider::run_all(
             batches.into_iter().map(|(team, batch)| async move {
+                let _under_way: Vec<_> = batch
+                    .from
+                    .iter()
+                    .map(|i| gate.resume(changes[*i]))
+                    .collect();
                 (
                     batch.from.clone(),
                     self.patch_team_members(&team, batch.add, batch.remove)

@@ -643,7 +643,11 @@ mod sigma {
             }],
         };
         let errors = plan_site(&desired, &teams).unwrap_err();
-        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        // As a reader is shown them (escaped: an NFD spelling shows its mark).
+        let text: Vec<String> = errors
+            .iter()
+            .map(|e| crate::render::escape::visible(&e.to_string()))
+            .collect();
         insta::assert_snapshot!(text.join("\n"), @r#"
         site `org`: the site has two teams, "Analysts" and "analysts", that roster cannot tell apart (team names compare ignoring case and surrounding spaces, after Unicode NFC); it will not guess which one the state means. Rename or remove one of them in Sigma's UI, then plan again
         site `org`: the site has two members, "ANN@x.io" and "ann@x.io", that roster cannot tell apart (emails compare ignoring case, after Unicode NFC); it will not guess which one the state means. Rename or remove one of them in Sigma's UI, then plan again

@@ -21,10 +21,7 @@ pub fn apply_lock_path(state: &Path, sandbox_url: Option<&str>) -> PathBuf {
     let name = match sandbox_url {
         None => "apply.lock".to_string(),
         Some(url) => {
-            let safe: String = url
-                .trim_start_matches("http://")
-                .trim_start_matches("https://")
-                .trim_end_matches('/')
+            let safe: String = server_of(url)
                 .chars()
                 .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
                 .collect();
@@ -32,6 +29,24 @@ pub fn apply_lock_path(state: &Path, sandbox_url: Option<&str>) -> PathBuf {
         }
     };
     base.join(".roster").join(name)
+}
+
+/// The server a sandbox URL reaches, however it is spelt: `localhost`,
+/// `127.0.0.1`, `127.1` and `[::1]` with a port are all `loopback:PORT`, so
+/// every spelling of one sandbox takes the same lock.
+fn server_of(url: &str) -> String {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return url.to_string();
+    };
+    let port = parsed.port_or_known_default().unwrap_or(0);
+    let addrs = parsed.socket_addrs(|| None).unwrap_or_default();
+    match addrs.iter().map(std::net::SocketAddr::ip).min() {
+        _ if !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback()) => {
+            format!("loopback:{port}")
+        }
+        Some(ip) => format!("{ip}:{port}"),
+        None => format!("{}:{port}", parsed.host_str().unwrap_or("")),
+    }
 }
 
 /// Where the lock of a sandbox data file lives: beside it, `FILE.lock`.
@@ -273,6 +288,23 @@ fn pid_alive(_pid: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_spelling_of_one_sandbox_takes_the_same_lock() {
+        let state = Path::new("/nonexistent/state");
+        let lock = |url| apply_lock_path(state, Some(url));
+        let first = lock("http://127.0.0.1:18082");
+        for url in [
+            "http://localhost:18082",
+            "http://localhost:18082/",
+            "http://127.1:18082",
+            "http://[::1]:18082",
+            "HTTP://LOCALHOST:18082",
+        ] {
+            assert_eq!(lock(url), first, "{url}");
+        }
+        assert_ne!(lock("http://127.0.0.1:18083"), first);
+    }
 
     #[test]
     fn a_second_taker_is_refused_until_the_first_lets_go() {

@@ -403,3 +403,62 @@ fn import_and_fmt_never_write_through_a_symlink_out_of_the_state() {
     assert!(root.join("state/people").is_symlink());
     assert!(only_reads(&sb));
 }
+
+#[test]
+fn the_sandbox_data_file_is_never_a_device_a_fifo_or_a_symlink() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let fifo = root.join("data.fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a plain mkfifo(3) on a path we own.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    std::os::unix::fs::symlink("elsewhere.json", root.join("link.json")).unwrap();
+    let state = repo_state();
+    for (path, what) in [
+        ("data.fifo", "not a regular file (a device, FIFO or socket)"),
+        ("link.json", "a symlink"),
+        ("/dev/null", "not a regular file (a device, FIFO or socket)"),
+    ] {
+        let out = roster(
+            root,
+            &[
+                "plan",
+                "--sandbox",
+                "--sandbox-reset",
+                "--sandbox-data",
+                path,
+                "--state",
+                state.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert_eq!(out.code, 1, "{}", out.all());
+        assert_eq!(
+            out.stderr,
+            format!(
+                "error: refusing to use {path} as the sandbox data file: it is {what}; name a regular file, or a path that does not exist yet\n"
+            )
+        );
+    }
+    let sandbox = roster(root, &["sandbox", "--data", "data.fifo", "--save"], &[]);
+    assert_eq!(sandbox.code, 1, "{}", sandbox.all());
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    assert!(
+        std::fs::symlink_metadata(root.join("link.json"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(!root.join("elsewhere.json").exists() && !root.join("data.fifo.lock").exists());
+    assert!(
+        std::fs::symlink_metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+}

@@ -597,3 +597,47 @@ fn an_interrupted_apply_against_the_in_process_sandbox_keeps_its_writes() {
     assert_eq!(all.len(), MANY, "each created once");
     assert!(!dir.path().join(".roster/sandbox.json.lock").exists());
 }
+
+/// The lock of a running sandbox is the server's, however its URL is
+/// spelt: `localhost` does not get around an apply through `127.0.0.1`.
+#[test]
+fn a_second_apply_through_another_spelling_of_the_sandbox_url_is_refused() {
+    let sb = slow_sandbox(Duration::from_millis(200));
+    let dir = state(&sb.url);
+    let first = Running::start(
+        dir.path(),
+        &[
+            "apply",
+            "--yes",
+            "--concurrency",
+            "2",
+            "--sandbox-url",
+            &sb.url,
+        ],
+    );
+    let lock = std::fs::canonicalize(dir.path()).unwrap().join(format!(
+        ".roster/apply-loopback-{}.lock",
+        sb.url.rsplit(':').next().unwrap()
+    ));
+    wait_until("the first apply's lock", || {
+        std::fs::read_to_string(&lock).is_ok_and(|t| t.ends_with("}\n"))
+    });
+    let other = sb.url.replace("127.0.0.1", "localhost");
+    let second = roster(
+        dir.path(),
+        &["apply", "--yes", "--sandbox-url", &other],
+        &[KEY],
+    );
+    assert_eq!(second.code, 1, "{}", second.all());
+    assert!(
+        second.stderr.starts_with(&format!(
+            "error: {} is locked by `roster apply`",
+            lock.display()
+        )),
+        "{}",
+        second.stderr
+    );
+    let out = first.finish();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(creates(&sb), NEW, "nobody was created twice");
+}

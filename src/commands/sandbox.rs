@@ -14,6 +14,9 @@ use crate::sandbox::faults::Faults;
 use crate::sandbox::{Options, Sandbox, persist};
 
 pub async fn run(args: &SandboxArgs) -> Result<Status> {
+    if let Some(path) = &args.data {
+        persist::check_regular(path)?;
+    }
     let saving = args.data.clone().filter(|_| args.save);
     let _lock = saving
         .as_deref()

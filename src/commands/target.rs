@@ -88,6 +88,8 @@ impl Targets {
     ) -> Result<Targets> {
         let sites: Vec<_> = desired.sites.iter().map(|s| &s.site).collect();
         if args.sandbox {
+            // Before its lock is made beside it: never `/dev/null.lock`.
+            sandbox::persist::check_regular(&args.sandbox_data)?;
             let lock = crate::lock::acquire(
                 &crate::lock::data_lock_path(&args.sandbox_data),
                 "roster --sandbox",

@@ -26,6 +26,10 @@ pub enum SandboxFileError {
         path: PathBuf,
         source: serde_json::Error,
     },
+    #[error(
+        "refusing to use {path} as the sandbox data file: it is {what}; name a regular file, or a path that does not exist yet"
+    )]
+    NotRegular { path: PathBuf, what: &'static str },
     #[error("cannot write the sandbox data file {path}: {source}")]
     Write {
         path: PathBuf,
@@ -38,6 +42,7 @@ pub fn seed() -> SandboxData {
 }
 
 pub fn load(path: &Path) -> Result<SandboxData, SandboxFileError> {
+    check_regular(path)?;
     let text = std::fs::read_to_string(path).map_err(|source| SandboxFileError::Read {
         path: path.to_path_buf(),
         source,
@@ -48,8 +53,31 @@ pub fn load(path: &Path) -> Result<SandboxData, SandboxFileError> {
     })
 }
 
+/// Refuses a path that exists and is not a regular file: the data file is
+/// replaced on every save, and a device, FIFO or symlink must never be.
+pub fn check_regular(path: &Path) -> Result<(), SandboxFileError> {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    let kind = meta.file_type();
+    let what = if kind.is_file() {
+        return Ok(());
+    } else if kind.is_symlink() {
+        "a symlink"
+    } else if kind.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file (a device, FIFO or socket)"
+    };
+    Err(SandboxFileError::NotRegular {
+        path: path.to_path_buf(),
+        what,
+    })
+}
+
 /// The file's data, or the seed when the file does not exist yet or `reset`.
 pub fn load_or_seed(path: &Path, reset: bool) -> Result<SandboxData, SandboxFileError> {
+    check_regular(path)?;
     if reset || !path.exists() {
         Ok(seed())
     } else {
@@ -63,6 +91,7 @@ pub fn save(path: &Path, data: &SandboxData) -> Result<(), SandboxFileError> {
         path: path.to_path_buf(),
         source,
     };
+    check_regular(path)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(write_err)?;
     }

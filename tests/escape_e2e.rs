@@ -302,6 +302,34 @@ fn hostile_names_through_the_apply_report() {
 }
 
 /// A plan error naming live objects keeps each name on its own line.
+/// `apply --format markdown` (a job summary): the report after the plan is
+/// one code block, so no name in it is read as markdown or HTML.
+#[test]
+fn hostile_names_through_a_markdown_apply_report() {
+    let sb = sandbox_with(hostile);
+    let dir = state_for(&sb.url);
+    let out = run(&dir, &["apply", "--yes", "--format", "markdown"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let (plan, report) = out.stdout.rsplit_once("</sub>\n").unwrap();
+    assert_inert(plan, "markdown plan");
+    let report = report.trim_start_matches('\n');
+    let fence = report
+        .split_once("text\n")
+        .map(|(f, _)| f)
+        .unwrap_or_else(|| panic!("the report opens a code block:\n{report}"));
+    assert!(
+        fence.len() >= 3 && fence.chars().all(|c| c == '`'),
+        "{report}"
+    );
+    let body = report
+        .strip_prefix(&format!("{fence}text\n"))
+        .and_then(|r| r.strip_suffix(&format!("{fence}\n")))
+        .unwrap_or_else(|| panic!("one block, closed last:\n{report}"));
+    assert!(!body.contains(fence), "no longer backtick run inside");
+    assert!(body.ends_with("Apply finished: 35 applied, 0 failed, 0 skipped.\n"));
+    assert_inert(body, "markdown apply report");
+}
+
 #[test]
 fn hostile_names_in_a_plan_error_are_escaped() {
     let name = "\u{1b}[2J\rNo changes: the live state matches the declared state.\n";

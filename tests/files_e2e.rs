@@ -462,3 +462,46 @@ fn the_sandbox_data_file_is_never_a_device_a_fifo_or_a_symlink() {
             .is_char_device()
     );
 }
+
+#[test]
+fn fmt_and_import_keep_the_mode_of_the_files_they_rewrite() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = seeded_sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(state.join("people")).unwrap();
+    std::fs::write(
+        state.join("roster.toml"),
+        repo_site(&sb.url, "ACME_KEY", ""),
+    )
+    .unwrap();
+    // Not canonical: fmt rewrites it.
+    let people = state.join("people/team.toml");
+    std::fs::write(
+        &people,
+        "[[users]]\nemail = \"ADA@acme.com\"\nfirst_name = \"Ada\"\nlast_name = \"Lovelace\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&people, std::fs::Permissions::from_mode(0o664)).unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let out = roster(dir.path(), &["fmt"], &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        std::fs::read_to_string(&people)
+            .unwrap()
+            .contains("ada@acme.com")
+    );
+    assert_eq!(mode(&people), 0o664, "a rewritten file keeps its mode");
+    let out = roster(
+        dir.path(),
+        &["import"],
+        &[("ACME_KEY", "sandbox-periscope-key")],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(mode(&people), 0o664);
+    assert_eq!(
+        mode(&state.join("imported/acme.toml")),
+        0o644,
+        "a new file is 0644"
+    );
+}

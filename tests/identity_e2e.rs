@@ -193,8 +193,54 @@ fn a_live_non_ascii_periscope_user_is_a_plan_error_before_any_write() {
     assert_eq!(
         out.stderr,
         "error: the plan cannot be made:\n  \
-        site `acme`: user \"zoë@acme.com\" has an email that Periscope's API cannot carry: the HTTP-X-EMAIL header that names a user to update or delete is ASCII only. Remove them in Periscope's UI, or set unmanaged_users = \"keep\" for the site\n\
+        site `acme`: user \"zoë@acme.com\" has an email that Periscope's API cannot carry: the HTTP-X-EMAIL header that names a user to update or delete carries printable ASCII only. Remove them in Periscope's UI, or set unmanaged_users = \"keep\" for the site\n\
         nothing was changed\n"
+    );
+    assert!(only_reads(&sb), "{:?}", writes(&sb));
+}
+
+/// A live email holding a control character (a line feed, an escape) can
+/// no more be sent in a header than a non-ASCII one: refused, shown
+/// escaped, before any write (it used to fail half-way through apply).
+#[test]
+fn a_live_periscope_email_with_a_control_character_is_a_plan_error_before_any_write() {
+    let sb = sandbox_from_file(&periscope_data(
+        r#", {"email": "eve@acme.com\n  ~ user hidden", "first_name": "Eve", "last_name": "L", "groups": ["All Users"]}"#,
+        "",
+    ));
+    let dir = periscope_state(&sb.url, "");
+    let out = roster(dir.path(), &["apply", "--yes"], &CREDS);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(
+        out.stderr,
+        "error: the plan cannot be made:\n  \
+        site `acme`: user \"eve@acme.com\\n  ~ user hidden\" has an email that Periscope's API cannot carry: the HTTP-X-EMAIL header that names a user to update or delete carries printable ASCII only. Remove them in Periscope's UI, or set unmanaged_users = \"keep\" for the site\n\
+        nothing was changed\n"
+    );
+    assert!(only_reads(&sb), "{:?}", writes(&sb));
+}
+
+/// A live group whose name is too long for the URL that addresses it is
+/// refused before any write, its name shortened in the message (it used
+/// to fail mid-apply, printing all 100,000 characters).
+#[test]
+fn a_live_periscope_group_too_long_to_address_is_a_plan_error_before_any_write() {
+    let long = "Z".repeat(100_000);
+    let sb = sandbox_from_file(&periscope_data(
+        "",
+        &format!(r#", {{"name": "{long}", "access": "view"}}"#),
+    ));
+    let dir = periscope_state(&sb.url, "");
+    let out = roster(dir.path(), &["apply", "--yes"], &CREDS);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: the plan cannot be made:\n  \
+            site `acme`: group \"{}…\" (100000 characters) has a name too long for the URL that Periscope's API addresses a group by; rename it in Periscope's UI, or set unmanaged_groups = \"keep\" for the site\n\
+            nothing was changed\n",
+            "Z".repeat(40)
+        )
     );
     assert!(only_reads(&sb), "{:?}", writes(&sb));
 }

@@ -525,3 +525,35 @@ fn an_untrusted_state_cannot_read_a_file_outside_its_directory_through_a_symlink
     let out = roster(dir.path(), &["validate", "--state", "pr"], &[]);
     assert!(out.all().contains("token-ab12cd34"), "{}", out.all());
 }
+
+#[test]
+fn an_untrusted_state_directory_that_is_a_symlink_is_not_read() {
+    let sb = sandbox_with_key(SECRET);
+    let dir = tempfile::tempdir().unwrap();
+    let trusted = repo_site(&sb.url, "ACME_KEY", "");
+    write_state(&dir.path().join("trusted"), &trusted);
+    // A directory elsewhere on the machine, holding TOML-shaped files.
+    write_state(&dir.path().join("elsewhere"), &trusted);
+    std::fs::write(
+        dir.path().join("elsewhere/private.toml"),
+        "[[users]]\nemail = \"token-ab12cd34\"\nfirst_name = \"a\"\nlast_name = \"b\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("pr")).unwrap();
+    std::os::unix::fs::symlink("../elsewhere", dir.path().join("pr/state")).unwrap();
+    let out = roster(
+        dir.path(),
+        &["plan", "--state", "pr/state", "--sites-from", "trusted"],
+        &[("ACME_KEY", SECRET)],
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr.starts_with(
+            "error: pr/state:1:1: the state directory is a symlink; with --sites-from the state is untrusted and is read only from a real directory\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.all().contains("token-ab12cd34") && !out.all().contains("private.toml"));
+    assert!(sb.sandbox.requests().is_empty());
+}

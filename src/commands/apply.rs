@@ -153,7 +153,7 @@ async fn apply(
     watcher.applying();
     let report = crate::apply::apply(plan, &clients, &run).await;
     watcher.done();
-    out!("{}", report.render())?;
+    print_report(&report.render(), args.format)?;
     if report.interrupted {
         eprintln!(
             "error: apply interrupted: {} of {total} changes not started; see the report above",
@@ -169,6 +169,17 @@ async fn apply(
             report.failed(),
             total
         )
+    }
+}
+
+/// The report after the plan; in a markdown document (a job summary, a
+/// comment), inside a code block, so no name in it is read as markdown.
+fn print_report(text: &str, format: crate::render::Format) -> Result<()> {
+    if format == crate::render::Format::Markdown {
+        let fence = crate::render::escape::fence(text);
+        out!("\n{fence}text\n{text}{fence}\n")
+    } else {
+        out!("{text}")
     }
 }
 

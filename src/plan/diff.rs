@@ -49,7 +49,16 @@ pub enum PlanError {
         product: &'static str,
     },
     #[error(
-        "site `{site}`: user \"{email}\" has an email that Periscope's API cannot carry: the HTTP-X-EMAIL header that names a user to update or delete is ASCII only. {hint}"
+        "site `{site}`: group \"{shown}\" ({chars} characters) has a name too long for the URL that Periscope's API addresses a group by; rename it in Periscope's UI, or set unmanaged_groups = \"keep\" for the site"
+    )]
+    GroupNameTooLong {
+        site: String,
+        /// The name's first characters, with how many more there are.
+        shown: String,
+        chars: usize,
+    },
+    #[error(
+        "site `{site}`: user \"{email}\" has an email that Periscope's API cannot carry: the HTTP-X-EMAIL header that names a user to update or delete carries printable ASCII only. {hint}"
     )]
     EmailNotAscii {
         site: String,
@@ -346,6 +355,11 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
 
     if p == ProviderKind::Periscope {
         check_ascii_emails(site, user_changes.iter().chain(&deactivations), &mut errors);
+        check_group_paths(
+            site,
+            groups.updates.iter().chain(&groups.deletes),
+            &mut errors,
+        );
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -690,6 +704,42 @@ fn match_user(
     }
 }
 
+/// The longest group name roster puts in a Periscope URL path: servers
+/// commonly refuse request lines over 8 KiB, and HTTP stacks URIs over 64.
+const MAX_PATH_NAME: usize = 2000;
+
+/// Periscope addresses a group to update or delete by its live name, in
+/// the URL path: a name too long to send could be planned but never
+/// changed, so no change is planned for one.
+fn check_group_paths<'a>(
+    site: &Site,
+    changes: impl Iterator<Item = &'a Change>,
+    errors: &mut Vec<PlanError>,
+) {
+    for c in changes {
+        let name = match c {
+            Change::UpdateGroup { live_name, .. } => live_name,
+            Change::DeleteGroup { name, .. } => name,
+            _ => continue,
+        };
+        let chars = name.chars().count();
+        if chars > MAX_PATH_NAME {
+            errors.push(PlanError::GroupNameTooLong {
+                site: site.name.clone(),
+                shown: format!("{}…", name.chars().take(40).collect::<String>()),
+                chars,
+            });
+        }
+    }
+}
+
+/// Whether an HTTP header can carry `value` as it is: printable ASCII and
+/// spaces only (a control character, LF included, is refused by any HTTP
+/// stack, so such a user could be planned but never changed).
+fn header_safe(value: &str) -> bool {
+    value.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
+}
+
 /// Periscope names the user to update or delete in the ASCII-only
 /// `HTTP-X-EMAIL` header: a user whose email it cannot carry could be
 /// created but never changed or removed, so no change is planned for one.
@@ -711,7 +761,7 @@ fn check_ascii_emails<'a>(
             }
             _ => continue,
         };
-        if !c.key().is_ascii() {
+        if !header_safe(c.key()) {
             errors.push(PlanError::EmailNotAscii {
                 site: site.name.clone(),
                 email: c.key().to_string(),

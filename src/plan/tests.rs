@@ -803,9 +803,9 @@ fn periscope_refuses_emails_its_header_cannot_carry() {
     .unwrap_err();
     let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
     insta::assert_snapshot!(text.join("\n"), @r#"
-    site `acme`: user "josé@acme.com" has an email that Periscope's API cannot carry: the HTTP-X-EMAIL header that names a user to update or delete is ASCII only. Declare the address the person signs in with in ASCII, or limit the user's sites
-    site `acme`: user "zoë@acme.com" has an email that Periscope's API cannot carry: the HTTP-X-EMAIL header that names a user to update or delete is ASCII only. Change them in Periscope's UI, or declare them exactly as they are live
-    site `acme`: user "renée@acme.com" has an email that Periscope's API cannot carry: the HTTP-X-EMAIL header that names a user to update or delete is ASCII only. Remove them in Periscope's UI, or set unmanaged_users = "keep" for the site
+    site `acme`: user "josé@acme.com" has an email that Periscope's API cannot carry: the HTTP-X-EMAIL header that names a user to update or delete carries printable ASCII only. Declare the address the person signs in with in ASCII, or limit the user's sites
+    site `acme`: user "zoë@acme.com" has an email that Periscope's API cannot carry: the HTTP-X-EMAIL header that names a user to update or delete carries printable ASCII only. Change them in Periscope's UI, or declare them exactly as they are live
+    site `acme`: user "renée@acme.com" has an email that Periscope's API cannot carry: the HTTP-X-EMAIL header that names a user to update or delete carries printable ASCII only. Remove them in Periscope's UI, or set unmanaged_users = "keep" for the site
     "#);
 }
 

@@ -35,10 +35,16 @@ pub enum ProviderError {
     NotStarted { site: String },
 }
 
-/// `create user ada@acme.com`, or just `list users`.
+/// `create user ada@acme.com`, or just `list users`. A very long name (a
+/// live value) is shortened visibly, as every output shows one; escaping
+/// is the printer's.
 fn what(action: &str, object: &str) -> String {
+    const SHOWN: usize = crate::render::escape::MAX_CHARS;
     if object.is_empty() {
         action.to_string()
+    } else if let Some((cut, _)) = object.char_indices().nth(SHOWN) {
+        let rest = object[cut..].chars().count();
+        format!("{action} {}… (+{rest} chars)", &object[..cut])
     } else {
         format!("{action} {object}")
     }

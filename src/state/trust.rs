@@ -82,6 +82,17 @@ pub fn load_with_sites_from(
 /// would be read, and what a message quotes of it printed. Nothing is read
 /// when one is found.
 fn outside_files(dir: &Path) -> Result<(), Vec<Diagnostic>> {
+    // The directory itself may not lead elsewhere either: a pull request
+    // can make `state` a symlink to any directory on the machine.
+    if std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(vec![Diagnostic {
+            file: dir.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: "the state directory is a symlink; with --sites-from the state is untrusted and is read only from a real directory".into(),
+            hint: Some("check out the state as files, not as a link to a directory elsewhere".into()),
+        }]);
+    }
     let Ok(root) = std::fs::canonicalize(dir) else {
         return Ok(()); // reading it reports why it cannot be read
     };

@@ -80,6 +80,27 @@ pub fn write_atomic_io(real: &Path, text: &str) -> std::io::Result<()> {
         .suffix(".tmp")
         .tempfile_in(parent)?;
     tmp.write_all(text.as_bytes())?;
+    // A rewritten file keeps its mode; a new one gets the usual 0644 (the
+    // temporary file is made 0600, which would lock others out of a state
+    // file in a shared checkout).
+    let mode = std::fs::metadata(real)
+        .map(|m| m.permissions())
+        .ok()
+        .or_else(new_file_permissions);
+    if let Some(mode) = mode {
+        tmp.as_file().set_permissions(mode)?;
+    }
     tmp.persist(real).map_err(|e| e.error)?;
     Ok(())
+}
+
+#[cfg(unix)]
+fn new_file_permissions() -> Option<std::fs::Permissions> {
+    use std::os::unix::fs::PermissionsExt;
+    Some(std::fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn new_file_permissions() -> Option<std::fs::Permissions> {
+    None
 }

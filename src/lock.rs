@@ -355,7 +355,7 @@ mod tests {
         );
         assert_eq!(
             apply_lock_path(&dir.path().join("state"), Some("http://127.0.0.1:8081/")),
-            canonical.join(".roster/apply-127-0-0-1-8081.lock")
+            canonical.join(".roster/apply-loopback-8081.lock")
         );
         assert_eq!(
             data_lock_path(Path::new(".roster/sandbox.json")),

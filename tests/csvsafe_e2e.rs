@@ -174,14 +174,35 @@ fn csvs_roster_cannot_read_faithfully_are_refused_with_their_lines() {
             "a control character in a name",
             "Email,Last Name\nada@acme.com,Love\u{7}lace\n",
             &[
-                "error: x.csv:2: Last Name `Love\\u{7}lace` holds a control character (U+0007); remove it",
+                "error: x.csv:2: Last Name `Love\\x07lace` holds a control or invisible character (U+0007); remove it",
+            ],
+        ),
+        (
+            "fewer cells than the header",
+            "Email,First Name,Last Name\nada@acme.com,Ada\n",
+            &[
+                "error: x.csv:2: 2 cells, but the header names 3 columns; give every row a cell per column (an empty one leaves a value alone), and close every double quote",
+            ],
+        ),
+        (
+            "a quote left open at the end of the file",
+            "Email,First Name,Last Name\nada@acme.com,\"Ada\n",
+            &[
+                "error: x.csv:2: 2 cells, but the header names 3 columns; give every row a cell per column (an empty one leaves a value alone), and close every double quote",
+            ],
+        ),
+        (
+            "a bidi override in a name",
+            "Email,First Name\nada@acme.com,Ada\u{202e}X\n",
+            &[
+                "error: x.csv:2: First Name `Ada\\u{202e}X` holds a control or invisible character (U+202E); remove it",
             ],
         ),
         (
             "a control character in an email",
             "Email,Last Name\nada\u{1b}@acme.com,Lovelace\n",
             &[
-                "error: x.csv:2: Email `ada\\u{1b}@acme.com` holds a control character (U+001B); remove it",
+                "error: x.csv:2: Email `ada\\x1b@acme.com` holds a control or invisible character (U+001B); remove it",
             ],
         ),
         (

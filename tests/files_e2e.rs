@@ -337,7 +337,7 @@ fn a_site_named_to_climb_out_is_refused_with_its_location_and_nothing_written() 
         assert_eq!(out.code, 1, "{args:?}: {}", out.all());
         assert!(
             out.stderr.starts_with(
-                "error: state/site.toml:1:8: site name `../../Cargo` may hold only ASCII letters, digits, `-`, `_` and `.`, and may not start with `.`\n  hint: rename the site, e.g. [sites.acme-prod]; the name becomes a file name (imported/NAME.toml)\n"
+                "error: state/site.toml:1:8: site name `../../Cargo` may hold only ASCII letters, digits, `-`, `_` and `.`, may not start with `.`, and is at most 64 characters long\n  hint: rename the site, e.g. [sites.acme-prod]; the name becomes a file name (imported/NAME.toml)\n"
             ),
             "{args:?}: {}",
             out.stderr

@@ -647,3 +647,30 @@ fn binary_garbage_and_huge_files_are_refused_cleanly() {
             .ends_with("error: 200000 problems in the state under state; nothing was contacted\n")
     );
 }
+
+/// One syntax error is reported alone: what a broken file declares is
+/// unknown, so the checks across files (undeclared groups, no site) that
+/// would follow from it are not made.
+#[test]
+fn a_syntax_error_is_not_buried_under_its_consequences() {
+    let site = "[sites.acme]\nprovider = \"periscope\"\nsite = \"acme\"\nsite = \"again\"\napi_key = { env = \"K\" }\ninvited_by = \"admin@acme.com\"\n\n[[groups]]\nname = \"Analysts\"\naccess = \"sql\"\n";
+    let people = "[[users]]\nemail = \"ada@acme.com\"\nfirst_name = \"Ada\"\nlast_name = \"L\"\ngroups = [\"Analysts\"]\n";
+    let dir = state_dir(&[("roster.toml", site), ("people.toml", people)]);
+    let out = roster(dir.path(), &["validate"], &[]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let errors: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 2, "{}", out.stderr);
+    assert!(
+        errors[0].starts_with("error: state/roster.toml:4:1: invalid TOML: "),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        errors[1],
+        "error: 1 problem in the state under state; nothing was contacted"
+    );
+}

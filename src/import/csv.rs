@@ -139,6 +139,14 @@ pub(crate) fn read(path: &Path) -> Result<(Table, Vec<String>), Vec<String>> {
                         r.len(),
                         headers.len()
                     ));
+                } else if r.len() < headers.len() && r.iter().any(|c| !c.trim().is_empty()) {
+                    // A cut-short row (an unclosed quote at the end of the
+                    // file, a lost separator): which cell is which is a guess.
+                    problems.push(format!(
+                        "{shown}:{line}: {} cells, but the header names {} columns; give every row a cell per column (an empty one leaves a value alone), and close every double quote",
+                        r.len(),
+                        headers.len()
+                    ));
                 }
                 rows.push((line, r.iter().map(restore).collect()));
             }
@@ -152,20 +160,24 @@ pub(crate) fn read(path: &Path) -> Result<(Table, Vec<String>), Vec<String>> {
 }
 
 /// Why a name or email cell cannot be used: a line break or another control
-/// character. `column` names the cell in the message.
+/// character, or an invisible one (bidi, zero-width) that would make the
+/// name read as something else. `column` names the cell in the message.
 pub(crate) fn one_line(column: &str, value: &str) -> Option<String> {
-    let shown = value.escape_debug();
+    let shown = crate::render::escape::visible(value);
     if value.contains(['\n', '\r']) {
         return Some(format!(
             "{column} `{shown}` holds a line break; a name or email is one line"
         ));
     }
-    value.chars().find(|c| c.is_control()).map(|c| {
-        format!(
-            "{column} `{shown}` holds a control character (U+{:04X}); remove it",
-            u32::from(c)
-        )
-    })
+    value
+        .chars()
+        .find(|&c| c != '\\' && crate::render::escape::needs_escape(c))
+        .map(|c| {
+            format!(
+                "{column} `{shown}` holds a control or invisible character (U+{:04X}); remove it",
+                u32::from(c)
+            )
+        })
 }
 
 /// Applies a batch-update CSV to the state files; the number of people

@@ -19,8 +19,9 @@ use std::fmt::{self, Write};
 /// Characters of a value shown before it is shortened.
 pub const MAX_CHARS: usize = 200;
 
-/// Whether `c` is shown as an escape rather than as itself.
-fn needs_escape(c: char) -> bool {
+/// Whether `c` is shown as an escape rather than as itself: a control,
+/// bidi, zero-width or line-separator character (and the backslash).
+pub fn needs_escape(c: char) -> bool {
     c.is_control() // C0, DEL, C1
         || matches!(
             c,

@@ -170,6 +170,9 @@ pub struct Entries {
     pub broken_sites: Vec<String>,
     pub broken_groups: Vec<String>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Some file is not valid TOML: what it declares is unknown, so checks
+    /// across files (references, "no site declared") would only mislead.
+    pub syntax_errors: bool,
 }
 
 impl Entries {
@@ -192,6 +195,7 @@ impl Entries {
         self.broken_sites.extend(other.broken_sites);
         self.broken_groups.extend(other.broken_groups);
         self.diagnostics.extend(other.diagnostics);
+        self.syntax_errors |= other.syntax_errors;
     }
 }
 
@@ -201,6 +205,7 @@ fn read_piece(source: &SourceFile, file_index: usize, range: Range<usize>, out: 
     let offset = range.start;
     let (root, errors) = DeTable::parse_recoverable(&source.text[range]);
     if !errors.is_empty() {
+        out.syntax_errors = true;
         for e in errors {
             out.diagnostics.push(source.diagnostic(
                 e.span().map(|s| shift_range(s, offset)),

@@ -96,8 +96,13 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
                 broken_sites,
                 broken_groups,
                 diagnostics,
+                syntax_errors,
             },
     } = parsed;
+    if syntax_errors {
+        // Fix the syntax first: what a broken file declares is unknown.
+        return Err(diagnostics);
+    }
     let mut c = Checker {
         files: &files,
         diagnostics,
@@ -123,8 +128,8 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
                 entry.file,
                 name.span(),
                 format!(
-                    "site name `{}` may hold only ASCII letters, digits, `-`, `_` and `.`, and may not start with `.`",
-                    name.get_ref().escape_debug()
+                    "site name `{}` may hold only ASCII letters, digits, `-`, `_` and `.`, may not start with `.`, and is at most {MAX_SITE_NAME} characters long",
+                    crate::render::escape::text(name.get_ref())
                 ),
                 Some("rename the site, e.g. [sites.acme-prod]; the name becomes a file name (imported/NAME.toml)".into()),
             );
@@ -556,8 +561,13 @@ fn join_or_none(names: &[String]) -> String {
 
 /// Whether a site name is safe to use in a file name: ASCII letters,
 /// digits, `-`, `_` and `.`, not starting with `.` (so never `..`).
+/// The longest site name: it becomes a file name (`imported/NAME.toml`)
+/// and a CI job's name, both of which have limits.
+pub const MAX_SITE_NAME: usize = 64;
+
 pub fn is_safe_site_name(name: &str) -> bool {
     !name.is_empty()
+        && name.len() <= MAX_SITE_NAME
         && !name.starts_with('.')
         && name
             .chars()

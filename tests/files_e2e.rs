@@ -230,6 +230,10 @@ fn plan_out_refuses_fifos_symlinks_and_the_state_directory() {
     std::fs::write(root.join("target.json"), "keep me").unwrap();
     symlink("target.json", root.join("link.json")).unwrap();
     std::fs::create_dir(root.join("a-dir")).unwrap();
+    // A shared directory linked into the state: what is written there is
+    // read as state.
+    std::fs::create_dir(root.join("shared")).unwrap();
+    symlink("../shared", root.join("state/shared")).unwrap();
     let before = names(root);
     let state_before = names(&root.join("state"));
     for (out, expected) in [
@@ -252,6 +256,10 @@ fn plan_out_refuses_fifos_symlinks_and_the_state_directory() {
         (
             "a-dir/../state/people.toml",
             "--out a-dir/../state/people.toml: it is inside the state directory state, where roster reads state from",
+        ),
+        (
+            "shared/plan.toml",
+            "--out shared/plan.toml: it is inside the state directory state, where roster reads state from",
         ),
     ] {
         let run = roster(root, &["plan", "--out", out], &KEY);

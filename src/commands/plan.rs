@@ -177,8 +177,10 @@ fn check_out_path(path: &Path, state_dir: &Path) -> Result<std::path::PathBuf> {
     let name = path
         .file_name()
         .ok_or_else(|| anyhow!("--out {}: name a file", path.display()))?;
+    // Inside it, or in a directory linked into it (read as state too).
     let inside_state = std::fs::canonicalize(state_dir)
-        .is_ok_and(|real_state| real_parent.join(name).starts_with(real_state));
+        .is_ok_and(|real_state| real_parent.join(name).starts_with(real_state))
+        || crate::state::state_dirs(state_dir).contains(&real_parent);
     if inside_state {
         bail!(
             "--out {}: it is inside the state directory {}, where roster reads state from; save the plan elsewhere (e.g. --out plan.json). Nothing was written",

@@ -44,6 +44,18 @@ pub fn discover(dir: &Path) -> Found {
     walk.found
 }
 
+/// Every directory the state is read from, as real (canonical) paths: the
+/// state directory and each directory reached under it, through symlinks
+/// too. A file written into any of them is read as state next time.
+pub fn state_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut walk = Walk::default();
+    if let Ok(real) = std::fs::canonicalize(dir) {
+        walk.seen.insert(real, dir.to_path_buf());
+        walk.dir(dir);
+    }
+    walk.seen.into_keys().filter(|p| p.is_dir()).collect()
+}
+
 #[derive(Default)]
 struct Walk {
     found: Found,

@@ -18,6 +18,7 @@ use std::path::Path;
 
 pub use credentials::{MissingCredentials, resolve_credentials};
 pub use diagnostic::{Diagnostic, Diagnostics};
+pub use discover::state_dirs;
 pub use load::toml_files;
 pub use trust::{CONNECTION_SETTINGS, TrustError};
 pub use validate::{BaseUrlError, PERISCOPE_DEFAULT_URL, check_base_url, is_valid_email};

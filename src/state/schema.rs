@@ -64,6 +64,10 @@ pub struct SiteSpec {
     pub archive_documents: Option<Spanned<bool>>,
     /// The most requests per second roster sends the site.
     pub max_requests_per_second: Option<f64>,
+    /// How long one request keeps trying while the site answers 429, in
+    /// seconds (default 60).
+    #[schemars(with = "Option<i64>")]
+    pub patience_seconds: Option<Spanned<i64>>,
     /// People never removed, deactivated or demoted on this site.
     #[schemars(with = "Option<Vec<String>>")]
     pub protected: Option<Vec<Spanned<String>>>,
@@ -190,6 +194,7 @@ impl Fields for SiteSpec {
         "allow_admin_changes",
         "unmanaged_users",
         "unmanaged_groups",
+        "patience_seconds",
     ];
 }
 

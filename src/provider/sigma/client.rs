@@ -96,7 +96,8 @@ impl SigmaClient {
             name: site.name.clone(),
             ids: Mutex::new(Ids::default()),
             pacer: Pacer::new(pacing.concurrency, pacing.per_second),
-            retry: RetryPolicy::from_env(),
+            retry: RetryPolicy::from_env()
+                .with_patience(std::time::Duration::from_secs(site.patience_seconds)),
         })
     }
 

@@ -113,19 +113,24 @@ impl PeriscopeSite {
         })
     }
 
-    pub fn list_users(&self) -> Answer {
+    /// The users, all of them or one page (as the dashboards API pages:
+    /// `next_page_start` names the next page, null on the last).
+    pub fn list_users(&self, paging: Option<Paging>) -> Result<Answer, ApiError> {
         #[derive(Serialize)]
         struct Users<'a> {
             users: Vec<UserOut<'a>>,
+            #[serde(flatten)]
+            page: Option<PageInfo>,
         }
-        Answer::json(&Users {
-            users: self
-                .users
+        let (range, page) = page_of(self.users.len(), paging)?;
+        Ok(Answer::json(&Users {
+            users: self.users[range.clone()]
                 .iter()
-                .enumerate()
-                .map(|(i, u)| user_out(i, u))
+                .zip(range)
+                .map(|(u, i)| user_out(i, u))
                 .collect(),
-        })
+            page,
+        }))
     }
 
     pub fn get_user(&self, email: &str) -> Result<Value, ApiError> {
@@ -133,8 +138,20 @@ impl PeriscopeSite {
         Ok(user_json(i, &self.users[i]))
     }
 
-    pub fn list_groups(&self) -> Value {
-        json!({ "groups": self.groups.iter().enumerate().map(|(i, g)| group_json(i, g)).collect::<Vec<_>>() })
+    /// The groups, all of them or one page, as [`Self::list_users`].
+    pub fn list_groups(&self, paging: Option<Paging>) -> Result<Value, ApiError> {
+        let (range, page) = page_of(self.groups.len(), paging)?;
+        let groups: Vec<Value> = self.groups[range.clone()]
+            .iter()
+            .zip(range)
+            .map(|(g, i)| group_json(i, g))
+            .collect();
+        let mut out = json!({ "groups": groups });
+        if let Some(page) = page {
+            out["next_page_start"] = json!(page.next_page_start);
+            out["items_this_page"] = json!(page.items_this_page);
+        }
+        Ok(out)
     }
 
     pub fn get_group(&self, name: &str) -> Result<Value, ApiError> {
@@ -330,6 +347,46 @@ impl PeriscopeSite {
             .filter(|u| u.groups.iter().any(|g| g == ADMINISTRATORS))
             .count()
     }
+}
+
+/// A page asked of a list: its size, and where it starts (the
+/// `next_page_start` of the page before, absent for the first).
+#[derive(Debug, Clone)]
+pub struct Paging {
+    pub size: usize,
+    pub start: Option<String>,
+}
+
+/// What a page says of itself, beside its items.
+#[derive(Serialize)]
+struct PageInfo {
+    next_page_start: Option<String>,
+    items_this_page: usize,
+}
+
+/// The items of a list of `len` a page holds, and what the page says.
+fn page_of(
+    len: usize,
+    paging: Option<Paging>,
+) -> Result<(std::ops::Range<usize>, Option<PageInfo>), ApiError> {
+    let Some(paging) = paging else {
+        return Ok((0..len, None));
+    };
+    // An opaque-looking cursor: `p` and the offset.
+    let start = match paging.start.as_deref() {
+        None | Some("") => 0,
+        Some(s) => s
+            .strip_prefix('p')
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| *n <= len)
+            .ok_or_else(|| err(400, format!("invalid next_page_start '{s}'")))?,
+    };
+    let end = (start + paging.size.max(1)).min(len);
+    let info = PageInfo {
+        next_page_start: (end < len).then(|| format!("p{end}")),
+        items_this_page: end - start,
+    };
+    Ok((start..end, Some(info)))
 }
 
 /// The longest group name the emulator accepts. Provisional: the reference

@@ -178,7 +178,11 @@ fn html_summary(text: &str) -> Option<String> {
     let mut summary = String::from("the site answered with an HTML page");
     if let Some(t) = title {
         let short: String = t.chars().take(TITLE_LIMIT).collect();
-        let more = if t.chars().count() > TITLE_LIMIT { "…" } else { "" };
+        let more = if t.chars().count() > TITLE_LIMIT {
+            "…"
+        } else {
+            ""
+        };
         summary = format!("{summary} titled \"{short}{more}\"");
     }
     if let Some(code) = cloudflare_code(&lower) {
@@ -216,7 +220,10 @@ mod tests {
         let long = format!("<html><title>{}</title></html>", "t".repeat(500));
         assert!(error_message(long.as_bytes(), &[]).chars().count() < 130);
         // Not HTML: the text, as before.
-        assert_eq!(error_message(b"plain <b>text</b>", &[]), "plain <b>text</b>");
+        assert_eq!(
+            error_message(b"plain <b>text</b>", &[]),
+            "plain <b>text</b>"
+        );
     }
 
     #[test]

@@ -158,16 +158,20 @@ impl RetryPolicy {
         )
     }
 
-    /// The wait after the `throttles`-th 429 in a row: what `Retry-After`
-    /// asked; else at least [`THROTTLE_FLOOR`], doubling with each 429
-    /// (equal jitter: between half the ceiling and the ceiling), capped.
+    /// The wait after the `throttles`-th 429 of a request: what
+    /// `Retry-After` asked; else at least [`THROTTLE_FLOOR`], the ceiling
+    /// growing half again with each 429 (2 s, 3 s, 4.5 s...; equal jitter:
+    /// between half the ceiling and the ceiling), capped. Half again rather
+    /// than double: an edge's window of a few seconds is left soon after
+    /// it closes, while requests still thin out.
     pub fn throttle_delay(&self, throttles: u32, retry_after: Option<Duration>) -> Duration {
         if let Some(asked) = retry_after {
             return asked.min(self.max_delay);
         }
+        let growth = 1.5f64.powi(throttles.saturating_sub(1).min(30) as i32);
         let ceiling = self
             .throttle_floor
-            .saturating_mul(1 << throttles.saturating_sub(1).min(16))
+            .mul_f64(growth)
             .min(self.max_delay.max(self.throttle_floor));
         ceiling
             .mul_f64(0.5 + fastrand::f64() / 2.0)
@@ -331,6 +335,7 @@ mod tests {
             attempts: 6,
             base: Duration::from_millis(100),
             max_delay: Duration::from_secs(1),
+            ..RetryPolicy::default()
         };
         for attempt in 1..10 {
             let d = p.delay(attempt, None);
@@ -343,6 +348,65 @@ mod tests {
         assert_eq!(
             p.delay(3, Some(Duration::from_secs(90))),
             Duration::from_secs(1)
+        );
+    }
+
+    #[test]
+    fn a_429_without_retry_after_waits_at_least_the_floor_and_grows() {
+        let p = RetryPolicy {
+            base: Duration::from_millis(1),
+            ..RetryPolicy::default()
+        };
+        for _ in 0..50 {
+            assert_eq!(p.throttle_delay(1, None), THROTTLE_FLOOR);
+            let second = p.throttle_delay(2, None);
+            assert!(second >= THROTTLE_FLOOR && second <= Duration::from_secs(3));
+            let fifth = p.throttle_delay(5, None);
+            assert!(
+                fifth >= Duration::from_secs_f64(5.0625)
+                    && fifth <= Duration::from_secs_f64(10.125)
+            );
+            assert!(p.throttle_delay(40, None) <= p.max_delay);
+        }
+        // Retry-After is honoured, whatever the floor.
+        assert_eq!(
+            p.throttle_delay(3, Some(Duration::from_secs(1))),
+            Duration::from_secs(1)
+        );
+    }
+
+    /// On tokio's paused clock: 429s are retried past `attempts` until
+    /// patience runs out, and the error then says so.
+    #[tokio::test(start_paused = true)]
+    async fn patience_bounds_throttled_retries() {
+        let p = RetryPolicy::default().with_patience(Duration::from_secs(20));
+        let tries = std::sync::atomic::AtomicU32::new(0);
+        let start = Instant::now();
+        let result: Result<(), _> = p
+            .run(
+                "s",
+                "list users",
+                || async {
+                    tries.fetch_add(1, Ordering::SeqCst);
+                    Err(ProviderError::Http {
+                        site: "s".into(),
+                        action: "list users".into(),
+                        object: String::new(),
+                        status: 429,
+                        message: "slow down".into(),
+                        retry_after: None,
+                    })
+                },
+                |_| async { None },
+            )
+            .await;
+        let e = result.unwrap_err().to_string();
+        assert!(tries.load(Ordering::SeqCst) >= 5, "{e}");
+        assert!(start.elapsed() <= Duration::from_secs(20));
+        assert!(start.elapsed() >= Duration::from_secs(10));
+        assert!(
+            e.contains("slow down (still throttled after") && e.contains("patience_seconds is 20"),
+            "{e}"
         );
     }
 

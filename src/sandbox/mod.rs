@@ -6,6 +6,7 @@ pub mod data;
 pub mod faults;
 pub mod periscope;
 pub mod persist;
+pub mod rules;
 pub mod sigma;
 
 use std::collections::HashMap;

@@ -166,8 +166,8 @@ impl<'de> Deserialize<'de> for PageSigns {
                 let mut signs = PageSigns::default();
                 while let Some(key) = map.next_key::<String>()? {
                     if key == "next_page_start" {
-                        signs.next_page_start = Some(map.next_value::<Value>()?)
-                            .filter(|v| !v.is_null());
+                        signs.next_page_start =
+                            Some(map.next_value::<Value>()?).filter(|v| !v.is_null());
                     } else if key == "total" {
                         signs.total = map.next_value::<Value>()?.as_u64();
                     } else if OTHER_CURSORS.contains(&key.as_str()) {

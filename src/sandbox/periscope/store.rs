@@ -4,8 +4,44 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::model::{ADMINISTRATORS, ALL_USERS, Access};
 use crate::sandbox::data::{Answer, ApiError};
+use crate::sandbox::rules::is_email;
+
+/// The group whose members administer a site (reference §6, §7: "A user
+/// becomes admin by joining the `Administrators` group").
+pub const ADMINISTRATORS: &str = "Administrators";
+/// The group every user is in (reference §6, §7: "the `All Users` group has
+/// SQL access by default").
+pub const ALL_USERS: &str = "All Users";
+
+/// A group's access level (reference §6a: `"access": "discovery"`; the
+/// levels from the User Types pages: View, Discovery, SQL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    View,
+    Discovery,
+    Sql,
+}
+
+impl Access {
+    const ALL: [Access; 3] = [Access::View, Access::Discovery, Access::Sql];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::View => "view",
+            Access::Discovery => "discovery",
+            Access::Sql => "sql",
+        }
+    }
+
+    /// A level as the emulated API takes it: any case, spaces around.
+    fn parse(value: &str) -> Option<Access> {
+        Access::ALL
+            .into_iter()
+            .find(|a| a.as_str().eq_ignore_ascii_case(value.trim()))
+    }
+}
 
 /// One emulated Periscope site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,7 +225,7 @@ impl PeriscopeSite {
         let first_name = required(body, "first_name")?;
         let last_name = required(body, "last_name")?;
         let invited_by = required(body, "invited_by_email")?;
-        if !crate::state::is_valid_email(email) {
+        if !is_email(email) {
             return Err(err(400, format!("'{email}' is not a valid email")));
         }
         if self.user_index(invited_by).is_none() {

@@ -96,7 +96,7 @@ fn an_apply_survives_a_15_second_edge_throttle() {
         .find(|m| m.email == "linus@acme.com")
         .expect("linus was created");
     let kernel = org.teams.iter().find(|t| t.name == "Kernel").unwrap();
-    assert_eq!(kernel.members, [linus.member_id.clone()]);
+    assert_eq!(kernel.members, std::slice::from_ref(&linus.member_id));
     // The sandbox throttled, and roster waited at least 2 s after each 429.
     let throttled = sb
         .sandbox

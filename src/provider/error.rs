@@ -161,8 +161,9 @@ const TITLE_LIMIT: usize = 80;
 /// titled "..."`, with the Cloudflare error code when the page has one.
 /// `None` when the text is not HTML.
 fn html_summary(text: &str) -> Option<String> {
-    let lower = text.trim_start().to_ascii_lowercase();
-    if !(lower.starts_with("<!doctype html") || lower.contains("<html")) {
+    // Offsets in `lower` are offsets in `text`: ASCII lower-casing keeps them.
+    let lower = text.to_ascii_lowercase();
+    if !(lower.trim_start().starts_with("<!doctype html") || lower.contains("<html")) {
         return None;
     }
     let title = lower
@@ -170,7 +171,6 @@ fn html_summary(text: &str) -> Option<String> {
         .and_then(|start| {
             let open_end = start + lower[start..].find('>')? + 1;
             let close = open_end + lower[open_end..].find("</title")?;
-            // ASCII lower-casing keeps byte offsets, so they index `text` too.
             text.get(open_end..close)
         })
         .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
@@ -211,6 +211,11 @@ mod tests {
         assert_eq!(
             error_message(page.as_bytes(), &[]),
             "the site answered with an HTML page titled \"Access denied | api.example.com used Cloudflare to restrict access\" (Cloudflare error 1015)"
+        );
+        let indented = "\n  <!doctype html><html><head><TITLE>Slow Down</TITLE></head></html>";
+        assert_eq!(
+            error_message(indented.as_bytes(), &[]),
+            "the site answered with an HTML page titled \"Slow Down\""
         );
         let untitled = "<html><body>\x1b[31m slow down</body></html>";
         assert_eq!(

@@ -72,7 +72,7 @@ fn case(people: usize, changed: usize) -> (SandboxData, String) {
     site.groups
         .push(roster::sandbox::periscope::store::PeriscopeGroup {
             name: "Analysts".into(),
-            access: roster::model::Access::Sql,
+            access: roster::sandbox::periscope::store::Access::Sql,
         });
     let mut org = SigmaOrg::new("acme-sigma", "s", "admin@acme.com");
     let mut state = String::with_capacity(people * 120);

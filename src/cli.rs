@@ -205,6 +205,16 @@ pub struct SandboxArgs {
     /// Seed of the fault injection, to repeat a run.
     #[arg(long, value_name = "S", default_value_t = 0)]
     pub seed: u64,
+
+    /// For this many seconds from the first request, answer every request
+    /// as Sigma's edge throttles: 429, an HTML page, no Retry-After.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub edge_throttle_seconds: u64,
+
+    /// Answer Periscope's user and group lists in pages of N, each but the
+    /// last with `next_page_start`.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub page_size: Option<u32>,
 }
 
 fn rate(raw: &str) -> Result<f64, String> {

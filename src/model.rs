@@ -311,6 +311,8 @@ pub struct Site {
     pub safety: Safety,
     /// A request budget the site's API must not exceed.
     pub max_requests_per_second: Option<f64>,
+    /// How long one request keeps trying while the site answers 429.
+    pub patience_seconds: u64,
     pub config: SiteConfig,
 }
 

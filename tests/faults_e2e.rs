@@ -31,7 +31,7 @@ fn periscope_case(url: &str) -> (SandboxData, Vec<(String, String)>, Vec<String>
     for g in 0..5 {
         site.groups.push(PeriscopeGroup {
             name: format!("G{g}"),
-            access: roster::model::Access::View,
+            access: roster::sandbox::periscope::store::Access::View,
         });
     }
     for i in 0..150 {

@@ -743,14 +743,20 @@ async fn the_sandbox_serves_the_sample_scripts_requests() {
     assert_eq!(token["expires_in"], 3600);
     let bearer = format!("Bearer {}", token["access_token"].as_str().unwrap());
     let get = |url: String| http.get(url).header("Authorization", &bearer).send();
-    // Legacy shape without limit: a bare array.
-    let legacy: serde_json::Value = get(format!("{}/v2/members?includeArchived=true", sb.url))
+    // Since 2026-06-02 in pages only, even without limit: entries, nextPage
+    // (null on the last page), total and hasMore, 50 to a page by default.
+    let first: serde_json::Value = get(format!("{}/v2/members?includeArchived=true", sb.url))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert!(legacy.is_array());
+    assert!(first.is_object(), "{first}");
+    assert_eq!(first["nextPage"], serde_json::Value::Null);
+    assert_eq!(
+        (first["total"].as_u64(), first["hasMore"].as_bool()),
+        (Some(9), Some(false))
+    );
     // With limit: entries + nextPage until null, as the script pages.
     let mut seen = 0;
     let mut url = format!("{}/v2/members?includeArchived=true&limit=4", sb.url);
@@ -768,7 +774,7 @@ async fn the_sandbox_serves_the_sample_scripts_requests() {
         }
     }
     assert_eq!(seen, 9, "every member but the SCIM-inactive one");
-    let ada = legacy
+    let ada = first["entries"]
         .as_array()
         .unwrap()
         .iter()

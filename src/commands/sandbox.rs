@@ -81,6 +81,8 @@ pub async fn run(args: &SandboxArgs) -> Result<Status> {
                 retry_after_secs: args.retry_after,
                 seed: args.seed,
             },
+            edge_throttle: std::time::Duration::from_secs(args.edge_throttle_seconds),
+            page_size: args.page_size.map(|n| n as usize),
             ..Options::default()
         },
     );

@@ -15,6 +15,7 @@ fn site() -> Site {
         unmanaged_groups: Unmanaged::Remove,
         safety: Default::default(),
         max_requests_per_second: None,
+        patience_seconds: 60,
         config: SiteConfig::Periscope {
             slug: "acme".into(),
             api_key_from: crate::model::SecretSource::Env("ACME_API_KEY".into()),
@@ -447,6 +448,7 @@ mod sigma {
             unmanaged_groups: Unmanaged::Remove,
             safety: Default::default(),
             max_requests_per_second: None,
+            patience_seconds: 60,
             config: SiteConfig::Sigma {
                 client_id_from: crate::model::SecretSource::Env("ID".into()),
                 client_secret_from: crate::model::SecretSource::Env("SECRET".into()),

@@ -81,6 +81,16 @@ impl ProviderError {
         }
     }
 
+    /// Adds `note` to the message of an answer's error (a hint found after
+    /// the answer was read).
+    pub fn add_note(&mut self, note: &str) {
+        if let ProviderError::Http { message, .. } = self {
+            message.push_str(" (");
+            message.push_str(note);
+            message.push(')');
+        }
+    }
+
     /// The HTTP status, when the site answered.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -130,7 +140,10 @@ pub fn error_message(body: &[u8], secrets: &[&str]) -> String {
                 _ => None,
             })
             .unwrap_or_else(|| v.to_string()),
-        Err(_) => String::from_utf8_lossy(body).into_owned(),
+        Err(_) => {
+            let text = String::from_utf8_lossy(body);
+            html_summary(&text).unwrap_or_else(|| text.into_owned())
+        }
     };
     let mut text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     for s in secrets.iter().filter(|s| !s.is_empty()) {
@@ -146,9 +159,83 @@ pub fn error_message(body: &[u8], secrets: &[&str]) -> String {
     }
 }
 
+/// The most of an HTML page's title that goes into a message.
+const TITLE_LIMIT: usize = 80;
+
+/// An HTML page (an edge's or a proxy's error page, such as Cloudflare's
+/// error 1015) said in a few words, never as its markup: `an HTML page
+/// titled "..."`, with the Cloudflare error code when the page has one.
+/// `None` when the text is not HTML.
+fn html_summary(text: &str) -> Option<String> {
+    // Offsets in `lower` are offsets in `text`: ASCII lower-casing keeps them.
+    let lower = text.to_ascii_lowercase();
+    if !(lower.trim_start().starts_with("<!doctype html") || lower.contains("<html")) {
+        return None;
+    }
+    let title = lower
+        .find("<title")
+        .and_then(|start| {
+            let open_end = start + lower[start..].find('>')? + 1;
+            let close = open_end + lower[open_end..].find("</title")?;
+            text.get(open_end..close)
+        })
+        .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|t| !t.is_empty());
+    let mut summary = String::from("the site answered with an HTML page");
+    if let Some(t) = title {
+        let short: String = t.chars().take(TITLE_LIMIT).collect();
+        let more = if t.chars().count() > TITLE_LIMIT {
+            "…"
+        } else {
+            ""
+        };
+        summary = format!("{summary} titled \"{short}{more}\"");
+    }
+    if let Some(code) = cloudflare_code(&lower) {
+        summary = format!("{summary} (Cloudflare error {code})");
+    }
+    Some(summary)
+}
+
+/// The number after "error code" (`Error code: 1015`, `error code 1015`).
+fn cloudflare_code(lower: &str) -> Option<&str> {
+    let at = lower.find("error code")? + "error code".len();
+    let rest = lower[at..].trim_start_matches(|c: char| c == ':' || c.is_whitespace());
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    (end > 0 && end <= 6).then(|| &rest[..end])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn html_pages_are_summed_up_never_shown() {
+        let page = "<!DOCTYPE html>\n<html><head><title>Access denied | api.example.com used Cloudflare to restrict access</title>\n<script>evil()</script></head><body><h1>Error 1015</h1><p>Error code: 1015</p><p>You are being rate limited</p></body></html>";
+        assert_eq!(
+            error_message(page.as_bytes(), &[]),
+            "the site answered with an HTML page titled \"Access denied | api.example.com used Cloudflare to restrict access\" (Cloudflare error 1015)"
+        );
+        let indented = "\n  <!doctype html><html><head><TITLE>Slow Down</TITLE></head></html>";
+        assert_eq!(
+            error_message(indented.as_bytes(), &[]),
+            "the site answered with an HTML page titled \"Slow Down\""
+        );
+        let untitled = "<html><body>\x1b[31m slow down</body></html>";
+        assert_eq!(
+            error_message(untitled.as_bytes(), &[]),
+            "the site answered with an HTML page"
+        );
+        let long = format!("<html><title>{}</title></html>", "t".repeat(500));
+        assert!(error_message(long.as_bytes(), &[]).chars().count() < 130);
+        // Not HTML: the text, as before.
+        assert_eq!(
+            error_message(b"plain <b>text</b>", &[]),
+            "plain <b>text</b>"
+        );
+    }
 
     #[test]
     fn reads_common_error_shapes_and_scrubs_secrets() {

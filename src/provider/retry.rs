@@ -24,12 +24,27 @@ pub struct Failure {
     pub ambiguous: bool,
 }
 
+/// The shortest wait after a 429 that does not say how long to wait (an
+/// edge's HTML page, Cloudflare's error 1015): what the community Terraform
+/// provider for Sigma waits.
+pub const THROTTLE_FLOOR: Duration = Duration::from_secs(2);
+
+/// How long one request keeps trying through 429s, unless the site sets
+/// `patience_seconds`.
+pub const DEFAULT_PATIENCE: Duration = Duration::from_secs(60);
+
 /// How often and how long to retry.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
+    /// Tries in all while the failures are 5xx or lost connections.
     pub attempts: u32,
     pub base: Duration,
     pub max_delay: Duration,
+    /// How long one request keeps trying while the site answers 429 (429s
+    /// do not count against `attempts`; patience bounds them).
+    pub patience: Duration,
+    /// The shortest wait after a 429 without `Retry-After`.
+    pub throttle_floor: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -38,6 +53,8 @@ impl Default for RetryPolicy {
             attempts: 6,
             base: Duration::from_millis(200),
             max_delay: Duration::from_secs(30),
+            patience: DEFAULT_PATIENCE,
+            throttle_floor: THROTTLE_FLOOR,
         }
     }
 }
@@ -54,6 +71,11 @@ impl RetryPolicy {
             p.base = Duration::from_millis(ms);
         }
         p
+    }
+
+    /// This policy, keeping at a request through 429s for `patience`.
+    pub fn with_patience(self, patience: Duration) -> Self {
+        RetryPolicy { patience, ..self }
     }
 
     /// Runs `once` until it succeeds or may not be tried again: a 429, a 5xx
@@ -74,9 +96,13 @@ impl RetryPolicy {
         Check: FnMut(Failure) -> CheckFut,
         CheckFut: Future<Output = Option<T>>,
     {
+        let started = Instant::now();
         let mut attempt = 1;
+        // 5xx and lost connections count against `attempts`; 429s against
+        // patience.
+        let (mut failures, mut throttles) = (0, 0);
         loop {
-            let error = match once().await {
+            let mut error = match once().await {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
@@ -89,10 +115,24 @@ impl RetryPolicy {
                 tracing::debug!(?site, ?action, "an earlier try took effect");
                 return Ok(answer);
             }
-            if attempt >= self.attempts || !error.is_retryable() {
+            if !error.is_retryable() {
                 return Err(error);
             }
-            let wait = self.delay(attempt, error.retry_after());
+            let wait = if error.status() == Some(429) {
+                throttles += 1;
+                let wait = self.throttle_delay(throttles, error.retry_after());
+                if started.elapsed() + wait > self.patience {
+                    error.add_note(&self.out_of_patience(started.elapsed()));
+                    return Err(error);
+                }
+                wait
+            } else {
+                failures += 1;
+                if failures >= self.attempts {
+                    return Err(error);
+                }
+                self.delay(failures, error.retry_after())
+            };
             // Names go through Debug and the error through the escaping rule,
             // so a live name cannot write control characters into the log.
             tracing::debug!(
@@ -106,6 +146,36 @@ impl RetryPolicy {
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
+    }
+
+    /// Why a throttled request was given up.
+    fn out_of_patience(&self, waited: Duration) -> String {
+        format!(
+            "still throttled after {} s of retries; the site's patience_seconds is {} \
+             (raise it, or lower --concurrency or max_requests_per_second)",
+            waited.as_secs(),
+            self.patience.as_secs()
+        )
+    }
+
+    /// The wait after the `throttles`-th 429 of a request: what
+    /// `Retry-After` asked; else at least [`THROTTLE_FLOOR`], the ceiling
+    /// growing half again with each 429 (2 s, 3 s, 4.5 s...; equal jitter:
+    /// between half the ceiling and the ceiling), capped. Half again rather
+    /// than double: an edge's window of a few seconds is left soon after
+    /// it closes, while requests still thin out.
+    pub fn throttle_delay(&self, throttles: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(asked) = retry_after {
+            return asked.min(self.max_delay);
+        }
+        let growth = 1.5f64.powi(throttles.saturating_sub(1).min(30) as i32);
+        let ceiling = self
+            .throttle_floor
+            .mul_f64(growth)
+            .min(self.max_delay.max(self.throttle_floor));
+        ceiling
+            .mul_f64(0.5 + fastrand::f64() / 2.0)
+            .max(self.throttle_floor)
     }
 
     /// The wait before attempt `attempt + 1`: what the site asked for, else a
@@ -265,6 +335,7 @@ mod tests {
             attempts: 6,
             base: Duration::from_millis(100),
             max_delay: Duration::from_secs(1),
+            ..RetryPolicy::default()
         };
         for attempt in 1..10 {
             let d = p.delay(attempt, None);
@@ -277,6 +348,65 @@ mod tests {
         assert_eq!(
             p.delay(3, Some(Duration::from_secs(90))),
             Duration::from_secs(1)
+        );
+    }
+
+    #[test]
+    fn a_429_without_retry_after_waits_at_least_the_floor_and_grows() {
+        let p = RetryPolicy {
+            base: Duration::from_millis(1),
+            ..RetryPolicy::default()
+        };
+        for _ in 0..50 {
+            assert_eq!(p.throttle_delay(1, None), THROTTLE_FLOOR);
+            let second = p.throttle_delay(2, None);
+            assert!(second >= THROTTLE_FLOOR && second <= Duration::from_secs(3));
+            let fifth = p.throttle_delay(5, None);
+            assert!(
+                fifth >= Duration::from_secs_f64(5.0625)
+                    && fifth <= Duration::from_secs_f64(10.125)
+            );
+            assert!(p.throttle_delay(40, None) <= p.max_delay);
+        }
+        // Retry-After is honoured, whatever the floor.
+        assert_eq!(
+            p.throttle_delay(3, Some(Duration::from_secs(1))),
+            Duration::from_secs(1)
+        );
+    }
+
+    /// On tokio's paused clock: 429s are retried past `attempts` until
+    /// patience runs out, and the error then says so.
+    #[tokio::test(start_paused = true)]
+    async fn patience_bounds_throttled_retries() {
+        let p = RetryPolicy::default().with_patience(Duration::from_secs(20));
+        let tries = std::sync::atomic::AtomicU32::new(0);
+        let start = Instant::now();
+        let result: Result<(), _> = p
+            .run(
+                "s",
+                "list users",
+                || async {
+                    tries.fetch_add(1, Ordering::SeqCst);
+                    Err(ProviderError::Http {
+                        site: "s".into(),
+                        action: "list users".into(),
+                        object: String::new(),
+                        status: 429,
+                        message: "slow down".into(),
+                        retry_after: None,
+                    })
+                },
+                |_| async { None },
+            )
+            .await;
+        let e = result.unwrap_err().to_string();
+        assert!(tries.load(Ordering::SeqCst) >= 5, "{e}");
+        assert!(start.elapsed() <= Duration::from_secs(20));
+        assert!(start.elapsed() >= Duration::from_secs(10));
+        assert!(
+            e.contains("slow down (still throttled after") && e.contains("patience_seconds is 20"),
+            "{e}"
         );
     }
 

@@ -81,7 +81,34 @@ fn error_body(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
+/// Whether the edge throttle's window, counted from the first request, is
+/// still open.
+fn edge_throttled(shared: &Shared) -> bool {
+    let window = shared.options.edge_throttle;
+    if window.is_zero() {
+        return false;
+    }
+    let first = *shared.first_request.get_or_init(std::time::Instant::now);
+    first.elapsed() < window
+}
+
+/// The page Sigma's edge (Cloudflare) answers when it rate-limits: error
+/// 1015, HTML, and no `Retry-After` (reference, corrections of 2026-11).
+const EDGE_PAGE: &str = "<!DOCTYPE html>\n<html class=\"no-js\" lang=\"en-US\">\n<head>\n<title>Access denied | api.sigmacomputing.com used Cloudflare to restrict access</title>\n<meta charset=\"UTF-8\" />\n<script>window._cf_chl_opt = {}; document.write('\\x1b[2J');</script>\n</head>\n<body>\n<div id=\"cf-wrapper\">\n<h1 data-translate=\"block_headline\">Error 1015</h1>\n<h2>You are being rate limited</h2>\n<p>The owner of this website (api.sigmacomputing.com) has banned you temporarily from accessing this website.</p>\n<span>Error code: 1015</span>\n<span>Ray ID: 8f1e2d3c4b5a6978</span>\n</div>\n</body>\n</html>\n";
+
+fn edge_page() -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::CONTENT_TYPE, "text/html; charset=UTF-8")],
+        EDGE_PAGE,
+    )
+        .into_response()
+}
+
 pub async fn inject(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    if edge_throttled(&shared) {
+        return edge_page();
+    }
     match roll(&shared) {
         None => next.run(req).await,
         Some(Fault::Throttle) => {

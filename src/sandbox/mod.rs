@@ -6,6 +6,7 @@ pub mod data;
 pub mod faults;
 pub mod periscope;
 pub mod persist;
+pub mod rules;
 pub mod sigma;
 
 use std::collections::HashMap;
@@ -44,6 +45,11 @@ pub struct Options {
     pub latency: Duration,
     /// Faults injected into answers (switchable later with `set_faults`).
     pub faults: faults::Faults,
+    /// For this long from the first request, every request is answered as
+    /// Sigma's edge throttles: 429, an HTML page, no `Retry-After`.
+    pub edge_throttle: Duration,
+    /// Periscope lists answer in pages of this many, with `next_page_start`.
+    pub page_size: Option<usize>,
 }
 
 impl Default for Options {
@@ -53,6 +59,8 @@ impl Default for Options {
             token_uses: None,
             latency: Duration::ZERO,
             faults: faults::Faults::default(),
+            edge_throttle: Duration::ZERO,
+            page_size: None,
         }
     }
 }
@@ -89,9 +97,16 @@ pub struct Shared {
     issued: AtomicU64,
     faults: Mutex<faults::Faults>,
     rng: Mutex<fastrand::Rng>,
+    /// When the first request arrived (the edge throttle's window starts).
+    first_request: std::sync::OnceLock<Instant>,
 }
 
 impl Shared {
+    /// Periscope's page size, when lists answer in pages.
+    pub fn page_size(&self) -> Option<usize> {
+        self.options.page_size
+    }
+
     fn record_write(&self) {
         self.writes.fetch_add(1, Ordering::SeqCst);
     }
@@ -173,6 +188,7 @@ impl Sandbox {
                 issued: AtomicU64::new(0),
                 rng: Mutex::new(fastrand::Rng::with_seed(faults.seed)),
                 faults: Mutex::new(faults),
+                first_request: std::sync::OnceLock::new(),
             }),
         }
     }

@@ -64,6 +64,9 @@ pub struct SiteSpec {
     pub archive_documents: Option<Spanned<bool>>,
     /// The most requests per second roster sends the site.
     pub max_requests_per_second: Option<f64>,
+    /// Seconds one request keeps trying while the site answers 429 (default 60).
+    #[schemars(with = "Option<i64>", range(min = 2, max = 3600))]
+    pub patience_seconds: Option<Spanned<i64>>,
     /// People never removed, deactivated or demoted on this site.
     #[schemars(with = "Option<Vec<String>>")]
     pub protected: Option<Vec<Spanned<String>>>,
@@ -190,6 +193,7 @@ impl Fields for SiteSpec {
         "allow_admin_changes",
         "unmanaged_users",
         "unmanaged_groups",
+        "patience_seconds",
     ];
 }
 

@@ -824,12 +824,15 @@ fn check_site(c: &mut Checker, name: &str, entry: &Entry<SiteSpec>) -> Option<Si
         );
     }
 
+    let patience_seconds = check_patience(c, file, entry, name);
+
     if c.diagnostics.len() > before {
         return None;
     }
     Some(Site {
         safety,
         max_requests_per_second,
+        patience_seconds,
         name: name.to_string(),
         provider,
         base_url: base_url?,
@@ -837,6 +840,34 @@ fn check_site(c: &mut Checker, name: &str, entry: &Entry<SiteSpec>) -> Option<Si
         unmanaged_groups: spec.unmanaged_groups,
         config,
     })
+}
+
+/// The longest `patience_seconds` accepted: an hour.
+const PATIENCE_LIMIT: i64 = 3600;
+
+/// `patience_seconds`: a whole number of seconds from 2 (one wait after an
+/// edge's 429) to an hour; 60 when absent.
+fn check_patience(c: &mut Checker, file: usize, entry: &Entry<SiteSpec>, name: &str) -> u64 {
+    let default = crate::provider::retry::DEFAULT_PATIENCE.as_secs();
+    let Some(value) = &entry.spec.patience_seconds else {
+        return default;
+    };
+    let floor = crate::provider::retry::THROTTLE_FLOOR.as_secs() as i64;
+    let n = *value.get_ref();
+    if (floor..=PATIENCE_LIMIT).contains(&n) {
+        return n as u64;
+    }
+    c.error(
+        file,
+        value.span(),
+        format!(
+            "site `{name}`: patience_seconds must be from {floor} to {PATIENCE_LIMIT}, not {n}"
+        ),
+        Some(format!(
+            "it is how long one request keeps trying while the site answers 429; leave it out for {default}"
+        )),
+    );
+    default
 }
 
 fn missing(c: &mut Checker, entry: &Entry<SiteSpec>, name: &str, field: &str, example: &str) {

@@ -9,6 +9,7 @@ use super::wire;
 use crate::model::{ALL_USERS, LiveSite, Site, SiteConfig};
 use crate::plan::Change;
 use crate::provider::error::{ProviderError, describe_transport, error_message};
+use crate::provider::lenient::{List, ListKeys};
 use crate::provider::retry::{Pacer, RetryPolicy};
 use crate::provider::{Pacing, WriteMode};
 use crate::secret::Secret;
@@ -41,6 +42,22 @@ struct Call<'a> {
     body: Option<Value>,
     /// How to tell, after an ambiguous failure, whether it took effect.
     effect: Effect<'a>,
+}
+
+impl<'a> Call<'a> {
+    /// A GET of `path`.
+    fn read(path: String, action: &'a str) -> Self {
+        Call {
+            method: Method::GET,
+            path,
+            action,
+            object: "",
+            email: None,
+            mode: None,
+            body: None,
+            effect: Effect::None,
+        }
+    }
 }
 
 /// What a write leaves behind that a read can find.
@@ -80,7 +97,8 @@ impl PeriscopeClient {
             key_env: api_key_from.to_string(),
             invited_by: invited_by.clone(),
             pacer: Pacer::new(pacing.concurrency, pacing.per_second),
-            retry: RetryPolicy::from_env(),
+            retry: RetryPolicy::from_env()
+                .with_patience(std::time::Duration::from_secs(site.patience_seconds)),
         })
     }
 
@@ -92,8 +110,8 @@ impl PeriscopeClient {
         // Both reads run at once; the users error is reported first, so the
         // message does not depend on which answer came back first.
         let (users, groups) = tokio::join!(
-            self.read("/api/v1/users", "list users"),
-            self.read("/api/v1/groups", "list groups"),
+            self.read_all::<wire::User, wire::UserKeys>("/api/v1/users", "list users"),
+            self.read_all::<wire::Group, wire::GroupKeys>("/api/v1/groups", "list groups"),
         );
         let (users, groups) = (users?, groups?);
         let decode = |action: &str, message: String| ProviderError::Decode {
@@ -110,29 +128,90 @@ impl PeriscopeClient {
         })
     }
 
-    /// A GET, its answer read as `T`.
-    async fn read<T: serde::de::DeserializeOwned>(
+    /// Every item of a list: its pages followed by `next_page_start` (sent
+    /// back as the query parameter of that name), the only cursor known on
+    /// this API family. An answer that shows more pages any other way is
+    /// refused: a plan from part of a list would create people who exist
+    /// and remove people who were merely on a later page.
+    async fn read_all<T, K>(&self, path: &str, action: &str) -> Result<Vec<T>, ProviderError>
+    where
+        T: serde::de::DeserializeOwned,
+        K: ListKeys,
+    {
+        let mut items = Vec::new();
+        let mut start: Option<String> = None;
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let path = match &start {
+                None => path.to_string(),
+                Some(s) => format!(
+                    "{path}?next_page_start={}",
+                    crate::provider::path_segment(s)
+                ),
+            };
+            let body = self.send(Call::read(path, action)).await?;
+            let decode = |e: serde_json::Error| ProviderError::Decode {
+                site: self.site_name().to_string(),
+                action: action.to_string(),
+                message: format!("unexpected answer: {e}"),
+            };
+            let page: List<T, K> = serde_json::from_slice(&body).map_err(decode)?;
+            let signs: wire::PageSigns = serde_json::from_slice(&body).map_err(decode)?;
+            items.extend(page.items);
+            match self.next_page(action, signs, items.len())? {
+                Some(next) if !seen.insert(next.clone()) => {
+                    return Err(self.partial(
+                        action,
+                        format!("`next_page_start` repeats an earlier page's ({next:?})"),
+                    ));
+                }
+                Some(next) => start = Some(next),
+                None => return Ok(items),
+            }
+        }
+    }
+
+    /// The next page's start, `None` on the last page; an error when the
+    /// answer shows more pages in a way roster cannot follow.
+    fn next_page(
         &self,
-        path: &str,
         action: &str,
-    ) -> Result<T, ProviderError> {
-        let body = self
-            .send(Call {
-                method: Method::GET,
-                path: path.to_string(),
+        signs: wire::PageSigns,
+        read: usize,
+    ) -> Result<Option<String>, ProviderError> {
+        match signs.next_page_start {
+            Some(Value::String(s)) if !s.is_empty() => return Ok(Some(s)),
+            Some(Value::Number(n)) => return Ok(Some(n.to_string())),
+            Some(Value::String(_)) | None => {}
+            Some(other) => {
+                return Err(self.partial(
+                    action,
+                    format!("carries `next_page_start: {other}`, which is not a page start"),
+                ));
+            }
+        }
+        if let Some(sign) = signs.other.first() {
+            return Err(self.partial(action, format!("carries {sign}")));
+        }
+        match signs.total {
+            Some(total) if total > read as u64 => Err(self.partial(
                 action,
-                object: "",
-                email: None,
-                mode: None,
-                body: None,
-                effect: Effect::None,
-            })
-            .await?;
-        serde_json::from_slice(&body).map_err(|e| ProviderError::Decode {
+                format!("carries `total: {total}`, but the list holds {read}"),
+            )),
+            _ => Ok(None),
+        }
+    }
+
+    /// The refusal of a list answer that may be partial.
+    fn partial(&self, action: &str, what: String) -> ProviderError {
+        ProviderError::Unsupported {
             site: self.site_name().to_string(),
-            action: action.to_string(),
-            message: format!("unexpected answer: {e}"),
-        })
+            message: format!(
+                "{action}: the answer {what}, a sign of more pages roster cannot follow \
+                 (it follows only `next_page_start`); refusing to plan from what may be \
+                 part of the list"
+            ),
+        }
     }
 
     /// Whether what `effect` describes is on the site now; `None` when the

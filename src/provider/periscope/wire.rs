@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};
+use serde_json::Value;
 
 use crate::model::{LiveGroup, LiveUser};
 use crate::provider::lenient::{self, ListKeys, Text};
@@ -27,7 +28,9 @@ impl ListKeys for GroupKeys {
     const CURSOR: &'static [&'static str] = &[];
 }
 
+#[cfg(test)]
 pub type Users = lenient::List<User, UserKeys>;
+#[cfg(test)]
 pub type Groups = lenient::List<Group, GroupKeys>;
 
 #[derive(Deserialize, Default)]
@@ -86,8 +89,8 @@ impl<'de> Deserialize<'de> for Group {
     }
 }
 
-pub fn users(list: Users) -> Result<Vec<LiveUser>, String> {
-    list.items
+pub fn users(items: Vec<User>) -> Result<Vec<LiveUser>, String> {
+    items
         .into_iter()
         .enumerate()
         .map(|(i, u)| {
@@ -107,8 +110,8 @@ pub fn users(list: Users) -> Result<Vec<LiveUser>, String> {
         .collect()
 }
 
-pub fn groups(list: Groups) -> Result<Vec<LiveGroup>, String> {
-    list.items
+pub fn groups(items: Vec<Group>) -> Result<Vec<LiveGroup>, String> {
+    items
         .into_iter()
         .enumerate()
         .map(|(i, g)| {
@@ -125,17 +128,90 @@ pub fn groups(list: Groups) -> Result<Vec<LiveGroup>, String> {
         .collect()
 }
 
+/// What a list answer says about pages beyond itself. The only cursor
+/// known on this API family is the dashboards API's `next_page_start`
+/// (reference §8.3); any other sign of more pages is one roster cannot
+/// follow.
+#[derive(Default, Debug)]
+pub struct PageSigns {
+    /// `next_page_start` as sent (null or absent: none).
+    pub next_page_start: Option<Value>,
+    /// Other signs of more pages, as `key: value` for messages.
+    pub other: Vec<String>,
+    /// `total`, when a number.
+    pub total: Option<u64>,
+}
+
+/// Keys that, holding anything but null, false or "", say more pages exist.
+const OTHER_CURSORS: &[&str] = &[
+    "next",
+    "next_page",
+    "nextPage",
+    "cursor",
+    "next_cursor",
+    "nextCursor",
+    "has_more",
+    "hasMore",
+];
+
+impl<'de> Deserialize<'de> for PageSigns {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct SignsVisitor;
+        impl<'de> Visitor<'de> for SignsVisitor {
+            type Value = PageSigns;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list answer")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<PageSigns, A::Error> {
+                let mut signs = PageSigns::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "next_page_start" {
+                        signs.next_page_start =
+                            Some(map.next_value::<Value>()?).filter(|v| !v.is_null());
+                    } else if key == "total" {
+                        signs.total = map.next_value::<Value>()?.as_u64();
+                    } else if OTHER_CURSORS.contains(&key.as_str()) {
+                        let v: Value = map.next_value()?;
+                        let empty = matches!(&v, Value::Null | Value::Bool(false))
+                            || v.as_str().is_some_and(str::is_empty);
+                        if !empty {
+                            signs.other.push(format!("`{key}: {}`", short_json(&v)));
+                        }
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(signs)
+            }
+            lenient::read_as!(PageSigns::default(); bool, i64, u64, f64, str, unit, seq);
+        }
+        d.deserialize_any(SignsVisitor)
+    }
+}
+
+/// A JSON value in at most 40 characters, for a message.
+fn short_json(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 40 {
+        s.chars().take(40).collect::<String>() + "…"
+    } else {
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
     fn users(body: &serde_json::Value) -> Result<Vec<LiveUser>, String> {
-        super::users(serde_json::from_value(body.clone()).map_err(|e| e.to_string())?)
+        let list: Users = serde_json::from_value(body.clone()).map_err(|e| e.to_string())?;
+        super::users(list.items)
     }
 
     fn groups(body: &serde_json::Value) -> Result<Vec<LiveGroup>, String> {
-        super::groups(serde_json::from_value(body.clone()).map_err(|e| e.to_string())?)
+        let list: Groups = serde_json::from_value(body.clone()).map_err(|e| e.to_string())?;
+        super::groups(list.items)
     }
 
     #[test]

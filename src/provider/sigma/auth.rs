@@ -144,11 +144,16 @@ impl Auth {
                 action: "get an API token".into(),
                 object: String::new(),
                 status: status.as_u16(),
-                message: format!(
-                    "{} (check the values of {} and the site's cloud or base_url)",
-                    error_message(&bytes, &self.secrets()),
-                    self.envs
-                ),
+                message: if status.as_u16() == 429 || status.is_server_error() {
+                    // Not the credentials' fault: the site is busy.
+                    error_message(&bytes, &self.secrets())
+                } else {
+                    format!(
+                        "{} (check the values of {} and the site's cloud or base_url)",
+                        error_message(&bytes, &self.secrets()),
+                        self.envs
+                    )
+                },
                 retry_after: asked_wait,
             });
         }

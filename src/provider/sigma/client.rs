@@ -96,7 +96,8 @@ impl SigmaClient {
             name: site.name.clone(),
             ids: Mutex::new(Ids::default()),
             pacer: Pacer::new(pacing.concurrency, pacing.per_second),
-            retry: RetryPolicy::from_env(),
+            retry: RetryPolicy::from_env()
+                .with_patience(std::time::Duration::from_secs(site.patience_seconds)),
         })
     }
 
@@ -146,27 +147,15 @@ impl SigmaClient {
                 email_key(email),
             ),
             Effect::TeamExists(name) => (
-                format!(
-                    "/v2/teams?limit={PAGE_SIZE}&name={}",
-                    crate::provider::path_segment(name)
-                ),
+                format!("/v2/teams?name={}", crate::provider::path_segment(name)),
                 "name",
                 crate::model::ProviderKind::Sigma.group_key(name),
             ),
             Effect::None | Effect::Gone => return None,
         };
-        let check = Call {
-            method: Method::GET,
-            path,
-            action: "check",
-            object: "",
-            body: None,
-            effect: Effect::None,
-        };
-        // The check is a read, retried like any other.
-        let body = Box::pin(self.send(&check)).await.ok()?;
-        let page: wire::Page<Value> = serde_json::from_value(body).ok()?;
-        page.items.into_iter().find(|item| {
+        // The check is a read of every page, retried like any other.
+        let items: Vec<Value> = Box::pin(self.list_all(&path, "check")).await.ok()?;
+        items.into_iter().find(|item| {
             let value = wire::text(item, field);
             match effect {
                 Effect::MemberExists(_) => email_key(&value) == wanted,
@@ -182,7 +171,12 @@ impl SigmaClient {
         let url = crate::provider::endpoint(&self.base, &call.path);
         let mut replaced_token = false;
         loop {
-            let (token, generation) = self.auth.bearer().await?;
+            let (token, generation) = self.auth.bearer().await.inspect_err(|e| {
+                // The edge throttles the token endpoint with the rest.
+                if e.status() == Some(429) {
+                    self.pacer.throttled();
+                }
+            })?;
             let mut bearer =
                 HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
                     self.transport(call, "the API token cannot be sent in a header".into())

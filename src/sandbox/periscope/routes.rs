@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::store::PeriscopeSite;
+use super::store::{Paging, PeriscopeSite};
 use crate::sandbox::Shared;
 use crate::sandbox::data::{Answer, ApiError};
 
@@ -124,10 +124,21 @@ fn with_site<A: Into<Answer>>(
     respond(result)
 }
 
-async fn get_users(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+/// The page a list request asks for, when the sandbox pages lists.
+fn paging(s: &Shared, q: &HashMap<String, String>) -> Option<Paging> {
+    s.page_size().map(|size| Paging {
+        size,
+        start: q.get("next_page_start").cloned(),
+    })
+}
+
+async fn get_users(State(s): State<Arc<Shared>>, headers: HeaderMap, Query(q): Params) -> Response {
     match target_email(&headers) {
         Some(email) => with_site(&s, &headers, None, |site| site.get_user(&email)),
-        None => with_site(&s, &headers, None, |site| Ok(site.list_users())),
+        None => {
+            let paging = paging(&s, &q);
+            with_site(&s, &headers, None, |site| site.list_users(paging))
+        }
     }
 }
 
@@ -192,8 +203,13 @@ async fn delete_user(
     })
 }
 
-async fn list_groups(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    with_site(&s, &headers, None, |site| Ok(site.list_groups()))
+async fn list_groups(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Response {
+    let paging = paging(&s, &q);
+    with_site(&s, &headers, None, |site| site.list_groups(paging))
 }
 
 async fn get_group(

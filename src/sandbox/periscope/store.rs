@@ -4,8 +4,44 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::model::{ADMINISTRATORS, ALL_USERS, Access};
 use crate::sandbox::data::{Answer, ApiError};
+use crate::sandbox::rules::is_email;
+
+/// The group whose members administer a site (reference §6, §7: "A user
+/// becomes admin by joining the `Administrators` group").
+pub const ADMINISTRATORS: &str = "Administrators";
+/// The group every user is in (reference §6, §7: "the `All Users` group has
+/// SQL access by default").
+pub const ALL_USERS: &str = "All Users";
+
+/// A group's access level (reference §6a: `"access": "discovery"`; the
+/// levels from the User Types pages: View, Discovery, SQL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    View,
+    Discovery,
+    Sql,
+}
+
+impl Access {
+    const ALL: [Access; 3] = [Access::View, Access::Discovery, Access::Sql];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::View => "view",
+            Access::Discovery => "discovery",
+            Access::Sql => "sql",
+        }
+    }
+
+    /// A level as the emulated API takes it: any case, spaces around.
+    fn parse(value: &str) -> Option<Access> {
+        Access::ALL
+            .into_iter()
+            .find(|a| a.as_str().eq_ignore_ascii_case(value.trim()))
+    }
+}
 
 /// One emulated Periscope site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,19 +149,24 @@ impl PeriscopeSite {
         })
     }
 
-    pub fn list_users(&self) -> Answer {
+    /// The users, all of them or one page (as the dashboards API pages:
+    /// `next_page_start` names the next page, null on the last).
+    pub fn list_users(&self, paging: Option<Paging>) -> Result<Answer, ApiError> {
         #[derive(Serialize)]
         struct Users<'a> {
             users: Vec<UserOut<'a>>,
+            #[serde(flatten)]
+            page: Option<PageInfo>,
         }
-        Answer::json(&Users {
-            users: self
-                .users
+        let (range, page) = page_of(self.users.len(), paging)?;
+        Ok(Answer::json(&Users {
+            users: self.users[range.clone()]
                 .iter()
-                .enumerate()
-                .map(|(i, u)| user_out(i, u))
+                .zip(range)
+                .map(|(u, i)| user_out(i, u))
                 .collect(),
-        })
+            page,
+        }))
     }
 
     pub fn get_user(&self, email: &str) -> Result<Value, ApiError> {
@@ -133,8 +174,20 @@ impl PeriscopeSite {
         Ok(user_json(i, &self.users[i]))
     }
 
-    pub fn list_groups(&self) -> Value {
-        json!({ "groups": self.groups.iter().enumerate().map(|(i, g)| group_json(i, g)).collect::<Vec<_>>() })
+    /// The groups, all of them or one page, as [`Self::list_users`].
+    pub fn list_groups(&self, paging: Option<Paging>) -> Result<Value, ApiError> {
+        let (range, page) = page_of(self.groups.len(), paging)?;
+        let groups: Vec<Value> = self.groups[range.clone()]
+            .iter()
+            .zip(range)
+            .map(|(g, i)| group_json(i, g))
+            .collect();
+        let mut out = json!({ "groups": groups });
+        if let Some(page) = page {
+            out["next_page_start"] = json!(page.next_page_start);
+            out["items_this_page"] = json!(page.items_this_page);
+        }
+        Ok(out)
     }
 
     pub fn get_group(&self, name: &str) -> Result<Value, ApiError> {
@@ -172,7 +225,7 @@ impl PeriscopeSite {
         let first_name = required(body, "first_name")?;
         let last_name = required(body, "last_name")?;
         let invited_by = required(body, "invited_by_email")?;
-        if !crate::state::is_valid_email(email) {
+        if !is_email(email) {
             return Err(err(400, format!("'{email}' is not a valid email")));
         }
         if self.user_index(invited_by).is_none() {
@@ -330,6 +383,46 @@ impl PeriscopeSite {
             .filter(|u| u.groups.iter().any(|g| g == ADMINISTRATORS))
             .count()
     }
+}
+
+/// A page asked of a list: its size, and where it starts (the
+/// `next_page_start` of the page before, absent for the first).
+#[derive(Debug, Clone)]
+pub struct Paging {
+    pub size: usize,
+    pub start: Option<String>,
+}
+
+/// What a page says of itself, beside its items.
+#[derive(Serialize)]
+struct PageInfo {
+    next_page_start: Option<String>,
+    items_this_page: usize,
+}
+
+/// The items of a list of `len` a page holds, and what the page says.
+fn page_of(
+    len: usize,
+    paging: Option<Paging>,
+) -> Result<(std::ops::Range<usize>, Option<PageInfo>), ApiError> {
+    let Some(paging) = paging else {
+        return Ok((0..len, None));
+    };
+    // An opaque-looking cursor: `p` and the offset.
+    let start = match paging.start.as_deref() {
+        None | Some("") => 0,
+        Some(s) => s
+            .strip_prefix('p')
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| *n <= len)
+            .ok_or_else(|| err(400, format!("invalid next_page_start '{s}'")))?,
+    };
+    let end = (start + paging.size.max(1)).min(len);
+    let info = PageInfo {
+        next_page_start: (end < len).then(|| format!("p{end}")),
+        items_this_page: end - start,
+    };
+    Ok((start..end, Some(info)))
 }
 
 /// The longest group name the emulator accepts. Provisional: the reference

@@ -204,24 +204,21 @@ fn members_of<'a>(
     )
 }
 
-/// A list as the API answers it: v2.1 always in pages; v2 in pages with
-/// `limit`, a bare array without it (the legacy shape).
+/// A list as the API answers it: in pages only, with or without `limit`
+/// (v2.1 always; `/v2/members` and `/v2/teams` since 2026-06-02, when the
+/// bare array without `limit` went away).
 fn list<'a, T, J: serde::Serialize>(
     items: &'a [T],
     q: &HashMap<String, String>,
-    always_paged: bool,
     to_json: impl Fn(&'a T) -> J,
 ) -> Result<Answer, ApiError> {
     let limit = q.get("limit").map(String::as_str);
-    if limit.is_none() && !always_paged {
-        return Ok(Answer::json(&items.iter().map(to_json).collect::<Vec<_>>()));
-    }
     paginate(items, limit, q.get("page").map(String::as_str), to_json).map(Answer::from)
 }
 
-fn members(s: &Shared, headers: &HeaderMap, q: &HashMap<String, String>, v21: bool) -> Response {
+fn members(s: &Shared, headers: &HeaderMap, q: &HashMap<String, String>) -> Response {
     with_org(s, headers, false, |org| {
-        list(&members_of(org, q), q, v21, |m| org.member_out(m, false))
+        list(&members_of(org, q), q, |m| org.member_out(m, false))
     })
 }
 
@@ -230,7 +227,7 @@ async fn list_members_v2(
     headers: HeaderMap,
     Query(q): Params,
 ) -> Response {
-    members(&s, &headers, &q, false)
+    members(&s, &headers, &q)
 }
 
 async fn list_members_v21(
@@ -238,7 +235,7 @@ async fn list_members_v21(
     headers: HeaderMap,
     Query(q): Params,
 ) -> Response {
-    members(&s, &headers, &q, true)
+    members(&s, &headers, &q)
 }
 
 async fn whoami(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
@@ -274,10 +271,10 @@ async fn delete_member(
     with_org(&s, &headers, true, |org| org.delete_member(&id))
 }
 
-fn teams(s: &Shared, headers: &HeaderMap, q: &HashMap<String, String>, v21: bool) -> Response {
+fn teams(s: &Shared, headers: &HeaderMap, q: &HashMap<String, String>) -> Response {
     with_org(s, headers, false, |org| {
         let items = org.list_teams(q.get("name").map(String::as_str));
-        list(&items, q, v21, Value::clone)
+        list(&items, q, Value::clone)
     })
 }
 
@@ -286,7 +283,7 @@ async fn list_teams_v2(
     headers: HeaderMap,
     Query(q): Params,
 ) -> Response {
-    teams(&s, &headers, &q, false)
+    teams(&s, &headers, &q)
 }
 
 async fn list_teams_v21(
@@ -294,7 +291,7 @@ async fn list_teams_v21(
     headers: HeaderMap,
     Query(q): Params,
 ) -> Response {
-    teams(&s, &headers, &q, true)
+    teams(&s, &headers, &q)
 }
 
 async fn get_team(

@@ -321,7 +321,7 @@ impl SigmaOrg {
         let email = required(body, "email")?;
         let first_name = required(body, "firstName")?;
         let last_name = required(body, "lastName")?;
-        if !crate::state::is_valid_email(email) {
+        if !crate::sandbox::rules::is_email(email) {
             return Err(err(400, format!("Invalid email: {email}")));
         }
         let member_type = match optional(body, "memberType")? {
@@ -375,7 +375,7 @@ impl SigmaOrg {
         }
         let mut m = self.members[i].clone();
         if let Some(e) = optional(body, "email")? {
-            if !crate::state::is_valid_email(e) {
+            if !crate::sandbox::rules::is_email(e) {
                 return Err(err(400, format!("Invalid email: {e}")));
             }
             if self.email_taken(e, Some(i)) {

@@ -32,6 +32,7 @@ fn user(email: &str, first: &str, last: &str, groups: &[&str]) -> DesiredUser {
         member_type: None,
         active: true,
         previous_emails: vec![],
+        kind: None,
     }
 }
 
@@ -53,6 +54,7 @@ fn group(name: &str, access: Access) -> DesiredGroup {
         description: None,
         visibility: None,
         previous_names: vec![],
+        admins: None,
     }
 }
 
@@ -451,6 +453,7 @@ mod sigma {
                 client_id_from: crate::model::SecretSource::Env("ID".into()),
                 client_secret_from: crate::model::SecretSource::Env("SECRET".into()),
                 handover,
+                org: Default::default(),
             },
         }
     }
@@ -687,6 +690,7 @@ mod sigma {
                 access: None,
                 description: None,
                 visibility: None,
+                admins: None,
             }]
         );
     }

@@ -234,8 +234,8 @@ impl KeptReason {
             KeptReason::Locked(Locked::System) => {
                 "the platform's own account, never touched".into()
             }
-            KeptReason::Guest => "guests, unmanaged_guests = \"keep\"".into(),
-            KeptReason::Embed => "embed users, never managed by roster".into(),
+            KeptReason::Guest => "a guest, not declared; unmanaged_guests = \"keep\"".into(),
+            KeptReason::Embed => "an embed user; roster never manages embed users".into(),
         }
     }
 }
@@ -266,7 +266,9 @@ pub enum NoteReason {
 impl NoteReason {
     pub fn describe(self) -> &'static str {
         match self {
-            NoteReason::ScimOwned => "owned by SCIM: not changed (change it in the identity provider)",
+            NoteReason::ScimOwned => {
+                "owned by SCIM: not changed (change it in the identity provider)"
+            }
             NoteReason::TeamAdminsNotWritable => {
                 "team admins: not changed (Sigma's API sets isTeamAdmin only when it creates a member; change it in Sigma's UI)"
             }

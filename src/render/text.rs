@@ -250,7 +250,11 @@ fn render_change(out: &mut String, change: &Change, st: &Styles) {
             field(out, "member_type", member_type.as_ref(), st);
             field(out, "kind", kind.as_ref(), st);
             if let Some(m) = groups {
-                let _ = writeln!(out, "      groups: {}", plus_minus(&m.added, &m.removed, st));
+                let _ = writeln!(
+                    out,
+                    "      groups: {}",
+                    plus_minus(&m.added, &m.removed, st)
+                );
             }
         }
         _ => {}

@@ -217,9 +217,11 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
                             .iter()
                             .map(|p| p.get_ref().clone())
                             .collect(),
-                        admins: g.spec.admins.as_ref().map(|a| {
-                            a.iter().map(|e| nfc(e.get_ref().trim())).collect()
-                        }),
+                        admins: g
+                            .spec
+                            .admins
+                            .as_ref()
+                            .map(|a| a.iter().map(|e| nfc(e.get_ref().trim())).collect()),
                     })
                     .collect(),
                 site: site.clone(),
@@ -283,7 +285,12 @@ fn check_admins(
     for u in users {
         let email = email_key(u.spec.email.get_ref());
         let all = u.spec.overrides.iter().flat_map(|o| o.values());
-        for g in u.spec.groups.iter().chain(all.flat_map(|o| o.groups.iter().flatten())) {
+        for g in u
+            .spec
+            .groups
+            .iter()
+            .chain(all.flat_map(|o| o.groups.iter().flatten()))
+        {
             members.insert((email.clone(), group_key(g.get_ref())));
         }
     }
@@ -310,8 +317,13 @@ fn check_admins(
                 c.error(
                     g.file,
                     a.span(),
-                    format!("group `{name}`: admin `{}` is not a declared member of the group", a.get_ref()),
-                    Some(format!("add `{name}` to that person's groups, or remove them from admins")),
+                    format!(
+                        "group `{name}`: admin `{}` is not a declared member of the group",
+                        a.get_ref()
+                    ),
+                    Some(format!(
+                        "add `{name}` to that person's groups, or remove them from admins"
+                    )),
                 );
             }
         }
@@ -404,13 +416,19 @@ fn check_kind(c: &mut Checker, u: &Entry<UserSpec>) {
     let Some(kind) = &u.spec.kind else { return };
     let hint = match kind.get_ref().trim() {
         "internal" | "guest" => return,
-        "embed" => "roster never creates or manages embed users: Sigma makes them when an embed is opened. Remove the person, or use kind = \"guest\" or \"internal\"",
+        "embed" => {
+            "roster never creates or manages embed users: Sigma makes them when an embed is opened. Remove the person, or use kind = \"guest\" or \"internal\""
+        }
         _ => "use kind = \"guest\" for a guest, or leave it out for an internal member",
     };
     c.error(
         u.file,
         kind.span(),
-        format!("`{}`: unknown kind `{}`", u.spec.email.get_ref().trim(), kind.get_ref()),
+        format!(
+            "`{}`: unknown kind `{}`",
+            u.spec.email.get_ref().trim(),
+            kind.get_ref()
+        ),
         Some(hint.into()),
     );
 }
@@ -679,12 +697,18 @@ fn check_site(c: &mut Checker, name: &str, entry: &Entry<SiteSpec>) -> Option<Si
                     "archive_documents",
                     spec.archive_documents.as_ref().map(Spanned::span),
                 ),
-                ("provisioning", spec.provisioning.as_ref().map(Spanned::span)),
+                (
+                    "provisioning",
+                    spec.provisioning.as_ref().map(Spanned::span),
+                ),
                 (
                     "unmanaged_guests",
                     spec.unmanaged_guests.as_ref().map(Spanned::span),
                 ),
-                ("send_invites", spec.send_invites.as_ref().map(Spanned::span)),
+                (
+                    "send_invites",
+                    spec.send_invites.as_ref().map(Spanned::span),
+                ),
                 (
                     "archive_scheduled_exports",
                     spec.archive_scheduled_exports.as_ref().map(Spanned::span),
@@ -933,7 +957,8 @@ fn sigma_org_policy(
             }
         },
     };
-    let flag = |f: &Option<Spanned<bool>>, default: bool| f.as_ref().map_or(default, |v| *v.get_ref());
+    let flag =
+        |f: &Option<Spanned<bool>>, default: bool| f.as_ref().map_or(default, |v| *v.get_ref());
     crate::model::SigmaOrgPolicy {
         scim,
         unmanaged_guests: spec

@@ -399,7 +399,10 @@ impl SigmaClient {
                 let admin = member.is_team_admin;
                 if let Some(member) = member.id() {
                     if admin {
-                        admin_of.entry(member.clone()).or_default().push(name.clone());
+                        admin_of
+                            .entry(member.clone())
+                            .or_default()
+                            .push(name.clone());
                     }
                     groups_of.entry(member).or_default().push(name.clone());
                 }

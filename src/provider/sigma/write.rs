@@ -302,7 +302,9 @@ impl SigmaClient {
                     let teams = groups
                         .iter()
                         .map(|g| {
-                            let admin = admin_of.iter().any(|a| ProviderKind::Sigma.same_group(a, g));
+                            let admin = admin_of
+                                .iter()
+                                .any(|a| ProviderKind::Sigma.same_group(a, g));
                             self.team_id(g, "add a new member to team").map(|id| {
                                 if admin {
                                     json!({ "teamId": id, "isTeamAdmin": true })
@@ -422,9 +424,11 @@ impl SigmaClient {
                     }
                 };
                 // archiveDocuments archives the schedules too.
-                if let (Some(Value::Object(b)), true, false) =
-                    (&mut body, *archive_schedules, *handover == Handover::Archive)
-                {
+                if let (Some(Value::Object(b)), true, false) = (
+                    &mut body,
+                    *archive_schedules,
+                    *handover == Handover::Archive,
+                ) {
                     b.insert("archiveScheduledExports".into(), json!(true));
                 }
                 self.send(&Call {

@@ -62,9 +62,10 @@ pub fn bool_field(body: &Value, key: &str) -> Result<Option<bool>, ApiError> {
 /// spelling of a guest), checked against the enum.
 pub fn requested_kind(body: &Value) -> Result<Option<String>, ApiError> {
     match body.get("userKind") {
-        None | Some(Value::Null) => Ok(bool_field(body, "isGuest")?.map(|g| {
-            if g { "guest" } else { "internal" }.to_string()
-        })),
+        None | Some(Value::Null) => {
+            Ok(bool_field(body, "isGuest")?
+                .map(|g| if g { "guest" } else { "internal" }.to_string()))
+        }
         Some(Value::String(k)) if USER_KINDS.contains(&k.as_str()) => Ok(Some(k.clone())),
         Some(other) => Err(bad(format!(
             "userKind must be one of internal, guest, embed, not {other}"
@@ -75,10 +76,7 @@ pub fn requested_kind(body: &Value) -> Result<Option<String>, ApiError> {
 impl SigmaOrg {
     /// A member's details (defaults for one never recorded).
     pub fn details(&self, member: &str) -> MemberDetails {
-        self.member_details
-            .get(member)
-            .cloned()
-            .unwrap_or_default()
+        self.member_details.get(member).cloned().unwrap_or_default()
     }
 
     pub fn details_mut(&mut self, member: &str) -> &mut MemberDetails {

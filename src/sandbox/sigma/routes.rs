@@ -265,7 +265,9 @@ async fn create_member(
     let send_invite = !q
         .get("sendInvite")
         .is_some_and(|v| v.eq_ignore_ascii_case("false"));
-    with_body(&s, &headers, &body, |org, b| org.create_member(b, send_invite))
+    with_body(&s, &headers, &body, |org, b| {
+        org.create_member(b, send_invite)
+    })
 }
 
 async fn member_files(

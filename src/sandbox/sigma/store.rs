@@ -764,10 +764,16 @@ mod tests {
     fn deactivation_hands_documents_over_and_reactivation_restores() {
         let mut o = org();
         let a = o
-            .create_member(&json!({"email": "a@x.io", "firstName": "A", "lastName": "B"}), true)
+            .create_member(
+                &json!({"email": "a@x.io", "firstName": "A", "lastName": "B"}),
+                true,
+            )
             .unwrap();
         let b = o
-            .create_member(&json!({"email": "b@x.io", "firstName": "B", "lastName": "B"}), true)
+            .create_member(
+                &json!({"email": "b@x.io", "firstName": "B", "lastName": "B"}),
+                true,
+            )
             .unwrap();
         let (a, b) = (
             a["memberId"].as_str().unwrap().to_string(),

@@ -111,7 +111,7 @@ fn guests_and_embed_users_are_left_alone_unless_guests_are_to_be_deactivated() {
         "Plan: 0 to create, 0 to update, 1 to delete.
 
 site acme-sigma (sigma) — 0 to create, 0 to update, 1 to delete
-  - user  tom@acme.com  (not declared; deactivated, 0 documents to admin@acme.com, 0 schedules to admin@acme.com)
+  - user  tom@acme.com  (not declared; deactivated, 0 documents and 0 schedules to admin@acme.com)
   = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
   = kept 1 user (a guest, not declared; unmanaged_guests = \"keep\"): gus@partner.io
   = kept 1 user (an embed user; roster never manages embed users): emma@embed.io
@@ -140,7 +140,7 @@ Read 2 state files: 1 site, 1 person, 0 groups.
     let out = roster(dir.path(), &["apply", "--yes"], &CREDS);
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(
-        out.stdout.contains("  - user  gus@partner.io  (not declared; deactivated, 0 documents to admin@acme.com, 0 schedules to admin@acme.com)\n"),
+        out.stdout.contains("  - user  gus@partner.io  (not declared; deactivated, 0 documents and 0 schedules to admin@acme.com)\n"),
         "{}",
         out.stdout
     );
@@ -478,5 +478,62 @@ Read 2 state files: 1 site, 2 people, 0 groups.
     assert_eq!(o.archived_schedules, 2, "archiveScheduledExports was sent");
     assert_eq!(o.details("m-tom").schedules, 0);
     assert_eq!(o.details("m-ann").schedules, 4);
+    assert_eq!(plan(dir.path()).code, 0);
+}
+
+#[test]
+fn a_declared_kind_is_applied_and_a_declared_embed_user_is_left_alone() {
+    let sb = start(org_with(&[
+        ("m-gus", "gus@partner.io", "internal", 0, 0),
+        ("m-emma", "emma@embed.io", "embed", 0, 0),
+    ]));
+    let dir = state_dir(&[
+        ("site.toml", &site(&sb.url, "")),
+        (
+            "people.toml",
+            &format!(
+                r#"{ADMIN}
+[[users]]
+email = "gus@partner.io"
+first_name = "gus"
+last_name = "Live"
+kind = "guest"
+
+[[users]]
+email = "emma@embed.io"
+first_name = "Emma"
+last_name = "Declared"
+"#
+            ),
+        ),
+    ]);
+    let out = plan(dir.path());
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert_eq!(
+        out.stdout,
+        r#"Plan: 0 to create, 1 to update, 0 to delete.
+
+site acme-sigma (sigma) — 0 to create, 1 to update, 0 to delete
+  ~ user  gus@partner.io
+      kind: "internal" → "guest"
+  = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+  = kept 1 user (an embed user; roster never manages embed users): emma@embed.io
+
+Read 2 state files: 1 site, 3 people, 0 groups.
+"#
+    );
+    let out = roster(dir.path(), &["apply", "--yes"], &CREDS);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let o = live(&sb);
+    assert_eq!(o.details("m-gus").user_kind, "guest");
+    assert_eq!(
+        member(&o, "emma@embed.io").first_name,
+        "emma",
+        "the embed user is untouched"
+    );
+    assert_eq!(
+        sent(&sb),
+        vec![("PATCH".to_string(), "/v2/members/m-gus".to_string())]
+    );
     assert_eq!(plan(dir.path()).code, 0);
 }

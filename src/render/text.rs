@@ -286,12 +286,11 @@ fn owned(handover: &Handover, archive_schedules: bool, owns: Owned) -> String {
         Handover::NewOwner(e) => format!("to {e}"),
         Handover::Archive => "archived".to_string(),
     };
-    let schedules_to = if archive_schedules {
-        "archived"
+    if archive_schedules && *handover != Handover::Archive {
+        format!("{documents} {to}, {schedules} archived")
     } else {
-        to.as_str()
-    };
-    format!("{documents} {to}, {schedules} {schedules_to}")
+        format!("{documents} and {schedules} {to}")
+    }
 }
 
 /// Differences the plan lists without changing them, by reason, each shown

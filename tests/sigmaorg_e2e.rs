@@ -120,7 +120,17 @@ Read 2 state files: 1 site, 1 person, 0 groups.
 "
     );
     assert!(only_reads(&sb), "planning writes nothing");
-    // The same in JSON: each with its own reason.
+    // The same in the PR comment and in JSON, each with its own reason.
+    let md = roster(dir.path(), &["plan", "--format", "markdown"], &CREDS);
+    assert!(
+        md.stdout.contains(
+            "\n= kept 1 user (a guest, not declared; unmanaged_guests = \"keep\"): gus@partner.io\n"
+        ) && md.stdout.contains(
+            "\n= kept 1 user (an embed user; roster never manages embed users): emma@embed.io\n"
+        ),
+        "{}",
+        md.stdout
+    );
     let json = roster(dir.path(), &["plan", "--format", "json"], &CREDS);
     let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     let kept = &doc["sites"][0]["kept"];
@@ -536,4 +546,46 @@ Read 2 state files: 1 site, 3 people, 0 groups.
         vec![("PATCH".to_string(), "/v2/members/m-gus".to_string())]
     );
     assert_eq!(plan(dir.path()).code, 0);
+}
+
+#[test]
+fn import_declares_guests_as_guests_and_leaves_embed_users_out() {
+    let sb = start(org_with(&[
+        ("m-gus", "gus@partner.io", "guest", 0, 0),
+        ("m-emma", "emma@embed.io", "embed", 0, 0),
+    ]));
+    let dir = state_dir(&[("site.toml", &site(&sb.url, ""))]);
+    let out = roster(dir.path(), &["import", "--sandbox-url", &sb.url], &CREDS);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let mut written = String::new();
+    for entry in walk(&dir.path().join("state")) {
+        written.push_str(&std::fs::read_to_string(entry).unwrap());
+    }
+    assert!(
+        written.contains("email = \"gus@partner.io\"\nfirst_name = \"gus\"\nlast_name = \"Live\"\nmember_type = \"Viewer\"\nkind = \"guest\"\n"),
+        "{written}"
+    );
+    assert!(!written.contains("emma@embed.io"), "{written}");
+    let out = plan(dir.path());
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("an embed user; roster never manages embed users): emma@embed.io"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }

@@ -592,6 +592,7 @@ impl SigmaOrg {
     pub fn delete_team(&mut self, id: &str) -> Result<Value, ApiError> {
         let i = self.team_index(id)?;
         self.teams.remove(i);
+        self.team_admins.remove(id);
         Ok(json!({}))
     }
 

@@ -26,8 +26,8 @@ mod import;
 mod plan;
 mod sandbox;
 mod shell;
-mod signals;
 mod sites;
+mod signals;
 mod target;
 mod validate;
 

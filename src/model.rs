@@ -198,6 +198,76 @@ pub enum Unmanaged {
     Keep,
 }
 
+/// What kind of member a Sigma person is (`userKind`; absent = internal).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum UserKind {
+    #[default]
+    Internal,
+    Guest,
+    Embed,
+}
+
+impl UserKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserKind::Internal => "internal",
+            UserKind::Guest => "guest",
+            UserKind::Embed => "embed",
+        }
+    }
+
+    /// Read leniently: anything but `guest` or `embed` is internal.
+    pub fn parse(value: &str) -> UserKind {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "guest" => UserKind::Guest,
+            "embed" => UserKind::Embed,
+            _ => UserKind::Internal,
+        }
+    }
+
+    pub fn is_internal(&self) -> bool {
+        *self == UserKind::Internal
+    }
+}
+
+/// How a Sigma organisation is run: what roster may touch and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SigmaOrgPolicy {
+    /// `provisioning = "scim"`: SCIM owns every member and team membership.
+    pub scim: bool,
+    /// What to do with undeclared guests (embed users are always kept).
+    pub unmanaged_guests: Unmanaged,
+    /// `send_invites`: new members get an invitation email.
+    pub send_invites: bool,
+    /// `archive_scheduled_exports`: a deactivated member's schedules are archived.
+    pub archive_scheduled_exports: bool,
+}
+
+impl Default for SigmaOrgPolicy {
+    fn default() -> Self {
+        SigmaOrgPolicy {
+            scim: false,
+            unmanaged_guests: Unmanaged::Keep,
+            send_invites: true,
+            archive_scheduled_exports: false,
+        }
+    }
+}
+
 /// A site's resolved secrets.
 #[derive(Debug, Clone)]
 pub enum Credentials {
@@ -266,6 +336,7 @@ pub enum SiteConfig {
         client_id_from: SecretSource,
         client_secret_from: SecretSource,
         handover: Handover,
+        org: SigmaOrgPolicy,
     },
 }
 
@@ -324,6 +395,14 @@ impl Site {
             SiteConfig::Sigma { .. } => None,
         }
     }
+
+    /// A Sigma site's organisation policy.
+    pub fn sigma_org(&self) -> Option<&SigmaOrgPolicy> {
+        match &self.config {
+            SiteConfig::Sigma { org, .. } => Some(org),
+            SiteConfig::Periscope { .. } => None,
+        }
+    }
 }
 
 /// A user as declared for one site.
@@ -339,6 +418,9 @@ pub struct DesiredUser {
     pub active: bool,
     /// Earlier emails: a live user found by one of them is renamed.
     pub previous_emails: Vec<String>,
+    /// Sigma: the declared `kind` (`guest` or `internal`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<UserKind>,
 }
 
 /// A group as declared for one site.
@@ -352,6 +434,9 @@ pub struct DesiredGroup {
     /// Sigma team visibility.
     pub visibility: Option<Visibility>,
     pub previous_names: Vec<String>,
+    /// Sigma team admins (emails), when the state declares them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admins: Option<Vec<String>>,
 }
 
 /// Everything declared for one site.
@@ -390,6 +475,12 @@ pub struct LiveUser {
     pub member_type: Option<String>,
     pub active: bool,
     pub locked: Option<Locked>,
+    /// Sigma `userKind`.
+    #[serde(default)]
+    pub kind: UserKind,
+    /// Sigma teams this member is an admin of (`isTeamAdmin`).
+    #[serde(default)]
+    pub admin_of: Vec<String>,
 }
 
 /// A group as the platform reports it. `access` is kept as the platform wrote

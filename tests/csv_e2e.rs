@@ -122,13 +122,13 @@ fn a_removal_csv_removes_the_people_it_lists() {
     let plan = roster(dir.path(), &["plan", "--sandbox-url", &sb.url], &[]);
     assert!(
         plan.stdout.contains(
-            "  - user  alan@acme.com  (not declared; deactivated, documents to admin@acme.com)"
+            "  - user  alan@acme.com  (not declared; deactivated, 2 documents and 0 schedules to admin@acme.com)"
         ),
         "{}",
         plan.stdout
     );
     assert!(plan.stdout.contains(
-        "  - user  grace@acme.com  (not declared; deactivated, documents to admin@acme.com)"
+        "  - user  grace@acme.com  (not declared; deactivated, 7 documents and 0 schedules to admin@acme.com)"
     ));
 }
 

@@ -96,7 +96,7 @@ fn the_sigma_example_plans_every_kind_of_change() {
       ~ user  john@acme.com
           active: false → true (reactivated)
       + user  linus@acme.com  first_name="Linus" last_name="Torvalds" member_type="Creator" groups=[Data Engineering]
-      - user  tim@acme.com  (not declared; deactivated, documents to admin@acme.com)
+      - user  tim@acme.com  (not declared; deactivated, 4 documents and 0 schedules to admin@acme.com)
       - group Old Team  (not declared; deleted)
       = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
       = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
@@ -497,7 +497,7 @@ fn every_page_of_thousands_of_members_is_read() {
         "{}",
         out.stdout
     );
-    assert!(out.stdout.contains("  - user  user2499@acme.com  (not declared; deactivated, documents to the API credentials' owner)"));
+    assert!(out.stdout.contains("  - user  user2499@acme.com  (not declared; deactivated, 0 documents and 0 schedules to the API credentials' owner)"));
     let pages = sb
         .sandbox
         .requests()
@@ -703,10 +703,9 @@ fn deactivation_can_archive_documents() {
     ]);
     let out = roster(dir.path(), &["apply", "--yes"], &CREDS);
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(
-        out.stdout
-            .contains("  - user  ada@acme.com  (not declared; deactivated, documents archived)")
-    );
+    assert!(out.stdout.contains(
+        "  - user  ada@acme.com  (not declared; deactivated, 12 documents and 0 schedules archived)"
+    ));
     let after = org(&sb);
     // Ada 12 + Grace 7 + Alan 2 + Barbara 1 + Tim 4.
     assert_eq!(after.archived_documents, 26);

@@ -245,7 +245,7 @@ pub async fn compute(desired: &DesiredState, targets: &Targets) -> Result<Comput
         );
     }
     let start = std::time::Instant::now();
-    let plan = crate::plan::plan_sites(readable.into_iter().zip(&live)).map_err(|errors| {
+    let mut plan = crate::plan::plan_sites(readable.into_iter().zip(&live)).map_err(|errors| {
         // Each error on its own line, whatever the live names in it hold.
         let lines: Vec<String> = errors
             .iter()
@@ -256,6 +256,17 @@ pub async fn compute(desired: &DesiredState, targets: &Targets) -> Result<Comput
             lines.join("\n")
         )
     })?;
+    for (site_plan, i) in plan.sites.iter_mut().zip(&sites) {
+        targets.clients[*i]
+            .deactivation_context(&mut site_plan.changes)
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "could not read what the members to deactivate own:\n  {}\nnothing was changed",
+                    crate::render::escape::visible(&e.to_string())
+                )
+            })?;
+    }
     tracing::debug!(
         changes = plan.sites.iter().map(|s| s.changes.len()).sum::<usize>(),
         elapsed_ms = start.elapsed().as_millis() as u64,

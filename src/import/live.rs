@@ -350,7 +350,10 @@ pub fn import_site(
         &email_key,
         live_users,
     );
-    for u in live.users.iter().filter(|u| u.locked.is_none()) {
+    // Embed users are never declared: roster leaves them alone.
+    let managed =
+        |u: &&crate::model::LiveUser| u.locked.is_none() && u.kind != crate::model::UserKind::Embed;
+    for u in live.users.iter().filter(managed) {
         let groups: Vec<String> = {
             let mut g: Vec<String> = u
                 .groups
@@ -372,6 +375,9 @@ pub fn import_site(
             set(&mut t, "last_name", u.last_name.clone());
             if let Some(m) = &member_type {
                 set(&mut t, "member_type", m.clone());
+            }
+            if u.kind == crate::model::UserKind::Guest {
+                set(&mut t, "kind", "guest");
             }
             if !groups.is_empty() {
                 set(&mut t, "groups", strings(&groups));

@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::sigma_org;
 use super::{Change, Diff, Kept, KeptReason, Membership, ObjectKind, Plan, SitePlan, fingerprint};
 use crate::model::{
     DesiredGroup, DesiredSite, DesiredState, DesiredUser, Handover, LiveGroup, LiveSite, LiveUser,
@@ -179,6 +180,9 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
         SiteConfig::Sigma { handover, .. } => handover.clone(),
         SiteConfig::Periscope { .. } => Handover::CredentialsOwner,
     };
+    let archive_schedules = site
+        .sigma_org()
+        .is_some_and(|o| o.archive_scheduled_exports);
 
     // Users, matched by normalised email, then by previous emails.
     // Live users by email key: their position in `live.users`.
@@ -209,6 +213,8 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
                             .into_iter()
                             .map(|(_, name)| name.to_string())
                             .collect(),
+                        kind: u.kind.unwrap_or_default(),
+                        admin_of: Vec::new(),
                     });
                 }
                 continue;
@@ -216,14 +222,14 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
         };
         matched_users[matched] = true;
         let l = &live.users[matched];
-        if let Some(lock) = l.locked {
+        if let Some(lock) = sigma_org::left_alone(l) {
             // Found by a previous email: listed under the declared one, so
             // the person is accounted for, with the member it matched.
             let by_previous = email_key(&l.email) != key;
             kept.push(Kept {
                 kind: ObjectKind::User,
                 key: if by_previous { &u.email } else { &l.email }.clone(),
-                reason: KeptReason::Locked(lock),
+                reason: lock,
                 found_as: by_previous.then(|| l.email.clone()),
             });
             continue;
@@ -236,6 +242,8 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
                     id: l.id.clone(),
                     handover: handover.clone(),
                     declared_inactive: true,
+                    archive_schedules,
+                    owns: None,
                 });
             }
             continue;
@@ -270,6 +278,13 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
             first_name: text_diff(&l.first_name, &u.first_name),
             last_name: text_diff(&l.last_name, &u.last_name),
             member_type,
+            kind: u
+                .kind
+                .filter(|k| *k != l.kind && p == ProviderKind::Sigma)
+                .map(|k| Diff {
+                    before: l.kind.as_str().to_string(),
+                    after: k.as_str().to_string(),
+                }),
             reactivate: !l.active,
             groups: membership,
         };
@@ -289,8 +304,8 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
         .collect();
     unmanaged.sort_by_cached_key(|u| email_key(&u.email));
     for u in unmanaged {
-        let reason = if let Some(lock) = u.locked {
-            Some(KeptReason::Locked(lock))
+        let reason = if let Some(lock) = sigma_org::left_alone(u) {
+            Some(lock)
         } else if site
             .invited_by()
             .is_some_and(|i| email_key(i) == email_key(&u.email))
@@ -299,6 +314,8 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
         } else if !u.active {
             // Already deactivated: nothing to do, nothing worth listing.
             continue;
+        } else if let Some(guest) = sigma_org::guest_kept(site, u) {
+            guest
         } else if site.unmanaged_users == Unmanaged::Keep {
             Some(KeptReason::Unmanaged)
         } else {
@@ -321,37 +338,14 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
                     id: u.id.clone(),
                     handover: handover.clone(),
                     declared_inactive: false,
+                    archive_schedules,
+                    owns: None,
                 });
             }
         }
     }
     deactivations.extend(removals);
     deactivations.sort_by_cached_key(|c| email_key(c.key()));
-
-    if let (Handover::NewOwner(owner), false) = (&handover, deactivations.is_empty()) {
-        let live_owner = live_users.get(&email_key(owner)).map(|i| &live.users[*i]);
-        let why = match live_owner {
-            None => Some(", and no member has that email".to_string()),
-            Some(o) if o.locked == Some(Locked::ScimInactive) => Some(
-                ", and that member is deactivated through SCIM (isInactive): the identity provider owns them".to_string(),
-            ),
-            Some(o) if o.locked.is_some() => {
-                Some(", and that member is the platform's own account".to_string())
-            }
-            Some(o) if !o.active => Some(", and that member is deactivated".to_string()),
-            Some(_) if deactivated.contains(&email_key(owner)) => {
-                Some(", and this plan deactivates that member".to_string())
-            }
-            Some(_) => None,
-        };
-        if let Some(why) = why {
-            errors.push(PlanError::NewOwnerUnavailable {
-                site: site.name.clone(),
-                owner: owner.clone(),
-                why,
-            });
-        }
-    }
 
     if p == ProviderKind::Periscope {
         check_ascii_emails(site, user_changes.iter().chain(&deactivations), &mut errors);
@@ -360,6 +354,15 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
             groups.updates.iter().chain(&groups.deletes),
             &mut errors,
         );
+    }
+    let mut notes = sigma_org::plan_admins(desired, live, &live_users, &mut user_changes);
+    notes.extend(sigma_org::scim_owned(
+        site,
+        &mut user_changes,
+        &mut deactivations,
+    ));
+    if let (Handover::NewOwner(owner), false) = (&handover, deactivations.is_empty()) {
+        check_new_owner(site, live, &live_users, owner, &deactivated, &mut errors);
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -380,10 +383,44 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
         provider: p,
         changes,
         kept,
+        notes,
         guards: guarded.trips,
         unneeded_allowances: guarded.unneeded,
         fingerprint: fingerprint(p, live),
     })
+}
+
+/// `new_owner` must be a member who can receive documents.
+fn check_new_owner(
+    site: &Site,
+    live: &LiveSite,
+    live_users: &HashMap<String, usize>,
+    owner: &str,
+    deactivated: &HashSet<String>,
+    errors: &mut Vec<PlanError>,
+) {
+    let live_owner = live_users.get(&email_key(owner)).map(|i| &live.users[*i]);
+    let why = match live_owner {
+        None => Some(", and no member has that email".to_string()),
+        Some(o) if o.locked == Some(Locked::ScimInactive) => Some(
+            ", and that member is deactivated through SCIM (isInactive): the identity provider owns them".to_string(),
+        ),
+        Some(o) if o.locked.is_some() => {
+            Some(", and that member is the platform's own account".to_string())
+        }
+        Some(o) if !o.active => Some(", and that member is deactivated".to_string()),
+        Some(_) if deactivated.contains(&email_key(owner)) => {
+            Some(", and this plan deactivates that member".to_string())
+        }
+        Some(_) => None,
+    };
+    if let Some(why) = why {
+        errors.push(PlanError::NewOwnerUnavailable {
+            site: site.name.clone(),
+            owner: owner.to_string(),
+            why,
+        });
+    }
 }
 
 /// A user's memberships as (group key, name after step 1), sorted by key,
@@ -418,6 +455,7 @@ fn empty_update(email: &str, l: &LiveUser) -> Change {
         first_name: None,
         last_name: None,
         member_type: None,
+        kind: None,
         reactivate: false,
         groups: None,
     }
@@ -550,6 +588,7 @@ fn plan_groups(
                 access,
                 description,
                 visibility,
+                admins: None,
             });
         }
     }

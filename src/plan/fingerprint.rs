@@ -62,11 +62,15 @@ pub fn fingerprint(provider: ProviderKind, live: &LiveSite) -> String {
         .map(|u| {
             let mut groups: Vec<String> = u.groups.iter().map(|g| provider.group_key(g)).collect();
             groups.sort();
+            let mut admin_of: Vec<String> =
+                u.admin_of.iter().map(|g| provider.group_key(g)).collect();
+            admin_of.sort();
             (
                 email_key(&u.email),
                 (&u.email, &u.first_name, &u.last_name),
                 (&u.member_type, u.active, u.locked, &u.id),
                 groups,
+                (u.kind, admin_of),
             )
         })
         .collect();

@@ -5,6 +5,7 @@ mod diff;
 mod fingerprint;
 mod guards;
 mod saved;
+mod sigma_org;
 #[cfg(test)]
 mod tests;
 
@@ -15,7 +16,7 @@ pub use fingerprint::{DesiredFingerprint, desired_fingerprint, fingerprint};
 pub use guards::{GuardKind, GuardTrip, UnneededAllowance};
 pub use saved::{Mismatch, SavedPlan, SavedPlanError, compare};
 
-use crate::model::{Access, Handover, Locked, ProviderKind, Visibility};
+use crate::model::{Access, Handover, Locked, ProviderKind, UserKind, Visibility};
 
 /// A field's value before and after a change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +60,9 @@ pub enum Change {
         description: Option<Diff<String>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         visibility: Option<Diff<String>>,
+        /// Sigma team admins added and removed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        admins: Option<Membership>,
     },
     CreateUser {
         email: String,
@@ -67,6 +71,12 @@ pub enum Change {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         member_type: Option<String>,
         groups: Vec<String>,
+        /// Sigma `userKind` (a guest, or internal).
+        #[serde(default, skip_serializing_if = "UserKind::is_internal")]
+        kind: UserKind,
+        /// Sigma teams (of `groups`) the new member is an admin of.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        admin_of: Vec<String>,
     },
     UpdateUser {
         /// The email the user has once the change ran.
@@ -82,6 +92,9 @@ pub enum Change {
         last_name: Option<Diff<String>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         member_type: Option<Diff<String>>,
+        /// Sigma `userKind`, when the state declares one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<Diff<String>>,
         /// A deactivated user made active again.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         reactivate: bool,
@@ -96,6 +109,12 @@ pub enum Change {
         handover: Handover,
         /// Declared with `active = false` (rather than not declared).
         declared_inactive: bool,
+        /// Sigma `archive_scheduled_exports`: schedules archived, not handed over.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        archive_schedules: bool,
+        /// What the member owns, read for the plan (Sigma).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owns: Option<Owned>,
     },
     /// Periscope: a permanent delete.
     DeleteUser { email: String },
@@ -104,6 +123,13 @@ pub enum Change {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
     },
+}
+
+/// What a member about to be deactivated owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owned {
+    pub documents: usize,
+    pub schedules: usize,
 }
 
 /// What a change does, for counting and for the symbol a reviewer sees.
@@ -189,6 +215,10 @@ pub enum KeptReason {
     InvitedBy,
     /// SCIM owns the user, or it is the platform's own account.
     Locked(Locked),
+    /// A Sigma guest, and the site says `unmanaged_guests = "keep"`.
+    Guest,
+    /// A Sigma embed user: roster never manages them.
+    Embed,
 }
 
 impl KeptReason {
@@ -204,6 +234,8 @@ impl KeptReason {
             KeptReason::Locked(Locked::System) => {
                 "the platform's own account, never touched".into()
             }
+            KeptReason::Guest => "a guest, not declared; unmanaged_guests = \"keep\"".into(),
+            KeptReason::Embed => "an embed user; roster never manages embed users".into(),
         }
     }
 }
@@ -221,6 +253,37 @@ pub struct Kept {
     pub found_as: Option<String>,
 }
 
+/// Why a difference the plan found is not planned as a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoteReason {
+    /// `provisioning = "scim"`: SCIM owns members and team memberships.
+    ScimOwned,
+    /// Sigma's API sets team admins only when it creates a member.
+    TeamAdminsNotWritable,
+}
+
+impl NoteReason {
+    pub fn describe(self) -> &'static str {
+        match self {
+            NoteReason::ScimOwned => {
+                "owned by SCIM: not changed (change it in the identity provider)"
+            }
+            NoteReason::TeamAdminsNotWritable => {
+                "team admins: not changed (Sigma's API sets isTeamAdmin only when it creates a member; change it in Sigma's UI)"
+            }
+        }
+    }
+}
+
+/// A difference between the state and the site that roster does not change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Note {
+    pub reason: NoteReason,
+    /// The change roster would make, were it allowed to.
+    pub change: Change,
+}
+
 /// The plan for one site.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SitePlan {
@@ -229,6 +292,8 @@ pub struct SitePlan {
     /// Changes in the order they must run.
     pub changes: Vec<Change>,
     pub kept: Vec<Kept>,
+    /// Differences listed, not changed (SCIM-owned members, team admins).
+    pub notes: Vec<Note>,
     /// Blast-radius guards the plan goes past; apply refuses such a plan.
     pub guards: Vec<GuardTrip>,
     /// `allow_*` acknowledgements in the state this plan does not need.

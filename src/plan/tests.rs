@@ -33,6 +33,7 @@ fn user(email: &str, first: &str, last: &str, groups: &[&str]) -> DesiredUser {
         member_type: None,
         active: true,
         previous_emails: vec![],
+        kind: None,
     }
 }
 
@@ -54,6 +55,7 @@ fn group(name: &str, access: Access) -> DesiredGroup {
         description: None,
         visibility: None,
         previous_names: vec![],
+        admins: None,
     }
 }
 
@@ -453,6 +455,7 @@ mod sigma {
                 client_id_from: crate::model::SecretSource::Env("ID".into()),
                 client_secret_from: crate::model::SecretSource::Env("SECRET".into()),
                 handover,
+                org: Default::default(),
             },
         }
     }
@@ -693,6 +696,7 @@ mod sigma {
                 access: None,
                 description: None,
                 visibility: None,
+                admins: None,
             }]
         );
     }

@@ -87,6 +87,29 @@ impl Client {
         }
     }
 
+    /// Reads what each member a plan deactivates owns, for the plan to
+    /// say (Sigma: documents and schedules); only those members are read.
+    pub async fn deactivation_context(&self, changes: &mut [Change]) -> Result<(), ProviderError> {
+        let Client::Sigma(c) = self else {
+            return Ok(());
+        };
+        let wanted: Vec<(usize, String)> = changes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, change)| match change {
+                Change::DeactivateUser { id: Some(id), .. } => Some((i, id.clone())),
+                _ => None,
+            })
+            .collect();
+        let read = run_all(wanted.iter().map(|(_, id)| c.owned(id)), 8).await;
+        for ((i, _), owned) in wanted.into_iter().zip(read) {
+            if let Change::DeactivateUser { owns, .. } = &mut changes[i] {
+                *owns = Some(owned?);
+            }
+        }
+        Ok(())
+    }
+
     /// Carries out the changes of one step of a site's plan (they do not
     /// depend on each other), at most `concurrency` requests at once.
     /// Results are in the order of `changes`.

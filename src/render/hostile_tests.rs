@@ -51,6 +51,7 @@ pub fn plan_named(name: impl Fn(usize) -> String) -> Plan {
                 after: name(i),
             }),
             member_type: None,
+            kind: None,
             reactivate: false,
             groups: Some(Membership {
                 added: vec![name(i)],
@@ -64,6 +65,8 @@ pub fn plan_named(name: impl Fn(usize) -> String) -> Plan {
             last_name: name(i),
             member_type: Some(name(i)),
             groups: vec![name(i), "Analysts".into()],
+            kind: Default::default(),
+            admin_of: vec![],
         });
     }
     for i in 0..n {
@@ -72,6 +75,8 @@ pub fn plan_named(name: impl Fn(usize) -> String) -> Plan {
             id: None,
             handover: Handover::NewOwner(name(i)),
             declared_inactive: false,
+            archive_schedules: false,
+            owns: None,
         });
         changes.push(Change::DeleteUser {
             email: format!("del{}@acme.com", name(i)),
@@ -96,6 +101,7 @@ pub fn plan_named(name: impl Fn(usize) -> String) -> Plan {
             provider: ProviderKind::Periscope,
             changes,
             kept,
+            notes: vec![],
             guards: vec![],
             unneeded_allowances: vec![],
             fingerprint: "1f".repeat(32),
@@ -344,6 +350,7 @@ fn long_name_plan(deletes: usize) -> Plan {
         }),
         last_name: None,
         member_type: None,
+        kind: None,
         reactivate: false,
         groups: None,
     }];
@@ -392,6 +399,7 @@ fn removals_get_the_room_first_and_what_is_left_out_is_counted() {
             }),
             last_name: None,
             member_type: None,
+            kind: None,
             reactivate: false,
             groups: None,
         })
@@ -428,6 +436,8 @@ fn removals_get_the_room_first_and_what_is_left_out_is_counted() {
             id: None,
             handover: Handover::Archive,
             declared_inactive: false,
+            archive_schedules: false,
+            owns: None,
         }));
     let out = markdown::render(&plan, "9a8b7c6d", 20_000, "the artifact");
     assert!(out.len() <= 20_000, "{} characters", out.len());

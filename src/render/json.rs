@@ -30,6 +30,10 @@ pub struct SiteDocument<'a> {
     pub summary: Summary,
     pub changes: Vec<ChangeDocument<'a>>,
     pub kept: &'a [Kept],
+    /// Differences listed, not changed (SCIM-owned members, team admins);
+    /// absent when there are none.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub notes: &'a [crate::plan::Note],
     /// Blast-radius guards the plan goes past; apply refuses it.
     pub guards: &'a [crate::plan::GuardTrip],
     /// `allow_*` acknowledgements in the state the plan does not need.
@@ -91,12 +95,23 @@ pub fn fields(change: &Change) -> Vec<FieldDocument> {
             access,
             description,
             visibility,
+            admins,
             ..
         } => [
             diff("name", name),
             diff("access", access),
             diff("description", description),
             diff("visibility", visibility),
+            admins.as_ref().map(|m| {
+                let mut before: Vec<&String> = m
+                    .after
+                    .iter()
+                    .filter(|g| !m.added.contains(g))
+                    .chain(&m.removed)
+                    .collect();
+                before.sort();
+                field("admins", json!(before), json!(m.after))
+            }),
         ]
         .into_iter()
         .flatten()
@@ -107,8 +122,12 @@ pub fn fields(change: &Change) -> Vec<FieldDocument> {
             last_name,
             member_type,
             groups,
+            kind,
+            admin_of,
         } => [
             Some(field("email", Value::Null, json!(email))),
+            (!kind.is_internal()).then(|| field("kind", Value::Null, json!(kind))),
+            (!admin_of.is_empty()).then(|| field("admin_of", Value::Null, json!(admin_of))),
             Some(field("first_name", Value::Null, json!(first_name))),
             Some(field("last_name", Value::Null, json!(last_name))),
             member_type
@@ -125,6 +144,7 @@ pub fn fields(change: &Change) -> Vec<FieldDocument> {
             first_name,
             last_name,
             member_type,
+            kind,
             reactivate,
             groups,
             ..
@@ -136,6 +156,7 @@ pub fn fields(change: &Change) -> Vec<FieldDocument> {
             diff("first_name", first_name),
             diff("last_name", last_name),
             diff("member_type", member_type),
+            diff("kind", kind),
             groups.as_ref().map(|m| {
                 let mut before: Vec<&String> = m
                     .after
@@ -173,6 +194,7 @@ fn site_document(site: &SitePlan) -> SiteDocument<'_> {
             })
             .collect(),
         kept: &site.kept,
+        notes: &site.notes,
         guards: &site.guards,
         unneeded_allowances: &site.unneeded_allowances,
     }

@@ -27,6 +27,7 @@ fn plan() -> Plan {
                             after: "King".into(),
                         }),
                         member_type: None,
+                        kind: None,
                         reactivate: false,
                         groups: Some(Membership {
                             added: vec!["Data Engineering".into()],
@@ -40,6 +41,7 @@ fn plan() -> Plan {
                 ],
                 guards: vec![],
                 unneeded_allowances: vec![],
+                notes: vec![],
                 kept: vec![Kept {
                     kind: ObjectKind::User,
                     key: "admin@acme.com".into(),
@@ -56,8 +58,11 @@ fn plan() -> Plan {
                     id: Some("m0001".into()),
                     handover: Handover::NewOwner("admin@acme.com".into()),
                     declared_inactive: false,
+                    archive_schedules: false,
+                    owns: None,
                 }],
                 kept: vec![],
+                notes: vec![],
                 guards: vec![],
                 unneeded_allowances: vec![crate::plan::UnneededAllowance {
                     site: "acme-sigma".into(),
@@ -297,6 +302,8 @@ fn a_ten_thousand_change_plan_fits_in_one_comment() {
             last_name: format!("Number {i}"),
             member_type: None,
             groups: vec!["Analysts".into(), "Data Engineering".into()],
+            kind: Default::default(),
+            admin_of: vec![],
         })
         .collect();
     let out = markdown::render(

@@ -7,7 +7,8 @@ use console::Style;
 use similar::{ChangeTag, TextDiff};
 
 use super::escape::{self, Text};
-use crate::plan::{Action, Change, Diff, Kept, Plan, SitePlan, Summary};
+use crate::model::Handover;
+use crate::plan::{Action, Change, Diff, Kept, Membership, Note, Owned, Plan, SitePlan, Summary};
 
 /// How many kept objects of one kind and reason are listed by name.
 const KEPT_LISTED: usize = 10;
@@ -91,6 +92,7 @@ fn render_site_body(out: &mut String, site: &SitePlan, st: &Styles) {
         render_change(out, change, st);
     }
     render_kept(out, &site.kept, st);
+    render_notes(out, &site.notes, st);
     for trip in &site.guards {
         let trip = escape::visible(&trip.to_string());
         let _ = writeln!(out, "{}", st.delete.apply_to(format!("  ! guard: {trip}")));
@@ -144,6 +146,8 @@ fn render_change(out: &mut String, change: &Change, st: &Styles) {
             last_name,
             member_type,
             groups,
+            kind,
+            admin_of,
             ..
         } => [
             Some(format!(
@@ -160,6 +164,11 @@ fn render_change(out: &mut String, change: &Change, st: &Styles) {
                     .collect::<Vec<_>>()
                     .join(", ")
             )),
+            (!kind.is_internal()).then(|| format!("kind={}", kind.as_str())),
+            (!admin_of.is_empty()).then(|| {
+                let teams: Vec<String> = admin_of.iter().map(|g| escape::text(g)).collect();
+                format!("admin_of=[{}]", teams.join(", "))
+            }),
         ]
         .into_iter()
         .flatten()
@@ -168,6 +177,8 @@ fn render_change(out: &mut String, change: &Change, st: &Styles) {
         Change::DeactivateUser {
             handover,
             declared_inactive,
+            archive_schedules,
+            owns,
             ..
         } => {
             let why = if *declared_inactive {
@@ -175,7 +186,12 @@ fn render_change(out: &mut String, change: &Change, st: &Styles) {
             } else {
                 "not declared"
             };
-            let handover = escape::visible(&handover.to_string());
+            let handover = match owns {
+                Some(owns) => owned(handover, *archive_schedules, *owns),
+                None if *archive_schedules => format!("{handover}, schedules archived"),
+                None => handover.to_string(),
+            };
+            let handover = escape::visible(&handover);
             vec![format!("({why}; deactivated, {handover})")]
         }
         Change::DeleteGroup { .. } => vec!["(not declared; deleted)".into()],
@@ -197,12 +213,16 @@ fn render_change(out: &mut String, change: &Change, st: &Styles) {
             access,
             description,
             visibility,
+            admins,
             ..
         } => {
             field(out, "name", name.as_ref(), st);
             field(out, "access", access.as_ref(), st);
             field(out, "description", description.as_ref(), st);
             field(out, "visibility", visibility.as_ref(), st);
+            if let Some(Membership { added, removed, .. }) = admins {
+                let _ = writeln!(out, "      admins: {}", plus_minus(added, removed, st));
+            }
         }
         Change::UpdateUser {
             email,
@@ -210,6 +230,7 @@ fn render_change(out: &mut String, change: &Change, st: &Styles) {
             first_name,
             last_name,
             member_type,
+            kind,
             reactivate,
             groups,
             ..
@@ -227,21 +248,66 @@ fn render_change(out: &mut String, change: &Change, st: &Styles) {
             field(out, "first_name", first_name.as_ref(), st);
             field(out, "last_name", last_name.as_ref(), st);
             field(out, "member_type", member_type.as_ref(), st);
+            field(out, "kind", kind.as_ref(), st);
             if let Some(m) = groups {
-                let parts: Vec<String> = m
-                    .added
-                    .iter()
-                    .map(|g| st.create.apply_to(format!("+{}", Text(g))).to_string())
-                    .chain(
-                        m.removed
-                            .iter()
-                            .map(|g| st.delete.apply_to(format!("-{}", Text(g))).to_string()),
-                    )
-                    .collect();
-                let _ = writeln!(out, "      groups: {}", parts.join(" "));
+                let _ = writeln!(
+                    out,
+                    "      groups: {}",
+                    plus_minus(&m.added, &m.removed, st)
+                );
             }
         }
         _ => {}
+    }
+}
+
+/// Names added and removed: `+a -b`, each escaped.
+fn plus_minus(added: &[String], removed: &[String], st: &Styles) -> String {
+    let parts: Vec<String> = added
+        .iter()
+        .map(|g| st.create.apply_to(format!("+{}", Text(g))).to_string())
+        .chain(
+            removed
+                .iter()
+                .map(|g| st.delete.apply_to(format!("-{}", Text(g))).to_string()),
+        )
+        .collect();
+    parts.join(" ")
+}
+
+/// Where a deactivated Sigma member's documents and schedules go, with
+/// how many there are.
+fn owned(handover: &Handover, archive_schedules: bool, owns: Owned) -> String {
+    let plural = |n: usize, noun: &str| format!("{n} {noun}{}", if n == 1 { "" } else { "s" });
+    let documents = plural(owns.documents, "document");
+    let schedules = plural(owns.schedules, "schedule");
+    let to = match handover {
+        Handover::CredentialsOwner => "to the API credentials' owner".to_string(),
+        Handover::NewOwner(e) => format!("to {e}"),
+        Handover::Archive => "archived".to_string(),
+    };
+    if archive_schedules && *handover != Handover::Archive {
+        format!("{documents} {to}, {schedules} archived")
+    } else {
+        format!("{documents} and {schedules} {to}")
+    }
+}
+
+/// Differences the plan lists without changing them, by reason, each shown
+/// as the change it would be.
+fn render_notes(out: &mut String, notes: &[Note], st: &Styles) {
+    let mut notes: Vec<&Note> = notes.iter().collect();
+    notes.sort_by_key(|n| n.reason);
+    let mut last = None;
+    for note in notes {
+        if last != Some(note.reason) {
+            let header = format!("  = {}:", note.reason.describe());
+            let _ = writeln!(out, "{}", st.dim.apply_to(header));
+            last = Some(note.reason);
+        }
+        for line in change_lines(&note.change).lines() {
+            let _ = writeln!(out, "    {}", st.dim.apply_to(line));
+        }
     }
 }
 

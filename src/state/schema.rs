@@ -86,6 +86,26 @@ pub struct SiteSpec {
     /// What to do with live groups the state does not declare.
     #[serde(default)]
     pub unmanaged_groups: Unmanaged,
+    /// Sigma: `"scim"` when SCIM owns the members and team memberships.
+    #[schemars(with = "Option<Provisioning>")]
+    pub provisioning: Option<Spanned<String>>,
+    /// Sigma: what to do with undeclared guests (default "keep").
+    #[schemars(with = "Option<Unmanaged>")]
+    pub unmanaged_guests: Option<Spanned<Unmanaged>>,
+    /// Sigma: whether new members get an invitation email (default true).
+    #[schemars(with = "Option<bool>")]
+    pub send_invites: Option<Spanned<bool>>,
+    /// Sigma: archive a deactivated member's scheduled exports.
+    #[schemars(with = "Option<bool>")]
+    pub archive_scheduled_exports: Option<Spanned<bool>>,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum Provisioning {
+    Api,
+    Scim,
 }
 
 /// The platforms roster manages.
@@ -125,6 +145,17 @@ pub struct UserSpec {
     pub previous_emails: Vec<Spanned<String>>,
     /// Per site: groups and account type there, instead of the ones above.
     pub overrides: Option<BTreeMap<String, OverrideSpec>>,
+    /// Sigma: `"guest"` creates the person as a guest.
+    #[schemars(with = "Option<PersonKind>")]
+    pub kind: Option<Spanned<String>>,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum PersonKind {
+    Internal,
+    Guest,
 }
 
 /// `[users.overrides.SITE]`: what differs for a person on one site.
@@ -164,6 +195,9 @@ pub struct GroupSpec {
     /// The sites the group is on; default: every site.
     #[schemars(with = "Option<Vec<String>>")]
     pub sites: Option<Vec<Spanned<String>>>,
+    /// Sigma: the team's admins (emails of its declared members).
+    #[schemars(with = "Option<Vec<String>>")]
+    pub admins: Option<Vec<Spanned<String>>>,
 }
 
 /// The keys an entry may have; checked before deserializing so every unknown
@@ -194,6 +228,10 @@ impl Fields for SiteSpec {
         "unmanaged_users",
         "unmanaged_groups",
         "patience_seconds",
+        "provisioning",
+        "unmanaged_guests",
+        "send_invites",
+        "archive_scheduled_exports",
     ];
 }
 
@@ -208,6 +246,7 @@ impl Fields for UserSpec {
         "active",
         "previous_emails",
         "overrides",
+        "kind",
     ];
 }
 
@@ -219,6 +258,7 @@ impl Fields for GroupSpec {
         "visibility",
         "previous_names",
         "sites",
+        "admins",
     ];
 }
 

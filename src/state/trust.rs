@@ -317,7 +317,7 @@ fn with_connection_of(site: &Site, trusted: &Site) -> Site {
             invited_by: invited_by.clone(),
         },
         (
-            SiteConfig::Sigma { handover, .. },
+            SiteConfig::Sigma { handover, org, .. },
             SiteConfig::Sigma {
                 client_id_from,
                 client_secret_from,
@@ -327,6 +327,7 @@ fn with_connection_of(site: &Site, trusted: &Site) -> Site {
             client_id_from: client_id_from.clone(),
             client_secret_from: client_secret_from.clone(),
             handover: handover.clone(),
+            org: org.clone(),
         },
         // The providers were compared first; were they to differ, the
         // trusted site's settings win whole.

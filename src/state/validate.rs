@@ -12,7 +12,7 @@ use super::load::{Entries, Entry, Parsed};
 use super::schema::{GroupSpec, SecretRef, SiteSpec, UserSpec};
 use crate::model::{
     DesiredGroup, DesiredSite, DesiredState, DesiredUser, Handover, ProviderKind, SecretSource,
-    Site, SiteConfig, email_key,
+    Site, SiteConfig, UserKind, email_key,
 };
 use crate::provider::sigma::regions;
 
@@ -186,6 +186,8 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
         check_user(&mut c, u, &site_list, &group_index, &mut user_seen);
     }
 
+    check_admins(&mut c, &groups, &users, &site_list);
+
     if !c.diagnostics.is_empty() {
         let mut all = c.diagnostics;
         all.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
@@ -220,6 +222,11 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
                             .iter()
                             .map(|p| p.get_ref().clone())
                             .collect(),
+                        admins: g
+                            .spec
+                            .admins
+                            .as_ref()
+                            .map(|a| a.iter().map(|e| nfc(e.get_ref().trim())).collect()),
                     })
                     .collect(),
                 site: site.clone(),
@@ -267,6 +274,64 @@ fn desired_user(spec: &UserSpec, groups: &GroupIndex, site: &Site) -> DesiredUse
             .iter()
             .map(|e| e.get_ref().trim().to_string())
             .collect(),
+        kind: spec.kind.as_ref().map(|k| UserKind::parse(k.get_ref())),
+    }
+}
+
+/// `admins` on a group: only on Sigma teams, and each admin a declared
+/// member of the group.
+fn check_admins(
+    c: &mut Checker,
+    groups: &[Entry<GroupSpec>],
+    users: &[Entry<UserSpec>],
+    site_list: &[Site],
+) {
+    let mut members: HashSet<(String, String)> = HashSet::new();
+    for u in users {
+        let email = email_key(u.spec.email.get_ref());
+        let all = u.spec.overrides.iter().flat_map(|o| o.values());
+        for g in u
+            .spec
+            .groups
+            .iter()
+            .chain(all.flat_map(|o| o.groups.iter().flatten()))
+        {
+            members.insert((email.clone(), group_key(g.get_ref())));
+        }
+    }
+    for g in groups {
+        let Some(admins) = &g.spec.admins else {
+            continue;
+        };
+        let name = g.spec.name.get_ref();
+        let on_sigma = sites_of(&g.spec.sites, site_list)
+            .iter()
+            .any(|s| s.provider == ProviderKind::Sigma);
+        if !on_sigma {
+            let span = admins.first().map_or(g.spec.name.span(), Spanned::span);
+            c.error(
+                g.file,
+                span,
+                format!("group `{name}`: admins are Sigma team admins, and the group is on no Sigma site"),
+                Some("remove `admins`, or put the group on a Sigma site with `sites`".into()),
+            );
+            continue;
+        }
+        for a in admins {
+            if !members.contains(&(email_key(a.get_ref()), group_key(name))) {
+                c.error(
+                    g.file,
+                    a.span(),
+                    format!(
+                        "group `{name}`: admin `{}` is not a declared member of the group",
+                        a.get_ref()
+                    ),
+                    Some(format!(
+                        "add `{name}` to that person's groups, or remove them from admins"
+                    )),
+                );
+            }
+        }
     }
 }
 
@@ -351,6 +416,28 @@ fn check_group(
     }
 }
 
+/// `kind`: "internal" or "guest"; roster never creates embed users.
+fn check_kind(c: &mut Checker, u: &Entry<UserSpec>) {
+    let Some(kind) = &u.spec.kind else { return };
+    let hint = match kind.get_ref().trim() {
+        "internal" | "guest" => return,
+        "embed" => {
+            "roster never creates or manages embed users: Sigma makes them when an embed is opened. Remove the person, or use kind = \"guest\" or \"internal\""
+        }
+        _ => "use kind = \"guest\" for a guest, or leave it out for an internal member",
+    };
+    c.error(
+        u.file,
+        kind.span(),
+        format!(
+            "`{}`: unknown kind `{}`",
+            u.spec.email.get_ref().trim(),
+            kind.get_ref()
+        ),
+        Some(hint.into()),
+    );
+}
+
 fn check_user(
     c: &mut Checker,
     u: &Entry<UserSpec>,
@@ -358,6 +445,7 @@ fn check_user(
     groups: &GroupIndex,
     seen: &mut HashMap<String, (usize, Range<usize>)>,
 ) {
+    check_kind(c, u);
     let email = u.spec.email.get_ref().trim();
     let mut addresses = vec![(email, u.spec.email.span(), true)];
     addresses.extend(
@@ -619,6 +707,22 @@ fn check_site(c: &mut Checker, name: &str, entry: &Entry<SiteSpec>) -> Option<Si
                     "archive_documents",
                     spec.archive_documents.as_ref().map(Spanned::span),
                 ),
+                (
+                    "provisioning",
+                    spec.provisioning.as_ref().map(Spanned::span),
+                ),
+                (
+                    "unmanaged_guests",
+                    spec.unmanaged_guests.as_ref().map(Spanned::span),
+                ),
+                (
+                    "send_invites",
+                    spec.send_invites.as_ref().map(Spanned::span),
+                ),
+                (
+                    "archive_scheduled_exports",
+                    spec.archive_scheduled_exports.as_ref().map(Spanned::span),
+                ),
             ],
             "sigma",
         ),
@@ -728,6 +832,7 @@ fn check_site(c: &mut Checker, name: &str, entry: &Entry<SiteSpec>) -> Option<Si
                 client_id_from,
                 client_secret_from,
                 handover,
+                org: sigma_org_policy(c, file, name, spec),
             }
         }
     };
@@ -868,6 +973,42 @@ fn check_patience(c: &mut Checker, file: usize, entry: &Entry<SiteSpec>, name: &
         )),
     );
     default
+}
+
+/// A Sigma site's organisation settings.
+fn sigma_org_policy(
+    c: &mut Checker,
+    file: usize,
+    name: &str,
+    spec: &SiteSpec,
+) -> crate::model::SigmaOrgPolicy {
+    let scim = match &spec.provisioning {
+        None => false,
+        Some(p) => match p.get_ref().trim() {
+            "scim" => true,
+            "api" => false,
+            other => {
+                c.error(
+                    file,
+                    p.span(),
+                    format!("site `{name}`: unknown provisioning `{other}`"),
+                    Some("use provisioning = \"scim\" when SCIM provisions the members, or leave it out".into()),
+                );
+                false
+            }
+        },
+    };
+    let flag =
+        |f: &Option<Spanned<bool>>, default: bool| f.as_ref().map_or(default, |v| *v.get_ref());
+    crate::model::SigmaOrgPolicy {
+        scim,
+        unmanaged_guests: spec
+            .unmanaged_guests
+            .as_ref()
+            .map_or(crate::model::Unmanaged::Keep, |u| *u.get_ref()),
+        send_invites: flag(&spec.send_invites, true),
+        archive_scheduled_exports: flag(&spec.archive_scheduled_exports, false),
+    }
 }
 
 fn missing(c: &mut Checker, entry: &Entry<SiteSpec>, name: &str, field: &str, example: &str) {

@@ -39,6 +39,8 @@ pub struct SigmaClient {
     pub(super) ids: Mutex<Ids>,
     pacer: Pacer,
     retry: RetryPolicy,
+    /// The organisation's policy (invitations, schedules).
+    pub(super) org: crate::model::SigmaOrgPolicy,
 }
 
 /// One request, described for errors and logs.
@@ -98,6 +100,7 @@ impl SigmaClient {
             pacer: Pacer::new(pacing.concurrency, pacing.per_second),
             retry: RetryPolicy::from_env()
                 .with_patience(std::time::Duration::from_secs(site.patience_seconds)),
+            org: site.sigma_org().cloned().unwrap_or_default(),
         })
     }
 
@@ -326,6 +329,24 @@ impl SigmaClient {
         }
     }
 
+    /// How many documents and scheduled exports a member owns, read for a
+    /// member the plan deactivates (never for every member of the org).
+    pub async fn owned(&self, member: &str) -> Result<crate::plan::Owned, ProviderError> {
+        let id = crate::provider::path_segment(member);
+        let (files_path, schedules_path) = (
+            format!("/v2/members/{id}/files"),
+            format!("/v2/members/{id}/schedules"),
+        );
+        let (files, schedules) = tokio::join!(
+            self.list_all::<wire::File>(&files_path, "list the files of a member"),
+            self.list_all::<Value>(&schedules_path, "list the schedules of a member"),
+        );
+        Ok(crate::plan::Owned {
+            documents: files?.iter().filter(|f| f.owned_document(member)).count(),
+            schedules: schedules?.len(),
+        })
+    }
+
     /// Reads members (archived and SCIM-inactive included), teams with their
     /// members, and account types, concurrently: the only reads that wait
     /// for another are the pages of one list and each team's members.
@@ -363,12 +384,20 @@ impl SigmaClient {
         let identity = whoami?.id();
 
         let mut groups_of: HashMap<String, Vec<String>> = HashMap::new();
+        let mut admin_of: HashMap<String, Vec<String>> = HashMap::new();
         let mut ids = Ids::default();
         let mut groups = Vec::with_capacity(teams.len());
         for (team, members) in teams.into_iter().zip(team_members) {
             let name = team.name.unwrap_or_default();
             for member in members? {
+                let admin = member.is_team_admin;
                 if let Some(member) = member.id() {
+                    if admin {
+                        admin_of
+                            .entry(member.clone())
+                            .or_default()
+                            .push(name.clone());
+                    }
                     groups_of.entry(member).or_default().push(name.clone());
                 }
             }
@@ -389,6 +418,7 @@ impl SigmaClient {
 
         let mut users = Vec::with_capacity(members.len());
         for m in members {
+            let kind = m.kind();
             let Some(id) = m.member_id else {
                 continue;
             };
@@ -405,6 +435,8 @@ impl SigmaClient {
                 None
             };
             users.push(LiveUser {
+                kind,
+                admin_of: admin_of.remove(&id).unwrap_or_default(),
                 groups: groups_of.remove(&id).unwrap_or_default(),
                 id: Some(id),
                 email,

@@ -6,6 +6,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::model::UserKind;
 use crate::provider::lenient::{self, ListKeys};
 
 /// The scheduler account every organisation has; never touched.
@@ -40,6 +41,23 @@ pub struct Member {
     pub is_archived: bool,
     #[serde(deserialize_with = "lenient::flag")]
     pub is_inactive: bool,
+    /// `internal`, `guest` or `embed`; absent means internal.
+    #[serde(deserialize_with = "lenient::text")]
+    pub user_kind: Option<String>,
+    /// The legacy guest flag, read when `userKind` is absent.
+    #[serde(deserialize_with = "lenient::flag")]
+    pub is_guest: bool,
+}
+
+impl Member {
+    /// The member's kind: `userKind`, else the legacy `isGuest`, else internal.
+    pub fn kind(&self) -> UserKind {
+        match &self.user_kind {
+            Some(k) => UserKind::parse(k),
+            None if self.is_guest => UserKind::Guest,
+            None => UserKind::Internal,
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -65,6 +83,28 @@ pub struct MemberRef {
     pub user_id: Option<String>,
     #[serde(deserialize_with = "lenient::id")]
     pub member_id: Option<String>,
+    /// On a team's member list: whether the member is the team's admin.
+    #[serde(deserialize_with = "lenient::flag")]
+    pub is_team_admin: bool,
+}
+
+/// A file a member can reach (`GET /v2/members/{id}/files`).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct File {
+    #[serde(deserialize_with = "lenient::text", rename = "type")]
+    pub kind: Option<String>,
+    #[serde(deserialize_with = "lenient::id")]
+    pub owner_id: Option<String>,
+}
+
+impl File {
+    /// A document the member owns: not a folder or workspace, and owned by
+    /// them where the answer says who owns it.
+    pub fn owned_document(&self, member: &str) -> bool {
+        let container = matches!(self.kind.as_deref(), Some("folder" | "workspace"));
+        !container && self.owner_id.as_deref().is_none_or(|o| o == member)
+    }
 }
 
 impl MemberRef {

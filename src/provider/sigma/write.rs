@@ -285,9 +285,14 @@ impl SigmaClient {
                 last_name,
                 member_type,
                 groups,
+                kind,
+                admin_of,
             } => {
                 let mut body = Map::new();
                 body.insert("email".into(), json!(email));
+                if !kind.is_internal() {
+                    body.insert("userKind".into(), json!(kind.as_str()));
+                }
                 body.insert("firstName".into(), json!(first_name));
                 body.insert("lastName".into(), json!(last_name));
                 if let Some(t) = member_type {
@@ -297,8 +302,16 @@ impl SigmaClient {
                     let teams = groups
                         .iter()
                         .map(|g| {
-                            self.team_id(g, "add a new member to team")
-                                .map(|id| json!({ "teamId": id }))
+                            let admin = admin_of
+                                .iter()
+                                .any(|a| ProviderKind::Sigma.same_group(a, g));
+                            self.team_id(g, "add a new member to team").map(|id| {
+                                if admin {
+                                    json!({ "teamId": id, "isTeamAdmin": true })
+                                } else {
+                                    json!({ "teamId": id })
+                                }
+                            })
                         })
                         .collect::<Result<Vec<_>, _>>()?;
                     body.insert("addToTeams".into(), Value::Array(teams));
@@ -306,7 +319,13 @@ impl SigmaClient {
                 let created = self
                     .send(&Call {
                         method: Method::POST,
-                        path: "/v2/members".into(),
+                        // Without an invitation where the site says so
+                        // (sendInvite is a query parameter).
+                        path: if self.org.send_invites {
+                            "/v2/members".into()
+                        } else {
+                            "/v2/members?sendInvite=false".into()
+                        },
                         action: "create member",
                         effect: Effect::MemberExists(email),
                         object: email,
@@ -329,10 +348,14 @@ impl SigmaClient {
                 first_name,
                 last_name,
                 member_type,
+                kind,
                 reactivate,
                 ..
             } => {
                 let mut body = Map::new();
+                if let Some(k) = kind {
+                    body.insert("userKind".into(), json!(k.after));
+                }
                 if renamed_from.is_some() {
                     body.insert("email".into(), json!(email));
                 }
@@ -376,11 +399,17 @@ impl SigmaClient {
                 email,
                 id,
                 handover,
+                archive_schedules,
                 ..
             } => {
                 let member = self.member_id(email, id.as_ref())?;
                 let path = format!("/v2/members/{}", encode(&member));
-                let (method, body) = match handover {
+                let (method, mut body) = match handover {
+                    // PATCH to archive the schedules; the documents still go
+                    // to the credentials' owner, as DELETE sends them.
+                    Handover::CredentialsOwner if *archive_schedules => {
+                        (Method::PATCH, Some(json!({ "isArchived": true })))
+                    }
                     Handover::CredentialsOwner => (Method::DELETE, None),
                     Handover::Archive => (
                         Method::PATCH,
@@ -394,6 +423,14 @@ impl SigmaClient {
                         )
                     }
                 };
+                // archiveDocuments archives the schedules too.
+                if let (Some(Value::Object(b)), true, false) = (
+                    &mut body,
+                    *archive_schedules,
+                    *handover == Handover::Archive,
+                ) {
+                    b.insert("archiveScheduledExports".into(), json!(true));
+                }
                 self.send(&Call {
                     method,
                     path,

@@ -39,6 +39,8 @@ pub fn routes() -> Router<Arc<Shared>> {
             get(team_members).patch(patch_team_members),
         )
         .route("/v2/accountTypes", get(account_types))
+        .route("/v2/members/{id}/files", get(member_files))
+        .route("/v2/members/{id}/schedules", get(member_schedules))
 }
 
 type Params = Query<HashMap<String, String>>;
@@ -250,8 +252,49 @@ async fn get_member(
     with_org(&s, &headers, false, |org| org.get_member(&id))
 }
 
-async fn create_member(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    with_body(&s, &headers, &body, |org, b| org.create_member(b))
+async fn create_member(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Params,
+    body: Bytes,
+) -> Response {
+    // `sendInvite` is a query parameter; absent means true.
+    let send_invite = !q
+        .get("sendInvite")
+        .is_some_and(|v| v.eq_ignore_ascii_case("false"));
+    with_body(&s, &headers, &body, |org, b| {
+        org.create_member(b, send_invite)
+    })
+}
+
+async fn member_files(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> Response {
+    with_org(&s, &headers, false, |org| {
+        org.member_files(
+            &id,
+            q.get("limit").map(String::as_str),
+            q.get("page").map(String::as_str),
+        )
+    })
+}
+
+async fn member_schedules(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> Response {
+    with_org(&s, &headers, false, |org| {
+        org.member_schedules(
+            &id,
+            q.get("limit").map(String::as_str),
+            q.get("page").map(String::as_str),
+        )
+    })
 }
 
 async fn update_member(
@@ -334,7 +377,7 @@ async fn team_members(
             org.team_members(&id)?,
             q.get("limit").map(String::as_str),
             q.get("page").map(String::as_str),
-            |m| org.team_member_out(m),
+            |m| org.team_member_out(&id, m),
         )
         .map(Answer::from)
     })

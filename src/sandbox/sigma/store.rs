@@ -1,9 +1,12 @@
 //! An emulated Sigma organisation and the rules its API applies to each
 //! request (reference §4–§6, §12). No HTTP here.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::people::{MemberDetails, bool_field, requested_kind};
 use crate::sandbox::data::{Answer, ApiError};
 
 /// The scheduler account every organisation has.
@@ -38,6 +41,19 @@ pub struct SigmaOrg {
     /// The next number used to make IDs.
     #[serde(default)]
     pub next_id: u64,
+    /// Per member ID: kind, schedules, invitation (see `people`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub member_details: BTreeMap<String, MemberDetails>,
+    /// Per team ID: the member IDs that are its admins (`isTeamAdmin`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub team_admins: BTreeMap<String, Vec<String>>,
+    /// Scheduled exports archived on deactivation.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub archived_schedules: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,7 +164,7 @@ pub struct MemberOut<'a> {
     created_at: &'static str,
     updated_at: &'static str,
     home_folder_id: String,
-    user_kind: &'static str,
+    user_kind: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     is_archived: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -183,6 +199,9 @@ impl SigmaOrg {
             teams: Vec::new(),
             archived_documents: 0,
             next_id: 1,
+            member_details: BTreeMap::new(),
+            team_admins: BTreeMap::new(),
+            archived_schedules: 0,
         };
         let admin = org.new_member_id();
         org.credentials_owner = admin.clone();
@@ -268,7 +287,7 @@ impl SigmaOrg {
             created_at: TIMESTAMP,
             updated_at: TIMESTAMP,
             home_folder_id: format!("00000000-0000-4000-9000-{:012}", m.member_id.len()),
-            user_kind: "internal",
+            user_kind: self.user_kind(&m.member_id),
             // Lists omit the flags of active members; single answers carry them.
             is_archived: (full || m.is_archived).then_some(m.is_archived),
             is_inactive: (full || m.is_inactive).then_some(m.is_inactive),
@@ -317,7 +336,9 @@ impl SigmaOrg {
         json!({ "userId": self.credentials_owner, "organizationId": self.organization_id })
     }
 
-    pub fn create_member(&mut self, body: &Value) -> Result<Value, ApiError> {
+    /// `POST /v2/members`; `send_invite` is the `sendInvite` query
+    /// parameter (default true). Embed users are never emailed.
+    pub fn create_member(&mut self, body: &Value, send_invite: bool) -> Result<Value, ApiError> {
         let email = required(body, "email")?;
         let first_name = required(body, "firstName")?;
         let last_name = required(body, "lastName")?;
@@ -347,9 +368,11 @@ impl SigmaOrg {
                     .get("teamId")
                     .and_then(Value::as_str)
                     .ok_or_else(|| err(400, "addToTeams entries need a teamId"))?;
-                teams.push(self.team_index(id)?);
+                let admin = bool_field(t, "isTeamAdmin")?.unwrap_or(false);
+                teams.push((self.team_index(id)?, admin));
             }
         }
+        let kind = requested_kind(body)?.unwrap_or_else(|| "internal".into());
         let member = SigmaMember {
             member_id: self.new_member_id(),
             email: email.to_string(),
@@ -360,9 +383,20 @@ impl SigmaOrg {
             is_inactive: false,
             documents: 0,
         };
-        for t in teams {
+        for (t, admin) in teams {
             self.teams[t].members.push(member.member_id.clone());
+            if admin {
+                let team = self.teams[t].team_id.clone();
+                self.team_admins
+                    .entry(team)
+                    .or_default()
+                    .push(member.member_id.clone());
+            }
         }
+        let invited = send_invite && kind != "embed";
+        let details = self.details_mut(&member.member_id);
+        details.user_kind = kind;
+        details.invitation_sent = Some(invited);
         let out = self.member_json(&member, true);
         self.members.push(member);
         Ok(out)
@@ -392,6 +426,8 @@ impl SigmaOrg {
         if let Some(t) = optional(body, "memberType")? {
             m.member_type = self.account_type(t)?;
         }
+        let kind = requested_kind(body)?;
+        let archive_schedules = bool_field(body, "archiveScheduledExports")?.unwrap_or(false);
         let new_owner = optional(body, "newOwnerId")?;
         let archive_documents = body
             .get("archiveDocuments")
@@ -405,10 +441,10 @@ impl SigmaOrg {
         }
         match body.get("isArchived") {
             None | Some(Value::Null) => {
-                if new_owner.is_some() || archive_documents {
+                if new_owner.is_some() || archive_documents || archive_schedules {
                     return Err(err(
                         400,
-                        "newOwnerId and archiveDocuments are only valid with isArchived: true",
+                        "newOwnerId, archiveDocuments and archiveScheduledExports are only valid with isArchived: true",
                     ));
                 }
             }
@@ -428,6 +464,10 @@ impl SigmaOrg {
                     (None, false) => Some(self.member_index(&self.credentials_owner.clone())?),
                 };
                 self.hand_over(i, receiver);
+                let schedules_to = receiver
+                    .filter(|_| !archive_schedules)
+                    .map(|r| self.members[r].member_id.clone());
+                self.hand_over_schedules(id, schedules_to.as_deref());
                 m.documents = 0;
                 m.is_archived = true;
             }
@@ -436,6 +476,9 @@ impl SigmaOrg {
             Some(_) => return Err(err(400, "isArchived must be a boolean")),
         }
         self.members[i] = m;
+        if let Some(kind) = kind {
+            self.details_mut(id).user_kind = kind;
+        }
         Ok(self.member_json(&self.members[i], true))
     }
 
@@ -458,6 +501,8 @@ impl SigmaOrg {
         if !self.members[i].is_archived {
             let owner = self.member_index(&self.credentials_owner.clone())?;
             self.hand_over(i, Some(owner));
+            let owner = self.credentials_owner.clone();
+            self.hand_over_schedules(id, Some(&owner));
             self.members[i].is_archived = true;
         }
         Ok(json!({}))
@@ -547,6 +592,7 @@ impl SigmaOrg {
     pub fn delete_team(&mut self, id: &str) -> Result<Value, ApiError> {
         let i = self.team_index(id)?;
         self.teams.remove(i);
+        self.team_admins.remove(id);
         Ok(json!({}))
     }
 
@@ -557,10 +603,10 @@ impl SigmaOrg {
     }
 
     /// A team membership as the API lists it.
-    pub fn team_member_out<'a>(&'a self, member: &'a str) -> TeamMemberOut<'a> {
+    pub fn team_member_out<'a>(&'a self, team: &str, member: &'a str) -> TeamMemberOut<'a> {
         TeamMemberOut {
             user_id: member,
-            is_team_admin: false,
+            is_team_admin: self.is_team_admin(team, member),
             added_by: &self.credentials_owner,
         }
     }
@@ -592,6 +638,9 @@ impl SigmaOrg {
                     format!("Inactive members cannot be added or removed from a team: {m}"),
                 ));
             }
+        }
+        if let Some(admins) = self.team_admins.get_mut(id) {
+            admins.retain(|m| !remove.contains(m));
         }
         let team = &mut self.teams[i];
         team.members.retain(|m| !remove.contains(m));
@@ -690,7 +739,7 @@ mod tests {
     fn documented_errors() {
         let mut o = org();
         let m = o
-            .create_member(&json!({"email": "a@x.io", "firstName": "A", "lastName": "B", "memberType": "creator"}))
+            .create_member(&json!({"email": "a@x.io", "firstName": "A", "lastName": "B", "memberType": "creator"}), true)
             .unwrap();
         assert_eq!(m["memberType"], "Creator");
         let id = m["memberId"].as_str().unwrap().to_string();
@@ -716,10 +765,16 @@ mod tests {
     fn deactivation_hands_documents_over_and_reactivation_restores() {
         let mut o = org();
         let a = o
-            .create_member(&json!({"email": "a@x.io", "firstName": "A", "lastName": "B"}))
+            .create_member(
+                &json!({"email": "a@x.io", "firstName": "A", "lastName": "B"}),
+                true,
+            )
             .unwrap();
         let b = o
-            .create_member(&json!({"email": "b@x.io", "firstName": "B", "lastName": "B"}))
+            .create_member(
+                &json!({"email": "b@x.io", "firstName": "B", "lastName": "B"}),
+                true,
+            )
             .unwrap();
         let (a, b) = (
             a["memberId"].as_str().unwrap().to_string(),

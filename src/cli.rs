@@ -139,9 +139,14 @@ pub struct ApplyArgs {
     #[command(flatten)]
     pub target: TargetArgs,
 
-    /// How to print the plan before applying it.
+    /// How to print the plan and the result: json prints one document
+    /// (the plan and each change's outcome) instead of both texts.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+
+    /// Also write the result as JSON (as --format json prints it) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 
     /// Apply without asking for confirmation.
     #[arg(long, short = 'y')]

@@ -26,8 +26,8 @@ mod import;
 mod plan;
 mod sandbox;
 mod shell;
-mod sites;
 mod signals;
+mod sites;
 mod target;
 mod validate;
 

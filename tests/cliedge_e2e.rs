@@ -1,0 +1,220 @@
+//! End to end, at the command-line edge: the JSON apply result, progress
+//! and log colour when not on a terminal, help, version and small words.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+const KEY: (&str, &str) = ("ACME_KEY", "sandbox-periscope-key");
+
+/// A state whose new group has a name Periscope refuses (over 100
+/// characters): its create fails, the user who needs it is skipped, the
+/// rest is applied.
+fn failing_group_state(url: &str) -> tempfile::TempDir {
+    let long = "G".repeat(120);
+    let site = periscope_site(url, "ACME_KEY")
+        + "unmanaged_users = \"keep\"\nunmanaged_groups = \"keep\"\n";
+    let people = format!(
+        r#"
+[[groups]]
+name = "{long}"
+access = "view"
+
+[[groups]]
+name = "Analysts"
+access = "discovery"
+
+[[users]]
+email = "admin@acme.com"
+first_name = "Site"
+last_name = "Admin"
+groups = ["Administrators"]
+
+[[users]]
+email = "ada@acme.com"
+first_name = "Ada"
+last_name = "King"
+groups = ["Administrators", "Analysts"]
+
+[[users]]
+email = "new@acme.com"
+first_name = "New"
+last_name = "Person"
+groups = ["{long}"]
+
+[[users]]
+email = "zoe@acme.com"
+first_name = "Zoe"
+last_name = "Other"
+"#
+    );
+    state_dir(&[("site.toml", &site), ("people.toml", &people)])
+}
+
+/// `(key, outcome, http_status, error, reason)` of each change of site acme.
+fn outcomes(doc: &Value) -> Vec<(String, String, Value, Value, Value)> {
+    assert_eq!(doc["results"][0]["site"], "acme");
+    doc["results"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["key"].as_str().unwrap().to_string(),
+                c["outcome"].as_str().unwrap().to_string(),
+                c["http_status"].clone(),
+                c["error"].clone(),
+                c["reason"].clone(),
+            )
+        })
+        .collect()
+}
+
+fn expected_outcomes() -> Vec<(String, String, Value, Value, Value)> {
+    let long = "G".repeat(120);
+    vec![
+        (
+            long.clone(),
+            "failed".into(),
+            Value::from(400),
+            Value::from(format!(
+                "site `acme`: create group {long}: HTTP 400: group names are at most 100 characters"
+            )),
+            Value::Null,
+        ),
+        (
+            "ada@acme.com".into(),
+            "applied".into(),
+            Value::Null,
+            Value::Null,
+            Value::Null,
+        ),
+        (
+            "new@acme.com".into(),
+            "skipped".into(),
+            Value::Null,
+            Value::Null,
+            Value::from(format!(
+                "not attempted: it needs group `{long}`, whose change failed"
+            )),
+        ),
+        (
+            "zoe@acme.com".into(),
+            "applied".into(),
+            Value::Null,
+            Value::Null,
+            Value::Null,
+        ),
+    ]
+}
+
+#[test]
+fn apply_format_json_prints_one_document_with_each_changes_outcome() {
+    let sb = seeded_sandbox();
+    let dir = failing_group_state(&sb.url);
+    let out = roster(dir.path(), &["apply", "--yes", "--format", "json"], &[KEY]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    let doc: Value = serde_json::from_str(&out.stdout).expect("stdout is one JSON document");
+    assert_eq!(doc["format_version"], 1);
+    assert_eq!(doc["status"], "failed");
+    assert_eq!(doc["dry_run"], false);
+    assert_eq!(
+        doc["summary"],
+        serde_json::json!({"applied": 2, "failed": 1, "skipped": 1, "not_started": 0})
+    );
+    assert_eq!(doc["plan"]["format_version"], 1);
+    assert_eq!(
+        doc["plan"]["sites"][0]["changes"].as_array().unwrap().len(),
+        4
+    );
+    assert_eq!(outcomes(&doc), expected_outcomes());
+    assert_eq!(
+        out.stderr,
+        "error: 1 of 4 changes failed; see the JSON result\n"
+    );
+    // The live outcome is what the document says.
+    let emails = live_emails(&sb);
+    assert!(emails.contains(&"zoe@acme.com".to_string()));
+    assert!(!emails.contains(&"new@acme.com".to_string()));
+    let groups: Vec<String> = sb.sandbox.data().periscope["acme"]
+        .groups
+        .iter()
+        .map(|g| g.name.clone())
+        .collect();
+    assert!(!groups.contains(&"G".repeat(120)), "{groups:?}");
+}
+
+#[test]
+fn apply_report_writes_the_json_beside_the_text_run() {
+    let sb = seeded_sandbox();
+    let dir = failing_group_state(&sb.url);
+    let out = roster(
+        dir.path(),
+        &["apply", "--yes", "--report", "result.json"],
+        &[KEY],
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stdout
+            .ends_with("Apply finished: 2 applied, 1 failed, 1 skipped.\nRun `roster plan` to see what is left, then `roster apply` again to finish.\n"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.stderr,
+        "Wrote the apply result to result.json.\nerror: 1 of 4 changes failed; see the report above\n"
+    );
+    let text = std::fs::read_to_string(dir.path().join("result.json")).unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["status"], "failed");
+    assert_eq!(outcomes(&doc), expected_outcomes());
+}
+
+#[test]
+fn apply_report_refuses_a_directory_before_anything_is_sent() {
+    let sb = seeded_sandbox();
+    let dir = failing_group_state(&sb.url);
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    let out = roster(dir.path(), &["apply", "--yes", "--report", "out"], &[KEY]);
+    assert_eq!(out.code, 1);
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        out.stderr,
+        "error: --report out: it is a directory; the apply result is written only to a new path or over a regular file. Nothing was written\n"
+    );
+    assert!(writes(&sb).is_empty());
+}
+
+#[test]
+fn apply_format_json_with_nothing_to_apply_and_a_dry_run() {
+    let sb = seeded_sandbox();
+    let dir = failing_group_state(&sb.url);
+    let dry = roster(
+        dir.path(),
+        &["apply", "--dry-run", "--format", "json"],
+        &[KEY],
+    );
+    let doc: Value = serde_json::from_str(&dry.stdout).expect("one JSON document");
+    assert_eq!(doc["dry_run"], true);
+    assert_eq!(doc["results"][0]["changes"].as_array().unwrap().len(), 4);
+    assert!(
+        writes(&sb)
+            .iter()
+            .all(|r| r.test_mode.as_deref() == Some("true"))
+    );
+
+    let empty = state_dir(&[("site.toml", &periscope_site(&sb.url, "ACME_KEY"))]);
+    // Take the state from the live site, then apply: nothing to do.
+    let import = roster(empty.path(), &["import"], &[KEY]);
+    assert_eq!(import.code, 0, "{}", import.all());
+    let out = roster(
+        empty.path(),
+        &["apply", "--yes", "--format", "json"],
+        &[KEY],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let doc: Value = serde_json::from_str(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["status"], "nothing_to_apply");
+    assert_eq!(doc["results"], serde_json::json!([]));
+}

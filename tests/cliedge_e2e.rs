@@ -218,3 +218,42 @@ fn apply_format_json_with_nothing_to_apply_and_a_dry_run() {
     assert_eq!(doc["status"], "nothing_to_apply");
     assert_eq!(doc["results"], serde_json::json!([]));
 }
+
+/// Runs `roster ARGS` in `cwd` with stderr piped and neither `CI` nor
+/// `NO_COLOR` set: only the pipe keeps progress and colour away.
+fn roster_piped(cwd: &std::path::Path, args: &[&str]) -> Output {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .current_dir(cwd)
+        .args(args)
+        .env_remove("CI")
+        .env_remove("NO_COLOR")
+        .env_remove("RUST_LOG")
+        .env_remove("ROSTER_STATE")
+        .env(KEY.0, KEY.1)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn no_progress_and_no_colour_when_stderr_is_not_a_terminal() {
+    let sb = seeded_sandbox();
+    let dir = failing_group_state(&sb.url);
+    let plan = roster_piped(dir.path(), &["plan", "-v"]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    assert!(plan.stderr.contains("state loaded"), "{}", plan.stderr);
+    assert!(!plan.all().contains('\u{1b}'), "{:?}", plan.stderr);
+    let apply = roster_piped(dir.path(), &["apply", "--yes"]);
+    assert_eq!(apply.code, 1);
+    // No bar, no spinner, no cursor movement: only the error.
+    assert_eq!(
+        apply.stderr,
+        "error: 1 of 4 changes failed; see the report above\n"
+    );
+    assert!(!apply.stdout.contains('\u{1b}'));
+}

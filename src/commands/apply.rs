@@ -279,6 +279,7 @@ async fn carry_out(
         WriteMode::Real
     };
     let progress = Progress::bar(total, "Applying");
+    context.gate.count_into(progress.clone());
     let run = crate::apply::Run {
         mode,
         concurrency: args.concurrency.into(),

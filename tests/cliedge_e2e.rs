@@ -257,3 +257,83 @@ fn no_progress_and_no_colour_when_stderr_is_not_a_terminal() {
     );
     assert!(!apply.stdout.contains('\u{1b}'));
 }
+
+#[test]
+fn help_lists_global_options_only_where_they_apply_with_env_names_and_examples() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("ROSTER_STATE", "secret-looking-dir")];
+    let plan = roster(dir.path(), &["plan", "--help"], &env);
+    assert_eq!(plan.code, 0);
+    assert!(
+        plan.stdout.contains("\nGlobal Options:\n"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("[env: ROSTER_STATE]\n"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("[env: ROSTER_SITES_FROM]\n"));
+    assert!(!plan.stdout.contains("ROSTER_STATE="));
+    assert!(!plan.stdout.contains("secret-looking-dir"));
+    for (command, example) in [
+        ("plan", "  $ roster plan --site acme --out plan.json\n"),
+        ("apply", "  $ roster apply plan.json --yes\n"),
+        ("import", "  $ roster import --csv people.csv --dry-run\n"),
+    ] {
+        let out = roster(dir.path(), &[command, "--help"], &[]);
+        assert!(
+            out.stdout.contains("\nExamples:\n"),
+            "{command}: {}",
+            out.stdout
+        );
+        assert!(out.stdout.contains(example), "{command}: {}", out.stdout);
+    }
+    for command in ["schema", "sandbox", "completions", "man"] {
+        let out = roster(dir.path(), &[command, "--help"], &[]);
+        assert_eq!(out.code, 0, "{command}");
+        for global in [
+            "--state",
+            "--site",
+            "--sites-from",
+            "--verbose",
+            "Global Options",
+        ] {
+            assert!(
+                !out.stdout.contains(global),
+                "{command} lists {global}: {}",
+                out.stdout
+            );
+        }
+    }
+    let fmt = roster(dir.path(), &["fmt", "--help"], &[]);
+    assert!(fmt.stdout.contains("--state <DIR>"));
+    assert!(!fmt.stdout.contains("--site"), "{}", fmt.stdout);
+}
+
+#[test]
+fn global_options_still_work_before_and_after_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = repo_state();
+    let state = state.to_str().unwrap();
+    for args in [
+        vec!["--state", state, "validate"],
+        vec!["validate", "--state", state],
+        vec!["-v", "--state", state, "fmt", "--check"],
+        vec!["fmt", "--check", "--state", state, "-v"],
+        vec!["schema", "-vv"],
+        vec!["-v", "schema"],
+        vec!["--state", state, "--site", "acme", "sites"],
+        vec!["sites", "--site", "acme", "--state", state],
+    ] {
+        let out = roster(dir.path(), &args, &[]);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.all());
+    }
+    let sites = roster(
+        dir.path(),
+        &["sites", "--state", state, "--site", "acme"],
+        &[],
+    );
+    assert_eq!(sites.stdout, "acme  periscope\n");
+}

@@ -6,12 +6,20 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::render::Format;
 
+/// `roster --version`: the version and the commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("ROSTER_COMMIT"),
+    ")"
+);
+
 /// The help heading of the options every state-reading command takes.
 const GLOBAL: &str = "Global Options";
 
 /// Keep the users and groups of BI platforms in line with TOML files in git.
 #[derive(Debug, Parser)]
-#[command(name = "roster", version, about, long_about = None)]
+#[command(name = "roster", version = VERSION, about, long_about = None)]
 pub struct Cli {
     /// Directory of the desired state: every *.toml file under it is read.
     #[arg(

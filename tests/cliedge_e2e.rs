@@ -337,3 +337,22 @@ fn global_options_still_work_before_and_after_the_command() {
     );
     assert_eq!(sites.stdout, "acme  periscope\n");
 }
+
+#[test]
+fn version_names_the_commit_it_was_built_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let out = roster(dir.path(), &["--version"], &[]);
+    assert_eq!(out.code, 0);
+    assert_eq!(
+        out.stdout,
+        format!("roster {} (commit {commit})\n", env!("CARGO_PKG_VERSION"))
+    );
+}

@@ -356,3 +356,81 @@ fn version_names_the_commit_it_was_built_from() {
         format!("roster {} (commit {commit})\n", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn import_says_what_plan_will_still_show_and_names_new_files() {
+    let sb = seeded_sandbox();
+    let ghost =
+        "[[users]]\nemail = \"ghost@acme.com\"\nfirst_name = \"Gone\"\nlast_name = \"Away\"\n";
+    let dir = state_dir(&[
+        ("site.toml", &periscope_site(&sb.url, "ACME_KEY")),
+        ("ghost.toml", ghost),
+    ]);
+    let out = roster(dir.path(), &["import"], &[KEY]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let tail: Vec<&str> = out.stdout.lines().rev().take(2).collect();
+    assert_eq!(
+        tail,
+        [
+            "`roster plan` will still show 1 change: the state declares what the sites lack (import keeps it; `roster import --prune` takes it off the state).",
+            "Review with `git diff`, and `git add` the new file it does not show: state/imported/acme.toml.",
+        ]
+    );
+    let plan = roster(dir.path(), &["plan", "--detailed-exitcode"], &[KEY]);
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(
+        plan.stdout
+            .starts_with("Plan: 1 to create, 0 to update, 0 to delete.\n"),
+        "{}",
+        plan.stdout
+    );
+
+    let pruned = roster(dir.path(), &["import", "--prune"], &[KEY]);
+    assert_eq!(pruned.code, 0, "{}", pruned.all());
+    assert!(
+        pruned.stdout.ends_with(
+            "acme: 0 people added, 0 updated, 1 removed; 0 groups added, 0 updated, 0 removed\nReview with `git diff`.\n`roster plan` should now show no changes.\n"
+        ),
+        "{}",
+        pruned.stdout
+    );
+    let plan = roster(dir.path(), &["plan", "--detailed-exitcode"], &[KEY]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    assert!(writes(&sb).is_empty());
+}
+
+#[test]
+fn one_person_is_a_person() {
+    let dir = state_dir(&[
+        (
+            "site.toml",
+            &periscope_site("http://127.0.0.1:9", "ACME_KEY"),
+        ),
+        (
+            "people.toml",
+            "[[users]]\nemail = \"ada@acme.com\"\nfirst_name = \"Ada\"\nlast_name = \"King\"\n",
+        ),
+    ]);
+    std::fs::write(
+        dir.path().join("one.csv"),
+        "Email,First Name\nada@acme.com,Adelaide\n",
+    )
+    .unwrap();
+    let dry = roster(
+        dir.path(),
+        &["import", "--csv", "one.csv", "--dry-run"],
+        &[],
+    );
+    assert_eq!(dry.code, 0, "{}", dry.all());
+    assert!(
+        dry.stdout
+            .ends_with("Would update 1 person in 1 file; nothing was written.\n"),
+        "{}",
+        dry.stdout
+    );
+    let out = roster(dir.path(), &["import", "--csv", "one.csv"], &[]);
+    assert_eq!(
+        out.stdout,
+        "edited state/people.toml\nUpdated 1 person from one.csv. Review with `git diff`, then `roster plan`.\n"
+    );
+}

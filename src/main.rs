@@ -17,7 +17,7 @@ fn main() -> ExitCode {
     match roster::run(cli) {
         Ok(status) => ExitCode::from(status.code()),
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", roster::describe_error(&error));
             ExitCode::from(1)
         }
     }

@@ -434,3 +434,137 @@ fn one_person_is_a_person() {
         "edited state/people.toml\nUpdated 1 person from one.csv. Review with `git diff`, then `roster plan`.\n"
     );
 }
+
+#[test]
+fn a_tripped_guard_is_explained_once() {
+    let sb = seeded_sandbox();
+    let admin = "[[users]]\nemail = \"admin@acme.com\"\nfirst_name = \"Site\"\nlast_name = \"Admin\"\ngroups = [\"Administrators\"]\n";
+    let dir = state_dir(&[
+        ("site.toml", &periscope_site(&sb.url, "ACME_KEY")),
+        ("people.toml", admin),
+    ]);
+    let plan = roster(dir.path(), &["plan"], &[KEY]);
+    assert_eq!(plan.code, 1);
+    assert_eq!(
+        plan.stderr,
+        "error: 2 blast-radius guards tripped; apply will refuse this plan:\n  site `acme`: 10 user removals (see `allow_removals` above)\n  site `acme`: 4 group deletions (see `allow_group_deletions` above)\n"
+    );
+    let long = "the plan removes 10 users (91% of 11 live)";
+    assert_eq!(plan.all().matches(long).count(), 1, "{}", plan.all());
+    let apply = roster(dir.path(), &["apply", "--yes"], &[KEY]);
+    assert_eq!(apply.all().matches(long).count(), 1, "{}", apply.all());
+    assert!(writes(&sb).is_empty());
+}
+
+#[test]
+fn a_refused_key_through_sandbox_url_does_not_name_the_states_variable() {
+    let sb = sandbox_with_key("another-key");
+    let dir = state_dir(&[(
+        "site.toml",
+        &periscope_site("https://app.periscopedata.com", "ACME_KEY"),
+    )]);
+    let out = roster(dir.path(), &["plan", "--sandbox-url", &sb.url], &[]);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: could not read the live state:\n  site `acme`: list users: HTTP 401: invalid API key for site 'acme' (with --sandbox-url roster sends the sandbox's test credentials, not the ones the state names; the sandbox at {}/ holds others for this site: see the credentials its banner lists, or start it again from the seed)\nnothing was changed\n",
+            sb.url.trim_end_matches('/')
+        )
+    );
+    assert!(!out.stderr.contains("ACME_KEY"));
+}
+
+#[test]
+fn an_error_quoting_its_cause_says_it_once() {
+    let dir = state_dir(&[(
+        "site.toml",
+        &periscope_site("http://127.0.0.1:9", "ACME_KEY"),
+    )]);
+    std::fs::create_dir(dir.path().join("plan.json")).unwrap();
+    let out = roster(dir.path(), &["apply", "plan.json"], &[]);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr,
+        "error: cannot read the saved plan plan.json: Is a directory (os error 21)\n"
+    );
+}
+
+#[test]
+fn ctrl_c_at_the_confirmation_prompt_cancels_and_exits_130() {
+    use std::io::{Read, Write};
+    let sb = seeded_sandbox();
+    let dir = failing_group_state(&sb.url);
+    let command = format!("{} apply", env!("CARGO_BIN_EXE_roster"));
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir.path())
+        .env(KEY.0, KEY.1)
+        .env_remove("CI")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs roster on a pseudo-terminal");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = {
+        let seen = seen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let text = || String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !text().contains("[y/N] ") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no prompt: {}",
+            text()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.stdin.as_mut().unwrap().write_all(b"\x03").unwrap();
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    let out = text();
+    assert_eq!(status.code(), Some(130), "{out}");
+    let after = &out[out.find("[y/N] ").unwrap() + "[y/N] ".len()..];
+    assert_eq!(
+        after.replace("^C", ""),
+        "\r\nCancelled; nothing was changed.\r\n"
+    );
+    assert!(writes(&sb).is_empty());
+}
+
+#[test]
+fn the_hint_after_plan_out_against_the_sandbox_carries_sandbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = repo_state();
+    let out = roster(
+        dir.path(),
+        &[
+            "plan",
+            "--sandbox",
+            "--out",
+            "p.json",
+            "--state",
+            state.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        out.stderr,
+        format!(
+            "Saved the plan to p.json; apply exactly this plan with `roster apply p.json --state {} --sandbox`.\n",
+            state.display()
+        )
+    );
+}

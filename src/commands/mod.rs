@@ -99,6 +99,24 @@ pub fn run(cli: Cli) -> Result<Status> {
     }
 }
 
+/// An error and its causes on one line, `outer: inner`, each cause said
+/// once: an error whose message already quotes its source (thiserror's
+/// `{source}`) does not have it repeated.
+pub fn describe_error(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
 /// Writes `text` to standard output. A reader that has gone away (`roster
 /// plan | head`) is not a failure: what is left is not written and the
 /// command carries on, ending as it would have. Any other failure (a full

@@ -95,13 +95,31 @@ pub fn shell_word(word: &str) -> String {
 }
 
 /// Fails when the plan goes past a blast-radius guard; the plan printed
-/// above already says which and how to acknowledge it.
+/// above already says which and how to acknowledge it, so the error names
+/// each in one short line instead of saying it all again.
 pub fn refuse_tripped_guards(plan: &Plan, consequence: &str) -> Result<()> {
+    use crate::plan::GuardKind;
     let trips = plan.guard_trips();
     if trips.is_empty() {
         return Ok(());
     }
-    let lines: Vec<String> = trips.iter().map(|t| format!("  {t}")).collect();
+    let lines: Vec<String> = trips
+        .iter()
+        .map(|t| {
+            let what = match t.kind {
+                GuardKind::Removals => "user removals",
+                GuardKind::GroupDeletions => "group deletions",
+                GuardKind::MembershipRemovals => "membership removals",
+                GuardKind::AdminChanges => "administrator changes",
+            };
+            format!(
+                "  site `{}`: {} {what} (see `{}` above)",
+                crate::render::escape::Text(&t.site),
+                t.count,
+                t.kind.allow_key()
+            )
+        })
+        .collect();
     Err(anyhow!(
         "{} blast-radius guard{} tripped; {consequence}:\n{}",
         trips.len(),

@@ -17,6 +17,8 @@ fn main() {
     let commit = std::env::var("ROSTER_COMMIT")
         .ok()
         .filter(|c| !c.is_empty())
+        // A full SHA (as CI gives it) is shortened like git's.
+        .map(|c| c.chars().take(12).collect::<String>())
         .or_else(|| git(&["rev-parse", "--short=12", "HEAD"]))
         .unwrap_or_else(|| "unknown".to_string());
     // Rebuilt when HEAD moves: the file HEAD, the branch it points at, and

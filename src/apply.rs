@@ -269,7 +269,13 @@ async fn apply_site(
                 Err(e) => Outcome::Failed(e),
             });
         }
-        run.progress.inc(batch.len());
+        // Sent changes advance the progress as each ends (the gate counts
+        // them); those not sent count here.
+        let unsent = outcomes
+            .iter()
+            .filter(|o| matches!(o, Some(Outcome::Skipped(_) | Outcome::NotStarted)))
+            .count();
+        run.progress.inc(unsent);
         let failed: Vec<&Change> = batch
             .iter()
             .zip(&outcomes)

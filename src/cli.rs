@@ -2,16 +2,35 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::render::Format;
 
+/// `roster --version`: the version and the commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("ROSTER_COMMIT"),
+    ")"
+);
+
+/// The help heading of the options every state-reading command takes.
+const GLOBAL: &str = "Global Options";
+
 /// Keep the users and groups of BI platforms in line with TOML files in git.
 #[derive(Debug, Parser)]
-#[command(name = "roster", version, about, long_about = None)]
+#[command(name = "roster", version = VERSION, about, long_about = None)]
 pub struct Cli {
     /// Directory of the desired state: every *.toml file under it is read.
-    #[arg(long, global = true, default_value = "state", env = "ROSTER_STATE")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = GLOBAL,
+        value_name = "DIR",
+        default_value = "state",
+        env = "ROSTER_STATE",
+        hide_env_values = true
+    )]
     pub state: PathBuf,
 
     /// Take every site's connection settings (provider, site, base_url,
@@ -19,15 +38,22 @@ pub struct Cli {
     /// under this trusted directory, such as a checkout of the default
     /// branch; a state that declares them differently is refused before
     /// anything is run or sent.
-    #[arg(long, global = true, value_name = "DIR", env = "ROSTER_SITES_FROM")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = GLOBAL,
+        value_name = "DIR",
+        env = "ROSTER_SITES_FROM",
+        hide_env_values = true
+    )]
     pub sites_from: Option<PathBuf>,
 
     /// Only these sites (repeatable); by default every declared site.
-    #[arg(long = "site", global = true, value_name = "NAME")]
+    #[arg(long = "site", global = true, help_heading = GLOBAL, value_name = "NAME")]
     pub sites: Vec<String>,
 
     /// Log every HTTP call to stderr (-v); RUST_LOG overrides.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, help_heading = GLOBAL, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
     #[command(subcommand)]
@@ -39,13 +65,16 @@ pub enum Command {
     /// Load and check the state; contacts nothing.
     Validate,
     /// Fetch the live state of every site and print what would change.
+    #[command(after_help = PLAN_EXAMPLES)]
     Plan(PlanArgs),
     /// Print the plan, ask for confirmation, and carry it out.
+    #[command(after_help = APPLY_EXAMPLES)]
     Apply(ApplyArgs),
     /// Run a local emulator of the platforms' APIs.
     Sandbox(SandboxArgs),
     /// Write state that describes the live sites (so the next plan is
     /// empty), or with --csv edit the state from a CSV file.
+    #[command(after_help = IMPORT_EXAMPLES)]
     Import(ImportArgs),
     /// Print the state (or a site's live users) as CSV.
     Export(ExportArgs),
@@ -66,6 +95,88 @@ pub enum Command {
     /// Remove the apply lock (or a sandbox data file's lock) left by a run
     /// that was killed.
     ForceUnlock(ForceUnlockArgs),
+}
+
+const PLAN_EXAMPLES: &str = "\
+Examples:
+  # Try it without credentials, against the built-in sandbox
+  $ roster plan --sandbox
+
+  # Plan one site, save the plan for review, apply exactly that plan later
+  $ roster plan --site acme --out plan.json
+  $ roster apply plan.json --site acme
+
+  # In CI: the plan as a PR comment; exit 2 when there are changes
+  $ roster plan --format markdown --detailed-exitcode";
+
+const APPLY_EXAMPLES: &str = "\
+Examples:
+  # Show the plan, confirm, apply
+  $ roster apply
+
+  # Apply a reviewed saved plan without asking (CI after merge)
+  $ roster apply plan.json --yes
+
+  # Check every write with Periscope's test mode; nothing changes
+  $ roster apply --dry-run
+
+  # One JSON document with each change's outcome, for a CI job to keep
+  $ roster apply --yes --format json > result.json";
+
+const IMPORT_EXAMPLES: &str = "\
+Examples:
+  # Write state describing the live sites, so the next plan is empty
+  $ roster import
+
+  # Also drop people and groups no longer on a site
+  $ roster import --prune
+
+  # Edit the state from a CSV export; see what would be written first
+  $ roster import --csv people.csv --dry-run";
+
+/// Commands on which the global options mean nothing: they accept them (so
+/// no command line stops working) but do not list them.
+const WITHOUT_GLOBALS: [&str; 4] = ["schema", "sandbox", "completions", "man"];
+
+/// Commands that read only the state directory: `--site` and
+/// `--sites-from` are accepted but not listed.
+const STATE_ONLY: [&str; 2] = ["fmt", "force-unlock"];
+
+/// The command line's definition, as parsed and as shown in help,
+/// completions and the man page.
+pub fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    let globals: Vec<clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
+    // A subcommand's own argument of the same id is not replaced by the
+    // global one; hidden, it keeps the option working without showing it.
+    let hidden = |ids: &'static [&'static str]| {
+        let globals = globals.clone();
+        move |sub: clap::Command| {
+            globals
+                .iter()
+                .filter(|a| ids.contains(&a.get_id().as_str()))
+                .fold(sub, |sub, a| sub.arg(a.clone().global(false).hide(true)))
+        }
+    };
+    for name in WITHOUT_GLOBALS {
+        cmd = cmd.mut_subcommand(name, hidden(&["state", "sites_from", "sites", "verbose"]));
+    }
+    for name in STATE_ONLY {
+        cmd = cmd.mut_subcommand(name, hidden(&["sites_from", "sites"]));
+    }
+    cmd
+}
+
+impl Cli {
+    /// Parses the process's arguments against [`command`].
+    pub fn try_parse_args() -> Result<Cli, clap::Error> {
+        let mut matches = command().try_get_matches()?;
+        Cli::from_arg_matches_mut(&mut matches)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -139,9 +250,14 @@ pub struct ApplyArgs {
     #[command(flatten)]
     pub target: TargetArgs,
 
-    /// How to print the plan before applying it.
+    /// How to print the plan and the result: json prints one document
+    /// (the plan and each change's outcome) instead of both texts.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+
+    /// Also write the result as JSON (as --format json prints it) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 
     /// Apply without asking for confirmation.
     #[arg(long, short = 'y')]

@@ -15,6 +15,8 @@ pub struct Gate {
     next: AtomicU64,
     /// Changes under way, by ticket, as `site S: user x created`.
     in_flight: Mutex<BTreeMap<u64, String>>,
+    /// Advanced by one as each started change ends.
+    progress: std::sync::OnceLock<crate::progress::Progress>,
 }
 
 impl Gate {
@@ -48,13 +50,22 @@ impl Gate {
             .collect()
     }
 
-    fn enter(&self, what: String) -> Pass<'_> {
+    /// Advance `progress` by one as each started change ends.
+    pub fn count_into(&self, progress: crate::progress::Progress) {
+        let _ = self.progress.set(progress);
+    }
+
+    fn enter(&self, what: String, first: bool) -> Pass<'_> {
         let ticket = self.next.fetch_add(1, Ordering::SeqCst);
         self.in_flight
             .lock()
             .expect("gate lock")
             .insert(ticket, what);
-        Pass { gate: self, ticket }
+        Pass {
+            gate: self,
+            ticket,
+            first,
+        }
     }
 }
 
@@ -72,13 +83,13 @@ impl<'a> SiteGate<'a> {
         if self.gate.is_stopped() {
             return None;
         }
-        Some(self.resume(change))
+        Some(self.gate.enter(describe(self.site, change), true))
     }
 
     /// A further request of a change already started (it is finished even
     /// after a stop, so the change is not left half done).
     pub fn resume(&self, change: &Change) -> Pass<'a> {
-        self.gate.enter(describe(self.site, change))
+        self.gate.enter(describe(self.site, change), false)
     }
 
     pub fn site_name(&self) -> &'a str {
@@ -94,12 +105,17 @@ impl<'a> SiteGate<'a> {
 pub struct Pass<'a> {
     gate: &'a Gate,
     ticket: u64,
+    /// Made by [`SiteGate::start`]: its end counts one change in progress.
+    first: bool,
 }
 
 impl Drop for Pass<'_> {
     fn drop(&mut self) {
         if let Ok(mut m) = self.gate.in_flight.lock() {
             m.remove(&self.ticket);
+        }
+        if let (true, Some(progress)) = (self.first, self.gate.progress.get()) {
+            progress.inc(1);
         }
     }
 }

@@ -19,4 +19,4 @@ pub mod sandbox;
 pub mod secret;
 pub mod state;
 
-pub use commands::{Status, run};
+pub use commands::{Status, describe_error, run};

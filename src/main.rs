@@ -1,7 +1,5 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 // glibc's allocator spends a quarter of a 100,000-person plan in malloc and
 // free (BENCHMARKS.md); mimalloc is built for many small allocations.
 #[global_allocator]
@@ -9,7 +7,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     // Exit 2 means "the plan has changes", so a usage error exits 1.
-    let cli = match roster::cli::Cli::try_parse() {
+    let cli = match roster::cli::Cli::try_parse_args() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -19,7 +17,7 @@ fn main() -> ExitCode {
     match roster::run(cli) {
         Ok(status) => ExitCode::from(status.code()),
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", roster::describe_error(&error));
             ExitCode::from(1)
         }
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// A progress indicator that may be switched off; cheap to pass around.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Progress(Option<ProgressBar>);
 
 fn enabled() -> bool {
@@ -30,7 +30,8 @@ impl Progress {
         Progress(Some(bar))
     }
 
-    /// A bar of `total` steps.
+    /// A bar of `total` changes (or other units), the elapsed time kept
+    /// live between them.
     pub fn bar(total: usize, message: &str) -> Self {
         if !enabled() || total == 0 {
             return Progress(None);
@@ -41,6 +42,7 @@ impl Progress {
                 .expect("a valid template")
                 .progress_chars("=> "),
         );
+        bar.enable_steady_tick(Duration::from_millis(250));
         Progress(Some(bar))
     }
 

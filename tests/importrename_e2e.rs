@@ -84,7 +84,7 @@ fn import_then_plan_is_empty_on_the_repo_state_and_every_example() {
         assert!(
             import
                 .stdout
-                .ends_with("Review with `git diff`; `roster plan` should now show no changes.\n"),
+                .ends_with("\n`roster plan` should now show no changes.\n"),
             "{name}: {}",
             import.stdout
         );

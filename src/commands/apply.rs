@@ -17,6 +17,8 @@ use crate::plan::SavedPlan;
 use crate::progress::Progress;
 use crate::provider::Pacing;
 use crate::provider::WriteMode;
+use crate::render::Format;
+use crate::render::json::{Applied, ApplyStatus};
 
 pub async fn run(scope: &super::Scope<'_>, args: &ApplyArgs) -> Result<Status> {
     // One apply at a time per state and set of live sites, held until this
@@ -32,6 +34,11 @@ pub async fn run(scope: &super::Scope<'_>, args: &ApplyArgs) -> Result<Status> {
             )
         })
         .transpose()?;
+    // A --report path that cannot be written stops everything before any
+    // request.
+    if let Some(path) = &args.report {
+        super::plan::check_out_path(&REPORT, path, scope.dir)?;
+    }
     let gate = Arc::new(Gate::new());
     let watcher = Watcher::start(gate.clone())?;
     // A saved plan that cannot be read stops everything before any request.
@@ -53,7 +60,13 @@ pub async fn run(scope: &super::Scope<'_>, args: &ApplyArgs) -> Result<Status> {
     if let Some(save) = targets.saver() {
         watcher.on_exit(save);
     }
-    let result = apply(&desired, &targets, args, saved.as_ref(), &watcher, &gate).await;
+    let context = Context {
+        args,
+        state_dir: scope.dir,
+        watcher: &watcher,
+        gate: &gate,
+    };
+    let result = apply(&desired, &targets, saved.as_ref(), &context).await;
     watcher.done();
     targets.finish().await?;
     result
@@ -86,14 +99,62 @@ impl<'a> Saved<'a> {
     }
 }
 
+/// What [`apply`] works with besides the state and its sites.
+struct Context<'a> {
+    args: &'a ApplyArgs,
+    state_dir: &'a std::path::Path,
+    watcher: &'a Watcher,
+    gate: &'a Gate,
+}
+
+/// `--report FILE`.
+const REPORT: super::plan::OutFile = super::plan::OutFile {
+    flag: "--report",
+    what: "the apply result",
+    example: "apply.json",
+};
+
+/// The JSON result of an apply, printed (`--format json`) and written
+/// (`--report`) as asked.
+struct Ending<'a> {
+    plan: &'a crate::plan::Plan,
+    fingerprint: &'a str,
+    unreadable: &'a [String],
+    context: &'a Context<'a>,
+}
+
+impl Ending<'_> {
+    fn emit(&self, status: ApplyStatus, report: Option<&crate::apply::Report>) -> Result<()> {
+        let args = self.context.args;
+        if args.format != Format::Json && args.report.is_none() {
+            return Ok(());
+        }
+        let applied = Applied {
+            status,
+            dry_run: args.dry_run,
+            report,
+            unreadable: self.unreadable,
+        };
+        let json = crate::render::json::render_apply(self.plan, self.fingerprint, &applied);
+        if args.format == Format::Json {
+            out!("{json}")?;
+        }
+        if let Some(path) = &args.report {
+            super::plan::save(&REPORT, path, &json, self.context.state_dir)?;
+            eprintln!("Wrote the apply result to {}.", path.display());
+        }
+        Ok(())
+    }
+}
+
 async fn apply(
     desired: &crate::model::DesiredState,
     targets: &Targets,
-    args: &ApplyArgs,
     saved: Option<&Saved<'_>>,
-    watcher: &Watcher,
-    gate: &Gate,
+    context: &Context<'_>,
 ) -> Result<Status> {
+    let args = context.args;
+    let json = args.format == Format::Json;
     let computed = super::plan::compute(desired, targets).await?;
     if saved.is_some() {
         computed.require_every_site(
@@ -101,44 +162,124 @@ async fn apply(
         )?;
     }
     let plan = &computed.plan;
-    let clients: Vec<&crate::provider::Client> = computed
-        .sites
-        .iter()
-        .map(|i| &targets.clients[*i])
-        .collect();
     let fingerprint = crate::plan::DesiredFingerprint::of(desired);
     let mismatch =
         saved.and_then(|s| crate::plan::compare(s.plan, plan, &s.fingerprint, &s.declared));
     if let (Some(mismatch), Some(path)) = (mismatch, &args.plan) {
-        out!("{}", mismatch.render(&path.display().to_string()))?;
+        let shown = mismatch.render(&path.display().to_string());
+        if json {
+            eprint!("{shown}");
+        } else {
+            out!("{shown}")?;
+        }
         bail!(
             "refusing to apply {}: it is not the plan roster would carry out now. Run `roster plan` again, review it, and apply the new plan; nothing was changed",
             path.display()
         );
     }
-    out!("{}", crate::render::render(plan, &fingerprint, args.format))?;
-    super::plan::refuse_tripped_guards(plan, "refusing to apply; nothing was changed")?;
+    if !json {
+        out!("{}", crate::render::render(plan, &fingerprint, args.format))?;
+    } else if !args.yes && !args.dry_run && !plan.is_empty() {
+        // The JSON comes at the end: whoever confirms reads the plan first.
+        eprint!(
+            "{}",
+            crate::render::render(plan, &fingerprint, Format::Text)
+        );
+    }
+    let ending = Ending {
+        plan,
+        fingerprint: fingerprint.get(),
+        unreadable: &computed.unreadable,
+        context,
+    };
+    if let Err(refused) =
+        super::plan::refuse_tripped_guards(plan, "refusing to apply; nothing was changed")
+    {
+        ending.emit(ApplyStatus::Refused, None)?;
+        return Err(refused);
+    }
     for why in &computed.unreadable {
-        outln!("\nNot applied, as its live state could not be read: {why}")?;
+        let line = format!("\nNot applied, as its live state could not be read: {why}");
+        if json {
+            eprintln!("{line}");
+        } else {
+            outln!("{line}")?;
+        }
     }
     if plan.is_empty() {
-        outln!("Nothing to apply.")?;
+        if !json {
+            outln!("Nothing to apply.")?;
+        }
+        ending.emit(ApplyStatus::NothingToApply, None)?;
         computed.require_every_site("the other sites have nothing to apply")?;
         return Ok(Status::Success);
     }
+    let report = carry_out(plan, &computed, targets, context).await?;
+    if !json {
+        print_report(&report.render(), args.format)?;
+    }
+    let total = plan.summary().total();
+    let see = if json {
+        "see the JSON result"
+    } else {
+        "see the report above"
+    };
+    if report.interrupted {
+        ending.emit(ApplyStatus::Interrupted, Some(&report))?;
+        eprintln!(
+            "error: apply interrupted: {} of {total} changes not started; {see}",
+            report.not_started()
+        );
+        Ok(Status::Interrupted)
+    } else if report.is_success() {
+        ending.emit(ApplyStatus::Finished, Some(&report))?;
+        computed.require_every_site("the changes of the other sites were applied")?;
+        Ok(Status::Success)
+    } else {
+        ending.emit(ApplyStatus::Failed, Some(&report))?;
+        bail!("{} of {} changes failed; {see}", report.failed(), total)
+    }
+}
+
+/// Confirms (unless --yes or --dry-run), then sends the plan's changes.
+async fn carry_out(
+    plan: &crate::plan::Plan,
+    computed: &super::plan::Computed,
+    targets: &Targets,
+    context: &Context<'_>,
+) -> Result<crate::apply::Report> {
+    let args = context.args;
+    // Notices go to stderr when stdout holds the JSON document.
+    let say = |text: &str| -> Result<()> {
+        if args.format == Format::Json {
+            eprintln!("{text}");
+            Ok(())
+        } else {
+            outln!("{text}")
+        }
+    };
+    let clients: Vec<&crate::provider::Client> = computed
+        .sites
+        .iter()
+        .map(|i| &targets.clients[*i])
+        .collect();
     let total = plan.summary().total();
     let sites = plan.sites.iter().filter(|s| !s.changes.is_empty()).count();
     let mode = if args.dry_run {
-        outln!("\n{}", dry_run_notice(plan))?;
+        say(&format!("\n{}", dry_run_notice(plan)))?;
         WriteMode::TestMode
     } else {
         if !args.yes {
+            context.watcher.confirming();
             confirm(total, sites)?;
         }
-        outln!()?;
+        if args.format != Format::Json {
+            outln!()?;
+        }
         WriteMode::Real
     };
     let progress = Progress::bar(total, "Applying");
+    context.gate.count_into(progress.clone());
     let run = crate::apply::Run {
         mode,
         concurrency: args.concurrency.into(),
@@ -148,28 +289,12 @@ async fn apply(
             OnFailure::Continue
         },
         progress: &progress,
-        gate,
+        gate: context.gate,
     };
-    watcher.applying();
+    context.watcher.applying();
     let report = crate::apply::apply(plan, &clients, &run).await;
-    watcher.done();
-    print_report(&report.render(), args.format)?;
-    if report.interrupted {
-        eprintln!(
-            "error: apply interrupted: {} of {total} changes not started; see the report above",
-            report.not_started()
-        );
-        Ok(Status::Interrupted)
-    } else if report.is_success() {
-        computed.require_every_site("the changes of the other sites were applied")?;
-        Ok(Status::Success)
-    } else {
-        bail!(
-            "{} of {} changes failed; see the report above",
-            report.failed(),
-            total
-        )
-    }
+    context.watcher.done();
+    Ok(report)
 }
 
 /// The report after the plan; in a markdown document (a job summary, a

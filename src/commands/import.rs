@@ -63,12 +63,12 @@ async fn from_live(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status
             }
         };
         lines.push(format!(
-            "{}: {} people added, {} updated{}; {} groups added, {} updated{}",
+            "{}: {} added, {} updated{}; {} added, {} updated{}",
             site.site.name,
-            done.users_added,
+            people(done.users_added),
             done.users_updated,
             removed(done.users_removed),
-            done.groups_added,
+            count(done.groups_added, "group", "groups"),
             done.groups_updated,
             removed(done.groups_removed)
         ));
@@ -85,14 +85,72 @@ async fn from_live(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status
         outln!("Nothing was written (--dry-run).")?;
         return Ok(Status::Success);
     }
+    let new_files: Vec<std::path::PathBuf> = files
+        .changed()
+        .into_iter()
+        .filter(|(path, _)| std::fs::symlink_metadata(path).is_err())
+        .map(|(path, _)| path.to_path_buf())
+        .collect();
     for path in write_checked(scope.dir, &files)? {
         outln!("edited {}", path.display())?;
     }
     for l in &lines {
         outln!("{l}")?;
     }
-    outln!("Review with `git diff`; `roster plan` should now show no changes.")?;
+    outln!("{}", review_hint(&new_files))?;
+    outln!("{}", still_to_plan(scope, &live, args.prune))?;
     Ok(Status::Success)
+}
+
+/// How to review what import wrote: `git diff` does not show new files.
+fn review_hint(new_files: &[std::path::PathBuf]) -> String {
+    if new_files.is_empty() {
+        return "Review with `git diff`.".to_string();
+    }
+    let names: Vec<String> = new_files
+        .iter()
+        .map(|p| super::plan::shell_word(&p.display().to_string()))
+        .collect();
+    format!(
+        "Review with `git diff`, and `git add` the new file{} it does not show: {}.",
+        if names.len() == 1 { "" } else { "s" },
+        names.join(" ")
+    )
+}
+
+/// What `roster plan` will show now, from the state as written and the live
+/// state just read (no further request).
+fn still_to_plan(scope: &super::Scope<'_>, live: &[crate::model::LiveSite], prune: bool) -> String {
+    let plan = scope
+        .load_all()
+        .and_then(|(full, _)| scope.narrow(full))
+        .ok()
+        .and_then(|desired| {
+            crate::plan::plan_sites(desired.sites.iter().zip(live))
+                .ok()
+                .map(|plan| plan.summary().total())
+        });
+    match plan {
+        Some(0) => "`roster plan` should now show no changes.".to_string(),
+        Some(n) if !prune => format!(
+            "`roster plan` will still show {n} change{}: the state declares what the sites lack (import keeps it; `roster import --prune` takes it off the state).",
+            if n == 1 { "" } else { "s" }
+        ),
+        Some(n) => format!(
+            "`roster plan` will still show {n} change{}; run it to see which.",
+            if n == 1 { "" } else { "s" }
+        ),
+        None => "Run `roster plan` to see what is left to change.".to_string(),
+    }
+}
+
+/// `1 person`, `2 people`.
+fn people(n: usize) -> String {
+    count(n, "person", "people")
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Edits the state from a CSV file.
@@ -105,7 +163,7 @@ fn from_csv(dir: &Path, csv: &Path, args: &ImportArgs) -> Result<Status> {
     } else {
         crate::import::csv::batch_update(csv, &mut files, &desired)
     };
-    let people = match result {
+    let updated = match result {
         Ok(n) => n,
         Err(problems) => {
             for p in &problems {
@@ -128,8 +186,9 @@ fn from_csv(dir: &Path, csv: &Path, args: &ImportArgs) -> Result<Status> {
             outln!("--- {} would become:\n{text}", path.display())?;
         }
         outln!(
-            "Would {verb} {people} people in {} file(s); nothing was written.",
-            changed.len()
+            "Would {verb} {} in {}; nothing was written.",
+            people(updated),
+            count(changed.len(), "file", "files")
         )?;
         return Ok(Status::Success);
     }
@@ -138,8 +197,9 @@ fn from_csv(dir: &Path, csv: &Path, args: &ImportArgs) -> Result<Status> {
         outln!("edited {}", path.display())?;
     }
     outln!(
-        "{}d {people} people from {}. Review with `git diff`, then `roster plan`.",
+        "{}d {} from {}. Review with `git diff`, then `roster plan`.",
         if args.remove { "Remove" } else { "Update" },
+        people(updated),
         csv.display()
     )?;
     Ok(Status::Success)

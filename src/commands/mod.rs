@@ -99,6 +99,24 @@ pub fn run(cli: Cli) -> Result<Status> {
     }
 }
 
+/// An error and its causes on one line, `outer: inner`, each cause said
+/// once: an error whose message already quotes its source (thiserror's
+/// `{source}`) does not have it repeated.
+pub fn describe_error(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
 /// Writes `text` to standard output. A reader that has gone away (`roster
 /// plan | head`) is not a failure: what is left is not written and the
 /// command carries on, ending as it would have. Any other failure (a full
@@ -128,6 +146,11 @@ fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour only on a terminal (and never with NO_COLOR set).
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        )
         .with_target(false)
         .try_init();
 }

@@ -37,7 +37,7 @@ pub async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Status> {
             Format::Json => shown,
             _ => crate::render::json::render(plan, fingerprint.get()),
         };
-        save(path, &json, scope.dir)?;
+        save(&OUT, path, &json, scope.dir)?;
         eprintln!(
             "Saved the plan to {}; apply exactly this plan with `{}`.",
             path.display(),
@@ -95,13 +95,31 @@ pub fn shell_word(word: &str) -> String {
 }
 
 /// Fails when the plan goes past a blast-radius guard; the plan printed
-/// above already says which and how to acknowledge it.
+/// above already says which and how to acknowledge it, so the error names
+/// each in one short line instead of saying it all again.
 pub fn refuse_tripped_guards(plan: &Plan, consequence: &str) -> Result<()> {
+    use crate::plan::GuardKind;
     let trips = plan.guard_trips();
     if trips.is_empty() {
         return Ok(());
     }
-    let lines: Vec<String> = trips.iter().map(|t| format!("  {t}")).collect();
+    let lines: Vec<String> = trips
+        .iter()
+        .map(|t| {
+            let what = match t.kind {
+                GuardKind::Removals => "user removals",
+                GuardKind::GroupDeletions => "group deletions",
+                GuardKind::MembershipRemovals => "membership removals",
+                GuardKind::AdminChanges => "administrator changes",
+            };
+            format!(
+                "  site `{}`: {} {what} (see `{}` above)",
+                crate::render::escape::Text(&t.site),
+                t.count,
+                t.kind.allow_key()
+            )
+        })
+        .collect();
     Err(anyhow!(
         "{} blast-radius guard{} tripped; {consequence}:\n{}",
         trips.len(),
@@ -110,12 +128,27 @@ pub fn refuse_tripped_guards(plan: &Plan, consequence: &str) -> Result<()> {
     ))
 }
 
-/// Writes the plan file whole or not at all: a temporary file beside it,
+/// A file a command writes beside its output: its option and what it holds.
+pub struct OutFile {
+    pub flag: &'static str,
+    pub what: &'static str,
+    /// A name to suggest instead of one inside the state directory.
+    pub example: &'static str,
+}
+
+/// `plan --out`.
+pub const OUT: OutFile = OutFile {
+    flag: "--out",
+    what: "the plan",
+    example: "plan.json",
+};
+
+/// Writes the file whole or not at all: a temporary file beside it,
 /// removed on any failure, then renamed over it. Only a new path or a
 /// regular file outside the state directory is written.
-fn save(path: &Path, text: &str, state_dir: &Path) -> Result<()> {
+pub fn save(file: &OutFile, path: &Path, text: &str, state_dir: &Path) -> Result<()> {
     use std::io::Write;
-    let parent = check_out_path(path, state_dir)?;
+    let parent = check_out_path(file, path, state_dir)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".roster-plan-")
         .suffix(".tmp")
@@ -125,13 +158,15 @@ fn save(path: &Path, text: &str, state_dir: &Path) -> Result<()> {
         .and_then(|()| tmp.as_file().sync_all())
         .with_context(|| {
             format!(
-                "cannot write the plan to {}; it was left as it was",
+                "cannot write {} to {}; it was left as it was",
+                file.what,
                 path.display()
             )
         })?;
     tmp.persist(path).map_err(|e| e.error).with_context(|| {
         format!(
-            "cannot write the plan to {}; it was left as it was",
+            "cannot write {} to {}; it was left as it was",
+            file.what,
             path.display()
         )
     })?;
@@ -140,7 +175,8 @@ fn save(path: &Path, text: &str, state_dir: &Path) -> Result<()> {
 
 /// Refuses an `--out` path that is not a regular file or is inside the
 /// state directory; the directory the file goes in.
-fn check_out_path(path: &Path, state_dir: &Path) -> Result<std::path::PathBuf> {
+pub fn check_out_path(file: &OutFile, path: &Path, state_dir: &Path) -> Result<std::path::PathBuf> {
+    let flag = file.flag;
     match std::fs::symlink_metadata(path) {
         Ok(m) if !m.file_type().is_file() => {
             let kind = m.file_type();
@@ -152,15 +188,16 @@ fn check_out_path(path: &Path, state_dir: &Path) -> Result<std::path::PathBuf> {
                 "not a regular file (a device, FIFO or socket)"
             };
             bail!(
-                "--out {}: it is {what}; the plan is written only to a new path or over a regular file. Nothing was written",
-                path.display()
+                "{flag} {}: it is {what}; {} is written only to a new path or over a regular file. Nothing was written",
+                path.display(),
+                file.what
             );
         }
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => {
             return Err(e)
-                .with_context(|| format!("--out {}: cannot check the path", path.display()));
+                .with_context(|| format!("{flag} {}: cannot check the path", path.display()));
         }
     }
     let parent = match path.parent() {
@@ -169,23 +206,25 @@ fn check_out_path(path: &Path, state_dir: &Path) -> Result<std::path::PathBuf> {
     };
     let real_parent = std::fs::canonicalize(&parent).with_context(|| {
         format!(
-            "--out {}: no directory {} to write it in",
+            "{flag} {}: no directory {} to write it in",
             path.display(),
             parent.display()
         )
     })?;
     let name = path
         .file_name()
-        .ok_or_else(|| anyhow!("--out {}: name a file", path.display()))?;
+        .ok_or_else(|| anyhow!("{flag} {}: name a file", path.display()))?;
     // Inside it, or in a directory linked into it (read as state too).
     let inside_state = std::fs::canonicalize(state_dir)
         .is_ok_and(|real_state| real_parent.join(name).starts_with(real_state))
         || crate::state::state_dirs(state_dir).contains(&real_parent);
     if inside_state {
         bail!(
-            "--out {}: it is inside the state directory {}, where roster reads state from; save the plan elsewhere (e.g. --out plan.json). Nothing was written",
+            "{flag} {}: it is inside the state directory {}, where roster reads state from; save {} elsewhere (e.g. {flag} {}). Nothing was written",
             path.display(),
-            state_dir.display()
+            state_dir.display(),
+            file.what,
+            file.example
         );
     }
     Ok(real_parent)

@@ -2,15 +2,13 @@
 //! definitions, so they never fall behind the commands.
 
 use anyhow::Result;
-use clap::CommandFactory;
 
 use super::{Status, write_stdout};
-use crate::cli::Cli;
 
 /// Prints the completion script for `shell`.
 pub fn completions(shell: clap_complete::Shell) -> Result<Status> {
     let mut script = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "roster", &mut script);
+    clap_complete::generate(shell, &mut crate::cli::command(), "roster", &mut script);
     write_stdout(&String::from_utf8_lossy(&script))?;
     Ok(Status::Success)
 }
@@ -18,7 +16,9 @@ pub fn completions(shell: clap_complete::Shell) -> Result<Status> {
 /// Prints the man page: roster(1) with every subcommand's options.
 pub fn man() -> Result<Status> {
     let mut page = Vec::new();
-    let command = Cli::command();
+    let mut command = crate::cli::command();
+    // Built, so each subcommand lists the global options that apply to it.
+    command.build();
     let man = clap_mangen::Man::new(command.clone());
     man.render_title(&mut page)?;
     man.render_name_section(&mut page)?;

@@ -25,6 +25,7 @@ pub const INTERRUPTED: i32 = 130;
 const PREPARING: u8 = 0;
 const APPLYING: u8 = 1;
 const DONE: u8 = 2;
+const CONFIRMING: u8 = 3;
 
 type Cleanup = Box<dyn Fn() + Send + Sync>;
 
@@ -48,6 +49,10 @@ impl Watcher {
                 match p.load(Ordering::SeqCst) {
                     PREPARING => {
                         eprintln!("\n{name}: stopped before any change was sent to a site.");
+                        exit_now(&c);
+                    }
+                    CONFIRMING => {
+                        eprintln!("\nCancelled; nothing was changed.");
                         exit_now(&c);
                     }
                     APPLYING if !gate.is_stopped() => {
@@ -89,6 +94,11 @@ impl Watcher {
     /// What to do before exiting at once (save the in-process sandbox).
     pub fn on_exit(&self, cleanup: Cleanup) {
         *self.cleanup.lock().unwrap_or_else(|e| e.into_inner()) = Some(cleanup);
+    }
+
+    /// The confirmation prompt is up: a signal cancels (exit 130).
+    pub fn confirming(&self) {
+        self.phase.store(CONFIRMING, Ordering::SeqCst);
     }
 
     /// Changes are being sent: the first signal now stops gracefully.

@@ -70,6 +70,44 @@ fn provision(data: &mut sandbox::SandboxData, site: &Site) -> Credentials {
 pub struct Targets {
     pub clients: Vec<Client>,
     in_process: Option<InProcess>,
+    /// `--sandbox-url`: the sandbox's test credentials are sent, whatever
+    /// the state says to read them from.
+    sandbox_url: Option<url::Url>,
+}
+
+/// A refusal of the test credentials `--sandbox-url` sends: the hint names
+/// them and the sandbox, not the credential sources of the state (never
+/// read in that mode).
+fn sandbox_refusal(url: &url::Url, error: ProviderError) -> ProviderError {
+    match error {
+        ProviderError::Http {
+            site,
+            action,
+            object,
+            status: status @ (401 | 403),
+            message,
+            retry_after,
+        } => {
+            // The site's own words, without the provider's hint about the
+            // state's credential sources.
+            let own = [" (the site refused the API key", " (check the values of "]
+                .iter()
+                .filter_map(|hint| message.find(hint))
+                .min()
+                .map_or(message.as_str(), |at| &message[..at]);
+            ProviderError::Http {
+                message: format!(
+                    "{own} (with --sandbox-url roster sends the sandbox's test credentials, not the ones the state names; the sandbox at {url} holds others for this site: see the credentials its banner lists, or start it again from the seed)"
+                ),
+                site,
+                action,
+                object,
+                status,
+                retry_after,
+            }
+        }
+        other => other,
+    }
 }
 
 struct InProcess {
@@ -110,6 +148,7 @@ impl Targets {
                 .collect::<Result<Vec<_>, ProviderError>>()?;
             return Ok(Targets {
                 clients,
+                sandbox_url: None,
                 in_process: Some(InProcess {
                     sandbox,
                     running,
@@ -130,6 +169,7 @@ impl Targets {
             return Ok(Targets {
                 clients,
                 in_process: None,
+                sandbox_url: Some(url),
             });
         }
         let credentials = state::resolve_credentials(&sites)?;
@@ -141,6 +181,7 @@ impl Targets {
         Ok(Targets {
             clients,
             in_process: None,
+            sandbox_url: None,
         })
     }
 
@@ -156,7 +197,13 @@ impl Targets {
         ));
         let results = futures::future::join_all(self.clients.iter().map(Client::fetch)).await;
         progress.finish();
-        results
+        match &self.sandbox_url {
+            Some(url) => results
+                .into_iter()
+                .map(|r| r.map_err(|e| sandbox_refusal(url, e)))
+                .collect(),
+            None => results,
+        }
     }
 
     /// Reads every site's live state, or fails naming every site that

@@ -218,3 +218,146 @@ pub fn render(plan: &Plan, desired_fingerprint: &str) -> String {
     out.push('\n');
     out
 }
+
+/// Bumped whenever a field of an apply result changes meaning or disappears.
+pub const APPLY_FORMAT_VERSION: u32 = 1;
+
+/// How an apply ended, as its JSON result says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplyStatus {
+    /// The plan was empty: nothing was sent.
+    NothingToApply,
+    /// The plan trips a blast-radius guard: nothing was sent.
+    Refused,
+    /// Every change was applied (or, in a dry run, checked or not sent).
+    Finished,
+    /// At least one change failed (or was skipped in a real run).
+    Failed,
+    /// Ctrl-C or SIGTERM stopped the apply before its end.
+    Interrupted,
+}
+
+/// `roster apply --format json` and `--report FILE`: the plan, and what
+/// happened to each of its changes. See the README, "JSON apply results".
+#[derive(Debug, Serialize)]
+pub struct ApplyDocument<'a> {
+    pub format_version: u32,
+    pub roster_version: &'static str,
+    pub status: ApplyStatus,
+    /// `true` for `--dry-run` (writes sent with test_mode=true, or not at all).
+    pub dry_run: bool,
+    pub summary: ApplySummary,
+    pub plan: PlanDocument<'a>,
+    /// One entry per site of the plan, in its order; empty when nothing was
+    /// sent.
+    pub results: Vec<SiteResultDocument<'a>>,
+    /// Why each site whose live state could not be read was left out.
+    pub unreadable: &'a [String],
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct ApplySummary {
+    pub applied: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub not_started: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SiteResultDocument<'a> {
+    pub site: &'a str,
+    pub changes: Vec<ResultDocument<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResultDocument<'a> {
+    pub kind: ObjectKind,
+    pub action: Action,
+    pub key: &'a str,
+    /// `applied`, `failed`, `skipped` or `not_started`.
+    pub outcome: &'static str,
+    /// For `failed`: the HTTP status, when the site answered.
+    pub http_status: Option<u16>,
+    /// For `failed`: the error, as the text report shows it.
+    pub error: Option<String>,
+    /// For `skipped`: why it was not sent.
+    pub reason: Option<&'a str>,
+}
+
+fn result_document(r: &crate::apply::ChangeResult) -> ResultDocument<'_> {
+    use crate::apply::Outcome;
+    let (outcome, http_status, error, reason) = match &r.outcome {
+        Outcome::Applied => ("applied", None, None, None),
+        Outcome::Failed(e) => {
+            let status = match e {
+                crate::provider::ProviderError::Http { status, .. } => Some(*status),
+                _ => None,
+            };
+            ("failed", status, Some(e.to_string()), None)
+        }
+        Outcome::Skipped(why) => ("skipped", None, None, Some(why.as_str())),
+        Outcome::NotStarted => ("not_started", None, None, None),
+    };
+    ResultDocument {
+        kind: r.change.kind(),
+        action: r.change.action(),
+        key: r.change.key(),
+        outcome,
+        http_status,
+        error,
+        reason,
+    }
+}
+
+/// What an apply did, for [`apply_document`].
+pub struct Applied<'a> {
+    pub status: ApplyStatus,
+    pub dry_run: bool,
+    pub report: Option<&'a crate::apply::Report>,
+    pub unreadable: &'a [String],
+}
+
+pub fn apply_document<'a>(
+    plan: &'a Plan,
+    desired_fingerprint: &'a str,
+    applied: &Applied<'a>,
+) -> ApplyDocument<'a> {
+    let (summary, results) = match applied.report {
+        Some(report) => (
+            ApplySummary {
+                applied: report.applied(),
+                failed: report.failed(),
+                skipped: report.skipped(),
+                not_started: report.not_started(),
+            },
+            report
+                .sites
+                .iter()
+                .map(|(site, results)| SiteResultDocument {
+                    site,
+                    changes: results.iter().map(result_document).collect(),
+                })
+                .collect(),
+        ),
+        None => (ApplySummary::default(), Vec::new()),
+    };
+    ApplyDocument {
+        format_version: APPLY_FORMAT_VERSION,
+        roster_version: env!("CARGO_PKG_VERSION"),
+        status: applied.status,
+        dry_run: applied.dry_run,
+        summary,
+        plan: document(plan, desired_fingerprint),
+        results,
+        unreadable: applied.unreadable,
+    }
+}
+
+/// The apply result as pretty JSON with a final newline.
+pub fn render_apply(plan: &Plan, desired_fingerprint: &str, applied: &Applied<'_>) -> String {
+    let mut out = serde_json::to_string_pretty(&apply_document(plan, desired_fingerprint, applied))
+        .expect("an apply result always serializes");
+    out.push('\n');
+    out
+}

@@ -289,7 +289,8 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
 
-    /// Save the data back to --data when the sandbox stops (Ctrl-C).
+    /// Save the data back to --data when the sandbox stops (Ctrl-C or
+    /// SIGTERM).
     #[arg(long, requires = "data")]
     pub save: bool,
 

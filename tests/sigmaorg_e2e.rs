@@ -249,6 +249,14 @@ fn a_scim_site_plans_no_member_writes_and_lists_the_differences() {
         visibility: "private".into(),
         members: vec!["m-tom".into()],
     });
+    // Not declared: deleting it would take Tom's SCIM-owned membership.
+    o.teams.push(SigmaTeam {
+        team_id: "team-old".into(),
+        name: "Old Team".into(),
+        description: None,
+        visibility: "private".into(),
+        members: vec!["m-tom".into()],
+    });
     let sb = start(o);
     let dir = state_dir(&[
         ("site.toml", &site(&sb.url, "provisioning = \"scim\"")),
@@ -290,6 +298,7 @@ site acme-sigma (sigma) — 0 to create, 1 to update, 0 to delete
           groups: +Analysts
       + user  linus@acme.com  first_name="Linus" last_name="Torvalds" groups=[]
       - user  tom@acme.com  (not declared; deactivated, documents to admin@acme.com)
+      - group Old Team  (not declared; deleted)
 
 Read 2 state files: 1 site, 3 people, 1 group.
 "#
@@ -306,6 +315,10 @@ Read 2 state files: 1 site, 3 people, 1 group.
     assert!(!member(&o, "tom@acme.com").is_archived);
     assert!(o.members.iter().all(|m| m.email != "linus@acme.com"));
     assert_eq!(o.teams[0].members, vec!["m-tom".to_string()]);
+    assert_eq!(
+        o.teams[1].name, "Old Team",
+        "a team SCIM members are in stays"
+    );
     assert_eq!(o.teams[0].description.as_deref(), Some("new"));
     // Nothing left to change; the SCIM notes stay.
     let out = plan(dir.path());

@@ -467,6 +467,26 @@ fn a_changed_budget_or_an_unusable_trusted_state_stops_the_command() {
         "{}",
         out.stderr
     );
+    // How long a request keeps trying is the trusted state's too.
+    let pr = trusted.replace(
+        "max_requests_per_second = 5",
+        "max_requests_per_second = 5\npatience_seconds = 3600",
+    );
+    write_state(&dir.path().join("pr"), &pr);
+    let out = roster(
+        dir.path(),
+        &["plan", "--state", "pr", "--sites-from", "trusted"],
+        &env,
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr.contains(
+            "site `acme`: connection setting `patience_seconds` is declared here but not in the trusted state"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(sb.sandbox.requests().is_empty());
 
     let out = roster(
         dir.path(),

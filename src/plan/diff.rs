@@ -150,7 +150,7 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
     let mut errors = Vec::new();
     let mut kept = Vec::new();
 
-    let groups = plan_groups(desired, live, &mut errors, &mut kept);
+    let mut groups = plan_groups(desired, live, &mut errors, &mut kept);
 
     // The group key and name a membership has once step 1 has run; None
     // when membership is never planned (all users' group). Worked out once
@@ -360,6 +360,7 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
         site,
         &mut user_changes,
         &mut deactivations,
+        &mut groups.deletes,
     ));
     if let (Handover::NewOwner(owner), false) = (&handover, deactivations.is_empty()) {
         check_new_owner(site, live, &live_users, owner, &deactivated, &mut errors);

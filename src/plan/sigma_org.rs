@@ -33,11 +33,13 @@ pub fn guest_kept(site: &Site, u: &LiveUser) -> Option<Option<KeptReason>> {
 
 /// Under `provisioning = "scim"`, every member write (create, update,
 /// membership, deactivation) becomes a note: SCIM owns members and team
-/// memberships. Group changes stay planned.
+/// memberships. So does a team deletion, which would take the memberships
+/// of its SCIM-owned members with it. Other team changes stay planned.
 pub fn scim_owned(
     site: &Site,
     user_changes: &mut Vec<Change>,
     deactivations: &mut Vec<Change>,
+    group_deletes: &mut Vec<Change>,
 ) -> Vec<Note> {
     if !site.sigma_org().is_some_and(|o| o.scim) {
         return Vec::new();
@@ -45,6 +47,7 @@ pub fn scim_owned(
     user_changes
         .drain(..)
         .chain(deactivations.drain(..))
+        .chain(group_deletes.drain(..))
         .map(|change| Note {
             reason: NoteReason::ScimOwned,
             change,

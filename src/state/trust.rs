@@ -23,6 +23,7 @@ pub const CONNECTION_SETTINGS: &[&str] = &[
     "client_id",
     "client_secret",
     "max_requests_per_second",
+    "patience_seconds",
 ];
 
 /// One connection setting as written: its canonical value (`None` when
@@ -211,6 +212,16 @@ fn settings(entry: &Entry<SiteSpec>) -> Vec<Setting> {
             // A float keeps no span; the site's table is pointed at.
             span: None,
         },
+        // How long a request keeps trying: a pull request could otherwise
+        // hold a plan job (and its credentials) for an hour a request.
+        Setting {
+            key: "patience_seconds",
+            value: spec
+                .patience_seconds
+                .as_ref()
+                .map(|p| p.get_ref().to_string()),
+            span: spec.patience_seconds.as_ref().map(Spanned::span),
+        },
     ]
 }
 
@@ -337,6 +348,7 @@ fn with_connection_of(site: &Site, trusted: &Site) -> Site {
         provider: trusted.provider,
         base_url: trusted.base_url.clone(),
         max_requests_per_second: trusted.max_requests_per_second,
+        patience_seconds: trusted.patience_seconds,
         config,
         ..site.clone()
     }

@@ -568,3 +568,41 @@ fn the_hint_after_plan_out_against_the_sandbox_carries_sandbox() {
         )
     );
 }
+
+/// A site that cannot be read makes the run a failure in the JSON result
+/// too, whatever was applied on the others (it said "finished").
+#[test]
+fn apply_json_with_an_unreadable_site_is_failed() {
+    let sb = seeded_sandbox();
+    let second = periscope_site(&sb.url, "OTHER_KEY")
+        .replace("[sites.acme]", "[sites.acme2]")
+        .replace("site = \"acme\"", "site = \"acme2\"");
+    let dir = state_dir(&[
+        (
+            "site.toml",
+            &format!(
+                "{}\nunmanaged_users = \"keep\"\nunmanaged_groups = \"keep\"\n\n{second}",
+                periscope_site(&sb.url, "ACME_KEY")
+            ),
+        ),
+        (
+            "people.toml",
+            "[[users]]\nemail = \"new@acme.com\"\nfirst_name = \"New\"\nlast_name = \"Person\"\nsites = [\"acme\"]\n",
+        ),
+    ]);
+    let out = roster(
+        dir.path(),
+        &["apply", "--yes", "--format", "json"],
+        &[KEY, ("OTHER_KEY", "wrong")],
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    let doc: Value = serde_json::from_str(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["status"], "failed", "{}", out.stdout);
+    assert_eq!(
+        doc["unreadable"].as_array().unwrap().len(),
+        1,
+        "{}",
+        out.stdout
+    );
+    assert!(live_emails(&sb).contains(&"new@acme.com".to_string()));
+}

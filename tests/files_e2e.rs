@@ -513,3 +513,28 @@ fn fmt_and_import_keep_the_mode_of_the_files_they_rewrite() {
         "a new file is 0644"
     );
 }
+
+/// A directory roster cannot write in is found before any site is read
+/// or written (an apply used to run whole, then fail writing its report).
+#[test]
+fn an_out_or_report_path_roster_cannot_write_is_refused_before_anything_is_sent() {
+    let sb = seeded_sandbox();
+    let dir = state_dir(&[
+        ("site.toml", &site_allowing_removals(&sb.url)),
+        ("people.toml", PEOPLE),
+    ]);
+    for args in [
+        vec!["plan", "--out", "/proc/roster-plan.json"],
+        vec!["apply", "--yes", "--report", "/proc/roster-report.json"],
+    ] {
+        let out = roster(dir.path(), &args, &KEY);
+        assert_eq!(out.code, 1, "{}", out.all());
+        assert!(
+            out.stderr
+                .contains(": cannot write in /proc; nothing was written"),
+            "{}",
+            out.stderr
+        );
+        assert!(sb.sandbox.requests().is_empty(), "{:?}", args);
+    }
+}

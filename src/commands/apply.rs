@@ -232,7 +232,14 @@ async fn apply(
         );
         Ok(Status::Interrupted)
     } else if report.is_success() {
-        ending.emit(ApplyStatus::Finished, Some(&report))?;
+        // A site that could not be read is a failure of the run, whatever
+        // was applied on the others.
+        let status = if computed.unreadable.is_empty() {
+            ApplyStatus::Finished
+        } else {
+            ApplyStatus::Failed
+        };
+        ending.emit(status, Some(&report))?;
         computed.require_every_site("the changes of the other sites were applied")?;
         Ok(Status::Success)
     } else {

@@ -14,6 +14,10 @@ use crate::render::Format;
 
 pub async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Status> {
     let (desired, read) = scope.load_counted()?;
+    // Where the plan goes is checked before any site is read.
+    if let Some(path) = &args.out {
+        check_out_path(&OUT, path, scope.dir)?;
+    }
     let targets = Targets::connect(&desired, &args.target, Pacing::default()).await?;
     let result = compute(&desired, &targets).await;
     targets.finish().await?;
@@ -227,6 +231,18 @@ pub fn check_out_path(file: &OutFile, path: &Path, state_dir: &Path) -> Result<s
             file.example
         );
     }
+    // A directory roster cannot write in (read-only, /proc, /sys) is found
+    // now, before anything is sent, not after an apply that then fails.
+    tempfile::Builder::new()
+        .prefix(".roster-check-")
+        .tempfile_in(&real_parent)
+        .with_context(|| {
+            format!(
+                "{flag} {}: cannot write in {}; nothing was written",
+                path.display(),
+                real_parent.display()
+            )
+        })?;
     Ok(real_parent)
 }
 

@@ -403,3 +403,32 @@ fn an_email_declared_twice_in_nfc_and_nfd_is_a_duplicate() {
         error: 1 problem in the state under state; nothing was contacted\n"
     );
 }
+
+/// Periscope creates users only in the name of `invited_by`: a site
+/// without that user gets a plan error, not an apply whose every create
+/// fails after the rest was changed.
+#[test]
+fn a_periscope_site_without_its_inviter_cannot_plan_creates() {
+    let data = periscope_data(
+        r#", {"email": "ada@acme.com", "first_name": "Ada", "last_name": "L", "groups": ["Administrators", "All Users"]}"#,
+        "",
+    )
+    .replace(
+        r#"{"email": "admin@acme.com", "first_name": "Site", "last_name": "Admin", "groups": ["Administrators", "All Users"]}, "#,
+        "",
+    );
+    let sb = sandbox_from_file(&data);
+    let dir = periscope_state(
+        &sb.url,
+        "\n[[users]]\nemail = \"ada@acme.com\"\nfirst_name = \"Ada\"\nlast_name = \"L\"\ngroups = [\"Administrators\"]\n",
+    );
+    let out = roster(dir.path(), &["apply", "--yes"], &CREDS);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(
+        out.stderr,
+        "error: the plan cannot be made:\n  \
+        site `acme`: invited_by `admin@acme.com` is not a user of the site, and Periscope creates users only in the name of one; add them in Periscope's UI, or set invited_by to a user the site has\n\
+        nothing was changed\n"
+    );
+    assert!(only_reads(&sb), "{:?}", writes(&sb));
+}

@@ -50,6 +50,10 @@ pub enum PlanError {
         product: &'static str,
     },
     #[error(
+        "site `{site}`: invited_by `{inviter}` is not a user of the site, and Periscope creates users only in the name of one; add them in Periscope's UI, or set invited_by to a user the site has"
+    )]
+    InviterMissing { site: String, inviter: String },
+    #[error(
         "site `{site}`: group \"{shown}\" ({chars} characters) has a name too long for the URL that Periscope's API addresses a group by; rename it in Periscope's UI, or set unmanaged_groups = \"keep\" for the site"
     )]
     GroupNameTooLong {
@@ -348,6 +352,7 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
     deactivations.sort_by_cached_key(|c| email_key(c.key()));
 
     if p == ProviderKind::Periscope {
+        check_inviter(site, &live_users, &user_changes, &mut errors);
         check_ascii_emails(site, user_changes.iter().chain(&deactivations), &mut errors);
         check_group_paths(
             site,
@@ -741,6 +746,28 @@ fn match_user(
         ),
         (Some(i), None) | (None, Some((_, i))) => Ok(Some(i)),
         (None, None) => Ok(None),
+    }
+}
+
+/// Periscope creates a user only in the name of `invited_by`, who must be a
+/// user of the site already: without them every create would fail, after
+/// the plan's other changes were made.
+fn check_inviter(
+    site: &Site,
+    live_users: &HashMap<String, usize>,
+    changes: &[Change],
+    errors: &mut Vec<PlanError>,
+) {
+    let creates = changes
+        .iter()
+        .any(|c| matches!(c, Change::CreateUser { .. }));
+    if let Some(inviter) = site.invited_by().filter(|_| creates)
+        && !live_users.contains_key(&email_key(inviter))
+    {
+        errors.push(PlanError::InviterMissing {
+            site: site.name.clone(),
+            inviter: inviter.to_string(),
+        });
     }
 }
 

@@ -341,19 +341,32 @@ fn global_options_still_work_before_and_after_the_command() {
 #[test]
 fn version_names_the_commit_it_was_built_from() {
     let dir = tempfile::tempdir().unwrap();
-    let commit = std::process::Command::new("git")
-        .args(["rev-parse", "--short=12", "HEAD"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_else(|| "unknown".into());
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+    };
     let out = roster(dir.path(), &["--version"], &[]);
     assert_eq!(out.code, 0);
-    assert_eq!(
-        out.stdout,
-        format!("roster {} (commit {commit})\n", env!("CARGO_PKG_VERSION"))
+    let prefix = format!("roster {} (commit ", env!("CARGO_PKG_VERSION"));
+    let commit = out
+        .stdout
+        .strip_prefix(&prefix)
+        .and_then(|r| r.strip_suffix(")\n"))
+        .unwrap_or_else(|| panic!("{}", out.stdout));
+    if git(&["rev-parse", "HEAD"]).is_none() {
+        assert_eq!(commit, "unknown", "built outside git");
+        return;
+    }
+    // The commit it was built from: one of this checkout's (HEAD, or an
+    // ancestor when a commit landed between build and test).
+    assert_eq!(commit.len(), 12, "{commit}");
+    assert!(
+        git(&["merge-base", "--is-ancestor", commit, "HEAD"]).is_some(),
+        "{commit} is not a commit of this checkout"
     );
 }
 

@@ -5,14 +5,13 @@
 //! --save` keeps what it accepted when terminated; two applies never run at
 //! once, and a stale lock is removed with `roster force-unlock`.
 
-mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use roster::sandbox::{Options, PeriscopeSite, SandboxData};
 
 const KEY: (&str, &str) = ("ACME_KEY", "sandbox-periscope-key");

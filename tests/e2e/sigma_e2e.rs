@@ -1,10 +1,9 @@
 //! End to end: the built binary against the sandbox over HTTP, on Sigma.
 
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use roster::sandbox::{Options, SandboxData, SigmaOrg};
 
 fn example() -> String {

@@ -4,12 +4,11 @@
 //! faithfully, with the CSV line; comments inside arrays are kept by `fmt`,
 //! CSV edits and imports from live sites.
 
-mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
 const SITE: &str = r#"[sites.acme]
 provider = "periscope"

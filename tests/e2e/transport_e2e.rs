@@ -1,14 +1,13 @@
 //! End to end: how roster talks to a site that throttles at its edge or
 //! answers in pages, and the sandbox's independence from the client.
 
-mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use roster::sandbox::{Options, SandboxData, SigmaOrg};
 
 const SIGMA_CREDS: [(&str, &str); 2] = [

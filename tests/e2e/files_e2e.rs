@@ -3,12 +3,11 @@
 //! editor leftovers named at -v), and roster writes only where asked
 //! (`plan --out`, `import`, `fmt`, safe site names).
 
-mod common;
 
 use std::os::unix::fs::{FileTypeExt, symlink};
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
 const KEY: [(&str, &str); 1] = [("ACME_KEY", "sandbox-periscope-key")];
 

@@ -3,9 +3,8 @@
 //! markdown comment and apply report, and each change is still shown once,
 //! on its own line, with nothing a name holds acting on the output.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use roster::render::escape;
 
 const KEY_ENV: &str = "ESCAPE_E2E_KEY";

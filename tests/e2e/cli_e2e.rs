@@ -1,6 +1,5 @@
 //! End to end: the binary's shell completions and man page.
 
-
 use std::io::Write;
 use std::process::{Command, Stdio};
 

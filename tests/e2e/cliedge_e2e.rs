@@ -1,7 +1,6 @@
 //! End to end, at the command-line edge: the JSON apply result, progress
 //! and log colour when not on a terminal, help, version and small words.
 
-
 use crate::common::*;
 use serde_json::Value;
 
@@ -346,8 +345,10 @@ fn version_names_the_commit_it_was_built_from() {
         .output()
         .ok()
         .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_else(|| "unknown".into());
+        .map_or_else(
+            || "unknown".into(),
+            |o| String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        );
     let out = roster(dir.path(), &["--version"], &[]);
     assert_eq!(out.code, 0);
     assert_eq!(

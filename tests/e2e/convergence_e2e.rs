@@ -7,7 +7,6 @@
 //! The cases are drawn from a fixed seed so CI is repeatable;
 //! `PROPTEST_CASES=500 cargo test --test e2e convergence_e2e::` explores more.
 
-
 use std::collections::BTreeMap;
 
 use crate::common::*;

@@ -2,7 +2,6 @@
 //! removal list edit the state (comments kept); the edit is then planned and
 //! applied like any other; bad CSVs change nothing.
 
-
 use crate::common::*;
 
 /// A copy of `examples/sigma` to edit.

@@ -1,6 +1,5 @@
 //! Every example state directory is valid and plans against the sandbox.
 
-
 use crate::common::*;
 
 #[test]

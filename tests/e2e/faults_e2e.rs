@@ -5,7 +5,6 @@
 //! the live state is the desired state, nobody was created twice, and every
 //! failure the report gave was real.
 
-
 use crate::common::*;
 use roster::sandbox::faults::Faults;
 use roster::sandbox::periscope::store::{PeriscopeGroup, PeriscopeUser};

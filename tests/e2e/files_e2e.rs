@@ -3,7 +3,6 @@
 //! editor leftovers named at -v), and roster writes only where asked
 //! (`plan --out`, `import`, `fmt`, safe site names).
 
-
 use std::os::unix::fs::{FileTypeExt, symlink};
 use std::path::Path;
 

@@ -1,6 +1,5 @@
 //! `roster fmt`: canonical state files, comments kept, same plan.
 
-
 use crate::common::*;
 
 const MESSY: &str = r#"# People of the analytics team.

@@ -1,7 +1,6 @@
 //! End to end: the GitOps loop. Plans in every format, saved plans applied
 //! or refused, and the exit code of every command.
 
-
 use crate::common::*;
 
 fn state() -> String {

@@ -3,7 +3,6 @@
 //! person is accounted for. The built binary against a sandbox seeded from a
 //! data file written by each test.
 
-
 use crate::common::*;
 use roster::sandbox::SandboxData;
 

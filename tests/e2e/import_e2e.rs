@@ -1,7 +1,6 @@
 //! End to end: import from live sites writes state that makes the next plan
 //! empty, keeping the comments of the files it edits.
 
-
 use crate::common::*;
 
 const COMMENTED: &str = r#"# Our Periscope site.

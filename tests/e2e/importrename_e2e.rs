@@ -2,7 +2,6 @@
 //! clean failures; saved plans made with --site; messages that are true; and
 //! ids in URL paths encoded by RFC 3986.
 
-
 use std::path::{Path, PathBuf};
 
 use crate::common::*;

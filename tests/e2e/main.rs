@@ -3,6 +3,9 @@
 //! `NAME`, so a test is `NAME::test_name`; run one file with
 //! `cargo test --test e2e NAME::`.
 
+// Tests may say more on stderr (captured by the harness unless it fails).
+#![allow(clippy::print_stderr)]
+
 mod common;
 
 mod cli_e2e;

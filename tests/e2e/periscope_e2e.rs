@@ -1,6 +1,5 @@
 //! End to end: the built binary against the sandbox over HTTP, on Periscope.
 
-
 use crate::common::*;
 
 /// `roster plan --sandbox`, the README's first command, on this repo's state.

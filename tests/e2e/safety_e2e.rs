@@ -1,6 +1,5 @@
 //! End to end: blast-radius guards, protected accounts, min_admins.
 
-
 use crate::common::*;
 
 const ADMIN_ONLY: &str = r#"

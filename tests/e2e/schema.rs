@@ -1,6 +1,5 @@
 //! The committed JSON Schema of state files is the one the code generates.
 
-
 #[test]
 fn the_committed_schema_is_current() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -1,6 +1,5 @@
 //! End to end: the built binary against the sandbox over HTTP, on Sigma.
 
-
 use std::time::Duration;
 
 use crate::common::*;
@@ -766,7 +765,7 @@ async fn the_sandbox_serves_the_sample_scripts_requests() {
                 url = format!(
                     "{}/v2/members?includeArchived=true&limit=4&page={next}",
                     sb.url
-                )
+                );
             }
             None => break,
         }

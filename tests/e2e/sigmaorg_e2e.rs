@@ -2,7 +2,6 @@
 //! provisioning, invitations, team admins and what a deactivated member
 //! owns — the built binary against the sandbox over HTTP.
 
-
 use crate::common::*;
 use roster::sandbox::sigma::people::MemberDetails;
 use roster::sandbox::sigma::store::{SigmaMember, SigmaTeam};

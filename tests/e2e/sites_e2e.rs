@@ -1,7 +1,6 @@
 //! End to end: many sites. One person declared once, placed on three sites
 //! of two providers with per-site overrides, in one apply; `--site`.
 
-
 use crate::common::*;
 use roster::sandbox::PeriscopeSite;
 

@@ -3,7 +3,6 @@
 //! states are refused before any command runs or request is sent; the same
 //! states without `--sites-from` show that each attack is live.
 
-
 use std::io::Read;
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,6 @@
 //! Bad input: every kind of problem gives exit 1, a located message with a
 //! hint, and no request to any site.
 
-
 use crate::common::*;
 
 const SITE: &str = r#"[sites.acme]

@@ -4,7 +4,6 @@
 //! and after merge apply each saved plan, which is refused when anything
 //! moved since the review.
 
-
 use crate::common::*;
 
 /// Two sites, one of each provider, at the sandbox `url`.

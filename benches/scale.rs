@@ -24,6 +24,9 @@
 //!     roster sandbox --port 8099 --data /tmp/case/sandbox.json &
 //!     cd /tmp/case && K=k I=acme-sigma S=s roster plan
 
+// The benchmark reports its measurements on standard output.
+#![allow(clippy::print_stdout)]
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -152,7 +155,7 @@ fn roster(dir: &Path, args: &[&str]) -> (Duration, u64, i32) {
 fn max_rss_children() -> u64 {
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: getrusage fills the struct it is given.
-    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &raw mut usage) };
     usage.ru_maxrss as u64
 }
 

@@ -167,7 +167,9 @@ pub fn acquire(path: &Path, command: &str, unlock: &str) -> Result<LockGuard, Lo
     }
     let text =
         serde_json::to_string_pretty(&Holder::me(command)).expect("a holder serializes") + "\n";
-    let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    let mut held = HELD
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     match std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -220,7 +222,9 @@ pub fn read(path: &Path) -> Result<Holder, String> {
 /// Removes the lock at `path` if this process still holds it (it is left
 /// alone if someone force-unlocked it and another run took it since).
 fn release(path: &Path) {
-    let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    let mut held = HELD
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(i) = held.iter().position(|(p, _)| p == path) {
         let (path, text) = held.swap_remove(i);
         if std::fs::read_to_string(&path).is_ok_and(|now| now == text) {
@@ -238,7 +242,7 @@ fn release(path: &Path) {
 pub fn release_all() {
     let paths: Vec<PathBuf> = HELD
         .lock()
-        .unwrap_or_else(|e| e.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .iter()
         .map(|(p, _)| p.clone())
         .collect();

@@ -5,13 +5,15 @@ use std::process::ExitCode;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+// main prints the error that ends a command, the one line it writes itself.
+#[allow(clippy::print_stderr)]
 fn main() -> ExitCode {
     // Exit 2 means "the plan has changes", so a usage error exits 1.
     let cli = match roster::cli::Cli::try_parse_args() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
+            return ExitCode::from(u8::from(e.use_stderr()));
         }
     };
     match roster::run(cli) {

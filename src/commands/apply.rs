@@ -9,6 +9,7 @@ use anyhow::{Result, bail};
 use super::Status;
 use super::signals::Watcher;
 use super::target::Targets;
+use super::{stderr_line, stderr_text};
 use crate::apply::OnFailure;
 use crate::cli::ApplyArgs;
 use crate::interrupt::Gate;
@@ -20,7 +21,7 @@ use crate::provider::WriteMode;
 use crate::render::Format;
 use crate::render::json::{Applied, ApplyStatus};
 
-pub async fn run(scope: &super::Scope<'_>, args: &ApplyArgs) -> Result<Status> {
+pub(super) async fn run(scope: &super::Scope<'_>, args: &ApplyArgs) -> Result<Status> {
     // One apply at a time per state and set of live sites, held until this
     // function returns (or removed before an exit that skips destructors).
     // The in-process sandbox's sites are its data file, locked on its own.
@@ -141,7 +142,7 @@ impl Ending<'_> {
         }
         if let Some(path) = &args.report {
             super::plan::save(&REPORT, path, &json, self.context.state_dir)?;
-            eprintln!("Wrote the apply result to {}.", path.display());
+            stderr_line!("Wrote the apply result to {}.", path.display());
         }
         Ok(())
     }
@@ -168,7 +169,7 @@ async fn apply(
     if let (Some(mismatch), Some(path)) = (mismatch, &args.plan) {
         let shown = mismatch.render(&path.display().to_string());
         if json {
-            eprint!("{shown}");
+            stderr_text!("{shown}");
         } else {
             out!("{shown}")?;
         }
@@ -181,7 +182,7 @@ async fn apply(
         out!("{}", crate::render::render(plan, &fingerprint, args.format))?;
     } else if !args.yes && !args.dry_run && !plan.is_empty() {
         // The JSON comes at the end: whoever confirms reads the plan first.
-        eprint!(
+        stderr_text!(
             "{}",
             crate::render::render(plan, &fingerprint, Format::Text)
         );
@@ -201,7 +202,7 @@ async fn apply(
     for why in &computed.unreadable {
         let line = format!("\nNot applied, as its live state could not be read: {why}");
         if json {
-            eprintln!("{line}");
+            stderr_line!("{line}");
         } else {
             outln!("{line}")?;
         }
@@ -226,7 +227,7 @@ async fn apply(
     };
     if report.interrupted {
         ending.emit(ApplyStatus::Interrupted, Some(&report))?;
-        eprintln!(
+        stderr_line!(
             "error: apply interrupted: {} of {total} changes not started; {see}",
             report.not_started()
         );
@@ -259,7 +260,7 @@ async fn carry_out(
     // Notices go to stderr when stdout holds the JSON document.
     let say = |text: &str| -> Result<()> {
         if args.format == Format::Json {
-            eprintln!("{text}");
+            stderr_line!("{text}");
             Ok(())
         } else {
             outln!("{text}")
@@ -321,7 +322,7 @@ fn confirm(total: usize, sites: usize) -> Result<()> {
             "refusing to apply without confirmation: standard input is not a terminal. Review the plan above, then run again with --yes"
         );
     }
-    eprint!(
+    stderr_text!(
         "\nApply {total} change{} to {sites} site{}? Only 'yes' or 'y' is accepted. [y/N] ",
         plural(total),
         plural(sites)

@@ -15,12 +15,12 @@ fn write_row<const N: usize>(out: &mut csv::Writer<Vec<u8>>, cells: [&str; N]) -
         cells
             .map(crate::import::csv::neutralise)
             .iter()
-            .map(|c| c.as_ref()),
+            .map(std::convert::AsRef::as_ref),
     )?;
     Ok(())
 }
 
-pub async fn run(scope: &super::Scope<'_>, args: &ExportArgs) -> Result<Status> {
+pub(super) async fn run(scope: &super::Scope<'_>, args: &ExportArgs) -> Result<Status> {
     let desired = scope.load()?;
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record(crate::import::roundtrip::EXPORT_HEADERS)?;

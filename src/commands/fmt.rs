@@ -8,7 +8,7 @@ use super::Status;
 use crate::cli::FmtArgs;
 use crate::state::format::canonical;
 
-pub fn run(dir: &Path, args: &FmtArgs) -> Result<Status> {
+pub(super) fn run(dir: &Path, args: &FmtArgs) -> Result<Status> {
     let files = crate::state::toml_files(dir)
         .with_context(|| format!("cannot read the state directory {}", dir.display()))?;
     let mut changed = Vec::new();

@@ -12,7 +12,7 @@ use crate::lock;
 
 /// The command that removes the lock of the sandbox data file `data`, or
 /// the apply lock of `state` (against the sandbox at `url`, if given).
-pub fn hint(state: &Path, url: Option<&str>, data: Option<&Path>) -> String {
+pub(super) fn hint(state: &Path, url: Option<&str>, data: Option<&Path>) -> String {
     if let Some(d) = data {
         return format!("roster force-unlock --sandbox-data {}", d.display());
     }
@@ -27,7 +27,7 @@ pub fn hint(state: &Path, url: Option<&str>, data: Option<&Path>) -> String {
     hint
 }
 
-pub fn run(state: &Path, args: &ForceUnlockArgs) -> Result<Status> {
+pub(super) fn run(state: &Path, args: &ForceUnlockArgs) -> Result<Status> {
     let path = match &args.sandbox_data {
         Some(data) => lock::data_lock_path(data),
         None => lock::apply_lock_path(state, args.sandbox_url.as_deref()),

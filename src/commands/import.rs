@@ -6,13 +6,14 @@ use std::path::Path;
 
 use anyhow::{Result, anyhow, bail};
 
+use super::stderr_line;
 use super::target::Targets;
 use super::{Status, load_state};
 use crate::cli::ImportArgs;
 use crate::provider::Pacing;
 use crate::state::edit::StateFiles;
 
-pub async fn run(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status> {
+pub(super) async fn run(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status> {
     match &args.csv {
         Some(csv) => from_csv(scope.dir, csv, args),
         None => from_live(scope, args).await,
@@ -167,7 +168,7 @@ fn from_csv(dir: &Path, csv: &Path, args: &ImportArgs) -> Result<Status> {
         Ok(n) => n,
         Err(problems) => {
             for p in &problems {
-                eprintln!("error: {p}");
+                stderr_line!("error: {p}");
             }
             bail!(
                 "{} problem{} in {}; nothing was written",
@@ -206,7 +207,7 @@ fn from_csv(dir: &Path, csv: &Path, args: &ImportArgs) -> Result<Status> {
 }
 
 /// Writes the edits, only if the state still loads with them.
-pub fn write_checked(dir: &Path, files: &StateFiles) -> Result<Vec<std::path::PathBuf>> {
+pub(super) fn write_checked(dir: &Path, files: &StateFiles) -> Result<Vec<std::path::PathBuf>> {
     check(dir, files)?;
     files.write().map_err(|e| {
         anyhow!("{e}; every file written was put back, and nothing else was left behind")
@@ -222,7 +223,7 @@ fn check(dir: &Path, files: &StateFiles) -> Result<()> {
         .map_err(|e| anyhow!("{e}; nothing was written"))?;
     files.check(dir).map_err(|problems| {
         for p in &problems {
-            eprintln!("error: {p}");
+            stderr_line!("error: {p}");
         }
         anyhow!("the edited state would not be valid; nothing was written")
     })

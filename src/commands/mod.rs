@@ -135,6 +135,31 @@ pub(crate) fn write_stdout(text: &str) -> Result<()> {
     }
 }
 
+/// Writes to standard error. With [`write_stdout`], the one place commands
+/// print: clippy's `print_stdout` and `print_stderr` are denied elsewhere.
+/// Call it through `stderr_line!` (as `eprintln!`) or `stderr_text!` (as
+/// `eprint!`).
+#[allow(clippy::print_stderr)]
+pub(crate) fn write_stderr(args: std::fmt::Arguments<'_>) {
+    eprint!("{args}");
+}
+
+/// `eprintln!` through [`write_stderr`].
+macro_rules! stderr_line {
+    ($($arg:tt)*) => {
+        $crate::commands::write_stderr(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+pub(crate) use stderr_line;
+
+/// `eprint!` through [`write_stderr`].
+macro_rules! stderr_text {
+    ($($arg:tt)*) => {
+        $crate::commands::write_stderr(format_args!($($arg)*))
+    };
+}
+pub(crate) use stderr_text;
+
 fn init_logging(verbose: u8) {
     let default = match verbose {
         0 => "warn",
@@ -156,7 +181,7 @@ fn init_logging(verbose: u8) {
 }
 
 /// Which state, and which of its sites, a command works on.
-pub struct Scope<'a> {
+pub(crate) struct Scope<'a> {
     pub dir: &'a Path,
     /// Only these sites (`--site`); all when empty.
     pub only: &'a [String],
@@ -227,7 +252,7 @@ fn load_state(dir: &Path) -> Result<DesiredState> {
 /// Prints every problem found in the state; the error that ends the command.
 fn state_problems(dir: &Path, diagnostics: crate::state::Diagnostics) -> anyhow::Error {
     for d in &diagnostics.0 {
-        eprintln!("error: {d}");
+        stderr_line!("error: {d}");
     }
     let n = diagnostics.0.len();
     anyhow::anyhow!(
@@ -244,13 +269,13 @@ fn load_trusting(dir: &Path, trusted: &Path) -> Result<(DesiredState, crate::sta
     use crate::state::TrustError;
     let print = |diagnostics: &[crate::state::Diagnostic]| {
         for d in diagnostics {
-            eprintln!("error: {d}");
+            stderr_line!("error: {d}");
         }
     };
     match crate::state::load_with_sites_from(dir, trusted) {
         Ok((desired, read, notes)) => {
             for note in notes {
-                eprintln!("note: {note}");
+                stderr_line!("note: {note}");
             }
             Ok((desired, read))
         }

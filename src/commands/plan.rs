@@ -5,6 +5,7 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 
 use super::Status;
+use super::stderr_line;
 use super::target::Targets;
 use crate::cli::PlanArgs;
 use crate::model::DesiredState;
@@ -12,7 +13,7 @@ use crate::plan::Plan;
 use crate::provider::Pacing;
 use crate::render::Format;
 
-pub async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Status> {
+pub(super) async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Status> {
     let (desired, read) = scope.load_counted()?;
     // Where the plan goes is checked before any site is read.
     if let Some(path) = &args.out {
@@ -33,7 +34,7 @@ pub async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Status> {
         Format::Markdown => out!("{shown}\n<sub>Read {read}.</sub>\n")?,
         Format::Json => {
             out!("{shown}")?;
-            eprintln!("Read {read}.");
+            stderr_line!("Read {read}.");
         }
     }
     if let Some(path) = &args.out {
@@ -42,7 +43,7 @@ pub async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Status> {
             _ => crate::render::json::render(plan, fingerprint.get()),
         };
         save(&OUT, path, &json, scope.dir)?;
-        eprintln!(
+        stderr_line!(
             "Saved the plan to {}; apply exactly this plan with `{}`.",
             path.display(),
             apply_command(scope, &args.target, path)
@@ -86,7 +87,7 @@ fn apply_command(scope: &super::Scope<'_>, target: &crate::cli::TargetArgs, path
 }
 
 /// `word` as one word of a POSIX shell command line.
-pub fn shell_word(word: &str) -> String {
+pub(super) fn shell_word(word: &str) -> String {
     let plain = !word.is_empty()
         && word
             .chars()
@@ -101,7 +102,7 @@ pub fn shell_word(word: &str) -> String {
 /// Fails when the plan goes past a blast-radius guard; the plan printed
 /// above already says which and how to acknowledge it, so the error names
 /// each in one short line instead of saying it all again.
-pub fn refuse_tripped_guards(plan: &Plan, consequence: &str) -> Result<()> {
+pub(super) fn refuse_tripped_guards(plan: &Plan, consequence: &str) -> Result<()> {
     use crate::plan::GuardKind;
     let trips = plan.guard_trips();
     if trips.is_empty() {
@@ -133,7 +134,7 @@ pub fn refuse_tripped_guards(plan: &Plan, consequence: &str) -> Result<()> {
 }
 
 /// A file a command writes beside its output: its option and what it holds.
-pub struct OutFile {
+pub(super) struct OutFile {
     pub flag: &'static str,
     pub what: &'static str,
     /// A name to suggest instead of one inside the state directory.
@@ -141,7 +142,7 @@ pub struct OutFile {
 }
 
 /// `plan --out`.
-pub const OUT: OutFile = OutFile {
+pub(super) const OUT: OutFile = OutFile {
     flag: "--out",
     what: "the plan",
     example: "plan.json",
@@ -150,7 +151,7 @@ pub const OUT: OutFile = OutFile {
 /// Writes the file whole or not at all: a temporary file beside it,
 /// removed on any failure, then renamed over it. Only a new path or a
 /// regular file outside the state directory is written.
-pub fn save(file: &OutFile, path: &Path, text: &str, state_dir: &Path) -> Result<()> {
+pub(super) fn save(file: &OutFile, path: &Path, text: &str, state_dir: &Path) -> Result<()> {
     use std::io::Write;
     let parent = check_out_path(file, path, state_dir)?;
     let mut tmp = tempfile::Builder::new()
@@ -179,7 +180,11 @@ pub fn save(file: &OutFile, path: &Path, text: &str, state_dir: &Path) -> Result
 
 /// Refuses an `--out` path that is not a regular file or is inside the
 /// state directory; the directory the file goes in.
-pub fn check_out_path(file: &OutFile, path: &Path, state_dir: &Path) -> Result<std::path::PathBuf> {
+pub(super) fn check_out_path(
+    file: &OutFile,
+    path: &Path,
+    state_dir: &Path,
+) -> Result<std::path::PathBuf> {
     let flag = file.flag;
     match std::fs::symlink_metadata(path) {
         Ok(m) if !m.file_type().is_file() => {
@@ -247,7 +252,7 @@ pub fn check_out_path(file: &OutFile, path: &Path, state_dir: &Path) -> Result<s
 }
 
 /// The plan of the sites that could be read, and what happened to the rest.
-pub struct Computed {
+pub(super) struct Computed {
     pub plan: Plan,
     /// For each site of the plan, its index in the state (and its client).
     pub sites: Vec<usize>,
@@ -258,7 +263,7 @@ pub struct Computed {
 impl Computed {
     /// Fails when a site could not be read; `consequence` says what that
     /// means for the command.
-    pub fn require_every_site(&self, consequence: &str) -> Result<()> {
+    pub(super) fn require_every_site(&self, consequence: &str) -> Result<()> {
         if self.unreadable.is_empty() {
             return Ok(());
         }
@@ -272,7 +277,7 @@ impl Computed {
 }
 
 /// Fetches every site and computes the plan of those that could be read.
-pub async fn compute(desired: &DesiredState, targets: &Targets) -> Result<Computed> {
+pub(super) async fn compute(desired: &DesiredState, targets: &Targets) -> Result<Computed> {
     let mut readable = Vec::new();
     let mut live = Vec::new();
     let mut sites = Vec::new();

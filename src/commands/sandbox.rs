@@ -9,11 +9,12 @@ use anyhow::{Context, Result};
 
 use super::Status;
 use super::signals::Signals;
+use super::stderr_line;
 use crate::cli::SandboxArgs;
 use crate::sandbox::faults::Faults;
 use crate::sandbox::{Options, Sandbox, persist};
 
-pub async fn run(args: &SandboxArgs) -> Result<Status> {
+pub(super) async fn run(args: &SandboxArgs) -> Result<Status> {
     if let Some(path) = &args.data {
         persist::check_regular(path)?;
     }
@@ -35,7 +36,7 @@ pub async fn run(args: &SandboxArgs) -> Result<Status> {
         Some(path) => {
             let seed = persist::seed();
             persist::save(path, &seed)?;
-            eprintln!("created {} from the seed", path.display());
+            stderr_line!("created {} from the seed", path.display());
             seed
         }
         None => persist::seed(),
@@ -68,7 +69,7 @@ pub async fn run(args: &SandboxArgs) -> Result<Status> {
     // The server outlives whoever reads this: a closed stdout (`| head`)
     // must not stop it.
     let mut out = std::io::stdout();
-    let _ = out.write_all(banner.as_bytes()).and_then(|_| out.flush());
+    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
     let sandbox = Sandbox::with_options(
         data,
         Options {
@@ -94,13 +95,13 @@ pub async fn run(args: &SandboxArgs) -> Result<Status> {
     sandbox
         .serve(listener, async move {
             let name = signals.next().await;
-            eprintln!("{name}: stopping once the requests under way are answered");
+            stderr_line!("{name}: stopping once the requests under way are answered");
             if let Some(save) = &on_signal {
                 report(save());
             }
             tokio::spawn(async move {
                 let name = signals.next().await;
-                eprintln!("{name} again: stopping now");
+                stderr_line!("{name} again: stopping now");
                 if let Some(save) = &on_signal {
                     report(save());
                 }
@@ -111,14 +112,14 @@ pub async fn run(args: &SandboxArgs) -> Result<Status> {
         .await?;
     if let Some(save) = &save {
         let path = save()?;
-        eprintln!("saved the sandbox data to {}", path.display());
+        stderr_line!("saved the sandbox data to {}", path.display());
     }
     Ok(Status::Success)
 }
 
 fn report(saved: Result<std::path::PathBuf, persist::SandboxFileError>) {
     match saved {
-        Ok(path) => eprintln!("saved the sandbox data to {}", path.display()),
-        Err(e) => eprintln!("error: {e}"),
+        Ok(path) => stderr_line!("saved the sandbox data to {}", path.display()),
+        Err(e) => stderr_line!("error: {e}"),
     }
 }

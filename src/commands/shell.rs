@@ -6,7 +6,7 @@ use anyhow::Result;
 use super::{Status, write_stdout};
 
 /// Prints the completion script for `shell`.
-pub fn completions(shell: clap_complete::Shell) -> Result<Status> {
+pub(super) fn completions(shell: clap_complete::Shell) -> Result<Status> {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut crate::cli::command(), "roster", &mut script);
     write_stdout(&String::from_utf8_lossy(&script))?;
@@ -14,7 +14,7 @@ pub fn completions(shell: clap_complete::Shell) -> Result<Status> {
 }
 
 /// Prints the man page: roster(1) with every subcommand's options.
-pub fn man() -> Result<Status> {
+pub(super) fn man() -> Result<Status> {
     let mut page = Vec::new();
     let mut command = crate::cli::command();
     // Built, so each subcommand lists the global options that apply to it.

@@ -14,13 +14,14 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use super::stderr_line;
 use crate::interrupt::Gate;
 
 /// How long the changes under way may take to finish after the first signal.
-pub const GRACE: Duration = Duration::from_secs(30);
+pub(super) const GRACE: Duration = Duration::from_secs(30);
 
 /// The exit code of a command ended by a signal (128 + SIGINT).
-pub const INTERRUPTED: i32 = 130;
+pub(super) const INTERRUPTED: i32 = 130;
 
 const PREPARING: u8 = 0;
 const APPLYING: u8 = 1;
@@ -30,7 +31,7 @@ const CONFIRMING: u8 = 3;
 type Cleanup = Box<dyn Fn() + Send + Sync>;
 
 /// Watches for SIGINT and SIGTERM for as long as it lives.
-pub struct Watcher {
+pub(super) struct Watcher {
     phase: Arc<AtomicU8>,
     cleanup: Arc<Mutex<Option<Cleanup>>>,
     task: tokio::task::JoinHandle<()>,
@@ -38,7 +39,7 @@ pub struct Watcher {
 
 impl Watcher {
     /// Starts watching; until [`Watcher::applying`], a signal exits at once.
-    pub fn start(gate: Arc<Gate>) -> Result<Watcher> {
+    pub(super) fn start(gate: Arc<Gate>) -> Result<Watcher> {
         let mut signals = Signals::new().context("cannot watch for Ctrl-C")?;
         let phase = Arc::new(AtomicU8::new(PREPARING));
         let cleanup: Arc<Mutex<Option<Cleanup>>> = Arc::new(Mutex::new(None));
@@ -48,17 +49,17 @@ impl Watcher {
                 let name = signals.next().await;
                 match p.load(Ordering::SeqCst) {
                     PREPARING => {
-                        eprintln!("\n{name}: stopped before any change was sent to a site.");
+                        stderr_line!("\n{name}: stopped before any change was sent to a site.");
                         exit_now(&c);
                     }
                     CONFIRMING => {
-                        eprintln!("\nCancelled; nothing was changed.");
+                        stderr_line!("\nCancelled; nothing was changed.");
                         exit_now(&c);
                     }
                     APPLYING if !gate.is_stopped() => {
                         gate.stop();
                         let n = gate.in_flight().len();
-                        eprintln!(
+                        stderr_line!(
                             "\n{name}: no new change is started; waiting for the {n} change{} under way to finish (at most {} s), then reporting. Press Ctrl-C again to exit at once.",
                             if n == 1 { "" } else { "s" },
                             GRACE.as_secs()
@@ -92,22 +93,25 @@ impl Watcher {
     }
 
     /// What to do before exiting at once (save the in-process sandbox).
-    pub fn on_exit(&self, cleanup: Cleanup) {
-        *self.cleanup.lock().unwrap_or_else(|e| e.into_inner()) = Some(cleanup);
+    pub(super) fn on_exit(&self, cleanup: Cleanup) {
+        *self
+            .cleanup
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(cleanup);
     }
 
     /// The confirmation prompt is up: a signal cancels (exit 130).
-    pub fn confirming(&self) {
+    pub(super) fn confirming(&self) {
         self.phase.store(CONFIRMING, Ordering::SeqCst);
     }
 
     /// Changes are being sent: the first signal now stops gracefully.
-    pub fn applying(&self) {
+    pub(super) fn applying(&self) {
         self.phase.store(APPLYING, Ordering::SeqCst);
     }
 
     /// The apply has ended: a signal now exits at once.
-    pub fn done(&self) {
+    pub(super) fn done(&self) {
         self.phase.store(DONE, Ordering::SeqCst);
     }
 }
@@ -131,12 +135,16 @@ fn give_up(gate: &Gate, cleanup: &Mutex<Option<Cleanup>>, why: &str) {
         }
     }
     text += "Run `roster plan` to see what is left, then `roster apply` again to finish.";
-    eprintln!("{text}");
+    stderr_line!("{text}");
     exit_now(cleanup);
 }
 
 fn exit_now(cleanup: &Mutex<Option<Cleanup>>) -> ! {
-    if let Some(f) = cleanup.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+    if let Some(f) = cleanup
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .as_ref()
+    {
         f();
     }
     crate::lock::release_all();
@@ -144,7 +152,7 @@ fn exit_now(cleanup: &Mutex<Option<Cleanup>>) -> ! {
 }
 
 /// SIGINT and SIGTERM (Ctrl-C only where there are no Unix signals).
-pub struct Signals {
+pub(super) struct Signals {
     #[cfg(unix)]
     int: tokio::signal::unix::Signal,
     #[cfg(unix)]
@@ -152,7 +160,7 @@ pub struct Signals {
 }
 
 impl Signals {
-    pub fn new() -> std::io::Result<Signals> {
+    pub(super) fn new() -> std::io::Result<Signals> {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
@@ -166,7 +174,7 @@ impl Signals {
     }
 
     /// Waits for the next signal and names it.
-    pub async fn next(&mut self) -> &'static str {
+    pub(super) async fn next(&mut self) -> &'static str {
         #[cfg(unix)]
         {
             tokio::select! {

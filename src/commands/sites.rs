@@ -20,7 +20,7 @@ struct Entry<'a> {
     provider: &'static str,
 }
 
-pub fn run(scope: &super::Scope<'_>, args: &SitesArgs) -> Result<Status> {
+pub(super) fn run(scope: &super::Scope<'_>, args: &SitesArgs) -> Result<Status> {
     let desired = scope.load()?;
     let sites: Vec<Entry<'_>> = desired
         .sites

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+use super::stderr_line;
 use crate::cli::TargetArgs;
 use crate::model::{Credentials, DesiredState, LiveSite, Site, SiteConfig};
 use crate::progress::Progress;
@@ -39,7 +40,7 @@ fn provision(data: &mut sandbox::SandboxData, site: &Site) -> Credentials {
             slug, invited_by, ..
         } => {
             let s = data.periscope.entry(slug.clone()).or_insert_with(|| {
-                eprintln!("note: the sandbox has no Periscope site `{slug}`; starting one with only {invited_by} in it");
+                stderr_line!("note: the sandbox has no Periscope site `{slug}`; starting one with only {invited_by} in it");
                 PeriscopeSite::new(SANDBOX_PERISCOPE_KEY, invited_by)
             });
             Credentials::Periscope {
@@ -52,7 +53,7 @@ fn provision(data: &mut sandbox::SandboxData, site: &Site) -> Credentials {
                     crate::model::Handover::NewOwner(owner) => owner.clone(),
                     _ => format!("admin@{}.example", site.name),
                 };
-                eprintln!(
+                stderr_line!(
                     "note: the sandbox has no Sigma organisation `{}`; starting one with only {admin} in it",
                     site.name
                 );
@@ -67,7 +68,7 @@ fn provision(data: &mut sandbox::SandboxData, site: &Site) -> Credentials {
 }
 
 /// Clients for every declared site, and the in-process sandbox if any.
-pub struct Targets {
+pub(super) struct Targets {
     pub clients: Vec<Client>,
     in_process: Option<InProcess>,
     /// `--sandbox-url`: the sandbox's test credentials are sent, whatever
@@ -119,7 +120,7 @@ struct InProcess {
 }
 
 impl Targets {
-    pub async fn connect(
+    pub(super) async fn connect(
         desired: &DesiredState,
         args: &TargetArgs,
         pacing: Pacing,
@@ -189,7 +190,7 @@ impl Targets {
     /// reported together.
     /// Reads every site's live state concurrently; each site's result on
     /// its own, so one failure hides nothing of the others.
-    pub async fn fetch_each(&self) -> Vec<Result<LiveSite, ProviderError>> {
+    pub(super) async fn fetch_each(&self) -> Vec<Result<LiveSite, ProviderError>> {
         let n = self.clients.len();
         let progress = Progress::spinner(&format!(
             "Reading the live state of {n} site{}",
@@ -208,7 +209,7 @@ impl Targets {
 
     /// Reads every site's live state, or fails naming every site that
     /// could not be read.
-    pub async fn fetch(&self) -> Result<Vec<LiveSite>> {
+    pub(super) async fn fetch(&self) -> Result<Vec<LiveSite>> {
         let mut live = Vec::new();
         let mut errors = Vec::new();
         for r in self.fetch_each().await {
@@ -228,22 +229,22 @@ impl Targets {
 
     /// What saves the in-process sandbox's data now (for an exit that
     /// cannot wait): every write it accepted so far.
-    pub fn saver(&self) -> Option<Box<dyn Fn() + Send + Sync>> {
+    pub(super) fn saver(&self) -> Option<Box<dyn Fn() + Send + Sync>> {
         let p = self.in_process.as_ref()?;
         let (sandbox, file) = (p.sandbox.clone(), p.file.clone());
         Some(Box::new(move || {
             match sandbox::persist::save(&file, &sandbox.data()) {
-                Ok(()) => eprintln!(
+                Ok(()) => stderr_line!(
                     "The sandbox kept every write it accepted (saved to {}).",
                     file.display()
                 ),
-                Err(e) => eprintln!("error: {e}"),
+                Err(e) => stderr_line!("error: {e}"),
             }
         }))
     }
 
     /// Stops an in-process sandbox and saves its data for the next run.
-    pub async fn finish(self) -> Result<()> {
+    pub(super) async fn finish(self) -> Result<()> {
         if let Some(p) = self.in_process {
             p.running.stop().await;
             sandbox::persist::save(&p.file, &p.sandbox.data())?;

@@ -4,7 +4,7 @@ use anyhow::Result;
 
 use super::Status;
 
-pub fn run(scope: &super::Scope<'_>) -> Result<Status> {
+pub(super) fn run(scope: &super::Scope<'_>) -> Result<Status> {
     let (_, read) = scope.load_counted()?;
     outln!(
         "The state under {} is valid. Read {}.",

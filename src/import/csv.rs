@@ -132,7 +132,7 @@ pub(crate) fn read(path: &Path) -> Result<(Table, Vec<String>), Vec<String>> {
     for record in reader.records() {
         match record {
             Ok(r) => {
-                let line = r.position().map_or(0, |p| p.line());
+                let line = r.position().map_or(0, csv::Position::line);
                 if r.len() > headers.len() {
                     problems.push(format!(
                         "{shown}:{line}: {} cells, but the header names {} columns; put a value that holds a comma in double quotes",
@@ -151,7 +151,7 @@ pub(crate) fn read(path: &Path) -> Result<(Table, Vec<String>), Vec<String>> {
                 rows.push((line, r.iter().map(restore).collect()));
             }
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, csv::Position::line);
                 problems.push(format!("{shown}:{line}: not a CSV row: {e}"));
             }
         }
@@ -194,7 +194,7 @@ pub fn batch_update(
     }
     let Table { headers, rows } = table;
     let column = |name: &str| headers.iter().position(|h| h == name);
-    for h in headers.iter() {
+    for h in &headers {
         if !BATCH_HEADERS.contains(&h) {
             problems.push(format!(
                 "{shown}:1: unknown column `{h}`; the columns are {} (any order)",

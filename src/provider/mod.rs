@@ -5,6 +5,13 @@ pub mod error;
 pub mod lenient;
 pub mod periscope;
 pub mod retry;
+// See the note on `unreachable_pub` in lib.rs.
+#[allow(
+    unreachable_pub,
+    clippy::case_sensitive_file_extension_comparisons,
+    clippy::duration_suboptimal_units,
+    clippy::struct_field_names
+)]
 pub mod sigma;
 
 use std::time::Duration;
@@ -219,7 +226,7 @@ pub fn http_client(site: &str) -> Result<reqwest::Client, ProviderError> {
         .user_agent(concat!("roster/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(60))
+        .timeout(Duration::from_mins(1))
         .build()
         .map_err(|e| ProviderError::Transport {
             site: site.to_string(),

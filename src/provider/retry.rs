@@ -31,7 +31,7 @@ pub const THROTTLE_FLOOR: Duration = Duration::from_secs(2);
 
 /// How long one request keeps trying through 429s, unless the site sets
 /// `patience_seconds`.
-pub const DEFAULT_PATIENCE: Duration = Duration::from_secs(60);
+pub const DEFAULT_PATIENCE: Duration = Duration::from_mins(1);
 
 /// How often and how long to retry.
 #[derive(Debug, Clone, Copy)]
@@ -74,6 +74,7 @@ impl RetryPolicy {
     }
 
     /// This policy, keeping at a request through 429s for `patience`.
+    #[must_use]
     pub fn with_patience(self, patience: Duration) -> Self {
         RetryPolicy { patience, ..self }
     }

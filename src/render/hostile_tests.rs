@@ -10,7 +10,7 @@ use crate::plan::{Change, Diff, Kept, KeptReason, Membership, ObjectKind, Plan, 
 use crate::provider::WriteMode;
 
 /// Names an attacker who can name a group or set a display name may use.
-pub const HOSTILE: &[&str] = &[
+pub(crate) const HOSTILE: &[&str] = &[
     "Contractors\n```\n\n</details>\n\n<details open><summary><b>zeta</b> (periscope): no changes</summary>…<!--",
     "Contractors\r```\r\r</details>\r\r<details open><summary><b>zeta</b> (periscope): no changes</summary>…<!--",
     "<img src=x>",
@@ -26,7 +26,7 @@ pub const HOSTILE: &[&str] = &[
 ];
 
 /// One site whose every change, kept object and membership is named `name(i)`.
-pub fn plan_named(name: impl Fn(usize) -> String) -> Plan {
+pub(crate) fn plan_named(name: impl Fn(usize) -> String) -> Plan {
     let n = HOSTILE.len();
     let mut changes = Vec::new();
     for i in 0..n {
@@ -136,7 +136,7 @@ fn assert_inert_text(out: &str, what: &str) {
             seq[1..end].starts_with('[')
                 && seq[2..end].chars().all(|c| c.is_ascii_digit() || c == ';'),
             "{what}: a non-colour escape sequence {:?}",
-            &seq[..end + 1]
+            &seq[..=end]
         );
         rest = &seq[end + 1..];
     }
@@ -236,7 +236,7 @@ fn outside_fences(md: &str) -> Vec<&str> {
 
 /// Balanced details and fences; outside the code blocks no HTML comment,
 /// and no HTML, mention or link from data.
-pub fn assert_markdown_intact(md: &str) {
+pub(crate) fn assert_markdown_intact(md: &str) {
     assert_eq!(
         md.matches("<details").count(),
         md.matches("</details>").count(),

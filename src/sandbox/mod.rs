@@ -55,7 +55,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            token_ttl: Duration::from_secs(3600),
+            token_ttl: Duration::from_hours(1),
             token_uses: None,
             latency: Duration::ZERO,
             faults: faults::Faults::default(),

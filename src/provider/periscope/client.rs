@@ -259,7 +259,7 @@ impl PeriscopeClient {
                 effect: Effect::GroupExists(name),
                 body: Some(json!({
                     "name": name,
-                    "access": access.map(|a| a.as_str()),
+                    "access": access.map(crate::model::Access::as_str),
                     "created_by_email": self.invited_by,
                 })),
             },

@@ -13,7 +13,7 @@ use crate::provider::lenient::{self, ListKeys, Text};
 
 /// `[...]` or `{"users": [...]}` (also `data`/`items`, seen in other APIs
 /// of the family).
-pub struct UserKeys;
+pub(super) struct UserKeys;
 
 impl ListKeys for UserKeys {
     const ITEMS: &'static [&'static str] = &["users", "data", "items"];
@@ -21,7 +21,7 @@ impl ListKeys for UserKeys {
 }
 
 /// `[...]` or `{"groups": [...]}`, likewise.
-pub struct GroupKeys;
+pub(super) struct GroupKeys;
 
 impl ListKeys for GroupKeys {
     const ITEMS: &'static [&'static str] = &["groups", "data", "items"];
@@ -29,13 +29,13 @@ impl ListKeys for GroupKeys {
 }
 
 #[cfg(test)]
-pub type Users = lenient::List<User, UserKeys>;
+pub(super) type Users = lenient::List<User, UserKeys>;
 #[cfg(test)]
-pub type Groups = lenient::List<Group, GroupKeys>;
+pub(super) type Groups = lenient::List<Group, GroupKeys>;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub struct User {
+pub(super) struct User {
     #[serde(deserialize_with = "lenient::id")]
     id: Option<String>,
     #[serde(deserialize_with = "lenient::text")]
@@ -51,7 +51,7 @@ pub struct User {
 /// A group: its name, or an object with a name (and, in the group list, an
 /// access level). Anything else has no name.
 #[derive(Default)]
-pub struct Group {
+pub(super) struct Group {
     name: Option<String>,
     access: Option<String>,
 }
@@ -89,7 +89,7 @@ impl<'de> Deserialize<'de> for Group {
     }
 }
 
-pub fn users(items: Vec<User>) -> Result<Vec<LiveUser>, String> {
+pub(super) fn users(items: Vec<User>) -> Result<Vec<LiveUser>, String> {
     items
         .into_iter()
         .enumerate()
@@ -110,7 +110,7 @@ pub fn users(items: Vec<User>) -> Result<Vec<LiveUser>, String> {
         .collect()
 }
 
-pub fn groups(items: Vec<Group>) -> Result<Vec<LiveGroup>, String> {
+pub(super) fn groups(items: Vec<Group>) -> Result<Vec<LiveGroup>, String> {
     items
         .into_iter()
         .enumerate()
@@ -133,7 +133,7 @@ pub fn groups(items: Vec<Group>) -> Result<Vec<LiveGroup>, String> {
 /// (reference §8.3); any other sign of more pages is one roster cannot
 /// follow.
 #[derive(Default, Debug)]
-pub struct PageSigns {
+pub(super) struct PageSigns {
     /// `next_page_start` as sent (null or absent: none).
     pub next_page_start: Option<Value>,
     /// Other signs of more pages, as `key: value` for messages.

@@ -350,7 +350,7 @@ impl PeriscopeSite {
             for u in &mut self.users {
                 for g in &mut u.groups {
                     if *g == old_name {
-                        *g = group.name.clone();
+                        g.clone_from(&group.name);
                     }
                 }
             }

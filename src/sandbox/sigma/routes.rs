@@ -346,7 +346,7 @@ async fn get_team(
 }
 
 async fn create_team(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    with_body(&s, &headers, &body, |org, b| org.create_team(b))
+    with_body(&s, &headers, &body, super::store::SigmaOrg::create_team)
 }
 
 async fn update_team(

@@ -52,6 +52,7 @@ pub struct SigmaOrg {
     pub archived_schedules: u32,
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
 fn is_zero(n: &u32) -> bool {
     *n == 0
 }
@@ -204,7 +205,7 @@ impl SigmaOrg {
             archived_schedules: 0,
         };
         let admin = org.new_member_id();
-        org.credentials_owner = admin.clone();
+        org.credentials_owner.clone_from(&admin);
         org.members.push(SigmaMember {
             member_id: admin,
             email: admin_email.to_string(),

@@ -1,11 +1,9 @@
 //! End to end: the binary's shell completions and man page.
 
-mod common;
-
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::*;
+use crate::common::*;
 
 /// Whether `program` is on this machine (`.ci/run` installs zsh, fish and
 /// mandoc; elsewhere those checks are skipped, bash is always there).

@@ -3,9 +3,7 @@
 //! person is accounted for. The built binary against a sandbox seeded from a
 //! data file written by each test.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use roster::sandbox::SandboxData;
 
 const CREDS: [(&str, &str); 3] = [

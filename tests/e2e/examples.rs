@@ -1,8 +1,6 @@
 //! Every example state directory is valid and plans against the sandbox.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn every_example_validates_and_plans_against_the_sandbox() {

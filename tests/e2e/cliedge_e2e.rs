@@ -1,9 +1,7 @@
 //! End to end, at the command-line edge: the JSON apply result, progress
 //! and log colour when not on a terminal, help, version and small words.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 const KEY: (&str, &str) = ("ACME_KEY", "sandbox-periscope-key");

@@ -1,9 +1,7 @@
 //! Bad input: every kind of problem gives exit 1, a located message with a
 //! hint, and no request to any site.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const SITE: &str = r#"[sites.acme]
 provider = "periscope"

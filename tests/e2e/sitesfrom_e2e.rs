@@ -3,13 +3,11 @@
 //! states are refused before any command runs or request is sent; the same
 //! states without `--sites-from` show that each attack is live.
 
-mod common;
-
 use std::io::Read;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use common::*;
+use crate::common::*;
 
 const SECRET: &str = "psk-trusted-9c8b7a6d5e4f";
 const OTHER_SECRET: &str = "sigma-secret-of-another-site-1234";

@@ -5,24 +5,24 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-pub use roster::sandbox::{BackgroundSandbox, persist};
+pub(crate) use roster::sandbox::{BackgroundSandbox, persist};
 
 /// What a run of the binary printed and how it exited.
 #[derive(Debug)]
-pub struct Output {
+pub(crate) struct Output {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
 }
 
 impl Output {
-    pub fn all(&self) -> String {
+    pub(crate) fn all(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)
     }
 }
 
 /// Runs `roster ARGS` in `cwd` with no terminal, no colour and `envs` set.
-pub fn roster(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+pub(crate) fn roster(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
     let out = Command::new(env!("CARGO_BIN_EXE_roster"))
         .current_dir(cwd)
         .args(args)
@@ -42,7 +42,7 @@ pub fn roster(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
 }
 
 /// Writes `files` (path relative to `dir`, text) under `dir`.
-pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
+pub(crate) fn write_files(dir: &Path, files: &[(&str, &str)]) {
     for (name, text) in files {
         let path = dir.join(name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -51,7 +51,7 @@ pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
 }
 
 /// A temporary directory with `state/` holding `files`.
-pub fn state_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+pub(crate) fn state_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("state")).unwrap();
     let files: Vec<(String, &str)> = files
@@ -64,23 +64,23 @@ pub fn state_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
 }
 
 /// This repository's own `state/` directory.
-pub fn repo_state() -> PathBuf {
+pub(crate) fn repo_state() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("state")
 }
 
 /// A sandbox holding the shipped seed.
-pub fn seeded_sandbox() -> BackgroundSandbox {
+pub(crate) fn seeded_sandbox() -> BackgroundSandbox {
     BackgroundSandbox::start(persist::seed()).expect("the sandbox starts")
 }
 
 /// Whether only reads reached the sandbox (Sigma's token request is a POST
 /// that changes nothing).
-pub fn only_reads(sandbox: &BackgroundSandbox) -> bool {
+pub(crate) fn only_reads(sandbox: &BackgroundSandbox) -> bool {
     writes(sandbox).iter().all(|r| r.path == "/v2/auth/token")
 }
 
 /// Requests that could change something (everything but GET).
-pub fn writes(sandbox: &BackgroundSandbox) -> Vec<roster::sandbox::RequestRecord> {
+pub(crate) fn writes(sandbox: &BackgroundSandbox) -> Vec<roster::sandbox::RequestRecord> {
     sandbox
         .sandbox
         .requests()
@@ -90,7 +90,7 @@ pub fn writes(sandbox: &BackgroundSandbox) -> Vec<roster::sandbox::RequestRecord
 }
 
 /// A Periscope site at `url` whose key is read from `env`.
-pub fn periscope_site(url: &str, env: &str) -> String {
+pub(crate) fn periscope_site(url: &str, env: &str) -> String {
     format!(
         r#"[sites.acme]
 provider = "periscope"
@@ -103,7 +103,7 @@ base_url = "{url}"
 }
 
 /// Emails on the sandbox's site `acme`, sorted.
-pub fn live_emails(sandbox: &BackgroundSandbox) -> Vec<String> {
+pub(crate) fn live_emails(sandbox: &BackgroundSandbox) -> Vec<String> {
     let mut v: Vec<String> = sandbox.sandbox.data().periscope["acme"]
         .users
         .iter()
@@ -114,7 +114,7 @@ pub fn live_emails(sandbox: &BackgroundSandbox) -> Vec<String> {
 }
 
 /// A `roster sandbox` process on a free port, stopped (Ctrl-C) when dropped.
-pub struct SandboxProcess {
+pub(crate) struct SandboxProcess {
     pub child: std::process::Child,
     pub url: String,
     /// What it printed after its first line.
@@ -126,7 +126,7 @@ pub struct SandboxProcess {
 
 impl SandboxProcess {
     /// Starts `roster sandbox --port P ARGS` and waits until it listens.
-    pub fn start(args: &[&str]) -> SandboxProcess {
+    pub(crate) fn start(args: &[&str]) -> SandboxProcess {
         use std::io::{BufRead, BufReader};
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -156,7 +156,7 @@ impl SandboxProcess {
     }
 
     /// Stops it as Ctrl-C would and waits; whether it exited cleanly.
-    pub fn stop(mut self) -> bool {
+    pub(crate) fn stop(mut self) -> bool {
         Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
             .status()
@@ -175,7 +175,7 @@ impl Drop for SandboxProcess {
 }
 
 /// A sandbox holding the seed, whose Periscope site `acme` takes `key`.
-pub fn sandbox_with_key(key: &str) -> BackgroundSandbox {
+pub(crate) fn sandbox_with_key(key: &str) -> BackgroundSandbox {
     let mut data = persist::seed();
     data.periscope.get_mut("acme").unwrap().api_key = key.into();
     BackgroundSandbox::start(data).unwrap()
@@ -183,7 +183,7 @@ pub fn sandbox_with_key(key: &str) -> BackgroundSandbox {
 
 /// This repository's `state/roster.toml`, its key read from `env`, pointed
 /// at `url`, with `extra` settings for the site.
-pub fn repo_site(url: &str, env: &str, extra: &str) -> String {
+pub(crate) fn repo_site(url: &str, env: &str, extra: &str) -> String {
     std::fs::read_to_string(repo_state().join("roster.toml"))
         .unwrap()
         .replace(
@@ -193,7 +193,7 @@ pub fn repo_site(url: &str, env: &str, extra: &str) -> String {
 }
 
 /// `roster ARGS` in `cwd` that may write regular files of at most `bytes`.
-pub fn roster_with_file_limit(
+pub(crate) fn roster_with_file_limit(
     cwd: &Path,
     args: &[&str],
     envs: &[(&str, &str)],
@@ -217,7 +217,7 @@ pub fn roster_with_file_limit(
                 rlim_cur: bytes,
                 rlim_max: bytes,
             };
-            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &raw const limit) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())

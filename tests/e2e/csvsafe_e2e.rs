@@ -4,12 +4,10 @@
 //! faithfully, with the CSV line; comments inside arrays are kept by `fmt`,
 //! CSV edits and imports from live sites.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
 const SITE: &str = r#"[sites.acme]
 provider = "periscope"
@@ -252,7 +250,10 @@ fn csvs_roster_cannot_read_faithfully_are_refused_with_their_lines() {
         let out = roster(dir.path(), &["import", "--csv", "x.csv"], &[]);
         assert_eq!(out.code, 1, "{name}: {}", out.all());
         let n = expected.len();
-        let mut want: Vec<String> = expected.iter().map(|l| l.to_string()).collect();
+        let mut want: Vec<String> = expected
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect();
         want.push(format!(
             "error: {n} problem{} in x.csv; nothing was written",
             if n == 1 { "" } else { "s" }

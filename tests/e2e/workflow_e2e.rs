@@ -4,9 +4,7 @@
 //! and after merge apply each saved plan, which is refused when anything
 //! moved since the review.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// Two sites, one of each provider, at the sandbox `url`.
 fn two_sites(url: &str) -> String {

@@ -1,14 +1,12 @@
 //! End to end: how roster talks to a site that throttles at its edge or
 //! answers in pages, and the sandbox's independence from the client.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use roster::sandbox::{Options, SandboxData, SigmaOrg};
 
 const SIGMA_CREDS: [(&str, &str); 2] = [
@@ -87,7 +85,7 @@ fn an_apply_survives_a_15_second_edge_throttle() {
         out.stdout
     );
     assert!(took >= window, "finished in {took:?}, inside the window");
-    assert!(took < Duration::from_secs(60), "took {took:?}");
+    assert!(took < Duration::from_mins(1), "took {took:?}");
     // Live: the team and the member, in it.
     let org = org(&sb);
     let linus = org

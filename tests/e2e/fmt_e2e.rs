@@ -1,8 +1,6 @@
 //! `roster fmt`: canonical state files, comments kept, same plan.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const MESSY: &str = r#"# People of the analytics team.
 # Reviewed by the data platform team.

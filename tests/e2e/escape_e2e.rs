@@ -3,9 +3,7 @@
 //! markdown comment and apply report, and each change is still shown once,
 //! on its own line, with nothing a name holds acting on the output.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use roster::render::escape;
 
 const KEY_ENV: &str = "ESCAPE_E2E_KEY";
@@ -95,7 +93,7 @@ fn assert_inert(out: &str, what: &str) {
             seq.get(1..2) == Some("[")
                 && seq[2..end].chars().all(|c| c.is_ascii_digit() || c == ';'),
             "{what}: a non-colour escape sequence {:?}",
-            &seq[..end + 1]
+            &seq[..=end]
         );
         rest = &seq[end + 1..];
     }
@@ -313,10 +311,10 @@ fn hostile_names_through_a_markdown_apply_report() {
     let (plan, report) = out.stdout.rsplit_once("</sub>\n").unwrap();
     assert_inert(plan, "markdown plan");
     let report = report.trim_start_matches('\n');
-    let fence = report
-        .split_once("text\n")
-        .map(|(f, _)| f)
-        .unwrap_or_else(|| panic!("the report opens a code block:\n{report}"));
+    let fence = report.split_once("text\n").map_or_else(
+        || panic!("the report opens a code block:\n{report}"),
+        |(f, _)| f,
+    );
     assert!(
         fence.len() >= 3 && fence.chars().all(|c| c == '`'),
         "{report}"

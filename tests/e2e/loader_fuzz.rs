@@ -64,6 +64,7 @@ fn mutate(rng: &mut fastrand::Rng, text: &str) -> Vec<u8> {
 #[test]
 fn mutated_state_files_never_panic_the_loaders() {
     let seeds = seeds();
+    #[allow(clippy::unreadable_literal)] // the seed is a date, 2026-11-23
     let mut rng = fastrand::Rng::with_seed(20261123);
     let dir = tempfile::tempdir().unwrap();
     let (mut loaded, mut refused) = (0, 0);

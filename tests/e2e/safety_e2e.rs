@@ -1,8 +1,6 @@
 //! End to end: blast-radius guards, protected accounts, min_admins.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const ADMIN_ONLY: &str = r#"
 [[users]]

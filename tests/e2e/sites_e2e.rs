@@ -1,9 +1,7 @@
 //! End to end: many sites. One person declared once, placed on three sites
 //! of two providers with per-site overrides, in one apply; `--site`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use roster::sandbox::PeriscopeSite;
 
 fn state(url: &str) -> String {

@@ -3,12 +3,10 @@
 //! editor leftovers named at -v), and roster writes only where asked
 //! (`plan --out`, `import`, `fmt`, safe site names).
 
-mod common;
-
 use std::os::unix::fs::{FileTypeExt, symlink};
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
 const KEY: [(&str, &str); 1] = [("ACME_KEY", "sandbox-periscope-key")];
 
@@ -535,6 +533,6 @@ fn an_out_or_report_path_roster_cannot_write_is_refused_before_anything_is_sent(
             "{}",
             out.stderr
         );
-        assert!(sb.sandbox.requests().is_empty(), "{:?}", args);
+        assert!(sb.sandbox.requests().is_empty(), "{args:?}");
     }
 }

@@ -5,13 +5,11 @@
 //! with an error; and nobody is ever created twice.
 //!
 //! The cases are drawn from a fixed seed so CI is repeatable;
-//! `PROPTEST_CASES=500 cargo test --test convergence_e2e` explores more.
-
-mod common;
+//! `PROPTEST_CASES=500 cargo test --test e2e convergence_e2e::` explores more.
 
 use std::collections::BTreeMap;
 
-use common::*;
+use crate::common::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use roster::sandbox::SandboxData;

@@ -1,9 +1,7 @@
 //! End to end: import from live sites writes state that makes the next plan
 //! empty, keeping the comments of the files it edits.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const COMMENTED: &str = r#"# Our Periscope site.
 [sites.acme]

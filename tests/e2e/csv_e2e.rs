@@ -2,9 +2,7 @@
 //! removal list edit the state (comments kept); the edit is then planned and
 //! applied like any other; bad CSVs change nothing.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// A copy of `examples/sigma` to edit.
 fn sigma_state() -> tempfile::TempDir {

@@ -1,8 +1,6 @@
 //! End to end: the built binary against the sandbox over HTTP, on Periscope.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// `roster plan --sandbox`, the README's first command, on this repo's state.
 #[test]

@@ -1,9 +1,7 @@
 //! End to end: the GitOps loop. Plans in every format, saved plans applied
 //! or refused, and the exit code of every command.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn state() -> String {
     repo_state().to_str().unwrap().to_string()

@@ -5,9 +5,7 @@
 //! the live state is the desired state, nobody was created twice, and every
 //! failure the report gave was real.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use roster::sandbox::faults::Faults;
 use roster::sandbox::periscope::store::{PeriscopeGroup, PeriscopeUser};
 use roster::sandbox::sigma::store::{SigmaMember, SigmaTeam};

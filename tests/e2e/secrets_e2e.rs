@@ -1,9 +1,7 @@
 //! Secret scan: every command, at the highest verbosity, with known secrets
 //! for both providers; none appears in stdout, stderr or any file written.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const PERISCOPE_KEY: &str = "psk-live-1f2e3d4c5b6a";
 const SIGMA_ID: &str = "sigma-client-id-77aa";

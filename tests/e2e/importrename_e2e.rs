@@ -2,11 +2,9 @@
 //! clean failures; saved plans made with --site; messages that are true; and
 //! ids in URL paths encoded by RFC 3986.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 
 /// Copies the directory `from` to `to`, recursively.
 fn copy_dir(from: &Path, to: &Path) {

@@ -2,9 +2,7 @@
 //! provisioning, invitations, team admins and what a deactivated member
 //! owns — the built binary against the sandbox over HTTP.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use roster::sandbox::sigma::people::MemberDetails;
 use roster::sandbox::sigma::store::{SigmaMember, SigmaTeam};
 use roster::sandbox::{SandboxData, SigmaOrg};

@@ -1,12 +1,10 @@
 //! The committed JSON Schema of state files is the one the code generates.
 
-mod common;
-
 #[test]
 fn the_committed_schema_is_current() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let committed = std::fs::read_to_string(root.join("schema/roster-state.schema.json")).unwrap();
-    let out = common::roster(root, &["schema"], &[]);
+    let out = crate::common::roster(root, &["schema"], &[]);
     assert_eq!(out.code, 0);
     assert!(
         out.stdout == committed,

@@ -1,10 +1,8 @@
 //! End to end: the built binary against the sandbox over HTTP, on Sigma.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use roster::sandbox::{Options, SandboxData, SigmaOrg};
 
 fn example() -> String {
@@ -767,7 +765,7 @@ async fn the_sandbox_serves_the_sample_scripts_requests() {
                 url = format!(
                     "{}/v2/members?includeArchived=true&limit=4&page={next}",
                     sb.url
-                )
+                );
             }
             None => break,
         }

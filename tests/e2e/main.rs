@@ -1,0 +1,37 @@
+//! The end-to-end tests in one binary (as just and ripgrep do): one link
+//! instead of one per file. Each former `tests/NAME.rs` is the module
+//! `NAME`, so a test is `NAME::test_name`; run one file with
+//! `cargo test --test e2e NAME::`.
+
+// Tests may say more on stderr (captured by the harness unless it fails).
+#![allow(clippy::print_stderr)]
+
+mod common;
+
+mod cli_e2e;
+mod cliedge_e2e;
+mod convergence_e2e;
+mod csv_e2e;
+mod csvsafe_e2e;
+mod escape_e2e;
+mod examples;
+mod faults_e2e;
+mod files_e2e;
+mod fmt_e2e;
+mod gitops_e2e;
+mod identity_e2e;
+mod import_e2e;
+mod importrename_e2e;
+mod interrupts_e2e;
+mod loader_fuzz;
+mod periscope_e2e;
+mod safety_e2e;
+mod schema;
+mod secrets_e2e;
+mod sigma_e2e;
+mod sigmaorg_e2e;
+mod sites_e2e;
+mod sitesfrom_e2e;
+mod transport_e2e;
+mod validation;
+mod workflow_e2e;

@@ -10,12 +10,14 @@
 //! - apply wall time for 1,000 and 10,000 changes at 20 ms, next to the
 //!   floor `requests × latency / concurrency`;
 //! - a 1,000-row Sigma member update done the founding way (one request at a
-//!   time, as `batch_update_users.py` does) next to roster doing the same.
+//!   time, as `batch_update_users.py` does) next to roster doing the same;
+//! - applying a saved plan of 100,000 changes: the check of the saved plan
+//!   against the fresh one, next to making the plan.
 //!
 //! The sandbox runs in this process, on the other core; its own work is in
 //! the wall times.
 //!
-//! `ROSTER_BENCH_ONLY=plan` (or `apply`, `founding`) runs one table.
+//! `ROSTER_BENCH_ONLY=plan` (or `apply`, `founding`, `saved`) runs one table.
 //!
 //! To profile one case by hand, write it out instead of running it:
 //!
@@ -279,6 +281,9 @@ fn main() {
     if run("founding") {
         founding_table();
     }
+    if run("saved") {
+        saved_table(&sizes);
+    }
 }
 
 fn plan_table(sizes: &[usize]) {
@@ -394,4 +399,65 @@ fn founding_table() {
         "\nroster is {:.1}× faster.",
         founding.as_secs_f64() / wall.as_secs_f64()
     );
+}
+
+/// Runs roster with `-v` and no standard input; wall time, exit code, and
+/// the `elapsed_ms` of the debug line `event` (the first one).
+fn roster_timed(dir: &Path, args: &[&str], event: &str) -> (Duration, i32, Option<u64>) {
+    let start = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .current_dir(dir)
+        .arg("-v")
+        .args(args)
+        .env("K", "k")
+        .env("I", "acme-sigma")
+        .env("S", "s")
+        .env("CI", "true")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("roster runs");
+    let wall = start.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let elapsed = stderr
+        .lines()
+        .find(|l| l.contains(event))
+        .and_then(|l| l.split("elapsed_ms=").nth(1))
+        .and_then(|v| v.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|v| v.parse().ok());
+    (wall, out.status.code().unwrap_or(-1), elapsed)
+}
+
+/// Applying a saved plan in which every person changes (`n` changes over
+/// both sites): `roster apply FILE` reads the sites, plans again, and
+/// checks the saved plan against the fresh one before it asks to go on
+/// (standard input is not a terminal, so it stops there: nothing is sent).
+fn saved_table(sizes: &[usize]) {
+    println!("\n## Applying a saved plan (every person changes; no latency)\n");
+    println!(
+        "| changes | plan --out | apply FILE, up to the confirmation | of which: plan computed | of which: saved plan compared |"
+    );
+    println!("|--:|--:|--:|--:|--:|");
+    for &n in sizes {
+        let (data, state) = case(n, n);
+        let sb = sandbox(data, Duration::ZERO);
+        let dir = state_dir(&state, &sb.url);
+        let (plan, code, planned) =
+            roster_timed(dir.path(), &["plan", "--out", "plan.json"], "plan computed");
+        assert_eq!(code, 0, "plan of {n} changes");
+        let (apply, code, compared) =
+            roster_timed(dir.path(), &["apply", "plan.json"], "saved plan compared");
+        // Refused at the confirmation (no terminal), after the check.
+        assert_eq!(code, 1, "apply of a saved plan of {n} changes");
+        let ms = |v: Option<u64>| v.map_or("?".into(), |v| format!("{v} ms"));
+        println!(
+            "| {n} | {} | {} | {} | {} |",
+            secs(plan),
+            secs(apply),
+            ms(planned),
+            ms(compared)
+        );
+    }
 }

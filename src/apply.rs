@@ -4,22 +4,57 @@
 //! create failed) is skipped, unless `--fail-fast` stops the site there.
 
 use std::collections::HashSet;
-use std::fmt::Write;
+use std::sync::Mutex;
 
 use crate::interrupt::{Gate, SiteGate};
 use crate::plan::{Change, Plan, SitePlan};
 use crate::progress::Progress;
-use crate::provider::{Client, ProviderError, WriteMode};
-use crate::render::escape::{Text, Visible};
+use crate::provider::{Client, ProviderError, SiteIds, WriteMode};
 
 /// What happened to one change.
 #[derive(Debug, Clone)]
 pub enum Outcome {
     Applied,
     Failed(ProviderError),
-    Skipped(String),
+    Skipped(SkipReason),
     /// Not sent: the apply was interrupted before it started.
     NotStarted,
+}
+
+/// Why a change was not sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    /// `--fail-fast`, and an earlier change of the site failed.
+    FailFast,
+    /// A dry run, and the platform (its product name) has no test mode.
+    NoTestMode(&'static str),
+    /// The user goes into this group, whose create or rename failed.
+    NeedsFailedGroup(String),
+    /// A dry run, and the user goes into this group, which only a real
+    /// apply creates (or renames to).
+    NeedsUncreatedGroup(String),
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::FailFast => {
+                f.write_str("not attempted: --fail-fast stopped this site at the first failure")
+            }
+            SkipReason::NoTestMode(product) => write!(
+                f,
+                "not sent: {product} has no server-side test mode, so a dry run sends it nothing"
+            ),
+            SkipReason::NeedsFailedGroup(group) => write!(
+                f,
+                "not attempted: it needs group `{group}`, whose change failed"
+            ),
+            SkipReason::NeedsUncreatedGroup(group) => write!(
+                f,
+                "not sent: it needs group `{group}`, which a dry run does not create"
+            ),
+        }
+    }
 }
 
 /// The result of one change of one site.
@@ -68,78 +103,6 @@ impl Report {
             && self.failed() == 0
             && (self.mode == WriteMode::TestMode || self.skipped() == 0)
     }
-
-    /// One line per change, then a closing line.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        for (site, results) in &self.sites {
-            let _ = writeln!(out, "site {}", Text(site));
-            for r in results {
-                let what = format!("{} {}", r.change.kind().as_str(), Text(r.change.key()));
-                let verb = match r.change.action() {
-                    crate::plan::Action::Create => "created",
-                    crate::plan::Action::Update => "updated",
-                    crate::plan::Action::Delete => match r.change {
-                        Change::DeactivateUser { .. } => "deactivated",
-                        _ => "deleted",
-                    },
-                };
-                let line = match (&r.outcome, self.mode) {
-                    (Outcome::Applied, WriteMode::Real) => format!("  ok      {what} {verb}"),
-                    (Outcome::Applied, WriteMode::TestMode) => {
-                        format!("  ok      {what} (accepted with test_mode=true; nothing changed)")
-                    }
-                    (Outcome::Failed(e), _) => {
-                        format!("  FAILED  {what}: {}", Visible(&e.to_string()))
-                    }
-                    (Outcome::Skipped(why), _) => format!("  skipped {what}: {}", Visible(why)),
-                    (Outcome::NotStarted, _) => {
-                        format!("  not started {what}: the apply was interrupted first")
-                    }
-                };
-                let _ = writeln!(out, "{line}");
-            }
-        }
-        let closing = match self.mode {
-            _ if self.interrupted => format!(
-                "{} interrupted: {} {}, {} failed, {} skipped, {} not started.",
-                if self.mode == WriteMode::Real {
-                    "Apply"
-                } else {
-                    "Dry run"
-                },
-                self.applied(),
-                if self.mode == WriteMode::Real {
-                    "applied"
-                } else {
-                    "accepted with test_mode=true"
-                },
-                self.failed(),
-                self.skipped(),
-                self.not_started()
-            ),
-            WriteMode::Real => format!(
-                "Apply finished: {} applied, {} failed, {} skipped.",
-                self.applied(),
-                self.failed(),
-                self.skipped()
-            ),
-            WriteMode::TestMode => format!(
-                "Dry run finished: {} accepted with test_mode=true, {} failed, {} not sent; nothing was changed.",
-                self.applied(),
-                self.failed(),
-                self.skipped()
-            ),
-        };
-        let _ = writeln!(out, "{closing}");
-        if (self.failed() > 0 || self.interrupted) && self.mode == WriteMode::Real {
-            let _ = writeln!(
-                out,
-                "Run `roster plan` to see what is left, then `roster apply` again to finish."
-            );
-        }
-        out
-    }
 }
 
 /// How apply goes on after a failure.
@@ -161,15 +124,19 @@ pub struct Run<'a> {
     pub gate: &'a Gate,
 }
 
-/// Applies `plan` through `clients` (one per site, in the plan's order).
-/// Once `run.gate` is stopped no change starts; the rest are not started.
-pub async fn apply(plan: &Plan, clients: &[&Client], run: &Run<'_>) -> Report {
-    let sites = futures::future::join_all(
-        plan.sites
-            .iter()
-            .zip(clients)
-            .map(|(site, &client)| apply_site(site, client, run, run.gate.site(&site.site))),
-    )
+/// Applies `plan` through `clients`, with the IDs each site's live state
+/// was read with (`ids`; both one per site, in the plan's order). Once
+/// `run.gate` is stopped no change starts; the rest are not started.
+pub async fn apply(plan: &Plan, clients: &[&Client], ids: &[SiteIds], run: &Run<'_>) -> Report {
+    let sites = futures::future::join_all(plan.sites.iter().zip(clients).zip(ids).map(
+        |((site, &client), ids)| {
+            let target = Target {
+                client,
+                ids: Mutex::new(ids.clone()),
+            };
+            async move { apply_site(site, &target, run, run.gate.site(&site.site)).await }
+        },
+    ))
     .await;
     run.progress.finish();
     Report {
@@ -197,70 +164,77 @@ fn groups_made(site: &SitePlan, changes: &[&Change]) -> HashSet<String> {
         .collect()
 }
 
+/// Where one site's changes go: its client, and the IDs its objects have,
+/// which the writes add to as they learn new ones.
+struct Target<'a> {
+    client: &'a Client,
+    ids: Mutex<SiteIds>,
+}
+
+/// One site's apply under way: where its changes go, and what earlier
+/// steps decided for later ones.
+struct SiteRun<'a> {
+    site: &'a SitePlan,
+    target: &'a Target<'a>,
+    run: &'a Run<'a>,
+    gate: SiteGate<'a>,
+    /// Groups that only exist once this plan has really run.
+    pending: HashSet<String>,
+    /// Groups whose create or rename failed: what needs them is not attempted.
+    broken: HashSet<String>,
+    /// `--fail-fast`, and a change failed: nothing more is attempted.
+    stopped: bool,
+}
+
 async fn apply_site(
     site: &SitePlan,
-    client: &Client,
+    target: &Target<'_>,
     run: &Run<'_>,
     gate: SiteGate<'_>,
 ) -> Vec<ChangeResult> {
-    let (mode, on_failure) = (run.mode, run.on_failure);
-    // Groups that only exist once this plan has really run.
-    let pending = groups_made(site, &site.changes.iter().collect::<Vec<_>>());
-    // Groups whose create or rename failed: what needs them is not attempted.
-    let mut broken: HashSet<String> = HashSet::new();
-    let mut stopped = false;
-
+    let mut state = SiteRun {
+        site,
+        target,
+        run,
+        gate,
+        pending: groups_made(site, &site.changes.iter().collect::<Vec<_>>()),
+        broken: HashSet::new(),
+        stopped: false,
+    };
     let mut results: Vec<ChangeResult> = Vec::with_capacity(site.changes.len());
-    let mut start = 0;
-    while start < site.changes.len() {
-        let step = site.changes[start].step();
-        let end = site.changes[start..]
-            .iter()
-            .position(|c| c.step() != step)
-            .map_or(site.changes.len(), |n| start + n);
-        let batch = &site.changes[start..end];
-        start = end;
+    // The steps in order, each a run of changes with the same step.
+    for batch in site.changes.chunk_by(|a, b| a.step() == b.step()) {
+        let outcomes = state.apply_batch(batch).await;
+        results.extend(
+            batch
+                .iter()
+                .cloned()
+                .zip(outcomes)
+                .map(|(change, outcome)| ChangeResult { change, outcome }),
+        );
+    }
+    results
+}
 
-        // What is not sent, and why; the rest is sent.
-        let mut outcomes: Vec<Option<Outcome>> = batch
-            .iter()
-            .map(|c| {
-                if gate.is_stopped() {
-                    return Some(Outcome::NotStarted);
-                }
-                if stopped {
-                    return Some(Outcome::Skipped(
-                        "not attempted: --fail-fast stopped this site at the first failure".into(),
-                    ));
-                }
-                if mode == WriteMode::TestMode && !client.has_test_mode() {
-                    return Some(Outcome::Skipped(format!(
-                        "not sent: {} has no server-side test mode, so a dry run sends it nothing",
-                        site.provider.product_name()
-                    )));
-                }
-                if let Some(group) = needs_group(c, &broken, site) {
-                    return Some(Outcome::Skipped(format!(
-                        "not attempted: it needs group `{group}`, whose change failed"
-                    )));
-                }
-                let dry_pending = (mode == WriteMode::TestMode)
-                    .then(|| needs_group(c, &pending, site))
-                    .flatten();
-                if let Some(group) = dry_pending {
-                    return Some(Outcome::Skipped(format!(
-                        "not sent: it needs group `{group}`, which a dry run does not create"
-                    )));
-                }
-                None
-            })
-            .collect();
+impl SiteRun<'_> {
+    /// Carries out one step's changes: those held back get their reason,
+    /// the rest are sent; then what failed is noted for the next steps.
+    async fn apply_batch(&mut self, batch: &[Change]) -> Vec<Outcome> {
+        let mut outcomes: Vec<Option<Outcome>> = batch.iter().map(|c| self.held_back(c)).collect();
         let to_send: Vec<usize> = (0..batch.len())
             .filter(|i| outcomes[*i].is_none())
             .collect();
         let changes: Vec<&Change> = to_send.iter().map(|i| &batch[*i]).collect();
-        let sent = client
-            .apply_step(&changes, mode, run.concurrency.max(1), gate)
+        let sent = self
+            .target
+            .client
+            .apply_step(
+                &changes,
+                self.run.mode,
+                self.run.concurrency.max(1),
+                self.gate,
+                &self.target.ids,
+            )
             .await;
         for (i, result) in to_send.into_iter().zip(sent) {
             outcomes[i] = Some(match result {
@@ -269,33 +243,55 @@ async fn apply_site(
                 Err(e) => Outcome::Failed(e),
             });
         }
-        // Sent changes advance the progress as each ends (the gate counts
-        // them); those not sent count here.
+        let outcomes: Vec<Outcome> = outcomes
+            .into_iter()
+            .map(|o| o.expect("every change has an outcome"))
+            .collect();
+        self.note_failures(batch, &outcomes);
+        outcomes
+    }
+
+    /// Why a change is not sent (`None`: it is sent).
+    fn held_back(&self, change: &Change) -> Option<Outcome> {
+        let (site, dry_run) = (self.site, self.run.mode == WriteMode::TestMode);
+        if self.gate.is_stopped() {
+            return Some(Outcome::NotStarted);
+        }
+        let reason = if self.stopped {
+            SkipReason::FailFast
+        } else if dry_run && !self.target.client.has_test_mode() {
+            SkipReason::NoTestMode(site.provider.product_name())
+        } else if let Some(group) = needs_group(change, &self.broken, site) {
+            SkipReason::NeedsFailedGroup(group)
+        } else if let Some(group) = dry_run
+            .then(|| needs_group(change, &self.pending, site))
+            .flatten()
+        {
+            SkipReason::NeedsUncreatedGroup(group)
+        } else {
+            return None;
+        };
+        Some(Outcome::Skipped(reason))
+    }
+
+    /// Counts the changes not sent into the progress (sent ones advance it
+    /// as each ends: the gate counts them), and notes the groups whose
+    /// change failed and whether `--fail-fast` stops the site.
+    fn note_failures(&mut self, batch: &[Change], outcomes: &[Outcome]) {
         let unsent = outcomes
             .iter()
-            .filter(|o| matches!(o, Some(Outcome::Skipped(_) | Outcome::NotStarted)))
+            .filter(|o| matches!(o, Outcome::Skipped(_) | Outcome::NotStarted))
             .count();
-        run.progress.inc(unsent);
+        self.run.progress.inc(unsent);
         let failed: Vec<&Change> = batch
             .iter()
-            .zip(&outcomes)
-            .filter(|(_, o)| matches!(o, Some(Outcome::Failed(_))))
+            .zip(outcomes)
+            .filter(|(_, o)| matches!(o, Outcome::Failed(_)))
             .map(|(c, _)| c)
             .collect();
-        broken.extend(groups_made(site, &failed));
-        stopped |= on_failure == OnFailure::Stop && !failed.is_empty();
-        results.extend(
-            batch
-                .iter()
-                .cloned()
-                .zip(outcomes)
-                .map(|(change, outcome)| ChangeResult {
-                    change,
-                    outcome: outcome.expect("every change has an outcome"),
-                }),
-        );
+        self.broken.extend(groups_made(self.site, &failed));
+        self.stopped |= self.run.on_failure == OnFailure::Stop && !failed.is_empty();
     }
-    results
 }
 
 /// A group of `wanted` (by key) that this user change puts the user in.

@@ -300,7 +300,7 @@ impl fmt::Display for SecretSource {
 }
 
 /// Where a deactivated Sigma member's documents go.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "to", content = "email")]
 pub enum Handover {
     /// Sigma's default: to the owner of the API credentials.

@@ -13,8 +13,7 @@ use super::{stderr_line, stderr_text};
 use crate::apply::OnFailure;
 use crate::cli::ApplyArgs;
 use crate::interrupt::Gate;
-use crate::model::ProviderKind;
-use crate::plan::SavedPlan;
+use crate::plan::{SavedPlan, SavedPlanError};
 use crate::progress::Progress;
 use crate::provider::Pacing;
 use crate::provider::WriteMode;
@@ -43,7 +42,7 @@ pub(super) async fn run(scope: &super::Scope<'_>, args: &ApplyArgs) -> Result<St
     let gate = Arc::new(Gate::new());
     let watcher = Watcher::start(gate.clone())?;
     // A saved plan that cannot be read stops everything before any request.
-    let saved = args.plan.as_deref().map(SavedPlan::load).transpose()?;
+    let saved = args.plan.as_deref().map(load_saved).transpose()?;
     let start = std::time::Instant::now();
     let (full, _) = scope.load_all()?;
     let saved = saved.as_ref().map(|plan| Saved::new(plan, &full));
@@ -71,6 +70,16 @@ pub(super) async fn run(scope: &super::Scope<'_>, args: &ApplyArgs) -> Result<St
     watcher.done();
     targets.finish().await?;
     result
+}
+
+/// Reads the saved plan `roster apply FILE` was given.
+fn load_saved(path: &std::path::Path) -> Result<SavedPlan, SavedPlanError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| SavedPlanError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    SavedPlan::parse(&text, &shown)
 }
 
 /// A saved plan, with what it is checked against: the fingerprint of the
@@ -164,10 +173,17 @@ async fn apply(
     }
     let plan = &computed.plan;
     let fingerprint = crate::plan::DesiredFingerprint::of(desired);
+    let start = std::time::Instant::now();
     let mismatch =
         saved.and_then(|s| crate::plan::compare(s.plan, plan, &s.fingerprint, &s.declared));
+    if saved.is_some() {
+        tracing::debug!(
+            elapsed_ms = start.elapsed().as_millis() as u64,
+            "saved plan compared"
+        );
+    }
     if let (Some(mismatch), Some(path)) = (mismatch, &args.plan) {
-        let shown = mismatch.render(&path.display().to_string());
+        let shown = crate::render::apply::mismatch(&mismatch, &path.display().to_string());
         if json {
             stderr_text!("{shown}");
         } else {
@@ -187,10 +203,11 @@ async fn apply(
             crate::render::render(plan, &fingerprint, Format::Text)
         );
     }
+    let unreadable = computed.unreadable_lines();
     let ending = Ending {
         plan,
         fingerprint: fingerprint.get(),
-        unreadable: &computed.unreadable,
+        unreadable: &unreadable,
         context,
     };
     if let Err(refused) =
@@ -199,7 +216,7 @@ async fn apply(
         ending.emit(ApplyStatus::Refused, None)?;
         return Err(refused);
     }
-    for why in &computed.unreadable {
+    for why in &unreadable {
         let line = format!("\nNot applied, as its live state could not be read: {why}");
         if json {
             stderr_line!("{line}");
@@ -217,7 +234,7 @@ async fn apply(
     }
     let report = carry_out(plan, &computed, targets, context).await?;
     if !json {
-        print_report(&report.render(), args.format)?;
+        print_report(&crate::render::apply::report(&report), args.format)?;
     }
     let total = plan.summary().total();
     let see = if json {
@@ -274,7 +291,7 @@ async fn carry_out(
     let total = plan.summary().total();
     let sites = plan.sites.iter().filter(|s| !s.changes.is_empty()).count();
     let mode = if args.dry_run {
-        say(&format!("\n{}", dry_run_notice(plan)))?;
+        say(&format!("\n{}", crate::render::apply::dry_run_notice(plan)))?;
         WriteMode::TestMode
     } else {
         if !args.yes {
@@ -300,7 +317,7 @@ async fn carry_out(
         gate: context.gate,
     };
     context.watcher.applying();
-    let report = crate::apply::apply(plan, &clients, &run).await;
+    let report = crate::apply::apply(plan, &clients, &computed.ids, &run).await;
     context.watcher.done();
     Ok(report)
 }
@@ -334,33 +351,6 @@ fn confirm(total: usize, sites: usize) -> Result<()> {
         "y" | "yes" => Ok(()),
         _ => bail!("apply cancelled; nothing was changed"),
     }
-}
-
-/// What a dry run will and will not send, per kind of site in the plan.
-fn dry_run_notice(plan: &crate::plan::Plan) -> String {
-    let with_changes = |p: ProviderKind| {
-        plan.sites
-            .iter()
-            .filter(|s| s.provider == p && !s.changes.is_empty())
-            .map(|s| crate::render::escape::text(&s.site))
-            .collect::<Vec<_>>()
-    };
-    let mut lines = vec!["Dry run: nothing will be changed.".to_string()];
-    let periscope = with_changes(ProviderKind::Periscope);
-    if !periscope.is_empty() {
-        lines.push(format!(
-            "  Periscope ({}): each write is sent with test_mode=true; the site checks it and saves nothing.",
-            periscope.join(", ")
-        ));
-    }
-    let sigma = with_changes(ProviderKind::Sigma);
-    if !sigma.is_empty() {
-        lines.push(format!(
-            "  Sigma ({}): Sigma has no server-side test mode, so no write is sent; the plan above is all a dry run can show.",
-            sigma.join(", ")
-        ));
-    }
-    lines.join("\n")
 }
 
 fn plural(n: usize) -> &'static str {

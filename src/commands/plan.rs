@@ -256,11 +256,20 @@ pub(super) struct Computed {
     pub plan: Plan,
     /// For each site of the plan, its index in the state (and its client).
     pub sites: Vec<usize>,
+    /// For each site of the plan, the IDs its API addresses objects by, as
+    /// read with its live state; apply hands them to the writes.
+    pub ids: Vec<crate::provider::SiteIds>,
     /// Why each unreadable site could not be read.
-    pub unreadable: Vec<String>,
+    pub unreadable: Vec<crate::provider::ProviderError>,
 }
 
 impl Computed {
+    /// Why each unreadable site could not be read, one line each, whatever
+    /// the site's answer held.
+    pub(super) fn unreadable_lines(&self) -> Vec<String> {
+        unreadable_lines(&self.unreadable)
+    }
+
     /// Fails when a site could not be read; `consequence` says what that
     /// means for the command.
     pub(super) fn require_every_site(&self, consequence: &str) -> Result<()> {
@@ -271,9 +280,16 @@ impl Computed {
             "could not read the live state of {} site{}:\n  {}\n{consequence}",
             self.unreadable.len(),
             if self.unreadable.len() == 1 { "" } else { "s" },
-            self.unreadable.join("\n  ")
+            self.unreadable_lines().join("\n  ")
         ))
     }
+}
+
+fn unreadable_lines(errors: &[crate::provider::ProviderError]) -> Vec<String> {
+    errors
+        .iter()
+        .map(|e| crate::render::escape::visible(&e.to_string()))
+        .collect()
 }
 
 /// Fetches every site and computes the plan of those that could be read.
@@ -295,13 +311,13 @@ pub(super) async fn compute(desired: &DesiredState, targets: &Targets) -> Result
                 live.push(l);
                 sites.push(i);
             }
-            Err(e) => unreadable.push(crate::render::escape::visible(&e.to_string())),
+            Err(e) => unreadable.push(e),
         }
     }
     if readable.is_empty() && !unreadable.is_empty() {
         bail!(
             "could not read the live state:\n  {}\nnothing was changed",
-            unreadable.join("\n  ")
+            unreadable_lines(&unreadable).join("\n  ")
         );
     }
     let start = std::time::Instant::now();
@@ -332,9 +348,16 @@ pub(super) async fn compute(desired: &DesiredState, targets: &Targets) -> Result
         elapsed_ms = start.elapsed().as_millis() as u64,
         "plan computed"
     );
+    let ids = plan
+        .sites
+        .iter()
+        .zip(&live)
+        .map(|(site, live)| crate::provider::SiteIds::of(site.provider, live))
+        .collect();
     Ok(Computed {
         plan,
         sites,
+        ids,
         unreadable,
     })
 }

@@ -13,7 +13,9 @@ use toml_edit::{Item, Table, Value};
 
 use std::collections::{BTreeMap, HashSet};
 
-use crate::model::{DesiredSite, LiveSite, ProviderKind, SiteConfig, email_key};
+use crate::model::{
+    DesiredSite, LiveGroup, LiveSite, LiveUser, ProviderKind, SiteConfig, UserKind, email_key,
+};
 use crate::state::edit::{StateFiles, UserRef, set, strings};
 
 /// An import that cannot describe the site without guessing.
@@ -225,213 +227,262 @@ pub fn import_site(
     all_sites: &[String],
     prune: bool,
 ) -> Result<Imported, ImportError> {
-    let multi = all_sites.len() > 1;
-    let mut done = Imported::default();
     let name = site.site.name.clone();
-    let p = site.site.provider;
-    let target = dir.join("imported").join(format!("{name}.toml"));
-    let implicit = p.implicit_group().map(|g| p.group_key(g));
-    let on_this_site = |t: &Table| {
-        let sites = list(t, "sites");
-        t.get("sites").is_none() || sites.contains(&name)
+    let mut import = SiteImport {
+        target: dir.join("imported").join(format!("{name}.toml")),
+        multi: all_sites.len() > 1,
+        p: site.site.provider,
+        sigma: matches!(site.site.config, SiteConfig::Sigma { .. }),
+        name,
+        done: Imported::default(),
     };
+    import.groups(files, live)?;
+    import.users(files, live)?;
+    let mut done = import.done;
+    if prune {
+        done.users_removed = prune_site(files, &import.name, live, all_sites);
+        done.groups_removed = prune_groups(files, import.p, &import.name, live, all_sites);
+    }
+    Ok(done)
+}
 
-    // Groups.
-    let group_key = |n: &str| p.group_key(n);
-    let live_groups = live.groups.iter().map(|g| p.group_key(&g.name)).collect();
-    let declared_groups = Matcher::new(
-        files,
-        ("groups", "name", "previous_names", "group"),
-        &group_key,
-        live_groups,
-    );
-    for g in live.groups.iter().filter(|g| !p.is_builtin_group(&g.name)) {
-        let before = done.undone.len();
-        match declared_groups.claim(files, &name, &g.name, &mut done.undone)? {
-            Some(r) => {
-                let r = &r;
-                let renamed = done.undone.len() > before;
-                let Some(t) = files.entry("groups", r) else {
-                    continue;
-                };
-                let mut edits: Vec<(&str, Value)> = Vec::new();
-                if !on_this_site(t) {
-                    let mut sites = list(t, "sites");
-                    sites.push(name.clone());
-                    edits.push(("sites", strings(&sites)));
-                }
-                match p {
-                    ProviderKind::Periscope => {
-                        let have = t.get("access").and_then(Item::as_str).unwrap_or_default();
-                        if let Some(a) = g
-                            .access
-                            .as_deref()
-                            .filter(|a| !a.eq_ignore_ascii_case(have))
-                        {
-                            edits.push(("access", a.to_lowercase().into()));
+/// One site's import under way.
+struct SiteImport {
+    name: String,
+    p: ProviderKind,
+    /// The site is a Sigma organisation (whose members' `active` is kept).
+    sigma: bool,
+    /// Where new entries go: `imported/<site>.toml`.
+    target: std::path::PathBuf,
+    /// The state has more than one site: new entries name theirs.
+    multi: bool,
+    done: Imported,
+}
+
+/// Whether entry `t` is declared for site `name` (no `sites`: every site).
+fn on_site(t: &Table, name: &str) -> bool {
+    t.get("sites").is_none() || list(t, "sites").iter().any(|s| s == name)
+}
+
+impl SiteImport {
+    /// Every live group that is not built in: its entry updated, or added;
+    /// then the renames undone carried into every person's groups.
+    fn groups(&mut self, files: &mut StateFiles, live: &LiveSite) -> Result<(), ImportError> {
+        let p = self.p;
+        let group_key = |n: &str| p.group_key(n);
+        let live_groups = live.groups.iter().map(|g| p.group_key(&g.name)).collect();
+        let declared = Matcher::new(
+            files,
+            ("groups", "name", "previous_names", "group"),
+            &group_key,
+            live_groups,
+        );
+        for g in live.groups.iter().filter(|g| !p.is_builtin_group(&g.name)) {
+            let before = self.done.undone.len();
+            match declared.claim(files, &self.name, &g.name, &mut self.done.undone)? {
+                Some(r) => {
+                    let renamed = self.done.undone.len() > before;
+                    let Some(t) = files.entry("groups", &r) else {
+                        continue;
+                    };
+                    let edits = self.group_edits(t, g);
+                    let edited = !edits.is_empty();
+                    if edited && let Some(t) = files.entry_mut("groups", &r) {
+                        for (k, v) in edits {
+                            set(t, k, v);
                         }
                     }
-                    ProviderKind::Sigma => {
-                        let have = t
-                            .get("description")
-                            .and_then(Item::as_str)
-                            .unwrap_or_default();
-                        if let Some(d) = g
-                            .description
-                            .as_deref()
-                            .filter(|d| !d.is_empty() && *d != have)
-                        {
-                            edits.push(("description", d.into()));
-                        }
-                        let have = t
-                            .get("visibility")
-                            .and_then(Item::as_str)
-                            .unwrap_or_default();
-                        if let Some(v) = g
-                            .visibility
-                            .as_deref()
-                            .filter(|v| !v.eq_ignore_ascii_case(have))
-                        {
-                            edits.push(("visibility", v.to_lowercase().into()));
-                        }
+                    if renamed || edited {
+                        self.done.groups_updated += 1;
                     }
                 }
-                let edited = !edits.is_empty();
-                if edited && let Some(t) = files.entry_mut("groups", r) {
-                    for (k, v) in edits {
-                        set(t, k, v);
-                    }
+                None => {
+                    files.add(&self.target, "groups", self.new_group(g));
+                    self.done.groups_added += 1;
                 }
-                if renamed || edited {
-                    done.groups_updated += 1;
-                }
-            }
-            None => {
-                let mut t = Table::new();
-                set(&mut t, "name", g.name.clone());
-                match p {
-                    ProviderKind::Periscope => {
-                        let access = g
-                            .access
-                            .as_deref()
-                            .filter(|a| crate::model::Access::parse(a).is_some());
-                        set(&mut t, "access", access.unwrap_or("view").to_lowercase());
-                    }
-                    ProviderKind::Sigma => {
-                        if let Some(d) = g.description.as_deref().filter(|d| !d.is_empty()) {
-                            set(&mut t, "description", d);
-                        }
-                        if let Some(v) = &g.visibility {
-                            set(&mut t, "visibility", v.to_lowercase());
-                        }
-                    }
-                }
-                if multi {
-                    set(&mut t, "sites", strings(std::slice::from_ref(&name)));
-                }
-                files.add(&target, "groups", t);
-                done.groups_added += 1;
             }
         }
+        let renames: BTreeMap<String, String> = self
+            .done
+            .undone
+            .iter()
+            .map(|u| (p.group_key(&u.declared), u.live.clone()))
+            .collect();
+        rename_group_references(files, p, &renames);
+        Ok(())
     }
 
-    let renames: BTreeMap<String, String> = done
-        .undone
-        .iter()
-        .map(|u| (p.group_key(&u.declared), u.live.clone()))
-        .collect();
-    rename_group_references(files, p, &renames);
-
-    // People.
-    let live_users = live.users.iter().map(|u| email_key(&u.email)).collect();
-    let declared = Matcher::new(
-        files,
-        ("users", "email", "previous_emails", "user"),
-        &email_key,
-        live_users,
-    );
-    // Embed users are never declared: roster leaves them alone.
-    let managed =
-        |u: &&crate::model::LiveUser| u.locked.is_none() && u.kind != crate::model::UserKind::Embed;
-    for u in live.users.iter().filter(managed) {
-        let groups: Vec<String> = {
-            let mut g: Vec<String> = u
-                .groups
-                .iter()
-                .filter(|g| Some(p.group_key(g)) != implicit)
-                .cloned()
-                .collect();
-            g.sort_by_cached_key(|n| p.group_key(n));
-            g
-        };
-        let member_type = (p == ProviderKind::Sigma)
-            .then(|| u.member_type.clone())
-            .flatten();
-        let before = done.undone.len();
-        let Some(r) = declared.claim(files, &name, &u.email, &mut done.undone)? else {
-            let mut t = Table::new();
-            set(&mut t, "email", u.email.clone());
-            set(&mut t, "first_name", u.first_name.clone());
-            set(&mut t, "last_name", u.last_name.clone());
-            if let Some(m) = &member_type {
-                set(&mut t, "member_type", m.clone());
-            }
-            if u.kind == crate::model::UserKind::Guest {
-                set(&mut t, "kind", "guest");
-            }
-            if !groups.is_empty() {
-                set(&mut t, "groups", strings(&groups));
-            }
-            if multi {
-                set(&mut t, "sites", strings(std::slice::from_ref(&name)));
-            }
-            if !u.active {
-                set(&mut t, "active", false);
-            }
-            files.add(&target, "users", t);
-            done.users_added += 1;
-            continue;
-        };
-        let renamed = done.undone.len() > before;
-        let r = &r;
-        let Some(t) = files.entry("users", r) else {
-            continue;
-        };
-        // A deactivated member who is declared for other sites only stays
-        // undeclared here: the plan leaves deactivated members alone.
-        if !u.active && !on_this_site(t) {
-            continue;
+    /// What a declared group's entry `t` needs to describe live group `g`.
+    fn group_edits(&self, t: &Table, g: &LiveGroup) -> Vec<(&'static str, Value)> {
+        let mut edits: Vec<(&str, Value)> = Vec::new();
+        if !on_site(t, &self.name) {
+            let mut sites = list(t, "sites");
+            sites.push(self.name.clone());
+            edits.push(("sites", strings(&sites)));
         }
+        let have = |key: &str| t.get(key).and_then(Item::as_str).unwrap_or_default();
+        match self.p {
+            ProviderKind::Periscope => {
+                if let Some(a) = g
+                    .access
+                    .as_deref()
+                    .filter(|a| !a.eq_ignore_ascii_case(have("access")))
+                {
+                    edits.push(("access", a.to_lowercase().into()));
+                }
+            }
+            ProviderKind::Sigma => {
+                if let Some(d) = g
+                    .description
+                    .as_deref()
+                    .filter(|d| !d.is_empty() && *d != have("description"))
+                {
+                    edits.push(("description", d.into()));
+                }
+                if let Some(v) = g
+                    .visibility
+                    .as_deref()
+                    .filter(|v| !v.eq_ignore_ascii_case(have("visibility")))
+                {
+                    edits.push(("visibility", v.to_lowercase().into()));
+                }
+            }
+        }
+        edits
+    }
+
+    /// The entry of a live group nobody declared.
+    fn new_group(&self, g: &LiveGroup) -> Table {
+        let mut t = Table::new();
+        set(&mut t, "name", g.name.clone());
+        match self.p {
+            ProviderKind::Periscope => {
+                let access = g
+                    .access
+                    .as_deref()
+                    .filter(|a| crate::model::Access::parse(a).is_some());
+                set(&mut t, "access", access.unwrap_or("view").to_lowercase());
+            }
+            ProviderKind::Sigma => {
+                if let Some(d) = g.description.as_deref().filter(|d| !d.is_empty()) {
+                    set(&mut t, "description", d);
+                }
+                if let Some(v) = &g.visibility {
+                    set(&mut t, "visibility", v.to_lowercase());
+                }
+            }
+        }
+        if self.multi {
+            set(&mut t, "sites", strings(std::slice::from_ref(&self.name)));
+        }
+        t
+    }
+
+    /// Every live person roster manages: their entry updated, or added.
+    fn users(&mut self, files: &mut StateFiles, live: &LiveSite) -> Result<(), ImportError> {
+        let live_users = live.users.iter().map(|u| email_key(&u.email)).collect();
+        let declared = Matcher::new(
+            files,
+            ("users", "email", "previous_emails", "user"),
+            &email_key,
+            live_users,
+        );
+        // Embed users are never declared: roster leaves them alone.
+        let managed = |u: &&LiveUser| u.locked.is_none() && u.kind != UserKind::Embed;
+        for u in live.users.iter().filter(managed) {
+            let person = LivePerson::of(self.p, u);
+            let before = self.done.undone.len();
+            let Some(r) = declared.claim(files, &self.name, &u.email, &mut self.done.undone)?
+            else {
+                files.add(&self.target, "users", self.new_user(&person));
+                self.done.users_added += 1;
+                continue;
+            };
+            let renamed = self.done.undone.len() > before;
+            let Some(t) = files.entry("users", &r) else {
+                continue;
+            };
+            // A deactivated member who is declared for other sites only
+            // stays undeclared here: the plan leaves deactivated members
+            // alone.
+            if !u.active && !on_site(t, &self.name) {
+                continue;
+            }
+            let edits = self.user_edits(t, &person);
+            if edits.is_empty() {
+                self.done.users_updated += usize::from(renamed);
+                continue;
+            }
+            let Some(t) = files.user_mut(&r) else {
+                continue;
+            };
+            apply_user_edits(t, edits);
+            self.done.users_updated += 1;
+        }
+        Ok(())
+    }
+
+    /// The entry of a live person nobody declared.
+    fn new_user(&self, person: &LivePerson<'_>) -> Table {
+        let u = person.user;
+        let mut t = Table::new();
+        set(&mut t, "email", u.email.clone());
+        set(&mut t, "first_name", u.first_name.clone());
+        set(&mut t, "last_name", u.last_name.clone());
+        if let Some(m) = &person.member_type {
+            set(&mut t, "member_type", m.clone());
+        }
+        if u.kind == UserKind::Guest {
+            set(&mut t, "kind", "guest");
+        }
+        if !person.groups.is_empty() {
+            set(&mut t, "groups", strings(&person.groups));
+        }
+        if self.multi {
+            set(&mut t, "sites", strings(std::slice::from_ref(&self.name)));
+        }
+        if !u.active {
+            set(&mut t, "active", false);
+        }
+        t
+    }
+
+    /// What a declared person's entry `t` needs to describe them as live;
+    /// a key `overrides.SITE.FIELD` is a field of their override.
+    fn user_edits(&self, t: &Table, person: &LivePerson<'_>) -> Vec<(String, Value)> {
+        let (name, u, groups) = (&self.name, person.user, &person.groups);
         // On several sites once this one is counted: differences go in an
         // override for this site, never in what the other sites use.
-        let on_several =
-            multi && (t.get("sites").is_none() || list(t, "sites").len() > 1 || !on_this_site(t));
+        let on_several = self.multi
+            && (t.get("sites").is_none() || list(t, "sites").len() > 1 || !on_site(t, name));
+        let field_key = |key: &str| {
+            if on_several {
+                format!("overrides.{name}.{key}")
+            } else {
+                key.to_string()
+            }
+        };
+        let declared = |key: &str| {
+            t.get("overrides")
+                .and_then(|o| o.get(name))
+                .and_then(|o| o.get(key))
+                .or_else(|| t.get(key))
+                .and_then(Item::as_str)
+        };
         let mut edits: Vec<(String, Value)> = Vec::new();
-        if !on_this_site(t) {
+        if !on_site(t, name) {
             let mut sites = list(t, "sites");
             sites.push(name.clone());
             edits.push(("sites".into(), strings(&sites)));
         }
         for (key, want) in [("first_name", &u.first_name), ("last_name", &u.last_name)] {
-            let have = t
-                .get("overrides")
-                .and_then(|o| o.get(&name))
-                .and_then(|o| o.get(key))
-                .or_else(|| t.get(key))
-                .and_then(Item::as_str);
-            if have != Some(want.as_str()) {
-                let key = if on_several {
-                    format!("overrides.{name}.{key}")
-                } else {
-                    key.to_string()
-                };
-                edits.push((key, want.as_str().into()));
+            if declared(key) != Some(want.as_str()) {
+                edits.push((field_key(key), want.as_str().into()));
             }
         }
-        let base_groups = list(t, "groups");
         let override_groups = t
             .get("overrides")
-            .and_then(|o| o.get(&name))
+            .and_then(|o| o.get(name))
             .and_then(|o| o.get("groups"))
             .and_then(Item::as_array)
             .map(|a| {
@@ -439,71 +490,84 @@ pub fn import_site(
                     .filter_map(|v| v.as_str().map(str::to_string))
                     .collect::<Vec<_>>()
             });
-        let effective = override_groups.clone().unwrap_or(base_groups.clone());
-        if sorted_keys(p, &effective) != sorted_keys(p, &groups) {
+        let effective = override_groups.clone().unwrap_or_else(|| list(t, "groups"));
+        if sorted_keys(self.p, &effective) != sorted_keys(self.p, groups) {
             if on_several || override_groups.is_some() {
-                edits.push((format!("overrides.{name}.groups"), strings(&groups)));
+                edits.push((format!("overrides.{name}.groups"), strings(groups)));
             } else {
-                edits.push(("groups".into(), strings(&groups)));
+                edits.push(("groups".into(), strings(groups)));
             }
         }
-        if let Some(m) = &member_type {
-            let have = t
-                .get("overrides")
-                .and_then(|o| o.get(&name))
-                .and_then(|o| o.get("member_type"))
-                .or_else(|| t.get("member_type"))
-                .and_then(Item::as_str)
-                .unwrap_or_default();
-            if !have.eq_ignore_ascii_case(m) {
-                let key = if on_several {
-                    format!("overrides.{name}.member_type")
-                } else {
-                    "member_type".into()
-                };
-                edits.push((key, m.as_str().into()));
-            }
+        if let Some(m) = &person.member_type
+            && !declared("member_type")
+                .unwrap_or_default()
+                .eq_ignore_ascii_case(m)
+        {
+            edits.push((field_key("member_type"), m.as_str().into()));
         }
         let declared_active = t.get("active").and_then(Item::as_bool).unwrap_or(true);
-        if matches!(site.site.config, SiteConfig::Sigma { .. }) && declared_active != u.active {
+        if self.sigma && declared_active != u.active {
             edits.push(("active".into(), u.active.into()));
         }
-        if edits.is_empty() {
-            done.users_updated += usize::from(renamed);
-            continue;
+        edits
+    }
+}
+
+/// A live person as the state would declare them.
+struct LivePerson<'a> {
+    user: &'a LiveUser,
+    /// Their groups but the implicit one, sorted by key.
+    groups: Vec<String>,
+    /// Their account type, where the provider has them (Sigma).
+    member_type: Option<String>,
+}
+
+impl<'a> LivePerson<'a> {
+    fn of(p: ProviderKind, u: &'a LiveUser) -> LivePerson<'a> {
+        let implicit = p.implicit_group().map(|g| p.group_key(g));
+        let mut groups: Vec<String> = u
+            .groups
+            .iter()
+            .filter(|g| Some(p.group_key(g)) != implicit)
+            .cloned()
+            .collect();
+        groups.sort_by_cached_key(|n| p.group_key(n));
+        LivePerson {
+            user: u,
+            groups,
+            member_type: (p == ProviderKind::Sigma)
+                .then(|| u.member_type.clone())
+                .flatten(),
         }
-        let Some(t) = files.user_mut(r) else { continue };
-        for (key, value) in edits {
-            match key.strip_prefix("overrides.") {
-                Some(path) => {
-                    let (site_name, field) = path.split_once('.').expect("site.field");
-                    let overrides = t.entry("overrides").or_insert_with(|| {
-                        // Only `[users.overrides.SITE]` is written, not
-                        // an empty `[users.overrides]` above it.
-                        let mut overrides = Table::new();
-                        overrides.set_implicit(true);
-                        Item::Table(overrides)
-                    });
-                    if let Some(o) = overrides.as_table_like_mut() {
-                        let entry = o.entry(site_name).or_insert(Item::Table(Table::new()));
-                        if let Some(e) = entry.as_table_like_mut() {
-                            set(e, field, value);
-                        }
+    }
+}
+
+/// Writes `edits` (see [`SiteImport::user_edits`]) into a person's entry.
+fn apply_user_edits(t: &mut Table, edits: Vec<(String, Value)>) {
+    for (key, value) in edits {
+        match key.strip_prefix("overrides.") {
+            Some(path) => {
+                let (site_name, field) = path.split_once('.').expect("site.field");
+                let overrides = t.entry("overrides").or_insert_with(|| {
+                    // Only `[users.overrides.SITE]` is written, not an
+                    // empty `[users.overrides]` above it.
+                    let mut overrides = Table::new();
+                    overrides.set_implicit(true);
+                    Item::Table(overrides)
+                });
+                if let Some(o) = overrides.as_table_like_mut() {
+                    let entry = o.entry(site_name).or_insert(Item::Table(Table::new()));
+                    if let Some(e) = entry.as_table_like_mut() {
+                        set(e, field, value);
                     }
                 }
-                None if key == "active" && value.as_bool() == Some(true) => {
-                    t.remove("active");
-                }
-                None => set(t, &key, value),
             }
+            None if key == "active" && value.as_bool() == Some(true) => {
+                t.remove("active");
+            }
+            None => set(t, &key, value),
         }
-        done.users_updated += 1;
     }
-    if prune {
-        done.users_removed = prune_site(files, &name, live, all_sites);
-        done.groups_removed = prune_groups(files, p, &name, live, all_sites);
-    }
-    Ok(done)
 }
 
 /// Takes people no longer on the site `name` off it: off their `sites`

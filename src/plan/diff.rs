@@ -155,200 +155,34 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
     let mut kept = Vec::new();
 
     let mut groups = plan_groups(desired, live, &mut errors, &mut kept);
-
-    // The group key and name a membership has once step 1 has run; None
-    // when membership is never planned (all users' group). Worked out once
-    // per spelling, not once per user.
-    let mut resolved: HashMap<&str, Option<(String, String)>> = HashMap::new();
-    for name in desired
-        .users
-        .iter()
-        .flat_map(|u| &u.groups)
-        .chain(live.users.iter().flat_map(|u| &u.groups))
-    {
-        resolved.entry(name).or_insert_with(|| {
-            if p.implicit_group().is_some_and(|i| p.same_group(i, name)) {
-                return None;
-            }
-            let after = groups
-                .renamed
-                .get(&p.group_key(name))
-                .cloned()
-                .unwrap_or_else(|| name.to_string());
-            Some((p.group_key(&after), after))
-        });
-    }
-    let memberships = |names: &[String]| membership_set(names, &resolved);
-
-    let handover = match &site.config {
-        SiteConfig::Sigma { handover, .. } => handover.clone(),
-        SiteConfig::Periscope { .. } => Handover::CredentialsOwner,
-    };
-    let archive_schedules = site
-        .sigma_org()
-        .is_some_and(|o| o.archive_scheduled_exports);
-
+    let resolved = resolve_memberships(desired, live, &groups);
     // Users, matched by normalised email, then by previous emails.
     // Live users by email key: their position in `live.users`.
     let live_users = index_live(site, &live.users, |u| &u.email, email_key, &mut errors);
-    let mut desired_users: Vec<&DesiredUser> = desired.users.iter().collect();
-    desired_users.sort_by_cached_key(|u| email_key(&u.email));
-    let mut user_changes = Vec::new();
-    let mut deactivations = Vec::new();
-    let mut matched_users = vec![false; live.users.len()];
-    let mut deactivated: HashSet<String> = HashSet::new();
-    for u in desired_users {
-        let key = email_key(&u.email);
-        let matched = match match_user(site, live, &live_users, u) {
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
-            Ok(Some(i)) => i,
-            Ok(None) => {
-                // A user declared inactive who does not exist needs nothing.
-                if u.active {
-                    user_changes.push(Change::CreateUser {
-                        email: u.email.clone(),
-                        first_name: u.first_name.clone(),
-                        last_name: u.last_name.clone(),
-                        member_type: member_type(site, live, u, &mut errors),
-                        groups: memberships(&u.groups)
-                            .into_iter()
-                            .map(|(_, name)| name.to_string())
-                            .collect(),
-                        kind: u.kind.unwrap_or_default(),
-                        admin_of: Vec::new(),
-                    });
-                }
-                continue;
-            }
-        };
-        matched_users[matched] = true;
-        let l = &live.users[matched];
-        if let Some(lock) = sigma_org::left_alone(l) {
-            // Found by a previous email: listed under the declared one, so
-            // the person is accounted for, with the member it matched.
-            let by_previous = email_key(&l.email) != key;
-            kept.push(Kept {
-                kind: ObjectKind::User,
-                key: if by_previous { &u.email } else { &l.email }.clone(),
-                reason: lock,
-                found_as: by_previous.then(|| l.email.clone()),
-            });
-            continue;
-        }
-        if !u.active {
-            if l.active {
-                deactivated.insert(email_key(&l.email));
-                deactivations.push(Change::DeactivateUser {
-                    email: l.email.clone(),
-                    id: l.id.clone(),
-                    handover: handover.clone(),
-                    declared_inactive: true,
-                    archive_schedules,
-                    owns: None,
-                });
-            }
-            continue;
-        }
-        let wanted = memberships(&u.groups);
-        let has = memberships(&l.groups);
-        let missing_from = |set: &[(&str, &str)], other: &[(&str, &str)]| -> Vec<String> {
-            set.iter()
-                .filter(|(k, _)| other.binary_search_by(|(o, _)| o.cmp(k)).is_err())
-                .map(|(_, name)| name.to_string())
-                .collect()
-        };
-        let added = missing_from(&wanted, &has);
-        let removed = missing_from(&has, &wanted);
-        let membership = (!added.is_empty() || !removed.is_empty()).then(|| Membership {
-            added,
-            removed,
-            after: wanted.iter().map(|(_, name)| name.to_string()).collect(),
-        });
-        let member_type = member_type(site, live, u, &mut errors).and_then(|wanted| {
-            let before = l.member_type.clone().unwrap_or_default();
-            (!before.eq_ignore_ascii_case(&wanted)).then_some(Diff {
-                before,
-                after: wanted,
-            })
-        });
-        let renamed_from = (email_key(&l.email) != key).then(|| l.email.clone());
-        let change = Change::UpdateUser {
-            email: u.email.clone(),
-            id: l.id.clone(),
-            renamed_from,
-            first_name: text_diff(&l.first_name, &u.first_name),
-            last_name: text_diff(&l.last_name, &u.last_name),
-            member_type,
-            kind: u
-                .kind
-                .filter(|k| *k != l.kind && p == ProviderKind::Sigma)
-                .map(|k| Diff {
-                    before: l.kind.as_str().to_string(),
-                    after: k.as_str().to_string(),
-                }),
-            reactivate: !l.active,
-            groups: membership,
-        };
-        if change != empty_update(&u.email, l) {
-            user_changes.push(change);
-        }
-    }
-
-    // Live users nobody declared.
-    let mut removals = Vec::new();
-    let mut unmanaged: Vec<&LiveUser> = live
-        .users
-        .iter()
-        .zip(&matched_users)
-        .filter(|(_, matched)| !**matched)
-        .map(|(u, _)| u)
-        .collect();
-    unmanaged.sort_by_cached_key(|u| email_key(&u.email));
-    for u in unmanaged {
-        let reason = if let Some(lock) = sigma_org::left_alone(u) {
-            Some(lock)
-        } else if site
-            .invited_by()
-            .is_some_and(|i| email_key(i) == email_key(&u.email))
-        {
-            Some(KeptReason::InvitedBy)
-        } else if !u.active {
-            // Already deactivated: nothing to do, nothing worth listing.
-            continue;
-        } else if let Some(guest) = sigma_org::guest_kept(site, u) {
-            guest
-        } else if site.unmanaged_users == Unmanaged::Keep {
-            Some(KeptReason::Unmanaged)
-        } else {
-            None
-        };
-        match reason {
-            Some(reason) => kept.push(Kept {
-                kind: ObjectKind::User,
-                key: u.email.clone(),
-                reason,
-                found_as: None,
-            }),
-            None if p == ProviderKind::Periscope => removals.push(Change::DeleteUser {
-                email: u.email.clone(),
-            }),
-            None => {
-                deactivated.insert(email_key(&u.email));
-                removals.push(Change::DeactivateUser {
-                    email: u.email.clone(),
-                    id: u.id.clone(),
-                    handover: handover.clone(),
-                    declared_inactive: false,
-                    archive_schedules,
-                    owns: None,
-                });
-            }
-        }
-    }
-    deactivations.extend(removals);
+    let mut users = UserPlan {
+        site,
+        live,
+        live_users: &live_users,
+        resolved: &resolved,
+        removal: Removal::of(site),
+        changes: Vec::new(),
+        deactivations: Vec::new(),
+        deactivated: HashSet::new(),
+        matched: vec![false; live.users.len()],
+        errors,
+        kept,
+    };
+    users.plan_declared(desired);
+    users.plan_undeclared();
+    let UserPlan {
+        changes: mut user_changes,
+        mut deactivations,
+        deactivated,
+        removal,
+        mut errors,
+        mut kept,
+        ..
+    } = users;
     deactivations.sort_by_cached_key(|c| email_key(c.key()));
 
     if p == ProviderKind::Periscope {
@@ -367,7 +201,7 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
         &mut deactivations,
         &mut groups.deletes,
     ));
-    if let (Handover::NewOwner(owner), false) = (&handover, deactivations.is_empty()) {
+    if let (Handover::NewOwner(owner), false) = (&removal.handover, deactivations.is_empty()) {
         check_new_owner(site, live, &live_users, owner, &deactivated, &mut errors);
     }
     if !errors.is_empty() {
@@ -394,6 +228,267 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
         unneeded_allowances: guarded.unneeded,
         fingerprint: fingerprint(p, live),
     })
+}
+
+/// The group key and name a membership has once step 1 has run, by the
+/// spelling users (declared or live) give; None when membership is never
+/// planned (all users' group). Worked out once per spelling, not once per
+/// user.
+fn resolve_memberships<'a>(
+    desired: &'a DesiredSite,
+    live: &'a LiveSite,
+    groups: &GroupPlan,
+) -> HashMap<&'a str, Option<(String, String)>> {
+    let p = desired.site.provider;
+    let mut resolved: HashMap<&str, Option<(String, String)>> = HashMap::new();
+    for name in desired
+        .users
+        .iter()
+        .flat_map(|u| &u.groups)
+        .chain(live.users.iter().flat_map(|u| &u.groups))
+    {
+        resolved.entry(name).or_insert_with(|| {
+            if p.implicit_group().is_some_and(|i| p.same_group(i, name)) {
+                return None;
+            }
+            let after = groups
+                .renamed
+                .get(&p.group_key(name))
+                .cloned()
+                .unwrap_or_else(|| name.to_string());
+            Some((p.group_key(&after), after))
+        });
+    }
+    resolved
+}
+
+/// How the plan removes a person from this site.
+struct Removal {
+    handover: Handover,
+    archive_schedules: bool,
+}
+
+impl Removal {
+    fn of(site: &Site) -> Removal {
+        Removal {
+            handover: match &site.config {
+                SiteConfig::Sigma { handover, .. } => handover.clone(),
+                SiteConfig::Periscope { .. } => Handover::CredentialsOwner,
+            },
+            archive_schedules: site
+                .sigma_org()
+                .is_some_and(|o| o.archive_scheduled_exports),
+        }
+    }
+
+    /// A Sigma deactivation of `l`.
+    fn deactivate(&self, l: &LiveUser, declared_inactive: bool) -> Change {
+        Change::DeactivateUser {
+            email: l.email.clone(),
+            id: l.id.clone(),
+            handover: self.handover.clone(),
+            declared_inactive,
+            archive_schedules: self.archive_schedules,
+            owns: None,
+        }
+    }
+}
+
+/// The users half of one site's plan, built person by person.
+struct UserPlan<'a> {
+    site: &'a Site,
+    live: &'a LiveSite,
+    live_users: &'a HashMap<String, usize>,
+    resolved: &'a HashMap<&'a str, Option<(String, String)>>,
+    removal: Removal,
+    /// Users created and updated.
+    changes: Vec<Change>,
+    /// Users deactivated or deleted.
+    deactivations: Vec<Change>,
+    /// Email keys of the users this plan deactivates.
+    deactivated: HashSet<String>,
+    /// Which live users a declared one matched.
+    matched: Vec<bool>,
+    errors: Vec<PlanError>,
+    kept: Vec<Kept>,
+}
+
+impl UserPlan<'_> {
+    fn memberships(&self, names: &[String]) -> Vec<(&str, &str)> {
+        membership_set(names, self.resolved)
+    }
+
+    /// Every declared user, in email order.
+    fn plan_declared(&mut self, desired: &DesiredSite) {
+        let mut desired_users: Vec<&DesiredUser> = desired.users.iter().collect();
+        desired_users.sort_by_cached_key(|u| email_key(&u.email));
+        for u in desired_users {
+            self.plan_user(u);
+        }
+    }
+
+    /// One declared user: created, left alone, deactivated or updated.
+    fn plan_user(&mut self, u: &DesiredUser) {
+        let (site, live) = (self.site, self.live);
+        let matched = match match_user(site, live, self.live_users, u) {
+            Err(e) => return self.errors.push(e),
+            Ok(Some(i)) => i,
+            // A user declared inactive who does not exist needs nothing.
+            Ok(None) if !u.active => return,
+            Ok(None) => return self.create(u),
+        };
+        self.matched[matched] = true;
+        let l = &live.users[matched];
+        if let Some(lock) = sigma_org::left_alone(l) {
+            // Found by a previous email: listed under the declared one, so
+            // the person is accounted for, with the member it matched.
+            let by_previous = email_key(&l.email) != email_key(&u.email);
+            self.kept.push(Kept {
+                kind: ObjectKind::User,
+                key: if by_previous { &u.email } else { &l.email }.clone(),
+                reason: lock,
+                found_as: by_previous.then(|| l.email.clone()),
+            });
+            return;
+        }
+        if !u.active {
+            if l.active {
+                self.deactivated.insert(email_key(&l.email));
+                self.deactivations.push(self.removal.deactivate(l, true));
+            }
+            return;
+        }
+        let change = self.update(u, l);
+        if change != empty_update(&u.email, l) {
+            self.changes.push(change);
+        }
+    }
+
+    fn create(&mut self, u: &DesiredUser) {
+        let member_type = member_type(self.site, self.live, u, &mut self.errors);
+        let groups = self
+            .memberships(&u.groups)
+            .into_iter()
+            .map(|(_, name)| name.to_string())
+            .collect();
+        self.changes.push(Change::CreateUser {
+            email: u.email.clone(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            member_type,
+            groups,
+            kind: u.kind.unwrap_or_default(),
+            admin_of: Vec::new(),
+        });
+    }
+
+    /// What makes live user `l` as `u` declares them (perhaps nothing).
+    fn update(&mut self, u: &DesiredUser, l: &LiveUser) -> Change {
+        let membership = self.membership_change(u, l);
+        let member_type =
+            member_type(self.site, self.live, u, &mut self.errors).and_then(|wanted| {
+                let before = l.member_type.clone().unwrap_or_default();
+                (!before.eq_ignore_ascii_case(&wanted)).then_some(Diff {
+                    before,
+                    after: wanted,
+                })
+            });
+        let renamed_from = (email_key(&l.email) != email_key(&u.email)).then(|| l.email.clone());
+        Change::UpdateUser {
+            email: u.email.clone(),
+            id: l.id.clone(),
+            renamed_from,
+            first_name: text_diff(&l.first_name, &u.first_name),
+            last_name: text_diff(&l.last_name, &u.last_name),
+            member_type,
+            kind: u
+                .kind
+                .filter(|k| *k != l.kind && self.site.provider == ProviderKind::Sigma)
+                .map(|k| Diff {
+                    before: l.kind.as_str().to_string(),
+                    after: k.as_str().to_string(),
+                }),
+            reactivate: !l.active,
+            groups: membership,
+        }
+    }
+
+    /// The groups `u` joins and leaves, as live user `l`; None when none.
+    fn membership_change(&self, u: &DesiredUser, l: &LiveUser) -> Option<Membership> {
+        let wanted = self.memberships(&u.groups);
+        let has = self.memberships(&l.groups);
+        let missing_from = |set: &[(&str, &str)], other: &[(&str, &str)]| -> Vec<String> {
+            set.iter()
+                .filter(|(k, _)| other.binary_search_by(|(o, _)| o.cmp(k)).is_err())
+                .map(|(_, name)| name.to_string())
+                .collect()
+        };
+        let added = missing_from(&wanted, &has);
+        let removed = missing_from(&has, &wanted);
+        (!added.is_empty() || !removed.is_empty()).then(|| Membership {
+            added,
+            removed,
+            after: wanted.iter().map(|(_, name)| name.to_string()).collect(),
+        })
+    }
+
+    /// Live users nobody declared, in email order: kept, or removed.
+    fn plan_undeclared(&mut self) {
+        let live = self.live;
+        let mut unmanaged: Vec<&LiveUser> = live
+            .users
+            .iter()
+            .zip(&self.matched)
+            .filter(|(_, matched)| !**matched)
+            .map(|(u, _)| u)
+            .collect();
+        unmanaged.sort_by_cached_key(|u| email_key(&u.email));
+        for u in unmanaged {
+            let Some(reason) = self.why_kept(u) else {
+                // Already deactivated: nothing to do, nothing worth listing.
+                continue;
+            };
+            match reason {
+                Some(reason) => self.kept.push(Kept {
+                    kind: ObjectKind::User,
+                    key: u.email.clone(),
+                    reason,
+                    found_as: None,
+                }),
+                None if self.site.provider == ProviderKind::Periscope => {
+                    self.deactivations.push(Change::DeleteUser {
+                        email: u.email.clone(),
+                    });
+                }
+                None => {
+                    self.deactivated.insert(email_key(&u.email));
+                    self.deactivations.push(self.removal.deactivate(u, false));
+                }
+            }
+        }
+    }
+
+    /// Why an undeclared live user is kept: `Some(None)` when they are
+    /// removed, `None` when they need nothing (already deactivated).
+    fn why_kept(&self, u: &LiveUser) -> Option<Option<KeptReason>> {
+        let site = self.site;
+        Some(if let Some(lock) = sigma_org::left_alone(u) {
+            Some(lock)
+        } else if site
+            .invited_by()
+            .is_some_and(|i| email_key(i) == email_key(&u.email))
+        {
+            Some(KeptReason::InvitedBy)
+        } else if !u.active {
+            return None;
+        } else if let Some(guest) = sigma_org::guest_kept(site, u) {
+            guest
+        } else if site.unmanaged_users == Unmanaged::Keep {
+            Some(KeptReason::Unmanaged)
+        } else {
+            None
+        })
+    }
 }
 
 /// `new_owner` must be a member who can receive documents.

@@ -14,12 +14,14 @@ use serde::{Deserialize, Serialize};
 pub use diff::{PlanError, plan, plan_site, plan_sites};
 pub use fingerprint::{DesiredFingerprint, desired_fingerprint, fingerprint};
 pub use guards::{GuardKind, GuardTrip, UnneededAllowance};
-pub use saved::{Mismatch, SavedPlan, SavedPlanError, compare};
+pub use saved::{
+    FORMAT_VERSION, Mismatch, SavedChange, SavedPlan, SavedPlanError, SavedSite, compare,
+};
 
 use crate::model::{Access, Handover, Locked, ProviderKind, UserKind, Visibility};
 
 /// A field's value before and after a change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Diff<T> {
     pub before: T,
     pub after: T,
@@ -27,15 +29,16 @@ pub struct Diff<T> {
 
 /// A change of group membership: what is added and removed, and the whole
 /// set afterwards (Periscope replaces the set in one call).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Membership {
     pub added: Vec<String>,
     pub removed: Vec<String>,
     pub after: Vec<String>,
 }
 
-/// One change to one object on one site.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One change to one object on one site. `Hash` agrees with `Eq`: a saved
+/// plan is compared with a fresh one through hash sets.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Change {
     CreateGroup {
@@ -126,7 +129,7 @@ pub enum Change {
 }
 
 /// What a member about to be deactivated owns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Owned {
     pub documents: usize,
     pub schedules: usize,

@@ -1,13 +1,16 @@
 //! Saved plans: the JSON `roster plan --out FILE` writes, read back by
-//! `roster apply FILE` and compared with what roster would do now.
+//! `roster apply FILE` and compared with what roster would do now. Pure: the
+//! caller reads the file, `render::apply` shows a mismatch.
 
-use std::path::Path;
+use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 
 use super::{Change, Plan};
-use crate::render::escape::{Text, Visible};
-use crate::render::json::FORMAT_VERSION;
+
+/// The format of a plan as JSON (`roster plan --format json`, `--out`).
+/// Bumped whenever a field changes meaning or disappears.
+pub const FORMAT_VERSION: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SavedPlanError {
@@ -48,30 +51,26 @@ pub struct SavedChange {
 }
 
 impl SavedPlan {
-    pub fn load(path: &Path) -> Result<SavedPlan, SavedPlanError> {
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| SavedPlanError::Read {
-            path: shown.clone(),
-            source,
-        })?;
+    /// Reads a saved plan from its text; `path` names it in messages.
+    pub fn parse(text: &str, path: &str) -> Result<SavedPlan, SavedPlanError> {
         // The version first, so an old or new file gets the right message.
         #[derive(Deserialize)]
         struct Version {
             format_version: u32,
         }
         let version: Version =
-            serde_json::from_str(&text).map_err(|source| SavedPlanError::Parse {
-                path: shown.clone(),
+            serde_json::from_str(text).map_err(|source| SavedPlanError::Parse {
+                path: path.into(),
                 source,
             })?;
         if version.format_version != FORMAT_VERSION {
             return Err(SavedPlanError::Version {
-                path: shown,
+                path: path.into(),
                 found: version.format_version,
             });
         }
-        serde_json::from_str(&text).map_err(|source| SavedPlanError::Parse {
-            path: shown,
+        serde_json::from_str(text).map_err(|source| SavedPlanError::Parse {
+            path: path.into(),
             source,
         })
     }
@@ -103,11 +102,10 @@ pub fn compare(
         m.reasons
             .push("the state files changed since the plan was made".into());
     }
+    let saved_sites: HashMap<&str, &SavedSite> =
+        saved.sites.iter().map(|s| (s.site.as_str(), s)).collect();
     for site in &now.sites {
-        let old = saved.sites.iter().find(|s| s.site == site.site);
-        let old_changes: Vec<&Change> = old
-            .map(|o| o.changes.iter().map(|c| &c.change).collect())
-            .unwrap_or_default();
+        let old = saved_sites.get(site.site.as_str()).copied();
         match old {
             None => m.reasons.push(format!(
                 "site `{}` is not in the saved plan, which covers {}: apply it with the --site flags it was made with ({}), or make a plan of every site you select",
@@ -121,25 +119,22 @@ pub fn compare(
             )),
             Some(_) => {}
         }
-        for c in &old_changes {
-            if !site.changes.contains(c) {
-                m.dropped.push((site.site.clone(), (*c).clone()));
-            }
-        }
-        for c in &site.changes {
-            if !old_changes.contains(&c) {
-                m.added.push((site.site.clone(), c.clone()));
-            }
-        }
+        let old_changes = old.map_or(&[][..], |o| &o.changes[..]);
+        compare_changes(&site.site, old_changes, &site.changes, &mut m);
     }
+    let now_sites: HashSet<&str> = now.sites.iter().map(|s| s.site.as_str()).collect();
+    let declared: HashSet<&str> = declared.iter().map(String::as_str).collect();
     for old in &saved.sites {
-        if !now.sites.iter().any(|s| s.site == old.site) && declared.contains(&old.site) {
+        if now_sites.contains(old.site.as_str()) {
+            continue;
+        }
+        if declared.contains(old.site.as_str()) {
             m.reasons.push(format!(
                 "site `{}` is in the saved plan but not selected by --site; a saved plan is applied whole: select every site it covers ({}), or make a plan with the --site flags you want",
                 old.site,
                 site_flags(saved)
             ));
-        } else if !now.sites.iter().any(|s| s.site == old.site) {
+        } else {
             m.reasons.push(format!(
                 "site `{}` is in the saved plan but no longer declared",
                 old.site
@@ -152,6 +147,28 @@ pub fn compare(
         }
     }
     (m != Mismatch::default()).then_some(m)
+}
+
+/// One site's reviewed changes against its fresh ones: what roster would no
+/// longer make (in the saved plan's order) and what nobody reviewed (in the
+/// fresh plan's order). Each side is looked up in a hash set of the other,
+/// so this is linear in the number of changes.
+fn compare_changes(site: &str, reviewed: &[SavedChange], fresh: &[Change], m: &mut Mismatch) {
+    let fresh_set: HashSet<&Change> = fresh.iter().collect();
+    let reviewed_set: HashSet<&Change> = reviewed.iter().map(|c| &c.change).collect();
+    m.dropped.extend(
+        reviewed
+            .iter()
+            .map(|c| &c.change)
+            .filter(|c| !fresh_set.contains(c))
+            .map(|c| (site.to_string(), c.clone())),
+    );
+    m.added.extend(
+        fresh
+            .iter()
+            .filter(|c| !reviewed_set.contains(c))
+            .map(|c| (site.to_string(), c.clone())),
+    );
 }
 
 /// The sites a saved plan covers, for messages: "`a` and `b`".
@@ -178,44 +195,141 @@ fn site_flags(saved: &SavedPlan) -> String {
         .join(" ")
 }
 
-impl Mismatch {
-    /// What differs, for the person who reviewed the saved plan.
-    pub fn render(&self, path: &str) -> String {
-        let mut out = format!("The saved plan {path} does not match what roster would do now:\n");
-        for r in &self.reasons {
-            out.push_str(&format!("  - {}\n", Visible(r)));
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ProviderKind;
+    use crate::plan::SitePlan;
+
+    fn delete(email: &str) -> Change {
+        Change::DeleteUser {
+            email: email.into(),
         }
-        let section = |out: &mut String, title: &str, list: &[(String, Change)]| {
-            if list.is_empty() {
-                return;
-            }
-            out.push_str(&format!("{title}\n"));
-            let mut site = "";
-            for (s, c) in list {
-                if s != site {
-                    out.push_str(&format!("  site {}\n", Text(s)));
-                    site = s;
-                }
-                for line in crate::render::text::change_lines(c).lines() {
-                    out.push_str(&format!("  {line}\n"));
-                }
-            }
+    }
+
+    fn fresh(site: &str, changes: Vec<Change>) -> SitePlan {
+        SitePlan {
+            site: site.into(),
+            provider: ProviderKind::Periscope,
+            changes,
+            kept: vec![],
+            notes: vec![],
+            guards: vec![],
+            unneeded_allowances: vec![],
+            fingerprint: "live".into(),
+        }
+    }
+
+    fn saved(site: &str, changes: Vec<Change>) -> SavedSite {
+        SavedSite {
+            site: site.into(),
+            live_fingerprint: "live".into(),
+            changes: changes
+                .into_iter()
+                .map(|change| SavedChange { change })
+                .collect(),
+        }
+    }
+
+    fn at(site: &str, emails: &[&str]) -> Vec<(String, Change)> {
+        emails.iter().map(|e| (site.into(), delete(e))).collect()
+    }
+
+    #[test]
+    fn a_saved_plan_matching_the_fresh_one_may_be_applied() {
+        let changes = vec![delete("a@x.io"), delete("b@x.io")];
+        let old = SavedPlan {
+            format_version: FORMAT_VERSION,
+            desired_fingerprint: "d".into(),
+            sites: vec![saved("acme", changes.clone())],
         };
-        section(
-            &mut out,
-            "Reviewed changes roster would no longer make:",
-            &self.dropped,
+        let now = Plan {
+            sites: vec![fresh("acme", changes)],
+        };
+        assert_eq!(compare(&old, &now, "d", &["acme".into()]), None);
+    }
+
+    #[test]
+    fn dropped_changes_keep_the_saved_order_and_added_ones_the_fresh_order() {
+        let old = SavedPlan {
+            format_version: FORMAT_VERSION,
+            desired_fingerprint: "d".into(),
+            sites: vec![
+                saved(
+                    "acme",
+                    vec![delete("z@x.io"), delete("a@x.io"), delete("m@x.io")],
+                ),
+                saved("gone", vec![delete("g@x.io")]),
+            ],
+        };
+        let now = Plan {
+            sites: vec![fresh(
+                "acme",
+                vec![delete("y@x.io"), delete("a@x.io"), delete("b@x.io")],
+            )],
+        };
+        let m = compare(&old, &now, "d", &["acme".into()]).expect("a mismatch");
+        assert_eq!(
+            m.reasons,
+            ["site `gone` is in the saved plan but no longer declared"]
         );
-        section(
-            &mut out,
-            "Changes roster would make now that were not reviewed:",
-            &self.added,
+        let mut dropped = at("acme", &["z@x.io", "m@x.io"]);
+        dropped.extend(at("gone", &["g@x.io"]));
+        assert_eq!(m.dropped, dropped);
+        assert_eq!(m.added, at("acme", &["y@x.io", "b@x.io"]));
+    }
+
+    #[test]
+    fn a_change_reviewed_once_covers_it_listed_twice() {
+        // As with the list lookups this replaced: membership, not counts.
+        let old = SavedPlan {
+            format_version: FORMAT_VERSION,
+            desired_fingerprint: "d".into(),
+            sites: vec![saved("acme", vec![delete("a@x.io"), delete("a@x.io")])],
+        };
+        let now = Plan {
+            sites: vec![fresh("acme", vec![delete("a@x.io")])],
+        };
+        assert_eq!(compare(&old, &now, "d", &["acme".into()]), None);
+    }
+
+    #[test]
+    fn changes_differing_in_one_field_do_not_match() {
+        let update = |last: &str| Change::UpdateUser {
+            email: "a@x.io".into(),
+            id: None,
+            renamed_from: None,
+            first_name: None,
+            last_name: Some(crate::plan::Diff {
+                before: "A".into(),
+                after: last.into(),
+            }),
+            member_type: None,
+            kind: None,
+            reactivate: false,
+            groups: None,
+        };
+        let old = SavedPlan {
+            format_version: FORMAT_VERSION,
+            desired_fingerprint: "d".into(),
+            sites: vec![saved("acme", vec![update("B")])],
+        };
+        let now = Plan {
+            sites: vec![fresh("acme", vec![update("C")])],
+        };
+        let m = compare(&old, &now, "d", &["acme".into()]).expect("a mismatch");
+        assert_eq!(m.dropped, [("acme".to_string(), update("B"))]);
+        assert_eq!(m.added, [("acme".to_string(), update("C"))]);
+    }
+
+    #[test]
+    fn a_plan_in_another_format_is_named_with_its_version() {
+        let err = SavedPlan::parse(r#"{"format_version": 99}"#, "plan.json").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "plan.json was saved in plan format 99, and this roster reads format {FORMAT_VERSION}; run `roster plan --out` again with this version"
+            )
         );
-        if self.dropped.is_empty() && self.added.is_empty() {
-            out.push_str(
-                "The changes themselves are the same, but what they were computed from moved.\n",
-            );
-        }
-        out
     }
 }

@@ -2,6 +2,7 @@
 //! carries out planned changes; `Client` dispatches to the right one.
 
 pub mod error;
+pub mod ids;
 pub mod lenient;
 pub mod periscope;
 pub mod retry;
@@ -19,6 +20,7 @@ use std::time::Duration;
 use futures::StreamExt;
 
 pub use error::ProviderError;
+pub use ids::SiteIds;
 
 use crate::interrupt::SiteGate;
 use crate::model::{Credentials, LiveSite, Site};
@@ -119,13 +121,16 @@ impl Client {
 
     /// Carries out the changes of one step of a site's plan (they do not
     /// depend on each other), at most `concurrency` requests at once.
-    /// Results are in the order of `changes`.
+    /// Results are in the order of `changes`. `ids` are the site's, read
+    /// with the live state the plan was made from; writes add what they
+    /// learn (a team created in one step is joined in the next).
     pub async fn apply_step(
         &self,
         changes: &[&Change],
         mode: WriteMode,
         concurrency: usize,
         gate: SiteGate<'_>,
+        ids: &std::sync::Mutex<SiteIds>,
     ) -> Vec<Result<(), ProviderError>> {
         match self {
             Client::Periscope(c) => {
@@ -137,7 +142,7 @@ impl Client {
                 )
                 .await
             }
-            Client::Sigma(c) => c.apply_step(changes, concurrency, gate).await,
+            Client::Sigma(c) => c.apply_step(changes, concurrency, gate, ids).await,
         }
     }
 }

@@ -4,7 +4,7 @@
 //! plain names; both must have the same lines, in the same places.
 
 use super::*;
-use crate::apply::{ChangeResult, Outcome, Report};
+use crate::apply::{ChangeResult, Outcome, Report, SkipReason};
 use crate::model::{Handover, ProviderKind};
 use crate::plan::{Change, Diff, Kept, KeptReason, Membership, ObjectKind, Plan, SitePlan};
 use crate::provider::WriteMode;
@@ -292,19 +292,16 @@ fn hostile_names_cannot_forge_the_apply_report() {
                 outcome: if i % 2 == 0 {
                     Outcome::Applied
                 } else {
-                    Outcome::Skipped(format!(
-                        "not attempted: it needs group `{}`, whose change failed",
-                        name(i % HOSTILE.len())
-                    ))
+                    Outcome::Skipped(SkipReason::NeedsFailedGroup(name(i % HOSTILE.len())))
                 },
             })
             .collect();
-        Report {
+        let report = Report {
             mode: WriteMode::Real,
             sites: vec![("acme".into(), results)],
             interrupted: false,
-        }
-        .render()
+        };
+        crate::render::apply::report(&report)
     };
     let out = report(hostile);
     assert_inert_text(&out, "apply report");
@@ -328,7 +325,7 @@ fn hostile_names_cannot_forge_the_saved_plan_mismatch() {
                 .collect(),
             added: vec![],
         };
-        m.render("plan.json")
+        crate::render::apply::mismatch(&m, "plan.json")
     };
     let out = render(hostile);
     assert_inert_text(&out, "mismatch");

@@ -6,8 +6,9 @@ use serde_json::{Value, json};
 
 use crate::plan::{Action, Change, Kept, ObjectKind, Plan, SitePlan, Summary};
 
-/// Bumped whenever a field changes meaning or disappears.
-pub const FORMAT_VERSION: u32 = 1;
+/// Bumped whenever a field changes meaning or disappears; kept with the
+/// saved plan's reader.
+pub use crate::plan::FORMAT_VERSION;
 
 /// The document borrows from the plan: a plan of many changes is not
 /// copied to be written.
@@ -282,7 +283,7 @@ pub struct ResultDocument<'a> {
     /// For `failed`: the error, as the text report shows it.
     pub error: Option<String>,
     /// For `skipped`: why it was not sent.
-    pub reason: Option<&'a str>,
+    pub reason: Option<String>,
 }
 
 fn result_document(r: &crate::apply::ChangeResult) -> ResultDocument<'_> {
@@ -296,7 +297,7 @@ fn result_document(r: &crate::apply::ChangeResult) -> ResultDocument<'_> {
             };
             ("failed", status, Some(e.to_string()), None)
         }
-        Outcome::Skipped(why) => ("skipped", None, None, Some(why.as_str())),
+        Outcome::Skipped(why) => ("skipped", None, None, Some(why.to_string())),
         Outcome::NotStarted => ("not_started", None, None, None),
     };
     ResultDocument {

@@ -10,6 +10,42 @@ use toml_edit::{DocumentMut, Item, Table, TableLike, Value};
 
 use crate::model::email_key;
 
+/// Why state files could not be read, put in canonical form, or written.
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    #[error("cannot read {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The state directory's files could not be listed.
+    #[error("cannot read {}: {source}", .path.display())]
+    List {
+        path: PathBuf,
+        source: super::Diagnostics,
+    },
+    /// A file that is not TOML (or not once put in canonical form).
+    #[error("{}: {}", .path.display(), .source.to_string().trim_end())]
+    Toml {
+        path: PathBuf,
+        source: toml_edit::TomlError,
+    },
+    #[error("cannot create {}: {source}", .path.display())]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {}: {source}", .path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Writing the file would land outside the state directory, or on
+    /// something that is not a regular file; the message says which.
+    #[error("{0}")]
+    Target(String),
+}
+
 /// Every state file, parsed for editing, and which were changed.
 pub struct StateFiles {
     files: BTreeMap<PathBuf, (DocumentMut, bool)>,
@@ -25,15 +61,20 @@ pub struct UserRef {
 }
 
 impl StateFiles {
-    pub fn open(dir: &Path) -> Result<StateFiles, String> {
+    pub fn open(dir: &Path) -> Result<StateFiles, EditError> {
         let mut files = BTreeMap::new();
-        let paths =
-            super::toml_files(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        let paths = super::toml_files(dir).map_err(|source| EditError::List {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         for path in paths {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
-                format!("{}: {}", path.display(), e.to_string().trim_end())
+            let text = std::fs::read_to_string(&path).map_err(|source| EditError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let doc: DocumentMut = text.parse().map_err(|source| EditError::Toml {
+                path: path.clone(),
+                source,
             })?;
             files.insert(path, (doc, false));
         }
@@ -159,11 +200,14 @@ impl StateFiles {
     }
 
     /// Puts every changed file in `roster fmt`'s canonical form.
-    pub fn canonicalize(&mut self) -> Result<(), String> {
+    pub fn canonicalize(&mut self) -> Result<(), EditError> {
         for (path, (doc, changed)) in self.files.iter_mut().filter(|(_, (_, c))| *c) {
             let text = super::format::canonical(&doc.to_string())
                 .and_then(|t| t.parse::<DocumentMut>())
-                .map_err(|e| format!("{}: {}", path.display(), e.to_string().trim_end()))?;
+                .map_err(|source| EditError::Toml {
+                    path: path.clone(),
+                    source,
+                })?;
             *doc = text;
             *changed = true;
         }
@@ -216,14 +260,14 @@ impl StateFiles {
     /// back, every file and folder created is removed.
     pub fn write_checked(&self, dir: &Path) -> Result<Vec<PathBuf>, Vec<String>> {
         self.check(dir)?;
-        self.write().map_err(|e| vec![e])
+        self.write().map_err(|e| vec![e.to_string()])
     }
 
     /// Writes every changed file (each whole or not at all); if one cannot
     /// be written, those already written are put back as they were. Every
     /// path is checked first: if one would land outside the state
     /// directory (a symlink pointing out of it, say), nothing is written.
-    pub fn write(&self) -> Result<Vec<PathBuf>, String> {
+    pub fn write(&self) -> Result<Vec<PathBuf>, EditError> {
         let targets = self.targets()?;
         let mut undo = Undo::default();
         for (path, real, text) in &targets {
@@ -238,15 +282,19 @@ impl StateFiles {
 
     /// Fails, saying why, if a changed file would land outside the state
     /// directory (a symlink pointing out of it, say).
-    pub fn check_targets(&self) -> Result<(), String> {
+    pub fn check_targets(&self) -> Result<(), EditError> {
         self.targets().map(|_| ())
     }
 
     /// Each changed file: its path, where writing it lands, its new text.
-    fn targets(&self) -> Result<Vec<(&Path, PathBuf, String)>, String> {
+    fn targets(&self) -> Result<Vec<(&Path, PathBuf, String)>, EditError> {
         self.changed()
             .into_iter()
-            .map(|(path, text)| Ok((path, super::write::target_inside(&self.root, path)?, text)))
+            .map(|(path, text)| {
+                let real =
+                    super::write::target_inside(&self.root, path).map_err(EditError::Target)?;
+                Ok((path, real, text))
+            })
             .collect()
     }
 }
@@ -263,23 +311,25 @@ struct Undo {
 
 impl Undo {
     /// Writes `text` to `real`, where the state's `path` lands.
-    fn write(&mut self, path: &Path, real: &Path, text: &str) -> Result<(), String> {
+    fn write(&mut self, path: &Path, real: &Path, text: &str) -> Result<(), EditError> {
         if let Some(dir) = real.parent() {
             let missing: Vec<PathBuf> = dir
                 .ancestors()
                 .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
                 .map(Path::to_path_buf)
                 .collect();
-            std::fs::create_dir_all(dir).map_err(|e| {
-                let shown = path.parent().unwrap_or(dir);
-                format!("cannot create {}: {e}", shown.display())
+            std::fs::create_dir_all(dir).map_err(|source| EditError::CreateDir {
+                path: path.parent().unwrap_or(dir).to_path_buf(),
+                source,
             })?;
             // Deepest first, as they are to be removed.
             self.created_dirs.extend(missing);
         }
         let before = std::fs::read(real).ok();
-        super::write::write_atomic_io(real, text)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        super::write::write_atomic_io(real, text).map_err(|source| EditError::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
         self.written.push((real.to_path_buf(), before));
         Ok(())
     }
@@ -346,7 +396,8 @@ mod tests {
         let blocked = dir.path().join("blocked/c.toml");
         let err = undo
             .write(Path::new("blocked/c.toml"), &blocked, "c = 1\n")
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("cannot create blocked: "), "{err}");
         undo.roll_back();
         assert_eq!(std::fs::read_to_string(&a).unwrap(), "before = 1\n");

@@ -10,6 +10,7 @@ mod common;
 
 mod cli_e2e;
 mod cliedge_e2e;
+mod compare_e2e;
 mod convergence_e2e;
 mod csv_e2e;
 mod csvsafe_e2e;

@@ -114,10 +114,10 @@ impl PeriscopeClient {
             self.read_all::<wire::Group, wire::GroupKeys>("/api/v1/groups", "list groups"),
         );
         let (users, groups) = (users?, groups?);
-        let decode = |action: &str, message: String| ProviderError::Decode {
+        let decode = |action: &str, missing: wire::MissingField| ProviderError::Decode {
             site: self.site_name().to_string(),
             action: action.to_string(),
-            message,
+            message: missing.to_string(),
         };
         Ok(LiveSite {
             users: wire::users(users).map_err(|m| decode("list users", m))?,

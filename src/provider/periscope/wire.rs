@@ -89,14 +89,27 @@ impl<'de> Deserialize<'de> for Group {
     }
 }
 
-pub(super) fn users(items: Vec<User>) -> Result<Vec<LiveUser>, String> {
+/// An entry of a list that lacks the field roster knows it by.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} #{number} has no `{field}`")]
+pub(crate) struct MissingField {
+    /// `user` or `group`.
+    pub kind: &'static str,
+    /// The entry's place in the list, from 1.
+    pub number: usize,
+    pub field: &'static str,
+}
+
+pub(super) fn users(items: Vec<User>) -> Result<Vec<LiveUser>, MissingField> {
     items
         .into_iter()
         .enumerate()
         .map(|(i, u)| {
-            let email = u
-                .email
-                .ok_or_else(|| format!("user #{} has no `email`", i + 1))?;
+            let email = u.email.ok_or(MissingField {
+                kind: "user",
+                number: i + 1,
+                field: "email",
+            })?;
             Ok(LiveUser {
                 id: u.id,
                 active: true,
@@ -110,14 +123,16 @@ pub(super) fn users(items: Vec<User>) -> Result<Vec<LiveUser>, String> {
         .collect()
 }
 
-pub(super) fn groups(items: Vec<Group>) -> Result<Vec<LiveGroup>, String> {
+pub(super) fn groups(items: Vec<Group>) -> Result<Vec<LiveGroup>, MissingField> {
     items
         .into_iter()
         .enumerate()
         .map(|(i, g)| {
-            let name = g
-                .name
-                .ok_or_else(|| format!("group #{} has no `name`", i + 1))?;
+            let name = g.name.ok_or(MissingField {
+                kind: "group",
+                number: i + 1,
+                field: "name",
+            })?;
             Ok(LiveGroup {
                 id: None,
                 name,
@@ -206,12 +221,12 @@ mod tests {
 
     fn users(body: &serde_json::Value) -> Result<Vec<LiveUser>, String> {
         let list: Users = serde_json::from_value(body.clone()).map_err(|e| e.to_string())?;
-        super::users(list.items)
+        super::users(list.items).map_err(|e| e.to_string())
     }
 
     fn groups(body: &serde_json::Value) -> Result<Vec<LiveGroup>, String> {
         let list: Groups = serde_json::from_value(body.clone()).map_err(|e| e.to_string())?;
-        super::groups(list.items)
+        super::groups(list.items).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -227,7 +242,10 @@ mod tests {
             assert_eq!(u[0].id.as_deref(), Some("12"));
         }
         assert!(users(&json!({"people": []})).is_err());
-        assert!(users(&json!([{"first_name": "no email"}])).is_err());
+        assert_eq!(
+            users(&json!([{"first_name": "no email"}])).unwrap_err(),
+            "user #1 has no `email`"
+        );
     }
 
     #[test]

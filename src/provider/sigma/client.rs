@@ -3,7 +3,6 @@
 //! Reference: `shared/reference/sigma-api.md`.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use reqwest::{Method, StatusCode};
@@ -22,21 +21,11 @@ pub const PAGE_SIZE: usize = 1000;
 /// Team member lists read at once.
 const TEAM_READS: usize = 8;
 
-/// IDs the API addresses objects by, learnt when reading and creating.
-#[derive(Default)]
-pub struct Ids {
-    /// email key -> memberId
-    pub members: HashMap<String, String>,
-    /// team name key -> teamId
-    pub teams: HashMap<String, String>,
-}
-
 pub struct SigmaClient {
     pub(super) http: reqwest::Client,
     pub(super) base: url::Url,
     pub(super) name: String,
     pub(super) auth: Auth,
-    pub(super) ids: Mutex<Ids>,
     pacer: Pacer,
     retry: RetryPolicy,
     /// The organisation's policy (invitations, schedules).
@@ -96,7 +85,6 @@ impl SigmaClient {
             http,
             base,
             name: site.name.clone(),
-            ids: Mutex::new(Ids::default()),
             pacer: Pacer::new(pacing.concurrency, pacing.per_second),
             retry: RetryPolicy::from_env()
                 .with_patience(std::time::Duration::from_secs(site.patience_seconds)),
@@ -385,7 +373,6 @@ impl SigmaClient {
 
         let mut groups_of: HashMap<String, Vec<String>> = HashMap::new();
         let mut admin_of: HashMap<String, Vec<String>> = HashMap::new();
-        let mut ids = Ids::default();
         let mut groups = Vec::with_capacity(teams.len());
         for (team, members) in teams.into_iter().zip(team_members) {
             let name = team.name.unwrap_or_default();
@@ -400,12 +387,6 @@ impl SigmaClient {
                     }
                     groups_of.entry(member).or_default().push(name.clone());
                 }
-            }
-            if let Some(id) = &team.team_id {
-                ids.teams.insert(
-                    crate::model::ProviderKind::Sigma.group_key(&name),
-                    id.clone(),
-                );
             }
             groups.push(LiveGroup {
                 id: team.team_id,
@@ -426,7 +407,6 @@ impl SigmaClient {
             if email.is_empty() {
                 continue;
             }
-            ids.members.insert(email_key(&email), id.clone());
             let locked = if id == SCHEDULER_ROBOT {
                 Some(Locked::System)
             } else if m.is_inactive {
@@ -447,7 +427,6 @@ impl SigmaClient {
                 locked,
             });
         }
-        *self.ids.lock().expect("ids lock") = ids;
         let api_identity = identity.and_then(|id| {
             users
                 .iter()

@@ -3,6 +3,7 @@
 //! team membership batched per team (`PATCH /v2/teams/{id}/members`).
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use reqwest::Method;
 use serde_json::{Map, Value, json};
@@ -12,6 +13,7 @@ use crate::interrupt::SiteGate;
 use crate::model::{Handover, ProviderKind, email_key};
 use crate::plan::Change;
 use crate::provider::error::ProviderError;
+use crate::provider::ids::SiteIds;
 
 /// Most member IDs sent in one team membership request.
 const MEMBERS_PER_REQUEST: usize = 1000;
@@ -30,17 +32,19 @@ impl SigmaClient {
     /// Carries out one step's changes: each concurrently, then (for users)
     /// the membership edits of the whole step, one request per team. A
     /// change the gate does not let start is not sent; the membership edits
-    /// of changes already started are sent even after a stop.
+    /// of changes already started are sent even after a stop. `ids` are the
+    /// site's, as read for the plan; what the writes learn is added to them.
     pub async fn apply_step(
         &self,
         changes: &[&Change],
         concurrency: usize,
         gate: SiteGate<'_>,
+        ids: &Mutex<SiteIds>,
     ) -> Vec<Result<(), ProviderError>> {
         let mut results: Vec<Result<(), ProviderError>> = crate::provider::run_all(
             changes
                 .iter()
-                .map(|c| crate::provider::gated(gate, c, self.apply_one(c))),
+                .map(|c| crate::provider::gated(gate, c, self.apply_one(c, ids))),
             concurrency,
         )
         .await;
@@ -59,7 +63,7 @@ impl SigmaClient {
             if results[i].is_err() {
                 continue;
             }
-            let member = match self.member_id(email, None) {
+            let member = match self.member_id(ids, email, None) {
                 Ok(id) => id,
                 Err(e) => {
                     results[i] = Err(e);
@@ -68,7 +72,7 @@ impl SigmaClient {
             };
             for (names, add) in [(&m.added, true), (&m.removed, false)] {
                 for name in names {
-                    match self.team_id(name, "change the members of team") {
+                    match self.team_id(ids, name, "change the members of team") {
                         Ok(team) => {
                             let batch = batches.entry(team).or_default();
                             if add {
@@ -94,7 +98,7 @@ impl SigmaClient {
                     .collect();
                 (
                     batch.from.clone(),
-                    self.patch_team_members(&team, batch.add, batch.remove)
+                    self.patch_team_members(ids, &team, batch.add, batch.remove)
                         .await,
                 )
             }),
@@ -115,11 +119,12 @@ impl SigmaClient {
 
     async fn patch_team_members(
         &self,
+        ids: &Mutex<SiteIds>,
         team: &str,
         add: Vec<String>,
         remove: Vec<String>,
     ) -> Result<(), ProviderError> {
-        let object = self.team_name(team);
+        let object = Self::team_name(ids, team);
         let mut add = add.chunks(MEMBERS_PER_REQUEST);
         let mut remove = remove.chunks(MEMBERS_PER_REQUEST);
         loop {
@@ -146,20 +151,24 @@ impl SigmaClient {
         }
     }
 
-    fn team_name(&self, id: &str) -> String {
-        let ids = self.ids.lock().expect("ids lock");
-        ids.teams
+    fn team_name(ids: &Mutex<SiteIds>, id: &str) -> String {
+        let ids = ids.lock().expect("ids lock");
+        ids.groups
             .iter()
             .find(|(_, v)| *v == id)
             .map_or_else(|| id.to_string(), |(k, _)| k.clone())
     }
 
-    fn member_id(&self, email: &str, planned: Option<&String>) -> Result<String, ProviderError> {
+    fn member_id(
+        &self,
+        ids: &Mutex<SiteIds>,
+        email: &str,
+        planned: Option<&String>,
+    ) -> Result<String, ProviderError> {
         if let Some(id) = planned {
             return Ok(id.clone());
         }
-        self.ids
-            .lock()
+        ids.lock()
             .expect("ids lock")
             .members
             .get(&email_key(email))
@@ -170,11 +179,15 @@ impl SigmaClient {
             })
     }
 
-    fn team_id(&self, name: &str, action: &str) -> Result<String, ProviderError> {
-        self.ids
-            .lock()
+    fn team_id(
+        &self,
+        ids: &Mutex<SiteIds>,
+        name: &str,
+        action: &str,
+    ) -> Result<String, ProviderError> {
+        ids.lock()
             .expect("ids lock")
-            .teams
+            .groups
             .get(&ProviderKind::Sigma.group_key(name))
             .cloned()
             .ok_or_else(|| ProviderError::Unsupported {
@@ -183,7 +196,7 @@ impl SigmaClient {
             })
     }
 
-    async fn apply_one(&self, change: &Change) -> Result<(), ProviderError> {
+    async fn apply_one(&self, change: &Change, ids: &Mutex<SiteIds>) -> Result<(), ProviderError> {
         match change {
             Change::CreateGroup {
                 name,
@@ -217,10 +230,9 @@ impl SigmaClient {
                         action: "create team".into(),
                         message: "no teamId in the answer".into(),
                     })?;
-                self.ids
-                    .lock()
+                ids.lock()
                     .expect("ids lock")
-                    .teams
+                    .groups
                     .insert(ProviderKind::Sigma.group_key(name), id.to_string());
                 Ok(())
             }
@@ -234,7 +246,7 @@ impl SigmaClient {
             } => {
                 let team = match id {
                     Some(id) => id.clone(),
-                    None => self.team_id(live_name, "update team")?,
+                    None => self.team_id(ids, live_name, "update team")?,
                 };
                 let mut body = Map::new();
                 if let Some(n) = name {
@@ -256,9 +268,9 @@ impl SigmaClient {
                 })
                 .await?;
                 if let Some(n) = name {
-                    let mut ids = self.ids.lock().expect("ids lock");
-                    ids.teams.remove(&ProviderKind::Sigma.group_key(&n.before));
-                    ids.teams
+                    let mut ids = ids.lock().expect("ids lock");
+                    ids.groups.remove(&ProviderKind::Sigma.group_key(&n.before));
+                    ids.groups
                         .insert(ProviderKind::Sigma.group_key(&n.after), team);
                 }
                 Ok(())
@@ -266,7 +278,7 @@ impl SigmaClient {
             Change::DeleteGroup { name, id } => {
                 let team = match id {
                     Some(id) => id.clone(),
-                    None => self.team_id(name, "delete team")?,
+                    None => self.team_id(ids, name, "delete team")?,
                 };
                 self.send(&Call {
                     method: Method::DELETE,
@@ -305,7 +317,7 @@ impl SigmaClient {
                             let admin = admin_of
                                 .iter()
                                 .any(|a| ProviderKind::Sigma.same_group(a, g));
-                            self.team_id(g, "add a new member to team").map(|id| {
+                            self.team_id(ids, g, "add a new member to team").map(|id| {
                                 if admin {
                                     json!({ "teamId": id, "isTeamAdmin": true })
                                 } else {
@@ -333,8 +345,7 @@ impl SigmaClient {
                     })
                     .await?;
                 if let Some(id) = created.get("memberId").and_then(Value::as_str) {
-                    self.ids
-                        .lock()
+                    ids.lock()
                         .expect("ids lock")
                         .members
                         .insert(email_key(email), id.to_string());
@@ -376,7 +387,7 @@ impl SigmaClient {
                     return Ok(());
                 }
                 let lookup = renamed_from.as_deref().unwrap_or(email);
-                let member = self.member_id(lookup, id.as_ref())?;
+                let member = self.member_id(ids, lookup, id.as_ref())?;
                 self.send(&Call {
                     method: Method::PATCH,
                     path: format!("/v2/members/{}", encode(&member)),
@@ -387,8 +398,7 @@ impl SigmaClient {
                 })
                 .await?;
                 if renamed_from.is_some() {
-                    self.ids
-                        .lock()
+                    ids.lock()
                         .expect("ids lock")
                         .members
                         .insert(email_key(email), member);
@@ -402,7 +412,7 @@ impl SigmaClient {
                 archive_schedules,
                 ..
             } => {
-                let member = self.member_id(email, id.as_ref())?;
+                let member = self.member_id(ids, email, id.as_ref())?;
                 let path = format!("/v2/members/{}", encode(&member));
                 let (method, mut body) = match handover {
                     // PATCH to archive the schedules; the documents still go
@@ -416,7 +426,7 @@ impl SigmaClient {
                         Some(json!({ "isArchived": true, "archiveDocuments": true })),
                     ),
                     Handover::NewOwner(owner) => {
-                        let owner_id = self.member_id(owner, None)?;
+                        let owner_id = self.member_id(ids, owner, None)?;
                         (
                             Method::PATCH,
                             Some(json!({ "isArchived": true, "newOwnerId": owner_id })),

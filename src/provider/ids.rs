@@ -1,0 +1,179 @@
+//! The IDs a site's API addresses its objects by. They are read with the
+//! live state and handed to the writes explicitly (apply builds them from
+//! the live state it planned from), never left behind in a client by a
+//! read: a write cannot silently depend on a fetch having run first.
+
+use std::collections::HashMap;
+
+use crate::model::{LiveSite, ProviderKind, email_key};
+
+/// A site's object IDs by key, as read, and as learnt while applying (a
+/// team created in one step is joined in the next; a renamed member keeps
+/// their ID under the new email).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SiteIds {
+    /// email key -> member ID (Sigma `memberId`).
+    pub members: HashMap<String, String>,
+    /// group key -> group ID (Sigma `teamId`).
+    pub groups: HashMap<String, String>,
+}
+
+impl SiteIds {
+    /// The IDs of everything `live` holds that has one. On a provider that
+    /// addresses objects by name (Periscope) this is empty.
+    pub fn of(provider: ProviderKind, live: &LiveSite) -> SiteIds {
+        let members = live
+            .users
+            .iter()
+            .filter_map(|u| Some((email_key(&u.email), u.id.clone()?)))
+            .collect();
+        let groups = live
+            .groups
+            .iter()
+            .filter_map(|g| Some((provider.group_key(&g.name), g.id.clone()?)))
+            .collect();
+        SiteIds { members, groups }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{LiveGroup, LiveUser};
+
+    #[test]
+    fn ids_are_keyed_as_the_plan_matches_names() {
+        let live = LiveSite {
+            users: vec![
+                LiveUser {
+                    id: Some("m1".into()),
+                    email: "Ann@X.io".into(),
+                    ..LiveUser::default()
+                },
+                LiveUser {
+                    id: None,
+                    email: "bob@x.io".into(),
+                    ..LiveUser::default()
+                },
+            ],
+            groups: vec![LiveGroup {
+                id: Some("t1".into()),
+                name: " Analysts ".into(),
+                access: None,
+                description: None,
+                visibility: None,
+            }],
+            account_types: vec![],
+            api_identity: None,
+        };
+        let ids = SiteIds::of(ProviderKind::Sigma, &live);
+        assert_eq!(
+            ids.members,
+            HashMap::from([("ann@x.io".to_string(), "m1".to_string())])
+        );
+        assert_eq!(
+            ids.groups,
+            HashMap::from([(ProviderKind::Sigma.group_key("analysts"), "t1".to_string())])
+        );
+    }
+
+    /// A Sigma team membership edit sent with IDs handed over and no read
+    /// of the site before it: the write needs nothing a fetch left behind.
+    #[test]
+    fn sigma_writes_use_the_ids_they_are_given_and_nothing_else() {
+        use crate::model::{Credentials, SecretSource, Site, SiteConfig, Unmanaged};
+        use crate::plan::{Change, Membership};
+        use crate::provider::{Client, Pacing, WriteMode};
+        use crate::sandbox::sigma::store::{SigmaMember, SigmaTeam};
+        use crate::sandbox::{BackgroundSandbox, SandboxData, SigmaOrg};
+        use crate::secret::Secret;
+        use std::sync::Mutex;
+
+        let mut org = SigmaOrg::new("org", "s", "admin@x.io");
+        org.members.push(SigmaMember {
+            member_id: "m-ann".into(),
+            email: "ann@x.io".into(),
+            first_name: "Ann".into(),
+            last_name: "A".into(),
+            member_type: "Viewer".into(),
+            is_archived: false,
+            is_inactive: false,
+            documents: 0,
+        });
+        org.teams.push(SigmaTeam {
+            team_id: "t-analysts".into(),
+            name: "Analysts".into(),
+            description: None,
+            visibility: "private".into(),
+            members: vec![],
+        });
+        let mut data = SandboxData::default();
+        data.sigma.insert("org".into(), org);
+        let sb = BackgroundSandbox::start(data).unwrap();
+        let site = Site {
+            name: "org".into(),
+            provider: ProviderKind::Sigma,
+            base_url: url::Url::parse(&sb.url).unwrap(),
+            unmanaged_users: Unmanaged::Remove,
+            unmanaged_groups: Unmanaged::Remove,
+            safety: Default::default(),
+            max_requests_per_second: None,
+            patience_seconds: 60,
+            config: SiteConfig::Sigma {
+                client_id_from: SecretSource::Env("ID".into()),
+                client_secret_from: SecretSource::Env("SECRET".into()),
+                handover: crate::model::Handover::CredentialsOwner,
+                org: Default::default(),
+            },
+        };
+        let credentials = Credentials::Sigma {
+            client_id: Secret::new("org"),
+            client_secret: Secret::new("s"),
+        };
+        let client = Client::new(&site, credentials, None, Pacing::default()).unwrap();
+        let join = Change::UpdateUser {
+            email: "ann@x.io".into(),
+            id: None,
+            renamed_from: None,
+            first_name: None,
+            last_name: None,
+            member_type: None,
+            kind: None,
+            reactivate: false,
+            groups: Some(Membership {
+                added: vec!["Analysts".into()],
+                removed: vec![],
+                after: vec!["Analysts".into()],
+            }),
+        };
+        let gate = crate::interrupt::Gate::new();
+        let send = |ids: SiteIds| {
+            let runtime = tokio::runtime::Runtime::new().unwrap();
+            runtime.block_on(client.apply_step(
+                &[&join],
+                WriteMode::Real,
+                4,
+                gate.site("org"),
+                &Mutex::new(ids),
+            ))
+        };
+
+        // Without the IDs, nothing is guessed and nothing is sent.
+        let results = send(SiteIds::default());
+        assert_eq!(
+            results[0].as_ref().unwrap_err().to_string(),
+            "site `org`: no member with email ann@x.io was found on the site"
+        );
+        assert!(sb.sandbox.data().sigma["org"].teams[0].members.is_empty());
+
+        let ids = SiteIds {
+            members: HashMap::from([("ann@x.io".into(), "m-ann".into())]),
+            groups: HashMap::from([(
+                ProviderKind::Sigma.group_key("Analysts"),
+                "t-analysts".into(),
+            )]),
+        };
+        assert!(send(ids)[0].is_ok());
+        assert_eq!(sb.sandbox.data().sigma["org"].teams[0].members, ["m-ann"]);
+    }
+}

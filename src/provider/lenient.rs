@@ -128,6 +128,8 @@ impl<'de> Visitor<'de> for Scalar {
 pub struct List<T, K> {
     pub items: Vec<T>,
     pub next: Option<String>,
+    /// The answer says more pages follow (`hasMore: true`).
+    pub has_more: bool,
     keys: PhantomData<K>,
 }
 
@@ -159,6 +161,7 @@ impl<'de, T: DeserializeOwned, K: ListKeys> Deserialize<'de> for List<T, K> {
                 Ok(List {
                     items,
                     next: None,
+                    has_more: false,
                     keys: PhantomData,
                 })
             }
@@ -166,6 +169,7 @@ impl<'de, T: DeserializeOwned, K: ListKeys> Deserialize<'de> for List<T, K> {
                 // The array under the most preferred key present.
                 let mut found: Option<(usize, Vec<T>)> = None;
                 let mut next = None;
+                let mut has_more = false;
                 while let Some(key) = map.next_key::<String>()? {
                     if let Some(rank) = K::ITEMS.iter().position(|k| *k == key) {
                         let items: Option<Vec<T>> = map.next_value()?;
@@ -176,6 +180,8 @@ impl<'de, T: DeserializeOwned, K: ListKeys> Deserialize<'de> for List<T, K> {
                         }
                     } else if K::CURSOR.contains(&key.as_str()) {
                         next = map.next_value::<Text>()?.0.filter(|s| !s.is_empty());
+                    } else if key == "hasMore" || key == "has_more" {
+                        has_more = map.next_value::<serde_json::Value>()?.as_bool() == Some(true);
                     } else {
                         map.next_value::<IgnoredAny>()?;
                     }
@@ -184,6 +190,7 @@ impl<'de, T: DeserializeOwned, K: ListKeys> Deserialize<'de> for List<T, K> {
                     Some((_, items)) => Ok(List {
                         items,
                         next,
+                        has_more,
                         keys: PhantomData,
                     }),
                     None => Err(de::Error::custom(format!(

@@ -501,3 +501,91 @@ fn the_sandbox_never_imports_the_clients_rules() {
         found.join("\n")
     );
 }
+
+/// A tiny Sigma-like server: a token for anyone, `members` (a JSON
+/// object's text) for the member list, an empty last page for any other
+/// list. Records each request line.
+fn fake_sigma(members: String) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let mut length = 0;
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                header.clear();
+            }
+            let mut body = vec![0; length];
+            let _ = std::io::Read::read_exact(&mut reader, &mut body);
+            log.lock().unwrap().push(line.trim().to_string());
+            let answer = if line.starts_with("POST /v2/auth/token") {
+                r#"{"access_token": "t", "token_type": "bearer", "expires_in": 3600}"#.to_string()
+            } else if line.starts_with("GET /v2.1/members") {
+                members.clone()
+            } else {
+                r#"{"entries": [], "hasMore": false, "nextPage": null, "memberId": "m0"}"#
+                    .to_string()
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    (url, seen)
+}
+
+/// A Sigma list that says more pages follow without saying where, or names
+/// the page just read as the next, is refused: no plan from part of a list.
+#[test]
+fn a_sigma_list_that_cannot_be_followed_to_its_end_is_refused() {
+    let member = r#"{"memberId": "m0", "email": "admin@acme.com", "firstName": "A", "lastName": "B", "memberType": "Admin"}"#;
+    for (page, said) in [
+        (
+            format!(r#"{{"entries": [{member}], "hasMore": true, "nextPage": null}}"#),
+            "says `hasMore: true` but gives no `nextPage`",
+        ),
+        (
+            format!(r#"{{"entries": [{member}], "hasMore": true, "nextPage": "p1"}}"#),
+            "names the page just read as the next one",
+        ),
+    ] {
+        let (url, seen) = fake_sigma(page);
+        let site = format!(
+            "[sites.acme-sigma]\nprovider = \"sigma\"\nbase_url = \"{url}\"\nclient_id = {{ env = \"SIGMA_ID\" }}\nclient_secret = {{ env = \"SIGMA_SECRET\" }}\n"
+        );
+        let dir = state_dir(&[("roster.toml", &site)]);
+        let out = roster(
+            dir.path(),
+            &["apply", "--yes"],
+            &[
+                ("SIGMA_ID", "i"),
+                ("SIGMA_SECRET", "s"),
+                ("ROSTER_RETRY_BASE_MS", "1"),
+            ],
+        );
+        assert_eq!(out.code, 1, "{said}: {}", out.all());
+        let message = format!(
+            "site `acme-sigma`: list members: the answer {said}; refusing to plan from what may be part of the list"
+        );
+        assert!(out.stderr.contains(&message), "{said}: {}", out.stderr);
+        let seen = seen.lock().unwrap();
+        assert!(
+            seen.iter()
+                .all(|l| l.starts_with("GET ") || l.starts_with("POST /v2/auth/token")),
+            "{said}: a write was sent: {seen:?}"
+        );
+    }
+}

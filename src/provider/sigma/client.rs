@@ -275,10 +275,37 @@ impl SigmaClient {
             }
             let page: wire::Page<T> = self.read(url, action).await?;
             items.extend(page.items);
-            match page.next {
-                Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
-                _ => return Ok(items),
+            match self.next_page(action, page.next, page.has_more, cursor.as_ref())? {
+                Some(next) => cursor = Some(next),
+                None => return Ok(items),
             }
+        }
+    }
+
+    /// Where the next page is, or `None` after the last. An answer that
+    /// says more pages follow without saying where (`hasMore: true`, no
+    /// `nextPage`), or names the page just read again, is refused: a plan
+    /// is never made from what may be part of a list.
+    fn next_page(
+        &self,
+        action: &str,
+        next: Option<String>,
+        has_more: bool,
+        current: Option<&String>,
+    ) -> Result<Option<String>, ProviderError> {
+        let refuse = |what: &str| ProviderError::Unsupported {
+            site: self.name.clone(),
+            message: format!(
+                "{action}: the answer {what}; refusing to plan from what may be part of the list"
+            ),
+        };
+        match next {
+            Some(next) if Some(&next) == current => {
+                Err(refuse("names the page just read as the next one"))
+            }
+            Some(next) => Ok(Some(next)),
+            None if has_more => Err(refuse("says `hasMore: true` but gives no `nextPage`")),
+            None => Ok(None),
         }
     }
 
@@ -302,9 +329,9 @@ impl SigmaClient {
                     .filter_map(|t| t.account_type_name)
                     .filter(|n| !n.is_empty()),
             );
-            match page.next {
-                Some(next) if Some(&next) != token.as_ref() => token = Some(next),
-                _ => return Ok(names),
+            match self.next_page(action, page.next, page.has_more, token.as_ref())? {
+                Some(next) => token = Some(next),
+                None => return Ok(names),
             }
         }
     }

@@ -268,28 +268,38 @@ async fn create_member(
 }
 
 async fn member_files(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(q): Params,
+    s: State<Arc<Shared>>,
+    h: HeaderMap,
+    id: Path<String>,
+    q: Params,
 ) -> Response {
-    with_org(&s, &headers, false, |org| {
-        org.member_files(
-            &id,
-            q.get("limit").map(String::as_str),
-            q.get("page").map(String::as_str),
-        )
-    })
+    member_list(s, h, id, q, SigmaOrg::member_files)
 }
 
 async fn member_schedules(
+    s: State<Arc<Shared>>,
+    h: HeaderMap,
+    id: Path<String>,
+    q: Params,
+) -> Response {
+    member_list(s, h, id, q, SigmaOrg::member_schedules)
+}
+
+/// How a member's paged sub-list is answered: from the member's id and the
+/// `limit` and `page` parameters.
+type MemberList = fn(&SigmaOrg, &str, Option<&str>, Option<&str>) -> Result<Answer, ApiError>;
+
+/// A member's paged sub-list (files, schedules), answered by `list`.
+fn member_list(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     Path(id): Path<String>,
     Query(q): Params,
+    list: MemberList,
 ) -> Response {
     with_org(&s, &headers, false, |org| {
-        org.member_schedules(
+        list(
+            org,
             &id,
             q.get("limit").map(String::as_str),
             q.get("page").map(String::as_str),

@@ -6,50 +6,6 @@ use serde_json::Value;
 
 const KEY: (&str, &str) = ("ACME_KEY", "sandbox-periscope-key");
 
-/// A state whose new group has a name Periscope refuses (over 100
-/// characters): its create fails, the user who needs it is skipped, the
-/// rest is applied.
-fn failing_group_state(url: &str) -> tempfile::TempDir {
-    let long = "G".repeat(120);
-    let site = periscope_site(url, "ACME_KEY")
-        + "unmanaged_users = \"keep\"\nunmanaged_groups = \"keep\"\n";
-    let people = format!(
-        r#"
-[[groups]]
-name = "{long}"
-access = "view"
-
-[[groups]]
-name = "Analysts"
-access = "discovery"
-
-[[users]]
-email = "admin@acme.com"
-first_name = "Site"
-last_name = "Admin"
-groups = ["Administrators"]
-
-[[users]]
-email = "ada@acme.com"
-first_name = "Ada"
-last_name = "King"
-groups = ["Administrators", "Analysts"]
-
-[[users]]
-email = "new@acme.com"
-first_name = "New"
-last_name = "Person"
-groups = ["{long}"]
-
-[[users]]
-email = "zoe@acme.com"
-first_name = "Zoe"
-last_name = "Other"
-"#
-    );
-    state_dir(&[("site.toml", &site), ("people.toml", &people)])
-}
-
 /// `(key, outcome, http_status, error, reason)` of each change of site acme.
 fn outcomes(doc: &Value) -> Vec<(String, String, Value, Value, Value)> {
     assert_eq!(doc["results"][0]["site"], "acme");

@@ -230,3 +230,52 @@ pub(crate) fn roster_with_file_limit(
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// A Periscope site at `url` (key from `ACME_KEY`) whose new group has a
+/// name Periscope refuses (over 100 characters): its create fails, the user
+/// who needs it is skipped, the rest is applied.
+pub(crate) fn failing_group_state(url: &str) -> tempfile::TempDir {
+    let long = "G".repeat(120);
+    let site = periscope_site(url, "ACME_KEY")
+        + "unmanaged_users = \"keep\"\nunmanaged_groups = \"keep\"\n";
+    state_dir(&[
+        ("site.toml", &site),
+        (
+            "people.toml",
+            &format!(
+                r#"
+[[groups]]
+name = "{long}"
+access = "view"
+
+[[users]]
+email = "admin@acme.com"
+first_name = "Site"
+last_name = "Admin"
+groups = ["Administrators"]
+
+[[users]]
+email = "ada@acme.com"
+first_name = "Ada"
+last_name = "King"
+groups = ["Administrators", "Analysts"]
+
+[[users]]
+email = "new@acme.com"
+first_name = "New"
+last_name = "Person"
+groups = ["{long}"]
+
+[[users]]
+email = "zoe@acme.com"
+first_name = "Zoe"
+last_name = "Other"
+"#
+            ),
+        ),
+        (
+            "groups.toml",
+            "[[groups]]\nname = \"Analysts\"\naccess = \"discovery\"\n",
+        ),
+    ])
+}

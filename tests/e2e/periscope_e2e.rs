@@ -296,54 +296,6 @@ fn api_keys_never_appear_in_output() {
     assert!(!out.all().contains("another-wrong-key-77"));
 }
 
-/// A site whose group create fails: what needs the group is skipped, the
-/// rest goes on, and the report says what happened to each change.
-fn failing_group_state(url: &str) -> tempfile::TempDir {
-    let long = "G".repeat(120);
-    let site = periscope_site(url, "ACME_KEY")
-        + "unmanaged_users = \"keep\"\nunmanaged_groups = \"keep\"\n";
-    state_dir(&[
-        ("site.toml", &site),
-        (
-            "people.toml",
-            &format!(
-                r#"
-[[groups]]
-name = "{long}"
-access = "view"
-
-[[users]]
-email = "admin@acme.com"
-first_name = "Site"
-last_name = "Admin"
-groups = ["Administrators"]
-
-[[users]]
-email = "ada@acme.com"
-first_name = "Ada"
-last_name = "King"
-groups = ["Administrators", "Analysts"]
-
-[[users]]
-email = "new@acme.com"
-first_name = "New"
-last_name = "Person"
-groups = ["{long}"]
-
-[[users]]
-email = "zoe@acme.com"
-first_name = "Zoe"
-last_name = "Other"
-"#
-            ),
-        ),
-        (
-            "groups.toml",
-            "[[groups]]\nname = \"Analysts\"\naccess = \"discovery\"\n",
-        ),
-    ])
-}
-
 #[test]
 fn a_failed_change_is_reported_and_only_what_depends_on_it_is_skipped() {
     let sb = seeded_sandbox();

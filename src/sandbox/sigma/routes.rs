@@ -1,6 +1,6 @@
 //! The Sigma v2/v2.1 API over HTTP, as the reference describes: OAuth client
 //! credentials at `/v2/auth/token`, bearer tokens that expire, members,
-//! teams, team members and account types, errors as `{"message": ...}`.
+//! teams and team members (access: `access_routes`), errors as `{"message": ...}`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -38,19 +38,19 @@ pub fn routes() -> Router<Arc<Shared>> {
             "/v2/teams/{id}/members",
             get(team_members).patch(patch_team_members),
         )
-        .route("/v2/accountTypes", get(account_types))
         .route("/v2/members/{id}/files", get(member_files))
         .route("/v2/members/{id}/schedules", get(member_schedules))
+        .merge(super::access_routes::routes())
 }
 
-type Params = Query<HashMap<String, String>>;
+pub(super) type Params = Query<HashMap<String, String>>;
 
-fn error(status: u16, message: impl Into<String>) -> ApiError {
+pub(super) fn error(status: u16, message: impl Into<String>) -> ApiError {
     ApiError::new(status, message)
 }
 
 /// Sigma's error body: `{"message": ...}`.
-fn respond(result: Result<impl Into<Answer>, ApiError>) -> Response {
+pub(super) fn respond(result: Result<impl Into<Answer>, ApiError>) -> Response {
     match result {
         Ok(v) => v.into().into_response(),
         Err(e) => (
@@ -134,7 +134,7 @@ async fn token(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) ->
 }
 
 /// Runs `op` on the organisation the bearer token belongs to.
-fn with_org<A: Into<Answer>>(
+pub(super) fn with_org<A: Into<Answer>>(
     s: &Shared,
     headers: &HeaderMap,
     write: bool,
@@ -166,7 +166,7 @@ fn with_org<A: Into<Answer>>(
 
 /// A write with a JSON body: the body is read, then `op` runs on the
 /// organisation the bearer token belongs to.
-fn with_body(
+pub(super) fn with_body(
     s: &Shared,
     headers: &HeaderMap,
     body: &Bytes,
@@ -178,7 +178,7 @@ fn with_body(
     }
 }
 
-fn flag(q: &HashMap<String, String>, key: &str) -> bool {
+pub(super) fn flag(q: &HashMap<String, String>, key: &str) -> bool {
     q.get(key).is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
@@ -209,7 +209,7 @@ fn members_of<'a>(
 /// A list as the API answers it: in pages only, with or without `limit`
 /// (v2.1 always; `/v2/members` and `/v2/teams` since 2026-06-02, when the
 /// bare array without `limit` went away).
-fn list<'a, T, J: serde::Serialize>(
+pub(super) fn list<'a, T, J: serde::Serialize>(
     items: &'a [T],
     q: &HashMap<String, String>,
     to_json: impl Fn(&'a T) -> J,
@@ -400,33 +400,4 @@ async fn patch_team_members(
     body: Bytes,
 ) -> Response {
     with_body(&s, &headers, &body, |org, b| org.patch_team_members(&id, b))
-}
-
-/// `GET /v2/accountTypes`: `pageToken`/`pageSize`, `nextPageToken` absent on
-/// the last page.
-async fn account_types(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Query(q): Params,
-) -> Response {
-    with_org(&s, &headers, false, |org| {
-        let items = org.account_types_json();
-        let size = q
-            .get("pageSize")
-            .and_then(|p| p.parse::<usize>().ok())
-            .unwrap_or(50)
-            .clamp(1, 1000);
-        let start = q
-            .get("pageToken")
-            .and_then(|p| p.strip_prefix("t"))
-            .and_then(|p| p.parse::<usize>().ok())
-            .unwrap_or(0)
-            .min(items.len());
-        let end = (start + size).min(items.len());
-        let mut out = json!({ "entries": items[start..end] });
-        if end < items.len() {
-            out["nextPageToken"] = json!(format!("t{end}"));
-        }
-        Ok(out)
-    })
 }

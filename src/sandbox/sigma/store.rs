@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::access::SigmaAccess;
 use super::people::{MemberDetails, bool_field, requested_kind};
 use crate::sandbox::data::{Answer, ApiError};
 
@@ -50,6 +51,10 @@ pub struct SigmaOrg {
     /// Scheduled exports archived on deactivation.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub archived_schedules: u32,
+    /// Workspaces, connections, grants, user attributes and account type
+    /// details (see `access`).
+    #[serde(default, skip_serializing_if = "SigmaAccess::is_empty")]
+    pub access: SigmaAccess,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
@@ -203,6 +208,7 @@ impl SigmaOrg {
             member_details: BTreeMap::new(),
             team_admins: BTreeMap::new(),
             archived_schedules: 0,
+            access: SigmaAccess::default(),
         };
         let admin = org.new_member_id();
         org.credentials_owner.clone_from(&admin);
@@ -594,6 +600,7 @@ impl SigmaOrg {
         let i = self.team_index(id)?;
         self.teams.remove(i);
         self.team_admins.remove(id);
+        self.forget_team(id);
         Ok(json!({}))
     }
 
@@ -651,23 +658,6 @@ impl SigmaOrg {
             }
         }
         Ok(json!({}))
-    }
-
-    /// `GET /v2/accountTypes` entries.
-    pub fn account_types_json(&self) -> Vec<Value> {
-        self.account_types
-            .iter()
-            .enumerate()
-            .map(|(i, name)| {
-                json!({
-                    "accountTypeId": format!("at-{}", i + 1),
-                    "accountTypeName": name,
-                    "description": format!("{name} account type"),
-                    "isCustom": !["admin", "creator", "explorer", "viewer", "lite", "essential", "pro"]
-                        .contains(&name.to_lowercase().as_str()),
-                })
-            })
-            .collect()
     }
 }
 

@@ -1,0 +1,323 @@
+//! What an emulated Sigma organisation holds about access, beyond people
+//! and teams (`sigma-openapi-access.json`): workspaces, connections, the
+//! grants on both, user attributes with their values per member and per
+//! team, and what the API says about account types. Saved beside the
+//! members so that data files written before these existed still load.
+//!
+//! The rules here are the emulator's own, written from the reference: a
+//! grant only ever raises access (lowering is a delete, then a grant).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::store::SigmaOrg;
+use crate::sandbox::data::ApiError;
+
+/// Timestamps of access objects: fixed, so saved data and answers are stable.
+pub const TIMESTAMP: &str = "2026-01-01T00:00:00.000Z";
+
+/// Workspace permissions, lowest first (`POST /v2/workspaces/{id}/grants`).
+pub const WORKSPACE_PERMISSIONS: [&str; 4] = ["view", "explore", "organize", "edit"];
+/// Connection permissions, lowest first: Can Use, then Can Use & Annotate.
+pub const CONNECTION_PERMISSIONS: [&str; 2] = ["usage", "annotate"];
+
+/// Access data of one organisation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigmaAccess {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workspaces: Vec<Workspace>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connections: Vec<Connection>,
+    /// Grants on workspaces and connections (the inode says which).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<Grant>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_attributes: Vec<UserAttribute>,
+    /// Per attribute ID: member ID → value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub user_values: BTreeMap<String, BTreeMap<String, String>>,
+    /// Per attribute ID: team ID → value and priority.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub team_values: BTreeMap<String, BTreeMap<String, TeamValue>>,
+    /// Per account type name (as configured): what the API says about it
+    /// beyond the name. Types without an entry get defaults.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub account_types: BTreeMap<String, AccountTypeDetails>,
+}
+
+impl SigmaAccess {
+    pub fn is_empty(&self) -> bool {
+        self == &SigmaAccess::default()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workspace {
+    pub workspace_id: String,
+    pub url_id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Connection {
+    pub connection_id: String,
+    pub name: String,
+    /// The warehouse kind, e.g. `snowflake`.
+    pub kind: String,
+    #[serde(default)]
+    pub is_archived: bool,
+}
+
+/// One grant: to a member or a team, on a workspace or a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grant {
+    pub grant_id: String,
+    pub inode_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<String>,
+    pub permission: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserAttribute {
+    pub user_attribute_id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub default_value: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamValue {
+    pub value: String,
+    pub priority: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountTypeDetails {
+    pub account_type_id: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `None`: the defaults of a built-in type.
+    #[serde(default)]
+    pub permissions: Option<Vec<String>>,
+    /// Created through `POST /v2/accountTypes`.
+    #[serde(default)]
+    pub custom: bool,
+}
+
+/// Who a grant is for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Grantee {
+    Member(String),
+    Team(String),
+}
+
+pub fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::new(400, message)
+}
+
+pub fn not_found(message: impl Into<String>) -> ApiError {
+    ApiError::new(404, message)
+}
+
+/// A required string field of a JSON object.
+pub fn text<'a>(v: &'a Value, field: &str) -> Result<&'a str, ApiError> {
+    match v.get(field) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
+        Some(Value::String(_)) => Err(bad(format!("{field} cannot be empty"))),
+        None | Some(Value::Null) => Err(bad(format!("{field} is required"))),
+        Some(_) => Err(bad(format!("{field} must be a string"))),
+    }
+}
+
+/// A required array field of a JSON object.
+pub fn array<'a>(v: &'a Value, field: &str) -> Result<&'a [Value], ApiError> {
+    match v.get(field) {
+        Some(Value::Array(a)) => Ok(a),
+        None | Some(Value::Null) => Err(bad(format!("{field} is required"))),
+        Some(_) => Err(bad(format!("{field} must be an array"))),
+    }
+}
+
+/// A `{type: "string", val}` value (the only type the reference has).
+pub fn attribute_value(v: &Value, field: &str) -> Result<String, ApiError> {
+    let value = v
+        .get(field)
+        .filter(|x| x.is_object())
+        .ok_or_else(|| bad(format!("{field} must be an object {{type, val}}")))?;
+    if value.get("type").and_then(Value::as_str) != Some("string") {
+        return Err(bad(format!("{field}.type must be \"string\"")));
+    }
+    match value.get("val") {
+        Some(Value::String(s)) => Ok(s.clone()),
+        _ => Err(bad(format!("{field}.val must be a string"))),
+    }
+}
+
+/// The JSON of an attribute value.
+pub fn value_json(val: &str) -> Value {
+    serde_json::json!({ "type": "string", "val": val })
+}
+
+impl SigmaOrg {
+    /// A new ID: `prefix` then the organisation's next number, UUID-shaped.
+    pub fn new_access_id(&mut self, prefix: &str) -> String {
+        self.next_id += 1;
+        format!("{prefix}-0000-4000-8000-{:012x}", self.next_id)
+    }
+
+    pub fn has_member(&self, id: &str) -> bool {
+        self.members.iter().any(|m| m.member_id == id)
+    }
+
+    pub fn has_team(&self, id: &str) -> bool {
+        self.teams.iter().any(|t| t.team_id == id)
+    }
+
+    /// A `grantee` object: exactly one of `memberId` and `teamId`, naming
+    /// someone who exists.
+    pub fn grantee(&self, g: &Value) -> Result<Grantee, ApiError> {
+        let g = g
+            .get("grantee")
+            .filter(|g| g.is_object())
+            .ok_or_else(|| bad("grantee is required: {memberId} or {teamId}"))?;
+        let member = g.get("memberId").and_then(Value::as_str);
+        let team = g.get("teamId").and_then(Value::as_str);
+        match (member, team) {
+            (Some(_), Some(_)) => Err(bad(
+                "Do not set both memberId and teamId in the same grantee",
+            )),
+            (Some(m), None) if self.has_member(m) => Ok(Grantee::Member(m.to_string())),
+            (Some(m), None) => Err(not_found(format!("Member not found: {m}"))),
+            (None, Some(t)) if self.has_team(t) => Ok(Grantee::Team(t.to_string())),
+            (None, Some(t)) => Err(not_found(format!("Team not found: {t}"))),
+            (None, None) => Err(bad("grantee needs a memberId or a teamId")),
+        }
+    }
+
+    /// Grants `permission` on `inode` to each grantee, in one go. A grant
+    /// only raises access: one at or below what the grantee has already is
+    /// answered as success and changes nothing (the existing, higher grant
+    /// stays). Returns the index of each grant that now stands.
+    pub fn raise_grants(
+        &mut self,
+        inode: &str,
+        ladder: &[&str],
+        wanted: Vec<(Grantee, String)>,
+    ) -> Vec<usize> {
+        let mut index: HashMap<Grantee, usize> = self
+            .access
+            .grants
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.inode_id == inode)
+            .filter_map(|(i, g)| grantee_of(g).map(|who| (who, i)))
+            .collect();
+        let rank = |p: &str| ladder.iter().position(|l| *l == p);
+        let mut out = Vec::with_capacity(wanted.len());
+        for (who, permission) in wanted {
+            if let Some(&i) = index.get(&who) {
+                if rank(&permission) > rank(&self.access.grants[i].permission) {
+                    self.access.grants[i].permission = permission;
+                }
+                out.push(i);
+                continue;
+            }
+            let grant_id = self.new_access_id("9a000000");
+            let (member_id, team_id) = match &who {
+                Grantee::Member(m) => (Some(m.clone()), None),
+                Grantee::Team(t) => (None, Some(t.clone())),
+            };
+            self.access.grants.push(Grant {
+                grant_id,
+                inode_id: inode.to_string(),
+                member_id,
+                team_id,
+                permission,
+            });
+            index.insert(who, self.access.grants.len() - 1);
+            out.push(self.access.grants.len() - 1);
+        }
+        out
+    }
+
+    /// The grants of a bulk grant request (`{grants: [{grantee,
+    /// permission}]}`), every one checked before any is made.
+    pub fn requested_grants(
+        &self,
+        body: &Value,
+        ladder: &[&str],
+    ) -> Result<Vec<(Grantee, String)>, ApiError> {
+        array(body, "grants")?
+            .iter()
+            .map(|g| {
+                let who = self.grantee(g)?;
+                let permission = text(g, "permission")?;
+                if !ladder.contains(&permission) {
+                    return Err(bad(format!(
+                        "permission must be one of {}, not '{permission}'",
+                        ladder.join(", ")
+                    )));
+                }
+                Ok((who, permission.to_string()))
+            })
+            .collect()
+    }
+
+    /// A grant as the lists show one.
+    pub fn grant_json(&self, g: &Grant) -> Value {
+        serde_json::json!({
+            "grantId": g.grant_id,
+            "inodeId": g.inode_id,
+            "organizationId": self.organization_id,
+            "memberId": g.member_id,
+            "teamId": g.team_id,
+            "permission": g.permission,
+            "createdBy": self.credentials_owner,
+            "updatedBy": self.credentials_owner,
+            "createdAt": TIMESTAMP,
+            "updatedAt": TIMESTAMP,
+        })
+    }
+
+    /// The grants on `inode`, in the order they were made.
+    pub fn grants_on(&self, inode: &str) -> Vec<&Grant> {
+        self.access
+            .grants
+            .iter()
+            .filter(|g| g.inode_id == inode)
+            .collect()
+    }
+
+    /// Removes the grant `grant` on `inode`.
+    pub fn revoke(&mut self, inode: &str, grant: &str) -> Result<Grant, ApiError> {
+        let i = self
+            .access
+            .grants
+            .iter()
+            .position(|g| g.grant_id == grant && g.inode_id == inode)
+            .ok_or_else(|| not_found(format!("Grant not found: {grant}")))?;
+        Ok(self.access.grants.remove(i))
+    }
+}
+
+fn grantee_of(g: &Grant) -> Option<Grantee> {
+    match (&g.member_id, &g.team_id) {
+        (Some(m), _) => Some(Grantee::Member(m.clone())),
+        (None, Some(t)) => Some(Grantee::Team(t.clone())),
+        (None, None) => None,
+    }
+}

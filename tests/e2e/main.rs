@@ -30,6 +30,7 @@ mod safety_e2e;
 mod schema;
 mod secrets_e2e;
 mod sigma_e2e;
+mod sigmaaccess_sb_e2e;
 mod sigmaorg_e2e;
 mod sites_e2e;
 mod sitesfrom_e2e;

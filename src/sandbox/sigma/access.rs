@@ -7,7 +7,7 @@
 //! The rules here are the emulator's own, written from the reference: a
 //! grant only ever raises access (lowering is a delete, then a grant).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -118,6 +118,12 @@ pub struct AccountTypeDetails {
     pub custom: bool,
 }
 
+/// The IDs of an organisation's members and teams.
+pub struct Known<'a> {
+    pub members: HashSet<&'a str>,
+    pub teams: HashSet<&'a str>,
+}
+
 /// Who a grant is for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Grantee {
@@ -152,6 +158,19 @@ pub fn array<'a>(v: &'a Value, field: &str) -> Result<&'a [Value], ApiError> {
     }
 }
 
+/// The place of the item whose ID (`id_of`) is `id`, or 404 naming `what`.
+pub fn position<T>(
+    items: &[T],
+    id: &str,
+    id_of: impl Fn(&T) -> &str,
+    what: &str,
+) -> Result<usize, ApiError> {
+    items
+        .iter()
+        .position(|x| id_of(x) == id)
+        .ok_or_else(|| not_found(format!("{what} not found: {id}")))
+}
+
 /// A `{type: "string", val}` value (the only type the reference has).
 pub fn attribute_value(v: &Value, field: &str) -> Result<String, ApiError> {
     let value = v
@@ -179,17 +198,22 @@ impl SigmaOrg {
         format!("{prefix}-0000-4000-8000-{:012x}", self.next_id)
     }
 
-    pub fn has_member(&self, id: &str) -> bool {
-        self.members.iter().any(|m| m.member_id == id)
-    }
-
     pub fn has_team(&self, id: &str) -> bool {
         self.teams.iter().any(|t| t.team_id == id)
     }
 
+    /// The IDs of every member and team, for checking a request's many
+    /// references at once.
+    pub fn known(&self) -> Known<'_> {
+        Known {
+            members: self.members.iter().map(|m| m.member_id.as_str()).collect(),
+            teams: self.teams.iter().map(|t| t.team_id.as_str()).collect(),
+        }
+    }
+
     /// A `grantee` object: exactly one of `memberId` and `teamId`, naming
     /// someone who exists.
-    pub fn grantee(&self, g: &Value) -> Result<Grantee, ApiError> {
+    pub fn grantee(g: &Value, known: &Known<'_>) -> Result<Grantee, ApiError> {
         let g = g
             .get("grantee")
             .filter(|g| g.is_object())
@@ -200,9 +224,9 @@ impl SigmaOrg {
             (Some(_), Some(_)) => Err(bad(
                 "Do not set both memberId and teamId in the same grantee",
             )),
-            (Some(m), None) if self.has_member(m) => Ok(Grantee::Member(m.to_string())),
+            (Some(m), None) if known.members.contains(m) => Ok(Grantee::Member(m.to_string())),
             (Some(m), None) => Err(not_found(format!("Member not found: {m}"))),
-            (None, Some(t)) if self.has_team(t) => Ok(Grantee::Team(t.to_string())),
+            (None, Some(t)) if known.teams.contains(t) => Ok(Grantee::Team(t.to_string())),
             (None, Some(t)) => Err(not_found(format!("Team not found: {t}"))),
             (None, None) => Err(bad("grantee needs a memberId or a teamId")),
         }
@@ -261,10 +285,11 @@ impl SigmaOrg {
         body: &Value,
         ladder: &[&str],
     ) -> Result<Vec<(Grantee, String)>, ApiError> {
+        let known = self.known();
         array(body, "grants")?
             .iter()
             .map(|g| {
-                let who = self.grantee(g)?;
+                let who = Self::grantee(g, &known)?;
                 let permission = text(g, "permission")?;
                 if !ladder.contains(&permission) {
                     return Err(bad(format!(

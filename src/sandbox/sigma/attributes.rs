@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::access::{
-    TIMESTAMP, TeamValue, UserAttribute, array, attribute_value, bad, not_found, text, value_json,
+    TIMESTAMP, TeamValue, UserAttribute, array, attribute_value, bad, not_found, position, text,
+    value_json,
 };
 use super::store::SigmaOrg;
 use crate::sandbox::data::ApiError;
@@ -26,11 +27,12 @@ pub struct Assigned<'a> {
 
 impl SigmaOrg {
     fn attribute_index(&self, id: &str) -> Result<usize, ApiError> {
-        self.access
-            .user_attributes
-            .iter()
-            .position(|a| a.user_attribute_id == id)
-            .ok_or_else(|| not_found(format!("User attribute not found: {id}")))
+        position(
+            &self.access.user_attributes,
+            id,
+            |a| &a.user_attribute_id,
+            "User attribute",
+        )
     }
 
     pub fn attribute_json(&self, a: &UserAttribute) -> Value {
@@ -160,17 +162,36 @@ impl SigmaOrg {
         v
     }
 
+    /// The `{assignments: [{userId|teamId, value}]}` of a request, each
+    /// naming a member (or a team) that exists.
+    fn assignments(&self, body: &Value, teams: bool) -> Result<Vec<(String, String)>, ApiError> {
+        let (key, what) = if teams {
+            ("teamId", "Team")
+        } else {
+            ("userId", "Member")
+        };
+        let known = self.known();
+        array(body, "assignments")?
+            .iter()
+            .map(|a| {
+                let who = text(a, key)?;
+                let exists = if teams {
+                    known.teams.contains(who)
+                } else {
+                    known.members.contains(who)
+                };
+                if !exists {
+                    return Err(not_found(format!("{what} not found: {who}")));
+                }
+                Ok((who.to_string(), attribute_value(a, "value")?))
+            })
+            .collect()
+    }
+
     /// `POST /v2/user-attributes/{id}/users`: sets (or overwrites) values.
     pub fn set_user_values(&mut self, id: &str, body: &Value) -> Result<Value, ApiError> {
         self.attribute_index(id)?;
-        let mut values = Vec::new();
-        for a in array(body, "assignments")? {
-            let user = text(a, "userId")?;
-            if !self.has_member(user) {
-                return Err(not_found(format!("Member not found: {user}")));
-            }
-            values.push((user.to_string(), attribute_value(a, "value")?));
-        }
+        let values = self.assignments(body, false)?;
         self.access
             .user_values
             .entry(id.to_string())
@@ -182,14 +203,7 @@ impl SigmaOrg {
     /// `POST /v2/user-attributes/{id}/teams`: sets (or overwrites) values.
     pub fn set_team_values(&mut self, id: &str, body: &Value) -> Result<Value, ApiError> {
         self.attribute_index(id)?;
-        let mut values = Vec::new();
-        for a in array(body, "assignments")? {
-            let team = text(a, "teamId")?;
-            if !self.has_team(team) {
-                return Err(not_found(format!("Team not found: {team}")));
-            }
-            values.push((team.to_string(), attribute_value(a, "value")?));
-        }
+        let values = self.assignments(body, true)?;
         self.set_team_values_of(id, values);
         Ok(json!({}))
     }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::access::{
     CONNECTION_PERMISSIONS, Connection, Grant, TIMESTAMP, WORKSPACE_PERMISSIONS, Workspace, bad,
-    not_found, text,
+    not_found, position, text,
 };
 use super::store::SigmaOrg;
 use crate::sandbox::data::ApiError;
@@ -44,11 +44,12 @@ fn no_duplicates(body: &Value) -> Result<bool, ApiError> {
 
 impl SigmaOrg {
     fn workspace_index(&self, id: &str) -> Result<usize, ApiError> {
-        self.access
-            .workspaces
-            .iter()
-            .position(|w| w.workspace_id == id)
-            .ok_or_else(|| not_found(format!("Workspace not found: {id}")))
+        position(
+            &self.access.workspaces,
+            id,
+            |w| &w.workspace_id,
+            "Workspace",
+        )
     }
 
     pub fn workspace_json(&self, w: &Workspace) -> Value {
@@ -196,7 +197,7 @@ impl SigmaOrg {
         if !self.is_workspace(&inode) {
             return Err(not_found(format!("Inode not found: {inode}")));
         }
-        let who = self.grantee(body)?;
+        let who = Self::grantee(body, &self.known())?;
         let permission = text(body, "permission")?;
         if !WORKSPACE_PERMISSIONS.contains(&permission) {
             return Err(bad(format!(
@@ -231,11 +232,12 @@ impl SigmaOrg {
     }
 
     fn connection_index(&self, id: &str) -> Result<usize, ApiError> {
-        self.access
-            .connections
-            .iter()
-            .position(|c| c.connection_id == id)
-            .ok_or_else(|| not_found(format!("Connection not found: {id}")))
+        position(
+            &self.access.connections,
+            id,
+            |c| &c.connection_id,
+            "Connection",
+        )
     }
 
     pub fn connection_json(&self, c: &Connection) -> Value {

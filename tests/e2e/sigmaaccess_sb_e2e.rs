@@ -875,3 +875,38 @@ async fn every_access_endpoint_needs_a_valid_token() {
     assert_eq!(sb.sandbox.writes(), 0);
     assert_eq!(org(&sb), persist::seed().sigma["acme-sigma"]);
 }
+
+#[tokio::test]
+async fn a_deleted_team_takes_its_grants_and_attribute_values_along() {
+    let sb = seeded_sandbox();
+    let api = Api::new(&sb).await;
+    let before = org(&sb);
+    let on_finance = |o: &SigmaOrg| {
+        o.access
+            .grants
+            .iter()
+            .filter(|g| g.team_id.as_deref() == Some(FINANCE))
+            .count()
+    };
+    assert_eq!(on_finance(&before), 1);
+    let (s, _) = api
+        .call("DELETE", &format!("/v2/teams/{FINANCE}"), None)
+        .await;
+    assert_eq!(s, 200);
+    let after = org(&sb);
+    assert_eq!(on_finance(&after), 0);
+    assert_eq!(after.access.grants.len(), before.access.grants.len() - 1);
+    assert!(
+        after
+            .access
+            .team_values
+            .values()
+            .all(|v| !v.contains_key(FINANCE))
+    );
+    assert_eq!(
+        api.call("GET", &format!("/v2/teams/{FINANCE}/user-attributes"), None)
+            .await
+            .0,
+        404
+    );
+}

@@ -16,6 +16,7 @@ use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
 
 use super::routes::{Params, error, flag, list, with_body, with_org};
+use super::workspaces::Inode;
 use crate::sandbox::Shared;
 
 type S = State<Arc<Shared>>;
@@ -141,16 +142,22 @@ async fn delete_workspace(State(s): S, h: HeaderMap, Path(id): Id) -> Response {
 
 async fn workspace_grants(State(s): S, h: HeaderMap, Path(id): Id, Query(q): Params) -> Response {
     with_org(&s, &h, false, |org| {
-        list(&org.workspace_grants(&id)?, &q, |g| org.grant_json(g))
+        list(&org.inode_grants(Inode::Workspace, &id)?, &q, |g| {
+            org.grant_json(g)
+        })
     })
 }
 
 async fn grant_workspace(State(s): S, h: HeaderMap, Path(id): Id, body: Bytes) -> Response {
-    with_body(&s, &h, &body, |org, b| org.grant_workspace(&id, b))
+    with_body(&s, &h, &body, |org, b| {
+        org.grant_inode(Inode::Workspace, &id, b)
+    })
 }
 
 async fn revoke_workspace_grant(State(s): S, h: HeaderMap, Path((id, grant)): Ids) -> Response {
-    with_org(&s, &h, true, |org| org.revoke_workspace_grant(&id, &grant))
+    with_org(&s, &h, true, |org| {
+        org.revoke_inode_grant(Inode::Workspace, &id, &grant)
+    })
 }
 
 async fn list_grants(State(s): S, h: HeaderMap, Query(q): Params) -> Response {
@@ -205,16 +212,22 @@ async fn get_connection(State(s): S, h: HeaderMap, Path(id): Id) -> Response {
 
 async fn connection_grants(State(s): S, h: HeaderMap, Path(id): Id, Query(q): Params) -> Response {
     with_org(&s, &h, false, |org| {
-        list(&org.connection_grants(&id)?, &q, |g| org.grant_json(g))
+        list(&org.inode_grants(Inode::Connection, &id)?, &q, |g| {
+            org.grant_json(g)
+        })
     })
 }
 
 async fn grant_connection(State(s): S, h: HeaderMap, Path(id): Id, body: Bytes) -> Response {
-    with_body(&s, &h, &body, |org, b| org.grant_connection(&id, b))
+    with_body(&s, &h, &body, |org, b| {
+        org.grant_inode(Inode::Connection, &id, b)
+    })
 }
 
 async fn revoke_connection_grant(State(s): S, h: HeaderMap, Path((id, grant)): Ids) -> Response {
-    with_org(&s, &h, true, |org| org.revoke_connection_grant(&id, &grant))
+    with_org(&s, &h, true, |org| {
+        org.revoke_inode_grant(Inode::Connection, &id, &grant)
+    })
 }
 
 async fn list_attributes(State(s): S, h: HeaderMap, Query(q): Params) -> Response {

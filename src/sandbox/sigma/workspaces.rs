@@ -12,6 +12,24 @@ use super::access::{
 use super::store::SigmaOrg;
 use crate::sandbox::data::ApiError;
 
+/// What a grant of `/v2/workspaces/{id}/grants` or
+/// `/v2/connections/{id}/grants` is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inode {
+    Workspace,
+    Connection,
+}
+
+impl Inode {
+    /// Its permissions, lowest first.
+    fn ladder(self) -> &'static [&'static str] {
+        match self {
+            Inode::Workspace => &WORKSPACE_PERMISSIONS,
+            Inode::Connection => &CONNECTION_PERMISSIONS,
+        }
+    }
+}
+
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// A number in base 62, as Sigma's URL IDs are written.
@@ -125,26 +143,6 @@ impl SigmaOrg {
         let i = self.workspace_index(id)?;
         self.access.workspaces.remove(i);
         self.access.grants.retain(|g| g.inode_id != id);
-        Ok(json!({}))
-    }
-
-    /// `POST /v2/workspaces/{id}/grants`.
-    pub fn grant_workspace(&mut self, id: &str, body: &Value) -> Result<Value, ApiError> {
-        self.workspace_index(id)?;
-        let wanted = self.requested_grants(body, &WORKSPACE_PERMISSIONS)?;
-        self.raise_grants(id, &WORKSPACE_PERMISSIONS, wanted);
-        Ok(json!({}))
-    }
-
-    /// The grants on a workspace, for its paged list.
-    pub fn workspace_grants(&self, id: &str) -> Result<Vec<&Grant>, ApiError> {
-        self.workspace_index(id)?;
-        Ok(self.grants_on(id))
-    }
-
-    pub fn revoke_workspace_grant(&mut self, id: &str, grant: &str) -> Result<Value, ApiError> {
-        self.workspace_index(id)?;
-        self.revoke(id, grant)?;
         Ok(json!({}))
     }
 
@@ -283,21 +281,36 @@ impl SigmaOrg {
         Ok(self.connection_json(&self.access.connections[i]))
     }
 
-    /// `POST /v2/connections/{id}/grants`: `usage` or `annotate`.
-    pub fn grant_connection(&mut self, id: &str, body: &Value) -> Result<Value, ApiError> {
-        self.connection_index(id)?;
-        let wanted = self.requested_grants(body, &CONNECTION_PERMISSIONS)?;
-        self.raise_grants(id, &CONNECTION_PERMISSIONS, wanted);
+    /// That a workspace or connection `id` exists.
+    fn check_inode(&self, kind: Inode, id: &str) -> Result<(), ApiError> {
+        match kind {
+            Inode::Workspace => self.workspace_index(id).map(drop),
+            Inode::Connection => self.connection_index(id).map(drop),
+        }
+    }
+
+    /// `POST /v2/workspaces/{id}/grants` or `/v2/connections/{id}/grants`.
+    pub fn grant_inode(&mut self, kind: Inode, id: &str, body: &Value) -> Result<Value, ApiError> {
+        self.check_inode(kind, id)?;
+        let wanted = self.requested_grants(body, kind.ladder())?;
+        self.raise_grants(id, kind.ladder(), wanted);
         Ok(json!({}))
     }
 
-    pub fn connection_grants(&self, id: &str) -> Result<Vec<&Grant>, ApiError> {
-        self.connection_index(id)?;
+    /// The grants on a workspace or connection, for its paged list.
+    pub fn inode_grants(&self, kind: Inode, id: &str) -> Result<Vec<&Grant>, ApiError> {
+        self.check_inode(kind, id)?;
         Ok(self.grants_on(id))
     }
 
-    pub fn revoke_connection_grant(&mut self, id: &str, grant: &str) -> Result<Value, ApiError> {
-        self.connection_index(id)?;
+    /// `DELETE /v2/workspaces/{id}/grants/{grant}` or the connection's.
+    pub fn revoke_inode_grant(
+        &mut self,
+        kind: Inode,
+        id: &str,
+        grant: &str,
+    ) -> Result<Value, ApiError> {
+        self.check_inode(kind, id)?;
         self.revoke(id, grant)?;
         Ok(json!({}))
     }

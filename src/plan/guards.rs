@@ -11,8 +11,10 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::{Change, PlanError};
-use crate::model::{ADMINISTRATORS, LiveSite, ProviderKind, Site, email_key};
+use super::{Change, Diff, Membership, PlanError};
+use crate::model::{LiveSite, Site, email_key};
+use crate::provider::Capabilities;
+use crate::provider::capabilities::AdminRule;
 
 /// What a guard counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -154,12 +156,35 @@ struct After {
 }
 
 impl After {
-    fn new(p: ProviderKind, groups: &[String], member_type: Option<&str>, active: bool) -> After {
-        let admin_role = match p {
-            ProviderKind::Periscope => groups.iter().any(|g| p.same_group(g, ADMINISTRATORS)),
-            ProviderKind::Sigma => member_type.is_some_and(|t| t.eq_ignore_ascii_case("admin")),
-        };
-        After { admin_role, active }
+    fn new(
+        caps: &Capabilities,
+        groups: &[String],
+        member_type: Option<&str>,
+        active: bool,
+    ) -> After {
+        After {
+            admin_role: caps.is_admin(groups, member_type),
+            active,
+        }
+    }
+
+    /// The admin role after an update that sets `groups` or `member_type`
+    /// (whichever the provider's admin rule reads; else unchanged).
+    fn updated(
+        &mut self,
+        caps: &Capabilities,
+        groups: Option<&Membership>,
+        member_type: Option<&Diff<String>>,
+    ) {
+        match (caps.admin_rule, groups, member_type) {
+            (AdminRule::InGroup(_), Some(m), _) => {
+                self.admin_role = caps.is_admin(&m.after, None);
+            }
+            (AdminRule::AccountType(_), _, Some(d)) => {
+                self.admin_role = caps.is_admin(&[], Some(&d.after));
+            }
+            _ => {}
+        }
     }
 
     fn is_admin(self) -> bool {
@@ -168,7 +193,7 @@ impl After {
 }
 
 /// The users of `live` once `changes` have run, by email key.
-fn simulate(p: ProviderKind, live: &LiveSite, changes: &[Change]) -> HashMap<String, After> {
+fn simulate(p: &Capabilities, live: &LiveSite, changes: &[Change]) -> HashMap<String, After> {
     let mut users: HashMap<String, After> = live
         .users
         .iter()
@@ -202,15 +227,7 @@ fn simulate(p: ProviderKind, live: &LiveSite, changes: &[Change]) -> HashMap<Str
             } => {
                 let from = email_key(renamed_from.as_deref().unwrap_or(email));
                 if let Some(mut u) = users.remove(&from) {
-                    match (p, groups, member_type) {
-                        (ProviderKind::Periscope, Some(m), _) => {
-                            u.admin_role = After::new(p, &m.after, None, true).admin_role;
-                        }
-                        (ProviderKind::Sigma, _, Some(d)) => {
-                            u.admin_role = After::new(p, &[], Some(&d.after), true).admin_role;
-                        }
-                        _ => {}
-                    }
+                    u.updated(p, groups.as_ref(), member_type.as_ref());
                     u.active |= *reactivate;
                     users.insert(email_key(email), u);
                 }
@@ -238,8 +255,8 @@ fn count(changes: &[Change], pick: impl Fn(&Change) -> usize) -> usize {
 /// plan does not need, are returned.
 pub fn check(site: &Site, live: &LiveSite, changes: &[Change]) -> Result<Guarded, Vec<PlanError>> {
     let p = site.provider;
-    let before: HashMap<String, After> = simulate(p, live, &[]);
-    let after = simulate(p, live, changes);
+    let before: HashMap<String, After> = simulate(p.capabilities(), live, &[]);
+    let after = simulate(p.capabilities(), live, changes);
     let mut errors = Vec::new();
 
     // Protected people, and whoever the API credentials belong to.

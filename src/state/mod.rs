@@ -10,6 +10,7 @@ pub mod edit;
 pub mod format;
 mod load;
 mod schema;
+mod site;
 mod trust;
 mod validate;
 pub mod write;
@@ -20,8 +21,9 @@ pub use credentials::{MissingCredentials, resolve_credentials};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use discover::state_dirs;
 pub use load::toml_files;
+pub use site::{BaseUrlError, SiteCheck, check_base_url};
 pub use trust::{CONNECTION_SETTINGS, TrustError};
-pub use validate::{BaseUrlError, PERISCOPE_DEFAULT_URL, check_base_url, is_valid_email};
+pub use validate::is_valid_email;
 
 use crate::model::DesiredState;
 

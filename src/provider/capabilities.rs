@@ -107,6 +107,12 @@ pub enum NameRule {
     Trimmed,
 }
 
+impl NameRule {
+    /// The rule that makes the most names equal: the state's own checks
+    /// (a group declared twice) compare names this way, whatever the sites.
+    pub const STRICTEST: NameRule = NameRule::AlphanumericOnly;
+}
+
 /// How requests name what they change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Addressing {

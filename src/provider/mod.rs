@@ -32,7 +32,7 @@ use crate::interrupt::SiteGate;
 use crate::model::{LiveSite, SecretSource, Site};
 use crate::plan::Change;
 use crate::secret::Secret;
-use crate::state::SiteCheck;
+use crate::state::{NamedCheck, SiteCheck};
 use capabilities::NameRule;
 
 /// How hard a client may press a site.
@@ -81,6 +81,14 @@ macro_rules! providers {
         impl ProviderKind {
             /// Every provider, in the order the registry lists them.
             pub const ALL: &'static [ProviderKind] = &[$(ProviderKind::$kind),+];
+
+            /// The provider's own checks of the state, run after the
+            /// generic ones of emails (see `state::validate::CHECKS`).
+            pub(crate) fn checks(self) -> &'static [NamedCheck] {
+                match self {
+                    $(ProviderKind::$kind => $module::CHECKS),+
+                }
+            }
 
             /// What the provider can do and how it names things.
             pub fn capabilities(self) -> &'static Capabilities {
@@ -310,7 +318,7 @@ impl ProviderKind {
     /// The key two group names are matched by, the way the platform's API
     /// resolves them (see [`NameRule`]).
     pub fn group_key(self, name: &str) -> String {
-        group_key_chars(self.capabilities().names, name).collect()
+        group_key(self.capabilities().names, name)
     }
 
     /// Whether two names are the same group: their keys are equal.
@@ -342,6 +350,11 @@ impl std::fmt::Display for ProviderKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// The key a group name is matched by under `rule`.
+pub fn group_key(rule: NameRule, name: &str) -> String {
+    group_key_chars(rule, name).collect()
 }
 
 /// Whether two names are the same group under `rule`.

@@ -1,6 +1,7 @@
 //! The desired state: TOML files under the state directory, loaded, checked
 //! and turned into the model.
 
+mod checks;
 mod chunks;
 mod comments;
 mod credentials;
@@ -24,6 +25,7 @@ pub use load::toml_files;
 pub use site::{BaseUrlError, SiteCheck, check_base_url};
 pub use trust::{CONNECTION_SETTINGS, TrustError};
 pub use validate::is_valid_email;
+pub(crate) use validate::{Checker, Loaded, NamedCheck};
 
 use crate::model::DesiredState;
 

@@ -1,9 +1,11 @@
 //! Periscope Data / Sisense for Cloud Data Teams.
 
+mod checks;
 mod client;
 pub mod settings;
 mod wire;
 
+pub(crate) use checks::CHECKS;
 pub use client::PeriscopeClient;
 pub use settings::Settings;
 

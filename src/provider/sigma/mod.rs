@@ -20,6 +20,9 @@ use crate::provider::capabilities::{
 use crate::provider::{Pacing, ProviderError, SiteClient, SiteIds, WriteMode, run_all};
 use crate::secret::Secret;
 
+/// Sigma's checks of the state: what it needs is asked of its capabilities.
+pub(crate) const CHECKS: &[crate::state::NamedCheck] = &[];
+
 pub const CAPABILITIES: Capabilities = Capabilities {
     name: "sigma",
     product: "Sigma",

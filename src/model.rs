@@ -272,25 +272,28 @@ pub struct Site {
 impl Site {
     /// The user roster must never remove, if the provider has one.
     pub fn invited_by(&self) -> Option<&str> {
-        match &self.config {
-            SiteConfig::Periscope(s) => Some(&s.invited_by),
-            _ => None,
+        if let SiteConfig::Periscope(s) = &self.config {
+            Some(&s.invited_by)
+        } else {
+            None
         }
     }
 
     /// A Sigma site's organisation policy.
     pub fn sigma_org(&self) -> Option<&SigmaOrgPolicy> {
-        match &self.config {
-            SiteConfig::Sigma(s) => Some(&s.org),
-            _ => None,
+        if let SiteConfig::Sigma(s) = &self.config {
+            Some(&s.org)
+        } else {
+            None
         }
     }
 
     /// Where a deactivated person's documents go (Sigma).
     pub fn handover(&self) -> Handover {
-        match &self.config {
-            SiteConfig::Sigma(s) => s.handover.clone(),
-            _ => Handover::CredentialsOwner,
+        if let SiteConfig::Sigma(s) = &self.config {
+            s.handover.clone()
+        } else {
+            Handover::CredentialsOwner
         }
     }
 

@@ -169,3 +169,78 @@ impl Capabilities {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{AccountTypes, AdminRule, Removal};
+    use crate::model::ProviderKind;
+
+    #[test]
+    fn every_provider_is_registered_once_under_its_own_name() {
+        let mut names: Vec<&str> = ProviderKind::ALL.iter().map(|k| k.as_str()).collect();
+        let mut products: Vec<&str> = ProviderKind::ALL.iter().map(|k| k.product_name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        products.sort_unstable();
+        products.dedup();
+        assert_eq!(names.len(), ProviderKind::ALL.len());
+        assert_eq!(products.len(), ProviderKind::ALL.len());
+        for &kind in ProviderKind::ALL {
+            // The name the state writes is the one serde reads and writes.
+            assert_eq!(ProviderKind::parse(kind.as_str()), Some(kind));
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+            assert_eq!(serde_json::from_str::<ProviderKind>(&json).unwrap(), kind);
+        }
+    }
+
+    #[test]
+    fn every_providers_capabilities_agree_with_each_other() {
+        for &kind in ProviderKind::ALL {
+            let caps = kind.capabilities();
+            // The group every user is in is one roster never manages.
+            if let Some(implicit) = caps.implicit_group {
+                assert!(kind.is_builtin_group(implicit), "{kind}");
+            }
+            match caps.admin_rule {
+                // An administrators' group exists on every site.
+                AdminRule::InGroup(admins) => assert!(kind.is_builtin_group(admins), "{kind}"),
+                // An admin account type needs account types.
+                AdminRule::AccountType(_) => {
+                    assert_eq!(caps.account_types, AccountTypes::Named, "{kind}");
+                }
+                AdminRule::None => {}
+            }
+            // Built-in groups are their own keys' only spelling.
+            for b in caps.builtin_groups {
+                assert_eq!(
+                    kind.group_key(b),
+                    kind.group_key(&b.to_uppercase()),
+                    "{kind}"
+                );
+            }
+            // Guests are deactivated, never deleted, where people have kinds.
+            if caps.people.kinds {
+                assert_eq!(caps.removal, Removal::Deactivate, "{kind}");
+            }
+            assert!(!caps.nouns.users.is_empty() && !caps.nouns.groups.is_empty());
+            assert!(!caps.site_keys.is_empty(), "{kind}: a site has settings");
+        }
+    }
+
+    #[test]
+    fn a_site_key_belongs_to_one_provider() {
+        let mut keys: Vec<&str> = ProviderKind::ALL
+            .iter()
+            .flat_map(|k| k.capabilities().site_keys.iter().copied())
+            .collect();
+        let all = keys.len();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(
+            keys.len(),
+            all,
+            "a key two providers share is a generic one"
+        );
+    }
+}

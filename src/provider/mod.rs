@@ -135,6 +135,7 @@ macro_rules! providers {
             /// These settings with the connection settings (address,
             /// credential sources) of `trusted`, when it is of the same
             /// provider; else `trusted`'s whole.
+            #[must_use]
             pub fn with_connection_of(&self, trusted: &SiteConfig) -> SiteConfig {
                 match (self, trusted) {
                     $((SiteConfig::$kind(own), SiteConfig::$kind(theirs)) => {

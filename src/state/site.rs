@@ -394,3 +394,36 @@ fn default_env_name(site: &str, suffix: &str) -> String {
         .collect();
     format!("{upper}_{suffix}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::schema::{Fields, SiteSpec};
+    use crate::model::ProviderKind;
+
+    #[test]
+    fn every_providers_site_keys_are_in_the_schema_and_checked_for_others() {
+        let spec: SiteSpec = toml::from_str("provider = \"x\"").unwrap();
+        let checked: Vec<&str> = super::provider_keys(&spec)
+            .iter()
+            .map(|(k, _)| *k)
+            .collect();
+        let mut owned: Vec<&str> = Vec::new();
+        for &kind in ProviderKind::ALL {
+            for key in kind.capabilities().site_keys {
+                assert!(
+                    SiteSpec::FIELDS.contains(key),
+                    "{kind}: `{key}` is not in SiteSpec"
+                );
+                assert!(
+                    checked.contains(key),
+                    "{kind}: `{key}` is not in provider_keys"
+                );
+                owned.push(key);
+            }
+        }
+        // Every key reported as another provider's is some provider's.
+        for key in checked {
+            assert!(owned.contains(&key), "`{key}` belongs to no provider");
+        }
+    }
+}

@@ -399,3 +399,23 @@ pub(super) fn build_sites(parsed: &Parsed) -> Result<Vec<Site>, Vec<Diagnostic>>
         Err(c.diagnostics)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::CHECKS;
+    use crate::model::ProviderKind;
+
+    #[test]
+    fn every_check_has_its_own_name() {
+        let mut names: Vec<&str> = CHECKS.iter().map(|(name, _)| *name).collect();
+        names.extend(
+            ProviderKind::ALL
+                .iter()
+                .flat_map(|k| k.checks().iter().map(|(name, _)| *name)),
+        );
+        let all = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), all);
+    }
+}

@@ -187,15 +187,13 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
     } = users;
     deactivations.sort_by_cached_key(|c| email_key(c.key()));
 
-    check_inviter(site, &live_users, &user_changes, &mut errors);
-    if site.capabilities().addressing == Addressing::ByName {
-        check_ascii_emails(site, user_changes.iter().chain(&deactivations), &mut errors);
-        check_group_paths(
-            site,
-            groups.updates.iter().chain(&groups.deletes),
-            &mut errors,
-        );
-    }
+    check_sendable(
+        site,
+        &live_users,
+        (&user_changes, &deactivations),
+        &groups,
+        &mut errors,
+    );
     let mut notes = sigma_org::plan_admins(desired, live, &live_users, &mut user_changes);
     notes.extend(sigma_org::scim_owned(
         site,
@@ -871,6 +869,23 @@ fn match_user(
         }
         (Some(i), None) | (None, Some((_, i))) => Ok(Some(i)),
         (None, None) => Ok(None),
+    }
+}
+
+/// Changes the site's API could not carry out are errors, before anything
+/// is sent: creates without the inviter, and (where requests name people
+/// and groups by name) names a request cannot carry.
+fn check_sendable(
+    site: &Site,
+    live_users: &HashMap<String, usize>,
+    (user_changes, deactivations): (&[Change], &[Change]),
+    groups: &GroupPlan,
+    errors: &mut Vec<PlanError>,
+) {
+    check_inviter(site, live_users, user_changes, errors);
+    if site.capabilities().addressing == Addressing::ByName {
+        check_ascii_emails(site, user_changes.iter().chain(deactivations), errors);
+        check_group_paths(site, groups.updates.iter().chain(&groups.deletes), errors);
     }
 }
 

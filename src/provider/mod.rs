@@ -1,20 +1,14 @@
-//! Platforms roster manages. Each provider reads a site's live state and
-//! carries out planned changes; `Client` dispatches to the right one.
+//! Platforms roster manages, one folder each (`periscope/`, `sigma/`), listed
+//! once in the `providers!` registry below. Each provider owns its site
+//! settings and their checks (`settings.rs`), its capabilities (`CAPABILITIES`
+//! in its `mod.rs`), its own checks of the state (`CHECKS`), and its read and
+//! write halves; `Client` dispatches to the right one.
 
 pub mod capabilities;
 pub mod error;
 pub mod ids;
 pub mod lenient;
-pub mod periscope;
 pub mod retry;
-// See the note on `unreachable_pub` in lib.rs.
-#[allow(
-    unreachable_pub,
-    clippy::case_sensitive_file_extension_comparisons,
-    clippy::duration_suboptimal_units,
-    clippy::struct_field_names
-)]
-pub mod sigma;
 
 use std::time::Duration;
 
@@ -67,7 +61,9 @@ pub enum WriteMode {
 /// `match` over them is exhaustive, so the compiler points at anything a new
 /// provider must still answer.
 macro_rules! providers {
-    ($($kind:ident => $module:ident),+ $(,)?) => {
+    ($($(#[$attr:meta])* $kind:ident => $module:ident),+ $(,)?) => {
+        $($(#[$attr])* pub mod $module;)+
+
         /// Which platform a site runs on.
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize,
@@ -238,6 +234,13 @@ macro_rules! providers {
 
 providers! {
     Periscope => periscope,
+    // See the note on `unreachable_pub` in lib.rs.
+    #[allow(
+        unreachable_pub,
+        clippy::case_sensitive_file_extension_comparisons,
+        clippy::duration_suboptimal_units,
+        clippy::struct_field_names
+    )]
     Sigma => sigma,
 }
 

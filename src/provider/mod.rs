@@ -224,8 +224,15 @@ macro_rules! providers {
                 gate: SiteGate<'_>,
                 ids: &std::sync::Mutex<SiteIds>,
             ) -> Vec<Result<(), ProviderError>> {
+                let step = Step {
+                    changes,
+                    mode,
+                    concurrency,
+                    gate,
+                    ids,
+                };
                 match self {
-                    $(Client::$kind(c) => SiteClient::apply_changes(&**c, changes, mode, concurrency, gate, ids).await),+
+                    $(Client::$kind(c) => SiteClient::apply_changes(&**c, step).await),+
                 }
             }
         }
@@ -276,18 +283,22 @@ pub(crate) trait SiteClient: Sized {
 
     async fn fetch_live(&self) -> Result<LiveSite, ProviderError>;
 
-    /// Reads what the plan's deactivations need to say, if anything.
-    async fn deactivation_context(&self, changes: &mut [Change]) -> Result<(), ProviderError>;
+    /// Reads what the plan's deactivations need to say; by default nothing.
+    async fn deactivation_context(&self, _changes: &mut [Change]) -> Result<(), ProviderError> {
+        Ok(())
+    }
 
     /// Carries out one step of a plan (see [`Client::apply_step`]).
-    async fn apply_changes(
-        &self,
-        changes: &[&Change],
-        mode: WriteMode,
-        concurrency: usize,
-        gate: SiteGate<'_>,
-        ids: &std::sync::Mutex<SiteIds>,
-    ) -> Vec<Result<(), ProviderError>>;
+    async fn apply_changes(&self, step: Step<'_>) -> Vec<Result<(), ProviderError>>;
+}
+
+/// One step of a plan as a client carries it out (see [`Client::apply_step`]).
+pub(crate) struct Step<'a> {
+    pub changes: &'a [&'a Change],
+    pub mode: WriteMode,
+    pub concurrency: usize,
+    pub gate: SiteGate<'a>,
+    pub ids: &'a std::sync::Mutex<SiteIds>,
 }
 
 /// A site's provider settings and the address they give.

@@ -9,14 +9,12 @@ pub(crate) use checks::CHECKS;
 pub use client::PeriscopeClient;
 pub use settings::Settings;
 
-use crate::interrupt::SiteGate;
 use crate::model::{ADMINISTRATORS, ALL_USERS, LiveSite, Site};
-use crate::plan::Change;
 use crate::provider::capabilities::{
     AccountTypes, Addressing, AdminRule, Capabilities, EmailRename, GroupFields, NameRule, Nouns,
     People, Removal, TestMode,
 };
-use crate::provider::{Pacing, ProviderError, SiteClient, SiteIds, WriteMode, gated, run_all};
+use crate::provider::{Pacing, ProviderError, SiteClient, Step, gated, run_all};
 use crate::secret::Secret;
 
 pub const CAPABILITIES: Capabilities = Capabilities {
@@ -74,19 +72,14 @@ impl SiteClient for PeriscopeClient {
         self.fetch().await
     }
 
-    /// Periscope deletes: there is nothing to read first.
-    async fn deactivation_context(&self, _changes: &mut [Change]) -> Result<(), ProviderError> {
-        Ok(())
-    }
-
-    async fn apply_changes(
-        &self,
-        changes: &[&Change],
-        mode: WriteMode,
-        concurrency: usize,
-        gate: SiteGate<'_>,
-        _ids: &std::sync::Mutex<SiteIds>,
-    ) -> Vec<Result<(), ProviderError>> {
+    async fn apply_changes(&self, step: Step<'_>) -> Vec<Result<(), ProviderError>> {
+        let Step {
+            changes,
+            mode,
+            concurrency,
+            gate,
+            ..
+        } = step;
         run_all(
             changes
                 .iter()

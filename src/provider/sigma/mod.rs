@@ -10,14 +10,13 @@ mod write;
 pub use client::SigmaClient;
 pub use settings::Settings;
 
-use crate::interrupt::SiteGate;
 use crate::model::{LiveSite, Site};
 use crate::plan::Change;
 use crate::provider::capabilities::{
     AccountTypes, Addressing, AdminRule, Capabilities, EmailRename, GroupFields, NameRule, Nouns,
     People, Removal, TestMode,
 };
-use crate::provider::{Pacing, ProviderError, SiteClient, SiteIds, WriteMode, run_all};
+use crate::provider::{Pacing, ProviderError, SiteClient, Step, run_all};
 use crate::secret::Secret;
 
 /// Sigma's checks of the state: what it needs is asked of its capabilities.
@@ -105,16 +104,10 @@ impl SiteClient for SigmaClient {
         Ok(())
     }
 
-    /// Sigma has no test mode: `mode` is never `TestMode` here (a dry run
-    /// sends nothing).
-    async fn apply_changes(
-        &self,
-        changes: &[&Change],
-        _mode: WriteMode,
-        concurrency: usize,
-        gate: SiteGate<'_>,
-        ids: &std::sync::Mutex<SiteIds>,
-    ) -> Vec<Result<(), ProviderError>> {
-        self.apply_step(changes, concurrency, gate, ids).await
+    /// Sigma has no test mode: `step.mode` is never `TestMode` here (a dry
+    /// run sends nothing).
+    async fn apply_changes(&self, step: Step<'_>) -> Vec<Result<(), ProviderError>> {
+        self.apply_step(step.changes, step.concurrency, step.gate, step.ids)
+            .await
     }
 }

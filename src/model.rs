@@ -4,97 +4,10 @@
 
 use std::fmt;
 
-use either::Either;
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::secret::Secret;
-
-/// Which platform a site runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ProviderKind {
-    Periscope,
-    Sigma,
-}
-
-impl ProviderKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProviderKind::Periscope => "periscope",
-            ProviderKind::Sigma => "sigma",
-        }
-    }
-
-    /// The product's name, for people.
-    pub fn product_name(self) -> &'static str {
-        match self {
-            ProviderKind::Periscope => "Periscope",
-            ProviderKind::Sigma => "Sigma",
-        }
-    }
-
-    /// Groups every site of this provider has and roster never creates,
-    /// renames or deletes.
-    pub fn builtin_groups(self) -> &'static [&'static str] {
-        match self {
-            ProviderKind::Periscope => &[ADMINISTRATORS, ALL_USERS],
-            ProviderKind::Sigma => &[],
-        }
-    }
-
-    /// The key two group names are matched by, the way the platform's API
-    /// resolves them. Periscope resolves `/groups/my-new-group` to
-    /// `myNewGroup`: case-insensitive, ignoring anything not alphanumeric.
-    pub fn group_key(self, name: &str) -> String {
-        self.group_key_chars(name).collect()
-    }
-
-    /// The characters of [`Self::group_key`], without building it: the
-    /// name in Unicode NFC (so `Café` matches whether its `é` is one code
-    /// point or two), then the provider's rule, then lower-cased.
-    fn group_key_chars(self, name: &str) -> impl Iterator<Item = char> + '_ {
-        let (name, alphanumeric_only) = match self {
-            ProviderKind::Periscope => (name, true),
-            // Sigma teams are matched by name ignoring case and surrounding
-            // spaces; the API itself addresses them by ID.
-            ProviderKind::Sigma => (name.trim(), false),
-        };
-        let keep = move |c: &char| !alphanumeric_only || c.is_alphanumeric();
-        if name.is_ascii() {
-            // Already NFC, and lower-cases to ASCII: the common case,
-            // without the normaliser.
-            Either::Left(name.chars().filter(keep).map(|c| c.to_ascii_lowercase()))
-        } else {
-            Either::Right(fold(name.nfc().filter(keep)))
-        }
-    }
-
-    /// Whether two names are the same group: their keys are equal.
-    pub fn same_group(self, a: &str, b: &str) -> bool {
-        a == b || self.group_key_chars(a).eq(self.group_key_chars(b))
-    }
-
-    pub fn is_builtin_group(self, name: &str) -> bool {
-        self.builtin_groups()
-            .iter()
-            .any(|b| self.same_group(b, name))
-    }
-
-    /// The group every user is in; its membership is never planned.
-    pub fn implicit_group(self) -> Option<&'static str> {
-        match self {
-            ProviderKind::Periscope => Some(ALL_USERS),
-            ProviderKind::Sigma => None,
-        }
-    }
-}
-
-impl fmt::Display for ProviderKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::provider::{Credentials, ProviderKind, SiteConfig};
 
 pub const ADMINISTRATORS: &str = "Administrators";
 pub const ALL_USERS: &str = "All Users";
@@ -117,7 +30,7 @@ pub fn email_key(email: &str) -> String {
 /// (`straße@x.io` and `strasse@x.io`). Lower-casing can leave a sequence
 /// that is not NFC (a lower-cased letter before a combining mark), hence the
 /// second pass; it costs nothing on text without combining marks.
-fn fold(nfc: impl Iterator<Item = char>) -> impl Iterator<Item = char> {
+pub(crate) fn fold(nfc: impl Iterator<Item = char>) -> impl Iterator<Item = char> {
     nfc.flat_map(char::to_lowercase).nfc()
 }
 
@@ -268,18 +181,6 @@ impl Default for SigmaOrgPolicy {
     }
 }
 
-/// A site's resolved secrets.
-#[derive(Debug, Clone)]
-pub enum Credentials {
-    Periscope {
-        api_key: Secret,
-    },
-    Sigma {
-        client_id: Secret,
-        client_secret: Secret,
-    },
-}
-
 /// Where a secret comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -319,25 +220,6 @@ impl std::fmt::Display for Handover {
             Handover::Archive => f.write_str("documents archived"),
         }
     }
-}
-
-/// What only one provider's sites have.
-#[derive(Debug, Clone, Serialize)]
-pub enum SiteConfig {
-    Periscope {
-        /// The slug in dashboard URLs, sent in the auth header.
-        slug: String,
-        /// Where the API key comes from.
-        api_key_from: SecretSource,
-        /// Shown as the inviter of users roster creates; never removed.
-        invited_by: String,
-    },
-    Sigma {
-        client_id_from: SecretSource,
-        client_secret_from: SecretSource,
-        handover: Handover,
-        org: SigmaOrgPolicy,
-    },
 }
 
 /// Acknowledgements, written in the state and reviewed, that let a plan go
@@ -390,18 +272,33 @@ pub struct Site {
 impl Site {
     /// The user roster must never remove, if the provider has one.
     pub fn invited_by(&self) -> Option<&str> {
-        match &self.config {
-            SiteConfig::Periscope { invited_by, .. } => Some(invited_by),
-            SiteConfig::Sigma { .. } => None,
+        if let SiteConfig::Periscope(s) = &self.config {
+            Some(&s.invited_by)
+        } else {
+            None
         }
     }
 
     /// A Sigma site's organisation policy.
     pub fn sigma_org(&self) -> Option<&SigmaOrgPolicy> {
-        match &self.config {
-            SiteConfig::Sigma { org, .. } => Some(org),
-            SiteConfig::Periscope { .. } => None,
+        if let SiteConfig::Sigma(s) = &self.config {
+            Some(&s.org)
+        } else {
+            None
         }
+    }
+
+    /// Where a deactivated person's documents go (Sigma).
+    pub fn handover(&self) -> Handover {
+        if let SiteConfig::Sigma(s) = &self.config {
+            s.handover.clone()
+        } else {
+            Handover::CredentialsOwner
+        }
+    }
+
+    pub fn capabilities(&self) -> &'static crate::provider::Capabilities {
+        self.provider.capabilities()
     }
 }
 

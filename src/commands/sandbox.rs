@@ -53,18 +53,7 @@ pub(super) async fn run(args: &SandboxArgs) -> Result<Status> {
     let mut banner = format!("roster sandbox listening on {url}\n");
     banner += &format!("Point roster at it with: roster plan --sandbox-url {url}\n");
     banner += "Test credentials of the emulated sites (they are not secrets):\n";
-    for (slug, site) in &data.periscope {
-        banner += &format!(
-            "  periscope site {slug}: HTTP-X-PARTNER-AUTH: {slug}:{}\n",
-            site.api_key
-        );
-    }
-    for (name, org) in &data.sigma {
-        banner += &format!(
-            "  sigma organisation {name}: client_id={} client_secret={} (POST {url}/v2/auth/token)\n",
-            org.client_id, org.client_secret
-        );
-    }
+    banner += &data.banner(&url);
     banner += "Stop with Ctrl-C.\n";
     // The server outlives whoever reads this: a closed stdout (`| head`)
     // must not stop it.

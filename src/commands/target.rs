@@ -8,63 +8,22 @@ use anyhow::{Context, Result, bail};
 
 use super::stderr_line;
 use crate::cli::TargetArgs;
-use crate::model::{Credentials, DesiredState, LiveSite, Site, SiteConfig};
+use crate::model::{Credentials, DesiredState, LiveSite, Site};
 use crate::progress::Progress;
 use crate::provider::{Client, Pacing, ProviderError};
-use crate::sandbox::{
-    self, PeriscopeSite, RunningSandbox, SANDBOX_PERISCOPE_KEY, SANDBOX_SIGMA_SECRET, Sandbox,
-    SigmaOrg,
-};
-use crate::secret::Secret;
+use crate::sandbox::{self, RunningSandbox, Sandbox};
 use crate::state;
 
 /// The test credentials a sandbox accepts for a site: the fixed Periscope
 /// key, or the Sigma organisation named like the site with the fixed secret.
 fn sandbox_credentials(site: &Site) -> Credentials {
-    match &site.config {
-        SiteConfig::Periscope { .. } => Credentials::Periscope {
-            api_key: Secret::new(SANDBOX_PERISCOPE_KEY),
-        },
-        SiteConfig::Sigma { .. } => Credentials::Sigma {
-            client_id: Secret::new(&site.name),
-            client_secret: Secret::new(SANDBOX_SIGMA_SECRET),
-        },
-    }
+    site.config.sandbox_credentials(site)
 }
 
 /// Makes sure the in-process sandbox holds `site` (adding an empty one with
 /// just an administrator if not) and returns the credentials it accepts.
 fn provision(data: &mut sandbox::SandboxData, site: &Site) -> Credentials {
-    match &site.config {
-        SiteConfig::Periscope {
-            slug, invited_by, ..
-        } => {
-            let s = data.periscope.entry(slug.clone()).or_insert_with(|| {
-                stderr_line!("note: the sandbox has no Periscope site `{slug}`; starting one with only {invited_by} in it");
-                PeriscopeSite::new(SANDBOX_PERISCOPE_KEY, invited_by)
-            });
-            Credentials::Periscope {
-                api_key: Secret::new(&s.api_key),
-            }
-        }
-        SiteConfig::Sigma { handover, .. } => {
-            let org = data.sigma.entry(site.name.clone()).or_insert_with(|| {
-                let admin = match handover {
-                    crate::model::Handover::NewOwner(owner) => owner.clone(),
-                    _ => format!("admin@{}.example", site.name),
-                };
-                stderr_line!(
-                    "note: the sandbox has no Sigma organisation `{}`; starting one with only {admin} in it",
-                    site.name
-                );
-                SigmaOrg::new(&site.name, SANDBOX_SIGMA_SECRET, &admin)
-            });
-            Credentials::Sigma {
-                client_id: Secret::new(&org.client_id),
-                client_secret: Secret::new(&org.client_secret),
-            }
-        }
-    }
+    site.config.provision(data, site)
 }
 
 /// Clients for every declared site, and the in-process sandbox if any.

@@ -13,9 +13,7 @@ use toml_edit::{Item, Table, Value};
 
 use std::collections::{BTreeMap, HashSet};
 
-use crate::model::{
-    DesiredSite, LiveGroup, LiveSite, LiveUser, ProviderKind, SiteConfig, UserKind, email_key,
-};
+use crate::model::{DesiredSite, LiveGroup, LiveSite, LiveUser, ProviderKind, UserKind, email_key};
 use crate::state::edit::{StateFiles, UserRef, set, strings};
 
 /// An import that cannot describe the site without guessing.
@@ -232,7 +230,7 @@ pub fn import_site(
         target: dir.join("imported").join(format!("{name}.toml")),
         multi: all_sites.len() > 1,
         p: site.site.provider,
-        sigma: matches!(site.site.config, SiteConfig::Sigma { .. }),
+        deactivates: site.site.capabilities().can_deactivate(),
         name,
         done: Imported::default(),
     };
@@ -250,8 +248,8 @@ pub fn import_site(
 struct SiteImport {
     name: String,
     p: ProviderKind,
-    /// The site is a Sigma organisation (whose members' `active` is kept).
-    sigma: bool,
+    /// The provider deactivates people (so their `active` is kept).
+    deactivates: bool,
     /// Where new entries go: `imported/<site>.toml`.
     target: std::path::PathBuf,
     /// The state has more than one site: new entries name theirs.
@@ -321,32 +319,27 @@ impl SiteImport {
             edits.push(("sites", strings(&sites)));
         }
         let have = |key: &str| t.get(key).and_then(Item::as_str).unwrap_or_default();
-        match self.p {
-            ProviderKind::Periscope => {
-                if let Some(a) = g
-                    .access
-                    .as_deref()
-                    .filter(|a| !a.eq_ignore_ascii_case(have("access")))
-                {
-                    edits.push(("access", a.to_lowercase().into()));
-                }
-            }
-            ProviderKind::Sigma => {
-                if let Some(d) = g
-                    .description
-                    .as_deref()
-                    .filter(|d| !d.is_empty() && *d != have("description"))
-                {
-                    edits.push(("description", d.into()));
-                }
-                if let Some(v) = g
-                    .visibility
-                    .as_deref()
-                    .filter(|v| !v.eq_ignore_ascii_case(have("visibility")))
-                {
-                    edits.push(("visibility", v.to_lowercase().into()));
-                }
-            }
+        let fields = self.p.capabilities().group_fields;
+        if let Some(a) = g
+            .access
+            .as_deref()
+            .filter(|a| fields.access && !a.eq_ignore_ascii_case(have("access")))
+        {
+            edits.push(("access", a.to_lowercase().into()));
+        }
+        if let Some(d) = g
+            .description
+            .as_deref()
+            .filter(|d| fields.description && !d.is_empty() && *d != have("description"))
+        {
+            edits.push(("description", d.into()));
+        }
+        if let Some(v) = g
+            .visibility
+            .as_deref()
+            .filter(|v| fields.visibility && !v.eq_ignore_ascii_case(have("visibility")))
+        {
+            edits.push(("visibility", v.to_lowercase().into()));
         }
         edits
     }
@@ -355,22 +348,23 @@ impl SiteImport {
     fn new_group(&self, g: &LiveGroup) -> Table {
         let mut t = Table::new();
         set(&mut t, "name", g.name.clone());
-        match self.p {
-            ProviderKind::Periscope => {
-                let access = g
-                    .access
-                    .as_deref()
-                    .filter(|a| crate::model::Access::parse(a).is_some());
-                set(&mut t, "access", access.unwrap_or("view").to_lowercase());
-            }
-            ProviderKind::Sigma => {
-                if let Some(d) = g.description.as_deref().filter(|d| !d.is_empty()) {
-                    set(&mut t, "description", d);
-                }
-                if let Some(v) = &g.visibility {
-                    set(&mut t, "visibility", v.to_lowercase());
-                }
-            }
+        let fields = self.p.capabilities().group_fields;
+        if fields.access {
+            let access = g
+                .access
+                .as_deref()
+                .filter(|a| crate::model::Access::parse(a).is_some());
+            set(&mut t, "access", access.unwrap_or("view").to_lowercase());
+        }
+        if let Some(d) = g
+            .description
+            .as_deref()
+            .filter(|d| fields.description && !d.is_empty())
+        {
+            set(&mut t, "description", d);
+        }
+        if let Some(v) = g.visibility.as_ref().filter(|_| fields.visibility) {
+            set(&mut t, "visibility", v.to_lowercase());
         }
         if self.multi {
             set(&mut t, "sites", strings(std::slice::from_ref(&self.name)));
@@ -506,7 +500,7 @@ impl SiteImport {
             edits.push((field_key("member_type"), m.as_str().into()));
         }
         let declared_active = t.get("active").and_then(Item::as_bool).unwrap_or(true);
-        if self.sigma && declared_active != u.active {
+        if self.deactivates && declared_active != u.active {
             edits.push(("active".into(), u.active.into()));
         }
         edits
@@ -535,7 +529,7 @@ impl<'a> LivePerson<'a> {
         LivePerson {
             user: u,
             groups,
-            member_type: (p == ProviderKind::Sigma)
+            member_type: (p.capabilities().has_account_types())
                 .then(|| u.member_type.clone())
                 .flatten(),
         }

@@ -6,8 +6,10 @@ use super::sigma_org;
 use super::{Change, Diff, Kept, KeptReason, Membership, ObjectKind, Plan, SitePlan, fingerprint};
 use crate::model::{
     DesiredGroup, DesiredSite, DesiredState, DesiredUser, Handover, LiveGroup, LiveSite, LiveUser,
-    Locked, ProviderKind, Site, SiteConfig, Unmanaged, email_key,
+    Locked, Site, Unmanaged, email_key,
 };
+use crate::provider::Capabilities;
+use crate::provider::capabilities::{Addressing, EmailRename, Removal as CanRemove};
 
 /// A plan that cannot be made without guessing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -185,15 +187,13 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
     } = users;
     deactivations.sort_by_cached_key(|c| email_key(c.key()));
 
-    if p == ProviderKind::Periscope {
-        check_inviter(site, &live_users, &user_changes, &mut errors);
-        check_ascii_emails(site, user_changes.iter().chain(&deactivations), &mut errors);
-        check_group_paths(
-            site,
-            groups.updates.iter().chain(&groups.deletes),
-            &mut errors,
-        );
-    }
+    check_sendable(
+        site,
+        &live_users,
+        (&user_changes, &deactivations),
+        &groups,
+        &mut errors,
+    );
     let mut notes = sigma_org::plan_admins(desired, live, &live_users, &mut user_changes);
     notes.extend(sigma_org::scim_owned(
         site,
@@ -271,17 +271,24 @@ struct Removal {
 impl Removal {
     fn of(site: &Site) -> Removal {
         Removal {
-            handover: match &site.config {
-                SiteConfig::Sigma { handover, .. } => handover.clone(),
-                SiteConfig::Periscope { .. } => Handover::CredentialsOwner,
-            },
+            handover: site.handover(),
             archive_schedules: site
                 .sigma_org()
                 .is_some_and(|o| o.archive_scheduled_exports),
         }
     }
 
-    /// A Sigma deactivation of `l`.
+    /// The removal of `l`, as the provider removes people.
+    fn remove(&self, site: &Site, l: &LiveUser) -> Change {
+        match site.capabilities().removal {
+            CanRemove::Delete => Change::DeleteUser {
+                email: l.email.clone(),
+            },
+            CanRemove::Deactivate => self.deactivate(l, false),
+        }
+    }
+
+    /// A deactivation of `l`.
     fn deactivate(&self, l: &LiveUser, declared_inactive: bool) -> Change {
         Change::DeactivateUser {
             email: l.email.clone(),
@@ -403,7 +410,7 @@ impl UserPlan<'_> {
             member_type,
             kind: u
                 .kind
-                .filter(|k| *k != l.kind && self.site.provider == ProviderKind::Sigma)
+                .filter(|k| *k != l.kind && self.site.capabilities().people.kinds)
                 .map(|k| Diff {
                     before: l.kind.as_str().to_string(),
                     after: k.as_str().to_string(),
@@ -455,14 +462,12 @@ impl UserPlan<'_> {
                     reason,
                     found_as: None,
                 }),
-                None if self.site.provider == ProviderKind::Periscope => {
-                    self.deactivations.push(Change::DeleteUser {
-                        email: u.email.clone(),
-                    });
-                }
                 None => {
-                    self.deactivated.insert(email_key(&u.email));
-                    self.deactivations.push(self.removal.deactivate(u, false));
+                    let change = self.removal.remove(self.site, u);
+                    if matches!(change, Change::DeactivateUser { .. }) {
+                        self.deactivated.insert(email_key(&u.email));
+                    }
+                    self.deactivations.push(change);
                 }
             }
         }
@@ -570,7 +575,7 @@ fn member_type(
     u: &DesiredUser,
     errors: &mut Vec<PlanError>,
 ) -> Option<String> {
-    if site.provider != ProviderKind::Sigma {
+    if !site.capabilities().has_account_types() {
         return None;
     }
     let given = u.member_type.as_ref()?;
@@ -621,79 +626,111 @@ fn plan_groups(
         renamed: HashMap::new(),
     };
     let mut used: HashSet<String> = HashSet::new();
-
     let mut desired_groups: Vec<&DesiredGroup> = desired.groups.iter().collect();
     desired_groups.sort_by_cached_key(|g| p.group_key(&g.name));
     for g in desired_groups {
-        let key = p.group_key(&g.name);
-        let by_previous = g
-            .previous_names
-            .iter()
-            .filter(|prev| p.group_key(prev) != key)
-            .find_map(|prev| live_groups.get(&p.group_key(prev)).map(|l| (prev, *l)));
-        let matched = match (live_groups.get(&key), by_previous) {
-            (Some(current), Some((prev, old))) => {
-                errors.push(PlanError::GroupRenameConflict {
-                    site: site.name.clone(),
-                    name: g.name.clone(),
-                    previous: prev.clone(),
-                    live_current: current.name.clone(),
-                    live_previous: old.name.clone(),
-                });
-                continue;
-            }
-            (Some(l), None) => *l,
-            (None, Some((_, l))) => l,
-            (None, None) => {
-                out.creates.push(Change::CreateGroup {
-                    name: g.name.clone(),
-                    access: g.access.filter(|_| p == ProviderKind::Periscope),
-                    description: g.description.clone().filter(|_| p == ProviderKind::Sigma),
-                    visibility: g.visibility.filter(|_| p == ProviderKind::Sigma),
-                });
-                continue;
-            }
+        let Some(matched) = match_group(site, &live_groups, g, errors) else {
+            continue;
+        };
+        let Some(matched) = matched else {
+            out.creates.push(create_group(site.capabilities(), g));
+            continue;
         };
         let live_key = p.group_key(&matched.name);
         used.insert(live_key.clone());
         out.renamed.insert(live_key, g.name.clone());
-        let (access, description, visibility) = match p {
-            ProviderKind::Periscope => {
-                // Access levels are case-insensitive on the API.
-                let before = matched.access.as_deref().unwrap_or_default().to_lowercase();
-                let access = g.access.and_then(|a| text_diff(&before, a.as_str()));
-                (access, None, None)
-            }
-            ProviderKind::Sigma => {
-                let description = g
-                    .description
-                    .as_ref()
-                    .and_then(|d| text_diff(matched.description.as_deref().unwrap_or_default(), d));
-                let visibility = g.visibility.and_then(|v| {
-                    let before = matched
-                        .visibility
-                        .as_deref()
-                        .unwrap_or_default()
-                        .to_lowercase();
-                    text_diff(&before, v.as_str())
-                });
-                (None, description, visibility)
-            }
-        };
-        let name = text_diff(&matched.name, &g.name);
-        if name.is_some() || access.is_some() || description.is_some() || visibility.is_some() {
-            out.updates.push(Change::UpdateGroup {
-                live_name: matched.name.clone(),
-                id: matched.id.clone(),
-                name,
-                access,
-                description,
-                visibility,
-                admins: None,
-            });
-        }
+        out.updates
+            .extend(update_group(site.capabilities(), g, matched));
     }
+    plan_unmanaged_groups(site, live, &used, &mut out, kept);
+    out
+}
 
+/// The live group declared group `g` is: by its name, else by a previous
+/// one. `None` on a conflict (reported), `Some(None)` when there is none.
+fn match_group<'l>(
+    site: &Site,
+    live_groups: &HashMap<String, &'l LiveGroup>,
+    g: &DesiredGroup,
+    errors: &mut Vec<PlanError>,
+) -> Option<Option<&'l LiveGroup>> {
+    let p = site.provider;
+    let key = p.group_key(&g.name);
+    let by_previous = g
+        .previous_names
+        .iter()
+        .filter(|prev| p.group_key(prev) != key)
+        .find_map(|prev| live_groups.get(&p.group_key(prev)).map(|l| (prev, *l)));
+    match (live_groups.get(&key), by_previous) {
+        (Some(current), Some((prev, old))) => {
+            errors.push(PlanError::GroupRenameConflict {
+                site: site.name.clone(),
+                name: g.name.clone(),
+                previous: prev.clone(),
+                live_current: current.name.clone(),
+                live_previous: old.name.clone(),
+            });
+            None
+        }
+        (Some(l), None) => Some(Some(*l)),
+        (None, Some((_, l))) => Some(Some(l)),
+        (None, None) => Some(None),
+    }
+}
+
+/// The creation of `g`, with the fields the provider's groups have.
+fn create_group(caps: &Capabilities, g: &DesiredGroup) -> Change {
+    let fields = caps.group_fields;
+    Change::CreateGroup {
+        name: g.name.clone(),
+        access: g.access.filter(|_| fields.access),
+        description: g.description.clone().filter(|_| fields.description),
+        visibility: g.visibility.filter(|_| fields.visibility),
+    }
+}
+
+/// What makes live group `matched` as `g` declares it (perhaps nothing).
+fn update_group(caps: &Capabilities, g: &DesiredGroup, matched: &LiveGroup) -> Option<Change> {
+    let fields = caps.group_fields;
+    // Access levels and visibilities are case-insensitive on the APIs.
+    let lower = |v: &Option<String>| v.as_deref().unwrap_or_default().to_lowercase();
+    let access = g
+        .access
+        .filter(|_| fields.access)
+        .and_then(|a| text_diff(&lower(&matched.access), a.as_str()));
+    let description = g
+        .description
+        .as_ref()
+        .filter(|_| fields.description)
+        .and_then(|d| text_diff(matched.description.as_deref().unwrap_or_default(), d));
+    let visibility = g
+        .visibility
+        .filter(|_| fields.visibility)
+        .and_then(|v| text_diff(&lower(&matched.visibility), v.as_str()));
+    let name = text_diff(&matched.name, &g.name);
+    let changed =
+        name.is_some() || access.is_some() || description.is_some() || visibility.is_some();
+    changed.then(|| Change::UpdateGroup {
+        live_name: matched.name.clone(),
+        id: matched.id.clone(),
+        name,
+        access,
+        description,
+        visibility,
+        admins: None,
+    })
+}
+
+/// Live groups nobody declared (built-ins aside), in name order: deleted
+/// or kept.
+fn plan_unmanaged_groups(
+    site: &Site,
+    live: &LiveSite,
+    used: &HashSet<String>,
+    out: &mut GroupPlan,
+    kept: &mut Vec<Kept>,
+) {
+    let p = site.provider;
     let mut unmanaged: Vec<&LiveGroup> = live
         .groups
         .iter()
@@ -714,37 +751,26 @@ fn plan_groups(
             }),
         }
     }
-    out
 }
 
 /// Something live with a name roster matches by.
 trait Named {
-    /// The plural a reviewer knows these by on `p`, and the matching rule.
-    fn noun(p: ProviderKind) -> (&'static str, &'static str);
+    /// The plural a reviewer knows these by on a site, and the matching rule.
+    fn noun(caps: &Capabilities) -> (&'static str, &'static str);
 }
 
 impl Named for LiveUser {
-    fn noun(p: ProviderKind) -> (&'static str, &'static str) {
-        let noun = match p {
-            ProviderKind::Periscope => "users",
-            ProviderKind::Sigma => "members",
-        };
-        (noun, "emails compare ignoring case, after Unicode NFC")
+    fn noun(caps: &Capabilities) -> (&'static str, &'static str) {
+        (
+            caps.nouns.users,
+            "emails compare ignoring case, after Unicode NFC",
+        )
     }
 }
 
 impl Named for LiveGroup {
-    fn noun(p: ProviderKind) -> (&'static str, &'static str) {
-        match p {
-            ProviderKind::Periscope => (
-                "groups",
-                "group names compare ignoring case and anything not a letter or digit, after Unicode NFC",
-            ),
-            ProviderKind::Sigma => (
-                "teams",
-                "team names compare ignoring case and surrounding spaces, after Unicode NFC",
-            ),
-        }
+    fn noun(caps: &Capabilities) -> (&'static str, &'static str) {
+        (caps.nouns.groups, caps.nouns.group_rule)
     }
 }
 
@@ -770,7 +796,7 @@ fn index_live<T: Named>(
     }
     // The same error whatever order the site lists them in.
     clashes.sort();
-    let (noun, rule) = T::noun(site.provider);
+    let (noun, rule) = T::noun(site.capabilities());
     errors.extend(
         clashes
             .into_iter()
@@ -831,16 +857,35 @@ fn match_user(
             },
             prev,
         ),
-        (None, Some((prev, _))) if site.provider == ProviderKind::Periscope => error(
-            |site, email, previous| PlanError::EmailChangeUnsupported {
-                site,
-                email,
-                previous,
-            },
-            prev,
-        ),
+        (None, Some((prev, _))) if site.capabilities().email_rename == EmailRename::Unsupported => {
+            error(
+                |site, email, previous| PlanError::EmailChangeUnsupported {
+                    site,
+                    email,
+                    previous,
+                },
+                prev,
+            )
+        }
         (Some(i), None) | (None, Some((_, i))) => Ok(Some(i)),
         (None, None) => Ok(None),
+    }
+}
+
+/// Changes the site's API could not carry out are errors, before anything
+/// is sent: creates without the inviter, and (where requests name people
+/// and groups by name) names a request cannot carry.
+fn check_sendable(
+    site: &Site,
+    live_users: &HashMap<String, usize>,
+    (user_changes, deactivations): (&[Change], &[Change]),
+    groups: &GroupPlan,
+    errors: &mut Vec<PlanError>,
+) {
+    check_inviter(site, live_users, user_changes, errors);
+    if site.capabilities().addressing == Addressing::ByName {
+        check_ascii_emails(site, user_changes.iter().chain(deactivations), errors);
+        check_group_paths(site, groups.updates.iter().chain(&groups.deletes), errors);
     }
 }
 

@@ -11,8 +11,10 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::{Change, PlanError};
-use crate::model::{ADMINISTRATORS, LiveSite, ProviderKind, Site, email_key};
+use super::{Change, Diff, Membership, PlanError};
+use crate::model::{LiveSite, Site, email_key};
+use crate::provider::Capabilities;
+use crate::provider::capabilities::AdminRule;
 
 /// What a guard counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -154,12 +156,35 @@ struct After {
 }
 
 impl After {
-    fn new(p: ProviderKind, groups: &[String], member_type: Option<&str>, active: bool) -> After {
-        let admin_role = match p {
-            ProviderKind::Periscope => groups.iter().any(|g| p.same_group(g, ADMINISTRATORS)),
-            ProviderKind::Sigma => member_type.is_some_and(|t| t.eq_ignore_ascii_case("admin")),
-        };
-        After { admin_role, active }
+    fn new(
+        caps: &Capabilities,
+        groups: &[String],
+        member_type: Option<&str>,
+        active: bool,
+    ) -> After {
+        After {
+            admin_role: caps.is_admin(groups, member_type),
+            active,
+        }
+    }
+
+    /// The admin role after an update that sets `groups` or `member_type`
+    /// (whichever the provider's admin rule reads; else unchanged).
+    fn updated(
+        &mut self,
+        caps: &Capabilities,
+        groups: Option<&Membership>,
+        member_type: Option<&Diff<String>>,
+    ) {
+        match (caps.admin_rule, groups, member_type) {
+            (AdminRule::InGroup(_), Some(m), _) => {
+                self.admin_role = caps.is_admin(&m.after, None);
+            }
+            (AdminRule::AccountType(_), _, Some(d)) => {
+                self.admin_role = caps.is_admin(&[], Some(&d.after));
+            }
+            _ => {}
+        }
     }
 
     fn is_admin(self) -> bool {
@@ -168,7 +193,7 @@ impl After {
 }
 
 /// The users of `live` once `changes` have run, by email key.
-fn simulate(p: ProviderKind, live: &LiveSite, changes: &[Change]) -> HashMap<String, After> {
+fn simulate(p: &Capabilities, live: &LiveSite, changes: &[Change]) -> HashMap<String, After> {
     let mut users: HashMap<String, After> = live
         .users
         .iter()
@@ -202,15 +227,7 @@ fn simulate(p: ProviderKind, live: &LiveSite, changes: &[Change]) -> HashMap<Str
             } => {
                 let from = email_key(renamed_from.as_deref().unwrap_or(email));
                 if let Some(mut u) = users.remove(&from) {
-                    match (p, groups, member_type) {
-                        (ProviderKind::Periscope, Some(m), _) => {
-                            u.admin_role = After::new(p, &m.after, None, true).admin_role;
-                        }
-                        (ProviderKind::Sigma, _, Some(d)) => {
-                            u.admin_role = After::new(p, &[], Some(&d.after), true).admin_role;
-                        }
-                        _ => {}
-                    }
+                    u.updated(p, groups.as_ref(), member_type.as_ref());
                     u.active |= *reactivate;
                     users.insert(email_key(email), u);
                 }
@@ -237,12 +254,25 @@ fn count(changes: &[Change], pick: impl Fn(&Change) -> usize) -> usize {
 /// administrators are errors; guards that trip, and acknowledgements the
 /// plan does not need, are returned.
 pub fn check(site: &Site, live: &LiveSite, changes: &[Change]) -> Result<Guarded, Vec<PlanError>> {
-    let p = site.provider;
-    let before: HashMap<String, After> = simulate(p, live, &[]);
-    let after = simulate(p, live, changes);
-    let mut errors = Vec::new();
+    let caps = site.capabilities();
+    let before: HashMap<String, After> = simulate(caps, live, &[]);
+    let after = simulate(caps, live, changes);
+    let mut errors = protected_kept(site, live, &before, &after);
+    errors.extend(enough_admins(site, &before, &after));
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(blast_radius(measure(site, live, changes, &before, &after)))
+}
 
-    // Protected people, and whoever the API credentials belong to.
+/// Protected people, and whoever the API credentials belong to, are never
+/// deleted, deactivated or demoted.
+fn protected_kept(
+    site: &Site,
+    live: &LiveSite,
+    before: &HashMap<String, After>,
+    after: &HashMap<String, After>,
+) -> Vec<PlanError> {
     let mut protected: Vec<(&str, &str)> = site
         .safety
         .protected
@@ -252,6 +282,7 @@ pub fn check(site: &Site, live: &LiveSite, changes: &[Change]) -> Result<Guarded
     if let Some(identity) = &live.api_identity {
         protected.push((identity, "the owner of the API credentials"));
     }
+    let mut errors = Vec::new();
     for (email, why) in protected {
         let key = email_key(email);
         let Some(was) = before.get(&key).filter(|u| u.active) else {
@@ -272,21 +303,47 @@ pub fn check(site: &Site, live: &LiveSite, changes: &[Change]) -> Result<Guarded
             });
         }
     }
+    errors
+}
 
+/// The plan leaves at least `min_admins` administrators, unless it adds
+/// none and removes none of too few.
+fn enough_admins(
+    site: &Site,
+    before: &HashMap<String, After>,
+    after: &HashMap<String, After>,
+) -> Option<PlanError> {
     let admins_before = before.values().filter(|u| u.is_admin()).count();
     let admins_after = after.values().filter(|u| u.is_admin()).count();
-    if admins_after < site.safety.min_admins && admins_after < admins_before {
-        errors.push(PlanError::TooFewAdmins {
+    (admins_after < site.safety.min_admins && admins_after < admins_before).then(|| {
+        PlanError::TooFewAdmins {
             site: site.name.clone(),
             before: admins_before,
             after: admins_after,
             min: site.safety.min_admins,
-        });
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
+        }
+    })
+}
 
+/// One guard's measure: how many the plan changes, of how many live, and
+/// the acknowledgement written in the state.
+struct Measured<'a> {
+    site: &'a Site,
+    kind: GuardKind,
+    count: usize,
+    live: usize,
+    allowed: Option<usize>,
+}
+
+/// What each guard counts in the plan and on the site.
+fn measure<'a>(
+    site: &'a Site,
+    live: &LiveSite,
+    changes: &[Change],
+    before: &HashMap<String, After>,
+    after: &HashMap<String, After>,
+) -> [Measured<'a>; 4] {
+    let p = site.provider;
     let live_users = live
         .users
         .iter()
@@ -303,28 +360,37 @@ pub fn check(site: &Site, live: &LiveSite, changes: &[Change]) -> Result<Guarded
         .iter()
         .map(|u| u.groups.iter().filter(|g| !implicit(g)).count())
         .sum();
+    let admins_before = before.values().filter(|u| u.is_admin()).count();
     let admin_changes = before
         .iter()
         .filter(|(k, u)| u.is_admin() && !after.get(*k).is_some_and(|a| a.is_admin()))
         .count();
-    let measured = [
-        (
+    let allow = &site.safety.allow;
+    let m = |kind, count, live, allowed| Measured {
+        site,
+        kind,
+        count,
+        live,
+        allowed,
+    };
+    [
+        m(
             GuardKind::Removals,
             count(changes, |c| {
                 matches!(c, Change::DeleteUser { .. } | Change::DeactivateUser { .. }) as usize
             }),
             live_users,
-            site.safety.allow.removals,
+            allow.removals,
         ),
-        (
+        m(
             GuardKind::GroupDeletions,
             count(changes, |c| {
                 matches!(c, Change::DeleteGroup { .. }) as usize
             }),
             live_groups,
-            site.safety.allow.group_deletions,
+            allow.group_deletions,
         ),
-        (
+        m(
             GuardKind::MembershipRemovals,
             count(changes, |c| match c {
                 Change::UpdateUser {
@@ -333,17 +399,28 @@ pub fn check(site: &Site, live: &LiveSite, changes: &[Change]) -> Result<Guarded
                 _ => 0,
             }),
             live_memberships,
-            site.safety.allow.membership_removals,
+            allow.membership_removals,
         ),
-        (
+        m(
             GuardKind::AdminChanges,
             admin_changes,
             admins_before,
-            site.safety.allow.admin_changes,
+            allow.admin_changes,
         ),
-    ];
+    ]
+}
+
+/// Guards that trip, and acknowledgements not needed.
+fn blast_radius(measured: [Measured<'_>; 4]) -> Guarded {
     let mut guarded = Guarded::default();
-    for (kind, count, live, allowed) in measured {
+    for Measured {
+        site,
+        kind,
+        count,
+        live,
+        allowed,
+    } in measured
+    {
         let (max, share) = kind.limits();
         let over = count > max && (live == 0 || count as f64 / live as f64 > share);
         match allowed {
@@ -362,5 +439,5 @@ pub fn check(site: &Site, live: &LiveSite, changes: &[Change]) -> Result<Guarded
             _ => {}
         }
     }
-    Ok(guarded)
+    guarded
 }

@@ -5,9 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{Change, KeptReason, Membership, Note, NoteReason};
-use crate::model::{
-    DesiredSite, LiveSite, LiveUser, ProviderKind, Site, Unmanaged, UserKind, email_key,
-};
+use crate::model::{DesiredSite, LiveSite, LiveUser, Site, Unmanaged, UserKind, email_key};
 
 /// Why a live member is left alone whatever the state says: SCIM or the
 /// platform owns them, or they are an embed user (whom roster never
@@ -66,7 +64,7 @@ pub fn plan_admins(
     user_changes: &mut [Change],
 ) -> Vec<Note> {
     let p = desired.site.provider;
-    if p != ProviderKind::Sigma {
+    if !p.capabilities().people.group_admins {
         return Vec::new();
     }
     let creates: HashMap<String, usize> = user_changes

@@ -16,11 +16,11 @@ fn site() -> Site {
         safety: Default::default(),
         max_requests_per_second: None,
         patience_seconds: 60,
-        config: SiteConfig::Periscope {
+        config: SiteConfig::Periscope(crate::provider::periscope::Settings {
             slug: "acme".into(),
             api_key_from: crate::model::SecretSource::Env("ACME_API_KEY".into()),
             invited_by: "admin@acme.com".into(),
-        },
+        }),
     }
 }
 
@@ -217,11 +217,11 @@ fn membership_changes_ignore_all_users_and_case() {
 #[test]
 fn removes_undeclared_by_default_but_never_builtins_or_invited_by() {
     let mut d = desired(vec![], vec![]);
-    d.site.config = SiteConfig::Periscope {
+    d.site.config = SiteConfig::Periscope(crate::provider::periscope::Settings {
         slug: "acme".into(),
         api_key_from: crate::model::SecretSource::Env("ACME_API_KEY".into()),
         invited_by: "ADMIN@acme.com".into(),
-    };
+    });
     let out = render(
         d,
         LiveSite {
@@ -451,12 +451,12 @@ mod sigma {
             safety: Default::default(),
             max_requests_per_second: None,
             patience_seconds: 60,
-            config: SiteConfig::Sigma {
+            config: SiteConfig::Sigma(crate::provider::sigma::Settings {
                 client_id_from: crate::model::SecretSource::Env("ID".into()),
                 client_secret_from: crate::model::SecretSource::Env("SECRET".into()),
                 handover,
                 org: Default::default(),
-            },
+            }),
         }
     }
 

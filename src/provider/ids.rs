@@ -119,17 +119,17 @@ mod tests {
             safety: Default::default(),
             max_requests_per_second: None,
             patience_seconds: 60,
-            config: SiteConfig::Sigma {
+            config: SiteConfig::Sigma(crate::provider::sigma::Settings {
                 client_id_from: SecretSource::Env("ID".into()),
                 client_secret_from: SecretSource::Env("SECRET".into()),
                 handover: crate::model::Handover::CredentialsOwner,
                 org: Default::default(),
-            },
+            }),
         };
-        let credentials = Credentials::Sigma {
+        let credentials = Credentials::Sigma(crate::provider::sigma::Credentials {
             client_id: Secret::new("org"),
             client_secret: Secret::new("s"),
-        };
+        });
         let client = Client::new(&site, credentials, None, Pacing::default()).unwrap();
         let join = Change::UpdateUser {
             email: "ann@x.io".into(),

@@ -1,19 +1,14 @@
-//! Platforms roster manages. Each provider reads a site's live state and
-//! carries out planned changes; `Client` dispatches to the right one.
+//! Platforms roster manages, one folder each (`periscope/`, `sigma/`), listed
+//! once in the `providers!` registry below. Each provider owns its site
+//! settings and their checks (`settings.rs`), its capabilities (`CAPABILITIES`
+//! in its `mod.rs`), its own checks of the state (`CHECKS`), and its read and
+//! write halves; `Client` dispatches to the right one.
 
+pub mod capabilities;
 pub mod error;
 pub mod ids;
 pub mod lenient;
-pub mod periscope;
 pub mod retry;
-// See the note on `unreachable_pub` in lib.rs.
-#[allow(
-    unreachable_pub,
-    clippy::case_sensitive_file_extension_comparisons,
-    clippy::duration_suboptimal_units,
-    clippy::struct_field_names
-)]
-pub mod sigma;
 
 use std::time::Duration;
 
@@ -22,9 +17,17 @@ use futures::StreamExt;
 pub use error::ProviderError;
 pub use ids::SiteIds;
 
+pub use capabilities::Capabilities;
+
+use either::Either;
+use unicode_normalization::UnicodeNormalization;
+
 use crate::interrupt::SiteGate;
-use crate::model::{Credentials, LiveSite, Site};
+use crate::model::{LiveSite, SecretSource, Site};
 use crate::plan::Change;
+use crate::secret::Secret;
+use crate::state::{NamedCheck, SiteCheck};
+use capabilities::NameRule;
 
 /// How hard a client may press a site.
 #[derive(Debug, Clone, Copy)]
@@ -52,98 +55,343 @@ pub enum WriteMode {
     TestMode,
 }
 
-/// A connection to one site.
-pub enum Client {
-    Periscope(Box<periscope::PeriscopeClient>),
-    Sigma(Box<sigma::SigmaClient>),
+/// Every provider, once: its `ProviderKind` variant and its folder. This is
+/// the one list a new provider is added to; the kinds, site settings,
+/// credentials, clients and capabilities below are made from it, and every
+/// `match` over them is exhaustive, so the compiler points at anything a new
+/// provider must still answer.
+macro_rules! providers {
+    ($($(#[$attr:meta])* $kind:ident => $module:ident),+ $(,)?) => {
+        $($(#[$attr])* pub mod $module;)+
+
+        /// Which platform a site runs on.
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize,
+            serde::Deserialize,
+        )]
+        #[serde(rename_all = "lowercase")]
+        pub enum ProviderKind {
+            $($kind),+
+        }
+
+        impl ProviderKind {
+            /// Every provider, in the order the registry lists them.
+            pub const ALL: &'static [ProviderKind] = &[$(ProviderKind::$kind),+];
+
+            /// The provider's own checks of the state, run after the
+            /// generic ones of emails (see `state::validate::CHECKS`).
+            pub(crate) fn checks(self) -> &'static [NamedCheck] {
+                match self {
+                    $(ProviderKind::$kind => $module::CHECKS),+
+                }
+            }
+
+            /// What the provider can do and how it names things.
+            pub fn capabilities(self) -> &'static Capabilities {
+                match self {
+                    $(ProviderKind::$kind => &$module::CAPABILITIES),+
+                }
+            }
+
+            /// Checks a site table's settings for this provider (its own
+            /// keys; the generic ones are checked by `state`).
+            pub(crate) fn check_settings(self, c: &mut SiteCheck<'_, '_>) -> SiteSettings {
+                match self {
+                    $(ProviderKind::$kind => {
+                        let settings = $module::settings::check(c);
+                        SiteSettings {
+                            config: SiteConfig::$kind(settings),
+                            base_url: $module::settings::base_url(c),
+                        }
+                    }),+
+                }
+            }
+        }
+
+        /// What only one provider's sites have: its settings.
+        #[derive(Debug, Clone, serde::Serialize)]
+        pub enum SiteConfig {
+            $($kind($module::Settings)),+
+        }
+
+        impl SiteConfig {
+            pub fn kind(&self) -> ProviderKind {
+                match self {
+                    $(SiteConfig::$kind(_) => ProviderKind::$kind),+
+                }
+            }
+
+            /// The secrets this site's settings name, read with `read`.
+            pub fn credentials(&self, read: &mut dyn FnMut(&SecretSource) -> Secret) -> Credentials {
+                match self {
+                    $(SiteConfig::$kind(s) => Credentials::$kind(ProviderSettings::credentials(s, read))),+
+                }
+            }
+
+            /// These settings with the connection settings (address,
+            /// credential sources) of `trusted`, when it is of the same
+            /// provider; else `trusted`'s whole.
+            #[must_use]
+            pub fn with_connection_of(&self, trusted: &SiteConfig) -> SiteConfig {
+                match (self, trusted) {
+                    $((SiteConfig::$kind(own), SiteConfig::$kind(theirs)) => {
+                        SiteConfig::$kind(ProviderSettings::with_connection_of(own, theirs))
+                    })+
+                    #[allow(unreachable_patterns)]
+                    (_, theirs) => theirs.clone(),
+                }
+            }
+
+            /// The test credentials a running sandbox accepts for `site`.
+            pub fn sandbox_credentials(&self, site: &Site) -> Credentials {
+                match self {
+                    $(SiteConfig::$kind(s) => Credentials::$kind(ProviderSettings::sandbox_credentials(s, site))),+
+                }
+            }
+
+            /// Makes sure the in-process sandbox holds `site` and returns
+            /// the credentials it accepts.
+            pub fn provision(&self, data: &mut crate::sandbox::SandboxData, site: &Site) -> Credentials {
+                match self {
+                    $(SiteConfig::$kind(s) => Credentials::$kind(ProviderSettings::provision(s, data, site))),+
+                }
+            }
+        }
+
+        /// A site's resolved secrets.
+        #[derive(Debug, Clone)]
+        pub enum Credentials {
+            $($kind($module::Credentials)),+
+        }
+
+        /// A connection to one site.
+        pub enum Client {
+            $($kind(Box<$module::Client>)),+
+        }
+
+        impl Client {
+            /// `base_url` overrides the site's own (to reach the sandbox).
+            pub fn new(
+                site: &Site,
+                credentials: Credentials,
+                base_url: Option<&url::Url>,
+                pacing: Pacing,
+            ) -> Result<Client, ProviderError> {
+                let pacing = Pacing {
+                    per_second: site.max_requests_per_second.or(pacing.per_second),
+                    ..pacing
+                };
+                let base = base_url.unwrap_or(&site.base_url);
+                match credentials {
+                    $(Credentials::$kind(c) => {
+                        <$module::Client as SiteClient>::connect(site, c, base, pacing).map(|c| Client::$kind(Box::new(c)))
+                    }),+
+                }
+            }
+
+            fn kind(&self) -> ProviderKind {
+                match self {
+                    $(Client::$kind(_) => ProviderKind::$kind),+
+                }
+            }
+
+            pub async fn fetch(&self) -> Result<LiveSite, ProviderError> {
+                match self {
+                    $(Client::$kind(c) => SiteClient::fetch_live(&**c).await),+
+                }
+            }
+
+            /// Reads what each member a plan deactivates owns, for the plan
+            /// to say (Sigma: documents and schedules); only those members
+            /// are read.
+            pub async fn deactivation_context(&self, changes: &mut [Change]) -> Result<(), ProviderError> {
+                match self {
+                    $(Client::$kind(c) => SiteClient::deactivation_context(&**c, changes).await),+
+                }
+            }
+
+            /// Carries out the changes of one step of a site's plan (they do
+            /// not depend on each other), at most `concurrency` requests at
+            /// once. Results are in the order of `changes`. `ids` are the
+            /// site's, read with the live state the plan was made from;
+            /// writes add what they learn (a team created in one step is
+            /// joined in the next).
+            pub async fn apply_step(
+                &self,
+                changes: &[&Change],
+                mode: WriteMode,
+                concurrency: usize,
+                gate: SiteGate<'_>,
+                ids: &std::sync::Mutex<SiteIds>,
+            ) -> Vec<Result<(), ProviderError>> {
+                let step = Step {
+                    changes,
+                    mode,
+                    concurrency,
+                    gate,
+                    ids,
+                };
+                match self {
+                    $(Client::$kind(c) => SiteClient::apply_changes(&**c, step).await),+
+                }
+            }
+        }
+    };
 }
 
-impl Client {
-    /// `base_url` overrides the site's own (to reach the sandbox).
-    pub fn new(
+providers! {
+    Periscope => periscope,
+    // See the note on `unreachable_pub` in lib.rs.
+    #[allow(
+        unreachable_pub,
+        clippy::case_sensitive_file_extension_comparisons,
+        clippy::duration_suboptimal_units,
+        clippy::struct_field_names
+    )]
+    Sigma => sigma,
+}
+
+/// What a provider's site settings (`provider/<name>/settings.rs`) answer.
+pub(crate) trait ProviderSettings: Sized {
+    type Credentials;
+
+    /// The secrets the settings name, read with `read`.
+    fn credentials(&self, read: &mut dyn FnMut(&SecretSource) -> Secret) -> Self::Credentials;
+
+    /// These settings with the connection settings (address aside, which
+    /// `Site` holds) of `trusted`: credential sources and the like.
+    fn with_connection_of(&self, trusted: &Self) -> Self;
+
+    /// The test credentials a running sandbox accepts for `site`.
+    fn sandbox_credentials(&self, site: &Site) -> Self::Credentials;
+
+    /// Makes sure the in-process sandbox holds `site` (adding an empty one
+    /// if not) and returns the credentials it accepts.
+    fn provision(&self, data: &mut crate::sandbox::SandboxData, site: &Site) -> Self::Credentials;
+}
+
+/// What a provider's client (its read and write halves) answers.
+pub(crate) trait SiteClient: Sized {
+    type Credentials;
+
+    fn connect(
         site: &Site,
-        credentials: Credentials,
-        base_url: Option<&url::Url>,
+        credentials: Self::Credentials,
+        base: &url::Url,
         pacing: Pacing,
-    ) -> Result<Client, ProviderError> {
-        let pacing = Pacing {
-            per_second: site.max_requests_per_second.or(pacing.per_second),
-            ..pacing
-        };
-        let base = base_url.unwrap_or(&site.base_url);
-        match credentials {
-            Credentials::Periscope { api_key } => {
-                periscope::PeriscopeClient::new(site, api_key, base, pacing)
-                    .map(|c| Client::Periscope(Box::new(c)))
-            }
-            Credentials::Sigma {
-                client_id,
-                client_secret,
-            } => sigma::SigmaClient::new(site, client_id, client_secret, base, pacing)
-                .map(|c| Client::Sigma(Box::new(c))),
-        }
-    }
+    ) -> Result<Self, ProviderError>;
 
-    /// Whether the platform can check a write without making it.
-    pub fn has_test_mode(&self) -> bool {
-        matches!(self, Client::Periscope(_))
-    }
+    async fn fetch_live(&self) -> Result<LiveSite, ProviderError>;
 
-    pub async fn fetch(&self) -> Result<LiveSite, ProviderError> {
-        match self {
-            Client::Periscope(c) => c.fetch().await,
-            Client::Sigma(c) => c.fetch().await,
-        }
-    }
-
-    /// Reads what each member a plan deactivates owns, for the plan to
-    /// say (Sigma: documents and schedules); only those members are read.
-    pub async fn deactivation_context(&self, changes: &mut [Change]) -> Result<(), ProviderError> {
-        let Client::Sigma(c) = self else {
-            return Ok(());
-        };
-        let wanted: Vec<(usize, String)> = changes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, change)| match change {
-                Change::DeactivateUser { id: Some(id), .. } => Some((i, id.clone())),
-                _ => None,
-            })
-            .collect();
-        let read = run_all(wanted.iter().map(|(_, id)| c.owned(id)), 8).await;
-        for ((i, _), owned) in wanted.into_iter().zip(read) {
-            if let Change::DeactivateUser { owns, .. } = &mut changes[i] {
-                *owns = Some(owned?);
-            }
-        }
+    /// Reads what the plan's deactivations need to say; by default nothing.
+    async fn deactivation_context(&self, _changes: &mut [Change]) -> Result<(), ProviderError> {
         Ok(())
     }
 
-    /// Carries out the changes of one step of a site's plan (they do not
-    /// depend on each other), at most `concurrency` requests at once.
-    /// Results are in the order of `changes`. `ids` are the site's, read
-    /// with the live state the plan was made from; writes add what they
-    /// learn (a team created in one step is joined in the next).
-    pub async fn apply_step(
-        &self,
-        changes: &[&Change],
-        mode: WriteMode,
-        concurrency: usize,
-        gate: SiteGate<'_>,
-        ids: &std::sync::Mutex<SiteIds>,
-    ) -> Vec<Result<(), ProviderError>> {
-        match self {
-            Client::Periscope(c) => {
-                run_all(
-                    changes
-                        .iter()
-                        .map(|change| gated(gate, change, c.apply(change, mode))),
-                    concurrency,
-                )
-                .await
-            }
-            Client::Sigma(c) => c.apply_step(changes, concurrency, gate, ids).await,
-        }
+    /// Carries out one step of a plan (see [`Client::apply_step`]).
+    async fn apply_changes(&self, step: Step<'_>) -> Vec<Result<(), ProviderError>>;
+}
+
+/// One step of a plan as a client carries it out (see [`Client::apply_step`]).
+pub(crate) struct Step<'a> {
+    pub changes: &'a [&'a Change],
+    pub mode: WriteMode,
+    pub concurrency: usize,
+    pub gate: SiteGate<'a>,
+    pub ids: &'a std::sync::Mutex<SiteIds>,
+}
+
+/// A site's provider settings and the address they give.
+pub(crate) struct SiteSettings {
+    pub config: SiteConfig,
+    pub base_url: Option<url::Url>,
+}
+
+impl Client {
+    /// Whether the platform can check a write without making it.
+    pub fn has_test_mode(&self) -> bool {
+        self.kind().capabilities().has_test_mode()
+    }
+}
+
+impl ProviderKind {
+    pub fn as_str(self) -> &'static str {
+        self.capabilities().name
+    }
+
+    /// The product's name, for people.
+    pub fn product_name(self) -> &'static str {
+        self.capabilities().product
+    }
+
+    /// Groups every site of this provider has and roster never creates,
+    /// renames or deletes.
+    pub fn builtin_groups(self) -> &'static [&'static str] {
+        self.capabilities().builtin_groups
+    }
+
+    /// The key two group names are matched by, the way the platform's API
+    /// resolves them (see [`NameRule`]).
+    pub fn group_key(self, name: &str) -> String {
+        group_key(self.capabilities().names, name)
+    }
+
+    /// Whether two names are the same group: their keys are equal.
+    pub fn same_group(self, a: &str, b: &str) -> bool {
+        same_group(self.capabilities().names, a, b)
+    }
+
+    pub fn is_builtin_group(self, name: &str) -> bool {
+        self.builtin_groups()
+            .iter()
+            .any(|b| self.same_group(b, name))
+    }
+
+    /// The group every user is in; its membership is never planned.
+    pub fn implicit_group(self) -> Option<&'static str> {
+        self.capabilities().implicit_group
+    }
+
+    /// The provider named `name` in `provider = "..."`.
+    pub fn parse(name: &str) -> Option<ProviderKind> {
+        ProviderKind::ALL
+            .iter()
+            .copied()
+            .find(|k| k.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The key a group name is matched by under `rule`.
+pub fn group_key(rule: NameRule, name: &str) -> String {
+    group_key_chars(rule, name).collect()
+}
+
+/// Whether two names are the same group under `rule`.
+pub fn same_group(rule: NameRule, a: &str, b: &str) -> bool {
+    a == b || group_key_chars(rule, a).eq(group_key_chars(rule, b))
+}
+
+/// The characters of a group key, without building it: the name in Unicode
+/// NFC (so `Café` matches whether its `é` is one code point or two), then
+/// the provider's rule, then lower-cased.
+fn group_key_chars(rule: NameRule, name: &str) -> impl Iterator<Item = char> + '_ {
+    let (name, alphanumeric_only) = match rule {
+        NameRule::AlphanumericOnly => (name, true),
+        NameRule::Trimmed => (name.trim(), false),
+    };
+    let keep = move |c: &char| !alphanumeric_only || c.is_alphanumeric();
+    if name.is_ascii() {
+        // Already NFC, and lower-cases to ASCII: the common case, without
+        // the normaliser.
+        Either::Left(name.chars().filter(keep).map(|c| c.to_ascii_lowercase()))
+    } else {
+        Either::Right(crate::model::fold(name.nfc().filter(keep)))
     }
 }
 

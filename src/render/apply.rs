@@ -7,6 +7,7 @@ use crate::apply::{Outcome, Report};
 use crate::model::ProviderKind;
 use crate::plan::{Action, Change, Mismatch, Plan};
 use crate::provider::WriteMode;
+use crate::provider::capabilities::TestMode;
 use crate::render::escape::{Text, Visible};
 
 /// How a saved plan (`path`) differs from what roster would do now, for the
@@ -62,19 +63,22 @@ pub fn dry_run_notice(plan: &Plan) -> String {
             .collect::<Vec<_>>()
     };
     let mut lines = vec!["Dry run: nothing will be changed.".to_string()];
-    let periscope = with_changes(ProviderKind::Periscope);
-    if !periscope.is_empty() {
-        lines.push(format!(
-            "  Periscope ({}): each write is sent with test_mode=true; the site checks it and saves nothing.",
-            periscope.join(", ")
-        ));
-    }
-    let sigma = with_changes(ProviderKind::Sigma);
-    if !sigma.is_empty() {
-        lines.push(format!(
-            "  Sigma ({}): Sigma has no server-side test mode, so no write is sent; the plan above is all a dry run can show.",
-            sigma.join(", ")
-        ));
+    for &p in ProviderKind::ALL {
+        let sites = with_changes(p);
+        if sites.is_empty() {
+            continue;
+        }
+        let caps = p.capabilities();
+        let what = match caps.test_mode {
+            TestMode::ServerSide { flag } => {
+                format!("each write is sent with {flag}; the site checks it and saves nothing.")
+            }
+            TestMode::None => format!(
+                "{} has no server-side test mode, so no write is sent; the plan above is all a dry run can show.",
+                caps.product
+            ),
+        };
+        lines.push(format!("  {} ({}): {what}", caps.product, sites.join(", ")));
     }
     lines.join("\n")
 }

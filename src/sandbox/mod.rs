@@ -4,10 +4,46 @@
 
 pub mod data;
 pub mod faults;
-pub mod periscope;
 pub mod persist;
 pub mod rules;
-pub mod sigma;
+
+/// Every emulated platform, once: the field of [`SandboxData`] holding its
+/// sites (and the key of the data file), its folder, and the type of one
+/// site. Each folder has `routes::routes()` and `banner(sites, url)`.
+macro_rules! platforms {
+    ($($(#[$doc:meta])* $module:ident: $site:ty),+ $(,)?) => {
+        $(pub mod $module;)+
+
+        /// Every emulated site.
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct SandboxData {
+            $($(#[$doc])* #[serde(default)] pub $module: std::collections::BTreeMap<String, $site>,)+
+        }
+
+        impl SandboxData {
+            /// The test credentials of every emulated site, a line each,
+            /// for `roster sandbox` to print.
+            pub fn banner(&self, url: &str) -> String {
+                let mut out = String::new();
+                $(out += &$module::banner(&self.$module, url);)+
+                out
+            }
+        }
+
+        /// Every platform's routes.
+        fn platform_routes() -> Router<Arc<Shared>> {
+            Router::new()$(.merge($module::routes::routes()))+
+        }
+    };
+}
+
+platforms! {
+    /// Periscope sites by slug.
+    periscope: PeriscopeSite,
+    /// Sigma organisations by name (the name of the site in the state).
+    sigma: SigmaOrg,
+}
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -22,7 +58,6 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use serde::Serialize;
 
-pub use data::SandboxData;
 pub use periscope::store::PeriscopeSite;
 pub use sigma::store::SigmaOrg;
 
@@ -220,8 +255,7 @@ impl Sandbox {
     }
 
     pub fn router(&self) -> Router {
-        periscope::routes::routes()
-            .merge(sigma::routes::routes())
+        platform_routes()
             .fallback(not_found)
             .layer(middleware::from_fn_with_state(
                 self.shared.clone(),

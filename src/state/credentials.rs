@@ -3,7 +3,7 @@
 use std::fmt;
 use std::process::{Command, Stdio};
 
-use crate::model::{Credentials, SecretSource, Site, SiteConfig};
+use crate::model::{Credentials, SecretSource, Site};
 use crate::secret::Secret;
 
 /// Credentials that could not be read, each with why. Every one is listed,
@@ -69,19 +69,7 @@ pub fn resolve_credentials(sites: &[&Site]) -> Result<Vec<Credentials>, MissingC
     };
     let found: Vec<Credentials> = sites
         .iter()
-        .map(|site| match &site.config {
-            SiteConfig::Periscope { api_key_from, .. } => Credentials::Periscope {
-                api_key: get(site, api_key_from),
-            },
-            SiteConfig::Sigma {
-                client_id_from,
-                client_secret_from,
-                ..
-            } => Credentials::Sigma {
-                client_id: get(site, client_id_from),
-                client_secret: get(site, client_secret_from),
-            },
-        })
+        .map(|site| site.config.credentials(&mut |source| get(site, source)))
         .collect();
     if missing.is_empty() {
         Ok(found)

@@ -5,7 +5,8 @@
 
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, Value};
 
-use crate::model::{ProviderKind, email_key};
+use crate::model::email_key;
+use crate::provider::capabilities::NameRule;
 
 /// Keys whose values are emails, in site and user tables.
 const EMAIL_KEYS: [&str; 3] = ["email", "invited_by", "new_owner"];
@@ -36,8 +37,9 @@ pub fn canonical(text: &str) -> Result<String, toml_edit::TomlError> {
         for t in groups.iter_mut() {
             normalize_entry(t);
         }
+        // Names compare the strictest way any provider does.
         sort_entries(groups, |t| {
-            ProviderKind::Periscope.group_key(str_of(t, "name"))
+            crate::provider::group_key(NameRule::STRICTEST, str_of(t, "name"))
         });
     }
     Ok(doc.to_string())

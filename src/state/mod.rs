@@ -1,6 +1,7 @@
 //! The desired state: TOML files under the state directory, loaded, checked
 //! and turned into the model.
 
+mod checks;
 mod chunks;
 mod comments;
 mod credentials;
@@ -10,6 +11,7 @@ pub mod edit;
 pub mod format;
 mod load;
 mod schema;
+mod site;
 mod trust;
 mod validate;
 pub mod write;
@@ -20,8 +22,10 @@ pub use credentials::{MissingCredentials, resolve_credentials};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use discover::state_dirs;
 pub use load::toml_files;
+pub use site::{BaseUrlError, SiteCheck, check_base_url};
 pub use trust::{CONNECTION_SETTINGS, TrustError};
-pub use validate::{BaseUrlError, PERISCOPE_DEFAULT_URL, check_base_url, is_valid_email};
+pub use validate::is_valid_email;
+pub(crate) use validate::{Checker, Loaded, NamedCheck};
 
 use crate::model::DesiredState;
 

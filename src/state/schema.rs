@@ -108,13 +108,25 @@ enum Provisioning {
     Scim,
 }
 
-/// The platforms roster manages.
-#[derive(JsonSchema)]
-#[serde(rename_all = "lowercase")]
-#[allow(dead_code)]
-enum Provider {
-    Periscope,
-    Sigma,
+/// The platforms roster manages: every registered provider's name.
+struct Provider;
+
+impl JsonSchema for Provider {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Provider".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = crate::model::ProviderKind::ALL
+            .iter()
+            .map(|k| k.as_str())
+            .collect();
+        schemars::json_schema!({
+            "description": "The platforms roster manages.",
+            "type": "string",
+            "enum": names,
+        })
+    }
 }
 
 /// `[[users]]`: one person.

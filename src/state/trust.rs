@@ -11,7 +11,7 @@ use toml::Spanned;
 use super::diagnostic::{Diagnostic, Diagnostics};
 use super::load::{Entry, Parsed};
 use super::schema::{SecretRef, SiteSpec};
-use crate::model::{DesiredState, Site, SiteConfig};
+use crate::model::{DesiredState, Site};
 
 /// The settings of a site that decide what runs or where a request goes.
 pub const CONNECTION_SETTINGS: &[&str] = &[
@@ -316,34 +316,9 @@ fn with_trusted_connections(mut desired: DesiredState, trusted: &[Site]) -> Desi
 }
 
 fn with_connection_of(site: &Site, trusted: &Site) -> Site {
-    let config = match (&site.config, &trusted.config) {
-        (
-            SiteConfig::Periscope { invited_by, .. },
-            SiteConfig::Periscope {
-                slug, api_key_from, ..
-            },
-        ) => SiteConfig::Periscope {
-            slug: slug.clone(),
-            api_key_from: api_key_from.clone(),
-            invited_by: invited_by.clone(),
-        },
-        (
-            SiteConfig::Sigma { handover, org, .. },
-            SiteConfig::Sigma {
-                client_id_from,
-                client_secret_from,
-                ..
-            },
-        ) => SiteConfig::Sigma {
-            client_id_from: client_id_from.clone(),
-            client_secret_from: client_secret_from.clone(),
-            handover: handover.clone(),
-            org: org.clone(),
-        },
-        // The providers were compared first; were they to differ, the
-        // trusted site's settings win whole.
-        (_, theirs) => theirs.clone(),
-    };
+    // The providers were compared first; were they to differ, the
+    // trusted site's settings win whole.
+    let config = site.config.with_connection_of(&trusted.config);
     Site {
         provider: trusted.provider,
         base_url: trusted.base_url.clone(),

@@ -79,11 +79,11 @@ impl PeriscopeClient {
         base_url: &url::Url,
         pacing: Pacing,
     ) -> Result<Self, ProviderError> {
-        let SiteConfig::Periscope {
+        let SiteConfig::Periscope(super::Settings {
             slug,
             api_key_from,
             invited_by,
-        } = &site.config
+        }) = &site.config
         else {
             unreachable!("a Periscope client is only made for a Periscope site")
         };

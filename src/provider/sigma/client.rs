@@ -63,11 +63,11 @@ impl SigmaClient {
         base_url: &url::Url,
         pacing: Pacing,
     ) -> Result<Self, ProviderError> {
-        let SiteConfig::Sigma {
+        let SiteConfig::Sigma(super::Settings {
             client_id_from,
             client_secret_from,
             ..
-        } = &site.config
+        }) = &site.config
         else {
             unreachable!("a Sigma client is only made for a Sigma site")
         };

@@ -1,0 +1,106 @@
+//! A Periscope site's settings: `site` (the slug), `api_key`, `invited_by`
+//! and an optional `base_url`; their checks and credentials.
+
+use serde::Serialize;
+
+use super::Credentials;
+use crate::model::{SecretSource, Site};
+use crate::provider::ProviderSettings;
+use crate::sandbox::{PeriscopeSite, SANDBOX_PERISCOPE_KEY};
+use crate::secret::Secret;
+use crate::state::{SiteCheck, is_valid_email};
+
+/// Where the API lives unless `base_url` says otherwise.
+pub const DEFAULT_URL: &str = "https://app.periscopedata.com";
+
+/// The keys of a site table only Periscope sites have.
+pub const KEYS: &[&str] = &["site", "api_key", "invited_by"];
+
+/// What only Periscope sites have.
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    /// The slug in dashboard URLs, sent in the auth header.
+    pub slug: String,
+    /// Where the API key comes from.
+    pub api_key_from: SecretSource,
+    /// Shown as the inviter of users roster creates; never removed.
+    pub invited_by: String,
+}
+
+/// Checks a Periscope site's own keys.
+pub(crate) fn check(c: &mut SiteCheck<'_, '_>) -> Settings {
+    let spec = c.spec();
+    let slug = c.required_text(&spec.site, "site", "\"the-slug-in-your-dashboard-urls\"");
+    let api_key_from = c.secret(&spec.api_key, "api_key", "API_KEY");
+    let invited_by = match &spec.invited_by {
+        Some(e) if is_valid_email(e.get_ref().trim()) => e.get_ref().trim().to_string(),
+        Some(e) => {
+            let name = c.name();
+            c.error(
+                e.span(),
+                format!(
+                    "site `{name}`: invited_by `{}` is not a valid email address",
+                    e.get_ref()
+                ),
+                Some("use the email of an administrator of the site".into()),
+            );
+            String::new()
+        }
+        None => {
+            c.missing("invited_by", "\"admin@example.com\"");
+            String::new()
+        }
+    };
+    Settings {
+        slug,
+        api_key_from,
+        invited_by,
+    }
+}
+
+/// `base_url`, or Periscope's own address.
+pub(crate) fn base_url(c: &mut SiteCheck<'_, '_>) -> Option<url::Url> {
+    match &c.spec().base_url {
+        Some(raw) => c.base_url(raw),
+        None => Some(url::Url::parse(DEFAULT_URL).expect("the default URL is valid")),
+    }
+}
+
+impl ProviderSettings for Settings {
+    type Credentials = Credentials;
+
+    fn credentials(&self, read: &mut dyn FnMut(&SecretSource) -> Secret) -> Credentials {
+        Credentials {
+            api_key: read(&self.api_key_from),
+        }
+    }
+
+    /// `invited_by` is policy, kept from the state; the rest is connection.
+    fn with_connection_of(&self, trusted: &Self) -> Self {
+        Settings {
+            slug: trusted.slug.clone(),
+            api_key_from: trusted.api_key_from.clone(),
+            invited_by: self.invited_by.clone(),
+        }
+    }
+
+    /// The fixed Periscope key.
+    fn sandbox_credentials(&self, _site: &Site) -> Credentials {
+        Credentials {
+            api_key: Secret::new(SANDBOX_PERISCOPE_KEY),
+        }
+    }
+
+    fn provision(&self, data: &mut crate::sandbox::SandboxData, _site: &Site) -> Credentials {
+        let Settings {
+            slug, invited_by, ..
+        } = self;
+        let s = data.periscope.entry(slug.clone()).or_insert_with(|| {
+            crate::commands::stderr_line!("note: the sandbox has no Periscope site `{slug}`; starting one with only {invited_by} in it");
+            PeriscopeSite::new(SANDBOX_PERISCOPE_KEY, invited_by)
+        });
+        Credentials {
+            api_key: Secret::new(&s.api_key),
+        }
+    }
+}

@@ -1,0 +1,429 @@
+//! A site table: its generic checks (provider, other providers' keys,
+//! safety, pacing), run as named steps, and the context a provider's own
+//! settings checks (`provider/<name>/settings.rs`) run in.
+
+use std::ops::Range;
+
+use toml::Spanned;
+
+use super::load::Entry;
+use super::schema::{SecretRef, SiteSpec};
+use super::validate::Checker;
+use crate::model::{Allowances, ProviderKind, Safety, SecretSource, Site};
+
+/// One site table being checked: where problems are reported, and helpers
+/// for the checks every provider's settings share.
+pub struct SiteCheck<'c, 'a> {
+    c: &'c mut Checker<'a>,
+    name: &'c str,
+    entry: &'c Entry<SiteSpec>,
+}
+
+impl<'c> SiteCheck<'c, '_> {
+    /// What the table declares.
+    pub fn spec(&self) -> &'c SiteSpec {
+        &self.entry.spec
+    }
+
+    /// The site's name (`[sites.NAME]`).
+    pub fn name(&self) -> &'c str {
+        self.name
+    }
+
+    /// A problem at `span` of the site's file.
+    pub fn error(&mut self, span: Range<usize>, message: String, hint: Option<String>) {
+        self.c.error(self.entry.file, span, message, hint);
+    }
+
+    /// A required key is missing: the table is pointed at.
+    pub fn missing(&mut self, field: &str, example: &str) {
+        let (name, span) = (self.name, self.entry.span.clone());
+        self.error(
+            span,
+            format!("site `{name}`: missing field `{field}`"),
+            Some(format!("add {field} = {example}")),
+        );
+    }
+
+    /// A required, non-empty text.
+    pub fn required_text(
+        &mut self,
+        value: &Option<Spanned<String>>,
+        field: &str,
+        example: &str,
+    ) -> String {
+        match value {
+            Some(s) if !s.get_ref().trim().is_empty() => s.get_ref().trim().to_string(),
+            Some(s) => {
+                let name = self.name;
+                self.error(
+                    s.span(),
+                    format!("site `{name}`: `{field}` cannot be empty"),
+                    None,
+                );
+                String::new()
+            }
+            None => {
+                self.missing(field, example);
+                String::new()
+            }
+        }
+    }
+
+    /// Where a secret is read from; an inline value is an error that never
+    /// echoes the value.
+    pub fn secret(
+        &mut self,
+        value: &Option<Spanned<SecretRef>>,
+        field: &str,
+        suffix: &str,
+    ) -> SecretSource {
+        let name = self.name;
+        let suggestion = default_env_name(name, suffix);
+        match value {
+            Some(s) => match s.get_ref() {
+                SecretRef::Env(var) => SecretSource::Env(var.trim().to_string()),
+                SecretRef::Command(cmd) => SecretSource::Command(cmd.clone()),
+                SecretRef::Inline => {
+                    self.error(
+                        s.span(),
+                        format!("site `{name}`: the {field} is written inline; secrets never live in state files"),
+                        Some(format!(
+                            "remove it from the file (and rotate it if it was committed), then write {field} = {{ env = \"{suggestion}\" }}"
+                        )),
+                    );
+                    SecretSource::Env(String::new())
+                }
+            },
+            None => {
+                self.missing(field, &format!("{{ env = \"{suggestion}\" }}"));
+                SecretSource::Env(String::new())
+            }
+        }
+    }
+
+    /// A written `base_url`, checked (see [`check_base_url`]).
+    pub fn base_url(&mut self, raw: &Spanned<String>) -> Option<url::Url> {
+        match check_base_url(raw.get_ref()) {
+            Ok(url) => Some(url),
+            Err(why) => {
+                let text = &self.c.files[self.entry.file].text;
+                let span = pointed_at(text, raw.span(), why.marker());
+                let name = self.name;
+                self.error(span, format!("site `{name}`: base_url {why}"), why.hint());
+                None
+            }
+        }
+    }
+}
+
+/// Checks one site table; `None` when it has problems (all reported).
+pub(super) fn check_site(c: &mut Checker, name: &str, entry: &Entry<SiteSpec>) -> Option<Site> {
+    let mut s = SiteCheck { c, name, entry };
+    let provider = provider(&mut s)?;
+    let before = s.c.diagnostics.len();
+    other_providers_keys(&mut s, provider);
+    let settings = provider.check_settings(&mut s);
+    let safety = safety(&mut s);
+    let max_requests_per_second = request_budget(&mut s);
+    let patience_seconds = check_patience(&mut s);
+    if s.c.diagnostics.len() > before {
+        return None;
+    }
+    let spec = &entry.spec;
+    Some(Site {
+        safety,
+        max_requests_per_second,
+        patience_seconds,
+        name: name.to_string(),
+        provider,
+        base_url: settings.base_url?,
+        unmanaged_users: spec.unmanaged_users,
+        unmanaged_groups: spec.unmanaged_groups,
+        config: settings.config,
+    })
+}
+
+/// `provider = "..."`: one the registry knows.
+fn provider(s: &mut SiteCheck) -> Option<ProviderKind> {
+    let written = &s.spec().provider;
+    if let Some(kind) = ProviderKind::parse(written.get_ref()) {
+        return Some(kind);
+    }
+    let name = s.name;
+    let choices: Vec<String> = ProviderKind::ALL
+        .iter()
+        .map(|k| format!("provider = \"{k}\""))
+        .collect();
+    s.error(
+        written.span(),
+        format!("site `{name}`: unknown provider `{}`", written.get_ref()),
+        Some(format!("use {}", choices.join(" or "))),
+    );
+    None
+}
+
+/// The provider-specific keys a site table has, in the order they are
+/// reported, with where each is written.
+fn provider_keys(spec: &SiteSpec) -> [(&'static str, Option<Range<usize>>); 12] {
+    fn at<T>(v: &Option<Spanned<T>>) -> Option<Range<usize>> {
+        v.as_ref().map(Spanned::span)
+    }
+    [
+        ("site", at(&spec.site)),
+        ("api_key", at(&spec.api_key)),
+        ("invited_by", at(&spec.invited_by)),
+        ("cloud", at(&spec.cloud)),
+        ("client_id", at(&spec.client_id)),
+        ("client_secret", at(&spec.client_secret)),
+        ("new_owner", at(&spec.new_owner)),
+        ("archive_documents", at(&spec.archive_documents)),
+        ("provisioning", at(&spec.provisioning)),
+        ("unmanaged_guests", at(&spec.unmanaged_guests)),
+        ("send_invites", at(&spec.send_invites)),
+        (
+            "archive_scheduled_exports",
+            at(&spec.archive_scheduled_exports),
+        ),
+    ]
+}
+
+/// A key only another provider's sites have.
+fn other_providers_keys(s: &mut SiteCheck, provider: ProviderKind) {
+    let name = s.name;
+    for (field, span) in provider_keys(s.spec()) {
+        let Some(span) = span else { continue };
+        if provider.capabilities().site_keys.contains(&field) {
+            continue;
+        }
+        let owner = ProviderKind::ALL
+            .iter()
+            .find(|k| k.capabilities().site_keys.contains(&field));
+        let other = owner.map_or("other", |k| k.as_str());
+        s.error(
+            span,
+            format!("site `{name}`: `{field}` is a setting of {other} sites, not {provider} ones"),
+            Some(format!("remove `{field}`")),
+        );
+    }
+}
+
+/// `protected`, `min_admins` and the `allow_*` acknowledgements.
+fn safety(s: &mut SiteCheck) -> Safety {
+    let spec = s.spec();
+    let name = s.name;
+    let mut protected = Vec::new();
+    for e in spec.protected.iter().flatten() {
+        if super::is_valid_email(e.get_ref().trim()) {
+            protected.push(e.get_ref().trim().to_string());
+        } else {
+            s.error(
+                e.span(),
+                format!(
+                    "site `{name}`: protected `{}` is not a valid email address",
+                    e.get_ref()
+                ),
+                Some("list the emails of people who must never be removed or demoted".into()),
+            );
+        }
+    }
+    Safety {
+        protected,
+        min_admins: spec.min_admins.map_or(1, |n| n as usize),
+        allow: Allowances {
+            removals: spec.allow_removals.map(|n| n as usize),
+            group_deletions: spec.allow_group_deletions.map(|n| n as usize),
+            membership_removals: spec.allow_membership_removals.map(|n| n as usize),
+            admin_changes: spec.allow_admin_changes.map(|n| n as usize),
+        },
+    }
+}
+
+/// `max_requests_per_second`: more than 0, or left out.
+fn request_budget(s: &mut SiteCheck) -> Option<f64> {
+    let written = s.spec().max_requests_per_second;
+    let budget = written.filter(|r| *r > 0.0);
+    if written.is_some() && budget.is_none() {
+        let (name, span) = (s.name, s.entry.span.clone());
+        s.error(
+            span,
+            format!("site `{name}`: max_requests_per_second must be more than 0"),
+            Some("leave it out for no budget".into()),
+        );
+    }
+    budget
+}
+
+/// The longest `patience_seconds` accepted: an hour.
+const PATIENCE_LIMIT: i64 = 3600;
+
+/// `patience_seconds`: a whole number of seconds from 2 (one wait after an
+/// edge's 429) to an hour; 60 when absent.
+fn check_patience(s: &mut SiteCheck) -> u64 {
+    let name = s.name;
+    let default = crate::provider::retry::DEFAULT_PATIENCE.as_secs();
+    let Some(value) = &s.spec().patience_seconds else {
+        return default;
+    };
+    let floor = crate::provider::retry::THROTTLE_FLOOR.as_secs() as i64;
+    let n = *value.get_ref();
+    if (floor..=PATIENCE_LIMIT).contains(&n) {
+        return n as u64;
+    }
+    s.error(
+        value.span(),
+        format!(
+            "site `{name}`: patience_seconds must be from {floor} to {PATIENCE_LIMIT}, not {n}"
+        ),
+        Some(format!(
+            "it is how long one request keeps trying while the site answers 429; leave it out for {default}"
+        )),
+    );
+    default
+}
+
+/// Why a base URL is refused. A URL holding a user name or password is
+/// never shown: the password is a secret written inline.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BaseUrlError {
+    #[error("`{0}` is not a URL: {1}")]
+    NotAUrl(String, url::ParseError),
+    #[error("is not a URL: {0}")]
+    NotAUrlHidden(url::ParseError),
+    #[error("`{0}` uses plain http://, which is only allowed for loopback addresses; use https://")]
+    PlainHttp(String),
+    #[error("`{0}` has scheme `{1}`; use https://")]
+    Scheme(String, String),
+    #[error("holds a password (`user:password@`); secrets never live in state files")]
+    Password,
+    #[error("holds a user name (`user@`), which roster never sends")]
+    UserName,
+    #[error("holds a query (`?...`); roster adds the queries it needs itself")]
+    Query,
+    #[error("holds a fragment (`#...`), which is never sent")]
+    Fragment,
+}
+
+impl BaseUrlError {
+    /// How to fix it.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            BaseUrlError::Password => "remove the user name and password from the URL (and rotate the password if it was committed); the site's credentials come from api_key, or client_id and client_secret".into(),
+            BaseUrlError::UserName => "remove the user name and the `@` from the URL".into(),
+            BaseUrlError::Query => "remove the `?` and everything after it".into(),
+            BaseUrlError::Fragment => "remove the `#` and everything after it".into(),
+            _ => return None,
+        })
+    }
+
+    /// What the problem starts with in the written value, to point at it.
+    pub fn marker(&self) -> Option<&'static str> {
+        match self {
+            BaseUrlError::Password | BaseUrlError::UserName => Some("://"),
+            BaseUrlError::Query => Some("?"),
+            BaseUrlError::Fragment => Some("#"),
+            _ => None,
+        }
+    }
+}
+
+/// `https://` anywhere; plain `http://` only to this machine. Only an
+/// address: no user name or password, query or fragment. The URL is parsed
+/// (requests are built from its parts), so what is refused here could never
+/// be sent oddly.
+pub fn check_base_url(raw: &str) -> Result<url::Url, BaseUrlError> {
+    let url = url::Url::parse(raw.trim()).map_err(|e| {
+        if raw.contains('@') {
+            BaseUrlError::NotAUrlHidden(e)
+        } else {
+            BaseUrlError::NotAUrl(raw.to_string(), e)
+        }
+    })?;
+    if url.password().is_some() {
+        return Err(BaseUrlError::Password);
+    }
+    if !url.username().is_empty() {
+        return Err(BaseUrlError::UserName);
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => return Err(BaseUrlError::PlainHttp(raw.to_string())),
+        other => return Err(BaseUrlError::Scheme(raw.to_string(), other.to_string())),
+    }
+    if url.query().is_some() {
+        return Err(BaseUrlError::Query);
+    }
+    if url.fragment().is_some() {
+        return Err(BaseUrlError::Fragment);
+    }
+    Ok(url)
+}
+
+/// The part of a written value that starts with `marker` (the whole value
+/// when it is not found there).
+fn pointed_at(text: &str, span: Range<usize>, marker: Option<&str>) -> Range<usize> {
+    let found = marker.and_then(|m| {
+        let at = text.get(span.clone())?.find(m)?;
+        let start = span.start + at + if m == "://" { m.len() } else { 0 };
+        Some(start..span.end)
+    });
+    found.unwrap_or(span)
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// `acme-eu`, `API_KEY` → `ACME_EU_API_KEY`, for hints.
+fn default_env_name(site: &str, suffix: &str) -> String {
+    let upper: String = site
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{upper}_{suffix}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::schema::{Fields, SiteSpec};
+    use crate::model::ProviderKind;
+
+    #[test]
+    fn every_providers_site_keys_are_in_the_schema_and_checked_for_others() {
+        let spec: SiteSpec = toml::from_str("provider = \"x\"").unwrap();
+        let checked: Vec<&str> = super::provider_keys(&spec)
+            .iter()
+            .map(|(k, _)| *k)
+            .collect();
+        let mut owned: Vec<&str> = Vec::new();
+        for &kind in ProviderKind::ALL {
+            for key in kind.capabilities().site_keys {
+                assert!(
+                    SiteSpec::FIELDS.contains(key),
+                    "{kind}: `{key}` is not in SiteSpec"
+                );
+                assert!(
+                    checked.contains(key),
+                    "{kind}: `{key}` is not in provider_keys"
+                );
+                owned.push(key);
+            }
+        }
+        // Every key reported as another provider's is some provider's.
+        for key in checked {
+            assert!(owned.contains(&key), "`{key}` belongs to no provider");
+        }
+    }
+}

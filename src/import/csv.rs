@@ -316,7 +316,7 @@ fn cell_count(row: &csv::StringRecord, columns: usize) -> Option<ProblemKind> {
 /// character, or an invisible one (bidi, zero-width) that would make the
 /// name read as something else. `column` names the cell in the message.
 pub(crate) fn cell_problem(column: &str, value: &str) -> Option<CellProblem> {
-    let shown = crate::render::escape::visible(value).to_string();
+    let shown = crate::render::escape::visible(value);
     if value.contains(['\n', '\r']) {
         return Some(CellProblem::LineBreak {
             column: column.to_string(),
@@ -384,7 +384,9 @@ fn batch_edits(
         let (user, edit) = match row_edit(&headers, row, email, declared) {
             Ok(asked) => asked,
             Err(kinds) => {
-                kinds.into_iter().for_each(|k| found.at(*line, k));
+                for k in kinds {
+                    found.at(*line, k);
+                }
                 continue;
             }
         };

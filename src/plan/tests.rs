@@ -837,3 +837,286 @@ fn periscope_groups_match_after_nfc() {
           name: "cafe\u{301}-crew" → "Café Crew"
     "#);
 }
+
+/// Debug snapshots of whole `SitePlan`s: the fields the text never shows
+/// (ids, `live_name`, `declared_inactive`, the memberships' `after`, the
+/// fingerprint) are pinned too.
+mod site_plan_snapshots {
+    use super::*;
+    use crate::model::Handover;
+
+    fn site_plan(desired: DesiredSite, live: LiveSite) -> SitePlan {
+        let mut p = plan(
+            &DesiredState {
+                sites: vec![desired],
+            },
+            &[live],
+        )
+        .expect("a plan");
+        p.sites.remove(0)
+    }
+
+    fn sigma_org() -> Site {
+        Site {
+            name: "org".into(),
+            provider: ProviderKind::Sigma,
+            base_url: url::Url::parse("https://aws-api.sigmacomputing.com").unwrap(),
+            config: SiteConfig::Sigma {
+                client_id_from: crate::model::SecretSource::Env("ID".into()),
+                client_secret_from: crate::model::SecretSource::Env("SECRET".into()),
+                handover: Handover::CredentialsOwner,
+                org: Default::default(),
+            },
+            ..site()
+        }
+    }
+
+    fn sigma_member(email: &str, groups: &[&str]) -> LiveUser {
+        LiveUser {
+            id: Some(format!("m-{email}")),
+            member_type: Some("Viewer".into()),
+            ..live_user(email, "F", "L", groups)
+        }
+    }
+
+    fn team(name: &str) -> LiveGroup {
+        LiveGroup {
+            id: Some(format!("t-{name}")),
+            name: name.into(),
+            ..LiveGroup::default()
+        }
+    }
+
+    #[test]
+    fn a_periscope_plan_that_creates_updates_and_deletes() {
+        let p = site_plan(
+            desired(
+                vec![
+                    user("admin@acme.com", "Site", "Admin", &["Administrators"]),
+                    user("ada@acme.com", "Augusta", "King", &["Finance"]),
+                    user("grace@acme.com", "Grace", "Hopper", &["Analysts"]),
+                ],
+                vec![
+                    group("Analysts", Access::Sql),
+                    group("Finance", Access::View),
+                ],
+            ),
+            LiveSite {
+                account_types: vec![],
+                api_identity: None,
+                users: vec![
+                    admin(),
+                    live_user("ada@acme.com", "Ada", "King", &["Analysts", "All Users"]),
+                    live_user("tim@acme.com", "Tim", "Gone", &["All Users"]),
+                ],
+                groups: [
+                    builtins(),
+                    vec![live_group("Analysts", "view"), live_group("Old", "view")],
+                ]
+                .concat(),
+            },
+        );
+        insta::assert_debug_snapshot!(p, @r#"
+        SitePlan {
+            site: "acme",
+            provider: Periscope,
+            changes: [
+                CreateGroup {
+                    name: "Finance",
+                    access: Some(
+                        View,
+                    ),
+                    description: None,
+                    visibility: None,
+                },
+                UpdateGroup {
+                    live_name: "Analysts",
+                    id: None,
+                    name: None,
+                    access: Some(
+                        Diff {
+                            before: "view",
+                            after: "sql",
+                        },
+                    ),
+                    description: None,
+                    visibility: None,
+                    admins: None,
+                },
+                UpdateUser {
+                    email: "ada@acme.com",
+                    id: None,
+                    renamed_from: None,
+                    first_name: Some(
+                        Diff {
+                            before: "Ada",
+                            after: "Augusta",
+                        },
+                    ),
+                    last_name: None,
+                    member_type: None,
+                    kind: None,
+                    reactivate: false,
+                    groups: Some(
+                        Membership {
+                            added: [
+                                "Finance",
+                            ],
+                            removed: [
+                                "Analysts",
+                            ],
+                            after: [
+                                "Finance",
+                            ],
+                        },
+                    ),
+                },
+                CreateUser {
+                    email: "grace@acme.com",
+                    first_name: "Grace",
+                    last_name: "Hopper",
+                    member_type: None,
+                    groups: [
+                        "Analysts",
+                    ],
+                    kind: Internal,
+                    admin_of: [],
+                },
+                DeleteUser {
+                    email: "tim@acme.com",
+                },
+                DeleteGroup {
+                    name: "Old",
+                    id: None,
+                },
+            ],
+            kept: [],
+            notes: [],
+            guards: [],
+            unneeded_allowances: [],
+            fingerprint: "d7674c1390f87332e8c62cb9a178332ee9f10ff11bb72c23ca0ea6f2cff80874",
+        }
+        "#);
+    }
+
+    #[test]
+    fn a_sigma_plan_that_creates_a_team_changes_memberships_and_deactivates() {
+        let mut off = user("ada@x.io", "F", "L", &[]);
+        off.active = false;
+        let p = site_plan(
+            DesiredSite {
+                site: sigma_org(),
+                users: vec![
+                    DesiredUser {
+                        member_type: Some("Viewer".into()),
+                        ..user("boss@x.io", "F", "L", &["Analysts", "Finance"])
+                    },
+                    off,
+                    DesiredUser {
+                        member_type: Some("Creator".into()),
+                        ..user("new@x.io", "New", "Person", &["Finance"])
+                    },
+                ],
+                groups: vec![
+                    DesiredGroup {
+                        access: None,
+                        ..group("Analysts", Access::View)
+                    },
+                    DesiredGroup {
+                        access: None,
+                        description: Some("Money".into()),
+                        ..group("Finance", Access::View)
+                    },
+                ],
+            },
+            LiveSite {
+                users: vec![
+                    sigma_member("boss@x.io", &["Analysts"]),
+                    sigma_member("ada@x.io", &["Analysts"]),
+                    sigma_member("tim@x.io", &[]),
+                ],
+                groups: vec![team("Analysts")],
+                account_types: vec!["Admin".into(), "Creator".into(), "Viewer".into()],
+                api_identity: None,
+            },
+        );
+        insta::assert_debug_snapshot!(p, @r#"
+        SitePlan {
+            site: "org",
+            provider: Sigma,
+            changes: [
+                CreateGroup {
+                    name: "Finance",
+                    access: None,
+                    description: Some(
+                        "Money",
+                    ),
+                    visibility: None,
+                },
+                UpdateUser {
+                    email: "boss@x.io",
+                    id: Some(
+                        "m-boss@x.io",
+                    ),
+                    renamed_from: None,
+                    first_name: None,
+                    last_name: None,
+                    member_type: None,
+                    kind: None,
+                    reactivate: false,
+                    groups: Some(
+                        Membership {
+                            added: [
+                                "Finance",
+                            ],
+                            removed: [],
+                            after: [
+                                "Analysts",
+                                "Finance",
+                            ],
+                        },
+                    ),
+                },
+                CreateUser {
+                    email: "new@x.io",
+                    first_name: "New",
+                    last_name: "Person",
+                    member_type: Some(
+                        "Creator",
+                    ),
+                    groups: [
+                        "Finance",
+                    ],
+                    kind: Internal,
+                    admin_of: [],
+                },
+                DeactivateUser {
+                    email: "ada@x.io",
+                    id: Some(
+                        "m-ada@x.io",
+                    ),
+                    handover: CredentialsOwner,
+                    declared_inactive: true,
+                    archive_schedules: false,
+                    owns: None,
+                },
+                DeactivateUser {
+                    email: "tim@x.io",
+                    id: Some(
+                        "m-tim@x.io",
+                    ),
+                    handover: CredentialsOwner,
+                    declared_inactive: false,
+                    archive_schedules: false,
+                    owns: None,
+                },
+            ],
+            kept: [],
+            notes: [],
+            guards: [],
+            unneeded_allowances: [],
+            fingerprint: "2426d6143bd47a0a6ac8f0f611a5a1741ab90ee13ee7cb8ea8e4df6b0c7b1855",
+        }
+        "#);
+    }
+}

@@ -58,17 +58,38 @@ fn a_sigma_batch_update_csv_edits_the_state_and_applies() {
     // The edit is reviewed and applied like any other.
     let plan = roster(dir.path(), &["plan", "--sandbox-url", &sb.url], &[]);
     assert_eq!(plan.code, 0, "{}", plan.all());
-    assert!(
-        plan.stdout.contains(
-            "  ~ user  kathy@acme.com\n      email: \"katherine@acme.com\" → \"kathy@acme.com\"\n"
-        ),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout
-            .contains("  ~ user  grace@acme.com\n      member_type: \"Creator\" → \"Viewer\"\n")
-    );
+    insta::assert_snapshot!(run_snapshot(&plan), @r#"
+    exit: 0
+    --- stdout
+    Plan: 2 to create, 7 to update, 2 to delete.
+
+    site acme-sigma (sigma) — 2 to create, 7 to update, 2 to delete
+      + group Data Engineering  description="Pipelines and models"
+      ~ group Growth Marketing
+          name: "Marketing" → "Growth Marketing"
+      ~ user  ada@acme.com
+          first_name: "Ada" → "Augusta"
+          groups: +Data Engineering
+      ~ user  alan@acme.com
+          member_type: "Explorer" → "Creator"
+          groups: +Finance
+      ~ user  barbara@acme.com
+          email: "barbara@old-acme.com" → "barbara@acme.com"
+      + user  edsger@acme.com  first_name="Edsger" last_name="Dijkstra" groups=[]
+      ~ user  grace@acme.com
+          member_type: "Creator" → "Viewer"
+      ~ user  john@acme.com
+          active: false → true (reactivated)
+      ~ user  kathy@acme.com
+          email: "katherine@acme.com" → "kathy@acme.com"
+      - user  tim@acme.com  (not declared; deactivated, 4 documents and 0 schedules to admin@acme.com)
+      - group Old Team  (not declared; deleted)
+      = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+
+    Read 2 state files: 1 site, 9 people, 4 groups.
+    --- stderr
+    "#);
     let apply = roster(
         dir.path(),
         &["apply", "--yes", "--sandbox-url", &sb.url],
@@ -118,16 +139,32 @@ fn a_removal_csv_removes_the_people_it_lists() {
         "comments kept"
     );
     let plan = roster(dir.path(), &["plan", "--sandbox-url", &sb.url], &[]);
-    assert!(
-        plan.stdout.contains(
-            "  - user  alan@acme.com  (not declared; deactivated, 2 documents and 0 schedules to admin@acme.com)"
-        ),
-        "{}",
-        plan.stdout
-    );
-    assert!(plan.stdout.contains(
-        "  - user  grace@acme.com  (not declared; deactivated, 7 documents and 0 schedules to admin@acme.com)"
-    ));
+    insta::assert_snapshot!(run_snapshot(&plan), @r#"
+    exit: 0
+    --- stdout
+    Plan: 2 to create, 4 to update, 4 to delete.
+
+    site acme-sigma (sigma) — 2 to create, 4 to update, 4 to delete
+      + group Data Engineering  description="Pipelines and models"
+      ~ group Growth Marketing
+          name: "Marketing" → "Growth Marketing"
+      ~ user  ada@acme.com
+          groups: +Data Engineering
+      ~ user  barbara@acme.com
+          email: "barbara@old-acme.com" → "barbara@acme.com"
+      ~ user  john@acme.com
+          active: false → true (reactivated)
+      + user  linus@acme.com  first_name="Linus" last_name="Torvalds" member_type="Creator" groups=[Data Engineering]
+      - user  alan@acme.com  (not declared; deactivated, 2 documents and 0 schedules to admin@acme.com)
+      - user  grace@acme.com  (not declared; deactivated, 7 documents and 0 schedules to admin@acme.com)
+      - user  tim@acme.com  (not declared; deactivated, 4 documents and 0 schedules to admin@acme.com)
+      - group Old Team  (not declared; deleted)
+      = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+
+    Read 2 state files: 1 site, 7 people, 4 groups.
+    --- stderr
+    "#);
 }
 
 #[test]

@@ -887,13 +887,25 @@ mod site_plan_snapshots {
         }
     }
 
+    fn periscope_live(users: Vec<LiveUser>, groups: Vec<LiveGroup>) -> LiveSite {
+        LiveSite {
+            account_types: vec![],
+            api_identity: None,
+            users: [vec![admin()], users].concat(),
+            groups: [builtins(), groups].concat(),
+        }
+    }
+
+    fn admin_user() -> DesiredUser {
+        user("admin@acme.com", "Site", "Admin", &["Administrators"])
+    }
+
     #[test]
-    fn a_periscope_plan_that_creates_updates_and_deletes() {
+    fn a_periscope_plan_that_creates_a_group_and_a_person_and_changes_access() {
         let p = site_plan(
             desired(
                 vec![
-                    user("admin@acme.com", "Site", "Admin", &["Administrators"]),
-                    user("ada@acme.com", "Augusta", "King", &["Finance"]),
+                    admin_user(),
                     user("grace@acme.com", "Grace", "Hopper", &["Analysts"]),
                 ],
                 vec![
@@ -901,20 +913,7 @@ mod site_plan_snapshots {
                     group("Finance", Access::View),
                 ],
             ),
-            LiveSite {
-                account_types: vec![],
-                api_identity: None,
-                users: vec![
-                    admin(),
-                    live_user("ada@acme.com", "Ada", "King", &["Analysts", "All Users"]),
-                    live_user("tim@acme.com", "Tim", "Gone", &["All Users"]),
-                ],
-                groups: [
-                    builtins(),
-                    vec![live_group("Analysts", "view"), live_group("Old", "view")],
-                ]
-                .concat(),
-            },
+            periscope_live(vec![], vec![live_group("Analysts", "view")]),
         );
         insta::assert_debug_snapshot!(p, @r#"
         SitePlan {
@@ -943,6 +942,57 @@ mod site_plan_snapshots {
                     visibility: None,
                     admins: None,
                 },
+                CreateUser {
+                    email: "grace@acme.com",
+                    first_name: "Grace",
+                    last_name: "Hopper",
+                    member_type: None,
+                    groups: [
+                        "Analysts",
+                    ],
+                    kind: Internal,
+                    admin_of: [],
+                },
+            ],
+            kept: [],
+            notes: [],
+            guards: [],
+            unneeded_allowances: [],
+            fingerprint: "4080e3f1f2be1e920f8b6898a37791b9539dad4914663f29a53debfe8c175be6",
+        }
+        "#);
+    }
+
+    #[test]
+    fn a_periscope_plan_that_updates_a_person_and_deletes() {
+        let p = site_plan(
+            desired(
+                vec![
+                    admin_user(),
+                    user("ada@acme.com", "Augusta", "King", &["Finance"]),
+                ],
+                vec![
+                    group("Analysts", Access::View),
+                    group("Finance", Access::View),
+                ],
+            ),
+            periscope_live(
+                vec![
+                    live_user("ada@acme.com", "Ada", "King", &["Analysts", "All Users"]),
+                    live_user("tim@acme.com", "Tim", "Gone", &["All Users"]),
+                ],
+                vec![
+                    live_group("Analysts", "view"),
+                    live_group("Finance", "view"),
+                    live_group("Old", "view"),
+                ],
+            ),
+        );
+        insta::assert_debug_snapshot!(p, @r#"
+        SitePlan {
+            site: "acme",
+            provider: Periscope,
+            changes: [
                 UpdateUser {
                     email: "ada@acme.com",
                     id: None,
@@ -971,17 +1021,6 @@ mod site_plan_snapshots {
                         },
                     ),
                 },
-                CreateUser {
-                    email: "grace@acme.com",
-                    first_name: "Grace",
-                    last_name: "Hopper",
-                    member_type: None,
-                    groups: [
-                        "Analysts",
-                    ],
-                    kind: Internal,
-                    admin_of: [],
-                },
                 DeleteUser {
                     email: "tim@acme.com",
                 },
@@ -994,65 +1033,58 @@ mod site_plan_snapshots {
             notes: [],
             guards: [],
             unneeded_allowances: [],
-            fingerprint: "d7674c1390f87332e8c62cb9a178332ee9f10ff11bb72c23ca0ea6f2cff80874",
+            fingerprint: "3f5d819f5d52f93c76d47678b24e62e6d9334b38747d27651e104f5bb99cc70b",
         }
         "#);
     }
 
-    #[test]
-    fn a_sigma_plan_that_creates_a_team_changes_memberships_and_deactivates() {
-        let mut off = user("ada@x.io", "F", "L", &[]);
-        off.active = false;
-        let p = site_plan(
+    fn sigma_plan(users: Vec<DesiredUser>, live_users: Vec<LiveUser>) -> SitePlan {
+        let no_access = |name: &str| DesiredGroup {
+            access: None,
+            ..group(name, Access::View)
+        };
+        site_plan(
             DesiredSite {
                 site: sigma_org(),
-                users: vec![
-                    DesiredUser {
-                        member_type: Some("Viewer".into()),
-                        ..user("boss@x.io", "F", "L", &["Analysts", "Finance"])
-                    },
-                    off,
-                    DesiredUser {
-                        member_type: Some("Creator".into()),
-                        ..user("new@x.io", "New", "Person", &["Finance"])
-                    },
-                ],
-                groups: vec![
-                    DesiredGroup {
-                        access: None,
-                        ..group("Analysts", Access::View)
-                    },
-                    DesiredGroup {
-                        access: None,
-                        description: Some("Money".into()),
-                        ..group("Finance", Access::View)
-                    },
-                ],
+                users,
+                groups: vec![no_access("Analysts"), no_access("Finance")],
             },
             LiveSite {
-                users: vec![
-                    sigma_member("boss@x.io", &["Analysts"]),
-                    sigma_member("ada@x.io", &["Analysts"]),
-                    sigma_member("tim@x.io", &[]),
-                ],
-                groups: vec![team("Analysts")],
+                users: live_users,
+                groups: vec![team("Analysts"), team("Finance")],
                 account_types: vec!["Admin".into(), "Creator".into(), "Viewer".into()],
                 api_identity: None,
             },
+        )
+    }
+
+    fn viewer(email: &str, groups: &[&str]) -> DesiredUser {
+        DesiredUser {
+            member_type: Some("Viewer".into()),
+            ..user(email, "F", "L", groups)
+        }
+    }
+
+    #[test]
+    fn a_sigma_plan_that_changes_team_memberships_and_a_member_type() {
+        let p = sigma_plan(
+            vec![
+                viewer("boss@x.io", &["Analysts", "Finance"]),
+                DesiredUser {
+                    member_type: Some("Creator".into()),
+                    ..user("cy@x.io", "F", "L", &[])
+                },
+            ],
+            vec![
+                sigma_member("boss@x.io", &["Analysts"]),
+                sigma_member("cy@x.io", &["Finance"]),
+            ],
         );
         insta::assert_debug_snapshot!(p, @r#"
         SitePlan {
             site: "org",
             provider: Sigma,
             changes: [
-                CreateGroup {
-                    name: "Finance",
-                    access: None,
-                    description: Some(
-                        "Money",
-                    ),
-                    visibility: None,
-                },
                 UpdateUser {
                     email: "boss@x.io",
                     id: Some(
@@ -1077,12 +1109,61 @@ mod site_plan_snapshots {
                         },
                     ),
                 },
+                UpdateUser {
+                    email: "cy@x.io",
+                    id: Some(
+                        "m-cy@x.io",
+                    ),
+                    renamed_from: None,
+                    first_name: None,
+                    last_name: None,
+                    member_type: Some(
+                        Diff {
+                            before: "Viewer",
+                            after: "Creator",
+                        },
+                    ),
+                    kind: None,
+                    reactivate: false,
+                    groups: Some(
+                        Membership {
+                            added: [],
+                            removed: [
+                                "Finance",
+                            ],
+                            after: [],
+                        },
+                    ),
+                },
+            ],
+            kept: [],
+            notes: [],
+            guards: [],
+            unneeded_allowances: [],
+            fingerprint: "08a6235c03ee3938305081b6bdcc19ab1ee8011a996375c428c01e6cc9840066",
+        }
+        "#);
+    }
+
+    #[test]
+    fn a_sigma_plan_that_creates_a_member_and_deactivates_two() {
+        let mut off = viewer("ada@x.io", &[]);
+        off.active = false;
+        let p = sigma_plan(
+            vec![viewer("new@x.io", &["Finance"]), off],
+            vec![sigma_member("ada@x.io", &[]), sigma_member("tim@x.io", &[])],
+        );
+        insta::assert_debug_snapshot!(p, @r#"
+        SitePlan {
+            site: "org",
+            provider: Sigma,
+            changes: [
                 CreateUser {
                     email: "new@x.io",
-                    first_name: "New",
-                    last_name: "Person",
+                    first_name: "F",
+                    last_name: "L",
                     member_type: Some(
-                        "Creator",
+                        "Viewer",
                     ),
                     groups: [
                         "Finance",
@@ -1115,7 +1196,7 @@ mod site_plan_snapshots {
             notes: [],
             guards: [],
             unneeded_allowances: [],
-            fingerprint: "2426d6143bd47a0a6ac8f0f611a5a1741ab90ee13ee7cb8ea8e4df6b0c7b1855",
+            fingerprint: "845bd3e0c4910c839ee7c2401c90830b76d17347ece6e17d44959b707ebe3585",
         }
         "#);
     }

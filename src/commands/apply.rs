@@ -173,36 +173,8 @@ async fn apply(
     }
     let plan = &computed.plan;
     let fingerprint = crate::plan::DesiredFingerprint::of(desired);
-    let start = std::time::Instant::now();
-    let mismatch =
-        saved.and_then(|s| crate::plan::compare(s.plan, plan, &s.fingerprint, &s.declared));
-    if saved.is_some() {
-        tracing::debug!(
-            elapsed_ms = start.elapsed().as_millis() as u64,
-            "saved plan compared"
-        );
-    }
-    if let (Some(mismatch), Some(path)) = (mismatch, &args.plan) {
-        let shown = crate::render::apply::mismatch(&mismatch, &path.display().to_string());
-        if json {
-            stderr_text!("{shown}");
-        } else {
-            out!("{shown}")?;
-        }
-        bail!(
-            "refusing to apply {}: it is not the plan roster would carry out now. Run `roster plan` again, review it, and apply the new plan; nothing was changed",
-            path.display()
-        );
-    }
-    if !json {
-        out!("{}", crate::render::render(plan, &fingerprint, args.format))?;
-    } else if !args.yes && !args.dry_run && !plan.is_empty() {
-        // The JSON comes at the end: whoever confirms reads the plan first.
-        stderr_text!(
-            "{}",
-            crate::render::render(plan, &fingerprint, Format::Text)
-        );
-    }
+    refuse_changed_plan(saved, plan, args)?;
+    show_plan(plan, &fingerprint, args)?;
     let unreadable = computed.unreadable_lines();
     let ending = Ending {
         plan,
@@ -216,14 +188,7 @@ async fn apply(
         ending.emit(ApplyStatus::Refused, None)?;
         return Err(refused);
     }
-    for why in &unreadable {
-        let line = format!("\nNot applied, as its live state could not be read: {why}");
-        if json {
-            stderr_line!("{line}");
-        } else {
-            outln!("{line}")?;
-        }
-    }
+    say_unreadable(&unreadable, json)?;
     if plan.is_empty() {
         if !json {
             outln!("Nothing to apply.")?;
@@ -236,14 +201,83 @@ async fn apply(
     if !json {
         print_report(&crate::render::apply::report(&report), args.format)?;
     }
-    let total = plan.summary().total();
-    let see = if json {
+    finish(&report, &computed, &ending)
+}
+
+/// Refuses a saved plan (`roster apply FILE`) that is not the plan roster
+/// would carry out now, showing how it differs.
+fn refuse_changed_plan(
+    saved: Option<&Saved<'_>>,
+    plan: &crate::plan::Plan,
+    args: &ApplyArgs,
+) -> Result<()> {
+    let (Some(saved), Some(path)) = (saved, &args.plan) else {
+        return Ok(());
+    };
+    let start = std::time::Instant::now();
+    let mismatch = crate::plan::compare(saved.plan, plan, &saved.fingerprint, &saved.declared);
+    tracing::debug!(
+        elapsed_ms = start.elapsed().as_millis() as u64,
+        "saved plan compared"
+    );
+    let Some(mismatch) = mismatch else {
+        return Ok(());
+    };
+    let shown = crate::render::apply::mismatch(&mismatch, &path.display().to_string());
+    if args.format == Format::Json {
+        stderr_text!("{shown}");
+    } else {
+        out!("{shown}")?;
+    }
+    bail!(
+        "refusing to apply {}: it is not the plan roster would carry out now. Run `roster plan` again, review it, and apply the new plan; nothing was changed",
+        path.display()
+    )
+}
+
+/// The plan, on stdout; with `--format json`, on stderr when it is to be
+/// confirmed (the JSON comes at the end: whoever confirms reads the plan
+/// first).
+fn show_plan(
+    plan: &crate::plan::Plan,
+    fingerprint: &crate::plan::DesiredFingerprint,
+    args: &ApplyArgs,
+) -> Result<()> {
+    if args.format != Format::Json {
+        out!("{}", crate::render::render(plan, fingerprint, args.format))?;
+    } else if !args.yes && !args.dry_run && !plan.is_empty() {
+        stderr_text!("{}", crate::render::render(plan, fingerprint, Format::Text));
+    }
+    Ok(())
+}
+
+/// One line per site whose live state could not be read.
+fn say_unreadable(unreadable: &[String], json: bool) -> Result<()> {
+    for why in unreadable {
+        let line = format!("\nNot applied, as its live state could not be read: {why}");
+        if json {
+            stderr_line!("{line}");
+        } else {
+            outln!("{line}")?;
+        }
+    }
+    Ok(())
+}
+
+/// The run's status from its report: interrupted, finished, or failed.
+fn finish(
+    report: &crate::apply::Report,
+    computed: &super::plan::Computed,
+    ending: &Ending<'_>,
+) -> Result<Status> {
+    let total = ending.plan.summary().total();
+    let see = if ending.context.args.format == Format::Json {
         "see the JSON result"
     } else {
         "see the report above"
     };
     if report.interrupted {
-        ending.emit(ApplyStatus::Interrupted, Some(&report))?;
+        ending.emit(ApplyStatus::Interrupted, Some(report))?;
         stderr_line!(
             "error: apply interrupted: {} of {total} changes not started; {see}",
             report.not_started()
@@ -257,11 +291,11 @@ async fn apply(
         } else {
             ApplyStatus::Failed
         };
-        ending.emit(status, Some(&report))?;
+        ending.emit(status, Some(report))?;
         computed.require_every_site("the changes of the other sites were applied")?;
         Ok(Status::Success)
     } else {
-        ending.emit(ApplyStatus::Failed, Some(&report))?;
+        ending.emit(ApplyStatus::Failed, Some(report))?;
         bail!("{} of {} changes failed; {see}", report.failed(), total)
     }
 }

@@ -166,16 +166,11 @@ fn from_csv(dir: &Path, csv: &Path, args: &ImportArgs) -> Result<Status> {
     };
     let updated = match result {
         Ok(n) => n,
-        Err(problems) => {
-            for p in &problems {
+        Err(e) => {
+            for p in &e.problems {
                 stderr_line!("error: {p}");
             }
-            bail!(
-                "{} problem{} in {}; nothing was written",
-                problems.len(),
-                if problems.len() == 1 { "" } else { "s" },
-                csv.display()
-            );
+            bail!("{e}; nothing was written");
         }
     };
     files.canonicalize().map_err(|e| anyhow!(e))?;

@@ -6,7 +6,7 @@
 //! problem is reported with its CSV line; nothing is written unless every
 //! row is good.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use crate::model::{DesiredState, email_key};
@@ -71,6 +71,158 @@ pub fn restore(cell: &str) -> &str {
     }
 }
 
+/// Why a CSV cannot be used: every problem found in it; nothing is written.
+#[derive(Debug, thiserror::Error)]
+#[error("{} problem{} in {file}", problems.len(), if problems.len() == 1 { "" } else { "s" })]
+pub struct CsvError {
+    pub file: String,
+    pub problems: Vec<CsvProblem>,
+}
+
+/// One problem found in a CSV file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CsvProblem {
+    /// At a line of the file (`None`: the file as a whole).
+    #[error("{file}{}: {kind}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Found {
+        file: String,
+        line: Option<u64>,
+        kind: ProblemKind,
+    },
+    /// One the reader of `roster export`'s CSV found, worded (with its file
+    /// and line) by it.
+    #[error("{0}")]
+    Export(String),
+}
+
+/// What is wrong, at a line of a CSV file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProblemKind {
+    #[error("cannot read the CSV: {0}")]
+    Unreadable(String),
+    #[error("cannot read the header row: {0}")]
+    Header(String),
+    #[error(
+        "the file is empty; its first line must name the columns (a header row), then one row per person"
+    )]
+    Empty,
+    #[error("the header has {0}: roster reads comma-separated files; save it as CSV with commas")]
+    Separator(&'static str),
+    #[error(
+        "column `{name}` (column {at}) repeats column {first} `{first_name}`; keep one of them"
+    )]
+    RepeatedColumn {
+        name: String,
+        at: usize,
+        first: usize,
+        first_name: String,
+    },
+    #[error(
+        "{cells} cells, but the header names {columns} columns; put a value that holds a comma in double quotes"
+    )]
+    TooManyCells { cells: usize, columns: usize },
+    // A cut-short row (an unclosed quote at the end of the file, a lost
+    // separator): which cell is which is a guess.
+    #[error(
+        "{cells} cells, but the header names {columns} columns; give every row a cell per column (an empty one leaves a value alone), and close every double quote"
+    )]
+    TooFewCells { cells: usize, columns: usize },
+    #[error("not a CSV row: {0}")]
+    NotARow(String),
+    #[error("unknown column `{0}`; the columns are {all} (any order)", all = BATCH_HEADERS.join(", "))]
+    UnknownColumn(String),
+    #[error("the `{0}` column is required")]
+    MissingColumn(&'static str),
+    #[error("no `email_address` or `email` column; the people to remove are read from it")]
+    NoRemoveColumn,
+    #[error("`Email` is empty")]
+    EmptyEmail,
+    #[error("the email is empty")]
+    EmptyRemoveEmail,
+    #[error(transparent)]
+    Cell(#[from] CellProblem),
+    #[error("`{0}` is not a valid email address")]
+    InvalidEmail(String),
+    #[error("`{0}` is not declared in the state; add them as a [[users]] entry first")]
+    Undeclared(String),
+    #[error("`{0}` is not declared in the state")]
+    UndeclaredToRemove(String),
+    #[error("isArchived must be True or False, not `{0}`")]
+    NotABool(String),
+    #[error("New Email `{0}` is not a valid email address")]
+    InvalidNewEmail(String),
+    #[error("New Email `{0}` is already declared for someone else")]
+    NewEmailTaken(String),
+    #[error("`{email}` also appears on line {first} with other values; keep one row per person")]
+    RepeatedRow { email: String, first: u64 },
+}
+
+/// Why a name or email cell cannot be used (`column` names the cell,
+/// `shown` is its value made visible).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CellProblem {
+    #[error("{column} `{shown}` holds a line break; a name or email is one line")]
+    LineBreak { column: String, shown: String },
+    #[error("{column} `{shown}` holds a control or invisible character (U+{code:04X}); remove it")]
+    Invisible {
+        column: String,
+        shown: String,
+        code: u32,
+    },
+}
+
+/// The problems found so far in one file.
+pub(crate) struct Found {
+    file: String,
+    problems: Vec<CsvProblem>,
+}
+
+impl Found {
+    fn new(path: &Path) -> Found {
+        Found {
+            file: path.display().to_string(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// A problem at `line` (`None`: the file as a whole).
+    fn push(&mut self, line: Option<u64>, kind: impl Into<ProblemKind>) {
+        self.problems.push(CsvProblem::Found {
+            file: self.file.clone(),
+            line,
+            kind: kind.into(),
+        });
+    }
+
+    fn at(&mut self, line: u64, kind: impl Into<ProblemKind>) {
+        self.push(Some(line), kind);
+    }
+
+    /// The error that holds every problem found (and `more`).
+    fn error(mut self, more: impl IntoIterator<Item = CsvProblem>) -> CsvError {
+        self.problems.extend(more);
+        CsvError {
+            file: self.file,
+            problems: self.problems,
+        }
+    }
+
+    /// A file that cannot be read at all.
+    fn fatal(mut self, line: Option<u64>, kind: ProblemKind) -> CsvError {
+        self.push(line, kind);
+        self.error([])
+    }
+
+    /// `ok`, or the error when anything was found.
+    fn or_error<T>(self, ok: T) -> Result<T, CsvError> {
+        if self.problems.is_empty() {
+            Ok(ok)
+        } else {
+            Err(self.error([]))
+        }
+    }
+}
+
 /// Whether a header cell suggests another separator, and which.
 fn other_separator(headers: &csv::StringRecord) -> Option<&'static str> {
     let all: String = headers.iter().collect();
@@ -84,100 +236,106 @@ fn other_separator(headers: &csv::StringRecord) -> Option<&'static str> {
 }
 
 /// Columns named twice, ignoring case and surrounding spaces.
-fn duplicate_columns(shown: &str, headers: &csv::StringRecord) -> Vec<String> {
+fn duplicate_columns(found: &mut Found, headers: &csv::StringRecord) {
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut problems = Vec::new();
     for (i, h) in headers.iter().enumerate() {
         match seen.get(&h.trim().to_lowercase()) {
-            Some(first) => problems.push(format!(
-                "{shown}:1: column `{h}` (column {}) repeats column {} `{}`; keep one of them",
-                i + 1,
-                first + 1,
-                &headers[*first]
-            )),
+            Some(first) => found.at(
+                1,
+                ProblemKind::RepeatedColumn {
+                    name: h.to_string(),
+                    at: i + 1,
+                    first: first + 1,
+                    first_name: headers[*first].to_string(),
+                },
+            ),
             None => {
                 seen.insert(h.trim().to_lowercase(), i);
             }
         }
     }
-    problems
 }
 
 /// Reads a CSV: its table and the problems found in it (columns named
 /// twice, rows that do not read or have more cells than the header), or,
 /// when nothing can be read, why.
-pub(crate) fn read(path: &Path) -> Result<(Table, Vec<String>), Vec<String>> {
-    let shown = path.display().to_string();
-    let mut reader = csv::ReaderBuilder::new()
+pub(crate) fn read(path: &Path) -> Result<(Table, Found), CsvError> {
+    let mut found = Found::new(path);
+    let mut reader = match csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
         .from_path(path)
-        .map_err(|e| vec![format!("{shown}: cannot read the CSV: {e}")])?;
-    let headers = reader
-        .headers()
-        .map_err(|e| vec![format!("{shown}:1: cannot read the header row: {e}")])?
-        .clone();
+    {
+        Ok(reader) => reader,
+        Err(e) => return Err(found.fatal(None, ProblemKind::Unreadable(e.to_string()))),
+    };
+    let headers = match reader.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => return Err(found.fatal(Some(1), ProblemKind::Header(e.to_string()))),
+    };
     if headers.iter().all(str::is_empty) {
-        return Err(vec![format!(
-            "{shown}:1: the file is empty; its first line must name the columns (a header row), then one row per person"
-        )]);
+        return Err(found.fatal(Some(1), ProblemKind::Empty));
     }
     if let Some(sep) = other_separator(&headers) {
-        return Err(vec![format!(
-            "{shown}:1: the header has {sep}: roster reads comma-separated files; save it as CSV with commas"
-        )]);
+        return Err(found.fatal(Some(1), ProblemKind::Separator(sep)));
     }
-    let mut problems = duplicate_columns(&shown, &headers);
+    duplicate_columns(&mut found, &headers);
     let mut rows = Vec::new();
     for record in reader.records() {
         match record {
             Ok(r) => {
                 let line = r.position().map_or(0, csv::Position::line);
-                if r.len() > headers.len() {
-                    problems.push(format!(
-                        "{shown}:{line}: {} cells, but the header names {} columns; put a value that holds a comma in double quotes",
-                        r.len(),
-                        headers.len()
-                    ));
-                } else if r.len() < headers.len() && r.iter().any(|c| !c.trim().is_empty()) {
-                    // A cut-short row (an unclosed quote at the end of the
-                    // file, a lost separator): which cell is which is a guess.
-                    problems.push(format!(
-                        "{shown}:{line}: {} cells, but the header names {} columns; give every row a cell per column (an empty one leaves a value alone), and close every double quote",
-                        r.len(),
-                        headers.len()
-                    ));
+                if let Some(kind) = cell_count(&r, headers.len()) {
+                    found.at(line, kind);
                 }
                 rows.push((line, r.iter().map(restore).collect()));
             }
             Err(e) => {
                 let line = e.position().map_or(0, csv::Position::line);
-                problems.push(format!("{shown}:{line}: not a CSV row: {e}"));
+                found.at(line, ProblemKind::NotARow(e.to_string()));
             }
         }
     }
-    Ok((Table { headers, rows }, problems))
+    Ok((Table { headers, rows }, found))
+}
+
+/// A row with more cells than the header names, or with fewer and not
+/// blank.
+fn cell_count(row: &csv::StringRecord, columns: usize) -> Option<ProblemKind> {
+    let cells = row.len();
+    if cells > columns {
+        Some(ProblemKind::TooManyCells { cells, columns })
+    } else if cells < columns && row.iter().any(|c| !c.trim().is_empty()) {
+        Some(ProblemKind::TooFewCells { cells, columns })
+    } else {
+        None
+    }
 }
 
 /// Why a name or email cell cannot be used: a line break or another control
 /// character, or an invisible one (bidi, zero-width) that would make the
 /// name read as something else. `column` names the cell in the message.
-pub(crate) fn one_line(column: &str, value: &str) -> Option<String> {
+pub(crate) fn cell_problem(column: &str, value: &str) -> Option<CellProblem> {
     let shown = crate::render::escape::visible(value);
     if value.contains(['\n', '\r']) {
-        return Some(format!(
-            "{column} `{shown}` holds a line break; a name or email is one line"
-        ));
+        return Some(CellProblem::LineBreak {
+            column: column.to_string(),
+            shown,
+        });
     }
     value
         .chars()
         .find(|&c| c != '\\' && crate::render::escape::needs_escape(c))
-        .map(|c| {
-            format!(
-                "{column} `{shown}` holds a control or invisible character (U+{:04X}); remove it",
-                u32::from(c)
-            )
+        .map(|c| CellProblem::Invisible {
+            column: column.to_string(),
+            shown,
+            code: u32::from(c),
         })
+}
+
+/// [`cell_problem`], worded.
+pub(crate) fn one_line(column: &str, value: &str) -> Option<String> {
+    cell_problem(column, value).map(|p| p.to_string())
 }
 
 /// Applies a batch-update CSV to the state files; the number of people
@@ -186,109 +344,131 @@ pub fn batch_update(
     path: &Path,
     files: &mut StateFiles,
     desired: &DesiredState,
-) -> Result<usize, Vec<String>> {
-    let shown = path.display().to_string();
-    let (table, mut problems) = read(path)?;
+) -> Result<usize, CsvError> {
+    let (table, found) = read(path)?;
     if super::roundtrip::is_export(&table.headers) {
-        return super::roundtrip::update(&shown, table, problems, files, desired);
+        let problems = found.problems.iter().map(ToString::to_string).collect();
+        return super::roundtrip::update(&found.file, table, problems, files, desired)
+            .map_err(|all| Found::new(path).error(all.into_iter().map(CsvProblem::Export)));
     }
+    let mut found = found;
+    let edits = batch_edits(table, &mut found, &files.users());
+    found.or_error(())?;
+    Ok(write_edits(files, edits))
+}
+
+/// A person's edit from a batch-update CSV: its line, whose it is, the
+/// email it names them by, and what it asks.
+type Edit = (u64, UserRef, String, RowEdit);
+
+/// The edits a batch-update CSV asks for, one per person, by email key;
+/// every problem goes to `found`.
+fn batch_edits(
+    table: Table,
+    found: &mut Found,
+    declared: &BTreeMap<String, UserRef>,
+) -> HashMap<String, Edit> {
     let Table { headers, rows } = table;
-    let column = |name: &str| headers.iter().position(|h| h == name);
     for h in &headers {
         if !BATCH_HEADERS.contains(&h) {
-            problems.push(format!(
-                "{shown}:1: unknown column `{h}`; the columns are {} (any order)",
-                BATCH_HEADERS.join(", ")
-            ));
+            found.at(1, ProblemKind::UnknownColumn(h.to_string()));
         }
     }
-    let Some(email_col) = column("Email") else {
-        problems.push(format!("{shown}:1: the `Email` column is required"));
-        return Err(problems);
+    let mut edits: HashMap<String, Edit> = HashMap::new();
+    let Some(email_col) = headers.iter().position(|h| h == "Email") else {
+        found.at(1, ProblemKind::MissingColumn("Email"));
+        return edits;
     };
-    let declared = files.users();
-    let mut edits: HashMap<String, (u64, UserRef, String, RowEdit)> = HashMap::new();
     for (line, row) in &rows {
-        let cell = |name: &str| {
-            column(name)
-                .and_then(|i| row.get(i))
-                .filter(|v| !v.is_empty())
-                .map(str::to_string)
-        };
         let email = row.get(email_col).unwrap_or_default();
-        if email.is_empty() {
-            problems.push(format!("{shown}:{line}: `Email` is empty"));
-            continue;
-        }
-        let broken: Vec<String> = ["Email", "First Name", "Last Name", "New Email"]
-            .into_iter()
-            .filter_map(|c| one_line(c, &cell(c).unwrap_or_default()))
-            .collect();
-        if !broken.is_empty() {
-            problems.extend(broken.iter().map(|p| format!("{shown}:{line}: {p}")));
-            continue;
-        }
-        if !is_valid_email(email) {
-            problems.push(format!(
-                "{shown}:{line}: `{email}` is not a valid email address"
-            ));
-            continue;
-        }
-        let Some(user) = declared.get(&email_key(email)) else {
-            problems.push(format!(
-                "{shown}:{line}: `{email}` is not declared in the state; add them as a [[users]] entry first"
-            ));
-            continue;
-        };
-        let archived = match cell("isArchived") {
-            None => None,
-            Some(v) if v.eq_ignore_ascii_case("true") => Some(true),
-            Some(v) if v.eq_ignore_ascii_case("false") => Some(false),
-            Some(v) => {
-                problems.push(format!(
-                    "{shown}:{line}: isArchived must be True or False, not `{v}`"
-                ));
+        let (user, edit) = match row_edit(&headers, row, email, declared) {
+            Ok(asked) => asked,
+            Err(kinds) => {
+                for k in kinds {
+                    found.at(*line, k);
+                }
                 continue;
             }
-        };
-        let new_email = cell("New Email");
-        if let Some(n) = &new_email {
-            if !is_valid_email(n) {
-                problems.push(format!(
-                    "{shown}:{line}: New Email `{n}` is not a valid email address"
-                ));
-                continue;
-            }
-            if declared
-                .get(&email_key(n))
-                .is_some_and(|other| other != user)
-            {
-                problems.push(format!(
-                    "{shown}:{line}: New Email `{n}` is already declared for someone else"
-                ));
-                continue;
-            }
-        }
-        let edit = RowEdit {
-            first_name: cell("First Name"),
-            last_name: cell("Last Name"),
-            new_email,
-            member_type: cell("Member Type"),
-            archived,
         };
         match edits.get(&email_key(email)) {
-            Some((first, _, _, earlier)) if *earlier != edit => problems.push(format!(
-                "{shown}:{line}: `{email}` also appears on line {first} with other values; keep one row per person"
-            )),
+            Some((first, _, _, earlier)) if *earlier != edit => found.at(
+                *line,
+                ProblemKind::RepeatedRow {
+                    email: email.to_string(),
+                    first: *first,
+                },
+            ),
             Some(_) => {}
             None => {
-                edits.insert(email_key(email), (*line, user.clone(), email.to_string(), edit));
+                edits.insert(email_key(email), (*line, user, email.to_string(), edit));
             }
         }
     }
-    if !problems.is_empty() {
-        return Err(problems);
+    edits
+}
+
+/// What one row of a batch-update CSV asks, and of whom; or its problems.
+fn row_edit(
+    headers: &csv::StringRecord,
+    row: &csv::StringRecord,
+    email: &str,
+    declared: &BTreeMap<String, UserRef>,
+) -> Result<(UserRef, RowEdit), Vec<ProblemKind>> {
+    let cell = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .and_then(|i| row.get(i))
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    if email.is_empty() {
+        return Err(vec![ProblemKind::EmptyEmail]);
     }
+    let broken: Vec<ProblemKind> = ["Email", "First Name", "Last Name", "New Email"]
+        .into_iter()
+        .filter_map(|c| cell_problem(c, &cell(c).unwrap_or_default()))
+        .map(ProblemKind::Cell)
+        .collect();
+    if !broken.is_empty() {
+        return Err(broken);
+    }
+    if !is_valid_email(email) {
+        return Err(vec![ProblemKind::InvalidEmail(email.to_string())]);
+    }
+    let Some(user) = declared.get(&email_key(email)) else {
+        return Err(vec![ProblemKind::Undeclared(email.to_string())]);
+    };
+    let archived = match cell("isArchived") {
+        None => None,
+        Some(v) if v.eq_ignore_ascii_case("true") => Some(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Some(false),
+        Some(v) => return Err(vec![ProblemKind::NotABool(v)]),
+    };
+    let new_email = cell("New Email");
+    if let Some(n) = &new_email {
+        if !is_valid_email(n) {
+            return Err(vec![ProblemKind::InvalidNewEmail(n.clone())]);
+        }
+        if declared
+            .get(&email_key(n))
+            .is_some_and(|other| other != user)
+        {
+            return Err(vec![ProblemKind::NewEmailTaken(n.clone())]);
+        }
+    }
+    let edit = RowEdit {
+        first_name: cell("First Name"),
+        last_name: cell("Last Name"),
+        new_email,
+        member_type: cell("Member Type"),
+        archived,
+    };
+    Ok((user.clone(), edit))
+}
+
+/// Writes the edits into the state files; how many people they edit.
+fn write_edits(files: &mut StateFiles, edits: HashMap<String, Edit>) -> usize {
     let mut changed = 0;
     for (_, user, email, edit) in edits.into_values() {
         let Some(t) = files.user_mut(&user) else {
@@ -311,72 +491,68 @@ pub fn batch_update(
             None => {}
         }
         if let Some(new) = edit.new_email {
-            let current = t
-                .get("email")
-                .and_then(|e| e.as_str())
-                .unwrap_or(&email)
-                .to_string();
-            set(t, "email", new.clone());
-            let mut previous: Vec<String> = t
-                .get("previous_emails")
-                .and_then(|p| p.as_array())
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            if email_key(&current) != email_key(&new)
-                && !previous.iter().any(|p| email_key(p) == email_key(&current))
-            {
-                previous.push(current);
-            }
-            set(t, "previous_emails", crate::state::edit::strings(&previous));
+            rename(t, &email, new);
         }
         changed += 1;
     }
-    Ok(changed)
+    changed
+}
+
+/// Gives a person a new email, keeping the one they had in
+/// `previous_emails`.
+fn rename(t: &mut toml_edit::Table, email: &str, new: String) {
+    let current = t
+        .get("email")
+        .and_then(|e| e.as_str())
+        .unwrap_or(email)
+        .to_string();
+    set(t, "email", new.clone());
+    let mut previous: Vec<String> = t
+        .get("previous_emails")
+        .and_then(|p| p.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if email_key(&current) != email_key(&new)
+        && !previous.iter().any(|p| email_key(p) == email_key(&current))
+    {
+        previous.push(current);
+    }
+    set(t, "previous_emails", crate::state::edit::strings(&previous));
 }
 
 /// Removes the people a CSV lists (an `email_address` or `email` column)
 /// from the state; the number removed, or every problem found.
-pub fn remove(path: &Path, files: &mut StateFiles) -> Result<usize, Vec<String>> {
-    let shown = path.display().to_string();
-    let (Table { headers, rows }, mut problems) = read(path)?;
+pub fn remove(path: &Path, files: &mut StateFiles) -> Result<usize, CsvError> {
+    let (Table { headers, rows }, mut found) = read(path)?;
     let Some(col) = headers
         .iter()
         .position(|h| h.eq_ignore_ascii_case("email_address") || h.eq_ignore_ascii_case("email"))
     else {
-        problems.push(format!(
-            "{shown}:1: no `email_address` or `email` column; the people to remove are read from it"
-        ));
-        return Err(problems);
+        return Err(found.fatal(Some(1), ProblemKind::NoRemoveColumn));
     };
     let declared = files.users();
     let mut refs: Vec<UserRef> = Vec::new();
     for (line, row) in &rows {
         let email = row.get(col).unwrap_or_default();
         if email.is_empty() {
-            problems.push(format!("{shown}:{line}: the email is empty"));
-        } else if let Some(p) = one_line(&headers[col], email) {
-            problems.push(format!("{shown}:{line}: {p}"));
+            found.at(*line, ProblemKind::EmptyRemoveEmail);
+        } else if let Some(p) = cell_problem(&headers[col], email) {
+            found.at(*line, p);
         } else if !is_valid_email(email) {
-            problems.push(format!(
-                "{shown}:{line}: `{email}` is not a valid email address"
-            ));
+            found.at(*line, ProblemKind::InvalidEmail(email.to_string()));
         } else if let Some(r) = declared.get(&email_key(email)) {
             if !refs.contains(r) {
                 refs.push(r.clone());
             }
         } else {
-            problems.push(format!(
-                "{shown}:{line}: `{email}` is not declared in the state"
-            ));
+            found.at(*line, ProblemKind::UndeclaredToRemove(email.to_string()));
         }
     }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
+    found.or_error(())?;
     files.remove_users(&refs);
     Ok(refs.len())
 }

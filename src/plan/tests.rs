@@ -837,3 +837,367 @@ fn periscope_groups_match_after_nfc() {
           name: "cafe\u{301}-crew" → "Café Crew"
     "#);
 }
+
+/// Debug snapshots of whole `SitePlan`s: the fields the text never shows
+/// (ids, `live_name`, `declared_inactive`, the memberships' `after`, the
+/// fingerprint) are pinned too.
+mod site_plan_snapshots {
+    use super::*;
+    use crate::model::Handover;
+
+    fn site_plan(desired: DesiredSite, live: LiveSite) -> SitePlan {
+        let mut p = plan(
+            &DesiredState {
+                sites: vec![desired],
+            },
+            &[live],
+        )
+        .expect("a plan");
+        p.sites.remove(0)
+    }
+
+    fn sigma_org() -> Site {
+        Site {
+            name: "org".into(),
+            provider: ProviderKind::Sigma,
+            base_url: url::Url::parse("https://aws-api.sigmacomputing.com").unwrap(),
+            config: SiteConfig::Sigma {
+                client_id_from: crate::model::SecretSource::Env("ID".into()),
+                client_secret_from: crate::model::SecretSource::Env("SECRET".into()),
+                handover: Handover::CredentialsOwner,
+                org: Default::default(),
+            },
+            ..site()
+        }
+    }
+
+    fn sigma_member(email: &str, groups: &[&str]) -> LiveUser {
+        LiveUser {
+            id: Some(format!("m-{email}")),
+            member_type: Some("Viewer".into()),
+            ..live_user(email, "F", "L", groups)
+        }
+    }
+
+    fn team(name: &str) -> LiveGroup {
+        LiveGroup {
+            id: Some(format!("t-{name}")),
+            name: name.into(),
+            ..LiveGroup::default()
+        }
+    }
+
+    fn periscope_live(users: Vec<LiveUser>, groups: Vec<LiveGroup>) -> LiveSite {
+        LiveSite {
+            account_types: vec![],
+            api_identity: None,
+            users: [vec![admin()], users].concat(),
+            groups: [builtins(), groups].concat(),
+        }
+    }
+
+    fn admin_user() -> DesiredUser {
+        user("admin@acme.com", "Site", "Admin", &["Administrators"])
+    }
+
+    #[test]
+    fn a_periscope_plan_that_creates_a_group_and_a_person_and_changes_access() {
+        let p = site_plan(
+            desired(
+                vec![
+                    admin_user(),
+                    user("grace@acme.com", "Grace", "Hopper", &["Analysts"]),
+                ],
+                vec![
+                    group("Analysts", Access::Sql),
+                    group("Finance", Access::View),
+                ],
+            ),
+            periscope_live(vec![], vec![live_group("Analysts", "view")]),
+        );
+        insta::assert_debug_snapshot!(p, @r#"
+        SitePlan {
+            site: "acme",
+            provider: Periscope,
+            changes: [
+                CreateGroup {
+                    name: "Finance",
+                    access: Some(
+                        View,
+                    ),
+                    description: None,
+                    visibility: None,
+                },
+                UpdateGroup {
+                    live_name: "Analysts",
+                    id: None,
+                    name: None,
+                    access: Some(
+                        Diff {
+                            before: "view",
+                            after: "sql",
+                        },
+                    ),
+                    description: None,
+                    visibility: None,
+                    admins: None,
+                },
+                CreateUser {
+                    email: "grace@acme.com",
+                    first_name: "Grace",
+                    last_name: "Hopper",
+                    member_type: None,
+                    groups: [
+                        "Analysts",
+                    ],
+                    kind: Internal,
+                    admin_of: [],
+                },
+            ],
+            kept: [],
+            notes: [],
+            guards: [],
+            unneeded_allowances: [],
+            fingerprint: "4080e3f1f2be1e920f8b6898a37791b9539dad4914663f29a53debfe8c175be6",
+        }
+        "#);
+    }
+
+    #[test]
+    fn a_periscope_plan_that_updates_a_person_and_deletes() {
+        let p = site_plan(
+            desired(
+                vec![
+                    admin_user(),
+                    user("ada@acme.com", "Augusta", "King", &["Finance"]),
+                ],
+                vec![
+                    group("Analysts", Access::View),
+                    group("Finance", Access::View),
+                ],
+            ),
+            periscope_live(
+                vec![
+                    live_user("ada@acme.com", "Ada", "King", &["Analysts", "All Users"]),
+                    live_user("tim@acme.com", "Tim", "Gone", &["All Users"]),
+                ],
+                vec![
+                    live_group("Analysts", "view"),
+                    live_group("Finance", "view"),
+                    live_group("Old", "view"),
+                ],
+            ),
+        );
+        insta::assert_debug_snapshot!(p, @r#"
+        SitePlan {
+            site: "acme",
+            provider: Periscope,
+            changes: [
+                UpdateUser {
+                    email: "ada@acme.com",
+                    id: None,
+                    renamed_from: None,
+                    first_name: Some(
+                        Diff {
+                            before: "Ada",
+                            after: "Augusta",
+                        },
+                    ),
+                    last_name: None,
+                    member_type: None,
+                    kind: None,
+                    reactivate: false,
+                    groups: Some(
+                        Membership {
+                            added: [
+                                "Finance",
+                            ],
+                            removed: [
+                                "Analysts",
+                            ],
+                            after: [
+                                "Finance",
+                            ],
+                        },
+                    ),
+                },
+                DeleteUser {
+                    email: "tim@acme.com",
+                },
+                DeleteGroup {
+                    name: "Old",
+                    id: None,
+                },
+            ],
+            kept: [],
+            notes: [],
+            guards: [],
+            unneeded_allowances: [],
+            fingerprint: "3f5d819f5d52f93c76d47678b24e62e6d9334b38747d27651e104f5bb99cc70b",
+        }
+        "#);
+    }
+
+    fn sigma_plan(users: Vec<DesiredUser>, live_users: Vec<LiveUser>) -> SitePlan {
+        let no_access = |name: &str| DesiredGroup {
+            access: None,
+            ..group(name, Access::View)
+        };
+        site_plan(
+            DesiredSite {
+                site: sigma_org(),
+                users,
+                groups: vec![no_access("Analysts"), no_access("Finance")],
+            },
+            LiveSite {
+                users: live_users,
+                groups: vec![team("Analysts"), team("Finance")],
+                account_types: vec!["Admin".into(), "Creator".into(), "Viewer".into()],
+                api_identity: None,
+            },
+        )
+    }
+
+    fn viewer(email: &str, groups: &[&str]) -> DesiredUser {
+        DesiredUser {
+            member_type: Some("Viewer".into()),
+            ..user(email, "F", "L", groups)
+        }
+    }
+
+    #[test]
+    fn a_sigma_plan_that_changes_team_memberships_and_a_member_type() {
+        let p = sigma_plan(
+            vec![
+                viewer("boss@x.io", &["Analysts", "Finance"]),
+                DesiredUser {
+                    member_type: Some("Creator".into()),
+                    ..user("cy@x.io", "F", "L", &[])
+                },
+            ],
+            vec![
+                sigma_member("boss@x.io", &["Analysts"]),
+                sigma_member("cy@x.io", &["Finance"]),
+            ],
+        );
+        insta::assert_debug_snapshot!(p, @r#"
+        SitePlan {
+            site: "org",
+            provider: Sigma,
+            changes: [
+                UpdateUser {
+                    email: "boss@x.io",
+                    id: Some(
+                        "m-boss@x.io",
+                    ),
+                    renamed_from: None,
+                    first_name: None,
+                    last_name: None,
+                    member_type: None,
+                    kind: None,
+                    reactivate: false,
+                    groups: Some(
+                        Membership {
+                            added: [
+                                "Finance",
+                            ],
+                            removed: [],
+                            after: [
+                                "Analysts",
+                                "Finance",
+                            ],
+                        },
+                    ),
+                },
+                UpdateUser {
+                    email: "cy@x.io",
+                    id: Some(
+                        "m-cy@x.io",
+                    ),
+                    renamed_from: None,
+                    first_name: None,
+                    last_name: None,
+                    member_type: Some(
+                        Diff {
+                            before: "Viewer",
+                            after: "Creator",
+                        },
+                    ),
+                    kind: None,
+                    reactivate: false,
+                    groups: Some(
+                        Membership {
+                            added: [],
+                            removed: [
+                                "Finance",
+                            ],
+                            after: [],
+                        },
+                    ),
+                },
+            ],
+            kept: [],
+            notes: [],
+            guards: [],
+            unneeded_allowances: [],
+            fingerprint: "08a6235c03ee3938305081b6bdcc19ab1ee8011a996375c428c01e6cc9840066",
+        }
+        "#);
+    }
+
+    #[test]
+    fn a_sigma_plan_that_creates_a_member_and_deactivates_two() {
+        let mut off = viewer("ada@x.io", &[]);
+        off.active = false;
+        let p = sigma_plan(
+            vec![viewer("new@x.io", &["Finance"]), off],
+            vec![sigma_member("ada@x.io", &[]), sigma_member("tim@x.io", &[])],
+        );
+        insta::assert_debug_snapshot!(p, @r#"
+        SitePlan {
+            site: "org",
+            provider: Sigma,
+            changes: [
+                CreateUser {
+                    email: "new@x.io",
+                    first_name: "F",
+                    last_name: "L",
+                    member_type: Some(
+                        "Viewer",
+                    ),
+                    groups: [
+                        "Finance",
+                    ],
+                    kind: Internal,
+                    admin_of: [],
+                },
+                DeactivateUser {
+                    email: "ada@x.io",
+                    id: Some(
+                        "m-ada@x.io",
+                    ),
+                    handover: CredentialsOwner,
+                    declared_inactive: true,
+                    archive_schedules: false,
+                    owns: None,
+                },
+                DeactivateUser {
+                    email: "tim@x.io",
+                    id: Some(
+                        "m-tim@x.io",
+                    ),
+                    handover: CredentialsOwner,
+                    declared_inactive: false,
+                    archive_schedules: false,
+                    owns: None,
+                },
+            ],
+            kept: [],
+            notes: [],
+            guards: [],
+            unneeded_allowances: [],
+            fingerprint: "845bd3e0c4910c839ee7c2401c90830b76d17347ece6e17d44959b707ebe3585",
+        }
+        "#);
+    }
+}

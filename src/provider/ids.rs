@@ -77,17 +77,11 @@ mod tests {
         );
     }
 
-    /// A Sigma team membership edit sent with IDs handed over and no read
-    /// of the site before it: the write needs nothing a fetch left behind.
-    #[test]
-    fn sigma_writes_use_the_ids_they_are_given_and_nothing_else() {
-        use crate::model::{Credentials, SecretSource, Site, SiteConfig, Unmanaged};
-        use crate::plan::{Change, Membership};
-        use crate::provider::{Client, Pacing, WriteMode};
+    /// A sandbox with one Sigma org, `org`, holding the member ann@x.io
+    /// (`m-ann`) and the team Analysts (`t-analysts`), not yet in it.
+    fn sandbox_with_ann_and_analysts() -> crate::sandbox::BackgroundSandbox {
         use crate::sandbox::sigma::store::{SigmaMember, SigmaTeam};
         use crate::sandbox::{BackgroundSandbox, SandboxData, SigmaOrg};
-        use crate::secret::Secret;
-        use std::sync::Mutex;
 
         let mut org = SigmaOrg::new("org", "s", "admin@x.io");
         org.members.push(SigmaMember {
@@ -109,11 +103,19 @@ mod tests {
         });
         let mut data = SandboxData::default();
         data.sigma.insert("org".into(), org);
-        let sb = BackgroundSandbox::start(data).unwrap();
+        BackgroundSandbox::start(data).unwrap()
+    }
+
+    /// A client of the Sigma org `org` at `url`.
+    fn sigma_client(url: &str) -> crate::provider::Client {
+        use crate::model::{Credentials, SecretSource, Site, SiteConfig, Unmanaged};
+        use crate::provider::{Client, Pacing};
+        use crate::secret::Secret;
+
         let site = Site {
             name: "org".into(),
             provider: ProviderKind::Sigma,
-            base_url: url::Url::parse(&sb.url).unwrap(),
+            base_url: url::Url::parse(url).unwrap(),
             unmanaged_users: Unmanaged::Remove,
             unmanaged_groups: Unmanaged::Remove,
             safety: Default::default(),
@@ -130,7 +132,19 @@ mod tests {
             client_id: Secret::new("org"),
             client_secret: Secret::new("s"),
         });
-        let client = Client::new(&site, credentials, None, Pacing::default()).unwrap();
+        Client::new(&site, credentials, None, Pacing::default()).unwrap()
+    }
+
+    /// A Sigma team membership edit sent with IDs handed over and no read
+    /// of the site before it: the write needs nothing a fetch left behind.
+    #[test]
+    fn sigma_writes_use_the_ids_they_are_given_and_nothing_else() {
+        use crate::plan::{Change, Membership};
+        use crate::provider::WriteMode;
+        use std::sync::Mutex;
+
+        let sb = sandbox_with_ann_and_analysts();
+        let client = sigma_client(&sb.url);
         let join = Change::UpdateUser {
             email: "ann@x.io".into(),
             id: None,

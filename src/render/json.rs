@@ -72,6 +72,23 @@ fn diff(name: &'static str, d: &Option<crate::plan::Diff<String>>) -> Option<Fie
         .map(|d| field(name, json!(d.before), json!(d.after)))
 }
 
+/// A membership's list before and after the change.
+fn membership(name: &'static str, m: &crate::plan::Membership) -> FieldDocument {
+    let mut before: Vec<&String> = m
+        .after
+        .iter()
+        .filter(|g| !m.added.contains(g))
+        .chain(&m.removed)
+        .collect();
+    before.sort();
+    field(name, json!(before), json!(m.after))
+}
+
+/// The fields that are there.
+fn present<const N: usize>(fields: [Option<FieldDocument>; N]) -> Vec<FieldDocument> {
+    fields.into_iter().flatten().collect()
+}
+
 /// A change's fields, before and after.
 pub fn fields(change: &Change) -> Vec<FieldDocument> {
     match change {
@@ -80,17 +97,14 @@ pub fn fields(change: &Change) -> Vec<FieldDocument> {
             access,
             description,
             visibility,
-        } => [
+        } => present([
             Some(field("name", Value::Null, json!(name))),
             access.map(|a| field("access", Value::Null, json!(a))),
             description
                 .as_ref()
                 .map(|d| field("description", Value::Null, json!(d))),
             visibility.map(|v| field("visibility", Value::Null, json!(v))),
-        ]
-        .into_iter()
-        .flatten()
-        .collect(),
+        ]),
         Change::UpdateGroup {
             name,
             access,
@@ -98,25 +112,13 @@ pub fn fields(change: &Change) -> Vec<FieldDocument> {
             visibility,
             admins,
             ..
-        } => [
+        } => present([
             diff("name", name),
             diff("access", access),
             diff("description", description),
             diff("visibility", visibility),
-            admins.as_ref().map(|m| {
-                let mut before: Vec<&String> = m
-                    .after
-                    .iter()
-                    .filter(|g| !m.added.contains(g))
-                    .chain(&m.removed)
-                    .collect();
-                before.sort();
-                field("admins", json!(before), json!(m.after))
-            }),
-        ]
-        .into_iter()
-        .flatten()
-        .collect(),
+            admins.as_ref().map(|m| membership("admins", m)),
+        ]),
         Change::CreateUser {
             email,
             first_name,
@@ -125,7 +127,7 @@ pub fn fields(change: &Change) -> Vec<FieldDocument> {
             groups,
             kind,
             admin_of,
-        } => [
+        } => present([
             Some(field("email", Value::Null, json!(email))),
             (!kind.is_internal()).then(|| field("kind", Value::Null, json!(kind))),
             (!admin_of.is_empty()).then(|| field("admin_of", Value::Null, json!(admin_of))),
@@ -135,10 +137,7 @@ pub fn fields(change: &Change) -> Vec<FieldDocument> {
                 .as_ref()
                 .map(|t| field("member_type", Value::Null, json!(t))),
             Some(field("groups", Value::Null, json!(groups))),
-        ]
-        .into_iter()
-        .flatten()
-        .collect(),
+        ]),
         Change::UpdateUser {
             email,
             renamed_from,
@@ -149,7 +148,7 @@ pub fn fields(change: &Change) -> Vec<FieldDocument> {
             reactivate,
             groups,
             ..
-        } => [
+        } => present([
             renamed_from
                 .as_ref()
                 .map(|from| field("email", json!(from), json!(email))),
@@ -158,20 +157,8 @@ pub fn fields(change: &Change) -> Vec<FieldDocument> {
             diff("last_name", last_name),
             diff("member_type", member_type),
             diff("kind", kind),
-            groups.as_ref().map(|m| {
-                let mut before: Vec<&String> = m
-                    .after
-                    .iter()
-                    .filter(|g| !m.added.contains(g))
-                    .chain(&m.removed)
-                    .collect();
-                before.sort();
-                field("groups", json!(before), json!(m.after))
-            }),
-        ]
-        .into_iter()
-        .flatten()
-        .collect(),
+            groups.as_ref().map(|m| membership("groups", m)),
+        ]),
         Change::DeactivateUser { .. } => vec![field("active", json!(true), json!(false))],
         Change::DeleteUser { .. } | Change::DeleteGroup { .. } => Vec::new(),
     }

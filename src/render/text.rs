@@ -124,10 +124,24 @@ fn render_change(out: &mut String, change: &Change, st: &Styles) {
         change.kind().as_str(),
         Text(change.key())
     );
-    let quoted = |name: &str, v: &Option<String>| {
-        v.as_ref().map(|v| format!("{name}={}", escape::quoted(v)))
-    };
-    let detail: Vec<String> = match change {
+    let detail = detail(change);
+    if detail.is_empty() {
+        let _ = writeln!(out, "{}", style.apply_to(head));
+    } else {
+        let _ = writeln!(
+            out,
+            "{}  {}",
+            style.apply_to(head),
+            st.dim.apply_to(detail.join(" "))
+        );
+    }
+    changed_fields(out, change, st);
+}
+
+/// What follows a change's head on its line: a new object's fields, or why
+/// a person or group goes.
+fn detail(change: &Change) -> Vec<String> {
+    match change {
         Change::CreateGroup {
             access,
             description,
@@ -141,38 +155,7 @@ fn render_change(out: &mut String, change: &Change, st: &Styles) {
         .into_iter()
         .flatten()
         .collect(),
-        Change::CreateUser {
-            first_name,
-            last_name,
-            member_type,
-            groups,
-            kind,
-            admin_of,
-            ..
-        } => [
-            Some(format!(
-                "first_name={} last_name={}",
-                escape::quoted(first_name),
-                escape::quoted(last_name)
-            )),
-            quoted("member_type", member_type),
-            Some(format!(
-                "groups=[{}]",
-                groups
-                    .iter()
-                    .map(|g| escape::text(g))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-            (!kind.is_internal()).then(|| format!("kind={}", kind.as_str())),
-            (!admin_of.is_empty()).then(|| {
-                let teams: Vec<String> = admin_of.iter().map(|g| escape::text(g)).collect();
-                format!("admin_of=[{}]", teams.join(", "))
-            }),
-        ]
-        .into_iter()
-        .flatten()
-        .collect(),
+        Change::CreateUser { .. } => new_user_detail(change),
         Change::DeleteUser { .. } => vec!["(not declared; deleted permanently)".into()],
         Change::DeactivateUser {
             handover,
@@ -196,17 +179,56 @@ fn render_change(out: &mut String, change: &Change, st: &Styles) {
         }
         Change::DeleteGroup { .. } => vec!["(not declared; deleted)".into()],
         Change::UpdateGroup { .. } | Change::UpdateUser { .. } => Vec::new(),
-    };
-    if detail.is_empty() {
-        let _ = writeln!(out, "{}", style.apply_to(head));
-    } else {
-        let _ = writeln!(
-            out,
-            "{}  {}",
-            style.apply_to(head),
-            st.dim.apply_to(detail.join(" "))
-        );
     }
+}
+
+/// `name="value"`, for a field that is set.
+fn quoted(name: &str, v: &Option<String>) -> Option<String> {
+    v.as_ref().map(|v| format!("{name}={}", escape::quoted(v)))
+}
+
+/// A new person's fields.
+fn new_user_detail(change: &Change) -> Vec<String> {
+    let Change::CreateUser {
+        first_name,
+        last_name,
+        member_type,
+        groups,
+        kind,
+        admin_of,
+        ..
+    } = change
+    else {
+        return Vec::new();
+    };
+    [
+        Some(format!(
+            "first_name={} last_name={}",
+            escape::quoted(first_name),
+            escape::quoted(last_name)
+        )),
+        quoted("member_type", member_type),
+        Some(format!(
+            "groups=[{}]",
+            groups
+                .iter()
+                .map(|g| escape::text(g))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        (!kind.is_internal()).then(|| format!("kind={}", kind.as_str())),
+        (!admin_of.is_empty()).then(|| {
+            let teams: Vec<String> = admin_of.iter().map(|g| escape::text(g)).collect();
+            format!("admin_of=[{}]", teams.join(", "))
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// An update's fields, one line each: before → after.
+fn changed_fields(out: &mut String, change: &Change, st: &Styles) {
     match change {
         Change::UpdateGroup {
             name,

@@ -219,80 +219,96 @@ fn read_piece(source: &SourceFile, file_index: usize, range: Range<usize>, out: 
         let key_span = shift_range(key.span(), offset);
         let value = shift(value, offset);
         match key.get_ref().as_ref() {
-            "sites" => match value.get_ref() {
-                DeValue::Table(_) => {
-                    let DeValue::Table(table) = value.into_inner() else {
-                        unreachable!("matched as a table above")
-                    };
-                    for (name, entry) in table {
-                        let name = Spanned::new(name.span(), name.into_inner().into_owned());
-                        match deserialize_entry::<SiteSpec>(
-                            source,
-                            file_index,
-                            entry,
-                            &format!("site `{}`", name.get_ref()),
-                            &mut out.diagnostics,
-                        ) {
-                            Some(entry) => out.sites.push((name, entry)),
-                            None => out.broken_sites.push(name.into_inner()),
-                        }
-                    }
-                }
-                _ => out.diagnostics.push(source.diagnostic(
-                    Some(value.span()),
-                    "`sites` must be a table of sites",
-                    Some("write each site as a [sites.NAME] table".into()),
-                )),
-            },
-            "users" | "groups" => {
-                let kind = key.get_ref().to_string();
-                let span = value.span();
-                let DeValue::Array(items) = value.into_inner() else {
-                    out.diagnostics.push(source.diagnostic(
-                        Some(span),
-                        format!("`{kind}` must be an array of tables"),
-                        Some(format!("write each entry as a [[{kind}]] table")),
-                    ));
-                    continue;
-                };
-                for (i, item) in items.into_iter().enumerate() {
-                    // Numbered within the piece: a piece's problems are
-                    // never shown (the whole file is read again).
-                    let what = format!("{} #{}", &kind[..kind.len() - 1], i + 1);
-                    if kind == "users" {
-                        out.users.extend(deserialize_entry::<UserSpec>(
-                            source,
-                            file_index,
-                            item,
-                            &what,
-                            &mut out.diagnostics,
-                        ));
-                    } else {
-                        let name = match item.get_ref() {
-                            DeValue::Table(t) => t.get("name").and_then(|n| match n.get_ref() {
-                                DeValue::String(s) => Some(s.to_string()),
-                                _ => None,
-                            }),
-                            _ => None,
-                        };
-                        match deserialize_entry::<GroupSpec>(
-                            source,
-                            file_index,
-                            item,
-                            &what,
-                            &mut out.diagnostics,
-                        ) {
-                            Some(g) => out.groups.push(g),
-                            None => out.broken_groups.extend(name),
-                        }
-                    }
-                }
-            }
+            "sites" => read_sites(source, file_index, value, out),
+            "users" => read_entries(source, file_index, "users", value, out),
+            "groups" => read_entries(source, file_index, "groups", value, out),
             other => out.diagnostics.push(source.diagnostic(
                 Some(key_span),
                 format!("unknown top-level key `{other}`"),
                 Some("a state file holds [sites.NAME] tables, [[users]] and [[groups]]".into()),
             )),
+        }
+    }
+}
+
+/// The `[sites.NAME]` tables of a piece.
+fn read_sites(
+    source: &SourceFile,
+    file_index: usize,
+    value: Spanned<DeValue<'_>>,
+    out: &mut Entries,
+) {
+    let span = value.span();
+    let DeValue::Table(table) = value.into_inner() else {
+        out.diagnostics.push(source.diagnostic(
+            Some(span),
+            "`sites` must be a table of sites",
+            Some("write each site as a [sites.NAME] table".into()),
+        ));
+        return;
+    };
+    for (name, entry) in table {
+        let name = Spanned::new(name.span(), name.into_inner().into_owned());
+        match deserialize_entry::<SiteSpec>(
+            source,
+            file_index,
+            entry,
+            &format!("site `{}`", name.get_ref()),
+            &mut out.diagnostics,
+        ) {
+            Some(entry) => out.sites.push((name, entry)),
+            None => out.broken_sites.push(name.into_inner()),
+        }
+    }
+}
+
+/// The `[[users]]` or `[[groups]]` (`kind`) entries of a piece.
+fn read_entries(
+    source: &SourceFile,
+    file_index: usize,
+    kind: &str,
+    value: Spanned<DeValue<'_>>,
+    out: &mut Entries,
+) {
+    let span = value.span();
+    let DeValue::Array(items) = value.into_inner() else {
+        out.diagnostics.push(source.diagnostic(
+            Some(span),
+            format!("`{kind}` must be an array of tables"),
+            Some(format!("write each entry as a [[{kind}]] table")),
+        ));
+        return;
+    };
+    for (i, item) in items.into_iter().enumerate() {
+        // Numbered within the piece: a piece's problems are
+        // never shown (the whole file is read again).
+        let what = format!("{} #{}", &kind[..kind.len() - 1], i + 1);
+        if kind == "users" {
+            out.users.extend(deserialize_entry::<UserSpec>(
+                source,
+                file_index,
+                item,
+                &what,
+                &mut out.diagnostics,
+            ));
+        } else {
+            let name = match item.get_ref() {
+                DeValue::Table(t) => t.get("name").and_then(|n| match n.get_ref() {
+                    DeValue::String(s) => Some(s.to_string()),
+                    _ => None,
+                }),
+                _ => None,
+            };
+            match deserialize_entry::<GroupSpec>(
+                source,
+                file_index,
+                item,
+                &what,
+                &mut out.diagnostics,
+            ) {
+                Some(g) => out.groups.push(g),
+                None => out.broken_groups.extend(name),
+            }
         }
     }
 }

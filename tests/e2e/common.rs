@@ -279,3 +279,55 @@ last_name = "Other"
         ),
     ])
 }
+
+/// A run's exit code, stdout and stderr as one text, for one insta snapshot
+/// that pins all three:
+///
+/// ```text
+/// exit: 1
+/// --- stdout
+/// ...
+/// --- stderr
+/// ...
+/// ```
+///
+/// What changes from run to run is replaced by a stable placeholder: a
+/// loopback port (`127.0.0.1:PORT`), a temporary directory (`[TMP]`) and
+/// the markdown plan's desired-state fingerprint, which covers the sites'
+/// (sandbox) URLs (`[FINGERPRINT]`).
+pub(crate) fn run_snapshot(out: &Output) -> String {
+    let text = format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{}",
+        out.code, out.stdout, out.stderr
+    );
+    let text = mask(&text, "127.0.0.1:", "127.0.0.1:PORT", |c| {
+        c.is_ascii_digit()
+    });
+    let tmp = std::env::temp_dir();
+    let tmp = tmp.to_string_lossy();
+    let tmp = tmp.trim_end_matches('/');
+    let text = mask(&text, &format!("{tmp}/.tmp"), "[TMP]", |c| {
+        c.is_ascii_alphanumeric()
+    });
+    mask(
+        &text,
+        "desired state `",
+        "desired state `[FINGERPRINT]",
+        |c| c.is_ascii_hexdigit(),
+    )
+}
+
+/// `text` with each `prefix` and the run of characters after it for which
+/// `run` holds replaced by `placeholder`.
+fn mask(text: &str, prefix: &str, placeholder: &str, run: impl Fn(char) -> bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(prefix) {
+        out.push_str(&rest[..at]);
+        out.push_str(placeholder);
+        let after = &rest[at + prefix.len()..];
+        rest = &after[after.find(|c: char| !run(c)).unwrap_or(after.len())..];
+    }
+    out.push_str(rest);
+    out
+}

@@ -58,17 +58,38 @@ fn a_sigma_batch_update_csv_edits_the_state_and_applies() {
     // The edit is reviewed and applied like any other.
     let plan = roster(dir.path(), &["plan", "--sandbox-url", &sb.url], &[]);
     assert_eq!(plan.code, 0, "{}", plan.all());
-    assert!(
-        plan.stdout.contains(
-            "  ~ user  kathy@acme.com\n      email: \"katherine@acme.com\" → \"kathy@acme.com\"\n"
-        ),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout
-            .contains("  ~ user  grace@acme.com\n      member_type: \"Creator\" → \"Viewer\"\n")
-    );
+    insta::assert_snapshot!(run_snapshot(&plan), @r#"
+    exit: 0
+    --- stdout
+    Plan: 2 to create, 7 to update, 2 to delete.
+
+    site acme-sigma (sigma) — 2 to create, 7 to update, 2 to delete
+      + group Data Engineering  description="Pipelines and models"
+      ~ group Growth Marketing
+          name: "Marketing" → "Growth Marketing"
+      ~ user  ada@acme.com
+          first_name: "Ada" → "Augusta"
+          groups: +Data Engineering
+      ~ user  alan@acme.com
+          member_type: "Explorer" → "Creator"
+          groups: +Finance
+      ~ user  barbara@acme.com
+          email: "barbara@old-acme.com" → "barbara@acme.com"
+      + user  edsger@acme.com  first_name="Edsger" last_name="Dijkstra" groups=[]
+      ~ user  grace@acme.com
+          member_type: "Creator" → "Viewer"
+      ~ user  john@acme.com
+          active: false → true (reactivated)
+      ~ user  kathy@acme.com
+          email: "katherine@acme.com" → "kathy@acme.com"
+      - user  tim@acme.com  (not declared; deactivated, 4 documents and 0 schedules to admin@acme.com)
+      - group Old Team  (not declared; deleted)
+      = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+
+    Read 2 state files: 1 site, 9 people, 4 groups.
+    --- stderr
+    "#);
     let apply = roster(
         dir.path(),
         &["apply", "--yes", "--sandbox-url", &sb.url],
@@ -118,119 +139,138 @@ fn a_removal_csv_removes_the_people_it_lists() {
         "comments kept"
     );
     let plan = roster(dir.path(), &["plan", "--sandbox-url", &sb.url], &[]);
-    assert!(
-        plan.stdout.contains(
-            "  - user  alan@acme.com  (not declared; deactivated, 2 documents and 0 schedules to admin@acme.com)"
-        ),
-        "{}",
-        plan.stdout
-    );
-    assert!(plan.stdout.contains(
-        "  - user  grace@acme.com  (not declared; deactivated, 7 documents and 0 schedules to admin@acme.com)"
-    ));
+    insta::assert_snapshot!(run_snapshot(&plan), @r#"
+    exit: 0
+    --- stdout
+    Plan: 2 to create, 4 to update, 4 to delete.
+
+    site acme-sigma (sigma) — 2 to create, 4 to update, 4 to delete
+      + group Data Engineering  description="Pipelines and models"
+      ~ group Growth Marketing
+          name: "Marketing" → "Growth Marketing"
+      ~ user  ada@acme.com
+          groups: +Data Engineering
+      ~ user  barbara@acme.com
+          email: "barbara@old-acme.com" → "barbara@acme.com"
+      ~ user  john@acme.com
+          active: false → true (reactivated)
+      + user  linus@acme.com  first_name="Linus" last_name="Torvalds" member_type="Creator" groups=[Data Engineering]
+      - user  alan@acme.com  (not declared; deactivated, 2 documents and 0 schedules to admin@acme.com)
+      - user  grace@acme.com  (not declared; deactivated, 7 documents and 0 schedules to admin@acme.com)
+      - user  tim@acme.com  (not declared; deactivated, 4 documents and 0 schedules to admin@acme.com)
+      - group Old Team  (not declared; deleted)
+      = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+
+    Read 2 state files: 1 site, 7 people, 4 groups.
+    --- stderr
+    "#);
 }
+
+/// Bad CSVs: a name, the file, whether it is a removal, and the start of
+/// each error line expected.
+const BAD_CSVS: &[(&str, &str, bool, &[&str])] = &[
+    (
+        "unknown column",
+        "Email,Nickname\nada@acme.com,Ada\n",
+        false,
+        &[
+            "error: x.csv:1: unknown column `Nickname`; the columns are Email, First Name, Last Name, New Email, Member Type, isArchived (any order)",
+        ],
+    ),
+    (
+        "no Email column",
+        "First Name\nAda\n",
+        false,
+        &["error: x.csv:1: the `Email` column is required"],
+    ),
+    (
+        "empty email",
+        "Email,First Name\n,Ada\n",
+        false,
+        &["error: x.csv:2: `Email` is empty"],
+    ),
+    (
+        "malformed email",
+        "Email,First Name\nada.acme.com,Ada\n",
+        false,
+        &["error: x.csv:2: `ada.acme.com` is not a valid email address"],
+    ),
+    (
+        "person not in the state",
+        "Email,First Name\nnobody@acme.com,No\n",
+        false,
+        &[
+            "error: x.csv:2: `nobody@acme.com` is not declared in the state; add them as a [[users]] entry first",
+        ],
+    ),
+    (
+        "conflicting rows",
+        "Email,First Name\nada@acme.com,Ada\nADA@acme.com,Augusta\n",
+        false,
+        &[
+            "error: x.csv:3: `ADA@acme.com` also appears on line 2 with other values; keep one row per person",
+        ],
+    ),
+    (
+        "isArchived not a boolean",
+        "Email,isArchived\nada@acme.com,yes\n",
+        false,
+        &["error: x.csv:2: isArchived must be True or False, not `yes`"],
+    ),
+    (
+        "malformed new email",
+        "Email,New Email\nada@acme.com,ada@\n",
+        false,
+        &["error: x.csv:2: New Email `ada@` is not a valid email address"],
+    ),
+    (
+        "new email taken",
+        "Email,New Email\nada@acme.com,grace@acme.com\n",
+        false,
+        &["error: x.csv:2: New Email `grace@acme.com` is already declared for someone else"],
+    ),
+    (
+        "every problem at once",
+        "Email,Nick\nbad,\nnobody@acme.com,\n",
+        false,
+        &[
+            "error: x.csv:1: unknown column `Nick`",
+            "error: x.csv:2: `bad` is not a valid email address",
+            "error: x.csv:3: `nobody@acme.com` is not declared in the state",
+        ],
+    ),
+    (
+        "removal without an email column",
+        "name\nAda\n",
+        true,
+        &[
+            "error: x.csv:1: no `email_address` or `email` column; the people to remove are read from it",
+        ],
+    ),
+    (
+        "removal of someone unknown",
+        "email\nada@acme.com\nnobody@acme.com\n",
+        true,
+        &["error: x.csv:3: `nobody@acme.com` is not declared in the state"],
+    ),
+    (
+        "removal with a malformed email",
+        "email_address\nnot-an-email\n",
+        true,
+        &["error: x.csv:2: `not-an-email` is not a valid email address"],
+    ),
+    (
+        "binary garbage",
+        "\u{0}\u{1}\u{2}Email\n\u{ff}",
+        false,
+        &["error: x.csv:1: unknown column"],
+    ),
+];
 
 #[test]
 fn bad_csvs_are_reported_with_their_lines_and_change_nothing() {
-    let cases: &[(&str, &str, bool, &[&str])] = &[
-        (
-            "unknown column",
-            "Email,Nickname\nada@acme.com,Ada\n",
-            false,
-            &[
-                "error: x.csv:1: unknown column `Nickname`; the columns are Email, First Name, Last Name, New Email, Member Type, isArchived (any order)",
-            ],
-        ),
-        (
-            "no Email column",
-            "First Name\nAda\n",
-            false,
-            &["error: x.csv:1: the `Email` column is required"],
-        ),
-        (
-            "empty email",
-            "Email,First Name\n,Ada\n",
-            false,
-            &["error: x.csv:2: `Email` is empty"],
-        ),
-        (
-            "malformed email",
-            "Email,First Name\nada.acme.com,Ada\n",
-            false,
-            &["error: x.csv:2: `ada.acme.com` is not a valid email address"],
-        ),
-        (
-            "person not in the state",
-            "Email,First Name\nnobody@acme.com,No\n",
-            false,
-            &[
-                "error: x.csv:2: `nobody@acme.com` is not declared in the state; add them as a [[users]] entry first",
-            ],
-        ),
-        (
-            "conflicting rows",
-            "Email,First Name\nada@acme.com,Ada\nADA@acme.com,Augusta\n",
-            false,
-            &[
-                "error: x.csv:3: `ADA@acme.com` also appears on line 2 with other values; keep one row per person",
-            ],
-        ),
-        (
-            "isArchived not a boolean",
-            "Email,isArchived\nada@acme.com,yes\n",
-            false,
-            &["error: x.csv:2: isArchived must be True or False, not `yes`"],
-        ),
-        (
-            "malformed new email",
-            "Email,New Email\nada@acme.com,ada@\n",
-            false,
-            &["error: x.csv:2: New Email `ada@` is not a valid email address"],
-        ),
-        (
-            "new email taken",
-            "Email,New Email\nada@acme.com,grace@acme.com\n",
-            false,
-            &["error: x.csv:2: New Email `grace@acme.com` is already declared for someone else"],
-        ),
-        (
-            "every problem at once",
-            "Email,Nick\nbad,\nnobody@acme.com,\n",
-            false,
-            &[
-                "error: x.csv:1: unknown column `Nick`",
-                "error: x.csv:2: `bad` is not a valid email address",
-                "error: x.csv:3: `nobody@acme.com` is not declared in the state",
-            ],
-        ),
-        (
-            "removal without an email column",
-            "name\nAda\n",
-            true,
-            &[
-                "error: x.csv:1: no `email_address` or `email` column; the people to remove are read from it",
-            ],
-        ),
-        (
-            "removal of someone unknown",
-            "email\nada@acme.com\nnobody@acme.com\n",
-            true,
-            &["error: x.csv:3: `nobody@acme.com` is not declared in the state"],
-        ),
-        (
-            "removal with a malformed email",
-            "email_address\nnot-an-email\n",
-            true,
-            &["error: x.csv:2: `not-an-email` is not a valid email address"],
-        ),
-        (
-            "binary garbage",
-            "\u{0}\u{1}\u{2}Email\n\u{ff}",
-            false,
-            &["error: x.csv:1: unknown column"],
-        ),
-    ];
-    for (name, csv, remove, expected) in cases {
+    for (name, csv, remove, expected) in BAD_CSVS {
         let dir = sigma_state();
         let before = people(&dir);
         std::fs::write(dir.path().join("x.csv"), csv).unwrap();

@@ -143,107 +143,110 @@ fn an_edited_export_edits_the_state_keeping_comments() {
     assert_eq!(after, expected);
 }
 
+/// CSVs roster cannot read faithfully: a name, the file, and the error
+/// lines expected.
+const UNFAITHFUL_CSVS: &[(&str, &str, &[&str])] = &[
+    (
+        "more cells than the header",
+        "Email,First Name\nada@acme.com,Ada,Extra\n",
+        &[
+            "error: x.csv:2: 3 cells, but the header names 2 columns; put a value that holds a comma in double quotes",
+        ],
+    ),
+    (
+        "a column twice, in another case",
+        "Email,First Name, email \nada@acme.com,Ada,ada@acme.com\n",
+        &[
+            "error: x.csv:1: column `email` (column 3) repeats column 1 `Email`; keep one of them",
+            "error: x.csv:1: unknown column `email`; the columns are Email, First Name, Last Name, New Email, Member Type, isArchived (any order)",
+        ],
+    ),
+    (
+        "a newline in a quoted name",
+        "Email,First Name\nada@acme.com,Ada\ngrace@acme.com,\"Grace\nHopper\"\n",
+        &[
+            "error: x.csv:3: First Name `Grace\\nHopper` holds a line break; a name or email is one line",
+        ],
+    ),
+    (
+        "a control character in a name",
+        "Email,Last Name\nada@acme.com,Love\u{7}lace\n",
+        &[
+            "error: x.csv:2: Last Name `Love\\x07lace` holds a control or invisible character (U+0007); remove it",
+        ],
+    ),
+    (
+        "fewer cells than the header",
+        "Email,First Name,Last Name\nada@acme.com,Ada\n",
+        &[
+            "error: x.csv:2: 2 cells, but the header names 3 columns; give every row a cell per column (an empty one leaves a value alone), and close every double quote",
+        ],
+    ),
+    (
+        "a quote left open at the end of the file",
+        "Email,First Name,Last Name\nada@acme.com,\"Ada\n",
+        &[
+            "error: x.csv:2: 2 cells, but the header names 3 columns; give every row a cell per column (an empty one leaves a value alone), and close every double quote",
+        ],
+    ),
+    (
+        "a bidi override in a name",
+        "Email,First Name\nada@acme.com,Ada\u{202e}X\n",
+        &[
+            "error: x.csv:2: First Name `Ada\\u{202e}X` holds a control or invisible character (U+202E); remove it",
+        ],
+    ),
+    (
+        "a control character in an email",
+        "Email,Last Name\nada\u{1b}@acme.com,Lovelace\n",
+        &[
+            "error: x.csv:2: Email `ada\\x1b@acme.com` holds a control or invisible character (U+001B); remove it",
+        ],
+    ),
+    (
+        "semicolons",
+        "Email;First Name\nada@acme.com;Ada\n",
+        &[
+            "error: x.csv:1: the header has `;`: roster reads comma-separated files; save it as CSV with commas",
+        ],
+    ),
+    (
+        "tabs",
+        "Email\tFirst Name\nada@acme.com\tAda\n",
+        &[
+            "error: x.csv:1: the header has a tab: roster reads comma-separated files; save it as CSV with commas",
+        ],
+    ),
+    (
+        "an empty file",
+        "",
+        &[
+            "error: x.csv:1: the file is empty; its first line must name the columns (a header row), then one row per person",
+        ],
+    ),
+    (
+        "every problem at once",
+        "Email,First Name,EMAIL\nada@acme.com,Ada,x,y\ngrace@acme.com,\"G\rH\",\n",
+        &[
+            "error: x.csv:1: column `EMAIL` (column 3) repeats column 1 `Email`; keep one of them",
+            "error: x.csv:2: 4 cells, but the header names 3 columns; put a value that holds a comma in double quotes",
+            "error: x.csv:1: unknown column `EMAIL`; the columns are Email, First Name, Last Name, New Email, Member Type, isArchived (any order)",
+            "error: x.csv:3: First Name `G\\rH` holds a line break; a name or email is one line",
+        ],
+    ),
+    (
+        "an export with a row twice",
+        "site,email,first_name\nacme,ada@acme.com,Ada\nacme,ADA@acme.com,Ada\n",
+        &[
+            "error: x.csv:3: `ADA@acme.com` on `acme` also appears on line 2; keep one row per person and site",
+        ],
+    ),
+];
+
 #[test]
 fn csvs_roster_cannot_read_faithfully_are_refused_with_their_lines() {
-    let cases: &[(&str, &str, &[&str])] = &[
-        (
-            "more cells than the header",
-            "Email,First Name\nada@acme.com,Ada,Extra\n",
-            &[
-                "error: x.csv:2: 3 cells, but the header names 2 columns; put a value that holds a comma in double quotes",
-            ],
-        ),
-        (
-            "a column twice, in another case",
-            "Email,First Name, email \nada@acme.com,Ada,ada@acme.com\n",
-            &[
-                "error: x.csv:1: column `email` (column 3) repeats column 1 `Email`; keep one of them",
-                "error: x.csv:1: unknown column `email`; the columns are Email, First Name, Last Name, New Email, Member Type, isArchived (any order)",
-            ],
-        ),
-        (
-            "a newline in a quoted name",
-            "Email,First Name\nada@acme.com,Ada\ngrace@acme.com,\"Grace\nHopper\"\n",
-            &[
-                "error: x.csv:3: First Name `Grace\\nHopper` holds a line break; a name or email is one line",
-            ],
-        ),
-        (
-            "a control character in a name",
-            "Email,Last Name\nada@acme.com,Love\u{7}lace\n",
-            &[
-                "error: x.csv:2: Last Name `Love\\x07lace` holds a control or invisible character (U+0007); remove it",
-            ],
-        ),
-        (
-            "fewer cells than the header",
-            "Email,First Name,Last Name\nada@acme.com,Ada\n",
-            &[
-                "error: x.csv:2: 2 cells, but the header names 3 columns; give every row a cell per column (an empty one leaves a value alone), and close every double quote",
-            ],
-        ),
-        (
-            "a quote left open at the end of the file",
-            "Email,First Name,Last Name\nada@acme.com,\"Ada\n",
-            &[
-                "error: x.csv:2: 2 cells, but the header names 3 columns; give every row a cell per column (an empty one leaves a value alone), and close every double quote",
-            ],
-        ),
-        (
-            "a bidi override in a name",
-            "Email,First Name\nada@acme.com,Ada\u{202e}X\n",
-            &[
-                "error: x.csv:2: First Name `Ada\\u{202e}X` holds a control or invisible character (U+202E); remove it",
-            ],
-        ),
-        (
-            "a control character in an email",
-            "Email,Last Name\nada\u{1b}@acme.com,Lovelace\n",
-            &[
-                "error: x.csv:2: Email `ada\\x1b@acme.com` holds a control or invisible character (U+001B); remove it",
-            ],
-        ),
-        (
-            "semicolons",
-            "Email;First Name\nada@acme.com;Ada\n",
-            &[
-                "error: x.csv:1: the header has `;`: roster reads comma-separated files; save it as CSV with commas",
-            ],
-        ),
-        (
-            "tabs",
-            "Email\tFirst Name\nada@acme.com\tAda\n",
-            &[
-                "error: x.csv:1: the header has a tab: roster reads comma-separated files; save it as CSV with commas",
-            ],
-        ),
-        (
-            "an empty file",
-            "",
-            &[
-                "error: x.csv:1: the file is empty; its first line must name the columns (a header row), then one row per person",
-            ],
-        ),
-        (
-            "every problem at once",
-            "Email,First Name,EMAIL\nada@acme.com,Ada,x,y\ngrace@acme.com,\"G\rH\",\n",
-            &[
-                "error: x.csv:1: column `EMAIL` (column 3) repeats column 1 `Email`; keep one of them",
-                "error: x.csv:2: 4 cells, but the header names 3 columns; put a value that holds a comma in double quotes",
-                "error: x.csv:1: unknown column `EMAIL`; the columns are Email, First Name, Last Name, New Email, Member Type, isArchived (any order)",
-                "error: x.csv:3: First Name `G\\rH` holds a line break; a name or email is one line",
-            ],
-        ),
-        (
-            "an export with a row twice",
-            "site,email,first_name\nacme,ada@acme.com,Ada\nacme,ADA@acme.com,Ada\n",
-            &[
-                "error: x.csv:3: `ADA@acme.com` on `acme` also appears on line 2; keep one row per person and site",
-            ],
-        ),
-    ];
     let state = "[[users]]\nemail = \"ada@acme.com\"\nfirst_name = \"Ada\"\nlast_name = \"Lovelace\"\n\n[[users]]\nemail = \"grace@acme.com\"\nfirst_name = \"Grace\"\nlast_name = \"Hopper\"\n";
-    for (name, csv, expected) in cases {
+    for (name, csv, expected) in UNFAITHFUL_CSVS {
         let dir = state_dir(&[("roster.toml", SITE), ("people.toml", state)]);
         std::fs::write(dir.path().join("x.csv"), csv).unwrap();
         let before = snapshot(dir.path());

@@ -58,13 +58,46 @@ fn detailed_exit_codes_say_whether_anything_would_change() {
         &[],
     );
     assert_eq!(apply.code, 0, "{}", apply.all());
-    assert!(
-        apply
-            .stdout
-            .contains("Apply finished: 12 applied, 0 failed, 0 skipped."),
-        "{}",
-        apply.stdout
-    );
+    insta::assert_snapshot!(run_snapshot(&apply), @r#"
+    exit: 0
+    --- stdout
+    Plan: 4 to create, 5 to update, 3 to delete.
+
+    site acme (periscope) — 4 to create, 5 to update, 3 to delete
+      + group Data Engineering  access=sql
+      ~ group Analysts
+          access: "discovery" → "sql"
+      ~ group Growth Marketing
+          name: "Marketing" → "Growth Marketing"
+      ~ user  donald@acme.com
+          groups: +Data Engineering -Analysts
+      + user  frances@acme.com  first_name="Frances" last_name="Allen" groups=[Finance]
+      ~ user  grace@acme.com
+          groups: +Data Engineering
+      + user  linus@acme.com  first_name="Linus" last_name="Torvalds" groups=[Data Engineering]
+      ~ user  margaret@acme.com
+          last_name: "Hamiltn" → "Hamilton"
+      + user  radia@acme.com  first_name="Radia" last_name="Perlman" groups=[Analysts]
+      - user  john@acme.com  (not declared; deleted permanently)
+      - user  tim@acme.com  (not declared; deleted permanently)
+      - group Contractors  (not declared; deleted)
+
+    site acme
+      ok      group Data Engineering created
+      ok      group Analysts updated
+      ok      group Growth Marketing updated
+      ok      user donald@acme.com updated
+      ok      user frances@acme.com created
+      ok      user grace@acme.com updated
+      ok      user linus@acme.com created
+      ok      user margaret@acme.com updated
+      ok      user radia@acme.com created
+      ok      user john@acme.com deleted
+      ok      user tim@acme.com deleted
+      ok      group Contractors deleted
+    Apply finished: 12 applied, 0 failed, 0 skipped.
+    --- stderr
+    "#);
     let again = plan(&[]);
     assert_eq!(again.code, 0, "{}", again.all());
     assert!(
@@ -193,12 +226,48 @@ fn dry_run_sends_test_mode_and_changes_nothing() {
         sent.iter()
             .all(|r| r.test_mode.as_deref() == Some("true") && r.status == 200)
     );
-    assert!(out.stdout.contains(
-        "Dry run finished: 9 accepted with test_mode=true, 0 failed, 3 not sent; nothing was changed."
-    ));
-    assert!(out.stdout.contains(
-        "skipped user linus@acme.com: not sent: it needs group `Data Engineering`, which a dry run does not create"
-    ));
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
+    exit: 0
+    --- stdout
+    Plan: 4 to create, 5 to update, 3 to delete.
+
+    site acme (periscope) — 4 to create, 5 to update, 3 to delete
+      + group Data Engineering  access=sql
+      ~ group Analysts
+          access: "discovery" → "sql"
+      ~ group Growth Marketing
+          name: "Marketing" → "Growth Marketing"
+      ~ user  donald@acme.com
+          groups: +Data Engineering -Analysts
+      + user  frances@acme.com  first_name="Frances" last_name="Allen" groups=[Finance]
+      ~ user  grace@acme.com
+          groups: +Data Engineering
+      + user  linus@acme.com  first_name="Linus" last_name="Torvalds" groups=[Data Engineering]
+      ~ user  margaret@acme.com
+          last_name: "Hamiltn" → "Hamilton"
+      + user  radia@acme.com  first_name="Radia" last_name="Perlman" groups=[Analysts]
+      - user  john@acme.com  (not declared; deleted permanently)
+      - user  tim@acme.com  (not declared; deleted permanently)
+      - group Contractors  (not declared; deleted)
+
+    Dry run: nothing will be changed.
+      Periscope (acme): each write is sent with test_mode=true; the site checks it and saves nothing.
+    site acme
+      ok      group Data Engineering (accepted with test_mode=true; nothing changed)
+      ok      group Analysts (accepted with test_mode=true; nothing changed)
+      ok      group Growth Marketing (accepted with test_mode=true; nothing changed)
+      skipped user donald@acme.com: not sent: it needs group `Data Engineering`, which a dry run does not create
+      ok      user frances@acme.com (accepted with test_mode=true; nothing changed)
+      skipped user grace@acme.com: not sent: it needs group `Data Engineering`, which a dry run does not create
+      skipped user linus@acme.com: not sent: it needs group `Data Engineering`, which a dry run does not create
+      ok      user margaret@acme.com (accepted with test_mode=true; nothing changed)
+      ok      user radia@acme.com (accepted with test_mode=true; nothing changed)
+      ok      user john@acme.com (accepted with test_mode=true; nothing changed)
+      ok      user tim@acme.com (accepted with test_mode=true; nothing changed)
+      ok      group Contractors (accepted with test_mode=true; nothing changed)
+    Dry run finished: 9 accepted with test_mode=true, 0 failed, 3 not sent; nothing was changed.
+    --- stderr
+    "#);
 }
 
 #[test]
@@ -217,14 +286,32 @@ fn apply_without_a_terminal_needs_yes() {
         ],
         &[],
     );
-    assert_eq!(out.code, 1);
-    assert!(
-        out.stdout
-            .contains("Plan: 4 to create, 5 to update, 3 to delete.")
-    );
-    assert!(out.stderr.contains(
-        "error: refusing to apply without confirmation: standard input is not a terminal. Review the plan above, then run again with --yes"
-    ));
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
+    exit: 1
+    --- stdout
+    Plan: 4 to create, 5 to update, 3 to delete.
+
+    site acme (periscope) — 4 to create, 5 to update, 3 to delete
+      + group Data Engineering  access=sql
+      ~ group Analysts
+          access: "discovery" → "sql"
+      ~ group Growth Marketing
+          name: "Marketing" → "Growth Marketing"
+      ~ user  donald@acme.com
+          groups: +Data Engineering -Analysts
+      + user  frances@acme.com  first_name="Frances" last_name="Allen" groups=[Finance]
+      ~ user  grace@acme.com
+          groups: +Data Engineering
+      + user  linus@acme.com  first_name="Linus" last_name="Torvalds" groups=[Data Engineering]
+      ~ user  margaret@acme.com
+          last_name: "Hamiltn" → "Hamilton"
+      + user  radia@acme.com  first_name="Radia" last_name="Perlman" groups=[Analysts]
+      - user  john@acme.com  (not declared; deleted permanently)
+      - user  tim@acme.com  (not declared; deleted permanently)
+      - group Contractors  (not declared; deleted)
+    --- stderr
+    error: refusing to apply without confirmation: standard input is not a terminal. Review the plan above, then run again with --yes
+    "#);
     assert!(writes(&sb).is_empty());
 }
 
@@ -340,11 +427,30 @@ fn fail_fast_stops_a_site_at_its_first_failure() {
         &[("ACME_KEY", "sandbox-periscope-key")],
     );
     assert_eq!(out.code, 1);
-    assert!(out.stdout.contains("  skipped user zoe@acme.com: not attempted: --fail-fast stopped this site at the first failure\n"), "{}", out.stdout);
-    assert!(
-        out.stdout
-            .contains("Apply finished: 0 applied, 1 failed, 3 skipped.")
-    );
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
+    exit: 1
+    --- stdout
+    Plan: 3 to create, 1 to update, 0 to delete.
+
+    site acme (periscope) — 3 to create, 1 to update, 0 to delete
+      + group GGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGG  access=view
+      ~ user  ada@acme.com
+          last_name: "Lovelace" → "King"
+      + user  new@acme.com  first_name="New" last_name="Person" groups=[GGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGG]
+      + user  zoe@acme.com  first_name="Zoe" last_name="Other" groups=[]
+      = kept 3 groups (not declared, unmanaged_groups = "keep"): Contractors, Finance, Marketing
+      = kept 9 users (not declared, unmanaged_users = "keep"): alan@acme.com, barbara@acme.com, donald@acme.com, edsger@acme.com, grace@acme.com, john@acme.com, katherine@acme.com, margaret@acme.com, tim@acme.com
+
+    site acme
+      FAILED  group GGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGG: site `acme`: create group GGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGG: HTTP 400: group names are at most 100 characters
+      skipped user ada@acme.com: not attempted: --fail-fast stopped this site at the first failure
+      skipped user new@acme.com: not attempted: --fail-fast stopped this site at the first failure
+      skipped user zoe@acme.com: not attempted: --fail-fast stopped this site at the first failure
+    Apply finished: 0 applied, 1 failed, 3 skipped.
+    Run `roster plan` to see what is left, then `roster apply` again to finish.
+    --- stderr
+    error: 1 of 4 changes failed; see the report above
+    "#);
     assert_eq!(sb.sandbox.writes(), 0);
 }
 
@@ -419,9 +525,13 @@ fn plain_http_is_refused_except_on_loopback() {
     )]);
     let out = roster(dir.path(), &["validate"], &[]);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains(
-        "state/site.toml:6:12: site `acme`: base_url `http://periscope.example.com` uses plain http://, which is only allowed for loopback addresses; use https://"
-    ), "{}", out.stderr);
+    insta::assert_snapshot!(run_snapshot(&out), @r"
+    exit: 1
+    --- stdout
+    --- stderr
+    error: state/site.toml:6:12: site `acme`: base_url `http://periscope.example.com` uses plain http://, which is only allowed for loopback addresses; use https://
+    error: 1 problem in the state under state; nothing was contacted
+    ");
     let dir = state_dir(&[(
         "site.toml",
         &periscope_site("https://periscope.example.com", "K"),
@@ -432,10 +542,12 @@ fn plain_http_is_refused_except_on_loopback() {
         &[],
     );
     assert_eq!(out.code, 1);
-    assert!(
-        out.stderr
-            .contains("--sandbox-url `http://10.1.2.3:8081` uses plain http://")
-    );
+    insta::assert_snapshot!(run_snapshot(&out), @r"
+    exit: 1
+    --- stdout
+    --- stderr
+    error: --sandbox-url `http://10.1.2.3:8081` uses plain http://, which is only allowed for loopback addresses; use https://
+    ");
 }
 
 /// A server that redirects every request to `to`.
@@ -476,9 +588,14 @@ fn redirects_are_never_followed_with_credentials() {
         &[("ACME_KEY", "sandbox-periscope-key")],
     );
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains(
-        "site `acme`: list users: HTTP 307: (empty response body) (the site redirects elsewhere; roster never follows a redirect with credentials: check base_url)"
-    ), "{}", out.stderr);
+    insta::assert_snapshot!(run_snapshot(&out), @r"
+    exit: 1
+    --- stdout
+    --- stderr
+    error: could not read the live state:
+      site `acme`: list users: HTTP 307: (empty response body) (the site redirects elsewhere; roster never follows a redirect with credentials: check base_url)
+    nothing was changed
+    ");
     assert!(
         sb.sandbox.requests().is_empty(),
         "the credentials reached the redirect's target"

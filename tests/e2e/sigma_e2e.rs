@@ -122,12 +122,43 @@ fn apply_converges_with_renames_reactivation_and_handover() {
         &[],
     );
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(
-        out.stdout
-            .contains("Apply finished: 9 applied, 0 failed, 0 skipped."),
-        "{}",
-        out.stdout
-    );
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
+    exit: 0
+    --- stdout
+    Plan: 2 to create, 5 to update, 2 to delete.
+
+    site acme-sigma (sigma) — 2 to create, 5 to update, 2 to delete
+      + group Data Engineering  description="Pipelines and models"
+      ~ group Growth Marketing
+          name: "Marketing" → "Growth Marketing"
+      ~ user  ada@acme.com
+          groups: +Data Engineering
+      ~ user  alan@acme.com
+          member_type: "Explorer" → "Creator"
+          groups: +Finance
+      ~ user  barbara@acme.com
+          email: "barbara@old-acme.com" → "barbara@acme.com"
+      ~ user  john@acme.com
+          active: false → true (reactivated)
+      + user  linus@acme.com  first_name="Linus" last_name="Torvalds" member_type="Creator" groups=[Data Engineering]
+      - user  tim@acme.com  (not declared; deactivated, 4 documents and 0 schedules to admin@acme.com)
+      - group Old Team  (not declared; deleted)
+      = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+
+    site acme-sigma
+      ok      group Data Engineering created
+      ok      group Growth Marketing updated
+      ok      user ada@acme.com updated
+      ok      user alan@acme.com updated
+      ok      user barbara@acme.com updated
+      ok      user john@acme.com updated
+      ok      user linus@acme.com created
+      ok      user tim@acme.com deactivated
+      ok      group Old Team deleted
+    Apply finished: 9 applied, 0 failed, 0 skipped.
+    --- stderr
+    "#);
     let after = org(&sb);
 
     // Email change: the same member, PATCHed, not deactivated and recreated.
@@ -232,21 +263,29 @@ groups = ["analysts"]
     ]);
     let plan = roster(dir.path(), &["plan"], &CREDS);
     assert_eq!(plan.code, 0, "{}", plan.all());
-    assert!(
-        plan.stdout.contains(
-            r#"  ~ group analysts
-      name: "Analysts" → "analysts"
-      description: "People who write SQL" → "SQL writers"
-      visibility: "public" → "private"
-  ~ user  Katherine@Acme.com
-      first_name: "Katherine" → "Kathy"
-      last_name: "Johnson" → "Goble"
-      member_type: "Viewer" → "Analyst Pro"
-      groups: +analysts"#
-        ),
-        "{}",
-        plan.stdout
-    );
+    insta::assert_snapshot!(run_snapshot(&plan), @r#"
+    exit: 0
+    --- stdout
+    Plan: 0 to create, 2 to update, 0 to delete.
+
+    site acme-sigma (sigma) — 0 to create, 2 to update, 0 to delete
+      ~ group analysts
+          name: "Analysts" → "analysts"
+          description: "People who write SQL" → "SQL writers"
+          visibility: "public" → "private"
+      ~ user  Katherine@Acme.com
+          first_name: "Katherine" → "Kathy"
+          last_name: "Johnson" → "Goble"
+          member_type: "Viewer" → "Analyst Pro"
+          groups: +analysts -Finance
+      = kept 3 groups (not declared, unmanaged_groups = "keep"): Finance, Marketing, Old Team
+      = kept 6 users (not declared, unmanaged_users = "keep"): ada@acme.com, admin@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, tim@acme.com
+      = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+
+    Read 2 state files: 1 site, 1 person, 1 group.
+    --- stderr
+    "#);
     let out = roster(dir.path(), &["apply", "--yes", "-v"], &CREDS);
     assert_eq!(out.code, 0, "{}", out.all());
     // -v says how long each phase took.
@@ -488,14 +527,18 @@ fn every_page_of_thousands_of_members_is_read() {
         ("people.toml", &users),
     ]);
     let out = roster(dir.path(), &["plan"], &CREDS);
-    assert_eq!(out.code, 0, "{}", out.all());
-    assert!(
-        out.stdout
-            .starts_with("Plan: 0 to create, 0 to update, 1 to delete."),
-        "{}",
-        out.stdout
-    );
-    assert!(out.stdout.contains("  - user  user2499@acme.com  (not declared; deactivated, 0 documents and 0 schedules to the API credentials' owner)"));
+    insta::assert_snapshot!(run_snapshot(&out), @r"
+    exit: 0
+    --- stdout
+    Plan: 0 to create, 0 to update, 1 to delete.
+
+    site acme-sigma (sigma) — 0 to create, 0 to update, 1 to delete
+      - user  user2499@acme.com  (not declared; deactivated, 0 documents and 0 schedules to the API credentials' owner)
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+
+    Read 2 state files: 1 site, 2500 people, 0 groups.
+    --- stderr
+    ");
     let pages = sb
         .sandbox
         .requests()
@@ -576,15 +619,40 @@ groups = ["Analysts"]
         &[],
     );
     assert_eq!(dry.code, 0, "{}", dry.all());
-    assert!(dry.stdout.contains(
-        "Dry run: nothing will be changed.\n  Periscope (acme): each write is sent with test_mode=true; the site checks it and saves nothing.\n  Sigma (acme-sigma): Sigma has no server-side test mode, so no write is sent; the plan above is all a dry run can show."
-    ), "{}", dry.stdout);
-    assert!(dry.stdout.contains("  skipped user linus@acme.com: not sent: Sigma has no server-side test mode, so a dry run sends it nothing"));
-    assert!(
-        dry.stdout.contains(
-            "  ok      user linus@acme.com (accepted with test_mode=true; nothing changed)"
-        )
-    );
+    insta::assert_snapshot!(run_snapshot(&dry), @r#"
+    exit: 0
+    --- stdout
+    Plan: 2 to create, 2 to update, 0 to delete.
+
+    site acme (periscope) — 1 to create, 2 to update, 0 to delete
+      ~ group Analysts
+          access: "discovery" → "sql"
+      ~ user  ada@acme.com
+          groups: -Administrators
+      + user  linus@acme.com  first_name="Linus" last_name="Torvalds" groups=[Analysts]
+      = kept 3 groups (not declared, unmanaged_groups = "keep"): Contractors, Finance, Marketing
+      = kept 9 users (not declared, unmanaged_users = "keep"): alan@acme.com, barbara@acme.com, donald@acme.com, edsger@acme.com, grace@acme.com, john@acme.com, katherine@acme.com, margaret@acme.com, tim@acme.com
+      = kept 1 user (the site's invited_by, never removed): admin@acme.com
+
+    site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
+      + user  linus@acme.com  first_name="Linus" last_name="Torvalds" member_type="Creator" groups=[Analysts]
+      = kept 3 groups (not declared, unmanaged_groups = "keep"): Finance, Marketing, Old Team
+      = kept 6 users (not declared, unmanaged_users = "keep"): admin@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, katherine@acme.com, tim@acme.com
+      = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+
+    Dry run: nothing will be changed.
+      Periscope (acme): each write is sent with test_mode=true; the site checks it and saves nothing.
+      Sigma (acme-sigma): Sigma has no server-side test mode, so no write is sent; the plan above is all a dry run can show.
+    site acme
+      ok      group Analysts (accepted with test_mode=true; nothing changed)
+      ok      user ada@acme.com (accepted with test_mode=true; nothing changed)
+      ok      user linus@acme.com (accepted with test_mode=true; nothing changed)
+    site acme-sigma
+      skipped user linus@acme.com: not sent: Sigma has no server-side test mode, so a dry run sends it nothing
+    Dry run finished: 3 accepted with test_mode=true, 0 failed, 1 not sent; nothing was changed.
+    --- stderr
+    "#);
     assert_eq!(sb.sandbox.writes(), 0);
     let out = roster(
         dir.path(),
@@ -678,9 +746,14 @@ fn a_new_owner_who_is_not_an_active_member_is_a_plan_error() {
     )]);
     let out = roster(dir.path(), &["plan"], &CREDS);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains(
-        "site `acme-sigma`: new_owner `john@acme.com` must be an active member of the site that SCIM does not manage, to receive deactivated members' documents, and that member is deactivated"
-    ), "{}", out.stderr);
+    insta::assert_snapshot!(run_snapshot(&out), @r"
+    exit: 1
+    --- stdout
+    --- stderr
+    error: the plan cannot be made:
+      site `acme-sigma`: new_owner `john@acme.com` must be an active member of the site that SCIM does not manage, to receive deactivated members' documents, and that member is deactivated. Set new_owner under [sites.acme-sigma] to such a member, or set archive_documents = true instead
+    nothing was changed
+    ");
 }
 
 #[test]
@@ -701,9 +774,32 @@ fn deactivation_can_archive_documents() {
     ]);
     let out = roster(dir.path(), &["apply", "--yes"], &CREDS);
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(out.stdout.contains(
-        "  - user  ada@acme.com  (not declared; deactivated, 12 documents and 0 schedules archived)"
-    ));
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
+    exit: 0
+    --- stdout
+    Plan: 0 to create, 0 to update, 6 to delete.
+
+    site acme-sigma (sigma) — 0 to create, 0 to update, 6 to delete
+      - user  ada@acme.com  (not declared; deactivated, 12 documents and 0 schedules archived)
+      - user  alan@acme.com  (not declared; deactivated, 2 documents and 0 schedules archived)
+      - user  barbara@old-acme.com  (not declared; deactivated, 1 document and 0 schedules archived)
+      - user  grace@acme.com  (not declared; deactivated, 7 documents and 0 schedules archived)
+      - user  katherine@acme.com  (not declared; deactivated, 0 documents and 0 schedules archived)
+      - user  tim@acme.com  (not declared; deactivated, 4 documents and 0 schedules archived)
+      = kept 4 groups (not declared, unmanaged_groups = "keep"): Analysts, Finance, Marketing, Old Team
+      = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+
+    site acme-sigma
+      ok      user ada@acme.com deactivated
+      ok      user alan@acme.com deactivated
+      ok      user barbara@old-acme.com deactivated
+      ok      user grace@acme.com deactivated
+      ok      user katherine@acme.com deactivated
+      ok      user tim@acme.com deactivated
+    Apply finished: 6 applied, 0 failed, 0 skipped.
+    --- stderr
+    "#);
     let after = org(&sb);
     // Ada 12 + Grace 7 + Alan 2 + Barbara 1 + Tim 4.
     assert_eq!(after.archived_documents, 26);

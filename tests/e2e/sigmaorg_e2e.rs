@@ -120,15 +120,31 @@ Read 2 state files: 1 site, 1 person, 0 groups.
     assert!(only_reads(&sb), "planning writes nothing");
     // The same in the PR comment and in JSON, each with its own reason.
     let md = roster(dir.path(), &["plan", "--format", "markdown"], &CREDS);
-    assert!(
-        md.stdout.contains(
-            "\n= kept 1 user (a guest, not declared; unmanaged_guests = \"keep\"): gus@partner.io\n"
-        ) && md.stdout.contains(
-            "\n= kept 1 user (an embed user; roster never manages embed users): emma@embed.io\n"
-        ),
-        "{}",
-        md.stdout
-    );
+    insta::assert_snapshot!(run_snapshot(&md), @r#"
+    exit: 0
+    --- stdout
+    ### roster plan: 0 to create, 0 to update, 1 to delete
+
+    | site | provider | users + | users ~ | users − | groups + | groups ~ | groups − |
+    |---|---|--:|--:|--:|--:|--:|--:|
+    | acme-sigma | sigma | 0 | 0 | 1 | 0 | 0 | 0 |
+
+    <details open><summary><b>acme-sigma</b> (sigma): 0 to create, 0 to update, 1 to delete</summary>
+
+    ```diff
+    - user  tom@acme.com  (not declared; deactivated, 0 documents and 0 schedules to admin@acme.com)
+    = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+    = kept 1 user (a guest, not declared; unmanaged_guests = "keep"): gus@partner.io
+    = kept 1 user (an embed user; roster never manages embed users): emma@embed.io
+    ```
+
+    </details>
+
+    <sub>desired state `[FINGERPRINT]` · roster 0.1.0</sub>
+
+    <sub>Read 2 state files: 1 site, 1 person, 0 groups.</sub>
+    --- stderr
+    "#);
     let json = roster(dir.path(), &["plan", "--format", "json"], &CREDS);
     let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     let kept = &doc["sites"][0]["kept"];
@@ -147,11 +163,23 @@ Read 2 state files: 1 site, 1 person, 0 groups.
     );
     let out = roster(dir.path(), &["apply", "--yes"], &CREDS);
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(
-        out.stdout.contains("  - user  gus@partner.io  (not declared; deactivated, 0 documents and 0 schedules to admin@acme.com)\n"),
-        "{}",
-        out.stdout
-    );
+    insta::assert_snapshot!(run_snapshot(&out), @r"
+    exit: 0
+    --- stdout
+    Plan: 0 to create, 0 to update, 2 to delete.
+
+    site acme-sigma (sigma) — 0 to create, 0 to update, 2 to delete
+      - user  gus@partner.io  (not declared; deactivated, 0 documents and 0 schedules to admin@acme.com)
+      - user  tom@acme.com  (not declared; deactivated, 0 documents and 0 schedules to admin@acme.com)
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+      = kept 1 user (an embed user; roster never manages embed users): emma@embed.io
+
+    site acme-sigma
+      ok      user gus@partner.io deactivated
+      ok      user tom@acme.com deactivated
+    Apply finished: 2 applied, 0 failed, 0 skipped.
+    --- stderr
+    ");
     let o = live(&sb);
     assert!(member(&o, "gus@partner.io").is_archived);
     assert!(member(&o, "tom@acme.com").is_archived);
@@ -173,11 +201,18 @@ fn a_declared_guest_is_created_as_a_guest_without_an_invitation() {
     ]);
     let out = plan(dir.path());
     assert_eq!(out.code, 2, "{}", out.all());
-    assert!(
-        out.stdout.contains("  + user  gail@partner.io  first_name=\"Gail\" last_name=\"Guest\" groups=[] kind=guest\n"),
-        "{}",
-        out.stdout
-    );
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
+    exit: 2
+    --- stdout
+    Plan: 1 to create, 0 to update, 0 to delete.
+
+    site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
+      + user  gail@partner.io  first_name="Gail" last_name="Guest" groups=[] kind=guest
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+
+    Read 2 state files: 1 site, 2 people, 0 groups.
+    --- stderr
+    "#);
     let out = roster(dir.path(), &["apply", "--yes"], &CREDS);
     assert_eq!(out.code, 0, "{}", out.all());
     let o = live(&sb);
@@ -223,15 +258,14 @@ fn an_embed_kind_is_refused_with_a_hint() {
     ]);
     let out = roster(dir.path(), &["validate"], &CREDS);
     assert_eq!(out.code, 1, "{}", out.all());
-    assert!(
-        out.stderr.contains("people.toml:5:8")
-            && out.stderr.contains("unknown kind `embed`")
-            && out
-                .stderr
-                .contains("roster never creates or manages embed users"),
-        "{}",
-        out.stderr
-    );
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
+    exit: 1
+    --- stdout
+    --- stderr
+    error: state/people.toml:5:8: `e@acme.com`: unknown kind `embed`
+      hint: roster never creates or manages embed users: Sigma makes them when an embed is opened. Remove the person, or use kind = "guest" or "internal"
+    error: 1 problem in the state under state; nothing was contacted
+    "#);
 }
 
 #[test]
@@ -321,7 +355,24 @@ Read 2 state files: 1 site, 3 people, 1 group.
     // Nothing left to change; the SCIM notes stay.
     let out = plan(dir.path());
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(out.stdout.contains("  = owned by SCIM: not changed"));
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
+    exit: 0
+    --- stdout
+    No changes: the live state matches the declared state.
+
+    site acme-sigma (sigma) — no changes
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+      = owned by SCIM: not changed (change it in the identity provider):
+          ~ user  ada@acme.com
+              first_name: "ada" → "Ada"
+              groups: +Analysts
+          + user  linus@acme.com  first_name="Linus" last_name="Torvalds" groups=[]
+          - user  tom@acme.com  (not declared; deactivated, documents to admin@acme.com)
+          - group Old Team  (not declared; deleted)
+
+    Read 2 state files: 1 site, 3 people, 1 group.
+    --- stderr
+    "#);
 }
 
 #[test]
@@ -385,11 +436,20 @@ Read 2 state files: 1 site, 3 people, 1 group.
     // The next plan changes nothing; bob's admin rights stay a note.
     let out = plan(dir.path());
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(
-        out.stdout.contains("          admins: -bob@acme.com\n"),
-        "{}",
-        out.stdout
-    );
+    insta::assert_snapshot!(run_snapshot(&out), @r"
+    exit: 0
+    --- stdout
+    No changes: the live state matches the declared state.
+
+    site acme-sigma (sigma) — no changes
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+      = team admins: not changed (Sigma's API sets isTeamAdmin only when it creates a member; change it in Sigma's UI):
+          ~ group Analysts
+              admins: -bob@acme.com
+
+    Read 2 state files: 1 site, 3 people, 1 group.
+    --- stderr
+    ");
 }
 
 #[test]
@@ -425,22 +485,16 @@ admins = ["ada@acme.com"]
     ]);
     let out = roster(dir.path(), &["validate"], &[("K", "k")]);
     assert_eq!(out.code, 1, "{}", out.all());
-    assert!(out.stderr.contains("people.toml:10:27"), "{}", out.stderr);
-    assert!(
-        out.stderr.contains(
-            "group `Analysts`: admin `bob@acme.com` is not a declared member of the group"
-        ),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("people.toml:16:11"), "{}", out.stderr);
-    assert!(
-        out.stderr.contains(
-            "group `Readers`: admins are Sigma team admins, and the group is on no Sigma site"
-        ),
-        "{}",
-        out.stderr
-    );
+    insta::assert_snapshot!(run_snapshot(&out), @r"
+    exit: 1
+    --- stdout
+    --- stderr
+    error: state/people.toml:10:27: group `Analysts`: admin `bob@acme.com` is not a declared member of the group
+      hint: add `Analysts` to that person's groups, or remove them from admins
+    error: state/people.toml:16:11: group `Readers`: admins are Sigma team admins, and the group is on no Sigma site
+      hint: remove `admins`, or put the group on a Sigma site with `sites`
+    error: 2 problems in the state under state; nothing was contacted
+    ");
 }
 
 #[test]
@@ -579,12 +633,18 @@ fn import_declares_guests_as_guests_and_leaves_embed_users_out() {
     assert!(!written.contains("emma@embed.io"), "{written}");
     let out = plan(dir.path());
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(
-        out.stdout
-            .contains("an embed user; roster never manages embed users): emma@embed.io"),
-        "{}",
-        out.stdout
-    );
+    insta::assert_snapshot!(run_snapshot(&out), @r"
+    exit: 0
+    --- stdout
+    No changes: the live state matches the declared state.
+
+    site acme-sigma (sigma) — no changes
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+      = kept 1 user (an embed user; roster never manages embed users): emma@embed.io
+
+    Read 2 state files: 1 site, 2 people, 0 groups.
+    --- stderr
+    ");
 }
 
 /// Every file under `dir`.

@@ -77,18 +77,35 @@ fn one_person_on_three_sites_of_two_providers_in_one_apply() {
     let dir = state_dir(&[("roster.toml", &state(&sb.url))]);
     let plan = roster(dir.path(), &["plan"], &ENV);
     assert_eq!(plan.code, 0, "{}", plan.all());
-    assert!(
-        plan.stdout
-            .starts_with("Plan: 5 to create, 1 to update, 0 to delete.\n"),
-        "{}",
-        plan.stdout
-    );
-    assert!(plan.stdout.contains(
-        "site acme-eu (periscope) — 3 to create, 0 to update, 0 to delete\n  + group Analysts  access=sql\n  + group Finance  access=view\n  + user  newbie@acme.com  first_name=\"New\" last_name=\"Bie\" groups=[Analysts]\n"
-    ));
-    assert!(plan.stdout.contains(
-        "  + user  newbie@acme.com  first_name=\"New\" last_name=\"Bie\" member_type=\"Viewer\" groups=[Finance]\n"
-    ), "{}", plan.stdout);
+    insta::assert_snapshot!(run_snapshot(&plan), @r#"
+    exit: 0
+    --- stdout
+    Plan: 5 to create, 1 to update, 0 to delete.
+
+    site acme (periscope) — 1 to create, 1 to update, 0 to delete
+      ~ group Analysts
+          access: "discovery" → "sql"
+      + user  newbie@acme.com  first_name="New" last_name="Bie" groups=[Analysts]
+      = kept 2 groups (not declared, unmanaged_groups = "keep"): Contractors, Marketing
+      = kept 10 users (not declared, unmanaged_users = "keep"): ada@acme.com, alan@acme.com, barbara@acme.com, donald@acme.com, edsger@acme.com, grace@acme.com, john@acme.com, katherine@acme.com, margaret@acme.com, tim@acme.com
+      = kept 1 user (the site's invited_by, never removed): admin@acme.com
+
+    site acme-eu (periscope) — 3 to create, 0 to update, 0 to delete
+      + group Analysts  access=sql
+      + group Finance  access=view
+      + user  newbie@acme.com  first_name="New" last_name="Bie" groups=[Analysts]
+      = kept 1 user (the site's invited_by, never removed): admin@acme.com
+
+    site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
+      + user  newbie@acme.com  first_name="New" last_name="Bie" member_type="Viewer" groups=[Finance]
+      = kept 2 groups (not declared, unmanaged_groups = "keep"): Marketing, Old Team
+      = kept 7 users (not declared, unmanaged_users = "keep"): ada@acme.com, admin@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, katherine@acme.com, tim@acme.com
+      = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+
+    Read 1 state file: 3 sites, 1 person, 2 groups.
+    --- stderr
+    "#);
 
     let apply = roster(dir.path(), &["apply", "--yes"], &ENV);
     assert_eq!(apply.code, 0, "{}", apply.all());
@@ -130,12 +147,27 @@ fn site_limits_every_command_to_some_sites() {
         ],
     );
     assert_eq!(plan.code, 0, "{}", plan.all());
-    assert!(plan.stdout.contains("\nsite acme-eu (periscope)"));
-    assert!(plan.stdout.contains("\nsite acme-sigma (sigma)"));
-    assert!(
-        !plan.stdout.contains("\nsite acme (periscope)"),
-        "only the sites asked for (and only their credentials)"
-    );
+    insta::assert_snapshot!(run_snapshot(&plan), @r#"
+    exit: 0
+    --- stdout
+    Plan: 4 to create, 0 to update, 0 to delete.
+
+    site acme-eu (periscope) — 3 to create, 0 to update, 0 to delete
+      + group Analysts  access=sql
+      + group Finance  access=view
+      + user  newbie@acme.com  first_name="New" last_name="Bie" groups=[Analysts]
+      = kept 1 user (the site's invited_by, never removed): admin@acme.com
+
+    site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
+      + user  newbie@acme.com  first_name="New" last_name="Bie" member_type="Viewer" groups=[Finance]
+      = kept 2 groups (not declared, unmanaged_groups = "keep"): Marketing, Old Team
+      = kept 7 users (not declared, unmanaged_users = "keep"): ada@acme.com, admin@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, katherine@acme.com, tim@acme.com
+      = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+
+    Read 1 state file: 3 sites, 1 person, 2 groups.
+    --- stderr
+    "#);
     let apply = roster(dir.path(), &["apply", "--yes", "--site", "acme-eu"], &ENV);
     assert_eq!(apply.code, 0, "{}", apply.all());
     let data = sb.sandbox.data();
@@ -179,25 +211,28 @@ fn overrides_are_checked_against_their_site() {
     let dir = state_dir(&[("roster.toml", &bad)]);
     let out = roster(dir.path(), &["validate"], &[]);
     assert_eq!(out.code, 1);
-    assert!(
-        out.stderr.contains(
-            "`newbie@acme.com` has overrides for site `acme-mars`, which the user is not on"
-        ),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("group `Nope` is not declared"));
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
+    exit: 1
+    --- stdout
+    --- stderr
+    error: state/roster.toml:37:9: `newbie@acme.com` has overrides for site `acme-mars`, which the user is not on
+      hint: remove the override, or add the site to the user's sites
+    error: state/roster.toml:44:11: group `Nope` is not declared
+      hint: add a [[groups]] entry with name = "Nope", or fix the spelling
+    error: 2 problems in the state under state; nothing was contacted
+    "#);
     let periscope_type =
         state(&sb.url).replace("[users.overrides.acme-sigma]", "[users.overrides.acme-eu]");
     std::fs::write(dir.path().join("state/roster.toml"), periscope_type).unwrap();
     let out = roster(dir.path(), &["validate"], &[]);
-    assert!(
-        out.stderr.contains(
-            "`member_type` overrides apply to Sigma sites, and `acme-eu` is a periscope site"
-        ),
-        "{}",
-        out.stderr
-    );
+    insta::assert_snapshot!(run_snapshot(&out), @r"
+    exit: 1
+    --- stdout
+    --- stderr
+    error: state/roster.toml:45:15: `member_type` overrides apply to Sigma sites, and `acme-eu` is a periscope site
+      hint: remove member_type from the override
+    error: 1 problem in the state under state; nothing was contacted
+    ");
 }
 
 #[test]
@@ -212,45 +247,68 @@ fn a_site_that_fails_hides_nothing_of_the_others() {
     ];
     let plan = roster(dir.path(), &["plan"], &env);
     assert_eq!(plan.code, 1);
-    assert!(
-        plan.stdout
-            .contains("\nsite acme (periscope) — 1 to create, 1 to update, 0 to delete\n"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout
-            .contains("\nsite acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete\n")
-    );
-    assert!(plan.stderr.starts_with(
-        "error: could not read the live state of 1 site:\n  site `acme-eu`: list users: HTTP 401: invalid API key for site 'acme-eu'"
-    ), "{}", plan.stderr);
-    assert!(
-        plan.stderr
-            .trim_end()
-            .ends_with("the plan above covers the other sites")
-    );
+    insta::assert_snapshot!(run_snapshot(&plan), @r#"
+    exit: 1
+    --- stdout
+    Plan: 2 to create, 1 to update, 0 to delete.
+
+    site acme (periscope) — 1 to create, 1 to update, 0 to delete
+      ~ group Analysts
+          access: "discovery" → "sql"
+      + user  newbie@acme.com  first_name="New" last_name="Bie" groups=[Analysts]
+      = kept 2 groups (not declared, unmanaged_groups = "keep"): Contractors, Marketing
+      = kept 10 users (not declared, unmanaged_users = "keep"): ada@acme.com, alan@acme.com, barbara@acme.com, donald@acme.com, edsger@acme.com, grace@acme.com, john@acme.com, katherine@acme.com, margaret@acme.com, tim@acme.com
+      = kept 1 user (the site's invited_by, never removed): admin@acme.com
+
+    site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
+      + user  newbie@acme.com  first_name="New" last_name="Bie" member_type="Viewer" groups=[Finance]
+      = kept 2 groups (not declared, unmanaged_groups = "keep"): Marketing, Old Team
+      = kept 7 users (not declared, unmanaged_users = "keep"): ada@acme.com, admin@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, katherine@acme.com, tim@acme.com
+      = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+
+    Read 1 state file: 3 sites, 1 person, 2 groups.
+    --- stderr
+    error: could not read the live state of 1 site:
+      site `acme-eu`: list users: HTTP 401: invalid API key for site 'acme-eu' (the site refused the API key: check the value of EU_KEY and that `site` is the slug of the site's dashboard URLs)
+    the plan above covers the other sites
+    "#);
 
     let apply = roster(dir.path(), &["apply", "--yes"], &env);
     assert_eq!(apply.code, 1, "{}", apply.all());
-    assert!(apply.stdout.contains(
-        "Not applied, as its live state could not be read: site `acme-eu`: list users: HTTP 401"
-    ));
-    assert!(
-        apply
-            .stdout
-            .contains("Apply finished: 3 applied, 0 failed, 0 skipped."),
-        "{}",
-        apply.stdout
-    );
-    assert!(
-        apply
-            .stderr
-            .trim_end()
-            .ends_with("the changes of the other sites were applied"),
-        "{}",
-        apply.stderr
-    );
+    insta::assert_snapshot!(run_snapshot(&apply), @r#"
+    exit: 1
+    --- stdout
+    Plan: 2 to create, 1 to update, 0 to delete.
+
+    site acme (periscope) — 1 to create, 1 to update, 0 to delete
+      ~ group Analysts
+          access: "discovery" → "sql"
+      + user  newbie@acme.com  first_name="New" last_name="Bie" groups=[Analysts]
+      = kept 2 groups (not declared, unmanaged_groups = "keep"): Contractors, Marketing
+      = kept 10 users (not declared, unmanaged_users = "keep"): ada@acme.com, alan@acme.com, barbara@acme.com, donald@acme.com, edsger@acme.com, grace@acme.com, john@acme.com, katherine@acme.com, margaret@acme.com, tim@acme.com
+      = kept 1 user (the site's invited_by, never removed): admin@acme.com
+
+    site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
+      + user  newbie@acme.com  first_name="New" last_name="Bie" member_type="Viewer" groups=[Finance]
+      = kept 2 groups (not declared, unmanaged_groups = "keep"): Marketing, Old Team
+      = kept 7 users (not declared, unmanaged_users = "keep"): ada@acme.com, admin@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, katherine@acme.com, tim@acme.com
+      = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+
+    Not applied, as its live state could not be read: site `acme-eu`: list users: HTTP 401: invalid API key for site 'acme-eu' (the site refused the API key: check the value of EU_KEY and that `site` is the slug of the site's dashboard URLs)
+
+    site acme
+      ok      group Analysts updated
+      ok      user newbie@acme.com created
+    site acme-sigma
+      ok      user newbie@acme.com created
+    Apply finished: 3 applied, 0 failed, 0 skipped.
+    --- stderr
+    error: could not read the live state of 1 site:
+      site `acme-eu`: list users: HTTP 401: invalid API key for site 'acme-eu' (the site refused the API key: check the value of EU_KEY and that `site` is the slug of the site's dashboard URLs)
+    the changes of the other sites were applied
+    "#);
     let data = sb.sandbox.data();
     assert!(
         data.periscope["acme"]

@@ -78,12 +78,23 @@ fn an_apply_survives_a_15_second_edge_throttle() {
     let out = roster(dir.path(), &["apply", "--yes", "-v"], &env);
     let took = started.elapsed();
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(
-        out.stdout
-            .contains("Apply finished: 2 applied, 0 failed, 0 skipped."),
-        "{}",
-        out.stdout
-    );
+    // -v logs with timestamps: the report on stdout is pinned whole.
+    insta::assert_snapshot!(out.stdout, @r#"
+    Plan: 2 to create, 0 to update, 0 to delete.
+
+    site acme-sigma (sigma) — 2 to create, 0 to update, 0 to delete
+      + group Kernel
+      + user  linus@acme.com  first_name="Linus" last_name="Torvalds" groups=[Kernel]
+      = kept 4 groups (not declared, unmanaged_groups = "keep"): Analysts, Finance, Marketing, Old Team
+      = kept 6 users (not declared, unmanaged_users = "keep"): ada@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, katherine@acme.com, tim@acme.com
+      = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+
+    site acme-sigma
+      ok      group Kernel created
+      ok      user linus@acme.com created
+    Apply finished: 2 applied, 0 failed, 0 skipped.
+    "#);
     assert!(took >= window, "finished in {took:?}, inside the window");
     assert!(took < Duration::from_mins(1), "took {took:?}");
     // Live: the team and the member, in it.
@@ -184,16 +195,14 @@ fn patience_seconds_is_checked() {
     )]);
     let out = roster(dir.path(), &["validate"], &[]);
     assert_eq!(out.code, 1, "{}", out.all());
-    assert!(
-        out.stderr.contains(
-            "site `acme`: patience_seconds must be from 2 to 3600, not 1"
-        ) && out.stderr.contains(
-            "it is how long one request keeps trying while the site answers 429; leave it out for 60"
-        ),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("state/roster.toml:"), "{}", out.stderr);
+    insta::assert_snapshot!(run_snapshot(&out), @r"
+    exit: 1
+    --- stdout
+    --- stderr
+    error: state/roster.toml:9:20: site `acme`: patience_seconds must be from 2 to 3600, not 1
+      hint: it is how long one request keeps trying while the site answers 429; leave it out for 60
+    error: 1 problem in the state under state; nothing was contacted
+    ");
 }
 
 /// `roster sandbox --page-size 2` answers Periscope's lists in pages with

@@ -246,9 +246,23 @@ impl PeriscopeClient {
     /// Carries out one change. With `WriteMode::TestMode` the request is sent
     /// with `test_mode=true` and the site changes nothing.
     pub async fn apply(&self, change: &Change, mode: WriteMode) -> Result<(), ProviderError> {
+        let call = match change {
+            Change::CreateGroup { .. }
+            | Change::UpdateGroup { .. }
+            | Change::DeleteGroup { .. } => self.group_call(change, mode),
+            Change::CreateUser { .. }
+            | Change::UpdateUser { .. }
+            | Change::DeactivateUser { .. }
+            | Change::DeleteUser { .. } => self.user_call(change, mode)?,
+        };
+        self.send(call).await.map(|_| ())
+    }
+
+    /// The request that carries out a change to a group.
+    fn group_call<'c>(&'c self, change: &'c Change, mode: WriteMode) -> Call<'c> {
         let group_path =
             |name: &str| format!("/api/v1/groups/{}", crate::provider::path_segment(name));
-        let call = match change {
+        match change {
             Change::CreateGroup { name, access, .. } => Call {
                 method: Method::POST,
                 path: "/api/v1/groups".into(),
@@ -301,6 +315,18 @@ impl PeriscopeClient {
                 body: None,
                 effect: Effect::Gone,
             },
+            _ => unreachable!("`apply` gives group_call group changes only"),
+        }
+    }
+
+    /// The request that carries out a change to a person (Periscope has no
+    /// deactivation: that change is refused).
+    fn user_call<'c>(
+        &'c self,
+        change: &'c Change,
+        mode: WriteMode,
+    ) -> Result<Call<'c>, ProviderError> {
+        let call = match change {
             Change::CreateUser {
                 email,
                 first_name,
@@ -371,8 +397,9 @@ impl PeriscopeClient {
                 body: None,
                 effect: Effect::Gone,
             },
+            _ => unreachable!("`apply` gives user_call user changes only"),
         };
-        self.send(call).await.map(|_| ())
+        Ok(call)
     }
 
     /// Sends a request, retrying what is safe to retry: reads and idempotent

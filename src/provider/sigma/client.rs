@@ -366,94 +366,19 @@ impl SigmaClient {
     /// members, and account types, concurrently: the only reads that wait
     /// for another are the pages of one list and each team's members.
     pub async fn fetch(&self) -> Result<LiveSite, ProviderError> {
-        // Each team's members are read as soon as the teams are known,
-        // alongside the pages of members.
-        let teams_and_members = async {
-            let teams: Vec<wire::Team> = self.list_all("/v2.1/teams", "list teams").await?;
-            let teams: Vec<wire::Team> = teams.into_iter().filter(|t| !t.is_archived).collect();
-            let members = crate::provider::run_all(
-                teams.iter().map(|t| {
-                    let id = t.team_id.clone().unwrap_or_default();
-                    async move {
-                        let path =
-                            format!("/v2/teams/{}/members", crate::provider::path_segment(&id));
-                        self.list_all::<wire::MemberRef>(&path, "list team members")
-                            .await
-                    }
-                }),
-                TEAM_READS,
-            )
-            .await;
-            Ok::<_, ProviderError>((teams, members))
-        };
         let (members, teams, account_types, whoami) = tokio::join!(
             self.list_all::<wire::Member>(
                 "/v2.1/members?includeArchived=true&includeInactive=true",
                 "list members"
             ),
-            teams_and_members,
+            self.teams_and_members(),
             self.account_types(),
             self.read::<wire::MemberRef>("/v2/whoami".into(), "find who the credentials belong to"),
         );
         let (members, (teams, team_members), account_types) = (members?, teams?, account_types?);
         let identity = whoami?.id();
-
-        let mut groups_of: HashMap<String, Vec<String>> = HashMap::new();
-        let mut admin_of: HashMap<String, Vec<String>> = HashMap::new();
-        let mut groups = Vec::with_capacity(teams.len());
-        for (team, members) in teams.into_iter().zip(team_members) {
-            let name = team.name.unwrap_or_default();
-            for member in members? {
-                let admin = member.is_team_admin;
-                if let Some(member) = member.id() {
-                    if admin {
-                        admin_of
-                            .entry(member.clone())
-                            .or_default()
-                            .push(name.clone());
-                    }
-                    groups_of.entry(member).or_default().push(name.clone());
-                }
-            }
-            groups.push(LiveGroup {
-                id: team.team_id,
-                name,
-                access: None,
-                description: team.description,
-                visibility: team.visibility,
-            });
-        }
-
-        let mut users = Vec::with_capacity(members.len());
-        for m in members {
-            let kind = m.kind();
-            let Some(id) = m.member_id else {
-                continue;
-            };
-            let email = m.email.as_deref().unwrap_or_default().trim().to_string();
-            if email.is_empty() {
-                continue;
-            }
-            let locked = if id == SCHEDULER_ROBOT {
-                Some(Locked::System)
-            } else if m.is_inactive {
-                Some(Locked::ScimInactive)
-            } else {
-                None
-            };
-            users.push(LiveUser {
-                kind,
-                admin_of: admin_of.remove(&id).unwrap_or_default(),
-                groups: groups_of.remove(&id).unwrap_or_default(),
-                id: Some(id),
-                email,
-                first_name: m.first_name.unwrap_or_default(),
-                last_name: m.last_name.unwrap_or_default(),
-                member_type: m.member_type,
-                active: !m.is_archived,
-                locked,
-            });
-        }
+        let (groups, mut memberships) = live_groups(teams, team_members)?;
+        let users = live_users(members, &mut memberships);
         let api_identity = identity.and_then(|id| {
             users
                 .iter()
@@ -467,4 +392,107 @@ impl SigmaClient {
             api_identity,
         })
     }
+
+    /// The teams that are not archived, and each one's members: each team's
+    /// members are read as soon as the teams are known, alongside the pages
+    /// of members.
+    async fn teams_and_members(&self) -> Result<(Vec<wire::Team>, TeamMembers), ProviderError> {
+        let teams: Vec<wire::Team> = self.list_all("/v2.1/teams", "list teams").await?;
+        let teams: Vec<wire::Team> = teams.into_iter().filter(|t| !t.is_archived).collect();
+        let members = crate::provider::run_all(
+            teams.iter().map(|t| {
+                let id = t.team_id.clone().unwrap_or_default();
+                async move {
+                    let path = format!("/v2/teams/{}/members", crate::provider::path_segment(&id));
+                    self.list_all::<wire::MemberRef>(&path, "list team members")
+                        .await
+                }
+            }),
+            TEAM_READS,
+        )
+        .await;
+        Ok((teams, members))
+    }
+}
+
+/// Each team's members, as read (in the order of the teams).
+type TeamMembers = Vec<Result<Vec<wire::MemberRef>, ProviderError>>;
+
+/// The teams each member is in, and those they administer, by member id.
+#[derive(Default)]
+struct Memberships {
+    groups_of: HashMap<String, Vec<String>>,
+    admin_of: HashMap<String, Vec<String>>,
+}
+
+/// The live groups (teams), and who is in each.
+fn live_groups(
+    teams: Vec<wire::Team>,
+    team_members: TeamMembers,
+) -> Result<(Vec<LiveGroup>, Memberships), ProviderError> {
+    let mut memberships = Memberships::default();
+    let mut groups = Vec::with_capacity(teams.len());
+    for (team, members) in teams.into_iter().zip(team_members) {
+        let name = team.name.unwrap_or_default();
+        for member in members? {
+            let admin = member.is_team_admin;
+            if let Some(member) = member.id() {
+                if admin {
+                    memberships
+                        .admin_of
+                        .entry(member.clone())
+                        .or_default()
+                        .push(name.clone());
+                }
+                memberships
+                    .groups_of
+                    .entry(member)
+                    .or_default()
+                    .push(name.clone());
+            }
+        }
+        groups.push(LiveGroup {
+            id: team.team_id,
+            name,
+            access: None,
+            description: team.description,
+            visibility: team.visibility,
+        });
+    }
+    Ok((groups, memberships))
+}
+
+/// The live people: members with an id and an email, with their teams.
+fn live_users(members: Vec<wire::Member>, memberships: &mut Memberships) -> Vec<LiveUser> {
+    let mut users = Vec::with_capacity(members.len());
+    for m in members {
+        let kind = m.kind();
+        let Some(id) = m.member_id else {
+            continue;
+        };
+        let email = m.email.as_deref().unwrap_or_default().trim().to_string();
+        if email.is_empty() {
+            continue;
+        }
+        let locked = if id == SCHEDULER_ROBOT {
+            Some(Locked::System)
+        } else if m.is_inactive {
+            Some(Locked::ScimInactive)
+        } else {
+            None
+        };
+        users.push(LiveUser {
+            kind,
+            admin_of: memberships.admin_of.remove(&id).unwrap_or_default(),
+            groups: memberships.groups_of.remove(&id).unwrap_or_default(),
+            id: Some(id),
+            email,
+            first_name: m.first_name.unwrap_or_default(),
+            last_name: m.last_name.unwrap_or_default(),
+            member_type: m.member_type,
+            active: !m.is_archived,
+            locked,
+        });
+    }
+    users
 }

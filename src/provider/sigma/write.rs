@@ -10,8 +10,8 @@ use serde_json::{Map, Value, json};
 
 use super::client::{Call, Effect, SigmaClient};
 use crate::interrupt::SiteGate;
-use crate::model::{Handover, ProviderKind, email_key};
-use crate::plan::Change;
+use crate::model::{Handover, ProviderKind, Visibility, email_key};
+use crate::plan::{Change, Diff};
 use crate::provider::error::ProviderError;
 use crate::provider::ids::SiteIds;
 
@@ -196,7 +196,26 @@ impl SigmaClient {
             })
     }
 
+    /// Carries out one change: a team's in [`Self::apply_team_change`], a
+    /// member's in [`Self::apply_member_change`].
     async fn apply_one(&self, change: &Change, ids: &Mutex<SiteIds>) -> Result<(), ProviderError> {
+        match change {
+            Change::CreateGroup { .. }
+            | Change::UpdateGroup { .. }
+            | Change::DeleteGroup { .. } => self.apply_team_change(change, ids).await,
+            Change::CreateUser { .. }
+            | Change::UpdateUser { .. }
+            | Change::DeactivateUser { .. }
+            | Change::DeleteUser { .. } => self.apply_member_change(change, ids).await,
+        }
+    }
+
+    /// Creates, updates or deletes a team, keeping `ids` in step.
+    async fn apply_team_change(
+        &self,
+        change: &Change,
+        ids: &Mutex<SiteIds>,
+    ) -> Result<(), ProviderError> {
         match change {
             Change::CreateGroup {
                 name,
@@ -204,14 +223,6 @@ impl SigmaClient {
                 visibility,
                 ..
             } => {
-                let mut body = Map::new();
-                body.insert("name".into(), json!(name));
-                if let Some(d) = description {
-                    body.insert("description".into(), json!(d));
-                }
-                if let Some(v) = visibility {
-                    body.insert("visibility".into(), json!(v.as_str()));
-                }
                 let created = self
                     .send(&Call {
                         method: Method::POST,
@@ -219,22 +230,10 @@ impl SigmaClient {
                         action: "create team",
                         effect: Effect::TeamExists(name),
                         object: name,
-                        body: Some(Value::Object(body)),
+                        body: Some(new_team_body(name, description.as_deref(), *visibility)),
                     })
                     .await?;
-                let id = created
-                    .get("teamId")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| ProviderError::Decode {
-                        site: self.name.clone(),
-                        action: "create team".into(),
-                        message: "no teamId in the answer".into(),
-                    })?;
-                ids.lock()
-                    .expect("ids lock")
-                    .groups
-                    .insert(ProviderKind::Sigma.group_key(name), id.to_string());
-                Ok(())
+                self.remember_team(ids, name, &created)
             }
             Change::UpdateGroup {
                 live_name,
@@ -248,23 +247,15 @@ impl SigmaClient {
                     Some(id) => id.clone(),
                     None => self.team_id(ids, live_name, "update team")?,
                 };
-                let mut body = Map::new();
-                if let Some(n) = name {
-                    body.insert("name".into(), json!(n.after));
-                }
-                if let Some(d) = description {
-                    body.insert("description".into(), json!(d.after));
-                }
-                if let Some(v) = visibility {
-                    body.insert("visibility".into(), json!(v.after));
-                }
+                let body =
+                    team_update_body(name.as_ref(), description.as_ref(), visibility.as_ref());
                 self.send(&Call {
                     method: Method::PATCH,
                     path: format!("/v2/teams/{}", encode(&team)),
                     action: "update team",
                     effect: Effect::None,
                     object: live_name,
-                    body: Some(Value::Object(body)),
+                    body: Some(body),
                 })
                 .await?;
                 if let Some(n) = name {
@@ -291,97 +282,60 @@ impl SigmaClient {
                 .await
                 .map(|_| ())
             }
+            _ => unreachable!("`apply_one` gives apply_team_change team changes only"),
+        }
+    }
+
+    /// Records the id of a team just created, from the answer.
+    fn remember_team(
+        &self,
+        ids: &Mutex<SiteIds>,
+        name: &str,
+        created: &Value,
+    ) -> Result<(), ProviderError> {
+        let id = created
+            .get("teamId")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ProviderError::Decode {
+                site: self.name.clone(),
+                action: "create team".into(),
+                message: "no teamId in the answer".into(),
+            })?;
+        ids.lock()
+            .expect("ids lock")
+            .groups
+            .insert(ProviderKind::Sigma.group_key(name), id.to_string());
+        Ok(())
+    }
+
+    /// Creates, updates or deactivates a member, keeping `ids` in step
+    /// (Sigma members cannot be deleted: that change is refused).
+    async fn apply_member_change(
+        &self,
+        change: &Change,
+        ids: &Mutex<SiteIds>,
+    ) -> Result<(), ProviderError> {
+        match change {
             Change::CreateUser {
                 email,
-                first_name,
-                last_name,
-                member_type,
                 groups,
-                kind,
                 admin_of,
+                ..
             } => {
-                let mut body = Map::new();
-                body.insert("email".into(), json!(email));
-                if !kind.is_internal() {
-                    body.insert("userKind".into(), json!(kind.as_str()));
-                }
-                body.insert("firstName".into(), json!(first_name));
-                body.insert("lastName".into(), json!(last_name));
-                if let Some(t) = member_type {
-                    body.insert("memberType".into(), json!(t));
-                }
+                let mut body = new_member_body(change);
                 if !groups.is_empty() {
-                    let teams = groups
-                        .iter()
-                        .map(|g| {
-                            let admin = admin_of
-                                .iter()
-                                .any(|a| ProviderKind::Sigma.same_group(a, g));
-                            self.team_id(ids, g, "add a new member to team").map(|id| {
-                                if admin {
-                                    json!({ "teamId": id, "isTeamAdmin": true })
-                                } else {
-                                    json!({ "teamId": id })
-                                }
-                            })
-                        })
-                        .collect::<Result<Vec<_>, _>>()?;
+                    let teams = self.teams_to_join(ids, groups, admin_of)?;
                     body.insert("addToTeams".into(), Value::Array(teams));
                 }
-                let created = self
-                    .send(&Call {
-                        method: Method::POST,
-                        // Without an invitation where the site says so
-                        // (sendInvite is a query parameter).
-                        path: if self.org.send_invites {
-                            "/v2/members".into()
-                        } else {
-                            "/v2/members?sendInvite=false".into()
-                        },
-                        action: "create member",
-                        effect: Effect::MemberExists(email),
-                        object: email,
-                        body: Some(Value::Object(body)),
-                    })
-                    .await?;
-                if let Some(id) = created.get("memberId").and_then(Value::as_str) {
-                    ids.lock()
-                        .expect("ids lock")
-                        .members
-                        .insert(email_key(email), id.to_string());
-                }
-                Ok(())
+                self.create_member(ids, email, body).await
             }
             Change::UpdateUser {
                 email,
                 id,
                 renamed_from,
-                first_name,
-                last_name,
-                member_type,
-                kind,
-                reactivate,
                 ..
             } => {
-                let mut body = Map::new();
-                if let Some(k) = kind {
-                    body.insert("userKind".into(), json!(k.after));
-                }
-                if renamed_from.is_some() {
-                    body.insert("email".into(), json!(email));
-                }
-                if let Some(d) = first_name {
-                    body.insert("firstName".into(), json!(d.after));
-                }
-                if let Some(d) = last_name {
-                    body.insert("lastName".into(), json!(d.after));
-                }
-                if let Some(d) = member_type {
-                    body.insert("memberType".into(), json!(d.after));
-                }
-                if *reactivate {
-                    body.insert("isArchived".into(), json!(false));
-                }
+                let body = member_update_body(change);
                 if body.is_empty() {
                     // Only memberships change; the step batches them.
                     return Ok(());
@@ -413,37 +367,10 @@ impl SigmaClient {
                 ..
             } => {
                 let member = self.member_id(ids, email, id.as_ref())?;
-                let path = format!("/v2/members/{}", encode(&member));
-                let (method, mut body) = match handover {
-                    // PATCH to archive the schedules; the documents still go
-                    // to the credentials' owner, as DELETE sends them.
-                    Handover::CredentialsOwner if *archive_schedules => {
-                        (Method::PATCH, Some(json!({ "isArchived": true })))
-                    }
-                    Handover::CredentialsOwner => (Method::DELETE, None),
-                    Handover::Archive => (
-                        Method::PATCH,
-                        Some(json!({ "isArchived": true, "archiveDocuments": true })),
-                    ),
-                    Handover::NewOwner(owner) => {
-                        let owner_id = self.member_id(ids, owner, None)?;
-                        (
-                            Method::PATCH,
-                            Some(json!({ "isArchived": true, "newOwnerId": owner_id })),
-                        )
-                    }
-                };
-                // archiveDocuments archives the schedules too.
-                if let (Some(Value::Object(b)), true, false) = (
-                    &mut body,
-                    *archive_schedules,
-                    *handover == Handover::Archive,
-                ) {
-                    b.insert("archiveScheduledExports".into(), json!(true));
-                }
+                let (method, body) = self.deactivation(ids, handover, *archive_schedules)?;
                 self.send(&Call {
                     method,
-                    path,
+                    path: format!("/v2/members/{}", encode(&member)),
                     action: "deactivate member",
                     effect: Effect::None,
                     object: email,
@@ -456,6 +383,194 @@ impl SigmaClient {
                 site: self.name.clone(),
                 message: format!("cannot delete {email}: Sigma members can only be deactivated"),
             }),
+            _ => unreachable!("`apply_one` gives apply_member_change member changes only"),
         }
     }
+
+    /// The teams a new member joins (`addToTeams`), admin of those in
+    /// `admin_of`.
+    fn teams_to_join(
+        &self,
+        ids: &Mutex<SiteIds>,
+        groups: &[String],
+        admin_of: &[String],
+    ) -> Result<Vec<Value>, ProviderError> {
+        groups
+            .iter()
+            .map(|g| {
+                let admin = admin_of
+                    .iter()
+                    .any(|a| ProviderKind::Sigma.same_group(a, g));
+                self.team_id(ids, g, "add a new member to team").map(|id| {
+                    if admin {
+                        json!({ "teamId": id, "isTeamAdmin": true })
+                    } else {
+                        json!({ "teamId": id })
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// Creates a member and records its id.
+    async fn create_member(
+        &self,
+        ids: &Mutex<SiteIds>,
+        email: &str,
+        body: Map<String, Value>,
+    ) -> Result<(), ProviderError> {
+        let created = self
+            .send(&Call {
+                method: Method::POST,
+                // Without an invitation where the site says so
+                // (sendInvite is a query parameter).
+                path: if self.org.send_invites {
+                    "/v2/members".into()
+                } else {
+                    "/v2/members?sendInvite=false".into()
+                },
+                action: "create member",
+                effect: Effect::MemberExists(email),
+                object: email,
+                body: Some(Value::Object(body)),
+            })
+            .await?;
+        if let Some(id) = created.get("memberId").and_then(Value::as_str) {
+            ids.lock()
+                .expect("ids lock")
+                .members
+                .insert(email_key(email), id.to_string());
+        }
+        Ok(())
+    }
+
+    /// How a member is deactivated: the method and body that hand over (or
+    /// archive) their documents and, if asked, archive their schedules.
+    fn deactivation(
+        &self,
+        ids: &Mutex<SiteIds>,
+        handover: &Handover,
+        archive_schedules: bool,
+    ) -> Result<(Method, Option<Value>), ProviderError> {
+        let (method, mut body) = match handover {
+            // PATCH to archive the schedules; the documents still go
+            // to the credentials' owner, as DELETE sends them.
+            Handover::CredentialsOwner if archive_schedules => {
+                (Method::PATCH, Some(json!({ "isArchived": true })))
+            }
+            Handover::CredentialsOwner => (Method::DELETE, None),
+            Handover::Archive => (
+                Method::PATCH,
+                Some(json!({ "isArchived": true, "archiveDocuments": true })),
+            ),
+            Handover::NewOwner(owner) => {
+                let owner_id = self.member_id(ids, owner, None)?;
+                (
+                    Method::PATCH,
+                    Some(json!({ "isArchived": true, "newOwnerId": owner_id })),
+                )
+            }
+        };
+        // archiveDocuments archives the schedules too.
+        if let (Some(Value::Object(b)), true, false) =
+            (&mut body, archive_schedules, *handover == Handover::Archive)
+        {
+            b.insert("archiveScheduledExports".into(), json!(true));
+        }
+        Ok((method, body))
+    }
+}
+
+/// The body that creates a team.
+fn new_team_body(name: &str, description: Option<&str>, visibility: Option<Visibility>) -> Value {
+    let mut body = Map::new();
+    body.insert("name".into(), json!(name));
+    if let Some(d) = description {
+        body.insert("description".into(), json!(d));
+    }
+    if let Some(v) = visibility {
+        body.insert("visibility".into(), json!(v.as_str()));
+    }
+    Value::Object(body)
+}
+
+/// The body that updates a team: the fields that change.
+fn team_update_body(
+    name: Option<&Diff<String>>,
+    description: Option<&Diff<String>>,
+    visibility: Option<&Diff<String>>,
+) -> Value {
+    let mut body = Map::new();
+    if let Some(n) = name {
+        body.insert("name".into(), json!(n.after));
+    }
+    if let Some(d) = description {
+        body.insert("description".into(), json!(d.after));
+    }
+    if let Some(v) = visibility {
+        body.insert("visibility".into(), json!(v.after));
+    }
+    Value::Object(body)
+}
+
+/// The body that creates a member (`CreateUser`), without its teams.
+fn new_member_body(change: &Change) -> Map<String, Value> {
+    let mut body = Map::new();
+    if let Change::CreateUser {
+        email,
+        first_name,
+        last_name,
+        member_type,
+        kind,
+        ..
+    } = change
+    {
+        body.insert("email".into(), json!(email));
+        if !kind.is_internal() {
+            body.insert("userKind".into(), json!(kind.as_str()));
+        }
+        body.insert("firstName".into(), json!(first_name));
+        body.insert("lastName".into(), json!(last_name));
+        if let Some(t) = member_type {
+            body.insert("memberType".into(), json!(t));
+        }
+    }
+    body
+}
+
+/// The body that updates a member (`UpdateUser`): the fields that change;
+/// empty when only memberships do.
+fn member_update_body(change: &Change) -> Map<String, Value> {
+    let mut body = Map::new();
+    if let Change::UpdateUser {
+        email,
+        renamed_from,
+        first_name,
+        last_name,
+        member_type,
+        kind,
+        reactivate,
+        ..
+    } = change
+    {
+        if let Some(k) = kind {
+            body.insert("userKind".into(), json!(k.after));
+        }
+        if renamed_from.is_some() {
+            body.insert("email".into(), json!(email));
+        }
+        if let Some(d) = first_name {
+            body.insert("firstName".into(), json!(d.after));
+        }
+        if let Some(d) = last_name {
+            body.insert("lastName".into(), json!(d.after));
+        }
+        if let Some(d) = member_type {
+            body.insert("memberType".into(), json!(d.after));
+        }
+        if *reactivate {
+            body.insert("isArchived".into(), json!(false));
+        }
+    }
+    body
 }

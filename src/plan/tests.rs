@@ -861,12 +861,12 @@ mod site_plan_snapshots {
             name: "org".into(),
             provider: ProviderKind::Sigma,
             base_url: url::Url::parse("https://aws-api.sigmacomputing.com").unwrap(),
-            config: SiteConfig::Sigma {
+            config: SiteConfig::Sigma(crate::provider::sigma::Settings {
                 client_id_from: crate::model::SecretSource::Env("ID".into()),
                 client_secret_from: crate::model::SecretSource::Env("SECRET".into()),
                 handover: Handover::CredentialsOwner,
                 org: Default::default(),
-            },
+            }),
             ..site()
         }
     }

@@ -6,6 +6,7 @@ pub mod ids;
 pub mod lenient;
 pub mod periscope;
 pub mod retry;
+pub mod scim;
 // See the note on `unreachable_pub` in lib.rs.
 #[allow(
     unreachable_pub,

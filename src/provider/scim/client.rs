@@ -440,6 +440,18 @@ impl ScimClient {
                 return Err(self.partial(action, &format!("goes past {MAX_RESOURCES} resources")));
             }
             if let Some(total) = list.total_results
+                && got == 0
+                && (items.len() as u64) < total
+            {
+                return Err(self.partial(
+                    action,
+                    &format!(
+                        "ends with an empty page after {} of its totalResults ({total})",
+                        items.len()
+                    ),
+                ));
+            }
+            if let Some(total) = list.total_results
                 && items.len() as u64 > total
             {
                 return Err(self.partial(
@@ -476,9 +488,14 @@ impl ScimClient {
         }
     }
 
-    /// The user whose `userName` is `user_name` (compared as emails are),
-    /// found with a filter where the service has them, else in the list.
-    pub(super) async fn find_user(&self, caps: &Capabilities, user_name: &str) -> Option<Value> {
+    /// The user whose `userName` is `user_name` (compared as emails are,
+    /// case-insensitively), found with a `userName eq` filter where the
+    /// service has filters, else in the whole list; `None` if there is none.
+    pub async fn lookup_user(
+        &self,
+        caps: &Capabilities,
+        user_name: &str,
+    ) -> Result<Option<ScimRef>, ProviderError> {
         let filter = format!("userName eq {}", quoted(user_name));
         let wanted = email_key(user_name);
         let found: Vec<wire::User> = Box::pin(self.list_all(
@@ -487,19 +504,26 @@ impl ScimClient {
             caps,
             "look up user",
         ))
-        .await
-        .ok()?;
-        let user = found
+        .await?;
+        Ok(found
             .into_iter()
-            .find(|u| u.user_name.as_deref().map(email_key) == Some(wanted.clone()))?;
-        Some(serde_json::json!({
-            "id": user.id,
-            "meta": {"version": user.meta.version},
-        }))
+            .find(|u| u.user_name.as_deref().map(email_key).as_ref() == Some(&wanted))
+            .and_then(|u| {
+                Some(ScimRef {
+                    id: u.id?,
+                    etag: u.meta.version,
+                })
+            }))
     }
 
-    /// The group whose `displayName` is `name`, likewise.
-    pub(super) async fn find_group(&self, caps: &Capabilities, name: &str) -> Option<Value> {
+    /// The group whose `displayName` is `name` ([`group_key`]), found with
+    /// a `displayName eq` filter where the service has filters, else in
+    /// the whole list.
+    pub async fn lookup_group(
+        &self,
+        caps: &Capabilities,
+        name: &str,
+    ) -> Result<Option<ScimRef>, ProviderError> {
         let filter = format!("displayName eq {}", quoted(name));
         let wanted = group_key(name);
         let found: Vec<wire::Group> = Box::pin(self.list_all(
@@ -508,15 +532,16 @@ impl ScimClient {
             caps,
             "look up group",
         ))
-        .await
-        .ok()?;
-        let group = found
+        .await?;
+        Ok(found
             .into_iter()
-            .find(|g| g.display_name.as_deref().map(group_key) == Some(wanted.clone()))?;
-        Some(serde_json::json!({
-            "id": group.id,
-            "meta": {"version": group.meta.version},
-        }))
+            .find(|g| g.display_name.as_deref().map(group_key).as_ref() == Some(&wanted))
+            .and_then(|g| {
+                Some(ScimRef {
+                    id: g.id?,
+                    etag: g.meta.version,
+                })
+            }))
     }
 
     /// Sends a request, retrying what is safe to retry (429s, and after a
@@ -541,17 +566,26 @@ impl ScimClient {
                         Effect::UserExists(name)
                             if f.ambiguous || (f.attempt > 1 && f.status == Some(409)) =>
                         {
-                            self.find_user(caps, name).await
+                            self.lookup_user(caps, name).await
                         }
                         Effect::GroupExists(name)
                             if f.ambiguous || (f.attempt > 1 && f.status == Some(409)) =>
                         {
-                            self.find_group(caps, name).await
+                            self.lookup_group(caps, name).await
                         }
-                        _ => None,
+                        _ => return None,
                     };
-                    found.map(|v| Reply {
-                        body: serde_json::to_vec(&v).unwrap_or_default().into(),
+                    // A failed look-up finds nothing: the create is not
+                    // counted as done.
+                    let found = found.ok().flatten()?;
+                    tracing::debug!(site = ?self.name, action = call.action, "found after a lost answer");
+                    Some(Reply {
+                        body: serde_json::to_vec(&serde_json::json!({
+                            "id": found.id,
+                            "meta": {"version": found.etag},
+                        }))
+                        .unwrap_or_default()
+                        .into(),
                         etag: None,
                     })
                 },

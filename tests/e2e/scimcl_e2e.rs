@@ -123,6 +123,12 @@ impl Scim2Server {
             .count()
     }
 
+    /// A user made straight on the server (by someone else).
+    async fn add_user(&self, user_name: &str) -> Value {
+        let user = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name});
+        self.raw(reqwest::Method::POST, "/Users", Some(user)).await
+    }
+
     /// A request straight to the server (another admin's change).
     async fn raw(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let url = format!("{}{path}", self.base);
@@ -476,13 +482,7 @@ async fn scim2_user_names_are_matched_case_insensitively() {
     let Some(server) = server(&[]) else { return };
     let client = server.client(ScimOptions::default());
     let caps = client.discover().await.unwrap();
-    let made = server
-        .raw(
-            reqwest::Method::POST,
-            "/Users",
-            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "Grace@Navy.MIL"})),
-        )
-        .await;
+    let made = server.add_user("Grace@Navy.MIL").await;
     let found = client
         .lookup_user(&caps, "grace@navy.mil")
         .await
@@ -648,13 +648,7 @@ async fn scim2_a_list_that_stops_short_of_its_total_is_refused() {
     let Some(server) = server(&["--service-provider-config", config.to_str().unwrap()]) else {
         return;
     };
-    server
-        .raw(
-            reqwest::Method::POST,
-            "/Users",
-            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a@acme.io"})),
-        )
-        .await;
+    server.add_user("a@acme.io").await;
     let e = server
         .client(ScimOptions::default())
         .fetch()

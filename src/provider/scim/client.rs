@@ -212,20 +212,35 @@ impl Reply {
     }
 }
 
-/// A resource with an id, read from a list.
+/// A resource read from a list: its id, the name roster knows it by
+/// (`userName`, `displayName`) and its version.
 pub(super) trait Resource: serde::de::DeserializeOwned {
     fn id(&self) -> Option<&str>;
+    fn name(&self) -> Option<&str>;
+    fn version(&self) -> Option<&str>;
 }
 
 impl Resource for wire::User {
     fn id(&self) -> Option<&str> {
         self.id.as_deref()
     }
+    fn name(&self) -> Option<&str> {
+        self.user_name.as_deref()
+    }
+    fn version(&self) -> Option<&str> {
+        self.meta.version.as_deref()
+    }
 }
 
 impl Resource for wire::Group {
     fn id(&self) -> Option<&str> {
         self.id.as_deref()
+    }
+    fn name(&self) -> Option<&str> {
+        self.display_name.as_deref()
+    }
+    fn version(&self) -> Option<&str> {
+        self.meta.version.as_deref()
     }
 }
 
@@ -496,50 +511,48 @@ impl ScimClient {
         caps: &Capabilities,
         user_name: &str,
     ) -> Result<Option<ScimRef>, ProviderError> {
-        let filter = format!("userName eq {}", quoted(user_name));
-        let wanted = email_key(user_name);
-        let found: Vec<wire::User> = Box::pin(self.list_all(
-            "/Users",
-            caps.filter.then_some(filter.as_str()),
-            caps,
-            "look up user",
-        ))
-        .await?;
-        Ok(found
-            .into_iter()
-            .find(|u| u.user_name.as_deref().map(email_key).as_ref() == Some(&wanted))
-            .and_then(|u| {
-                Some(ScimRef {
-                    id: u.id?,
-                    etag: u.meta.version,
-                })
-            }))
+        self.lookup::<wire::User>(caps, "/Users", "userName", user_name, email_key)
+            .await
     }
 
-    /// The group whose `displayName` is `name` ([`group_key`]), found with
-    /// a `displayName eq` filter where the service has filters, else in
-    /// the whole list.
+    /// The group whose `displayName` is `name` (by [`group_key`]), found
+    /// with a `displayName eq` filter where the service has filters, else
+    /// in the whole list.
     pub async fn lookup_group(
         &self,
         caps: &Capabilities,
         name: &str,
     ) -> Result<Option<ScimRef>, ProviderError> {
-        let filter = format!("displayName eq {}", quoted(name));
-        let wanted = group_key(name);
-        let found: Vec<wire::Group> = Box::pin(self.list_all(
-            "/Groups",
+        self.lookup::<wire::Group>(caps, "/Groups", "displayName", name, group_key)
+            .await
+    }
+
+    /// The resource of `endpoint` whose `attribute` has the same `key` as
+    /// `value`.
+    async fn lookup<T: Resource>(
+        &self,
+        caps: &Capabilities,
+        endpoint: &str,
+        attribute: &str,
+        value: &str,
+        key: fn(&str) -> String,
+    ) -> Result<Option<ScimRef>, ProviderError> {
+        let filter = format!("{attribute} eq {}", quoted(value));
+        let wanted = key(value);
+        let found: Vec<T> = Box::pin(self.list_all(
+            endpoint,
             caps.filter.then_some(filter.as_str()),
             caps,
-            "look up group",
+            "look up",
         ))
         .await?;
         Ok(found
             .into_iter()
-            .find(|g| g.display_name.as_deref().map(group_key).as_ref() == Some(&wanted))
-            .and_then(|g| {
+            .find(|r| r.name().map(key).as_ref() == Some(&wanted))
+            .and_then(|r| {
                 Some(ScimRef {
-                    id: g.id?,
-                    etag: g.meta.version,
+                    id: r.id()?.to_string(),
+                    etag: r.version().map(str::to_string),
                 })
             }))
     }

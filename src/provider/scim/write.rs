@@ -149,14 +149,8 @@ impl ScimClient {
         user: &ScimRef,
         object: &str,
     ) -> Result<(), ProviderError> {
-        self.delete(
-            caps,
-            user,
-            format!("/Users/{}", encode(&user.id)),
-            object,
-            "delete user",
-        )
-        .await
+        self.delete(caps, user, "/Users", object, "delete user")
+            .await
     }
 
     /// Renames a group. Gives its new version.
@@ -180,20 +174,15 @@ impl ScimClient {
         .await
     }
 
+    /// Deletes a group (a 404 on a retry means the first try did it).
     pub async fn delete_group(
         &self,
         caps: &Capabilities,
         group: &ScimRef,
         object: &str,
     ) -> Result<(), ProviderError> {
-        self.delete(
-            caps,
-            group,
-            format!("/Groups/{}", encode(&group.id)),
-            object,
-            "delete group",
-        )
-        .await
+        self.delete(caps, group, "/Groups", object, "delete group")
+            .await
     }
 
     /// Adds and removes members (user ids) of a group: PATCH requests of at
@@ -309,13 +298,13 @@ impl ScimClient {
         &self,
         caps: &Capabilities,
         target: &ScimRef,
-        path: String,
+        endpoint: &str,
         object: &str,
         action: &str,
     ) -> Result<(), ProviderError> {
         let call = Call {
             method: Method::DELETE,
-            path,
+            path: format!("{endpoint}/{}", encode(&target.id)),
             action,
             object,
             body: None,

@@ -660,3 +660,97 @@ async fn scim2_a_list_that_stops_short_of_its_total_is_refused() {
          refusing to plan from what may be part of the list (does the service honour startIndex/count?)"
     );
 }
+
+/// A loopback proxy in front of `target` that forwards every request and
+/// relays every answer, except that the answer to the first `POST` whose
+/// request line holds `path` is dropped (the connection is closed): the
+/// service did the create, the client cannot know. Gives the proxy's port.
+async fn losing_proxy(target: u16, path: &'static str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let lost = lost.clone();
+            tokio::spawn(async move {
+                let request = read_request(&mut client).await;
+                let mut server = tokio::net::TcpStream::connect(("127.0.0.1", target))
+                    .await
+                    .unwrap();
+                server.write_all(&request).await.unwrap();
+                // scim2-server speaks HTTP/1.0: the answer ends when it closes.
+                let mut answer = Vec::new();
+                server.read_to_end(&mut answer).await.unwrap();
+                let line = String::from_utf8_lossy(&request[..request.len().min(200)]).to_string();
+                let drop_it = line.starts_with(&format!("POST {path} "))
+                    && !lost.swap(true, std::sync::atomic::Ordering::SeqCst);
+                if !drop_it {
+                    client.write_all(&answer).await.unwrap();
+                }
+            });
+        }
+    });
+    port
+}
+
+/// One whole HTTP request (headers, and a body of `Content-Length`).
+async fn read_request(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut chunk).await.unwrap();
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf).to_string();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + length || n == 0 {
+                return buf;
+            }
+        } else if n == 0 {
+            return buf;
+        }
+    }
+}
+
+/// A create whose answer is lost: the user is looked up by a `userName eq`
+/// filter before anything is sent again, found, and the create counts as
+/// done (one POST, no duplicate, no 409).
+#[tokio::test(flavor = "multi_thread")]
+async fn scim2_an_ambiguous_create_is_recovered_by_filter() {
+    let Some(server) = server(&[]) else { return };
+    let proxy = losing_proxy(server.base.port().unwrap(), "/v2/Users").await;
+    let base = url::Url::parse(&format!("http://127.0.0.1:{proxy}/v2")).unwrap();
+    let client = ScimClient::new(
+        "scimtest",
+        &base,
+        Secret::new(TOKEN),
+        "SCIM_TOKEN",
+        Pacing::default(),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let (_, ids) = client.fetch().await.unwrap();
+    let ids = Mutex::new(ids);
+    assert_eq!(
+        step(&client, &ids, &[create_user("Lin@Acme.io", "Lin", &[])]).await,
+        ["ok"]
+    );
+    assert_eq!(server.requests("POST", "/v2/Users"), 1);
+    assert_eq!(
+        server.requests("GET", "filter=userName%20eq%20%22Lin%40Acme.io%22"),
+        1
+    );
+    let learnt = ids.lock().unwrap().users["lin@acme.io"].clone();
+    let (live, read) = client.fetch().await.unwrap();
+    assert_eq!(people(&live), ["Lin@Acme.io Lin Test true []"]);
+    assert_eq!(read.users["lin@acme.io"], learnt);
+}

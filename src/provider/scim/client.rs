@@ -838,6 +838,26 @@ mod tests {
         assert_eq!(next(0, Some(7), &three), None);
         assert_eq!(next(2, None, &three[..2]), None);
         assert_eq!(next(3, None, &three), Some(4));
+        // Cursors: the next one is followed; none, or an empty one, ends.
+        let cursor = |got, c: Option<&str>| {
+            next_page(
+                Paging::Cursor,
+                &Page::First,
+                got,
+                3,
+                Some(9),
+                &three,
+                c.map(str::to_string),
+            )
+            .map(|p| match p {
+                Page::Cursor(c) => c,
+                _ => String::new(),
+            })
+        };
+        assert_eq!(cursor(3, Some("c2")).as_deref(), Some("c2"));
+        assert_eq!(cursor(3, Some("")), None);
+        assert_eq!(cursor(3, None), None);
+        assert_eq!(cursor(0, Some("c2")), None);
     }
 
     #[test]

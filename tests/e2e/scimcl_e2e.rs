@@ -662,10 +662,11 @@ async fn scim2_a_list_that_stops_short_of_its_total_is_refused() {
 }
 
 /// A loopback proxy in front of `target` that forwards every request and
-/// relays every answer, except that the answer to the first `POST` whose
-/// request line holds `path` is dropped (the connection is closed): the
-/// service did the create, the client cannot know. Gives the proxy's port.
-async fn losing_proxy(target: u16, path: &'static str) -> u16 {
+/// relays every answer, except that the answer to the first request whose
+/// request line starts with `request` (`POST /v2/Users `) is dropped (the
+/// connection is closed): the service did the write, the client cannot
+/// know. Gives the proxy's port.
+async fn losing_proxy(target: u16, request: &'static str) -> u16 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -674,16 +675,16 @@ async fn losing_proxy(target: u16, path: &'static str) -> u16 {
         while let Ok((mut client, _)) = listener.accept().await {
             let lost = lost.clone();
             tokio::spawn(async move {
-                let request = read_request(&mut client).await;
+                let sent = read_request(&mut client).await;
                 let mut server = tokio::net::TcpStream::connect(("127.0.0.1", target))
                     .await
                     .unwrap();
-                server.write_all(&request).await.unwrap();
+                server.write_all(&sent).await.unwrap();
                 // scim2-server speaks HTTP/1.0: the answer ends when it closes.
                 let mut answer = Vec::new();
                 server.read_to_end(&mut answer).await.unwrap();
-                let line = String::from_utf8_lossy(&request[..request.len().min(200)]).to_string();
-                let drop_it = line.starts_with(&format!("POST {path} "))
+                let line = String::from_utf8_lossy(&sent[..sent.len().min(200)]).to_string();
+                let drop_it = line.starts_with(request)
                     && !lost.swap(true, std::sync::atomic::Ordering::SeqCst);
                 if !drop_it {
                     client.write_all(&answer).await.unwrap();
@@ -727,7 +728,7 @@ async fn read_request(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread")]
 async fn scim2_an_ambiguous_create_is_recovered_by_filter() {
     let Some(server) = server(&[]) else { return };
-    let proxy = losing_proxy(server.base.port().unwrap(), "/v2/Users").await;
+    let proxy = losing_proxy(server.base.port().unwrap(), "POST /v2/Users ").await;
     let base = url::Url::parse(&format!("http://127.0.0.1:{proxy}/v2")).unwrap();
     let client = ScimClient::new(
         "scimtest",
@@ -753,4 +754,43 @@ async fn scim2_an_ambiguous_create_is_recovered_by_filter() {
     let (live, read) = client.fetch().await.unwrap();
     assert_eq!(people(&live), ["Lin@Acme.io Lin Test true []"]);
     assert_eq!(read.users["lin@acme.io"], learnt);
+}
+
+/// An edit whose answer is lost is sent again with the same If-Match; the
+/// 412 that follows says the lost try may have made the change.
+#[tokio::test(flavor = "multi_thread")]
+async fn scim2_a_412_after_a_lost_answer_says_the_change_may_be_made() {
+    let Some(server) = server(&[]) else { return };
+    server.add_user("kim@acme.io").await;
+    let proxy = losing_proxy(server.base.port().unwrap(), "PATCH /v2/Users/").await;
+    let base = url::Url::parse(&format!("http://127.0.0.1:{proxy}/v2")).unwrap();
+    let client = ScimClient::new(
+        "scimtest",
+        &base,
+        Secret::new(TOKEN),
+        "SCIM_TOKEN",
+        Pacing::default(),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let (_, ids) = client.fetch().await.unwrap();
+    let ids = Mutex::new(ids);
+    let mut edit = update_user("kim@acme.io");
+    if let Change::UpdateUser { first_name, .. } = &mut edit {
+        *first_name = Some(Diff {
+            before: String::new(),
+            after: "Kim".into(),
+        });
+    }
+    assert_eq!(
+        step(&client, &ids, &[edit]).await,
+        [
+            "site `scimtest`: update user kim@acme.io: HTTP 412: Failed to update. Resource has changed on the server \
+          (kim@acme.io no longer has the version read for the plan: an earlier try of this request went \
+          unanswered and may have made the change, or someone else changed it; nothing was overwritten: plan again)"
+        ]
+    );
+    assert_eq!(server.requests("PATCH", "/v2/Users/"), 2);
+    let (live, _) = client.fetch().await.unwrap();
+    assert_eq!(live.users[0].first_name, "Kim");
 }

@@ -566,12 +566,18 @@ impl ScimClient {
         call: &Call<'_>,
         caps: &Capabilities,
     ) -> Result<Reply, ProviderError> {
+        // Whether a try went unanswered (it may have been carried out).
+        let lost = std::sync::atomic::AtomicBool::new(false);
+        let lost = &lost;
         self.retry
             .run(
                 &self.name,
                 call.action,
                 || self.send_once(call),
                 |f| async move {
+                    if f.ambiguous {
+                        lost.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
                     let found = match call.effect {
                         Effect::Gone if f.attempt > 1 && f.status == Some(404) => {
                             return Some(Reply::default());
@@ -604,7 +610,7 @@ impl ScimClient {
                 },
             )
             .await
-            .map_err(|e| Self::explain(e, call))
+            .map_err(|e| Self::explain(e, call, lost.load(std::sync::atomic::Ordering::Relaxed)))
     }
 
     /// [`Self::send_with`] for a call with no effect to look for.
@@ -716,8 +722,15 @@ impl ScimClient {
     }
 
     /// Says what a 409 or a 412 means for the object at hand.
-    fn explain(mut e: ProviderError, call: &Call<'_>) -> ProviderError {
+    /// `lost`: an earlier try of the same request went unanswered.
+    fn explain(mut e: ProviderError, call: &Call<'_>, lost: bool) -> ProviderError {
         let what = match e.status() {
+            Some(412) if lost => format!(
+                "{} no longer has the version read for the plan: an earlier try of this \
+                 request went unanswered and may have made the change, or someone else \
+                 changed it; nothing was overwritten: plan again",
+                call.object
+            ),
             Some(412) => format!(
                 "{} was changed on the service since the plan was read (its ETag no longer \
                  matches), so it was not overwritten: plan again",

@@ -89,18 +89,22 @@ fn server(args: &[&str]) -> Option<Scim2Server> {
     Some(Scim2Server { child, base, log })
 }
 
+/// A client of the service at `base` sending `token`.
+fn client_at(base: &url::Url, token: &str) -> ScimClient {
+    ScimClient::new(
+        "scimtest",
+        base,
+        Secret::new(token),
+        "SCIM_TOKEN",
+        Pacing::default(),
+        Duration::from_secs(10),
+    )
+    .unwrap()
+}
+
 impl Scim2Server {
     fn client(&self, options: ScimOptions) -> ScimClient {
-        ScimClient::new(
-            "scimtest",
-            &self.base,
-            Secret::new(TOKEN),
-            "SCIM_TOKEN",
-            Pacing::default(),
-            Duration::from_secs(10),
-        )
-        .unwrap()
-        .with_options(options)
+        client_at(&self.base, TOKEN).with_options(options)
     }
 
     /// Requests logged whose line holds `method` and `path_part`, once the
@@ -614,15 +618,7 @@ async fn scim2_lists_are_read_over_several_pages() {
 #[tokio::test(flavor = "multi_thread")]
 async fn scim2_a_refused_token_is_reported_with_the_service_detail() {
     let Some(server) = server(&[]) else { return };
-    let client = ScimClient::new(
-        "scimtest",
-        &server.base,
-        Secret::new("wrong"),
-        "SCIM_TOKEN",
-        Pacing::default(),
-        Duration::from_secs(5),
-    )
-    .unwrap();
+    let client = client_at(&server.base, "wrong");
     let e: ProviderError = client.fetch().await.unwrap_err();
     let text = e.to_string();
     // scim2-server serves /ServiceProviderConfig to anyone (RFC 7644 §4
@@ -730,15 +726,7 @@ async fn scim2_an_ambiguous_create_is_recovered_by_filter() {
     let Some(server) = server(&[]) else { return };
     let proxy = losing_proxy(server.base.port().unwrap(), "POST /v2/Users ").await;
     let base = url::Url::parse(&format!("http://127.0.0.1:{proxy}/v2")).unwrap();
-    let client = ScimClient::new(
-        "scimtest",
-        &base,
-        Secret::new(TOKEN),
-        "SCIM_TOKEN",
-        Pacing::default(),
-        Duration::from_secs(10),
-    )
-    .unwrap();
+    let client = client_at(&base, TOKEN);
     let (_, ids) = client.fetch().await.unwrap();
     let ids = Mutex::new(ids);
     assert_eq!(
@@ -764,15 +752,7 @@ async fn scim2_a_412_after_a_lost_answer_says_the_change_may_be_made() {
     server.add_user("kim@acme.io").await;
     let proxy = losing_proxy(server.base.port().unwrap(), "PATCH /v2/Users/").await;
     let base = url::Url::parse(&format!("http://127.0.0.1:{proxy}/v2")).unwrap();
-    let client = ScimClient::new(
-        "scimtest",
-        &base,
-        Secret::new(TOKEN),
-        "SCIM_TOKEN",
-        Pacing::default(),
-        Duration::from_secs(10),
-    )
-    .unwrap();
+    let client = client_at(&base, TOKEN);
     let (_, ids) = client.fetch().await.unwrap();
     let ids = Mutex::new(ids);
     let mut edit = update_user("kim@acme.io");

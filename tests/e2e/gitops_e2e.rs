@@ -192,39 +192,27 @@ fn a_saved_plan_is_refused_when_the_state_files_changed() {
 fn every_format_is_byte_identical_across_runs() {
     let sb = seeded_sandbox();
     let dir = tempfile::tempdir().unwrap();
+    let plan_as = |format: &str| {
+        roster(
+            dir.path(),
+            &[
+                "plan",
+                "--format",
+                format,
+                "--sandbox-url",
+                &sb.url,
+                "--state",
+                &state(),
+            ],
+            &[],
+        )
+    };
     for format in ["text", "markdown", "json"] {
-        let run = || {
-            roster(
-                dir.path(),
-                &[
-                    "plan",
-                    "--format",
-                    format,
-                    "--sandbox-url",
-                    &sb.url,
-                    "--state",
-                    &state(),
-                ],
-                &[],
-            )
-        };
-        let (a, b) = (run(), run());
+        let (a, b) = (plan_as(format), plan_as(format));
         assert_eq!(a.code, 0, "{}", a.all());
         assert_eq!(a.stdout, b.stdout, "{format} differs between runs");
     }
-    let json = roster(
-        dir.path(),
-        &[
-            "plan",
-            "--format",
-            "json",
-            "--sandbox-url",
-            &sb.url,
-            "--state",
-            &state(),
-        ],
-        &[],
-    );
+    let json = plan_as("json");
     let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     let change = &doc["sites"][0]["changes"][3];
     assert_eq!(change["kind"], "user");
@@ -234,19 +222,7 @@ fn every_format_is_byte_identical_across_runs() {
         change["fields"],
         serde_json::json!([{"field": "groups", "before": ["Analysts"], "after": ["Data Engineering"]}])
     );
-    let md = roster(
-        dir.path(),
-        &[
-            "plan",
-            "--format",
-            "markdown",
-            "--sandbox-url",
-            &sb.url,
-            "--state",
-            &state(),
-        ],
-        &[],
-    );
+    let md = plan_as("markdown");
     assert!(
         md.stdout
             .starts_with("### roster plan: 4 to create, 5 to update, 3 to delete\n")

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::periscope::store::PeriscopeSite;
+use super::scim::store::ScimService;
 use super::sigma::store::SigmaOrg;
 
 /// Every emulated site.
@@ -18,6 +19,9 @@ pub struct SandboxData {
     /// Sigma organisations by name (the name of the site in the state).
     #[serde(default)]
     pub sigma: BTreeMap<String, SigmaOrg>,
+    /// SCIM services by name, served under `/scim/{name}/v2`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scim: BTreeMap<String, ScimService>,
 }
 
 /// An error an emulated API answers with: a status and a message, which

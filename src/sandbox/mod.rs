@@ -7,6 +7,7 @@ pub mod faults;
 pub mod periscope;
 pub mod persist;
 pub mod rules;
+pub mod scim;
 pub mod sigma;
 
 use std::collections::HashMap;
@@ -24,6 +25,7 @@ use serde::Serialize;
 
 pub use data::SandboxData;
 pub use periscope::store::PeriscopeSite;
+pub use scim::store::ScimService;
 pub use sigma::store::SigmaOrg;
 
 /// The API key of every Periscope site in the shipped seed, and of sites the
@@ -32,6 +34,8 @@ pub const SANDBOX_PERISCOPE_KEY: &str = "sandbox-periscope-key";
 /// The client secret of every Sigma organisation in the shipped seed; the
 /// client ID is the organisation's name.
 pub const SANDBOX_SIGMA_SECRET: &str = "sandbox-sigma-secret";
+/// The bearer token of every SCIM service in the shipped seed.
+pub const SANDBOX_SCIM_TOKEN: &str = "sandbox-scim-token";
 
 /// How the sandbox behaves, beyond its data.
 #[derive(Debug, Clone)]
@@ -222,6 +226,7 @@ impl Sandbox {
     pub fn router(&self) -> Router {
         periscope::routes::routes()
             .merge(sigma::routes::routes())
+            .merge(scim::routes::routes())
             .fallback(not_found)
             .layer(middleware::from_fn_with_state(
                 self.shared.clone(),

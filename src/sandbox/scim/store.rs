@@ -478,7 +478,13 @@ impl ScimService {
             Some(other) if Some(other.as_str()) != id => Err(ScimError::new(
                 409,
                 Some("uniqueness"),
-                format!("userName {name:?} is already taken (compared case-insensitively)"),
+                format!(
+                    "userName {:?} is already taken (compared case-insensitively)",
+                    attrs
+                        .get("userName")
+                        .and_then(Value::as_str)
+                        .unwrap_or(&name)
+                ),
             )),
             _ => Ok(()),
         }

@@ -83,8 +83,9 @@ pub struct RequestRecord {
     pub path: String,
     /// `test_mode` as sent: `None` when the request had none.
     pub test_mode: Option<String>,
-    /// The Periscope site named by the auth header, or the Sigma
-    /// organisation the bearer token belongs to (never a credential).
+    /// The Periscope site named by the auth header, the Sigma
+    /// organisation the bearer token belongs to, or the SCIM service named
+    /// in the path (never a credential).
     pub site: Option<String>,
     pub status: u16,
 }
@@ -385,7 +386,7 @@ async fn log_request(State(shared): State<Arc<Shared>>, req: Request, next: Next
             .find(|(k, _)| k == "test_mode")
             .map(|(_, v)| v.into_owned())
     });
-    let site = request_site(&shared, req.headers());
+    let site = scim::routes::service_of(&path).or_else(|| request_site(&shared, req.headers()));
     let response = next.run(req).await;
     let status = response.status().as_u16();
     tracing::info!(%method, %path, ?test_mode, ?site, status, "sandbox request");

@@ -292,6 +292,14 @@ async fn patch_adds_members_and_removes_them_by_value_path() {
         .call(Method::PATCH, &finance, Some(json!({"Operations": []})))
         .await;
     assert_error(&no_schema, 400, Some("invalidSyntax"));
+    // A deleted group leaves its members' groups.
+    let deleted = scim.call(Method::DELETE, &finance, None).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    let grace = scim
+        .call(Method::GET, &format!("/Users/{}", id(2)), None)
+        .await;
+    assert_eq!(grace.body["groups"][0]["display"], "Analysts");
+    assert_eq!(grace.body["groups"].as_array().map(Vec::len), Some(1));
 }
 
 #[tokio::test]
@@ -378,6 +386,11 @@ async fn without_the_bearer_token_every_endpoint_answers_401() {
         .await;
     assert_error(&post, 401, None);
     assert_eq!(sb.sandbox.writes(), 0);
+    let log = sb.sandbox.requests();
+    assert!(
+        log.iter()
+            .all(|r| r.site.as_deref() == Some("acme-scim") && r.status == 401)
+    );
     // With it: what the service supports, as the client reads it.
     let spc = scim.call(Method::GET, "/ServiceProviderConfig", None).await;
     assert_eq!(spc.content_type.as_deref(), Some("application/scim+json"));

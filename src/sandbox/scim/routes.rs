@@ -64,6 +64,17 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/scim/{service}/v2", any(unknown_root))
 }
 
+/// The service a request's path names, for the sandbox's request log.
+pub fn service_of(path: &str) -> Option<String> {
+    let rest = path.strip_prefix(PREFIX)?.strip_prefix('/')?;
+    let name = rest.split('/').next().filter(|n| !n.is_empty())?;
+    Some(
+        percent_encoding::percent_decode_str(name)
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
+}
+
 /// A successful answer: status, body, the resource's ETag if one.
 struct Reply {
     status: StatusCode,
@@ -293,13 +304,9 @@ fn one(
     q: &HashMap<String, String>,
 ) -> Result<Reply, ScimError> {
     let r = svc.get(kind, id)?;
-    let groups = match kind {
-        Kind::User => svc.groups_of(Some(id)),
-        Kind::Group => HashMap::new(),
-    };
     Ok(Reply {
         status: StatusCode::OK,
-        body: Some(project(svc.render(kind, r, base, &groups), q)),
+        body: Some(project(svc.render(kind, r, base), q)),
         etag: Some(r.etag()),
         location: None,
     })

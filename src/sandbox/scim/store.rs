@@ -4,7 +4,7 @@
 //! members that name resources of the service, PATCH add/replace/remove
 //! with value-filter paths, versions for ETags, `meta` on every resource.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -130,7 +130,7 @@ struct ServiceFile {
 }
 
 /// One emulated SCIM service (one site of `provider = "scim"`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(from = "ServiceFile", into = "ServiceFile")]
 pub struct ScimService {
     /// The bearer token the service accepts.
@@ -140,7 +140,19 @@ pub struct ScimService {
     next_id: u64,
     /// Lower-cased `userName` → id: uniqueness and `userName eq` look-ups.
     user_names: HashMap<String, String>,
+    /// Member id → the groups it is a direct member of (a user's `groups`).
+    member_of: HashMap<String, BTreeSet<String>>,
 }
+
+/// Equal when what is saved is equal (the indexes are derived from it).
+impl PartialEq for ScimService {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.token, &self.users, &self.groups, self.next_id)
+            == (&other.token, &other.users, &other.groups, other.next_id)
+    }
+}
+
+impl Eq for ScimService {}
 
 impl From<ServiceFile> for ScimService {
     fn from(f: ServiceFile) -> Self {
@@ -152,7 +164,10 @@ impl From<ServiceFile> for ScimService {
             }
             s.users.insert(u.id.clone(), u);
         }
-        s.groups = f.groups.into_iter().map(|g| (g.id.clone(), g)).collect();
+        for g in f.groups {
+            s.index_members(&g, true);
+            s.groups.insert(g.id.clone(), g);
+        }
         s
     }
 }
@@ -196,6 +211,22 @@ impl ScimService {
             groups: BTreeMap::new(),
             next_id: 1,
             user_names: HashMap::new(),
+            member_of: HashMap::new(),
+        }
+    }
+
+    /// Adds (or removes) a group's members to (from) `member_of`.
+    fn index_members(&mut self, group: &Resource, add: bool) {
+        let Some(Value::Array(members)) = group.attributes.get("members") else {
+            return;
+        };
+        for id in members.iter().filter_map(|m| m.get("value")?.as_str()) {
+            let groups = self.member_of.entry(id.to_string()).or_default();
+            if add {
+                groups.insert(group.id.clone());
+            } else {
+                groups.remove(&group.id);
+            }
         }
     }
 
@@ -220,7 +251,7 @@ impl ScimService {
 
     /// The resource as the service answers it, `meta` and (for users)
     /// `groups` included; `base` is the service's URL.
-    pub fn render(&self, kind: Kind, r: &Resource, base: &str, groups: &GroupsOf) -> Value {
+    pub fn render(&self, kind: Kind, r: &Resource, base: &str) -> Value {
         let mut out = Map::new();
         out.insert("schemas".into(), json!([kind.schema()]));
         out.insert("id".into(), json!(r.id));
@@ -230,14 +261,17 @@ impl ScimService {
         if kind == Kind::Group {
             self.drop_dangling(&mut out);
         }
-        if let Some(list) = groups.get(&r.id).filter(|_| kind == Kind::User) {
-            let refs: Vec<Value> = list
-                .iter()
-                .map(|(id, name)| {
-                    json!({"value": id, "$ref": format!("{base}/Groups/{id}"), "display": name, "type": "direct"})
+        let groups = self.member_of.get(&r.id).filter(|_| kind == Kind::User);
+        if let Some(ids) = groups.filter(|ids| !ids.is_empty()) {
+            let refs = ids.iter().filter_map(|id| self.groups.get(id)).map(|g| {
+                json!({
+                    "value": g.id,
+                    "$ref": format!("{base}/Groups/{}", g.id),
+                    "display": g.attributes.get("displayName"),
+                    "type": "direct",
                 })
-                .collect();
-            out.insert("groups".into(), Value::Array(refs));
+            });
+            out.insert("groups".into(), Value::Array(refs.collect()));
         }
         out.insert(
             "meta".into(),
@@ -266,36 +300,9 @@ impl ScimService {
         }
     }
 
-    /// The groups each user is a direct member of: one pass over groups.
-    pub fn groups_of(&self, only: Option<&str>) -> GroupsOf {
-        let mut out: GroupsOf = HashMap::new();
-        for g in self.groups.values() {
-            let name = g
-                .attributes
-                .get("displayName")
-                .cloned()
-                .unwrap_or(Value::Null);
-            let Some(Value::Array(members)) = g.attributes.get("members") else {
-                continue;
-            };
-            for id in members.iter().filter_map(|m| m.get("value")?.as_str()) {
-                if only.is_none_or(|o| o == id) {
-                    out.entry(id.to_string())
-                        .or_default()
-                        .push((g.id.clone(), name.clone()));
-                }
-            }
-        }
-        out
-    }
-
     /// The resources matching the query, rendered, and how many matched.
     pub fn list(&self, kind: Kind, q: &ListQuery, base: &str) -> (usize, Vec<Value>) {
-        let groups = match kind {
-            Kind::User => self.groups_of(None),
-            Kind::Group => HashMap::new(),
-        };
-        let render = |r: &Resource| self.render(kind, r, base, &groups);
+        let render = |r: &Resource| self.render(kind, r, base);
         let matched: Vec<&Resource> = match (&q.filter, self.by_user_name(kind, q)) {
             (_, Some(hit)) => hit.into_iter().collect(),
             (None, None) => self.table(kind).values().collect(),
@@ -394,6 +401,9 @@ impl ScimService {
             Kind::User => self.users.remove(id),
             Kind::Group => self.groups.remove(id),
         };
+        if let Some(g) = removed.as_ref().filter(|_| kind == Kind::Group) {
+            self.index_members(g, false);
+        }
         if let Some(name) = removed.as_ref().and_then(|r| user_name(&r.attributes)) {
             self.user_names.remove(&name);
         }
@@ -443,7 +453,13 @@ impl ScimService {
                 }
                 &mut self.users
             }
-            Kind::Group => &mut self.groups,
+            Kind::Group => {
+                if let Some(old) = self.groups.get(&id).cloned() {
+                    self.index_members(&old, false);
+                }
+                self.index_members(&r, true);
+                &mut self.groups
+            }
         };
         table.insert(id.clone(), r);
         &table[&id]
@@ -530,9 +546,6 @@ impl ScimService {
         Ok(())
     }
 }
-
-/// Users' groups: user id → (group id, displayName).
-pub type GroupsOf = HashMap<String, Vec<(String, Value)>>;
 
 /// Whether an `If-Match` list names `current` (`*` names any; weak
 /// comparison, RFC 7232 §2.3.2).

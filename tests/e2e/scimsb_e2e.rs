@@ -448,3 +448,58 @@ async fn the_sandbox_command_prints_a_scim_base_url_and_token_that_work() {
     let _ = child.wait();
     assert_eq!(user_names(&list), ["tim@acme.com"]);
 }
+
+/// What the service accepted is saved and read back whole: the user, its
+/// version (ETag), and the rules' indexes (uniqueness, a user's groups).
+#[tokio::test]
+async fn scim_writes_survive_a_save_and_load_of_the_sandbox_data() {
+    let sb = seeded_sandbox();
+    let scim = Scim::new(&sb);
+    let made = scim
+        .call(
+            Method::POST,
+            "/Users",
+            Some(json!({"schemas": [USER], "userName": "Saved@acme.com"})),
+        )
+        .await;
+    let new_id = made.body["id"].as_str().unwrap().to_string();
+    let add = patch(json!([{"op": "add", "path": "members", "value": [{"value": new_id}]}]));
+    let group = scim
+        .call(Method::PATCH, &format!("/Groups/{}", id(0xc)), add)
+        .await;
+    assert_eq!(group.status, StatusCode::OK, "{}", group.body);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sandbox.json");
+    persist::save(&file, &sb.sandbox.data()).unwrap();
+    let loaded = persist::load(&file).unwrap();
+    assert_eq!(loaded, sb.sandbox.data());
+    drop(sb);
+
+    let again = BackgroundSandbox::start(loaded).unwrap();
+    let scim = Scim::new(&again);
+    let read = scim
+        .call(Method::GET, &format!("/Users/{new_id}"), None)
+        .await;
+    assert_eq!(read.etag, made.etag);
+    assert_eq!(read.body["groups"][0]["display"], "Contractors");
+    let dup = scim
+        .call(
+            Method::POST,
+            "/Users",
+            Some(json!({"schemas": [USER], "userName": "saved@ACME.com"})),
+        )
+        .await;
+    assert_error(&dup, 409, Some("uniqueness"));
+    let next = scim
+        .call(
+            Method::POST,
+            "/Users",
+            Some(json!({"schemas": [USER], "userName": "next@acme.com"})),
+        )
+        .await;
+    assert_ne!(
+        next.body["id"].as_str().unwrap(),
+        new_id,
+        "ids are never reused"
+    );
+}

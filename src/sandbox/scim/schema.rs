@@ -27,6 +27,13 @@ pub enum Type {
     Complex,
 }
 
+/// Whether clients may set an attribute (RFC 7643 §7 `mutability`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mutability {
+    ReadWrite,
+    ReadOnly,
+}
+
 /// One attribute as RFC 7643 §7 describes it.
 #[derive(Debug)]
 pub struct Attr {
@@ -34,7 +41,7 @@ pub struct Attr {
     pub kind: Type,
     pub multi: bool,
     pub required: bool,
-    pub read_only: bool,
+    pub mutability: Mutability,
     pub case_exact: bool,
     pub unique: &'static str,
     pub subs: &'static [Attr],
@@ -48,7 +55,7 @@ const fn text(name: &'static str) -> Attr {
         kind: Type::String,
         multi: false,
         required: false,
-        read_only: false,
+        mutability: Mutability::ReadWrite,
         case_exact: false,
         unique: "none",
         subs: &[],
@@ -90,20 +97,20 @@ const MEMBER_SUBS: &[Attr] = &[
 
 const READ_ONLY_MEMBER_SUBS: &[Attr] = &[
     Attr {
-        read_only: true,
+        mutability: Mutability::ReadOnly,
         case_exact: true,
         ..text("value")
     },
     Attr {
-        read_only: true,
+        mutability: Mutability::ReadOnly,
         ..reference("$ref", &["User", "Group"])
     },
     Attr {
-        read_only: true,
+        mutability: Mutability::ReadOnly,
         ..text("display")
     },
     Attr {
-        read_only: true,
+        mutability: Mutability::ReadOnly,
         canonical: &["direct", "indirect"],
         ..text("type")
     },
@@ -147,7 +154,7 @@ pub const USER_ATTRS: &[Attr] = &[
         ],
     ),
     Attr {
-        read_only: true,
+        mutability: Mutability::ReadOnly,
         ..complex("groups", true, READ_ONLY_MEMBER_SUBS)
     },
 ];
@@ -183,7 +190,10 @@ fn describe(a: &Attr) -> Value {
         "description": format!("{} (RFC 7643)", a.name),
         "required": a.required,
         "caseExact": a.case_exact,
-        "mutability": if a.read_only { "readOnly" } else { "readWrite" },
+        "mutability": match a.mutability {
+            Mutability::ReadWrite => "readWrite",
+            Mutability::ReadOnly => "readOnly",
+        },
         "returned": "default",
         "uniqueness": a.unique,
     });

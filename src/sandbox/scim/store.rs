@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::filter::{self, Filter, PatchPath};
-use super::schema::{self, Attr, EXTERNAL_ID, GROUP_ATTRS, Type, USER_ATTRS};
+use super::schema::{self, Attr, EXTERNAL_ID, GROUP_ATTRS, Mutability, Type, USER_ATTRS};
 
 /// A SCIM error (RFC 7644 §3.12): an HTTP status, a `scimType` for 400s
 /// and 409s, and a detail for people.
@@ -304,7 +304,7 @@ impl ScimService {
     pub fn list(&self, kind: Kind, q: &ListQuery, base: &str) -> (usize, Vec<Value>) {
         let render = |r: &Resource| self.render(kind, r, base);
         let matched: Vec<&Resource> = match (&q.filter, self.by_user_name(kind, q)) {
-            (_, Some(hit)) => hit.into_iter().collect(),
+            (_, Some(hit)) => hit,
             (None, None) => self.table(kind).values().collect(),
             (Some(f), None) => self
                 .table(kind)
@@ -326,7 +326,7 @@ impl ScimService {
     }
 
     /// `userName eq "…"` answered from the index, not a scan.
-    fn by_user_name(&self, kind: Kind, q: &ListQuery) -> Option<Option<&Resource>> {
+    fn by_user_name(&self, kind: Kind, q: &ListQuery) -> Option<Vec<&Resource>> {
         let Some(Filter::Compare(path, filter::Op::Eq, Value::String(name))) = &q.filter else {
             return None;
         };
@@ -336,7 +336,9 @@ impl ScimService {
         Some(
             self.user_names
                 .get(&name.to_lowercase())
-                .and_then(|id| self.users.get(id)),
+                .and_then(|id| self.users.get(id))
+                .into_iter()
+                .collect(),
         )
     }
 
@@ -577,7 +579,10 @@ fn clean(kind: Kind, body: &Value) -> Result<Map<String, Value>, ScimError> {
     }
     let mut out = Map::new();
     for (key, value) in obj {
-        let Some(attr) = kind.attr(key).filter(|a| !a.read_only) else {
+        let Some(attr) = kind
+            .attr(key)
+            .filter(|a| a.mutability == Mutability::ReadWrite)
+        else {
             continue;
         };
         if let Some(v) = checked(attr, value)? {
@@ -625,8 +630,9 @@ fn single(attr: &Attr, value: &Value) -> Result<Option<Value>, ScimError> {
     };
     match (attr.kind, value) {
         (_, Value::Null) => Ok(None),
-        (Type::String | Type::Reference, Value::String(_)) => Ok(Some(value.clone())),
-        (Type::Boolean, Value::Bool(_)) => Ok(Some(value.clone())),
+        (Type::String | Type::Reference, Value::String(_)) | (Type::Boolean, Value::Bool(_)) => {
+            Ok(Some(value.clone()))
+        }
         // Some identity providers send booleans as "True"/"False".
         (Type::Boolean, Value::String(s)) => match s.to_ascii_lowercase().as_str() {
             "true" => Ok(Some(Value::Bool(true))),

@@ -279,3 +279,10 @@ last_name = "Other"
         ),
     ])
 }
+
+impl SandboxProcess {
+    /// The next line it prints, after those `start` read.
+    pub(crate) fn next_line(&mut self) -> String {
+        self._stdout.next().unwrap().unwrap()
+    }
+}

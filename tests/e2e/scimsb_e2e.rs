@@ -414,29 +414,13 @@ async fn without_the_bearer_token_every_endpoint_answers_401() {
 /// `roster sandbox` prints the SCIM base URL and token, and they work.
 #[tokio::test]
 async fn the_sandbox_command_prints_a_scim_base_url_and_token_that_work() {
-    use std::io::{BufRead, BufReader};
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
-        .args(["sandbox", "--port", &port.to_string()])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let lines: Vec<String> = BufReader::new(child.stdout.take().unwrap())
-        .lines()
-        .map(Result::unwrap)
-        .take_while(|l| l != "Stop with Ctrl-C.")
-        .collect();
-    let url = format!("http://127.0.0.1:{port}");
-    let base = format!("{url}/scim/acme-scim/v2");
+    let mut sandbox = SandboxProcess::start(&[]);
+    let base = format!("{}/scim/acme-scim/v2", sandbox.url);
     assert_eq!(
-        lines.last().unwrap(),
-        &format!("  scim service acme-scim: base URL {base}, Authorization: Bearer {TOKEN}")
+        sandbox.next_line(),
+        format!("  scim service acme-scim: base URL {base}, Authorization: Bearer {TOKEN}")
     );
+    assert_eq!(sandbox.next_line(), "Stop with Ctrl-C.");
     let list: Value = Client::new()
         .get(format!("{base}/Users?filter=active%20eq%20false"))
         .bearer_auth(TOKEN)
@@ -446,9 +430,8 @@ async fn the_sandbox_command_prints_a_scim_base_url_and_token_that_work() {
         .json()
         .await
         .unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
     assert_eq!(user_names(&list), ["tim@acme.com"]);
+    assert!(sandbox.stop(), "it stops cleanly on Ctrl-C");
 }
 
 /// What the service accepted is saved and read back whole: the user, its

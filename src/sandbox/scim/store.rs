@@ -4,7 +4,7 @@
 //! members that name resources of the service, PATCH add/replace/remove
 //! with value-filter paths, versions for ETags, `meta` on every resource.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -757,8 +757,11 @@ fn set(kind: Kind, attrs: &mut Map<String, Value>, op: &str, name: &str, value: 
                 Value::Array(a) => a,
                 v => vec![v],
             };
+            // Values already there are not added twice (one pass, not one
+            // per value added).
+            let mut seen: HashSet<String> = have.iter().map(Value::to_string).collect();
             for v in new {
-                if !have.contains(&v) {
+                if seen.insert(v.to_string()) {
                     have.push(v);
                 }
             }

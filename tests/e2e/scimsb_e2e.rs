@@ -409,6 +409,10 @@ async fn without_the_bearer_token_every_endpoint_answers_401() {
     assert_eq!(b["authenticationSchemes"][0]["type"], "oauthbearertoken");
     let unknown = scim.call(Method::GET, "/Nothing", None).await;
     assert_error(&unknown, 404, None);
+    let not_allowed = scim
+        .call(Method::POST, &format!("/Users/{}", id(1)), None)
+        .await;
+    assert_error(&not_allowed, 405, None);
 }
 
 /// `roster sandbox` prints the SCIM base URL and token, and they work.

@@ -26,25 +26,27 @@ pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route(
             "/scim/{service}/v2/Users",
-            get(list_users).post(create_user),
+            get(list_users).post(create_user).fallback(not_allowed),
         )
         .route(
             "/scim/{service}/v2/Users/{id}",
             get(get_user)
                 .put(put_user)
                 .patch(patch_user)
-                .delete(delete_user),
+                .delete(delete_user)
+                .fallback(not_allowed),
         )
         .route(
             "/scim/{service}/v2/Groups",
-            get(list_groups).post(create_group),
+            get(list_groups).post(create_group).fallback(not_allowed),
         )
         .route(
             "/scim/{service}/v2/Groups/{id}",
             get(get_group)
                 .put(put_group)
                 .patch(patch_group)
-                .delete(delete_group),
+                .delete(delete_group)
+                .fallback(not_allowed),
         )
         .route(
             "/scim/{service}/v2/ServiceProviderConfig",
@@ -588,6 +590,15 @@ async fn search_users(State(s): St, Path(svc): Svc, h: HeaderMap, b: Bytes) -> R
 
 async fn search_groups(State(s): St, Path(svc): Svc, h: HeaderMap, b: Bytes) -> Response {
     search(&s, &svc, &h, &b, Kind::Group)
+}
+
+/// A method the endpoint does not serve: 405, as a SCIM error.
+async fn not_allowed(m: M) -> Response {
+    respond(Err(ScimError::new(
+        405,
+        None,
+        format!("{m} is not allowed here"),
+    )))
 }
 
 async fn unknown(State(s): St, Path((svc, rest)): SvcId, m: M, h: HeaderMap) -> Response {

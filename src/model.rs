@@ -9,6 +9,8 @@ use unicode_normalization::UnicodeNormalization;
 
 pub use crate::provider::{Credentials, ProviderKind, SiteConfig};
 
+pub mod access;
+
 pub const ADMINISTRATORS: &str = "Administrators";
 pub const ALL_USERS: &str = "All Users";
 
@@ -105,7 +107,7 @@ impl Visibility {
 pub enum Unmanaged {
     /// Remove them (Periscope: delete; Sigma: deactivate).
     #[default]
-    #[serde(alias = "deactivate")]
+    #[serde(alias = "deactivate", alias = "delete")]
     Remove,
     /// Leave them alone; the plan lists them as kept.
     Keep,
@@ -168,6 +170,12 @@ pub struct SigmaOrgPolicy {
     pub send_invites: bool,
     /// `archive_scheduled_exports`: a deactivated member's schedules are archived.
     pub archive_scheduled_exports: bool,
+    /// Undeclared workspaces: kept (the default) or deleted.
+    pub unmanaged_workspaces: Unmanaged,
+    /// Undeclared grants on declared workspaces and connections.
+    pub unmanaged_grants: Unmanaged,
+    /// Whether the client reads workspaces, connections and their grants.
+    pub read_access: bool,
 }
 
 impl Default for SigmaOrgPolicy {
@@ -177,6 +185,9 @@ impl Default for SigmaOrgPolicy {
             unmanaged_guests: Unmanaged::Keep,
             send_invites: true,
             archive_scheduled_exports: false,
+            unmanaged_workspaces: Unmanaged::Keep,
+            unmanaged_grants: Unmanaged::Remove,
+            read_access: false,
         }
     }
 }
@@ -230,6 +241,8 @@ pub struct Allowances {
     pub group_deletions: Option<usize>,
     pub membership_removals: Option<usize>,
     pub admin_changes: Option<usize>,
+    pub workspace_deletions: Option<usize>,
+    pub grant_removals: Option<usize>,
 }
 
 /// What a site declares to protect itself from mistakes.
@@ -342,6 +355,8 @@ pub struct DesiredSite {
     pub site: Site,
     pub users: Vec<DesiredUser>,
     pub groups: Vec<DesiredGroup>,
+    /// Sigma workspaces and connections with their grants.
+    pub access: access::DesiredAccess,
 }
 
 /// The whole declared state: every site with what belongs on it.
@@ -403,6 +418,9 @@ pub struct LiveSite {
     /// never removed or demoted.
     #[serde(default)]
     pub api_identity: Option<String>,
+    /// Sigma workspaces and connections with their grants, when read.
+    #[serde(default)]
+    pub access: access::LiveAccess,
 }
 
 #[cfg(test)]

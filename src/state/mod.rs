@@ -1,6 +1,7 @@
 //! The desired state: TOML files under the state directory, loaded, checked
 //! and turned into the model.
 
+mod access;
 mod checks;
 mod chunks;
 mod comments;

@@ -315,3 +315,62 @@ nothing was changed
 "#);
     assert!(only_reads(&sb));
 }
+
+#[test]
+fn import_of_the_seeded_org_declares_its_access_and_plans_empty() {
+    let sb = seeded_sandbox();
+    let site = format!(
+        r#"[sites.acme-sigma]
+provider = "sigma"
+base_url = "{}"
+client_id = {{ env = "SIGMA_ID" }}
+client_secret = {{ env = "SIGMA_SECRET" }}
+
+# The finance team's own workspace.
+[[workspaces]]
+name = "Finance" # named after the team
+"#,
+        sb.url
+    );
+    let dir = state_dir(&[("site.toml", &site)]);
+    let out = roster(dir.path(), &["import"], &CREDS);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(only_reads(&sb));
+    let state = dir.path().join("state");
+    let kept = std::fs::read_to_string(state.join("site.toml"))
+        .unwrap()
+        .replace(&sb.url, "URL");
+    insta::assert_snapshot!(kept, @r#"
+[sites.acme-sigma]
+provider = "sigma"
+base_url = "URL"
+client_id = { env = "SIGMA_ID" }
+client_secret = { env = "SIGMA_SECRET" }
+
+# The finance team's own workspace.
+[[workspaces]]
+name = "Finance" # named after the team
+grants.teams = { Finance = "edit" }
+grants.people = { "alan@acme.com" = "view" }
+"#);
+    let imported = std::fs::read_to_string(state.join("imported/acme-sigma.toml")).unwrap();
+    let access = &imported[imported.find("[[workspaces]]").unwrap()..];
+    insta::assert_snapshot!(access, @r#"
+[[workspaces]]
+name = "Analytics"
+grants.teams = { Analysts = "explore" }
+grants.people = { "ada@acme.com" = "edit" }
+
+[[workspaces]]
+name = "Marketing Campaigns"
+grants.teams = { Marketing = "organize" }
+grants.people = { "katherine@acme.com" = "view" }
+
+[[connections]]
+name = "Snowflake Prod"
+grants.teams = { Analysts = "annotate" }
+grants.people = { "katherine@acme.com" = "usage" }
+"#);
+    let plan = roster(dir.path(), &["plan", "--detailed-exitcode"], &CREDS);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+}

@@ -374,3 +374,34 @@ grants.people = { "katherine@acme.com" = "usage" }
     let plan = roster(dir.path(), &["plan", "--detailed-exitcode"], &CREDS);
     assert_eq!(plan.code, 0, "{}", plan.all());
 }
+
+#[test]
+fn two_live_workspaces_of_one_name_stop_the_plan() {
+    let mut data = roster::sandbox::persist::seed();
+    let org = data.sigma.get_mut("acme-sigma").unwrap();
+    org.access
+        .workspaces
+        .push(roster::sandbox::sigma::access::Workspace {
+            workspace_id: "3a000000-0000-4000-8000-0000000000ff".into(),
+            url_id: "2kFq7Z".into(),
+            name: "analytics ".into(),
+        });
+    let sb = BackgroundSandbox::start(data).unwrap();
+    let state = base(&sb.url, "")
+        + r#"
+[[workspaces]]
+name = "Analytics"
+grants.teams = { "Analysts" = "explore" }
+"#;
+    let dir = state_dir(&[("state.toml", &state)]);
+    let out = roster(dir.path(), &["plan"], &CREDS);
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
+exit: 1
+--- stdout
+--- stderr
+error: the plan cannot be made:
+  site `acme-sigma`: the site has 2 workspaces named "Analytics" (Sigma lets names repeat; roster compares them ignoring case and surrounding spaces); it will not guess which one the state means. Rename all but one in Sigma, then plan again
+nothing was changed
+"#);
+    assert!(only_reads(&sb));
+}

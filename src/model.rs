@@ -107,7 +107,7 @@ impl Visibility {
 pub enum Unmanaged {
     /// Remove them (Periscope: delete; Sigma: deactivate).
     #[default]
-    #[serde(alias = "deactivate", alias = "delete")]
+    #[serde(alias = "deactivate")]
     Remove,
     /// Leave them alone; the plan lists them as kept.
     Keep,

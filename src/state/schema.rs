@@ -104,7 +104,7 @@ pub struct SiteSpec {
     pub archive_scheduled_exports: Option<Spanned<bool>>,
     /// Sigma: what to do with undeclared workspaces: "keep" (default) or "delete".
     #[schemars(with = "Option<UnmanagedWorkspaces>")]
-    pub unmanaged_workspaces: Option<Spanned<Unmanaged>>,
+    pub unmanaged_workspaces: Option<Spanned<UnmanagedWorkspaces>>,
     /// Sigma: what to do with undeclared grants on declared workspaces and connections (default "remove").
     #[schemars(with = "Option<Unmanaged>")]
     pub unmanaged_grants: Option<Spanned<Unmanaged>>,
@@ -115,10 +115,9 @@ pub struct SiteSpec {
 }
 
 /// What to do with undeclared workspaces.
-#[derive(JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-#[allow(dead_code)]
-enum UnmanagedWorkspaces {
+pub enum UnmanagedWorkspaces {
     Keep,
     Delete,
 }

@@ -405,3 +405,55 @@ nothing was changed
 "#);
     assert!(only_reads(&sb));
 }
+
+#[test]
+fn json_and_markdown_plans_show_workspaces_and_grants() {
+    let sb = seeded_sandbox();
+    let state = base(&sb.url, "")
+        + r#"
+[[workspaces]]
+name = "Finance Team Space"
+previous_names = ["Finance"]
+grants.teams = { "Finance" = "view" }
+grants.people = { "alan@acme.com" = "view" }
+"#;
+    let dir = state_dir(&[("state.toml", &state)]);
+    let out = roster(dir.path(), &["plan", "--format", "json"], &CREDS);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let changes: Vec<String> = doc["sites"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} {}: {} {}",
+                c["action"], c["kind"], c["key"], c["fields"], c["change"]
+            )
+        })
+        .collect();
+    insta::assert_snapshot!(changes.join("\n"), @r#"
+"update" "workspace" "Finance Team Space": [{"after":"Finance Team Space","before":"Finance","field":"name"}] {"id":"3a000000-0000-4000-8000-0000000000c9","name":{"after":"Finance Team Space","before":"Finance"},"op":"rename_workspace"}
+"update" "grant" "Finance Team Space": [{"after":"view","before":"edit","field":"permission"}] {"after":"view","before":"edit","grant_id":"9a000000-0000-4000-8000-0000000000e1","grantee":{"name":"Finance","type":"team"},"object":"Finance Team Space","object_id":"3a000000-0000-4000-8000-0000000000c9","on":"workspace","op":"grant"}
+"#);
+    let md = roster(dir.path(), &["plan", "--format", "markdown"], &CREDS);
+    assert_eq!(md.code, 0, "{}", md.all());
+    let start = md.stdout.find("<details").unwrap();
+    let end = md.stdout.find("</details>").unwrap();
+    let body = &md.stdout[start..end];
+    insta::assert_snapshot!(body, @r#"
+<details open><summary><b>acme-sigma</b> (sigma): 0 to create, 2 to update, 0 to delete</summary>
+
+```diff
+~ workspace Finance Team Space
+    name: "Finance" → "Finance Team Space"
+~ grant Finance Team Space  workspace, team Finance: edit → view (lowered: revoked, then granted)
+= kept 2 groups (not declared, unmanaged_groups = "keep"): Marketing, Old Team
+= kept 4 users (not declared, unmanaged_users = "keep"): admin@acme.com, barbara@old-acme.com, grace@acme.com, tim@acme.com
+= kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
+= kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+= kept 2 workspaces (not declared, unmanaged_workspaces = "keep"): Analytics, Marketing Campaigns
+```
+
+"#);
+}

@@ -52,6 +52,13 @@ groups = ["Finance"]
     )
 }
 
+/// `roster plan` of the people above plus `access`, on `sb`.
+fn plan_with(sb: &BackgroundSandbox, extra: &str, access: &str) -> (tempfile::TempDir, Output) {
+    let dir = state_dir(&[("state.toml", &(base(&sb.url, extra) + access))]);
+    let out = roster(dir.path(), &["plan"], &CREDS);
+    (dir, out)
+}
+
 const ACCESS: &str = r#"
 [[users]]
 email = "new@acme.com"
@@ -211,8 +218,10 @@ fn mass_grant_removal_and_a_workspace_deletion_trip_guards() {
     let sb = seeded_sandbox();
     // Every workspace but one declared without grants: 6 grants revoked;
     // the undeclared workspace deleted (the site asks for it).
-    let state = base(&sb.url, "unmanaged_workspaces = \"delete\"")
-        + r#"
+    let (dir, plan) = plan_with(
+        &sb,
+        "unmanaged_workspaces = \"delete\"",
+        r#"
 [[workspaces]]
 name = "Finance"
 
@@ -221,9 +230,8 @@ name = "Analytics"
 
 [[connections]]
 name = "Snowflake Prod"
-"#;
-    let dir = state_dir(&[("state.toml", &state)]);
-    let plan = roster(dir.path(), &["plan"], &CREDS);
+"#,
+    );
     insta::assert_snapshot!(run_snapshot(&plan), @r#"
 exit: 1
 --- stdout
@@ -259,8 +267,10 @@ error: 2 blast-radius guards tripped; apply will refuse this plan:
 #[test]
 fn bad_references_are_refused_with_their_place_and_nothing_is_sent() {
     let sb = seeded_sandbox();
-    let state = base(&sb.url, "")
-        + r#"
+    let (_dir, out) = plan_with(
+        &sb,
+        "",
+        r#"
 [[workspaces]]
 name = "Finance"
 grants.teams = { "Ghosts" = "view" }
@@ -270,9 +280,8 @@ sites = ["elsewhere"]
 [[connections]]
 name = "Snowflake Prod"
 grants.teams = { "Analysts" = "edit" }
-"#;
-    let dir = state_dir(&[("state.toml", &state)]);
-    let out = roster(dir.path(), &["plan"], &CREDS);
+"#,
+    );
     insta::assert_snapshot!(run_snapshot(&out), @r#"
 exit: 1
 --- stdout
@@ -297,14 +306,15 @@ error: 6 problems in the state under state; nothing was contacted
 #[test]
 fn a_declared_connection_missing_live_is_a_plan_error() {
     let sb = seeded_sandbox();
-    let state = base(&sb.url, "")
-        + r#"
+    let (_dir, out) = plan_with(
+        &sb,
+        "",
+        r#"
 [[connections]]
 name = "Postgres Dev"
 grants.teams = { "Analysts" = "usage" }
-"#;
-    let dir = state_dir(&[("state.toml", &state)]);
-    let out = roster(dir.path(), &["plan"], &CREDS);
+"#,
+    );
     insta::assert_snapshot!(run_snapshot(&out), @r#"
 exit: 1
 --- stdout
@@ -387,14 +397,15 @@ fn two_live_workspaces_of_one_name_stop_the_plan() {
             name: "analytics ".into(),
         });
     let sb = BackgroundSandbox::start(data).unwrap();
-    let state = base(&sb.url, "")
-        + r#"
+    let (_dir, out) = plan_with(
+        &sb,
+        "",
+        r#"
 [[workspaces]]
 name = "Analytics"
 grants.teams = { "Analysts" = "explore" }
-"#;
-    let dir = state_dir(&[("state.toml", &state)]);
-    let out = roster(dir.path(), &["plan"], &CREDS);
+"#,
+    );
     insta::assert_snapshot!(run_snapshot(&out), @r#"
 exit: 1
 --- stdout

@@ -170,12 +170,8 @@ pub struct SigmaOrgPolicy {
     pub send_invites: bool,
     /// `archive_scheduled_exports`: a deactivated member's schedules are archived.
     pub archive_scheduled_exports: bool,
-    /// Undeclared workspaces: kept (the default) or deleted.
-    pub unmanaged_workspaces: Unmanaged,
-    /// Undeclared grants on declared workspaces and connections.
-    pub unmanaged_grants: Unmanaged,
-    /// Whether the client reads workspaces, connections and their grants.
-    pub read_access: bool,
+    /// Workspaces, connections and their grants.
+    pub access: access::AccessPolicy,
 }
 
 impl Default for SigmaOrgPolicy {
@@ -185,9 +181,7 @@ impl Default for SigmaOrgPolicy {
             unmanaged_guests: Unmanaged::Keep,
             send_invites: true,
             archive_scheduled_exports: false,
-            unmanaged_workspaces: Unmanaged::Keep,
-            unmanaged_grants: Unmanaged::Remove,
-            read_access: false,
+            access: access::AccessPolicy::default(),
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::state::edit::{StateFiles, set, strings};
 pub fn read_access(desired: &mut DesiredState) {
     for site in &mut desired.sites {
         if let SiteConfig::Sigma(s) = &mut site.site.config {
-            s.org.read_access = true;
+            s.org.access.read = true;
         }
     }
 }

@@ -4,7 +4,28 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ProviderKind, email_key};
+use super::{ProviderKind, Unmanaged, email_key};
+
+/// A Sigma site's settings for access.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccessPolicy {
+    /// Undeclared workspaces: kept (the default) or deleted.
+    pub unmanaged_workspaces: Unmanaged,
+    /// Undeclared grants on declared workspaces and connections.
+    pub unmanaged_grants: Unmanaged,
+    /// Whether the client reads workspaces, connections and their grants.
+    pub read: bool,
+}
+
+impl Default for AccessPolicy {
+    fn default() -> Self {
+        AccessPolicy {
+            unmanaged_workspaces: Unmanaged::Keep,
+            unmanaged_grants: Unmanaged::Remove,
+            read: false,
+        }
+    }
+}
 
 /// What a grant is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

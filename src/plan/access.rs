@@ -263,13 +263,13 @@ impl Cx<'_> {
             self.grants(kind, d, found.map(|f| f.1), out);
         }
         for (l, _) in live.iter().zip(&matched).filter(|(_, m)| !**m) {
-            match (self.org.unmanaged_workspaces, &l.id) {
+            match (self.org.access.unmanaged_workspaces, &l.id) {
                 (Unmanaged::Remove, Some(id)) => {
                     out.deletes
                         .push(Change::Access(AccessChange::DeleteWorkspace {
                             id: id.clone(),
                             name: l.name.clone(),
-                        }))
+                        }));
                 }
                 _ => out.kept.push(kept(ObjectKind::Workspace, l.name.clone())),
             }
@@ -338,7 +338,7 @@ impl Cx<'_> {
             .collect();
         undeclared.sort_by_cached_key(|g| g.grantee.key());
         for l in undeclared {
-            if self.org.unmanaged_grants == Unmanaged::Remove {
+            if self.org.access.unmanaged_grants == Unmanaged::Remove {
                 out.grants.push(change(&l.grantee, Some(l), None));
             } else {
                 let key = format!("{} {} for {}", on.as_str(), d.name, l.grantee);
@@ -385,4 +385,114 @@ pub fn live_grants(live: &LiveSite) -> usize {
         .flatten()
         .map(|o| o.grants.len())
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::access::{DesiredAccess, LiveAccess};
+    use crate::model::{Site, SiteConfig};
+
+    fn grant(on: AccessKind, before: Option<&str>, after: Option<&str>) -> GrantChange {
+        GrantChange {
+            on,
+            object: "W".into(),
+            object_id: Some("w1".into()),
+            grantee: Grantee::Team("T".into()),
+            grant_id: Some("g1".into()),
+            before: before.map(str::to_string),
+            after: after.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn only_a_lowered_or_removed_grant_is_revoked_first() {
+        let w = AccessKind::Workspace;
+        assert!(grant(w, Some("edit"), Some("view")).is_lowered());
+        assert!(!grant(w, Some("view"), Some("edit")).revokes_first());
+        assert!(grant(w, Some("view"), None).revokes_first());
+        assert!(!grant(w, None, Some("view")).revokes_first());
+        let c = AccessKind::Connection;
+        assert!(grant(c, Some("annotate"), Some("usage")).is_lowered());
+        // An unknown live permission is replaced, never assumed lower.
+        assert!(grant(w, Some("owner"), Some("view")).revokes_first());
+    }
+
+    fn sigma(policy: crate::model::access::AccessPolicy) -> DesiredSite {
+        let site = Site {
+            name: "org".into(),
+            provider: ProviderKind::Sigma,
+            base_url: url::Url::parse("https://aws-api.sigmacomputing.com").unwrap(),
+            unmanaged_users: Unmanaged::Remove,
+            unmanaged_groups: Unmanaged::Remove,
+            safety: Default::default(),
+            max_requests_per_second: None,
+            patience_seconds: 60,
+            config: SiteConfig::Sigma(crate::provider::sigma::Settings {
+                client_id_from: crate::model::SecretSource::Env("ID".into()),
+                client_secret_from: crate::model::SecretSource::Env("SECRET".into()),
+                handover: crate::model::Handover::CredentialsOwner,
+                org: SigmaOrgPolicy {
+                    access: policy,
+                    ..Default::default()
+                },
+            }),
+        };
+        DesiredSite {
+            site,
+            users: vec![],
+            groups: vec![],
+            access: DesiredAccess {
+                workspaces: vec![DesiredAccessObject {
+                    name: "W".into(),
+                    previous_names: vec![],
+                    grants: vec![],
+                }],
+                connections: vec![],
+            },
+        }
+    }
+
+    fn live() -> LiveSite {
+        let object = |id: &str, name: &str| LiveAccessObject {
+            id: Some(id.into()),
+            name: name.into(),
+            grants: vec![LiveGrant {
+                id: Some(format!("g-{id}")),
+                grantee: Grantee::Person("a@x.io".into()),
+                grantee_id: Some("m1".into()),
+                permission: "view".into(),
+            }],
+        };
+        LiveSite {
+            access: LiveAccess {
+                workspaces: Some(vec![object("w1", "W"), object("w2", "Other")]),
+                connections: Some(vec![]),
+            },
+            ..LiveSite::default()
+        }
+    }
+
+    #[test]
+    fn undeclared_grants_and_workspaces_follow_the_site_settings() {
+        let keep_all = crate::model::access::AccessPolicy {
+            unmanaged_grants: Unmanaged::Keep,
+            ..Default::default()
+        };
+        let p = plan_access(&sigma(keep_all), &live());
+        assert!(p.grants.is_empty() && p.deletes.is_empty());
+        let kept: Vec<&str> = p.kept.iter().map(|k| k.key.as_str()).collect();
+        assert_eq!(kept, ["workspace W for a@x.io", "Other"]);
+
+        let remove_all = crate::model::access::AccessPolicy {
+            unmanaged_workspaces: Unmanaged::Remove,
+            ..Default::default()
+        };
+        let p = plan_access(&sigma(remove_all), &live());
+        assert_eq!(p.grants.len(), 1);
+        assert_eq!(p.grants[0].action(), Action::Delete);
+        assert_eq!(p.deletes.len(), 1);
+        assert_eq!(p.deletes[0].key(), "Other");
+        assert!(p.kept.is_empty());
+    }
 }

@@ -355,7 +355,8 @@ pub(super) fn desired_access(l: &Loaded, site: &Site) -> DesiredAccess {
 /// workspaces.
 pub(super) fn with_access_reads(mut site: Site, access: &DesiredAccess) -> Site {
     if let SiteConfig::Sigma(s) = &mut site.config {
-        s.org.read_access |= !access.is_empty() || s.org.unmanaged_workspaces == Unmanaged::Remove;
+        let a = &mut s.org.access;
+        a.read |= !access.is_empty() || a.unmanaged_workspaces == Unmanaged::Remove;
     }
     site
 }

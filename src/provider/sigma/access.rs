@@ -42,7 +42,7 @@ impl SigmaClient {
     /// Workspaces and connections with their grants, each grantee named as
     /// `live` knows them; nothing is read unless the site manages access.
     pub(super) async fn fetch_access(&self, live: &LiveSite) -> Result<LiveAccess, ProviderError> {
-        if !self.org.read_access {
+        if !self.org.access.read {
             return Ok(LiveAccess::default());
         }
         let names = GranteeNames::of(live);

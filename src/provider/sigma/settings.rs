@@ -113,15 +113,17 @@ fn org_policy(c: &mut SiteCheck<'_, '_>) -> SigmaOrgPolicy {
             .map_or(Unmanaged::Keep, |u| *u.get_ref()),
         send_invites: flag(&spec.send_invites, true),
         archive_scheduled_exports: flag(&spec.archive_scheduled_exports, false),
-        unmanaged_workspaces: match spec.unmanaged_workspaces.as_ref().map(|u| *u.get_ref()) {
-            Some(crate::state::UnmanagedWorkspaces::Delete) => Unmanaged::Remove,
-            _ => Unmanaged::Keep,
+        access: crate::model::access::AccessPolicy {
+            unmanaged_workspaces: match spec.unmanaged_workspaces.as_ref().map(|u| *u.get_ref()) {
+                Some(crate::state::UnmanagedWorkspaces::Delete) => Unmanaged::Remove,
+                _ => Unmanaged::Keep,
+            },
+            unmanaged_grants: spec
+                .unmanaged_grants
+                .as_ref()
+                .map_or(Unmanaged::Remove, |u| *u.get_ref()),
+            read: false,
         },
-        unmanaged_grants: spec
-            .unmanaged_grants
-            .as_ref()
-            .map_or(Unmanaged::Remove, |u| *u.get_ref()),
-        read_access: false,
     }
 }
 

@@ -157,14 +157,20 @@ pub struct AccessPlan {
     pub errors: Vec<AccessPlanError>,
 }
 
-/// Plans a Sigma site's workspaces, connections and grants.
-pub fn plan_access(desired: &DesiredSite, live: &LiveSite) -> AccessPlan {
+/// Plans a Sigma site's workspaces, connections and grants. `renamed`:
+/// the new name of each team this plan renames, by its live name's key (a
+/// grant to the team follows it).
+pub fn plan_access(
+    desired: &DesiredSite,
+    live: &LiveSite,
+    renamed: &HashMap<String, String>,
+) -> AccessPlan {
     let mut out = AccessPlan::default();
     let Some(org) = desired.site.sigma_org() else {
         return out;
     };
     let site = &desired.site.name;
-    let cx = Cx { site, org };
+    let cx = Cx { site, org, renamed };
     if let Some(ws) = &live.access.workspaces {
         cx.workspaces(&desired.access.workspaces, ws, &mut out);
     }
@@ -177,6 +183,7 @@ pub fn plan_access(desired: &DesiredSite, live: &LiveSite) -> AccessPlan {
 struct Cx<'a> {
     site: &'a str,
     org: &'a SigmaOrgPolicy,
+    renamed: &'a HashMap<String, String>,
 }
 
 impl Cx<'_> {
@@ -308,7 +315,9 @@ impl Cx<'_> {
         live: Option<&LiveAccessObject>,
         out: &mut AccessPlan,
     ) {
-        let live_grants: &[LiveGrant] = live.map_or(&[], |l| &l.grants);
+        let live_grants: Vec<LiveGrant> = live.map_or_else(Vec::new, |l| {
+            l.grants.iter().map(|g| self.after_renames(g)).collect()
+        });
         let by_grantee: HashMap<(u8, String), &LiveGrant> =
             live_grants.iter().map(|g| (g.grantee.key(), g)).collect();
         let change = |grantee: &Grantee, l: Option<&LiveGrant>, after: Option<&String>| {
@@ -345,6 +354,19 @@ impl Cx<'_> {
                 out.kept.push(kept(ObjectKind::Grant, key));
             }
         }
+    }
+}
+
+impl Cx<'_> {
+    /// A live grant, its team named as it is once this plan renamed it.
+    fn after_renames(&self, g: &LiveGrant) -> LiveGrant {
+        let mut g = g.clone();
+        if let Grantee::Team(name) = &g.grantee
+            && let Some(new) = self.renamed.get(&ProviderKind::Sigma.group_key(name))
+        {
+            g.grantee = Grantee::Team(new.clone());
+        }
+        g
     }
 }
 
@@ -479,7 +501,7 @@ mod tests {
             unmanaged_grants: Unmanaged::Keep,
             ..Default::default()
         };
-        let p = plan_access(&sigma(keep_all), &live());
+        let p = plan_access(&sigma(keep_all), &live(), &HashMap::new());
         assert!(p.grants.is_empty() && p.deletes.is_empty());
         let kept: Vec<&str> = p.kept.iter().map(|k| k.key.as_str()).collect();
         assert_eq!(kept, ["workspace W for a@x.io", "Other"]);
@@ -488,11 +510,30 @@ mod tests {
             unmanaged_workspaces: Unmanaged::Remove,
             ..Default::default()
         };
-        let p = plan_access(&sigma(remove_all), &live());
+        let p = plan_access(&sigma(remove_all), &live(), &HashMap::new());
         assert_eq!(p.grants.len(), 1);
         assert_eq!(p.grants[0].action(), Action::Delete);
         assert_eq!(p.deletes.len(), 1);
         assert_eq!(p.deletes[0].key(), "Other");
         assert!(p.kept.is_empty());
+    }
+
+    #[test]
+    fn a_grant_follows_its_team_through_a_rename_in_the_same_plan() {
+        let mut desired = sigma(crate::model::access::AccessPolicy::default());
+        desired.access.workspaces[0].grants = vec![DesiredGrant {
+            grantee: Grantee::Team("Data Team".into()),
+            permission: "view".into(),
+        }];
+        let mut live = live();
+        let w = &mut live.access.workspaces.as_mut().unwrap()[0];
+        w.grants[0].grantee = Grantee::Team("Data".into());
+        let renamed = HashMap::from([(ProviderKind::Sigma.group_key("data"), "Data Team".into())]);
+        let p = plan_access(&desired, &live, &renamed);
+        assert!(p.grants.is_empty(), "{:?}", p.grants);
+        // Without the rename, the old team's grant goes and the new one's comes.
+        let p = plan_access(&desired, &live, &HashMap::new());
+        let actions: Vec<Action> = p.grants.iter().map(Change::action).collect();
+        assert_eq!(actions, [Action::Create, Action::Delete]);
     }
 }

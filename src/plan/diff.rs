@@ -206,7 +206,7 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
     if let (Handover::NewOwner(owner), false) = (&removal.handover, deactivations.is_empty()) {
         check_new_owner(site, live, &live_users, owner, &deactivated, &mut errors);
     }
-    let access = super::access::plan_access(desired, live);
+    let access = super::access::plan_access(desired, live, &groups.renamed);
     errors.extend(access.errors.into_iter().map(PlanError::Access));
     kept.extend(access.kept);
     if !errors.is_empty() {

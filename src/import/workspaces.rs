@@ -10,7 +10,7 @@ use toml_edit::{InlineTable, Item, Table, Value};
 
 use crate::model::access::{AccessKind, Grantee, LiveAccessObject};
 use crate::model::{DesiredState, LiveSite, ProviderKind, SiteConfig};
-use crate::state::edit::{StateFiles, set, strings};
+use crate::state::edit::{StateFiles, UserRef, set, strings};
 
 /// Makes every Sigma site's client read workspaces and connections, so
 /// the import sees them.
@@ -61,6 +61,7 @@ fn import_kind(
 ) -> (usize, usize) {
     let key = |n: &str| ProviderKind::Sigma.group_key(n);
     let declared = files.entries(table_name(kind), "name", key);
+    let previous = previous_names(files, kind, &declared);
     let mut seen = HashSet::new();
     let (mut added, mut updated) = (0, 0);
     for o in list {
@@ -70,7 +71,12 @@ fn import_kind(
             continue;
         }
         let (teams, people) = grant_tables(o);
-        match declared.get(&key(&o.name)) {
+        // A workspace still under a previous name is the entry's: the
+        // plan renames it.
+        let found = declared
+            .get(&key(&o.name))
+            .or_else(|| previous.get(&key(&o.name)));
+        match found {
             Some(r) => {
                 let Some(t) = files.entry(table_name(kind), r) else {
                     continue;
@@ -96,6 +102,29 @@ fn import_kind(
         }
     }
     (added, updated)
+}
+
+/// The declared entries by each of their `previous_names` (keyed), where
+/// no entry has that name.
+fn previous_names(
+    files: &StateFiles,
+    kind: AccessKind,
+    declared: &BTreeMap<String, UserRef>,
+) -> BTreeMap<String, UserRef> {
+    let mut out = BTreeMap::new();
+    for r in declared.values() {
+        let Some(t) = files.entry(table_name(kind), r) else {
+            continue;
+        };
+        let names = t.get("previous_names").and_then(Item::as_array);
+        for name in names.into_iter().flatten().filter_map(Value::as_str) {
+            let k = ProviderKind::Sigma.group_key(name);
+            if !declared.contains_key(&k) {
+                out.insert(k, r.clone());
+            }
+        }
+    }
+    out
 }
 
 /// The live grants as `teams` and `people` maps, sorted.

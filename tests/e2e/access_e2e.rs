@@ -507,3 +507,35 @@ previous_names = ["Finance"] # renamed in review
         plan.stdout
     );
 }
+
+#[test]
+fn a_saved_plan_is_refused_when_a_grant_changed_live_since() {
+    let sb = seeded_sandbox();
+    let (dir, _) = plan_with(&sb, "", ACCESS);
+    let saved = tempfile::tempdir().unwrap();
+    let file = saved.path().join("plan.json");
+    let file = file.to_str().unwrap();
+    let out = roster(dir.path(), &["plan", "--out", file], &CREDS);
+    assert_eq!(out.code, 0, "{}", out.all());
+    // Someone raises a grant by hand after the review.
+    sb.sandbox.edit(|d| {
+        let org = d.sigma.get_mut("acme-sigma").unwrap();
+        let g = org
+            .access
+            .grants
+            .iter_mut()
+            .find(|g| g.permission == "organize")
+            .unwrap();
+        g.permission = "edit".into();
+    });
+    let apply = roster(dir.path(), &["apply", file, "--yes"], &CREDS);
+    assert_eq!(apply.code, 1, "{}", apply.all());
+    assert!(
+        apply
+            .all()
+            .contains("site `acme-sigma`: the live state changed since the plan was made"),
+        "{}",
+        apply.all()
+    );
+    assert!(only_reads(&sb));
+}

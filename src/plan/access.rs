@@ -160,7 +160,7 @@ pub struct AccessPlan {
 /// Plans a Sigma site's workspaces, connections and grants. `renamed`:
 /// the new name of each team this plan renames, by its live name's key (a
 /// grant to the team follows it).
-pub fn plan_access(
+pub(crate) fn plan_access(
     desired: &DesiredSite,
     live: &LiveSite,
     renamed: &HashMap<String, String>,

@@ -40,6 +40,15 @@ fn grant_detail(g: &GrantChange) -> String {
     )
 }
 
+/// A grant's `(workspace, team Analysts)`, for the apply report's line;
+/// empty for a workspace change.
+pub fn grantee_suffix(change: &AccessChange) -> String {
+    match change {
+        AccessChange::Grant(g) => format!(" ({}, {})", g.on.as_str(), g.grantee),
+        _ => String::new(),
+    }
+}
+
 /// The field lines under an update (a workspace's name).
 pub fn changed_field(change: &AccessChange) -> Option<(&'static str, &crate::plan::Diff<String>)> {
     match change {

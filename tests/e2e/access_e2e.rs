@@ -184,6 +184,23 @@ Read 1 state file: 1 site, 4 people, 2 groups.
         "{}",
         apply.all()
     );
+    let report: Vec<&str> = apply
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("  ok"))
+        .collect();
+    insta::assert_snapshot!(report.join("\n"), @r"
+ok      workspace Finance Team Space updated
+ok      workspace Projects created
+ok      user new@acme.com created
+ok      grant Finance Team Space (workspace, team Finance) updated
+ok      grant Finance Team Space (workspace, alan@acme.com) updated
+ok      grant Analytics (workspace, ada@acme.com) deleted
+ok      grant Projects (workspace, new@acme.com) created
+ok      grant Snowflake Prod (connection, team Analysts) updated
+ok      grant Snowflake Prod (connection, ada@acme.com) created
+ok      grant Snowflake Prod (connection, katherine@acme.com) deleted
+");
     insta::assert_snapshot!(grants(&sb).join("\n"), @r"
 Analytics: Analysts=explore
 Finance Team Space: Finance=view

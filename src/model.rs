@@ -9,6 +9,8 @@ use unicode_normalization::UnicodeNormalization;
 
 pub use crate::provider::{Credentials, ProviderKind, SiteConfig};
 
+pub mod access;
+
 pub const ADMINISTRATORS: &str = "Administrators";
 pub const ALL_USERS: &str = "All Users";
 
@@ -168,6 +170,8 @@ pub struct SigmaOrgPolicy {
     pub send_invites: bool,
     /// `archive_scheduled_exports`: a deactivated member's schedules are archived.
     pub archive_scheduled_exports: bool,
+    /// Workspaces, connections and their grants.
+    pub access: access::AccessPolicy,
 }
 
 impl Default for SigmaOrgPolicy {
@@ -177,6 +181,7 @@ impl Default for SigmaOrgPolicy {
             unmanaged_guests: Unmanaged::Keep,
             send_invites: true,
             archive_scheduled_exports: false,
+            access: access::AccessPolicy::default(),
         }
     }
 }
@@ -230,6 +235,8 @@ pub struct Allowances {
     pub group_deletions: Option<usize>,
     pub membership_removals: Option<usize>,
     pub admin_changes: Option<usize>,
+    pub workspace_deletions: Option<usize>,
+    pub grant_removals: Option<usize>,
 }
 
 /// What a site declares to protect itself from mistakes.
@@ -342,6 +349,8 @@ pub struct DesiredSite {
     pub site: Site,
     pub users: Vec<DesiredUser>,
     pub groups: Vec<DesiredGroup>,
+    /// Sigma workspaces and connections with their grants.
+    pub access: access::DesiredAccess,
 }
 
 /// The whole declared state: every site with what belongs on it.
@@ -403,6 +412,9 @@ pub struct LiveSite {
     /// never removed or demoted.
     #[serde(default)]
     pub api_identity: Option<String>,
+    /// Sigma workspaces and connections with their grants, when read.
+    #[serde(default)]
+    pub access: access::LiveAccess,
 }
 
 #[cfg(test)]

@@ -24,7 +24,8 @@ pub(super) async fn run(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<S
 async fn from_live(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status> {
     let (full, _) = scope.load_all()?;
     let all_sites: Vec<String> = full.sites.iter().map(|s| s.site.name.clone()).collect();
-    let desired = scope.narrow(full)?;
+    let mut desired = scope.narrow(full)?;
+    crate::import::workspaces::read_access(&mut desired);
     let targets = Targets::connect(&desired, &args.target, Pacing::default()).await?;
     let live = targets.fetch().await;
     targets.finish().await?;
@@ -73,6 +74,14 @@ async fn from_live(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status
             done.groups_updated,
             removed(done.groups_removed)
         ));
+        if done.access_added + done.access_updated > 0
+            && let Some(last) = lines.last_mut()
+        {
+            last.push_str(&format!(
+                "; {} workspaces and connections added, {} updated",
+                done.access_added, done.access_updated
+            ));
+        }
     }
     files.canonicalize().map_err(|e| anyhow!(e))?;
     if args.dry_run {

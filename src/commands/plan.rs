@@ -116,6 +116,8 @@ pub(super) fn refuse_tripped_guards(plan: &Plan, consequence: &str) -> Result<()
                 GuardKind::GroupDeletions => "group deletions",
                 GuardKind::MembershipRemovals => "membership removals",
                 GuardKind::AdminChanges => "administrator changes",
+                GuardKind::WorkspaceDeletions => "workspace deletions",
+                GuardKind::GrantRemovals => "grant removals",
             };
             format!(
                 "  site `{}`: {} {what} (see `{}` above)",

@@ -52,6 +52,9 @@ pub struct Imported {
     pub groups_updated: usize,
     /// Renames declared but not yet applied, written back to the live name.
     pub undone: Vec<Undone>,
+    /// Sigma workspaces and connections added and updated.
+    pub access_added: usize,
+    pub access_updated: usize,
 }
 
 fn list(t: &Table, key: &str) -> Vec<String> {
@@ -236,7 +239,11 @@ pub fn import_site(
     };
     import.groups(files, live)?;
     import.users(files, live)?;
+    let (added, updated) =
+        super::workspaces::import_access(files, &import.name, live, &import.target, import.multi);
     let mut done = import.done;
+    done.access_added = added;
+    done.access_updated = updated;
     if prune {
         done.users_removed = prune_site(files, &import.name, live, all_sites);
         done.groups_removed = prune_groups(files, import.p, &import.name, live, all_sites);

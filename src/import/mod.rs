@@ -4,3 +4,4 @@
 pub mod csv;
 pub mod live;
 pub mod roundtrip;
+pub mod workspaces;

@@ -115,6 +115,8 @@ pub enum PlanError {
         owner: String,
         why: String,
     },
+    #[error(transparent)]
+    Access(#[from] super::access::AccessPlanError),
 }
 
 /// Plans every site of `desired` against its live state (`live` in the same
@@ -204,6 +206,9 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
     if let (Handover::NewOwner(owner), false) = (&removal.handover, deactivations.is_empty()) {
         check_new_owner(site, live, &live_users, owner, &deactivated, &mut errors);
     }
+    let access = super::access::plan_access(desired, live, &groups.renamed);
+    errors.extend(access.errors.into_iter().map(PlanError::Access));
+    kept.extend(access.kept);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -212,9 +217,12 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
         .creates
         .into_iter()
         .chain(groups.updates)
+        .chain(access.early)
         .chain(user_changes)
+        .chain(access.grants)
         .chain(deactivations)
         .chain(groups.deletes)
+        .chain(access.deletes)
         .collect();
     kept.sort_by(|a, b| (a.kind, a.reason, &a.key).cmp(&(b.kind, b.reason, &b.key)));
     let guarded = super::guards::check(site, live, &changes)?;

@@ -88,7 +88,10 @@ pub fn fingerprint(provider: ProviderKind, live: &LiveSite) -> String {
         })
         .collect();
     groups.sort();
-    hex_sha256_of_json(&(provider, users, groups))
+    if live.access == crate::model::access::LiveAccess::default() {
+        return hex_sha256_of_json(&(provider, users, groups));
+    }
+    hex_sha256_of_json(&(provider, users, groups, live.access.canonical()))
 }
 
 #[cfg(test)]
@@ -118,12 +121,14 @@ mod tests {
         let a = LiveSite {
             account_types: vec![],
             api_identity: None,
+            access: Default::default(),
             users: vec![user("a@x.io", &["X", "Y"]), user("b@x.io", &[])],
             groups: vec![g("X"), g("Y")],
         };
         let b = LiveSite {
             account_types: vec![],
             api_identity: None,
+            access: Default::default(),
             users: vec![user("b@x.io", &[]), user("a@x.io", &["Y", "X"])],
             groups: vec![g("Y"), g("X")],
         };
@@ -131,6 +136,7 @@ mod tests {
         let c = LiveSite {
             account_types: vec![],
             api_identity: None,
+            access: Default::default(),
             users: vec![user("a@x.io", &["X"]), user("b@x.io", &[])],
             groups: vec![g("X"), g("Y")],
         };

@@ -26,6 +26,10 @@ pub enum GuardKind {
     MembershipRemovals,
     /// Administrators removed, deactivated or demoted.
     AdminChanges,
+    /// Sigma workspaces deleted (their content goes with them).
+    WorkspaceDeletions,
+    /// Grants on workspaces and connections revoked.
+    GrantRemovals,
 }
 
 impl GuardKind {
@@ -37,6 +41,8 @@ impl GuardKind {
             GuardKind::GroupDeletions => (3, 0.10),
             GuardKind::MembershipRemovals => (20, 0.10),
             GuardKind::AdminChanges => (1, 0.0),
+            GuardKind::WorkspaceDeletions => (0, 0.0),
+            GuardKind::GrantRemovals => (5, 0.10),
         }
     }
 
@@ -46,6 +52,8 @@ impl GuardKind {
             GuardKind::GroupDeletions => "groups",
             GuardKind::MembershipRemovals => "group memberships",
             GuardKind::AdminChanges => "administrators",
+            GuardKind::WorkspaceDeletions => "workspaces",
+            GuardKind::GrantRemovals => "grants",
         }
     }
 
@@ -55,6 +63,8 @@ impl GuardKind {
             GuardKind::GroupDeletions => "deletes",
             GuardKind::MembershipRemovals => "removes",
             GuardKind::AdminChanges => "removes or demotes",
+            GuardKind::WorkspaceDeletions => "deletes",
+            GuardKind::GrantRemovals => "revokes",
         }
     }
 
@@ -65,6 +75,8 @@ impl GuardKind {
             GuardKind::GroupDeletions => "allow_group_deletions",
             GuardKind::MembershipRemovals => "allow_membership_removals",
             GuardKind::AdminChanges => "allow_admin_changes",
+            GuardKind::WorkspaceDeletions => "allow_workspace_deletions",
+            GuardKind::GrantRemovals => "allow_grant_removals",
         }
     }
 }
@@ -342,7 +354,7 @@ fn measure<'a>(
     changes: &[Change],
     before: &HashMap<String, After>,
     after: &HashMap<String, After>,
-) -> [Measured<'a>; 4] {
+) -> [Measured<'a>; 6] {
     let p = site.provider;
     let live_users = live
         .users
@@ -407,11 +419,23 @@ fn measure<'a>(
             admins_before,
             allow.admin_changes,
         ),
+        m(
+            GuardKind::WorkspaceDeletions,
+            super::access::count(changes, super::access::Counted::WorkspaceDeletions),
+            live.access.workspaces.as_ref().map_or(0, Vec::len),
+            allow.workspace_deletions,
+        ),
+        m(
+            GuardKind::GrantRemovals,
+            super::access::count(changes, super::access::Counted::GrantRemovals),
+            super::access::live_grants(live),
+            allow.grant_removals,
+        ),
     ]
 }
 
 /// Guards that trip, and acknowledgements not needed.
-fn blast_radius(measured: [Measured<'_>; 4]) -> Guarded {
+fn blast_radius(measured: [Measured<'_>; 6]) -> Guarded {
     let mut guarded = Guarded::default();
     for Measured {
         site,

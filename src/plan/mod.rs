@@ -1,6 +1,7 @@
 //! The plan: what must change on each site for the live state to match the
 //! desired state. Computed by a pure function (`diff::plan`), no I/O.
 
+pub mod access;
 mod diff;
 mod fingerprint;
 mod guards;
@@ -126,6 +127,9 @@ pub enum Change {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
     },
+    /// Sigma workspaces and grants (`op` is the access change's own).
+    #[serde(untagged)]
+    Access(access::AccessChange),
 }
 
 /// What a member about to be deactivated owns.
@@ -150,6 +154,8 @@ pub enum Action {
 pub enum ObjectKind {
     Group,
     User,
+    Workspace,
+    Grant,
 }
 
 impl ObjectKind {
@@ -157,6 +163,8 @@ impl ObjectKind {
         match self {
             ObjectKind::Group => "group",
             ObjectKind::User => "user",
+            ObjectKind::Workspace => "workspace",
+            ObjectKind::Grant => "grant",
         }
     }
 }
@@ -169,6 +177,7 @@ impl Change {
             Change::DeleteGroup { .. }
             | Change::DeleteUser { .. }
             | Change::DeactivateUser { .. } => Action::Delete,
+            Change::Access(a) => a.action(),
         }
     }
 
@@ -177,6 +186,7 @@ impl Change {
             Change::CreateGroup { .. }
             | Change::UpdateGroup { .. }
             | Change::DeleteGroup { .. } => ObjectKind::Group,
+            Change::Access(a) => a.kind(),
             _ => ObjectKind::User,
         }
     }
@@ -192,6 +202,7 @@ impl Change {
             | Change::UpdateUser { email, .. }
             | Change::DeactivateUser { email, .. }
             | Change::DeleteUser { email } => email,
+            Change::Access(a) => a.key(),
         }
     }
 
@@ -204,6 +215,7 @@ impl Change {
             Change::CreateUser { .. } | Change::UpdateUser { .. } => 2,
             Change::DeleteUser { .. } | Change::DeactivateUser { .. } => 3,
             Change::DeleteGroup { .. } => 4,
+            Change::Access(a) => a.step(),
         }
     }
 }

@@ -96,6 +96,7 @@ fn render(desired: DesiredSite, live: LiveSite) -> String {
 
 fn desired(users: Vec<DesiredUser>, groups: Vec<DesiredGroup>) -> DesiredSite {
     DesiredSite {
+        access: Default::default(),
         site: site(),
         users,
         groups,
@@ -115,6 +116,7 @@ fn creates_groups_and_users() {
         LiveSite {
             account_types: vec![],
             api_identity: None,
+            access: Default::default(),
             users: vec![admin()],
             groups: builtins(),
         },
@@ -141,6 +143,7 @@ fn updates_each_field() {
         LiveSite {
             account_types: vec![],
             api_identity: None,
+            access: Default::default(),
             users: vec![
                 admin(),
                 live_user(
@@ -183,6 +186,7 @@ fn membership_changes_ignore_all_users_and_case() {
         LiveSite {
             account_types: vec![],
             api_identity: None,
+            access: Default::default(),
             users: vec![
                 admin(),
                 // Only All Users differs: no change.
@@ -227,6 +231,7 @@ fn removes_undeclared_by_default_but_never_builtins_or_invited_by() {
         LiveSite {
             account_types: vec![],
             api_identity: None,
+            access: Default::default(),
             users: vec![admin(), live_user("tim@acme.com", "Tim", "B", &["Old"])],
             groups: [builtins(), vec![live_group("Old", "view")]].concat(),
         },
@@ -254,6 +259,7 @@ fn keeps_undeclared_when_the_site_says_keep() {
         LiveSite {
             account_types: vec![],
             api_identity: None,
+            access: Default::default(),
             users: vec![
                 admin(),
                 live_user("tim@acme.com", "Tim", "B", &[]),
@@ -284,6 +290,7 @@ fn emails_match_case_insensitively() {
         LiveSite {
             account_types: vec![],
             api_identity: None,
+            access: Default::default(),
             users: vec![
                 admin(),
                 live_user("ada@acme.com", "Ada", "Lovelace", &["All Users"]),
@@ -313,6 +320,7 @@ fn renames_via_previous_names_and_carries_memberships() {
         LiveSite {
             account_types: vec![],
             api_identity: None,
+            access: Default::default(),
             users: vec![
                 admin(),
                 live_user("barbara@acme.com", "Barbara", "Liskov", &["Marketing"]),
@@ -340,6 +348,7 @@ fn a_rename_whose_old_and_new_names_both_exist_is_an_error() {
         &[LiveSite {
             account_types: vec![],
             api_identity: None,
+            access: Default::default(),
             users: vec![admin()],
             groups: [
                 builtins(),
@@ -370,6 +379,7 @@ fn changes_run_in_dependency_order() {
         &[LiveSite {
             account_types: vec![],
             api_identity: None,
+            access: Default::default(),
             users: vec![
                 admin(),
                 live_user("amy@acme.com", "Amy", "Old", &["Gone"]),
@@ -424,6 +434,7 @@ fn identical_inputs_give_identical_plans_whatever_the_live_order() {
     let live1 = LiveSite {
         account_types: vec![],
         api_identity: None,
+        access: Default::default(),
         users: vec![
             admin(),
             live_user("c@acme.com", "C", "C", &[]),
@@ -485,6 +496,7 @@ mod sigma {
             groups: vec![],
             account_types: vec!["Admin".into(), "Creator".into(), "Viewer".into()],
             api_identity: None,
+            access: Default::default(),
         }
     }
 
@@ -496,6 +508,7 @@ mod sigma {
         let p = plan(
             &DesiredState {
                 sites: vec![DesiredSite {
+                    access: Default::default(),
                     site,
                     users,
                     groups: vec![],
@@ -601,6 +614,7 @@ mod sigma {
             &[LiveSite {
                 account_types: vec![],
                 api_identity: None,
+                access: Default::default(),
                 users: vec![admin(), live_user("ada@old.io", "Ada", "L", &[])],
                 groups: builtins(),
             }],
@@ -639,6 +653,7 @@ mod sigma {
         ]);
         teams.groups = vec![team("analysts"), team("Analysts"), team("Caf\u{e9}")];
         let desired = DesiredSite {
+            access: Default::default(),
             site: sigma_site(Handover::Archive),
             users: vec![person("ann@x.io", None)],
             groups: vec![DesiredGroup {
@@ -673,6 +688,7 @@ mod sigma {
         l.users[0].groups = vec!["Cafe\u{301}".into()];
         let out = plan_site(
             &DesiredSite {
+                access: Default::default(),
                 site: sigma_site(Handover::Archive),
                 users: vec![jose],
                 groups: vec![DesiredGroup {
@@ -708,6 +724,7 @@ mod sigma {
         let mut barbara = person("barbara@new.io", None);
         barbara.previous_emails = vec!["barbara@old.io".into()];
         let site = DesiredSite {
+            access: Default::default(),
             site: sigma_site(Handover::Archive),
             users: vec![barbara],
             groups: vec![],
@@ -798,6 +815,7 @@ fn periscope_refuses_emails_its_header_cannot_carry() {
         &[LiveSite {
             account_types: vec![],
             api_identity: None,
+            access: Default::default(),
             users: vec![
                 admin(),
                 live_user("zo\u{eb}@acme.com", "Zo\u{eb}", "Old", &[]),
@@ -825,6 +843,7 @@ fn periscope_groups_match_after_nfc() {
         LiveSite {
             account_types: vec![],
             api_identity: None,
+            access: Default::default(),
             users: vec![admin()],
             groups: [builtins(), vec![live_group("cafe\u{301}-crew", "view")]].concat(),
         },
@@ -891,6 +910,7 @@ mod site_plan_snapshots {
         LiveSite {
             account_types: vec![],
             api_identity: None,
+            access: Default::default(),
             users: [vec![admin()], users].concat(),
             groups: [builtins(), groups].concat(),
         }
@@ -1045,6 +1065,7 @@ mod site_plan_snapshots {
         };
         site_plan(
             DesiredSite {
+                access: Default::default(),
                 site: sigma_org(),
                 users,
                 groups: vec![no_access("Analysts"), no_access("Finance")],
@@ -1054,6 +1075,7 @@ mod site_plan_snapshots {
                 groups: vec![team("Analysts"), team("Finance")],
                 account_types: vec!["Admin".into(), "Creator".into(), "Viewer".into()],
                 api_identity: None,
+                access: Default::default(),
             },
         )
     }

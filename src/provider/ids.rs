@@ -16,6 +16,8 @@ pub struct SiteIds {
     pub members: HashMap<String, String>,
     /// group key -> group ID (Sigma `teamId`).
     pub groups: HashMap<String, String>,
+    /// workspace name key -> Sigma `workspaceId`.
+    pub workspaces: HashMap<String, String>,
 }
 
 impl SiteIds {
@@ -32,7 +34,18 @@ impl SiteIds {
             .iter()
             .filter_map(|g| Some((provider.group_key(&g.name), g.id.clone()?)))
             .collect();
-        SiteIds { members, groups }
+        let workspaces = live
+            .access
+            .workspaces
+            .iter()
+            .flatten()
+            .filter_map(|w| Some((provider.group_key(&w.name), w.id.clone()?)))
+            .collect();
+        SiteIds {
+            members,
+            groups,
+            workspaces,
+        }
     }
 }
 
@@ -65,6 +78,7 @@ mod tests {
             }],
             account_types: vec![],
             api_identity: None,
+            ..LiveSite::default()
         };
         let ids = SiteIds::of(ProviderKind::Sigma, &live);
         assert_eq!(
@@ -186,6 +200,7 @@ mod tests {
                 ProviderKind::Sigma.group_key("Analysts"),
                 "t-analysts".into(),
             )]),
+            ..SiteIds::default()
         };
         assert!(send(ids)[0].is_ok());
         assert_eq!(sb.sandbox.data().sigma["org"].teams[0].members, ["m-ann"]);

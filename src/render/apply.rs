@@ -104,7 +104,10 @@ pub fn report(report: &Report) -> String {
 
 /// One change's line of the report.
 fn result_line(change: &Change, outcome: &Outcome, mode: WriteMode) -> String {
-    let what = format!("{} {}", change.kind().as_str(), Text(change.key()));
+    let mut what = format!("{} {}", change.kind().as_str(), Text(change.key()));
+    if let Change::Access(a) = change {
+        what.push_str(&super::access::grantee_suffix(a));
+    }
     let verb = match change.action() {
         Action::Create => "created",
         Action::Update => "updated",

@@ -161,6 +161,7 @@ pub fn fields(change: &Change) -> Vec<FieldDocument> {
         ]),
         Change::DeactivateUser { .. } => vec![field("active", json!(true), json!(false))],
         Change::DeleteUser { .. } | Change::DeleteGroup { .. } => Vec::new(),
+        Change::Access(a) => super::access::fields(a, field),
     }
 }
 

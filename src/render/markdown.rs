@@ -276,9 +276,10 @@ fn per_kind<'a>(changes: impl Iterator<Item = &'a Change>) -> Option<String> {
         "user create",
         "group create",
     ];
-    let mut counts = [0usize; KINDS.len()];
+    let mut counts = [0usize; KINDS.len() + super::access::KINDS.len()];
     for c in changes {
         let i = match c {
+            Change::Access(a) => KINDS.len() + super::access::kind_index(a),
             Change::DeleteUser { .. } => 0,
             Change::DeactivateUser { .. } => 1,
             Change::DeleteGroup { .. } => 2,
@@ -291,6 +292,7 @@ fn per_kind<'a>(changes: impl Iterator<Item = &'a Change>) -> Option<String> {
     }
     let parts: Vec<String> = KINDS
         .iter()
+        .chain(&super::access::KINDS)
         .zip(counts)
         .filter(|(_, n)| *n > 0)
         .map(|(k, n)| format!("{n} {k}{}", if n == 1 { "" } else { "s" }))

@@ -1,5 +1,6 @@
 //! Rendering plans for people and machines.
 
+pub mod access;
 pub mod apply;
 pub mod escape;
 pub mod json;

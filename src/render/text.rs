@@ -179,6 +179,7 @@ fn detail(change: &Change) -> Vec<String> {
         }
         Change::DeleteGroup { .. } => vec!["(not declared; deleted)".into()],
         Change::UpdateGroup { .. } | Change::UpdateUser { .. } => Vec::new(),
+        Change::Access(a) => super::access::detail(a),
     }
 }
 
@@ -277,6 +278,11 @@ fn changed_fields(out: &mut String, change: &Change, st: &Styles) {
                     "      groups: {}",
                     plus_minus(&m.added, &m.removed, st)
                 );
+            }
+        }
+        Change::Access(a) => {
+            if let Some((name, d)) = super::access::changed_field(a) {
+                field(out, name, Some(d), st);
             }
         }
         _ => {}

@@ -165,6 +165,8 @@ pub struct Entries {
     pub sites: Vec<(Spanned<String>, Entry<SiteSpec>)>,
     pub users: Vec<Entry<UserSpec>>,
     pub groups: Vec<Entry<GroupSpec>>,
+    pub workspaces: Vec<Entry<super::access::WorkspaceSpec>>,
+    pub connections: Vec<Entry<super::access::ConnectionSpec>>,
     /// Names of sites and groups whose entries have problems: they are still
     /// declared, so references to them are not reported a second time.
     pub broken_sites: Vec<String>,
@@ -192,6 +194,8 @@ impl Entries {
         self.sites.extend(other.sites);
         self.users.extend(other.users);
         self.groups.extend(other.groups);
+        self.workspaces.extend(other.workspaces);
+        self.connections.extend(other.connections);
         self.broken_sites.extend(other.broken_sites);
         self.broken_groups.extend(other.broken_groups);
         self.diagnostics.extend(other.diagnostics);
@@ -222,10 +226,13 @@ fn read_piece(source: &SourceFile, file_index: usize, range: Range<usize>, out: 
             "sites" => read_sites(source, file_index, value, out),
             "users" => read_entries(source, file_index, "users", value, out),
             "groups" => read_entries(source, file_index, "groups", value, out),
+            "workspaces" | "connections" => {
+                super::access::read_access_entries(source, file_index, key.get_ref(), value, out);
+            }
             other => out.diagnostics.push(source.diagnostic(
                 Some(key_span),
                 format!("unknown top-level key `{other}`"),
-                Some("a state file holds [sites.NAME] tables, [[users]] and [[groups]]".into()),
+                Some("a state file holds [sites.NAME] tables, [[users]], [[groups]], [[workspaces]] and [[connections]]".into()),
             )),
         }
     }
@@ -340,7 +347,7 @@ fn shift(value: Spanned<DeValue<'_>>, by: usize) -> Spanned<DeValue<'_>> {
     Spanned::new(span, inner)
 }
 
-fn deserialize_entry<'a, T: Deserialize<'a> + Fields>(
+pub(super) fn deserialize_entry<'a, T: Deserialize<'a> + Fields>(
     source: &SourceFile,
     file: usize,
     value: Spanned<DeValue<'a>>,

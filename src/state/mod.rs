@@ -1,6 +1,7 @@
 //! The desired state: TOML files under the state directory, loaded, checked
 //! and turned into the model.
 
+mod access;
 mod checks;
 mod chunks;
 mod comments;
@@ -22,6 +23,7 @@ pub use credentials::{MissingCredentials, resolve_credentials};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use discover::state_dirs;
 pub use load::toml_files;
+pub use schema::UnmanagedWorkspaces;
 pub use site::{BaseUrlError, SiteCheck, check_base_url};
 pub use trust::{CONNECTION_SETTINGS, TrustError};
 pub use validate::is_valid_email;

@@ -26,6 +26,10 @@ pub struct StateFile {
     users: Option<Vec<UserSpec>>,
     /// Groups (Periscope) and teams (Sigma).
     groups: Option<Vec<GroupSpec>>,
+    /// Sigma workspaces and their grants.
+    workspaces: Option<Vec<super::access::WorkspaceSpec>>,
+    /// Grants on existing Sigma connections.
+    connections: Option<Vec<super::access::ConnectionSpec>>,
 }
 
 /// `[sites.NAME]`: one Periscope site or one Sigma organisation.
@@ -98,6 +102,24 @@ pub struct SiteSpec {
     /// Sigma: archive a deactivated member's scheduled exports.
     #[schemars(with = "Option<bool>")]
     pub archive_scheduled_exports: Option<Spanned<bool>>,
+    /// Sigma: what to do with undeclared workspaces: "keep" (default) or "delete".
+    #[schemars(with = "Option<UnmanagedWorkspaces>")]
+    pub unmanaged_workspaces: Option<Spanned<UnmanagedWorkspaces>>,
+    /// Sigma: what to do with undeclared grants on declared workspaces and connections (default "remove").
+    #[schemars(with = "Option<Unmanaged>")]
+    pub unmanaged_grants: Option<Spanned<Unmanaged>>,
+    /// Acknowledges a plan that deletes up to this many workspaces.
+    pub allow_workspace_deletions: Option<u32>,
+    /// Acknowledges a plan that revokes up to this many grants.
+    pub allow_grant_removals: Option<u32>,
+}
+
+/// What to do with undeclared workspaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UnmanagedWorkspaces {
+    Keep,
+    Delete,
 }
 
 #[derive(JsonSchema)]
@@ -244,6 +266,10 @@ impl Fields for SiteSpec {
         "unmanaged_guests",
         "send_invites",
         "archive_scheduled_exports",
+        "unmanaged_workspaces",
+        "unmanaged_grants",
+        "allow_workspace_deletions",
+        "allow_grant_removals",
     ];
 }
 

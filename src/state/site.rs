@@ -165,7 +165,7 @@ fn provider(s: &mut SiteCheck) -> Option<ProviderKind> {
 
 /// The provider-specific keys a site table has, in the order they are
 /// reported, with where each is written.
-fn provider_keys(spec: &SiteSpec) -> [(&'static str, Option<Range<usize>>); 12] {
+fn provider_keys(spec: &SiteSpec) -> [(&'static str, Option<Range<usize>>); 14] {
     fn at<T>(v: &Option<Spanned<T>>) -> Option<Range<usize>> {
         v.as_ref().map(Spanned::span)
     }
@@ -185,6 +185,8 @@ fn provider_keys(spec: &SiteSpec) -> [(&'static str, Option<Range<usize>>); 12] 
             "archive_scheduled_exports",
             at(&spec.archive_scheduled_exports),
         ),
+        ("unmanaged_workspaces", at(&spec.unmanaged_workspaces)),
+        ("unmanaged_grants", at(&spec.unmanaged_grants)),
     ]
 }
 
@@ -235,6 +237,8 @@ fn safety(s: &mut SiteCheck) -> Safety {
             group_deletions: spec.allow_group_deletions.map(|n| n as usize),
             membership_removals: spec.allow_membership_removals.map(|n| n as usize),
             admin_changes: spec.allow_admin_changes.map(|n| n as usize),
+            workspace_deletions: spec.allow_workspace_deletions.map(|n| n as usize),
+            grant_removals: spec.allow_grant_removals.map(|n| n as usize),
         },
     }
 }

@@ -84,6 +84,14 @@ pub(super) const CHECKS: &[NamedCheck] = &[
         checks::user_groups_on_sites,
     ),
     ("team admins are declared members", checks::group_admins),
+    (
+        "workspaces and connections are named once, on Sigma sites",
+        super::access::access_names_and_sites,
+    ),
+    (
+        "grants name declared teams, people and permissions",
+        super::access::access_grants,
+    ),
 ];
 
 /// Group names are compared the strictest way any provider does.
@@ -129,6 +137,8 @@ pub(crate) struct Loaded<'a> {
     pub sites: &'a [Site],
     pub users: &'a [Entry<UserSpec>],
     pub groups: &'a [Entry<GroupSpec>],
+    pub workspaces: &'a [Entry<super::access::WorkspaceSpec>],
+    pub connections: &'a [Entry<super::access::ConnectionSpec>],
     pub(super) group_index: GroupIndex<'a>,
     /// Every declared site name, with problems or not.
     pub(super) declared_sites: Vec<String>,
@@ -173,6 +183,8 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
                 sites,
                 users,
                 groups,
+                workspaces,
+                connections,
                 broken_sites,
                 broken_groups,
                 diagnostics,
@@ -200,6 +212,8 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
         sites: &site_list,
         users: &users,
         groups: &groups,
+        workspaces: &workspaces,
+        connections: &connections,
         group_index: GroupIndex::new(&groups, &broken_groups),
         declared_sites: sites.iter().map(|(n, _)| n.get_ref().clone()).collect(),
         broken_sites: &broken_sites,
@@ -258,6 +272,7 @@ fn desired_state(l: &Loaded) -> DesiredState {
             let on_site = |refs: &Option<Vec<Spanned<String>>>| {
                 l.sites_of(refs).iter().any(|s| s.name == site.name)
             };
+            let access = super::access::desired_access(l, site);
             DesiredSite {
                 users: l
                     .users
@@ -271,7 +286,8 @@ fn desired_state(l: &Loaded) -> DesiredState {
                     .filter(|g| on_site(&g.spec.sites))
                     .map(|g| desired_group(&g.spec))
                     .collect(),
-                site: site.clone(),
+                site: super::access::with_access_reads(site.clone(), &access),
+                access,
             }
         })
         .collect();

@@ -125,6 +125,7 @@ impl PeriscopeClient {
             account_types: Vec::new(),
             // The API key belongs to the site, not to a person.
             api_identity: None,
+            access: Default::default(),
         })
     }
 
@@ -254,6 +255,12 @@ impl PeriscopeClient {
             | Change::UpdateUser { .. }
             | Change::DeactivateUser { .. }
             | Change::DeleteUser { .. } => self.user_call(change, mode)?,
+            Change::Access(_) => {
+                return Err(ProviderError::Unsupported {
+                    site: self.name.clone(),
+                    message: "Periscope has no workspaces or connections".into(),
+                });
+            }
         };
         self.send(call).await.map(|_| ())
     }

@@ -256,7 +256,7 @@ impl SigmaClient {
     }
 
     /// Every item of a cursor-paginated list, at the largest page size.
-    async fn list_all<T: serde::de::DeserializeOwned>(
+    pub(super) async fn list_all<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
         action: &str,
@@ -385,12 +385,15 @@ impl SigmaClient {
                 .find(|u| u.id.as_deref() == Some(id.as_str()))
                 .map(|u| u.email.clone())
         });
-        Ok(LiveSite {
+        let mut live = LiveSite {
             users,
             groups,
             account_types,
             api_identity,
-        })
+            ..LiveSite::default()
+        };
+        live.access = self.fetch_access(&live).await?;
+        Ok(live)
     }
 
     /// The teams that are not archived, and each one's members: each team's

@@ -1,5 +1,6 @@
 //! Sigma Computing.
 
+mod access;
 mod auth;
 mod client;
 pub mod regions;

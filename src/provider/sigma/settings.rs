@@ -23,6 +23,8 @@ pub const KEYS: &[&str] = &[
     "unmanaged_guests",
     "send_invites",
     "archive_scheduled_exports",
+    "unmanaged_workspaces",
+    "unmanaged_grants",
 ];
 
 /// What only Sigma sites have.
@@ -111,6 +113,17 @@ fn org_policy(c: &mut SiteCheck<'_, '_>) -> SigmaOrgPolicy {
             .map_or(Unmanaged::Keep, |u| *u.get_ref()),
         send_invites: flag(&spec.send_invites, true),
         archive_scheduled_exports: flag(&spec.archive_scheduled_exports, false),
+        access: crate::model::access::AccessPolicy {
+            unmanaged_workspaces: match spec.unmanaged_workspaces.as_ref().map(|u| *u.get_ref()) {
+                Some(crate::state::UnmanagedWorkspaces::Delete) => Unmanaged::Remove,
+                _ => Unmanaged::Keep,
+            },
+            unmanaged_grants: spec
+                .unmanaged_grants
+                .as_ref()
+                .map_or(Unmanaged::Remove, |u| *u.get_ref()),
+            read: false,
+        },
     }
 }
 

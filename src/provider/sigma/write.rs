@@ -207,6 +207,7 @@ impl SigmaClient {
             | Change::UpdateUser { .. }
             | Change::DeactivateUser { .. }
             | Change::DeleteUser { .. } => self.apply_member_change(change, ids).await,
+            Change::Access(a) => self.apply_access(a, ids).await,
         }
     }
 

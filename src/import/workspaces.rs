@@ -1,0 +1,192 @@
+//! `roster import` of Sigma access: each live workspace and connection as a
+//! `[[workspaces]]` or `[[connections]]` entry with its grants, entries
+//! already declared edited in place (their comments kept), new ones added
+//! to `imported/<site>.toml`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+use toml_edit::{InlineTable, Item, Table, Value};
+
+use crate::model::access::{AccessKind, Grantee, LiveAccessObject};
+use crate::model::{DesiredState, LiveSite, ProviderKind, SiteConfig};
+use crate::state::edit::{StateFiles, UserRef, set, strings};
+
+/// Makes every Sigma site's client read workspaces and connections, so
+/// the import sees them.
+pub fn read_access(desired: &mut DesiredState) {
+    for site in &mut desired.sites {
+        if let SiteConfig::Sigma(s) = &mut site.site.config {
+            s.org.access.read = true;
+        }
+    }
+}
+
+/// Imports a site's workspaces and connections; how many entries were
+/// added and updated.
+pub fn import_access(
+    files: &mut StateFiles,
+    site: &str,
+    live: &LiveSite,
+    target: &Path,
+    multi: bool,
+) -> (usize, usize) {
+    let mut counts = (0, 0);
+    for (kind, list) in [
+        (AccessKind::Workspace, &live.access.workspaces),
+        (AccessKind::Connection, &live.access.connections),
+    ] {
+        let Some(list) = list else { continue };
+        let (added, updated) = import_kind(files, site, kind, list, target, multi);
+        counts.0 += added;
+        counts.1 += updated;
+    }
+    counts
+}
+
+fn table_name(kind: AccessKind) -> &'static str {
+    match kind {
+        AccessKind::Workspace => "workspaces",
+        AccessKind::Connection => "connections",
+    }
+}
+
+fn import_kind(
+    files: &mut StateFiles,
+    site: &str,
+    kind: AccessKind,
+    list: &[LiveAccessObject],
+    target: &Path,
+    multi: bool,
+) -> (usize, usize) {
+    let key = |n: &str| ProviderKind::Sigma.group_key(n);
+    let declared = files.entries(table_name(kind), "name", key);
+    let previous = previous_names(files, kind, &declared);
+    let mut seen = HashSet::new();
+    let (mut added, mut updated) = (0, 0);
+    for o in list {
+        // Names may repeat in Sigma: the first is imported, and the plan
+        // refuses the ambiguity until one is renamed.
+        if !seen.insert(key(&o.name)) {
+            continue;
+        }
+        let (teams, people) = grant_tables(o);
+        // A workspace still under a previous name is the entry's: the
+        // plan renames it.
+        let found = declared
+            .get(&key(&o.name))
+            .or_else(|| previous.get(&key(&o.name)));
+        match found {
+            Some(r) => {
+                let Some(t) = files.entry(table_name(kind), r) else {
+                    continue;
+                };
+                if same_grants(t, "teams", &teams) && same_grants(t, "people", &people) {
+                    continue;
+                }
+                if let Some(t) = files.entry_mut(table_name(kind), r) {
+                    set_grants(t, teams, people);
+                    updated += 1;
+                }
+            }
+            None => {
+                let mut t = Table::new();
+                t.insert("name", Item::Value(Value::from(o.name.as_str())));
+                set_grants(&mut t, teams, people);
+                if multi {
+                    t.insert("sites", Item::Value(strings(&[site.to_string()])));
+                }
+                files.add(target, table_name(kind), t);
+                added += 1;
+            }
+        }
+    }
+    (added, updated)
+}
+
+/// The declared entries by each of their `previous_names` (keyed), where
+/// no entry has that name.
+fn previous_names(
+    files: &StateFiles,
+    kind: AccessKind,
+    declared: &BTreeMap<String, UserRef>,
+) -> BTreeMap<String, UserRef> {
+    let mut out = BTreeMap::new();
+    for r in declared.values() {
+        let Some(t) = files.entry(table_name(kind), r) else {
+            continue;
+        };
+        let names = t.get("previous_names").and_then(Item::as_array);
+        for name in names.into_iter().flatten().filter_map(Value::as_str) {
+            let k = ProviderKind::Sigma.group_key(name);
+            if !declared.contains_key(&k) {
+                out.insert(k, r.clone());
+            }
+        }
+    }
+    out
+}
+
+/// The live grants as `teams` and `people` maps, sorted.
+fn grant_tables(o: &LiveAccessObject) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let (mut teams, mut people) = (BTreeMap::new(), BTreeMap::new());
+    for g in &o.grants {
+        match &g.grantee {
+            Grantee::Team(name) => teams.insert(name.clone(), g.permission.clone()),
+            Grantee::Person(email) => people.insert(email.clone(), g.permission.clone()),
+        };
+    }
+    (teams, people)
+}
+
+/// Whether `grants.<which>` of entry `t` already says `wanted`.
+fn same_grants(t: &Table, which: &str, wanted: &BTreeMap<String, String>) -> bool {
+    let written: BTreeMap<String, String> = t
+        .get("grants")
+        .and_then(|g| g.get(which))
+        .and_then(Item::as_table_like)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.to_string(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let fold = |m: &BTreeMap<String, String>, person: bool| -> BTreeMap<String, String> {
+        m.iter()
+            .map(|(k, v)| {
+                let k = if person {
+                    crate::model::email_key(k)
+                } else {
+                    ProviderKind::Sigma.group_key(k)
+                };
+                (k, v.trim().to_ascii_lowercase())
+            })
+            .collect()
+    };
+    let person = which == "people";
+    fold(&written, person) == fold(wanted, person)
+}
+
+/// Writes `grants.teams` and `grants.people` (dotted keys), keeping the
+/// decoration of values already there.
+fn set_grants(t: &mut Table, teams: BTreeMap<String, String>, people: BTreeMap<String, String>) {
+    let grants = t.entry("grants").or_insert_with(|| {
+        let mut g = Table::new();
+        g.set_dotted(true);
+        Item::Table(g)
+    });
+    let Some(grants) = grants.as_table_like_mut() else {
+        return;
+    };
+    for (which, map) in [("teams", teams), ("people", people)] {
+        if map.is_empty() {
+            grants.remove(which);
+            continue;
+        }
+        let mut inline = InlineTable::new();
+        for (k, v) in map {
+            inline.insert(&k, Value::from(v));
+        }
+        set(grants, which, Value::InlineTable(inline));
+    }
+}

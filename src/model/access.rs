@@ -1,0 +1,166 @@
+//! Sigma access as code: workspaces and connections, and the grants that
+//! give teams and people a permission on them. Declared (`[[workspaces]]`,
+//! `[[connections]]`) and live; the plan compares the two.
+
+use serde::{Deserialize, Serialize};
+
+use super::{ProviderKind, Unmanaged, email_key};
+
+/// A Sigma site's settings for access.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccessPolicy {
+    /// Undeclared workspaces: kept (the default) or deleted.
+    pub unmanaged_workspaces: Unmanaged,
+    /// Undeclared grants on declared workspaces and connections.
+    pub unmanaged_grants: Unmanaged,
+    /// Whether the client reads workspaces, connections and their grants.
+    pub read: bool,
+}
+
+impl Default for AccessPolicy {
+    fn default() -> Self {
+        AccessPolicy {
+            unmanaged_workspaces: Unmanaged::Keep,
+            unmanaged_grants: Unmanaged::Remove,
+            read: false,
+        }
+    }
+}
+
+/// What a grant is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessKind {
+    Workspace,
+    Connection,
+}
+
+impl AccessKind {
+    /// The permissions a grant on this kind may give, lowest first.
+    pub fn permissions(self) -> &'static [&'static str] {
+        match self {
+            AccessKind::Workspace => &["view", "explore", "organize", "edit"],
+            AccessKind::Connection => &["usage", "annotate"],
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessKind::Workspace => "workspace",
+            AccessKind::Connection => "connection",
+        }
+    }
+
+    /// Where a permission stands (higher gives more); `None` if unknown.
+    pub fn rank(self, permission: &str) -> Option<usize> {
+        self.permissions().iter().position(|p| *p == permission)
+    }
+
+    /// The permission as the API writes it, if it is one of this kind's.
+    pub fn parse(self, permission: &str) -> Option<&'static str> {
+        let wanted = permission.trim().to_ascii_lowercase();
+        self.permissions().iter().copied().find(|p| *p == wanted)
+    }
+}
+
+/// Who a grant is for: a team (by name) or a person (by email).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", content = "name")]
+pub enum Grantee {
+    Team(String),
+    Person(String),
+}
+
+impl Grantee {
+    /// The key two grantees are matched by: team names as Sigma compares
+    /// them, emails as people are matched.
+    pub fn key(&self) -> (u8, String) {
+        match self {
+            Grantee::Team(name) => (0, ProviderKind::Sigma.group_key(name)),
+            Grantee::Person(email) => (1, email_key(email)),
+        }
+    }
+}
+
+impl std::fmt::Display for Grantee {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Grantee::Team(name) => write!(f, "team {}", crate::render::escape::text(name)),
+            Grantee::Person(email) => f.write_str(&crate::render::escape::text(email)),
+        }
+    }
+}
+
+/// A declared grant: who, and which permission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DesiredGrant {
+    pub grantee: Grantee,
+    pub permission: String,
+}
+
+/// A declared workspace or connection (connections have no previous names).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DesiredAccessObject {
+    pub name: String,
+    pub previous_names: Vec<String>,
+    pub grants: Vec<DesiredGrant>,
+}
+
+/// What a site declares about access.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DesiredAccess {
+    pub workspaces: Vec<DesiredAccessObject>,
+    pub connections: Vec<DesiredAccessObject>,
+}
+
+impl DesiredAccess {
+    pub fn is_empty(&self) -> bool {
+        self.workspaces.is_empty() && self.connections.is_empty()
+    }
+}
+
+/// A grant as the site has it. `grantee` is resolved from the ids the API
+/// gives (a team or member roster does not know keeps its id as name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveGrant {
+    /// Sigma `grantId`.
+    pub id: Option<String>,
+    pub grantee: Grantee,
+    /// The team's or member's id.
+    pub grantee_id: Option<String>,
+    pub permission: String,
+}
+
+/// A workspace or connection as the site has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveAccessObject {
+    pub id: Option<String>,
+    pub name: String,
+    pub grants: Vec<LiveGrant>,
+}
+
+/// What is live about access on a site (Sigma).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveAccess {
+    /// `None`: not read (the state declares no access for the site).
+    pub workspaces: Option<Vec<LiveAccessObject>>,
+    pub connections: Option<Vec<LiveAccessObject>>,
+}
+
+impl LiveAccess {
+    /// A canonical form for the live fingerprint: sorted, ids kept.
+    pub fn canonical(&self) -> impl Serialize + use<> {
+        let sorted = |list: &Option<Vec<LiveAccessObject>>| {
+            list.as_ref().map(|l| {
+                let mut l: Vec<LiveAccessObject> = l.clone();
+                for o in &mut l {
+                    o.grants
+                        .sort_by(|a, b| (a.grantee.key(), &a.id).cmp(&(b.grantee.key(), &b.id)));
+                }
+                l.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+                l
+            })
+        };
+        (sorted(&self.workspaces), sorted(&self.connections))
+    }
+}

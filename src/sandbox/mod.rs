@@ -43,6 +43,8 @@ platforms! {
     periscope: PeriscopeSite,
     /// Sigma organisations by name (the name of the site in the state).
     sigma: SigmaOrg,
+    /// SCIM services by name, served under `/scim/{name}/v2`.
+    scim: ScimService,
 }
 
 use std::collections::HashMap;
@@ -59,6 +61,7 @@ use axum::response::Response;
 use serde::Serialize;
 
 pub use periscope::store::PeriscopeSite;
+pub use scim::store::ScimService;
 pub use sigma::store::SigmaOrg;
 
 /// The API key of every Periscope site in the shipped seed, and of sites the
@@ -67,6 +70,8 @@ pub const SANDBOX_PERISCOPE_KEY: &str = "sandbox-periscope-key";
 /// The client secret of every Sigma organisation in the shipped seed; the
 /// client ID is the organisation's name.
 pub const SANDBOX_SIGMA_SECRET: &str = "sandbox-sigma-secret";
+/// The bearer token of every SCIM service in the shipped seed.
+pub const SANDBOX_SCIM_TOKEN: &str = "sandbox-scim-token";
 
 /// How the sandbox behaves, beyond its data.
 #[derive(Debug, Clone)]
@@ -114,8 +119,9 @@ pub struct RequestRecord {
     pub path: String,
     /// `test_mode` as sent: `None` when the request had none.
     pub test_mode: Option<String>,
-    /// The Periscope site named by the auth header, or the Sigma
-    /// organisation the bearer token belongs to (never a credential).
+    /// The Periscope site named by the auth header, the Sigma
+    /// organisation the bearer token belongs to, or the SCIM service named
+    /// in the path (never a credential).
     pub site: Option<String>,
     pub status: u16,
 }
@@ -414,7 +420,7 @@ async fn log_request(State(shared): State<Arc<Shared>>, req: Request, next: Next
             .find(|(k, _)| k == "test_mode")
             .map(|(_, v)| v.into_owned())
     });
-    let site = request_site(&shared, req.headers());
+    let site = scim::routes::service_of(&path).or_else(|| request_site(&shared, req.headers()));
     let response = next.run(req).await;
     let status = response.status().as_u16();
     tracing::info!(%method, %path, ?test_mode, ?site, status, "sandbox request");

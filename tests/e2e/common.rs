@@ -121,7 +121,7 @@ pub(crate) struct SandboxProcess {
     pub banner: Vec<String>,
     /// Its output stays open while it runs: a closed pipe would fail its
     /// next print.
-    _stdout: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+    output: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
 }
 
 impl SandboxProcess {
@@ -151,7 +151,7 @@ impl SandboxProcess {
             child,
             url,
             banner,
-            _stdout: lines,
+            output: lines,
         }
     }
 
@@ -330,4 +330,11 @@ fn mask(text: &str, prefix: &str, placeholder: &str, run: impl Fn(char) -> bool)
     }
     out.push_str(rest);
     out
+}
+
+impl SandboxProcess {
+    /// The next line it prints, after those `start` read.
+    pub(crate) fn next_line(&mut self) -> String {
+        self.output.next().unwrap().unwrap()
+    }
 }

@@ -9,6 +9,8 @@ pub mod error;
 pub mod ids;
 pub mod lenient;
 pub mod retry;
+// Not yet in the registry below: wired in by issue 17.
+pub mod scim;
 
 use std::time::Duration;
 

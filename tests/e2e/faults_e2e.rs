@@ -156,6 +156,34 @@ fn active_emails(data: &SandboxData) -> Vec<String> {
     v
 }
 
+/// Checks that every failure a run (`run`) reported is real: a failed
+/// create left nobody (`live` holds the active emails after it), and no
+/// create was sent twice; how many failures it reported.
+fn check_failures(run: &str, stdout: &str, new: &[String], live: &[String]) -> usize {
+    let mut seen = 0;
+    // Every failure reported is real: a failed create left nobody, a
+    // failed removal left the person active.
+    for line in stdout.lines().filter(|l| l.starts_with("  FAILED  user ")) {
+        seen += 1;
+        let email = line["  FAILED  user ".len()..]
+            .split(':')
+            .next()
+            .unwrap()
+            .to_string();
+        assert!(
+            !line.contains("409") && !line.contains("Duplicate record"),
+            "{run}: a create was sent twice: {line}"
+        );
+        if new.contains(&email) {
+            assert!(
+                !live.contains(&email),
+                "{run}: reported failed but created: {line}"
+            );
+        }
+    }
+    seen
+}
+
 /// Sandbox data, state files and the emails the state adds, for a URL.
 type Case = fn(&str) -> (SandboxData, Vec<(String, String)>, Vec<String>);
 
@@ -195,30 +223,7 @@ fn run_case(name: &str, case: Case) {
         );
         let after_first = sb.sandbox.data();
         let live = active_emails(&after_first);
-        // Every failure reported is real: a failed create left nobody, a
-        // failed removal left the person active.
-        for line in first
-            .stdout
-            .lines()
-            .filter(|l| l.starts_with("  FAILED  user "))
-        {
-            failures_seen += 1;
-            let email = line["  FAILED  user ".len()..]
-                .split(':')
-                .next()
-                .unwrap()
-                .to_string();
-            assert!(
-                !line.contains("409") && !line.contains("Duplicate record"),
-                "{name} seed {seed}: a create was sent twice: {line}"
-            );
-            if new.contains(&email) {
-                assert!(
-                    !live.contains(&email),
-                    "{name} seed {seed}: reported failed but created: {line}"
-                );
-            }
-        }
+        failures_seen += check_failures(&format!("{name} seed {seed}"), &first.stdout, &new, &live);
         // Nobody created twice.
         for email in &new {
             assert!(

@@ -192,39 +192,27 @@ fn a_saved_plan_is_refused_when_the_state_files_changed() {
 fn every_format_is_byte_identical_across_runs() {
     let sb = seeded_sandbox();
     let dir = tempfile::tempdir().unwrap();
+    let plan_as = |format: &str| {
+        roster(
+            dir.path(),
+            &[
+                "plan",
+                "--format",
+                format,
+                "--sandbox-url",
+                &sb.url,
+                "--state",
+                &state(),
+            ],
+            &[],
+        )
+    };
     for format in ["text", "markdown", "json"] {
-        let run = || {
-            roster(
-                dir.path(),
-                &[
-                    "plan",
-                    "--format",
-                    format,
-                    "--sandbox-url",
-                    &sb.url,
-                    "--state",
-                    &state(),
-                ],
-                &[],
-            )
-        };
-        let (a, b) = (run(), run());
+        let (a, b) = (plan_as(format), plan_as(format));
         assert_eq!(a.code, 0, "{}", a.all());
         assert_eq!(a.stdout, b.stdout, "{format} differs between runs");
     }
-    let json = roster(
-        dir.path(),
-        &[
-            "plan",
-            "--format",
-            "json",
-            "--sandbox-url",
-            &sb.url,
-            "--state",
-            &state(),
-        ],
-        &[],
-    );
+    let json = plan_as("json");
     let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     let change = &doc["sites"][0]["changes"][3];
     assert_eq!(change["kind"], "user");
@@ -234,19 +222,7 @@ fn every_format_is_byte_identical_across_runs() {
         change["fields"],
         serde_json::json!([{"field": "groups", "before": ["Analysts"], "after": ["Data Engineering"]}])
     );
-    let md = roster(
-        dir.path(),
-        &[
-            "plan",
-            "--format",
-            "markdown",
-            "--sandbox-url",
-            &sb.url,
-            "--state",
-            &state(),
-        ],
-        &[],
-    );
+    let md = plan_as("markdown");
     assert!(
         md.stdout
             .starts_with("### roster plan: 4 to create, 5 to update, 3 to delete\n")
@@ -275,6 +251,134 @@ fn every_format_is_byte_identical_across_runs() {
     );
 }
 
+/// A run's name, its arguments and its exit code: `$URL` stands for the
+/// sandbox, `$GOOD` and `$BAD` for a valid and an invalid state, `$BUSY`
+/// for a port in use.
+const EXIT_CODE_CASES: &[(&str, &[&str], i32)] = &[
+    ("validate, valid", &["validate", "--state", "$GOOD"], 0),
+    ("validate, invalid", &["validate", "--state", "$BAD"], 1),
+    (
+        "plan with changes",
+        &["plan", "--sandbox-url", "$URL", "--state", "$GOOD"],
+        0,
+    ),
+    (
+        "plan with changes, detailed",
+        &[
+            "plan",
+            "--detailed-exitcode",
+            "--sandbox-url",
+            "$URL",
+            "--state",
+            "$GOOD",
+        ],
+        2,
+    ),
+    (
+        "plan, invalid state",
+        &[
+            "plan",
+            "--detailed-exitcode",
+            "--sandbox-url",
+            "$URL",
+            "--state",
+            "$BAD",
+        ],
+        1,
+    ),
+    (
+        "plan, unreachable site",
+        &[
+            "plan",
+            "--detailed-exitcode",
+            "--sandbox-url",
+            "http://127.0.0.1:9",
+            "--state",
+            "$GOOD",
+        ],
+        1,
+    ),
+    (
+        "apply without confirmation",
+        &["apply", "--sandbox-url", "$URL", "--state", "$GOOD"],
+        1,
+    ),
+    (
+        "apply, unreadable saved plan",
+        &[
+            "apply",
+            "garbage.json",
+            "--yes",
+            "--sandbox-url",
+            "$URL",
+            "--state",
+            "$GOOD",
+        ],
+        1,
+    ),
+    (
+        "apply, missing saved plan",
+        &[
+            "apply",
+            "nope.json",
+            "--yes",
+            "--sandbox-url",
+            "$URL",
+            "--state",
+            "$GOOD",
+        ],
+        1,
+    ),
+    (
+        "apply --dry-run",
+        &[
+            "apply",
+            "--dry-run",
+            "--sandbox-url",
+            "$URL",
+            "--state",
+            "$GOOD",
+        ],
+        0,
+    ),
+    (
+        "apply",
+        &[
+            "apply",
+            "--yes",
+            "--sandbox-url",
+            "$URL",
+            "--state",
+            "$GOOD",
+        ],
+        0,
+    ),
+    (
+        "plan without changes, detailed",
+        &[
+            "plan",
+            "--detailed-exitcode",
+            "--sandbox-url",
+            "$URL",
+            "--state",
+            "$GOOD",
+        ],
+        0,
+    ),
+    (
+        "apply without changes",
+        &["apply", "--sandbox-url", "$URL", "--state", "$GOOD"],
+        0,
+    ),
+    (
+        "sandbox on a port in use",
+        &["sandbox", "--port", "$BUSY"],
+        1,
+    ),
+    ("unknown flag", &["plan", "--bogus"], 1),
+    ("help", &["--help"], 0),
+];
+
 #[test]
 fn exit_codes_of_every_command() {
     let sb = seeded_sandbox();
@@ -292,126 +396,18 @@ fn exit_codes_of_every_command() {
     let url = sb.url.clone();
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let busy_port = busy.local_addr().unwrap().port().to_string();
-    let cases: Vec<(&str, Vec<&str>, i32)> = vec![
-        ("validate, valid", vec!["validate", "--state", &good], 0),
-        ("validate, invalid", vec!["validate", "--state", &bad], 1),
-        (
-            "plan with changes",
-            vec!["plan", "--sandbox-url", &url, "--state", &good],
-            0,
-        ),
-        (
-            "plan with changes, detailed",
-            vec![
-                "plan",
-                "--detailed-exitcode",
-                "--sandbox-url",
-                &url,
-                "--state",
-                &good,
-            ],
-            2,
-        ),
-        (
-            "plan, invalid state",
-            vec![
-                "plan",
-                "--detailed-exitcode",
-                "--sandbox-url",
-                &url,
-                "--state",
-                &bad,
-            ],
-            1,
-        ),
-        (
-            "plan, unreachable site",
-            vec![
-                "plan",
-                "--detailed-exitcode",
-                "--sandbox-url",
-                "http://127.0.0.1:9",
-                "--state",
-                &good,
-            ],
-            1,
-        ),
-        (
-            "apply without confirmation",
-            vec!["apply", "--sandbox-url", &url, "--state", &good],
-            1,
-        ),
-        (
-            "apply, unreadable saved plan",
-            vec![
-                "apply",
-                "garbage.json",
-                "--yes",
-                "--sandbox-url",
-                &url,
-                "--state",
-                &good,
-            ],
-            1,
-        ),
-        (
-            "apply, missing saved plan",
-            vec![
-                "apply",
-                "nope.json",
-                "--yes",
-                "--sandbox-url",
-                &url,
-                "--state",
-                &good,
-            ],
-            1,
-        ),
-        (
-            "apply --dry-run",
-            vec![
-                "apply",
-                "--dry-run",
-                "--sandbox-url",
-                &url,
-                "--state",
-                &good,
-            ],
-            0,
-        ),
-        (
-            "apply",
-            vec!["apply", "--yes", "--sandbox-url", &url, "--state", &good],
-            0,
-        ),
-        (
-            "plan without changes, detailed",
-            vec![
-                "plan",
-                "--detailed-exitcode",
-                "--sandbox-url",
-                &url,
-                "--state",
-                &good,
-            ],
-            0,
-        ),
-        (
-            "apply without changes",
-            vec!["apply", "--sandbox-url", &url, "--state", &good],
-            0,
-        ),
-        (
-            "sandbox on a port in use",
-            vec!["sandbox", "--port", &busy_port],
-            1,
-        ),
-        ("unknown flag", vec!["plan", "--bogus"], 1),
-        ("help", vec!["--help"], 0),
-    ];
-    for (name, args, code) in cases {
+    let fill = |arg: &str| match arg {
+        "$URL" => url.clone(),
+        "$GOOD" => good.clone(),
+        "$BAD" => bad.clone(),
+        "$BUSY" => busy_port.clone(),
+        _ => arg.to_string(),
+    };
+    for (name, args, code) in EXIT_CODE_CASES {
+        let args: Vec<String> = args.iter().map(|a| fill(a)).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = roster(dir.path(), &args, &[]);
-        assert_eq!(out.code, code, "{name}: {}", out.all());
+        assert_eq!(out.code, *code, "{name}: {}", out.all());
     }
     let garbage = roster(
         dir.path(),

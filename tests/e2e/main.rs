@@ -29,6 +29,7 @@ mod periscope_e2e;
 mod safety_e2e;
 mod schema;
 mod scimsb_e2e;
+mod scimcl_e2e;
 mod secrets_e2e;
 mod sigma_e2e;
 mod sigmaaccess_sb_e2e;

@@ -7,15 +7,10 @@ const PERISCOPE_KEY: &str = "psk-live-1f2e3d4c5b6a";
 const SIGMA_ID: &str = "sigma-client-id-77aa";
 const SIGMA_SECRET: &str = "sigma-secret-88bb99cc";
 
-#[test]
-fn no_command_ever_shows_a_secret() {
-    let mut data = persist::seed();
-    data.periscope.get_mut("acme").unwrap().api_key = PERISCOPE_KEY.into();
-    let org = data.sigma.get_mut("acme-sigma").unwrap();
-    org.client_id = SIGMA_ID.into();
-    org.client_secret = SIGMA_SECRET.into();
-    let sb = BackgroundSandbox::start(data).unwrap();
-    let state = format!(
+/// A Periscope and a Sigma site at `url`, both keeping what is not
+/// declared, with their secrets read from P_KEY, S_ID and S_SECRET.
+fn two_sites_with_secrets(url: &str) -> String {
+    format!(
         r#"[sites.acme]
 provider = "periscope"
 site = "acme"
@@ -43,9 +38,19 @@ first_name = "Linus"
 last_name = "Torvalds"
 member_type = "Creator"
 groups = ["Analysts"]
-"#,
-        url = sb.url
-    );
+"#
+    )
+}
+
+#[test]
+fn no_command_ever_shows_a_secret() {
+    let mut data = persist::seed();
+    data.periscope.get_mut("acme").unwrap().api_key = PERISCOPE_KEY.into();
+    let org = data.sigma.get_mut("acme-sigma").unwrap();
+    org.client_id = SIGMA_ID.into();
+    org.client_secret = SIGMA_SECRET.into();
+    let sb = BackgroundSandbox::start(data).unwrap();
+    let state = two_sites_with_secrets(&sb.url);
     let dir = state_dir(&[("roster.toml", &state)]);
     let env = [
         ("P_KEY", PERISCOPE_KEY),

@@ -104,6 +104,68 @@ fn the_sigma_example_plans_every_kind_of_change() {
     assert!(only_reads(&sb), "planning writes nothing");
 }
 
+/// The live state after the example was applied to the seed (`before`):
+/// each change made as planned, in as few calls as planned.
+fn converged_with_renames_reactivation_and_handover(sb: &BackgroundSandbox, before: &SigmaOrg) {
+    let after = org(sb);
+    // Email change: the same member, PATCHed, not deactivated and recreated.
+    let old = member(before, "barbara@old-acme.com");
+    let new = member(&after, "barbara@acme.com");
+    assert_eq!(old.member_id, new.member_id);
+    assert!(!new.is_archived);
+    // Account type, reactivation.
+    assert_eq!(member(&after, "alan@acme.com").member_type, "Creator");
+    assert!(!member(&after, "john@acme.com").is_archived);
+    // Deactivation hands Tim's 4 documents to the declared new owner.
+    let tim = member(&after, "tim@acme.com");
+    assert!(tim.is_archived);
+    assert_eq!(tim.documents, 0);
+    assert_eq!(
+        member(&after, "admin@acme.com").documents,
+        member(before, "admin@acme.com").documents + 4
+    );
+    // Team rename keeps the team and its members; deletes and creates.
+    assert_eq!(
+        team(&after, "Growth Marketing").team_id,
+        team(before, "Marketing").team_id
+    );
+    assert_eq!(
+        team_emails(&after, "Growth Marketing"),
+        ["barbara@acme.com", "tim@acme.com"]
+    );
+    assert!(after.teams.iter().all(|t| t.name != "Old Team"));
+    assert_eq!(
+        team_emails(&after, "Data Engineering"),
+        ["ada@acme.com", "linus@acme.com"]
+    );
+    assert_eq!(
+        team_emails(&after, "Finance"),
+        ["alan@acme.com", "katherine@acme.com"]
+    );
+    // SCIM-managed and system accounts untouched.
+    assert_eq!(
+        member(&after, "scim.user@acme.com"),
+        member(before, "scim.user@acme.com")
+    );
+    // Linus joined his team in the create call: one POST, no membership call for him.
+    let sent = writes(sb);
+    assert_eq!(
+        sent.iter()
+            .filter(|r| r.method == "POST" && r.path == "/v2/members")
+            .count(),
+        1
+    );
+    let data_eng = &team(&after, "Data Engineering").team_id;
+    let data_eng_patches = sent
+        .iter()
+        .filter(|r| r.path == format!("/v2/teams/{data_eng}/members"))
+        .count();
+    assert_eq!(
+        data_eng_patches, 1,
+        "only Ada's membership is a separate call"
+    );
+}
+
 #[test]
 fn apply_converges_with_renames_reactivation_and_handover() {
     let sb = seeded_sandbox();
@@ -159,64 +221,7 @@ fn apply_converges_with_renames_reactivation_and_handover() {
     Apply finished: 9 applied, 0 failed, 0 skipped.
     --- stderr
     "#);
-    let after = org(&sb);
-
-    // Email change: the same member, PATCHed, not deactivated and recreated.
-    let old = member(&before, "barbara@old-acme.com");
-    let new = member(&after, "barbara@acme.com");
-    assert_eq!(old.member_id, new.member_id);
-    assert!(!new.is_archived);
-    // Account type, reactivation.
-    assert_eq!(member(&after, "alan@acme.com").member_type, "Creator");
-    assert!(!member(&after, "john@acme.com").is_archived);
-    // Deactivation hands Tim's 4 documents to the declared new owner.
-    let tim = member(&after, "tim@acme.com");
-    assert!(tim.is_archived);
-    assert_eq!(tim.documents, 0);
-    assert_eq!(
-        member(&after, "admin@acme.com").documents,
-        member(&before, "admin@acme.com").documents + 4
-    );
-    // Team rename keeps the team and its members; deletes and creates.
-    assert_eq!(
-        team(&after, "Growth Marketing").team_id,
-        team(&before, "Marketing").team_id
-    );
-    assert_eq!(
-        team_emails(&after, "Growth Marketing"),
-        ["barbara@acme.com", "tim@acme.com"]
-    );
-    assert!(after.teams.iter().all(|t| t.name != "Old Team"));
-    assert_eq!(
-        team_emails(&after, "Data Engineering"),
-        ["ada@acme.com", "linus@acme.com"]
-    );
-    assert_eq!(
-        team_emails(&after, "Finance"),
-        ["alan@acme.com", "katherine@acme.com"]
-    );
-    // SCIM-managed and system accounts untouched.
-    assert_eq!(
-        member(&after, "scim.user@acme.com"),
-        member(&before, "scim.user@acme.com")
-    );
-    // Linus joined his team in the create call: one POST, no membership call for him.
-    let sent = writes(&sb);
-    assert_eq!(
-        sent.iter()
-            .filter(|r| r.method == "POST" && r.path == "/v2/members")
-            .count(),
-        1
-    );
-    let data_eng = &team(&after, "Data Engineering").team_id;
-    let data_eng_patches = sent
-        .iter()
-        .filter(|r| r.path == format!("/v2/teams/{data_eng}/members"))
-        .count();
-    assert_eq!(
-        data_eng_patches, 1,
-        "only Ada's membership is a separate call"
-    );
+    converged_with_renames_reactivation_and_handover(&sb, &before);
 
     let again = roster(
         dir.path(),
@@ -548,12 +553,9 @@ fn every_page_of_thousands_of_members_is_read() {
     assert_eq!(pages, 3, "2,502 members at 1,000 a page");
 }
 
-#[test]
-fn periscope_and_sigma_sites_in_one_plan() {
-    let sb = seeded_sandbox();
-    let dir = state_dir(&[(
-        "roster.toml",
-        r#"
+/// A Periscope and a Sigma site, both keeping what is not declared, and
+/// two people on both.
+const TWO_SITES: &str = r#"
 [sites.acme]
 provider = "periscope"
 site = "acme"
@@ -587,8 +589,12 @@ first_name = "Linus"
 last_name = "Torvalds"
 member_type = "Creator"
 groups = ["Analysts"]
-"#,
-    )]);
+"#;
+
+#[test]
+fn periscope_and_sigma_sites_in_one_plan() {
+    let sb = seeded_sandbox();
+    let dir = state_dir(&[("roster.toml", TWO_SITES)]);
     let out = roster(dir.path(), &["plan", "--sandbox-url", &sb.url], &[]);
     assert_eq!(out.code, 0, "{}", out.all());
     insta::assert_snapshot!(out.stdout, @r#"
@@ -613,6 +619,40 @@ groups = ["Analysts"]
 
     Read 1 state file: 2 sites, 2 people, 1 group.
     "#);
+    let out = roster(
+        dir.path(),
+        &["apply", "--yes", "--sandbox-url", &sb.url],
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let data = sb.sandbox.data();
+    assert!(
+        data.periscope["acme"]
+            .users
+            .iter()
+            .any(|u| u.email == "linus@acme.com")
+    );
+    assert!(
+        data.sigma["acme-sigma"]
+            .members
+            .iter()
+            .any(|m| m.email == "linus@acme.com")
+    );
+    assert_eq!(
+        roster(
+            dir.path(),
+            &["plan", "--detailed-exitcode", "--sandbox-url", &sb.url],
+            &[]
+        )
+        .code,
+        0
+    );
+}
+
+#[test]
+fn a_dry_run_of_periscope_and_sigma_sites_says_what_each_can_check() {
+    let sb = seeded_sandbox();
+    let dir = state_dir(&[("roster.toml", TWO_SITES)]);
     let dry = roster(
         dir.path(),
         &["apply", "--dry-run", "--sandbox-url", &sb.url],
@@ -654,34 +694,6 @@ groups = ["Analysts"]
     --- stderr
     "#);
     assert_eq!(sb.sandbox.writes(), 0);
-    let out = roster(
-        dir.path(),
-        &["apply", "--yes", "--sandbox-url", &sb.url],
-        &[],
-    );
-    assert_eq!(out.code, 0, "{}", out.all());
-    let data = sb.sandbox.data();
-    assert!(
-        data.periscope["acme"]
-            .users
-            .iter()
-            .any(|u| u.email == "linus@acme.com")
-    );
-    assert!(
-        data.sigma["acme-sigma"]
-            .members
-            .iter()
-            .any(|m| m.email == "linus@acme.com")
-    );
-    assert_eq!(
-        roster(
-            dir.path(),
-            &["plan", "--detailed-exitcode", "--sandbox-url", &sb.url],
-            &[]
-        )
-        .code,
-        0
-    );
 }
 
 #[test]

@@ -268,8 +268,8 @@ fn an_embed_kind_is_refused_with_a_hint() {
     "#);
 }
 
-#[test]
-fn a_scim_site_plans_no_member_writes_and_lists_the_differences() {
+/// Ada and Tom (SCIM-owned), Tom in the team Analysts and in Old Team.
+fn scim_org() -> SigmaOrg {
     let mut o = org_with(&[
         ("m-ada", "ada@acme.com", "internal", 0, 0),
         ("m-tom", "tom@acme.com", "internal", 0, 0),
@@ -289,7 +289,12 @@ fn a_scim_site_plans_no_member_writes_and_lists_the_differences() {
         visibility: "private".into(),
         members: vec!["m-tom".into()],
     });
-    let sb = start(o);
+    o
+}
+
+#[test]
+fn a_scim_site_plans_no_member_writes_and_lists_the_differences() {
+    let sb = start(scim_org());
     let dir = state_dir(&[
         ("site.toml", &site(&sb.url, "provisioning = \"scim\"")),
         (

@@ -41,6 +41,26 @@ fn repo_state_at(url: &str) -> tempfile::TempDir {
     ])
 }
 
+/// A Sigma site at `url` keeping what is not declared, with one new
+/// person (Linus) in one new team (Kernel).
+fn linus_and_kernel(url: &str) -> tempfile::TempDir {
+    state_dir(&[
+        (
+            "site.toml",
+            &sigma_site(
+                url,
+                "unmanaged_users = \"keep\"\nunmanaged_groups = \"keep\"\npatience_seconds = 60",
+            ),
+        ),
+        (
+            "people.toml",
+            "[[users]]\nemail = \"admin@acme.com\"\nfirst_name = \"Org\"\nlast_name = \"Admin\"\n\n\
+         [[users]]\nemail = \"linus@acme.com\"\nfirst_name = \"Linus\"\nlast_name = \"Torvalds\"\ngroups = [\"Kernel\"]\n\n\
+         [[groups]]\nname = \"Kernel\"\n",
+        ),
+    ])
+}
+
 /// Every request, for 15 seconds from the first, is answered as Sigma's
 /// edge (Cloudflare error 1015) throttles: 429, an HTML page, no
 /// Retry-After. The apply waits it out (2 s at least a try, then longer),
@@ -56,21 +76,7 @@ fn an_apply_survives_a_15_second_edge_throttle() {
         },
     )
     .unwrap();
-    let dir = state_dir(&[
-        (
-            "site.toml",
-            &sigma_site(
-                &sb.url,
-                "unmanaged_users = \"keep\"\nunmanaged_groups = \"keep\"\npatience_seconds = 60",
-            ),
-        ),
-        (
-            "people.toml",
-            "[[users]]\nemail = \"admin@acme.com\"\nfirst_name = \"Org\"\nlast_name = \"Admin\"\n\n\
-             [[users]]\nemail = \"linus@acme.com\"\nfirst_name = \"Linus\"\nlast_name = \"Torvalds\"\ngroups = [\"Kernel\"]\n\n\
-             [[groups]]\nname = \"Kernel\"\n",
-        ),
-    ]);
+    let dir = linus_and_kernel(&sb.url);
     let started = Instant::now();
     // Short base waits elsewhere; the 2 s floor after an edge 429 stays real.
     let mut env = SIGMA_CREDS.to_vec();

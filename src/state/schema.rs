@@ -28,11 +28,11 @@ pub struct StateFile {
     groups: Option<Vec<GroupSpec>>,
 }
 
-/// `[sites.NAME]`: one Periscope site or one Sigma organisation.
+/// `[sites.NAME]`: one Periscope site, one Sigma organisation or one SCIM service.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SiteSpec {
-    /// `periscope` or `sigma`.
+    /// `periscope`, `sigma` or `scim`.
     #[schemars(with = "Provider")]
     pub provider: Spanned<String>,
     /// Periscope: the site slug from dashboard URLs.
@@ -98,6 +98,9 @@ pub struct SiteSpec {
     /// Sigma: archive a deactivated member's scheduled exports.
     #[schemars(with = "Option<bool>")]
     pub archive_scheduled_exports: Option<Spanned<bool>>,
+    /// SCIM: where the bearer token comes from.
+    #[schemars(with = "Option<SecretRef>")]
+    pub token: Option<Spanned<SecretRef>>,
 }
 
 #[derive(JsonSchema)]
@@ -244,6 +247,7 @@ impl Fields for SiteSpec {
         "unmanaged_guests",
         "send_invites",
         "archive_scheduled_exports",
+        "token",
     ];
 }
 

@@ -28,6 +28,7 @@ mod loader_fuzz;
 mod periscope_e2e;
 mod safety_e2e;
 mod schema;
+mod scim_e2e;
 mod scimcl_e2e;
 mod scimsb_e2e;
 mod secrets_e2e;

@@ -689,3 +689,196 @@ fn etag_case(service: &Service) -> String {
     );
     run_snapshot(&out)
 }
+
+/// A SCIM site named like a sandbox service, at its real address, with a
+/// token variable that is never set.
+const SEEDED_SITE: &str = r#"[sites.acme-scim]
+provider = "scim"
+base_url = "https://scim.example.com/scim/v2"
+token = { env = "ACME_SCIM_TOKEN_NEVER_SET" }
+unmanaged_users = "keep"
+unmanaged_groups = "keep"
+"#;
+
+/// `--sandbox-url` points a SCIM site at the sandbox's service named like
+/// it (`/scim/{site}/v2`) with the sandbox's test token, never reading
+/// the state's; the markdown plan says the same.
+#[test]
+fn scim_sites_run_against_a_running_sandbox_with_its_test_token() {
+    let sb = seeded_sandbox();
+    let people =
+        "[[users]]\nemail = \"Ada@Acme.com\"\nfirst_name = \"Ada\"\nlast_name = \"King\"\n";
+    let dir = state_dir(&[("roster.toml", SEEDED_SITE), ("people.toml", people)]);
+    let out = roster(dir.path(), &["plan", "--sandbox-url", &sb.url], &[]);
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
+    exit: 0
+    --- stdout
+    Plan: 0 to create, 1 to update, 0 to delete.
+
+    site acme-scim (scim) — 0 to create, 1 to update, 0 to delete
+      ~ user  Ada@Acme.com
+          last_name: "Lovelace" → "King"
+          groups: -Analysts
+      = kept 3 groups (not declared, unmanaged_groups = "keep"): Analysts, Contractors, Finance
+      = kept 3 users (not declared, unmanaged_users = "keep"): alan@acme.com, grace@acme.com, katherine@acme.com
+
+    Read 2 state files: 1 site, 1 person, 0 groups.
+    --- stderr
+    "#);
+    let md = roster(
+        dir.path(),
+        &["plan", "--sandbox-url", &sb.url, "--format", "markdown"],
+        &[],
+    );
+    insta::assert_snapshot!(run_snapshot(&md), @r#"
+    exit: 0
+    --- stdout
+    ### roster plan: 0 to create, 1 to update, 0 to delete
+
+    | site | provider | users + | users ~ | users − | groups + | groups ~ | groups − |
+    |---|---|--:|--:|--:|--:|--:|--:|
+    | acme-scim | scim | 0 | 1 | 0 | 0 | 0 | 0 |
+
+    <details open><summary><b>acme-scim</b> (scim): 0 to create, 1 to update, 0 to delete</summary>
+
+    ```diff
+    ~ user  Ada@Acme.com
+        last_name: "Lovelace" → "King"
+        groups: -Analysts
+    = kept 3 groups (not declared, unmanaged_groups = "keep"): Analysts, Contractors, Finance
+    = kept 3 users (not declared, unmanaged_users = "keep"): alan@acme.com, grace@acme.com, katherine@acme.com
+    ```
+
+    </details>
+
+    <sub>desired state `[FINGERPRINT]` · roster 0.1.0</sub>
+
+    <sub>Read 2 state files: 1 site, 1 person, 0 groups.</sub>
+    --- stderr
+    "#);
+    assert!(only_reads(&sb));
+    assert!(
+        sb.sandbox
+            .requests()
+            .iter()
+            .all(|r| r.site.as_deref() == Some("acme-scim")),
+        "every request went to the service named like the site"
+    );
+}
+
+/// `--sandbox` starts an empty SCIM service for a site the sandbox does
+/// not hold, says so, and applies to it; `--dry-run` sends nothing and
+/// says why.
+#[test]
+fn scim_sandbox_provisions_a_service_and_a_dry_run_sends_nothing() {
+    let dir = state_dir(&[
+        (
+            "roster.toml",
+            &SEEDED_SITE.replace("acme-scim", "fresh-scim"),
+        ),
+        (
+            "people.toml",
+            "[[users]]\nemail = \"lin@acme.com\"\nfirst_name = \"Lin\"\nlast_name = \"Chen\"\n",
+        ),
+    ]);
+    let dry = roster(dir.path(), &["apply", "--sandbox", "--dry-run"], &[]);
+    insta::assert_snapshot!(run_snapshot(&dry), @r#"
+    exit: 0
+    --- stdout
+    Plan: 1 to create, 0 to update, 0 to delete.
+
+    site fresh-scim (scim) — 1 to create, 0 to update, 0 to delete
+      + user  lin@acme.com  first_name="Lin" last_name="Chen" groups=[]
+
+    Dry run: nothing will be changed.
+      SCIM (fresh-scim): SCIM has no server-side test mode, so no write is sent; the plan above is all a dry run can show.
+    site fresh-scim
+      skipped user lin@acme.com: not sent: SCIM has no server-side test mode, so a dry run sends it nothing
+    Dry run finished: 0 accepted with test_mode=true, 0 failed, 1 not sent; nothing was changed.
+    --- stderr
+    note: the sandbox has no SCIM service `fresh-scim`; starting an empty one
+    "#);
+    let out = roster(dir.path(), &["apply", "--sandbox", "--yes"], &[]);
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
+    exit: 0
+    --- stdout
+    Plan: 1 to create, 0 to update, 0 to delete.
+
+    site fresh-scim (scim) — 1 to create, 0 to update, 0 to delete
+      + user  lin@acme.com  first_name="Lin" last_name="Chen" groups=[]
+
+    site fresh-scim
+      ok      user lin@acme.com created
+    Apply finished: 1 applied, 0 failed, 0 skipped.
+    --- stderr
+    "#);
+    let data = persist::load_or_seed(&dir.path().join(".roster/sandbox.json"), false).unwrap();
+    let service = &data.scim["fresh-scim"];
+    assert_eq!(service.token, "sandbox-scim-token");
+    let again = roster(dir.path(), &["plan", "--sandbox"], &[]);
+    assert!(again.stdout.starts_with("No changes"), "{}", again.all());
+}
+
+/// `--sites-from`: a pull request that changes a SCIM site's token source
+/// or base URL is refused before anything is read or sent.
+#[test]
+fn scim_connection_settings_come_from_the_trusted_state() {
+    let trusted = state_dir(&[("roster.toml", SEEDED_SITE)]);
+    let changed = SEEDED_SITE
+        .replace("ACME_SCIM_TOKEN_NEVER_SET", "PR_TOKEN")
+        .replace("scim.example.com", "127.0.0.1:9");
+    let dir = state_dir(&[("roster.toml", &changed)]);
+    let trusted_state = trusted.path().join("state");
+    let out = roster(
+        dir.path(),
+        &["plan", "--sites-from", trusted_state.to_str().unwrap()],
+        &[("PR_TOKEN", "pr-secret")],
+    );
+    insta::assert_snapshot!(run_snapshot(&out), @"
+    exit: 1
+    --- stdout
+    --- stderr
+    error: state/roster.toml:3:12: site `acme-scim`: connection setting `base_url` is declared differently from the trusted state ([TMP]/state/roster.toml:3:12)
+      hint: connection settings (provider, site, base_url, cloud, api_key, client_id, client_secret, token, max_requests_per_second, patience_seconds) come from the trusted state, and a change to them is planned from the default branch after merge: keep `base_url` as the trusted state has it here, and change it in a pull request of its own
+    error: state/roster.toml:4:9: site `acme-scim`: connection setting `token` is declared differently from the trusted state ([TMP]/state/roster.toml:4:9)
+      hint: connection settings (provider, site, base_url, cloud, api_key, client_id, client_secret, token, max_requests_per_second, patience_seconds) come from the trusted state, and a change to them is planned from the default branch after merge: keep `token` as the trusted state has it here, and change it in a pull request of its own
+    error: 2 differences from the connection settings of the trusted state under [TMP]/state (--sites-from); a change to connection settings is planned from the default branch after merge. No credential command was run and no site was contacted
+    ");
+    assert!(!out.all().contains("pr-secret"));
+}
+
+/// Settings a SCIM site refuses: an inline token (never echoed), no
+/// base_url, and `unmanaged_users = "delete"` on a provider that cannot
+/// delete people.
+#[test]
+fn scim_settings_are_checked() {
+    let site = r#"[sites.svc]
+provider = "scim"
+token = "inline-secret-value"
+
+[sites.sig]
+provider = "sigma"
+cloud = "aws-us-west"
+client_id = { env = "A" }
+client_secret = { env = "B" }
+unmanaged_users = "delete"
+token = { env = "T" }
+"#;
+    let dir = state_dir(&[("roster.toml", site)]);
+    let out = roster(dir.path(), &["validate"], &[]);
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
+    exit: 1
+    --- stdout
+    --- stderr
+    error: state/roster.toml:1:1: site `svc`: missing field `base_url`
+      hint: add base_url = "https://example.com/scim/v2"
+    error: state/roster.toml:3:9: site `svc`: the token is written inline; secrets never live in state files
+      hint: remove it from the file (and rotate it if it was committed), then write token = { env = "SVC_SCIM_TOKEN" }
+    error: state/roster.toml:5:1: site `sig`: unmanaged_users = "delete" is not possible on sigma sites: Sigma members can only be deactivated
+      hint: use unmanaged_users = "deactivate" (the default) or "keep"
+    error: state/roster.toml:11:9: site `sig`: `token` is a setting of scim sites, not sigma ones
+      hint: remove `token`
+    error: 4 problems in the state under state; nothing was contacted
+    "#);
+    assert!(!out.all().contains("inline-secret-value"));
+}

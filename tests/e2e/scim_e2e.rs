@@ -217,6 +217,14 @@ impl Service {
     }
 }
 
+/// Runs `case` against the sandbox's service, then scim2-server's: the
+/// same snapshots must hold for both.
+fn on_both(case: fn(&Service)) {
+    for service in Service::both() {
+        insta::allow_duplicates! { case(&service) }
+    }
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -231,18 +239,15 @@ fn runtime() -> tokio::runtime::Runtime {
 /// `ada@acme.com`. Then the plan is empty.
 #[test]
 fn scim_users_are_created_updated_deactivated_and_deleted() {
-    for service in Service::both() {
-        insta::allow_duplicates! { users_case(&service) }
-    }
+    on_both(users_case);
 }
 
 fn users_case(service: &Service) {
-    {
-        service.add_user("ada@acme.com", "Ada", "Lovelace", true);
-        service.add_user("grace@acme.com", "Grace", "Hopper", true);
-        service.add_user("kim@acme.com", "Kim", "Old", true);
-        service.add_user("lin@acme.com", "Lin", "Chen", true);
-        let people = r#"
+    service.add_user("ada@acme.com", "Ada", "Lovelace", true);
+    service.add_user("grace@acme.com", "Grace", "Hopper", true);
+    service.add_user("kim@acme.com", "Kim", "Old", true);
+    service.add_user("lin@acme.com", "Lin", "Chen", true);
+    let people = r#"
 [[users]]
 email = "Ada@Acme.com"
 first_name = "Ada"
@@ -265,9 +270,9 @@ email = "new@acme.com"
 first_name = "New"
 last_name = "Person"
 "#;
-        let dir = service.state(None, "unmanaged_users = \"delete\"\n", people);
-        let out = service.roster(&dir, &["apply", "--yes"]);
-        insta::assert_snapshot!(run_snapshot(&out), @r#"
+    let dir = service.state(None, "unmanaged_users = \"delete\"\n", people);
+    let out = service.roster(&dir, &["apply", "--yes"]);
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
         exit: 0
         --- stdout
         Plan: 1 to create, 2 to update, 2 to delete.
@@ -290,25 +295,25 @@ last_name = "Person"
         Apply finished: 5 applied, 0 failed, 0 skipped.
         --- stderr
         "#);
-        assert_eq!(
-            service.users(),
-            [
-                "ada@acme.com Ada King true",
-                "grace@acme.com Grace Hopper false",
-                "lin.chen@acme.com Lin Chen true",
-                "new@acme.com New Person true",
-            ],
-            "{}",
-            service.name()
-        );
-        let again = service.roster(&dir, &["plan"]);
-        assert!(again.stdout.starts_with("No changes"), "{}", again.all());
+    assert_eq!(
+        service.users(),
+        [
+            "ada@acme.com Ada King true",
+            "grace@acme.com Grace Hopper false",
+            "lin.chen@acme.com Lin Chen true",
+            "new@acme.com New Person true",
+        ],
+        "{}",
+        service.name()
+    );
+    let again = service.roster(&dir, &["plan"]);
+    assert!(again.stdout.starts_with("No changes"), "{}", again.all());
 
-        // Undeclared, by default: deactivated, not deleted.
-        let without_new = people.split("\n[[users]]\nemail = \"new@acme.com\"").next();
-        let dir = service.state(None, "", without_new.unwrap());
-        let out = service.roster(&dir, &["apply", "--yes"]);
-        insta::assert_snapshot!(run_snapshot(&out), @"
+    // Undeclared, by default: deactivated, not deleted.
+    let without_new = people.split("\n[[users]]\nemail = \"new@acme.com\"").next();
+    let dir = service.state(None, "", without_new.unwrap());
+    let out = service.roster(&dir, &["apply", "--yes"]);
+    insta::assert_snapshot!(run_snapshot(&out), @"
         exit: 0
         --- stdout
         Plan: 0 to create, 0 to update, 1 to delete.
@@ -321,14 +326,13 @@ last_name = "Person"
         Apply finished: 1 applied, 0 failed, 0 skipped.
         --- stderr
         ");
-        assert!(
-            service
-                .users()
-                .contains(&"new@acme.com New Person false".to_string()),
-            "{}",
-            service.name()
-        );
-    }
+    assert!(
+        service
+            .users()
+            .contains(&"new@acme.com New Person false".to_string()),
+        "{}",
+        service.name()
+    );
 }
 
 /// What a proxy does to the first request it matches.
@@ -415,9 +419,7 @@ async fn forward(port: u16, request: &[u8]) -> Vec<u8> {
 /// added and removed, each group's in one PATCH for the step.
 #[test]
 fn scim_groups_are_created_renamed_and_deleted_and_memberships_batched() {
-    for service in Service::both() {
-        insta::allow_duplicates! { groups_case(&service) }
-    }
+    on_both(groups_case);
 }
 
 fn groups_case(service: &Service) {
@@ -502,9 +504,7 @@ groups = ["Ops"]
 /// An import writes the live users and groups; the plan after it is empty.
 #[test]
 fn scim_an_import_plans_empty() {
-    for service in Service::both() {
-        insta::allow_duplicates! { import_case(&service) }
-    }
+    on_both(import_case);
 }
 
 fn import_case(service: &Service) {
@@ -556,9 +556,7 @@ fn import_case(service: &Service) {
 /// compared case-insensitively (RFC 7643 §4.1.1), and nothing is sent.
 #[test]
 fn scim_user_names_compare_case_insensitively() {
-    for service in Service::both() {
-        insta::allow_duplicates! { case_insensitive_case(&service) }
-    }
+    on_both(case_insensitive_case);
 }
 
 fn case_insensitive_case(service: &Service) {
@@ -586,9 +584,7 @@ fn case_insensitive_case(service: &Service) {
 /// and counts the create as done: one POST, one user.
 #[test]
 fn scim_an_ambiguous_create_is_recovered_by_filter() {
-    for service in Service::both() {
-        insta::allow_duplicates! { ambiguous_case(&service) }
-    }
+    on_both(ambiguous_case);
 }
 
 fn ambiguous_case(service: &Service) {

@@ -63,11 +63,24 @@ pub(crate) fn server(args: &[&str]) -> Option<Scim2Server> {
         eprintln!("skipped: scim2-server not configured; {HOW_TO_INSTALL}");
         return None;
     };
+    // A free port may be taken by another test before the server binds
+    // it: a server that does not answer as scim2-server is tried again.
+    for _ in 0..5 {
+        if let Some(server) = start(&exe, args) {
+            return Some(server);
+        }
+    }
+    panic!("scim2-server did not start on a free port; {HOW_TO_INSTALL}");
+}
+
+/// One try at starting the server on a free port: `None` when what
+/// answers there is not it, or it exits.
+fn start(exe: &std::path::Path, args: &[&str]) -> Option<Scim2Server> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
-    let mut child = Command::new(&exe)
+    let mut child = Command::new(exe)
         .args(["--port", &port.to_string(), "--bearer-token", TOKEN])
         .args(args)
         .stdout(Stdio::null())
@@ -82,17 +95,41 @@ pub(crate) fn server(args: &[&str]) -> Option<Scim2Server> {
             sink.lock().unwrap().push(line);
         }
     });
+    let base = url::Url::parse(&format!("http://127.0.0.1:{port}/v2")).unwrap();
+    let mut server = Scim2Server { child, base, log };
     let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while !server.answers(port) {
+        if server.child.try_wait().unwrap().is_some() {
+            // It could not bind the port: another test took it.
+            return None;
+        }
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "scim2-server did not listen on port {port}: {:?}",
-            log.lock().unwrap()
+            server.log.lock().unwrap()
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let base = url::Url::parse(&format!("http://127.0.0.1:{port}/v2")).unwrap();
-    Some(Scim2Server { child, base, log })
+    server.child.try_wait().unwrap().is_none().then_some(server)
+}
+
+impl Scim2Server {
+    /// Whether the server on `port` answers its configuration to the token.
+    fn answers(&self, port: u16) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+            return false;
+        };
+        let request = format!(
+            "GET /v2/ServiceProviderConfig HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"
+        );
+        let mut answer = String::new();
+        stream.write_all(request.as_bytes()).is_ok()
+            && stream.read_to_string(&mut answer).is_ok()
+            && answer.starts_with("HTTP/1.")
+            && answer.contains(" 200 ")
+            && answer.contains("ServiceProviderConfig")
+    }
 }
 
 /// A client of the service at `base` sending `token`.

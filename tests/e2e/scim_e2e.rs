@@ -878,3 +878,199 @@ token = { env = "T" }
     "#);
     assert!(!out.all().contains("inline-secret-value"));
 }
+
+/// `protected` people are never deactivated, and a plan that deactivates
+/// more than the guard allows is refused until `allow_removals` says so.
+#[test]
+fn scim_guards_and_protected_accounts_hold() {
+    on_both(guards_case);
+}
+
+fn guards_case(service: &Service) {
+    service.add_user("ada@acme.com", "Ada", "Test", true);
+    service.add_user("grace@acme.com", "Grace", "Test", true);
+    for i in 1..=6 {
+        service.add_user(&format!("u{i}@acme.com"), "U", "Test", true);
+    }
+    let ada = "[[users]]\nemail = \"ada@acme.com\"\nfirst_name = \"Ada\"\nlast_name = \"Test\"\n";
+    let protect = "protected = [\"grace@acme.com\"]\n";
+    let dir = service.state(None, protect, ada);
+    let refused = service.roster(&dir, &["apply", "--yes"]);
+    insta::assert_snapshot!(run_snapshot(&refused), @"
+    exit: 1
+    --- stdout
+    --- stderr
+    error: the plan cannot be made:
+      site `svc`: the plan deactivates `grace@acme.com`, who is protected and is never removed, deactivated or demoted. Declare them as they are, or remove them from protected
+    nothing was changed
+    ");
+    // Grace declared: six deactivations, past the guard until allowed.
+    let people = format!(
+        "{ada}\n[[users]]\nemail = \"grace@acme.com\"\nfirst_name = \"Grace\"\nlast_name = \"Test\"\n"
+    );
+    let dir = service.state(None, protect, &people);
+    let guarded = service.roster(&dir, &["apply", "--yes"]);
+    insta::assert_snapshot!(run_snapshot(&guarded), @"
+    exit: 1
+    --- stdout
+    Plan: 0 to create, 0 to update, 6 to delete.
+
+    site svc (scim) — 0 to create, 0 to update, 6 to delete
+      - user  u1@acme.com  (not declared; deactivated)
+      - user  u2@acme.com  (not declared; deactivated)
+      - user  u3@acme.com  (not declared; deactivated)
+      - user  u4@acme.com  (not declared; deactivated)
+      - user  u5@acme.com  (not declared; deactivated)
+      - user  u6@acme.com  (not declared; deactivated)
+      ! guard: site `svc`: the plan removes 6 users (75% of 8 live); the guard stops more than 5 and 10% at once. If this is intended, set allow_removals = 6 under [sites.svc] in the state, have it reviewed, and plan again
+    --- stderr
+    error: 1 blast-radius guard tripped; refusing to apply; nothing was changed:
+      site `svc`: 6 user removals (see `allow_removals` above)
+    ");
+    assert_eq!(service.requests("PATCH", "/Users"), 0);
+    assert_eq!(service.requests("PUT", "/Users"), 0);
+    let dir = service.state(None, &format!("{protect}allow_removals = 6\n"), &people);
+    let out = service.roster(&dir, &["apply", "--yes"]);
+    insta::assert_snapshot!(run_snapshot(&out), @"
+    exit: 0
+    --- stdout
+    Plan: 0 to create, 0 to update, 6 to delete.
+
+    site svc (scim) — 0 to create, 0 to update, 6 to delete
+      - user  u1@acme.com  (not declared; deactivated)
+      - user  u2@acme.com  (not declared; deactivated)
+      - user  u3@acme.com  (not declared; deactivated)
+      - user  u4@acme.com  (not declared; deactivated)
+      - user  u5@acme.com  (not declared; deactivated)
+      - user  u6@acme.com  (not declared; deactivated)
+
+    site svc
+      ok      user u1@acme.com deactivated
+      ok      user u2@acme.com deactivated
+      ok      user u3@acme.com deactivated
+      ok      user u4@acme.com deactivated
+      ok      user u5@acme.com deactivated
+      ok      user u6@acme.com deactivated
+    Apply finished: 6 applied, 0 failed, 0 skipped.
+    --- stderr
+    ");
+    let users = service.users();
+    assert_eq!(users.iter().filter(|u| u.ends_with("false")).count(), 6);
+    assert!(users.contains(&"grace@acme.com Grace Test true".to_string()));
+}
+
+/// A saved plan of a SCIM site is applied as reviewed, and refused once
+/// the service has moved; `--format json` names the provider.
+#[test]
+fn scim_saved_plans_are_refused_once_the_service_moved() {
+    on_both(saved_case);
+}
+
+fn saved_case(service: &Service) {
+    service.add_user("ada@acme.com", "Ada", "Lovelace", true);
+    let people =
+        "[[users]]\nemail = \"ada@acme.com\"\nfirst_name = \"Ada\"\nlast_name = \"King\"\n";
+    let dir = service.state(None, "unmanaged_users = \"keep\"\n", people);
+    let saved = service.roster(&dir, &["plan", "--out", "plan.json", "--format", "json"]);
+    assert_eq!(saved.code, 0, "{}", saved.all());
+    let json: Value = serde_json::from_str(&saved.stdout).unwrap();
+    assert_eq!(json["sites"][0]["provider"], "scim", "{json}");
+    assert!(
+        !std::fs::read_to_string(dir.path().join("plan.json"))
+            .unwrap()
+            .contains(service.token)
+    );
+    service.add_user("new@acme.com", "New", "Person", true);
+    let moved = service.roster(&dir, &["apply", "plan.json", "--yes"]);
+    insta::assert_snapshot!(run_snapshot(&moved), @"
+    exit: 1
+    --- stdout
+    The saved plan plan.json does not match what roster would do now:
+      - site `svc`: the live state changed since the plan was made
+    The changes themselves are the same, but what they were computed from moved.
+    --- stderr
+    error: refusing to apply plan.json: it is not the plan roster would carry out now. Run `roster plan` again, review it, and apply the new plan; nothing was changed
+    ");
+    assert_eq!(service.requests("PATCH", "/Users"), 0);
+    let saved = service.roster(&dir, &["plan", "--out", "plan.json"]);
+    assert_eq!(saved.code, 0, "{}", saved.all());
+    let out = service.roster(&dir, &["apply", "plan.json", "--yes"]);
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
+    exit: 0
+    --- stdout
+    Plan: 0 to create, 1 to update, 0 to delete.
+
+    site svc (scim) — 0 to create, 1 to update, 0 to delete
+      ~ user  ada@acme.com
+          last_name: "Lovelace" → "King"
+      = kept 1 user (not declared, unmanaged_users = "keep"): new@acme.com
+
+    site svc
+      ok      user ada@acme.com updated
+    Apply finished: 1 applied, 0 failed, 0 skipped.
+    --- stderr
+    "#);
+    assert!(
+        service
+            .users()
+            .contains(&"ada@acme.com Ada King true".to_string())
+    );
+}
+
+/// Under the sandbox's injected faults (429s, 5xx and dropped connections,
+/// before or after the write), SCIM applies create nobody twice and
+/// converge by the second run.
+#[test]
+fn scim_converges_under_faults() {
+    use roster::sandbox::faults::Faults;
+    let env = [("ROSTER_RETRY_BASE_MS", "2")];
+    let mut people = String::from("[[groups]]\nname = \"Ops\"\n\n[[groups]]\nname = \"Data\"\n");
+    let new: Vec<String> = (0..30).map(|i| format!("u{i}@acme.com")).collect();
+    for (i, email) in new.iter().enumerate() {
+        let group = if i % 2 == 0 { "Ops" } else { "Data" };
+        people += &format!(
+            "\n[[users]]\nemail = \"{email}\"\nfirst_name = \"U\"\nlast_name = \"{i}\"\ngroups = [\"{group}\"]\n"
+        );
+    }
+    for seed in 0..5 {
+        let service = Service::sandbox();
+        let Host::Sandbox(sb) = &service.host else {
+            unreachable!()
+        };
+        sb.sandbox.set_faults(Faults {
+            error_rate: 0.08,
+            throttle_rate: 0.05,
+            drop_rate: 0.04,
+            retry_after_secs: 0,
+            seed,
+        });
+        let dir = service.state(None, "", &people);
+        let mut envs = env.to_vec();
+        envs.push(("SCIM_TOKEN", service.token));
+        let first = roster(dir.path(), &["apply", "--yes"], &envs);
+        assert!(
+            first.code == 0 || first.code == 1,
+            "seed {seed}: {}",
+            first.all()
+        );
+        let second = roster(dir.path(), &["apply", "--yes"], &envs);
+        assert_eq!(second.code, 0, "seed {seed}, second run: {}", second.all());
+        sb.sandbox.set_faults(Faults::default());
+        let check = roster(dir.path(), &["plan", "--detailed-exitcode"], &envs);
+        assert_eq!(
+            check.code,
+            0,
+            "seed {seed}: not converged:\n{}",
+            check.all()
+        );
+        let users = service.users();
+        assert_eq!(users.len(), new.len(), "seed {seed}: {users:?}");
+        let faults = sb
+            .sandbox
+            .requests()
+            .iter()
+            .filter(|r| r.status == 429 || r.status >= 500)
+            .count();
+        assert!(faults > 0, "seed {seed}: no fault was injected");
+    }
+}

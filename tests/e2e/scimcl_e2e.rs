@@ -98,7 +98,7 @@ fn start(exe: &std::path::Path, args: &[&str]) -> Option<Scim2Server> {
     let base = url::Url::parse(&format!("http://127.0.0.1:{port}/v2")).unwrap();
     let mut server = Scim2Server { child, base, log };
     let started = Instant::now();
-    while !server.answers(port) {
+    while !server.answers() {
         if server.child.try_wait().unwrap().is_some() {
             // It could not bind the port: another test took it.
             return None;
@@ -114,8 +114,9 @@ fn start(exe: &std::path::Path, args: &[&str]) -> Option<Scim2Server> {
 }
 
 impl Scim2Server {
-    /// Whether the server on `port` answers its configuration to the token.
-    fn answers(&self, port: u16) -> bool {
+    /// Whether the server's own port answers its configuration to the token.
+    fn answers(&self) -> bool {
+        let port = self.base.port().expect("a port");
         use std::io::{Read, Write};
         let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
             return false;

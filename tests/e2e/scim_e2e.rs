@@ -235,8 +235,9 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// Users made, renamed (previous_emails: a new userName), updated,
 /// deactivated (`active = false`, and undeclared by default) and deleted
-/// (`unmanaged_users = "delete"`); the state's `Ada@Acme.com` is the live
-/// `ada@acme.com`. Then the plan is empty.
+/// (`unmanaged_users = "delete"`, an already deactivated one too); the
+/// state's `Ada@Acme.com` is the live `ada@acme.com`. Then the plan is
+/// empty.
 #[test]
 fn scim_users_are_created_updated_deactivated_and_deleted() {
     on_both(users_case);
@@ -247,6 +248,7 @@ fn users_case(service: &Service) {
     service.add_user("grace@acme.com", "Grace", "Hopper", true);
     service.add_user("kim@acme.com", "Kim", "Old", true);
     service.add_user("lin@acme.com", "Lin", "Chen", true);
+    service.add_user("old@acme.com", "Old", "Timer", false);
     let people = r#"
 [[users]]
 email = "Ada@Acme.com"
@@ -273,28 +275,30 @@ last_name = "Person"
     let dir = service.state(None, "unmanaged_users = \"delete\"\n", people);
     let out = service.roster(&dir, &["apply", "--yes"]);
     insta::assert_snapshot!(run_snapshot(&out), @r#"
-        exit: 0
-        --- stdout
-        Plan: 1 to create, 2 to update, 2 to delete.
+    exit: 0
+    --- stdout
+    Plan: 1 to create, 2 to update, 3 to delete.
 
-        site svc (scim) — 1 to create, 2 to update, 2 to delete
-          ~ user  Ada@Acme.com
-              last_name: "Lovelace" → "King"
-          ~ user  lin.chen@acme.com
-              email: "lin@acme.com" → "lin.chen@acme.com"
-          + user  new@acme.com  first_name="New" last_name="Person" groups=[]
-          - user  grace@acme.com  (active = false; deactivated)
-          - user  kim@acme.com  (not declared; deleted permanently)
+    site svc (scim) — 1 to create, 2 to update, 3 to delete
+      ~ user  Ada@Acme.com
+          last_name: "Lovelace" → "King"
+      ~ user  lin.chen@acme.com
+          email: "lin@acme.com" → "lin.chen@acme.com"
+      + user  new@acme.com  first_name="New" last_name="Person" groups=[]
+      - user  grace@acme.com  (active = false; deactivated)
+      - user  kim@acme.com  (not declared; deleted permanently)
+      - user  old@acme.com  (not declared; deleted permanently)
 
-        site svc
-          ok      user Ada@Acme.com updated
-          ok      user lin.chen@acme.com updated
-          ok      user new@acme.com created
-          ok      user grace@acme.com deactivated
-          ok      user kim@acme.com deleted
-        Apply finished: 5 applied, 0 failed, 0 skipped.
-        --- stderr
-        "#);
+    site svc
+      ok      user Ada@Acme.com updated
+      ok      user lin.chen@acme.com updated
+      ok      user new@acme.com created
+      ok      user grace@acme.com deactivated
+      ok      user kim@acme.com deleted
+      ok      user old@acme.com deleted
+    Apply finished: 6 applied, 0 failed, 0 skipped.
+    --- stderr
+    "#);
     assert_eq!(
         service.users(),
         [

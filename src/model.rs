@@ -105,12 +105,16 @@ impl Visibility {
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Unmanaged {
-    /// Remove them (Periscope: delete; Sigma: deactivate).
+    /// Remove them (Periscope: delete; Sigma and SCIM: deactivate).
     #[default]
     #[serde(alias = "deactivate")]
     Remove,
     /// Leave them alone; the plan lists them as kept.
     Keep,
+    /// Users: delete them for good, deactivated ones too (where the
+    /// provider can delete people; Periscope always does). Groups: the
+    /// same as `remove`.
+    Delete,
 }
 
 /// What kind of member a Sigma person is (`userKind`; absent = internal).
@@ -215,6 +219,9 @@ pub enum Handover {
     NewOwner(String),
     /// Archived (`archive_documents = true`).
     Archive,
+    /// Nothing to hand over: the platform keeps no documents for people
+    /// (SCIM).
+    Nothing,
 }
 
 impl std::fmt::Display for Handover {
@@ -223,6 +230,7 @@ impl std::fmt::Display for Handover {
             Handover::CredentialsOwner => f.write_str("documents to the API credentials' owner"),
             Handover::NewOwner(e) => write!(f, "documents to {e}"),
             Handover::Archive => f.write_str("documents archived"),
+            Handover::Nothing => f.write_str("nothing handed over"),
         }
     }
 }
@@ -295,12 +303,13 @@ impl Site {
         }
     }
 
-    /// Where a deactivated person's documents go (Sigma).
+    /// Where a deactivated person's documents go (Sigma); elsewhere
+    /// nothing is handed over.
     pub fn handover(&self) -> Handover {
         if let SiteConfig::Sigma(s) = &self.config {
             s.handover.clone()
         } else {
-            Handover::CredentialsOwner
+            Handover::Nothing
         }
     }
 

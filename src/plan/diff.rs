@@ -288,11 +288,17 @@ impl Removal {
 
     /// The removal of `l`, as the provider removes people.
     fn remove(&self, site: &Site, l: &LiveUser) -> Change {
-        match site.capabilities().removal {
-            CanRemove::Delete => Change::DeleteUser {
+        let delete = match site.capabilities().removal {
+            CanRemove::Delete => true,
+            CanRemove::Deactivate => false,
+            CanRemove::DeactivateOrDelete => site.unmanaged_users == Unmanaged::Delete,
+        };
+        if delete {
+            Change::DeleteUser {
                 email: l.email.clone(),
-            },
-            CanRemove::Deactivate => self.deactivate(l, false),
+            }
+        } else {
+            self.deactivate(l, false)
         }
     }
 
@@ -492,7 +498,7 @@ impl UserPlan<'_> {
             .is_some_and(|i| email_key(i) == email_key(&u.email))
         {
             Some(KeptReason::InvitedBy)
-        } else if !u.active {
+        } else if !u.active && site.unmanaged_users != Unmanaged::Delete {
             return None;
         } else if let Some(guest) = sigma_org::guest_kept(site, u) {
             guest
@@ -747,7 +753,7 @@ fn plan_unmanaged_groups(
     unmanaged.sort_by_cached_key(|g| p.group_key(&g.name));
     for g in unmanaged {
         match site.unmanaged_groups {
-            Unmanaged::Remove => out.deletes.push(Change::DeleteGroup {
+            Unmanaged::Remove | Unmanaged::Delete => out.deletes.push(Change::DeleteGroup {
                 name: g.name.clone(),
                 id: g.id.clone(),
             }),

@@ -45,6 +45,9 @@ pub enum Removal {
     Delete,
     /// The account is deactivated, and can be reactivated.
     Deactivate,
+    /// Deactivated by default; deleted for good where the site says
+    /// `unmanaged_users = "delete"`.
+    DeactivateOrDelete,
 }
 
 /// Whether a write can be checked without being made.
@@ -144,7 +147,15 @@ pub struct Nouns {
 impl Capabilities {
     /// Whether `active = false` is possible.
     pub fn can_deactivate(&self) -> bool {
-        self.removal == Removal::Deactivate
+        matches!(
+            self.removal,
+            Removal::Deactivate | Removal::DeactivateOrDelete
+        )
+    }
+
+    /// Whether a person can be deleted (`unmanaged_users = "delete"`).
+    pub fn can_delete(&self) -> bool {
+        matches!(self.removal, Removal::Delete | Removal::DeactivateOrDelete)
     }
 
     pub fn has_test_mode(&self) -> bool {

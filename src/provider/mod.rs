@@ -1,4 +1,4 @@
-//! Platforms roster manages, one folder each (`periscope/`, `sigma/`), listed
+//! Platforms roster manages, one folder each (`periscope/`, `sigma/`, `scim/`), listed
 //! once in the `providers!` registry below. Each provider owns its site
 //! settings and their checks (`settings.rs`), its capabilities (`CAPABILITIES`
 //! in its `mod.rs`), its own checks of the state (`CHECKS`), and its read and
@@ -9,8 +9,6 @@ pub mod error;
 pub mod ids;
 pub mod lenient;
 pub mod retry;
-// Not yet in the registry below: wired in by issue 17.
-pub mod scim;
 
 use std::time::Duration;
 
@@ -251,6 +249,7 @@ providers! {
         clippy::struct_field_names
     )]
     Sigma => sigma,
+    Scim => scim,
 }
 
 /// What a provider's site settings (`provider/<name>/settings.rs`) answer.

@@ -170,6 +170,9 @@ fn detail(change: &Change) -> Vec<String> {
                 "not declared"
             };
             let handover = match owns {
+                None if *handover == Handover::Nothing && !*archive_schedules => {
+                    return vec![format!("({why}; deactivated)")];
+                }
                 Some(owns) => owned(handover, *archive_schedules, *owns),
                 None if *archive_schedules => format!("{handover}, schedules archived"),
                 None => handover.to_string(),
@@ -313,6 +316,7 @@ fn owned(handover: &Handover, archive_schedules: bool, owns: Owned) -> String {
         Handover::CredentialsOwner => "to the API credentials' owner".to_string(),
         Handover::NewOwner(e) => format!("to {e}"),
         Handover::Archive => "archived".to_string(),
+        Handover::Nothing => "kept".to_string(),
     };
     if archive_schedules && *handover != Handover::Archive {
         format!("{documents} {to}, {schedules} archived")

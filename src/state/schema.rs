@@ -32,11 +32,11 @@ pub struct StateFile {
     connections: Option<Vec<super::access::ConnectionSpec>>,
 }
 
-/// `[sites.NAME]`: one Periscope site or one Sigma organisation.
+/// `[sites.NAME]`: one Periscope site, one Sigma organisation or one SCIM service.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SiteSpec {
-    /// `periscope` or `sigma`.
+    /// `periscope`, `sigma` or `scim`.
     #[schemars(with = "Provider")]
     pub provider: Spanned<String>,
     /// Periscope: the site slug from dashboard URLs.
@@ -112,6 +112,9 @@ pub struct SiteSpec {
     pub allow_workspace_deletions: Option<u32>,
     /// Acknowledges a plan that revokes up to this many grants.
     pub allow_grant_removals: Option<u32>,
+    /// SCIM: where the bearer token comes from.
+    #[schemars(with = "Option<SecretRef>")]
+    pub token: Option<Spanned<SecretRef>>,
 }
 
 /// What to do with undeclared workspaces.
@@ -270,6 +273,7 @@ impl Fields for SiteSpec {
         "unmanaged_grants",
         "allow_workspace_deletions",
         "allow_grant_removals",
+        "token",
     ];
 }
 

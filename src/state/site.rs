@@ -9,7 +9,7 @@ use toml::Spanned;
 use super::load::Entry;
 use super::schema::{SecretRef, SiteSpec};
 use super::validate::Checker;
-use crate::model::{Allowances, ProviderKind, Safety, SecretSource, Site};
+use crate::model::{Allowances, ProviderKind, Safety, SecretSource, Site, Unmanaged};
 
 /// One site table being checked: where problems are reported, and helpers
 /// for the checks every provider's settings share.
@@ -123,6 +123,7 @@ pub(super) fn check_site(c: &mut Checker, name: &str, entry: &Entry<SiteSpec>) -
     let provider = provider(&mut s)?;
     let before = s.c.diagnostics.len();
     other_providers_keys(&mut s, provider);
+    deletion(&mut s, provider);
     let settings = provider.check_settings(&mut s);
     let safety = safety(&mut s);
     let max_requests_per_second = request_budget(&mut s);
@@ -165,7 +166,7 @@ fn provider(s: &mut SiteCheck) -> Option<ProviderKind> {
 
 /// The provider-specific keys a site table has, in the order they are
 /// reported, with where each is written.
-fn provider_keys(spec: &SiteSpec) -> [(&'static str, Option<Range<usize>>); 14] {
+fn provider_keys(spec: &SiteSpec) -> [(&'static str, Option<Range<usize>>); 15] {
     fn at<T>(v: &Option<Spanned<T>>) -> Option<Range<usize>> {
         v.as_ref().map(Spanned::span)
     }
@@ -187,6 +188,7 @@ fn provider_keys(spec: &SiteSpec) -> [(&'static str, Option<Range<usize>>); 14] 
         ),
         ("unmanaged_workspaces", at(&spec.unmanaged_workspaces)),
         ("unmanaged_grants", at(&spec.unmanaged_grants)),
+        ("token", at(&spec.token)),
     ]
 }
 
@@ -208,6 +210,23 @@ fn other_providers_keys(s: &mut SiteCheck, provider: ProviderKind) {
             Some(format!("remove `{field}`")),
         );
     }
+}
+
+/// `unmanaged_users = "delete"`: only where the provider can delete people.
+fn deletion(s: &mut SiteCheck, provider: ProviderKind) {
+    if s.spec().unmanaged_users != Unmanaged::Delete || provider.capabilities().can_delete() {
+        return;
+    }
+    let (name, span) = (s.name, s.entry.span.clone());
+    s.error(
+        span,
+        format!(
+            "site `{name}`: unmanaged_users = \"delete\" is not possible on {provider} sites: {} {} can only be deactivated",
+            provider.product_name(),
+            provider.capabilities().nouns.users
+        ),
+        Some("use unmanaged_users = \"deactivate\" (the default) or \"keep\"".into()),
+    );
 }
 
 /// `protected`, `min_admins` and the `allow_*` acknowledgements.

@@ -22,6 +22,7 @@ pub const CONNECTION_SETTINGS: &[&str] = &[
     "api_key",
     "client_id",
     "client_secret",
+    "token",
     "max_requests_per_second",
     "patience_seconds",
 ];
@@ -206,6 +207,7 @@ fn settings(entry: &Entry<SiteSpec>) -> Vec<Setting> {
         secret("api_key", &spec.api_key),
         secret("client_id", &spec.client_id),
         secret("client_secret", &spec.client_secret),
+        secret("token", &spec.token),
         Setting {
             key: "max_requests_per_second",
             value: spec.max_requests_per_second.map(|r| r.to_string()),

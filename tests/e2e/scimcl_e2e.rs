@@ -4,8 +4,9 @@
 //! directly: real HTTP, real client code, a server no one here wrote.
 //!
 //! The server is found through `ROSTER_SCIM2_SERVER` (the path of the
-//! `scim2-server` executable). Until CI installs it, a run without the
-//! variable skips these tests and says so on stderr; see [`server`].
+//! `scim2-server` executable). A run without the variable skips these
+//! tests and says so on stderr, except under CI (`CI` set), where it fails;
+//! see [`server`]. `scim_e2e` starts its servers with the same helper.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -25,16 +26,16 @@ use serde_json::{Value, json};
 #[allow(unused_imports)]
 use crate::common::*;
 
-const TOKEN: &str = "scim-test-token";
+pub(crate) const TOKEN: &str = "scim-test-token";
 const HOW_TO_INSTALL: &str = "set ROSTER_SCIM2_SERVER to the path of a scim2-server executable: \
      python3 -m venv target/scim-venv && target/scim-venv/bin/pip install scim2-server==0.8.3, \
      then ROSTER_SCIM2_SERVER=$PWD/target/scim-venv/bin/scim2-server";
 
 /// A `scim2-server` process on a free loopback port; killed when dropped.
-struct Scim2Server {
+pub(crate) struct Scim2Server {
     child: Child,
     /// The SCIM root (`http://127.0.0.1:PORT/v2`).
-    base: url::Url,
+    pub(crate) base: url::Url,
     /// Its request log (one line per request, on stderr).
     log: std::sync::Arc<Mutex<Vec<String>>>,
 }
@@ -50,18 +51,36 @@ impl Drop for Scim2Server {
 }
 
 /// Starts the server with `args`, or `None` (and a note on stderr) when
-/// `ROSTER_SCIM2_SERVER` is unset. A set variable that does not lead to a
-/// running server fails the test.
-fn server(args: &[&str]) -> Option<Scim2Server> {
+/// `ROSTER_SCIM2_SERVER` is unset, unless `CI` is set: CI must run these
+/// tests, so there an unset variable fails the test. A set variable that
+/// does not lead to a running server fails the test.
+pub(crate) fn server(args: &[&str]) -> Option<Scim2Server> {
     let Some(exe) = std::env::var_os("ROSTER_SCIM2_SERVER").map(PathBuf::from) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but ROSTER_SCIM2_SERVER is not: the scim2-server tests must run in CI; {HOW_TO_INSTALL}"
+        );
         eprintln!("skipped: scim2-server not configured; {HOW_TO_INSTALL}");
         return None;
     };
+    // A free port may be taken by another test before the server binds
+    // it: a server that does not answer as scim2-server is tried again.
+    for _ in 0..5 {
+        if let Some(server) = start(&exe, args) {
+            return Some(server);
+        }
+    }
+    panic!("scim2-server did not start on a free port; {HOW_TO_INSTALL}");
+}
+
+/// One try at starting the server on a free port: `None` when what
+/// answers there is not it, or it exits.
+fn start(exe: &std::path::Path, args: &[&str]) -> Option<Scim2Server> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
-    let mut child = Command::new(&exe)
+    let mut child = Command::new(exe)
         .args(["--port", &port.to_string(), "--bearer-token", TOKEN])
         .args(args)
         .stdout(Stdio::null())
@@ -76,17 +95,42 @@ fn server(args: &[&str]) -> Option<Scim2Server> {
             sink.lock().unwrap().push(line);
         }
     });
+    let base = url::Url::parse(&format!("http://127.0.0.1:{port}/v2")).unwrap();
+    let mut server = Scim2Server { child, base, log };
     let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while !server.answers() {
+        if server.child.try_wait().unwrap().is_some() {
+            // It could not bind the port: another test took it.
+            return None;
+        }
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "scim2-server did not listen on port {port}: {:?}",
-            log.lock().unwrap()
+            server.log.lock().unwrap()
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let base = url::Url::parse(&format!("http://127.0.0.1:{port}/v2")).unwrap();
-    Some(Scim2Server { child, base, log })
+    server.child.try_wait().unwrap().is_none().then_some(server)
+}
+
+impl Scim2Server {
+    /// Whether the server's own port answers its configuration to the token.
+    fn answers(&self) -> bool {
+        let port = self.base.port().expect("a port");
+        use std::io::{Read, Write};
+        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+            return false;
+        };
+        let request = format!(
+            "GET /v2/ServiceProviderConfig HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"
+        );
+        let mut answer = String::new();
+        stream.write_all(request.as_bytes()).is_ok()
+            && stream.read_to_string(&mut answer).is_ok()
+            && answer.starts_with("HTTP/1.")
+            && answer.contains(" 200 ")
+            && answer.contains("ServiceProviderConfig")
+    }
 }
 
 /// A client of the service at `base` sending `token`.
@@ -109,7 +153,7 @@ impl Scim2Server {
 
     /// Requests logged whose line holds `method` and `path_part`, once the
     /// log is quiet (the server logs a request after answering it).
-    fn requests(&self, method: &str, path_part: &str) -> usize {
+    pub(crate) fn requests(&self, method: &str, path_part: &str) -> usize {
         let mut seen = self.log.lock().unwrap().len();
         loop {
             std::thread::sleep(Duration::from_millis(200));
@@ -692,7 +736,7 @@ async fn losing_proxy(target: u16, request: &'static str) -> u16 {
 }
 
 /// One whole HTTP request (headers, and a body of `Content-Length`).
-async fn read_request(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
+pub(crate) async fn read_request(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
     use tokio::io::AsyncReadExt;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];

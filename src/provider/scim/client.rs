@@ -309,6 +309,7 @@ impl ScimClient {
                 account_types: Vec::new(),
                 // The token belongs to the service, not to a user.
                 api_identity: None,
+                access: Default::default(),
             },
             ids,
         ))

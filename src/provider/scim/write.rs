@@ -475,6 +475,11 @@ impl ScimClient {
         ids: &Mutex<ScimIds>,
     ) -> Result<(), ProviderError> {
         match change {
+            Change::Access(_) => {
+                return Err(self.unsupported(
+                    "a SCIM service has no workspaces or connections",
+                ));
+            }
             Change::CreateGroup { name, .. } => {
                 let group = self.create_group(caps, name).await?;
                 ids.lock()

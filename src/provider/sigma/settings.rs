@@ -107,10 +107,7 @@ fn org_policy(c: &mut SiteCheck<'_, '_>) -> SigmaOrgPolicy {
         |f: &Option<Spanned<bool>>, default: bool| f.as_ref().map_or(default, |v| *v.get_ref());
     SigmaOrgPolicy {
         scim,
-        unmanaged_guests: spec
-            .unmanaged_guests
-            .as_ref()
-            .map_or(Unmanaged::Keep, |u| *u.get_ref()),
+        unmanaged_guests: unmanaged_guests(c),
         send_invites: flag(&spec.send_invites, true),
         archive_scheduled_exports: flag(&spec.archive_scheduled_exports, false),
         access: crate::model::access::AccessPolicy {
@@ -124,6 +121,25 @@ fn org_policy(c: &mut SiteCheck<'_, '_>) -> SigmaOrgPolicy {
                 .map_or(Unmanaged::Remove, |u| *u.get_ref()),
             read: false,
         },
+    }
+}
+
+/// `unmanaged_guests`: `"keep"` (the default) or `"deactivate"`; Sigma
+/// cannot delete members.
+fn unmanaged_guests(c: &mut SiteCheck<'_, '_>) -> Unmanaged {
+    let spec = c.spec();
+    match &spec.unmanaged_guests {
+        None => Unmanaged::Keep,
+        Some(u) if *u.get_ref() == Unmanaged::Delete => {
+            let name = c.name();
+            c.error(
+                u.span(),
+                format!("site `{name}`: unmanaged_guests = \"delete\" is not possible: Sigma members can only be deactivated"),
+                Some("use unmanaged_guests = \"deactivate\" or \"keep\" (the default)".into()),
+            );
+            Unmanaged::Keep
+        }
+        Some(u) => *u.get_ref(),
     }
 }
 

@@ -456,10 +456,12 @@ impl SigmaClient {
         let (method, mut body) = match handover {
             // PATCH to archive the schedules; the documents still go
             // to the credentials' owner, as DELETE sends them.
-            Handover::CredentialsOwner if archive_schedules => {
+            // `Nothing` is never a Sigma site's (its settings always
+            // name where documents go): Sigma's own default.
+            Handover::CredentialsOwner | Handover::Nothing if archive_schedules => {
                 (Method::PATCH, Some(json!({ "isArchived": true })))
             }
-            Handover::CredentialsOwner => (Method::DELETE, None),
+            Handover::CredentialsOwner | Handover::Nothing => (Method::DELETE, None),
             Handover::Archive => (
                 Method::PATCH,
                 Some(json!({ "isArchived": true, "archiveDocuments": true })),

@@ -10,6 +10,7 @@
 pub mod apply;
 pub mod cli;
 mod commands;
+pub use commands::terminal_safe;
 pub mod import;
 pub mod interrupt;
 pub mod lock;

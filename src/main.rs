@@ -19,7 +19,10 @@ fn main() -> ExitCode {
     match roster::run(cli) {
         Ok(status) => ExitCode::from(status.code()),
         Err(error) => {
-            eprintln!("error: {}", roster::describe_error(&error));
+            eprintln!(
+                "error: {}",
+                roster::terminal_safe(&roster::describe_error(&error))
+            );
             ExitCode::from(1)
         }
     }

@@ -19,7 +19,7 @@ pub(super) fn run(dir: &Path, args: &FmtArgs) -> Result<Status> {
         match canonical(&text) {
             Ok(out) if out != text => changed.push((path, out)),
             Ok(_) => {}
-            Err(e) => errors.push(format!("{}: {}", path.display(), e.to_string().trim_end())),
+            Err(e) => errors.push(syntax_error(path, &text, &e)),
         }
     }
     if !errors.is_empty() {
@@ -60,4 +60,20 @@ pub(super) fn run(dir: &Path, args: &FmtArgs) -> Result<Status> {
         if args.check { "are" } else { "were already" }
     )?;
     Ok(Status::Success)
+}
+
+/// A TOML syntax error as `file:line:column: message`, without the source
+/// line the parser quotes: that line may hold a secret written inline.
+fn syntax_error(path: &Path, text: &str, e: &toml_edit::TomlError) -> String {
+    let (line, column) = e.span().map_or((1, 1), |span| {
+        let before = &text[..span.start.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, column)
+    });
+    format!(
+        "{}:{line}:{column}: {}",
+        crate::render::escape::visible(&path.display().to_string()),
+        crate::render::escape::visible(e.message().trim_end())
+    )
 }

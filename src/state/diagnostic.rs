@@ -19,7 +19,7 @@ impl fmt::Display for Diagnostic {
         write!(
             f,
             "{}:{}:{}: {}",
-            self.file.display(),
+            crate::render::escape::visible(&self.file.display().to_string()),
             self.line,
             self.column,
             self.message

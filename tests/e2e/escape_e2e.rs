@@ -365,3 +365,42 @@ fn hostile_names_in_a_plan_error_are_escaped() {
     );
     assert!(only_reads(&sb));
 }
+
+/// What a state file holds (a value, a key, its own file name) reaches the
+/// terminal in validate's errors only as escapes, never as raw controls.
+#[test]
+fn values_keys_and_file_names_in_load_errors_reach_the_terminal_escaped() {
+    let site =
+        "[sites.acme]\nprovider = \"periscope\"\nsite = \"acme\"\napi_key = { env = \"K\" }\n";
+    let person = "[[users]]\nemail = \"e@acme.com\"\nfirst_name = \"a\"\nlast_name = \"b\"\ngroups = [\"Nope\\u001b[31mRED\"]\n\"\\u001b[5mblink\" = 1\n";
+    let dir = state_dir(&[("site.toml", site), ("bad\u{1b}[2Jname.toml", person)]);
+    let out = roster(dir.path(), &["validate"], &[]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        !out.all().contains('\u{1b}'),
+        "a raw ESC reached the terminal: {:?}",
+        out.all()
+    );
+    assert!(out.stderr.contains("Nope\\x1b[31mRED"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("bad\\x1b[2Jname.toml"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// `roster fmt` on a file that is not TOML names the place, and neither
+/// quotes the line (it may hold a secret written inline) nor lets a
+/// control character in it reach the terminal.
+#[test]
+fn fmt_reports_a_syntax_error_by_place_without_quoting_the_line() {
+    let dir = state_dir(&[(
+        "site.toml",
+        "[sites.acme]\nprovider = \"periscope\"\napi_key = \"hunter2SECRETVALUE\" x\n# \u{1b}[2J\n",
+    )]);
+    let out = roster(dir.path(), &["fmt"], &[]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(!out.all().contains("hunter2SECRETVALUE"), "{}", out.all());
+    assert!(!out.all().contains('\u{1b}'), "{:?}", out.all());
+    assert!(out.stderr.contains("site.toml:3:"), "{}", out.stderr);
+}

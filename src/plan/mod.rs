@@ -1,10 +1,15 @@
 //! The plan: what must change on each site for the live state to match the
 //! desired state. Computed by a pure function (`diff::plan`), no I/O.
 
+pub mod cost;
 mod diff;
+pub mod effective;
+pub mod expiry;
 mod fingerprint;
 mod guards;
+pub mod insight;
 mod saved;
+pub mod seats;
 mod sigma_org;
 #[cfg(test)]
 mod tests;
@@ -303,6 +308,8 @@ pub struct SitePlan {
     pub unneeded_allowances: Vec<UnneededAllowance>,
     /// Fingerprint of the live state the plan was computed from.
     pub fingerprint: String,
+    /// Seats, expiring access, effective access (see `insight.rs`).
+    pub insight: insight::Insight,
 }
 
 /// The plan for every site.

@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod escape;
+pub mod insight;
 pub mod json;
 pub mod markdown;
 pub mod text;

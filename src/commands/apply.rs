@@ -206,10 +206,11 @@ async fn apply(
     let report = carry_out(plan, &computed, targets, context).await?;
     if !json {
         print_report(&crate::render::apply::report(&report), args.format)?;
-        out!(
+        // After the report, with the notices: what each site was sent.
+        stderr_text!(
             "{}",
-            super::insight::requests_sent(plan, targets, &computed.sites)
-        )?;
+            super::insight::requests_sent(plan, targets, &computed.sites, args.dry_run)
+        );
     }
     finish(&report, &computed, &ending)
 }

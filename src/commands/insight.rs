@@ -116,6 +116,7 @@ pub(super) fn requests_sent(
     plan: &Plan,
     targets: &super::target::Targets,
     sites: &[usize],
+    dry_run: bool,
 ) -> String {
     let mut out = String::new();
     for (site_plan, i) in plan.sites.iter().zip(sites) {
@@ -123,9 +124,11 @@ pub(super) fn requests_sent(
             continue;
         }
         let r = targets.clients[*i].requests();
+        // The estimate is a real run's: a dry run sends other writes.
         let estimated = site_plan
             .insight
             .cost
+            .filter(|_| !dry_run)
             .map(|c| format!(" (the plan estimated {})", c.requests()))
             .unwrap_or_default();
         out.push_str(&format!(

@@ -162,7 +162,6 @@ fn updates_each_field() {
     Plan: 0 to create, 2 to update, 0 to delete.
 
     site acme (periscope) — 0 to create, 2 to update, 0 to delete
-      seats: sql 2 → 2
       ~ group Analysts
           access: "view" → "sql"
       ~ user  ada@acme.com
@@ -215,7 +214,6 @@ fn membership_changes_ignore_all_users_and_case() {
     Plan: 0 to create, 1 to update, 0 to delete.
 
     site acme (periscope) — 0 to create, 1 to update, 0 to delete
-      seats: sql 3 → 3
       ~ user  ada@acme.com
           groups: +Finance -Ops
     ");
@@ -332,7 +330,6 @@ fn renames_via_previous_names_and_carries_memberships() {
     Plan: 0 to create, 1 to update, 0 to delete.
 
     site acme (periscope) — 0 to create, 1 to update, 0 to delete
-      seats: sql 2 → 2
       ~ group Growth
           name: "Marketing" → "Growth"
     "#);
@@ -846,7 +843,6 @@ fn periscope_groups_match_after_nfc() {
     Plan: 0 to create, 1 to update, 0 to delete.
 
     site acme (periscope) — 0 to create, 1 to update, 0 to delete
-      seats: sql 1 → 1
       ~ group Café Crew
           name: "cafe\u{301}-crew" → "Café Crew"
     "#);

@@ -23,13 +23,14 @@ fn seats_of(site: &SitePlan) -> Option<String> {
 /// type over the budget.
 pub fn text_seats(site: &SitePlan) -> String {
     let mut out = String::new();
-    // Seats matter where something changes or a budget is set.
-    let budgeted = site.insight.seats.iter().any(|c| c.budget.is_some());
-    if let Some(seats) = seats_of(site).filter(|_| budgeted || !site.changes.is_empty()) {
+    // Seats are shown where a count changes or a budget is set; the
+    // markdown and JSON plans always have them.
+    let seats = &site.insight.seats;
+    let shown = seats
+        .iter()
+        .any(|c| c.budget.is_some() || c.before != c.after);
+    if let Some(seats) = seats_of(site).filter(|_| shown) {
         let _ = writeln!(out, "  seats: {seats}");
-    }
-    if let Some(cost) = &site.insight.cost {
-        let _ = writeln!(out, "  apply sends {}", cost.describe());
     }
     for c in site.insight.over_budget() {
         let _ = writeln!(
@@ -153,7 +154,7 @@ pub fn markdown_effective(plan: &Plan) -> String {
         );
     }
     format!(
-        "<details><summary>Effective access after the plan ({} {})</summary>\n\n{body}\n</details>\n\n",
+        "**Effective access after the plan** ({} {}):\n\n{body}\n",
         all.len(),
         if all.len() == 1 { "person" } else { "people" }
     )

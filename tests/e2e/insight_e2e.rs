@@ -85,14 +85,14 @@ fn a_seat_budget_overrun_is_refused_by_plan_and_apply_with_no_write() {
     let plan = plan_in(dir.path(), &sb.url, "text");
     assert_eq!(plan.code, 1, "{}", plan.all());
     let head: Vec<&str> = plan.stdout.lines().take(6).collect();
-    insta::assert_snapshot!(head.join("\n"), @"
+    insta::assert_snapshot!(head.join("\n"), @r#"
     Plan: 2 to create, 5 to update, 2 to delete.
 
     site acme-sigma (sigma) — 2 to create, 5 to update, 2 to delete
       seats: Admin 2 → 2, Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 3
       ! seats over budget: 5 Creator after the plan, budget 4 (seats.Creator)
-      apply sends 20 requests (10 reads, 10 writes), no max_requests_per_second: as fast as the site answers
-    ");
+      + group Data Engineering  description="Pipelines and models"
+    "#);
     insta::assert_snapshot!(plan.stderr, @r"
     error: 1 seat budget exceeded; apply will refuse this plan:
       site `acme-sigma`: 5 Creator seats after the plan, budget 4 (seats.Creator)
@@ -180,8 +180,6 @@ groups = [{{ name = "Analysts", expires = {soon} }}]
     Plan: 0 to create, 1 to update, 0 to delete.
 
     site acme (periscope) — 0 to create, 1 to update, 0 to delete
-      seats: sql 11 → 11
-      apply sends 3 requests (2 reads, 1 write), no max_requests_per_second: as fast as the site answers
       ~ user  alan@acme.com
           groups: -Finance
       = kept 2 groups (not declared, unmanaged_groups = "keep"): Contractors, Marketing
@@ -394,13 +392,11 @@ expires = 2099-12-31
     ");
 }
 
-/// The plan's `apply sends N requests` for its only site.
-fn estimated_requests(plan_text: &str) -> u64 {
-    let line = plan_text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("apply sends "))
-        .unwrap_or_else(|| panic!("no estimate in:\n{plan_text}"));
-    line.split(' ').next().unwrap().parse().unwrap()
+/// The JSON plan's estimate of the requests apply sends its only site.
+fn estimated_requests(plan_json: &str) -> u64 {
+    let doc: serde_json::Value = serde_json::from_str(plan_json).unwrap();
+    let cost = &doc["sites"][0]["cost"];
+    cost["reads"].as_u64().unwrap() + cost["writes"].as_u64().unwrap()
 }
 
 /// Requests that reached the sandbox since `from` of its log, the Sigma
@@ -423,7 +419,15 @@ fn the_request_estimate_is_what_apply_then_sends_on_periscope_and_sigma() {
         let dir = tempfile::tempdir().unwrap();
         let plan = roster(
             dir.path(),
-            &["plan", "--sandbox-url", &sb.url, "--state", state],
+            &[
+                "plan",
+                "--sandbox-url",
+                &sb.url,
+                "--state",
+                state,
+                "--format",
+                "json",
+            ],
             &[],
         );
         assert_eq!(plan.code, 0, "{}", plan.all());
@@ -438,7 +442,7 @@ fn the_request_estimate_is_what_apply_then_sends_on_periscope_and_sigma() {
         let sent = api_requests_since(&sb, before);
         assert_eq!(sent, estimate, "{state}: {}", plan.stdout);
         let line = format!("{sent} sent, 0 retried (the plan estimated {estimate}).");
-        assert!(apply.stdout.contains(&line), "{}", apply.stdout);
+        assert!(apply.stderr.contains(&line), "{}", apply.stderr);
     }
 }
 
@@ -446,8 +450,12 @@ fn the_request_estimate_is_what_apply_then_sends_on_periscope_and_sigma() {
 fn the_estimate_says_how_long_at_the_site_s_request_budget() {
     let sb = seeded_sandbox();
     let dir = sigma_example_with("max_requests_per_second = 4");
-    let plan = plan_in(dir.path(), &sb.url, "text");
+    let plan = plan_in(dir.path(), &sb.url, "markdown");
     assert_eq!(plan.code, 0, "{}", plan.all());
-    let line = plan.stdout.lines().nth(4).unwrap();
-    insta::assert_snapshot!(line, @"  apply sends 20 requests (10 reads, 10 writes), at least 5 s at max_requests_per_second = 4");
+    let row = plan
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("| acme-sigma | Admin"))
+        .unwrap();
+    insta::assert_snapshot!(row, @"| acme-sigma | Admin 2 → 2, Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 3 | 20 requests (10 reads, 10 writes), at least 5 s at max_requests_per_second = 4 |");
 }

@@ -147,12 +147,8 @@ fn periscope_state(url: &str, people: &str) -> tempfile::TempDir {
 
 const KEY: [(&str, &str); 1] = [("ACME_KEY", "sandbox-periscope-key")];
 
-#[test]
-fn expired_people_and_memberships_are_removed_and_near_expiry_is_noted() {
-    let sb = seeded_sandbox();
-    let soon = today() + chrono::Days::new(3);
-    let people = format!(
-        r#"[[users]]
+/// A person whose access ended, and a membership that ended.
+const EXPIRED: &str = r#"[[users]]
 email = "katherine@acme.com"
 first_name = "Katherine"
 last_name = "Johnson"
@@ -163,8 +159,15 @@ expires = 2020-01-01
 email = "alan@acme.com"
 first_name = "Alan"
 last_name = "Turing"
-groups = ["Analysts", {{ name = "Finance", expires = 2020-01-01 }}]
+groups = ["Analysts", { name = "Finance", expires = 2020-01-01 }]
+"#;
 
+#[test]
+fn expired_people_and_memberships_are_removed_and_near_expiry_is_noted() {
+    let sb = seeded_sandbox();
+    let soon = today() + chrono::Days::new(3);
+    let people = format!(
+        r#"{EXPIRED}
 [[users]]
 email = "grace@acme.com"
 first_name = "Grace"
@@ -197,20 +200,7 @@ groups = [{{ name = "Analysts", expires = {soon} }}]
 #[test]
 fn an_expired_person_is_removed_by_the_site_s_rule_and_apply_removes_them() {
     let sb = seeded_sandbox();
-    let people = r#"[[users]]
-email = "katherine@acme.com"
-first_name = "Katherine"
-last_name = "Johnson"
-groups = ["Finance"]
-expires = 2020-01-01
-
-[[users]]
-email = "alan@acme.com"
-first_name = "Alan"
-last_name = "Turing"
-groups = ["Analysts", { name = "Finance", expires = 2020-01-01 }]
-"#;
-    let dir = periscope_state(&sb.url, people);
+    let dir = periscope_state(&sb.url, EXPIRED);
     // Undeclared people are removed on this site: the expired one is too.
     let site = std::fs::read_to_string(dir.path().join("state/roster.toml"))
         .unwrap()
@@ -458,4 +448,36 @@ fn the_estimate_says_how_long_at_the_site_s_request_budget() {
         .find(|l| l.starts_with("| acme-sigma | Admin"))
         .unwrap();
     insta::assert_snapshot!(row, @"| acme-sigma | Admin 2 → 2, Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 3 | 20 requests (10 reads, 10 writes), at least 5 s at max_requests_per_second = 4 |");
+}
+
+#[test]
+fn the_markdown_and_json_plans_show_what_each_changed_person_ends_up_with() {
+    let sb = seeded_sandbox();
+    let people = r#"[[users]]
+email = "alan@acme.com"
+first_name = "Alan"
+last_name = "Turing"
+groups = ["Analysts", { name = "Finance", expires = 2099-01-31 }, "Data"]
+
+[[groups]]
+name = "Data"
+access = "discovery"
+"#;
+    let dir = periscope_state(&sb.url, people);
+    let md = roster(dir.path(), &["plan", "--format", "markdown"], &KEY);
+    assert_eq!(md.code, 0, "{}", md.all());
+    let section: Vec<&str> = md
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("**Effective access"))
+        .take(3)
+        .collect();
+    insta::assert_snapshot!(section.join("\n"), @"
+    **Effective access after the plan** (1 person):
+
+    - **alan&#64;&#8203;acme.com** on acme: access level discovery: through Analysts, through Data; group Analysts: direct; group Finance: direct, until 2099-01-31; group Data: direct
+    ");
+    let json = roster(dir.path(), &["plan", "--format", "json"], &KEY);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    insta::assert_snapshot!(serde_json::to_string(&doc["sites"][0]["effective"]).unwrap(), @r#"[{"email":"alan@acme.com","held":[{"kind":"access_level","sources":[{"group":"Analysts","via":"through"},{"group":"Data","via":"through"}],"value":"discovery"},{"kind":"group","sources":[{"via":"direct"}],"value":"Analysts"},{"kind":"group","sources":[{"via":"direct"}],"until":"2099-01-31","value":"Finance"},{"kind":"group","sources":[{"via":"direct"}],"value":"Data"}]}]"#);
 }

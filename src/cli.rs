@@ -95,6 +95,9 @@ pub enum Command {
     /// Remove the apply lock (or a sandbox data file's lock) left by a run
     /// that was killed.
     ForceUnlock(ForceUnlockArgs),
+    /// What one person gets on each site (account type or access level,
+    /// groups, and why), from the declared state; contacts nothing.
+    Explain(ExplainArgs),
 }
 
 const PLAN_EXAMPLES: &str = "\
@@ -177,6 +180,12 @@ impl Cli {
         let mut matches = command().try_get_matches()?;
         Cli::from_arg_matches_mut(&mut matches)
     }
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The person's email (compared ignoring case).
+    pub email: String,
 }
 
 #[derive(Debug, Args)]

@@ -282,6 +282,10 @@ pub struct Site {
     /// How long one request keeps trying while the site answers 429.
     pub patience_seconds: u64,
     pub config: SiteConfig,
+    /// `seats`: the most people of each account type or access level.
+    pub seats: std::collections::BTreeMap<String, u64>,
+    /// `expiry_notice_days`: how far ahead expiring access is noted.
+    pub expiry_notice_days: u32,
 }
 
 impl Site {
@@ -334,6 +338,12 @@ pub struct DesiredUser {
     /// Sigma: the declared `kind` (`guest` or `internal`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<UserKind>,
+    /// `expires`: the last day of the person's access.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<chrono::NaiveDate>,
+    /// Memberships (of `groups`) with an `expires` date: group, last day.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub membership_expires: Vec<(String, chrono::NaiveDate)>,
 }
 
 /// A group as declared for one site.

@@ -188,6 +188,12 @@ async fn apply(
         ending.emit(ApplyStatus::Refused, None)?;
         return Err(refused);
     }
+    if let Err(refused) =
+        super::insight::refuse_over_budget(plan, "refusing to apply; nothing was changed")
+    {
+        ending.emit(ApplyStatus::Refused, None)?;
+        return Err(refused);
+    }
     say_unreadable(&unreadable, json)?;
     if plan.is_empty() {
         if !json {
@@ -200,6 +206,11 @@ async fn apply(
     let report = carry_out(plan, &computed, targets, context).await?;
     if !json {
         print_report(&crate::render::apply::report(&report), args.format)?;
+        // After the report, with the notices: what each site was sent.
+        stderr_text!(
+            "{}",
+            super::insight::requests_sent(plan, targets, &computed.sites, args.dry_run)
+        );
     }
     finish(&report, &computed, &ending)
 }

@@ -23,6 +23,7 @@ mod export;
 mod fmt;
 mod force_unlock;
 mod import;
+mod insight;
 mod plan;
 mod sandbox;
 mod shell;
@@ -96,6 +97,7 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::Man => shell::man(),
         Command::Sites(args) => sites::run(&scope, args),
         Command::ForceUnlock(args) => force_unlock::run(&cli.state, args),
+        Command::Explain(args) => insight::explain(&scope, args),
     }
 }
 

@@ -51,6 +51,7 @@ pub(super) async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Sta
     }
     computed.require_every_site("the plan above covers the other sites")?;
     refuse_tripped_guards(plan, "apply will refuse this plan")?;
+    super::insight::refuse_over_budget(plan, "apply will refuse this plan")?;
     Ok(if args.detailed_exitcode && !plan.is_empty() {
         Status::Changes
     } else {
@@ -323,17 +324,27 @@ pub(super) async fn compute(desired: &DesiredState, targets: &Targets) -> Result
         );
     }
     let start = std::time::Instant::now();
-    let mut plan = crate::plan::plan_sites(readable.into_iter().zip(&live)).map_err(|errors| {
-        // Each error on its own line, whatever the live names in it hold.
-        let lines: Vec<String> = errors
-            .iter()
-            .map(|e| format!("  {}", crate::render::escape::visible(&e.to_string())))
-            .collect();
-        anyhow!(
-            "the plan cannot be made:\n{}\nnothing was changed",
-            lines.join("\n")
-        )
-    })?;
+    // Access past its `expires` date is planned as not declared.
+    let today = super::insight::today();
+    let resolved: Vec<_> = readable
+        .into_iter()
+        .map(|s| crate::plan::expiry::resolve(s, today))
+        .collect();
+    let mut plan =
+        crate::plan::plan_sites(resolved.iter().map(|(s, _)| s).zip(&live)).map_err(|errors| {
+            // Each error on its own line, whatever the live names in it hold.
+            let lines: Vec<String> = errors
+                .iter()
+                .map(|e| format!("  {}", crate::render::escape::visible(&e.to_string())))
+                .collect();
+            anyhow!(
+                "the plan cannot be made:\n{}\nnothing was changed",
+                lines.join("\n")
+            )
+        })?;
+    for (site_plan, (_, expiry)) in plan.sites.iter_mut().zip(resolved) {
+        site_plan.insight.expiry = expiry;
+    }
     for (site_plan, i) in plan.sites.iter_mut().zip(&sites) {
         targets.clients[*i]
             .deactivation_context(&mut site_plan.changes)
@@ -344,6 +355,9 @@ pub(super) async fn compute(desired: &DesiredState, targets: &Targets) -> Result
                     crate::render::escape::visible(&e.to_string())
                 )
             })?;
+    }
+    for (site_plan, i) in plan.sites.iter_mut().zip(&sites) {
+        super::insight::estimate_cost(site_plan, &targets.clients[*i], &desired.sites[*i].site);
     }
     tracing::debug!(
         changes = plan.sites.iter().map(|s| s.changes.len()).sum::<usize>(),

@@ -60,12 +60,16 @@ pub struct Imported {
 fn list(t: &Table, key: &str) -> Vec<String> {
     t.get(key)
         .and_then(Item::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(list_name).collect())
         .unwrap_or_default()
+}
+
+/// A list entry's name: a string, or a membership with a date
+/// (`{ name = "A", expires = ... }`).
+fn list_name(v: &Value) -> Option<String> {
+    v.as_str()
+        .or_else(|| v.as_inline_table()?.get("name")?.as_str())
+        .map(str::to_string)
 }
 
 fn sorted_keys(p: ProviderKind, names: &[String]) -> Vec<String> {
@@ -486,11 +490,7 @@ impl SiteImport {
             .and_then(|o| o.get(name))
             .and_then(|o| o.get("groups"))
             .and_then(Item::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect::<Vec<_>>()
-            });
+            .map(|a| a.iter().filter_map(list_name).collect::<Vec<_>>());
         let effective = override_groups.clone().unwrap_or_else(|| list(t, "groups"));
         if sorted_keys(self.p, &effective) != sorted_keys(self.p, groups) {
             if on_several || override_groups.is_some() {

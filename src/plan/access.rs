@@ -450,6 +450,8 @@ mod tests {
             safety: Default::default(),
             max_requests_per_second: None,
             patience_seconds: 60,
+            seats: Default::default(),
+            expiry_notice_days: 14,
             config: SiteConfig::Sigma(crate::provider::sigma::Settings {
                 client_id_from: crate::model::SecretSource::Env("ID".into()),
                 client_secret_from: crate::model::SecretSource::Env("SECRET".into()),

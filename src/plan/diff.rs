@@ -226,6 +226,11 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
         .collect();
     kept.sort_by(|a, b| (a.kind, a.reason, &a.key).cmp(&(b.kind, b.reason, &b.key)));
     let guarded = super::guards::check(site, live, &changes)?;
+    let insight = super::insight::Insight {
+        seats: super::seats::count(site, live, &changes),
+        effective: super::effective::of_changed(desired, &changes),
+        ..Default::default()
+    };
     Ok(SitePlan {
         site: site.name.clone(),
         provider: p,
@@ -235,6 +240,7 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
         guards: guarded.trips,
         unneeded_allowances: guarded.unneeded,
         fingerprint: fingerprint(p, live),
+        insight,
     })
 }
 

@@ -2,10 +2,15 @@
 //! desired state. Computed by a pure function (`diff::plan`), no I/O.
 
 pub mod access;
+pub mod cost;
 mod diff;
+pub mod effective;
+pub mod expiry;
 mod fingerprint;
 mod guards;
+pub mod insight;
 mod saved;
+pub mod seats;
 mod sigma_org;
 #[cfg(test)]
 mod tests;
@@ -315,6 +320,8 @@ pub struct SitePlan {
     pub unneeded_allowances: Vec<UnneededAllowance>,
     /// Fingerprint of the live state the plan was computed from.
     pub fingerprint: String,
+    /// Seats, expiring access, effective access (see `insight.rs`).
+    pub insight: insight::Insight,
 }
 
 /// The plan for every site.

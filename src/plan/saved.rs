@@ -217,6 +217,7 @@ mod tests {
             guards: vec![],
             unneeded_allowances: vec![],
             fingerprint: "live".into(),
+            insight: Default::default(),
         }
     }
 

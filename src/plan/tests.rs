@@ -16,6 +16,8 @@ fn site() -> Site {
         safety: Default::default(),
         max_requests_per_second: None,
         patience_seconds: 60,
+        seats: Default::default(),
+        expiry_notice_days: 14,
         config: SiteConfig::Periscope(crate::provider::periscope::Settings {
             slug: "acme".into(),
             api_key_from: crate::model::SecretSource::Env("ACME_API_KEY".into()),
@@ -34,6 +36,8 @@ fn user(email: &str, first: &str, last: &str, groups: &[&str]) -> DesiredUser {
         active: true,
         previous_emails: vec![],
         kind: None,
+        expires: None,
+        membership_expires: vec![],
     }
 }
 
@@ -125,6 +129,7 @@ fn creates_groups_and_users() {
     Plan: 2 to create, 0 to update, 0 to delete.
 
     site acme (periscope) — 2 to create, 0 to update, 0 to delete
+      seats: sql 1 → 2 (+1)
       + group Analysts  access=sql
       + user  grace@acme.com  first_name="Grace" last_name="Hopper" groups=[Analysts]
     "#);
@@ -209,7 +214,7 @@ fn membership_changes_ignore_all_users_and_case() {
             .concat(),
         },
     );
-    insta::assert_snapshot!(out, @r"
+    insta::assert_snapshot!(out, @"
     Plan: 0 to create, 1 to update, 0 to delete.
 
     site acme (periscope) — 0 to create, 1 to update, 0 to delete
@@ -236,10 +241,11 @@ fn removes_undeclared_by_default_but_never_builtins_or_invited_by() {
             groups: [builtins(), vec![live_group("Old", "view")]].concat(),
         },
     );
-    insta::assert_snapshot!(out, @r"
+    insta::assert_snapshot!(out, @"
     Plan: 0 to create, 0 to update, 2 to delete.
 
     site acme (periscope) — 0 to create, 0 to update, 2 to delete
+      seats: sql 2 → 1 (−1)
       - user  tim@acme.com  (not declared; deleted permanently)
       - group Old  (not declared; deleted)
       = kept 1 user (the site's invited_by, never removed): admin@acme.com
@@ -298,7 +304,7 @@ fn emails_match_case_insensitively() {
             groups: builtins(),
         },
     );
-    insta::assert_snapshot!(out, @r"
+    insta::assert_snapshot!(out, @"
     No changes: the live state matches the declared state.
 
     site acme (periscope) — no changes
@@ -462,6 +468,8 @@ mod sigma {
             safety: Default::default(),
             max_requests_per_second: None,
             patience_seconds: 60,
+            seats: Default::default(),
+            expiry_notice_days: 14,
             config: SiteConfig::Sigma(crate::provider::sigma::Settings {
                 client_id_from: crate::model::SecretSource::Env("ID".into()),
                 client_secret_from: crate::model::SecretSource::Env("SECRET".into()),
@@ -556,6 +564,7 @@ mod sigma {
         Plan: 0 to create, 2 to update, 2 to delete.
 
         site org (sigma) — 0 to create, 2 to update, 2 to delete
+          seats: Admin 2 → 2, Creator 2 → 1 (−1), Viewer 2 → 2
           ~ user  barbara@new.io
               email: "barbara@old.io" → "barbara@new.io"
           ~ user  john@x.io
@@ -732,7 +741,7 @@ mod sigma {
         let p = Plan {
             sites: vec![plan_site(&site, &live(vec![old])).unwrap()],
         };
-        insta::assert_snapshot!(crate::render::text::render(&p, false), @r"
+        insta::assert_snapshot!(crate::render::text::render(&p, false), @"
         No changes: the live state matches the declared state.
 
         site org (sigma) — no changes
@@ -763,6 +772,7 @@ mod sigma {
         Plan: 0 to create, 1 to update, 0 to delete.
 
         site org (sigma) — 0 to create, 1 to update, 0 to delete
+          seats: Creator 0 → 1 (+1), Viewer 2 → 1 (−1)
           ~ user  barbara@new.io
               member_type: "Viewer" → "Creator"
           = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): barbara@scim.io
@@ -979,6 +989,48 @@ mod site_plan_snapshots {
             guards: [],
             unneeded_allowances: [],
             fingerprint: "4080e3f1f2be1e920f8b6898a37791b9539dad4914663f29a53debfe8c175be6",
+            insight: Insight {
+                seats: [
+                    SeatCount {
+                        kind: "sql",
+                        before: 1,
+                        after: 2,
+                        budget: None,
+                    },
+                ],
+                expiry: Expiry {
+                    expired: [],
+                    soon: [],
+                    notice_days: 0,
+                },
+                effective: [
+                    EffectiveAccess {
+                        email: "grace@acme.com",
+                        until: None,
+                        held: [
+                            Held {
+                                kind: AccessLevel,
+                                value: "sql",
+                                sources: [
+                                    Through(
+                                        "Analysts",
+                                    ),
+                                ],
+                                until: None,
+                            },
+                            Held {
+                                kind: Group,
+                                value: "Analysts",
+                                sources: [
+                                    Direct,
+                                ],
+                                until: None,
+                            },
+                        ],
+                    },
+                ],
+                cost: None,
+            },
         }
         "#);
     }
@@ -1054,6 +1106,48 @@ mod site_plan_snapshots {
             guards: [],
             unneeded_allowances: [],
             fingerprint: "3f5d819f5d52f93c76d47678b24e62e6d9334b38747d27651e104f5bb99cc70b",
+            insight: Insight {
+                seats: [
+                    SeatCount {
+                        kind: "sql",
+                        before: 3,
+                        after: 2,
+                        budget: None,
+                    },
+                ],
+                expiry: Expiry {
+                    expired: [],
+                    soon: [],
+                    notice_days: 0,
+                },
+                effective: [
+                    EffectiveAccess {
+                        email: "ada@acme.com",
+                        until: None,
+                        held: [
+                            Held {
+                                kind: AccessLevel,
+                                value: "view",
+                                sources: [
+                                    Through(
+                                        "Finance",
+                                    ),
+                                ],
+                                until: None,
+                            },
+                            Held {
+                                kind: Group,
+                                value: "Finance",
+                                sources: [
+                                    Direct,
+                                ],
+                                until: None,
+                            },
+                        ],
+                    },
+                ],
+                cost: None,
+            },
         }
         "#);
     }
@@ -1163,6 +1257,74 @@ mod site_plan_snapshots {
             guards: [],
             unneeded_allowances: [],
             fingerprint: "08a6235c03ee3938305081b6bdcc19ab1ee8011a996375c428c01e6cc9840066",
+            insight: Insight {
+                seats: [
+                    SeatCount {
+                        kind: "Creator",
+                        before: 0,
+                        after: 1,
+                        budget: None,
+                    },
+                    SeatCount {
+                        kind: "Viewer",
+                        before: 2,
+                        after: 1,
+                        budget: None,
+                    },
+                ],
+                expiry: Expiry {
+                    expired: [],
+                    soon: [],
+                    notice_days: 0,
+                },
+                effective: [
+                    EffectiveAccess {
+                        email: "boss@x.io",
+                        until: None,
+                        held: [
+                            Held {
+                                kind: AccountType,
+                                value: "Viewer",
+                                sources: [
+                                    Direct,
+                                ],
+                                until: None,
+                            },
+                            Held {
+                                kind: Group,
+                                value: "Analysts",
+                                sources: [
+                                    Direct,
+                                ],
+                                until: None,
+                            },
+                            Held {
+                                kind: Group,
+                                value: "Finance",
+                                sources: [
+                                    Direct,
+                                ],
+                                until: None,
+                            },
+                        ],
+                    },
+                    EffectiveAccess {
+                        email: "cy@x.io",
+                        until: None,
+                        held: [
+                            Held {
+                                kind: AccountType,
+                                value: "Creator",
+                                sources: [
+                                    Direct,
+                                ],
+                                until: None,
+                            },
+                        ],
+                    },
+                ],
+                cost: None,
+            },
         }
         "#);
     }
@@ -1219,6 +1381,46 @@ mod site_plan_snapshots {
             guards: [],
             unneeded_allowances: [],
             fingerprint: "845bd3e0c4910c839ee7c2401c90830b76d17347ece6e17d44959b707ebe3585",
+            insight: Insight {
+                seats: [
+                    SeatCount {
+                        kind: "Viewer",
+                        before: 2,
+                        after: 1,
+                        budget: None,
+                    },
+                ],
+                expiry: Expiry {
+                    expired: [],
+                    soon: [],
+                    notice_days: 0,
+                },
+                effective: [
+                    EffectiveAccess {
+                        email: "new@x.io",
+                        until: None,
+                        held: [
+                            Held {
+                                kind: AccountType,
+                                value: "Viewer",
+                                sources: [
+                                    Direct,
+                                ],
+                                until: None,
+                            },
+                            Held {
+                                kind: Group,
+                                value: "Finance",
+                                sources: [
+                                    Direct,
+                                ],
+                                until: None,
+                            },
+                        ],
+                    },
+                ],
+                cost: None,
+            },
         }
         "#);
     }

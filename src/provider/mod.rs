@@ -5,6 +5,7 @@
 //! write halves; `Client` dispatches to the right one.
 
 pub mod capabilities;
+pub mod cost;
 pub mod error;
 pub mod ids;
 pub mod lenient;
@@ -235,6 +236,20 @@ macro_rules! providers {
                     $(Client::$kind(c) => SiteClient::apply_changes(&**c, step).await),+
                 }
             }
+
+            /// The requests this client sent, and how many were retries.
+            pub fn requests(&self) -> cost::Requests {
+                match self {
+                    $(Client::$kind(c) => SiteClient::requests(&**c)),+
+                }
+            }
+
+            /// How many write requests applying `changes` sends.
+            pub fn write_requests(&self, changes: &[Change]) -> u64 {
+                match self {
+                    $(Client::$kind(c) => SiteClient::write_requests(&**c, changes)),+
+                }
+            }
         }
     };
 }
@@ -291,6 +306,17 @@ pub(crate) trait SiteClient: Sized {
 
     /// Carries out one step of a plan (see [`Client::apply_step`]).
     async fn apply_changes(&self, step: Step<'_>) -> Vec<Result<(), ProviderError>>;
+
+    /// The requests sent so far, and how many were retries.
+    fn requests(&self) -> cost::Requests {
+        cost::Requests::default()
+    }
+
+    /// How many write requests applying `changes` sends (one per change
+    /// unless the provider says otherwise).
+    fn write_requests(&self, changes: &[Change]) -> u64 {
+        changes.len() as u64
+    }
 }
 
 /// One step of a plan as a client carries it out (see [`Client::apply_step`]).

@@ -203,6 +203,9 @@ pub struct Pacer {
     successes: AtomicUsize,
     interval: Option<Duration>,
     next_start: Mutex<Instant>,
+    /// Requests sent, and of them the ones that were retries.
+    sent: std::sync::atomic::AtomicU64,
+    retries: std::sync::atomic::AtomicU64,
 }
 
 impl Pacer {
@@ -217,6 +220,24 @@ impl Pacer {
                 .filter(|r| *r > 0.0)
                 .map(|r| Duration::from_secs_f64(1.0 / r)),
             next_start: Mutex::new(Instant::now()),
+            sent: std::sync::atomic::AtomicU64::new(0),
+            retries: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// How many requests were sent so far, and how many were retries.
+    pub fn requests(&self) -> super::cost::Requests {
+        super::cost::Requests {
+            sent: self.sent.load(Ordering::Relaxed),
+            retried: self.retries.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Counts the tries of one request: each after the first is a retry.
+    pub fn tries(&self) -> Tries<'_> {
+        Tries {
+            pacer: self,
+            started: std::cell::Cell::new(false),
         }
     }
 
@@ -276,6 +297,21 @@ impl Pacer {
     }
 }
 
+/// The tries of one request (see [`Pacer::tries`]).
+pub struct Tries<'a> {
+    pacer: &'a Pacer,
+    started: std::cell::Cell<bool>,
+}
+
+impl Tries<'_> {
+    /// A try begins; every one after the first is counted as a retry.
+    pub fn next(&self) {
+        if self.started.replace(true) {
+            self.pacer.retries.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// What a site answered to one request.
 pub struct Answer {
     pub status: reqwest::StatusCode,
@@ -293,6 +329,7 @@ impl Pacer {
         request: reqwest::RequestBuilder,
     ) -> Result<Answer, reqwest::Error> {
         let turn = self.turn().await;
+        self.sent.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let response = request.send().await?;
         let status = response.status();

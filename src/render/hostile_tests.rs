@@ -105,6 +105,7 @@ pub(crate) fn plan_named(name: impl Fn(usize) -> String) -> Plan {
             guards: vec![],
             unneeded_allowances: vec![],
             fingerprint: "1f".repeat(32),
+            insight: Default::default(),
         }],
     }
 }

@@ -39,6 +39,9 @@ pub struct SiteDocument<'a> {
     pub guards: &'a [crate::plan::GuardTrip],
     /// `allow_*` acknowledgements in the state the plan does not need.
     pub unneeded_allowances: &'a [crate::plan::UnneededAllowance],
+    /// `seats`, `expiry` and `effective` (see the README, "JSON plans").
+    #[serde(flatten)]
+    pub insight: &'a crate::plan::insight::Insight,
 }
 
 #[derive(Debug, Serialize)]
@@ -186,6 +189,7 @@ fn site_document(site: &SitePlan) -> SiteDocument<'_> {
         notes: &site.notes,
         guards: &site.guards,
         unneeded_allowances: &site.unneeded_allowances,
+        insight: &site.insight,
     }
 }
 

@@ -66,6 +66,7 @@ pub fn render(plan: &Plan, fingerprint: &str, budget: usize, artifact: &str) -> 
         );
     }
     head.push('\n');
+    head.push_str(&super::insight::markdown_seats(plan));
     // The site's name is the one value in these messages: escaped for
     // markdown, it holds no backtick, HTML, newline or link, in a code span
     // or out of one.
@@ -87,7 +88,8 @@ pub fn render(plan: &Plan, fingerprint: &str, budget: usize, artifact: &str) -> 
         let _ = writeln!(head, "> [!NOTE]\n> {unneeded}.\n");
     }
     let foot = format!(
-        "<sub>desired state `{}` · roster {}</sub>\n",
+        "{}<sub>desired state `{}` · roster {}</sub>\n",
+        super::insight::markdown_effective(plan),
         &fingerprint[..fingerprint.len().min(12)],
         env!("CARGO_PKG_VERSION")
     );

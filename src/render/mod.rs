@@ -3,6 +3,7 @@
 pub mod access;
 pub mod apply;
 pub mod escape;
+pub mod insight;
 pub mod json;
 pub mod markdown;
 pub mod text;

@@ -49,6 +49,7 @@ fn plan() -> Plan {
                     found_as: None,
                 }],
                 fingerprint: "1f".repeat(32),
+                insight: Default::default(),
             },
             SitePlan {
                 site: "acme-sigma".into(),
@@ -70,6 +71,7 @@ fn plan() -> Plan {
                     allowed: 40,
                 }],
                 fingerprint: "2e".repeat(32),
+                insight: Default::default(),
             },
         ],
     }
@@ -242,7 +244,14 @@ fn json() {
             }
           ],
           "guards": [],
-          "unneeded_allowances": []
+          "unneeded_allowances": [],
+          "seats": [],
+          "expiry": {
+            "expired": [],
+            "soon": [],
+            "notice_days": 0
+          },
+          "effective": []
         },
         {
           "site": "acme-sigma",
@@ -285,7 +294,14 @@ fn json() {
               "kind": "removals",
               "allowed": 40
             }
-          ]
+          ],
+          "seats": [],
+          "expiry": {
+            "expired": [],
+            "soon": [],
+            "notice_days": 0
+          },
+          "effective": []
         }
       ]
     }

@@ -84,6 +84,7 @@ fn render_site(out: &mut String, site: &SitePlan, st: &Styles) {
             .apply_to(format!("site {} ({})", Text(&site.site), site.provider)),
         st.dim.apply_to(format!("— {counts}"))
     );
+    out.push_str(&super::insight::text_seats(site));
     render_site_body(out, site, st);
 }
 
@@ -101,6 +102,7 @@ fn render_site_body(out: &mut String, site: &SitePlan, st: &Styles) {
         let unneeded = escape::visible(&unneeded.to_string());
         let _ = writeln!(out, "{}", st.dim.apply_to(format!("  note: {unneeded}")));
     }
+    out.push_str(&super::insight::text_expiry(site));
 }
 
 /// One site's lines (changes, then kept objects), without colour or header.

@@ -80,7 +80,14 @@ fn normalize_entry(t: &mut Table) {
                 normalize_email(v);
             }
         }
-        let sort_key = |v: &Value| v.as_str().map(|s| (s.to_lowercase(), s.to_string()));
+        // A membership with a date (`{ name = "A", expires = ... }`) sorts by its name.
+        let sort_key = |v: &Value| match v.as_str() {
+            Some(s) => Some((s.to_lowercase(), s.to_string())),
+            None => {
+                let name = v.as_inline_table()?.get("name")?.as_str()?;
+                Some((name.to_lowercase(), v.clone().decorated("", "").to_string()))
+            }
+        };
         let before: Vec<_> = list.iter().map(sort_key).collect();
         let mut after = before.clone();
         after.sort();

@@ -10,6 +10,7 @@ mod diagnostic;
 mod discover;
 pub mod edit;
 pub mod format;
+pub(crate) mod insight;
 mod load;
 mod schema;
 mod site;

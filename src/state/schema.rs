@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde::de::{self, MapAccess, Visitor};
 use toml::Spanned;
 
+pub use super::insight::GroupRef;
 use crate::model::{Access, Unmanaged, Visibility};
 
 // Only used to describe the files as a JSON Schema; loading reads each
@@ -115,6 +116,13 @@ pub struct SiteSpec {
     /// SCIM: where the bearer token comes from.
     #[schemars(with = "Option<SecretRef>")]
     pub token: Option<Spanned<SecretRef>>,
+    /// Seat budget: the most people of each account type (Sigma) or access
+    /// level (Periscope) the site may have after a plan.
+    #[schemars(with = "Option<BTreeMap<String, u64>>")]
+    pub seats: Option<Spanned<BTreeMap<Spanned<String>, Spanned<i64>>>>,
+    /// How many days ahead the plan notes access that expires (default 14).
+    #[schemars(with = "Option<u32>", range(max = 366))]
+    pub expiry_notice_days: Option<Spanned<i64>>,
 }
 
 /// What to do with undeclared workspaces.
@@ -163,10 +171,10 @@ pub struct UserSpec {
     pub email: Spanned<String>,
     pub first_name: String,
     pub last_name: String,
-    /// Groups (Periscope) or teams (Sigma) the person is in.
+    /// Groups (Periscope) or teams (Sigma) the person is in; a membership
+    /// that ends is written `{ name = "Contractors", expires = 2026-12-31 }`.
     #[serde(default)]
-    #[schemars(with = "Vec<String>")]
-    pub groups: Vec<Spanned<String>>,
+    pub groups: Vec<GroupRef>,
     /// The sites the person is on; default: every site.
     #[schemars(with = "Option<Vec<String>>")]
     pub sites: Option<Vec<Spanned<String>>>,
@@ -185,6 +193,9 @@ pub struct UserSpec {
     /// Sigma: `"guest"` creates the person as a guest.
     #[schemars(with = "Option<PersonKind>")]
     pub kind: Option<Spanned<String>>,
+    /// The last day of the person's access (a TOML date, 2026-12-31).
+    #[schemars(with = "Option<String>", extend("format" = "date"))]
+    pub expires: Option<Spanned<toml::value::Datetime>>,
 }
 
 #[derive(JsonSchema)]
@@ -204,8 +215,7 @@ pub struct OverrideSpec {
     /// The last name on that site.
     pub last_name: Option<String>,
     /// The groups on that site.
-    #[schemars(with = "Option<Vec<String>>")]
-    pub groups: Option<Vec<Spanned<String>>>,
+    pub groups: Option<Vec<GroupRef>>,
     /// The account type on that site (Sigma).
     #[schemars(with = "Option<String>")]
     pub member_type: Option<Spanned<String>>,
@@ -274,6 +284,8 @@ impl Fields for SiteSpec {
         "allow_workspace_deletions",
         "allow_grant_removals",
         "token",
+        "seats",
+        "expiry_notice_days",
     ];
 }
 
@@ -289,6 +301,7 @@ impl Fields for UserSpec {
         "previous_emails",
         "overrides",
         "kind",
+        "expires",
     ];
 }
 

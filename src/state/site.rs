@@ -128,6 +128,8 @@ pub(super) fn check_site(c: &mut Checker, name: &str, entry: &Entry<SiteSpec>) -
     let safety = safety(&mut s);
     let max_requests_per_second = request_budget(&mut s);
     let patience_seconds = check_patience(&mut s);
+    let seats = super::insight::seats(&mut s, provider.capabilities());
+    let expiry_notice_days = super::insight::notice_days(&mut s);
     if s.c.diagnostics.len() > before {
         return None;
     }
@@ -142,6 +144,8 @@ pub(super) fn check_site(c: &mut Checker, name: &str, entry: &Entry<SiteSpec>) -
         unmanaged_users: spec.unmanaged_users,
         unmanaged_groups: spec.unmanaged_groups,
         config: settings.config,
+        seats,
+        expiry_notice_days,
     })
 }
 

@@ -92,6 +92,10 @@ pub(super) const CHECKS: &[NamedCheck] = &[
         "grants name declared teams, people and permissions",
         super::access::access_grants,
     ),
+    (
+        "expires dates are plain dates",
+        super::insight::expiry_dates,
+    ),
 ];
 
 /// Group names are compared the strictest way any provider does.
@@ -349,6 +353,17 @@ fn desired_user(spec: &UserSpec, groups: &GroupIndex, site: &Site) -> DesiredUse
             .map(|e| e.get_ref().trim().to_string())
             .collect(),
         kind: spec.kind.as_ref().map(|k| UserKind::parse(k.get_ref())),
+        expires: spec
+            .expires
+            .as_ref()
+            .and_then(|e| super::insight::plain_date(e.get_ref())),
+        membership_expires: group_list
+            .iter()
+            .filter_map(|g| {
+                let on = super::insight::plain_date(g.expires.as_ref()?.get_ref())?;
+                Some((canonical_group(g.get_ref(), groups, site.provider), on))
+            })
+            .collect(),
     }
 }
 

@@ -117,7 +117,7 @@ fn apply_report_writes_the_json_beside_the_text_run() {
     );
     assert_eq!(
         out.stderr,
-        "Wrote the apply result to result.json.\nerror: 1 of 4 changes failed; see the report above\n"
+        "Requests to acme: 5 sent, 0 retried (the plan estimated 6).\nWrote the apply result to result.json.\nerror: 1 of 4 changes failed; see the report above\n"
     );
     let text = std::fs::read_to_string(dir.path().join("result.json")).unwrap();
     let doc: Value = serde_json::from_str(&text).unwrap();
@@ -204,10 +204,10 @@ fn no_progress_and_no_colour_when_stderr_is_not_a_terminal() {
     assert!(!plan.all().contains('\u{1b}'), "{:?}", plan.stderr);
     let apply = roster_piped(dir.path(), &["apply", "--yes"]);
     assert_eq!(apply.code, 1);
-    // No bar, no spinner, no cursor movement: only the error.
+    // No bar, no spinner, no cursor movement: the requests sent, the error.
     assert_eq!(
         apply.stderr,
-        "error: 1 of 4 changes failed; see the report above\n"
+        "Requests to acme: 5 sent, 0 retried (the plan estimated 6).\nerror: 1 of 4 changes failed; see the report above\n"
     );
     assert!(!apply.stdout.contains('\u{1b}'));
 }

@@ -64,6 +64,7 @@ fn a_sigma_batch_update_csv_edits_the_state_and_applies() {
     Plan: 2 to create, 7 to update, 2 to delete.
 
     site acme-sigma (sigma) — 2 to create, 7 to update, 2 to delete
+      seats: Admin 2 → 2, Creator 3 → 3, Explorer 1 → 0 (−1), none 0 → 1 (+1), Viewer 3 → 4 (+1)
       + group Data Engineering  description="Pipelines and models"
       ~ group Growth Marketing
           name: "Marketing" → "Growth Marketing"
@@ -145,6 +146,7 @@ fn a_removal_csv_removes_the_people_it_lists() {
     Plan: 2 to create, 4 to update, 4 to delete.
 
     site acme-sigma (sigma) — 2 to create, 4 to update, 4 to delete
+      seats: Admin 2 → 2, Creator 3 → 3, Explorer 1 → 0 (−1), Viewer 3 → 3
       + group Data Engineering  description="Pipelines and models"
       ~ group Growth Marketing
           name: "Marketing" → "Growth Marketing"

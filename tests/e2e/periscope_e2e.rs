@@ -17,6 +17,7 @@ fn the_readme_plan_shows_creates_updates_and_removals() {
     Plan: 4 to create, 5 to update, 3 to delete.
 
     site acme (periscope) — 4 to create, 5 to update, 3 to delete
+      seats: sql 11 → 12 (+1)
       + group Data Engineering  access=sql
       ~ group Analysts
           access: "discovery" → "sql"
@@ -64,6 +65,7 @@ fn detailed_exit_codes_say_whether_anything_would_change() {
     Plan: 4 to create, 5 to update, 3 to delete.
 
     site acme (periscope) — 4 to create, 5 to update, 3 to delete
+      seats: sql 11 → 12 (+1)
       + group Data Engineering  access=sql
       ~ group Analysts
           access: "discovery" → "sql"
@@ -97,6 +99,7 @@ fn detailed_exit_codes_say_whether_anything_would_change() {
       ok      group Contractors deleted
     Apply finished: 12 applied, 0 failed, 0 skipped.
     --- stderr
+    Requests to acme: 14 sent, 0 retried (the plan estimated 14).
     "#);
     let again = plan(&[]);
     assert_eq!(again.code, 0, "{}", again.all());
@@ -232,6 +235,7 @@ fn dry_run_sends_test_mode_and_changes_nothing() {
     Plan: 4 to create, 5 to update, 3 to delete.
 
     site acme (periscope) — 4 to create, 5 to update, 3 to delete
+      seats: sql 11 → 12 (+1)
       + group Data Engineering  access=sql
       ~ group Analysts
           access: "discovery" → "sql"
@@ -267,6 +271,7 @@ fn dry_run_sends_test_mode_and_changes_nothing() {
       ok      group Contractors (accepted with test_mode=true; nothing changed)
     Dry run finished: 9 accepted with test_mode=true, 0 failed, 3 not sent; nothing was changed.
     --- stderr
+    Requests to acme: 11 sent, 0 retried.
     "#);
 }
 
@@ -292,6 +297,7 @@ fn apply_without_a_terminal_needs_yes() {
     Plan: 4 to create, 5 to update, 3 to delete.
 
     site acme (periscope) — 4 to create, 5 to update, 3 to delete
+      seats: sql 11 → 12 (+1)
       + group Data Engineering  access=sql
       ~ group Analysts
           access: "discovery" → "sql"
@@ -410,7 +416,7 @@ Run `roster plan` to see what is left, then `roster apply` again to finish.
     );
     assert_eq!(
         out.stderr,
-        "error: 1 of 4 changes failed; see the report above\n"
+        "Requests to acme: 5 sent, 0 retried (the plan estimated 6).\nerror: 1 of 4 changes failed; see the report above\n"
     );
     let emails = live_emails(&sb);
     assert!(emails.contains(&"zoe@acme.com".to_string()));
@@ -433,6 +439,7 @@ fn fail_fast_stops_a_site_at_its_first_failure() {
     Plan: 3 to create, 1 to update, 0 to delete.
 
     site acme (periscope) — 3 to create, 1 to update, 0 to delete
+      seats: sql 11 → 13 (+2)
       + group GGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGG  access=view
       ~ user  ada@acme.com
           last_name: "Lovelace" → "King"
@@ -449,6 +456,7 @@ fn fail_fast_stops_a_site_at_its_first_failure() {
     Apply finished: 0 applied, 1 failed, 3 skipped.
     Run `roster plan` to see what is left, then `roster apply` again to finish.
     --- stderr
+    Requests to acme: 3 sent, 0 retried (the plan estimated 6).
     error: 1 of 4 changes failed; see the report above
     "#);
     assert_eq!(sb.sandbox.writes(), 0);

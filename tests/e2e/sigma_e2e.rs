@@ -81,6 +81,7 @@ fn the_sigma_example_plans_every_kind_of_change() {
     Plan: 2 to create, 5 to update, 2 to delete.
 
     site acme-sigma (sigma) — 2 to create, 5 to update, 2 to delete
+      seats: Admin 2 → 2, Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 3
       + group Data Engineering  description="Pipelines and models"
       ~ group Growth Marketing
           name: "Marketing" → "Growth Marketing"
@@ -190,6 +191,7 @@ fn apply_converges_with_renames_reactivation_and_handover() {
     Plan: 2 to create, 5 to update, 2 to delete.
 
     site acme-sigma (sigma) — 2 to create, 5 to update, 2 to delete
+      seats: Admin 2 → 2, Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 3
       + group Data Engineering  description="Pipelines and models"
       ~ group Growth Marketing
           name: "Marketing" → "Growth Marketing"
@@ -220,6 +222,7 @@ fn apply_converges_with_renames_reactivation_and_handover() {
       ok      group Old Team deleted
     Apply finished: 9 applied, 0 failed, 0 skipped.
     --- stderr
+    Requests to acme-sigma: 20 sent, 0 retried (the plan estimated 20).
     "#);
     converged_with_renames_reactivation_and_handover(&sb, &before);
 
@@ -274,6 +277,7 @@ groups = ["analysts"]
     Plan: 0 to create, 2 to update, 0 to delete.
 
     site acme-sigma (sigma) — 0 to create, 2 to update, 0 to delete
+      seats: Admin 2 → 2, Analyst Pro 0 → 1 (+1), Creator 3 → 3, Explorer 1 → 1, Viewer 3 → 2 (−1)
       ~ group analysts
           name: "Analysts" → "analysts"
           description: "People who write SQL" → "SQL writers"
@@ -532,12 +536,13 @@ fn every_page_of_thousands_of_members_is_read() {
         ("people.toml", &users),
     ]);
     let out = roster(dir.path(), &["plan"], &CREDS);
-    insta::assert_snapshot!(run_snapshot(&out), @r"
+    insta::assert_snapshot!(run_snapshot(&out), @"
     exit: 0
     --- stdout
     Plan: 0 to create, 0 to update, 1 to delete.
 
     site acme-sigma (sigma) — 0 to create, 0 to update, 1 to delete
+      seats: Admin 2 → 2, Viewer 2250 → 2249 (−1)
       - user  user2499@acme.com  (not declared; deactivated, 0 documents and 0 schedules to the API credentials' owner)
       = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
 
@@ -601,6 +606,7 @@ fn periscope_and_sigma_sites_in_one_plan() {
     Plan: 2 to create, 2 to update, 0 to delete.
 
     site acme (periscope) — 1 to create, 2 to update, 0 to delete
+      seats: sql 11 → 12 (+1)
       ~ group Analysts
           access: "discovery" → "sql"
       ~ user  ada@acme.com
@@ -611,6 +617,7 @@ fn periscope_and_sigma_sites_in_one_plan() {
       = kept 1 user (the site's invited_by, never removed): admin@acme.com
 
     site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
+      seats: Admin 2 → 2, Creator 3 → 4 (+1), Explorer 1 → 1, Viewer 3 → 3
       + user  linus@acme.com  first_name="Linus" last_name="Torvalds" member_type="Creator" groups=[Analysts]
       = kept 3 groups (not declared, unmanaged_groups = "keep"): Finance, Marketing, Old Team
       = kept 6 users (not declared, unmanaged_users = "keep"): admin@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, katherine@acme.com, tim@acme.com
@@ -665,6 +672,7 @@ fn a_dry_run_of_periscope_and_sigma_sites_says_what_each_can_check() {
     Plan: 2 to create, 2 to update, 0 to delete.
 
     site acme (periscope) — 1 to create, 2 to update, 0 to delete
+      seats: sql 11 → 12 (+1)
       ~ group Analysts
           access: "discovery" → "sql"
       ~ user  ada@acme.com
@@ -675,6 +683,7 @@ fn a_dry_run_of_periscope_and_sigma_sites_says_what_each_can_check() {
       = kept 1 user (the site's invited_by, never removed): admin@acme.com
 
     site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
+      seats: Admin 2 → 2, Creator 3 → 4 (+1), Explorer 1 → 1, Viewer 3 → 3
       + user  linus@acme.com  first_name="Linus" last_name="Torvalds" member_type="Creator" groups=[Analysts]
       = kept 3 groups (not declared, unmanaged_groups = "keep"): Finance, Marketing, Old Team
       = kept 6 users (not declared, unmanaged_users = "keep"): admin@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, katherine@acme.com, tim@acme.com
@@ -692,6 +701,8 @@ fn a_dry_run_of_periscope_and_sigma_sites_says_what_each_can_check() {
       skipped user linus@acme.com: not sent: Sigma has no server-side test mode, so a dry run sends it nothing
     Dry run finished: 3 accepted with test_mode=true, 0 failed, 1 not sent; nothing was changed.
     --- stderr
+    Requests to acme: 5 sent, 0 retried.
+    Requests to acme-sigma: 8 sent, 0 retried.
     "#);
     assert_eq!(sb.sandbox.writes(), 0);
 }
@@ -792,6 +803,7 @@ fn deactivation_can_archive_documents() {
     Plan: 0 to create, 0 to update, 6 to delete.
 
     site acme-sigma (sigma) — 0 to create, 0 to update, 6 to delete
+      seats: Admin 2 → 2, Creator 3 → 0 (−3), Explorer 1 → 0 (−1), Viewer 3 → 1 (−2)
       - user  ada@acme.com  (not declared; deactivated, 12 documents and 0 schedules archived)
       - user  alan@acme.com  (not declared; deactivated, 2 documents and 0 schedules archived)
       - user  barbara@old-acme.com  (not declared; deactivated, 1 document and 0 schedules archived)
@@ -811,6 +823,7 @@ fn deactivation_can_archive_documents() {
       ok      user tim@acme.com deactivated
     Apply finished: 6 applied, 0 failed, 0 skipped.
     --- stderr
+    Requests to acme-sigma: 26 sent, 0 retried (the plan estimated 26).
     "#);
     let after = org(&sb);
     // Ada 12 + Grace 7 + Alan 2 + Barbara 1 + Tim 4.

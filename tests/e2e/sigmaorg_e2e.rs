@@ -109,6 +109,7 @@ fn guests_and_embed_users_are_left_alone_unless_guests_are_to_be_deactivated() {
         "Plan: 0 to create, 0 to update, 1 to delete.
 
 site acme-sigma (sigma) — 0 to create, 0 to update, 1 to delete
+  seats: Admin 2 → 2, Viewer 3 → 2 (−1)
   - user  tom@acme.com  (not declared; deactivated, 0 documents and 0 schedules to admin@acme.com)
   = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
   = kept 1 user (a guest, not declared; unmanaged_guests = \"keep\"): gus@partner.io
@@ -128,6 +129,10 @@ Read 2 state files: 1 site, 1 person, 0 groups.
     | site | provider | users + | users ~ | users − | groups + | groups ~ | groups − |
     |---|---|--:|--:|--:|--:|--:|--:|
     | acme-sigma | sigma | 0 | 0 | 1 | 0 | 0 | 0 |
+
+    | site | seats before → after | apply sends |
+    |---|---|---|
+    | acme-sigma | Admin 2 → 2, Viewer 3 → 2 (−1) | 7 requests (6 reads, 1 write), no max_requests_per_second: as fast as the site answers |
 
     <details open><summary><b>acme-sigma</b> (sigma): 0 to create, 0 to update, 1 to delete</summary>
 
@@ -163,12 +168,13 @@ Read 2 state files: 1 site, 1 person, 0 groups.
     );
     let out = roster(dir.path(), &["apply", "--yes"], &CREDS);
     assert_eq!(out.code, 0, "{}", out.all());
-    insta::assert_snapshot!(run_snapshot(&out), @r"
+    insta::assert_snapshot!(run_snapshot(&out), @"
     exit: 0
     --- stdout
     Plan: 0 to create, 0 to update, 2 to delete.
 
     site acme-sigma (sigma) — 0 to create, 0 to update, 2 to delete
+      seats: Admin 2 → 2, Viewer 3 → 1 (−2)
       - user  gus@partner.io  (not declared; deactivated, 0 documents and 0 schedules to admin@acme.com)
       - user  tom@acme.com  (not declared; deactivated, 0 documents and 0 schedules to admin@acme.com)
       = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
@@ -179,6 +185,7 @@ Read 2 state files: 1 site, 1 person, 0 groups.
       ok      user tom@acme.com deactivated
     Apply finished: 2 applied, 0 failed, 0 skipped.
     --- stderr
+    Requests to acme-sigma: 10 sent, 0 retried (the plan estimated 10).
     ");
     let o = live(&sb);
     assert!(member(&o, "gus@partner.io").is_archived);
@@ -207,6 +214,7 @@ fn a_declared_guest_is_created_as_a_guest_without_an_invitation() {
     Plan: 1 to create, 0 to update, 0 to delete.
 
     site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
+      seats: Admin 2 → 2, none 0 → 1 (+1)
       + user  gail@partner.io  first_name="Gail" last_name="Guest" groups=[] kind=guest
       = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
 
@@ -424,6 +432,7 @@ admins = ["ada@acme.com"]
         r#"Plan: 1 to create, 0 to update, 0 to delete.
 
 site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
+  seats: Admin 2 → 2, none 0 → 1 (+1), Viewer 1 → 1
   + user  ada@acme.com  first_name="Ada" last_name="Lovelace" groups=[Analysts] admin_of=[Analysts]
   = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
   = team admins: not changed (Sigma's API sets isTeamAdmin only when it creates a member; change it in Sigma's UI):
@@ -527,6 +536,7 @@ fn a_deactivation_says_what_the_member_owns_and_archives_schedules_when_asked() 
         "Plan: 0 to create, 0 to update, 1 to delete.
 
 site acme-sigma (sigma) — 0 to create, 0 to update, 1 to delete
+  seats: Admin 2 → 2, Viewer 2 → 1 (−1)
   - user  tom@acme.com  (not declared; deactivated, 3 documents to admin@acme.com, 2 schedules archived)
   = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
 

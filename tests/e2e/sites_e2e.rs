@@ -83,6 +83,7 @@ fn one_person_on_three_sites_of_two_providers_in_one_apply() {
     Plan: 5 to create, 1 to update, 0 to delete.
 
     site acme (periscope) — 1 to create, 1 to update, 0 to delete
+      seats: sql 11 → 12 (+1)
       ~ group Analysts
           access: "discovery" → "sql"
       + user  newbie@acme.com  first_name="New" last_name="Bie" groups=[Analysts]
@@ -91,12 +92,14 @@ fn one_person_on_three_sites_of_two_providers_in_one_apply() {
       = kept 1 user (the site's invited_by, never removed): admin@acme.com
 
     site acme-eu (periscope) — 3 to create, 0 to update, 0 to delete
+      seats: sql 1 → 2 (+1)
       + group Analysts  access=sql
       + group Finance  access=view
       + user  newbie@acme.com  first_name="New" last_name="Bie" groups=[Analysts]
       = kept 1 user (the site's invited_by, never removed): admin@acme.com
 
     site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
+      seats: Admin 2 → 2, Creator 3 → 3, Explorer 1 → 1, Viewer 3 → 4 (+1)
       + user  newbie@acme.com  first_name="New" last_name="Bie" member_type="Viewer" groups=[Finance]
       = kept 2 groups (not declared, unmanaged_groups = "keep"): Marketing, Old Team
       = kept 7 users (not declared, unmanaged_users = "keep"): ada@acme.com, admin@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, katherine@acme.com, tim@acme.com
@@ -153,12 +156,14 @@ fn site_limits_every_command_to_some_sites() {
     Plan: 4 to create, 0 to update, 0 to delete.
 
     site acme-eu (periscope) — 3 to create, 0 to update, 0 to delete
+      seats: sql 1 → 2 (+1)
       + group Analysts  access=sql
       + group Finance  access=view
       + user  newbie@acme.com  first_name="New" last_name="Bie" groups=[Analysts]
       = kept 1 user (the site's invited_by, never removed): admin@acme.com
 
     site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
+      seats: Admin 2 → 2, Creator 3 → 3, Explorer 1 → 1, Viewer 3 → 4 (+1)
       + user  newbie@acme.com  first_name="New" last_name="Bie" member_type="Viewer" groups=[Finance]
       = kept 2 groups (not declared, unmanaged_groups = "keep"): Marketing, Old Team
       = kept 7 users (not declared, unmanaged_users = "keep"): ada@acme.com, admin@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, katherine@acme.com, tim@acme.com
@@ -256,6 +261,7 @@ fn a_site_that_fails_hides_nothing_of_the_others() {
     Plan: 2 to create, 1 to update, 0 to delete.
 
     site acme (periscope) — 1 to create, 1 to update, 0 to delete
+      seats: sql 11 → 12 (+1)
       ~ group Analysts
           access: "discovery" → "sql"
       + user  newbie@acme.com  first_name="New" last_name="Bie" groups=[Analysts]
@@ -264,6 +270,7 @@ fn a_site_that_fails_hides_nothing_of_the_others() {
       = kept 1 user (the site's invited_by, never removed): admin@acme.com
 
     site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
+      seats: Admin 2 → 2, Creator 3 → 3, Explorer 1 → 1, Viewer 3 → 4 (+1)
       + user  newbie@acme.com  first_name="New" last_name="Bie" member_type="Viewer" groups=[Finance]
       = kept 2 groups (not declared, unmanaged_groups = "keep"): Marketing, Old Team
       = kept 7 users (not declared, unmanaged_users = "keep"): ada@acme.com, admin@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, katherine@acme.com, tim@acme.com
@@ -290,6 +297,7 @@ fn an_apply_with_a_site_that_fails_applies_the_others() {
     Plan: 2 to create, 1 to update, 0 to delete.
 
     site acme (periscope) — 1 to create, 1 to update, 0 to delete
+      seats: sql 11 → 12 (+1)
       ~ group Analysts
           access: "discovery" → "sql"
       + user  newbie@acme.com  first_name="New" last_name="Bie" groups=[Analysts]
@@ -298,6 +306,7 @@ fn an_apply_with_a_site_that_fails_applies_the_others() {
       = kept 1 user (the site's invited_by, never removed): admin@acme.com
 
     site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
+      seats: Admin 2 → 2, Creator 3 → 3, Explorer 1 → 1, Viewer 3 → 4 (+1)
       + user  newbie@acme.com  first_name="New" last_name="Bie" member_type="Viewer" groups=[Finance]
       = kept 2 groups (not declared, unmanaged_groups = "keep"): Marketing, Old Team
       = kept 7 users (not declared, unmanaged_users = "keep"): ada@acme.com, admin@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, katherine@acme.com, tim@acme.com
@@ -313,6 +322,8 @@ fn an_apply_with_a_site_that_fails_applies_the_others() {
       ok      user newbie@acme.com created
     Apply finished: 3 applied, 0 failed, 0 skipped.
     --- stderr
+    Requests to acme: 4 sent, 0 retried (the plan estimated 4).
+    Requests to acme-sigma: 9 sent, 0 retried (the plan estimated 9).
     error: could not read the live state of 1 site:
       site `acme-eu`: list users: HTTP 401: invalid API key for site 'acme-eu' (the site refused the API key: check the value of EU_KEY and that `site` is the slug of the site's dashboard URLs)
     the changes of the other sites were applied

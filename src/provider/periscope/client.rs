@@ -102,6 +102,11 @@ impl PeriscopeClient {
         })
     }
 
+    /// The requests this client sent, and how many were retries.
+    pub fn requests(&self) -> crate::provider::cost::Requests {
+        self.pacer.requests()
+    }
+
     fn site_name(&self) -> &str {
         &self.name
     }
@@ -417,11 +422,15 @@ impl PeriscopeClient {
     async fn send(&self, call: Call<'_>) -> Result<bytes::Bytes, ProviderError> {
         let call = &call;
         let real = call.mode == Some(WriteMode::Real);
+        let tries = self.pacer.tries();
         self.retry
             .run(
                 &self.name,
                 call.action,
-                || self.send_once(call),
+                || {
+                    tries.next();
+                    self.send_once(call)
+                },
                 |f| async move {
                     let done = match call.effect {
                         Effect::Gone => f.attempt > 1 && f.status == Some(404),

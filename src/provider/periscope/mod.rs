@@ -72,6 +72,11 @@ impl SiteClient for PeriscopeClient {
         self.fetch().await
     }
 
+    /// One request per change (the default `write_requests`).
+    fn requests(&self) -> crate::provider::cost::Requests {
+        PeriscopeClient::requests(self)
+    }
+
     async fn apply_changes(&self, step: Step<'_>) -> Vec<Result<(), ProviderError>> {
         let Step {
             changes,

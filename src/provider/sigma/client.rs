@@ -96,6 +96,11 @@ impl SigmaClient {
     /// writes after a 429, a 5xx or a lost connection. A create whose answer
     /// was lost is never sent again blindly: the site is read first, and if
     /// the member or team is there, that is the answer.
+    /// The requests this client sent, and how many were retries.
+    pub fn requests(&self) -> crate::provider::cost::Requests {
+        self.pacer.requests()
+    }
+
     pub(super) async fn send(&self, call: &Call<'_>) -> Result<Value, ProviderError> {
         self.send_as(call).await
     }
@@ -105,11 +110,15 @@ impl SigmaClient {
         &self,
         call: &Call<'_>,
     ) -> Result<T, ProviderError> {
+        let tries = self.pacer.tries();
         self.retry
             .run(
                 &self.name,
                 call.action,
-                || async { self.decode(call.action, &self.send_once(call).await?) },
+                || {
+                    tries.next();
+                    async { self.decode(call.action, &self.send_once(call).await?) }
+                },
                 |f| async move {
                     let found = match call.effect {
                         Effect::Gone if f.attempt > 1 && f.status == Some(404) => Some(Value::Null),

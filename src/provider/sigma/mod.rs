@@ -85,6 +85,14 @@ impl SiteClient for SigmaClient {
         self.fetch().await
     }
 
+    fn requests(&self) -> crate::provider::cost::Requests {
+        SigmaClient::requests(self)
+    }
+
+    fn write_requests(&self, changes: &[Change]) -> u64 {
+        write::requests_for(changes)
+    }
+
     /// Reads the documents and schedules of each member the plan
     /// deactivates; only those members are read.
     async fn deactivation_context(&self, changes: &mut [Change]) -> Result<(), ProviderError> {

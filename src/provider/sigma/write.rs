@@ -577,3 +577,43 @@ fn member_update_body(change: &Change) -> Map<String, Value> {
     }
     body
 }
+
+/// How many write requests carrying out `changes` (a site's plan, in its
+/// order) sends, as [`SigmaClient::apply_step`] sends them: one per change
+/// that has a body to send, and per step one per team whose members change
+/// (more past `MEMBERS_PER_REQUEST`).
+pub(super) fn requests_for(changes: &[Change]) -> u64 {
+    let mut requests = 0;
+    for step in changes.chunk_by(|a, b| a.step() == b.step()) {
+        let mut teams: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for change in step {
+            requests += u64::from(sends_itself(change));
+            if let Change::UpdateUser {
+                groups: Some(m), ..
+            } = change
+            {
+                for g in &m.added {
+                    teams.entry(ProviderKind::Sigma.group_key(g)).or_default().0 += 1;
+                }
+                for g in &m.removed {
+                    teams.entry(ProviderKind::Sigma.group_key(g)).or_default().1 += 1;
+                }
+            }
+        }
+        requests += teams
+            .values()
+            .map(|(add, remove)| add.max(remove).div_ceil(MEMBERS_PER_REQUEST) as u64)
+            .sum::<u64>();
+    }
+    requests
+}
+
+/// Whether a change is a request of its own (an update of memberships
+/// only is sent in its step's team batches; a delete is refused unsent).
+fn sends_itself(change: &Change) -> bool {
+    match change {
+        Change::UpdateUser { .. } => !member_update_body(change).is_empty(),
+        Change::DeleteUser { .. } => false,
+        _ => true,
+    }
+}

@@ -1,0 +1,273 @@
+//! The state's answers to an admin's questions (issue 15): `expires` dates on
+//! people and memberships, a membership written as `{ name, expires }`, and
+//! a site's `seats` budget and `expiry_notice_days`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+
+use chrono::NaiveDate;
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+use toml::value::Datetime;
+
+use super::site::SiteCheck;
+use super::validate::{Checker, Loaded};
+use crate::model::Access;
+
+/// One entry of a person's `groups`: a name (`"Analysts"`), or a name with
+/// the date the membership ends (`{ name = "Contractors", expires = 2026-12-31 }`).
+#[derive(Debug, Clone)]
+pub struct GroupRef {
+    pub name: Spanned<String>,
+    pub expires: Option<Spanned<Datetime>>,
+}
+
+impl GroupRef {
+    /// The group's name as written (what a plain string entry was).
+    pub fn get_ref(&self) -> &String {
+        self.name.get_ref()
+    }
+
+    /// Where the group's name is written.
+    pub fn span(&self) -> Range<usize> {
+        self.name.span()
+    }
+}
+
+/// How an entry was written, before the string form gets its span.
+enum Written {
+    Name(String),
+    Table {
+        name: Spanned<String>,
+        expires: Option<Spanned<Datetime>>,
+    },
+}
+
+impl<'de> Deserialize<'de> for Written {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct WrittenVisitor;
+
+        impl<'de> Visitor<'de> for WrittenVisitor {
+            type Value = Written;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(r#"a group name, or { name = "...", expires = YYYY-MM-DD }"#)
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Written, E> {
+                Ok(Written::Name(v.to_string()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Written, A::Error> {
+                let (mut name, mut expires) = (None, None);
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value::<Spanned<String>>()?),
+                        "expires" => expires = Some(map.next_value::<Spanned<Datetime>>()?),
+                        other => return Err(de::Error::unknown_field(other, &["name", "expires"])),
+                    }
+                }
+                let name = name.ok_or_else(|| de::Error::missing_field("name"))?;
+                Ok(Written::Table { name, expires })
+            }
+        }
+
+        d.deserialize_any(WrittenVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for GroupRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let written = Spanned::<Written>::deserialize(d)?;
+        let span = written.span();
+        Ok(match written.into_inner() {
+            Written::Name(name) => GroupRef {
+                name: Spanned::new(span, name),
+                expires: None,
+            },
+            Written::Table { name, expires } => GroupRef { name, expires },
+        })
+    }
+}
+
+impl schemars::JsonSchema for GroupRef {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "GroupRef".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A group's name, or a membership that ends: { name = \"Contractors\", expires = 2026-12-31 }.",
+            "oneOf": [
+                { "type": "string" },
+                {
+                    "type": "object",
+                    "properties": {
+                        "name": { "type": "string" },
+                        "expires": { "type": "string", "format": "date" }
+                    },
+                    "required": ["name"],
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
+}
+
+/// A TOML date without a time (`2026-12-31`), as a calendar date.
+pub(crate) fn plain_date(written: &Datetime) -> Option<NaiveDate> {
+    if written.time.is_some() || written.offset.is_some() {
+        return None;
+    }
+    let d = written.date?;
+    NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
+}
+
+fn check_date(c: &mut Checker, file: usize, written: &Spanned<Datetime>) {
+    if plain_date(written.get_ref()).is_none() {
+        c.error(
+            file,
+            written.span(),
+            format!(
+                "`expires` must be a date without a time, not {}",
+                written.get_ref()
+            ),
+            Some("write the last day of access as a TOML date: expires = 2026-12-31".into()),
+        );
+    }
+}
+
+/// `expires` on a person and on their memberships is a plain date.
+pub(super) fn expiry_dates(c: &mut Checker, l: &Loaded) {
+    for u in l.users {
+        if let Some(e) = &u.spec.expires {
+            check_date(c, u.file, e);
+        }
+        let overrides = u.spec.overrides.iter().flat_map(|o| o.values());
+        let groups = u
+            .spec
+            .groups
+            .iter()
+            .chain(overrides.flat_map(|o| o.groups.iter().flatten()));
+        for e in groups.filter_map(|g| g.expires.as_ref()) {
+            check_date(c, u.file, e);
+        }
+    }
+}
+
+/// What a seat budget counts on a site: asked of the provider's
+/// capabilities, never of its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeatBasis {
+    /// People by account type (`member_type`).
+    AccountType,
+    /// People by the highest access level of their groups.
+    AccessLevel,
+}
+
+impl SeatBasis {
+    pub fn of(caps: &crate::provider::Capabilities) -> Option<SeatBasis> {
+        if caps.has_account_types() {
+            Some(SeatBasis::AccountType)
+        } else if caps.group_fields.access {
+            Some(SeatBasis::AccessLevel)
+        } else {
+            None
+        }
+    }
+}
+
+/// The default of `expiry_notice_days`.
+pub const DEFAULT_NOTICE_DAYS: u32 = 14;
+
+/// `expiry_notice_days`: a whole number of days, 0 to 366.
+pub(super) fn notice_days(s: &mut SiteCheck) -> u32 {
+    let Some(written) = &s.spec().expiry_notice_days else {
+        return DEFAULT_NOTICE_DAYS;
+    };
+    if let Ok(days) = u32::try_from(*written.get_ref())
+        && days <= 366
+    {
+        return days;
+    }
+    let name = s.name();
+    s.error(
+        written.span(),
+        format!(
+            "site `{name}`: expiry_notice_days must be a whole number of days from 0 to 366, not {}",
+            written.get_ref()
+        ),
+        Some("leave it out for 14 days".into()),
+    );
+    DEFAULT_NOTICE_DAYS
+}
+
+/// `seats = { Creator = 45 }`: each name one the site counts, each number
+/// 0 or more.
+pub(super) fn seats(
+    s: &mut SiteCheck,
+    caps: &crate::provider::Capabilities,
+) -> BTreeMap<String, u64> {
+    let mut budget = BTreeMap::new();
+    let Some(written) = &s.spec().seats else {
+        return budget;
+    };
+    let name = s.name();
+    let Some(basis) = SeatBasis::of(caps) else {
+        s.error(
+            written.span(),
+            format!(
+                "site `{name}`: {} sites have no seats to budget",
+                caps.product
+            ),
+            Some("remove `seats`".into()),
+        );
+        return budget;
+    };
+    for (kind, count) in written.get_ref() {
+        let known = match basis {
+            SeatBasis::AccountType => !kind.get_ref().trim().is_empty(),
+            SeatBasis::AccessLevel => Access::parse(kind.get_ref()).is_some(),
+        };
+        if !known {
+            let hint = match basis {
+                SeatBasis::AccountType => {
+                    "name an account type, e.g. seats = { Creator = 45 }".to_string()
+                }
+                SeatBasis::AccessLevel => format!(
+                    "on {} sites seats are counted by access level: {}",
+                    caps.product,
+                    Access::ALL.map(Access::as_str).join(", ")
+                ),
+            };
+            s.error(
+                kind.span(),
+                format!("site `{name}`: `{}` is not a seat type", kind.get_ref()),
+                Some(hint),
+            );
+            continue;
+        }
+        match u64::try_from(*count.get_ref()) {
+            Ok(n) => {
+                let key = match basis {
+                    SeatBasis::AccessLevel => Access::parse(kind.get_ref())
+                        .map_or_else(|| kind.get_ref().clone(), |a| a.as_str().to_string()),
+                    SeatBasis::AccountType => kind.get_ref().trim().to_string(),
+                };
+                budget.insert(key, n);
+            }
+            Err(_) => s.error(
+                count.span(),
+                format!(
+                    "site `{name}`: a seat budget must be 0 or more, not {}",
+                    count.get_ref()
+                ),
+                None,
+            ),
+        }
+    }
+    budget
+}

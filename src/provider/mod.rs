@@ -307,10 +307,9 @@ pub(crate) trait SiteClient: Sized {
     /// Carries out one step of a plan (see [`Client::apply_step`]).
     async fn apply_changes(&self, step: Step<'_>) -> Vec<Result<(), ProviderError>>;
 
-    /// The requests sent so far, and how many were retries.
-    fn requests(&self) -> cost::Requests {
-        cost::Requests::default()
-    }
+    /// The requests sent so far, and how many were retries (every
+    /// provider counts: apply's report says what was sent).
+    fn requests(&self) -> cost::Requests;
 
     /// How many write requests applying `changes` sends (one per change
     /// unless the provider says otherwise).

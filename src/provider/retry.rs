@@ -322,6 +322,12 @@ pub struct Answer {
 }
 
 impl Pacer {
+    /// Counts a request sent by a client that sends through its own
+    /// exchange rather than [`Pacer::exchange`].
+    pub fn count_sent(&self) {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Sends a request in its turn, reads the whole answer, and learns from
     /// it: a 429 halves the requests under way, a success lets them grow.
     pub async fn exchange(
@@ -329,7 +335,7 @@ impl Pacer {
         request: reqwest::RequestBuilder,
     ) -> Result<Answer, reqwest::Error> {
         let turn = self.turn().await;
-        self.sent.fetch_add(1, Ordering::Relaxed);
+        self.count_sent();
         let started = Instant::now();
         let response = request.send().await?;
         let status = response.status();

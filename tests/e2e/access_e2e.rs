@@ -142,31 +142,32 @@ fn grants_are_given_raised_lowered_and_revoked_and_a_workspace_renamed_and_creat
     let dir = state_dir(&[("state.toml", &(base(&sb.url, "") + ACCESS))]);
     let plan = roster(dir.path(), &["plan"], &CREDS);
     insta::assert_snapshot!(run_snapshot(&plan), @r#"
-exit: 0
---- stdout
-Plan: 4 to create, 4 to update, 2 to delete.
+    exit: 0
+    --- stdout
+    Plan: 4 to create, 4 to update, 2 to delete.
 
-site acme-sigma (sigma) — 4 to create, 4 to update, 2 to delete
-  ~ workspace Finance Team Space
-      name: "Finance" → "Finance Team Space"
-  + workspace Projects
-  + user  new@acme.com  first_name="New" last_name="Person" member_type="Viewer" groups=[Finance]
-  ~ grant Finance Team Space  workspace, team Finance: edit → view (lowered: revoked, then granted)
-  ~ grant Finance Team Space  workspace, alan@acme.com: view → edit
-  - grant Analytics  workspace, ada@acme.com: edit (not declared; revoked)
-  + grant Projects  workspace, new@acme.com: explore
-  ~ grant Snowflake Prod  connection, team Analysts: annotate → usage (lowered: revoked, then granted)
-  + grant Snowflake Prod  connection, ada@acme.com: annotate
-  - grant Snowflake Prod  connection, katherine@acme.com: usage (not declared; revoked)
-  = kept 2 groups (not declared, unmanaged_groups = "keep"): Marketing, Old Team
-  = kept 4 users (not declared, unmanaged_users = "keep"): admin@acme.com, barbara@old-acme.com, grace@acme.com, tim@acme.com
-  = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
-  = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
-  = kept 1 workspace (not declared, unmanaged_workspaces = "keep"): Marketing Campaigns
+    site acme-sigma (sigma) — 4 to create, 4 to update, 2 to delete
+      seats: Admin 2 → 2, Creator 3 → 3, Explorer 1 → 1, Viewer 3 → 4 (+1)
+      ~ workspace Finance Team Space
+          name: "Finance" → "Finance Team Space"
+      + workspace Projects
+      + user  new@acme.com  first_name="New" last_name="Person" member_type="Viewer" groups=[Finance]
+      ~ grant Finance Team Space  workspace, team Finance: edit → view (lowered: revoked, then granted)
+      ~ grant Finance Team Space  workspace, alan@acme.com: view → edit
+      - grant Analytics  workspace, ada@acme.com: edit (not declared; revoked)
+      + grant Projects  workspace, new@acme.com: explore
+      ~ grant Snowflake Prod  connection, team Analysts: annotate → usage (lowered: revoked, then granted)
+      + grant Snowflake Prod  connection, ada@acme.com: annotate
+      - grant Snowflake Prod  connection, katherine@acme.com: usage (not declared; revoked)
+      = kept 2 groups (not declared, unmanaged_groups = "keep"): Marketing, Old Team
+      = kept 4 users (not declared, unmanaged_users = "keep"): admin@acme.com, barbara@old-acme.com, grace@acme.com, tim@acme.com
+      = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+      = kept 1 workspace (not declared, unmanaged_workspaces = "keep"): Marketing Campaigns
 
-Read 1 state file: 1 site, 4 people, 2 groups.
---- stderr
-"#);
+    Read 1 state file: 1 site, 4 people, 2 groups.
+    --- stderr
+    "#);
     assert!(only_reads(&sb));
 
     // The saved plan carries the access changes; apply carries it out.

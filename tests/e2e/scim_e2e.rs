@@ -298,6 +298,7 @@ last_name = "Person"
       ok      user old@acme.com deleted
     Apply finished: 6 applied, 0 failed, 0 skipped.
     --- stderr
+    Requests to svc: 10 sent, 0 retried (the plan estimated 9).
     "#);
     assert_eq!(
         service.users(),
@@ -318,18 +319,19 @@ last_name = "Person"
     let dir = service.state(None, "", without_new.unwrap());
     let out = service.roster(&dir, &["apply", "--yes"]);
     insta::assert_snapshot!(run_snapshot(&out), @"
-        exit: 0
-        --- stdout
-        Plan: 0 to create, 0 to update, 1 to delete.
+    exit: 0
+    --- stdout
+    Plan: 0 to create, 0 to update, 1 to delete.
 
-        site svc (scim) — 0 to create, 0 to update, 1 to delete
-          - user  new@acme.com  (not declared; deactivated)
+    site svc (scim) — 0 to create, 0 to update, 1 to delete
+      - user  new@acme.com  (not declared; deactivated)
 
-        site svc
-          ok      user new@acme.com deactivated
-        Apply finished: 1 applied, 0 failed, 0 skipped.
-        --- stderr
-        ");
+    site svc
+      ok      user new@acme.com deactivated
+    Apply finished: 1 applied, 0 failed, 0 skipped.
+    --- stderr
+    Requests to svc: 4 sent, 0 retried (the plan estimated 4).
+    ");
     assert!(
         service
             .users()
@@ -486,6 +488,7 @@ groups = ["Ops"]
       ok      group Old deleted
     Apply finished: 6 applied, 0 failed, 0 skipped.
     --- stderr
+    Requests to svc: 9 sent, 0 retried (the plan estimated 9).
     "#);
     assert_eq!(
         service.groups(),
@@ -609,6 +612,7 @@ fn ambiguous_case(service: &Service) {
       ok      user lin@acme.com created
     Apply finished: 1 applied, 0 failed, 0 skipped.
     --- stderr
+    Requests to svc: 5 sent, 0 retried (the plan estimated 4).
     "#);
     assert_eq!(service.requests("POST", "/Users"), 1, "{}", service.name());
     assert_eq!(service.users(), ["lin@acme.com Lin Chen true"]);
@@ -642,6 +646,7 @@ fn scim_an_etag_conflict_is_reported_not_overwritten() {
             Apply finished: 0 applied, 1 failed, 0 skipped.
             Run `roster plan` to see what is left, then `roster apply` again to finish.
             --- stderr
+            Requests to svc: 4 sent, 0 retried (the plan estimated 4).
             error: 1 of 1 changes failed; see the report above
             "#),
             Host::Scim2(_) => insta::assert_snapshot!(out, @r#"
@@ -658,6 +663,7 @@ fn scim_an_etag_conflict_is_reported_not_overwritten() {
             Apply finished: 0 applied, 1 failed, 0 skipped.
             Run `roster plan` to see what is left, then `roster apply` again to finish.
             --- stderr
+            Requests to svc: 4 sent, 0 retried (the plan estimated 4).
             error: 1 of 1 changes failed; see the report above
             "#),
         }
@@ -751,6 +757,10 @@ fn scim_sites_run_against_a_running_sandbox_with_its_test_token() {
 
     </details>
 
+    **Effective access after the plan** (1 person):
+
+    - **Ada&#64;&#8203;Acme.com** on acme-scim: nothing
+
     <sub>desired state `[FINGERPRINT]` · roster 0.1.0</sub>
 
     <sub>Read 2 state files: 1 site, 1 person, 0 groups.</sub>
@@ -797,6 +807,7 @@ fn scim_sandbox_provisions_a_service_and_a_dry_run_sends_nothing() {
     Dry run finished: 0 accepted with test_mode=true, 0 failed, 1 not sent; nothing was changed.
     --- stderr
     note: the sandbox has no SCIM service `fresh-scim`; starting an empty one
+    Requests to fresh-scim: 3 sent, 0 retried.
     "#);
     let out = roster(dir.path(), &["apply", "--sandbox", "--yes"], &[]);
     insta::assert_snapshot!(run_snapshot(&out), @r#"
@@ -811,6 +822,7 @@ fn scim_sandbox_provisions_a_service_and_a_dry_run_sends_nothing() {
       ok      user lin@acme.com created
     Apply finished: 1 applied, 0 failed, 0 skipped.
     --- stderr
+    Requests to fresh-scim: 4 sent, 0 retried (the plan estimated 4).
     "#);
     let data = persist::load_or_seed(&dir.path().join(".roster/sandbox.json"), false).unwrap();
     let service = &data.scim["fresh-scim"];
@@ -957,6 +969,7 @@ fn guards_case(service: &Service) {
       ok      user u6@acme.com deactivated
     Apply finished: 6 applied, 0 failed, 0 skipped.
     --- stderr
+    Requests to svc: 9 sent, 0 retried (the plan estimated 9).
     ");
     let users = service.users();
     assert_eq!(users.iter().filter(|u| u.ends_with("false")).count(), 6);
@@ -1013,6 +1026,7 @@ fn saved_case(service: &Service) {
       ok      user ada@acme.com updated
     Apply finished: 1 applied, 0 failed, 0 skipped.
     --- stderr
+    Requests to svc: 4 sent, 0 retried (the plan estimated 4).
     "#);
     assert!(
         service

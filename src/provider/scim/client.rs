@@ -272,6 +272,11 @@ impl ScimClient {
 
     /// This client with other tunables.
     #[must_use]
+    /// The requests sent so far, and how many were retries.
+    pub fn requests(&self) -> crate::provider::cost::Requests {
+        self.pacer.requests()
+    }
+
     pub fn with_options(self, options: ScimOptions) -> Self {
         ScimClient { options, ..self }
     }
@@ -570,11 +575,15 @@ impl ScimClient {
         // Whether a try went unanswered (it may have been carried out).
         let lost = std::sync::atomic::AtomicBool::new(false);
         let lost = &lost;
+        let tries = self.pacer.tries();
         self.retry
             .run(
                 &self.name,
                 call.action,
-                || self.send_once(call),
+                || {
+                    tries.next();
+                    self.send_once(call)
+                },
                 |f| async move {
                     if f.ambiguous {
                         lost.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -624,6 +633,7 @@ impl ScimClient {
     async fn send_once(&self, call: &Call<'_>) -> Result<Reply, ProviderError> {
         let request = self.request(call)?;
         let turn = self.pacer.turn().await;
+        self.pacer.count_sent();
         let started = tokio::time::Instant::now();
         let response = request
             .send()

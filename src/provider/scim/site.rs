@@ -78,4 +78,8 @@ impl SiteClient for ScimSite {
             .apply_step(step.changes, step.concurrency, step.gate, &self.ids)
             .await
     }
+
+    fn requests(&self) -> crate::provider::cost::Requests {
+        self.client.requests()
+    }
 }

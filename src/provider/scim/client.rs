@@ -271,12 +271,12 @@ impl ScimClient {
     }
 
     /// This client with other tunables.
-    #[must_use]
     /// The requests sent so far, and how many were retries.
     pub fn requests(&self) -> crate::provider::cost::Requests {
         self.pacer.requests()
     }
 
+    #[must_use]
     pub fn with_options(self, options: ScimOptions) -> Self {
         ScimClient { options, ..self }
     }

@@ -266,19 +266,36 @@ fn safety(s: &mut SiteCheck) -> Safety {
     }
 }
 
-/// `max_requests_per_second`: more than 0, or left out.
+/// The slowest pacing accepted: a request every 100 seconds (slower ones
+/// overflow the wait between requests or make a run last for days).
+const SLOWEST_RATE: f64 = 0.01;
+/// The fastest: more is no budget at all.
+const FASTEST_RATE: f64 = 10_000.0;
+
+/// `max_requests_per_second`: from [`SLOWEST_RATE`] to [`FASTEST_RATE`],
+/// or left out.
 fn request_budget(s: &mut SiteCheck) -> Option<f64> {
-    let written = s.spec().max_requests_per_second;
-    let budget = written.filter(|r| *r > 0.0);
-    if written.is_some() && budget.is_none() {
-        let (name, span) = (s.name, s.entry.span.clone());
+    let written = s.spec().max_requests_per_second?;
+    let (name, span) = (s.name, s.entry.span.clone());
+    if written.is_nan() || written <= 0.0 {
         s.error(
             span,
             format!("site `{name}`: max_requests_per_second must be more than 0"),
             Some("leave it out for no budget".into()),
         );
+        return None;
     }
-    budget
+    if !(SLOWEST_RATE..=FASTEST_RATE).contains(&written) {
+        s.error(
+            span,
+            format!(
+                "site `{name}`: max_requests_per_second = {written} is out of range: it must be from {SLOWEST_RATE} (a request every 100 seconds) to {FASTEST_RATE}"
+            ),
+            Some("leave it out for no budget".into()),
+        );
+        return None;
+    }
+    Some(written)
 }
 
 /// The longest `patience_seconds` accepted: an hour.

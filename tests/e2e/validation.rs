@@ -429,6 +429,26 @@ fn cases() -> Vec<Case> {
             ],
         ),
         case(
+            "request budget too slow to ever finish",
+            &[(
+                "site.toml",
+                &format!("{SITE}max_requests_per_second = 1e-20\n"),
+            )],
+            &[
+                "error: state/site.toml:1:1: site `acme`: max_requests_per_second = 0.00000000000000000001 is out of range: it must be from 0.01 (a request every 100 seconds) to 10000",
+            ],
+        ),
+        case(
+            "request budget of infinity",
+            &[(
+                "site.toml",
+                &format!("{SITE}max_requests_per_second = inf\n"),
+            )],
+            &[
+                "error: state/site.toml:1:1: site `acme`: max_requests_per_second = inf is out of range: it must be from 0.01 (a request every 100 seconds) to 10000",
+            ],
+        ),
+        case(
             "unknown unmanaged policy",
             &[("site.toml", &format!("{SITE}unmanaged_users = \"purge\"\n"))],
             &[

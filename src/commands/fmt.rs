@@ -65,12 +65,10 @@ pub(super) fn run(dir: &Path, args: &FmtArgs) -> Result<Status> {
 /// A TOML syntax error as `file:line:column: message`, without the source
 /// line the parser quotes: that line may hold a secret written inline.
 fn syntax_error(path: &Path, text: &str, e: &toml_edit::TomlError) -> String {
-    let (line, column) = e.span().map_or((1, 1), |span| {
-        let before = &text[..span.start.min(text.len())];
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        (line, column)
-    });
+    let source = crate::state::SourceFile::new(path, text.to_string());
+    let (line, column) = e
+        .span()
+        .map_or((1, 1), |span| source.line_column(span.start));
     format!(
         "{}:{line}:{column}: {}",
         crate::render::escape::visible(&path.display().to_string()),

@@ -21,7 +21,7 @@ pub mod write;
 use std::path::Path;
 
 pub use credentials::{MissingCredentials, resolve_credentials};
-pub use diagnostic::{Diagnostic, Diagnostics};
+pub use diagnostic::{Diagnostic, Diagnostics, SourceFile};
 pub use discover::state_dirs;
 pub use load::toml_files;
 pub use schema::UnmanagedWorkspaces;

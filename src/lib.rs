@@ -10,7 +10,6 @@
 pub mod apply;
 pub mod cli;
 mod commands;
-pub use commands::terminal_safe;
 pub mod import;
 pub mod interrupt;
 pub mod lock;

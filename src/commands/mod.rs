@@ -143,28 +143,10 @@ pub(crate) fn write_stdout(text: &str) -> Result<()> {
 /// `eprint!`).
 #[allow(clippy::print_stderr)]
 pub(crate) fn write_stderr(args: std::fmt::Arguments<'_>) {
-    eprint!("{}", terminal_safe(&args.to_string()));
-}
-
-/// `text` with every character that could act on a terminal (controls but
-/// line breaks and tabs, bidi and zero-width characters) shown as an escape:
-/// a value from a state file, a file name or a lock file reaches standard
-/// error in messages, and must not reach the reader's terminal raw.
-pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
-    use crate::render::escape::needs_escape;
-    let acts = |c: char| c != '\\' && c != '\n' && c != '\t' && needs_escape(c);
-    if !text.chars().any(acts) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if acts(c) {
-            out += &crate::render::escape::visible(c.encode_utf8(&mut [0; 4]));
-        } else {
-            out.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(out)
+    eprint!(
+        "{}",
+        crate::render::escape::terminal_safe(&args.to_string())
+    );
 }
 
 /// `eprintln!` through [`write_stderr`].

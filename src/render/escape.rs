@@ -116,6 +116,26 @@ pub fn visible(s: &str) -> String {
     Visible(s).to_string()
 }
 
+/// A whole message for a terminal (standard error): values, file names
+/// and keys inside it may hold anything, so every character [`needs_escape`]
+/// names is escaped, except the message's own line breaks and tabs and
+/// the backslash (escapes already in it stay as they are).
+pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let acts = |c: char| !matches!(c, '\\' | '\n' | '\t') && needs_escape(c);
+    if !text.chars().any(acts) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if acts(c) {
+            let _ = push_escaped(&mut out, c, false, false);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// A value in double quotes, with `"` escaped too, shortened after the
 /// closing quote: `"Ada"`, `"a\"b"`, `"xxx…"… (+99,800 chars)`.
 pub fn quoted(s: &str) -> String {

@@ -168,6 +168,12 @@ pub struct SigmaOrgPolicy {
     pub send_invites: bool,
     /// `archive_scheduled_exports`: a deactivated member's schedules are archived.
     pub archive_scheduled_exports: bool,
+    /// What to do with live user attributes the state does not declare.
+    pub unmanaged_attributes: Unmanaged,
+    /// What to do with live custom account types the state does not declare.
+    pub unmanaged_account_types: Unmanaged,
+    /// `allow_account_type_deletions`: acknowledges up to this many deletions.
+    pub allow_account_type_deletions: Option<usize>,
 }
 
 impl Default for SigmaOrgPolicy {
@@ -177,6 +183,9 @@ impl Default for SigmaOrgPolicy {
             unmanaged_guests: Unmanaged::Keep,
             send_invites: true,
             archive_scheduled_exports: false,
+            unmanaged_attributes: Unmanaged::Keep,
+            unmanaged_account_types: Unmanaged::Keep,
+            allow_account_type_deletions: None,
         }
     }
 }
@@ -342,6 +351,8 @@ pub struct DesiredSite {
     pub site: Site,
     pub users: Vec<DesiredUser>,
     pub groups: Vec<DesiredGroup>,
+    /// User attributes, their values and custom account types (Sigma).
+    pub attrs: crate::attrs::DesiredAttrs,
 }
 
 /// The whole declared state: every site with what belongs on it.
@@ -403,6 +414,9 @@ pub struct LiveSite {
     /// never removed or demoted.
     #[serde(default)]
     pub api_identity: Option<String>,
+    /// User attributes and account types with their details (Sigma).
+    #[serde(default)]
+    pub attrs: crate::attrs::LiveAttrs,
 }
 
 #[cfg(test)]

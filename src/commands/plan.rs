@@ -116,6 +116,7 @@ pub(super) fn refuse_tripped_guards(plan: &Plan, consequence: &str) -> Result<()
                 GuardKind::GroupDeletions => "group deletions",
                 GuardKind::MembershipRemovals => "membership removals",
                 GuardKind::AdminChanges => "administrator changes",
+                GuardKind::AccountTypeDeletions => "account type deletions",
             };
             format!(
                 "  site `{}`: {} {what} (see `{}` above)",

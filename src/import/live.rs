@@ -236,6 +236,7 @@ pub fn import_site(
     };
     import.groups(files, live)?;
     import.users(files, live)?;
+    super::attributes::import_attrs(files, &import.target, import.p, live);
     let mut done = import.done;
     if prune {
         done.users_removed = prune_site(files, &import.name, live, all_sites);

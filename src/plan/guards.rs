@@ -26,6 +26,8 @@ pub enum GuardKind {
     MembershipRemovals,
     /// Administrators removed, deactivated or demoted.
     AdminChanges,
+    /// Custom account types deleted (Sigma): every one needs acknowledging.
+    AccountTypeDeletions,
 }
 
 impl GuardKind {
@@ -37,6 +39,7 @@ impl GuardKind {
             GuardKind::GroupDeletions => (3, 0.10),
             GuardKind::MembershipRemovals => (20, 0.10),
             GuardKind::AdminChanges => (1, 0.0),
+            GuardKind::AccountTypeDeletions => (0, 0.0),
         }
     }
 
@@ -46,6 +49,7 @@ impl GuardKind {
             GuardKind::GroupDeletions => "groups",
             GuardKind::MembershipRemovals => "group memberships",
             GuardKind::AdminChanges => "administrators",
+            GuardKind::AccountTypeDeletions => "custom account types",
         }
     }
 
@@ -55,6 +59,7 @@ impl GuardKind {
             GuardKind::GroupDeletions => "deletes",
             GuardKind::MembershipRemovals => "removes",
             GuardKind::AdminChanges => "removes or demotes",
+            GuardKind::AccountTypeDeletions => "deletes",
         }
     }
 
@@ -65,6 +70,7 @@ impl GuardKind {
             GuardKind::GroupDeletions => "allow_group_deletions",
             GuardKind::MembershipRemovals => "allow_membership_removals",
             GuardKind::AdminChanges => "allow_admin_changes",
+            GuardKind::AccountTypeDeletions => "allow_account_type_deletions",
         }
     }
 }
@@ -342,7 +348,7 @@ fn measure<'a>(
     changes: &[Change],
     before: &HashMap<String, After>,
     after: &HashMap<String, After>,
-) -> [Measured<'a>; 4] {
+) -> [Measured<'a>; 5] {
     let p = site.provider;
     let live_users = live
         .users
@@ -407,11 +413,20 @@ fn measure<'a>(
             admins_before,
             allow.admin_changes,
         ),
+        m(
+            GuardKind::AccountTypeDeletions,
+            count(changes, |c| {
+                matches!(c, Change::DeleteAccountType { .. }) as usize
+            }),
+            live.attrs.account_types.iter().filter(|t| t.custom).count(),
+            site.sigma_org()
+                .and_then(|o| o.allow_account_type_deletions),
+        ),
     ]
 }
 
 /// Guards that trip, and acknowledgements not needed.
-fn blast_radius(measured: [Measured<'_>; 4]) -> Guarded {
+fn blast_radius(measured: [Measured<'_>; 5]) -> Guarded {
     let mut guarded = Guarded::default();
     for Measured {
         site,

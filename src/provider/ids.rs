@@ -16,6 +16,8 @@ pub struct SiteIds {
     pub members: HashMap<String, String>,
     /// group key -> group ID (Sigma `teamId`).
     pub groups: HashMap<String, String>,
+    /// user attribute name key -> ID (Sigma `userAttributeId`).
+    pub attributes: HashMap<String, String>,
 }
 
 impl SiteIds {
@@ -32,7 +34,17 @@ impl SiteIds {
             .iter()
             .filter_map(|g| Some((provider.group_key(&g.name), g.id.clone()?)))
             .collect();
-        SiteIds { members, groups }
+        let attributes = live
+            .attrs
+            .attributes
+            .iter()
+            .map(|a| (crate::attrs::name_key(&a.name), a.id.clone()))
+            .collect();
+        SiteIds {
+            members,
+            groups,
+            attributes,
+        }
     }
 }
 
@@ -65,6 +77,7 @@ mod tests {
             }],
             account_types: vec![],
             api_identity: None,
+            ..LiveSite::default()
         };
         let ids = SiteIds::of(ProviderKind::Sigma, &live);
         assert_eq!(
@@ -186,6 +199,7 @@ mod tests {
                 ProviderKind::Sigma.group_key("Analysts"),
                 "t-analysts".into(),
             )]),
+            ..SiteIds::default()
         };
         assert!(send(ids)[0].is_ok());
         assert_eq!(sb.sandbox.data().sigma["org"].teams[0].members, ["m-ann"]);

@@ -1,6 +1,7 @@
 //! Rendering plans for people and machines.
 
 pub mod apply;
+pub mod attrs;
 pub mod escape;
 pub mod json;
 pub mod markdown;

@@ -179,6 +179,13 @@ fn detail(change: &Change) -> Vec<String> {
         }
         Change::DeleteGroup { .. } => vec!["(not declared; deleted)".into()],
         Change::UpdateGroup { .. } | Change::UpdateUser { .. } => Vec::new(),
+        Change::CreateAttribute { .. }
+        | Change::ReplaceAttribute { .. }
+        | Change::DeleteAttribute { .. }
+        | Change::SetAttributes { .. }
+        | Change::CreateAccountType { .. }
+        | Change::ReplaceAccountType { .. }
+        | Change::DeleteAccountType { .. } => super::attrs::detail(change),
     }
 }
 
@@ -279,7 +286,11 @@ fn changed_fields(out: &mut String, change: &Change, st: &Styles) {
                 );
             }
         }
-        _ => {}
+        _ => {
+            for line in super::attrs::fields(change) {
+                let _ = writeln!(out, "      {line}");
+            }
+        }
     }
 }
 

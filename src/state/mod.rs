@@ -1,6 +1,8 @@
 //! The desired state: TOML files under the state directory, loaded, checked
 //! and turned into the model.
 
+mod attr_checks;
+mod attr_schema;
 mod checks;
 mod chunks;
 mod comments;

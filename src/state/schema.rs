@@ -26,6 +26,10 @@ pub struct StateFile {
     users: Option<Vec<UserSpec>>,
     /// Groups (Periscope) and teams (Sigma).
     groups: Option<Vec<GroupSpec>>,
+    /// Sigma user attributes (row-level security).
+    user_attributes: Option<Vec<super::attr_schema::AttributeSpec>>,
+    /// Sigma custom account types.
+    account_types: Option<Vec<super::attr_schema::AccountTypeSpec>>,
 }
 
 /// `[sites.NAME]`: one Periscope site or one Sigma organisation.
@@ -98,6 +102,15 @@ pub struct SiteSpec {
     /// Sigma: archive a deactivated member's scheduled exports.
     #[schemars(with = "Option<bool>")]
     pub archive_scheduled_exports: Option<Spanned<bool>>,
+    /// Sigma: what to do with user attributes the state does not declare (default "keep").
+    #[schemars(with = "Option<Unmanaged>")]
+    pub unmanaged_attributes: Option<Spanned<Unmanaged>>,
+    /// Sigma: what to do with custom account types the state does not declare (default "keep").
+    #[schemars(with = "Option<Unmanaged>")]
+    pub unmanaged_account_types: Option<Spanned<Unmanaged>>,
+    /// Sigma: acknowledges a plan that deletes up to this many account types.
+    #[schemars(with = "Option<u32>")]
+    pub allow_account_type_deletions: Option<Spanned<u32>>,
 }
 
 #[derive(JsonSchema)]
@@ -160,6 +173,9 @@ pub struct UserSpec {
     /// Sigma: `"guest"` creates the person as a guest.
     #[schemars(with = "Option<PersonKind>")]
     pub kind: Option<Spanned<String>>,
+    /// Sigma: the person's user attribute values, by attribute name.
+    #[schemars(with = "Option<BTreeMap<String, String>>")]
+    pub attributes: Option<super::attr_schema::AttrValues>,
 }
 
 #[derive(JsonSchema)]
@@ -210,6 +226,9 @@ pub struct GroupSpec {
     /// Sigma: the team's admins (emails of its declared members).
     #[schemars(with = "Option<Vec<String>>")]
     pub admins: Option<Vec<Spanned<String>>>,
+    /// Sigma: the team's user attribute values, by attribute name.
+    #[schemars(with = "Option<BTreeMap<String, String>>")]
+    pub attributes: Option<super::attr_schema::AttrValues>,
 }
 
 /// The keys an entry may have; checked before deserializing so every unknown
@@ -244,6 +263,9 @@ impl Fields for SiteSpec {
         "unmanaged_guests",
         "send_invites",
         "archive_scheduled_exports",
+        "unmanaged_attributes",
+        "unmanaged_account_types",
+        "allow_account_type_deletions",
     ];
 }
 
@@ -259,6 +281,7 @@ impl Fields for UserSpec {
         "previous_emails",
         "overrides",
         "kind",
+        "attributes",
     ];
 }
 
@@ -271,6 +294,7 @@ impl Fields for GroupSpec {
         "previous_names",
         "sites",
         "admins",
+        "attributes",
     ];
 }
 

@@ -165,7 +165,7 @@ fn provider(s: &mut SiteCheck) -> Option<ProviderKind> {
 
 /// The provider-specific keys a site table has, in the order they are
 /// reported, with where each is written.
-fn provider_keys(spec: &SiteSpec) -> [(&'static str, Option<Range<usize>>); 12] {
+fn provider_keys(spec: &SiteSpec) -> [(&'static str, Option<Range<usize>>); 15] {
     fn at<T>(v: &Option<Spanned<T>>) -> Option<Range<usize>> {
         v.as_ref().map(Spanned::span)
     }
@@ -184,6 +184,12 @@ fn provider_keys(spec: &SiteSpec) -> [(&'static str, Option<Range<usize>>); 12] 
         (
             "archive_scheduled_exports",
             at(&spec.archive_scheduled_exports),
+        ),
+        ("unmanaged_attributes", at(&spec.unmanaged_attributes)),
+        ("unmanaged_account_types", at(&spec.unmanaged_account_types)),
+        (
+            "allow_account_type_deletions",
+            at(&spec.allow_account_type_deletions),
         ),
     ]
 }

@@ -8,6 +8,7 @@
 
 mod common;
 
+mod attrs_e2e;
 mod cli_e2e;
 mod cliedge_e2e;
 mod compare_e2e;

@@ -115,7 +115,7 @@ impl PeriscopeClient {
         );
         let (users, groups) = (users?, groups?);
         let decode = |action: &str, missing: wire::MissingField| ProviderError::Decode {
-            site: self.site_name().to_string(),
+            site: self.name.clone(),
             action: action.to_string(),
             message: missing.to_string(),
         };
@@ -125,6 +125,7 @@ impl PeriscopeClient {
             account_types: Vec::new(),
             // The API key belongs to the site, not to a person.
             api_identity: None,
+            attrs: crate::attrs::LiveAttrs::default(),
         })
     }
 
@@ -254,6 +255,15 @@ impl PeriscopeClient {
             | Change::UpdateUser { .. }
             | Change::DeactivateUser { .. }
             | Change::DeleteUser { .. } => self.user_call(change, mode)?,
+            _ => {
+                return Err(ProviderError::Unsupported {
+                    site: self.site_name().to_string(),
+                    message: format!(
+                        "Periscope has no user attributes or custom account types ({})",
+                        change.key()
+                    ),
+                });
+            }
         };
         self.send(call).await.map(|_| ())
     }

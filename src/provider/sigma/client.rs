@@ -239,7 +239,7 @@ impl SigmaClient {
     }
 
     /// A GET, retried with backoff on 429, 5xx and connection failures.
-    async fn read<T: serde::de::DeserializeOwned>(
+    pub(super) async fn read<T: serde::de::DeserializeOwned>(
         &self,
         path: String,
         action: &str,
@@ -256,7 +256,7 @@ impl SigmaClient {
     }
 
     /// Every item of a cursor-paginated list, at the largest page size.
-    async fn list_all<T: serde::de::DeserializeOwned>(
+    pub(super) async fn list_all<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
         action: &str,
@@ -286,7 +286,7 @@ impl SigmaClient {
     /// says more pages follow without saying where (`hasMore: true`, no
     /// `nextPage`), or names the page just read again, is refused: a plan
     /// is never made from what may be part of a list.
-    fn next_page(
+    pub(super) fn next_page(
         &self,
         action: &str,
         next: Option<String>,
@@ -366,7 +366,7 @@ impl SigmaClient {
     /// members, and account types, concurrently: the only reads that wait
     /// for another are the pages of one list and each team's members.
     pub async fn fetch(&self) -> Result<LiveSite, ProviderError> {
-        let (members, teams, account_types, whoami) = tokio::join!(
+        let (members, teams, account_types, whoami, attrs) = tokio::join!(
             self.list_all::<wire::Member>(
                 "/v2.1/members?includeArchived=true&includeInactive=true",
                 "list members"
@@ -374,6 +374,7 @@ impl SigmaClient {
             self.teams_and_members(),
             self.account_types(),
             self.read::<wire::MemberRef>("/v2/whoami".into(), "find who the credentials belong to"),
+            self.fetch_attrs(),
         );
         let (members, (teams, team_members), account_types) = (members?, teams?, account_types?);
         let identity = whoami?.id();
@@ -390,6 +391,7 @@ impl SigmaClient {
             groups,
             account_types,
             api_identity,
+            attrs: attrs?,
         })
     }
 

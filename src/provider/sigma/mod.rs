@@ -1,5 +1,7 @@
 //! Sigma Computing.
 
+mod account_types;
+mod attributes;
 mod auth;
 mod client;
 pub mod regions;
@@ -50,6 +52,10 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         users: "members",
         groups: "teams",
         group_rule: "team names compare ignoring case and surrounding spaces, after Unicode NFC",
+    },
+    attrs: crate::provider::capabilities::Attrs {
+        user_attributes: true,
+        custom_account_types: true,
     },
 };
 

@@ -23,6 +23,9 @@ pub const KEYS: &[&str] = &[
     "unmanaged_guests",
     "send_invites",
     "archive_scheduled_exports",
+    "unmanaged_attributes",
+    "unmanaged_account_types",
+    "allow_account_type_deletions",
 ];
 
 /// What only Sigma sites have.
@@ -111,7 +114,18 @@ fn org_policy(c: &mut SiteCheck<'_, '_>) -> SigmaOrgPolicy {
             .map_or(Unmanaged::Keep, |u| *u.get_ref()),
         send_invites: flag(&spec.send_invites, true),
         archive_scheduled_exports: flag(&spec.archive_scheduled_exports, false),
+        unmanaged_attributes: keep_by_default(&spec.unmanaged_attributes),
+        unmanaged_account_types: keep_by_default(&spec.unmanaged_account_types),
+        allow_account_type_deletions: spec
+            .allow_account_type_deletions
+            .as_ref()
+            .map(|a| *a.get_ref() as usize),
     }
+}
+
+/// An `unmanaged_*` setting whose default is "keep".
+fn keep_by_default(setting: &Option<Spanned<Unmanaged>>) -> Unmanaged {
+    setting.as_ref().map_or(Unmanaged::Keep, |u| *u.get_ref())
 }
 
 /// `cloud` (a region's host) or `base_url`, exactly one of them.

@@ -207,6 +207,13 @@ impl SigmaClient {
             | Change::UpdateUser { .. }
             | Change::DeactivateUser { .. }
             | Change::DeleteUser { .. } => self.apply_member_change(change, ids).await,
+            Change::CreateAttribute { .. }
+            | Change::ReplaceAttribute { .. }
+            | Change::DeleteAttribute { .. } => self.apply_attribute_change(change, ids).await,
+            Change::SetAttributes { .. } => self.apply_values(change, ids).await,
+            Change::CreateAccountType { .. }
+            | Change::ReplaceAccountType { .. }
+            | Change::DeleteAccountType { .. } => self.apply_account_type_change(change, ids).await,
         }
     }
 

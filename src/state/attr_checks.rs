@@ -182,7 +182,10 @@ fn check_values(
     on: &[&Site],
 ) {
     let mut seen: HashMap<String, Range<usize>> = HashMap::new();
-    for name in values.keys() {
+    // In the order they are written, so a repeat is reported where it is.
+    let mut names: Vec<&Spanned<String>> = values.keys().collect();
+    names.sort_by_key(|n| n.span().start);
+    for name in names {
         let key = name_key(name.get_ref());
         if !declared.contains_key(&key) {
             c.error(

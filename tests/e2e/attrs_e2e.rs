@@ -41,9 +41,19 @@ fn an_imported_sigma_org_declares_its_attributes_and_account_types_and_plans_emp
     let sb = seeded_sandbox();
     let dir = imported(&sb);
     let text = imported_text(&dir);
-    println!("{text}");
+    for declared in [
+        "attributes = { region = \"West\" }",
+        "attributes = { cost_center = \"CC-100\" }",
+        "attributes = { region = \"East\" }",
+        "attributes = { cost_center = \"CC-200\" }",
+        "[[user_attributes]]\nname = \"region\"\ndescription = \"Sales region for row-level security\"\ndefault = \"none\"\n",
+        "[[account_types]]\nname = \"Analyst Pro\"\n",
+    ] {
+        assert!(text.contains(declared), "no `{declared}` in\n{text}");
+    }
     let out = plan(&dir, &sb);
     assert_eq!(out.code, 0, "{}", out.all());
+    assert!(only_reads(&sb));
 }
 
 /// The value of attribute `name` the sandbox holds for member `email`.
@@ -182,4 +192,227 @@ Read 3 state files: 1 site, 8 people, 4 groups.
     assert_eq!(member_type(&o, "katherine@acme.com"), "Power Viewer");
     assert_eq!(member_type(&o, "alan@acme.com"), "Analyst Pro");
     assert_eq!(plan(&dir, &sb).code, 0);
+}
+
+#[test]
+fn more_than_100_values_on_one_team_are_sent_in_batches_of_100() {
+    let sb = seeded_sandbox();
+    let dir = imported(&sb);
+    let mut declared = String::new();
+    let mut values = vec!["region = \"East\"".to_string()];
+    for i in 1..=120 {
+        declared.push_str(&format!("[[user_attributes]]\nname = \"a{i:03}\"\n\n"));
+        values.push(format!("a{i:03} = \"v{i}\""));
+    }
+    write_files(dir.path(), &[("state/many.toml", &declared)]);
+    let finance = format!("attributes = {{ {} }}", values.join(", "));
+    edit(&dir, &[("attributes = { region = \"East\" }", &finance)]);
+    let out = plan(&dir, &sb);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("Plan: 120 to create, 1 to update, 0 to delete.\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("  ~ attribute values Finance  (team)\n      a001: (none) → \"v1\"\n")
+    );
+
+    let out = apply(&dir, &sb);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let o = org(&sb);
+    let live = team_values(&o, "Finance");
+    assert_eq!(live.len(), 121);
+    assert_eq!(live["a120"], "v120");
+    assert_eq!(live["region"], "East");
+    let batches: Vec<u16> = sb
+        .sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/assignedUserAttributes"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(batches, [200, 200]);
+    assert_eq!(plan(&dir, &sb).code, 0);
+}
+
+#[test]
+fn an_account_type_with_people_is_replaced_and_its_people_moved_back() {
+    let sb = seeded_sandbox();
+    let dir = imported(&sb);
+    let before = org(&sb).access.account_types["Analyst Pro"]
+        .account_type_id
+        .clone();
+    edit(
+        &dir,
+        &[
+            (
+                "last_name = \"Lovelace\"\nmember_type = \"Creator\"",
+                "last_name = \"Lovelace\"\nmember_type = \"Analyst Pro\"",
+            ),
+            (
+                "last_name = \"Hopper\"\nmember_type = \"Creator\"",
+                "last_name = \"Hopper\"\nmember_type = \"Analyst Pro\"",
+            ),
+        ],
+    );
+    assert_eq!(apply(&dir, &sb).code, 0);
+    edit(
+        &dir,
+        &[
+            (
+                "description = \"Creator who can download, without workspace or connection management\"",
+                "description = \"Creator who can download, without SQL\"",
+            ),
+            (
+                "\"export-schedule\", \"view-worksheet\", \"write-sql\"]",
+                "\"export-schedule\", \"upload-csv\", \"view-worksheet\"]",
+            ),
+        ],
+    );
+    let out = plan(&dir, &sb);
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
+exit: 2
+--- stdout
+Plan: 0 to create, 1 to update, 0 to delete.
+
+site acme-sigma (sigma) — 0 to create, 1 to update, 0 to delete
+  ~ account_type Analyst Pro  (replaced: Sigma cannot edit an account type; deleted and created again)
+      description: "Creator who can download, without workspace or connection management" → "Creator who can download, without SQL"
+      permissions: +upload-csv -write-sql
+      people: 2 people held on Viewer meanwhile, then moved back to Analyst Pro: ada@acme.com, grace@acme.com
+  = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
+  = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+
+Read 2 state files: 1 site, 8 people, 4 groups.
+--- stderr
+"#);
+
+    let out = apply(&dir, &sb);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let o = org(&sb);
+    let details = &o.access.account_types["Analyst Pro"];
+    assert_ne!(details.account_type_id, before);
+    let permissions = details.permissions.clone().unwrap();
+    assert!(permissions.contains(&"upload-csv".to_string()));
+    assert!(!permissions.contains(&"write-sql".to_string()));
+    assert_eq!(member_type(&o, "ada@acme.com"), "Analyst Pro");
+    assert_eq!(member_type(&o, "grace@acme.com"), "Analyst Pro");
+    assert_eq!(plan(&dir, &sb).code, 0);
+}
+
+#[test]
+fn deleting_an_undeclared_account_type_trips_a_guard_until_acknowledged() {
+    let sb = seeded_sandbox();
+    let dir = imported(&sb);
+    let text = imported_text(&dir);
+    let at = text.find("[[account_types]]").unwrap();
+    std::fs::write(
+        dir.path().join("state/imported/acme-sigma.toml"),
+        &text[..at],
+    )
+    .unwrap();
+    write_files(
+        dir.path(),
+        &[(
+            "state/roster.toml",
+            &format!("{SITE}unmanaged_account_types = \"remove\"\n"),
+        )],
+    );
+    let out = apply(&dir, &sb);
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
+exit: 1
+--- stdout
+Plan: 0 to create, 0 to update, 1 to delete.
+
+site acme-sigma (sigma) — 0 to create, 0 to update, 1 to delete
+  - account_type Analyst Pro  (not declared; deleted)
+  = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
+  = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+  ! guard: site `acme-sigma`: the plan deletes 1 custom account types (100% of 1 live); the guard stops more than 0 and 0% at once. If this is intended, set allow_account_type_deletions = 1 under [sites.acme-sigma] in the state, have it reviewed, and plan again
+--- stderr
+error: 1 blast-radius guard tripped; refusing to apply; nothing was changed:
+  site `acme-sigma`: 1 account type deletions (see `allow_account_type_deletions` above)
+"#);
+    assert!(only_reads(&sb));
+
+    write_files(
+        dir.path(),
+        &[(
+            "state/roster.toml",
+            &format!(
+                "{SITE}unmanaged_account_types = \"remove\"\nallow_account_type_deletions = 1\n"
+            ),
+        )],
+    );
+    let out = apply(&dir, &sb);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(!org(&sb).account_types.iter().any(|t| t == "Analyst Pro"));
+}
+
+#[test]
+fn bad_attribute_and_account_type_references_are_refused_with_their_place() {
+    let sb = seeded_sandbox();
+    let dir = state_dir(&[
+        ("roster.toml", SITE),
+        (
+            "people.toml",
+            r#"[[user_attributes]]
+name = "region"
+
+[[account_types]]
+name = "Power Viewer"
+description = "Viewer who can download"
+permissions = ["view-worksheet", "view-worksheet"]
+
+[[users]]
+email = "ada@acme.com"
+first_name = "Ada"
+last_name = "Lovelace"
+attributes = { regoin = "West" }
+
+[[groups]]
+name = "Finance"
+attributes = { region = "East", Region = "West" }
+"#,
+        ),
+    ]);
+    let out = plan(&dir, &sb);
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
+exit: 1
+--- stdout
+--- stderr
+error: state/people.toml:7:34: account type `Power Viewer` lists permission `view-worksheet` twice
+  hint: it is first listed at state/people.toml:7:16; keep one
+error: state/people.toml:13:16: user `ada@acme.com`: attribute `regoin` is not declared
+  hint: declare it in a [[user_attributes]] entry, or fix its spelling (declared: region)
+error: state/people.toml:17:33: group `Finance`: attribute `Region` is given twice
+  hint: it is first given at state/people.toml:17:16; keep one
+error: 3 problems in the state under state; nothing was contacted
+"#);
+    assert!(sb.sandbox.requests().is_empty());
+}
+
+#[test]
+fn a_permission_the_site_does_not_offer_is_a_plan_error_and_nothing_is_sent() {
+    let sb = seeded_sandbox();
+    let dir = imported(&sb);
+    let extra = r#"[[account_types]]
+name = "Power Viewer"
+description = "Viewer who can download"
+permissions = ["view-worksheet", "download-everything"]
+"#;
+    write_files(dir.path(), &[("state/access.toml", extra)]);
+    let out = apply(&dir, &sb);
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
+exit: 1
+--- stdout
+--- stderr
+error: the plan cannot be made:
+  site `acme-sigma`: account type `Power Viewer` lists permission `download-everything`, which no account type of the organisation has. Permissions the site offers: admin-portal, create-dataset, create-input-table, create-workbook, download-data, explore-worksheet, export-schedule, manage-connections, manage-workspaces, upload-csv, view-worksheet, write-sql
+nothing was changed
+"#);
+    assert!(only_reads(&sb));
 }

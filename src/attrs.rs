@@ -45,6 +45,15 @@ pub struct DesiredAttrs {
     pub groups: BTreeMap<String, Values>,
 }
 
+impl DesiredAttrs {
+    pub fn is_empty(&self) -> bool {
+        self.attributes.is_empty()
+            && self.account_types.is_empty()
+            && self.users.is_empty()
+            && self.groups.is_empty()
+    }
+}
+
 /// A user attribute as the site reports it, with its values.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LiveAttribute {
@@ -79,6 +88,14 @@ pub struct LiveAttrs {
 }
 
 impl LiveAttrs {
+    /// A canonical form for the live state's fingerprint: sorted by name.
+    pub fn canonical(&self) -> LiveAttrs {
+        let mut c = self.clone();
+        c.attributes.sort_by_cached_key(|a| name_key(&a.name));
+        c.account_types.sort_by_cached_key(|t| name_key(&t.name));
+        c
+    }
+
     /// Every permission name some account type of the site has: the names
     /// the site is known to offer.
     pub fn offered_permissions(&self) -> std::collections::BTreeSet<&str> {

@@ -352,6 +352,7 @@ pub struct DesiredSite {
     pub users: Vec<DesiredUser>,
     pub groups: Vec<DesiredGroup>,
     /// User attributes, their values and custom account types (Sigma).
+    #[serde(skip_serializing_if = "crate::attrs::DesiredAttrs::is_empty")]
     pub attrs: crate::attrs::DesiredAttrs,
 }
 

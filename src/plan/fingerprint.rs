@@ -88,6 +88,10 @@ pub fn fingerprint(provider: ProviderKind, live: &LiveSite) -> String {
         })
         .collect();
     groups.sort();
+    if live.attrs.read {
+        // Attributes, their values and account types count too.
+        return hex_sha256_of_json(&(provider, users, groups, live.attrs.canonical()));
+    }
     hex_sha256_of_json(&(provider, users, groups))
 }
 
@@ -120,12 +124,14 @@ mod tests {
             api_identity: None,
             users: vec![user("a@x.io", &["X", "Y"]), user("b@x.io", &[])],
             groups: vec![g("X"), g("Y")],
+            ..LiveSite::default()
         };
         let b = LiveSite {
             account_types: vec![],
             api_identity: None,
             users: vec![user("b@x.io", &[]), user("a@x.io", &["Y", "X"])],
             groups: vec![g("Y"), g("X")],
+            ..LiveSite::default()
         };
         assert_eq!(fingerprint(p, &a), fingerprint(p, &b));
         let c = LiveSite {
@@ -133,6 +139,7 @@ mod tests {
             api_identity: None,
             users: vec![user("a@x.io", &["X"]), user("b@x.io", &[])],
             groups: vec![g("X"), g("Y")],
+            ..LiveSite::default()
         };
         assert_ne!(fingerprint(p, &a), fingerprint(p, &c));
     }

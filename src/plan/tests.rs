@@ -99,6 +99,7 @@ fn desired(users: Vec<DesiredUser>, groups: Vec<DesiredGroup>) -> DesiredSite {
         site: site(),
         users,
         groups,
+        attrs: Default::default(),
     }
 }
 
@@ -117,6 +118,7 @@ fn creates_groups_and_users() {
             api_identity: None,
             users: vec![admin()],
             groups: builtins(),
+            ..LiveSite::default()
         },
     );
     insta::assert_snapshot!(out, @r#"
@@ -151,6 +153,7 @@ fn updates_each_field() {
                 ),
             ],
             groups: [builtins(), vec![live_group("Analysts", "View")]].concat(),
+            ..LiveSite::default()
         },
     );
     insta::assert_snapshot!(out, @r#"
@@ -203,6 +206,7 @@ fn membership_changes_ignore_all_users_and_case() {
                 ],
             ]
             .concat(),
+            ..LiveSite::default()
         },
     );
     insta::assert_snapshot!(out, @r"
@@ -229,6 +233,7 @@ fn removes_undeclared_by_default_but_never_builtins_or_invited_by() {
             api_identity: None,
             users: vec![admin(), live_user("tim@acme.com", "Tim", "B", &["Old"])],
             groups: [builtins(), vec![live_group("Old", "view")]].concat(),
+            ..LiveSite::default()
         },
     );
     insta::assert_snapshot!(out, @r"
@@ -260,6 +265,7 @@ fn keeps_undeclared_when_the_site_says_keep() {
                 live_user("bob@acme.com", "Bob", "C", &[]),
             ],
             groups: [builtins(), vec![live_group("Old", "view")]].concat(),
+            ..LiveSite::default()
         },
     );
     insta::assert_snapshot!(out, @r#"
@@ -289,6 +295,7 @@ fn emails_match_case_insensitively() {
                 live_user("ada@acme.com", "Ada", "Lovelace", &["All Users"]),
             ],
             groups: builtins(),
+            ..LiveSite::default()
         },
     );
     insta::assert_snapshot!(out, @r"
@@ -318,6 +325,7 @@ fn renames_via_previous_names_and_carries_memberships() {
                 live_user("barbara@acme.com", "Barbara", "Liskov", &["Marketing"]),
             ],
             groups: [builtins(), vec![live_group("Marketing", "view")]].concat(),
+            ..LiveSite::default()
         },
     );
     insta::assert_snapshot!(out, @r#"
@@ -349,6 +357,7 @@ fn a_rename_whose_old_and_new_names_both_exist_is_an_error() {
                 ],
             ]
             .concat(),
+            ..LiveSite::default()
         }],
     )
     .unwrap_err();
@@ -380,6 +389,7 @@ fn changes_run_in_dependency_order() {
                 vec![live_group("Gone", "view"), live_group("Changed", "view")],
             ]
             .concat(),
+            ..LiveSite::default()
         }],
     )
     .unwrap();
@@ -430,6 +440,7 @@ fn identical_inputs_give_identical_plans_whatever_the_live_order() {
             live_user("d@acme.com", "D", "D", &[]),
         ],
         groups: builtins(),
+        ..LiveSite::default()
     };
     let mut live2 = live1.clone();
     live2.users.reverse();
@@ -485,6 +496,7 @@ mod sigma {
             groups: vec![],
             account_types: vec!["Admin".into(), "Creator".into(), "Viewer".into()],
             api_identity: None,
+            ..LiveSite::default()
         }
     }
 
@@ -499,6 +511,7 @@ mod sigma {
                     site,
                     users,
                     groups: vec![],
+                    attrs: Default::default(),
                 }],
             },
             &[live],
@@ -603,6 +616,7 @@ mod sigma {
                 api_identity: None,
                 users: vec![admin(), live_user("ada@old.io", "Ada", "L", &[])],
                 groups: builtins(),
+                ..LiveSite::default()
             }],
         )
         .unwrap_err();
@@ -646,6 +660,7 @@ mod sigma {
                 access: None,
                 ..group("Analysts", Access::View)
             }],
+            attrs: Default::default(),
         };
         let errors = plan_site(&desired, &teams).unwrap_err();
         // As a reader is shown them (escaped: an NFD spelling shows its mark).
@@ -679,6 +694,7 @@ mod sigma {
                     access: None,
                     ..group("Caf\u{e9}", Access::View)
                 }],
+                attrs: Default::default(),
             },
             &l,
         )
@@ -711,6 +727,7 @@ mod sigma {
             site: sigma_site(Handover::Archive),
             users: vec![barbara],
             groups: vec![],
+            attrs: Default::default(),
         };
         let p = Plan {
             sites: vec![plan_site(&site, &live(vec![old])).unwrap()],
@@ -804,6 +821,7 @@ fn periscope_refuses_emails_its_header_cannot_carry() {
                 live_user("ren\u{e9}e@acme.com", "R", "L", &[]),
             ],
             groups: builtins(),
+            ..LiveSite::default()
         }],
     )
     .unwrap_err();
@@ -827,6 +845,7 @@ fn periscope_groups_match_after_nfc() {
             api_identity: None,
             users: vec![admin()],
             groups: [builtins(), vec![live_group("cafe\u{301}-crew", "view")]].concat(),
+            ..LiveSite::default()
         },
     );
     insta::assert_snapshot!(out, @r#"
@@ -893,6 +912,7 @@ mod site_plan_snapshots {
             api_identity: None,
             users: [vec![admin()], users].concat(),
             groups: [builtins(), groups].concat(),
+            ..LiveSite::default()
         }
     }
 
@@ -1048,12 +1068,14 @@ mod site_plan_snapshots {
                 site: sigma_org(),
                 users,
                 groups: vec![no_access("Analysts"), no_access("Finance")],
+                attrs: Default::default(),
             },
             LiveSite {
                 users: live_users,
                 groups: vec![team("Analysts"), team("Finance")],
                 account_types: vec!["Admin".into(), "Creator".into(), "Viewer".into()],
                 api_identity: None,
+                ..LiveSite::default()
             },
         )
     }

@@ -416,3 +416,55 @@ nothing was changed
 "#);
     assert!(only_reads(&sb));
 }
+
+#[test]
+fn a_saved_plan_carries_attribute_changes_and_goes_stale_once_they_are_applied() {
+    let sb = seeded_sandbox();
+    let dir = imported(&sb);
+    edit(
+        &dir,
+        &[(
+            "attributes = { region = \"West\" }",
+            "attributes = { region = \"South\" }",
+        )],
+    );
+    let url = ["--sandbox-url", sb.url.as_str()];
+    let out = roster(
+        dir.path(),
+        &[&["plan", "--out", "plan.json"][..], &url].concat(),
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let saved = std::fs::read_to_string(dir.path().join("plan.json")).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&saved).unwrap();
+    let change = &doc["sites"][0]["changes"][0];
+    assert_eq!(change["change"]["op"], "set_attributes");
+    assert_eq!(
+        change["fields"],
+        serde_json::json!([{"field": "attributes", "before": {"region": "West"}, "after": {"region": "South"}}])
+    );
+
+    let apply = |dir: &tempfile::TempDir| {
+        roster(
+            dir.path(),
+            &[&["apply", "plan.json", "--yes"][..], &url].concat(),
+            &[],
+        )
+    };
+    let out = apply(&dir);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        user_value(&org(&sb), "region", "ada@acme.com").as_deref(),
+        Some("South")
+    );
+    // Only an attribute value moved, and the saved plan is stale.
+    let again = apply(&dir);
+    assert_eq!(again.code, 1, "{}", again.all());
+    assert!(
+        again
+            .stdout
+            .contains("  - site `acme-sigma`: the live state changed since the plan was made\n"),
+        "{}",
+        again.all()
+    );
+}

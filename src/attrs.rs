@@ -89,6 +89,7 @@ pub struct LiveAttrs {
 
 impl LiveAttrs {
     /// A canonical form for the live state's fingerprint: sorted by name.
+    #[must_use]
     pub fn canonical(&self) -> LiveAttrs {
         let mut c = self.clone();
         c.attributes.sort_by_cached_key(|a| name_key(&a.name));

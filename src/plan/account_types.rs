@@ -60,12 +60,15 @@ pub(super) fn plan_account_types(
                 name: l.name.clone(),
             }),
             Some(l) if differs(t, l) => {
-                let moved = holders(live, l, |e| {
-                    declared_types
-                        .get(e)
-                        .copied()
-                        .flatten()
-                        .is_none_or(|d| name_key(d) == name_key(&l.name))
+                // Deactivated and SCIM-owned members are not written to.
+                let moved = holders(live, l, |u| {
+                    u.active
+                        && u.locked.is_none()
+                        && declared_types
+                            .get(&email_key(&u.email))
+                            .copied()
+                            .flatten()
+                            .is_none_or(|d| name_key(d) == name_key(&l.name))
                 });
                 match holding {
                     Some(via) => out.early.push(replacement(t, l, moved, via)),
@@ -97,13 +100,17 @@ fn holding_type(live: &LiveSite) -> Option<&LiveAccountType> {
 }
 
 /// The emails of live people of type `t` that `keep` picks, sorted.
-fn holders(live: &LiveSite, t: &LiveAccountType, keep: impl Fn(&str) -> bool) -> Vec<String> {
+fn holders(
+    live: &LiveSite,
+    t: &LiveAccountType,
+    keep: impl Fn(&crate::model::LiveUser) -> bool,
+) -> Vec<String> {
     let key = name_key(&t.name);
     let mut emails: Vec<String> = live
         .users
         .iter()
         .filter(|u| u.member_type.as_deref().is_some_and(|m| name_key(m) == key))
-        .filter(|u| keep(&email_key(&u.email)))
+        .filter(|u| keep(u))
         .map(|u| u.email.clone())
         .collect();
     emails.sort_by_cached_key(|e| email_key(e));
@@ -165,6 +172,10 @@ fn undeclared_types(
     undeclared.sort_by_cached_key(|t| name_key(&t.name));
     for t in undeclared {
         if setting == Unmanaged::Keep {
+            // A state that declares no custom type does not list them.
+            if declared.is_empty() {
+                continue;
+            }
             out.kept.push(Kept {
                 kind: ObjectKind::AccountType,
                 key: t.name.clone(),
@@ -184,8 +195,12 @@ fn undeclared_types(
             }
         }
         // People whose declared type is another one move in step 2.
-        let moved = holders(live, t, |e| {
-            declared_types.get(e).copied().flatten().is_none()
+        let moved = holders(live, t, |u| {
+            declared_types
+                .get(&email_key(&u.email))
+                .copied()
+                .flatten()
+                .is_none()
         });
         let to = match (moved.is_empty(), holding) {
             (true, _) => None,

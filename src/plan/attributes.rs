@@ -91,6 +91,8 @@ fn undeclared_attributes(desired: &DesiredSite, live: &LiveSite, out: &mut AttrP
                 name: a.name.clone(),
                 id: a.id.clone(),
             }),
+            // A state that declares no attribute does not list them.
+            Unmanaged::Keep if declared.is_empty() => {}
             Unmanaged::Keep => out.kept.push(Kept {
                 kind: ObjectKind::Attribute,
                 key: a.name.clone(),

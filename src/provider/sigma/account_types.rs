@@ -18,7 +18,7 @@ use crate::provider::lenient;
 use crate::provider::path_segment as encode;
 
 /// Account types whose permissions are read at once.
-const PERMISSION_READS: usize = 8;
+const PERMISSION_READS: usize = 2;
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]

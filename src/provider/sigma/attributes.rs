@@ -22,8 +22,9 @@ use crate::provider::path_segment as encode;
 
 /// The most team assignments one request may carry (the reference's limit).
 pub const TEAM_ASSIGNMENTS_PER_REQUEST: usize = 100;
-/// Attributes whose values are read at once.
-const ATTRIBUTE_READS: usize = 8;
+/// Attributes whose values are read at once. Few: a token is taken before
+/// a request waits for its turn, so many waiting requests could outlive it.
+const ATTRIBUTE_READS: usize = 2;
 
 /// A user attribute as listed.
 #[derive(Deserialize, Default)]
@@ -69,12 +70,12 @@ impl SigmaClient {
     /// Every user attribute with its values, and every account type with
     /// its permissions.
     pub(super) async fn fetch_attrs(&self) -> Result<LiveAttrs, ProviderError> {
-        let (attributes, account_types) =
-            tokio::join!(self.live_attributes(), self.live_account_types());
+        let attributes = self.live_attributes().await?;
+        let account_types = self.live_account_types().await?;
         Ok(LiveAttrs {
             read: true,
-            attributes: attributes?,
-            account_types: account_types?,
+            attributes,
+            account_types,
         })
     }
 
@@ -118,10 +119,12 @@ impl SigmaClient {
             format!("/v2/user-attributes/{id}/users"),
             format!("/v2/user-attributes/{id}/teams"),
         );
-        let (users, teams) = tokio::join!(
-            self.list_all::<Assigned>(&users_path, "list the members' values of a user attribute"),
-            self.list_all::<Assigned>(&teams_path, "list the teams' values of a user attribute"),
-        );
+        let users = self
+            .list_all::<Assigned>(&users_path, "list the members' values of a user attribute")
+            .await;
+        let teams = self
+            .list_all::<Assigned>(&teams_path, "list the teams' values of a user attribute")
+            .await;
         let users = users?
             .into_iter()
             .filter_map(|a| Some((a.user_id.or(a.member_id)?, value_text(&a.value)?)))

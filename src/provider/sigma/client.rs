@@ -366,7 +366,7 @@ impl SigmaClient {
     /// members, and account types, concurrently: the only reads that wait
     /// for another are the pages of one list and each team's members.
     pub async fn fetch(&self) -> Result<LiveSite, ProviderError> {
-        let (members, teams, account_types, whoami, attrs) = tokio::join!(
+        let (members, teams, account_types, whoami) = tokio::join!(
             self.list_all::<wire::Member>(
                 "/v2.1/members?includeArchived=true&includeInactive=true",
                 "list members"
@@ -374,8 +374,9 @@ impl SigmaClient {
             self.teams_and_members(),
             self.account_types(),
             self.read::<wire::MemberRef>("/v2/whoami".into(), "find who the credentials belong to"),
-            self.fetch_attrs(),
         );
+        // Read after the rest, so the requests waiting at once stay few.
+        let attrs = self.fetch_attrs().await;
         let (members, (teams, team_members), account_types) = (members?, teams?, account_types?);
         let identity = whoami?.id();
         let (groups, mut memberships) = live_groups(teams, team_members)?;

@@ -472,6 +472,7 @@ mod tests {
                 }],
                 connections: vec![],
             },
+            attrs: Default::default(),
         }
     }
 

@@ -100,6 +100,7 @@ fn desired(users: Vec<DesiredUser>, groups: Vec<DesiredGroup>) -> DesiredSite {
         site: site(),
         users,
         groups,
+        attrs: Default::default(),
     }
 }
 
@@ -119,6 +120,7 @@ fn creates_groups_and_users() {
             access: Default::default(),
             users: vec![admin()],
             groups: builtins(),
+            ..LiveSite::default()
         },
     );
     insta::assert_snapshot!(out, @r#"
@@ -154,6 +156,7 @@ fn updates_each_field() {
                 ),
             ],
             groups: [builtins(), vec![live_group("Analysts", "View")]].concat(),
+            ..LiveSite::default()
         },
     );
     insta::assert_snapshot!(out, @r#"
@@ -207,6 +210,7 @@ fn membership_changes_ignore_all_users_and_case() {
                 ],
             ]
             .concat(),
+            ..LiveSite::default()
         },
     );
     insta::assert_snapshot!(out, @r"
@@ -234,6 +238,7 @@ fn removes_undeclared_by_default_but_never_builtins_or_invited_by() {
             access: Default::default(),
             users: vec![admin(), live_user("tim@acme.com", "Tim", "B", &["Old"])],
             groups: [builtins(), vec![live_group("Old", "view")]].concat(),
+            ..LiveSite::default()
         },
     );
     insta::assert_snapshot!(out, @r"
@@ -266,6 +271,7 @@ fn keeps_undeclared_when_the_site_says_keep() {
                 live_user("bob@acme.com", "Bob", "C", &[]),
             ],
             groups: [builtins(), vec![live_group("Old", "view")]].concat(),
+            ..LiveSite::default()
         },
     );
     insta::assert_snapshot!(out, @r#"
@@ -296,6 +302,7 @@ fn emails_match_case_insensitively() {
                 live_user("ada@acme.com", "Ada", "Lovelace", &["All Users"]),
             ],
             groups: builtins(),
+            ..LiveSite::default()
         },
     );
     insta::assert_snapshot!(out, @r"
@@ -326,6 +333,7 @@ fn renames_via_previous_names_and_carries_memberships() {
                 live_user("barbara@acme.com", "Barbara", "Liskov", &["Marketing"]),
             ],
             groups: [builtins(), vec![live_group("Marketing", "view")]].concat(),
+            ..LiveSite::default()
         },
     );
     insta::assert_snapshot!(out, @r#"
@@ -358,6 +366,7 @@ fn a_rename_whose_old_and_new_names_both_exist_is_an_error() {
                 ],
             ]
             .concat(),
+            ..LiveSite::default()
         }],
     )
     .unwrap_err();
@@ -390,6 +399,7 @@ fn changes_run_in_dependency_order() {
                 vec![live_group("Gone", "view"), live_group("Changed", "view")],
             ]
             .concat(),
+            ..LiveSite::default()
         }],
     )
     .unwrap();
@@ -441,6 +451,7 @@ fn identical_inputs_give_identical_plans_whatever_the_live_order() {
             live_user("d@acme.com", "D", "D", &[]),
         ],
         groups: builtins(),
+        ..LiveSite::default()
     };
     let mut live2 = live1.clone();
     live2.users.reverse();
@@ -497,6 +508,7 @@ mod sigma {
             account_types: vec!["Admin".into(), "Creator".into(), "Viewer".into()],
             api_identity: None,
             access: Default::default(),
+            ..LiveSite::default()
         }
     }
 
@@ -512,6 +524,7 @@ mod sigma {
                     site,
                     users,
                     groups: vec![],
+                    attrs: Default::default(),
                 }],
             },
             &[live],
@@ -617,6 +630,7 @@ mod sigma {
                 access: Default::default(),
                 users: vec![admin(), live_user("ada@old.io", "Ada", "L", &[])],
                 groups: builtins(),
+                ..LiveSite::default()
             }],
         )
         .unwrap_err();
@@ -661,6 +675,7 @@ mod sigma {
                 access: None,
                 ..group("Analysts", Access::View)
             }],
+            attrs: Default::default(),
         };
         let errors = plan_site(&desired, &teams).unwrap_err();
         // As a reader is shown them (escaped: an NFD spelling shows its mark).
@@ -695,6 +710,7 @@ mod sigma {
                     access: None,
                     ..group("Caf\u{e9}", Access::View)
                 }],
+                attrs: Default::default(),
             },
             &l,
         )
@@ -728,6 +744,7 @@ mod sigma {
             site: sigma_site(Handover::Archive),
             users: vec![barbara],
             groups: vec![],
+            attrs: Default::default(),
         };
         let p = Plan {
             sites: vec![plan_site(&site, &live(vec![old])).unwrap()],
@@ -822,6 +839,7 @@ fn periscope_refuses_emails_its_header_cannot_carry() {
                 live_user("ren\u{e9}e@acme.com", "R", "L", &[]),
             ],
             groups: builtins(),
+            ..LiveSite::default()
         }],
     )
     .unwrap_err();
@@ -846,6 +864,7 @@ fn periscope_groups_match_after_nfc() {
             access: Default::default(),
             users: vec![admin()],
             groups: [builtins(), vec![live_group("cafe\u{301}-crew", "view")]].concat(),
+            ..LiveSite::default()
         },
     );
     insta::assert_snapshot!(out, @r#"
@@ -913,6 +932,7 @@ mod site_plan_snapshots {
             access: Default::default(),
             users: [vec![admin()], users].concat(),
             groups: [builtins(), groups].concat(),
+            ..LiveSite::default()
         }
     }
 
@@ -1069,6 +1089,7 @@ mod site_plan_snapshots {
                 site: sigma_org(),
                 users,
                 groups: vec![no_access("Analysts"), no_access("Finance")],
+                attrs: Default::default(),
             },
             LiveSite {
                 users: live_users,
@@ -1076,6 +1097,7 @@ mod site_plan_snapshots {
                 account_types: vec!["Admin".into(), "Creator".into(), "Viewer".into()],
                 api_identity: None,
                 access: Default::default(),
+                ..LiveSite::default()
             },
         )
     }

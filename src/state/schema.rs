@@ -30,6 +30,10 @@ pub struct StateFile {
     workspaces: Option<Vec<super::access::WorkspaceSpec>>,
     /// Grants on existing Sigma connections.
     connections: Option<Vec<super::access::ConnectionSpec>>,
+    /// Sigma user attributes (row-level security).
+    user_attributes: Option<Vec<super::attr_schema::AttributeSpec>>,
+    /// Sigma custom account types.
+    account_types: Option<Vec<super::attr_schema::AccountTypeSpec>>,
 }
 
 /// `[sites.NAME]`: one Periscope site, one Sigma organisation or one SCIM service.
@@ -115,6 +119,15 @@ pub struct SiteSpec {
     /// SCIM: where the bearer token comes from.
     #[schemars(with = "Option<SecretRef>")]
     pub token: Option<Spanned<SecretRef>>,
+    /// Sigma: what to do with user attributes the state does not declare (default "keep").
+    #[schemars(with = "Option<Unmanaged>")]
+    pub unmanaged_attributes: Option<Spanned<Unmanaged>>,
+    /// Sigma: what to do with custom account types the state does not declare (default "keep").
+    #[schemars(with = "Option<Unmanaged>")]
+    pub unmanaged_account_types: Option<Spanned<Unmanaged>>,
+    /// Sigma: acknowledges a plan that deletes up to this many account types.
+    #[schemars(with = "Option<u32>")]
+    pub allow_account_type_deletions: Option<Spanned<u32>>,
 }
 
 /// What to do with undeclared workspaces.
@@ -185,6 +198,9 @@ pub struct UserSpec {
     /// Sigma: `"guest"` creates the person as a guest.
     #[schemars(with = "Option<PersonKind>")]
     pub kind: Option<Spanned<String>>,
+    /// Sigma: the person's user attribute values, by attribute name.
+    #[schemars(with = "Option<BTreeMap<String, String>>")]
+    pub attributes: Option<super::attr_schema::AttrValues>,
 }
 
 #[derive(JsonSchema)]
@@ -235,6 +251,9 @@ pub struct GroupSpec {
     /// Sigma: the team's admins (emails of its declared members).
     #[schemars(with = "Option<Vec<String>>")]
     pub admins: Option<Vec<Spanned<String>>>,
+    /// Sigma: the team's user attribute values, by attribute name.
+    #[schemars(with = "Option<BTreeMap<String, String>>")]
+    pub attributes: Option<super::attr_schema::AttrValues>,
 }
 
 /// The keys an entry may have; checked before deserializing so every unknown
@@ -274,6 +293,9 @@ impl Fields for SiteSpec {
         "allow_workspace_deletions",
         "allow_grant_removals",
         "token",
+        "unmanaged_attributes",
+        "unmanaged_account_types",
+        "allow_account_type_deletions",
     ];
 }
 
@@ -289,6 +311,7 @@ impl Fields for UserSpec {
         "previous_emails",
         "overrides",
         "kind",
+        "attributes",
     ];
 }
 
@@ -301,6 +324,7 @@ impl Fields for GroupSpec {
         "previous_names",
         "sites",
         "admins",
+        "attributes",
     ];
 }
 

@@ -92,6 +92,18 @@ pub(super) const CHECKS: &[NamedCheck] = &[
         "grants name declared teams, people and permissions",
         super::access::access_grants,
     ),
+    (
+        "user attributes are declared once, on Sigma sites",
+        super::attr_checks::attribute_entries,
+    ),
+    (
+        "account types are declared once, with permissions",
+        super::attr_checks::account_type_entries,
+    ),
+    (
+        "attribute values name declared attributes",
+        super::attr_checks::attribute_values,
+    ),
 ];
 
 /// Group names are compared the strictest way any provider does.
@@ -144,6 +156,9 @@ pub(crate) struct Loaded<'a> {
     pub(super) declared_sites: Vec<String>,
     /// Sites whose tables could not be read: still declared.
     broken_sites: &'a [String],
+    /// `[[user_attributes]]` and `[[account_types]]` (Sigma).
+    pub attributes: &'a [Entry<super::attr_schema::AttributeSpec>],
+    pub account_types: &'a [Entry<super::attr_schema::AccountTypeSpec>],
 }
 
 impl Loaded<'_> {
@@ -189,6 +204,8 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
                 broken_groups,
                 diagnostics,
                 syntax_errors,
+                attributes,
+                account_types,
             },
     } = parsed;
     if syntax_errors {
@@ -217,6 +234,8 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
         group_index: GroupIndex::new(&groups, &broken_groups),
         declared_sites: sites.iter().map(|(n, _)| n.get_ref().clone()).collect(),
         broken_sites: &broken_sites,
+        attributes: &attributes,
+        account_types: &account_types,
     };
     for (_what, check) in CHECKS {
         check(&mut c, &loaded);
@@ -286,6 +305,7 @@ fn desired_state(l: &Loaded) -> DesiredState {
                     .filter(|g| on_site(&g.spec.sites))
                     .map(|g| desired_group(&g.spec))
                     .collect(),
+                attrs: super::attr_checks::desired_attrs(l, site),
                 site: super::access::with_access_reads(site.clone(), &access),
                 access,
             }

@@ -8,6 +8,7 @@
 // issue 13 is reshaping; they are allowed there until that lands, then fixed
 // and these allows removed.
 pub mod apply;
+pub mod attrs;
 pub mod cli;
 mod commands;
 pub mod import;

@@ -176,6 +176,14 @@ pub struct SigmaOrgPolicy {
     pub archive_scheduled_exports: bool,
     /// Workspaces, connections and their grants.
     pub access: access::AccessPolicy,
+    /// What to do with live user attributes the state does not declare.
+    pub unmanaged_attributes: Unmanaged,
+    /// What to do with live custom account types the state does not declare.
+    pub unmanaged_account_types: Unmanaged,
+    /// `allow_account_type_deletions`: acknowledges up to this many deletions.
+    pub allow_account_type_deletions: Option<usize>,
+    /// Whether the client reads user attributes and account types' permissions.
+    pub attrs_read: bool,
 }
 
 impl Default for SigmaOrgPolicy {
@@ -186,6 +194,10 @@ impl Default for SigmaOrgPolicy {
             send_invites: true,
             archive_scheduled_exports: false,
             access: access::AccessPolicy::default(),
+            unmanaged_attributes: Unmanaged::Keep,
+            unmanaged_account_types: Unmanaged::Keep,
+            allow_account_type_deletions: None,
+            attrs_read: false,
         }
     }
 }
@@ -370,6 +382,9 @@ pub struct DesiredSite {
     pub groups: Vec<DesiredGroup>,
     /// Sigma workspaces and connections with their grants.
     pub access: access::DesiredAccess,
+    /// User attributes, their values and custom account types (Sigma).
+    #[serde(skip_serializing_if = "crate::attrs::DesiredAttrs::is_empty")]
+    pub attrs: crate::attrs::DesiredAttrs,
 }
 
 /// The whole declared state: every site with what belongs on it.
@@ -434,6 +449,9 @@ pub struct LiveSite {
     /// Sigma workspaces and connections with their grants, when read.
     #[serde(default)]
     pub access: access::LiveAccess,
+    /// User attributes and account types with their details (Sigma).
+    #[serde(default)]
+    pub attrs: crate::attrs::LiveAttrs,
 }
 
 #[cfg(test)]

@@ -119,6 +119,7 @@ pub(super) fn refuse_tripped_guards(plan: &Plan, consequence: &str) -> Result<()
                 GuardKind::AdminChanges => "administrator changes",
                 GuardKind::WorkspaceDeletions => "workspace deletions",
                 GuardKind::GrantRemovals => "grant removals",
+                GuardKind::AccountTypeDeletions => "account type deletions",
             };
             format!(
                 "  site `{}`: {} {what} (see `{}` above)",

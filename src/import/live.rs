@@ -245,6 +245,7 @@ pub fn import_site(
     import.users(files, live)?;
     let (added, updated) =
         super::workspaces::import_access(files, &import.name, live, &import.target, import.multi);
+    super::attributes::import_attrs(files, &import.target, import.p, live);
     let mut done = import.done;
     done.access_added = added;
     done.access_updated = updated;

@@ -12,12 +12,13 @@ use crate::model::access::{AccessKind, Grantee, LiveAccessObject};
 use crate::model::{DesiredState, LiveSite, ProviderKind, SiteConfig};
 use crate::state::edit::{StateFiles, UserRef, set, strings};
 
-/// Makes every Sigma site's client read workspaces and connections, so
-/// the import sees them.
+/// Makes every Sigma site's client read workspaces and connections, user
+/// attributes and account types, so the import sees them.
 pub fn read_access(desired: &mut DesiredState) {
     for site in &mut desired.sites {
         if let SiteConfig::Sigma(s) = &mut site.site.config {
             s.org.access.read = true;
+            s.org.attrs_read = true;
         }
     }
 }

@@ -474,6 +474,7 @@ mod tests {
                 }],
                 connections: vec![],
             },
+            attrs: Default::default(),
         }
     }
 

@@ -117,6 +117,31 @@ pub enum PlanError {
     },
     #[error(transparent)]
     Access(#[from] super::access::AccessPlanError),
+    #[error(
+        "site `{site}`: account type `{account_type}` lists permission `{permission}`, which no account type of the organisation has. Permissions the site offers: {offered}"
+    )]
+    UnknownPermission {
+        site: String,
+        account_type: String,
+        permission: String,
+        offered: String,
+    },
+    #[error(
+        "site `{site}`: `{name}` is one of the organisation's built-in account types, which cannot be declared in [[account_types]]. Remove the entry (people may still have member_type = \"{name}\")"
+    )]
+    BuiltinAccountType { site: String, name: String },
+    #[error(
+        "site `{site}`: account type `{name}` must be replaced or deleted, and the organisation has no built-in account type to hold its people meanwhile; roster will not guess one"
+    )]
+    NoHoldingType { site: String, name: String },
+    #[error(
+        "site `{site}`: user `{email}` has member_type `{name}`, a custom account type the state does not declare, and unmanaged_account_types = \"remove\" deletes it. Declare it in [[account_types]], or give the user another member_type"
+    )]
+    MemberTypeDeleted {
+        site: String,
+        email: String,
+        name: String,
+    },
 }
 
 /// Plans every site of `desired` against its live state (`live` in the same
@@ -175,6 +200,12 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
         matched: vec![false; live.users.len()],
         errors,
         kept,
+        declared_types: desired
+            .attrs
+            .account_types
+            .iter()
+            .map(|t| t.name.clone())
+            .collect(),
     };
     users.plan_declared(desired);
     users.plan_undeclared();
@@ -209,13 +240,18 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
     let access = super::access::plan_access(desired, live, &groups.renamed);
     errors.extend(access.errors.into_iter().map(PlanError::Access));
     kept.extend(access.kept);
+    let mut attrs = super::attributes::AttrPlan::default();
+    super::attributes::plan_attributes(desired, live, &mut attrs);
+    super::account_types::plan_account_types(desired, live, &mut attrs, &mut errors);
+    kept.append(&mut attrs.kept);
     if !errors.is_empty() {
         return Err(errors);
     }
     // User creates and updates interleave in email order: one line per person.
-    let changes: Vec<Change> = groups
-        .creates
+    let changes: Vec<Change> = attrs
+        .early
         .into_iter()
+        .chain(groups.creates)
         .chain(groups.updates)
         .chain(access.early)
         .chain(user_changes)
@@ -223,6 +259,8 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
         .chain(deactivations)
         .chain(groups.deletes)
         .chain(access.deletes)
+        .chain(attrs.late)
+        .chain(attrs.values)
         .collect();
     kept.sort_by(|a, b| (a.kind, a.reason, &a.key).cmp(&(b.kind, b.reason, &b.key)));
     let guarded = super::guards::check(site, live, &changes)?;
@@ -338,6 +376,8 @@ struct UserPlan<'a> {
     matched: Vec<bool>,
     errors: Vec<PlanError>,
     kept: Vec<Kept>,
+    /// Custom account types the state declares (they may not exist yet).
+    declared_types: Vec<String>,
 }
 
 impl UserPlan<'_> {
@@ -392,7 +432,12 @@ impl UserPlan<'_> {
     }
 
     fn create(&mut self, u: &DesiredUser) {
-        let member_type = member_type(self.site, self.live, u, &mut self.errors);
+        let member_type = member_type(
+            (self.site, &self.declared_types),
+            self.live,
+            u,
+            &mut self.errors,
+        );
         let groups = self
             .memberships(&u.groups)
             .into_iter()
@@ -412,14 +457,19 @@ impl UserPlan<'_> {
     /// What makes live user `l` as `u` declares them (perhaps nothing).
     fn update(&mut self, u: &DesiredUser, l: &LiveUser) -> Change {
         let membership = self.membership_change(u, l);
-        let member_type =
-            member_type(self.site, self.live, u, &mut self.errors).and_then(|wanted| {
-                let before = l.member_type.clone().unwrap_or_default();
-                (!before.eq_ignore_ascii_case(&wanted)).then_some(Diff {
-                    before,
-                    after: wanted,
-                })
-            });
+        let member_type = member_type(
+            (self.site, &self.declared_types),
+            self.live,
+            u,
+            &mut self.errors,
+        )
+        .and_then(|wanted| {
+            let before = l.member_type.clone().unwrap_or_default();
+            (!before.eq_ignore_ascii_case(&wanted)).then_some(Diff {
+                before,
+                after: wanted,
+            })
+        });
         let renamed_from = (email_key(&l.email) != email_key(&u.email)).then(|| l.email.clone());
         Change::UpdateUser {
             email: u.email.clone(),
@@ -590,7 +640,7 @@ fn empty_update(email: &str, l: &LiveUser) -> Change {
 /// The declared account type in the organisation's own spelling; an unknown
 /// one is an error naming the valid types.
 fn member_type(
-    site: &crate::model::Site,
+    (site, declared_types): (&crate::model::Site, &[String]),
     live: &LiveSite,
     u: &DesiredUser,
     errors: &mut Vec<PlanError>,
@@ -602,6 +652,7 @@ fn member_type(
     match live
         .account_types
         .iter()
+        .chain(declared_types)
         .find(|t| t.eq_ignore_ascii_case(given))
     {
         Some(t) => Some(t.clone()),

@@ -88,10 +88,20 @@ pub fn fingerprint(provider: ProviderKind, live: &LiveSite) -> String {
         })
         .collect();
     groups.sort();
-    if live.access == crate::model::access::LiveAccess::default() {
-        return hex_sha256_of_json(&(provider, users, groups));
+    let access = live.access != crate::model::access::LiveAccess::default();
+    match (access, live.attrs.read) {
+        (false, false) => hex_sha256_of_json(&(provider, users, groups)),
+        (true, false) => hex_sha256_of_json(&(provider, users, groups, live.access.canonical())),
+        // Attributes, their values and account types count too.
+        (false, true) => hex_sha256_of_json(&(provider, users, groups, live.attrs.canonical())),
+        (true, true) => hex_sha256_of_json(&(
+            provider,
+            users,
+            groups,
+            live.access.canonical(),
+            live.attrs.canonical(),
+        )),
     }
-    hex_sha256_of_json(&(provider, users, groups, live.access.canonical()))
 }
 
 #[cfg(test)]
@@ -124,6 +134,7 @@ mod tests {
             access: Default::default(),
             users: vec![user("a@x.io", &["X", "Y"]), user("b@x.io", &[])],
             groups: vec![g("X"), g("Y")],
+            ..LiveSite::default()
         };
         let b = LiveSite {
             account_types: vec![],
@@ -131,6 +142,7 @@ mod tests {
             access: Default::default(),
             users: vec![user("b@x.io", &[]), user("a@x.io", &["Y", "X"])],
             groups: vec![g("Y"), g("X")],
+            ..LiveSite::default()
         };
         assert_eq!(fingerprint(p, &a), fingerprint(p, &b));
         let c = LiveSite {
@@ -139,6 +151,7 @@ mod tests {
             access: Default::default(),
             users: vec![user("a@x.io", &["X"]), user("b@x.io", &[])],
             groups: vec![g("X"), g("Y")],
+            ..LiveSite::default()
         };
         assert_ne!(fingerprint(p, &a), fingerprint(p, &c));
     }

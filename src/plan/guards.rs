@@ -30,6 +30,8 @@ pub enum GuardKind {
     WorkspaceDeletions,
     /// Grants on workspaces and connections revoked.
     GrantRemovals,
+    /// Custom account types deleted (Sigma): every one needs acknowledging.
+    AccountTypeDeletions,
 }
 
 impl GuardKind {
@@ -43,6 +45,7 @@ impl GuardKind {
             GuardKind::AdminChanges => (1, 0.0),
             GuardKind::WorkspaceDeletions => (0, 0.0),
             GuardKind::GrantRemovals => (5, 0.10),
+            GuardKind::AccountTypeDeletions => (0, 0.0),
         }
     }
 
@@ -54,6 +57,7 @@ impl GuardKind {
             GuardKind::AdminChanges => "administrators",
             GuardKind::WorkspaceDeletions => "workspaces",
             GuardKind::GrantRemovals => "grants",
+            GuardKind::AccountTypeDeletions => "custom account types",
         }
     }
 
@@ -65,6 +69,7 @@ impl GuardKind {
             GuardKind::AdminChanges => "removes or demotes",
             GuardKind::WorkspaceDeletions => "deletes",
             GuardKind::GrantRemovals => "revokes",
+            GuardKind::AccountTypeDeletions => "deletes",
         }
     }
 
@@ -77,6 +82,7 @@ impl GuardKind {
             GuardKind::AdminChanges => "allow_admin_changes",
             GuardKind::WorkspaceDeletions => "allow_workspace_deletions",
             GuardKind::GrantRemovals => "allow_grant_removals",
+            GuardKind::AccountTypeDeletions => "allow_account_type_deletions",
         }
     }
 }
@@ -354,7 +360,7 @@ fn measure<'a>(
     changes: &[Change],
     before: &HashMap<String, After>,
     after: &HashMap<String, After>,
-) -> [Measured<'a>; 6] {
+) -> [Measured<'a>; 7] {
     let p = site.provider;
     let live_users = live
         .users
@@ -431,11 +437,20 @@ fn measure<'a>(
             super::access::live_grants(live),
             allow.grant_removals,
         ),
+        m(
+            GuardKind::AccountTypeDeletions,
+            count(changes, |c| {
+                matches!(c, Change::DeleteAccountType { .. }) as usize
+            }),
+            live.attrs.account_types.iter().filter(|t| t.custom).count(),
+            site.sigma_org()
+                .and_then(|o| o.allow_account_type_deletions),
+        ),
     ]
 }
 
 /// Guards that trip, and acknowledgements not needed.
-fn blast_radius(measured: [Measured<'_>; 6]) -> Guarded {
+fn blast_radius(measured: [Measured<'_>; 7]) -> Guarded {
     let mut guarded = Guarded::default();
     for Measured {
         site,

@@ -3,6 +3,8 @@
 
 pub mod access;
 pub mod cost;
+mod account_types;
+mod attributes;
 mod diff;
 pub mod effective;
 pub mod expiry;
@@ -132,9 +134,83 @@ pub enum Change {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
     },
+    /// Sigma: a user attribute created.
+    CreateAttribute {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        default: Option<String>,
+    },
+    /// Sigma: a user attribute whose description or default changes. The API
+    /// cannot edit one: it is deleted and created again, and its declared
+    /// values are set again (in the values step).
+    ReplaceAttribute {
+        name: String,
+        id: String,
+        description: Diff<Option<String>>,
+        default: Diff<Option<String>>,
+    },
+    /// Sigma: an undeclared user attribute deleted, with its values.
+    DeleteAttribute { name: String, id: String },
+    /// Sigma: the attribute values of one person or team set and removed.
+    SetAttributes {
+        target: AttrTarget,
+        /// The person's email or the team's name.
+        key: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        values: Vec<AttrValueChange>,
+    },
+    /// Sigma: a custom account type created.
+    CreateAccountType {
+        name: String,
+        description: String,
+        permissions: Vec<String>,
+    },
+    /// Sigma: a custom account type whose description or permissions
+    /// change. The API cannot edit one: it is deleted (its people held on
+    /// `via` meanwhile), created again, and the people in `moved` moved back.
+    ReplaceAccountType {
+        name: String,
+        id: String,
+        description: Diff<String>,
+        permissions: Membership,
+        moved: Vec<String>,
+        via: String,
+        via_id: String,
+    },
+    /// Sigma: an undeclared custom account type deleted; its people go to
+    /// `to` (name, ID).
+    DeleteAccountType {
+        name: String,
+        id: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        moved: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<(String, String)>,
+    },
     /// Sigma workspaces and grants (`op` is the access change's own).
     #[serde(untagged)]
     Access(access::AccessChange),
+}
+
+/// Whose attribute values a [`Change::SetAttributes`] changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttrTarget {
+    User,
+    Team,
+}
+
+/// One attribute value set, changed or removed (`after: None`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AttrValueChange {
+    pub attribute: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
 }
 
 /// What a member about to be deactivated owns.
@@ -161,6 +237,9 @@ pub enum ObjectKind {
     User,
     Workspace,
     Grant,
+    Attribute,
+    AttributeValues,
+    AccountType,
 }
 
 impl ObjectKind {
@@ -170,6 +249,9 @@ impl ObjectKind {
             ObjectKind::User => "user",
             ObjectKind::Workspace => "workspace",
             ObjectKind::Grant => "grant",
+            ObjectKind::Attribute => "attribute",
+            ObjectKind::AttributeValues => "attribute values",
+            ObjectKind::AccountType => "account_type",
         }
     }
 }
@@ -177,11 +259,20 @@ impl ObjectKind {
 impl Change {
     pub fn action(&self) -> Action {
         match self {
-            Change::CreateGroup { .. } | Change::CreateUser { .. } => Action::Create,
-            Change::UpdateGroup { .. } | Change::UpdateUser { .. } => Action::Update,
+            Change::CreateGroup { .. }
+            | Change::CreateUser { .. }
+            | Change::CreateAttribute { .. }
+            | Change::CreateAccountType { .. } => Action::Create,
+            Change::UpdateGroup { .. }
+            | Change::UpdateUser { .. }
+            | Change::ReplaceAttribute { .. }
+            | Change::SetAttributes { .. }
+            | Change::ReplaceAccountType { .. } => Action::Update,
             Change::DeleteGroup { .. }
             | Change::DeleteUser { .. }
-            | Change::DeactivateUser { .. } => Action::Delete,
+            | Change::DeactivateUser { .. }
+            | Change::DeleteAttribute { .. }
+            | Change::DeleteAccountType { .. } => Action::Delete,
             Change::Access(a) => a.action(),
         }
     }
@@ -192,6 +283,13 @@ impl Change {
             | Change::UpdateGroup { .. }
             | Change::DeleteGroup { .. } => ObjectKind::Group,
             Change::Access(a) => a.kind(),
+            Change::CreateAttribute { .. }
+            | Change::ReplaceAttribute { .. }
+            | Change::DeleteAttribute { .. } => ObjectKind::Attribute,
+            Change::SetAttributes { .. } => ObjectKind::AttributeValues,
+            Change::CreateAccountType { .. }
+            | Change::ReplaceAccountType { .. }
+            | Change::DeleteAccountType { .. } => ObjectKind::AccountType,
             _ => ObjectKind::User,
         }
     }
@@ -208,12 +306,22 @@ impl Change {
             | Change::DeactivateUser { email, .. }
             | Change::DeleteUser { email } => email,
             Change::Access(a) => a.key(),
+            Change::CreateAttribute { name, .. }
+            | Change::ReplaceAttribute { name, .. }
+            | Change::DeleteAttribute { name, .. }
+            | Change::CreateAccountType { name, .. }
+            | Change::ReplaceAccountType { name, .. }
+            | Change::DeleteAccountType { name, .. } => name,
+            Change::SetAttributes { key, .. } => key,
         }
     }
 
     /// The step of the apply this change belongs to; steps run in order.
     /// 1 groups created or updated, 2 users created or updated (with their
     /// memberships), 3 users deactivated or deleted, 4 groups deleted.
+    /// Attributes and account types are created or replaced in 1 and
+    /// deleted in 4 (people have moved off by then); attribute values are
+    /// set in 5, once every person and team exists.
     pub fn step(&self) -> u8 {
         match self {
             Change::CreateGroup { .. } | Change::UpdateGroup { .. } => 1,
@@ -221,6 +329,12 @@ impl Change {
             Change::DeleteUser { .. } | Change::DeactivateUser { .. } => 3,
             Change::DeleteGroup { .. } => 4,
             Change::Access(a) => a.step(),
+            Change::CreateAttribute { .. }
+            | Change::ReplaceAttribute { .. }
+            | Change::CreateAccountType { .. }
+            | Change::ReplaceAccountType { .. } => 1,
+            Change::DeleteAttribute { .. } | Change::DeleteAccountType { .. } => 4,
+            Change::SetAttributes { .. } => 5,
         }
     }
 }

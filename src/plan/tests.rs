@@ -104,6 +104,7 @@ fn desired(users: Vec<DesiredUser>, groups: Vec<DesiredGroup>) -> DesiredSite {
         site: site(),
         users,
         groups,
+        attrs: Default::default(),
     }
 }
 
@@ -123,6 +124,7 @@ fn creates_groups_and_users() {
             access: Default::default(),
             users: vec![admin()],
             groups: builtins(),
+            ..LiveSite::default()
         },
     );
     insta::assert_snapshot!(out, @r#"
@@ -159,6 +161,7 @@ fn updates_each_field() {
                 ),
             ],
             groups: [builtins(), vec![live_group("Analysts", "View")]].concat(),
+            ..LiveSite::default()
         },
     );
     insta::assert_snapshot!(out, @r#"
@@ -212,6 +215,7 @@ fn membership_changes_ignore_all_users_and_case() {
                 ],
             ]
             .concat(),
+            ..LiveSite::default()
         },
     );
     insta::assert_snapshot!(out, @"
@@ -239,6 +243,7 @@ fn removes_undeclared_by_default_but_never_builtins_or_invited_by() {
             access: Default::default(),
             users: vec![admin(), live_user("tim@acme.com", "Tim", "B", &["Old"])],
             groups: [builtins(), vec![live_group("Old", "view")]].concat(),
+            ..LiveSite::default()
         },
     );
     insta::assert_snapshot!(out, @"
@@ -272,6 +277,7 @@ fn keeps_undeclared_when_the_site_says_keep() {
                 live_user("bob@acme.com", "Bob", "C", &[]),
             ],
             groups: [builtins(), vec![live_group("Old", "view")]].concat(),
+            ..LiveSite::default()
         },
     );
     insta::assert_snapshot!(out, @r#"
@@ -302,6 +308,7 @@ fn emails_match_case_insensitively() {
                 live_user("ada@acme.com", "Ada", "Lovelace", &["All Users"]),
             ],
             groups: builtins(),
+            ..LiveSite::default()
         },
     );
     insta::assert_snapshot!(out, @"
@@ -332,6 +339,7 @@ fn renames_via_previous_names_and_carries_memberships() {
                 live_user("barbara@acme.com", "Barbara", "Liskov", &["Marketing"]),
             ],
             groups: [builtins(), vec![live_group("Marketing", "view")]].concat(),
+            ..LiveSite::default()
         },
     );
     insta::assert_snapshot!(out, @r#"
@@ -364,6 +372,7 @@ fn a_rename_whose_old_and_new_names_both_exist_is_an_error() {
                 ],
             ]
             .concat(),
+            ..LiveSite::default()
         }],
     )
     .unwrap_err();
@@ -396,6 +405,7 @@ fn changes_run_in_dependency_order() {
                 vec![live_group("Gone", "view"), live_group("Changed", "view")],
             ]
             .concat(),
+            ..LiveSite::default()
         }],
     )
     .unwrap();
@@ -447,6 +457,7 @@ fn identical_inputs_give_identical_plans_whatever_the_live_order() {
             live_user("d@acme.com", "D", "D", &[]),
         ],
         groups: builtins(),
+        ..LiveSite::default()
     };
     let mut live2 = live1.clone();
     live2.users.reverse();
@@ -505,6 +516,7 @@ mod sigma {
             account_types: vec!["Admin".into(), "Creator".into(), "Viewer".into()],
             api_identity: None,
             access: Default::default(),
+            ..LiveSite::default()
         }
     }
 
@@ -520,6 +532,7 @@ mod sigma {
                     site,
                     users,
                     groups: vec![],
+                    attrs: Default::default(),
                 }],
             },
             &[live],
@@ -626,6 +639,7 @@ mod sigma {
                 access: Default::default(),
                 users: vec![admin(), live_user("ada@old.io", "Ada", "L", &[])],
                 groups: builtins(),
+                ..LiveSite::default()
             }],
         )
         .unwrap_err();
@@ -670,6 +684,7 @@ mod sigma {
                 access: None,
                 ..group("Analysts", Access::View)
             }],
+            attrs: Default::default(),
         };
         let errors = plan_site(&desired, &teams).unwrap_err();
         // As a reader is shown them (escaped: an NFD spelling shows its mark).
@@ -704,6 +719,7 @@ mod sigma {
                     access: None,
                     ..group("Caf\u{e9}", Access::View)
                 }],
+                attrs: Default::default(),
             },
             &l,
         )
@@ -737,6 +753,7 @@ mod sigma {
             site: sigma_site(Handover::Archive),
             users: vec![barbara],
             groups: vec![],
+            attrs: Default::default(),
         };
         let p = Plan {
             sites: vec![plan_site(&site, &live(vec![old])).unwrap()],
@@ -832,6 +849,7 @@ fn periscope_refuses_emails_its_header_cannot_carry() {
                 live_user("ren\u{e9}e@acme.com", "R", "L", &[]),
             ],
             groups: builtins(),
+            ..LiveSite::default()
         }],
     )
     .unwrap_err();
@@ -856,6 +874,7 @@ fn periscope_groups_match_after_nfc() {
             access: Default::default(),
             users: vec![admin()],
             groups: [builtins(), vec![live_group("cafe\u{301}-crew", "view")]].concat(),
+            ..LiveSite::default()
         },
     );
     insta::assert_snapshot!(out, @r#"
@@ -923,6 +942,7 @@ mod site_plan_snapshots {
             access: Default::default(),
             users: [vec![admin()], users].concat(),
             groups: [builtins(), groups].concat(),
+            ..LiveSite::default()
         }
     }
 
@@ -1163,6 +1183,7 @@ mod site_plan_snapshots {
                 site: sigma_org(),
                 users,
                 groups: vec![no_access("Analysts"), no_access("Finance")],
+                attrs: Default::default(),
             },
             LiveSite {
                 users: live_users,
@@ -1170,6 +1191,7 @@ mod site_plan_snapshots {
                 account_types: vec!["Admin".into(), "Creator".into(), "Viewer".into()],
                 api_identity: None,
                 access: Default::default(),
+                ..LiveSite::default()
             },
         )
     }

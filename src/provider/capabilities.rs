@@ -36,6 +36,18 @@ pub struct Capabilities {
     pub nouns: Nouns,
     /// The keys of a site table only this provider's sites have.
     pub site_keys: &'static [&'static str],
+    /// Whether sites have user attributes (`[[user_attributes]]`) and
+    /// custom account types (`[[account_types]]`).
+    pub attrs: Attrs,
+}
+
+/// User attributes and custom account types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attrs {
+    /// User attributes with values per person and per group.
+    pub user_attributes: bool,
+    /// Custom account types, created and deleted (never edited).
+    pub custom_account_types: bool,
 }
 
 /// What removing a person does.

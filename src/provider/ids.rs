@@ -18,6 +18,8 @@ pub struct SiteIds {
     pub groups: HashMap<String, String>,
     /// workspace name key -> Sigma `workspaceId`.
     pub workspaces: HashMap<String, String>,
+    /// user attribute name key -> ID (Sigma `userAttributeId`).
+    pub attributes: HashMap<String, String>,
 }
 
 impl SiteIds {
@@ -41,10 +43,17 @@ impl SiteIds {
             .flatten()
             .filter_map(|w| Some((provider.group_key(&w.name), w.id.clone()?)))
             .collect();
+        let attributes = live
+            .attrs
+            .attributes
+            .iter()
+            .map(|a| (crate::attrs::name_key(&a.name), a.id.clone()))
+            .collect();
         SiteIds {
             members,
             groups,
             workspaces,
+            attributes,
         }
     }
 }

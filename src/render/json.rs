@@ -165,6 +165,70 @@ pub fn fields(change: &Change) -> Vec<FieldDocument> {
         Change::DeactivateUser { .. } => vec![field("active", json!(true), json!(false))],
         Change::DeleteUser { .. } | Change::DeleteGroup { .. } => Vec::new(),
         Change::Access(a) => super::access::fields(a, field),
+        _ => attr_fields(change),
+    }
+}
+
+/// The fields of an attribute, value or account type change.
+fn attr_fields(change: &Change) -> Vec<FieldDocument> {
+    match change {
+        Change::CreateAttribute {
+            description,
+            default,
+            ..
+        } => vec![
+            field("description", Value::Null, json!(description)),
+            field("default", Value::Null, json!(default)),
+        ],
+        Change::ReplaceAttribute {
+            description,
+            default,
+            ..
+        } => vec![
+            field(
+                "description",
+                json!(description.before),
+                json!(description.after),
+            ),
+            field("default", json!(default.before), json!(default.after)),
+        ],
+        Change::SetAttributes { values, .. } => {
+            let side = |after: bool| -> serde_json::Map<String, Value> {
+                values
+                    .iter()
+                    .filter_map(|v| {
+                        let value = if after { &v.after } else { &v.before };
+                        Some((v.attribute.clone(), json!(value.as_ref()?)))
+                    })
+                    .collect()
+            };
+            vec![field(
+                "attributes",
+                Value::Object(side(false)),
+                Value::Object(side(true)),
+            )]
+        }
+        Change::CreateAccountType {
+            description,
+            permissions,
+            ..
+        } => vec![
+            field("description", Value::Null, json!(description)),
+            field("permissions", Value::Null, json!(permissions)),
+        ],
+        Change::ReplaceAccountType {
+            description,
+            permissions,
+            ..
+        } => vec![
+            field(
+                "description",
+                json!(description.before),
+                json!(description.after),
+            ),
+            membership("permissions", permissions),
+        ],
+        _ => Vec::new(),
     }
 }
 

@@ -269,7 +269,7 @@ fn is_removal(change: &Change) -> bool {
 
 /// Changes counted per kind, removals first: `2 user deletes, 1 group create`.
 fn per_kind<'a>(changes: impl Iterator<Item = &'a Change>) -> Option<String> {
-    const KINDS: [&str; 7] = [
+    const KINDS: [&str; 10] = [
         "user delete",
         "user deactivation",
         "group delete",
@@ -277,6 +277,9 @@ fn per_kind<'a>(changes: impl Iterator<Item = &'a Change>) -> Option<String> {
         "group update",
         "user create",
         "group create",
+        "attribute or account type delete",
+        "attribute or account type change",
+        "attribute or account type create",
     ];
     let mut counts = [0usize; KINDS.len() + super::access::KINDS.len()];
     for c in changes {
@@ -289,6 +292,11 @@ fn per_kind<'a>(changes: impl Iterator<Item = &'a Change>) -> Option<String> {
             Change::UpdateGroup { .. } => 4,
             Change::CreateUser { .. } => 5,
             Change::CreateGroup { .. } => 6,
+            Change::DeleteAttribute { .. } | Change::DeleteAccountType { .. } => 7,
+            Change::ReplaceAttribute { .. }
+            | Change::SetAttributes { .. }
+            | Change::ReplaceAccountType { .. } => 8,
+            Change::CreateAttribute { .. } | Change::CreateAccountType { .. } => 9,
         };
         counts[i] += 1;
     }

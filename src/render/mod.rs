@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod apply;
+pub mod attrs;
 pub mod escape;
 pub mod insight;
 pub mod json;

@@ -185,6 +185,13 @@ fn detail(change: &Change) -> Vec<String> {
         Change::DeleteGroup { .. } => vec!["(not declared; deleted)".into()],
         Change::UpdateGroup { .. } | Change::UpdateUser { .. } => Vec::new(),
         Change::Access(a) => super::access::detail(a),
+        Change::CreateAttribute { .. }
+        | Change::ReplaceAttribute { .. }
+        | Change::DeleteAttribute { .. }
+        | Change::SetAttributes { .. }
+        | Change::CreateAccountType { .. }
+        | Change::ReplaceAccountType { .. }
+        | Change::DeleteAccountType { .. } => super::attrs::detail(change),
     }
 }
 
@@ -290,7 +297,11 @@ fn changed_fields(out: &mut String, change: &Change, st: &Styles) {
                 field(out, name, Some(d), st);
             }
         }
-        _ => {}
+        _ => {
+            for line in super::attrs::fields(change) {
+                let _ = writeln!(out, "      {line}");
+            }
+        }
     }
 }
 

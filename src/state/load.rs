@@ -10,6 +10,7 @@ use serde::de::IntoDeserializer;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use super::attr_schema::{AccountTypeSpec, AttributeSpec};
 use super::diagnostic::{Diagnostic, Diagnostics, SourceFile};
 use super::schema::{Fields, GroupSpec, SiteSpec, UserSpec};
 
@@ -175,6 +176,9 @@ pub struct Entries {
     /// Some file is not valid TOML: what it declares is unknown, so checks
     /// across files (references, "no site declared") would only mislead.
     pub syntax_errors: bool,
+    /// `[[user_attributes]]` and `[[account_types]]` (Sigma).
+    pub attributes: Vec<Entry<AttributeSpec>>,
+    pub account_types: Vec<Entry<AccountTypeSpec>>,
 }
 
 impl Entries {
@@ -200,6 +204,8 @@ impl Entries {
         self.broken_groups.extend(other.broken_groups);
         self.diagnostics.extend(other.diagnostics);
         self.syntax_errors |= other.syntax_errors;
+        self.attributes.extend(other.attributes);
+        self.account_types.extend(other.account_types);
     }
 }
 
@@ -229,10 +235,18 @@ fn read_piece(source: &SourceFile, file_index: usize, range: Range<usize>, out: 
             "workspaces" | "connections" => {
                 super::access::read_access_entries(source, file_index, key.get_ref(), value, out);
             }
+            "user_attributes" => {
+                let got = read_list(source, file_index, "user_attributes", value, out);
+                out.attributes.extend(got);
+            }
+            "account_types" => {
+                let got = read_list(source, file_index, "account_types", value, out);
+                out.account_types.extend(got);
+            }
             other => out.diagnostics.push(source.diagnostic(
                 Some(key_span),
                 format!("unknown top-level key `{other}`"),
-                Some("a state file holds [sites.NAME] tables, [[users]], [[groups]], [[workspaces]] and [[connections]]".into()),
+                Some("a state file holds [sites.NAME] tables, [[users]], [[groups]], [[workspaces]], [[connections]], [[user_attributes]] and [[account_types]]".into()),
             )),
         }
     }
@@ -318,6 +332,34 @@ fn read_entries(
             }
         }
     }
+}
+
+/// The entries of a `[[kind]]` array of tables, each read on its own.
+fn read_list<T: for<'a> Deserialize<'a> + Fields>(
+    source: &SourceFile,
+    file_index: usize,
+    kind: &str,
+    value: Spanned<DeValue<'_>>,
+    out: &mut Entries,
+) -> Vec<Entry<T>> {
+    let span = value.span();
+    let DeValue::Array(items) = value.into_inner() else {
+        out.diagnostics.push(source.diagnostic(
+            Some(span),
+            format!("`{kind}` must be an array of tables"),
+            Some(format!("write each entry as a [[{kind}]] table")),
+        ));
+        return Vec::new();
+    };
+    let singular = kind.trim_end_matches('s').replace('_', " ");
+    items
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, item)| {
+            let what = format!("{singular} #{}", i + 1);
+            deserialize_entry::<T>(source, file_index, item, &what, &mut out.diagnostics)
+        })
+        .collect()
 }
 
 fn shift_range(r: Range<usize>, by: usize) -> Range<usize> {

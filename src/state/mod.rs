@@ -2,6 +2,8 @@
 //! and turned into the model.
 
 mod access;
+mod attr_checks;
+mod attr_schema;
 mod checks;
 mod chunks;
 mod comments;

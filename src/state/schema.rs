@@ -31,6 +31,10 @@ pub struct StateFile {
     workspaces: Option<Vec<super::access::WorkspaceSpec>>,
     /// Grants on existing Sigma connections.
     connections: Option<Vec<super::access::ConnectionSpec>>,
+    /// Sigma user attributes (row-level security).
+    user_attributes: Option<Vec<super::attr_schema::AttributeSpec>>,
+    /// Sigma custom account types.
+    account_types: Option<Vec<super::attr_schema::AccountTypeSpec>>,
 }
 
 /// `[sites.NAME]`: one Periscope site, one Sigma organisation or one SCIM service.
@@ -123,6 +127,15 @@ pub struct SiteSpec {
     /// How many days ahead the plan notes access that expires (default 14).
     #[schemars(with = "Option<u32>", range(max = 366))]
     pub expiry_notice_days: Option<Spanned<i64>>,
+    /// Sigma: what to do with user attributes the state does not declare (default "keep").
+    #[schemars(with = "Option<Unmanaged>")]
+    pub unmanaged_attributes: Option<Spanned<Unmanaged>>,
+    /// Sigma: what to do with custom account types the state does not declare (default "keep").
+    #[schemars(with = "Option<Unmanaged>")]
+    pub unmanaged_account_types: Option<Spanned<Unmanaged>>,
+    /// Sigma: acknowledges a plan that deletes up to this many account types.
+    #[schemars(with = "Option<u32>")]
+    pub allow_account_type_deletions: Option<Spanned<u32>>,
 }
 
 /// What to do with undeclared workspaces.
@@ -196,6 +209,9 @@ pub struct UserSpec {
     /// The last day of the person's access (a TOML date, 2026-12-31).
     #[schemars(with = "Option<String>", extend("format" = "date"))]
     pub expires: Option<Spanned<toml::value::Datetime>>,
+    /// Sigma: the person's user attribute values, by attribute name.
+    #[schemars(with = "Option<BTreeMap<String, String>>")]
+    pub attributes: Option<super::attr_schema::AttrValues>,
 }
 
 #[derive(JsonSchema)]
@@ -245,6 +261,9 @@ pub struct GroupSpec {
     /// Sigma: the team's admins (emails of its declared members).
     #[schemars(with = "Option<Vec<String>>")]
     pub admins: Option<Vec<Spanned<String>>>,
+    /// Sigma: the team's user attribute values, by attribute name.
+    #[schemars(with = "Option<BTreeMap<String, String>>")]
+    pub attributes: Option<super::attr_schema::AttrValues>,
 }
 
 /// The keys an entry may have; checked before deserializing so every unknown
@@ -286,6 +305,9 @@ impl Fields for SiteSpec {
         "token",
         "seats",
         "expiry_notice_days",
+        "unmanaged_attributes",
+        "unmanaged_account_types",
+        "allow_account_type_deletions",
     ];
 }
 
@@ -302,6 +324,7 @@ impl Fields for UserSpec {
         "overrides",
         "kind",
         "expires",
+        "attributes",
     ];
 }
 
@@ -314,6 +337,7 @@ impl Fields for GroupSpec {
         "previous_names",
         "sites",
         "admins",
+        "attributes",
     ];
 }
 

@@ -170,7 +170,7 @@ fn provider(s: &mut SiteCheck) -> Option<ProviderKind> {
 
 /// The provider-specific keys a site table has, in the order they are
 /// reported, with where each is written.
-fn provider_keys(spec: &SiteSpec) -> [(&'static str, Option<Range<usize>>); 15] {
+fn provider_keys(spec: &SiteSpec) -> [(&'static str, Option<Range<usize>>); 18] {
     fn at<T>(v: &Option<Spanned<T>>) -> Option<Range<usize>> {
         v.as_ref().map(Spanned::span)
     }
@@ -193,6 +193,12 @@ fn provider_keys(spec: &SiteSpec) -> [(&'static str, Option<Range<usize>>); 15] 
         ("unmanaged_workspaces", at(&spec.unmanaged_workspaces)),
         ("unmanaged_grants", at(&spec.unmanaged_grants)),
         ("token", at(&spec.token)),
+        ("unmanaged_attributes", at(&spec.unmanaged_attributes)),
+        ("unmanaged_account_types", at(&spec.unmanaged_account_types)),
+        (
+            "allow_account_type_deletions",
+            at(&spec.allow_account_type_deletions),
+        ),
     ]
 }
 

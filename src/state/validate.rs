@@ -96,6 +96,18 @@ pub(super) const CHECKS: &[NamedCheck] = &[
         "expires dates are plain dates",
         super::insight::expiry_dates,
     ),
+    (
+        "user attributes are declared once, on Sigma sites",
+        super::attr_checks::attribute_entries,
+    ),
+    (
+        "account types are declared once, with permissions",
+        super::attr_checks::account_type_entries,
+    ),
+    (
+        "attribute values name declared attributes",
+        super::attr_checks::attribute_values,
+    ),
 ];
 
 /// Group names are compared the strictest way any provider does.
@@ -148,6 +160,9 @@ pub(crate) struct Loaded<'a> {
     pub(super) declared_sites: Vec<String>,
     /// Sites whose tables could not be read: still declared.
     broken_sites: &'a [String],
+    /// `[[user_attributes]]` and `[[account_types]]` (Sigma).
+    pub attributes: &'a [Entry<super::attr_schema::AttributeSpec>],
+    pub account_types: &'a [Entry<super::attr_schema::AccountTypeSpec>],
 }
 
 impl Loaded<'_> {
@@ -193,6 +208,8 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
                 broken_groups,
                 diagnostics,
                 syntax_errors,
+                attributes,
+                account_types,
             },
     } = parsed;
     if syntax_errors {
@@ -221,6 +238,8 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
         group_index: GroupIndex::new(&groups, &broken_groups),
         declared_sites: sites.iter().map(|(n, _)| n.get_ref().clone()).collect(),
         broken_sites: &broken_sites,
+        attributes: &attributes,
+        account_types: &account_types,
     };
     for (_what, check) in CHECKS {
         check(&mut c, &loaded);
@@ -277,6 +296,7 @@ fn desired_state(l: &Loaded) -> DesiredState {
                 l.sites_of(refs).iter().any(|s| s.name == site.name)
             };
             let access = super::access::desired_access(l, site);
+            let attrs = super::attr_checks::desired_attrs(l, site);
             DesiredSite {
                 users: l
                     .users
@@ -290,7 +310,11 @@ fn desired_state(l: &Loaded) -> DesiredState {
                     .filter(|g| on_site(&g.spec.sites))
                     .map(|g| desired_group(&g.spec))
                     .collect(),
-                site: super::access::with_access_reads(site.clone(), &access),
+                site: super::attr_checks::with_attr_reads(
+                    super::access::with_access_reads(site.clone(), &access),
+                    &attrs,
+                ),
+                attrs,
                 access,
             }
         })

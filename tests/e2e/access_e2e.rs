@@ -398,6 +398,20 @@ grants.people = { "katherine@acme.com" = "view" }
 name = "Snowflake Prod"
 grants.teams = { Analysts = "annotate" }
 grants.people = { "katherine@acme.com" = "usage" }
+
+[[user_attributes]]
+name = "region"
+description = "Sales region for row-level security"
+default = "none"
+
+[[user_attributes]]
+name = "cost_center"
+description = "Cost centre that pays for queries"
+
+[[account_types]]
+name = "Analyst Pro"
+description = "Creator who can download, without workspace or connection management"
+permissions = ["create-workbook", "download-data", "explore-worksheet", "export-schedule", "view-worksheet", "write-sql"]
 "#);
     let plan = roster(dir.path(), &["plan", "--detailed-exitcode"], &CREDS);
     assert_eq!(plan.code, 0, "{}", plan.all());

@@ -147,10 +147,10 @@ fn import_prune_takes_people_who_left_off_the_state() {
     assert_eq!(out.code, 0, "{}", out.all());
     let text = std::fs::read_to_string(dir.path().join("state/imported/acme.toml")).unwrap();
     assert!(!text.contains("donald@acme.com"), "{text}");
-    // Ada is on Sigma only now (her override for it stays), Tim on
-    // Periscope only.
+    // Ada is on Sigma only now (her override for it stays, and her
+    // attribute value is imported), Tim on Periscope only.
     assert!(
-        text.contains("email = \"ada@acme.com\"\nfirst_name = \"Ada\"\nlast_name = \"Lovelace\"\ngroups = [\"Administrators\", \"Analysts\"]\nsites = [\"acme-sigma\"]\n\n[users.overrides.acme-sigma]\n"),
+        text.contains("email = \"ada@acme.com\"\nfirst_name = \"Ada\"\nlast_name = \"Lovelace\"\ngroups = [\"Administrators\", \"Analysts\"]\nsites = [\"acme-sigma\"]\nattributes = { region = \"West\" }\n\n[users.overrides.acme-sigma]\n"),
         "{text}"
     );
     let tim = text

@@ -120,7 +120,7 @@ impl PeriscopeClient {
         );
         let (users, groups) = (users?, groups?);
         let decode = |action: &str, missing: wire::MissingField| ProviderError::Decode {
-            site: self.site_name().to_string(),
+            site: self.name.clone(),
             action: action.to_string(),
             message: missing.to_string(),
         };
@@ -131,6 +131,7 @@ impl PeriscopeClient {
             // The API key belongs to the site, not to a person.
             api_identity: None,
             access: Default::default(),
+            attrs: crate::attrs::LiveAttrs::default(),
         })
     }
 
@@ -264,6 +265,15 @@ impl PeriscopeClient {
                 return Err(ProviderError::Unsupported {
                     site: self.name.clone(),
                     message: "Periscope has no workspaces or connections".into(),
+                });
+            }
+            _ => {
+                return Err(ProviderError::Unsupported {
+                    site: self.site_name().to_string(),
+                    message: format!(
+                        "Periscope has no user attributes or custom account types ({})",
+                        change.key()
+                    ),
                 });
             }
         };

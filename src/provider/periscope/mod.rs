@@ -46,6 +46,10 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         groups: "groups",
         group_rule: "group names compare ignoring case and anything not a letter or digit, after Unicode NFC",
     },
+    attrs: crate::provider::capabilities::Attrs {
+        user_attributes: false,
+        custom_account_types: false,
+    },
 };
 
 /// A Periscope site's secret.

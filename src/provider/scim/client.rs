@@ -315,6 +315,7 @@ impl ScimClient {
                 // The token belongs to the service, not to a user.
                 api_identity: None,
                 access: Default::default(),
+                attrs: crate::attrs::LiveAttrs::default(),
             },
             ids,
         ))

@@ -62,6 +62,10 @@ pub const CAPABILITIES: Caps = Caps {
         groups: "groups",
         group_rule: "group names compare ignoring case and surrounding spaces, after Unicode NFC",
     },
+    attrs: crate::provider::capabilities::Attrs {
+        user_attributes: false,
+        custom_account_types: false,
+    },
 };
 
 /// A SCIM service's bearer token, and where it comes from (for the hint

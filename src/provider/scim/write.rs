@@ -480,6 +480,18 @@ impl ScimClient {
                     "a SCIM service has no workspaces or connections",
                 ));
             }
+            Change::CreateAttribute { .. }
+            | Change::ReplaceAttribute { .. }
+            | Change::DeleteAttribute { .. }
+            | Change::SetAttributes { .. }
+            | Change::CreateAccountType { .. }
+            | Change::ReplaceAccountType { .. }
+            | Change::DeleteAccountType { .. } => {
+                return Err(self.unsupported(&format!(
+                    "a SCIM service has no user attributes or custom account types ({})",
+                    change.key()
+                )));
+            }
             Change::CreateGroup { name, .. } => {
                 let group = self.create_group(caps, name).await?;
                 ids.lock()

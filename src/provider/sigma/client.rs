@@ -248,7 +248,7 @@ impl SigmaClient {
     }
 
     /// A GET, retried with backoff on 429, 5xx and connection failures.
-    async fn read<T: serde::de::DeserializeOwned>(
+    pub(super) async fn read<T: serde::de::DeserializeOwned>(
         &self,
         path: String,
         action: &str,
@@ -295,7 +295,7 @@ impl SigmaClient {
     /// says more pages follow without saying where (`hasMore: true`, no
     /// `nextPage`), or names the page just read again, is refused: a plan
     /// is never made from what may be part of a list.
-    fn next_page(
+    pub(super) fn next_page(
         &self,
         action: &str,
         next: Option<String>,
@@ -384,6 +384,8 @@ impl SigmaClient {
             self.account_types(),
             self.read::<wire::MemberRef>("/v2/whoami".into(), "find who the credentials belong to"),
         );
+        // Read after the rest, so the requests waiting at once stay few.
+        let attrs = self.fetch_attrs().await;
         let (members, (teams, team_members), account_types) = (members?, teams?, account_types?);
         let identity = whoami?.id();
         let (groups, mut memberships) = live_groups(teams, team_members)?;
@@ -399,6 +401,7 @@ impl SigmaClient {
             groups,
             account_types,
             api_identity,
+            attrs: attrs?,
             ..LiveSite::default()
         };
         live.access = self.fetch_access(&live).await?;

@@ -1,6 +1,8 @@
 //! Sigma Computing.
 
 mod access;
+mod account_types;
+mod attributes;
 mod auth;
 mod client;
 pub mod regions;
@@ -51,6 +53,10 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         users: "members",
         groups: "teams",
         group_rule: "team names compare ignoring case and surrounding spaces, after Unicode NFC",
+    },
+    attrs: crate::provider::capabilities::Attrs {
+        user_attributes: true,
+        custom_account_types: true,
     },
 };
 

@@ -25,6 +25,9 @@ pub const KEYS: &[&str] = &[
     "archive_scheduled_exports",
     "unmanaged_workspaces",
     "unmanaged_grants",
+    "unmanaged_attributes",
+    "unmanaged_account_types",
+    "allow_account_type_deletions",
 ];
 
 /// What only Sigma sites have.
@@ -110,6 +113,13 @@ fn org_policy(c: &mut SiteCheck<'_, '_>) -> SigmaOrgPolicy {
         unmanaged_guests: unmanaged_guests(c),
         send_invites: flag(&spec.send_invites, true),
         archive_scheduled_exports: flag(&spec.archive_scheduled_exports, false),
+        unmanaged_attributes: keep_by_default(&spec.unmanaged_attributes),
+        unmanaged_account_types: keep_by_default(&spec.unmanaged_account_types),
+        allow_account_type_deletions: spec
+            .allow_account_type_deletions
+            .as_ref()
+            .map(|a| *a.get_ref() as usize),
+        attrs_read: false,
         access: crate::model::access::AccessPolicy {
             unmanaged_workspaces: match spec.unmanaged_workspaces.as_ref().map(|u| *u.get_ref()) {
                 Some(crate::state::UnmanagedWorkspaces::Delete) => Unmanaged::Remove,
@@ -141,6 +151,11 @@ fn unmanaged_guests(c: &mut SiteCheck<'_, '_>) -> Unmanaged {
         }
         Some(u) => *u.get_ref(),
     }
+}
+
+/// An `unmanaged_*` setting whose default is "keep".
+fn keep_by_default(setting: &Option<Spanned<Unmanaged>>) -> Unmanaged {
+    setting.as_ref().map_or(Unmanaged::Keep, |u| *u.get_ref())
 }
 
 /// `cloud` (a region's host) or `base_url`, exactly one of them.

@@ -208,6 +208,13 @@ impl SigmaClient {
             | Change::DeactivateUser { .. }
             | Change::DeleteUser { .. } => self.apply_member_change(change, ids).await,
             Change::Access(a) => self.apply_access(a, ids).await,
+            Change::CreateAttribute { .. }
+            | Change::ReplaceAttribute { .. }
+            | Change::DeleteAttribute { .. } => self.apply_attribute_change(change, ids).await,
+            Change::SetAttributes { .. } => self.apply_values(change, ids).await,
+            Change::CreateAccountType { .. }
+            | Change::ReplaceAccountType { .. }
+            | Change::DeleteAccountType { .. } => self.apply_account_type_change(change, ids).await,
         }
     }
 

@@ -1,0 +1,374 @@
+//! Sigma user attributes: read with their values per member and per team,
+//! created, deleted (never edited: the API has no PATCH), and their values
+//! set and removed. Team values are sent through
+//! `POST /v2/teams/{id}/assignedUserAttributes`, at most
+//! [`TEAM_ASSIGNMENTS_PER_REQUEST`] per request, as the reference allows.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::client::{Call, Effect, SigmaClient};
+use crate::attrs::{LiveAttribute, LiveAttrs, name_key};
+use crate::model::ProviderKind;
+use crate::plan::{AttrTarget, AttrValueChange, Change, Diff};
+use crate::provider::error::ProviderError;
+use crate::provider::ids::SiteIds;
+use crate::provider::lenient;
+use crate::provider::path_segment as encode;
+
+/// The most team assignments one request may carry (the reference's limit).
+pub const TEAM_ASSIGNMENTS_PER_REQUEST: usize = 100;
+/// Attributes whose values are read at once. Few: a token is taken before
+/// a request waits for its turn, so many waiting requests could outlive it.
+const ATTRIBUTE_READS: usize = 2;
+
+/// A user attribute as listed.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Attribute {
+    #[serde(deserialize_with = "lenient::id")]
+    user_attribute_id: Option<String>,
+    #[serde(deserialize_with = "lenient::text")]
+    name: Option<String>,
+    #[serde(deserialize_with = "lenient::text")]
+    description: Option<String>,
+    default_value: Value,
+}
+
+/// One value of an attribute, on its user or team list.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Assigned {
+    #[serde(deserialize_with = "lenient::id")]
+    user_id: Option<String>,
+    #[serde(deserialize_with = "lenient::id")]
+    member_id: Option<String>,
+    #[serde(deserialize_with = "lenient::id")]
+    team_id: Option<String>,
+    value: Value,
+}
+
+/// A value as the API writes it: `{type: "string", val}`, or read leniently
+/// as a bare string.
+fn value_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => o.get("val").and_then(Value::as_str).map(str::to_string),
+        _ => None,
+    }
+}
+
+fn value_json(val: &str) -> Value {
+    json!({ "type": "string", "val": val })
+}
+
+impl SigmaClient {
+    /// Every user attribute with its values, and every account type with
+    /// its permissions.
+    /// Nothing when the state neither declares any nor removes undeclared
+    /// ones (`attrs_read`).
+    pub(super) async fn fetch_attrs(&self) -> Result<LiveAttrs, ProviderError> {
+        if !self.org.attrs_read {
+            return Ok(LiveAttrs::default());
+        }
+        let attributes = self.live_attributes().await?;
+        let account_types = self.live_account_types().await?;
+        Ok(LiveAttrs {
+            read: true,
+            attributes,
+            account_types,
+        })
+    }
+
+    async fn live_attributes(&self) -> Result<Vec<LiveAttribute>, ProviderError> {
+        let listed: Vec<Attribute> = self
+            .list_all("/v2/user-attributes", "list user attributes")
+            .await?;
+        let listed: Vec<(String, Attribute)> = listed
+            .into_iter()
+            .filter_map(|a| Some((a.user_attribute_id.clone()?, a)))
+            .collect();
+        let values = crate::provider::run_all(
+            listed.iter().map(|(id, _)| self.attribute_values(id)),
+            ATTRIBUTE_READS,
+        )
+        .await;
+        listed
+            .into_iter()
+            .zip(values)
+            .map(|((id, a), values)| {
+                let (users, teams) = values?;
+                Ok(LiveAttribute {
+                    id,
+                    name: a.name.unwrap_or_default(),
+                    description: a.description,
+                    default: value_text(&a.default_value),
+                    users,
+                    teams,
+                })
+            })
+            .collect()
+    }
+
+    /// An attribute's values: by member ID, and by team ID.
+    async fn attribute_values(
+        &self,
+        id: &str,
+    ) -> Result<(BTreeMap<String, String>, BTreeMap<String, String>), ProviderError> {
+        let id = encode(id);
+        let (users_path, teams_path) = (
+            format!("/v2/user-attributes/{id}/users"),
+            format!("/v2/user-attributes/{id}/teams"),
+        );
+        let users = self
+            .list_all::<Assigned>(&users_path, "list the members' values of a user attribute")
+            .await;
+        let teams = self
+            .list_all::<Assigned>(&teams_path, "list the teams' values of a user attribute")
+            .await;
+        let users = users?
+            .into_iter()
+            .filter_map(|a| Some((a.user_id.or(a.member_id)?, value_text(&a.value)?)))
+            .collect();
+        let teams = teams?
+            .into_iter()
+            .filter_map(|a| Some((a.team_id?, value_text(&a.value)?)))
+            .collect();
+        Ok((users, teams))
+    }
+
+    /// Creates, replaces or deletes an attribute, keeping `ids` in step.
+    pub(super) async fn apply_attribute_change(
+        &self,
+        change: &Change,
+        ids: &Mutex<SiteIds>,
+    ) -> Result<(), ProviderError> {
+        match change {
+            Change::CreateAttribute {
+                name,
+                description,
+                default,
+            } => {
+                self.create_attribute(ids, name, description.as_deref(), default.as_deref())
+                    .await
+            }
+            Change::ReplaceAttribute {
+                name,
+                id,
+                description,
+                default,
+            } => {
+                self.delete_attribute(name, id).await?;
+                self.create_attribute(ids, name, after(description), after(default))
+                    .await
+            }
+            Change::DeleteAttribute { name, id } => self.delete_attribute(name, id).await,
+            _ => unreachable!("only attribute changes come here"),
+        }
+    }
+
+    async fn create_attribute(
+        &self,
+        ids: &Mutex<SiteIds>,
+        name: &str,
+        description: Option<&str>,
+        default: Option<&str>,
+    ) -> Result<(), ProviderError> {
+        let mut body = serde_json::Map::new();
+        body.insert("name".into(), json!(name));
+        if let Some(d) = description {
+            body.insert("description".into(), json!(d));
+        }
+        if let Some(d) = default {
+            body.insert("defaultValue".into(), value_json(d));
+        }
+        let created = self
+            .send(&Call {
+                method: Method::POST,
+                path: "/v2/user-attributes".into(),
+                action: "create user attribute",
+                object: name,
+                body: Some(Value::Object(body)),
+                effect: Effect::None,
+            })
+            .await?;
+        let id = created
+            .get("userAttributeId")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ProviderError::Decode {
+                site: self.name.clone(),
+                action: "create user attribute".into(),
+                message: "no userAttributeId in the answer".into(),
+            })?;
+        ids.lock()
+            .expect("ids lock")
+            .attributes
+            .insert(name_key(name), id.to_string());
+        Ok(())
+    }
+
+    async fn delete_attribute(&self, name: &str, id: &str) -> Result<(), ProviderError> {
+        self.send(&Call {
+            method: Method::DELETE,
+            path: format!("/v2/user-attributes/{}", encode(id)),
+            action: "delete user attribute",
+            object: name,
+            body: None,
+            effect: Effect::Gone,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    fn attribute_id(&self, ids: &Mutex<SiteIds>, name: &str) -> Result<String, ProviderError> {
+        ids.lock()
+            .expect("ids lock")
+            .attributes
+            .get(&name_key(name))
+            .cloned()
+            .ok_or_else(|| ProviderError::Unsupported {
+                site: self.name.clone(),
+                message: format!("no user attribute `{name}` was found on the site"),
+            })
+    }
+
+    /// Sets and removes one person's or team's values.
+    pub(super) async fn apply_values(
+        &self,
+        change: &Change,
+        ids: &Mutex<SiteIds>,
+    ) -> Result<(), ProviderError> {
+        let Change::SetAttributes {
+            target,
+            key,
+            id,
+            values,
+        } = change
+        else {
+            unreachable!("only value changes come here");
+        };
+        let who = match (id, target) {
+            (Some(id), _) => id.clone(),
+            (None, AttrTarget::User) => self.member_id_of(ids, key)?,
+            (None, AttrTarget::Team) => ids
+                .lock()
+                .expect("ids lock")
+                .groups
+                .get(&ProviderKind::Sigma.group_key(key))
+                .cloned()
+                .ok_or_else(|| ProviderError::Unsupported {
+                    site: self.name.clone(),
+                    message: format!("no team `{key}` was found on the site"),
+                })?,
+        };
+        match target {
+            AttrTarget::User => self.set_user_values(ids, key, &who, values).await?,
+            AttrTarget::Team => self.set_team_values(ids, key, &who, values).await?,
+        }
+        self.remove_values(ids, (*target, key, &who), values).await
+    }
+
+    pub(super) fn member_id_of(&self, ids: &Mutex<SiteIds>, email: &str) -> Result<String, ProviderError> {
+        ids.lock()
+            .expect("ids lock")
+            .members
+            .get(&crate::model::email_key(email))
+            .cloned()
+            .ok_or_else(|| ProviderError::Unsupported {
+                site: self.name.clone(),
+                message: format!("no member with email {email} was found on the site"),
+            })
+    }
+
+    /// A person's values: one request per attribute.
+    async fn set_user_values(
+        &self,
+        ids: &Mutex<SiteIds>,
+        email: &str,
+        member: &str,
+        values: &[AttrValueChange],
+    ) -> Result<(), ProviderError> {
+        for v in values {
+            let Some(val) = &v.after else { continue };
+            let attribute = self.attribute_id(ids, &v.attribute)?;
+            self.send(&Call {
+                method: Method::POST,
+                path: format!("/v2/user-attributes/{}/users", encode(&attribute)),
+                action: "set a member's user attribute value",
+                object: email,
+                body: Some(json!({ "assignments": [{ "userId": member, "value": value_json(val) }] })),
+                effect: Effect::None,
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// A team's values, at most [`TEAM_ASSIGNMENTS_PER_REQUEST`] a request.
+    async fn set_team_values(
+        &self,
+        ids: &Mutex<SiteIds>,
+        name: &str,
+        team: &str,
+        values: &[AttrValueChange],
+    ) -> Result<(), ProviderError> {
+        let mut assignments = Vec::new();
+        for v in values {
+            if let Some(val) = &v.after {
+                let attribute = self.attribute_id(ids, &v.attribute)?;
+                assignments.push(json!({ "userAttributeId": attribute, "value": value_json(val) }));
+            }
+        }
+        for chunk in assignments.chunks(TEAM_ASSIGNMENTS_PER_REQUEST) {
+            self.send(&Call {
+                method: Method::POST,
+                path: format!("/v2/teams/{}/assignedUserAttributes", encode(team)),
+                action: "set a team's user attribute values",
+                object: name,
+                body: Some(json!({ "assignments": chunk })),
+                effect: Effect::None,
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The values removed: one DELETE each.
+    async fn remove_values(
+        &self,
+        ids: &Mutex<SiteIds>,
+        (target, key, who): (AttrTarget, &str, &str),
+        values: &[AttrValueChange],
+    ) -> Result<(), ProviderError> {
+        let list = match target {
+            AttrTarget::User => "users",
+            AttrTarget::Team => "teams",
+        };
+        for v in values.iter().filter(|v| v.after.is_none()) {
+            let attribute = self.attribute_id(ids, &v.attribute)?;
+            self.send(&Call {
+                method: Method::DELETE,
+                path: format!(
+                    "/v2/user-attributes/{}/{list}/{}",
+                    encode(&attribute),
+                    encode(who)
+                ),
+                action: "remove a user attribute value",
+                object: key,
+                body: None,
+                effect: Effect::Gone,
+            })
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The value a field has after a replacement.
+fn after(d: &Diff<Option<String>>) -> Option<&str> {
+    d.after.as_deref()
+}

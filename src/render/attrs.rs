@@ -1,0 +1,152 @@
+//! How the changes of user attributes, their values and custom account
+//! types read in a plan: shared by the text and markdown renderers. Values
+//! are escaped like every other value a state or a site supplies.
+
+use super::escape::{quoted, visible};
+use crate::plan::{AttrTarget, Change, Diff};
+
+/// A value, or what its absence means.
+fn value(v: Option<&String>, absent: &str) -> String {
+    v.map_or_else(|| absent.to_string(), |v| quoted(v))
+}
+
+fn list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| visible(n))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What follows the change's head on its line.
+pub fn detail(change: &Change) -> Vec<String> {
+    match change {
+        Change::CreateAttribute {
+            description,
+            default,
+            ..
+        } => [
+            description.as_ref().map(|d| format!("description={}", quoted(d))),
+            default.as_ref().map(|d| format!("default={}", quoted(d))),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        Change::ReplaceAttribute { .. } => vec![
+            "(replaced: Sigma cannot edit an attribute; deleted and created again, its declared values set again)".into(),
+        ],
+        Change::DeleteAttribute { .. } => vec!["(not declared; deleted with its values)".into()],
+        Change::SetAttributes { target, .. } => vec![match target {
+            AttrTarget::User => "(person)".into(),
+            AttrTarget::Team => "(team)".into(),
+        }],
+        Change::CreateAccountType {
+            description,
+            permissions,
+            ..
+        } => vec![
+            format!("description={}", quoted(description)),
+            format!("permissions=[{}]", list(permissions)),
+        ],
+        Change::ReplaceAccountType { .. } => vec![
+            "(replaced: Sigma cannot edit an account type; deleted and created again)".into(),
+        ],
+        Change::DeleteAccountType { moved, to, .. } => match to {
+            Some((to, _)) if !moved.is_empty() => vec![format!(
+                "(not declared; deleted, {} moved to {})",
+                people(moved.len()),
+                visible(to)
+            )],
+            _ => vec!["(not declared; deleted)".into()],
+        },
+        _ => Vec::new(),
+    }
+}
+
+fn people(n: usize) -> String {
+    format!("{n} {}", if n == 1 { "person" } else { "people" })
+}
+
+/// The lines under the head: one per field or value that changes.
+pub fn fields(change: &Change) -> Vec<String> {
+    match change {
+        Change::ReplaceAttribute {
+            description,
+            default,
+            ..
+        } => [("description", description), ("default", default)]
+            .into_iter()
+            .filter(|(_, d)| d.before != d.after)
+            .map(|(name, d)| {
+                format!(
+                    "{name}: {} → {}",
+                    value(d.before.as_ref(), "(none)"),
+                    value(d.after.as_ref(), "(none)")
+                )
+            })
+            .collect(),
+        Change::SetAttributes { values, .. } => values
+            .iter()
+            .map(|v| {
+                format!(
+                    "{}: {} → {}",
+                    visible(&v.attribute),
+                    value(v.before.as_ref(), "(none)"),
+                    value(v.after.as_ref(), "(removed)")
+                )
+            })
+            .collect(),
+        Change::ReplaceAccountType {
+            description,
+            permissions,
+            moved,
+            via,
+            name,
+            ..
+        } => replaced_type(description, permissions, moved, (via, name)),
+        Change::DeleteAccountType { moved, .. } if !moved.is_empty() => {
+            vec![format!("moved: {}", list(moved))]
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn replaced_type(
+    description: &Diff<String>,
+    permissions: &crate::plan::Membership,
+    moved: &[String],
+    (via, name): (&str, &str),
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    if description.before != description.after {
+        lines.push(format!(
+            "description: {} → {}",
+            quoted(&description.before),
+            quoted(&description.after)
+        ));
+    }
+    if !permissions.added.is_empty() || !permissions.removed.is_empty() {
+        let changes: Vec<String> = permissions
+            .added
+            .iter()
+            .map(|p| format!("+{}", visible(p)))
+            .chain(
+                permissions
+                    .removed
+                    .iter()
+                    .map(|p| format!("-{}", visible(p))),
+            )
+            .collect();
+        lines.push(format!("permissions: {}", changes.join(" ")));
+    }
+    if !moved.is_empty() {
+        lines.push(format!(
+            "people: {} held on {} meanwhile, then moved back to {}: {}",
+            people(moved.len()),
+            visible(via),
+            visible(name),
+            list(moved)
+        ));
+    }
+    lines
+}

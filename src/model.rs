@@ -165,6 +165,10 @@ impl UserKind {
 
 /// How a Sigma organisation is run: what roster may touch and how.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent settings of one organisation, not a state machine"
+)]
 pub struct SigmaOrgPolicy {
     /// `provisioning = "scim"`: SCIM owns every member and team membership.
     pub scim: bool,

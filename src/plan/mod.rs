@@ -2,9 +2,9 @@
 //! desired state. Computed by a pure function (`diff::plan`), no I/O.
 
 pub mod access;
-pub mod cost;
 mod account_types;
 mod attributes;
+pub mod cost;
 mod diff;
 pub mod effective;
 pub mod expiry;

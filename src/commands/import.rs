@@ -31,69 +31,15 @@ async fn from_live(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status
     targets.finish().await?;
     let live = live?;
     if args.prune {
-        // An answer with nobody in it is more likely a broken read than an
-        // empty site: never prune everyone on its word.
-        if let Some((site, _)) = desired
-            .sites
-            .iter()
-            .zip(&live)
-            .find(|(d, l)| l.users.is_empty() && !d.users.is_empty())
-        {
-            bail!(
-                "site `{}` lists nobody; --prune would take everyone declared for it off the state. Nothing was written; check the site, or remove the people by hand",
-                site.site.name
-            );
-        }
+        refuse_prune_of_empty(&desired, &live)?;
     }
     let mut files = StateFiles::open(scope.dir).map_err(|e| anyhow!(e))?;
-    let mut lines = Vec::new();
-    for (site, live) in desired.sites.iter().zip(&live) {
-        let done = crate::import::live::import_site(
-            scope.dir, &mut files, site, live, &all_sites, args.prune,
-        )?;
-        for u in &done.undone {
-            lines.push(format!(
-                "{}: {} `{}` is live as `{}`, so the entry says `{}` again (the rename was never applied; declare it again to make it)",
-                site.site.name, u.what, u.declared, u.live, u.live
-            ));
-        }
-        let removed = |n: usize| {
-            if args.prune {
-                format!(", {n} removed")
-            } else {
-                String::new()
-            }
-        };
-        lines.push(format!(
-            "{}: {} added, {} updated{}; {} added, {} updated{}",
-            site.site.name,
-            people(done.users_added),
-            done.users_updated,
-            removed(done.users_removed),
-            count(done.groups_added, "group", "groups"),
-            done.groups_updated,
-            removed(done.groups_removed)
-        ));
-        if done.access_added + done.access_updated > 0
-            && let Some(last) = lines.last_mut()
-        {
-            last.push_str(&format!(
-                "; {} workspaces and connections added, {} updated",
-                done.access_added, done.access_updated
-            ));
-        }
-    }
+    let lines = import_sites(
+        scope.dir, &mut files, &desired, &live, &all_sites, args.prune,
+    )?;
     files.canonicalize().map_err(|e| anyhow!(e))?;
     if args.dry_run {
-        check(scope.dir, &files)?;
-        for (path, text) in files.changed() {
-            outln!("--- {} would become:\n{text}", path.display())?;
-        }
-        for l in &lines {
-            outln!("{l}")?;
-        }
-        outln!("Nothing was written (--dry-run).")?;
-        return Ok(Status::Success);
+        return show_dry_run(scope.dir, &files, &lines);
     }
     let new_files: Vec<std::path::PathBuf> = files
         .changed()
@@ -109,6 +55,92 @@ async fn from_live(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status
     }
     outln!("{}", review_hint(&new_files))?;
     outln!("{}", still_to_plan(scope, &live, args.prune))?;
+    Ok(Status::Success)
+}
+
+/// An answer with nobody in it is more likely a broken read than an empty
+/// site: `--prune` never takes everyone off the state on its word.
+fn refuse_prune_of_empty(
+    desired: &crate::model::DesiredState,
+    live: &[crate::model::LiveSite],
+) -> Result<()> {
+    if let Some((site, _)) = desired
+        .sites
+        .iter()
+        .zip(live)
+        .find(|(d, l)| l.users.is_empty() && !d.users.is_empty())
+    {
+        bail!(
+            "site `{}` lists nobody; --prune would take everyone declared for it off the state. Nothing was written; check the site, or remove the people by hand",
+            site.site.name
+        );
+    }
+    Ok(())
+}
+
+/// Edits the state files from each site's live state; the lines that say
+/// what was done, site by site.
+fn import_sites(
+    dir: &Path,
+    files: &mut StateFiles,
+    desired: &crate::model::DesiredState,
+    live: &[crate::model::LiveSite],
+    all_sites: &[String],
+    prune: bool,
+) -> Result<Vec<String>> {
+    let mut lines = Vec::new();
+    for (site, live) in desired.sites.iter().zip(live) {
+        let done = crate::import::live::import_site(dir, files, site, live, all_sites, prune)?;
+        for u in &done.undone {
+            lines.push(format!(
+                "{}: {} `{}` is live as `{}`, so the entry says `{}` again (the rename was never applied; declare it again to make it)",
+                site.site.name, u.what, u.declared, u.live, u.live
+            ));
+        }
+        lines.push(site_summary(&site.site.name, &done, prune));
+    }
+    Ok(lines)
+}
+
+/// One site's line: people, groups (and workspaces and connections) added,
+/// updated and, with `--prune`, removed.
+fn site_summary(site: &str, done: &crate::import::live::Imported, prune: bool) -> String {
+    let removed = |n: usize| {
+        if prune {
+            format!(", {n} removed")
+        } else {
+            String::new()
+        }
+    };
+    let mut line = format!(
+        "{}: {} added, {} updated{}; {} added, {} updated{}",
+        site,
+        people(done.users_added),
+        done.users_updated,
+        removed(done.users_removed),
+        count(done.groups_added, "group", "groups"),
+        done.groups_updated,
+        removed(done.groups_removed)
+    );
+    if done.access_added + done.access_updated > 0 {
+        line.push_str(&format!(
+            "; {} workspaces and connections added, {} updated",
+            done.access_added, done.access_updated
+        ));
+    }
+    line
+}
+
+/// `--dry-run`: checks the edited state and shows it, writing nothing.
+fn show_dry_run(dir: &Path, files: &StateFiles, lines: &[String]) -> Result<Status> {
+    check(dir, files)?;
+    for (path, text) in files.changed() {
+        outln!("--- {} would become:\n{text}", path.display())?;
+    }
+    for l in lines {
+        outln!("{l}")?;
+    }
+    outln!("Nothing was written (--dry-run).")?;
     Ok(Status::Success)
 }
 

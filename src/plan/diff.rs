@@ -176,30 +176,85 @@ fn text_diff(before: &str, after: &str) -> Option<Diff<String>> {
     })
 }
 
-/// Plans one site.
+/// Plans one site: groups, people, the organisation's rules, access and
+/// attributes, each collecting its errors; a plan only when none has any.
 pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec<PlanError>> {
     let site = &desired.site;
-    let p = site.provider;
     let mut errors = Vec::new();
     let mut kept = Vec::new();
 
     let mut groups = plan_groups(desired, live, &mut errors, &mut kept);
-    let resolved = resolve_memberships(desired, live, &groups);
-    // Users, matched by normalised email, then by previous emails.
     // Live users by email key: their position in `live.users`.
     let live_users = index_live(site, &live.users, |u| &u.email, email_key, &mut errors);
+    let mut people = plan_people(desired, live, &live_users, &groups, &mut errors, &mut kept);
+    check_sendable(
+        site,
+        &live_users,
+        (&people.changes, &people.deactivations),
+        &groups,
+        &mut errors,
+    );
+    let notes = plan_org_rules(
+        desired,
+        live,
+        &live_users,
+        &mut people,
+        &mut groups,
+        &mut errors,
+    );
+    let mut access = super::access::plan_access(desired, live, &groups.renamed);
+    errors.extend(
+        std::mem::take(&mut access.errors)
+            .into_iter()
+            .map(PlanError::Access),
+    );
+    kept.append(&mut access.kept);
+    let mut attrs = super::attributes::AttrPlan::default();
+    super::attributes::plan_attributes(desired, live, &mut attrs);
+    super::account_types::plan_account_types(desired, live, &mut attrs, &mut errors);
+    kept.append(&mut attrs.kept);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let changes = in_apply_order(attrs, groups, access, people);
+    finish_site(desired, live, changes, kept, notes)
+}
+
+/// The people half of a site's plan.
+struct People {
+    /// Users created and updated.
+    changes: Vec<Change>,
+    /// Users deactivated or deleted, in email order.
+    deactivations: Vec<Change>,
+    /// Email keys of the users this plan deactivates.
+    deactivated: HashSet<String>,
+    removal: Removal,
+}
+
+/// Users, matched by normalised email, then by previous emails: declared
+/// ones first, then the live ones nobody declares.
+fn plan_people(
+    desired: &DesiredSite,
+    live: &LiveSite,
+    live_users: &HashMap<String, usize>,
+    groups: &GroupPlan,
+    errors: &mut Vec<PlanError>,
+    kept: &mut Vec<Kept>,
+) -> People {
+    let site = &desired.site;
+    let resolved = resolve_memberships(desired, live, groups);
     let mut users = UserPlan {
         site,
         live,
-        live_users: &live_users,
+        live_users,
         resolved: &resolved,
         removal: Removal::of(site),
         changes: Vec::new(),
         deactivations: Vec::new(),
         deactivated: HashSet::new(),
         matched: vec![false; live.users.len()],
-        errors,
-        kept,
+        errors: std::mem::take(errors),
+        kept: std::mem::take(kept),
         declared_types: desired
             .attrs
             .account_types
@@ -210,58 +265,87 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
     users.plan_declared(desired);
     users.plan_undeclared();
     let UserPlan {
-        changes: mut user_changes,
+        changes,
         mut deactivations,
         deactivated,
         removal,
-        mut errors,
-        mut kept,
+        errors: found,
+        kept: left,
         ..
     } = users;
+    *errors = found;
+    *kept = left;
     deactivations.sort_by_cached_key(|c| email_key(c.key()));
+    People {
+        changes,
+        deactivations,
+        deactivated,
+        removal,
+    }
+}
 
-    check_sendable(
-        site,
-        &live_users,
-        (&user_changes, &deactivations),
-        &groups,
-        &mut errors,
-    );
-    let mut notes = sigma_org::plan_admins(desired, live, &live_users, &mut user_changes);
+/// The organisation's rules over the people planned: group admins,
+/// members and teams SCIM owns, and who receives removed members'
+/// documents. The notes the plan shows about them.
+fn plan_org_rules(
+    desired: &DesiredSite,
+    live: &LiveSite,
+    live_users: &HashMap<String, usize>,
+    people: &mut People,
+    groups: &mut GroupPlan,
+    errors: &mut Vec<PlanError>,
+) -> Vec<super::Note> {
+    let site = &desired.site;
+    let mut notes = sigma_org::plan_admins(desired, live, live_users, &mut people.changes);
     notes.extend(sigma_org::scim_owned(
         site,
-        &mut user_changes,
-        &mut deactivations,
+        &mut people.changes,
+        &mut people.deactivations,
         &mut groups.deletes,
     ));
-    if let (Handover::NewOwner(owner), false) = (&removal.handover, deactivations.is_empty()) {
-        check_new_owner(site, live, &live_users, owner, &deactivated, &mut errors);
+    if let (Handover::NewOwner(owner), false) =
+        (&people.removal.handover, people.deactivations.is_empty())
+    {
+        check_new_owner(site, live, live_users, owner, &people.deactivated, errors);
     }
-    let access = super::access::plan_access(desired, live, &groups.renamed);
-    errors.extend(access.errors.into_iter().map(PlanError::Access));
-    kept.extend(access.kept);
-    let mut attrs = super::attributes::AttrPlan::default();
-    super::attributes::plan_attributes(desired, live, &mut attrs);
-    super::account_types::plan_account_types(desired, live, &mut attrs, &mut errors);
-    kept.append(&mut attrs.kept);
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    // User creates and updates interleave in email order: one line per person.
-    let changes: Vec<Change> = attrs
+    notes
+}
+
+/// Every change in the order apply runs them. User creates and updates
+/// interleave in email order: one line per person.
+fn in_apply_order(
+    attrs: super::attributes::AttrPlan,
+    groups: GroupPlan,
+    access: super::access::AccessPlan,
+    people: People,
+) -> Vec<Change> {
+    attrs
         .early
         .into_iter()
         .chain(groups.creates)
         .chain(groups.updates)
         .chain(access.early)
-        .chain(user_changes)
+        .chain(people.changes)
         .chain(access.grants)
-        .chain(deactivations)
+        .chain(people.deactivations)
         .chain(groups.deletes)
         .chain(access.deletes)
         .chain(attrs.late)
         .chain(attrs.values)
-        .collect();
+        .collect()
+}
+
+/// The site's plan from its ordered changes: guarded, counted, and
+/// fingerprinted against the live state it was made from.
+fn finish_site(
+    desired: &DesiredSite,
+    live: &LiveSite,
+    changes: Vec<Change>,
+    mut kept: Vec<Kept>,
+    notes: Vec<super::Note>,
+) -> Result<SitePlan, Vec<PlanError>> {
+    let site = &desired.site;
+    let p = site.provider;
     kept.sort_by(|a, b| (a.kind, a.reason, &a.key).cmp(&(b.kind, b.reason, &b.key)));
     let guarded = super::guards::check(site, live, &changes)?;
     let insight = super::insight::Insight {

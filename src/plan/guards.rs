@@ -353,6 +353,29 @@ struct Measured<'a> {
     allowed: Option<usize>,
 }
 
+/// How many active people, groups (not built in) and memberships (not in
+/// the all-users group) the site has: what the guards measure against.
+fn live_totals(site: &Site, live: &LiveSite) -> (usize, usize, usize) {
+    let p = site.provider;
+    let people = live
+        .users
+        .iter()
+        .filter(|u| u.active && u.locked.is_none())
+        .count();
+    let groups = live
+        .groups
+        .iter()
+        .filter(|g| !p.is_builtin_group(&g.name))
+        .count();
+    let implicit = |g: &str| p.implicit_group().is_some_and(|i| p.same_group(g, i));
+    let memberships = live
+        .users
+        .iter()
+        .map(|u| u.groups.iter().filter(|g| !implicit(g)).count())
+        .sum();
+    (people, groups, memberships)
+}
+
 /// What each guard counts in the plan and on the site.
 fn measure<'a>(
     site: &'a Site,
@@ -361,23 +384,7 @@ fn measure<'a>(
     before: &HashMap<String, After>,
     after: &HashMap<String, After>,
 ) -> [Measured<'a>; 7] {
-    let p = site.provider;
-    let live_users = live
-        .users
-        .iter()
-        .filter(|u| u.active && u.locked.is_none())
-        .count();
-    let live_groups = live
-        .groups
-        .iter()
-        .filter(|g| !p.is_builtin_group(&g.name))
-        .count();
-    let implicit = |g: &str| p.implicit_group().is_some_and(|i| p.same_group(g, i));
-    let live_memberships: usize = live
-        .users
-        .iter()
-        .map(|u| u.groups.iter().filter(|g| !implicit(g)).count())
-        .sum();
+    let (live_users, live_groups, live_memberships) = live_totals(site, live);
     let admins_before = before.values().filter(|u| u.is_admin()).count();
     let admin_changes = before
         .iter()

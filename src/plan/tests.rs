@@ -950,6 +950,10 @@ mod site_plan_snapshots {
         user("admin@acme.com", "Site", "Admin", &["Administrators"])
     }
 
+    #[allow(
+        clippy::too_many_lines,
+        reason = "a SitePlan debug snapshot: the literal is the assertion"
+    )]
     #[test]
     fn a_periscope_plan_that_creates_a_group_and_a_person_and_changes_access() {
         let p = site_plan(
@@ -1055,6 +1059,10 @@ mod site_plan_snapshots {
         "#);
     }
 
+    #[allow(
+        clippy::too_many_lines,
+        reason = "a SitePlan debug snapshot: the literal is the assertion"
+    )]
     #[test]
     fn a_periscope_plan_that_updates_a_person_and_deletes() {
         let p = site_plan(
@@ -1203,6 +1211,10 @@ mod site_plan_snapshots {
         }
     }
 
+    #[allow(
+        clippy::too_many_lines,
+        reason = "a SitePlan debug snapshot: the literal is the assertion"
+    )]
     #[test]
     fn a_sigma_plan_that_changes_team_memberships_and_a_member_type() {
         let p = sigma_plan(
@@ -1351,6 +1363,10 @@ mod site_plan_snapshots {
         "#);
     }
 
+    #[allow(
+        clippy::too_many_lines,
+        reason = "a SitePlan debug snapshot: the literal is the assertion"
+    )]
     #[test]
     fn a_sigma_plan_that_creates_a_member_and_deactivates_two() {
         let mut off = viewer("ada@x.io", &[]);

@@ -26,6 +26,10 @@ pub(crate) const HOSTILE: &[&str] = &[
 ];
 
 /// One site whose every change, kept object and membership is named `name(i)`.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one struct literal for every kind of change, each field named hostilely"
+)]
 pub(crate) fn plan_named(name: impl Fn(usize) -> String) -> Plan {
     let n = HOSTILE.len();
     let mut changes = Vec::new();

@@ -137,6 +137,10 @@ fn markdown() {
     "#);
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "the JSON snapshot literal is the assertion"
+)]
 #[test]
 fn json() {
     insta::assert_snapshot!(json::render(&plan(), DESIRED), @r#"

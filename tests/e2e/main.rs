@@ -5,6 +5,13 @@
 
 // Tests may say more on stderr (captured by the harness unless it fails).
 #![allow(clippy::print_stderr)]
+// An end-to-end test is one scenario told top to bottom: the exact output
+// it pins (snapshot literals), its table of cases, the steps against the
+// sandbox. Splitting it would scatter what a reviewer reads in one place.
+#![allow(
+    clippy::too_many_lines,
+    reason = "e2e tests hold snapshot literals, tables of cases and scenario steps"
+)]
 
 mod common;
 

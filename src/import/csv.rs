@@ -89,10 +89,6 @@ pub enum CsvProblem {
         line: Option<u64>,
         kind: ProblemKind,
     },
-    /// One the reader of `roster export`'s CSV found, worded (with its file
-    /// and line) by it.
-    #[error("{0}")]
-    Export(String),
 }
 
 /// What is wrong, at a line of a CSV file.
@@ -155,6 +151,9 @@ pub enum ProblemKind {
     NewEmailTaken(String),
     #[error("`{email}` also appears on line {first} with other values; keep one row per person")]
     RepeatedRow { email: String, first: u64 },
+    /// One only the CSV `roster export` writes can have.
+    #[error(transparent)]
+    Export(#[from] super::roundtrip::ExportProblem),
 }
 
 /// Why a name or email cell cannot be used (`column` names the cell,
@@ -194,7 +193,7 @@ impl Found {
         });
     }
 
-    fn at(&mut self, line: u64, kind: impl Into<ProblemKind>) {
+    pub(super) fn at(&mut self, line: u64, kind: impl Into<ProblemKind>) {
         self.push(Some(line), kind);
     }
 
@@ -208,15 +207,20 @@ impl Found {
     }
 
     /// A file that cannot be read at all.
-    fn fatal(mut self, line: Option<u64>, kind: ProblemKind) -> CsvError {
+    pub(super) fn fatal(mut self, line: Option<u64>, kind: ProblemKind) -> CsvError {
         self.push(line, kind);
         self.error([])
     }
 
     /// `ok`, or the error when anything was found.
-    fn or_error<T>(self, ok: T) -> Result<T, CsvError> {
+    pub(super) fn or_error<T>(self, ok: T) -> Result<T, CsvError> {
+        self.none_yet().map(|_| ok)
+    }
+
+    /// Itself, to look further, or the error when anything was found.
+    pub(super) fn none_yet(self) -> Result<Found, CsvError> {
         if self.problems.is_empty() {
-            Ok(ok)
+            Ok(self)
         } else {
             Err(self.error([]))
         }
@@ -333,11 +337,6 @@ pub(crate) fn cell_problem(column: &str, value: &str) -> Option<CellProblem> {
         })
 }
 
-/// [`cell_problem`], worded.
-pub(crate) fn one_line(column: &str, value: &str) -> Option<String> {
-    cell_problem(column, value).map(|p| p.to_string())
-}
-
 /// Applies a batch-update CSV to the state files; the number of people
 /// changed, or every problem found.
 pub fn batch_update(
@@ -347,9 +346,7 @@ pub fn batch_update(
 ) -> Result<usize, CsvError> {
     let (table, found) = read(path)?;
     if super::roundtrip::is_export(&table.headers) {
-        let problems = found.problems.iter().map(ToString::to_string).collect();
-        return super::roundtrip::update(&found.file, table, problems, files, desired)
-            .map_err(|all| Found::new(path).error(all.into_iter().map(CsvProblem::Export)));
+        return super::roundtrip::update(table, found, files, desired);
     }
     let mut found = found;
     let edits = batch_edits(table, &mut found, &files.users());

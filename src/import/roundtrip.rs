@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use toml_edit::{Item, Table, TableLike, Value};
 
-use super::csv::{Table as Csv, one_line};
+use super::csv::{CsvError, Found, ProblemKind, Table as Csv, cell_problem};
 use crate::model::{DesiredState, DesiredUser, ProviderKind, email_key};
 use crate::state::edit::{StateFiles, UserRef, set, strings};
 use crate::state::is_valid_email;
@@ -51,6 +51,40 @@ impl Field {
     }
 }
 
+/// What is wrong in a row of the CSV `roster export` writes (problems it
+/// shares with the batch-update CSV are [`ProblemKind`]'s own).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExportProblem {
+    #[error(
+        "unknown column `{0}`; the columns of roster's export are {all} (any order)",
+        all = EXPORT_HEADERS.join(", ")
+    )]
+    UnknownColumn(String),
+    #[error("site `{0}` is not declared in the state")]
+    UndeclaredSite(String),
+    #[error("`{email}` is not declared for site `{site}`; add them to the state first")]
+    Undeclared { email: String, site: String },
+    #[error("`{email}` on `{site}` also appears on line {first}; keep one row per person and site")]
+    RepeatedRow {
+        email: String,
+        site: String,
+        first: u64,
+    },
+    #[error("`active` must be true or false, not `{0}`")]
+    NotABool(String),
+    #[error(
+        "`active` differs between the sites of one person (lines {}); roster keeps one value per person",
+        line_list(.0)
+    )]
+    ActiveDiffers(Vec<u64>),
+}
+
+/// `3, 5, 8`.
+fn line_list(lines: &[u64]) -> String {
+    let lines: Vec<String> = lines.iter().map(ToString::to_string).collect();
+    lines.join(", ")
+}
+
 /// What the rows say about one person: per field, per site, the line and
 /// the value, and whether it differs from the state.
 type Wanted = BTreeMap<&'static str, BTreeMap<String, (u64, Field, bool)>>;
@@ -61,24 +95,24 @@ pub fn is_export(headers: &csv::StringRecord) -> bool {
 }
 
 /// Edits the state from an export's rows; how many people changed, or every
-/// problem found (with `problems`, those found reading the file).
+/// problem found (with those `found` reading the file).
 pub(crate) fn update(
-    shown: &str,
     table: Csv,
-    mut problems: Vec<String>,
+    mut found: Found,
     files: &mut StateFiles,
     desired: &DesiredState,
-) -> Result<usize, Vec<String>> {
+) -> Result<usize, CsvError> {
     let column = |name: &str| {
         table
             .headers
             .iter()
             .position(|h| h.eq_ignore_ascii_case(name))
     };
-    problems.extend(unknown_columns(shown, &table.headers));
+    for unknown in unknown_columns(&table.headers) {
+        found.at(1, unknown);
+    }
     let Some(email_col) = column("email") else {
-        problems.push(format!("{shown}:1: the `email` column is required"));
-        return Err(problems);
+        return Err(found.fatal(Some(1), ProblemKind::MissingColumn("email")));
     };
     let site_col = column("site").unwrap_or_default();
     let sites: Sites = desired
@@ -92,20 +126,24 @@ pub(crate) fn update(
     let mut wanted: BTreeMap<String, Wanted> = BTreeMap::new();
     let mut seen: HashMap<(String, String), u64> = HashMap::new();
     for (line, row) in &table.rows {
-        let at = |p: String| format!("{shown}:{line}: {p}");
         let cell = |c: Option<usize>| c.and_then(|i| row.get(i)).unwrap_or_default();
         let (site, email) = (cell(Some(site_col)), cell(Some(email_col)));
         let (provider, user) = match person_on_site(&sites, site, email) {
             Ok(found) => found,
             Err(p) => {
-                problems.push(at(p));
+                found.at(*line, p);
                 continue;
             }
         };
         if let Some(first) = seen.insert((site.to_string(), email_key(email)), *line) {
-            problems.push(at(format!(
-                "`{email}` on `{site}` also appears on line {first}; keep one row per person and site"
-            )));
+            found.at(
+                *line,
+                ExportProblem::RepeatedRow {
+                    email: email.to_string(),
+                    site: site.to_string(),
+                    first,
+                },
+            );
             continue;
         }
         let person = wanted.entry(email_key(email)).or_default();
@@ -116,9 +154,9 @@ pub(crate) fn update(
                     // A name is refused only when it would be written: an
                     // export of a state that holds one reads back.
                     if let (true, Field::Text(Some(v))) = (differs, &f)
-                        && let Some(p) = one_line(name, v)
+                        && let Some(p) = cell_problem(name, v)
                     {
-                        problems.push(at(p));
+                        found.at(*line, p);
                         continue;
                     }
                     person
@@ -126,27 +164,19 @@ pub(crate) fn update(
                         .or_default()
                         .insert(site.to_string(), (*line, f, differs));
                 }
-                Err(p) => problems.push(at(p)),
+                Err(p) => found.at(*line, p),
             }
         }
     }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    apply(shown, files, desired, wanted)
+    apply(found.none_yet()?, files, desired, wanted)
 }
 
 /// Columns that are not the export's.
-fn unknown_columns(shown: &str, headers: &csv::StringRecord) -> Vec<String> {
+fn unknown_columns(headers: &csv::StringRecord) -> Vec<ExportProblem> {
     headers
         .iter()
         .filter(|h| !EXPORT_HEADERS.iter().any(|e| e.eq_ignore_ascii_case(h)))
-        .map(|h| {
-            format!(
-                "{shown}:1: unknown column `{h}`; the columns of roster's export are {} (any order)",
-                EXPORT_HEADERS.join(", ")
-            )
-        })
+        .map(|h| ExportProblem::UnknownColumn(h.to_string()))
         .collect()
 }
 
@@ -158,28 +188,30 @@ fn person_on_site<'d>(
     sites: &Sites<'d>,
     site: &str,
     email: &str,
-) -> Result<(ProviderKind, &'d DesiredUser), String> {
-    if let Some(p) = one_line("email", email) {
-        return Err(p);
+) -> Result<(ProviderKind, &'d DesiredUser), ProblemKind> {
+    if let Some(p) = cell_problem("email", email) {
+        return Err(p.into());
     }
     if !is_valid_email(email) {
-        return Err(format!("`{email}` is not a valid email address"));
+        return Err(ProblemKind::InvalidEmail(email.to_string()));
     }
     let Some((provider, users)) = sites.get(site) else {
-        return Err(format!("site `{site}` is not declared in the state"));
+        return Err(ExportProblem::UndeclaredSite(site.to_string()).into());
     };
     match users.get(&email_key(email)) {
         Some(user) => Ok((*provider, *user)),
-        None => Err(format!(
-            "`{email}` is not declared for site `{site}`; add them to the state first"
-        )),
+        None => Err(ExportProblem::Undeclared {
+            email: email.to_string(),
+            site: site.to_string(),
+        }
+        .into()),
     }
 }
 
 /// The fields a row gives (its columns present), each read from its cell.
 fn fields<'a>(
     cell: impl Fn(&str) -> Option<&'a str>,
-) -> Vec<(&'static str, Result<Field, String>)> {
+) -> Vec<(&'static str, Result<Field, ExportProblem>)> {
     let mut out = Vec::new();
     for name in ["first_name", "last_name"] {
         if let Some(v) = cell(name) {
@@ -204,7 +236,7 @@ fn fields<'a>(
         let flag = match v.to_ascii_lowercase().as_str() {
             "true" => Ok(Field::Flag(true)),
             "false" => Ok(Field::Flag(false)),
-            _ => Err(format!("`active` must be true or false, not `{v}`")),
+            _ => Err(ExportProblem::NotABool(v.to_string())),
         };
         out.push(("active", flag));
     }
@@ -236,13 +268,13 @@ fn same(p: ProviderKind, user: &DesiredUser, name: &str, f: &Field) -> bool {
     }
 }
 
-/// Writes what differs; how many people changed.
+/// Writes what differs; how many people changed, or what `found` holds.
 fn apply(
-    shown: &str,
+    mut found: Found,
     files: &mut StateFiles,
     desired: &DesiredState,
     wanted: BTreeMap<String, Wanted>,
-) -> Result<usize, Vec<String>> {
+) -> Result<usize, CsvError> {
     let declared = files.users();
     let mut sites_of: HashMap<String, Vec<&str>> = HashMap::new();
     for s in &desired.sites {
@@ -253,7 +285,6 @@ fn apply(
                 .push(&s.site.name);
         }
     }
-    let mut problems = Vec::new();
     let mut changed = 0;
     for (key, person) in wanted {
         if !person.values().flat_map(BTreeMap::values).any(|w| w.2) {
@@ -263,27 +294,24 @@ fn apply(
             continue;
         };
         for (name, rows) in person {
-            if let Err(p) = edit_field(files, r, sites, name, rows) {
-                problems.push(format!("{shown}:{p}"));
+            if let Err((line, p)) = edit_field(files, r, sites, name, rows) {
+                found.at(line, p);
             }
         }
         changed += 1;
     }
-    if problems.is_empty() {
-        Ok(changed)
-    } else {
-        Err(problems)
-    }
+    found.or_error(changed)
 }
 
-/// Edits one field of one person from the rows that give it.
+/// Edits one field of one person from the rows that give it; or the line
+/// and problem that stop it.
 fn edit_field(
     files: &mut StateFiles,
     r: &UserRef,
     sites: &[&str],
     name: &'static str,
     rows: BTreeMap<String, (u64, Field, bool)>,
-) -> Result<(), String> {
+) -> Result<(), (u64, ExportProblem)> {
     if !rows.values().any(|w| w.2) {
         return Ok(());
     }
@@ -302,12 +330,8 @@ fn edit_field(
         && !sites.iter().any(|s| overridden(t, s));
     if name == "active" || everywhere || sites.len() == 1 && !overridden(t, sites[0]) {
         if name == "active" && values.windows(2).any(|w| w[0] != w[1]) {
-            let lines: Vec<String> = rows.values().map(|w| w.0.to_string()).collect();
-            return Err(format!(
-                "{}: `active` differs between the sites of one person (lines {}); roster keeps one value per person",
-                lines[0],
-                lines.join(", ")
-            ));
+            let lines: Vec<u64> = rows.values().map(|w| w.0).collect();
+            return Err((lines[0], ExportProblem::ActiveDiffers(lines)));
         }
         let Some((_, field, _)) = rows.into_values().next() else {
             return Ok(());

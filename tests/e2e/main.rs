@@ -34,6 +34,7 @@ mod import_e2e;
 mod importrename_e2e;
 mod insight_e2e;
 mod interrupts_e2e;
+mod lint_e2e;
 mod loader_fuzz;
 mod periscope_e2e;
 mod safety_e2e;

@@ -328,7 +328,7 @@ fn import_from_a_live_site_keeps_comments_inside_arrays() {
     assert!(writes(&sb).is_empty());
 }
 
-const TWO_SITES: &str = r#"[sites.acme]
+pub(crate) const TWO_SITES: &str = r#"[sites.acme]
 provider = "periscope"
 site = "acme"
 api_key = { env = "K" }
@@ -341,7 +341,7 @@ client_id = { env = "I" }
 client_secret = { env = "S" }
 "#;
 
-const ON_BOTH: &str = r#"[[users]]
+pub(crate) const ON_BOTH: &str = r#"[[users]]
 email = "ada@acme.com"
 first_name = "Ada"
 last_name = "Lovelace"

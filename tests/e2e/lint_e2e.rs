@@ -2,47 +2,17 @@
 //! export` writes, worded with its file and line; nothing is written.
 
 use crate::common::*;
-
-const TWO_SITES: &str = r#"[sites.acme]
-provider = "periscope"
-site = "acme"
-api_key = { env = "K" }
-invited_by = "admin@acme.com"
-
-[sites.acme-sigma]
-provider = "sigma"
-cloud = "aws-us-west"
-client_id = { env = "I" }
-client_secret = { env = "S" }
-"#;
-
-const PEOPLE: &str = r#"[[users]]
-email = "ada@acme.com"
-first_name = "Ada"
-last_name = "Lovelace"
-groups = ["Analysts"]
-member_type = "Creator"
-
-[[users]]
-email = "grace@acme.com"
-first_name = "Grace"
-last_name = "Hopper"
-groups = ["Analysts"]
-sites = ["acme"]
-
-[[groups]]
-name = "Analysts"
-access = "sql"
-"#;
+// The two sites and the people of csvsafe_e2e's export tests.
+use crate::csvsafe_e2e::{ON_BOTH, TWO_SITES};
 
 /// Imports `csv` as x.csv; its exit, stdout and stderr, and whether the
 /// state files are as they were.
 fn import(csv: &str) -> (String, bool) {
-    let dir = state_dir(&[("roster.toml", TWO_SITES), ("people.toml", PEOPLE)]);
+    let dir = state_dir(&[("roster.toml", TWO_SITES), ("people.toml", ON_BOTH)]);
     std::fs::write(dir.path().join("x.csv"), csv).unwrap();
     let out = roster(dir.path(), &["import", "--csv", "x.csv"], &[]);
     let people = std::fs::read_to_string(dir.path().join("state/people.toml")).unwrap();
-    (run_snapshot(&out), people == PEOPLE)
+    (run_snapshot(&out), people == ON_BOTH)
 }
 
 #[test]

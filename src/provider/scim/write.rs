@@ -4,7 +4,7 @@
 //! every edit carries `If-Match` with the version read for the plan, so a
 //! change made since is reported (412), never overwritten.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use reqwest::Method;
@@ -534,21 +534,12 @@ impl ScimClient {
             Change::UpdateUser {
                 email,
                 renamed_from,
-                first_name,
-                last_name,
-                reactivate,
                 ..
             } => {
-                let edit = UserEdit {
-                    user_name: renamed_from.as_ref().map(|_| email.clone()),
-                    given_name: first_name.as_ref().map(|d| d.after.clone()),
-                    family_name: last_name.as_ref().map(|d| d.after.clone()),
-                    active: reactivate.then_some(true),
-                };
-                if edit.is_empty() {
+                let Some(edit) = user_edit(change) else {
                     // Only memberships change; the step batches them.
                     return Ok(());
-                }
+                };
                 let lookup = renamed_from.as_deref().unwrap_or(email);
                 let user = self.user_ref(ids, lookup)?;
                 let after = self.update_user(caps, &user, lookup, &edit).await?;
@@ -562,10 +553,7 @@ impl ScimClient {
             }
             Change::DeactivateUser { email, .. } => {
                 let user = self.user_ref(ids, email)?;
-                let edit = UserEdit {
-                    active: Some(false),
-                    ..UserEdit::default()
-                };
+                let edit = user_edit(change).unwrap_or_default();
                 let after = self.update_user(caps, &user, email, &edit).await?;
                 Self::learn_user(ids, email, after);
             }
@@ -587,6 +575,87 @@ impl ScimClient {
             message: message.to_string(),
         }
     }
+}
+
+impl ScimClient {
+    /// How many requests applying `changes` sends to a service with `caps`,
+    /// step by step as apply runs them: one per create and delete; per
+    /// edit, one PATCH, or a read and a PUT where the service has no PATCH
+    /// (and for a new userName, which rewrites the emails read); membership
+    /// edits batched per group and step, as [`Self::apply_step`] sends
+    /// them. Not counted, as no plan can know them: retries, and the
+    /// look-up after a create whose answer was lost (a recovery from a
+    /// fault, sent only when one happens).
+    pub fn requests_for(&self, caps: &Capabilities, changes: &[Change]) -> u64 {
+        let per = self.options.members_per_request.max(1);
+        let edit = |whole: bool| if caps.patch && !whole { 1 } else { 2 };
+        let mut requests = 0;
+        for step in changes.chunk_by(|a, b| a.step() == b.step()) {
+            // group key -> members added or removed in this step
+            let mut members: HashMap<String, usize> = HashMap::new();
+            for change in step {
+                requests += match change {
+                    Change::CreateGroup { .. }
+                    | Change::DeleteGroup { .. }
+                    | Change::CreateUser { .. }
+                    | Change::DeleteUser { .. } => 1,
+                    Change::UpdateGroup {
+                        name: Some(_),
+                        access: None,
+                        description: None,
+                        visibility: None,
+                        admins: None,
+                        ..
+                    } => edit(false),
+                    Change::UpdateUser { .. } | Change::DeactivateUser { .. } => {
+                        user_edit(change).map_or(0, |e| edit(e.user_name.is_some()))
+                    }
+                    // Refused unsent.
+                    Change::UpdateGroup { .. } | Change::Access(_) => 0,
+                };
+                let (added, removed): (&[String], &[String]) = match change {
+                    Change::CreateUser { groups, .. } => (groups, &[]),
+                    Change::UpdateUser {
+                        groups: Some(m), ..
+                    } => (&m.added, &m.removed),
+                    _ => continue,
+                };
+                for name in added.iter().chain(removed) {
+                    *members.entry(group_key(name)).or_default() += 1;
+                }
+            }
+            requests += members
+                .values()
+                .map(|n| if caps.patch { n.div_ceil(per) as u64 } else { 2 })
+                .sum::<u64>();
+        }
+        requests
+    }
+}
+
+/// What a change edits on its user (not memberships), if anything.
+fn user_edit(change: &Change) -> Option<UserEdit> {
+    let edit = match change {
+        Change::UpdateUser {
+            email,
+            renamed_from,
+            first_name,
+            last_name,
+            reactivate,
+            ..
+        } => UserEdit {
+            user_name: renamed_from.as_ref().map(|_| email.clone()),
+            given_name: first_name.as_ref().map(|d| d.after.clone()),
+            family_name: last_name.as_ref().map(|d| d.after.clone()),
+            active: reactivate.then_some(true),
+        },
+        Change::DeactivateUser { .. } => UserEdit {
+            active: Some(false),
+            ..UserEdit::default()
+        },
+        _ => return None,
+    };
+    (!edit.is_empty()).then_some(edit)
 }
 
 /// `If-Match` for `target`, where the service versions resources.

@@ -469,6 +469,7 @@ fn live_groups(
             access: None,
             description: team.description,
             visibility: team.visibility,
+            version: None,
         });
     }
     Ok((groups, memberships))
@@ -504,6 +505,7 @@ fn live_users(members: Vec<wire::Member>, memberships: &mut Memberships) -> Vec<
             member_type: m.member_type,
             active: !m.is_archived,
             locked,
+            version: None,
         });
     }
     users

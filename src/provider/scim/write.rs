@@ -728,6 +728,60 @@ fn edit_members(group: &mut Map<String, Value>, add: &[String], remove: &[String
 mod tests {
     use super::*;
 
+    /// Memberships are counted as sent: per group and step, PATCHes of at
+    /// most `members_per_request` members, or one read and one PUT.
+    #[test]
+    fn the_estimate_batches_memberships_per_group_and_step() {
+        let client = ScimClient::new(
+            "svc",
+            &url::Url::parse("http://127.0.0.1:9/v2").unwrap(),
+            crate::secret::Secret::new("t"),
+            "SCIM_TOKEN",
+            crate::provider::Pacing::default(),
+            std::time::Duration::from_secs(1),
+        )
+        .unwrap()
+        .with_options(super::super::ScimOptions {
+            page_size: 10,
+            members_per_request: 2,
+        });
+        let create = |email: &str, groups: &[&str]| Change::CreateUser {
+            email: email.into(),
+            first_name: "A".into(),
+            last_name: "B".into(),
+            member_type: None,
+            groups: groups.iter().map(|g| (*g).to_string()).collect(),
+            kind: crate::model::UserKind::default(),
+            admin_of: vec![],
+        };
+        let changes = [
+            Change::CreateGroup {
+                name: "A".into(),
+                access: None,
+                description: None,
+                visibility: None,
+            },
+            create("u1@x.io", &["A", "B"]),
+            create("u2@x.io", &["a "]),
+            create("u3@x.io", &["A"]),
+            create("u4@x.io", &[]),
+            Change::DeleteUser {
+                email: "u5@x.io".into(),
+            },
+        ];
+        let patch = Capabilities {
+            patch: true,
+            ..Capabilities::default()
+        };
+        // 1 group + 4 users + 1 delete; A: 3 members in 2 PATCHes, B: 1.
+        assert_eq!(client.requests_for(&patch, &changes), 6 + 2 + 1);
+        // A and B: a read and a PUT each.
+        assert_eq!(
+            client.requests_for(&Capabilities::default(), &changes),
+            6 + 2 + 2
+        );
+    }
+
     #[test]
     fn a_new_user_name_rewrites_the_primary_email_and_keeps_the_others() {
         let mut user = json!({

@@ -301,7 +301,7 @@ fn desired_state(l: &Loaded) -> DesiredState {
 fn desired_group(spec: &GroupSpec) -> DesiredGroup {
     DesiredGroup {
         name: spec.name.get_ref().clone(),
-        access: spec.access,
+        access: spec.access.as_ref().map(|a| *a.get_ref()),
         description: spec.description.as_ref().map(|d| d.get_ref().clone()),
         visibility: spec.visibility.as_ref().map(|v| *v.get_ref()),
         previous_names: spec

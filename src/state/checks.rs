@@ -137,7 +137,8 @@ pub(super) fn group_fields(c: &mut Checker, l: &Loaded) {
         ];
         for (field, span, has) in fields {
             let Some(span) = span else { continue };
-            if on.iter().any(|s| has(s.capabilities())) {
+            if on.iter().any(|s| has(s.capabilities())) || l.on_a_site_with_problems(&g.spec.sites)
+            {
                 continue;
             }
             let products = products(has);

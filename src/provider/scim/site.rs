@@ -134,11 +134,11 @@ mod tests {
             )
             .unwrap();
         let (id, first) = (ada.id.clone(), ada.etag());
-        let title = json!({
+        let display_name = json!({
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{"op": "replace", "path": "title", "value": "Countess"}]
+            "Operations": [{"op": "replace", "path": "displayName", "value": "Countess"}]
         });
-        let now = service.patch(Kind::User, &id, &title, None).unwrap().etag();
+        let now = service.patch(Kind::User, &id, &display_name, None).unwrap().etag();
         assert_ne!(first, now);
         let mut data = SandboxData::default();
         data.scim.insert("svc".into(), service);

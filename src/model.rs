@@ -425,6 +425,11 @@ pub struct LiveUser {
     /// Sigma teams this member is an admin of (`isTeamAdmin`).
     #[serde(default)]
     pub admin_of: Vec<String>,
+    /// The user's version as the platform states it (a SCIM ETag), where it
+    /// versions objects: writes send it back, so a change made since the
+    /// read is refused rather than overwritten.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 /// A group as the platform reports it. `access` is kept as the platform wrote
@@ -437,6 +442,9 @@ pub struct LiveGroup {
     pub access: Option<String>,
     pub description: Option<String>,
     pub visibility: Option<String>,
+    /// The group's version, as [`LiveUser::version`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 /// What is live on one site.

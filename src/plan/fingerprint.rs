@@ -89,7 +89,7 @@ pub fn fingerprint(provider: ProviderKind, live: &LiveSite) -> String {
         .collect();
     groups.sort();
     let access = live.access != crate::model::access::LiveAccess::default();
-    match (access, live.attrs.read) {
+    let content = match (access, live.attrs.read) {
         (false, false) => hex_sha256_of_json(&(provider, users, groups)),
         (true, false) => hex_sha256_of_json(&(provider, users, groups, live.access.canonical())),
         // Attributes, their values and account types count too.
@@ -101,7 +101,35 @@ pub fn fingerprint(provider: ProviderKind, live: &LiveSite) -> String {
             live.access.canonical(),
             live.attrs.canonical(),
         )),
+    };
+    let versions = versions(provider, live);
+    if versions.0.is_empty() && versions.1.is_empty() {
+        return content;
     }
+    // A change the fields above do not show (a SCIM ETag moved) is a change
+    // all the same: a saved plan is applied with the versions it was read
+    // with, or not at all.
+    hex_sha256_of_json(&(content, versions))
+}
+
+/// The versions (ETags) of the users and groups that have one, by key,
+/// sorted.
+type Versions<'a> = (Vec<(String, &'a str)>, Vec<(String, &'a str)>);
+
+fn versions(provider: ProviderKind, live: &LiveSite) -> Versions<'_> {
+    let mut users: Vec<_> = live
+        .users
+        .iter()
+        .filter_map(|u| Some((email_key(&u.email), u.version.as_deref()?)))
+        .collect();
+    users.sort_unstable();
+    let mut groups: Vec<_> = live
+        .groups
+        .iter()
+        .filter_map(|g| Some((provider.group_key(&g.name), g.version.as_deref()?)))
+        .collect();
+    groups.sort_unstable();
+    (users, groups)
 }
 
 #[cfg(test)]
@@ -154,5 +182,44 @@ mod tests {
             ..LiveSite::default()
         };
         assert_ne!(fingerprint(p, &a), fingerprint(p, &c));
+    }
+
+    /// A version (ETag) that moved is a change, though nothing else did;
+    /// without versions the fingerprint is what it always was.
+    #[test]
+    fn versions_count_where_the_platform_has_them() {
+        let p = ProviderKind::Scim;
+        let plain = LiveSite {
+            users: vec![user("a@x.io", &[])],
+            ..LiveSite::default()
+        };
+        let with = |tag: &str| {
+            let mut live = plain.clone();
+            live.users[0].version = Some(tag.into());
+            fingerprint(p, &live)
+        };
+        assert_eq!(with("W/\"1\""), with("W/\"1\""));
+        assert_ne!(with("W/\"1\""), with("W/\"2\""));
+        assert_ne!(with("W/\"1\""), fingerprint(p, &plain));
+        let users = plain
+            .users
+            .iter()
+            .map(|u| {
+                (
+                    email_key(&u.email),
+                    (&u.email, &u.first_name, &u.last_name),
+                    (&u.member_type, u.active, u.locked, &u.id),
+                    Vec::<String>::new(),
+                    (u.kind, Vec::<String>::new()),
+                )
+            })
+            .collect::<Vec<_>>();
+        // No groups: an empty list, whatever its items' type.
+        let groups: Vec<()> = vec![];
+        // Without versions, what was hashed before they existed.
+        assert_eq!(
+            fingerprint(p, &plain),
+            hex_sha256_of_json(&(p, users, groups))
+        );
     }
 }

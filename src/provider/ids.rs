@@ -20,6 +20,12 @@ pub struct SiteIds {
     pub workspaces: HashMap<String, String>,
     /// user attribute name key -> ID (Sigma `userAttributeId`).
     pub attributes: HashMap<String, String>,
+    /// member ID -> the member's version, as read or as the last write
+    /// answered, where the platform versions objects (SCIM ETags): a write
+    /// sends it back so a change made since is refused, not overwritten.
+    pub member_versions: HashMap<String, String>,
+    /// group ID -> the group's version, as `member_versions`.
+    pub group_versions: HashMap<String, String>,
 }
 
 impl SiteIds {
@@ -49,11 +55,23 @@ impl SiteIds {
             .iter()
             .map(|a| (crate::attrs::name_key(&a.name), a.id.clone()))
             .collect();
+        let member_versions = live
+            .users
+            .iter()
+            .filter_map(|u| Some((u.id.clone()?, u.version.clone()?)))
+            .collect();
+        let group_versions = live
+            .groups
+            .iter()
+            .filter_map(|g| Some((g.id.clone()?, g.version.clone()?)))
+            .collect();
         SiteIds {
             members,
             groups,
             workspaces,
             attributes,
+            member_versions,
+            group_versions,
         }
     }
 }
@@ -84,6 +102,7 @@ mod tests {
                 access: None,
                 description: None,
                 visibility: None,
+                version: Some("W/\"7\"".into()),
             }],
             account_types: vec![],
             api_identity: None,
@@ -98,6 +117,11 @@ mod tests {
             ids.groups,
             HashMap::from([(ProviderKind::Sigma.group_key("analysts"), "t1".to_string())])
         );
+        assert_eq!(
+            ids.group_versions,
+            HashMap::from([("t1".to_string(), "W/\"7\"".to_string())])
+        );
+        assert!(ids.member_versions.is_empty());
     }
 
     /// A sandbox with one Sigma org, `org`, holding the member ann@x.io

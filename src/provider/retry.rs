@@ -317,14 +317,16 @@ pub struct Answer {
     pub status: reqwest::StatusCode,
     /// What the site asked in `Retry-After`.
     pub retry_after: Option<Duration>,
+    /// The answer's headers, for what a provider reads from them (a SCIM
+    /// service's `ETag`).
+    pub headers: reqwest::header::HeaderMap,
     pub body: bytes::Bytes,
     pub elapsed: Duration,
 }
 
 impl Pacer {
-    /// Counts a request sent by a client that sends through its own
-    /// exchange rather than [`Pacer::exchange`].
-    pub fn count_sent(&self) {
+    /// Counts a request sent.
+    fn count_sent(&self) {
         self.sent.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -337,9 +339,10 @@ impl Pacer {
         let turn = self.turn().await;
         self.count_sent();
         let started = Instant::now();
-        let response = request.send().await?;
+        let mut response = request.send().await?;
         let status = response.status();
-        let retry_after = retry_after(response.headers());
+        let headers = std::mem::take(response.headers_mut());
+        let retry_after = retry_after(&headers);
         let body = response.bytes().await?;
         let elapsed = started.elapsed();
         drop(turn);
@@ -351,6 +354,7 @@ impl Pacer {
         Ok(Answer {
             status,
             retry_after,
+            headers,
             body,
             elapsed,
         })

@@ -107,7 +107,7 @@ pub(super) fn group_fields(c: &mut Checker, l: &Loaded) {
         let name = g.spec.name.get_ref();
         let on = l.sites_of(&g.spec.sites);
         let needs_access = on.iter().find(|s| s.capabilities().group_fields.access);
-        if let (Some(site), None) = (needs_access, g.spec.access) {
+        if let (Some(site), None) = (needs_access, &g.spec.access) {
             c.error(
                 g.file,
                 g.span.clone(),
@@ -120,7 +120,10 @@ pub(super) fn group_fields(c: &mut Checker, l: &Loaded) {
             );
         }
         type Has = fn(&Capabilities) -> bool;
-        let fields: [(&str, Option<Range<usize>>, Has); 2] = [
+        let fields: [(&str, Option<Range<usize>>, Has); 3] = [
+            ("access", g.spec.access.as_ref().map(Spanned::span), |c| {
+                c.group_fields.access
+            }),
             (
                 "description",
                 g.spec.description.as_ref().map(Spanned::span),
@@ -134,7 +137,8 @@ pub(super) fn group_fields(c: &mut Checker, l: &Loaded) {
         ];
         for (field, span, has) in fields {
             let Some(span) = span else { continue };
-            if on.iter().any(|s| has(s.capabilities())) {
+            if on.iter().any(|s| has(s.capabilities())) || l.on_a_site_with_problems(&g.spec.sites)
+            {
                 continue;
             }
             let products = products(has);

@@ -244,7 +244,8 @@ pub struct GroupSpec {
     #[schemars(with = "String")]
     pub name: Spanned<String>,
     /// Periscope access level; required on Periscope sites.
-    pub access: Option<Access>,
+    #[schemars(with = "Option<Access>")]
+    pub access: Option<Spanned<Access>>,
     /// Sigma team description.
     #[schemars(with = "Option<String>")]
     pub description: Option<Spanned<String>>,

@@ -41,6 +41,7 @@ mod safety_e2e;
 mod schema;
 mod scim_e2e;
 mod scimcl_e2e;
+mod scimetag_e2e;
 mod scimsb_e2e;
 mod secrets_e2e;
 mod sigma_e2e;

@@ -541,6 +541,25 @@ fn cases() -> Vec<Case> {
             &[("site.toml", &format!("users = \"everyone\"\n{SITE}"))],
             &["error: state/site.toml:1:9: `users` must be an array of tables"],
         ),
+        case(
+            "Periscope access on a group only on SCIM and Sigma sites",
+            &[
+                (
+                    "site.toml",
+                    &format!(
+                        "{SIGMA}\n[sites.tableau]\nprovider = \"scim\"\nbase_url = \"https://example.com/scim/v2\"\ntoken = {{ env = \"SCIM_TOKEN\" }}\n"
+                    ),
+                ),
+                (
+                    "groups.toml",
+                    "[[groups]]\nname = \"Analysts\"\naccess = \"sql\"\n",
+                ),
+            ],
+            &[
+                "error: state/groups.toml:3:10: group `Analysts`: `access` applies to Periscope groups, and the group is on no Periscope site",
+                "  hint: remove it, or put the group on a Periscope site",
+            ],
+        ),
     ]
 }
 

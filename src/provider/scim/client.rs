@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::wire;
 use crate::model::{LiveGroup, LiveSite, LiveUser, email_key};
-use crate::provider::Pacing;
+use crate::provider::{Pacing, SiteIds};
 use crate::provider::error::{ProviderError, describe_transport, error_message};
 use crate::provider::retry::{Pacer, RetryPolicy};
 use crate::secret::Secret;
@@ -115,6 +115,46 @@ pub struct ScimIds {
     pub users: HashMap<String, ScimRef>,
     /// [`group_key`]`(displayName)` -> the group.
     pub groups: HashMap<String, ScimRef>,
+}
+
+impl ScimIds {
+    /// What the writes need, from the ids and versions apply hands a site
+    /// (read with the live state the plan was made from) and the service's
+    /// `capabilities`.
+    pub fn from_site(capabilities: Capabilities, ids: &SiteIds) -> ScimIds {
+        let handles = |by_key: &HashMap<String, String>, versions: &HashMap<String, String>| {
+            by_key
+                .iter()
+                .map(|(key, id)| {
+                    let etag = versions.get(id).cloned();
+                    (key.clone(), ScimRef { id: id.clone(), etag })
+                })
+                .collect()
+        };
+        ScimIds {
+            capabilities,
+            users: handles(&ids.members, &ids.member_versions),
+            groups: handles(&ids.groups, &ids.group_versions),
+        }
+    }
+
+    /// Writes these ids and versions (what the writes learnt included) back
+    /// into `ids`, for the steps that follow.
+    pub fn store_in(self, ids: &mut SiteIds) {
+        let split = |refs: HashMap<String, ScimRef>| {
+            let mut by_key = HashMap::with_capacity(refs.len());
+            let mut versions = HashMap::new();
+            for (key, r) in refs {
+                if let Some(etag) = r.etag {
+                    versions.insert(r.id.clone(), etag);
+                }
+                by_key.insert(key, r.id);
+            }
+            (by_key, versions)
+        };
+        (ids.members, ids.member_versions) = split(self.users);
+        (ids.groups, ids.group_versions) = split(self.groups);
+    }
 }
 
 /// The key two `displayName`s are matched by: trimmed, NFC, lower-cased
@@ -351,6 +391,7 @@ impl ScimClient {
                 id: id.clone(),
                 etag: u.meta.version.clone(),
             };
+            let version = u.meta.version;
             if ids.users.insert(key.clone(), handle).is_some() {
                 return Err(self.duplicate("users", "userName", &user_name));
             }
@@ -360,6 +401,7 @@ impl ScimClient {
                 first_name: u.name.given_name.unwrap_or_default(),
                 last_name: u.name.family_name.unwrap_or_default(),
                 active: u.active.unwrap_or(true),
+                version,
                 ..LiveUser::default()
             });
         }
@@ -389,7 +431,7 @@ impl ScimClient {
             };
             let handle = ScimRef {
                 id: id.clone(),
-                etag: g.meta.version,
+                etag: g.meta.version.clone(),
             };
             if ids.groups.insert(group_key(&name), handle).is_some() {
                 return Err(self.duplicate("groups", "displayName", &name));
@@ -402,6 +444,7 @@ impl ScimClient {
             live.push(LiveGroup {
                 id: Some(id),
                 name,
+                version: g.meta.version,
                 ..LiveGroup::default()
             });
         }
@@ -633,48 +676,37 @@ impl ScimClient {
     /// SCIM error detail.
     async fn send_once(&self, call: &Call<'_>) -> Result<Reply, ProviderError> {
         let request = self.request(call)?;
-        let turn = self.pacer.turn().await;
-        self.pacer.count_sent();
-        let started = tokio::time::Instant::now();
-        let response = request
-            .send()
+        let answer = self
+            .pacer
+            .exchange(request)
             .await
             .map_err(|e| self.transport(call, describe_transport(e)))?;
-        let status = response.status();
-        let etag = response
-            .headers()
-            .get(ETAG)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let retry_after = crate::provider::retry::retry_after(response.headers());
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport(call, describe_transport(e)))?;
-        drop(turn);
-        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-            self.pacer.throttled();
-        } else if status.is_success() {
-            self.pacer.succeeded();
-        }
         tracing::debug!(
             site = ?self.name,
             method = %call.method,
             path = %crate::render::escape::Visible(&call.path),
-            status = status.as_u16(),
-            duration_ms = started.elapsed().as_millis() as u64,
+            status = answer.status.as_u16(),
+            duration_ms = answer.elapsed.as_millis() as u64,
             "scim request"
         );
-        if status.is_success() {
-            return Ok(Reply { body, etag });
+        if answer.status.is_success() {
+            let etag = answer
+                .headers
+                .get(ETAG)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            return Ok(Reply {
+                body: answer.body,
+                etag,
+            });
         }
         Err(ProviderError::Http {
             site: self.name.clone(),
             action: call.action.to_string(),
             object: call.object.to_string(),
-            status: status.as_u16(),
-            message: self.error_text(&body, status),
-            retry_after,
+            status: answer.status.as_u16(),
+            message: self.error_text(&answer.body, answer.status),
+            retry_after: answer.retry_after,
         })
     }
 

@@ -6,9 +6,11 @@
 //! No state is left in [`ScimClient`] by a read: [`ScimClient::fetch`]
 //! returns the live site with a [`ScimIds`] (the service's capabilities,
 //! and each object's id and ETag), and every write takes what it needs
-//! from it. [`ScimSite`] (the registry's client) keeps the `ScimIds` of
-//! its last read for the apply that follows, since the ETags a write must
-//! carry are the ones read with the plan's live state.
+//! from it. Through the registry ([`ScimSite`]), each user's and group's
+//! ETag travels with the live state (`LiveUser::version`) into the
+//! `SiteIds` apply hands every step, as the ids do; `ScimSite` keeps only
+//! the service's capabilities, read once (by the read, or by the first
+//! write when no read came first).
 
 mod client;
 pub mod settings;

@@ -4,7 +4,7 @@
 //! every edit carries `If-Match` with the version read for the plan, so a
 //! change made since is reported (412), never overwritten.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use reqwest::Method;
@@ -468,7 +468,7 @@ impl ScimClient {
             .insert(email_key(email), user);
     }
 
-    #[allow(clippy::too_many_lines, reason = "split in the scimetag branch")]
+    /// Sends one change (memberships aside: the step batches them).
     async fn apply_one(
         &self,
         caps: &Capabilities,
@@ -476,23 +476,43 @@ impl ScimClient {
         ids: &Mutex<ScimIds>,
     ) -> Result<(), ProviderError> {
         match change {
-            Change::Access(_) => {
-                return Err(self.unsupported(
-                    "a SCIM service has no workspaces or connections",
-                ));
+            Change::CreateGroup { .. } | Change::UpdateGroup { .. } | Change::DeleteGroup { .. } => {
+                self.apply_group_change(caps, change, ids).await
             }
-            Change::CreateAttribute { .. }
+            Change::CreateUser { .. }
+            | Change::UpdateUser { .. }
+            | Change::DeactivateUser { .. }
+            | Change::DeleteUser { .. } => self.apply_user_change(caps, change, ids).await,
+            Change::Access(_)
+            | Change::CreateAttribute { .. }
             | Change::ReplaceAttribute { .. }
             | Change::DeleteAttribute { .. }
             | Change::SetAttributes { .. }
             | Change::CreateAccountType { .. }
             | Change::ReplaceAccountType { .. }
-            | Change::DeleteAccountType { .. } => {
-                return Err(self.unsupported(&format!(
-                    "a SCIM service has no user attributes or custom account types ({})",
-                    change.key()
-                )));
-            }
+            | Change::DeleteAccountType { .. } => Err(self.refusal(change)),
+        }
+    }
+
+    /// Why a change of a kind SCIM has not is refused unsent.
+    fn refusal(&self, change: &Change) -> ProviderError {
+        if let Change::Access(_) = change {
+            return self.unsupported("a SCIM service has no workspaces or connections");
+        }
+        self.unsupported(&format!(
+            "a SCIM service has no user attributes or custom account types ({})",
+            change.key()
+        ))
+    }
+
+    /// Creates, renames or deletes a group, keeping `ids` in step.
+    async fn apply_group_change(
+        &self,
+        caps: &Capabilities,
+        change: &Change,
+        ids: &Mutex<ScimIds>,
+    ) -> Result<(), ProviderError> {
+        match change {
             Change::CreateGroup { name, .. } => {
                 let group = self.create_group(caps, name).await?;
                 ids.lock()
@@ -535,6 +555,19 @@ impl ScimClient {
                     .groups
                     .remove(&group_key(name));
             }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Creates, updates, deactivates or deletes a user, keeping `ids` in step.
+    async fn apply_user_change(
+        &self,
+        caps: &Capabilities,
+        change: &Change,
+        ids: &Mutex<ScimIds>,
+    ) -> Result<(), ProviderError> {
+        match change {
             Change::CreateUser {
                 email,
                 first_name,
@@ -547,21 +580,12 @@ impl ScimClient {
             Change::UpdateUser {
                 email,
                 renamed_from,
-                first_name,
-                last_name,
-                reactivate,
                 ..
             } => {
-                let edit = UserEdit {
-                    user_name: renamed_from.as_ref().map(|_| email.clone()),
-                    given_name: first_name.as_ref().map(|d| d.after.clone()),
-                    family_name: last_name.as_ref().map(|d| d.after.clone()),
-                    active: reactivate.then_some(true),
-                };
-                if edit.is_empty() {
+                let Some(edit) = user_edit(change) else {
                     // Only memberships change; the step batches them.
                     return Ok(());
-                }
+                };
                 let lookup = renamed_from.as_deref().unwrap_or(email);
                 let user = self.user_ref(ids, lookup)?;
                 let after = self.update_user(caps, &user, lookup, &edit).await?;
@@ -575,10 +599,7 @@ impl ScimClient {
             }
             Change::DeactivateUser { email, .. } => {
                 let user = self.user_ref(ids, email)?;
-                let edit = UserEdit {
-                    active: Some(false),
-                    ..UserEdit::default()
-                };
+                let edit = user_edit(change).unwrap_or_default();
                 let after = self.update_user(caps, &user, email, &edit).await?;
                 Self::learn_user(ids, email, after);
             }
@@ -590,6 +611,7 @@ impl ScimClient {
                     .users
                     .remove(&email_key(email));
             }
+            _ => {}
         }
         Ok(())
     }
@@ -600,6 +622,95 @@ impl ScimClient {
             message: message.to_string(),
         }
     }
+}
+
+impl ScimClient {
+    /// How many requests applying `changes` sends to a service with `caps`,
+    /// step by step as apply runs them: one per create and delete; per
+    /// edit, one PATCH, or a read and a PUT where the service has no PATCH
+    /// (and for a new userName, which rewrites the emails read); membership
+    /// edits batched per group and step, as [`Self::apply_step`] sends
+    /// them. Not counted, as no plan can know them: retries, and the
+    /// look-up after a create whose answer was lost (a recovery from a
+    /// fault, sent only when one happens).
+    pub fn requests_for(&self, caps: &Capabilities, changes: &[Change]) -> u64 {
+        let per = self.options.members_per_request.max(1);
+        let edit = |whole: bool| if caps.patch && !whole { 1 } else { 2 };
+        let mut requests = 0;
+        for step in changes.chunk_by(|a, b| a.step() == b.step()) {
+            // group key -> members added or removed in this step
+            let mut members: HashMap<String, usize> = HashMap::new();
+            for change in step {
+                requests += match change {
+                    Change::CreateGroup { .. }
+                    | Change::DeleteGroup { .. }
+                    | Change::CreateUser { .. }
+                    | Change::DeleteUser { .. } => 1,
+                    Change::UpdateGroup {
+                        name: Some(_),
+                        access: None,
+                        description: None,
+                        visibility: None,
+                        admins: None,
+                        ..
+                    } => edit(false),
+                    Change::UpdateUser { .. } | Change::DeactivateUser { .. } => {
+                        user_edit(change).map_or(0, |e| edit(e.user_name.is_some()))
+                    }
+                    // Refused unsent.
+                    Change::UpdateGroup { .. }
+                    | Change::Access(_)
+                    | Change::CreateAttribute { .. }
+                    | Change::ReplaceAttribute { .. }
+                    | Change::DeleteAttribute { .. }
+                    | Change::SetAttributes { .. }
+                    | Change::CreateAccountType { .. }
+                    | Change::ReplaceAccountType { .. }
+                    | Change::DeleteAccountType { .. } => 0,
+                };
+                let (added, removed): (&[String], &[String]) = match change {
+                    Change::CreateUser { groups, .. } => (groups, &[]),
+                    Change::UpdateUser {
+                        groups: Some(m), ..
+                    } => (&m.added, &m.removed),
+                    _ => continue,
+                };
+                for name in added.iter().chain(removed) {
+                    *members.entry(group_key(name)).or_default() += 1;
+                }
+            }
+            requests += members
+                .values()
+                .map(|n| if caps.patch { n.div_ceil(per) as u64 } else { 2 })
+                .sum::<u64>();
+        }
+        requests
+    }
+}
+
+/// What a change edits on its user (not memberships), if anything.
+fn user_edit(change: &Change) -> Option<UserEdit> {
+    let edit = match change {
+        Change::UpdateUser {
+            email,
+            renamed_from,
+            first_name,
+            last_name,
+            reactivate,
+            ..
+        } => UserEdit {
+            user_name: renamed_from.as_ref().map(|_| email.clone()),
+            given_name: first_name.as_ref().map(|d| d.after.clone()),
+            family_name: last_name.as_ref().map(|d| d.after.clone()),
+            active: reactivate.then_some(true),
+        },
+        Change::DeactivateUser { .. } => UserEdit {
+            active: Some(false),
+            ..UserEdit::default()
+        },
+        _ => return None,
+    };
+    (!edit.is_empty()).then_some(edit)
 }
 
 /// `If-Match` for `target`, where the service versions resources.
@@ -671,6 +782,60 @@ fn edit_members(group: &mut Map<String, Value>, add: &[String], remove: &[String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Memberships are counted as sent: per group and step, PATCHes of at
+    /// most `members_per_request` members, or one read and one PUT.
+    #[test]
+    fn the_estimate_batches_memberships_per_group_and_step() {
+        let client = ScimClient::new(
+            "svc",
+            &url::Url::parse("http://127.0.0.1:9/v2").unwrap(),
+            crate::secret::Secret::new("t"),
+            "SCIM_TOKEN",
+            crate::provider::Pacing::default(),
+            std::time::Duration::from_secs(1),
+        )
+        .unwrap()
+        .with_options(super::super::ScimOptions {
+            page_size: 10,
+            members_per_request: 2,
+        });
+        let create = |email: &str, groups: &[&str]| Change::CreateUser {
+            email: email.into(),
+            first_name: "A".into(),
+            last_name: "B".into(),
+            member_type: None,
+            groups: groups.iter().map(|g| (*g).to_string()).collect(),
+            kind: crate::model::UserKind::default(),
+            admin_of: vec![],
+        };
+        let changes = [
+            Change::CreateGroup {
+                name: "A".into(),
+                access: None,
+                description: None,
+                visibility: None,
+            },
+            create("u1@x.io", &["A", "B"]),
+            create("u2@x.io", &["a "]),
+            create("u3@x.io", &["A"]),
+            create("u4@x.io", &[]),
+            Change::DeleteUser {
+                email: "u5@x.io".into(),
+            },
+        ];
+        let patch = Capabilities {
+            patch: true,
+            ..Capabilities::default()
+        };
+        // 1 group + 4 users + 1 delete; A: 3 members in 2 PATCHes, B: 1.
+        assert_eq!(client.requests_for(&patch, &changes), 6 + 2 + 1);
+        // A and B: a read and a PUT each.
+        assert_eq!(
+            client.requests_for(&Capabilities::default(), &changes),
+            6 + 2 + 2
+        );
+    }
 
     #[test]
     fn a_new_user_name_rewrites_the_primary_email_and_keeps_the_others() {

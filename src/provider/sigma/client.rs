@@ -472,6 +472,7 @@ fn live_groups(
             access: None,
             description: team.description,
             visibility: team.visibility,
+            version: None,
         });
     }
     Ok((groups, memberships))
@@ -507,6 +508,7 @@ fn live_users(members: Vec<wire::Member>, memberships: &mut Memberships) -> Vec<
             member_type: m.member_type,
             active: !m.is_archived,
             locked,
+            version: None,
         });
     }
     users

@@ -182,8 +182,10 @@ pub struct UserSpec {
     /// The address the person signs in with; compared ignoring case.
     #[schemars(with = "String", extend("format" = "email"))]
     pub email: Spanned<String>,
-    pub first_name: String,
-    pub last_name: String,
+    #[schemars(with = "String")]
+    pub first_name: Spanned<String>,
+    #[schemars(with = "String")]
+    pub last_name: Spanned<String>,
     /// Groups (Periscope) or teams (Sigma) the person is in; a membership
     /// that ends is written `{ name = "Contractors", expires = 2026-12-31 }`.
     #[serde(default)]
@@ -227,9 +229,11 @@ enum PersonKind {
 #[serde(deny_unknown_fields)]
 pub struct OverrideSpec {
     /// The first name on that site.
-    pub first_name: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub first_name: Option<Spanned<String>>,
     /// The last name on that site.
-    pub last_name: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub last_name: Option<Spanned<String>>,
     /// The groups on that site.
     pub groups: Option<Vec<GroupRef>>,
     /// The account type on that site (Sigma).

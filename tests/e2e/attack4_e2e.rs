@@ -139,3 +139,157 @@ fn a_secret_of_any_type_written_inline_is_never_echoed() {
         "bad input reached the sandbox"
     );
 }
+
+#[test]
+fn a_built_in_group_as_a_previous_name_is_refused_at_load() {
+    let sb = seeded_sandbox();
+    for (written, col) in [("Administrators", 19), ("all users", 19)] {
+        let groups = format!(
+            "[[groups]]\nname = \"Analysts\"\naccess = \"sql\"\nprevious_names = [\"{written}\"]\n"
+        );
+        let at = format!(
+            "error: state/groups.toml:4:{col}: group `Analysts`: `{written}` is a built-in group and cannot be a previous name"
+        );
+        refused(
+            &sb.url,
+            written,
+            &[("site.toml", SITE), ("groups.toml", &groups)],
+            &[
+                &at,
+                "  hint: built-in groups exist on every Periscope site and are never renamed; remove it from previous_names",
+            ],
+        );
+    }
+    assert!(
+        sb.sandbox.requests().is_empty(),
+        "bad input reached the sandbox"
+    );
+}
+
+#[test]
+fn addresses_and_names_the_sites_refuse_are_refused_at_load() {
+    let sb = seeded_sandbox();
+    for email in [
+        r#"\"a b\"@acme.com"#,
+        r#"\"ada\"@acme.com"#,
+        "ada@[127.0.0.1]",
+        "ada@acme_corp.com",
+        "ada@-acme.com",
+        "ada@acme.123",
+        "ada(comment)@acme.com",
+        "ada..l@acme.com",
+    ] {
+        let people = ADA.replace("ada@acme.com", email);
+        let shown = email.replace('\\', "");
+        let at = format!("error: state/people.toml:2:9: `{shown}` is not a valid email address");
+        refused(
+            &sb.url,
+            email,
+            &[("site.toml", SITE), ("people.toml", &people)],
+            &[
+                &at,
+                "  hint: write the address the person signs in with, such as ada@example.com",
+            ],
+        );
+    }
+    for (field, value, col) in [
+        ("first_name", "", 14),
+        ("first_name", "  ", 14),
+        ("last_name", "\\t", 13),
+    ] {
+        let people = ADA.replace(
+            &format!(
+                "{field} = \"{}\"",
+                if field == "first_name" {
+                    "Ada"
+                } else {
+                    "Lovelace"
+                }
+            ),
+            &format!("{field} = \"{value}\""),
+        );
+        let line = if field == "first_name" { 3 } else { 4 };
+        let at = format!(
+            "error: state/people.toml:{line}:{col}: `ada@acme.com`: `{field}` cannot be blank"
+        );
+        let hint = format!(
+            "  hint: write the person's {} as the site shows it",
+            field.replace('_', " ")
+        );
+        refused(
+            &sb.url,
+            field,
+            &[("site.toml", SITE), ("people.toml", &people)],
+            &[&at, &hint],
+        );
+    }
+    let with_override = format!("{ADA}[users.overrides.acme]\nlast_name = \" \"\n");
+    refused(
+        &sb.url,
+        "override",
+        &[("site.toml", SITE), ("people.toml", &with_override)],
+        &["error: state/people.toml:6:13: `ada@acme.com`: `last_name` cannot be blank"],
+    );
+    refused(
+        &sb.url,
+        "blank group",
+        &[
+            ("site.toml", SITE),
+            (
+                "groups.toml",
+                "[[groups]]\nname = \" \"\naccess = \"sql\"\n",
+            ),
+        ],
+        &[
+            "error: state/groups.toml:2:8: a group name cannot be empty",
+            "  hint: write the group's name as the site shows it, or delete the entry",
+        ],
+    );
+    assert!(
+        sb.sandbox.requests().is_empty(),
+        "bad input reached the sandbox"
+    );
+}
+
+#[test]
+fn addresses_the_sites_take_still_load() {
+    let people = [
+        "ADA.Lovelace+bi@mail.acme.co.uk",
+        "o'brien@acme.com",
+        "x_y@sub-domain.acme.io",
+    ]
+    .iter()
+    .map(|e| ADA.replace("ada@acme.com", e))
+    .collect::<String>();
+    let dir = state_dir(&[("site.toml", SITE), ("people.toml", &people)]);
+    let out = roster(dir.path(), &["validate"], &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+}
+
+#[test]
+fn sites_empty_on_a_person_or_group_is_refused_at_load() {
+    let sb = seeded_sandbox();
+    let person = format!("{ADA}  sites = []\n");
+    refused(
+        &sb.url,
+        "person",
+        &[("site.toml", SITE), ("people.toml", &person)],
+        &[
+            "error: state/people.toml:5:3: `ada@acme.com`: `sites = []` puts it on no site, so every site would see it as undeclared",
+            "  hint: name a site, as in sites = [\"acme\"], leave `sites` out for every site, or delete the entry",
+        ],
+    );
+    let group = "[[groups]]\nname = \"Analysts\"\naccess = \"sql\"\nsites = []\n";
+    refused(
+        &sb.url,
+        "group",
+        &[("site.toml", SITE), ("groups.toml", group)],
+        &[
+            "error: state/groups.toml:4:1: group `Analysts`: `sites = []` puts it on no site, so every site would see it as undeclared",
+        ],
+    );
+    assert!(
+        sb.sandbox.requests().is_empty(),
+        "bad input reached the sandbox"
+    );
+}

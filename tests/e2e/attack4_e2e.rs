@@ -293,3 +293,71 @@ fn sites_empty_on_a_person_or_group_is_refused_at_load() {
         "bad input reached the sandbox"
     );
 }
+
+const SANDBOX_KEY: [(&str, &str); 1] = [("ACME_KEY", "sandbox-periscope-key")];
+
+/// This repository's state, its site pointed at `url`.
+fn repo_state_at(url: &str) -> tempfile::TempDir {
+    let file = |name: &str| std::fs::read_to_string(repo_state().join(name)).unwrap();
+    state_dir(&[
+        ("roster.toml", &repo_site(url, "ACME_KEY", "")),
+        ("people/business.toml", &file("people/business.toml")),
+        ("people/data-team.toml", &file("people/data-team.toml")),
+    ])
+}
+
+#[test]
+fn a_group_named_dot_dot_is_refused_at_load_and_never_sent() {
+    let sb = seeded_sandbox();
+    for (name, col) in [("..", 8), (".", 8)] {
+        let groups = format!("[[groups]]\nname = \"{name}\"\naccess = \"sql\"\n");
+        let at = format!(
+            "error: state/groups.toml:2:{col}: group name `{name}` cannot be used on Periscope site `acme`: its API names the group in the URL path, where `.` and `..` are dot segments that every HTTP client and server removes (even percent-encoded), so the request would reach another endpoint"
+        );
+        refused(
+            &sb.url,
+            name,
+            &[("site.toml", SITE), ("groups.toml", &groups)],
+            &[
+                &at,
+                "  hint: give the group a name with a letter or digit in it, or limit the group's sites to non-Periscope sites",
+            ],
+        );
+    }
+    let renamed = "[[groups]]\nname = \"Analysts\"\naccess = \"sql\"\nprevious_names = [\"..\"]\n";
+    refused(
+        &sb.url,
+        "previous name",
+        &[("site.toml", SITE), ("groups.toml", renamed)],
+        &[
+            "error: state/groups.toml:4:19: group name `..` cannot be used on Periscope site `acme`: its API names the group in the URL path, where `.` and `..` are dot segments that every HTTP client and server removes (even percent-encoded), so the request would reach another endpoint",
+        ],
+    );
+    assert!(
+        sb.sandbox.requests().is_empty(),
+        "bad input reached the sandbox"
+    );
+}
+
+#[test]
+fn a_live_group_named_dot_dot_is_never_deleted_through_another_endpoint() {
+    let mut data = persist::seed();
+    let groups = &mut data.periscope.get_mut("acme").unwrap().groups;
+    let mut dots = groups[0].clone();
+    dots.name = "..".into();
+    groups.push(dots);
+    let sb = BackgroundSandbox::start(data).unwrap();
+    let before = sb.sandbox.data();
+    let dir = repo_state_at(&sb.url);
+    for args in [&["plan"][..], &["apply", "--yes"]] {
+        let out = roster(dir.path(), args, &SANDBOX_KEY);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.all());
+        assert!(
+            out.stderr.contains("site `acme`: group \"..\" cannot be addressed by Periscope's API: the URL path names the group, and `.` and `..` are dot segments that every HTTP client and server removes (even percent-encoded), so the request would reach another endpoint; rename it in Periscope's UI, or set unmanaged_groups = \"keep\" for the site"),
+            "{args:?}: {}",
+            out.all()
+        );
+    }
+    assert!(only_reads(&sb), "a write was sent: {:?}", writes(&sb));
+    assert_eq!(sb.sandbox.data(), before, "the live site changed");
+}

@@ -361,3 +361,33 @@ fn a_live_group_named_dot_dot_is_never_deleted_through_another_endpoint() {
     assert!(only_reads(&sb), "a write was sent: {:?}", writes(&sb));
     assert_eq!(sb.sandbox.data(), before, "the live site changed");
 }
+
+#[test]
+fn files_that_look_like_state_but_are_not_read_are_named() {
+    let sb = seeded_sandbox();
+    let dir = state_dir(&[
+        ("site.toml", &periscope_site(&sb.url, "ACME_KEY")),
+        ("people/x.tml", ADA),
+        ("people/y.toml ", ADA),
+        ("people/z.Tmol", ADA),
+        ("README.md", "# the state\n"),
+        ("notes.txt", "x\n"),
+    ]);
+    let warnings = [
+        "warning: \"state/people/x.tml\": not read: its extension is not `.toml`; only files named *.toml are state (rename it, or move it out of state)",
+        "warning: \"state/people/y.toml \": not read: its name has spaces or dots after `.toml`; only files named *.toml are state (rename it, or move it out of state)",
+        "warning: \"state/people/z.Tmol\": not read: its extension is not `.toml`; only files named *.toml are state (rename it, or move it out of state)",
+    ];
+    for args in [&["validate"][..], &["fmt", "--check"], &["plan"]] {
+        let out = roster(dir.path(), args, &SANDBOX_KEY);
+        let shown: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("warning:"))
+            .collect();
+        assert_eq!(shown, warnings, "{args:?}: {}", out.all());
+    }
+    let out = roster(dir.path(), &["validate"], &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("Read 1 state file"), "{}", out.stdout);
+}

@@ -391,3 +391,62 @@ fn files_that_look_like_state_but_are_not_read_are_named() {
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(out.stdout.contains("Read 1 state file"), "{}", out.stdout);
 }
+
+#[test]
+fn a_plan_or_report_is_never_written_over_the_sandbox_data() {
+    let dir = repo_state_at("http://127.0.0.1:9");
+    let root = dir.path();
+    let first = roster(root, &["plan", "--sandbox"], &[]);
+    assert_eq!(first.code, 0, "{}", first.all());
+    let data = root.join(".roster/sandbox.json");
+    let before = std::fs::read(&data).unwrap();
+    std::fs::create_dir_all(root.join("custom")).unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["plan", "--sandbox", "--out", ".roster/sandbox.json"],
+            "error: --out .roster/sandbox.json: it is the sandbox's data file (--sandbox-data .roster/sandbox.json), which --sandbox reads its sites from; save the plan elsewhere (e.g. --out plan.json). Nothing was written",
+        ),
+        (
+            &["plan", "--out", "custom/../.roster/sandbox.json"],
+            "error: --out custom/../.roster/sandbox.json: it is the sandbox's data file (--sandbox-data .roster/sandbox.json), which --sandbox reads its sites from; save the plan elsewhere (e.g. --out plan.json). Nothing was written",
+        ),
+        (
+            &["plan", "--sandbox", "--out", ".roster/sandbox.json.lock"],
+            "error: --out .roster/sandbox.json.lock: it is the sandbox's data file's lock (--sandbox-data .roster/sandbox.json), which --sandbox reads its sites from; save the plan elsewhere (e.g. --out plan.json). Nothing was written",
+        ),
+        (
+            &[
+                "plan",
+                "--sandbox",
+                "--sandbox-data",
+                "custom/sb.json",
+                "--out",
+                "./custom/sb.json",
+            ],
+            "error: --out ./custom/sb.json: it is the sandbox's data file (--sandbox-data custom/sb.json), which --sandbox reads its sites from; save the plan elsewhere (e.g. --out plan.json). Nothing was written",
+        ),
+        (
+            &[
+                "apply",
+                "--yes",
+                "--sandbox",
+                "--report",
+                ".roster/sandbox.json",
+            ],
+            "error: --report .roster/sandbox.json: it is the sandbox's data file (--sandbox-data .roster/sandbox.json), which --sandbox reads its sites from;",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = roster(root, args, &[]);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.all());
+        assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
+        assert!(out.stderr.starts_with(expected), "{args:?}: {}", out.stderr);
+    }
+    assert_eq!(
+        std::fs::read(&data).unwrap(),
+        before,
+        "the sandbox's data changed"
+    );
+    assert!(!root.join(".roster/sandbox.json.lock").exists());
+    assert!(!root.join("custom/sb.json").exists());
+}

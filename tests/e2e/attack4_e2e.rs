@@ -450,3 +450,65 @@ fn a_plan_or_report_is_never_written_over_the_sandbox_data() {
     assert!(!root.join(".roster/sandbox.json.lock").exists());
     assert!(!root.join("custom/sb.json").exists());
 }
+
+#[test]
+fn a_credential_command_that_never_ends_is_stopped_and_named() {
+    let sb = seeded_sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("sleeper.pid");
+    let command = format!(
+        "echo $THE_SECRET; sleep 300 & echo $! > {}; wait",
+        pid_file.display()
+    );
+    let site = periscope_site(&sb.url, "UNUSED").replace(
+        "api_key = { env = \"UNUSED\" }",
+        &format!("api_key = {{ command = \"{command}\" }}"),
+    );
+    write_files(dir.path(), &[("state/site.toml", &site)]);
+    let started = std::time::Instant::now();
+    let envs = [
+        ("ROSTER_CREDENTIAL_TIMEOUT", "1"),
+        ("THE_SECRET", "s3cret-never-shown"),
+    ];
+    let out = roster(dir.path(), &["plan"], &envs);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: site `acme`: the command `{command}` did not finish within 1 s and was stopped (set ROSTER_CREDENTIAL_TIMEOUT to allow longer) (it holds one of the site's credentials)\nfix it and run again, or use --sandbox to try roster without credentials; nothing was contacted\n"
+        )
+    );
+    assert!(!out.all().contains("s3cret-never-shown"));
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    // Gone, or a zombie waiting for init to reap it.
+    let running = || {
+        std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).is_ok_and(|stat| {
+            !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+    };
+    let mut tries = 0;
+    while running() && tries < 100 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        tries += 1;
+    }
+    assert!(!running(), "what the command started still runs");
+    assert!(sb.sandbox.requests().is_empty(), "a site was contacted");
+
+    let bad = roster(
+        dir.path(),
+        &["plan"],
+        &[("ROSTER_CREDENTIAL_TIMEOUT", "soon")],
+    );
+    assert_eq!(bad.code, 1, "{}", bad.all());
+    assert!(
+        bad.stderr.starts_with(&format!("error: site `acme`: the command `{command}` was not run: ROSTER_CREDENTIAL_TIMEOUT=\"soon\" is not a number of seconds from 0 to 86400, such as 30")),
+        "{}",
+        bad.stderr
+    );
+}

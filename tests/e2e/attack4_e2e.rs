@@ -4,6 +4,8 @@
 //! names, a plan written over the sandbox's data, a credential command that
 //! never ends, and README text that drifted from the binary.
 
+use std::path::Path;
+
 use crate::common::*;
 
 const SITE: &str = r#"[sites.acme]
@@ -511,4 +513,75 @@ fn a_credential_command_that_never_ends_is_stopped_and_named() {
         "{}",
         bad.stderr
     );
+}
+
+/// The README's text from the line after `marker` up to the closing fence.
+fn readme_block(marker: &str) -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find(marker).expect("the README holds the marker");
+    let block = &readme[start..];
+    let open = block.find("```console\n").unwrap() + "```console\n".len();
+    let close = block[open..].find("```").unwrap();
+    block[open..open + close].to_string()
+}
+
+#[test]
+fn the_readme_validate_example_is_what_validate_prints() {
+    let block = readme_block("`roster validate` checks everything without contacting any site");
+    let expected = block.strip_prefix("$ roster validate\n").unwrap();
+    let site = SITE.replace("api_key = { env = \"ACME_KEY\" }", "api_key = \"abc\"");
+    let people = format!(
+        "{ADA}groups = [\"Nope\"]\n\n{}",
+        ADA.replace("ada@acme.com", "ADA@acme.com")
+    );
+    let dir = state_dir(&[("site.toml", &site), ("people/a.toml", &people)]);
+    let out = roster(dir.path(), &["validate"], &[]);
+    assert_eq!(out.code, 1);
+    assert_eq!(out.stderr, expected);
+}
+
+#[test]
+fn the_readme_names_the_apply_prompt_and_the_help_every_connection_setting() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let apply = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/commands/apply.rs"
+    ))
+    .unwrap();
+    // The prompt needs a terminal; its words are read from the source.
+    let prompt = "? Only 'yes' or 'y' is accepted. [y/N]";
+    assert!(
+        apply.contains(&format!("site{{}}{prompt} ")),
+        "the prompt changed"
+    );
+    let row = readme
+        .lines()
+        .find(|l| l.starts_with("| `roster apply [PLAN]`"))
+        .unwrap();
+    assert!(
+        row.contains(&format!("`Apply N changes to M sites{prompt}`")),
+        "{row}"
+    );
+
+    let help = roster(Path::new("."), &["plan", "--help"], &[]);
+    let flat = help.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    let listed = flat
+        .split("--sites-from <DIR> Take every site's connection settings (")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .expect("the help describes --sites-from");
+    let secrets = ["api_key", "client_id", "client_secret", "token"];
+    for setting in roster::state::CONNECTION_SETTINGS {
+        let named = if secrets.contains(setting) {
+            "credential sources"
+        } else {
+            setting
+        };
+        assert!(
+            listed.split(", ").any(|s| s == named),
+            "--sites-from help omits {setting}: {listed}"
+        );
+    }
 }

@@ -34,7 +34,8 @@ pub struct Cli {
     pub state: PathBuf,
 
     /// Take every site's connection settings (provider, site, base_url,
-    /// cloud, credential sources, max_requests_per_second) from the state
+    /// cloud, credential sources, max_requests_per_second,
+    /// patience_seconds) from the state
     /// under this trusted directory, such as a checkout of the default
     /// branch; a state that declares them differently is refused before
     /// anything is run or sent.

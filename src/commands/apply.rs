@@ -37,6 +37,7 @@ pub(super) async fn run(scope: &super::Scope<'_>, args: &ApplyArgs) -> Result<St
     // A --report path that cannot be written stops everything before any
     // request.
     if let Some(path) = &args.report {
+        super::plan::refuse_sandbox_data(&REPORT, path, &args.target.sandbox_data)?;
         super::plan::check_out_path(&REPORT, path, scope.dir)?;
     }
     let gate = Arc::new(Gate::new());

@@ -219,6 +219,7 @@ impl Scope<'_> {
     /// trusted state when there is one (`--sites-from`). Every command that
     /// may resolve a credential or contact a site loads through here.
     fn load_all(&self) -> Result<(DesiredState, crate::state::ReadSummary)> {
+        warn_near_misses(self.dir);
         match self.sites_from {
             Some(trusted) => load_trusting(self.dir, trusted),
             None => crate::state::load_counted(self.dir).map_err(|d| state_problems(self.dir, d)),
@@ -251,7 +252,20 @@ impl Scope<'_> {
 /// Loads the state, printing every problem found (each on its own line,
 /// located) before failing.
 fn load_state(dir: &Path) -> Result<DesiredState> {
+    warn_near_misses(dir);
     crate::state::load(dir).map_err(|d| state_problems(dir, d))
+}
+
+/// Names each file under the state directory that looks like a state file
+/// but will not be read (`people/x.tml`, `x.toml ` with a trailing space).
+fn warn_near_misses(dir: &Path) {
+    for (path, why) in crate::state::near_misses(dir) {
+        stderr_line!(
+            "warning: {}: not read: {why}; only files named *.toml are state (rename it, or move it out of {})",
+            crate::render::escape::visible(&format!("{:?}", path.display().to_string())),
+            dir.display()
+        );
+    }
 }
 
 /// Prints every problem found in the state; the error that ends the command.

@@ -17,6 +17,7 @@ pub(super) async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Sta
     let (desired, read) = scope.load_counted()?;
     // Where the plan goes is checked before any site is read.
     if let Some(path) = &args.out {
+        refuse_sandbox_data(&OUT, path, &args.target.sandbox_data)?;
         check_out_path(&OUT, path, scope.dir)?;
     }
     let targets = Targets::connect(&desired, &args.target, Pacing::default()).await?;
@@ -180,6 +181,43 @@ pub(super) fn save(file: &OutFile, path: &Path, text: &str, state_dir: &Path) ->
         )
     })?;
     Ok(())
+}
+
+/// Refuses an `--out` path that is the sandbox's data file or its lock
+/// (`--sandbox-data`, by default `.roster/sandbox.json`), whether or not
+/// this run uses the sandbox: writing over it would replace the sandbox's
+/// organisations with a plan.
+pub(super) fn refuse_sandbox_data(file: &OutFile, path: &Path, sandbox_data: &Path) -> Result<()> {
+    let lock = crate::lock::data_lock_path(sandbox_data);
+    let same = |other: &Path| match (resolved(path), resolved(other)) {
+        (Some(a), Some(b)) => a == b,
+        _ => std::path::absolute(path).ok() == std::path::absolute(other).ok(),
+    };
+    let what = if same(sandbox_data) {
+        "data file"
+    } else if same(&lock) {
+        "data file's lock"
+    } else {
+        return Ok(());
+    };
+    bail!(
+        "{} {}: it is the sandbox's {what} (--sandbox-data {}), which --sandbox reads its sites from; save {} elsewhere (e.g. {} {}). Nothing was written",
+        file.flag,
+        path.display(),
+        sandbox_data.display(),
+        file.what,
+        file.flag,
+        file.example
+    );
+}
+
+/// `path` with its directory resolved (symlinks, `..`), when it exists.
+fn resolved(path: &Path) -> Option<std::path::PathBuf> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    Some(std::fs::canonicalize(parent).ok()?.join(path.file_name()?))
 }
 
 /// Refuses an `--out` path that is not a regular file or is inside the

@@ -65,6 +65,10 @@ pub enum PlanError {
         chars: usize,
     },
     #[error(
+        "site `{site}`: group \"{name}\" cannot be addressed by Periscope's API: the URL path names the group, and `.` and `..` are dot segments that every HTTP client and server removes (even percent-encoded), so the request would reach another endpoint; rename it in Periscope's UI, or set unmanaged_groups = \"keep\" for the site"
+    )]
+    GroupNameDotSegment { site: String, name: String },
+    #[error(
         "site `{site}`: user \"{email}\" has an email that Periscope's API cannot carry: the HTTP-X-EMAIL header that names a user to update or delete carries printable ASCII only. {hint}"
     )]
     EmailNotAscii {
@@ -1084,6 +1088,13 @@ fn check_group_paths<'a>(
             Change::DeleteGroup { name, .. } => name,
             _ => continue,
         };
+        if crate::provider::is_dot_segment(name) {
+            errors.push(PlanError::GroupNameDotSegment {
+                site: site.name.clone(),
+                name: name.clone(),
+            });
+            continue;
+        }
         let chars = name.chars().count();
         if chars > MAX_PATH_NAME {
             errors.push(PlanError::GroupNameTooLong {

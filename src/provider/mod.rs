@@ -471,6 +471,15 @@ pub fn path_segment(raw: &str) -> String {
     percent_encoding::utf8_percent_encode(raw, SEGMENT).to_string()
 }
 
+/// Whether `name` is a URL path's dot segment (`.` or `..`): clients and
+/// servers remove those from a path (RFC 3986 §5.2.4), percent-encoded or
+/// not (the WHATWG URL standard reads `%2e` as a dot there), so no
+/// [`path_segment`] can carry it: a request naming it would reach another
+/// endpoint. Names that go in a path are refused instead.
+pub fn is_dot_segment(name: &str) -> bool {
+    matches!(name, "." | "..")
+}
+
 /// The URL of `path` (an API path, segments already made safe with
 /// [`path_segment`], and maybe a query) on the API at `base`. The URL is
 /// built from its parts, never by joining text: `base`'s scheme, host and
@@ -568,7 +577,21 @@ mod tests {
 
 #[cfg(test)]
 mod endpoint_tests {
-    use super::{endpoint, path_segment};
+    use super::{endpoint, is_dot_segment, path_segment};
+
+    #[test]
+    fn a_dot_segment_cannot_be_carried_even_percent_encoded() {
+        let base = url::Url::parse("https://api.example.com/").unwrap();
+        for name in [".", ".."] {
+            assert!(is_dot_segment(name));
+            for written in [path_segment(name), name.replace('.', "%2E")] {
+                let url = endpoint(&base, &format!("/api/v1/groups/{written}"));
+                assert!(!url.path().ends_with(&written), "{name}: {url}");
+            }
+        }
+        assert!(!is_dot_segment("..."));
+        assert!(!is_dot_segment(" .."));
+    }
 
     fn url(s: &str) -> url::Url {
         url::Url::parse(s).unwrap()

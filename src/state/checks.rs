@@ -55,7 +55,7 @@ pub(super) fn group_names(c: &mut Checker, l: &Loaded) {
                 g.file,
                 g.spec.name.span(),
                 "a group name cannot be empty".into(),
-                None,
+                Some("write the group's name as the site shows it, or delete the entry".into()),
             );
         } else if let Some(p) = builtin_of(name) {
             c.error(
@@ -65,8 +65,32 @@ pub(super) fn group_names(c: &mut Checker, l: &Loaded) {
                 Some(format!("built-in groups exist on every {} site; reference them in a user's groups without declaring them", p.product_name())),
             );
         } else {
+            previous_names_not_builtin(c, g);
             declared_once(c, g, &mut seen);
         }
+    }
+}
+
+/// A built-in group is never renamed, so it cannot be a previous name (the
+/// site would refuse the rename mid-apply).
+fn previous_names_not_builtin(c: &mut Checker, g: &Entry<GroupSpec>) {
+    let name = g.spec.name.get_ref();
+    for previous in &g.spec.previous_names {
+        let Some(p) = builtin_of(previous.get_ref()) else {
+            continue;
+        };
+        c.error(
+            g.file,
+            previous.span(),
+            format!(
+                "group `{name}`: `{}` is a built-in group and cannot be a previous name",
+                previous.get_ref()
+            ),
+            Some(format!(
+                "built-in groups exist on every {} site and are never renamed; remove it from previous_names",
+                p.product_name()
+            )),
+        );
     }
 }
 
@@ -153,8 +177,23 @@ pub(super) fn group_fields(c: &mut Checker, l: &Loaded) {
     }
 }
 
-/// The sites `refs` names are declared.
-fn site_refs(c: &mut Checker, l: &Loaded, file: usize, refs: &Option<Vec<Spanned<String>>>) {
+/// The sites `refs` names are declared, and there is at least one.
+fn site_refs(
+    c: &mut Checker,
+    l: &Loaded,
+    entry: (usize, &Range<usize>, &str),
+    refs: &Option<Vec<Spanned<String>>>,
+) {
+    let (file, span, what) = entry;
+    if refs.as_ref().is_some_and(Vec::is_empty) {
+        let at = key_span(&c.files[file].text, span, "sites").unwrap_or_else(|| span.clone());
+        c.error(
+            file,
+            at,
+            format!("{what}: `sites = []` puts it on no site, so every site would see it as undeclared"),
+            Some("name a site, as in sites = [\"acme\"], leave `sites` out for every site, or delete the entry".into()),
+        );
+    }
     for r in refs.iter().flatten() {
         if !l.known_site(r.get_ref()) {
             c.error(
@@ -182,14 +221,73 @@ fn join_or_none(names: &[String]) -> String {
 /// The sites a group lists are declared.
 pub(super) fn group_sites(c: &mut Checker, l: &Loaded) {
     for g in l.groups {
-        site_refs(c, l, g.file, &g.spec.sites);
+        let what = format!("group `{}`", g.spec.name.get_ref());
+        site_refs(c, l, (g.file, &g.span, &what), &g.spec.sites);
     }
 }
 
 /// The sites a user lists are declared.
 pub(super) fn user_sites(c: &mut Checker, l: &Loaded) {
     for u in l.users {
-        site_refs(c, l, u.file, &u.spec.sites);
+        let what = format!("`{}`", u.spec.email.get_ref().trim());
+        site_refs(c, l, (u.file, &u.span, &what), &u.spec.sites);
+    }
+}
+
+/// Where `key = ` starts on a line of its own in the table whose header
+/// is at `entry` of `text` (before the next table header).
+fn key_span(text: &str, entry: &Range<usize>, key: &str) -> Option<Range<usize>> {
+    let body = text.get(entry.start..)?;
+    let mut offset = entry.start;
+    for (i, line) in body.split_inclusive('\n').enumerate() {
+        let indent = line.len() - line.trim_start().len();
+        let rest = line.trim_start();
+        if rest.starts_with('[') && i > 0 {
+            return None;
+        }
+        if rest
+            .strip_prefix(key)
+            .is_some_and(|r| r.trim_start().starts_with('='))
+        {
+            let start = offset + indent;
+            return Some(start..start + key.len());
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// A person's first and last names, and those of their overrides, are not
+/// blank: the sites refuse a blank name.
+pub(super) fn user_names(c: &mut Checker, l: &Loaded) {
+    for u in l.users {
+        let email = u.spec.email.get_ref().trim();
+        let overrides = u.spec.overrides.iter().flatten();
+        let names = [
+            ("first_name", Some(&u.spec.first_name)),
+            ("last_name", Some(&u.spec.last_name)),
+        ]
+        .into_iter()
+        .chain(overrides.flat_map(|(_, o)| {
+            [
+                ("first_name", o.first_name.as_ref()),
+                ("last_name", o.last_name.as_ref()),
+            ]
+        }));
+        for (field, name) in names {
+            let Some(name) = name.filter(|n| n.get_ref().trim().is_empty()) else {
+                continue;
+            };
+            c.error(
+                u.file,
+                name.span(),
+                format!("`{email}`: `{field}` cannot be blank"),
+                Some(format!(
+                    "write the person's {} as the site shows it",
+                    field.replace('_', " ")
+                )),
+            );
+        }
     }
 }
 

@@ -24,6 +24,17 @@ pub struct Found {
     pub files: Vec<PathBuf>,
     /// Entries that look like state but cannot be read, one each.
     pub problems: Vec<Diagnostic>,
+    /// Files whose names look like state files but are not read (`x.tml`,
+    /// `x.toml ` with a trailing space), with why each is not.
+    pub near_misses: Vec<(PathBuf, &'static str)>,
+}
+
+/// Files under `dir` whose names look like state files but which are not
+/// read, with why each is not; sorted.
+pub fn near_misses(dir: &Path) -> Vec<(PathBuf, &'static str)> {
+    let mut found = discover(dir).near_misses;
+    found.sort();
+    found
 }
 
 /// Walks `dir` (following symlinks) for state files.
@@ -132,6 +143,9 @@ impl Walk {
         };
         let state_like = is_state_file(&name);
         if !meta.is_dir() && !state_like {
+            if let Some(why) = near_miss(&name) {
+                self.found.near_misses.push((path.to_path_buf(), why));
+            }
             tracing::trace!(path = %path.display(), "not a state file");
             return;
         }
@@ -194,6 +208,20 @@ fn is_state_file(name: &str) -> bool {
     name.len() > ".toml".len() && name.to_ascii_lowercase().ends_with(".toml")
 }
 
+/// Why a file of this name, not read, looks as if it was meant to be: a
+/// `.toml` name with spaces or dots after it, or an extension one
+/// keystroke from `toml` (`.tml`, `.tom`, `.tmol`, `.tomll`).
+fn near_miss(name: &str) -> Option<&'static str> {
+    let trimmed = name.trim_end_matches(|c: char| c.is_whitespace() || c == '.');
+    if trimmed != name && is_state_file(trimmed) {
+        return Some("its name has spaces or dots after `.toml`");
+    }
+    let (stem, ext) = trimmed.rsplit_once('.')?;
+    let ext = ext.to_lowercase();
+    let one_keystroke = ext != "toml" && strsim::osa_distance(&ext, "toml") == 1;
+    (!stem.is_empty() && one_keystroke).then_some("its extension is not `.toml`")
+}
+
 /// Why an entry of this name is left alone on purpose, if it is.
 fn skipped_on_purpose(name: &str) -> Option<&'static str> {
     if name.starts_with('.') {
@@ -221,6 +249,22 @@ mod tests {
         }
         for n in ["a.tom", ".toml", "a.toml.bak", "README.md"] {
             assert!(!is_state_file(n), "{n}");
+        }
+        for n in [
+            "a.tml", "a.tom", "a.TMOL", "a.tomll", "a.toml ", "a.TOML\t", "a.toml.",
+        ] {
+            assert!(near_miss(n).is_some(), "{n}");
+        }
+        for n in [
+            "README.md",
+            "a.yaml",
+            "a.json",
+            "a.txt",
+            "a.toml.bak",
+            ".tml",
+            "Makefile",
+        ] {
+            assert_eq!(near_miss(n), None, "{n}");
         }
         for n in [
             ".#a.toml",

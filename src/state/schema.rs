@@ -182,8 +182,10 @@ pub struct UserSpec {
     /// The address the person signs in with; compared ignoring case.
     #[schemars(with = "String", extend("format" = "email"))]
     pub email: Spanned<String>,
-    pub first_name: String,
-    pub last_name: String,
+    #[schemars(with = "String")]
+    pub first_name: Spanned<String>,
+    #[schemars(with = "String")]
+    pub last_name: Spanned<String>,
     /// Groups (Periscope) or teams (Sigma) the person is in; a membership
     /// that ends is written `{ name = "Contractors", expires = 2026-12-31 }`.
     #[serde(default)]
@@ -227,9 +229,11 @@ enum PersonKind {
 #[serde(deny_unknown_fields)]
 pub struct OverrideSpec {
     /// The first name on that site.
-    pub first_name: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub first_name: Option<Spanned<String>>,
     /// The last name on that site.
-    pub last_name: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub last_name: Option<Spanned<String>>,
     /// The groups on that site.
     pub groups: Option<Vec<GroupRef>>,
     /// The account type on that site (Sigma).
@@ -350,6 +354,8 @@ pub enum SecretRef {
     Env(String),
     Command(String),
     Inline,
+    /// `env` or `command` given something other than a string (never echoed).
+    NotText(&'static str),
 }
 
 impl JsonSchema for SecretRef {
@@ -382,7 +388,30 @@ impl<'de> Deserialize<'de> for SecretRef {
                 f.write_str(r#"a reference such as { env = "VARIABLE" } or { command = "..." }"#)
             }
 
+            // Any value written in place of a reference is an inline
+            // secret: it is never echoed, whatever its type.
             fn visit_str<E: de::Error>(self, _: &str) -> Result<SecretRef, E> {
+                Ok(SecretRef::Inline)
+            }
+
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<SecretRef, E> {
+                Ok(SecretRef::Inline)
+            }
+
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<SecretRef, E> {
+                Ok(SecretRef::Inline)
+            }
+
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<SecretRef, E> {
+                Ok(SecretRef::Inline)
+            }
+
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<SecretRef, E> {
+                Ok(SecretRef::Inline)
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<SecretRef, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
                 Ok(SecretRef::Inline)
             }
 
@@ -390,8 +419,19 @@ impl<'de> Deserialize<'de> for SecretRef {
                 let mut found = None;
                 while let Some(key) = map.next_key::<String>()? {
                     let value = match key.as_str() {
-                        "env" => SecretRef::Env(map.next_value::<String>()?),
-                        "command" => SecretRef::Command(map.next_value::<String>()?),
+                        "env" => map
+                            .next_value::<SecretText>()?
+                            .0
+                            .map_or(SecretRef::NotText("env"), SecretRef::Env),
+                        "command" => map
+                            .next_value::<SecretText>()?
+                            .0
+                            .map_or(SecretRef::NotText("command"), SecretRef::Command),
+                        // A date or time written in place of a reference.
+                        TOML_DATETIME_KEY => {
+                            map.next_value::<de::IgnoredAny>()?;
+                            SecretRef::Inline
+                        }
                         other => return Err(de::Error::unknown_field(other, &["env", "command"])),
                     };
                     if found.is_some() {
@@ -415,5 +455,61 @@ impl<'de> Deserialize<'de> for SecretRef {
         }
 
         d.deserialize_any(SecretVisitor)
+    }
+}
+
+/// The key toml's deserializer wraps a date or time in.
+const TOML_DATETIME_KEY: &str = "$__toml_private_datetime";
+
+/// The text of `env` or `command`, `None` for any other type: the value
+/// is never echoed (it may be the secret itself).
+struct SecretText(Option<String>);
+
+impl<'de> Deserialize<'de> for SecretText {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = SecretText;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SecretText, E> {
+                Ok(SecretText(Some(v.to_string())))
+            }
+
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<SecretText, E> {
+                Ok(SecretText(None))
+            }
+
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<SecretText, E> {
+                Ok(SecretText(None))
+            }
+
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<SecretText, E> {
+                Ok(SecretText(None))
+            }
+
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<SecretText, E> {
+                Ok(SecretText(None))
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<SecretText, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(SecretText(None))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SecretText, A::Error> {
+                while map
+                    .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(SecretText(None))
+            }
+        }
+
+        d.deserialize_any(TextVisitor)
     }
 }

@@ -94,6 +94,14 @@ impl<'c> SiteCheck<'c, '_> {
                     );
                     SecretSource::Env(String::new())
                 }
+                SecretRef::NotText(key) => {
+                    self.error(
+                        s.span(),
+                        format!("site `{name}`: the {field}'s `{key}` is not a string (the value is not shown)"),
+                        Some(format!("write {field} = {{ env = \"{suggestion}\" }}, the name of a variable that holds the secret")),
+                    );
+                    SecretSource::Env(String::new())
+                }
             },
             None => {
                 self.missing(field, &format!("{{ env = \"{suggestion}\" }}"));

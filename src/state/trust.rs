@@ -183,6 +183,7 @@ fn settings(entry: &Entry<SiteSpec>) -> Vec<Setting> {
             SecretRef::Env(var) => format!("env {}", var.trim()),
             SecretRef::Command(cmd) => format!("command {cmd}"),
             SecretRef::Inline => "inline".to_string(),
+            SecretRef::NotText(key) => format!("{key} not a string"),
         }),
         span: v.as_ref().map(Spanned::span),
     };

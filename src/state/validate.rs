@@ -63,6 +63,7 @@ pub(super) const CHECKS: &[NamedCheck] = &[
     ),
     ("sites a group lists are declared", checks::group_sites),
     ("sites a user lists are declared", checks::user_sites),
+    ("names are not blank", checks::user_names),
     ("a user's kind is known", checks::user_kinds),
     ("emails are valid and used once", checks::user_emails),
     ("each provider's own checks", checks::provider_checks),
@@ -375,11 +376,15 @@ fn desired_user(spec: &UserSpec, groups: &GroupIndex, site: &Site) -> DesiredUse
     DesiredUser {
         email: nfc(spec.email.get_ref().trim()),
         first_name: o
-            .and_then(|o| o.first_name.clone())
-            .unwrap_or_else(|| spec.first_name.clone()),
+            .and_then(|o| o.first_name.as_ref())
+            .unwrap_or(&spec.first_name)
+            .get_ref()
+            .clone(),
         last_name: o
-            .and_then(|o| o.last_name.clone())
-            .unwrap_or_else(|| spec.last_name.clone()),
+            .and_then(|o| o.last_name.as_ref())
+            .unwrap_or(&spec.last_name)
+            .get_ref()
+            .clone(),
         groups: group_list
             .iter()
             .map(|g| canonical_group(g.get_ref(), groups, site.provider))
@@ -436,15 +441,47 @@ pub fn is_safe_site_name(name: &str) -> bool {
             .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'))
 }
 
+/// Whether the sites would take `email`: an address of RFC 5321's form as
+/// mail is sent to it (Sigma's member email is `format: email`; Periscope
+/// mails an invitation), so no quoted local part, no comment and no IP
+/// literal, at a host name of two or more labels (letters of any script,
+/// digits, inner hyphens; no underscore), the last not all digits.
 pub fn is_valid_email(email: &str) -> bool {
     let Some((local, domain)) = email.rsplit_once('@') else {
         return false;
     };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && email_address::EmailAddress::is_valid(email)
+    is_dot_atom(local) && is_host_name(domain) && email_address::EmailAddress::is_valid(email)
+}
+
+/// An unquoted local part: atoms of RFC 5322 atext (or any non-ASCII
+/// character but spaces and controls, RFC 6531) joined by single dots.
+fn is_dot_atom(local: &str) -> bool {
+    let atext = |c: char| {
+        if c.is_ascii() {
+            c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c)
+        } else {
+            !c.is_whitespace() && !c.is_control()
+        }
+    };
+    local
+        .split('.')
+        .all(|atom| !atom.is_empty() && atom.chars().all(atext))
+}
+
+/// A host name mail can be sent to, written as the person would type it.
+fn is_host_name(domain: &str) -> bool {
+    let labels: Vec<&str> = domain.split('.').collect();
+    let label_ok = |l: &&str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
+    labels.len() >= 2
+        && labels.iter().all(label_ok)
+        && !labels
+            .last()
+            .is_some_and(|l| l.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// Checks only the site tables of what was parsed: the trusted connection

@@ -16,6 +16,7 @@
 mod common;
 
 mod access_e2e;
+mod attack4_e2e;
 mod attrs_e2e;
 mod cli_e2e;
 mod cliedge_e2e;

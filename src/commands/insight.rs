@@ -47,7 +47,7 @@ pub(super) fn refuse_over_budget(plan: &Plan, consequence: &str) -> Result<()> {
 pub(super) fn warn_past_dates(desired: &crate::model::DesiredState) {
     let mut seen = std::collections::HashSet::new();
     for (_, e) in crate::plan::expiry::past(desired, today()) {
-        if seen.insert((e.email.clone(), e.group.clone())) {
+        if seen.insert(e.subject()) {
             stderr_line!(
                 "warning: {}: expired on {}; plans remove it until the date or the entry is changed",
                 Text(&e.subject()),

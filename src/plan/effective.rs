@@ -260,9 +260,10 @@ impl Declared<'_> {
             for g in self.grants.get(&key).into_iter().flatten() {
                 let rank = g.on.rank(&g.grant.permission).unwrap_or_default();
                 let value = format!("{} on {}", g.grant.permission, g.object);
+                let until = g.grant.expires;
                 match held
                     .iter_mut()
-                    .find(|(_, _, _, h)| h.kind == g.kind && h.value == value)
+                    .find(|(_, _, _, h)| h.kind == g.kind && h.value == value && h.until == until)
                 {
                     Some((_, _, _, h)) => h.sources.push(source.clone()),
                     None => held.push((
@@ -273,7 +274,7 @@ impl Declared<'_> {
                             kind: g.kind,
                             value,
                             sources: vec![source.clone()],
-                            until: None,
+                            until,
                             note: None,
                         },
                     )),

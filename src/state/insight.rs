@@ -116,6 +116,109 @@ impl schemars::JsonSchema for GroupRef {
     }
 }
 
+/// One grant's value: a permission (`"edit"`), or a permission with the
+/// date the grant ends (`{ permission = "edit", expires = 2026-12-31 }`).
+#[derive(Debug, Clone)]
+pub struct GrantValue {
+    pub permission: Spanned<String>,
+    pub expires: Option<Spanned<Datetime>>,
+}
+
+/// How a grant was written, before the string form gets its span.
+enum WrittenGrant {
+    Permission(String),
+    Table {
+        permission: Spanned<String>,
+        expires: Option<Spanned<Datetime>>,
+    },
+}
+
+impl<'de> Deserialize<'de> for WrittenGrant {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct GrantVisitor;
+
+        impl<'de> Visitor<'de> for GrantVisitor {
+            type Value = WrittenGrant;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(r#"a permission, or { permission = "...", expires = YYYY-MM-DD }"#)
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<WrittenGrant, E> {
+                Ok(WrittenGrant::Permission(v.to_string()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WrittenGrant, A::Error> {
+                let (mut permission, mut expires) = (None, None);
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "permission" => permission = Some(map.next_value::<Spanned<String>>()?),
+                        "expires" => expires = Some(map.next_value::<Spanned<Datetime>>()?),
+                        other => {
+                            return Err(de::Error::unknown_field(
+                                other,
+                                &["permission", "expires"],
+                            ));
+                        }
+                    }
+                }
+                let permission =
+                    permission.ok_or_else(|| de::Error::missing_field("permission"))?;
+                Ok(WrittenGrant::Table {
+                    permission,
+                    expires,
+                })
+            }
+        }
+
+        d.deserialize_any(GrantVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for GrantValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let written = Spanned::<WrittenGrant>::deserialize(d)?;
+        let span = written.span();
+        Ok(match written.into_inner() {
+            WrittenGrant::Permission(p) => GrantValue {
+                permission: Spanned::new(span, p),
+                expires: None,
+            },
+            WrittenGrant::Table {
+                permission,
+                expires,
+            } => GrantValue {
+                permission,
+                expires,
+            },
+        })
+    }
+}
+
+impl schemars::JsonSchema for GrantValue {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "GrantValue".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A permission, or a grant that ends: { permission = \"edit\", expires = 2026-12-31 }.",
+            "oneOf": [
+                { "type": "string" },
+                {
+                    "type": "object",
+                    "properties": {
+                        "permission": { "type": "string" },
+                        "expires": { "type": "string", "format": "date" }
+                    },
+                    "required": ["permission"],
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
+}
+
 /// A TOML date without a time (`2026-12-31`), as a calendar date.
 pub(crate) fn plain_date(written: &Datetime) -> Option<NaiveDate> {
     if written.time.is_some() || written.offset.is_some() {
@@ -153,6 +256,23 @@ pub(super) fn expiry_dates(c: &mut Checker, l: &Loaded) {
             .chain(overrides.flat_map(|o| o.groups.iter().flatten()));
         for e in groups.filter_map(|g| g.expires.as_ref()) {
             check_date(c, u.file, e);
+        }
+    }
+    let grants = |g: &super::access::GrantsSpec| -> Vec<Spanned<Datetime>> {
+        g.teams
+            .values()
+            .chain(g.people.values())
+            .filter_map(|v| v.expires.clone())
+            .collect()
+    };
+    for w in l.workspaces {
+        for e in grants(&w.spec.grants) {
+            check_date(c, w.file, &e);
+        }
+    }
+    for k in l.connections {
+        for e in grants(&k.spec.grants) {
+            check_date(c, k.file, &e);
         }
     }
 }

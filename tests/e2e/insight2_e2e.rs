@@ -238,3 +238,166 @@ fn the_markdown_and_json_plans_show_grants_and_attribute_values_of_changed_peopl
     "#);
     assert!(only_reads(&sb), "a plan sends no write");
 }
+
+fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+/// Grants on the seeded connection as `member-or-team-id=permission`... by
+/// email or team name, sorted.
+fn connection_grants(sb: &BackgroundSandbox) -> Vec<String> {
+    let org = sb.sandbox.data().sigma["acme-sigma"].clone();
+    let conn = org
+        .access
+        .connections
+        .iter()
+        .find(|c| c.name == "Snowflake Prod")
+        .unwrap()
+        .connection_id
+        .clone();
+    let mut out: Vec<String> = org
+        .access
+        .grants
+        .iter()
+        .filter(|g| g.inode_id == conn)
+        .map(|g| {
+            let member = org
+                .members
+                .iter()
+                .find(|m| Some(&m.member_id) == g.member_id.as_ref());
+            let team = org
+                .teams
+                .iter()
+                .find(|t| Some(&t.team_id) == g.team_id.as_ref());
+            let who = member
+                .map(|m| m.email.clone())
+                .or(team.map(|t| t.name.clone()));
+            format!("{}={}", who.unwrap_or_default(), g.permission)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn connection_state(ada: &str, analysts: &str) -> tempfile::TempDir {
+    sigma_example_plus(&format!(
+        "[[connections]]\nname = \"Snowflake Prod\"\ngrants.teams = {{ \"Analysts\" = {analysts} }}\ngrants.people = {{ \"ada@acme.com\" = {ada} }}\n"
+    ))
+}
+
+#[test]
+fn an_expired_grant_is_revoked_and_marked_and_a_near_one_is_noted() {
+    let sb = seeded_sandbox();
+    let first = connection_state("\"annotate\"", "\"usage\"");
+    let apply = roster(
+        first.path(),
+        &["apply", "--sandbox-url", &sb.url, "--yes"],
+        &[],
+    );
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    assert_eq!(
+        connection_grants(&sb),
+        ["Analysts=usage", "ada@acme.com=annotate"]
+    );
+
+    let soon = today() + chrono::Duration::days(3);
+    let dir = connection_state(
+        "{ permission = \"annotate\", expires = 2020-01-01 }",
+        &format!("{{ permission = \"usage\", expires = {soon} }}"),
+    );
+    let plan = roster(dir.path(), &["plan", "--sandbox-url", &sb.url], &[]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    insta::assert_snapshot!(plan.stdout.replace(&soon.to_string(), "SOON"), @r#"
+    Plan: 0 to create, 0 to update, 1 to delete.
+
+    site acme-sigma (sigma) — 0 to create, 0 to update, 1 to delete
+      - grant Snowflake Prod  connection, ada@acme.com: annotate (not declared; revoked)
+      = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+      = kept 3 workspaces (not declared, unmanaged_workspaces = "keep"): Analytics, Finance, Marketing Campaigns
+      - expired on 2020-01-01: annotate on connection Snowflake Prod for ada@acme.com (no longer declared)
+      = expires on SOON: usage on connection Snowflake Prod for team Analysts (within expiry_notice_days = 14)
+
+    Read 2 state files: 1 site, 9 people, 4 groups.
+    "#);
+
+    let json = roster(
+        dir.path(),
+        &["plan", "--sandbox-url", &sb.url, "--format", "json"],
+        &[],
+    );
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    insta::assert_snapshot!(
+        serde_json::to_string(&doc["sites"][0]["expiry"]).unwrap().replace(&soon.to_string(), "SOON"),
+        @r#"{"expired":[{"email":"ada@acme.com","grant":"annotate on connection Snowflake Prod","on":"2020-01-01"}],"notice_days":14,"soon":[{"grant":"usage on connection Snowflake Prod","on":"SOON","team":"Analysts"}]}"#
+    );
+    let explain = roster(dir.path(), &["explain", "grace@acme.com"], &[]);
+    insta::assert_snapshot!(run_snapshot(&explain).replace(&soon.to_string(), "SOON"), @"
+    exit: 0
+    --- stdout
+    grace@acme.com on site acme-sigma (sigma):
+      account type creator: direct
+      group Analysts: direct
+      connection usage on Snowflake Prod: through Analysts, until SOON
+    --- stderr
+    ");
+
+    let apply = roster(
+        dir.path(),
+        &["apply", "--sandbox-url", &sb.url, "--yes"],
+        &[],
+    );
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    assert_eq!(connection_grants(&sb), ["Analysts=usage"]);
+}
+
+#[test]
+fn a_grant_expiry_must_be_a_plain_date_at_its_place() {
+    let dir = connection_state(
+        "{ permission = \"annotate\", expires = 2020-01-01T10:00:00 }",
+        "\"usage\"",
+    );
+    let out = roster(dir.path(), &["validate"], &[]);
+    insta::assert_snapshot!(run_snapshot(&out), @"
+    exit: 1
+    --- stdout
+    --- stderr
+    error: state/people.toml:68:73: `expires` must be a date without a time, not 2020-01-01T10:00:00
+      hint: write the last day of access as a TOML date: expires = 2026-12-31
+    error: 1 problem in the state under state; nothing was contacted
+    ");
+}
+
+#[test]
+fn import_keeps_a_dated_grant_while_it_adds_the_live_ones() {
+    let sb = seeded_sandbox();
+    let first = sigma_example_plus(
+        "[[connections]]\nname = \"Snowflake Prod\"\ngrants.people = { \"ada@acme.com\" = \"annotate\", \"grace@acme.com\" = \"usage\" }\n",
+    );
+    let apply = roster(
+        first.path(),
+        &["apply", "--sandbox-url", &sb.url, "--yes"],
+        &[],
+    );
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    let dir = sigma_example_plus(
+        "[[connections]]\nname = \"Snowflake Prod\" # ours\ngrants.people = { \"ada@acme.com\" = { permission = \"annotate\", expires = 2099-01-31 } }\n",
+    );
+    let out = roster(dir.path(), &["import", "--sandbox-url", &sb.url], &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let people = std::fs::read_to_string(dir.path().join("state/people.toml")).unwrap();
+    let entry: String = people
+        .lines()
+        .skip_while(|l| *l != "[[connections]]")
+        .take(3)
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!(entry, @r#"
+    [[connections]]
+    name = "Snowflake Prod" # ours
+    grants.people = { "ada@acme.com" = { permission = "annotate", expires = 2099-01-31 }, "grace@acme.com" = "usage" }
+    "#);
+    let plan = roster(dir.path(), &["plan", "--sandbox-url", &sb.url], &[]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    assert!(plan.stdout.starts_with("No changes:"), "{}", plan.stdout);
+}

@@ -149,14 +149,3 @@ fn grants(
         sort(expiry, e, today, notice)
     });
 }
-
-/// Every date in the state already past on `today`: what `roster
-/// validate` warns about.
-pub fn past(declared: &crate::model::DesiredState, today: NaiveDate) -> Vec<(String, Expiring)> {
-    let mut found = Vec::new();
-    for s in &declared.sites {
-        let (_, expiry) = resolve(s, today);
-        found.extend(expiry.expired.into_iter().map(|e| (s.site.name.clone(), e)));
-    }
-    found
-}

@@ -325,6 +325,57 @@ pub(super) fn notice_days(s: &mut SiteCheck) -> u32 {
     DEFAULT_NOTICE_DAYS
 }
 
+/// `[settings] expiry_notice_days`: the default of every site that does
+/// not set its own; `[settings]` is written once.
+pub(super) fn global_notice_days(
+    c: &mut Checker,
+    settings: &[super::load::Entry<super::schema::SettingsSpec>],
+    sites: &[(Spanned<String>, super::load::Entry<super::schema::SiteSpec>)],
+    site_list: &mut [crate::model::Site],
+) {
+    if let [first, again, ..] = settings {
+        let here = c.location(first.file, &first.span);
+        c.error(
+            again.file,
+            again.span.clone(),
+            "[settings] is declared twice".into(),
+            Some(format!("it is first declared at {here}; keep one")),
+        );
+    }
+    let Some(written) = settings
+        .first()
+        .and_then(|s| s.spec.expiry_notice_days.as_ref())
+    else {
+        return;
+    };
+    let days = match u32::try_from(*written.get_ref()) {
+        Ok(days) if days <= 366 => days,
+        _ => {
+            c.error(
+                settings[0].file,
+                written.span(),
+                format!(
+                    "[settings] expiry_notice_days must be a whole number of days from 0 to 366, not {}",
+                    written.get_ref()
+                ),
+                Some("leave it out for 14 days".into()),
+            );
+            return;
+        }
+    };
+    let own: std::collections::HashSet<&str> = sites
+        .iter()
+        .filter(|(_, e)| e.spec.expiry_notice_days.is_some())
+        .map(|(n, _)| n.get_ref().as_str())
+        .collect();
+    for site in site_list
+        .iter_mut()
+        .filter(|s| !own.contains(s.name.as_str()))
+    {
+        site.expiry_notice_days = days;
+    }
+}
+
 /// `seats = { Creator = 45 }`: each name one the site counts, each number
 /// 0 or more.
 pub(super) fn seats(
@@ -390,4 +441,77 @@ pub(super) fn seats(
         }
     }
     budget
+}
+
+/// A date written in the state, where it is written, and what ends then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dated {
+    /// `file:line:column` of the date.
+    pub location: String,
+    /// `ada@acme.com`, `ada@acme.com in Finance`, `edit on workspace
+    /// Finance for team Analysts`
+    pub subject: String,
+    pub on: NaiveDate,
+}
+
+/// Every `expires` date written under `dir`, with its place: what `roster
+/// validate` warns about once a date is past (the model keeps no places).
+pub fn dated(dir: &std::path::Path) -> Vec<Dated> {
+    let parsed = super::load::read_dir(dir, super::chunks::MIN_CHUNK_BYTES);
+    let files = &parsed.files;
+    let mut found = Vec::new();
+    let mut add = |file: usize, written: &Spanned<Datetime>, subject: String| {
+        let Some(on) = plain_date(written.get_ref()) else {
+            return;
+        };
+        let (line, column) = files[file].line_column(written.span().start);
+        let location = format!("{}:{line}:{column}", files[file].path.display());
+        found.push(Dated {
+            location,
+            subject,
+            on,
+        });
+    };
+    for u in &parsed.entries.users {
+        let email = u.spec.email.get_ref().trim();
+        if let Some(e) = &u.spec.expires {
+            add(u.file, e, email.to_string());
+        }
+        let overrides = u.spec.overrides.iter().flat_map(|o| o.values());
+        let groups = u
+            .spec
+            .groups
+            .iter()
+            .chain(overrides.flat_map(|o| o.groups.iter().flatten()));
+        for g in groups {
+            if let Some(e) = &g.expires {
+                add(u.file, e, format!("{email} in {}", g.get_ref()));
+            }
+        }
+    }
+    let workspaces = parsed
+        .entries
+        .workspaces
+        .iter()
+        .map(|w| (w.file, "workspace", &w.spec.name, &w.spec.grants));
+    let connections = parsed
+        .entries
+        .connections
+        .iter()
+        .map(|c| (c.file, "connection", &c.spec.name, &c.spec.grants));
+    for (file, kind, name, grants) in workspaces.chain(connections) {
+        let teams = grants.teams.iter().map(|(t, v)| (format!("team {t}"), v));
+        let people = grants.people.iter().map(|(e, v)| (e.trim().to_string(), v));
+        for (who, v) in teams.chain(people) {
+            if let Some(e) = &v.expires {
+                let what = format!(
+                    "{} on {kind} {} for {who}",
+                    v.permission.get_ref().trim().to_ascii_lowercase(),
+                    name.get_ref().trim()
+                );
+                add(file, e, what);
+            }
+        }
+    }
+    found
 }

@@ -311,6 +311,7 @@ fn an_expired_grant_is_revoked_and_marked_and_a_near_one_is_noted() {
     Plan: 0 to create, 0 to update, 1 to delete.
 
     site acme-sigma (sigma) — 0 to create, 0 to update, 1 to delete
+      apply sends: 15 requests (14 reads, 1 write), no max_requests_per_second: as fast as the site answers
       - grant Snowflake Prod  connection, ada@acme.com: annotate (not declared; revoked)
       = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
       = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com

@@ -297,7 +297,7 @@ impl Declared<'_> {
         // attribute key -> (name, person's value, [(team, value)])
         let mut by: std::collections::BTreeMap<String, Attr<'_>> = Default::default();
         if let Some(values) = self.person_values.get(&email_key(&user.email)) {
-            for (name, v) in values.iter() {
+            for (name, v) in *values {
                 by.entry(name_key(name))
                     .or_insert_with(|| Attr::new(name))
                     .own = Some(v);

@@ -1,6 +1,7 @@
 //! End to end: the rest of issue 15. Sigma grants and attribute values in
-//! effective access and `roster explain`, the request estimate in the text
-//! plan, `roster validate`'s warnings with their place.
+//! effective access and `roster explain`, grants that expire, the request
+//! estimate in the text plan, `roster validate`'s warnings with their
+//! place, and a global `expiry_notice_days` in `[settings]`.
 
 use crate::common::*;
 
@@ -243,8 +244,8 @@ fn today() -> chrono::NaiveDate {
     chrono::Utc::now().date_naive()
 }
 
-/// Grants on the seeded connection as `member-or-team-id=permission`... by
-/// email or team name, sorted.
+/// The live grants on the seeded connection as `email=permission` or
+/// `team=permission`, sorted.
 fn connection_grants(sb: &BackgroundSandbox) -> Vec<String> {
     let org = sb.sandbox.data().sigma["acme-sigma"].clone();
     let conn = org
@@ -401,4 +402,168 @@ fn import_keeps_a_dated_grant_while_it_adds_the_live_ones() {
     let plan = roster(dir.path(), &["plan", "--sandbox-url", &sb.url], &[]);
     assert_eq!(plan.code, 0, "{}", plan.all());
     assert!(plan.stdout.starts_with("No changes:"), "{}", plan.stdout);
+}
+
+#[test]
+fn the_text_plan_states_the_request_estimate_of_the_markdown_and_json_plans() {
+    let sb = seeded_sandbox();
+    let site = std::fs::read_to_string(example("sigma").join("roster.toml"))
+        .unwrap()
+        .replace(
+            "[sites.acme-sigma]\n",
+            "[sites.acme-sigma]\nmax_requests_per_second = 4\n",
+        );
+    let people = std::fs::read_to_string(example("sigma").join("people.toml")).unwrap();
+    let dir = state_dir(&[("roster.toml", &site), ("people.toml", &people)]);
+    let plan = |format: &str| {
+        let out = roster(
+            dir.path(),
+            &["plan", "--sandbox-url", &sb.url, "--format", format],
+            &[],
+        );
+        assert_eq!(out.code, 0, "{}", out.all());
+        out.stdout
+    };
+    let text = plan("text");
+    let head: Vec<&str> = text.lines().take(5).collect();
+    insta::assert_snapshot!(head.join("\n"), @"
+    Plan: 2 to create, 5 to update, 2 to delete.
+
+    site acme-sigma (sigma) — 2 to create, 5 to update, 2 to delete
+      seats: Admin 2 → 2, Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 3
+      apply sends: 20 requests (10 reads, 10 writes), at least 5 s at max_requests_per_second = 4
+    ");
+    let doc: serde_json::Value = serde_json::from_str(&plan("json")).unwrap();
+    let cost = &doc["sites"][0]["cost"];
+    let (reads, writes) = (
+        cost["reads"].as_u64().unwrap(),
+        cost["writes"].as_u64().unwrap(),
+    );
+    let line = format!(
+        "  apply sends: {} requests ({reads} reads, {writes} writes), ",
+        reads + writes
+    );
+    assert!(text.contains(&line), "{line}\n{text}");
+    assert!(plan("markdown").contains(&format!(
+        "| {} requests ({reads} reads, {writes} writes)",
+        reads + writes
+    )));
+    assert!(only_reads(&sb), "a plan sends no write");
+}
+
+#[test]
+fn an_empty_plan_states_no_estimate() {
+    let sb = seeded_sandbox();
+    let dir = sigma_example_plus("");
+    let apply = roster(
+        dir.path(),
+        &["apply", "--sandbox-url", &sb.url, "--yes"],
+        &[],
+    );
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    let plan = roster(dir.path(), &["plan", "--sandbox-url", &sb.url], &[]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    assert!(plan.stdout.starts_with("No changes:"), "{}", plan.stdout);
+    assert!(!plan.stdout.contains("apply sends"), "{}", plan.stdout);
+}
+
+#[test]
+fn validate_names_the_place_of_every_past_date() {
+    let dir = sigma_example_plus(
+        r#"
+[[users]]
+email = "casey@acme.com"
+first_name = "Casey"
+last_name = "Jones"
+expires = 2020-03-01
+groups = [{ name = "Finance", expires = 2020-02-01 }]
+overrides.acme-sigma = { groups = [{ name = "Analysts", expires = 2020-01-15 }] }
+
+[[workspaces]]
+name = "Audit"
+grants.teams = { "Finance" = { permission = "view", expires = 2021-06-30 } }
+grants.people = { "ada@acme.com" = { permission = "edit", expires = 2099-01-01 } }
+"#,
+    );
+    let out = roster(dir.path(), &["validate"], &[]);
+    insta::assert_snapshot!(run_snapshot(&out), @"
+    exit: 0
+    --- stdout
+    The state under state is valid. Read 2 state files: 1 site, 10 people, 4 groups.
+    --- stderr
+    warning: state/people.toml:70:11: casey@acme.com: expired on 2020-03-01; plans remove it until the date or the entry is changed
+    warning: state/people.toml:71:41: casey@acme.com in Finance: expired on 2020-02-01; plans remove it until the date or the entry is changed
+    warning: state/people.toml:72:67: casey@acme.com in Analysts: expired on 2020-01-15; plans remove it until the date or the entry is changed
+    warning: state/people.toml:76:63: view on workspace Audit for team Finance: expired on 2021-06-30; plans remove it until the date or the entry is changed
+    ");
+}
+
+fn notice_state(settings: &str, site_days: &str, soon: chrono::NaiveDate) -> tempfile::TempDir {
+    let site = std::fs::read_to_string(example("sigma").join("roster.toml"))
+        .unwrap()
+        .replace(
+            "[sites.acme-sigma]\n",
+            &format!("{settings}\n[sites.acme-sigma]\n{site_days}\n"),
+        );
+    let people = std::fs::read_to_string(example("sigma").join("people.toml"))
+        .unwrap()
+        .replace(
+            "email = \"grace@acme.com\"\n",
+            &format!("email = \"grace@acme.com\"\nexpires = {soon}\n"),
+        );
+    state_dir(&[("roster.toml", &site), ("people.toml", &people)])
+}
+
+#[test]
+fn a_global_expiry_notice_days_applies_where_a_site_sets_none() {
+    let sb = seeded_sandbox();
+    let soon = today() + chrono::Duration::days(20);
+    let notes = |dir: &tempfile::TempDir| -> Vec<String> {
+        let out = roster(dir.path(), &["plan", "--sandbox-url", &sb.url], &[]);
+        assert_eq!(out.code, 0, "{}", out.all());
+        out.stdout
+            .lines()
+            .filter(|l| l.contains("expires on"))
+            .map(|l| l.replace(&soon.to_string(), "SOON"))
+            .collect()
+    };
+    // 20 days away: beyond the default 14, within a global 30.
+    assert!(notes(&notice_state("", "", soon)).is_empty());
+    let global = notice_state("[settings]\nexpiry_notice_days = 30\n", "", soon);
+    assert_eq!(
+        notes(&global),
+        ["  = expires on SOON: grace@acme.com (within expiry_notice_days = 30)"]
+    );
+    // A site's own setting wins over the global one.
+    let own = notice_state(
+        "[settings]\nexpiry_notice_days = 30\n",
+        "expiry_notice_days = 7",
+        soon,
+    );
+    assert!(notes(&own).is_empty());
+    assert!(only_reads(&sb), "a plan sends no write");
+}
+
+#[test]
+fn settings_are_declared_once_with_a_number_of_days() {
+    let soon = today() + chrono::Duration::days(20);
+    let twice = notice_state("[settings]\nexpiry_notice_days = 30\n", "", soon);
+    std::fs::write(
+        twice.path().join("state/more.toml"),
+        "[settings]\nexpiry_notice_days = 400\nother = 1\n",
+    )
+    .unwrap();
+    let out = roster(twice.path(), &["validate"], &[]);
+    insta::assert_snapshot!(run_snapshot(&out), @"
+    exit: 1
+    --- stdout
+    --- stderr
+    error: state/more.toml:2:22: [settings] expiry_notice_days must be a whole number of days from 0 to 366, not 400
+      hint: leave it out for 14 days
+    error: state/more.toml:3:1: [settings]: unknown field `other`, expected one of `expiry_notice_days`
+      hint: remove the key or fix its spelling
+    error: state/roster.toml:7:1: [settings] is declared twice
+      hint: it is first declared at state/more.toml:1:1; keep one
+    error: 3 problems in the state under state; nothing was contacted
+    ");
 }

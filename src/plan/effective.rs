@@ -392,16 +392,29 @@ fn groups(user: &DesiredUser) -> impl Iterator<Item = Held> + '_ {
     })
 }
 
-/// What every person the plan creates or updates ends up with.
+/// What every person the plan changes ends up with: created or updated,
+/// or given other grants or attribute values of their own. Each once.
 pub fn of_changed(site: &DesiredSite, changes: &[super::Change]) -> Vec<EffectiveAccess> {
+    use super::Change;
+    use super::access::AccessChange;
     let declared = Declared::new(site);
+    let mut seen = std::collections::HashSet::new();
     changes
         .iter()
         .filter_map(|c| match c {
-            super::Change::CreateUser { email, .. } | super::Change::UpdateUser { email, .. } => {
-                declared.of(email)
-            }
+            Change::CreateUser { email, .. } | Change::UpdateUser { email, .. } => Some(email),
+            Change::SetAttributes {
+                target: super::AttrTarget::User,
+                key,
+                ..
+            } => Some(key),
+            Change::Access(AccessChange::Grant(g)) => match &g.grantee {
+                Grantee::Person(email) => Some(email),
+                Grantee::Team(_) => None,
+            },
             _ => None,
         })
+        .filter(|email| seen.insert(email_key(email)))
+        .filter_map(|email| declared.of(email))
         .collect()
 }

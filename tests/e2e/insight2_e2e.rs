@@ -333,6 +333,19 @@ fn an_expired_grant_is_revoked_and_marked_and_a_near_one_is_noted() {
         serde_json::to_string(&doc["sites"][0]["expiry"]).unwrap().replace(&soon.to_string(), "SOON"),
         @r#"{"expired":[{"email":"ada@acme.com","grant":"annotate on connection Snowflake Prod","on":"2020-01-01"}],"notice_days":14,"soon":[{"grant":"usage on connection Snowflake Prod","on":"SOON","team":"Analysts"}]}"#
     );
+    // Ada's only change is a revoked grant: she is still listed with what
+    // she ends up with.
+    let md = roster(
+        dir.path(),
+        &["plan", "--sandbox-url", &sb.url, "--format", "markdown"],
+        &[],
+    );
+    let ada = md
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("- **ada"))
+        .unwrap();
+    insta::assert_snapshot!(ada.replace(&soon.to_string(), "SOON"), @"- **ada&#64;&#8203;acme.com** on acme-sigma: account type Creator: direct; group Analysts: direct; group Data Engineering: direct; connection usage on Snowflake Prod: through Analysts, until SOON");
     let explain = roster(dir.path(), &["explain", "grace@acme.com"], &[]);
     insta::assert_snapshot!(run_snapshot(&explain).replace(&soon.to_string(), "SOON"), @"
     exit: 0

@@ -43,17 +43,16 @@ pub(super) fn refuse_over_budget(plan: &Plan, consequence: &str) -> Result<()> {
     ))
 }
 
-/// `roster validate`: a warning for each date already past.
-pub(super) fn warn_past_dates(desired: &crate::model::DesiredState) {
-    let mut seen = std::collections::HashSet::new();
-    for (_, e) in crate::plan::expiry::past(desired, today()) {
-        if seen.insert((e.email.clone(), e.group.clone())) {
-            stderr_line!(
-                "warning: {}: expired on {}; plans remove it until the date or the entry is changed",
-                Text(&e.subject()),
-                e.on
-            );
-        }
+/// `roster validate`: a warning for each date already past, at its place.
+pub(super) fn warn_past_dates(dir: &std::path::Path) {
+    let today = today();
+    for d in crate::state::dated(dir).iter().filter(|d| d.on < today) {
+        stderr_line!(
+            "warning: {}: {}: expired on {}; plans remove it until the date or the entry is changed",
+            Text(&d.location),
+            Text(&d.subject),
+            d.on
+        );
     }
 }
 

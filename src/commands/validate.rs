@@ -5,8 +5,8 @@ use anyhow::Result;
 use super::Status;
 
 pub(super) fn run(scope: &super::Scope<'_>) -> Result<Status> {
-    let (desired, read) = scope.load_counted()?;
-    super::insight::warn_past_dates(&desired);
+    let (_, read) = scope.load_counted()?;
+    super::insight::warn_past_dates(scope.dir);
     outln!(
         "The state under {} is valid. Read {}.",
         scope.dir.display(),

@@ -148,7 +148,7 @@ fn same_grants(t: &Table, which: &str, wanted: &BTreeMap<String, String>) -> boo
         .and_then(Item::as_table_like)
         .map(|m| {
             m.iter()
-                .filter_map(|(k, v)| Some((k.to_string(), v.as_str()?.to_string())))
+                .filter_map(|(k, v)| Some((k.to_string(), permission_of(v)?.to_string())))
                 .collect()
         })
         .unwrap_or_default();
@@ -168,8 +168,15 @@ fn same_grants(t: &Table, which: &str, wanted: &BTreeMap<String, String>) -> boo
     fold(&written, person) == fold(wanted, person)
 }
 
+/// A written grant's permission: `"edit"` or `{ permission = "edit", ... }`.
+fn permission_of(v: &Item) -> Option<&str> {
+    v.as_str()
+        .or_else(|| v.as_table_like()?.get("permission").and_then(Item::as_str))
+}
+
 /// Writes `grants.teams` and `grants.people` (dotted keys), keeping the
-/// decoration of values already there.
+/// decoration of values already there, and a grant written with its
+/// `expires` as it is when its permission stays.
 fn set_grants(t: &mut Table, teams: BTreeMap<String, String>, people: BTreeMap<String, String>) {
     let grants = t.entry("grants").or_insert_with(|| {
         let mut g = Table::new();
@@ -184,9 +191,32 @@ fn set_grants(t: &mut Table, teams: BTreeMap<String, String>, people: BTreeMap<S
             grants.remove(which);
             continue;
         }
+        let kept: BTreeMap<String, Value> = grants
+            .get(which)
+            .and_then(Item::as_table_like)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.to_string(), v.as_value()?.clone())))
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut inline = InlineTable::new();
         for (k, v) in map {
-            inline.insert(&k, Value::from(v));
+            let dated = kept.get(&k).filter(|old| {
+                old.as_inline_table()
+                    .and_then(|t| t.get("permission"))
+                    .and_then(Value::as_str)
+                    == Some(v.as_str())
+            });
+            let value = dated.map_or_else(
+                || Value::from(v),
+                |old| {
+                    let mut old = old.clone();
+                    old.decor_mut().clear();
+                    old
+                },
+            );
+            inline.insert(&k, value);
         }
         set(grants, which, Value::InlineTable(inline));
     }

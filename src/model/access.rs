@@ -96,6 +96,9 @@ impl std::fmt::Display for Grantee {
 pub struct DesiredGrant {
     pub grantee: Grantee,
     pub permission: String,
+    /// `expires`: the grant's last day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<chrono::NaiveDate>,
 }
 
 /// A declared workspace or connection (connections have no previous names).

@@ -527,6 +527,7 @@ mod tests {
         desired.access.workspaces[0].grants = vec![DesiredGrant {
             grantee: Grantee::Team("Data Team".into()),
             permission: "view".into(),
+            expires: None,
         }];
         let mut live = live();
         let w = &mut live.access.workspaces.as_mut().unwrap()[0];

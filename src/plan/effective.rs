@@ -12,6 +12,8 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use crate::attrs::{Values, name_key};
+use crate::model::access::{AccessKind, DesiredAccessObject, DesiredGrant, Grantee};
 use crate::model::{Access, DesiredGroup, DesiredSite, DesiredUser, email_key};
 use crate::state::insight::SeatBasis;
 
@@ -41,6 +43,12 @@ pub enum HeldKind {
     AccountType,
     AccessLevel,
     Group,
+    /// A permission on a Sigma workspace (`view on Finance`).
+    WorkspaceGrant,
+    /// A permission on a Sigma connection (`usage on Snowflake`).
+    ConnectionGrant,
+    /// A user attribute's value (`region = "West"`).
+    Attribute,
 }
 
 impl HeldKind {
@@ -49,6 +57,9 @@ impl HeldKind {
             HeldKind::AccountType => "account type",
             HeldKind::AccessLevel => "access level",
             HeldKind::Group => "group",
+            HeldKind::WorkspaceGrant => "workspace",
+            HeldKind::ConnectionGrant => "connection",
+            HeldKind::Attribute => "attribute",
         }
     }
 }
@@ -62,6 +73,10 @@ pub struct Held {
     /// The last day, where the state says one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub until: Option<NaiveDate>,
+    /// What a reviewer should know about how the site resolves it (an
+    /// attribute value that wins over, or competes with, others).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl Held {
@@ -72,8 +87,13 @@ impl Held {
             .until
             .map(|d| format!(", until {d}"))
             .unwrap_or_default();
+        let note = self
+            .note
+            .as_ref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
         format!(
-            "{} {}: {}{until}",
+            "{} {}: {}{until}{note}",
             self.kind.as_str(),
             self.value,
             sources.join(", ")
@@ -97,6 +117,20 @@ pub struct Declared<'a> {
     site: &'a DesiredSite,
     users: HashMap<String, &'a DesiredUser>,
     groups: HashMap<String, &'a DesiredGroup>,
+    /// Grants by grantee key ([`Grantee::key`]).
+    grants: HashMap<(u8, String), Vec<GrantOf<'a>>>,
+    /// Attribute values of people (by email key) and teams (by group key).
+    person_values: HashMap<String, &'a Values>,
+    team_values: HashMap<String, &'a Values>,
+}
+
+/// One declared grant, seen from its grantee.
+#[derive(Clone, Copy)]
+struct GrantOf<'a> {
+    kind: HeldKind,
+    on: AccessKind,
+    object: &'a str,
+    grant: &'a DesiredGrant,
 }
 
 impl<'a> Declared<'a> {
@@ -114,6 +148,19 @@ impl<'a> Declared<'a> {
                 .iter()
                 .map(|g| (p.group_key(&g.name), g))
                 .collect(),
+            grants: grants_by_grantee(site),
+            person_values: site
+                .attrs
+                .users
+                .iter()
+                .map(|(e, v)| (email_key(e), v))
+                .collect(),
+            team_values: site
+                .attrs
+                .groups
+                .iter()
+                .map(|(g, v)| (p.group_key(g), v))
+                .collect(),
         }
     }
 
@@ -124,6 +171,8 @@ impl<'a> Declared<'a> {
         let mut held = Vec::new();
         held.extend(self.account(user));
         held.extend(groups(user));
+        held.extend(self.grants_of(user));
+        held.extend(self.attributes_of(user));
         Some(EffectiveAccess {
             email: user.email.clone(),
             until: user.expires,
@@ -140,6 +189,7 @@ impl<'a> Declared<'a> {
                 value: user.member_type.clone()?,
                 sources: vec![Source::Direct],
                 until: None,
+                note: None,
             }),
             SeatBasis::AccessLevel => {
                 let p = self.site.site.provider;
@@ -158,9 +208,173 @@ impl<'a> Declared<'a> {
                         .map(|(g, _)| Source::Through((*g).clone()))
                         .collect(),
                     until: None,
+                    note: None,
                 })
             }
         }
+    }
+}
+
+/// Every declared grant of the site, by who holds it.
+fn grants_by_grantee(site: &DesiredSite) -> HashMap<(u8, String), Vec<GrantOf<'_>>> {
+    let mut by: HashMap<(u8, String), Vec<GrantOf<'_>>> = HashMap::new();
+    let kinds: [(HeldKind, AccessKind, &[DesiredAccessObject]); 2] = [
+        (
+            HeldKind::WorkspaceGrant,
+            AccessKind::Workspace,
+            &site.access.workspaces,
+        ),
+        (
+            HeldKind::ConnectionGrant,
+            AccessKind::Connection,
+            &site.access.connections,
+        ),
+    ];
+    for (kind, on, objects) in kinds {
+        for o in objects {
+            for g in &o.grants {
+                by.entry(g.grantee.key()).or_default().push(GrantOf {
+                    kind,
+                    on,
+                    object: &o.name,
+                    grant: g,
+                });
+            }
+        }
+    }
+    by
+}
+
+impl Declared<'_> {
+    /// The person's workspace and connection grants: their own and their
+    /// teams', one line per object and permission with every source.
+    fn grants_of(&self, user: &DesiredUser) -> Vec<Held> {
+        let p = self.site.site.provider;
+        let own = std::iter::once((Source::Direct, Grantee::Person(user.email.clone()).key()));
+        let teams = user
+            .groups
+            .iter()
+            .map(|g| (Source::Through(g.clone()), (0, p.group_key(g))));
+        let mut held: Vec<(AccessKind, &str, usize, Held)> = Vec::new();
+        for (source, key) in own.chain(teams) {
+            for g in self.grants.get(&key).into_iter().flatten() {
+                let rank = g.on.rank(&g.grant.permission).unwrap_or_default();
+                let value = format!("{} on {}", g.grant.permission, g.object);
+                let until = g.grant.expires;
+                match held
+                    .iter_mut()
+                    .find(|(_, _, _, h)| h.kind == g.kind && h.value == value && h.until == until)
+                {
+                    Some((_, _, _, h)) => h.sources.push(source.clone()),
+                    None => held.push((
+                        g.on,
+                        g.object,
+                        rank,
+                        Held {
+                            kind: g.kind,
+                            value,
+                            sources: vec![source.clone()],
+                            until,
+                            note: None,
+                        },
+                    )),
+                }
+            }
+        }
+        // Objects by name, the highest permission first.
+        held.sort_by(|a, b| {
+            (a.0, a.1, std::cmp::Reverse(a.2)).cmp(&(b.0, b.1, std::cmp::Reverse(b.2)))
+        });
+        held.into_iter().map(|(_, _, _, h)| h).collect()
+    }
+
+    /// The person's attribute values. A value set on the person wins over
+    /// a team's (issue 15); Sigma picks between teams' values by a priority
+    /// roster does not declare, so competing team values are each listed,
+    /// with their team, and none is said to win.
+    fn attributes_of(&self, user: &DesiredUser) -> Vec<Held> {
+        let p = self.site.site.provider;
+        // attribute key -> (name, person's value, [(team, value)])
+        let mut by: std::collections::BTreeMap<String, Attr<'_>> = Default::default();
+        if let Some(values) = self.person_values.get(&email_key(&user.email)) {
+            for (name, v) in *values {
+                by.entry(name_key(name))
+                    .or_insert_with(|| Attr::new(name))
+                    .own = Some(v);
+            }
+        }
+        for g in &user.groups {
+            for (name, v) in self
+                .team_values
+                .get(&p.group_key(g))
+                .into_iter()
+                .flat_map(|v| v.iter())
+            {
+                by.entry(name_key(name))
+                    .or_insert_with(|| Attr::new(name))
+                    .teams
+                    .push((g, v));
+            }
+        }
+        by.into_values().flat_map(Attr::held).collect()
+    }
+}
+
+/// One attribute's values for a person: their own and their teams'.
+struct Attr<'a> {
+    name: &'a str,
+    own: Option<&'a String>,
+    teams: Vec<(&'a String, &'a String)>,
+}
+
+impl<'a> Attr<'a> {
+    fn new(name: &'a str) -> Self {
+        Attr {
+            name,
+            own: None,
+            teams: Vec::new(),
+        }
+    }
+
+    fn held(self) -> Vec<Held> {
+        let value = |v: &str| format!("{} = {v:?}", self.name);
+        if let Some(own) = self.own {
+            let over: Vec<String> = self
+                .teams
+                .iter()
+                .map(|(t, v)| format!("{v:?} through {t}"))
+                .collect();
+            return vec![Held {
+                kind: HeldKind::Attribute,
+                value: value(own),
+                sources: vec![Source::Direct],
+                until: None,
+                note: (!over.is_empty())
+                    .then(|| format!("set on the person: wins over {}", over.join(", "))),
+            }];
+        }
+        let mut held: Vec<Held> = Vec::new();
+        for (team, v) in &self.teams {
+            let v = value(v);
+            match held.iter_mut().find(|h| h.value == v) {
+                Some(h) => h.sources.push(Source::Through((*team).clone())),
+                None => held.push(Held {
+                    kind: HeldKind::Attribute,
+                    value: v,
+                    sources: vec![Source::Through((*team).clone())],
+                    until: None,
+                    note: None,
+                }),
+            }
+        }
+        if held.len() > 1 {
+            for h in &mut held {
+                h.note = Some(
+                    "teams give different values: Sigma applies one by the teams' priority, which roster does not manage".into(),
+                );
+            }
+        }
+        held
     }
 }
 
@@ -174,19 +388,33 @@ fn groups(user: &DesiredUser) -> impl Iterator<Item = Held> + '_ {
             .iter()
             .find(|(name, _)| name == g)
             .map(|(_, on)| *on),
+        note: None,
     })
 }
 
-/// What every person the plan creates or updates ends up with.
+/// What every person the plan changes ends up with: created or updated,
+/// or given other grants or attribute values of their own. Each once.
 pub fn of_changed(site: &DesiredSite, changes: &[super::Change]) -> Vec<EffectiveAccess> {
+    use super::Change;
+    use super::access::AccessChange;
     let declared = Declared::new(site);
+    let mut seen = std::collections::HashSet::new();
     changes
         .iter()
         .filter_map(|c| match c {
-            super::Change::CreateUser { email, .. } | super::Change::UpdateUser { email, .. } => {
-                declared.of(email)
-            }
+            Change::CreateUser { email, .. } | Change::UpdateUser { email, .. } => Some(email),
+            Change::SetAttributes {
+                target: super::AttrTarget::User,
+                key,
+                ..
+            } => Some(key),
+            Change::Access(AccessChange::Grant(g)) => match &g.grantee {
+                Grantee::Person(email) => Some(email),
+                Grantee::Team(_) => None,
+            },
             _ => None,
         })
+        .filter(|email| seen.insert(email_key(email)))
+        .filter_map(|email| declared.of(email))
         .collect()
 }

@@ -1,29 +1,45 @@
-//! Expiring access: after its `expires` date a person, or a person's
-//! membership of a group, is treated as not declared, and what expires
+//! Expiring access: after its `expires` date a person, a person's
+//! membership of a group, or a workspace or connection grant, is treated
+//! as not declared, and what expires
 //! within the site's `expiry_notice_days` is noted. Pure: "today" is given.
 
 use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::model::DesiredSite;
+use crate::model::access::{DesiredAccessObject, Grantee};
 
-/// A person's access, or one membership, that ends on a date.
+/// A person's access, one membership, or one grant, that ends on a date.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Expiring {
+    /// The person; empty for a team's grant.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub email: String,
     /// The group (team), for a membership; absent for the person.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
+    /// For a grant: what it gives (`edit on workspace Finance`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grant: Option<String>,
+    /// For a team's grant: the team.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
     /// The last day of access.
     pub on: NaiveDate,
 }
 
 impl Expiring {
-    /// `ada@acme.com` or `ada@acme.com in Contractors`
+    /// `ada@acme.com`, `ada@acme.com in Contractors`, `edit on workspace
+    /// Finance for ada@acme.com` or `... for team Analysts`
     pub fn subject(&self) -> String {
-        match &self.group {
-            Some(g) => format!("{} in {g}", self.email),
+        let who = match &self.team {
+            Some(t) => format!("team {t}"),
             None => self.email.clone(),
+        };
+        match (&self.grant, &self.group) {
+            (Some(g), _) => format!("{g} for {who}"),
+            (None, Some(g)) => format!("{who} in {g}"),
+            (None, None) => who,
         }
     }
 }
@@ -57,17 +73,11 @@ pub fn resolve(declared: &DesiredSite, today: NaiveDate) -> (DesiredSite, Expiry
         let e = Expiring {
             email: email.to_string(),
             group: group.map(str::to_string),
+            grant: None,
+            team: None,
             on,
         };
-        if on < today {
-            expiry.expired.push(e);
-            false
-        } else {
-            if (on - today).num_days() <= notice {
-                expiry.soon.push(e);
-            }
-            true
-        }
+        sort(&mut expiry, e, today, notice)
     };
     let mut site = declared.clone();
     site.users.retain_mut(|u| {
@@ -87,16 +97,55 @@ pub fn resolve(declared: &DesiredSite, today: NaiveDate) -> (DesiredSite, Expiry
         u.groups.retain(|g| !gone.contains(g));
         true
     });
+    let access = &mut site.access;
+    for (kind, objects) in [
+        ("workspace", &mut access.workspaces),
+        ("connection", &mut access.connections),
+    ] {
+        for o in objects.iter_mut() {
+            grants(kind, o, &mut expiry, today, notice);
+        }
+    }
     (site, expiry)
 }
 
-/// Every date in the state already past on `today`: what `roster
-/// validate` warns about.
-pub fn past(declared: &crate::model::DesiredState, today: NaiveDate) -> Vec<(String, Expiring)> {
-    let mut found = Vec::new();
-    for s in &declared.sites {
-        let (_, expiry) = resolve(s, today);
-        found.extend(expiry.expired.into_iter().map(|e| (s.site.name.clone(), e)));
+/// Notes `e` as expired (false: no longer declared) or as ending soon.
+fn sort(expiry: &mut Expiry, e: Expiring, today: NaiveDate, notice: i64) -> bool {
+    if e.on < today {
+        expiry.expired.push(e);
+        false
+    } else {
+        if (e.on - today).num_days() <= notice {
+            expiry.soon.push(e);
+        }
+        true
     }
-    found
+}
+
+/// The grants of one workspace or connection past their date left out.
+fn grants(
+    kind: &str,
+    o: &mut DesiredAccessObject,
+    expiry: &mut Expiry,
+    today: NaiveDate,
+    notice: i64,
+) {
+    let object = o.name.clone();
+    o.grants.retain(|g| {
+        let Some(on) = g.expires else {
+            return true;
+        };
+        let (email, team) = match &g.grantee {
+            Grantee::Person(e) => (e.clone(), None),
+            Grantee::Team(t) => (String::new(), Some(t.clone())),
+        };
+        let e = Expiring {
+            email,
+            group: None,
+            grant: Some(format!("{} on {kind} {object}", g.permission)),
+            team,
+            on,
+        };
+        sort(expiry, e, today, notice)
+    });
 }

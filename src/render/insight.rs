@@ -45,6 +45,15 @@ pub fn text_seats(site: &SitePlan) -> String {
     out
 }
 
+/// The request estimate under a site's header in the text plan (the
+/// markdown plan's "apply sends" column): only where apply sends something.
+pub fn text_cost(site: &SitePlan) -> String {
+    site.insight
+        .cost
+        .map(|c| format!("  apply sends: {}\n", c.describe()))
+        .unwrap_or_default()
+}
+
 /// The markdown plan's seat table, after the summary table.
 pub fn markdown_seats(plan: &Plan) -> String {
     let rows: Vec<String> = plan

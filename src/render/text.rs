@@ -85,6 +85,7 @@ fn render_site(out: &mut String, site: &SitePlan, st: &Styles) {
         st.dim.apply_to(format!("— {counts}"))
     );
     out.push_str(&super::insight::text_seats(site));
+    out.push_str(&super::insight::text_cost(site));
     render_site_body(out, site, st);
 }
 

@@ -15,18 +15,17 @@ use super::validate::{Checker, Loaded};
 use crate::model::access::{AccessKind, DesiredAccess, DesiredAccessObject, DesiredGrant, Grantee};
 use crate::model::{ProviderKind, Site, SiteConfig, Unmanaged, email_key};
 
-/// `grants.teams` and `grants.people`: a permission per team name or email.
+/// `grants.teams` and `grants.people`: a permission per team name or email,
+/// or `{ permission = "edit", expires = 2026-12-31 }` for a grant that ends.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GrantsSpec {
     /// Team name = permission.
     #[serde(default)]
-    #[schemars(with = "BTreeMap<String, String>")]
-    pub teams: BTreeMap<String, Spanned<String>>,
+    pub teams: BTreeMap<String, super::insight::GrantValue>,
     /// Person's email = permission.
     #[serde(default)]
-    #[schemars(with = "BTreeMap<String, String>")]
-    pub people: BTreeMap<String, Spanned<String>>,
+    pub people: BTreeMap<String, super::insight::GrantValue>,
 }
 
 /// `[[workspaces]]`: a Sigma workspace and who may do what in it.
@@ -216,7 +215,7 @@ pub(super) fn access_grants(c: &mut Checker, l: &Loaded) {
             .iter()
             .map(|s| s.name.as_str())
             .collect();
-        for (team, perm) in &d.grants.teams {
+        for (team, perm) in d.grants.teams.iter().map(|(t, v)| (t, &v.permission)) {
             check_permission(c, &d, perm);
             let Some(g) = l.group_index.get(team) else {
                 if !l.group_index.is_broken(team) {
@@ -239,7 +238,7 @@ pub(super) fn access_grants(c: &mut Checker, l: &Loaded) {
                 &l.sites_of(&g.spec.sites),
             );
         }
-        for (email, perm) in &d.grants.people {
+        for (email, perm) in d.grants.people.iter().map(|(e, v)| (e, &v.permission)) {
             check_permission(c, &d, perm);
             let Some(on) = people.get(&email_key(email)) else {
                 grantee_error(
@@ -317,9 +316,17 @@ pub(super) fn desired_access(l: &Loaded, site: &Site) -> DesiredAccess {
         if !access_sites(l, d.sites).iter().any(|s| s.name == site.name) {
             continue;
         }
-        let grant = |grantee: Grantee, p: &Spanned<String>| DesiredGrant {
+        let grant = |grantee: Grantee, v: &super::insight::GrantValue| DesiredGrant {
             grantee,
-            permission: d.kind.parse(p.get_ref()).unwrap_or_default().to_string(),
+            permission: d
+                .kind
+                .parse(v.permission.get_ref())
+                .unwrap_or_default()
+                .to_string(),
+            expires: v
+                .expires
+                .as_ref()
+                .and_then(|e| super::insight::plain_date(e.get_ref())),
         };
         let grants = d.grants.teams.iter().map(|(t, p)| {
             let name = l

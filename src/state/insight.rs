@@ -116,6 +116,109 @@ impl schemars::JsonSchema for GroupRef {
     }
 }
 
+/// One grant's value: a permission (`"edit"`), or a permission with the
+/// date the grant ends (`{ permission = "edit", expires = 2026-12-31 }`).
+#[derive(Debug, Clone)]
+pub struct GrantValue {
+    pub permission: Spanned<String>,
+    pub expires: Option<Spanned<Datetime>>,
+}
+
+/// How a grant was written, before the string form gets its span.
+enum WrittenGrant {
+    Permission(String),
+    Table {
+        permission: Spanned<String>,
+        expires: Option<Spanned<Datetime>>,
+    },
+}
+
+impl<'de> Deserialize<'de> for WrittenGrant {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct GrantVisitor;
+
+        impl<'de> Visitor<'de> for GrantVisitor {
+            type Value = WrittenGrant;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(r#"a permission, or { permission = "...", expires = YYYY-MM-DD }"#)
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<WrittenGrant, E> {
+                Ok(WrittenGrant::Permission(v.to_string()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WrittenGrant, A::Error> {
+                let (mut permission, mut expires) = (None, None);
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "permission" => permission = Some(map.next_value::<Spanned<String>>()?),
+                        "expires" => expires = Some(map.next_value::<Spanned<Datetime>>()?),
+                        other => {
+                            return Err(de::Error::unknown_field(
+                                other,
+                                &["permission", "expires"],
+                            ));
+                        }
+                    }
+                }
+                let permission =
+                    permission.ok_or_else(|| de::Error::missing_field("permission"))?;
+                Ok(WrittenGrant::Table {
+                    permission,
+                    expires,
+                })
+            }
+        }
+
+        d.deserialize_any(GrantVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for GrantValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let written = Spanned::<WrittenGrant>::deserialize(d)?;
+        let span = written.span();
+        Ok(match written.into_inner() {
+            WrittenGrant::Permission(p) => GrantValue {
+                permission: Spanned::new(span, p),
+                expires: None,
+            },
+            WrittenGrant::Table {
+                permission,
+                expires,
+            } => GrantValue {
+                permission,
+                expires,
+            },
+        })
+    }
+}
+
+impl schemars::JsonSchema for GrantValue {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "GrantValue".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A permission, or a grant that ends: { permission = \"edit\", expires = 2026-12-31 }.",
+            "oneOf": [
+                { "type": "string" },
+                {
+                    "type": "object",
+                    "properties": {
+                        "permission": { "type": "string" },
+                        "expires": { "type": "string", "format": "date" }
+                    },
+                    "required": ["permission"],
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
+}
+
 /// A TOML date without a time (`2026-12-31`), as a calendar date.
 pub(crate) fn plain_date(written: &Datetime) -> Option<NaiveDate> {
     if written.time.is_some() || written.offset.is_some() {
@@ -153,6 +256,23 @@ pub(super) fn expiry_dates(c: &mut Checker, l: &Loaded) {
             .chain(overrides.flat_map(|o| o.groups.iter().flatten()));
         for e in groups.filter_map(|g| g.expires.as_ref()) {
             check_date(c, u.file, e);
+        }
+    }
+    let grants = |g: &super::access::GrantsSpec| -> Vec<Spanned<Datetime>> {
+        g.teams
+            .values()
+            .chain(g.people.values())
+            .filter_map(|v| v.expires.clone())
+            .collect()
+    };
+    for w in l.workspaces {
+        for e in grants(&w.spec.grants) {
+            check_date(c, w.file, &e);
+        }
+    }
+    for k in l.connections {
+        for e in grants(&k.spec.grants) {
+            check_date(c, k.file, &e);
         }
     }
 }
@@ -203,6 +323,57 @@ pub(super) fn notice_days(s: &mut SiteCheck) -> u32 {
         Some("leave it out for 14 days".into()),
     );
     DEFAULT_NOTICE_DAYS
+}
+
+/// `[settings] expiry_notice_days`: the default of every site that does
+/// not set its own; `[settings]` is written once.
+pub(super) fn global_notice_days(
+    c: &mut Checker,
+    settings: &[super::load::Entry<super::schema::SettingsSpec>],
+    sites: &[(Spanned<String>, super::load::Entry<super::schema::SiteSpec>)],
+    site_list: &mut [crate::model::Site],
+) {
+    if let [first, again, ..] = settings {
+        let here = c.location(first.file, &first.span);
+        c.error(
+            again.file,
+            again.span.clone(),
+            "[settings] is declared twice".into(),
+            Some(format!("it is first declared at {here}; keep one")),
+        );
+    }
+    let Some(written) = settings
+        .first()
+        .and_then(|s| s.spec.expiry_notice_days.as_ref())
+    else {
+        return;
+    };
+    let days = match u32::try_from(*written.get_ref()) {
+        Ok(days) if days <= 366 => days,
+        _ => {
+            c.error(
+                settings[0].file,
+                written.span(),
+                format!(
+                    "[settings] expiry_notice_days must be a whole number of days from 0 to 366, not {}",
+                    written.get_ref()
+                ),
+                Some("leave it out for 14 days".into()),
+            );
+            return;
+        }
+    };
+    let own: std::collections::HashSet<&str> = sites
+        .iter()
+        .filter(|(_, e)| e.spec.expiry_notice_days.is_some())
+        .map(|(n, _)| n.get_ref().as_str())
+        .collect();
+    for site in site_list
+        .iter_mut()
+        .filter(|s| !own.contains(s.name.as_str()))
+    {
+        site.expiry_notice_days = days;
+    }
 }
 
 /// `seats = { Creator = 45 }`: each name one the site counts, each number
@@ -270,4 +441,77 @@ pub(super) fn seats(
         }
     }
     budget
+}
+
+/// A date written in the state, where it is written, and what ends then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dated {
+    /// `file:line:column` of the date.
+    pub location: String,
+    /// `ada@acme.com`, `ada@acme.com in Finance`, `edit on workspace
+    /// Finance for team Analysts`
+    pub subject: String,
+    pub on: NaiveDate,
+}
+
+/// Every `expires` date written under `dir`, with its place: what `roster
+/// validate` warns about once a date is past (the model keeps no places).
+pub fn dated(dir: &std::path::Path) -> Vec<Dated> {
+    let parsed = super::load::read_dir(dir, super::chunks::MIN_CHUNK_BYTES);
+    let files = &parsed.files;
+    let mut found = Vec::new();
+    let mut add = |file: usize, written: &Spanned<Datetime>, subject: String| {
+        let Some(on) = plain_date(written.get_ref()) else {
+            return;
+        };
+        let (line, column) = files[file].line_column(written.span().start);
+        let location = format!("{}:{line}:{column}", files[file].path.display());
+        found.push(Dated {
+            location,
+            subject,
+            on,
+        });
+    };
+    for u in &parsed.entries.users {
+        let email = u.spec.email.get_ref().trim();
+        if let Some(e) = &u.spec.expires {
+            add(u.file, e, email.to_string());
+        }
+        let overrides = u.spec.overrides.iter().flat_map(|o| o.values());
+        let groups = u
+            .spec
+            .groups
+            .iter()
+            .chain(overrides.flat_map(|o| o.groups.iter().flatten()));
+        for g in groups {
+            if let Some(e) = &g.expires {
+                add(u.file, e, format!("{email} in {}", g.get_ref()));
+            }
+        }
+    }
+    let workspaces = parsed
+        .entries
+        .workspaces
+        .iter()
+        .map(|w| (w.file, "workspace", &w.spec.name, &w.spec.grants));
+    let connections = parsed
+        .entries
+        .connections
+        .iter()
+        .map(|c| (c.file, "connection", &c.spec.name, &c.spec.grants));
+    for (file, kind, name, grants) in workspaces.chain(connections) {
+        let teams = grants.teams.iter().map(|(t, v)| (format!("team {t}"), v));
+        let people = grants.people.iter().map(|(e, v)| (e.trim().to_string(), v));
+        for (who, v) in teams.chain(people) {
+            if let Some(e) = &v.expires {
+                let what = format!(
+                    "{} on {kind} {} for {who}",
+                    v.permission.get_ref().trim().to_ascii_lowercase(),
+                    name.get_ref().trim()
+                );
+                add(file, e, what);
+            }
+        }
+    }
+    found
 }

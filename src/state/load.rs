@@ -179,6 +179,8 @@ pub struct Entries {
     /// `[[user_attributes]]` and `[[account_types]]` (Sigma).
     pub attributes: Vec<Entry<AttributeSpec>>,
     pub account_types: Vec<Entry<AccountTypeSpec>>,
+    /// `[settings]` tables (one is allowed).
+    pub settings: Vec<Entry<super::schema::SettingsSpec>>,
 }
 
 impl Entries {
@@ -206,6 +208,7 @@ impl Entries {
         self.syntax_errors |= other.syntax_errors;
         self.attributes.extend(other.attributes);
         self.account_types.extend(other.account_types);
+        self.settings.extend(other.settings);
     }
 }
 
@@ -243,10 +246,20 @@ fn read_piece(source: &SourceFile, file_index: usize, range: Range<usize>, out: 
                 let got = read_list(source, file_index, "account_types", value, out);
                 out.account_types.extend(got);
             }
+            "settings" => {
+                let got = deserialize_entry(
+                    source,
+                    file_index,
+                    value,
+                    "[settings]",
+                    &mut out.diagnostics,
+                );
+                out.settings.extend(got);
+            }
             other => out.diagnostics.push(source.diagnostic(
                 Some(key_span),
                 format!("unknown top-level key `{other}`"),
-                Some("a state file holds [sites.NAME] tables, [[users]], [[groups]], [[workspaces]], [[connections]], [[user_attributes]] and [[account_types]]".into()),
+                Some("a state file holds [sites.NAME] tables, [[users]], [[groups]], [[workspaces]], [[connections]], [[user_attributes]], [[account_types]] and [settings]".into()),
             )),
         }
     }

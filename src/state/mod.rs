@@ -25,6 +25,7 @@ use std::path::Path;
 pub use credentials::{MissingCredentials, resolve_credentials};
 pub use diagnostic::{Diagnostic, Diagnostics, SourceFile};
 pub use discover::{near_misses, state_dirs};
+pub use insight::{Dated, dated};
 pub use load::toml_files;
 pub use schema::UnmanagedWorkspaces;
 pub use site::{BaseUrlError, SiteCheck, check_base_url};

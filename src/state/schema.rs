@@ -35,6 +35,21 @@ pub struct StateFile {
     user_attributes: Option<Vec<super::attr_schema::AttributeSpec>>,
     /// Sigma custom account types.
     account_types: Option<Vec<super::attr_schema::AccountTypeSpec>>,
+    /// Settings for every site (a site's own setting wins).
+    settings: Option<SettingsSpec>,
+}
+
+/// `[settings]`: defaults for every site, in at most one file.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsSpec {
+    /// How many days ahead expiring access is noted, where a site does not say (default 14).
+    #[schemars(with = "Option<u32>", range(min = 0, max = 366))]
+    pub expiry_notice_days: Option<Spanned<i64>>,
+}
+
+impl Fields for SettingsSpec {
+    const FIELDS: &'static [&'static str] = &["expiry_notice_days"];
 }
 
 /// `[sites.NAME]`: one Periscope site, one Sigma organisation or one SCIM service.

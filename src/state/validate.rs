@@ -226,6 +226,7 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
                 syntax_errors,
                 attributes,
                 account_types,
+                settings,
             },
     } = parsed;
     if syntax_errors {
@@ -236,7 +237,8 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
         files: &files,
         diagnostics,
     };
-    let site_list = check_sites(&mut c, &sites);
+    let mut site_list = check_sites(&mut c, &sites);
+    super::insight::global_notice_days(&mut c, &settings, &sites, &mut site_list);
     if sites.is_empty() && broken_sites.is_empty() && !files.is_empty() {
         c.error(
             0,

@@ -148,6 +148,7 @@ fn grants_are_given_raised_lowered_and_revoked_and_a_workspace_renamed_and_creat
 
     site acme-sigma (sigma) — 4 to create, 4 to update, 2 to delete
       seats: Admin 2 → 2, Creator 3 → 3, Explorer 1 → 1, Viewer 3 → 4 (+1)
+      apply sends: 24 requests (14 reads, 10 writes), no max_requests_per_second: as fast as the site answers
       ~ workspace Finance Team Space
           name: "Finance" → "Finance Team Space"
       + workspace Projects
@@ -251,31 +252,32 @@ name = "Snowflake Prod"
 "#,
     );
     insta::assert_snapshot!(run_snapshot(&plan), @r#"
-exit: 1
---- stdout
-Plan: 0 to create, 0 to update, 7 to delete.
+    exit: 1
+    --- stdout
+    Plan: 0 to create, 0 to update, 7 to delete.
 
-site acme-sigma (sigma) — 0 to create, 0 to update, 7 to delete
-  - grant Finance  workspace, team Finance: edit (not declared; revoked)
-  - grant Finance  workspace, alan@acme.com: view (not declared; revoked)
-  - grant Analytics  workspace, team Analysts: explore (not declared; revoked)
-  - grant Analytics  workspace, ada@acme.com: edit (not declared; revoked)
-  - grant Snowflake Prod  connection, team Analysts: annotate (not declared; revoked)
-  - grant Snowflake Prod  connection, katherine@acme.com: usage (not declared; revoked)
-  - workspace Marketing Campaigns  (not declared, unmanaged_workspaces = "delete"; deleted with its content)
-  = kept 2 groups (not declared, unmanaged_groups = "keep"): Marketing, Old Team
-  = kept 4 users (not declared, unmanaged_users = "keep"): admin@acme.com, barbara@old-acme.com, grace@acme.com, tim@acme.com
-  = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
-  = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
-  ! guard: site `acme-sigma`: the plan deletes 1 workspaces (33% of 3 live); the guard stops more than 0 and 0% at once. If this is intended, set allow_workspace_deletions = 1 under [sites.acme-sigma] in the state, have it reviewed, and plan again
-  ! guard: site `acme-sigma`: the plan revokes 6 grants (75% of 8 live); the guard stops more than 5 and 10% at once. If this is intended, set allow_grant_removals = 6 under [sites.acme-sigma] in the state, have it reviewed, and plan again
+    site acme-sigma (sigma) — 0 to create, 0 to update, 7 to delete
+      apply sends: 21 requests (14 reads, 7 writes), no max_requests_per_second: as fast as the site answers
+      - grant Finance  workspace, team Finance: edit (not declared; revoked)
+      - grant Finance  workspace, alan@acme.com: view (not declared; revoked)
+      - grant Analytics  workspace, team Analysts: explore (not declared; revoked)
+      - grant Analytics  workspace, ada@acme.com: edit (not declared; revoked)
+      - grant Snowflake Prod  connection, team Analysts: annotate (not declared; revoked)
+      - grant Snowflake Prod  connection, katherine@acme.com: usage (not declared; revoked)
+      - workspace Marketing Campaigns  (not declared, unmanaged_workspaces = "delete"; deleted with its content)
+      = kept 2 groups (not declared, unmanaged_groups = "keep"): Marketing, Old Team
+      = kept 4 users (not declared, unmanaged_users = "keep"): admin@acme.com, barbara@old-acme.com, grace@acme.com, tim@acme.com
+      = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+      ! guard: site `acme-sigma`: the plan deletes 1 workspaces (33% of 3 live); the guard stops more than 0 and 0% at once. If this is intended, set allow_workspace_deletions = 1 under [sites.acme-sigma] in the state, have it reviewed, and plan again
+      ! guard: site `acme-sigma`: the plan revokes 6 grants (75% of 8 live); the guard stops more than 5 and 10% at once. If this is intended, set allow_grant_removals = 6 under [sites.acme-sigma] in the state, have it reviewed, and plan again
 
-Read 1 state file: 1 site, 3 people, 2 groups.
---- stderr
-error: 2 blast-radius guards tripped; apply will refuse this plan:
-  site `acme-sigma`: 1 workspace deletions (see `allow_workspace_deletions` above)
-  site `acme-sigma`: 6 grant removals (see `allow_grant_removals` above)
-"#);
+    Read 1 state file: 1 site, 3 people, 2 groups.
+    --- stderr
+    error: 2 blast-radius guards tripped; apply will refuse this plan:
+      site `acme-sigma`: 1 workspace deletions (see `allow_workspace_deletions` above)
+      site `acme-sigma`: 6 grant removals (see `allow_grant_removals` above)
+    "#);
     let apply = roster(dir.path(), &["apply", "--yes"], &CREDS);
     assert_eq!(apply.code, 1, "{}", apply.all());
     assert!(only_reads(&sb));
@@ -534,7 +536,7 @@ previous_names = ["Finance"] # renamed in review
     let plan = roster(dir.path(), &["plan"], &CREDS);
     assert_eq!(plan.code, 0, "{}", plan.all());
     assert!(
-        plan.stdout.starts_with("Plan: 0 to create, 1 to update, 0 to delete.\n\nsite acme-sigma (sigma) — 0 to create, 1 to update, 0 to delete\n  ~ workspace Money\n      name: \"Finance\" → \"Money\"\n"),
+        plan.stdout.starts_with("Plan: 0 to create, 1 to update, 0 to delete.\n\nsite acme-sigma (sigma) — 0 to create, 1 to update, 0 to delete\n  apply sends: 26 requests (25 reads, 1 write), no max_requests_per_second: as fast as the site answers\n  ~ workspace Money\n      name: \"Finance\" → \"Money\"\n"),
         "{}",
         plan.stdout
     );

@@ -153,6 +153,7 @@ permissions = ["view-worksheet", "download-data"]
 
     site acme-sigma (sigma) — 2 to create, 5 to update, 0 to delete
       seats: Admin 2 → 2, Analyst Pro 0 → 1 (+1), Creator 3 → 3, Explorer 1 → 0 (−1), Power Viewer 0 → 1 (+1), Viewer 3 → 2 (−1)
+      apply sends: 32 requests (25 reads, 7 writes), no max_requests_per_second: as fast as the site answers
       + attribute tier  description="Support tier"
       + account_type Power Viewer  description="Viewer who can download" permissions=[download-data, view-worksheet]
       ~ user  alan@acme.com
@@ -275,21 +276,22 @@ fn an_account_type_with_people_is_replaced_and_its_people_moved_back() {
     );
     let out = plan(&dir, &sb);
     insta::assert_snapshot!(run_snapshot(&out), @r#"
-exit: 2
---- stdout
-Plan: 0 to create, 1 to update, 0 to delete.
+    exit: 2
+    --- stdout
+    Plan: 0 to create, 1 to update, 0 to delete.
 
-site acme-sigma (sigma) — 0 to create, 1 to update, 0 to delete
-  ~ account_type Analyst Pro  (replaced: Sigma cannot edit an account type; deleted and created again)
-      description: "Creator who can download, without workspace or connection management" → "Creator who can download, without SQL"
-      permissions: +upload-csv -write-sql
-      people: 2 people held on Viewer meanwhile, then moved back to Analyst Pro: ada@acme.com, grace@acme.com
-  = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
-  = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+    site acme-sigma (sigma) — 0 to create, 1 to update, 0 to delete
+      apply sends: 26 requests (25 reads, 1 write), no max_requests_per_second: as fast as the site answers
+      ~ account_type Analyst Pro  (replaced: Sigma cannot edit an account type; deleted and created again)
+          description: "Creator who can download, without workspace or connection management" → "Creator who can download, without SQL"
+          permissions: +upload-csv -write-sql
+          people: 2 people held on Viewer meanwhile, then moved back to Analyst Pro: ada@acme.com, grace@acme.com
+      = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
 
-Read 2 state files: 1 site, 8 people, 4 groups.
---- stderr
-"#);
+    Read 2 state files: 1 site, 8 people, 4 groups.
+    --- stderr
+    "#);
 
     let out = apply(&dir, &sb);
     assert_eq!(out.code, 0, "{}", out.all());
@@ -323,20 +325,21 @@ fn deleting_an_undeclared_account_type_trips_a_guard_until_acknowledged() {
         )],
     );
     let out = apply(&dir, &sb);
-    insta::assert_snapshot!(run_snapshot(&out), @r#"
-exit: 1
---- stdout
-Plan: 0 to create, 0 to update, 1 to delete.
+    insta::assert_snapshot!(run_snapshot(&out), @"
+    exit: 1
+    --- stdout
+    Plan: 0 to create, 0 to update, 1 to delete.
 
-site acme-sigma (sigma) — 0 to create, 0 to update, 1 to delete
-  - account_type Analyst Pro  (not declared; deleted)
-  = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
-  = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
-  ! guard: site `acme-sigma`: the plan deletes 1 custom account types (100% of 1 live); the guard stops more than 0 and 0% at once. If this is intended, set allow_account_type_deletions = 1 under [sites.acme-sigma] in the state, have it reviewed, and plan again
---- stderr
-error: 1 blast-radius guard tripped; refusing to apply; nothing was changed:
-  site `acme-sigma`: 1 account type deletions (see `allow_account_type_deletions` above)
-"#);
+    site acme-sigma (sigma) — 0 to create, 0 to update, 1 to delete
+      apply sends: 26 requests (25 reads, 1 write), no max_requests_per_second: as fast as the site answers
+      - account_type Analyst Pro  (not declared; deleted)
+      = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+      ! guard: site `acme-sigma`: the plan deletes 1 custom account types (100% of 1 live); the guard stops more than 0 and 0% at once. If this is intended, set allow_account_type_deletions = 1 under [sites.acme-sigma] in the state, have it reviewed, and plan again
+    --- stderr
+    error: 1 blast-radius guard tripped; refusing to apply; nothing was changed:
+      site `acme-sigma`: 1 account type deletions (see `allow_account_type_deletions` above)
+    ");
     assert!(only_reads(&sb));
 
     write_files(

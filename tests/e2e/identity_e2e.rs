@@ -259,6 +259,7 @@ fn an_nfd_periscope_group_is_renamed_to_the_declared_nfc_name_not_deleted_and_re
         plan.stdout,
         "Plan: 0 to create, 1 to update, 0 to delete.\n\n\
         site acme (periscope) — 0 to create, 1 to update, 0 to delete\n  \
+        apply sends: 3 requests (2 reads, 1 write), no max_requests_per_second: as fast as the site answers\n  \
         ~ group Café\n      \
         name: \"Cafe\\u{301}\" → \"Café\"\n\n\
         Read 2 state files: 1 site, 2 people, 1 group.\n"
@@ -343,6 +344,7 @@ fn an_already_deactivated_old_email_is_left_and_the_new_one_planned() {
         plan.stdout,
         "Plan: 0 to create, 1 to update, 0 to delete.\n\n\
         site acme-sigma (sigma) — 0 to create, 1 to update, 0 to delete\n  \
+        apply sends: 5 requests (4 reads, 1 write), no max_requests_per_second: as fast as the site answers\n  \
         ~ user  barbara@acme.com\n      \
         last_name: \"L\" → \"Liskov\"\n\n\
         Read 2 state files: 1 site, 2 people, 0 groups.\n"

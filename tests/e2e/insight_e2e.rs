@@ -85,14 +85,14 @@ fn a_seat_budget_overrun_is_refused_by_plan_and_apply_with_no_write() {
     let plan = plan_in(dir.path(), &sb.url, "text");
     assert_eq!(plan.code, 1, "{}", plan.all());
     let head: Vec<&str> = plan.stdout.lines().take(6).collect();
-    insta::assert_snapshot!(head.join("\n"), @r#"
+    insta::assert_snapshot!(head.join("\n"), @"
     Plan: 2 to create, 5 to update, 2 to delete.
 
     site acme-sigma (sigma) — 2 to create, 5 to update, 2 to delete
       seats: Admin 2 → 2, Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 3
       ! seats over budget: 5 Creator after the plan, budget 4 (seats.Creator)
-      + group Data Engineering  description="Pipelines and models"
-    "#);
+      apply sends: 20 requests (10 reads, 10 writes), no max_requests_per_second: as fast as the site answers
+    ");
     insta::assert_snapshot!(plan.stderr, @r"
     error: 1 seat budget exceeded; apply will refuse this plan:
       site `acme-sigma`: 5 Creator seats after the plan, budget 4 (seats.Creator)
@@ -183,6 +183,7 @@ groups = [{{ name = "Analysts", expires = {soon} }}]
     Plan: 0 to create, 1 to update, 0 to delete.
 
     site acme (periscope) — 0 to create, 1 to update, 0 to delete
+      apply sends: 3 requests (2 reads, 1 write), no max_requests_per_second: as fast as the site answers
       ~ user  alan@acme.com
           groups: -Finance
       = kept 2 groups (not declared, unmanaged_groups = "keep"): Contractors, Marketing
@@ -245,12 +246,12 @@ expires = 2099-12-31
 "#;
     let dir = periscope_state("http://127.0.0.1:1", people);
     let out = roster(dir.path(), &["validate"], &[]);
-    insta::assert_snapshot!(run_snapshot(&out), @r"
+    insta::assert_snapshot!(run_snapshot(&out), @"
     exit: 0
     --- stdout
     The state under state is valid. Read 2 state files: 1 site, 1 person, 2 groups.
     --- stderr
-    warning: alan@acme.com in Finance: expired on 2020-01-01; plans remove it until the date or the entry is changed
+    warning: state/people.toml:5:53: alan@acme.com in Finance: expired on 2020-01-01; plans remove it until the date or the entry is changed
     ");
 }
 

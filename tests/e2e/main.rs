@@ -33,6 +33,7 @@ mod gitops_e2e;
 mod identity_e2e;
 mod import_e2e;
 mod importrename_e2e;
+mod insight2_e2e;
 mod insight_e2e;
 mod interrupts_e2e;
 mod lint_e2e;

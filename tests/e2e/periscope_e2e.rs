@@ -18,6 +18,7 @@ fn the_readme_plan_shows_creates_updates_and_removals() {
 
     site acme (periscope) — 4 to create, 5 to update, 3 to delete
       seats: sql 11 → 12 (+1)
+      apply sends: 14 requests (2 reads, 12 writes), no max_requests_per_second: as fast as the site answers
       + group Data Engineering  access=sql
       ~ group Analysts
           access: "discovery" → "sql"
@@ -66,6 +67,7 @@ fn detailed_exit_codes_say_whether_anything_would_change() {
 
     site acme (periscope) — 4 to create, 5 to update, 3 to delete
       seats: sql 11 → 12 (+1)
+      apply sends: 14 requests (2 reads, 12 writes), no max_requests_per_second: as fast as the site answers
       + group Data Engineering  access=sql
       ~ group Analysts
           access: "discovery" → "sql"
@@ -236,6 +238,7 @@ fn dry_run_sends_test_mode_and_changes_nothing() {
 
     site acme (periscope) — 4 to create, 5 to update, 3 to delete
       seats: sql 11 → 12 (+1)
+      apply sends: 14 requests (2 reads, 12 writes), no max_requests_per_second: as fast as the site answers
       + group Data Engineering  access=sql
       ~ group Analysts
           access: "discovery" → "sql"
@@ -298,6 +301,7 @@ fn apply_without_a_terminal_needs_yes() {
 
     site acme (periscope) — 4 to create, 5 to update, 3 to delete
       seats: sql 11 → 12 (+1)
+      apply sends: 14 requests (2 reads, 12 writes), no max_requests_per_second: as fast as the site answers
       + group Data Engineering  access=sql
       ~ group Analysts
           access: "discovery" → "sql"
@@ -440,6 +444,7 @@ fn fail_fast_stops_a_site_at_its_first_failure() {
 
     site acme (periscope) — 3 to create, 1 to update, 0 to delete
       seats: sql 11 → 13 (+2)
+      apply sends: 6 requests (2 reads, 4 writes), no max_requests_per_second: as fast as the site answers
       + group GGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGG  access=view
       ~ user  ada@acme.com
           last_name: "Lovelace" → "King"

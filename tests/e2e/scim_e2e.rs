@@ -280,6 +280,7 @@ last_name = "Person"
     Plan: 1 to create, 2 to update, 3 to delete.
 
     site svc (scim) — 1 to create, 2 to update, 3 to delete
+      apply sends: 10 requests (3 reads, 7 writes), no max_requests_per_second: as fast as the site answers
       ~ user  Ada@Acme.com
           last_name: "Lovelace" → "King"
       ~ user  lin.chen@acme.com
@@ -324,6 +325,7 @@ last_name = "Person"
     Plan: 0 to create, 0 to update, 1 to delete.
 
     site svc (scim) — 0 to create, 0 to update, 1 to delete
+      apply sends: 4 requests (3 reads, 1 write), no max_requests_per_second: as fast as the site answers
       - user  new@acme.com  (not declared; deactivated)
 
     site svc
@@ -468,6 +470,7 @@ groups = ["Ops"]
     Plan: 1 to create, 4 to update, 1 to delete.
 
     site svc (scim) — 1 to create, 4 to update, 1 to delete
+      apply sends: 9 requests (3 reads, 6 writes), no max_requests_per_second: as fast as the site answers
       + group Ops
       ~ group Analysts
           name: "Analytics" → "Analysts"
@@ -608,6 +611,7 @@ fn ambiguous_case(service: &Service) {
     Plan: 1 to create, 0 to update, 0 to delete.
 
     site svc (scim) — 1 to create, 0 to update, 0 to delete
+      apply sends: 4 requests (3 reads, 1 write), no max_requests_per_second: as fast as the site answers
       + user  lin@acme.com  first_name="Lin" last_name="Chen" groups=[]
 
     site svc
@@ -640,6 +644,7 @@ fn scim_an_etag_conflict_is_reported_not_overwritten() {
             Plan: 0 to create, 1 to update, 0 to delete.
 
             site svc (scim) — 0 to create, 1 to update, 0 to delete
+              apply sends: 4 requests (3 reads, 1 write), no max_requests_per_second: as fast as the site answers
               ~ user  ada@acme.com
                   first_name: "Ada" → "Augusta"
 
@@ -657,6 +662,7 @@ fn scim_an_etag_conflict_is_reported_not_overwritten() {
             Plan: 0 to create, 1 to update, 0 to delete.
 
             site svc (scim) — 0 to create, 1 to update, 0 to delete
+              apply sends: 4 requests (3 reads, 1 write), no max_requests_per_second: as fast as the site answers
               ~ user  ada@acme.com
                   first_name: "Ada" → "Augusta"
 
@@ -724,6 +730,7 @@ fn scim_sites_run_against_a_running_sandbox_with_its_test_token() {
     Plan: 0 to create, 1 to update, 0 to delete.
 
     site acme-scim (scim) — 0 to create, 1 to update, 0 to delete
+      apply sends: 5 requests (3 reads, 2 writes), no max_requests_per_second: as fast as the site answers
       ~ user  Ada@Acme.com
           last_name: "Lovelace" → "King"
           groups: -Analysts
@@ -800,6 +807,7 @@ fn scim_sandbox_provisions_a_service_and_a_dry_run_sends_nothing() {
     Plan: 1 to create, 0 to update, 0 to delete.
 
     site fresh-scim (scim) — 1 to create, 0 to update, 0 to delete
+      apply sends: 4 requests (3 reads, 1 write), no max_requests_per_second: as fast as the site answers
       + user  lin@acme.com  first_name="Lin" last_name="Chen" groups=[]
 
     Dry run: nothing will be changed.
@@ -818,6 +826,7 @@ fn scim_sandbox_provisions_a_service_and_a_dry_run_sends_nothing() {
     Plan: 1 to create, 0 to update, 0 to delete.
 
     site fresh-scim (scim) — 1 to create, 0 to update, 0 to delete
+      apply sends: 4 requests (3 reads, 1 write), no max_requests_per_second: as fast as the site answers
       + user  lin@acme.com  first_name="Lin" last_name="Chen" groups=[]
 
     site fresh-scim
@@ -934,6 +943,7 @@ fn guards_case(service: &Service) {
     Plan: 0 to create, 0 to update, 6 to delete.
 
     site svc (scim) — 0 to create, 0 to update, 6 to delete
+      apply sends: 9 requests (3 reads, 6 writes), no max_requests_per_second: as fast as the site answers
       - user  u1@acme.com  (not declared; deactivated)
       - user  u2@acme.com  (not declared; deactivated)
       - user  u3@acme.com  (not declared; deactivated)
@@ -955,6 +965,7 @@ fn guards_case(service: &Service) {
     Plan: 0 to create, 0 to update, 6 to delete.
 
     site svc (scim) — 0 to create, 0 to update, 6 to delete
+      apply sends: 9 requests (3 reads, 6 writes), no max_requests_per_second: as fast as the site answers
       - user  u1@acme.com  (not declared; deactivated)
       - user  u2@acme.com  (not declared; deactivated)
       - user  u3@acme.com  (not declared; deactivated)
@@ -1020,6 +1031,7 @@ fn saved_case(service: &Service) {
     Plan: 0 to create, 1 to update, 0 to delete.
 
     site svc (scim) — 0 to create, 1 to update, 0 to delete
+      apply sends: 4 requests (3 reads, 1 write), no max_requests_per_second: as fast as the site answers
       ~ user  ada@acme.com
           last_name: "Lovelace" → "King"
       = kept 1 user (not declared, unmanaged_users = "keep"): new@acme.com

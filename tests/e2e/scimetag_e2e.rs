@@ -266,6 +266,7 @@ active = false
     Plan: 0 to create, 3 to update, 1 to delete.
 
     site svc (scim) — 0 to create, 3 to update, 1 to delete
+      apply sends: 13 requests (3 reads, 10 writes), no max_requests_per_second: as fast as the site answers
       ~ group Platform
           name: "Ops" → "Platform"
       ~ user  ada.king@acme.com

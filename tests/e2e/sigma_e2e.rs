@@ -82,6 +82,7 @@ fn the_sigma_example_plans_every_kind_of_change() {
 
     site acme-sigma (sigma) — 2 to create, 5 to update, 2 to delete
       seats: Admin 2 → 2, Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 3
+      apply sends: 20 requests (10 reads, 10 writes), no max_requests_per_second: as fast as the site answers
       + group Data Engineering  description="Pipelines and models"
       ~ group Growth Marketing
           name: "Marketing" → "Growth Marketing"
@@ -192,6 +193,7 @@ fn apply_converges_with_renames_reactivation_and_handover() {
 
     site acme-sigma (sigma) — 2 to create, 5 to update, 2 to delete
       seats: Admin 2 → 2, Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 3
+      apply sends: 20 requests (10 reads, 10 writes), no max_requests_per_second: as fast as the site answers
       + group Data Engineering  description="Pipelines and models"
       ~ group Growth Marketing
           name: "Marketing" → "Growth Marketing"
@@ -278,6 +280,7 @@ groups = ["analysts"]
 
     site acme-sigma (sigma) — 0 to create, 2 to update, 0 to delete
       seats: Admin 2 → 2, Analyst Pro 0 → 1 (+1), Creator 3 → 3, Explorer 1 → 1, Viewer 3 → 2 (−1)
+      apply sends: 12 requests (8 reads, 4 writes), no max_requests_per_second: as fast as the site answers
       ~ group analysts
           name: "Analysts" → "analysts"
           description: "People who write SQL" → "SQL writers"
@@ -544,6 +547,7 @@ fn every_page_of_thousands_of_members_is_read() {
 
     site acme-sigma (sigma) — 0 to create, 0 to update, 1 to delete
       seats: Admin 2 → 2, Viewer 2250 → 2249 (−1)
+      apply sends: 9 requests (8 reads, 1 write), no max_requests_per_second: as fast as the site answers
       - user  user2499@acme.com  (not declared; deactivated, 0 documents and 0 schedules to the API credentials' owner)
       = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
 
@@ -608,6 +612,7 @@ fn periscope_and_sigma_sites_in_one_plan() {
 
     site acme (periscope) — 1 to create, 2 to update, 0 to delete
       seats: sql 11 → 12 (+1)
+      apply sends: 5 requests (2 reads, 3 writes), no max_requests_per_second: as fast as the site answers
       ~ group Analysts
           access: "discovery" → "sql"
       ~ user  ada@acme.com
@@ -619,6 +624,7 @@ fn periscope_and_sigma_sites_in_one_plan() {
 
     site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
       seats: Admin 2 → 2, Creator 3 → 4 (+1), Explorer 1 → 1, Viewer 3 → 3
+      apply sends: 9 requests (8 reads, 1 write), no max_requests_per_second: as fast as the site answers
       + user  linus@acme.com  first_name="Linus" last_name="Torvalds" member_type="Creator" groups=[Analysts]
       = kept 3 groups (not declared, unmanaged_groups = "keep"): Finance, Marketing, Old Team
       = kept 6 users (not declared, unmanaged_users = "keep"): admin@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, katherine@acme.com, tim@acme.com
@@ -674,6 +680,7 @@ fn a_dry_run_of_periscope_and_sigma_sites_says_what_each_can_check() {
 
     site acme (periscope) — 1 to create, 2 to update, 0 to delete
       seats: sql 11 → 12 (+1)
+      apply sends: 5 requests (2 reads, 3 writes), no max_requests_per_second: as fast as the site answers
       ~ group Analysts
           access: "discovery" → "sql"
       ~ user  ada@acme.com
@@ -685,6 +692,7 @@ fn a_dry_run_of_periscope_and_sigma_sites_says_what_each_can_check() {
 
     site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
       seats: Admin 2 → 2, Creator 3 → 4 (+1), Explorer 1 → 1, Viewer 3 → 3
+      apply sends: 9 requests (8 reads, 1 write), no max_requests_per_second: as fast as the site answers
       + user  linus@acme.com  first_name="Linus" last_name="Torvalds" member_type="Creator" groups=[Analysts]
       = kept 3 groups (not declared, unmanaged_groups = "keep"): Finance, Marketing, Old Team
       = kept 6 users (not declared, unmanaged_users = "keep"): admin@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, katherine@acme.com, tim@acme.com
@@ -805,6 +813,7 @@ fn deactivation_can_archive_documents() {
 
     site acme-sigma (sigma) — 0 to create, 0 to update, 6 to delete
       seats: Admin 2 → 2, Creator 3 → 0 (−3), Explorer 1 → 0 (−1), Viewer 3 → 1 (−2)
+      apply sends: 26 requests (20 reads, 6 writes), no max_requests_per_second: as fast as the site answers
       - user  ada@acme.com  (not declared; deactivated, 12 documents and 0 schedules archived)
       - user  alan@acme.com  (not declared; deactivated, 2 documents and 0 schedules archived)
       - user  barbara@old-acme.com  (not declared; deactivated, 1 document and 0 schedules archived)

@@ -110,6 +110,7 @@ fn guests_and_embed_users_are_left_alone_unless_guests_are_to_be_deactivated() {
 
 site acme-sigma (sigma) — 0 to create, 0 to update, 1 to delete
   seats: Admin 2 → 2, Viewer 3 → 2 (−1)
+  apply sends: 7 requests (6 reads, 1 write), no max_requests_per_second: as fast as the site answers
   - user  tom@acme.com  (not declared; deactivated, 0 documents and 0 schedules to admin@acme.com)
   = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
   = kept 1 user (a guest, not declared; unmanaged_guests = \"keep\"): gus@partner.io
@@ -175,6 +176,7 @@ Read 2 state files: 1 site, 1 person, 0 groups.
 
     site acme-sigma (sigma) — 0 to create, 0 to update, 2 to delete
       seats: Admin 2 → 2, Viewer 3 → 1 (−2)
+      apply sends: 10 requests (8 reads, 2 writes), no max_requests_per_second: as fast as the site answers
       - user  gus@partner.io  (not declared; deactivated, 0 documents and 0 schedules to admin@acme.com)
       - user  tom@acme.com  (not declared; deactivated, 0 documents and 0 schedules to admin@acme.com)
       = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
@@ -215,6 +217,7 @@ fn a_declared_guest_is_created_as_a_guest_without_an_invitation() {
 
     site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
       seats: Admin 2 → 2, none 0 → 1 (+1)
+      apply sends: 5 requests (4 reads, 1 write), no max_requests_per_second: as fast as the site answers
       + user  gail@partner.io  first_name="Gail" last_name="Guest" groups=[] kind=guest
       = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
 
@@ -334,6 +337,7 @@ description = "new"
         r#"Plan: 0 to create, 1 to update, 0 to delete.
 
 site acme-sigma (sigma) — 0 to create, 1 to update, 0 to delete
+  apply sends: 7 requests (6 reads, 1 write), no max_requests_per_second: as fast as the site answers
   ~ group Analysts
       description: "old" → "new"
   = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
@@ -433,6 +437,7 @@ admins = ["ada@acme.com"]
 
 site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
   seats: Admin 2 → 2, none 0 → 1 (+1), Viewer 1 → 1
+  apply sends: 6 requests (5 reads, 1 write), no max_requests_per_second: as fast as the site answers
   + user  ada@acme.com  first_name="Ada" last_name="Lovelace" groups=[Analysts] admin_of=[Analysts]
   = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
   = team admins: not changed (Sigma's API sets isTeamAdmin only when it creates a member; change it in Sigma's UI):
@@ -537,6 +542,7 @@ fn a_deactivation_says_what_the_member_owns_and_archives_schedules_when_asked() 
 
 site acme-sigma (sigma) — 0 to create, 0 to update, 1 to delete
   seats: Admin 2 → 2, Viewer 2 → 1 (−1)
+  apply sends: 7 requests (6 reads, 1 write), no max_requests_per_second: as fast as the site answers
   - user  tom@acme.com  (not declared; deactivated, 3 documents to admin@acme.com, 2 schedules archived)
   = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
 
@@ -604,6 +610,7 @@ last_name = "Declared"
         r#"Plan: 0 to create, 1 to update, 0 to delete.
 
 site acme-sigma (sigma) — 0 to create, 1 to update, 0 to delete
+  apply sends: 5 requests (4 reads, 1 write), no max_requests_per_second: as fast as the site answers
   ~ user  gus@partner.io
       kind: "internal" → "guest"
   = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com

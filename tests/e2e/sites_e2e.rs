@@ -84,6 +84,7 @@ fn one_person_on_three_sites_of_two_providers_in_one_apply() {
 
     site acme (periscope) — 1 to create, 1 to update, 0 to delete
       seats: sql 11 → 12 (+1)
+      apply sends: 4 requests (2 reads, 2 writes), no max_requests_per_second: as fast as the site answers
       ~ group Analysts
           access: "discovery" → "sql"
       + user  newbie@acme.com  first_name="New" last_name="Bie" groups=[Analysts]
@@ -93,6 +94,7 @@ fn one_person_on_three_sites_of_two_providers_in_one_apply() {
 
     site acme-eu (periscope) — 3 to create, 0 to update, 0 to delete
       seats: sql 1 → 2 (+1)
+      apply sends: 5 requests (2 reads, 3 writes), no max_requests_per_second: as fast as the site answers
       + group Analysts  access=sql
       + group Finance  access=view
       + user  newbie@acme.com  first_name="New" last_name="Bie" groups=[Analysts]
@@ -100,6 +102,7 @@ fn one_person_on_three_sites_of_two_providers_in_one_apply() {
 
     site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
       seats: Admin 2 → 2, Creator 3 → 3, Explorer 1 → 1, Viewer 3 → 4 (+1)
+      apply sends: 9 requests (8 reads, 1 write), no max_requests_per_second: as fast as the site answers
       + user  newbie@acme.com  first_name="New" last_name="Bie" member_type="Viewer" groups=[Finance]
       = kept 2 groups (not declared, unmanaged_groups = "keep"): Marketing, Old Team
       = kept 7 users (not declared, unmanaged_users = "keep"): ada@acme.com, admin@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, katherine@acme.com, tim@acme.com
@@ -157,6 +160,7 @@ fn site_limits_every_command_to_some_sites() {
 
     site acme-eu (periscope) — 3 to create, 0 to update, 0 to delete
       seats: sql 1 → 2 (+1)
+      apply sends: 5 requests (2 reads, 3 writes), no max_requests_per_second: as fast as the site answers
       + group Analysts  access=sql
       + group Finance  access=view
       + user  newbie@acme.com  first_name="New" last_name="Bie" groups=[Analysts]
@@ -164,6 +168,7 @@ fn site_limits_every_command_to_some_sites() {
 
     site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
       seats: Admin 2 → 2, Creator 3 → 3, Explorer 1 → 1, Viewer 3 → 4 (+1)
+      apply sends: 9 requests (8 reads, 1 write), no max_requests_per_second: as fast as the site answers
       + user  newbie@acme.com  first_name="New" last_name="Bie" member_type="Viewer" groups=[Finance]
       = kept 2 groups (not declared, unmanaged_groups = "keep"): Marketing, Old Team
       = kept 7 users (not declared, unmanaged_users = "keep"): ada@acme.com, admin@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, katherine@acme.com, tim@acme.com
@@ -262,6 +267,7 @@ fn a_site_that_fails_hides_nothing_of_the_others() {
 
     site acme (periscope) — 1 to create, 1 to update, 0 to delete
       seats: sql 11 → 12 (+1)
+      apply sends: 4 requests (2 reads, 2 writes), no max_requests_per_second: as fast as the site answers
       ~ group Analysts
           access: "discovery" → "sql"
       + user  newbie@acme.com  first_name="New" last_name="Bie" groups=[Analysts]
@@ -271,6 +277,7 @@ fn a_site_that_fails_hides_nothing_of_the_others() {
 
     site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
       seats: Admin 2 → 2, Creator 3 → 3, Explorer 1 → 1, Viewer 3 → 4 (+1)
+      apply sends: 9 requests (8 reads, 1 write), no max_requests_per_second: as fast as the site answers
       + user  newbie@acme.com  first_name="New" last_name="Bie" member_type="Viewer" groups=[Finance]
       = kept 2 groups (not declared, unmanaged_groups = "keep"): Marketing, Old Team
       = kept 7 users (not declared, unmanaged_users = "keep"): ada@acme.com, admin@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, katherine@acme.com, tim@acme.com
@@ -298,6 +305,7 @@ fn an_apply_with_a_site_that_fails_applies_the_others() {
 
     site acme (periscope) — 1 to create, 1 to update, 0 to delete
       seats: sql 11 → 12 (+1)
+      apply sends: 4 requests (2 reads, 2 writes), no max_requests_per_second: as fast as the site answers
       ~ group Analysts
           access: "discovery" → "sql"
       + user  newbie@acme.com  first_name="New" last_name="Bie" groups=[Analysts]
@@ -307,6 +315,7 @@ fn an_apply_with_a_site_that_fails_applies_the_others() {
 
     site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
       seats: Admin 2 → 2, Creator 3 → 3, Explorer 1 → 1, Viewer 3 → 4 (+1)
+      apply sends: 9 requests (8 reads, 1 write), no max_requests_per_second: as fast as the site answers
       + user  newbie@acme.com  first_name="New" last_name="Bie" member_type="Viewer" groups=[Finance]
       = kept 2 groups (not declared, unmanaged_groups = "keep"): Marketing, Old Team
       = kept 7 users (not declared, unmanaged_users = "keep"): ada@acme.com, admin@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, katherine@acme.com, tim@acme.com

@@ -8,6 +8,7 @@
 
 mod common;
 
+mod access2_e2e;
 mod access_e2e;
 mod attrs_e2e;
 mod cli_e2e;

@@ -239,3 +239,64 @@ fn the_pr_comment_counts_workspaces_grants_attributes_values_and_account_types()
     ");
     assert!(only_reads(&sb));
 }
+
+/// A Sigma site on `url` with a declared account type whose permission the
+/// org lacks, a person whose `member_type` the org lacks, and another
+/// whose type is set per site by `overrides`.
+fn unknown_types(url: &str) -> [(&'static str, String); 2] {
+    let site = format!(
+        r#"[sites.acme-sigma]
+provider = "sigma"
+base_url = "{url}"
+client_id = {{ env = "SIGMA_ID" }}
+client_secret = {{ env = "SIGMA_SECRET" }}
+unmanaged_users = "keep"
+unmanaged_groups = "keep"
+
+[[account_types]]
+name = "Power Viewer"
+description = "Viewer who can download"
+permissions = ["download-data", "fly-to-the-moon"]
+"#
+    );
+    let people = r#"[[users]]
+email = "ada@acme.com"
+first_name = "Ada"
+last_name = "Lovelace"
+member_type = "Wizard"
+
+[[users]]
+email = "grace@acme.com"
+first_name = "Grace"
+last_name = "Hopper"
+member_type = "Creator"
+overrides.acme-sigma = { member_type = "Sorcerer" }
+"#;
+    [("roster.toml", site), ("people.toml", people.to_string())]
+}
+
+#[test]
+fn plan_time_errors_about_account_types_and_permissions_name_their_place() {
+    let sb = seeded_sandbox();
+    let files = unknown_types(&sb.url);
+    let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
+    let dir = state_dir(&refs);
+    let creds = [
+        ("SIGMA_ID", "acme-sigma"),
+        ("SIGMA_SECRET", "sandbox-sigma-secret"),
+    ];
+    let plan = roster(dir.path(), &["plan"], &creds);
+    assert_eq!(plan.code, 1, "{}", plan.all());
+    assert_eq!(plan.stdout, "");
+    insta::assert_snapshot!(plan.stderr, @"
+    error: the plan cannot be made:
+      state/people.toml:5:15: site `acme-sigma`: user `ada@acme.com` has member_type `Wizard`, which is not an account type of the organisation. Valid types: Admin, Creator, Explorer, Viewer, Analyst Pro
+      state/people.toml:12:40: site `acme-sigma`: user `grace@acme.com` has member_type `Sorcerer`, which is not an account type of the organisation. Valid types: Admin, Creator, Explorer, Viewer, Analyst Pro
+      state/roster.toml:12:33: site `acme-sigma`: account type `Power Viewer` lists permission `fly-to-the-moon`, which no account type of the organisation has. Permissions the site offers: admin-portal, create-dataset, create-input-table, create-workbook, download-data, explore-worksheet, export-schedule, manage-connections, manage-workspaces, upload-csv, view-worksheet, write-sql
+    nothing was changed
+    ");
+    let apply = roster(dir.path(), &["apply", "--yes"], &creds);
+    assert_eq!(apply.code, 1, "{}", apply.all());
+    assert_eq!(apply.stderr, plan.stderr);
+    assert!(only_reads(&sb), "{:?}", writes(&sb));
+}

@@ -254,7 +254,7 @@ fn apply_converges_with_renames_reactivation_and_handover() {
       ok      attribute values linus@acme.com updated
     Apply finished: 17 applied, 0 failed, 0 skipped.
     --- stderr
-    Requests to acme-sigma: 46 sent, 0 retried (the plan estimated 45).
+    Requests to acme-sigma: 46 sent, 0 retried (the plan estimated 46).
     "#);
     converged_with_renames_reactivation_and_handover(&sb, &before);
 

@@ -3,7 +3,7 @@
 //! them today). Loading fills [`DesiredAttrs`], the Sigma client fills
 //! [`LiveAttrs`], and `plan::attributes` / `plan::account_types` compare them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +43,36 @@ pub struct DesiredAttrs {
     pub users: BTreeMap<String, Values>,
     /// The values of each declared team (by name as declared) that has any.
     pub groups: BTreeMap<String, Values>,
+    /// Where the values only the plan can check are written.
+    #[serde(skip)]
+    pub places: Places,
+}
+
+/// Where a value that only the plan can check (it needs the live site) is
+/// written in the state files, as `file:line:column: `, so the plan error
+/// about it starts with its place like a load error does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Places {
+    /// The `member_type` that applies on the site, by the person's email key.
+    pub member_types: HashMap<String, String>,
+    /// Each permission of a declared account type: (type's name key, permission).
+    pub permissions: HashMap<(String, String), String>,
+}
+
+impl Places {
+    /// `file:line:column: ` of a person's `member_type`, or nothing.
+    pub fn member_type(&self, email: &str) -> String {
+        let at = self.member_types.get(&crate::model::email_key(email));
+        at.map_or_else(String::new, |at| format!("{at}: "))
+    }
+
+    /// `file:line:column: ` of a declared account type's permission, or nothing.
+    pub fn permission(&self, account_type: &str, permission: &str) -> String {
+        let key = (name_key(account_type), permission.to_string());
+        self.permissions
+            .get(&key)
+            .map_or_else(String::new, |at| format!("{at}: "))
+    }
 }
 
 impl DesiredAttrs {

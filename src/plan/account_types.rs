@@ -43,6 +43,7 @@ pub(super) fn plan_account_types(
             .filter(|p| !offered.contains(p.as_str()))
         {
             errors.push(PlanError::UnknownPermission {
+                at: desired.attrs.places.permission(&t.name, p),
                 site: site.clone(),
                 account_type: t.name.clone(),
                 permission: p.clone(),
@@ -188,6 +189,7 @@ fn undeclared_types(
         for u in &desired.users {
             if u.member_type.as_deref().is_some_and(|m| name_key(m) == key) {
                 errors.push(PlanError::MemberTypeDeleted {
+                    at: desired.attrs.places.member_type(&u.email),
                     site: desired.site.name.clone(),
                     email: u.email.clone(),
                     name: t.name.clone(),

@@ -85,9 +85,11 @@ pub enum PlanError {
         previous: String,
     },
     #[error(
-        "site `{site}`: user `{email}` has member_type `{given}`, which is not an account type of the organisation. Valid types: {valid}"
+        "{at}site `{site}`: user `{email}` has member_type `{given}`, which is not an account type of the organisation. Valid types: {valid}"
     )]
     UnknownMemberType {
+        /// `file:line:column: ` of the `member_type`, when known.
+        at: String,
         site: String,
         email: String,
         given: String,
@@ -122,9 +124,11 @@ pub enum PlanError {
     #[error(transparent)]
     Access(#[from] super::access::AccessPlanError),
     #[error(
-        "site `{site}`: account type `{account_type}` lists permission `{permission}`, which no account type of the organisation has. Permissions the site offers: {offered}"
+        "{at}site `{site}`: account type `{account_type}` lists permission `{permission}`, which no account type of the organisation has. Permissions the site offers: {offered}"
     )]
     UnknownPermission {
+        /// `file:line:column: ` of the permission, when known.
+        at: String,
         site: String,
         account_type: String,
         permission: String,
@@ -139,9 +143,11 @@ pub enum PlanError {
     )]
     NoHoldingType { site: String, name: String },
     #[error(
-        "site `{site}`: user `{email}` has member_type `{name}`, a custom account type the state does not declare, and unmanaged_account_types = \"remove\" deletes it. Declare it in [[account_types]], or give the user another member_type"
+        "{at}site `{site}`: user `{email}` has member_type `{name}`, a custom account type the state does not declare, and unmanaged_account_types = \"remove\" deletes it. Declare it in [[account_types]], or give the user another member_type"
     )]
     MemberTypeDeleted {
+        /// `file:line:column: ` of the `member_type`, when known.
+        at: String,
         site: String,
         email: String,
         name: String,
@@ -265,6 +271,7 @@ fn plan_people(
             .iter()
             .map(|t| t.name.clone())
             .collect(),
+        places: &desired.attrs.places,
     };
     users.plan_declared(desired);
     users.plan_undeclared();
@@ -466,6 +473,8 @@ struct UserPlan<'a> {
     kept: Vec<Kept>,
     /// Custom account types the state declares (they may not exist yet).
     declared_types: Vec<String>,
+    /// Where each person's `member_type` is written.
+    places: &'a crate::attrs::Places,
 }
 
 impl UserPlan<'_> {
@@ -521,7 +530,7 @@ impl UserPlan<'_> {
 
     fn create(&mut self, u: &DesiredUser) {
         let member_type = member_type(
-            (self.site, &self.declared_types),
+            (self.site, &self.declared_types, self.places),
             self.live,
             u,
             &mut self.errors,
@@ -546,7 +555,7 @@ impl UserPlan<'_> {
     fn update(&mut self, u: &DesiredUser, l: &LiveUser) -> Change {
         let membership = self.membership_change(u, l);
         let member_type = member_type(
-            (self.site, &self.declared_types),
+            (self.site, &self.declared_types, self.places),
             self.live,
             u,
             &mut self.errors,
@@ -728,7 +737,7 @@ fn empty_update(email: &str, l: &LiveUser) -> Change {
 /// The declared account type in the organisation's own spelling; an unknown
 /// one is an error naming the valid types.
 fn member_type(
-    (site, declared_types): (&crate::model::Site, &[String]),
+    (site, declared_types, places): (&crate::model::Site, &[String], &crate::attrs::Places),
     live: &LiveSite,
     u: &DesiredUser,
     errors: &mut Vec<PlanError>,
@@ -746,6 +755,7 @@ fn member_type(
         Some(t) => Some(t.clone()),
         None => {
             errors.push(PlanError::UnknownMemberType {
+                at: places.member_type(&u.email),
                 site: site.name.clone(),
                 email: u.email.clone(),
                 given: given.clone(),

@@ -33,6 +33,69 @@ fn counts_line(s: &Summary) -> String {
     }
 }
 
+/// The columns of the counts table: users and groups always, each other
+/// kind (Sigma access) only when some site of the plan changes one, with
+/// the actions that kind has.
+const COLUMNS: &[(ObjectKind, &str, &[Action])] = &[
+    (ObjectKind::User, "users", &ALL_ACTIONS),
+    (ObjectKind::Group, "groups", &ALL_ACTIONS),
+    (ObjectKind::Workspace, "workspaces", &ALL_ACTIONS),
+    (ObjectKind::Grant, "grants", &ALL_ACTIONS),
+    (ObjectKind::Attribute, "attributes", &ALL_ACTIONS),
+    (
+        ObjectKind::AttributeValues,
+        "attribute values",
+        &[Action::Update],
+    ),
+    (ObjectKind::AccountType, "account types", &ALL_ACTIONS),
+];
+
+const ALL_ACTIONS: [Action; 3] = [Action::Create, Action::Update, Action::Delete];
+
+fn symbol(action: Action) -> &'static str {
+    match action {
+        Action::Create => "+",
+        Action::Update => "~",
+        Action::Delete => "−",
+    }
+}
+
+/// `| site | provider | users + | ... |`, a row per site.
+fn counts_table(plan: &Plan) -> String {
+    let changed: std::collections::HashSet<ObjectKind> = plan
+        .sites
+        .iter()
+        .flat_map(|s| s.changes.iter().map(Change::kind))
+        .collect();
+    let columns: Vec<(ObjectKind, &str, Action)> = COLUMNS
+        .iter()
+        .filter(|(kind, _, _)| {
+            matches!(kind, ObjectKind::User | ObjectKind::Group) || changed.contains(kind)
+        })
+        .flat_map(|&(kind, label, actions)| actions.iter().map(move |&a| (kind, label, a)))
+        .collect();
+    let mut out = String::from("| site | provider |");
+    let mut rule = String::from("|---|---|");
+    for (_, label, action) in &columns {
+        let _ = write!(out, " {label} {} |", symbol(*action));
+        rule.push_str("--:|");
+    }
+    let _ = writeln!(out, "\n{rule}");
+    for site in &plan.sites {
+        let _ = write!(
+            out,
+            "| {} | {} |",
+            escape::markdown(&site.site),
+            site.provider
+        );
+        for (kind, _, action) in &columns {
+            let _ = write!(out, " {} |", count(site, *kind, *action));
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// Renders the plan within `budget` characters. `artifact` names where the
 /// full plan is when a change had to be left out.
 ///
@@ -45,26 +108,7 @@ pub fn render(plan: &Plan, fingerprint: &str, budget: usize, artifact: &str) -> 
     let summary = plan.summary();
     let mut head = String::new();
     let _ = writeln!(head, "### roster plan: {}\n", counts_line(&summary));
-    let _ = writeln!(
-        head,
-        "| site | provider | users + | users ~ | users − | groups + | groups ~ | groups − |"
-    );
-    let _ = writeln!(head, "|---|---|--:|--:|--:|--:|--:|--:|");
-    for site in &plan.sites {
-        let c = |k, a| count(site, k, a);
-        let _ = writeln!(
-            head,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            escape::markdown(&site.site),
-            site.provider,
-            c(ObjectKind::User, Action::Create),
-            c(ObjectKind::User, Action::Update),
-            c(ObjectKind::User, Action::Delete),
-            c(ObjectKind::Group, Action::Create),
-            c(ObjectKind::Group, Action::Update),
-            c(ObjectKind::Group, Action::Delete),
-        );
-    }
+    head.push_str(&counts_table(plan));
     head.push('\n');
     head.push_str(&super::insight::markdown_seats(plan));
     // The site's name is the one value in these messages: escaped for

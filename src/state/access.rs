@@ -22,10 +22,12 @@ use crate::model::{ProviderKind, Site, SiteConfig, Unmanaged, email_key};
 pub struct GrantsSpec {
     /// Team name = permission.
     #[serde(default)]
-    pub teams: BTreeMap<String, super::insight::GrantValue>,
+    #[schemars(with = "BTreeMap<String, super::insight::GrantValue>")]
+    pub teams: BTreeMap<Spanned<String>, super::insight::GrantValue>,
     /// Person's email = permission.
     #[serde(default)]
-    pub people: BTreeMap<String, super::insight::GrantValue>,
+    #[schemars(with = "BTreeMap<String, super::insight::GrantValue>")]
+    pub people: BTreeMap<Spanned<String>, super::insight::GrantValue>,
 }
 
 /// `[[workspaces]]`: a Sigma workspace and who may do what in it.
@@ -215,7 +217,8 @@ pub(super) fn access_grants(c: &mut Checker, l: &Loaded) {
             .iter()
             .map(|s| s.name.as_str())
             .collect();
-        for (team, perm) in d.grants.teams.iter().map(|(t, v)| (t, &v.permission)) {
+        for (team, grant) in once_each(c, &d, &d.grants.teams, GrantKey::Team) {
+            let (team, perm) = (team.get_ref(), &grant.permission);
             check_permission(c, &d, perm);
             let Some(g) = l.group_index.get(team) else {
                 if !l.group_index.is_broken(team) {
@@ -238,7 +241,8 @@ pub(super) fn access_grants(c: &mut Checker, l: &Loaded) {
                 &l.sites_of(&g.spec.sites),
             );
         }
-        for (email, perm) in d.grants.people.iter().map(|(e, v)| (e, &v.permission)) {
+        for (email, grant) in once_each(c, &d, &d.grants.people, GrantKey::Person) {
+            let (email, perm) = (email.get_ref(), &grant.permission);
             check_permission(c, &d, perm);
             let Some(on) = people.get(&email_key(email)) else {
                 grantee_error(
@@ -253,6 +257,67 @@ pub(super) fn access_grants(c: &mut Checker, l: &Loaded) {
             missing_sites(c, &d, perm, &format!("`{email}`"), &sites, &l.sites_of(on));
         }
     }
+}
+
+/// How the grantees of one `grants` table compare.
+#[derive(Clone, Copy)]
+enum GrantKey {
+    Team,
+    Person,
+}
+
+impl GrantKey {
+    fn key(self, name: &str) -> String {
+        match self {
+            GrantKey::Team => name_key(name),
+            GrantKey::Person => email_key(name),
+        }
+    }
+
+    fn rule(self) -> &'static str {
+        match self {
+            GrantKey::Team => "team names compare ignoring case and surrounding spaces",
+            GrantKey::Person => {
+                "emails compare ignoring case and surrounding spaces, after Unicode NFC"
+            }
+        }
+    }
+}
+
+/// The grants of one table in the order they are written, each grantee
+/// once: a repeat (`"Ada@acme.com"` after `"ada@acme.com"`) is an error at
+/// the repeat, and left out of the other checks.
+fn once_each<'a, V>(
+    c: &mut Checker,
+    d: &Declared,
+    grants: &'a BTreeMap<Spanned<String>, V>,
+    how: GrantKey,
+) -> Vec<(&'a Spanned<String>, &'a V)> {
+    let mut written: Vec<_> = grants.iter().collect();
+    written.sort_by_key(|(k, _)| k.span().start);
+    let mut seen: HashMap<String, Range<usize>> = HashMap::new();
+    let mut out = Vec::with_capacity(written.len());
+    for (k, perm) in written {
+        if let Some(first) = seen.get(&how.key(k.get_ref())) {
+            let first = c.location(d.file, first);
+            c.error(
+                d.file,
+                k.span(),
+                format!(
+                    "{} `{}`: `{}` is granted twice ({})",
+                    d.kind.as_str(),
+                    d.name.get_ref(),
+                    k.get_ref(),
+                    how.rule()
+                ),
+                Some(format!("it is first granted at {first}; keep one")),
+            );
+            continue;
+        }
+        seen.insert(how.key(k.get_ref()), k.span());
+        out.push((k, perm));
+    }
+    out
 }
 
 fn grantee_error(c: &mut Checker, d: &Declared, at: &Spanned<String>, who: &str, hint: &str) {
@@ -329,6 +394,7 @@ pub(super) fn desired_access(l: &Loaded, site: &Site) -> DesiredAccess {
                 .and_then(|e| super::insight::plain_date(e.get_ref())),
         };
         let grants = d.grants.teams.iter().map(|(t, p)| {
+            let t = t.get_ref();
             let name = l
                 .group_index
                 .get(t)
@@ -339,7 +405,7 @@ pub(super) fn desired_access(l: &Loaded, site: &Site) -> DesiredAccess {
             .grants
             .people
             .iter()
-            .map(|(e, p)| grant(Grantee::Person(e.trim().to_string()), p));
+            .map(|(e, p)| grant(Grantee::Person(e.get_ref().trim().to_string()), p));
         let object = DesiredAccessObject {
             name: d.name.get_ref().trim().to_string(),
             previous_names: d

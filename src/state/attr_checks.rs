@@ -11,7 +11,7 @@ use toml::Spanned;
 
 use super::attr_schema::AttrValues;
 use super::validate::{Checker, Loaded};
-use crate::attrs::{DesiredAccountType, DesiredAttribute, DesiredAttrs, Values, name_key};
+use crate::attrs::{DesiredAccountType, DesiredAttribute, DesiredAttrs, Places, Values, name_key};
 use crate::model::{ProviderKind, Site, SiteConfig, Unmanaged, email_key};
 use crate::provider::Capabilities;
 
@@ -303,4 +303,37 @@ pub(super) fn desired_attrs(l: &Loaded, site: &Site) -> DesiredAttrs {
             .collect();
     }
     attrs
+}
+
+/// Where the values only the plan can check are written, for `site`: each
+/// person's `member_type` (a site's `overrides` win, as in the model) and
+/// each declared account type's permissions.
+pub(super) fn places(c: &Checker, l: &Loaded, site: &Site) -> Places {
+    let mut places = Places::default();
+    if !site.capabilities().has_account_types() {
+        return places;
+    }
+    let on_site =
+        |refs: &Option<Vec<Spanned<String>>>| l.sites_of(refs).iter().any(|s| s.name == site.name);
+    for u in l.users.iter().filter(|u| on_site(&u.spec.sites)) {
+        let o = u.spec.overrides.as_ref().and_then(|o| o.get(&site.name));
+        let given = o.and_then(|o| o.member_type.as_ref());
+        if let Some(m) = given.or(u.spec.member_type.as_ref()) {
+            places.member_types.insert(
+                email_key(u.spec.email.get_ref()),
+                c.location(u.file, &m.span()),
+            );
+        }
+    }
+    if site.capabilities().attrs.custom_account_types {
+        for t in l.account_types {
+            let name = name_key(t.spec.name.get_ref());
+            for p in &t.spec.permissions {
+                let key = (name.clone(), p.get_ref().trim().to_string());
+                let at = c.location(t.file, &p.span());
+                places.permissions.entry(key).or_insert(at);
+            }
+        }
+    }
+    places
 }

@@ -500,8 +500,14 @@ pub fn dated(dir: &std::path::Path) -> Vec<Dated> {
         .iter()
         .map(|c| (c.file, "connection", &c.spec.name, &c.spec.grants));
     for (file, kind, name, grants) in workspaces.chain(connections) {
-        let teams = grants.teams.iter().map(|(t, v)| (format!("team {t}"), v));
-        let people = grants.people.iter().map(|(e, v)| (e.trim().to_string(), v));
+        let teams = grants
+            .teams
+            .iter()
+            .map(|(t, v)| (format!("team {}", t.get_ref()), v));
+        let people = grants
+            .people
+            .iter()
+            .map(|(e, v)| (e.get_ref().trim().to_string(), v));
         for (who, v) in teams.chain(people) {
             if let Some(e) = &v.expires {
                 let what = format!(

@@ -267,7 +267,7 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
         all.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
         return Err(all);
     }
-    Ok(desired_state(&loaded))
+    Ok(desired_state(&c, &loaded))
 }
 
 /// Every site table: declared once, under a safe name, and checked.
@@ -305,7 +305,7 @@ fn check_sites(c: &mut Checker, sites: &[(Spanned<String>, Entry<SiteSpec>)]) ->
 }
 
 /// The model of a state whose checks all passed.
-fn desired_state(l: &Loaded) -> DesiredState {
+fn desired_state(c: &Checker, l: &Loaded) -> DesiredState {
     let sites = l
         .sites
         .iter()
@@ -314,7 +314,8 @@ fn desired_state(l: &Loaded) -> DesiredState {
                 l.sites_of(refs).iter().any(|s| s.name == site.name)
             };
             let access = super::access::desired_access(l, site);
-            let attrs = super::attr_checks::desired_attrs(l, site);
+            let mut attrs = super::attr_checks::desired_attrs(l, site);
+            attrs.places = super::attr_checks::places(c, l, site);
             DesiredSite {
                 users: l
                     .users

@@ -410,14 +410,14 @@ permissions = ["view-worksheet", "download-everything"]
 "#;
     write_files(dir.path(), &[("state/access.toml", extra)]);
     let out = apply(&dir, &sb);
-    insta::assert_snapshot!(run_snapshot(&out), @r#"
-exit: 1
---- stdout
---- stderr
-error: the plan cannot be made:
-  site `acme-sigma`: account type `Power Viewer` lists permission `download-everything`, which no account type of the organisation has. Permissions the site offers: admin-portal, create-dataset, create-input-table, create-workbook, download-data, explore-worksheet, export-schedule, manage-connections, manage-workspaces, upload-csv, view-worksheet, write-sql
-nothing was changed
-"#);
+    insta::assert_snapshot!(run_snapshot(&out), @"
+    exit: 1
+    --- stdout
+    --- stderr
+    error: the plan cannot be made:
+      state/access.toml:4:34: site `acme-sigma`: account type `Power Viewer` lists permission `download-everything`, which no account type of the organisation has. Permissions the site offers: admin-portal, create-dataset, create-input-table, create-workbook, download-data, explore-worksheet, export-schedule, manage-connections, manage-workspaces, upload-csv, view-worksheet, write-sql
+    nothing was changed
+    ");
     assert!(only_reads(&sb));
 }
 

@@ -19,7 +19,12 @@ fn sigma_example_with(extra: &str) -> tempfile::TempDir {
             &format!("[sites.acme-sigma]\n{extra}\n"),
         );
     let people = std::fs::read_to_string(example("sigma").join("people.toml")).unwrap();
-    state_dir(&[("roster.toml", &site), ("people.toml", &people)])
+    let access = std::fs::read_to_string(example("sigma").join("access.toml")).unwrap();
+    state_dir(&[
+        ("roster.toml", &site),
+        ("people.toml", &people),
+        ("access.toml", &access),
+    ])
 }
 
 fn plan_in(dir: &std::path::Path, url: &str, format: &str) -> Output {
@@ -46,11 +51,11 @@ fn seat_counts_show_in_text_markdown_and_json() {
     let text = plan_in(dir.path(), &sb.url, "text");
     assert_eq!(text.code, 0, "{}", text.all());
     let head: Vec<&str> = text.stdout.lines().take(4).collect();
-    insta::assert_snapshot!(head.join("\n"), @r"
-    Plan: 2 to create, 5 to update, 2 to delete.
+    insta::assert_snapshot!(head.join("\n"), @"
+    Plan: 5 to create, 9 to update, 3 to delete.
 
-    site acme-sigma (sigma) — 2 to create, 5 to update, 2 to delete
-      seats: Admin 2 → 2, Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 3
+    site acme-sigma (sigma) — 5 to create, 9 to update, 3 to delete
+      seats: Admin 2 → 2, Analyst Pro 0 → 1 (+1), Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 2 (−1)
     ");
 
     let md = plan_in(dir.path(), &sb.url, "markdown");
@@ -64,7 +69,7 @@ fn seat_counts_show_in_text_markdown_and_json() {
     insta::assert_snapshot!(table.join("\n"), @"
     | site | seats before → after | apply sends |
     |---|---|---|
-    | acme-sigma | Admin 2 → 2, Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 3 | 20 requests (10 reads, 10 writes), no max_requests_per_second: as fast as the site answers |
+    | acme-sigma | Admin 2 → 2, Analyst Pro 0 → 1 (+1), Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 2 (−1) | 46 requests (27 reads, 19 writes), no max_requests_per_second: as fast as the site answers |
     ");
 
     let json = plan_in(dir.path(), &sb.url, "json");
@@ -74,7 +79,7 @@ fn seat_counts_show_in_text_markdown_and_json() {
         doc["format_version"], 1,
         "an additive change keeps the version"
     );
-    insta::assert_snapshot!(serde_json::to_string(&doc["sites"][0]["seats"]).unwrap(), @r#"[{"after":2,"before":2,"kind":"Admin"},{"after":5,"before":3,"budget":5,"kind":"Creator"},{"after":0,"before":1,"kind":"Explorer"},{"after":3,"before":3,"kind":"Viewer"}]"#);
+    insta::assert_snapshot!(serde_json::to_string(&doc["sites"][0]["seats"]).unwrap(), @r#"[{"after":2,"before":2,"kind":"Admin"},{"after":1,"before":0,"kind":"Analyst Pro"},{"after":5,"before":3,"budget":5,"kind":"Creator"},{"after":0,"before":1,"kind":"Explorer"},{"after":2,"before":3,"kind":"Viewer"}]"#);
     assert!(only_reads(&sb), "planning writes nothing");
 }
 
@@ -86,12 +91,12 @@ fn a_seat_budget_overrun_is_refused_by_plan_and_apply_with_no_write() {
     assert_eq!(plan.code, 1, "{}", plan.all());
     let head: Vec<&str> = plan.stdout.lines().take(6).collect();
     insta::assert_snapshot!(head.join("\n"), @"
-    Plan: 2 to create, 5 to update, 2 to delete.
+    Plan: 5 to create, 9 to update, 3 to delete.
 
-    site acme-sigma (sigma) — 2 to create, 5 to update, 2 to delete
-      seats: Admin 2 → 2, Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 3
+    site acme-sigma (sigma) — 5 to create, 9 to update, 3 to delete
+      seats: Admin 2 → 2, Analyst Pro 0 → 1 (+1), Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 2 (−1)
       ! seats over budget: 5 Creator after the plan, budget 4 (seats.Creator)
-      apply sends: 20 requests (10 reads, 10 writes), no max_requests_per_second: as fast as the site answers
+      apply sends: 46 requests (27 reads, 19 writes), no max_requests_per_second: as fast as the site answers
     ");
     insta::assert_snapshot!(plan.stderr, @r"
     error: 1 seat budget exceeded; apply will refuse this plan:
@@ -448,7 +453,7 @@ fn the_estimate_says_how_long_at_the_site_s_request_budget() {
         .lines()
         .find(|l| l.starts_with("| acme-sigma | Admin"))
         .unwrap();
-    insta::assert_snapshot!(row, @"| acme-sigma | Admin 2 → 2, Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 3 | 20 requests (10 reads, 10 writes), at least 5 s at max_requests_per_second = 4 |");
+    insta::assert_snapshot!(row, @"| acme-sigma | Admin 2 → 2, Analyst Pro 0 → 1 (+1), Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 2 (−1) | 46 requests (27 reads, 19 writes), at least 12 s at max_requests_per_second = 4 |");
 }
 
 #[test]

@@ -15,6 +15,7 @@
 
 mod common;
 
+mod access2_e2e;
 mod access_e2e;
 mod attack4_e2e;
 mod attrs_e2e;

@@ -238,7 +238,12 @@ fn the_owner_of_sigma_credentials_is_never_deactivated() {
     let site = std::fs::read_to_string(example.join("roster.toml"))
         .unwrap()
         .replace("new_owner = \"admin@acme.com\"", "");
-    let dir = state_dir(&[("roster.toml", &site), ("people.toml", &people)]);
+    let access = std::fs::read_to_string(example.join("access.toml")).unwrap();
+    let dir = state_dir(&[
+        ("roster.toml", &site),
+        ("people.toml", &people),
+        ("access.toml", &access),
+    ]);
     let out = roster(dir.path(), &["plan", "--sandbox-url", &sb.url], &[]);
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains(

@@ -78,11 +78,11 @@ fn the_sigma_example_plans_every_kind_of_change() {
     );
     assert_eq!(out.code, 0, "{}", out.all());
     insta::assert_snapshot!(out.stdout, @r#"
-    Plan: 2 to create, 5 to update, 2 to delete.
+    Plan: 5 to create, 9 to update, 3 to delete.
 
-    site acme-sigma (sigma) — 2 to create, 5 to update, 2 to delete
-      seats: Admin 2 → 2, Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 3
-      apply sends: 20 requests (10 reads, 10 writes), no max_requests_per_second: as fast as the site answers
+    site acme-sigma (sigma) — 5 to create, 9 to update, 3 to delete
+      seats: Admin 2 → 2, Analyst Pro 0 → 1 (+1), Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 2 (−1)
+      apply sends: 46 requests (27 reads, 19 writes), no max_requests_per_second: as fast as the site answers
       + group Data Engineering  description="Pipelines and models"
       ~ group Growth Marketing
           name: "Marketing" → "Growth Marketing"
@@ -95,13 +95,25 @@ fn the_sigma_example_plans_every_kind_of_change() {
           email: "barbara@old-acme.com" → "barbara@acme.com"
       ~ user  john@acme.com
           active: false → true (reactivated)
+      ~ user  katherine@acme.com
+          member_type: "Viewer" → "Analyst Pro"
       + user  linus@acme.com  first_name="Linus" last_name="Torvalds" member_type="Creator" groups=[Data Engineering]
+      + grant Finance  workspace, team Analysts: view
+      ~ grant Finance  workspace, alan@acme.com: view → explore
+      + grant Analytics  workspace, team Data Engineering: edit
+      ~ grant Analytics  workspace, ada@acme.com: edit → organize (lowered: revoked, then granted)
+      + grant Snowflake Prod  connection, team Data Engineering: annotate
+      - grant Snowflake Prod  connection, katherine@acme.com: usage (not declared; revoked)
       - user  tim@acme.com  (not declared; deactivated, 4 documents and 0 schedules to admin@acme.com)
       - group Old Team  (not declared; deleted)
+      ~ attribute values linus@acme.com  (person)
+          region: (none) → "West"
       = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
       = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+      = kept 1 workspace (not declared, unmanaged_workspaces = "keep"): Marketing Campaigns
+      = kept 1 attribute (not declared, unmanaged_attributes = "keep"): cost_center
 
-    Read 2 state files: 1 site, 9 people, 4 groups.
+    Read 3 state files: 1 site, 9 people, 4 groups.
     "#);
     assert!(only_reads(&sb), "planning writes nothing");
 }
@@ -189,11 +201,11 @@ fn apply_converges_with_renames_reactivation_and_handover() {
     insta::assert_snapshot!(run_snapshot(&out), @r#"
     exit: 0
     --- stdout
-    Plan: 2 to create, 5 to update, 2 to delete.
+    Plan: 5 to create, 9 to update, 3 to delete.
 
-    site acme-sigma (sigma) — 2 to create, 5 to update, 2 to delete
-      seats: Admin 2 → 2, Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 3
-      apply sends: 20 requests (10 reads, 10 writes), no max_requests_per_second: as fast as the site answers
+    site acme-sigma (sigma) — 5 to create, 9 to update, 3 to delete
+      seats: Admin 2 → 2, Analyst Pro 0 → 1 (+1), Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 2 (−1)
+      apply sends: 46 requests (27 reads, 19 writes), no max_requests_per_second: as fast as the site answers
       + group Data Engineering  description="Pipelines and models"
       ~ group Growth Marketing
           name: "Marketing" → "Growth Marketing"
@@ -206,11 +218,23 @@ fn apply_converges_with_renames_reactivation_and_handover() {
           email: "barbara@old-acme.com" → "barbara@acme.com"
       ~ user  john@acme.com
           active: false → true (reactivated)
+      ~ user  katherine@acme.com
+          member_type: "Viewer" → "Analyst Pro"
       + user  linus@acme.com  first_name="Linus" last_name="Torvalds" member_type="Creator" groups=[Data Engineering]
+      + grant Finance  workspace, team Analysts: view
+      ~ grant Finance  workspace, alan@acme.com: view → explore
+      + grant Analytics  workspace, team Data Engineering: edit
+      ~ grant Analytics  workspace, ada@acme.com: edit → organize (lowered: revoked, then granted)
+      + grant Snowflake Prod  connection, team Data Engineering: annotate
+      - grant Snowflake Prod  connection, katherine@acme.com: usage (not declared; revoked)
       - user  tim@acme.com  (not declared; deactivated, 4 documents and 0 schedules to admin@acme.com)
       - group Old Team  (not declared; deleted)
+      ~ attribute values linus@acme.com  (person)
+          region: (none) → "West"
       = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
       = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+      = kept 1 workspace (not declared, unmanaged_workspaces = "keep"): Marketing Campaigns
+      = kept 1 attribute (not declared, unmanaged_attributes = "keep"): cost_center
 
     site acme-sigma
       ok      group Data Engineering created
@@ -219,12 +243,20 @@ fn apply_converges_with_renames_reactivation_and_handover() {
       ok      user alan@acme.com updated
       ok      user barbara@acme.com updated
       ok      user john@acme.com updated
+      ok      user katherine@acme.com updated
       ok      user linus@acme.com created
+      ok      grant Finance (workspace, team Analysts) created
+      ok      grant Finance (workspace, alan@acme.com) updated
+      ok      grant Analytics (workspace, team Data Engineering) created
+      ok      grant Analytics (workspace, ada@acme.com) updated
+      ok      grant Snowflake Prod (connection, team Data Engineering) created
+      ok      grant Snowflake Prod (connection, katherine@acme.com) deleted
       ok      user tim@acme.com deactivated
       ok      group Old Team deleted
-    Apply finished: 9 applied, 0 failed, 0 skipped.
+      ok      attribute values linus@acme.com updated
+    Apply finished: 17 applied, 0 failed, 0 skipped.
     --- stderr
-    Requests to acme-sigma: 20 sent, 0 retried (the plan estimated 20).
+    Requests to acme-sigma: 46 sent, 0 retried (the plan estimated 46).
     "#);
     converged_with_renames_reactivation_and_handover(&sb, &before);
 
@@ -419,7 +451,7 @@ fn an_unknown_account_type_names_the_user_and_the_valid_types() {
         assert_eq!(out.code, 1);
         assert_eq!(
             out.stderr,
-            "error: the plan cannot be made:\n  site `acme-sigma`: user `ada@acme.com` has member_type `Wizard`, which is not an account type of the organisation. Valid types: Admin, Creator, Explorer, Viewer, Analyst Pro\nnothing was changed\n"
+            "error: the plan cannot be made:\n  state/people.toml:5:15: site `acme-sigma`: user `ada@acme.com` has member_type `Wizard`, which is not an account type of the organisation. Valid types: Admin, Creator, Explorer, Viewer, Analyst Pro\nnothing was changed\n"
         );
     }
     assert!(only_reads(&sb));
@@ -466,7 +498,7 @@ fn an_expired_token_is_replaced_mid_apply() {
         assert_eq!(out.code, 0, "{}", out.all());
         assert!(
             out.stdout
-                .contains("Apply finished: 9 applied, 0 failed, 0 skipped.")
+                .contains("Apply finished: 17 applied, 0 failed, 0 skipped.")
         );
         let tokens = sb
             .sandbox
@@ -726,6 +758,7 @@ fn no_client_secret_or_token_appears_in_output() {
     let people = std::fs::read_to_string(format!("{}/people.toml", example())).unwrap();
     let groups = std::fs::read_to_string(format!("{}/roster.toml", example())).unwrap();
     let groups = &groups[groups.find("[[groups]]").unwrap()..];
+    let access = std::fs::read_to_string(format!("{}/access.toml", example())).unwrap();
     write_files(
         dir.path(),
         &[
@@ -734,6 +767,7 @@ fn no_client_secret_or_token_appears_in_output() {
                 &sigma_site(&sb.url, "new_owner = \"admin@acme.com\""),
             ),
             ("state/people.toml", &format!("{groups}\n{people}")),
+            ("state/access.toml", &access),
         ],
     );
     let env = [("SIGMA_ID", "acme-sigma"), ("SIGMA_SECRET", secret)];

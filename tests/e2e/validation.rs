@@ -537,6 +537,36 @@ fn cases() -> Vec<Case> {
             ],
         ),
         case(
+            "one person granted twice on a workspace, in another case",
+            &[
+                ("site.toml", SIGMA),
+                (
+                    "access.toml",
+                    &format!(
+                        "{ADA}\n[[workspaces]]\nname = \"Finance\"\ngrants.people = {{ \"ada@acme.com\" = \"explore\", \"Ada@acme.com\" = \"edit\" }}\n"
+                    ),
+                ),
+            ],
+            &[
+                "error: state/access.toml:8:47: workspace `Finance`: `Ada@acme.com` is granted twice (emails compare ignoring case and surrounding spaces, after Unicode NFC)",
+                "  hint: it is first granted at state/access.toml:8:19; keep one",
+            ],
+        ),
+        case(
+            "one team granted twice on a connection, in another case",
+            &[
+                ("site.toml", SIGMA),
+                (
+                    "access.toml",
+                    "[[groups]]\nname = \"Data Team\"\n\n[[connections]]\nname = \"Snowflake Prod\"\ngrants.teams = { \"Data Team\" = \"usage\", \"data team \" = \"annotate\" }\n",
+                ),
+            ],
+            &[
+                "error: state/access.toml:6:41: connection `Snowflake Prod`: `data team ` is granted twice (team names compare ignoring case and surrounding spaces)",
+                "  hint: it is first granted at state/access.toml:6:18; keep one",
+            ],
+        ),
+        case(
             "users not an array of tables",
             &[("site.toml", &format!("users = \"everyone\"\n{SITE}"))],
             &["error: state/site.toml:1:9: `users` must be an array of tables"],

@@ -595,6 +595,12 @@ pub(super) fn requests_for(changes: &[Change]) -> u64 {
         let mut teams: BTreeMap<String, (usize, usize)> = BTreeMap::new();
         for change in step {
             requests += u64::from(sends_itself(change));
+            // A lowered grant is revoked, then given again: two requests.
+            if let Change::Access(crate::plan::access::AccessChange::Grant(g)) = change
+                && g.is_lowered()
+            {
+                requests += 1;
+            }
             if let Change::UpdateUser {
                 groups: Some(m), ..
             } = change

@@ -234,6 +234,21 @@ impl Service {
     pub(crate) fn roster(&self, dir: &tempfile::TempDir, args: &[&str]) -> Output {
         roster(dir.path(), args, &[("SCIM_TOKEN", self.token)])
     }
+
+    /// `roster apply plan.json --yes` in `dir`, refused: the live state
+    /// moved since the plan was saved.
+    pub(crate) fn apply_refused_as_moved(&self, dir: &tempfile::TempDir) {
+        let moved = self.roster(dir, &["apply", "plan.json", "--yes"]);
+        insta::assert_snapshot!(run_snapshot(&moved), @"
+        exit: 1
+        --- stdout
+        The saved plan plan.json does not match what roster would do now:
+          - site `svc`: the live state changed since the plan was made
+        The changes themselves are the same, but what they were computed from moved.
+        --- stderr
+        error: refusing to apply plan.json: it is not the plan roster would carry out now. Run `roster plan` again, review it, and apply the new plan; nothing was changed
+        ");
+    }
 }
 
 /// Runs `case` against the sandbox's service, then scim2-server's: the
@@ -1019,16 +1034,7 @@ fn saved_case(service: &Service) {
             .contains(service.token)
     );
     service.add_user("new@acme.com", "New", "Person", true);
-    let moved = service.roster(&dir, &["apply", "plan.json", "--yes"]);
-    insta::assert_snapshot!(run_snapshot(&moved), @"
-    exit: 1
-    --- stdout
-    The saved plan plan.json does not match what roster would do now:
-      - site `svc`: the live state changed since the plan was made
-    The changes themselves are the same, but what they were computed from moved.
-    --- stderr
-    error: refusing to apply plan.json: it is not the plan roster would carry out now. Run `roster plan` again, review it, and apply the new plan; nothing was changed
-    ");
+    service.apply_refused_as_moved(&dir);
     assert_eq!(service.requests("PATCH", "/Users"), 0);
     let saved = service.roster(&dir, &["plan", "--out", "plan.json"]);
     assert_eq!(saved.code, 0, "{}", saved.all());

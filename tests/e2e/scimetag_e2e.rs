@@ -47,16 +47,7 @@ fn etag_moved_case(svc: &Service) {
         "{}",
         again.all()
     );
-    let moved = svc.roster(&dir, &["apply", "plan.json", "--yes"]);
-    insta::assert_snapshot!(run_snapshot(&moved), @"
-    exit: 1
-    --- stdout
-    The saved plan plan.json does not match what roster would do now:
-      - site `svc`: the live state changed since the plan was made
-    The changes themselves are the same, but what they were computed from moved.
-    --- stderr
-    error: refusing to apply plan.json: it is not the plan roster would carry out now. Run `roster plan` again, review it, and apply the new plan; nothing was changed
-    ");
+    svc.apply_refused_as_moved(&dir);
     assert_eq!(
         svc.users_with_display_name(),
         ["ada@acme.com Ada Lovelace true Countess"]

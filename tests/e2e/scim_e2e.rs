@@ -166,9 +166,10 @@ impl Service {
                     u["name"]["familyName"].as_str().unwrap_or_default(),
                     u["active"].as_bool().unwrap_or(true)
                 );
-                match display_name {
-                    true => format!("{line} {}", u["displayName"].as_str().unwrap_or("-")),
-                    false => line,
+                if display_name {
+                    format!("{line} {}", u["displayName"].as_str().unwrap_or("-"))
+                } else {
+                    line
                 }
             })
             .collect();

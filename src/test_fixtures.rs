@@ -1,5 +1,5 @@
-//! Fixtures the unit tests share: sites built with the defaults the state
-//! loader gives when a site sets nothing else.
+//! Fixtures the unit tests share: sites with the settings those tests
+//! assume unless they say otherwise.
 
 use crate::model::{
     Handover, ProviderKind, SecretSource, SigmaOrgPolicy, Site, SiteConfig, Unmanaged,

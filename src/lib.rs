@@ -33,5 +33,7 @@ pub mod sandbox;
 pub mod secret;
 #[allow(unreachable_pub, clippy::needless_continue, clippy::unnecessary_wraps)]
 pub mod state;
+#[cfg(test)]
+mod test_fixtures;
 
 pub use commands::{Status, describe_error, run};

@@ -9,7 +9,7 @@ use toml_edit::{InlineTable, Item, Table, Value};
 
 use crate::attrs::name_key;
 use crate::model::{LiveSite, ProviderKind, email_key};
-use crate::state::edit::{StateFiles, set, strings};
+use crate::state::edit::{StateFiles, UserRef, set, strings};
 
 /// Edits `files` so they describe the attributes and custom account types
 /// of `live`; new entries go to `target`. Nothing where the site has none.
@@ -39,22 +39,37 @@ fn set_optional(t: &mut Table, key: &str, value: Option<&String>) {
     }
 }
 
+/// The declared `kind` entry `found`, to update; none when there is no
+/// such entry and the one `new` makes is added to `target` instead (or
+/// when the entry found is gone).
+fn declared_or_added<'f>(
+    files: &'f mut StateFiles,
+    target: &Path,
+    kind: &str,
+    found: Option<&UserRef>,
+    new: impl FnOnce() -> Table,
+) -> Option<&'f mut Table> {
+    match found {
+        Some(r) => files.entry_mut(kind, r),
+        None => {
+            files.add(target, kind, new());
+            None
+        }
+    }
+}
+
 fn attributes(files: &mut StateFiles, target: &Path, live: &LiveSite) {
     let declared = files.entries("user_attributes", "name", name_key);
     for a in &live.attrs.attributes {
-        let t = match declared.get(&name_key(&a.name)) {
-            Some(r) => match files.entry_mut("user_attributes", r) {
-                Some(t) => t,
-                None => continue,
-            },
-            None => {
-                let mut t = Table::new();
-                set(&mut t, "name", a.name.as_str());
-                set_optional(&mut t, "description", a.description.as_ref());
-                set_optional(&mut t, "default", a.default.as_ref());
-                files.add(target, "user_attributes", t);
-                continue;
-            }
+        let found = declared.get(&name_key(&a.name));
+        let Some(t) = declared_or_added(files, target, "user_attributes", found, || {
+            let mut t = Table::new();
+            set(&mut t, "name", a.name.as_str());
+            set_optional(&mut t, "description", a.description.as_ref());
+            set_optional(&mut t, "default", a.default.as_ref());
+            t
+        }) else {
+            continue;
         };
         set_optional(t, "description", a.description.as_ref());
         set_optional(t, "default", a.default.as_ref());
@@ -65,19 +80,15 @@ fn account_types(files: &mut StateFiles, target: &Path, live: &LiveSite) {
     let declared = files.entries("account_types", "name", name_key);
     for at in live.attrs.account_types.iter().filter(|t| t.custom) {
         let description = at.description.clone().unwrap_or_default();
-        let t = match declared.get(&name_key(&at.name)) {
-            Some(r) => match files.entry_mut("account_types", r) {
-                Some(t) => t,
-                None => continue,
-            },
-            None => {
-                let mut t = Table::new();
-                set(&mut t, "name", at.name.as_str());
-                set(&mut t, "description", description.as_str());
-                set(&mut t, "permissions", strings(&at.permissions));
-                files.add(target, "account_types", t);
-                continue;
-            }
+        let found = declared.get(&name_key(&at.name));
+        let Some(t) = declared_or_added(files, target, "account_types", found, || {
+            let mut t = Table::new();
+            set(&mut t, "name", at.name.as_str());
+            set(&mut t, "description", description.as_str());
+            set(&mut t, "permissions", strings(&at.permissions));
+            t
+        }) else {
+            continue;
         };
         set_optional(t, "description", Some(&description));
         let mut have: Vec<String> = t

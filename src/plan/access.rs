@@ -413,7 +413,7 @@ pub fn live_grants(live: &LiveSite) -> usize {
 mod tests {
     use super::*;
     use crate::model::access::{DesiredAccess, LiveAccess};
-    use crate::model::{Site, SiteConfig};
+    use crate::test_fixtures;
 
     fn grant(on: AccessKind, before: Option<&str>, after: Option<&str>) -> GrantChange {
         GrantChange {
@@ -441,27 +441,15 @@ mod tests {
     }
 
     fn sigma(policy: crate::model::access::AccessPolicy) -> DesiredSite {
-        let site = Site {
-            name: "org".into(),
-            provider: ProviderKind::Sigma,
-            base_url: url::Url::parse("https://aws-api.sigmacomputing.com").unwrap(),
-            unmanaged_users: Unmanaged::Remove,
-            unmanaged_groups: Unmanaged::Remove,
-            safety: Default::default(),
-            max_requests_per_second: None,
-            patience_seconds: 60,
-            seats: Default::default(),
-            expiry_notice_days: 14,
-            config: SiteConfig::Sigma(crate::provider::sigma::Settings {
-                client_id_from: crate::model::SecretSource::Env("ID".into()),
-                client_secret_from: crate::model::SecretSource::Env("SECRET".into()),
-                handover: crate::model::Handover::CredentialsOwner,
-                org: SigmaOrgPolicy {
-                    access: policy,
-                    ..Default::default()
-                },
-            }),
+        let org = SigmaOrgPolicy {
+            access: policy,
+            ..Default::default()
         };
+        let site = test_fixtures::sigma_site(
+            test_fixtures::SIGMA_URL,
+            crate::model::Handover::CredentialsOwner,
+            org,
+        );
         DesiredSite {
             site,
             users: vec![],

@@ -176,16 +176,14 @@ fn plan_values(
         if found.is_none() && !u.active {
             continue;
         }
-        let live_values = id.and_then(|id| user_values.get(id)).map_or(&[][..], |v| v);
-        let values = value_changes(live_values, desired.attrs.users.get(&email_key(&u.email)));
-        if !values.is_empty() {
-            out.values.push(Change::SetAttributes {
-                target: AttrTarget::User,
-                key: u.email.clone(),
-                id: id.map(str::to_string),
-                values,
-            });
-        }
+        let wanted = desired.attrs.users.get(&email_key(&u.email));
+        out.values.extend(set_values(
+            AttrTarget::User,
+            &u.email,
+            id,
+            &user_values,
+            wanted,
+        ));
     }
     let live_teams: HashMap<String, &crate::model::LiveGroup> = live
         .groups
@@ -199,15 +197,32 @@ fn plan_values(
             .chain(&g.previous_names)
             .find_map(|n| live_teams.get(&p.group_key(n)));
         let id = found.and_then(|t| t.id.as_deref());
-        let live_values = id.and_then(|id| team_values.get(id)).map_or(&[][..], |v| v);
-        let values = value_changes(live_values, desired.attrs.groups.get(&g.name));
-        if !values.is_empty() {
-            out.values.push(Change::SetAttributes {
-                target: AttrTarget::Team,
-                key: g.name.clone(),
-                id: id.map(str::to_string),
-                values,
-            });
-        }
+        let wanted = desired.attrs.groups.get(&g.name);
+        out.values.extend(set_values(
+            AttrTarget::Team,
+            &g.name,
+            id,
+            &team_values,
+            wanted,
+        ));
     }
+}
+
+/// The change that sets the values of the person or team `key` (live as
+/// `id`, if found) to `wanted`, when they differ from its values in `live`.
+fn set_values(
+    target: AttrTarget,
+    key: &str,
+    id: Option<&str>,
+    live: &HashMap<&str, Vec<(&str, &str)>>,
+    wanted: Option<&Values>,
+) -> Option<Change> {
+    let live_values = id.and_then(|id| live.get(id)).map_or(&[][..], |v| v);
+    let values = value_changes(live_values, wanted);
+    (!values.is_empty()).then(|| Change::SetAttributes {
+        target,
+        key: key.to_string(),
+        id: id.map(str::to_string),
+        values,
+    })
 }

@@ -5,25 +5,20 @@ use crate::model::{
     Access, DesiredGroup, DesiredSite, DesiredState, DesiredUser, LiveGroup, LiveSite, LiveUser,
     ProviderKind, Site, SiteConfig, Unmanaged,
 };
+use crate::test_fixtures;
 
 fn site() -> Site {
-    Site {
-        name: "acme".into(),
-        provider: ProviderKind::Periscope,
-        base_url: url::Url::parse("https://app.periscopedata.com").unwrap(),
-        unmanaged_users: Unmanaged::Remove,
-        unmanaged_groups: Unmanaged::Remove,
-        safety: Default::default(),
-        max_requests_per_second: None,
-        patience_seconds: 60,
-        seats: Default::default(),
-        expiry_notice_days: 14,
-        config: SiteConfig::Periscope(crate::provider::periscope::Settings {
-            slug: "acme".into(),
-            api_key_from: crate::model::SecretSource::Env("ACME_API_KEY".into()),
-            invited_by: "admin@acme.com".into(),
-        }),
-    }
+    let settings = crate::provider::periscope::Settings {
+        slug: "acme".into(),
+        api_key_from: crate::model::SecretSource::Env("ACME_API_KEY".into()),
+        invited_by: "admin@acme.com".into(),
+    };
+    test_fixtures::site(
+        "acme",
+        ProviderKind::Periscope,
+        "https://app.periscopedata.com",
+        SiteConfig::Periscope(settings),
+    )
 }
 
 fn user(email: &str, first: &str, last: &str, groups: &[&str]) -> DesiredUser {
@@ -470,24 +465,7 @@ mod sigma {
     use crate::model::{Handover, Locked};
 
     fn sigma_site(handover: Handover) -> Site {
-        Site {
-            name: "org".into(),
-            provider: ProviderKind::Sigma,
-            base_url: url::Url::parse("https://aws-api.sigmacomputing.com").unwrap(),
-            unmanaged_users: Unmanaged::Remove,
-            unmanaged_groups: Unmanaged::Remove,
-            safety: Default::default(),
-            max_requests_per_second: None,
-            patience_seconds: 60,
-            seats: Default::default(),
-            expiry_notice_days: 14,
-            config: SiteConfig::Sigma(crate::provider::sigma::Settings {
-                client_id_from: crate::model::SecretSource::Env("ID".into()),
-                client_secret_from: crate::model::SecretSource::Env("SECRET".into()),
-                handover,
-                org: Default::default(),
-            }),
-        }
+        test_fixtures::sigma_site(test_fixtures::SIGMA_URL, handover, Default::default())
     }
 
     fn member(email: &str, member_type: &str) -> LiveUser {
@@ -905,18 +883,11 @@ mod site_plan_snapshots {
     }
 
     fn sigma_org() -> Site {
-        Site {
-            name: "org".into(),
-            provider: ProviderKind::Sigma,
-            base_url: url::Url::parse("https://aws-api.sigmacomputing.com").unwrap(),
-            config: SiteConfig::Sigma(crate::provider::sigma::Settings {
-                client_id_from: crate::model::SecretSource::Env("ID".into()),
-                client_secret_from: crate::model::SecretSource::Env("SECRET".into()),
-                handover: Handover::CredentialsOwner,
-                org: Default::default(),
-            }),
-            ..site()
-        }
+        test_fixtures::sigma_site(
+            test_fixtures::SIGMA_URL,
+            Handover::CredentialsOwner,
+            Default::default(),
+        )
     }
 
     fn sigma_member(email: &str, groups: &[&str]) -> LiveUser {

@@ -80,6 +80,7 @@ impl SiteIds {
 mod tests {
     use super::*;
     use crate::model::{LiveGroup, LiveUser};
+    use crate::test_fixtures;
 
     #[test]
     fn ids_are_keyed_as_the_plan_matches_names() {
@@ -155,28 +156,11 @@ mod tests {
 
     /// A client of the Sigma org `org` at `url`.
     fn sigma_client(url: &str) -> crate::provider::Client {
-        use crate::model::{Credentials, SecretSource, Site, SiteConfig, Unmanaged};
+        use crate::model::{Credentials, Handover};
         use crate::provider::{Client, Pacing};
         use crate::secret::Secret;
 
-        let site = Site {
-            name: "org".into(),
-            provider: ProviderKind::Sigma,
-            base_url: url::Url::parse(url).unwrap(),
-            unmanaged_users: Unmanaged::Remove,
-            unmanaged_groups: Unmanaged::Remove,
-            safety: Default::default(),
-            max_requests_per_second: None,
-            patience_seconds: 60,
-            seats: Default::default(),
-            expiry_notice_days: 14,
-            config: SiteConfig::Sigma(crate::provider::sigma::Settings {
-                client_id_from: SecretSource::Env("ID".into()),
-                client_secret_from: SecretSource::Env("SECRET".into()),
-                handover: crate::model::Handover::CredentialsOwner,
-                org: Default::default(),
-            }),
-        };
+        let site = test_fixtures::sigma_site(url, Handover::CredentialsOwner, Default::default());
         let credentials = Credentials::Sigma(crate::provider::sigma::Credentials {
             client_id: Secret::new("org"),
             client_secret: Secret::new("s"),

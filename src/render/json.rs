@@ -71,8 +71,12 @@ fn field(field: &'static str, before: Value, after: Value) -> FieldDocument {
 }
 
 fn diff(name: &'static str, d: &Option<crate::plan::Diff<String>>) -> Option<FieldDocument> {
-    d.as_ref()
-        .map(|d| field(name, json!(d.before), json!(d.after)))
+    d.as_ref().map(|d| changed(name, d))
+}
+
+/// A field's value before and after the change.
+fn changed<T: serde::Serialize>(name: &'static str, d: &crate::plan::Diff<T>) -> FieldDocument {
+    field(name, json!(d.before), json!(d.after))
 }
 
 /// A membership's list before and after the change.
@@ -185,12 +189,8 @@ fn attr_fields(change: &Change) -> Vec<FieldDocument> {
             default,
             ..
         } => vec![
-            field(
-                "description",
-                json!(description.before),
-                json!(description.after),
-            ),
-            field("default", json!(default.before), json!(default.after)),
+            changed("description", description),
+            changed("default", default),
         ],
         Change::SetAttributes { values, .. } => {
             let side = |after: bool| -> serde_json::Map<String, Value> {
@@ -221,11 +221,7 @@ fn attr_fields(change: &Change) -> Vec<FieldDocument> {
             permissions,
             ..
         } => vec![
-            field(
-                "description",
-                json!(description.before),
-                json!(description.after),
-            ),
+            changed("description", description),
             membership("permissions", permissions),
         ],
         _ => Vec::new(),

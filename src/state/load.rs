@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use serde::Deserialize;
 use serde::de::IntoDeserializer;
 use toml::Spanned;
-use toml::de::{DeTable, DeValue};
+use toml::de::{DeArray, DeTable, DeValue};
 
 use super::attr_schema::{AccountTypeSpec, AttributeSpec};
 use super::diagnostic::{Diagnostic, Diagnostics, SourceFile};
@@ -304,13 +304,7 @@ fn read_entries(
     value: Spanned<DeValue<'_>>,
     out: &mut Entries,
 ) {
-    let span = value.span();
-    let DeValue::Array(items) = value.into_inner() else {
-        out.diagnostics.push(source.diagnostic(
-            Some(span),
-            format!("`{kind}` must be an array of tables"),
-            Some(format!("write each entry as a [[{kind}]] table")),
-        ));
+    let Some(items) = array_items(source, kind, value, out) else {
         return;
     };
     for (i, item) in items.into_iter().enumerate() {
@@ -347,6 +341,26 @@ fn read_entries(
     }
 }
 
+/// The items of the `[[kind]]` array of tables `value`; none, and a
+/// diagnostic, when it is something else.
+fn array_items<'v>(
+    source: &SourceFile,
+    kind: &str,
+    value: Spanned<DeValue<'v>>,
+    out: &mut Entries,
+) -> Option<DeArray<'v>> {
+    let span = value.span();
+    let DeValue::Array(items) = value.into_inner() else {
+        out.diagnostics.push(source.diagnostic(
+            Some(span),
+            format!("`{kind}` must be an array of tables"),
+            Some(format!("write each entry as a [[{kind}]] table")),
+        ));
+        return None;
+    };
+    Some(items)
+}
+
 /// The entries of a `[[kind]]` array of tables, each read on its own.
 fn read_list<T: for<'a> Deserialize<'a> + Fields>(
     source: &SourceFile,
@@ -355,13 +369,7 @@ fn read_list<T: for<'a> Deserialize<'a> + Fields>(
     value: Spanned<DeValue<'_>>,
     out: &mut Entries,
 ) -> Vec<Entry<T>> {
-    let span = value.span();
-    let DeValue::Array(items) = value.into_inner() else {
-        out.diagnostics.push(source.diagnostic(
-            Some(span),
-            format!("`{kind}` must be an array of tables"),
-            Some(format!("write each entry as a [[{kind}]] table")),
-        ));
+    let Some(items) = array_items(source, kind, value, out) else {
         return Vec::new();
     };
     let singular = kind.trim_end_matches('s').replace('_', " ");

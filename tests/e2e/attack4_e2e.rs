@@ -7,19 +7,7 @@
 use std::path::Path;
 
 use crate::common::*;
-
-const SITE: &str = r#"[sites.acme]
-provider = "periscope"
-site = "acme"
-api_key = { env = "ACME_KEY" }
-invited_by = "admin@acme.com"
-"#;
-
-const ADA: &str = r#"[[users]]
-email = "ada@acme.com"
-first_name = "Ada"
-last_name = "Lovelace"
-"#;
+use crate::validation::{ADA, SITE};
 
 /// A site table of `provider` with `key = value` added.
 fn site_with(provider: &str, key: &str, value: &str) -> String {

@@ -3,14 +3,8 @@
 //! the built binary against the sandbox.
 
 use crate::common::*;
+use crate::validation::SIGMA as SITE;
 use roster::sandbox::SigmaOrg;
-
-const SITE: &str = r#"[sites.acme-sigma]
-provider = "sigma"
-cloud = "aws-us-west"
-client_id = { env = "SIGMA_ID" }
-client_secret = { env = "SIGMA_SECRET" }
-"#;
 
 fn org(sb: &BackgroundSandbox) -> SigmaOrg {
     sb.sandbox.data().sigma["acme-sigma"].clone()

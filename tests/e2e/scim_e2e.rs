@@ -17,9 +17,9 @@ use tokio::sync::Notify;
 use crate::common::*;
 use crate::scimcl_e2e::{Scim2Server, TOKEN as SCIM2_TOKEN, read_request, server};
 
-const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub(crate) const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub(crate) const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 /// The sandbox's token for the empty service `svc` these tests use.
 const SANDBOX_TOKEN: &str = "svc-token";
 
@@ -31,10 +31,10 @@ enum Host {
 
 /// One SCIM service: its root URL and token, and a way to read and change
 /// it directly (as another admin would), independent of roster's client.
-struct Service {
+pub(crate) struct Service {
     host: Host,
     /// The SCIM root, `http://127.0.0.1:PORT/.../v2`.
-    base: String,
+    pub(crate) base: String,
     token: &'static str,
     http: reqwest::Client,
     /// Runs this test's requests and proxies.
@@ -43,7 +43,7 @@ struct Service {
 
 impl Service {
     /// The sandbox with an empty SCIM service `svc` beside the seed.
-    fn sandbox() -> Service {
+    pub(crate) fn sandbox() -> Service {
         let mut data = persist::seed();
         data.scim.insert(
             "svc".into(),
@@ -61,7 +61,12 @@ impl Service {
 
     /// A fresh scim2-server, when one is configured.
     fn scim2() -> Option<Service> {
-        let server = server(&[])?;
+        Service::scim2_with(&[])
+    }
+
+    /// A fresh scim2-server started with `args`, when one is configured.
+    pub(crate) fn scim2_with(args: &[&str]) -> Option<Service> {
+        let server = server(args)?;
         Some(Service {
             base: server.base.to_string().trim_end_matches('/').to_string(),
             host: Host::Scim2(server),
@@ -72,7 +77,7 @@ impl Service {
     }
 
     /// The sandbox's service, then scim2-server's when configured.
-    fn both() -> Vec<Service> {
+    pub(crate) fn both() -> Vec<Service> {
         std::iter::once(Service::sandbox())
             .chain(Service::scim2())
             .collect()
@@ -90,7 +95,7 @@ impl Service {
     }
 
     /// A request straight to the service; its JSON answer.
-    fn raw(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+    pub(crate) fn raw(&self, method: Method, path: &str, body: Option<Value>) -> Value {
         self.rt.block_on(self.send(method, path, body))
     }
 
@@ -139,18 +144,33 @@ impl Service {
     }
 
     /// Every user as `userName given family active`, sorted.
-    fn users(&self) -> Vec<String> {
+    pub(crate) fn users(&self) -> Vec<String> {
+        self.user_lines(false)
+    }
+
+    /// Every user as `userName given family active displayName` (`-`
+    /// without one), sorted.
+    pub(crate) fn users_with_display_name(&self) -> Vec<String> {
+        self.user_lines(true)
+    }
+
+    fn user_lines(&self, display_name: bool) -> Vec<String> {
         let mut users: Vec<String> = self
             .list("/Users")
             .iter()
             .map(|u| {
-                format!(
+                let line = format!(
                     "{} {} {} {}",
                     u["userName"].as_str().unwrap_or_default(),
                     u["name"]["givenName"].as_str().unwrap_or_default(),
                     u["name"]["familyName"].as_str().unwrap_or_default(),
                     u["active"].as_bool().unwrap_or(true)
-                )
+                );
+                if display_name {
+                    format!("{line} {}", u["displayName"].as_str().unwrap_or("-"))
+                } else {
+                    line
+                }
             })
             .collect();
         users.sort();
@@ -203,7 +223,7 @@ impl Service {
     /// A state directory with the site `svc` at `base` (this service's
     /// root unless a proxy's), its token from `SCIM_TOKEN`, `extra` site
     /// settings, and `people` (users and groups).
-    fn state(&self, base: Option<&str>, extra: &str, people: &str) -> tempfile::TempDir {
+    pub(crate) fn state(&self, base: Option<&str>, extra: &str, people: &str) -> tempfile::TempDir {
         let site = format!(
             "[sites.svc]\nprovider = \"scim\"\nbase_url = \"{}\"\ntoken = {{ env = \"SCIM_TOKEN\" }}\n{extra}",
             base.unwrap_or(&self.base)
@@ -212,8 +232,23 @@ impl Service {
     }
 
     /// `roster ARGS` in `dir` with this service's token.
-    fn roster(&self, dir: &tempfile::TempDir, args: &[&str]) -> Output {
+    pub(crate) fn roster(&self, dir: &tempfile::TempDir, args: &[&str]) -> Output {
         roster(dir.path(), args, &[("SCIM_TOKEN", self.token)])
+    }
+
+    /// `roster apply plan.json --yes` in `dir`, refused: the live state
+    /// moved since the plan was saved.
+    pub(crate) fn apply_refused_as_moved(&self, dir: &tempfile::TempDir) {
+        let moved = self.roster(dir, &["apply", "plan.json", "--yes"]);
+        insta::assert_snapshot!(run_snapshot(&moved), @"
+        exit: 1
+        --- stdout
+        The saved plan plan.json does not match what roster would do now:
+          - site `svc`: the live state changed since the plan was made
+        The changes themselves are the same, but what they were computed from moved.
+        --- stderr
+        error: refusing to apply plan.json: it is not the plan roster would carry out now. Run `roster plan` again, review it, and apply the new plan; nothing was changed
+        ");
     }
 }
 
@@ -1011,16 +1046,7 @@ fn saved_case(service: &Service) {
             .contains(service.token)
     );
     service.add_user("new@acme.com", "New", "Person", true);
-    let moved = service.roster(&dir, &["apply", "plan.json", "--yes"]);
-    insta::assert_snapshot!(run_snapshot(&moved), @"
-    exit: 1
-    --- stdout
-    The saved plan plan.json does not match what roster would do now:
-      - site `svc`: the live state changed since the plan was made
-    The changes themselves are the same, but what they were computed from moved.
-    --- stderr
-    error: refusing to apply plan.json: it is not the plan roster would carry out now. Run `roster plan` again, review it, and apply the new plan; nothing was changed
-    ");
+    service.apply_refused_as_moved(&dir);
     assert_eq!(service.requests("PATCH", "/Users"), 0);
     let saved = service.roster(&dir, &["plan", "--out", "plan.json"]);
     assert_eq!(saved.code, 0, "{}", saved.all());

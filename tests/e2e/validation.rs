@@ -3,21 +3,21 @@
 
 use crate::common::*;
 
-const SITE: &str = r#"[sites.acme]
+pub(crate) const SITE: &str = r#"[sites.acme]
 provider = "periscope"
 site = "acme"
 api_key = { env = "ACME_KEY" }
 invited_by = "admin@acme.com"
 "#;
 
-const SIGMA: &str = r#"[sites.acme-sigma]
+pub(crate) const SIGMA: &str = r#"[sites.acme-sigma]
 provider = "sigma"
 cloud = "aws-us-west"
 client_id = { env = "SIGMA_ID" }
 client_secret = { env = "SIGMA_SECRET" }
 "#;
 
-const ADA: &str = r#"[[users]]
+pub(crate) const ADA: &str = r#"[[users]]
 email = "ada@acme.com"
 first_name = "Ada"
 last_name = "Lovelace"

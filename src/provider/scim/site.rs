@@ -112,12 +112,13 @@ mod tests {
 
     use serde_json::json;
 
-    use crate::model::{ProviderKind, SecretSource, Site, SiteConfig, Unmanaged, email_key};
+    use crate::model::{ProviderKind, SecretSource, SiteConfig, email_key};
     use crate::plan::{Change, Diff};
     use crate::provider::{Client, Credentials, Pacing, SiteIds, WriteMode};
     use crate::sandbox::scim::store::Kind;
     use crate::sandbox::{BackgroundSandbox, SandboxData, ScimService};
     use crate::secret::Secret;
+    use crate::test_fixtures;
 
     /// A sandbox whose SCIM service `svc` holds ada@x.io, changed once
     /// since she was made: her id, her first ETag and her current one.
@@ -146,21 +147,10 @@ mod tests {
     }
 
     fn scim_client(url: &str) -> Client {
-        let site = Site {
-            name: "svc".into(),
-            provider: ProviderKind::Scim,
-            base_url: url::Url::parse(url).unwrap(),
-            unmanaged_users: Unmanaged::Remove,
-            unmanaged_groups: Unmanaged::Remove,
-            safety: Default::default(),
-            max_requests_per_second: None,
-            patience_seconds: 60,
-            seats: Default::default(),
-            expiry_notice_days: 14,
-            config: SiteConfig::Scim(super::super::Settings {
-                token_from: SecretSource::Env("SCIM_TOKEN".into()),
-            }),
+        let settings = super::super::Settings {
+            token_from: SecretSource::Env("SCIM_TOKEN".into()),
         };
+        let site = test_fixtures::site("svc", ProviderKind::Scim, url, SiteConfig::Scim(settings));
         let credentials = Credentials::Scim(super::Credentials {
             token: Secret::new("svc-token"),
             token_from: "SCIM_TOKEN".into(),

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::marker::PhantomData;
 use std::ops::Range;
 
 use chrono::NaiveDate;
@@ -36,59 +37,10 @@ impl GroupRef {
     }
 }
 
-/// How an entry was written, before the string form gets its span.
-enum Written {
-    Name(String),
-    Table {
-        name: Spanned<String>,
-        expires: Option<Spanned<Datetime>>,
-    },
-}
-
-impl<'de> Deserialize<'de> for Written {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct WrittenVisitor;
-
-        impl<'de> Visitor<'de> for WrittenVisitor {
-            type Value = Written;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(r#"a group name, or { name = "...", expires = YYYY-MM-DD }"#)
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Written, E> {
-                Ok(Written::Name(v.to_string()))
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Written, A::Error> {
-                let (mut name, mut expires) = (None, None);
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "name" => name = Some(map.next_value::<Spanned<String>>()?),
-                        "expires" => expires = Some(map.next_value::<Spanned<Datetime>>()?),
-                        other => return Err(de::Error::unknown_field(other, &["name", "expires"])),
-                    }
-                }
-                let name = name.ok_or_else(|| de::Error::missing_field("name"))?;
-                Ok(Written::Table { name, expires })
-            }
-        }
-
-        d.deserialize_any(WrittenVisitor)
-    }
-}
-
 impl<'de> Deserialize<'de> for GroupRef {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let written = Spanned::<Written>::deserialize(d)?;
-        let span = written.span();
-        Ok(match written.into_inner() {
-            Written::Name(name) => GroupRef {
-                name: Spanned::new(span, name),
-                expires: None,
-            },
-            Written::Table { name, expires } => GroupRef { name, expires },
-        })
+        let (name, expires) = read_dated::<GroupKey, D>(d)?;
+        Ok(GroupRef { name, expires })
     }
 }
 
@@ -98,21 +50,7 @@ impl schemars::JsonSchema for GroupRef {
     }
 
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "description": "A group's name, or a membership that ends: { name = \"Contractors\", expires = 2026-12-31 }.",
-            "oneOf": [
-                { "type": "string" },
-                {
-                    "type": "object",
-                    "properties": {
-                        "name": { "type": "string" },
-                        "expires": { "type": "string", "format": "date" }
-                    },
-                    "required": ["name"],
-                    "additionalProperties": false
-                }
-            ]
-        })
+        dated_schema::<GroupKey>()
     }
 }
 
@@ -124,73 +62,12 @@ pub struct GrantValue {
     pub expires: Option<Spanned<Datetime>>,
 }
 
-/// How a grant was written, before the string form gets its span.
-enum WrittenGrant {
-    Permission(String),
-    Table {
-        permission: Spanned<String>,
-        expires: Option<Spanned<Datetime>>,
-    },
-}
-
-impl<'de> Deserialize<'de> for WrittenGrant {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct GrantVisitor;
-
-        impl<'de> Visitor<'de> for GrantVisitor {
-            type Value = WrittenGrant;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(r#"a permission, or { permission = "...", expires = YYYY-MM-DD }"#)
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<WrittenGrant, E> {
-                Ok(WrittenGrant::Permission(v.to_string()))
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WrittenGrant, A::Error> {
-                let (mut permission, mut expires) = (None, None);
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "permission" => permission = Some(map.next_value::<Spanned<String>>()?),
-                        "expires" => expires = Some(map.next_value::<Spanned<Datetime>>()?),
-                        other => {
-                            return Err(de::Error::unknown_field(
-                                other,
-                                &["permission", "expires"],
-                            ));
-                        }
-                    }
-                }
-                let permission =
-                    permission.ok_or_else(|| de::Error::missing_field("permission"))?;
-                Ok(WrittenGrant::Table {
-                    permission,
-                    expires,
-                })
-            }
-        }
-
-        d.deserialize_any(GrantVisitor)
-    }
-}
-
 impl<'de> Deserialize<'de> for GrantValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let written = Spanned::<WrittenGrant>::deserialize(d)?;
-        let span = written.span();
-        Ok(match written.into_inner() {
-            WrittenGrant::Permission(p) => GrantValue {
-                permission: Spanned::new(span, p),
-                expires: None,
-            },
-            WrittenGrant::Table {
-                permission,
-                expires,
-            } => GrantValue {
-                permission,
-                expires,
-            },
+        let (permission, expires) = read_dated::<GrantKey, D>(d)?;
+        Ok(GrantValue {
+            permission,
+            expires,
         })
     }
 }
@@ -201,22 +78,116 @@ impl schemars::JsonSchema for GrantValue {
     }
 
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "description": "A permission, or a grant that ends: { permission = \"edit\", expires = 2026-12-31 }.",
-            "oneOf": [
-                { "type": "string" },
-                {
-                    "type": "object",
-                    "properties": {
-                        "permission": { "type": "string" },
-                        "expires": { "type": "string", "format": "date" }
-                    },
-                    "required": ["permission"],
-                    "additionalProperties": false
-                }
-            ]
-        })
+        dated_schema::<GrantKey>()
     }
+}
+
+/// A value written plainly (`"Analysts"`) or as a table of that value under
+/// `KEY` and the date it ends (`{ name = "Analysts", expires = 2026-12-31 }`).
+trait DatedKey {
+    const KEY: &'static str;
+    const FIELDS: &'static [&'static str];
+    const EXPECTING: &'static str;
+    const DESCRIPTION: &'static str;
+}
+
+/// A membership: `"Analysts"` or `{ name = "...", expires = ... }`.
+struct GroupKey;
+
+impl DatedKey for GroupKey {
+    const KEY: &'static str = "name";
+    const FIELDS: &'static [&'static str] = &["name", "expires"];
+    const EXPECTING: &'static str = r#"a group name, or { name = "...", expires = YYYY-MM-DD }"#;
+    const DESCRIPTION: &'static str = "A group's name, or a membership that ends: { name = \"Contractors\", expires = 2026-12-31 }.";
+}
+
+/// A grant: `"edit"` or `{ permission = "...", expires = ... }`.
+struct GrantKey;
+
+impl DatedKey for GrantKey {
+    const KEY: &'static str = "permission";
+    const FIELDS: &'static [&'static str] = &["permission", "expires"];
+    const EXPECTING: &'static str =
+        r#"a permission, or { permission = "...", expires = YYYY-MM-DD }"#;
+    const DESCRIPTION: &'static str =
+        "A permission, or a grant that ends: { permission = \"edit\", expires = 2026-12-31 }.";
+}
+
+/// How a dated value was written, before the plain form gets its span.
+enum Written<K> {
+    Plain(String, PhantomData<K>),
+    Table {
+        value: Spanned<String>,
+        expires: Option<Spanned<Datetime>>,
+    },
+}
+
+struct WrittenVisitor<K>(PhantomData<K>);
+
+impl<'de, K: DatedKey> Visitor<'de> for WrittenVisitor<K> {
+    type Value = Written<K>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(K::EXPECTING)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Written<K>, E> {
+        Ok(Written::Plain(v.to_string(), PhantomData))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Written<K>, A::Error> {
+        let (mut value, mut expires) = (None, None);
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "expires" => expires = Some(map.next_value::<Spanned<Datetime>>()?),
+                k if k == K::KEY => value = Some(map.next_value::<Spanned<String>>()?),
+                other => return Err(de::Error::unknown_field(other, K::FIELDS)),
+            }
+        }
+        let value = value.ok_or_else(|| de::Error::missing_field(K::KEY))?;
+        Ok(Written::Table { value, expires })
+    }
+}
+
+impl<'de, K: DatedKey> Deserialize<'de> for Written<K> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(WrittenVisitor(PhantomData))
+    }
+}
+
+/// A value and the date it ends, if any.
+type DatedValue = (Spanned<String>, Option<Spanned<Datetime>>);
+
+/// The value and its end date; a plain value is placed where it is written.
+fn read_dated<'de, K: DatedKey, D: Deserializer<'de>>(d: D) -> Result<DatedValue, D::Error> {
+    let written = Spanned::<Written<K>>::deserialize(d)?;
+    let span = written.span();
+    Ok(match written.into_inner() {
+        Written::Plain(value, _) => (Spanned::new(span, value), None),
+        Written::Table { value, expires } => (value, expires),
+    })
+}
+
+/// The JSON schema of a dated value: a string, or the table form.
+fn dated_schema<K: DatedKey>() -> schemars::Schema {
+    let mut properties = serde_json::Map::new();
+    properties.insert(K::KEY.into(), serde_json::json!({ "type": "string" }));
+    properties.insert(
+        "expires".into(),
+        serde_json::json!({ "type": "string", "format": "date" }),
+    );
+    schemars::json_schema!({
+        "description": K::DESCRIPTION,
+        "oneOf": [
+            { "type": "string" },
+            {
+                "type": "object",
+                "properties": properties,
+                "required": [K::KEY],
+                "additionalProperties": false
+            }
+        ]
+    })
 }
 
 /// A TOML date without a time (`2026-12-31`), as a calendar date.

@@ -594,7 +594,7 @@ pub(super) fn requests_for(changes: &[Change]) -> u64 {
     for step in changes.chunk_by(|a, b| a.step() == b.step()) {
         let mut teams: BTreeMap<String, (usize, usize)> = BTreeMap::new();
         for change in step {
-            requests += u64::from(sends_itself(change));
+            requests += own_requests(change);
             if let Change::UpdateUser {
                 groups: Some(m), ..
             } = change
@@ -615,12 +615,16 @@ pub(super) fn requests_for(changes: &[Change]) -> u64 {
     requests
 }
 
-/// Whether a change is a request of its own (an update of memberships
-/// only is sent in its step's team batches; a delete is refused unsent).
-fn sends_itself(change: &Change) -> bool {
+/// The requests a change sends on its own (an update of memberships only
+/// is sent in its step's team batches; a delete is refused unsent).
+fn own_requests(change: &Change) -> u64 {
     match change {
-        Change::UpdateUser { .. } => !member_update_body(change).is_empty(),
-        Change::DeleteUser { .. } => false,
-        _ => true,
+        Change::UpdateUser { .. } => u64::from(!member_update_body(change).is_empty()),
+        Change::DeleteUser { .. } => 0,
+        Change::ReplaceAccountType { moved, .. } => 2 + moved.len() as u64,
+        Change::ReplaceAttribute { .. } | Change::SetAttributes { .. } => {
+            super::attributes::requests_for(change)
+        }
+        _ => 1,
     }
 }

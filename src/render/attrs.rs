@@ -86,7 +86,11 @@ fn kept_values(kept: &[KeptValue]) -> Vec<String> {
     let list: Vec<String> = kept
         .iter()
         .map(|k| {
-            let team = if k.target == AttrTarget::Team { "team " } else { "" };
+            let team = if k.target == AttrTarget::Team {
+                "team "
+            } else {
+                ""
+            };
             format!("{team}{}={}", visible(&k.key), quoted(&k.value))
         })
         .collect();

@@ -1,0 +1,217 @@
+//! Attack findings on replacements, estimates, grants to inactive people,
+//! duplicate memberships and admins whose membership expired: each run
+//! against the in-process sandbox (`--sandbox`), whose data the test reads
+//! back from `.roster/sandbox.json`.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::common::*;
+
+const SIGMA: &str = "state/imported/acme-sigma.toml";
+const DATA: &str = ".roster/sandbox.json";
+
+/// `examples/sigma` imported from the sandbox and applied: the plan is empty.
+fn sigma_applied() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sigma");
+    std::fs::create_dir_all(dir.path().join("state")).unwrap();
+    for f in ["people.toml", "roster.toml"] {
+        std::fs::copy(example.join(f), dir.path().join("state").join(f)).unwrap();
+    }
+    for args in [
+        &["import", "--sandbox"][..],
+        &["apply", "--sandbox", "--yes"],
+    ] {
+        let out = roster(dir.path(), args, &[]);
+        assert_eq!(out.code, 0, "{}", out.all());
+    }
+    dir
+}
+
+fn edit(dir: &Path, file: &str, from: &str, to: &str) {
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "no `{from}` in {file}");
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+/// The sandbox data's Sigma organisation.
+fn org(data: &mut Value) -> &mut Value {
+    data["sigma"]
+        .as_object_mut()
+        .unwrap()
+        .values_mut()
+        .next()
+        .unwrap()
+}
+
+fn data(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join(DATA)).unwrap()).unwrap()
+}
+
+fn edit_data(dir: &Path, change: impl FnOnce(&mut Value)) {
+    let mut d = data(dir);
+    change(org(&mut d));
+    std::fs::write(dir.join(DATA), serde_json::to_string_pretty(&d).unwrap()).unwrap();
+}
+
+fn member<'a>(org: &'a mut Value, email: &str) -> &'a mut Value {
+    org["members"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|m| m["email"] == email)
+        .unwrap()
+}
+
+fn member_id(org: &mut Value, email: &str) -> String {
+    member(org, email)["member_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn attribute_id(org: &Value, name: &str) -> String {
+    org["access"]["user_attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == name)
+        .map(|a| a["user_attribute_id"].as_str().unwrap().to_string())
+        .unwrap()
+}
+
+/// `Requests to acme-sigma: N sent, 0 retried (the plan estimated N).`
+fn assert_estimate_kept(out: &Output, n: u32) {
+    let line = format!("Requests to acme-sigma: {n} sent, 0 retried (the plan estimated {n}).");
+    assert!(out.all().contains(&line), "no `{line}` in\n{}", out.all());
+}
+
+fn member_type(dir: &Path, email: &str) -> String {
+    let mut d = data(dir);
+    member(org(&mut d), email)["member_type"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn replacing_an_account_type_moves_back_every_member_scim_owned_ones_too() {
+    let dir = sigma_applied();
+    let root = dir.path();
+    edit(
+        root,
+        "state/people.toml",
+        "member_type = \"Creator\"\ngroups = [\"Analysts\"]\nattributes",
+        "member_type = \"Analyst Pro\"\ngroups = [\"Analysts\"]\nattributes",
+    );
+    edit_data(root, |o| {
+        member(o, "ada@acme.com")["member_type"] = "Analyst Pro".into();
+        member(o, "scim.user@acme.com")["member_type"] = "Analyst Pro".into();
+    });
+    edit(
+        root,
+        SIGMA,
+        "[\"create-workbook\", \"download-data\"",
+        "[\"download-data\"",
+    );
+    let plan = roster(root, &["plan", "--sandbox"], &[]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    let block = "  apply sends: 30 requests (26 reads, 4 writes), no max_requests_per_second: as fast as the site answers
+  ~ account_type Analyst Pro  (replaced: Sigma cannot edit an account type; deleted and created again)
+      permissions: -create-workbook
+      people: 2 people held on Viewer meanwhile, then moved back to Analyst Pro: ada@acme.com, scim.user@acme.com
+";
+    assert!(plan.stdout.contains(block), "{}", plan.stdout);
+    let apply = roster(root, &["apply", "--sandbox", "--yes"], &[]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    assert!(apply.stdout.contains("  ok      account_type Analyst Pro updated\nApply finished: 1 applied, 0 failed, 0 skipped.\n"), "{}", apply.stdout);
+    assert_estimate_kept(&apply, 30);
+    for email in ["ada@acme.com", "scim.user@acme.com"] {
+        assert_eq!(member_type(root, email), "Analyst Pro", "{email}");
+    }
+    let again = roster(root, &["plan", "--sandbox", "--detailed-exitcode"], &[]);
+    assert_eq!(again.code, 0, "{}", again.all());
+}
+
+#[test]
+fn replacing_an_attribute_keeps_the_values_of_undeclared_people_and_teams() {
+    let dir = sigma_applied();
+    let root = dir.path();
+    edit_data(root, |o| {
+        let scim = member_id(o, "scim.user@acme.com");
+        let region = attribute_id(o, "region");
+        o["access"]["user_values"][&region][&scim] = "North".into();
+    });
+    edit(
+        root,
+        SIGMA,
+        "description = \"Sales region for row-level security\"",
+        "description = \"Sales region (RLS)\"",
+    );
+    let plan = roster(root, &["plan", "--sandbox"], &[]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    let block = "  apply sends: 31 requests (26 reads, 5 writes), no max_requests_per_second: as fast as the site answers
+  ~ attribute region  (replaced: Sigma cannot edit an attribute; deleted and created again, its declared values set again)
+      description: \"Sales region for row-level security\" → \"Sales region (RLS)\"
+      values set again for people and teams the state does not declare: scim.user@acme.com=\"North\"
+  ~ attribute values ada@acme.com  (person)
+      region: (none) → \"West\"
+  ~ attribute values Finance  (team)
+      region: (none) → \"East\"
+";
+    assert!(plan.stdout.contains(block), "{}", plan.stdout);
+    let apply = roster(root, &["apply", "--sandbox", "--yes"], &[]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    assert_estimate_kept(&apply, 31);
+    let mut d = data(root);
+    let o = org(&mut d);
+    let (scim, ada) = (
+        member_id(o, "scim.user@acme.com"),
+        member_id(o, "ada@acme.com"),
+    );
+    let region = attribute_id(o, "region");
+    let values = &o["access"]["user_values"][&region];
+    assert_eq!(values[&scim], "North", "{values}");
+    assert_eq!(values[&ada], "West", "{values}");
+    let again = roster(root, &["plan", "--sandbox", "--detailed-exitcode"], &[]);
+    assert_eq!(again.code, 0, "{}", again.all());
+}
+
+#[test]
+fn deleting_an_undeclared_attribute_says_how_many_hold_values() {
+    let dir = sigma_applied();
+    let root = dir.path();
+    let text = std::fs::read_to_string(root.join(SIGMA)).unwrap();
+    let start = text
+        .find("[[user_attributes]]\nname = \"cost_center\"")
+        .unwrap();
+    let end = text[start..]
+        .find("\n\n")
+        .map_or(text.len(), |e| start + e + 1);
+    std::fs::write(
+        root.join(SIGMA),
+        format!("{}{}", &text[..start], &text[end..]),
+    )
+    .unwrap();
+    for file in ["state/people.toml", "state/roster.toml"] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        let kept: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with("attributes = { cost_center"))
+            .collect();
+        std::fs::write(root.join(file), kept.join("\n") + "\n").unwrap();
+    }
+    edit(
+        root,
+        "state/roster.toml",
+        "[sites.acme-sigma]\n",
+        "[sites.acme-sigma]\nunmanaged_attributes = \"remove\"\n",
+    );
+    let plan = roster(root, &["plan", "--sandbox"], &[]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    let line = "  - attribute cost_center  (not declared; deleted with the values of 1 person and 1 team)\n";
+    assert!(plan.stdout.contains(line), "{}", plan.stdout);
+}

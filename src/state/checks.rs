@@ -510,6 +510,41 @@ pub(super) fn user_groups_declared(c: &mut Checker, l: &Loaded) {
     }
 }
 
+/// A user names each group once in `groups` (and in each override's):
+/// two entries for one group leave its membership and expiry to chance.
+pub(super) fn user_groups_once(c: &mut Checker, l: &Loaded) {
+    for u in l.users {
+        let overrides = u.spec.overrides.iter().flat_map(|o| o.values());
+        let lists =
+            std::iter::once(&u.spec.groups).chain(overrides.filter_map(|o| o.groups.as_ref()));
+        for list in lists {
+            let mut seen: HashMap<String, Range<usize>> = HashMap::new();
+            for g in list {
+                let key = group_key(g.get_ref());
+                match seen.get(&key) {
+                    Some(first) => {
+                        let first = c.location(u.file, first);
+                        c.error(
+                            u.file,
+                            g.span(),
+                            format!(
+                                "group `{}` is listed twice in this person's groups (names compare ignoring case and punctuation)",
+                                g.get_ref()
+                            ),
+                            Some(format!(
+                                "the same group is first listed at {first}; keep one entry (with the `expires` it should have)"
+                            )),
+                        );
+                    }
+                    None => {
+                        seen.insert(key, g.span());
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Each group a user has on a site (the override's, or the base ones) is
 /// on that site.
 pub(super) fn user_groups_on_sites(c: &mut Checker, l: &Loaded) {

@@ -215,3 +215,119 @@ fn deleting_an_undeclared_attribute_says_how_many_hold_values() {
     let line = "  - attribute cost_center  (not declared; deleted with the values of 1 person and 1 team)\n";
     assert!(plan.stdout.contains(line), "{}", plan.stdout);
 }
+
+#[test]
+fn a_grant_to_a_person_declared_inactive_and_absent_is_refused_before_any_write() {
+    let dir = sigma_applied();
+    let root = dir.path();
+    edit(
+        root,
+        SIGMA,
+        "grants.people = { \"alan@acme.com\" = \"view\" }",
+        "grants.people = { \"alan@acme.com\" = \"view\", \"edsger@acme.com\" = \"view\" }",
+    );
+    // A change that would be applied first, were the plan made.
+    edit(
+        root,
+        "state/people.toml",
+        "last_name = \"Turing\"",
+        "last_name = \"Turing II\"",
+    );
+    let before = std::fs::read(root.join(DATA)).unwrap();
+    let error = "error: the plan cannot be made:
+  site `acme-sigma`: workspace \"Finance\" grants `edsger@acme.com`, who is declared `active = false` and is not on the site: roster does not create a person only to deactivate them, so the grant could never be given. Remove the grant, or declare the person active
+nothing was changed
+";
+    for args in [&["plan", "--sandbox"][..], &["apply", "--sandbox", "--yes"]] {
+        let out = roster(root, args, &[]);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.all());
+        assert!(out.stderr.ends_with(error), "{args:?}: {}", out.all());
+        assert_eq!(
+            std::fs::read(root.join(DATA)).unwrap(),
+            before,
+            "{args:?} wrote"
+        );
+    }
+}
+
+#[test]
+fn a_group_named_twice_in_a_persons_groups_is_refused_at_its_place() {
+    let dir = sigma_applied();
+    let root = dir.path();
+    edit(
+        root,
+        "state/people.toml",
+        "groups = [\"Analysts\"]\nattributes = { region = \"West\" }",
+        "groups = [\"Analysts\", \"analysts\", { name = \"Finance\", expires = 2030-01-01 }, { name = \"Finance\", expires = 2031-01-01 }]\nattributes = { region = \"West\" }",
+    );
+    let before = std::fs::read(root.join(DATA)).unwrap();
+    let out = roster(root, &["plan", "--sandbox"], &[]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(
+        out.stderr,
+        "error: state/people.toml:8:23: group `analysts` is listed twice in this person's groups (names compare ignoring case and punctuation)
+  hint: the same group is first listed at state/people.toml:8:11; keep one entry (with the `expires` it should have)
+error: state/people.toml:8:88: group `Finance` is listed twice in this person's groups (names compare ignoring case and punctuation)
+  hint: the same group is first listed at state/people.toml:8:44; keep one entry (with the `expires` it should have)
+error: 2 problems in the state under state; nothing was contacted
+"
+    );
+    assert_eq!(std::fs::read(root.join(DATA)).unwrap(), before);
+}
+
+#[test]
+fn a_person_whose_membership_expired_is_not_made_its_admin() {
+    let dir = sigma_applied();
+    let root = dir.path();
+    let ada_groups = "groups = [\"Analysts\"]\nattributes = { region = \"West\" }";
+    edit(
+        root,
+        "state/people.toml",
+        ada_groups,
+        &ada_groups.replace("[\"Analysts\"]", "[\"Analysts\", \"Finance\"]"),
+    );
+    let apply = roster(root, &["apply", "--sandbox", "--yes"], &[]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    // Her membership ends; the state names her admin of the team.
+    edit(
+        root,
+        "state/people.toml",
+        "[\"Analysts\", \"Finance\"]",
+        "[\"Analysts\", { name = \"Finance\", expires = 2026-01-01 }]",
+    );
+    edit(
+        root,
+        "state/roster.toml",
+        "name = \"Finance\"\nvisibility = \"private\"\n",
+        "name = \"Finance\"\nvisibility = \"private\"\nadmins = [\"ada@acme.com\"]\n",
+    );
+    let plan = roster(root, &["plan", "--sandbox"], &[]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    let text = "  ~ user  ada@acme.com
+      groups: -Finance
+  = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
+  = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+  - expired on 2026-01-01: ada@acme.com in Finance (no longer declared, nor as its admin)
+";
+    assert!(plan.stdout.contains(text), "{}", plan.stdout);
+    assert!(!plan.stdout.contains("admins:"), "{}", plan.stdout);
+    let apply = roster(root, &["apply", "--sandbox", "--yes"], &[]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    let mut d = data(root);
+    let o = org(&mut d);
+    let ada = member_id(o, "ada@acme.com");
+    let finance = o["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "Finance")
+        .unwrap();
+    assert!(
+        !finance["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == &ada.as_str()),
+        "{finance}"
+    );
+}

@@ -430,3 +430,56 @@ pub(super) fn requests_for(change: &Change) -> u64 {
         _ => 1,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(attribute: &str, after: Option<&str>) -> AttrValueChange {
+        AttrValueChange {
+            attribute: attribute.into(),
+            before: Some("old".into()),
+            after: after.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn requests_count_each_value_of_a_person_and_each_batch_of_a_team() {
+        let values: Vec<AttrValueChange> = (0..250)
+            .map(|i| value(&format!("a{i}"), Some("v")))
+            .chain([value("gone", None), value("gone2", None)])
+            .collect();
+        let change = |target| Change::SetAttributes {
+            target,
+            key: "k".into(),
+            id: None,
+            values: values.clone(),
+        };
+        assert_eq!(requests_for(&change(AttrTarget::User)), 252);
+        assert_eq!(requests_for(&change(AttrTarget::Team)), 3 + 2);
+        let kept = |target, n: usize| {
+            (0..n).map(move |i| KeptValue {
+                target,
+                key: format!("k{i}"),
+                id: format!("i{i}"),
+                value: "v".into(),
+            })
+        };
+        let replaced = Change::ReplaceAttribute {
+            name: "region".into(),
+            id: "r".into(),
+            description: Diff {
+                before: None,
+                after: Some("d".into()),
+            },
+            default: Diff {
+                before: None,
+                after: None,
+            },
+            kept: kept(AttrTarget::User, 101)
+                .chain(kept(AttrTarget::Team, 1))
+                .collect(),
+        };
+        assert_eq!(requests_for(&replaced), 2 + 2 + 1);
+    }
+}

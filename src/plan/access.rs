@@ -2,7 +2,7 @@
 //! or, only when the site says so, deleted; grants on workspaces and
 //! connections given, raised, lowered and revoked. Pure; no I/O.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -10,7 +10,7 @@ use super::{Action, Change, Diff, Kept, KeptReason, ObjectKind};
 use crate::model::access::{
     AccessKind, DesiredAccessObject, DesiredGrant, Grantee, LiveAccessObject, LiveGrant,
 };
-use crate::model::{DesiredSite, LiveSite, ProviderKind, SigmaOrgPolicy, Unmanaged};
+use crate::model::{DesiredSite, LiveSite, ProviderKind, SigmaOrgPolicy, Unmanaged, email_key};
 
 /// One change of Sigma access.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -131,6 +131,15 @@ pub enum AccessPlanError {
         name: String,
         previous: String,
     },
+    #[error(
+        "site `{site}`: {kind} \"{name}\" grants `{email}`, who is declared `active = false` and is not on the site: roster does not create a person only to deactivate them, so the grant could never be given. Remove the grant, or declare the person active"
+    )]
+    GrantToAbsentPerson {
+        site: String,
+        kind: &'static str,
+        name: String,
+        email: String,
+    },
 }
 
 /// Live objects by name key: their positions.
@@ -170,7 +179,13 @@ pub(crate) fn plan_access(
         return out;
     };
     let site = &desired.site.name;
-    let cx = Cx { site, org, renamed };
+    let absent = absent_people(desired, live);
+    let cx = Cx {
+        site,
+        org,
+        renamed,
+        absent: &absent,
+    };
     if let Some(ws) = &live.access.workspaces {
         cx.workspaces(&desired.access.workspaces, ws, &mut out);
     }
@@ -180,10 +195,28 @@ pub(crate) fn plan_access(
     out
 }
 
+/// The email keys of people declared `active = false` whom the site does
+/// not have (under their email or an earlier one): nobody the plan creates.
+fn absent_people(desired: &DesiredSite, live: &LiveSite) -> HashSet<String> {
+    let on_site: HashSet<String> = live.users.iter().map(|u| email_key(&u.email)).collect();
+    desired
+        .users
+        .iter()
+        .filter(|u| !u.active)
+        .filter(|u| {
+            !std::iter::once(&u.email)
+                .chain(&u.previous_emails)
+                .any(|e| on_site.contains(&email_key(e)))
+        })
+        .map(|u| email_key(&u.email))
+        .collect()
+}
+
 struct Cx<'a> {
     site: &'a str,
     org: &'a SigmaOrgPolicy,
     renamed: &'a HashMap<String, String>,
+    absent: &'a HashSet<String>,
 }
 
 impl Cx<'_> {
@@ -336,6 +369,17 @@ impl Cx<'_> {
         wanted.sort_by_cached_key(|g| g.grantee.key());
         for g in wanted {
             declared.insert(g.grantee.key());
+            if let Grantee::Person(email) = &g.grantee
+                && self.absent.contains(&email_key(email))
+            {
+                out.errors.push(AccessPlanError::GrantToAbsentPerson {
+                    site: self.site.into(),
+                    kind: on.as_str(),
+                    name: d.name.clone(),
+                    email: email.clone(),
+                });
+                continue;
+            }
             let l = by_grantee.get(&g.grantee.key()).copied();
             if l.is_none_or(|l| l.permission != g.permission) {
                 out.grants.push(change(&g.grantee, l, Some(&g.permission)));

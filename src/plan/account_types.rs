@@ -61,11 +61,13 @@ pub(super) fn plan_account_types(
                 name: l.name.clone(),
             }),
             Some(l) if differs(t, l) => {
-                // Deactivated and SCIM-owned members are not written to.
+                // Every member of the type is held and moved back, the
+                // deactivated and SCIM-owned ones too (the replacement
+                // moves them, so it puts them back), except the active
+                // declared people step 2 gives another type.
                 let moved = holders(live, l, |u| {
-                    u.active
-                        && u.locked.is_none()
-                        && declared_types
+                    !(u.active && u.locked.is_none())
+                        || declared_types
                             .get(&email_key(&u.email))
                             .copied()
                             .flatten()

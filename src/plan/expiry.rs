@@ -6,8 +6,10 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::model::DesiredSite;
+use std::collections::HashSet;
+
 use crate::model::access::{DesiredAccessObject, Grantee};
+use crate::model::{DesiredSite, email_key};
 
 /// A person's access, one membership, or one grant, that ends on a date.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -26,6 +28,10 @@ pub struct Expiring {
     pub team: Option<String>,
     /// The last day of access.
     pub on: NaiveDate,
+    /// Expired, the person was also left out of the `admins` of the group
+    /// (of every group they were an admin of, for the person's own expiry).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub admin: bool,
 }
 
 impl Expiring {
@@ -76,6 +82,7 @@ pub fn resolve(declared: &DesiredSite, today: NaiveDate) -> (DesiredSite, Expiry
             grant: None,
             team: None,
             on,
+            admin: false,
         };
         sort(&mut expiry, e, today, notice)
     };
@@ -97,6 +104,7 @@ pub fn resolve(declared: &DesiredSite, today: NaiveDate) -> (DesiredSite, Expiry
         u.groups.retain(|g| !gone.contains(g));
         true
     });
+    drop_expired_admins(&mut site, &mut expiry);
     let access = &mut site.access;
     for (kind, objects) in [
         ("workspace", &mut access.workspaces),
@@ -107,6 +115,54 @@ pub fn resolve(declared: &DesiredSite, today: NaiveDate) -> (DesiredSite, Expiry
         }
     }
     (site, expiry)
+}
+
+/// An admin must be a member: people whose access or membership expired
+/// are left out of the `admins` of the groups they no longer belong to,
+/// and their expiry says so.
+fn drop_expired_admins(site: &mut DesiredSite, expiry: &mut Expiry) {
+    let p = site.site.provider;
+    // (email key, group key; empty for the person's own expiry)
+    let gone: HashSet<(String, String)> = expiry
+        .expired
+        .iter()
+        .filter(|e| e.grant.is_none())
+        .map(|e| {
+            (
+                email_key(&e.email),
+                e.group
+                    .as_deref()
+                    .map_or_else(String::new, |g| p.group_key(g)),
+            )
+        })
+        .collect();
+    if gone.is_empty() {
+        return;
+    }
+    let mut dropped: HashSet<(String, String)> = HashSet::new();
+    for g in &mut site.groups {
+        let Some(admins) = &mut g.admins else {
+            continue;
+        };
+        let group = p.group_key(&g.name);
+        admins.retain(|a| {
+            let who = email_key(a);
+            let hit = [String::new(), group.clone()]
+                .into_iter()
+                .map(|k| (who.clone(), k))
+                .find(|k| gone.contains(k));
+            let keep = hit.is_none();
+            dropped.extend(hit);
+            keep
+        });
+    }
+    for e in expiry.expired.iter_mut().filter(|e| e.grant.is_none()) {
+        let group = e
+            .group
+            .as_deref()
+            .map_or_else(String::new, |g| p.group_key(g));
+        e.admin = dropped.contains(&(email_key(&e.email), group));
+    }
 }
 
 /// Notes `e` as expired (false: no longer declared) or as ending soon.
@@ -145,6 +201,7 @@ fn grants(
             grant: Some(format!("{} on {kind} {object}", g.permission)),
             team,
             on,
+            admin: false,
         };
         sort(expiry, e, today, notice)
     });

@@ -144,15 +144,26 @@ pub enum Change {
     },
     /// Sigma: a user attribute whose description or default changes. The API
     /// cannot edit one: it is deleted and created again, and its declared
-    /// values are set again (in the values step).
+    /// values are set again (in the values step); the values of people and
+    /// teams the state does not declare (`kept`) are set again with it.
     ReplaceAttribute {
         name: String,
         id: String,
         description: Diff<Option<String>>,
         default: Diff<Option<String>>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        kept: Vec<KeptValue>,
     },
-    /// Sigma: an undeclared user attribute deleted, with its values.
-    DeleteAttribute { name: String, id: String },
+    /// Sigma: an undeclared user attribute deleted, with the values of
+    /// `people` people and `teams` teams.
+    DeleteAttribute {
+        name: String,
+        id: String,
+        #[serde(default)]
+        people: usize,
+        #[serde(default)]
+        teams: usize,
+    },
     /// Sigma: the attribute values of one person or team set and removed.
     SetAttributes {
         target: AttrTarget,
@@ -193,6 +204,17 @@ pub enum Change {
     /// Sigma workspaces and grants (`op` is the access change's own).
     #[serde(untagged)]
     Access(access::AccessChange),
+}
+
+/// A value of a replaced attribute held by a person or team the state does
+/// not declare: set again once the attribute is created again.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct KeptValue {
+    pub target: AttrTarget,
+    /// The person's email or the team's name (the ID when neither is known).
+    pub key: String,
+    pub id: String,
+    pub value: String,
 }
 
 /// Whose attribute values a [`Change::SetAttributes`] changes.

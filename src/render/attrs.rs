@@ -3,7 +3,7 @@
 //! are escaped like every other value a state or a site supplies.
 
 use super::escape::{quoted, visible};
-use crate::plan::{AttrTarget, Change, Diff};
+use crate::plan::{AttrTarget, Change, Diff, KeptValue};
 
 /// A value, or what its absence means.
 fn value(v: Option<&String>, absent: &str) -> String {
@@ -35,7 +35,14 @@ pub fn detail(change: &Change) -> Vec<String> {
         Change::ReplaceAttribute { .. } => vec![
             "(replaced: Sigma cannot edit an attribute; deleted and created again, its declared values set again)".into(),
         ],
-        Change::DeleteAttribute { .. } => vec!["(not declared; deleted with its values)".into()],
+        Change::DeleteAttribute { people, teams, .. } => vec![match (people, teams) {
+            (0, 0) => "(not declared; deleted; no person or team holds a value)".into(),
+            _ => format!(
+                "(not declared; deleted with the values of {} and {})",
+                self::people(*people),
+                self::teams(*teams)
+            ),
+        }],
         Change::SetAttributes { target, .. } => vec![match target {
             AttrTarget::User => "(person)".into(),
             AttrTarget::Team => "(team)".into(),
@@ -67,12 +74,39 @@ fn people(n: usize) -> String {
     format!("{n} {}", if n == 1 { "person" } else { "people" })
 }
 
+fn teams(n: usize) -> String {
+    format!("{n} team{}", if n == 1 { "" } else { "s" })
+}
+
+/// `values set again, not declared here: a@x.com="EU", team Ops="EU"`
+fn kept_values(kept: &[KeptValue]) -> Vec<String> {
+    if kept.is_empty() {
+        return Vec::new();
+    }
+    let list: Vec<String> = kept
+        .iter()
+        .map(|k| {
+            let team = if k.target == AttrTarget::Team {
+                "team "
+            } else {
+                ""
+            };
+            format!("{team}{}={}", visible(&k.key), quoted(&k.value))
+        })
+        .collect();
+    vec![format!(
+        "values set again for people and teams the state does not declare: {}",
+        list.join(", ")
+    )]
+}
+
 /// The lines under the head: one per field or value that changes.
 pub fn fields(change: &Change) -> Vec<String> {
     match change {
         Change::ReplaceAttribute {
             description,
             default,
+            kept,
             ..
         } => [("description", description), ("default", default)]
             .into_iter()
@@ -84,6 +118,7 @@ pub fn fields(change: &Change) -> Vec<String> {
                     value(d.after.as_ref(), "(none)")
                 )
             })
+            .chain(kept_values(kept))
             .collect(),
         Change::SetAttributes { values, .. } => values
             .iter()

@@ -99,8 +99,13 @@ pub fn markdown_seats(plan: &Plan) -> String {
 }
 
 fn expired_line(e: &Expiring) -> String {
+    let admin = match (e.admin, &e.group) {
+        (false, _) => "",
+        (true, Some(_)) => ", nor as its admin",
+        (true, None) => ", nor as an admin",
+    };
     format!(
-        "  - expired on {}: {} (no longer declared)\n",
+        "  - expired on {}: {} (no longer declared{admin})\n",
         e.on,
         escape::text(&e.subject())
     )

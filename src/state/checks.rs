@@ -10,7 +10,7 @@ use toml::Spanned;
 use unicode_normalization::UnicodeNormalization;
 
 use super::load::Entry;
-use super::schema::{GroupSpec, UserSpec};
+use super::schema::{GroupRef, GroupSpec, UserSpec};
 use super::validate::{Checker, Loaded, group_key, is_valid_email};
 use crate::model::{ProviderKind, Site, email_key};
 use crate::provider::Capabilities;
@@ -505,6 +505,47 @@ pub(super) fn user_groups_declared(c: &mut Checker, l: &Loaded) {
                         "add a [[groups]] entry with name = \"{name}\", or fix the spelling"
                     )),
                 );
+            }
+        }
+    }
+}
+
+/// A user names each group once in `groups` (and in each override's):
+/// two entries for one group, in two spellings or with a date, leave its
+/// name and expiry to chance. An exact repeat of a plain name is harmless
+/// (`roster fmt` removes it).
+pub(super) fn user_groups_once(c: &mut Checker, l: &Loaded) {
+    for u in l.users {
+        let overrides = u.spec.overrides.iter().flat_map(|o| o.values());
+        let lists =
+            std::iter::once(&u.spec.groups).chain(overrides.filter_map(|o| o.groups.as_ref()));
+        for list in lists {
+            let mut seen: HashMap<String, &GroupRef> = HashMap::new();
+            for g in list {
+                let key = group_key(g.get_ref());
+                match seen.get(&key) {
+                    Some(first)
+                        if first.get_ref() == g.get_ref()
+                            && first.expires.is_none()
+                            && g.expires.is_none() => {}
+                    Some(first) => {
+                        let first = c.location(u.file, &first.span());
+                        c.error(
+                            u.file,
+                            g.span(),
+                            format!(
+                                "group `{}` is listed twice in this person's groups (names compare ignoring case and punctuation)",
+                                g.get_ref()
+                            ),
+                            Some(format!(
+                                "the same group is first listed at {first}; keep one entry (with the `expires` it should have)"
+                            )),
+                        );
+                    }
+                    None => {
+                        seen.insert(key, g);
+                    }
+                }
             }
         }
     }

@@ -80,6 +80,7 @@ pub(super) const CHECKS: &[NamedCheck] = &[
         "groups a user names are declared",
         checks::user_groups_declared,
     ),
+    ("a user names each group once", checks::user_groups_once),
     (
         "a user's groups are on the user's sites",
         checks::user_groups_on_sites,

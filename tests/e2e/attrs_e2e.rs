@@ -147,7 +147,7 @@ permissions = ["view-worksheet", "download-data"]
 
     site acme-sigma (sigma) — 2 to create, 5 to update, 0 to delete
       seats: Admin 2 → 2, Analyst Pro 0 → 1 (+1), Creator 3 → 3, Explorer 1 → 0 (−1), Power Viewer 0 → 1 (+1), Viewer 3 → 2 (−1)
-      apply sends: 32 requests (25 reads, 7 writes), no max_requests_per_second: as fast as the site answers
+      apply sends: 33 requests (25 reads, 8 writes), no max_requests_per_second: as fast as the site answers
       + attribute tier  description="Support tier"
       + account_type Power Viewer  description="Viewer who can download" permissions=[download-data, view-worksheet]
       ~ user  alan@acme.com
@@ -275,7 +275,7 @@ fn an_account_type_with_people_is_replaced_and_its_people_moved_back() {
     Plan: 0 to create, 1 to update, 0 to delete.
 
     site acme-sigma (sigma) — 0 to create, 1 to update, 0 to delete
-      apply sends: 26 requests (25 reads, 1 write), no max_requests_per_second: as fast as the site answers
+      apply sends: 29 requests (25 reads, 4 writes), no max_requests_per_second: as fast as the site answers
       ~ account_type Analyst Pro  (replaced: Sigma cannot edit an account type; deleted and created again)
           description: "Creator who can download, without workspace or connection management" → "Creator who can download, without SQL"
           permissions: +upload-csv -write-sql

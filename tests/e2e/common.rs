@@ -338,3 +338,26 @@ impl SandboxProcess {
         self.output.next().unwrap().unwrap()
     }
 }
+
+/// A file of `examples/sigma` without what refers to its `access.toml`
+/// (attribute values, the custom account type), for tests that declare
+/// their own workspaces, connections and attributes, or import them.
+pub(crate) fn sigma_example_file(file: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/sigma")
+        .join(file);
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("attributes = "))
+        .map(|l| {
+            if l.starts_with("member_type = \"Analyst Pro\"") {
+                "member_type = \"Viewer\""
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}

@@ -5,33 +5,10 @@
 
 use crate::common::*;
 
-/// A file of `examples/sigma` without what refers to its `access.toml`
-/// (attribute values, the custom account type): these tests declare
-/// their own workspaces, connections and attributes.
-fn example_file(file: &str) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/sigma")
-        .join(file);
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with("attributes = "))
-        .map(|l| {
-            if l.starts_with("member_type = \"Analyst Pro\"") {
-                "member_type = \"Viewer\""
-            } else {
-                l
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-        + "\n"
-}
-
 /// `examples/sigma` with `extra` appended to its people file.
 fn sigma_example_plus(extra: &str) -> tempfile::TempDir {
-    let site = example_file("roster.toml");
-    let people = example_file("people.toml");
+    let site = sigma_example_file("roster.toml");
+    let people = sigma_example_file("people.toml");
     state_dir(&[
         ("roster.toml", &site),
         ("people.toml", &format!("{people}\n{extra}")),
@@ -85,8 +62,8 @@ fn with_team_values(state: &str) -> String {
 }
 
 fn access_state() -> tempfile::TempDir {
-    let site = with_team_values(&example_file("roster.toml"));
-    let people = example_file("people.toml");
+    let site = with_team_values(&sigma_example_file("roster.toml"));
+    let people = sigma_example_file("people.toml");
     state_dir(&[
         ("roster.toml", &site),
         ("people.toml", &format!("{people}\n{ACCESS}")),
@@ -436,11 +413,11 @@ fn import_keeps_a_dated_grant_while_it_adds_the_live_ones() {
 #[test]
 fn the_text_plan_states_the_request_estimate_of_the_markdown_and_json_plans() {
     let sb = seeded_sandbox();
-    let site = example_file("roster.toml").replace(
+    let site = sigma_example_file("roster.toml").replace(
         "[sites.acme-sigma]\n",
         "[sites.acme-sigma]\nmax_requests_per_second = 4\n",
     );
-    let people = example_file("people.toml");
+    let people = sigma_example_file("people.toml");
     let dir = state_dir(&[("roster.toml", &site), ("people.toml", &people)]);
     let plan = |format: &str| {
         let out = roster(
@@ -526,11 +503,11 @@ grants.people = { "ada@acme.com" = { permission = "edit", expires = 2099-01-01 }
 }
 
 fn notice_state(settings: &str, site_days: &str, soon: chrono::NaiveDate) -> tempfile::TempDir {
-    let site = example_file("roster.toml").replace(
+    let site = sigma_example_file("roster.toml").replace(
         "[sites.acme-sigma]\n",
         &format!("{settings}\n[sites.acme-sigma]\n{site_days}\n"),
     );
-    let people = example_file("people.toml").replace(
+    let people = sigma_example_file("people.toml").replace(
         "email = \"grace@acme.com\"\n",
         &format!("email = \"grace@acme.com\"\nexpires = {soon}\n"),
     );

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::client::{Call, Effect, SigmaClient};
 use crate::attrs::{LiveAttribute, LiveAttrs, name_key};
 use crate::model::ProviderKind;
-use crate::plan::{AttrTarget, AttrValueChange, Change, Diff};
+use crate::plan::{AttrTarget, AttrValueChange, Change, Diff, KeptValue};
 use crate::provider::error::ProviderError;
 use crate::provider::ids::SiteIds;
 use crate::provider::lenient;
@@ -161,12 +161,14 @@ impl SigmaClient {
                 id,
                 description,
                 default,
+                kept,
             } => {
                 self.delete_attribute(name, id).await?;
                 self.create_attribute(ids, name, after(description), after(default))
-                    .await
+                    .await?;
+                self.set_kept_values(ids, name, kept).await
             }
-            Change::DeleteAttribute { name, id } => self.delete_attribute(name, id).await,
+            Change::DeleteAttribute { name, id, .. } => self.delete_attribute(name, id).await,
             _ => unreachable!("only attribute changes come here"),
         }
     }
@@ -208,6 +210,40 @@ impl SigmaClient {
             .expect("ids lock")
             .attributes
             .insert(name_key(name), id.to_string());
+        Ok(())
+    }
+
+    /// The values of undeclared people and teams set again on a replaced
+    /// attribute: one `POST .../users` and one `POST .../teams` per
+    /// [`TEAM_ASSIGNMENTS_PER_REQUEST`] values.
+    async fn set_kept_values(
+        &self,
+        ids: &Mutex<SiteIds>,
+        name: &str,
+        kept: &[KeptValue],
+    ) -> Result<(), ProviderError> {
+        let attribute = self.attribute_id(ids, name)?;
+        for (target, list, key) in [
+            (AttrTarget::User, "users", "userId"),
+            (AttrTarget::Team, "teams", "teamId"),
+        ] {
+            let assignments: Vec<Value> = kept
+                .iter()
+                .filter(|k| k.target == target)
+                .map(|k| json!({ key: k.id, "value": value_json(&k.value) }))
+                .collect();
+            for chunk in assignments.chunks(TEAM_ASSIGNMENTS_PER_REQUEST) {
+                self.send(&Call {
+                    method: Method::POST,
+                    path: format!("/v2/user-attributes/{}/{list}", encode(&attribute)),
+                    action: "set again the values of a replaced user attribute",
+                    object: name,
+                    body: Some(json!({ "assignments": chunk })),
+                    effect: Effect::None,
+                })
+                .await?;
+            }
+        }
         Ok(())
     }
 
@@ -371,4 +407,79 @@ impl SigmaClient {
 /// The value a field has after a replacement.
 fn after(d: &Diff<Option<String>>) -> Option<&str> {
     d.after.as_deref()
+}
+
+/// The requests a replaced attribute or a change of values sends, as
+/// [`SigmaClient::apply_attribute_change`] and [`SigmaClient::apply_values`]
+/// send them.
+pub(super) fn requests_for(change: &Change) -> u64 {
+    let batches = |n: usize| n.div_ceil(TEAM_ASSIGNMENTS_PER_REQUEST) as u64;
+    match change {
+        Change::ReplaceAttribute { kept, .. } => {
+            let people = kept.iter().filter(|k| k.target == AttrTarget::User).count();
+            2 + batches(people) + batches(kept.len() - people)
+        }
+        Change::SetAttributes { target, values, .. } => {
+            let set = values.iter().filter(|v| v.after.is_some()).count();
+            let removed = (values.len() - set) as u64;
+            match target {
+                AttrTarget::User => set as u64 + removed,
+                AttrTarget::Team => batches(set) + removed,
+            }
+        }
+        _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(attribute: &str, after: Option<&str>) -> AttrValueChange {
+        AttrValueChange {
+            attribute: attribute.into(),
+            before: Some("old".into()),
+            after: after.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn requests_count_each_value_of_a_person_and_each_batch_of_a_team() {
+        let values: Vec<AttrValueChange> = (0..250)
+            .map(|i| value(&format!("a{i}"), Some("v")))
+            .chain([value("gone", None), value("gone2", None)])
+            .collect();
+        let change = |target| Change::SetAttributes {
+            target,
+            key: "k".into(),
+            id: None,
+            values: values.clone(),
+        };
+        assert_eq!(requests_for(&change(AttrTarget::User)), 252);
+        assert_eq!(requests_for(&change(AttrTarget::Team)), 3 + 2);
+        let kept = |target, n: usize| {
+            (0..n).map(move |i| KeptValue {
+                target,
+                key: format!("k{i}"),
+                id: format!("i{i}"),
+                value: "v".into(),
+            })
+        };
+        let replaced = Change::ReplaceAttribute {
+            name: "region".into(),
+            id: "r".into(),
+            description: Diff {
+                before: None,
+                after: Some("d".into()),
+            },
+            default: Diff {
+                before: None,
+                after: None,
+            },
+            kept: kept(AttrTarget::User, 101)
+                .chain(kept(AttrTarget::Team, 1))
+                .collect(),
+        };
+        assert_eq!(requests_for(&replaced), 2 + 2 + 1);
+    }
 }

@@ -594,13 +594,7 @@ pub(super) fn requests_for(changes: &[Change]) -> u64 {
     for step in changes.chunk_by(|a, b| a.step() == b.step()) {
         let mut teams: BTreeMap<String, (usize, usize)> = BTreeMap::new();
         for change in step {
-            requests += u64::from(sends_itself(change));
-            // A lowered grant is revoked, then given again: two requests.
-            if let Change::Access(crate::plan::access::AccessChange::Grant(g)) = change
-                && g.is_lowered()
-            {
-                requests += 1;
-            }
+            requests += own_requests(change);
             if let Change::UpdateUser {
                 groups: Some(m), ..
             } = change
@@ -621,12 +615,18 @@ pub(super) fn requests_for(changes: &[Change]) -> u64 {
     requests
 }
 
-/// Whether a change is a request of its own (an update of memberships
-/// only is sent in its step's team batches; a delete is refused unsent).
-fn sends_itself(change: &Change) -> bool {
+/// The requests a change sends on its own (an update of memberships only
+/// is sent in its step's team batches; a delete is refused unsent).
+fn own_requests(change: &Change) -> u64 {
     match change {
-        Change::UpdateUser { .. } => !member_update_body(change).is_empty(),
-        Change::DeleteUser { .. } => false,
-        _ => true,
+        Change::UpdateUser { .. } => u64::from(!member_update_body(change).is_empty()),
+        Change::DeleteUser { .. } => 0,
+        Change::ReplaceAccountType { moved, .. } => 2 + moved.len() as u64,
+        Change::ReplaceAttribute { .. } | Change::SetAttributes { .. } => {
+            super::attributes::requests_for(change)
+        }
+        // A lowered grant is revoked, then given again: two requests.
+        Change::Access(crate::plan::access::AccessChange::Grant(g)) if g.is_lowered() => 2,
+        _ => 1,
     }
 }

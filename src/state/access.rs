@@ -241,6 +241,9 @@ pub(super) fn access_grants(c: &mut Checker, l: &Loaded) {
         for (email, perm) in d.grants.people.iter().map(|(e, v)| (e, &v.permission)) {
             check_permission(c, &d, perm);
             let Some(on) = people.get(&email_key(email)) else {
+                if l.broken_users.contains(&email_key(email)) {
+                    continue;
+                }
                 grantee_error(
                     c,
                     &d,

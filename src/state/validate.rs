@@ -161,6 +161,8 @@ pub(crate) struct Loaded<'a> {
     pub(super) declared_sites: Vec<String>,
     /// Sites whose tables could not be read: still declared.
     broken_sites: &'a [String],
+    /// Email keys of users whose entries could not be read: still declared.
+    pub(super) broken_users: HashSet<String>,
     /// `[[user_attributes]]` and `[[account_types]]` (Sigma).
     pub attributes: &'a [Entry<super::attr_schema::AttributeSpec>],
     pub account_types: &'a [Entry<super::attr_schema::AccountTypeSpec>],
@@ -222,6 +224,7 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
                 connections,
                 broken_sites,
                 broken_groups,
+                broken_users,
                 diagnostics,
                 syntax_errors,
                 attributes,
@@ -256,6 +259,10 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
         group_index: GroupIndex::new(&groups, &broken_groups),
         declared_sites: sites.iter().map(|(n, _)| n.get_ref().clone()).collect(),
         broken_sites: &broken_sites,
+        broken_users: broken_users
+            .iter()
+            .map(|e| crate::model::email_key(e))
+            .collect(),
         attributes: &attributes,
         account_types: &account_types,
     };

@@ -277,8 +277,8 @@ expires = "2026-12-31"
     --- stderr
     error: state/people.toml:5:41: `expires` must be a date without a time, not 2020-01-01T10:00:00
       hint: write the last day of access as a TOML date: expires = 2026-12-31
-    error: state/people.toml:11:11: user #2: invalid type: string "2026-12-31", expected a TOML datetime
-      hint: change the value to the type named above
+    error: state/people.toml:11:11: user `ada@acme.com`: invalid type: string "2026-12-31", expected a TOML datetime
+      hint: write the date without quotes, as in expires = 2026-12-31
     error: 2 problems in the state under state; nothing was contacted
     "#);
 }

@@ -47,7 +47,14 @@ fn declared_once(
             file,
             name.span(),
             format!("{what} name cannot be empty"),
-            None,
+            Some(format!(
+                "write the {what}'s name, as in name = \"{}\"",
+                if what == "account type" {
+                    "Analyst"
+                } else {
+                    "Region"
+                }
+            )),
         );
         return;
     }
@@ -307,6 +314,7 @@ pub(super) fn desired_attrs(l: &Loaded, site: &Site) -> DesiredAttrs {
                     name: t.spec.name.get_ref().trim().to_string(),
                     description: t.spec.description.get_ref().clone(),
                     permissions,
+                    place: l.location(t.file, &t.spec.name.span()),
                 }
             })
             .collect();

@@ -2,7 +2,7 @@
 //! people and memberships, a membership written as `{ name, expires }`, and
 //! a site's `seats` budget and `expiry_notice_days`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
 
@@ -381,8 +381,8 @@ pub(super) fn global_notice_days(
 pub(super) fn seats(
     s: &mut SiteCheck,
     caps: &crate::provider::Capabilities,
-) -> BTreeMap<String, u64> {
-    let mut budget = BTreeMap::new();
+) -> crate::model::Seats {
+    let mut budget = crate::model::Seats::default();
     let Some(written) = &s.spec().seats else {
         return budget;
     };
@@ -435,7 +435,7 @@ pub(super) fn seats(
                         .map_or_else(|| kind.get_ref().clone(), |a| a.as_str().to_string()),
                     SeatBasis::AccountType => kind.get_ref().trim().to_string(),
                 };
-                budget.insert(key, n);
+                budget.insert(key, n, s.location(&kind.span()));
             }
             Err(_) => s.error(
                 count.span(),

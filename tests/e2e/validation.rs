@@ -632,6 +632,23 @@ fn cases() -> Vec<Case> {
                 "error: 1 problem in the state under state; nothing was contacted",
             ],
         ),
+        case(
+            "an account type with an empty name",
+            &[
+                (
+                    "site.toml",
+                    &format!(
+                        "{SIGMA}\n[[account_types]]\nname = \" \"\ndescription = \"d\"\npermissions = []\n"
+                    ),
+                ),
+                ("people.toml", ADA),
+            ],
+            &[
+                "error: state/site.toml:7:8: account type name cannot be empty",
+                "  hint: write the account type's name, as in name = \"Analyst\"",
+                "error: 1 problem in the state under state; nothing was contacted",
+            ],
+        ),
     ]
 }
 

@@ -644,7 +644,7 @@ fn cases() -> Vec<Case> {
                 ("people.toml", ADA),
             ],
             &[
-                "error: state/site.toml:7:8: account type name cannot be empty",
+                "error: state/site.toml:8:8: account type name cannot be empty",
                 "  hint: write the account type's name, as in name = \"Analyst\"",
                 "error: 1 problem in the state under state; nothing was contacted",
             ],

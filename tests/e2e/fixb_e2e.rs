@@ -77,3 +77,59 @@ fn a_built_in_account_type_declared_as_custom_is_refused_at_its_place() {
          nothing was changed\n",
     );
 }
+
+/// `examples/sigma` with katherine's Finance membership ending, and her
+/// access as a whole ending later.
+fn katherine_expiring() -> tempfile::TempDir {
+    let dir = sigma_state("", "");
+    let path = dir.path().join("state/people.toml");
+    let people = std::fs::read_to_string(&path).unwrap().replace(
+        "email = \"katherine@acme.com\"\nfirst_name = \"Katherine\"\nlast_name = \"Johnson\"\nmember_type = \"Viewer\"\ngroups = [\"Finance\"]\n",
+        "email = \"katherine@acme.com\"\nexpires = 2027-06-01\nfirst_name = \"Katherine\"\nlast_name = \"Johnson\"\nmember_type = \"Viewer\"\ngroups = [{ name = \"Finance\", expires = 2027-01-01 }, \"Analysts\"]\n",
+    );
+    assert!(people.contains("2027-01-01"), "the example changed");
+    std::fs::write(&path, people).unwrap();
+    dir
+}
+
+fn katherine(dir: &std::path::Path) -> String {
+    let people = std::fs::read_to_string(dir.join("state/people.toml")).unwrap();
+    let start = people.find("email = \"katherine@acme.com\"").unwrap();
+    let end = people[start..]
+        .find("\n\n")
+        .map_or(people.len(), |e| start + e);
+    people[start..end].to_string()
+}
+
+#[test]
+fn import_keeps_the_end_date_of_a_membership_that_is_still_live() {
+    let sb = seeded_sandbox();
+    let dir = katherine_expiring();
+    let out = roster(dir.path(), &["import", "--sandbox-url", &sb.url], &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    // Analysts is not live for her: import describes the site. Finance is,
+    // and keeps its end date; so does her access as a whole.
+    assert_eq!(
+        katherine(dir.path()),
+        "email = \"katherine@acme.com\"\nexpires = 2027-06-01\nfirst_name = \"Katherine\"\nlast_name = \"Johnson\"\nmember_type = \"Viewer\"\ngroups = [{ name = \"Finance\", expires = 2027-01-01 }]"
+    );
+    let validate = roster(dir.path(), &["validate"], &[]);
+    assert_eq!(validate.code, 0, "{}", validate.all());
+}
+
+#[test]
+fn a_csv_edit_of_the_groups_keeps_the_end_date_of_those_that_stay() {
+    let dir = katherine_expiring();
+    let csv = "site,email,groups\nacme-sigma,katherine@acme.com,Finance\n";
+    std::fs::write(dir.path().join("edit.csv"), csv).unwrap();
+    let out = roster(dir.path(), &["import", "--csv", "edit.csv"], &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        out.stdout,
+        "edited state/people.toml\nUpdated 1 person from edit.csv. Review with `git diff`, then `roster plan`.\n"
+    );
+    assert_eq!(
+        katherine(dir.path()),
+        "email = \"katherine@acme.com\"\nexpires = 2027-06-01\nfirst_name = \"Katherine\"\nlast_name = \"Johnson\"\nmember_type = \"Viewer\"\ngroups = [{ name = \"Finance\", expires = 2027-01-01 }]"
+    );
+}

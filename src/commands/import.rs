@@ -91,6 +91,13 @@ fn import_sites(
     let mut lines = Vec::new();
     for (site, live) in desired.sites.iter().zip(live) {
         let done = crate::import::live::import_site(dir, files, site, live, all_sites, prune)?;
+        for why in &done.skipped {
+            stderr_line!(
+                "warning: {}: {}",
+                site.site.name,
+                crate::render::escape::visible(why)
+            );
+        }
         for u in &done.undone {
             lines.push(format!(
                 "{}: {} `{}` is live as `{}`, so the entry says `{}` again (the rename was never applied; declare it again to make it)",

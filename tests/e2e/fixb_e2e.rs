@@ -133,3 +133,95 @@ fn a_csv_edit_of_the_groups_keeps_the_end_date_of_those_that_stay() {
         "email = \"katherine@acme.com\"\nexpires = 2027-06-01\nfirst_name = \"Katherine\"\nlast_name = \"Johnson\"\nmember_type = \"Viewer\"\ngroups = [{ name = \"Finance\", expires = 2027-01-01 }]"
     );
 }
+
+/// A copy of `examples/NAME` under `state/`.
+fn example_state(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(example(name)).unwrap() {
+        let entry = entry.unwrap();
+        let to = dir.path().join("state").join(entry.file_name());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(entry.path(), to).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn import_leaves_out_a_live_user_without_an_email_and_says_so() {
+    use roster::sandbox::scim::store::Kind;
+    let mut data = persist::seed();
+    let user = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "jdoe", "active": true,
+        "name": {"givenName": "J", "familyName": "Doe"},
+    });
+    data.scim
+        .get_mut("acme-scim")
+        .expect("the seed has acme-scim")
+        .create(Kind::User, &user)
+        .unwrap();
+    let sb = BackgroundSandbox::start(data).unwrap();
+    let dir = example_state("scim");
+    let out = roster(dir.path(), &["import", "--sandbox-url", &sb.url], &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        out.stderr,
+        "warning: acme-scim: live user `jdoe` is left out: roster declares people by email, and this is not one; the plan treats it as a member the state does not declare (see unmanaged_users)\n"
+    );
+    let written = std::fs::read_dir(dir.path().join("state"))
+        .unwrap()
+        .chain(
+            std::fs::read_dir(dir.path().join("state/imported"))
+                .into_iter()
+                .flatten(),
+        )
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect::<String>();
+    assert!(!written.contains("jdoe"), "{written}");
+    let validate = roster(dir.path(), &["validate"], &[]);
+    assert_eq!(validate.code, 0, "{}", validate.all());
+}
+
+#[test]
+fn import_leaves_out_a_grant_to_the_platforms_own_account_and_says_so() {
+    use roster::sandbox::sigma::access::Grant;
+    let mut data = persist::seed();
+    let org = data.sigma.get_mut("acme-sigma").unwrap();
+    let robot = org
+        .members
+        .iter()
+        .find(|m| m.email.starts_with("scheduler-robot"))
+        .expect("the seed has the robot")
+        .member_id
+        .clone();
+    let workspace = org.access.workspaces[0].clone();
+    org.access.grants.push(Grant {
+        grant_id: "g-robot".into(),
+        inode_id: workspace.workspace_id.clone(),
+        member_id: Some(robot),
+        team_id: None,
+        permission: "view".into(),
+    });
+    let sb = BackgroundSandbox::start(data).unwrap();
+    let dir = sigma_state("", "");
+    let out = roster(dir.path(), &["import", "--sandbox-url", &sb.url], &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        out.stderr,
+        format!(
+            "warning: acme-sigma: the grant of workspace `{}` to `scheduler-robot@sigmacomputing.com` (view) is left out: `scheduler-robot@sigmacomputing.com` is not a person the state declares (roster never declares the platform's own accounts, SCIM-owned or embed users); the next plan revokes it unless unmanaged_grants = \"keep\"\n",
+            workspace.name
+        )
+    );
+    let imported =
+        std::fs::read_to_string(dir.path().join("state/imported/acme-sigma.toml")).unwrap();
+    assert!(
+        imported.contains(&format!("name = \"{}\"", workspace.name)),
+        "{imported}"
+    );
+    assert!(!imported.contains("scheduler-robot"), "{imported}");
+    let validate = roster(dir.path(), &["validate"], &[]);
+    assert_eq!(validate.code, 0, "{}", validate.all());
+}

@@ -225,3 +225,46 @@ fn import_leaves_out_a_grant_to_the_platforms_own_account_and_says_so() {
     let validate = roster(dir.path(), &["validate"], &[]);
     assert_eq!(validate.code, 0, "{}", validate.all());
 }
+
+#[test]
+fn import_counts_what_plan_will_show_and_names_only_files_it_changed() {
+    let sb = seeded_sandbox();
+    let dir = katherine_expiring();
+    // Her Finance membership ended: the plan takes it away, and import's
+    // count says so.
+    let path = dir.path().join("state/people.toml");
+    let people = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("expires = 2027-01-01", "expires = 2025-01-01");
+    std::fs::write(&path, people).unwrap();
+    let first = roster(dir.path(), &["import", "--sandbox-url", &sb.url], &[]);
+    assert_eq!(first.code, 0, "{}", first.all());
+    let plan = roster(dir.path(), &["plan", "--sandbox-url", &sb.url], &[]);
+    assert!(
+        plan.stdout
+            .starts_with("Plan: 2 to create, 1 to update, 0 to delete.\n"),
+        "{}",
+        plan.stdout
+    );
+    let tail = "`roster plan` will still show 3 changes: what the state declares and the sites lack (import keeps it; `roster import --prune` takes it off the state), and access past its `expires` date (import keeps the date).\n";
+    assert!(first.stdout.ends_with(tail), "{}", first.stdout);
+    // Again: nothing differs, so no file is named or written.
+    let files = |d: &std::path::Path| {
+        [
+            "state/people.toml",
+            "state/roster.toml",
+            "state/imported/acme-sigma.toml",
+        ]
+        .map(|f| std::fs::read(d.join(f)).unwrap())
+    };
+    let before = files(dir.path());
+    let again = roster(dir.path(), &["import", "--sandbox-url", &sb.url], &[]);
+    assert_eq!(again.code, 0, "{}", again.all());
+    assert_eq!(
+        again.stdout,
+        format!(
+            "acme-sigma: 0 people added, 0 updated; 0 groups added, 0 updated\nNo file changed: the state already says what the import found.\n{tail}"
+        )
+    );
+    assert_eq!(files(dir.path()), before);
+}

@@ -397,6 +397,28 @@ pub struct DesiredUser {
     pub membership_expires: Vec<(String, chrono::NaiveDate)>,
 }
 
+impl DesiredUser {
+    /// The groups whose membership has ended by `today` (its `expires`
+    /// date is past): still written in the state, no longer granted.
+    pub fn ended_groups(&self, today: chrono::NaiveDate) -> Vec<&str> {
+        self.membership_expires
+            .iter()
+            .filter(|(_, on)| *on < today)
+            .map(|(g, _)| g.as_str())
+            .collect()
+    }
+
+    /// The groups granted on `today`: `groups` but those that have ended.
+    pub fn groups_on(&self, today: chrono::NaiveDate) -> Vec<&str> {
+        let ended = self.ended_groups(today);
+        self.groups
+            .iter()
+            .map(String::as_str)
+            .filter(|g| !ended.contains(g))
+            .collect()
+    }
+}
+
 /// A group as declared for one site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DesiredGroup {

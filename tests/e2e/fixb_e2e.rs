@@ -268,3 +268,82 @@ fn import_counts_what_plan_will_show_and_names_only_files_it_changed() {
     );
     assert_eq!(files(dir.path()), before);
 }
+
+#[test]
+fn an_export_of_the_state_leaves_out_ended_memberships_and_reads_back() {
+    let dir = katherine_expiring();
+    let path = dir.path().join("state/people.toml");
+    let people = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("expires = 2027-01-01", "expires = 2025-01-01");
+    std::fs::write(&path, &people).unwrap();
+    let out = roster(dir.path(), &["export", "--format", "csv"], &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("\nacme-sigma,katherine@acme.com,Katherine,Johnson,Analysts,Viewer,true\n"),
+        "{}",
+        out.stdout
+    );
+    std::fs::write(dir.path().join("export.csv"), &out.stdout).unwrap();
+    let back = roster(dir.path(), &["import", "--csv", "export.csv"], &[]);
+    assert_eq!(back.code, 0, "{}", back.all());
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        people,
+        "an untouched export edits nothing"
+    );
+    // An edit of her groups keeps the ended membership as written.
+    let edited = out.stdout.replace(
+        "katherine@acme.com,Katherine,Johnson,Analysts,",
+        "katherine@acme.com,Katherine,Johnson,Analysts;Growth Marketing,",
+    );
+    std::fs::write(dir.path().join("export.csv"), edited).unwrap();
+    let back = roster(dir.path(), &["import", "--csv", "export.csv"], &[]);
+    assert_eq!(back.code, 0, "{}", back.all());
+    assert!(
+        katherine(dir.path()).ends_with(
+            "groups = [\"Analysts\", { name = \"Finance\", expires = 2025-01-01 }, \"Growth Marketing\"]"
+        ),
+        "{}",
+        katherine(dir.path())
+    );
+}
+
+#[test]
+fn a_live_export_leaves_out_members_roster_never_manages_and_reads_back() {
+    let sb = seeded_sandbox();
+    let dir = sigma_state("", "");
+    let import = roster(dir.path(), &["import", "--sandbox-url", &sb.url], &[]);
+    assert_eq!(import.code, 0, "{}", import.all());
+    let out = roster(
+        dir.path(),
+        &[
+            "export",
+            "--format",
+            "csv",
+            "--live",
+            "--sandbox-url",
+            &sb.url,
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        out.stderr,
+        "note: acme-sigma: left out 2 members roster never manages: scim.user@acme.com, scheduler-robot@sigmacomputing.com\n"
+    );
+    assert!(!out.stdout.contains("scheduler-robot"), "{}", out.stdout);
+    std::fs::write(dir.path().join("live.csv"), &out.stdout).unwrap();
+    let before = std::fs::read_to_string(dir.path().join("state/people.toml")).unwrap();
+    let back = roster(dir.path(), &["import", "--csv", "live.csv"], &[]);
+    assert_eq!(back.code, 0, "{}", back.all());
+    assert_eq!(
+        back.stdout,
+        "Updated 0 people from live.csv. Review with `git diff`, then `roster plan`.\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("state/people.toml")).unwrap(),
+        before
+    );
+}

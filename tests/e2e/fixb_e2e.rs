@@ -347,3 +347,31 @@ fn a_live_export_leaves_out_members_roster_never_manages_and_reads_back() {
         before
     );
 }
+
+#[test]
+fn fmt_counts_in_agreement_and_a_zero_timeout_is_refused_as_out_of_range() {
+    let sb = seeded_sandbox();
+    let site = periscope_site(&sb.url, "UNUSED")
+        .replace("{ env = \"UNUSED\" }", "{ command = \"echo k\" }");
+    let dir = state_dir(&[("site.toml", &site)]);
+    let out = roster(dir.path(), &["fmt"], &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(out.stdout, "The state file was already canonical.\n");
+    let check = roster(dir.path(), &["fmt", "--check"], &[]);
+    assert_eq!(check.stdout, "The state file is canonical.\n");
+
+    for value in ["0", "0.5", "86401"] {
+        let bad = roster(
+            dir.path(),
+            &["plan"],
+            &[("ROSTER_CREDENTIAL_TIMEOUT", value)],
+        );
+        assert_eq!(bad.code, 1, "{}", bad.all());
+        assert!(
+            bad.stderr.starts_with(&format!("error: site `acme`: the command `echo k` was not run: ROSTER_CREDENTIAL_TIMEOUT=\"{value}\" is not a number of seconds from 1 to 86400, such as 30")),
+            "{}",
+            bad.stderr
+        );
+    }
+    assert!(sb.sandbox.requests().is_empty(), "a site was contacted");
+}

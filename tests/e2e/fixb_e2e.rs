@@ -375,3 +375,18 @@ fn fmt_counts_in_agreement_and_a_zero_timeout_is_refused_as_out_of_range() {
     }
     assert!(sb.sandbox.requests().is_empty(), "a site was contacted");
 }
+
+#[test]
+fn validate_warns_of_names_that_mix_scripts_at_their_place() {
+    let dir = sigma_state(
+        "",
+        "\n[[groups]]\nname = \"Fin\u{430}nce Team\"\n\n[[account_types]]\nname = \"Vi\u{435}wer Plus\"\ndescription = \"Reads\"\npermissions = []\n",
+    );
+    let out = roster(dir.path(), &["validate"], &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        out.stderr,
+        "warning: state/roster.toml:34:8: group `Fin\u{430}nce Team` mixes scripts (such as a Cyrillic letter among Latin ones), so it looks like a name it is not; retype it if that was not meant\n\
+         warning: state/roster.toml:37:8: account type `Vi\u{435}wer Plus` mixes scripts (such as a Cyrillic letter among Latin ones), so it looks like a name it is not; retype it if that was not meant\n"
+    );
+}

@@ -131,6 +131,7 @@ fn a_seat_budget_names_only_types_the_site_counts() {
     error: state/roster.toml:7:21: site `acme`: `admin` is not a seat type
       hint: on Periscope sites seats are counted by access level: view, discovery, sql
     error: state/roster.toml:7:38: site `acme`: a seat budget must be 0 or more, not -1
+      hint: write the most people the site may have, e.g. sql = 45
     error: 2 problems in the state under state; nothing was contacted
     ");
 }

@@ -29,6 +29,9 @@ pub struct DesiredAccountType {
     pub description: String,
     /// Sorted, without repeats.
     pub permissions: Vec<String>,
+    /// `file:line:column` of the name, for errors only the live site finds.
+    #[serde(skip)]
+    pub place: String,
 }
 
 /// Attribute values by attribute name (as declared in `[[user_attributes]]`).

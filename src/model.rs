@@ -299,9 +299,44 @@ pub struct Site {
     pub patience_seconds: u64,
     pub config: SiteConfig,
     /// `seats`: the most people of each account type or access level.
-    pub seats: std::collections::BTreeMap<String, u64>,
+    pub seats: Seats,
     /// `expiry_notice_days`: how far ahead expiring access is noted.
     pub expiry_notice_days: u32,
+}
+
+/// A site's `seats` budget: the most people of each account type or access
+/// level (read as a map), with where each name is written, for errors only
+/// the live site can find (a Sigma account type it does not have).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Seats {
+    budget: std::collections::BTreeMap<String, u64>,
+    places: std::collections::BTreeMap<String, String>,
+}
+
+impl Seats {
+    /// Budgets `count` seats of `kind`, written at `place` (`file:line:col`).
+    pub fn insert(&mut self, kind: String, count: u64, place: String) {
+        self.places.insert(kind.clone(), place);
+        self.budget.insert(kind, count);
+    }
+
+    /// Where `kind` is written, if it is budgeted.
+    pub fn place(&self, kind: &str) -> Option<&str> {
+        self.places.get(kind).map(String::as_str)
+    }
+}
+
+impl std::ops::Deref for Seats {
+    type Target = std::collections::BTreeMap<String, u64>;
+    fn deref(&self) -> &Self::Target {
+        &self.budget
+    }
+}
+
+impl Serialize for Seats {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.budget.serialize(serializer)
+    }
 }
 
 impl Site {
@@ -360,6 +395,28 @@ pub struct DesiredUser {
     /// Memberships (of `groups`) with an `expires` date: group, last day.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub membership_expires: Vec<(String, chrono::NaiveDate)>,
+}
+
+impl DesiredUser {
+    /// The groups whose membership has ended by `today` (its `expires`
+    /// date is past): still written in the state, no longer granted.
+    pub fn ended_groups(&self, today: chrono::NaiveDate) -> Vec<&str> {
+        self.membership_expires
+            .iter()
+            .filter(|(_, on)| *on < today)
+            .map(|(g, _)| g.as_str())
+            .collect()
+    }
+
+    /// The groups granted on `today`: `groups` but those that have ended.
+    pub fn groups_on(&self, today: chrono::NaiveDate) -> Vec<&str> {
+        let ended = self.ended_groups(today);
+        self.groups
+            .iter()
+            .map(String::as_str)
+            .filter(|g| !ended.contains(g))
+            .collect()
+    }
 }
 
 /// A group as declared for one site.

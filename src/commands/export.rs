@@ -30,7 +30,22 @@ pub(super) async fn run(scope: &super::Scope<'_>, args: &ExportArgs) -> Result<S
         targets.finish().await?;
         for (site, live) in desired.sites.iter().zip(live?) {
             let p = site.site.provider;
-            let mut users = live.users;
+            // Members roster never declares (the platform's own accounts,
+            // SCIM-owned and embed users) are left out: the file reads back.
+            let (mut users, unmanaged): (Vec<_>, Vec<_>) = live
+                .users
+                .into_iter()
+                .partition(|u| u.locked.is_none() && u.kind != crate::model::UserKind::Embed);
+            if !unmanaged.is_empty() {
+                let emails: Vec<&str> = unmanaged.iter().map(|u| u.email.as_str()).collect();
+                super::stderr_line!(
+                    "note: {}: left out {} member{} roster never manages: {}",
+                    site.site.name,
+                    emails.len(),
+                    if emails.len() == 1 { "" } else { "s" },
+                    crate::render::escape::visible(&emails.join(", "))
+                );
+            }
             users.sort_by_cached_key(|u| crate::model::email_key(&u.email));
             for u in users {
                 let groups: Vec<&str> = u
@@ -57,6 +72,8 @@ pub(super) async fn run(scope: &super::Scope<'_>, args: &ExportArgs) -> Result<S
             }
         }
     } else {
+        // Memberships past their `expires` date are no longer granted.
+        let today = super::insight::today();
         for site in &desired.sites {
             let mut users: Vec<_> = site.users.iter().collect();
             users.sort_by_cached_key(|u| crate::model::email_key(&u.email));
@@ -68,7 +85,7 @@ pub(super) async fn run(scope: &super::Scope<'_>, args: &ExportArgs) -> Result<S
                         &u.email,
                         &u.first_name,
                         &u.last_name,
-                        &u.groups.join(";"),
+                        &u.groups_on(today).join(";"),
                         u.member_type.as_deref().unwrap_or_default(),
                         if u.active { "true" } else { "false" },
                     ],

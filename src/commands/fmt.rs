@@ -54,13 +54,32 @@ pub(super) fn run(dir: &Path, args: &FmtArgs) -> Result<Status> {
         }
     }
     outln!(
-        "{} of {} state file{} {} canonical.",
-        files.len() - changed.len(),
-        files.len(),
-        if files.len() == 1 { "" } else { "s" },
-        if args.check { "are" } else { "were already" }
+        "{}",
+        canonical_count(files.len() - changed.len(), files.len(), args.check)
     )?;
     Ok(Status::Success)
+}
+
+/// `2 of 3 state files were already canonical.`, in agreement: `The state
+/// file is canonical.`, `1 of 2 state files was already canonical.`
+fn canonical_count(canonical: usize, total: usize, check: bool) -> String {
+    let (is, are) = if check {
+        ("is", "are")
+    } else {
+        ("was already", "were already")
+    };
+    if total == 1 {
+        let not = if canonical == 1 { "" } else { " not" };
+        let verb = if check { "is" } else { "was" };
+        let already = if canonical == 1 && !check {
+            " already"
+        } else {
+            ""
+        };
+        return format!("The state file {verb}{not}{already} canonical.");
+    }
+    let verb = if canonical == 1 { is } else { are };
+    format!("{canonical} of {total} state files {verb} canonical.")
 }
 
 /// A TOML syntax error as `file:line:column: message`, without the source

@@ -47,13 +47,18 @@ async fn from_live(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status
         .filter(|(path, _)| std::fs::symlink_metadata(path).is_err())
         .map(|(path, _)| path.to_path_buf())
         .collect();
-    for path in write_checked(scope.dir, &files)? {
+    let written = write_checked(scope.dir, &files)?;
+    for path in &written {
         outln!("edited {}", path.display())?;
     }
     for l in &lines {
         outln!("{l}")?;
     }
-    outln!("{}", review_hint(&new_files))?;
+    if written.is_empty() {
+        outln!("No file changed: the state already says what the import found.")?;
+    } else {
+        outln!("{}", review_hint(&new_files))?;
+    }
     outln!("{}", still_to_plan(scope, &live, args.prune))?;
     Ok(Status::Success)
 }
@@ -91,6 +96,13 @@ fn import_sites(
     let mut lines = Vec::new();
     for (site, live) in desired.sites.iter().zip(live) {
         let done = crate::import::live::import_site(dir, files, site, live, all_sites, prune)?;
+        for why in &done.skipped {
+            stderr_line!(
+                "warning: {}: {}",
+                site.site.name,
+                crate::render::escape::visible(why)
+            );
+        }
         for u in &done.undone {
             lines.push(format!(
                 "{}: {} `{}` is live as `{}`, so the entry says `{}` again (the rename was never applied; declare it again to make it)",
@@ -161,21 +173,28 @@ fn review_hint(new_files: &[std::path::PathBuf]) -> String {
 }
 
 /// What `roster plan` will show now, from the state as written and the live
-/// state just read (no further request).
+/// state just read (no further request), planned as `roster plan` plans it:
+/// access past its `expires` date as not declared.
 fn still_to_plan(scope: &super::Scope<'_>, live: &[crate::model::LiveSite], prune: bool) -> String {
+    let today = super::insight::today();
     let plan = scope
         .load_all()
         .and_then(|(full, _)| scope.narrow(full))
         .ok()
         .and_then(|desired| {
-            crate::plan::plan_sites(desired.sites.iter().zip(live))
+            let resolved: Vec<_> = desired
+                .sites
+                .iter()
+                .map(|s| crate::plan::expiry::resolve(s, today).0)
+                .collect();
+            crate::plan::plan_sites(resolved.iter().zip(live))
                 .ok()
                 .map(|plan| plan.summary().total())
         });
     match plan {
         Some(0) => "`roster plan` should now show no changes.".to_string(),
         Some(n) if !prune => format!(
-            "`roster plan` will still show {n} change{}: the state declares what the sites lack (import keeps it; `roster import --prune` takes it off the state).",
+            "`roster plan` will still show {n} change{}: what the state declares and the sites lack (import keeps it; `roster import --prune` takes it off the state), and access past its `expires` date (import keeps the date).",
             if n == 1 { "" } else { "s" }
         ),
         Some(n) => format!(

@@ -2,11 +2,19 @@
 
 use anyhow::Result;
 
-use super::Status;
+use super::{Status, stderr_line};
 
 pub(super) fn run(scope: &super::Scope<'_>) -> Result<Status> {
     let (_, read) = scope.load_counted()?;
     super::insight::warn_past_dates(scope.dir);
+    for l in crate::state::mixed_scripts(scope.dir) {
+        stderr_line!(
+            "warning: {}: {} `{}` mixes scripts (such as a Cyrillic letter among Latin ones), so it looks like a name it is not; retype it if that was not meant",
+            crate::render::escape::Text(&l.location),
+            l.what,
+            crate::render::escape::visible(&l.name)
+        );
+    }
     outln!(
         "The state under {} is valid. Read {}.",
         scope.dir.display(),

@@ -55,6 +55,9 @@ pub struct Imported {
     /// Sigma workspaces and connections added and updated.
     pub access_added: usize,
     pub access_updated: usize,
+    /// Live objects the state cannot declare, each with why: left out, so
+    /// what is written still loads.
+    pub skipped: Vec<String>,
 }
 
 fn list(t: &Table, key: &str) -> Vec<String> {
@@ -243,8 +246,13 @@ pub fn import_site(
     };
     import.groups(files, live)?;
     import.users(files, live)?;
-    let (added, updated) =
-        super::workspaces::import_access(files, &import.name, live, &import.target, import.multi);
+    let (added, updated) = super::workspaces::import_access(
+        files,
+        (&import.name, import.multi),
+        live,
+        &import.target,
+        &mut import.done.skipped,
+    );
     super::attributes::import_attrs(files, &import.target, import.p, live);
     let mut done = import.done;
     done.access_added = added;
@@ -396,6 +404,13 @@ impl SiteImport {
         // Embed users are never declared: roster leaves them alone.
         let managed = |u: &&LiveUser| u.locked.is_none() && u.kind != UserKind::Embed;
         for u in live.users.iter().filter(managed) {
+            if !crate::state::is_valid_email(&u.email) {
+                self.done.skipped.push(format!(
+                    "live user `{}` is left out: roster declares people by email, and this is not one; the plan treats it as a member the state does not declare (see unmanaged_users)",
+                    u.email
+                ));
+                continue;
+            }
             let person = LivePerson::of(self.p, u);
             let before = self.done.undone.len();
             let Some(r) = declared.claim(files, &self.name, &u.email, &mut self.done.undone)?

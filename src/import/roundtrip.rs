@@ -159,6 +159,7 @@ pub(crate) fn update(
                         found.at(*line, p);
                         continue;
                     }
+                    let f = with_ended_memberships(f, user);
                     person
                         .entry(name)
                         .or_default()
@@ -243,6 +244,28 @@ fn fields<'a>(
     out
 }
 
+/// Today's date in UTC: what `expires` dates are compared with.
+fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+/// A row's `groups` with the memberships of the person that have ended
+/// (an export leaves them out): an edit keeps them as written, dates and
+/// all, rather than dropping what the state says.
+fn with_ended_memberships(f: Field, user: &DesiredUser) -> Field {
+    match f {
+        Field::List(mut l) => {
+            for g in user.ended_groups(today()) {
+                if !l.iter().any(|n| n.eq_ignore_ascii_case(g)) {
+                    l.push(g.to_string());
+                }
+            }
+            Field::List(l)
+        }
+        other => other,
+    }
+}
+
 /// Whether a row's value is what the state already says for the site.
 fn same(p: ProviderKind, user: &DesiredUser, name: &str, f: &Field) -> bool {
     let keys = |l: &[String]| {
@@ -262,7 +285,14 @@ fn same(p: ProviderKind, user: &DesiredUser, name: &str, f: &Field) -> bool {
                     .unwrap_or_default()
                     .to_lowercase()
         }
-        ("groups", Field::List(l)) => keys(l) == keys(&user.groups),
+        ("groups", Field::List(l)) => {
+            let granted: Vec<String> = user
+                .groups_on(today())
+                .into_iter()
+                .map(str::to_string)
+                .collect();
+            keys(l) == keys(&granted)
+        }
         ("active", Field::Flag(b)) => *b == user.active,
         _ => false,
     }

@@ -27,18 +27,37 @@ pub fn read_access(desired: &mut DesiredState) {
 /// added and updated.
 pub fn import_access(
     files: &mut StateFiles,
-    site: &str,
+    (site, multi): (&str, bool),
     live: &LiveSite,
     target: &Path,
-    multi: bool,
+    skipped: &mut Vec<String>,
 ) -> (usize, usize) {
     let mut counts = (0, 0);
+    // Grants go to people the state declares (after the users' import):
+    // the platform's own accounts, SCIM-owned and embed users never are.
+    let people: HashSet<String> = files
+        .entries("users", "email", crate::model::email_key)
+        .into_keys()
+        .collect();
     for (kind, list) in [
         (AccessKind::Workspace, &live.access.workspaces),
         (AccessKind::Connection, &live.access.connections),
     ] {
         let Some(list) = list else { continue };
-        let (added, updated) = import_kind(files, site, kind, list, target, multi);
+        let mut list = list.clone();
+        for o in &mut list {
+            o.grants.retain(|g| match &g.grantee {
+                Grantee::Person(email) if !people.contains(&crate::model::email_key(email)) => {
+                    skipped.push(format!(
+                        "the grant of {} `{}` to `{email}` ({}) is left out: `{email}` is not a person the state declares (roster never declares the platform's own accounts, SCIM-owned or embed users); the next plan revokes it unless unmanaged_grants = \"keep\"",
+                        kind.as_str(), o.name, g.permission
+                    ));
+                    false
+                }
+                _ => true,
+            });
+        }
+        let (added, updated) = import_kind(files, site, kind, &list, target, multi);
         counts.0 += added;
         counts.1 += updated;
     }

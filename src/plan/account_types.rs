@@ -57,6 +57,7 @@ pub(super) fn plan_account_types(
                 permissions: t.permissions.clone(),
             }),
             Some(l) if !l.custom => errors.push(PlanError::BuiltinAccountType {
+                place: t.place.clone(),
                 site: site.clone(),
                 name: l.name.clone(),
             }),

@@ -135,9 +135,13 @@ pub enum PlanError {
         offered: String,
     },
     #[error(
-        "site `{site}`: `{name}` is one of the organisation's built-in account types, which cannot be declared in [[account_types]]. Remove the entry (people may still have member_type = \"{name}\")"
+        "{place}: site `{site}`: `{name}` is one of the organisation's built-in account types, which cannot be declared in [[account_types]]. Remove the entry (people may still have member_type = \"{name}\")"
     )]
-    BuiltinAccountType { site: String, name: String },
+    BuiltinAccountType {
+        place: String,
+        site: String,
+        name: String,
+    },
     #[error(
         "site `{site}`: account type `{name}` must be replaced or deleted, and the organisation has no built-in account type to hold its people meanwhile; roster will not guess one"
     )]
@@ -151,6 +155,16 @@ pub enum PlanError {
         site: String,
         email: String,
         name: String,
+    },
+    #[error(
+        "{place}: site `{site}`: seats budgets `{name}`, which is not an account type of the organisation, so it would never be enforced. Its account types: {valid}{declared}. Fix the spelling, or remove it from `seats`"
+    )]
+    UnknownSeatType {
+        place: String,
+        site: String,
+        name: String,
+        valid: String,
+        declared: String,
     },
 }
 
@@ -222,6 +236,7 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
     let mut attrs = super::attributes::AttrPlan::default();
     super::attributes::plan_attributes(desired, live, &mut attrs);
     super::account_types::plan_account_types(desired, live, &mut attrs, &mut errors);
+    super::seats::check_names(desired, live, &mut errors);
     kept.append(&mut attrs.kept);
     if !errors.is_empty() {
         return Err(errors);

@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use super::Change;
-use crate::model::{Access, LiveSite, Site, email_key};
+use super::{Change, PlanError};
+use crate::attrs::name_key;
+use crate::model::{Access, DesiredSite, LiveSite, Site, email_key};
 use crate::state::insight::SeatBasis;
 
 /// The label of people without an account type or access level.
@@ -39,6 +40,46 @@ impl SeatCount {
             d => format!(" (−{})", -d),
         };
         format!("{} {} → {}{change}", self.kind, self.before, self.after)
+    }
+}
+
+/// Every account type `seats` budgets is one the organisation has or the
+/// state declares: a misspelt one would count nobody and never hold. Sigma's
+/// built-in names vary by organisation, so only the live site can tell.
+pub(super) fn check_names(desired: &DesiredSite, live: &LiveSite, errors: &mut Vec<PlanError>) {
+    let site = &desired.site;
+    if SeatBasis::of(site.capabilities()) != Some(SeatBasis::AccountType)
+        || live.account_types.is_empty()
+    {
+        return;
+    }
+    let declared: Vec<&str> = desired
+        .attrs
+        .account_types
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    let known = |kind: &str| {
+        let key = name_key(kind);
+        live.account_types
+            .iter()
+            .map(String::as_str)
+            .chain(declared.iter().copied())
+            .any(|t| name_key(t) == key)
+    };
+    for kind in site.seats.keys().filter(|k| !known(k)) {
+        let declared = if declared.is_empty() {
+            String::new()
+        } else {
+            format!(" (declared in [[account_types]]: {})", declared.join(", "))
+        };
+        errors.push(PlanError::UnknownSeatType {
+            place: site.seats.place(kind).unwrap_or("state").to_string(),
+            site: site.name.clone(),
+            name: kind.clone(),
+            valid: live.account_types.join(", "),
+            declared,
+        });
     }
 }
 

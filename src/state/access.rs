@@ -245,6 +245,9 @@ pub(super) fn access_grants(c: &mut Checker, l: &Loaded) {
             let (email, perm) = (email.get_ref(), &grant.permission);
             check_permission(c, &d, perm);
             let Some(on) = people.get(&email_key(email)) else {
+                if l.broken_users.contains(&email_key(email)) {
+                    continue;
+                }
                 grantee_error(
                     c,
                     &d,

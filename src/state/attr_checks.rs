@@ -47,7 +47,14 @@ fn declared_once(
             file,
             name.span(),
             format!("{what} name cannot be empty"),
-            None,
+            Some(format!(
+                "write the {what}'s name, as in name = \"{}\"",
+                if what == "account type" {
+                    "Analyst"
+                } else {
+                    "Region"
+                }
+            )),
         );
         return;
     }
@@ -74,7 +81,10 @@ fn no_site_for(c: &mut Checker, l: &Loaded, (file, span): (usize, Range<usize>),
     } else {
         has_account_types
     };
-    if !l.sites.is_empty() && !l.sites.iter().any(|s| has(s.capabilities())) {
+    if !l.sites.is_empty()
+        && !l.on_a_site_with_problems(&None)
+        && !l.sites.iter().any(|s| has(s.capabilities()))
+    {
         c.error(
             file,
             span,
@@ -161,17 +171,23 @@ pub(super) fn attribute_values(c: &mut Checker, l: &Loaded) {
     for u in l.users {
         if let Some(values) = &u.spec.attributes {
             let who = format!("user `{}`", u.spec.email.get_ref().trim());
-            let on = l.sites_of(&u.spec.sites);
-            check_values(c, (u.file, &who, values), &declared, &known, &on);
+            let on = sites_known(l, &u.spec.sites);
+            check_values(c, (u.file, &who, values), &declared, &known, on.as_deref());
         }
     }
     for g in l.groups {
         if let Some(values) = &g.spec.attributes {
             let who = format!("group `{}`", g.spec.name.get_ref());
-            let on = l.sites_of(&g.spec.sites);
-            check_values(c, (g.file, &who, values), &declared, &known, &on);
+            let on = sites_known(l, &g.spec.sites);
+            check_values(c, (g.file, &who, values), &declared, &known, on.as_deref());
         }
     }
+}
+
+/// The sites an entry is on, or `None` when one of them has problems of
+/// its own: what the entry may hold there is unknown until it is fixed.
+fn sites_known<'l>(l: &'l Loaded, refs: &Option<Vec<Spanned<String>>>) -> Option<Vec<&'l Site>> {
+    (!l.on_a_site_with_problems(refs)).then(|| l.sites_of(refs))
 }
 
 fn check_values(
@@ -179,7 +195,7 @@ fn check_values(
     (file, who, values): (usize, &str, &AttrValues),
     declared: &HashMap<String, &str>,
     known: &str,
-    on: &[&Site],
+    on: Option<&[&Site]>,
 ) {
     let mut seen: HashMap<String, Range<usize>> = HashMap::new();
     // In the order they are written, so a repeat is reported where it is.
@@ -209,7 +225,7 @@ fn check_values(
         }
     }
     if let Some(first) = values.keys().next()
-        && !on.iter().any(|s| has_attributes(s.capabilities()))
+        && on.is_some_and(|on| !on.iter().any(|s| has_attributes(s.capabilities())))
     {
         c.error(
             file,
@@ -298,6 +314,7 @@ pub(super) fn desired_attrs(l: &Loaded, site: &Site) -> DesiredAttrs {
                     name: t.spec.name.get_ref().trim().to_string(),
                     description: t.spec.description.get_ref().clone(),
                     permissions,
+                    place: l.location(t.file, &t.spec.name.span()),
                 }
             })
             .collect();

@@ -383,10 +383,10 @@ pub(super) fn user_member_types(c: &mut Checker, l: &Loaded) {
         let Some(m) = &u.spec.member_type else {
             continue;
         };
-        let typed = l
-            .sites_of(&u.spec.sites)
-            .iter()
-            .any(|s| s.capabilities().has_account_types());
+        let typed = l.on_a_site_with_problems(&u.spec.sites)
+            || l.sites_of(&u.spec.sites)
+                .iter()
+                .any(|s| s.capabilities().has_account_types());
         if m.get_ref().trim().is_empty() {
             c.error(u.file, m.span(), "member_type cannot be empty".into(), None);
         } else if !typed {
@@ -432,7 +432,8 @@ pub(super) fn user_overrides(c: &mut Checker, l: &Loaded) {
         for (site_name, o) in u.spec.overrides.iter().flatten() {
             let site = on.iter().find(|s| &s.name == site_name);
             // An override setting member_type is reported at member_type.
-            if site.is_none() && o.member_type.is_none() {
+            let unknown = l.on_a_site_with_problems(&u.spec.sites);
+            if site.is_none() && o.member_type.is_none() && !unknown {
                 c.error(
                     u.file,
                     u.spec.email.span(),
@@ -442,7 +443,11 @@ pub(super) fn user_overrides(c: &mut Checker, l: &Loaded) {
                     Some("remove the override, or add the site to the user's sites".into()),
                 );
             }
-            if let Some(m) = &o.member_type {
+            if let Some(m) = o
+                .member_type
+                .as_ref()
+                .filter(|_| site.is_some() || !unknown)
+            {
                 override_member_type(c, u.file, m.span(), (email, site_name), site.copied());
             }
         }
@@ -605,6 +610,9 @@ pub(super) fn group_admins(c: &mut Checker, l: &Loaded) {
             continue;
         };
         let name = g.spec.name.get_ref();
+        if l.on_a_site_with_problems(&g.spec.sites) {
+            continue;
+        }
         let has_admins = l
             .sites_of(&g.spec.sites)
             .iter()
@@ -621,7 +629,8 @@ pub(super) fn group_admins(c: &mut Checker, l: &Loaded) {
             continue;
         }
         for a in admins {
-            if !members.contains(&(email_key(a.get_ref()), group_key(name))) {
+            let key = email_key(a.get_ref());
+            if !l.broken_users.contains(&key) && !members.contains(&(key, group_key(name))) {
                 c.error(
                     g.file,
                     a.span(),

@@ -174,12 +174,19 @@ fn after_comma(comment: Option<String>) -> String {
 
 /// A new list of strings laid out like `old`: each string that was in `old`
 /// (compared ignoring case) keeps its comments, and so do the comment lines
-/// before `]`. The strings keep the order given.
+/// before `]`. The strings keep the order given. One written in `old` as a
+/// table with a `name` (`{ name = "Finance", expires = 2027-01-01 }`) keeps
+/// that form and everything else it says: a rewrite never turns access
+/// that ends into access that does not.
 pub fn rewrite_strings(old: &Array, new: &[String]) -> Array {
     let mut parts = split(old);
     let mut by_key: std::collections::HashMap<String, Element> = std::collections::HashMap::new();
     for e in parts.items.drain(..).rev() {
-        if let Some(s) = e.value.as_str() {
+        let name = e
+            .value
+            .as_str()
+            .or_else(|| e.value.as_inline_table()?.get("name")?.as_str());
+        if let Some(s) = name {
             by_key.insert(s.to_lowercase(), e);
         }
     }
@@ -187,7 +194,17 @@ pub fn rewrite_strings(old: &Array, new: &[String]) -> Array {
         .iter()
         .map(|s| match by_key.remove(&s.to_lowercase()) {
             Some(mut e) => {
-                e.value = Value::from(s.as_str());
+                match e.value.as_inline_table_mut() {
+                    Some(t) => {
+                        let decor = t.get("name").map(|n| n.decor().clone());
+                        let mut name = Value::from(s.as_str());
+                        if let Some(d) = decor {
+                            *name.decor_mut() = d;
+                        }
+                        t.insert("name", name);
+                    }
+                    None => e.value = Value::from(s.as_str()),
+                }
                 e
             }
             None => Element::new(Value::from(s.as_str())),
@@ -246,6 +263,16 @@ mod tests {
         assert_eq!(
             new.to_string(),
             "[\n  \"Analysts\",\n  \"finance\", # until the audit\n]"
+        );
+    }
+
+    #[test]
+    fn rewriting_keeps_a_membership_with_an_end_date_as_written() {
+        let old = array("[{ name = \"Finance\", expires = 2027-01-01 }, \"Analysts\"]");
+        let new = rewrite_strings(&old, &["FINANCE".into(), "Ops".into()]);
+        assert_eq!(
+            new.to_string(),
+            "[{ name = \"FINANCE\", expires = 2027-01-01 }, \"Ops\"]"
         );
     }
 }

@@ -36,7 +36,7 @@ const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 pub const COMMAND_TIMEOUT_VAR: &str = "ROSTER_CREDENTIAL_TIMEOUT";
 
 /// How long a credential command may run: `ROSTER_CREDENTIAL_TIMEOUT`
-/// seconds (a positive number), or 30.
+/// seconds (from 1 to 86400), or 30.
 fn command_timeout() -> Result<Duration, String> {
     match std::env::var(COMMAND_TIMEOUT_VAR) {
         Err(_) => Ok(DEFAULT_COMMAND_TIMEOUT),
@@ -44,10 +44,10 @@ fn command_timeout() -> Result<Duration, String> {
             .trim()
             .parse::<f64>()
             .ok()
-            .filter(|s| s.is_finite() && *s > 0.0 && *s <= 86_400.0)
+            .filter(|s| s.is_finite() && *s >= 1.0 && *s <= 86_400.0)
             .map(Duration::from_secs_f64)
             .ok_or_else(|| {
-                format!("{COMMAND_TIMEOUT_VAR}={v:?} is not a number of seconds from 0 to 86400, such as 30")
+                format!("{COMMAND_TIMEOUT_VAR}={v:?} is not a number of seconds from 1 to 86400, such as 30")
             }),
     }
 }

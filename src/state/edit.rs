@@ -49,6 +49,9 @@ pub enum EditError {
 /// Every state file, parsed for editing, and which were changed.
 pub struct StateFiles {
     files: BTreeMap<PathBuf, (DocumentMut, bool)>,
+    /// The text each file had when opened: an edit that comes back to it
+    /// changes nothing, so the file is neither written nor named.
+    original: BTreeMap<PathBuf, String>,
     /// The state directory: every write must land inside it.
     root: PathBuf,
 }
@@ -63,6 +66,7 @@ pub struct UserRef {
 impl StateFiles {
     pub fn open(dir: &Path) -> Result<StateFiles, EditError> {
         let mut files = BTreeMap::new();
+        let mut original = BTreeMap::new();
         let paths = super::toml_files(dir).map_err(|source| EditError::List {
             path: dir.to_path_buf(),
             source,
@@ -76,10 +80,12 @@ impl StateFiles {
                 path: path.clone(),
                 source,
             })?;
-            files.insert(path, (doc, false));
+            files.insert(path.clone(), (doc, false));
+            original.insert(path, text);
         }
         Ok(StateFiles {
             files,
+            original,
             root: dir.to_path_buf(),
         })
     }
@@ -196,6 +202,7 @@ impl StateFiles {
             .iter()
             .filter(|(_, (_, changed))| *changed)
             .map(|(p, (doc, _))| (p.as_path(), doc.to_string()))
+            .filter(|(p, text)| self.original.get(*p) != Some(text))
             .collect()
     }
 

@@ -2,7 +2,7 @@
 //! people and memberships, a membership written as `{ name, expires }`, and
 //! a site's `seats` budget and `expiry_notice_days`.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Range;
@@ -352,8 +352,8 @@ pub(super) fn global_notice_days(
 pub(super) fn seats(
     s: &mut SiteCheck,
     caps: &crate::provider::Capabilities,
-) -> BTreeMap<String, u64> {
-    let mut budget = BTreeMap::new();
+) -> crate::model::Seats {
+    let mut budget = crate::model::Seats::default();
     let Some(written) = &s.spec().seats else {
         return budget;
     };
@@ -369,11 +369,18 @@ pub(super) fn seats(
         );
         return budget;
     };
-    for (kind, count) in written.get_ref() {
+    let mut seen: HashMap<String, Range<usize>> = HashMap::new();
+    // In the order written, so that a repeat is the later one.
+    let mut entries: Vec<_> = written.get_ref().iter().collect();
+    entries.sort_by_key(|(kind, _)| kind.span().start);
+    for (kind, count) in entries {
         let known = match basis {
             SeatBasis::AccountType => !kind.get_ref().trim().is_empty(),
             SeatBasis::AccessLevel => Access::parse(kind.get_ref()).is_some(),
         };
+        if known && seat_declared_twice(s, kind, basis, &mut seen) {
+            continue;
+        }
         if !known {
             let hint = match basis {
                 SeatBasis::AccountType => {
@@ -399,7 +406,7 @@ pub(super) fn seats(
                         .map_or_else(|| kind.get_ref().clone(), |a| a.as_str().to_string()),
                     SeatBasis::AccountType => kind.get_ref().trim().to_string(),
                 };
-                budget.insert(key, n);
+                budget.insert(key, n, s.location(&kind.span()));
             }
             Err(_) => s.error(
                 count.span(),
@@ -407,11 +414,46 @@ pub(super) fn seats(
                     "site `{name}`: a seat budget must be 0 or more, not {}",
                     count.get_ref()
                 ),
-                None,
+                Some(format!(
+                    "write the most people the site may have, e.g. {} = 45",
+                    kind.get_ref()
+                )),
             ),
         }
     }
     budget
+}
+
+/// A seat type written twice in one `seats` table, in another letter case
+/// (`creator` and `CREATOR`) or spelling of one access level (`SQL` and
+/// `"Sql"`): an error naming the first, as the two cannot both hold.
+fn seat_declared_twice(
+    s: &mut SiteCheck,
+    kind: &Spanned<String>,
+    basis: SeatBasis,
+    seen: &mut HashMap<String, Range<usize>>,
+) -> bool {
+    let key = match basis {
+        SeatBasis::AccountType => crate::attrs::name_key(kind.get_ref()),
+        SeatBasis::AccessLevel => {
+            Access::parse(kind.get_ref()).map_or_else(String::new, |a| a.as_str().to_string())
+        }
+    };
+    let Some(first) = seen.get(&key) else {
+        seen.insert(key, kind.span());
+        return false;
+    };
+    let first = s.location(first);
+    let name = s.name();
+    s.error(
+        kind.span(),
+        format!(
+            "site `{name}`: seat type `{}` is declared twice in `seats` (seat types compare ignoring case)",
+            kind.get_ref()
+        ),
+        Some(format!("it is first declared at {first}; keep one")),
+    );
+    true
 }
 
 /// A date written in the state, where it is written, and what ends then.

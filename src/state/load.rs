@@ -172,6 +172,9 @@ pub struct Entries {
     /// declared, so references to them are not reported a second time.
     pub broken_sites: Vec<String>,
     pub broken_groups: Vec<String>,
+    /// Emails of users whose entries have problems: still declared, so
+    /// grants and admins naming them are not reported a second time.
+    pub broken_users: Vec<String>,
     pub diagnostics: Vec<Diagnostic>,
     /// Some file is not valid TOML: what it declares is unknown, so checks
     /// across files (references, "no site declared") would only mislead.
@@ -204,6 +207,7 @@ impl Entries {
         self.connections.extend(other.connections);
         self.broken_sites.extend(other.broken_sites);
         self.broken_groups.extend(other.broken_groups);
+        self.broken_users.extend(other.broken_users);
         self.diagnostics.extend(other.diagnostics);
         self.syntax_errors |= other.syntax_errors;
         self.attributes.extend(other.attributes);
@@ -308,25 +312,35 @@ fn read_entries(
         return;
     };
     for (i, item) in items.into_iter().enumerate() {
-        // Numbered within the piece: a piece's problems are
-        // never shown (the whole file is read again).
-        let what = format!("{} #{}", &kind[..kind.len() - 1], i + 1);
+        let string_field = |field: &str| match item.get_ref() {
+            DeValue::Table(t) => t.get(field).and_then(|n| match n.get_ref() {
+                DeValue::String(s) => Some(s.to_string()),
+                _ => None,
+            }),
+            _ => None,
+        };
         if kind == "users" {
-            out.users.extend(deserialize_entry::<UserSpec>(
+            let email = string_field("email").filter(|e| !e.trim().is_empty());
+            // Named by email where it is readable; else numbered within the
+            // piece (a piece's problems are never shown: the whole file is
+            // read again).
+            let what = email.as_ref().map_or_else(
+                || format!("user #{}", i + 1),
+                |e| format!("user `{}`", e.trim()),
+            );
+            match deserialize_entry::<UserSpec>(
                 source,
                 file_index,
                 item,
                 &what,
                 &mut out.diagnostics,
-            ));
+            ) {
+                Some(u) => out.users.push(u),
+                None => out.broken_users.extend(email),
+            }
         } else {
-            let name = match item.get_ref() {
-                DeValue::Table(t) => t.get("name").and_then(|n| match n.get_ref() {
-                    DeValue::String(s) => Some(s.to_string()),
-                    _ => None,
-                }),
-                _ => None,
-            };
+            let what = format!("{} #{}", &kind[..kind.len() - 1], i + 1);
+            let name = string_field("name");
             match deserialize_entry::<GroupSpec>(
                 source,
                 file_index,
@@ -483,6 +497,8 @@ fn first_line(message: &str) -> String {
 fn hint_for(message: &str) -> Option<String> {
     if message.starts_with("missing field") {
         Some("add the field to the entry".into())
+    } else if message.starts_with("invalid type: string") && message.contains("TOML datetime") {
+        Some("write the date without quotes, as in expires = 2026-12-31".into())
     } else if message.starts_with("invalid type") {
         Some("change the value to the type named above".into())
     } else if message.starts_with("unknown variant") {

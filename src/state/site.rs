@@ -35,6 +35,11 @@ impl<'c> SiteCheck<'c, '_> {
         self.c.error(self.entry.file, span, message, hint);
     }
 
+    /// `file:line:column` of `span` in the site's file.
+    pub fn location(&self, span: &Range<usize>) -> String {
+        self.c.location(self.entry.file, span)
+    }
+
     /// A required key is missing: the table is pointed at.
     pub fn missing(&mut self, field: &str, example: &str) {
         let (name, span) = (self.name, self.entry.span.clone());

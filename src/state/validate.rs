@@ -162,12 +162,22 @@ pub(crate) struct Loaded<'a> {
     pub(super) declared_sites: Vec<String>,
     /// Sites whose tables could not be read: still declared.
     broken_sites: &'a [String],
+    /// Email keys of users whose entries could not be read: still declared.
+    pub(super) broken_users: HashSet<String>,
+    /// The files read, for places carried into the desired state.
+    files: &'a [SourceFile],
     /// `[[user_attributes]]` and `[[account_types]]` (Sigma).
     pub attributes: &'a [Entry<super::attr_schema::AttributeSpec>],
     pub account_types: &'a [Entry<super::attr_schema::AccountTypeSpec>],
 }
 
 impl Loaded<'_> {
+    /// `file:line:column` of `span` in file `file`.
+    pub(super) fn location(&self, file: usize, span: &Range<usize>) -> String {
+        let (line, column) = self.files[file].line_column(span.start);
+        format!("{}:{line}:{column}", self.files[file].path.display())
+    }
+
     /// The sites an entry is on: the ones it lists, or every site.
     pub fn sites_of(&self, refs: &Option<Vec<Spanned<String>>>) -> Vec<&Site> {
         sites_of(refs, self.sites)
@@ -223,6 +233,7 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
                 connections,
                 broken_sites,
                 broken_groups,
+                broken_users,
                 diagnostics,
                 syntax_errors,
                 attributes,
@@ -257,6 +268,11 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
         group_index: GroupIndex::new(&groups, &broken_groups),
         declared_sites: sites.iter().map(|(n, _)| n.get_ref().clone()).collect(),
         broken_sites: &broken_sites,
+        broken_users: broken_users
+            .iter()
+            .map(|e| crate::model::email_key(e))
+            .collect(),
+        files: &files,
         attributes: &attributes,
         account_types: &account_types,
     };

@@ -497,7 +497,7 @@ fn a_credential_command_that_never_ends_is_stopped_and_named() {
     );
     assert_eq!(bad.code, 1, "{}", bad.all());
     assert!(
-        bad.stderr.starts_with(&format!("error: site `acme`: the command `{command}` was not run: ROSTER_CREDENTIAL_TIMEOUT=\"soon\" is not a number of seconds from 0 to 86400, such as 30")),
+        bad.stderr.starts_with(&format!("error: site `acme`: the command `{command}` was not run: ROSTER_CREDENTIAL_TIMEOUT=\"soon\" is not a number of seconds from 1 to 86400, such as 30")),
         "{}",
         bad.stderr
     );

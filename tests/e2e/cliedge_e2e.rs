@@ -339,7 +339,7 @@ fn import_says_what_plan_will_still_show_and_names_new_files() {
     assert_eq!(
         tail,
         [
-            "`roster plan` will still show 1 change: the state declares what the sites lack (import keeps it; `roster import --prune` takes it off the state).",
+            "`roster plan` will still show 1 change: what the state declares and the sites lack (import keeps it; `roster import --prune` takes it off the state), and access past its `expires` date (import keeps the date).",
             "Review with `git diff`, and `git add` the new file it does not show: state/imported/acme.toml.",
         ]
     );

@@ -55,7 +55,7 @@ fn fmt_rewrites_canonically_keeps_comments_and_changes_no_plan() {
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(
         out.stdout,
-        "formatted state/people.toml\n1 of 2 state files were already canonical.\n"
+        "formatted state/people.toml\n1 of 2 state files was already canonical.\n"
     );
     insta::assert_snapshot!(std::fs::read_to_string(dir.path().join("state/people.toml")).unwrap(), @r#"
     # People of the analytics team.

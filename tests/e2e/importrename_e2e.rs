@@ -194,12 +194,13 @@ last_name = "Murray"
 #[test]
 fn a_failing_import_leaves_nothing_behind_and_a_dry_run_fails_the_same() {
     // A live name the state cannot hold: the edited state does not load.
+    // (A live user without an email is left out with a warning instead.)
     let sb = seeded_sandbox();
     sb.sandbox.edit(|data| {
         let site = data.periscope.get_mut("acme").unwrap();
-        let mut bad = site.users[0].clone();
-        bad.email = "not an email".into();
-        site.users.push(bad);
+        let mut bad = site.groups[0].clone();
+        bad.name = "..".into();
+        site.groups.push(bad);
     });
     let dir = state_dir(&[("a.toml", A_TOML), ("z.toml", Z_TOML)]);
     let before = snapshot(dir.path());

@@ -136,6 +136,7 @@ fn a_seat_budget_names_only_types_the_site_counts() {
     error: state/roster.toml:7:21: site `acme`: `admin` is not a seat type
       hint: on Periscope sites seats are counted by access level: view, discovery, sql
     error: state/roster.toml:7:38: site `acme`: a seat budget must be 0 or more, not -1
+      hint: write the most people the site may have, e.g. sql = 45
     error: 2 problems in the state under state; nothing was contacted
     ");
 }
@@ -282,8 +283,8 @@ expires = "2026-12-31"
     --- stderr
     error: state/people.toml:5:41: `expires` must be a date without a time, not 2020-01-01T10:00:00
       hint: write the last day of access as a TOML date: expires = 2026-12-31
-    error: state/people.toml:11:11: user #2: invalid type: string "2026-12-31", expected a TOML datetime
-      hint: change the value to the type named above
+    error: state/people.toml:11:11: user `ada@acme.com`: invalid type: string "2026-12-31", expected a TOML datetime
+      hint: write the date without quotes, as in expires = 2026-12-31
     error: 2 problems in the state under state; nothing was contacted
     "#);
 }

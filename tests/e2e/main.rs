@@ -30,6 +30,7 @@ mod examples;
 mod faults_e2e;
 mod files_e2e;
 mod fixa_e2e;
+mod fixb_e2e;
 mod fmt_e2e;
 mod gitops_e2e;
 mod identity_e2e;

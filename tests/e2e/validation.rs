@@ -47,7 +47,7 @@ fn cases() -> Vec<Case> {
                 ("people.toml", &format!("{ADA}team = \"x\"\n")),
             ],
             &[
-                "error: state/people.toml:5:1: user #1: unknown field `team`, expected one of `email`, `first_name`, `last_name`, `groups`, `sites`, `member_type`, `active`, `previous_emails`, `overrides`, `kind`, `expires`, `attributes`",
+                "error: state/people.toml:5:1: user `ada@acme.com`: unknown field `team`, expected one of `email`, `first_name`, `last_name`, `groups`, `sites`, `member_type`, `active`, `previous_emails`, `overrides`, `kind`, `expires`, `attributes`",
                 "  hint: remove the key or fix its spelling",
             ],
         ),
@@ -58,7 +58,7 @@ fn cases() -> Vec<Case> {
                 ("people.toml", &format!("{ADA}groups = \"Analysts\"\n")),
             ],
             &[
-                "error: state/people.toml:5:10: user #1: invalid type: string \"Analysts\", expected a sequence",
+                "error: state/people.toml:5:10: user `ada@acme.com`: invalid type: string \"Analysts\", expected a sequence",
                 "  hint: change the value to the type named above",
             ],
         ),
@@ -72,7 +72,7 @@ fn cases() -> Vec<Case> {
                 ),
             ],
             &[
-                "error: state/people.toml:1:1: user #1: missing field `first_name`",
+                "error: state/people.toml:1:1: user `ada@acme.com`: missing field `first_name`",
                 "  hint: add the field to the entry",
             ],
         ),
@@ -496,7 +496,7 @@ fn cases() -> Vec<Case> {
                 ("people.toml", &format!("{ADA}sites = \"acme\"\n")),
             ],
             &[
-                "error: state/people.toml:5:9: user #1: invalid type: string \"acme\", expected a sequence",
+                "error: state/people.toml:5:9: user `ada@acme.com`: invalid type: string \"acme\", expected a sequence",
             ],
         ),
         case(
@@ -533,7 +533,7 @@ fn cases() -> Vec<Case> {
                 ("people.toml", &format!("{ADA}active = \"no\"\n")),
             ],
             &[
-                "error: state/people.toml:5:10: user #1: invalid type: string \"no\", expected a boolean",
+                "error: state/people.toml:5:10: user `ada@acme.com`: invalid type: string \"no\", expected a boolean",
             ],
         ),
         case(
@@ -588,6 +588,95 @@ fn cases() -> Vec<Case> {
             &[
                 "error: state/groups.toml:3:10: group `Analysts`: `access` applies to Periscope groups, and the group is on no Periscope site",
                 "  hint: remove it, or put the group on a Periscope site",
+            ],
+        ),
+        case(
+            "a Sigma seat type repeated in another letter case",
+            &[
+                (
+                    "site.toml",
+                    &format!("{SIGMA}seats = {{ creator = 3, CREATOR = 5 }}\n"),
+                ),
+                ("people.toml", ADA),
+            ],
+            &[
+                "error: state/site.toml:6:24: site `acme-sigma`: seat type `CREATOR` is declared twice in `seats` (seat types compare ignoring case)",
+                "  hint: it is first declared at state/site.toml:6:11; keep one",
+                "error: 1 problem in the state under state; nothing was contacted",
+            ],
+        ),
+        case(
+            "a Periscope access level repeated in another spelling",
+            &[
+                (
+                    "site.toml",
+                    &format!("{SITE}seats = {{ SQL = 1, \"Sql\" = 100 }}\n"),
+                ),
+                ("people.toml", ADA),
+            ],
+            &[
+                "error: state/site.toml:6:20: site `acme`: seat type `Sql` is declared twice in `seats` (seat types compare ignoring case)",
+                "  hint: it is first declared at state/site.toml:6:11; keep one",
+                "error: 1 problem in the state under state; nothing was contacted",
+            ],
+        ),
+        case(
+            "a bad site value alone, not the checks that need the site",
+            &[
+                (
+                    "site.toml",
+                    &format!(
+                        "{SIGMA}seats = {{ Creator = -1 }}\n\n[[user_attributes]]\nname = \"Region\"\n\n[[account_types]]\nname = \"Analyst\"\ndescription = \"d\"\npermissions = []\n\n[[groups]]\nname = \"Finance\"\nadmins = [\"ada@acme.com\"]\n"
+                    ),
+                ),
+                (
+                    "people.toml",
+                    &format!(
+                        "{ADA}member_type = \"Creator\"\ngroups = [\"Finance\"]\nattributes = {{ Region = \"EU\" }}\noverrides.acme-sigma = {{ member_type = \"Viewer\" }}\n"
+                    ),
+                ),
+            ],
+            &[
+                "error: state/site.toml:6:21: site `acme-sigma`: a seat budget must be 0 or more, not -1",
+                "  hint: write the most people the site may have, e.g. Creator = 45",
+                "error: 1 problem in the state under state; nothing was contacted",
+            ],
+        ),
+        case(
+            "a date written as text names the person, and their grants wait",
+            &[
+                (
+                    "site.toml",
+                    &format!(
+                        "{SIGMA}\n[[workspaces]]\nname = \"Finance\"\ngrants.people = {{ \"ada@acme.com\" = \"view\" }}\n\n[[groups]]\nname = \"Finance\"\nadmins = [\"ada@acme.com\"]\n"
+                    ),
+                ),
+                (
+                    "people.toml",
+                    &format!("{ADA}groups = [\"Finance\"]\nexpires = \"2026-01-01\"\n"),
+                ),
+            ],
+            &[
+                "error: state/people.toml:6:11: user `ada@acme.com`: invalid type: string \"2026-01-01\", expected a TOML datetime",
+                "  hint: write the date without quotes, as in expires = 2026-12-31",
+                "error: 1 problem in the state under state; nothing was contacted",
+            ],
+        ),
+        case(
+            "an account type with an empty name",
+            &[
+                (
+                    "site.toml",
+                    &format!(
+                        "{SIGMA}\n[[account_types]]\nname = \" \"\ndescription = \"d\"\npermissions = []\n"
+                    ),
+                ),
+                ("people.toml", ADA),
+            ],
+            &[
+                "error: state/site.toml:8:8: account type name cannot be empty",
+                "  hint: write the account type's name, as in name = \"Analyst\"",
+                "error: 1 problem in the state under state; nothing was contacted",
             ],
         ),
     ]
@@ -675,7 +764,7 @@ fn every_problem_is_reported_at_once() {
     insta::assert_snapshot!(errors.join("\n"), @"
     error: state/people/a.toml:5:11: group `Nope` is not declared
     error: state/people/a.toml:8:9: `ADA@acme.com` is declared twice (emails compare ignoring case and surrounding spaces, after Unicode NFC)
-    error: state/people/b.toml:3:14: user #1: invalid type: integer `1`, expected a string
+    error: state/people/b.toml:3:14: user `x@acme.com`: invalid type: integer `1`, expected a string
     error: state/site.toml:4:11: site `acme`: the api_key is written inline; secrets never live in state files
     error: state/site.toml:6:1: site `acme`: unknown field `colour`, expected one of `provider`, `site`, `api_key`, `invited_by`, `base_url`, `cloud`, `client_id`, `client_secret`, `new_owner`, `archive_documents`, `max_requests_per_second`, `protected`, `min_admins`, `allow_removals`, `allow_group_deletions`, `allow_membership_removals`, `allow_admin_changes`, `unmanaged_users`, `unmanaged_groups`, `patience_seconds`, `provisioning`, `unmanaged_guests`, `send_invites`, `archive_scheduled_exports`, `unmanaged_workspaces`, `unmanaged_grants`, `allow_workspace_deletions`, `allow_grant_removals`, `token`, `seats`, `expiry_notice_days`, `unmanaged_attributes`, `unmanaged_account_types`, `allow_account_type_deletions`
     error: 5 problems in the state under state; nothing was contacted

@@ -24,6 +24,8 @@ pub(super) async fn run(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<S
 async fn from_live(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status> {
     let (full, _) = scope.load_all()?;
     let all_sites: Vec<String> = full.sites.iter().map(|s| s.site.name.clone()).collect();
+    let sigma_sites = site_names(&full, |p| p == crate::model::ProviderKind::Sigma);
+    let attr_sites = site_names(&full, |p| p.capabilities().attrs.user_attributes);
     let mut desired = scope.narrow(full)?;
     crate::import::workspaces::read_access(&mut desired);
     let targets = Targets::connect(&desired, &args.target, Pacing::default()).await?;
@@ -34,9 +36,20 @@ async fn from_live(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status
         refuse_prune_of_empty(&desired, &live)?;
     }
     let mut files = StateFiles::open(scope.dir).map_err(|e| anyhow!(e))?;
-    let lines = import_sites(
-        scope.dir, &mut files, &desired, &live, &all_sites, args.prune,
+    let mut lines = import_sites(
+        scope.dir,
+        &mut files,
+        (&desired, &live),
+        (&all_sites, &sigma_sites),
+        args.prune,
     )?;
+    if args.prune {
+        lines.extend(prune_declared_once(
+            &mut files,
+            (&desired, &live),
+            &attr_sites,
+        ));
+    }
     files.canonicalize().map_err(|e| anyhow!(e))?;
     if args.dry_run {
         return show_dry_run(scope.dir, &files, &lines);
@@ -61,6 +74,45 @@ async fn from_live(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status
     }
     outln!("{}", still_to_plan(scope, &live, args.prune))?;
     Ok(Status::Success)
+}
+
+/// The names of the state's sites whose provider passes `keep`.
+fn site_names(
+    full: &crate::model::DesiredState,
+    keep: impl Fn(crate::model::ProviderKind) -> bool,
+) -> Vec<String> {
+    full.sites
+        .iter()
+        .filter(|s| keep(s.site.provider))
+        .map(|s| s.site.name.clone())
+        .collect()
+}
+
+/// `--prune` of `[[user_attributes]]` and `[[account_types]]`, declared
+/// once for every Sigma site: warns of those kept, and says which left.
+fn prune_declared_once(
+    files: &mut StateFiles,
+    (desired, live): (&crate::model::DesiredState, &[crate::model::LiveSite]),
+    every: &[String],
+) -> Vec<String> {
+    let read: Vec<(&str, &crate::model::LiveSite)> = desired
+        .sites
+        .iter()
+        .zip(live)
+        .filter(|(_, l)| l.attrs.read)
+        .map(|(d, l)| (d.site.name.as_str(), l))
+        .collect();
+    if read.is_empty() {
+        return Vec::new();
+    }
+    let done = crate::import::prune::prune_declared_once(files, &read, every);
+    for why in &done.kept {
+        stderr_line!("warning: {}", crate::render::escape::visible(why));
+    }
+    done.removed
+        .iter()
+        .map(|r| format!("{r} is on no Sigma site: taken out of the state (--prune)"))
+        .collect()
 }
 
 /// An answer with nobody in it is more likely a broken read than an empty
@@ -88,14 +140,13 @@ fn refuse_prune_of_empty(
 fn import_sites(
     dir: &Path,
     files: &mut StateFiles,
-    desired: &crate::model::DesiredState,
-    live: &[crate::model::LiveSite],
-    all_sites: &[String],
+    (desired, live): (&crate::model::DesiredState, &[crate::model::LiveSite]),
+    sites: (&[String], &[String]),
     prune: bool,
 ) -> Result<Vec<String>> {
     let mut lines = Vec::new();
     for (site, live) in desired.sites.iter().zip(live) {
-        let done = crate::import::live::import_site(dir, files, site, live, all_sites, prune)?;
+        let done = crate::import::live::import_site(dir, files, site, live, sites, prune)?;
         for why in &done.skipped {
             stderr_line!(
                 "warning: {}: {}",
@@ -134,10 +185,12 @@ fn site_summary(site: &str, done: &crate::import::live::Imported, prune: bool) -
         done.groups_updated,
         removed(done.groups_removed)
     );
-    if done.access_added + done.access_updated > 0 {
+    if done.access_added + done.access_updated + done.access_removed > 0 {
         line.push_str(&format!(
-            "; {} workspaces and connections added, {} updated",
-            done.access_added, done.access_updated
+            "; {} workspaces and connections added, {} updated{}",
+            done.access_added,
+            done.access_updated,
+            removed(done.access_removed)
         ));
     }
     line

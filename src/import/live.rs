@@ -55,6 +55,8 @@ pub struct Imported {
     /// Sigma workspaces and connections added and updated.
     pub access_added: usize,
     pub access_updated: usize,
+    /// Workspaces and connections taken off this site by `prune`.
+    pub access_removed: usize,
     /// Live objects the state cannot declare, each with why: left out, so
     /// what is written still loads.
     pub skipped: Vec<String>,
@@ -226,13 +228,14 @@ fn rename_group_references(
 }
 
 /// Edits `files` so they describe `live` for `site`. `all_sites` names every
-/// site of the state (with more than one, new entries name their site).
+/// site of the state (with more than one, new entries name their site),
+/// `sigma_sites` its Sigma sites (where workspaces go by default).
 pub fn import_site(
     dir: &Path,
     files: &mut StateFiles,
     site: &DesiredSite,
     live: &LiveSite,
-    all_sites: &[String],
+    (all_sites, sigma_sites): (&[String], &[String]),
     prune: bool,
 ) -> Result<Imported, ImportError> {
     let name = site.site.name.clone();
@@ -251,8 +254,8 @@ pub fn import_site(
         (&import.name, import.multi),
         live,
         &import.target,
-        &mut import.done.skipped,
-    );
+        (&mut import.done.skipped, &mut import.done.undone),
+    )?;
     super::attributes::import_attrs(files, &import.target, import.p, live);
     let mut done = import.done;
     done.access_added = added;
@@ -260,6 +263,7 @@ pub fn import_site(
     if prune {
         done.users_removed = prune_site(files, &import.name, live, all_sites);
         done.groups_removed = prune_groups(files, import.p, &import.name, live, all_sites);
+        done.access_removed = super::prune::prune_access(files, &import.name, live, sigma_sites);
     }
     Ok(done)
 }

@@ -4,5 +4,6 @@
 pub mod attributes;
 pub mod csv;
 pub mod live;
+pub mod prune;
 pub mod roundtrip;
 pub mod workspaces;

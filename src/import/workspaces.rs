@@ -12,6 +12,8 @@ use crate::model::access::{AccessKind, Grantee, LiveAccessObject};
 use crate::model::{DesiredState, LiveSite, ProviderKind, SiteConfig};
 use crate::state::edit::{StateFiles, UserRef, set, strings};
 
+use super::live::{ImportError, Undone};
+
 /// Makes every Sigma site's client read workspaces and connections, user
 /// attributes and account types, so the import sees them.
 pub fn read_access(desired: &mut DesiredState) {
@@ -24,14 +26,16 @@ pub fn read_access(desired: &mut DesiredState) {
 }
 
 /// Imports a site's workspaces and connections; how many entries were
-/// added and updated.
+/// added and updated. A workspace live under one of an entry's
+/// `previous_names` is that entry, written back to the live name (added to
+/// `undone`), as a group is.
 pub fn import_access(
     files: &mut StateFiles,
     (site, multi): (&str, bool),
     live: &LiveSite,
     target: &Path,
-    skipped: &mut Vec<String>,
-) -> (usize, usize) {
+    (skipped, undone): (&mut Vec<String>, &mut Vec<Undone>),
+) -> Result<(usize, usize), ImportError> {
     let mut counts = (0, 0);
     // Grants go to people the state declares (after the users' import):
     // the platform's own accounts, SCIM-owned and embed users never are.
@@ -57,11 +61,11 @@ pub fn import_access(
                 _ => true,
             });
         }
-        let (added, updated) = import_kind(files, site, kind, &list, target, multi);
+        let (added, updated) = import_kind(files, (site, multi), kind, &list, target, undone)?;
         counts.0 += added;
         counts.1 += updated;
     }
-    counts
+    Ok(counts)
 }
 
 fn table_name(kind: AccessKind) -> &'static str {
@@ -73,15 +77,16 @@ fn table_name(kind: AccessKind) -> &'static str {
 
 fn import_kind(
     files: &mut StateFiles,
-    site: &str,
+    (site, multi): (&str, bool),
     kind: AccessKind,
     list: &[LiveAccessObject],
     target: &Path,
-    multi: bool,
-) -> (usize, usize) {
+    undone: &mut Vec<Undone>,
+) -> Result<(usize, usize), ImportError> {
     let key = |n: &str| ProviderKind::Sigma.group_key(n);
     let declared = files.entries(table_name(kind), "name", key);
     let previous = previous_names(files, kind, &declared);
+    let live_keys: HashSet<String> = list.iter().map(|o| key(&o.name)).collect();
     let mut seen = HashSet::new();
     let (mut added, mut updated) = (0, 0);
     for o in list {
@@ -92,16 +97,23 @@ fn import_kind(
         }
         let (teams, people) = grant_tables(o);
         // A workspace still under a previous name is the entry's: the
-        // plan renames it.
-        let found = declared
-            .get(&key(&o.name))
-            .or_else(|| previous.get(&key(&o.name)));
+        // rename was never applied, so the entry says the live name again.
+        let by_previous = previous.get(&key(&o.name));
+        let found = declared.get(&key(&o.name)).or(by_previous);
         match found {
             Some(r) => {
+                let renamed = match by_previous.filter(|_| !declared.contains_key(&key(&o.name))) {
+                    Some(r) => {
+                        undo_rename(files, (site, kind), r, &o.name, &live_keys, undone)?;
+                        true
+                    }
+                    None => false,
+                };
                 let Some(t) = files.entry(table_name(kind), r) else {
                     continue;
                 };
                 if same_grants(t, "teams", &teams) && same_grants(t, "people", &people) {
+                    updated += usize::from(renamed);
                     continue;
                 }
                 if let Some(t) = files.entry_mut(table_name(kind), r) {
@@ -121,7 +133,66 @@ fn import_kind(
             }
         }
     }
-    (added, updated)
+    Ok((added, updated))
+}
+
+/// Writes entry `r` back to `live_name`, one of its `previous_names`,
+/// which leaves that list; an error when its current name is live too.
+fn undo_rename(
+    files: &mut StateFiles,
+    (site, kind): (&str, AccessKind),
+    r: &UserRef,
+    live_name: &str,
+    live_keys: &HashSet<String>,
+    undone: &mut Vec<Undone>,
+) -> Result<(), ImportError> {
+    let key = |n: &str| ProviderKind::Sigma.group_key(n);
+    let Some(t) = files.entry_mut(table_name(kind), r) else {
+        return Ok(());
+    };
+    let current = t
+        .get("name")
+        .and_then(Item::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let previous: Vec<String> = t
+        .get("previous_names")
+        .and_then(Item::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let Some(old) = previous.iter().find(|p| key(p) == key(live_name)).cloned() else {
+        return Ok(());
+    };
+    if live_keys.contains(&key(&current)) {
+        return Err(ImportError::BothLive {
+            site: site.to_string(),
+            what: kind.as_str(),
+            current,
+            previous: old,
+            field: "previous_names",
+        });
+    }
+    let rest: Vec<String> = previous
+        .into_iter()
+        .filter(|p| key(p) != key(live_name))
+        .collect();
+    if rest.is_empty() {
+        t.remove("previous_names");
+    } else {
+        set(t, "previous_names", strings(&rest));
+    }
+    set(t, "name", live_name);
+    undone.push(Undone {
+        what: kind.as_str(),
+        declared: current,
+        live: live_name.to_string(),
+    });
+    Ok(())
 }
 
 /// The declared entries by each of their `previous_names` (keyed), where

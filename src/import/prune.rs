@@ -1,0 +1,180 @@
+//! `roster import --prune` for Sigma's own kinds: workspaces and
+//! connections declared for a site that no longer has them are taken off it
+//! (as groups are), and `[[user_attributes]]` and custom `[[account_types]]`
+//! (which go to every Sigma site) leave the state when no Sigma site of the
+//! state has them.
+
+use std::collections::HashSet;
+
+use toml_edit::{Item, Table, Value};
+
+use crate::attrs::name_key;
+use crate::model::{LiveSite, ProviderKind};
+use crate::state::edit::{StateFiles, UserRef, set, strings};
+
+/// The names in list `key` of entry `t`.
+fn names(t: &Table, key: &str) -> Vec<String> {
+    t.get(key)
+        .and_then(Item::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Takes the workspaces and connections declared for site `name` that it
+/// does not have (under their name or a previous one) off it: off their
+/// `sites` when they have other Sigma sites, out of the state otherwise.
+/// Nothing for a kind the site was not read for. How many were taken off.
+pub fn prune_access(
+    files: &mut StateFiles,
+    name: &str,
+    live: &LiveSite,
+    sigma_sites: &[String],
+) -> usize {
+    let key = |n: &str| ProviderKind::Sigma.group_key(n);
+    let mut count = 0;
+    for (kind, list) in [
+        ("workspaces", &live.access.workspaces),
+        ("connections", &live.access.connections),
+    ] {
+        let Some(list) = list else { continue };
+        let live_keys: HashSet<String> = list.iter().map(|o| key(&o.name)).collect();
+        let mut gone: Vec<(UserRef, Vec<String>)> = Vec::new();
+        for r in files.entries(kind, "name", key).into_values() {
+            let Some(t) = files.entry(kind, &r) else {
+                continue;
+            };
+            let sites = match t.get("sites") {
+                Some(_) => names(t, "sites"),
+                None => sigma_sites.to_vec(),
+            };
+            let mut all = names(t, "previous_names");
+            all.extend(t.get("name").and_then(Item::as_str).map(str::to_string));
+            if !sites.iter().any(|s| s == name) || all.iter().any(|n| live_keys.contains(&key(n))) {
+                continue;
+            }
+            gone.push((r, sites.into_iter().filter(|s| s != name).collect()));
+        }
+        count += gone.len();
+        // Removed from the last entry of a file to the first, as indexes shift.
+        gone.sort_by(|a, b| (&b.0.file, b.0.index).cmp(&(&a.0.file, a.0.index)));
+        for (r, others) in gone {
+            if others.is_empty() {
+                files.remove_entry(kind, &r);
+            } else if let Some(t) = files.entry_mut(kind, &r) {
+                set(t, "sites", strings(&others));
+            }
+        }
+    }
+    count
+}
+
+/// What pruning the kinds declared once for every Sigma site did.
+#[derive(Debug, Default)]
+pub struct PrunedOnce {
+    /// `user attribute `region``, ... : taken out of the state.
+    pub removed: Vec<String>,
+    /// Declared ones kept although a site read lacks them, each with why.
+    pub kept: Vec<String>,
+}
+
+/// Takes each declared `[[user_attributes]]` and `[[account_types]]` entry
+/// that no Sigma site of the state has out of the state (and an attribute's
+/// values off every person and team). `read` are the sites read for them
+/// in this run; `every` names each site of the state that takes the kind
+/// (both Sigma's today): one not read, or one that has it, keeps it.
+pub fn prune_declared_once(
+    files: &mut StateFiles,
+    read: &[(&str, &LiveSite)],
+    every: &[String],
+) -> PrunedOnce {
+    let mut out = PrunedOnce::default();
+    let unread: Vec<&String> = every
+        .iter()
+        .filter(|s| !read.iter().any(|(n, _)| n == s))
+        .collect();
+    for (kind, what) in [
+        ("user_attributes", "user attribute"),
+        ("account_types", "account type"),
+    ] {
+        let live_on = |declared: &str, site: &LiveSite| {
+            let k = name_key(declared);
+            if kind == "user_attributes" {
+                site.attrs.attributes.iter().any(|a| name_key(&a.name) == k)
+            } else {
+                let types = site.attrs.account_types.iter().filter(|t| t.custom);
+                types.map(|t| name_key(&t.name)).any(|n| n == k)
+            }
+        };
+        let mut gone = Vec::new();
+        for (k, r) in files.entries(kind, "name", name_key) {
+            let Some(declared) = files.entry(kind, &r).and_then(|t| t.get("name")) else {
+                continue;
+            };
+            let declared = declared.as_str().unwrap_or_default().to_string();
+            let (has, lacks): (Vec<_>, Vec<_>) =
+                read.iter().partition(|(_, l)| live_on(&declared, l));
+            if lacks.is_empty() {
+                continue;
+            }
+            let lacking: Vec<&str> = lacks.iter().map(|(n, _)| *n).collect();
+            if let Some((site, _)) = has.first() {
+                out.kept.push(format!(
+                    "{what} `{declared}` is kept: it is live on `{site}`, and a {what} goes to every Sigma site, so the next plan creates it on {}",
+                    quoted(&lacking)
+                ));
+            } else if let Some(site) = unread.first() {
+                out.kept.push(format!(
+                    "{what} `{declared}` is kept: it is not live on {}, but site `{site}` was not read (--site); import every Sigma site to take it off",
+                    quoted(&lacking)
+                ));
+            } else {
+                out.removed.push(format!("{what} `{declared}`"));
+                gone.push((k, r));
+            }
+        }
+        gone.sort_by(|a, b| (&b.1.file, b.1.index).cmp(&(&a.1.file, a.1.index)));
+        for (k, r) in &gone {
+            files.remove_entry(kind, r);
+            if kind == "user_attributes" {
+                remove_values(files, k);
+            }
+        }
+    }
+    out
+}
+
+fn quoted(sites: &[&str]) -> String {
+    let q: Vec<String> = sites.iter().map(|s| format!("`{s}`")).collect();
+    q.join(", ")
+}
+
+/// Removes the value of attribute `key` (by name key) from every person
+/// and group that gives one.
+fn remove_values(files: &mut StateFiles, key: &str) {
+    for kind in ["users", "groups"] {
+        let field = if kind == "users" { "email" } else { "name" };
+        for r in files.entries(kind, field, str::to_string).into_values() {
+            let holds = files
+                .entry(kind, &r)
+                .and_then(|t| t.get("attributes"))
+                .and_then(Item::as_inline_table)
+                .is_some_and(|a| a.iter().any(|(k, _)| name_key(k) == key));
+            if !holds {
+                continue;
+            }
+            if let Some(t) = files.entry_mut(kind, &r)
+                && let Some(a) = t.get_mut("attributes").and_then(Item::as_inline_table_mut)
+            {
+                a.retain(|k, _| name_key(k) != key);
+                if a.is_empty() {
+                    t.remove("attributes");
+                }
+            }
+        }
+    }
+}

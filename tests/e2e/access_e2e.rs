@@ -504,45 +504,6 @@ grants.people = { "alan@acme.com" = "view" }
 }
 
 #[test]
-fn import_keeps_a_pending_workspace_rename_and_plans_only_the_rename() {
-    let sb = seeded_sandbox();
-    let site = format!(
-        r#"[sites.acme-sigma]
-provider = "sigma"
-base_url = "{}"
-client_id = {{ env = "SIGMA_ID" }}
-client_secret = {{ env = "SIGMA_SECRET" }}
-
-[[workspaces]]
-name = "Money"
-previous_names = ["Finance"] # renamed in review
-"#,
-        sb.url
-    );
-    let dir = state_dir(&[("site.toml", &site)]);
-    let out = roster(dir.path(), &["import"], &CREDS);
-    assert_eq!(out.code, 0, "{}", out.all());
-    let state = dir.path().join("state");
-    let kept = std::fs::read_to_string(state.join("site.toml")).unwrap();
-    assert!(
-        kept.ends_with("[[workspaces]]\nname = \"Money\"\nprevious_names = [\"Finance\"] # renamed in review\ngrants.teams = { Finance = \"edit\" }\ngrants.people = { \"alan@acme.com\" = \"view\" }\n"),
-        "{kept}"
-    );
-    let imported = std::fs::read_to_string(state.join("imported/acme-sigma.toml")).unwrap();
-    assert!(
-        !imported.contains("name = \"Finance\"\ngrants"),
-        "{imported}"
-    );
-    let plan = roster(dir.path(), &["plan"], &CREDS);
-    assert_eq!(plan.code, 0, "{}", plan.all());
-    assert!(
-        plan.stdout.starts_with("Plan: 0 to create, 1 to update, 0 to delete.\n\nsite acme-sigma (sigma) — 0 to create, 1 to update, 0 to delete\n  apply sends: 26 requests (25 reads, 1 write), no max_requests_per_second: as fast as the site answers\n  ~ workspace Money\n      name: \"Finance\" → \"Money\"\n"),
-        "{}",
-        plan.stdout
-    );
-}
-
-#[test]
 fn a_saved_plan_is_refused_when_a_grant_changed_live_since() {
     let sb = seeded_sandbox();
     let (dir, _) = plan_with(&sb, "", ACCESS);

@@ -35,6 +35,7 @@ mod fmt_e2e;
 mod gitops_e2e;
 mod identity_e2e;
 mod import_e2e;
+mod importgap_e2e;
 mod importrename_e2e;
 mod insight2_e2e;
 mod insight_e2e;

@@ -178,3 +178,105 @@ fn remove_values(files: &mut StateFiles, key: &str) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attrs::{LiveAccountType, LiveAttribute};
+    use crate::model::access::LiveAccessObject;
+
+    fn files_of(text: &str) -> (tempfile::TempDir, StateFiles) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("s.toml"), text).unwrap();
+        let files = StateFiles::open(dir.path()).unwrap();
+        (dir, files)
+    }
+
+    fn text(files: &StateFiles) -> String {
+        files
+            .changed()
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect::<String>()
+    }
+
+    fn site_with(workspaces: &[&str], attribute: Option<&str>) -> LiveSite {
+        let mut live = LiveSite::default();
+        let objects = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| LiveAccessObject {
+                    id: None,
+                    name: (*n).to_string(),
+                    grants: Vec::new(),
+                })
+                .collect()
+        };
+        live.access.workspaces = Some(objects(workspaces));
+        live.attrs.read = true;
+        live.attrs.attributes = attribute
+            .map(|a| LiveAttribute {
+                name: a.to_string(),
+                ..Default::default()
+            })
+            .into_iter()
+            .collect();
+        live.attrs.account_types = vec![LiveAccountType {
+            name: "Viewer".into(),
+            ..Default::default()
+        }];
+        live
+    }
+
+    #[test]
+    fn a_workspace_on_several_sites_is_narrowed_and_one_live_by_a_previous_name_kept() {
+        let (_d, mut files) = files_of(
+            "[[workspaces]]\nname = \"Shared\" # kept comment\n\n[[workspaces]]\nname = \"New\"\nprevious_names = [\"Old\"]\n\n[[workspaces]]\nname = \"Only Here\"\nsites = [\"a\"]\n",
+        );
+        let sites = ["a".to_string(), "b".to_string()];
+        let n = prune_access(&mut files, "a", &site_with(&["old"], None), &sites);
+        assert_eq!(n, 2);
+        assert_eq!(
+            text(&files),
+            "[[workspaces]]\nname = \"Shared\" # kept comment\nsites = [\"b\"]\n\n[[workspaces]]\nname = \"New\"\nprevious_names = [\"Old\"]\n"
+        );
+    }
+
+    #[test]
+    fn connections_not_read_are_left_alone() {
+        let (_d, mut files) = files_of("[[connections]]\nname = \"Snowflake\"\n");
+        let n = prune_access(&mut files, "a", &site_with(&[], None), &["a".to_string()]);
+        assert_eq!(n, 0);
+        assert_eq!(text(&files), "");
+    }
+
+    #[test]
+    fn a_declared_attribute_another_site_has_or_an_unread_site_may_have_is_kept() {
+        let state =
+            "[[user_attributes]]\nname = \"region\"\n\n[[account_types]]\nname = \"Gone\"\n";
+        let (_d, mut files) = files_of(state);
+        let (a, b) = (site_with(&[], None), site_with(&[], Some("Region ")));
+        let every = ["a".to_string(), "b".to_string()];
+        let done = prune_declared_once(&mut files, &[("a", &a), ("b", &b)], &every);
+        assert_eq!(done.removed, ["account type `Gone`"]);
+        assert_eq!(
+            done.kept,
+            [
+                "user attribute `region` is kept: it is live on `b`, and a user attribute goes to every Sigma site, so the next plan creates it on `a`"
+            ]
+        );
+        assert_eq!(text(&files), "[[user_attributes]]\nname = \"region\"\n");
+        let (_d, mut files) = files_of(state);
+        let done = prune_declared_once(&mut files, &[("a", &a)], &every);
+        assert!(done.removed.is_empty());
+        assert_eq!(done.kept.len(), 2);
+        assert!(
+            done.kept[0].ends_with(
+                "but site `b` was not read (--site); import every Sigma site to take it off"
+            ),
+            "{:?}",
+            done.kept
+        );
+        assert_eq!(text(&files), "");
+    }
+}

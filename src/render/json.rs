@@ -267,7 +267,11 @@ pub fn document<'a>(plan: &'a Plan, desired_fingerprint: &'a str) -> PlanDocumen
 /// The JSON Schema of the JSON plan (`roster schema --plan`, committed as
 /// schema/roster-plan.schema.json), generated from the types that write it.
 pub fn json_schema() -> String {
-    let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    // The schema of what roster writes (a field skipped when empty is not
+    // required), not of what it would read.
+    let generator = schemars::generate::SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator();
     let mut schema = generator.into_root_schema_for::<PlanDocument<'static>>();
     schema.insert(
         "$id".into(),

@@ -42,6 +42,7 @@ mod interrupts_e2e;
 mod lint_e2e;
 mod loader_fuzz;
 mod periscope_e2e;
+mod planschema_e2e;
 mod safety_e2e;
 mod schema;
 mod scim_e2e;

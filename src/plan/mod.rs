@@ -30,6 +30,7 @@ use crate::model::{Access, Handover, Locked, ProviderKind, UserKind, Visibility}
 
 /// A field's value before and after a change.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "Diff_of_{T}")]
 pub struct Diff<T> {
     pub before: T,
     pub after: T,

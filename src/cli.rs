@@ -83,8 +83,9 @@ pub enum Command {
     /// name, lists sorted, emails lower-cased; comments kept.
     Fmt(FmtArgs),
     /// Print the JSON Schema of state files (committed as
-    /// schema/roster-state.schema.json for editors).
-    Schema,
+    /// schema/roster-state.schema.json for editors), or with --plan of
+    /// JSON plans (schema/roster-plan.schema.json).
+    Schema(SchemaArgs),
     /// Print a shell completion script (e.g. `roster completions bash >
     /// ~/.local/share/bash-completion/completions/roster`).
     Completions(CompletionsArgs),
@@ -187,6 +188,14 @@ impl Cli {
 pub struct ExplainArgs {
     /// The person's email (compared ignoring case).
     pub email: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Print the schema of `roster plan --format json` (and of saved
+    /// plans) instead of the schema of state files.
+    #[arg(long)]
+    pub plan: bool,
 }
 
 #[derive(Debug, Args)]

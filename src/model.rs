@@ -226,7 +226,7 @@ impl fmt::Display for SecretSource {
 }
 
 /// Where a deactivated Sigma member's documents go.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "to", content = "email")]
 pub enum Handover {
     /// Sigma's default: to the owner of the API credentials.
@@ -455,7 +455,19 @@ pub struct DesiredState {
 }
 
 /// Why roster leaves a live user alone whatever the state says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Locked {
     /// Deactivated through SCIM (`isInactive`): the identity provider owns it.

@@ -89,8 +89,13 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::Fmt(args) => fmt::run(&cli.state, args),
         Command::Import(args) => runtime.block_on(import::run(&scope, args)),
         Command::Export(args) => runtime.block_on(export::run(&scope, args)),
-        Command::Schema => {
-            out!("{}", crate::state::json_schema())?;
+        Command::Schema(args) => {
+            let schema = if args.plan {
+                crate::render::json::json_schema()
+            } else {
+                crate::state::json_schema()
+            };
+            out!("{schema}")?;
             Ok(Status::Success)
         }
         Command::Completions(args) => shell::completions(args.shell),

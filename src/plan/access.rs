@@ -13,7 +13,7 @@ use crate::model::access::{
 use crate::model::{DesiredSite, LiveSite, ProviderKind, SigmaOrgPolicy, Unmanaged, email_key};
 
 /// One change of Sigma access.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum AccessChange {
     CreateWorkspace {
@@ -34,7 +34,7 @@ pub enum AccessChange {
 /// A grant given (`before` none), revoked (`after` none), raised or
 /// lowered. A lowered grant is revoked, then given again: Sigma's grants
 /// only raise access.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GrantChange {
     pub on: AccessKind,
     /// The workspace or connection, by the name it has once renamed.

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 /// Requests apply sends to one site, and how fast it may send them.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RunCost {
     pub reads: u64,
     pub writes: u64,

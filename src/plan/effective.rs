@@ -18,7 +18,7 @@ use crate::model::{Access, DesiredGroup, DesiredSite, DesiredUser, email_key};
 use crate::state::insight::SeatBasis;
 
 /// Why a person has something.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "via", content = "group", rename_all = "snake_case")]
 pub enum Source {
     /// Declared on the person.
@@ -37,7 +37,7 @@ impl Source {
 }
 
 /// What kind of thing a person holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HeldKind {
     AccountType,
@@ -65,7 +65,7 @@ impl HeldKind {
 }
 
 /// One thing a person holds, and every reason they hold it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Held {
     pub kind: HeldKind,
     pub value: String,
@@ -102,7 +102,7 @@ impl Held {
 }
 
 /// What one person ends up with on one site.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct EffectiveAccess {
     pub email: String,
     /// The person's own last day, if any.

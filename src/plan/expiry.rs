@@ -12,7 +12,7 @@ use crate::model::access::{DesiredAccessObject, Grantee};
 use crate::model::{DesiredSite, email_key};
 
 /// A person's access, one membership, or one grant, that ends on a date.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Expiring {
     /// The person; empty for a team's grant.
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -51,7 +51,7 @@ impl Expiring {
 }
 
 /// What expired (and is no longer declared) and what expires soon.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Expiry {
     /// Past its date: planned as if not declared.
     pub expired: Vec<Expiring>,

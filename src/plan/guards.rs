@@ -17,7 +17,7 @@ use crate::provider::Capabilities;
 use crate::provider::capabilities::AdminRule;
 
 /// What a guard counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GuardKind {
     /// Users deleted (Periscope) or deactivated (Sigma).
@@ -88,7 +88,7 @@ impl GuardKind {
 }
 
 /// A guard the plan goes past.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct GuardTrip {
     pub site: String,
     pub kind: GuardKind,
@@ -138,7 +138,7 @@ impl fmt::Display for GuardTrip {
 /// An acknowledgement in the state that the plan does not need: left in
 /// place after the change it was written for, it would let the next mass
 /// change through unreviewed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct UnneededAllowance {
     pub site: String,
     pub kind: GuardKind,

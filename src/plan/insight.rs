@@ -9,7 +9,7 @@ use super::expiry::Expiry;
 use super::seats::SeatCount;
 
 /// A site plan's answers to an admin's questions.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Insight {
     /// Seats per account type or access level, before and after.
     pub seats: Vec<SeatCount>,

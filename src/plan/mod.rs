@@ -29,7 +29,8 @@ pub use saved::{
 use crate::model::{Access, Handover, Locked, ProviderKind, UserKind, Visibility};
 
 /// A field's value before and after a change.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "Diff_of_{T}")]
 pub struct Diff<T> {
     pub before: T,
     pub after: T,
@@ -37,7 +38,7 @@ pub struct Diff<T> {
 
 /// A change of group membership: what is added and removed, and the whole
 /// set afterwards (Periscope replaces the set in one call).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Membership {
     pub added: Vec<String>,
     pub removed: Vec<String>,
@@ -46,7 +47,7 @@ pub struct Membership {
 
 /// One change to one object on one site. `Hash` agrees with `Eq`: a saved
 /// plan is compared with a fresh one through hash sets.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Change {
     CreateGroup {
@@ -208,7 +209,7 @@ pub enum Change {
 
 /// A value of a replaced attribute held by a person or team the state does
 /// not declare: set again once the attribute is created again.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct KeptValue {
     pub target: AttrTarget,
     /// The person's email or the team's name (the ID when neither is known).
@@ -218,7 +219,7 @@ pub struct KeptValue {
 }
 
 /// Whose attribute values a [`Change::SetAttributes`] changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AttrTarget {
     User,
@@ -226,7 +227,7 @@ pub enum AttrTarget {
 }
 
 /// One attribute value set, changed or removed (`after: None`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AttrValueChange {
     pub attribute: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -236,14 +237,16 @@ pub struct AttrValueChange {
 }
 
 /// What a member about to be deactivated owns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Owned {
     pub documents: usize,
     pub schedules: usize,
 }
 
 /// What a change does, for counting and for the symbol a reviewer sees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Create,
@@ -252,7 +255,9 @@ pub enum Action {
 }
 
 /// The kind of object a change is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ObjectKind {
     Group,
@@ -362,7 +367,9 @@ impl Change {
 }
 
 /// Why a live object that the state does not declare is left alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum KeptReason {
     /// The site says `unmanaged_users = "keep"` / `unmanaged_groups = "keep"`.
@@ -398,7 +405,7 @@ impl KeptReason {
 
 /// A live object the plan does not change although it is not declared, or
 /// a declared person it leaves alone (SCIM owns the member they match).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Kept {
     pub kind: ObjectKind,
     pub key: String,
@@ -410,7 +417,9 @@ pub struct Kept {
 }
 
 /// Why a difference the plan found is not planned as a change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum NoteReason {
     /// `provisioning = "scim"`: SCIM owns members and team memberships.
@@ -433,7 +442,7 @@ impl NoteReason {
 }
 
 /// A difference between the state and the site that roster does not change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Note {
     pub reason: NoteReason,
     /// The change roster would make, were it allowed to.
@@ -467,7 +476,7 @@ pub struct Plan {
 }
 
 /// How many changes of each action a plan holds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     pub create: usize,
     pub update: usize,

@@ -15,7 +15,7 @@ use crate::state::insight::SeatBasis;
 pub const NONE: &str = "none";
 
 /// One account type's (or access level's) seats before and after the plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct SeatCount {
     pub kind: String,
     pub before: usize,

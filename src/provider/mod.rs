@@ -68,7 +68,7 @@ macro_rules! providers {
         /// Which platform a site runs on.
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize,
-            serde::Deserialize,
+            serde::Deserialize, schemars::JsonSchema,
         )]
         #[serde(rename_all = "lowercase")]
         pub enum ProviderKind {

@@ -1,6 +1,7 @@
 //! The plan as JSON: a documented, versioned schema for bots, and the form a
 //! saved plan (`roster plan --out FILE`) takes. See the README, "JSON plans".
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -12,7 +13,7 @@ pub use crate::plan::FORMAT_VERSION;
 
 /// The document borrows from the plan: a plan of many changes is not
 /// copied to be written.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct PlanDocument<'a> {
     pub format_version: u32,
     pub roster_version: &'static str,
@@ -22,7 +23,7 @@ pub struct PlanDocument<'a> {
     pub sites: Vec<SiteDocument<'a>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct SiteDocument<'a> {
     pub site: &'a str,
     pub provider: crate::model::ProviderKind,
@@ -44,7 +45,7 @@ pub struct SiteDocument<'a> {
     pub insight: &'a crate::plan::insight::Insight,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ChangeDocument<'a> {
     pub kind: ObjectKind,
     pub action: Action,
@@ -55,7 +56,7 @@ pub struct ChangeDocument<'a> {
     pub change: &'a Change,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct FieldDocument {
     pub field: &'static str,
     pub before: Value,
@@ -261,6 +262,39 @@ pub fn document<'a>(plan: &'a Plan, desired_fingerprint: &'a str) -> PlanDocumen
         summary: plan.summary(),
         sites: plan.sites.iter().map(site_document).collect(),
     }
+}
+
+/// The JSON Schema of the JSON plan (`roster schema --plan`, committed as
+/// schema/roster-plan.schema.json), generated from the types that write it.
+pub fn json_schema() -> String {
+    // The schema of what roster writes (a field skipped when empty is not
+    // required), not of what it would read.
+    let generator = schemars::generate::SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator();
+    let mut schema = generator.into_root_schema_for::<PlanDocument<'static>>();
+    schema.insert(
+        "$id".into(),
+        json!(format!("urn:roster:plan:format_version:{FORMAT_VERSION}")),
+    );
+    schema.insert(
+        "title".into(),
+        json!(format!("roster JSON plan, format_version {FORMAT_VERSION}")),
+    );
+    schema.insert(
+        "description".into(),
+        json!(format!(
+            "The output of `roster plan --format json` and `roster plan --out FILE`, format_version {FORMAT_VERSION}. The version stays {FORMAT_VERSION} while fields are only added; it is bumped when a field changes meaning or disappears."
+        )),
+    );
+    if let Some(version) = schema
+        .get_mut("properties")
+        .and_then(|p| p.get_mut("format_version"))
+        .and_then(Value::as_object_mut)
+    {
+        version.insert("const".into(), json!(FORMAT_VERSION));
+    }
+    serde_json::to_string_pretty(&schema).expect("a schema always serializes") + "\n"
 }
 
 /// The plan as pretty JSON with a final newline; identical inputs give

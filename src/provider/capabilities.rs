@@ -48,6 +48,9 @@ pub struct Attrs {
     pub user_attributes: bool,
     /// Custom account types, created and deleted (never edited).
     pub custom_account_types: bool,
+    /// Workspaces and connections with grants (`[[workspaces]]`,
+    /// `[[connections]]`).
+    pub workspaces: bool,
 }
 
 /// What removing a person does.

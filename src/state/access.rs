@@ -116,7 +116,7 @@ fn name_key(name: &str) -> String {
 
 /// Whether a site takes workspaces and connections (Sigma).
 fn has_access(site: &Site) -> bool {
-    site.provider == ProviderKind::Sigma
+    site.capabilities().attrs.workspaces
 }
 
 /// The Sigma sites an entry goes to: the ones it lists, or every Sigma site.

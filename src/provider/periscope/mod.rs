@@ -49,6 +49,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     attrs: crate::provider::capabilities::Attrs {
         user_attributes: false,
         custom_account_types: false,
+        workspaces: false,
     },
 };
 

@@ -67,6 +67,7 @@ pub const CAPABILITIES: Caps = Caps {
     attrs: crate::provider::capabilities::Attrs {
         user_attributes: false,
         custom_account_types: false,
+        workspaces: false,
     },
 };
 

@@ -57,6 +57,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     attrs: crate::provider::capabilities::Attrs {
         user_attributes: true,
         custom_account_types: true,
+        workspaces: true,
     },
 };
 

@@ -501,6 +501,14 @@ pub struct LiveUser {
     pub version: Option<String>,
 }
 
+impl LiveUser {
+    /// Whether roster may declare and change this member: not one the
+    /// platform or an identity provider owns (`locked`), nor an embed user.
+    pub fn is_managed(&self) -> bool {
+        self.locked.is_none() && self.kind != UserKind::Embed
+    }
+}
+
 /// A group as the platform reports it. `access` is kept as the platform wrote
 /// it so an unknown level still shows up in a diff.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -35,7 +35,7 @@ pub(super) async fn run(scope: &super::Scope<'_>, args: &ExportArgs) -> Result<S
             let (mut users, unmanaged): (Vec<_>, Vec<_>) = live
                 .users
                 .into_iter()
-                .partition(|u| u.locked.is_none() && u.kind != crate::model::UserKind::Embed);
+                .partition(crate::model::LiveUser::is_managed);
             if !unmanaged.is_empty() {
                 let emails: Vec<&str> = unmanaged.iter().map(|u| u.email.as_str()).collect();
                 super::stderr_line!(

@@ -10,6 +10,7 @@ use super::stderr_line;
 use super::target::Targets;
 use super::{Status, load_state};
 use crate::cli::ImportArgs;
+use crate::model::LiveUser;
 use crate::provider::Pacing;
 use crate::state::edit::StateFiles;
 
@@ -115,8 +116,10 @@ fn prune_declared_once(
         .collect()
 }
 
-/// An answer with nobody in it is more likely a broken read than an empty
-/// site: `--prune` never takes everyone off the state on its word.
+/// An answer with nobody roster manages in it (nobody at all, or only the
+/// platform's own, SCIM-owned or embed accounts) is more likely a broken
+/// read than an empty site: `--prune` never takes everyone off the state on
+/// its word.
 fn refuse_prune_of_empty(
     desired: &crate::model::DesiredState,
     live: &[crate::model::LiveSite],
@@ -125,10 +128,10 @@ fn refuse_prune_of_empty(
         .sites
         .iter()
         .zip(live)
-        .find(|(d, l)| l.users.is_empty() && !d.users.is_empty())
+        .find(|(d, l)| !l.users.iter().any(LiveUser::is_managed) && !d.users.is_empty())
     {
         bail!(
-            "site `{}` lists nobody; --prune would take everyone declared for it off the state. Nothing was written; check the site, or remove the people by hand",
+            "site `{}` lists nobody roster manages; --prune would take everyone declared for it off the state. Nothing was written; check the site, or remove the people by hand",
             site.site.name
         );
     }

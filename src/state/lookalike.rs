@@ -11,13 +11,13 @@ pub struct Lookalike {
     /// `file:line:column` of the name.
     pub location: String,
     /// `group`, `account type`, `user attribute`, `workspace`,
-    /// `connection`, `member_type`
+    /// `connection`, `member_type`, `email`, `grantee` (a grant's email)
     pub what: &'static str,
     pub name: String,
 }
 
-/// Every declared name under `dir` (and each `member_type`) that mixes
-/// scripts.
+/// Every declared name under `dir` (and each `member_type`, email and
+/// grantee email) that mixes scripts.
 pub fn mixed_scripts(dir: &std::path::Path) -> Vec<Lookalike> {
     let parsed = super::load::read_dir(dir, super::chunks::MIN_CHUNK_BYTES);
     let e = &parsed.entries;
@@ -50,7 +50,18 @@ pub fn mixed_scripts(dir: &std::path::Path) -> Vec<Lookalike> {
                 .member_type
                 .as_ref()
                 .map(|m| (u.file, "member_type", m))
-        }));
+        }))
+        .chain(e.users.iter().map(|u| (u.file, "email", &u.spec.email)))
+        .chain(
+            e.workspaces
+                .iter()
+                .flat_map(|w| w.spec.grants.people.keys().map(|k| (w.file, "grantee", k))),
+        )
+        .chain(
+            e.connections
+                .iter()
+                .flat_map(|c| c.spec.grants.people.keys().map(|k| (c.file, "grantee", k))),
+        );
     let mut found = Vec::new();
     for (file, what, name) in names {
         if mixes(name) {

@@ -340,3 +340,28 @@ fn a_person_whose_membership_expired_is_not_made_its_admin() {
         "{finance}"
     );
 }
+
+#[test]
+fn prune_refuses_a_site_that_lists_only_members_roster_never_manages() {
+    let dir = sigma_applied();
+    let before = std::fs::read_to_string(dir.path().join("state/people.toml")).unwrap();
+    edit_data(dir.path(), |org| {
+        let members = org["members"].as_array_mut().unwrap();
+        members.retain(|m| m["email"] == "scim.user@acme.com");
+        assert_eq!(members.len(), 1, "the seed has a SCIM-owned member");
+        for team in org["teams"].as_array_mut().unwrap() {
+            team["members"] = Value::Array(vec![]);
+        }
+    });
+    let out = roster(dir.path(), &["import", "--sandbox", "--prune"], &[]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr.contains(
+            "site `acme-sigma` lists nobody roster manages; --prune would take everyone declared for it off the state. Nothing was written"
+        ),
+        "{}",
+        out.stderr
+    );
+    let after = std::fs::read_to_string(dir.path().join("state/people.toml")).unwrap();
+    assert_eq!(before, after, "nothing was written");
+}

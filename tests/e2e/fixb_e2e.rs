@@ -389,3 +389,17 @@ fn validate_warns_of_names_that_mix_scripts_at_their_place() {
          warning: state/roster.toml:37:8: account type `Vi\u{435}wer Plus` mixes scripts (such as a Cyrillic letter among Latin ones), so it looks like a name it is not; retype it if that was not meant\n"
     );
 }
+
+#[test]
+fn validate_warns_of_emails_and_grantees_that_mix_scripts() {
+    let dir = sigma_state(
+        "",
+        "\n[[users]]\nemail = \"root@acme.c\u{3bf}m\"\nfirst_name = \"Root\"\nlast_name = \"Admin\"\nmember_type = \"Admin\"\n\n[[workspaces]]\nname = \"Finance\"\ngrants.people = { \"root@acme.c\u{3bf}m\" = \"edit\" }\n",
+    );
+    let out = roster(dir.path(), &["validate"], &[]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    insta::assert_snapshot!(out.stderr, @"
+    warning: state/roster.toml:34:9: email `root@acme.cοm` mixes scripts (such as a Cyrillic letter among Latin ones), so it looks like a name it is not; retype it if that was not meant
+    warning: state/roster.toml:41:19: grantee `root@acme.cοm` mixes scripts (such as a Cyrillic letter among Latin ones), so it looks like a name it is not; retype it if that was not meant
+    ");
+}

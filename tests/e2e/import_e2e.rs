@@ -176,7 +176,7 @@ fn import_prune_refuses_to_empty_a_site() {
     );
     assert_eq!(out.code, 1);
     assert!(
-        out.stderr.contains("site `acme` lists nobody; --prune would take everyone declared for it off the state. Nothing was written"),
+        out.stderr.contains("site `acme` lists nobody roster manages; --prune would take everyone declared for it off the state. Nothing was written"),
         "{}",
         out.stderr
     );

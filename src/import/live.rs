@@ -303,7 +303,8 @@ impl SiteImport {
             let before = self.done.undone.len();
             match declared.claim(files, &self.name, &g.name, &mut self.done.undone)? {
                 Some(r) => {
-                    let renamed = self.done.undone.len() > before;
+                    let renamed = self.done.undone.len() > before
+                        || self.take_live_spelling(files, &r, &g.name);
                     let Some(t) = files.entry("groups", &r) else {
                         continue;
                     };
@@ -332,6 +333,28 @@ impl SiteImport {
             .collect();
         rename_group_references(files, p, &renames);
         Ok(())
+    }
+
+    /// A declared group whose name differs from the live one only in a way
+    /// the site does not tell apart (case, spacing) is a rename the plan
+    /// would make: like a rename under `previous_names`, it is undone, so
+    /// the entry says the live name and the next plan is empty.
+    fn take_live_spelling(&mut self, files: &mut StateFiles, r: &UserRef, live: &str) -> bool {
+        let Some(t) = files.entry_mut("groups", r) else {
+            return false;
+        };
+        let declared = t.get("name").and_then(Item::as_str).unwrap_or_default();
+        if declared == live {
+            return false;
+        }
+        let declared = declared.to_string();
+        set(t, "name", live);
+        self.done.undone.push(Undone {
+            what: "group",
+            declared,
+            live: live.to_string(),
+        });
+        true
     }
 
     /// What a declared group's entry `t` needs to describe live group `g`.

@@ -193,3 +193,66 @@ visibility = "public"
     );
     assert!(only_reads(&sb));
 }
+
+/// A group declared `analysts` that is live as `Analysts` is a rename the
+/// plan would make: import undoes it like one under `previous_names`, so
+/// the plan after it is empty.
+#[test]
+fn a_group_name_differing_only_in_case_takes_the_live_spelling() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = |from: &std::path::Path, to: &std::path::Path| {
+        for e in walk(from) {
+            let target = to.join(e.strip_prefix(from).unwrap());
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(&e, target).unwrap();
+        }
+    };
+    copy(&repo_state(), &dir.path().join("state"));
+    let site = dir.path().join("state/roster.toml");
+    let text = std::fs::read_to_string(&site).unwrap();
+    assert!(
+        text.contains("name = \"Analysts\"\n"),
+        "the repo state changed"
+    );
+    std::fs::write(
+        &site,
+        text.replace("name = \"Analysts\"\n", "name = \"analysts\"\n"),
+    )
+    .unwrap();
+    let import = roster(dir.path(), &["import", "--sandbox", "--prune"], &[]);
+    assert_eq!(import.code, 0, "{}", import.all());
+    assert!(
+        import.stdout.contains(
+            "acme: group `analysts` is live as `Analysts`, so the entry says `Analysts` again"
+        ) || import.stderr.contains(
+            "acme: group `analysts` is live as `Analysts`, so the entry says `Analysts` again"
+        ),
+        "{}",
+        import.all()
+    );
+    assert!(
+        std::fs::read_to_string(&site)
+            .unwrap()
+            .contains("name = \"Analysts\"\n")
+    );
+    let plan = roster(
+        dir.path(),
+        &["plan", "--sandbox", "--detailed-exitcode"],
+        &[],
+    );
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    assert!(plan.stdout.starts_with("No changes:"), "{}", plan.stdout);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

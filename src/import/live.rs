@@ -62,7 +62,8 @@ pub struct Imported {
     pub skipped: Vec<String>,
 }
 
-fn list(t: &Table, key: &str) -> Vec<String> {
+/// The names in list `key` of entry `t` (strings, or `{ name, .. }` tables).
+pub(super) fn list(t: &Table, key: &str) -> Vec<String> {
     t.get(key)
         .and_then(Item::as_array)
         .map(|a| a.iter().filter_map(list_name).collect())

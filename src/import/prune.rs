@@ -6,24 +6,12 @@
 
 use std::collections::HashSet;
 
-use toml_edit::{Item, Table, Value};
+use toml_edit::Item;
 
+use super::live::list as names;
 use crate::attrs::name_key;
 use crate::model::{LiveSite, ProviderKind};
 use crate::state::edit::{StateFiles, UserRef, set, strings};
-
-/// The names in list `key` of entry `t`.
-fn names(t: &Table, key: &str) -> Vec<String> {
-    t.get(key)
-        .and_then(Item::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// Takes the workspaces and connections declared for site `name` that it
 /// does not have (under their name or a previous one) off it: off their

@@ -12,7 +12,7 @@ use crate::model::access::{AccessKind, Grantee, LiveAccessObject};
 use crate::model::{DesiredState, LiveSite, ProviderKind, SiteConfig};
 use crate::state::edit::{StateFiles, UserRef, set, strings};
 
-use super::live::{ImportError, Undone};
+use super::live::{ImportError, Undone, list};
 
 /// Makes every Sigma site's client read workspaces and connections, user
 /// attributes and account types, so the import sees them.
@@ -155,16 +155,7 @@ fn undo_rename(
         .and_then(Item::as_str)
         .unwrap_or_default()
         .to_string();
-    let previous: Vec<String> = t
-        .get("previous_names")
-        .and_then(Item::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
+    let previous = list(t, "previous_names");
     let Some(old) = previous.iter().find(|p| key(p) == key(live_name)).cloned() else {
         return Ok(());
     };

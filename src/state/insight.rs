@@ -25,6 +25,15 @@ pub struct GroupRef {
     pub expires: Option<Spanned<Datetime>>,
 }
 
+/// Every membership a person's entry writes: its `groups`, and those of
+/// each site's `overrides`.
+fn memberships(spec: &super::schema::UserSpec) -> impl Iterator<Item = &GroupRef> {
+    let overrides = spec.overrides.iter().flat_map(|o| o.values());
+    spec.groups
+        .iter()
+        .chain(overrides.flat_map(|o| o.groups.iter().flatten()))
+}
+
 impl GroupRef {
     /// The group's name as written (what a plain string entry was).
     pub fn get_ref(&self) -> &String {
@@ -219,12 +228,7 @@ pub(super) fn expiry_dates(c: &mut Checker, l: &Loaded) {
         if let Some(e) = &u.spec.expires {
             check_date(c, u.file, e);
         }
-        let overrides = u.spec.overrides.iter().flat_map(|o| o.values());
-        let groups = u
-            .spec
-            .groups
-            .iter()
-            .chain(overrides.flat_map(|o| o.groups.iter().flatten()));
+        let groups = memberships(&u.spec);
         for e in groups.filter_map(|g| g.expires.as_ref()) {
             check_date(c, u.file, e);
         }
@@ -490,12 +494,7 @@ pub fn dated(dir: &std::path::Path) -> Vec<Dated> {
         if let Some(e) = &u.spec.expires {
             add(u.file, e, email.to_string());
         }
-        let overrides = u.spec.overrides.iter().flat_map(|o| o.values());
-        let groups = u
-            .spec
-            .groups
-            .iter()
-            .chain(overrides.flat_map(|o| o.groups.iter().flatten()));
+        let groups = memberships(&u.spec);
         for g in groups {
             if let Some(e) = &g.expires {
                 add(u.file, e, format!("{email} in {}", g.get_ref()));

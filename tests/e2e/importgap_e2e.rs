@@ -200,14 +200,7 @@ visibility = "public"
 #[test]
 fn a_group_name_differing_only_in_case_takes_the_live_spelling() {
     let dir = tempfile::tempdir().unwrap();
-    let copy = |from: &std::path::Path, to: &std::path::Path| {
-        for e in walk(from) {
-            let target = to.join(e.strip_prefix(from).unwrap());
-            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-            std::fs::copy(&e, target).unwrap();
-        }
-    };
-    copy(&repo_state(), &dir.path().join("state"));
+    copy_dir(&repo_state(), &dir.path().join("state"));
     let site = dir.path().join("state/roster.toml");
     let text = std::fs::read_to_string(&site).unwrap();
     assert!(
@@ -242,17 +235,4 @@ fn a_group_name_differing_only_in_case_takes_the_live_spelling() {
     );
     assert_eq!(plan.code, 0, "{}", plan.all());
     assert!(plan.stdout.starts_with("No changes:"), "{}", plan.stdout);
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }

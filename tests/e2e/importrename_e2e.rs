@@ -6,20 +6,6 @@ use std::path::{Path, PathBuf};
 
 use crate::common::*;
 
-/// Copies the directory `from` to `to`, recursively.
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// Every file under `dir` with its bytes, by path relative to `dir`, and
 /// every folder (with `/` at the end).
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {

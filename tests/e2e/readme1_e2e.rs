@@ -64,20 +64,6 @@ fn assert_shows(shown: &str, printed: &str, command: &str) {
     }
 }
 
-/// `dir` copied to `to`, recursively.
-fn copy_dir(dir: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// A temporary copy of this repo's `state/` and `examples/`.
 fn repo_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

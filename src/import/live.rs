@@ -85,9 +85,10 @@ fn sorted_keys(p: ProviderKind, names: &[String]) -> Vec<String> {
     keys
 }
 
-/// Finds declared entries of one kind (`users` or `groups`) by the key of
-/// their name (`field`) or of one of their previous names.
-struct Matcher<'k> {
+/// Finds declared entries of one kind (`users`, `groups`, `workspaces`,
+/// `connections`) by the key of their name (`field`) or of one of their
+/// previous names.
+pub(super) struct Matcher<'k> {
     kind: &'static str,
     field: &'static str,
     previous: &'static str,
@@ -102,7 +103,7 @@ struct Matcher<'k> {
 }
 
 impl<'k> Matcher<'k> {
-    fn new(
+    pub(super) fn new(
         files: &StateFiles,
         (kind, field, previous, what): (&'static str, &'static str, &'static str, &'static str),
         key: &'k dyn Fn(&str) -> String,
@@ -135,7 +136,7 @@ impl<'k> Matcher<'k> {
     /// rename was never applied: the entry is written back to `live_name`
     /// (and that name taken off its previous names), unless its current
     /// name is live too, which is an error.
-    fn claim(
+    pub(super) fn claim(
         &self,
         files: &mut StateFiles,
         site: &str,

@@ -10,9 +10,9 @@ use toml_edit::{InlineTable, Item, Table, Value};
 
 use crate::model::access::{AccessKind, Grantee, LiveAccessObject};
 use crate::model::{DesiredState, LiveSite, ProviderKind, SiteConfig};
-use crate::state::edit::{StateFiles, UserRef, set, strings};
+use crate::state::edit::{StateFiles, set, strings};
 
-use super::live::{ImportError, Undone, list};
+use super::live::{ImportError, Matcher, Undone};
 
 /// Makes every Sigma site's client read workspaces and connections, user
 /// attributes and account types, so the import sees them.
@@ -84,9 +84,14 @@ fn import_kind(
     undone: &mut Vec<Undone>,
 ) -> Result<(usize, usize), ImportError> {
     let key = |n: &str| ProviderKind::Sigma.group_key(n);
-    let declared = files.entries(table_name(kind), "name", key);
-    let previous = previous_names(files, kind, &declared);
     let live_keys: HashSet<String> = list.iter().map(|o| key(&o.name)).collect();
+    let table = table_name(kind);
+    let declared = Matcher::new(
+        files,
+        (table, "name", "previous_names", kind.as_str()),
+        &key,
+        live_keys,
+    );
     let mut seen = HashSet::new();
     let (mut added, mut updated) = (0, 0);
     for o in list {
@@ -98,17 +103,11 @@ fn import_kind(
         let (teams, people) = grant_tables(o);
         // A workspace still under a previous name is the entry's: the
         // rename was never applied, so the entry says the live name again.
-        let by_previous = previous.get(&key(&o.name));
-        let found = declared.get(&key(&o.name)).or(by_previous);
-        match found {
+        let before = undone.len();
+        match declared.claim(files, site, &o.name, undone)? {
             Some(r) => {
-                let renamed = match by_previous.filter(|_| !declared.contains_key(&key(&o.name))) {
-                    Some(r) => {
-                        undo_rename(files, (site, kind), r, &o.name, &live_keys, undone)?;
-                        true
-                    }
-                    None => false,
-                };
+                let renamed = undone.len() > before;
+                let r = &r;
                 let Some(t) = files.entry(table_name(kind), r) else {
                     continue;
                 };
@@ -134,79 +133,6 @@ fn import_kind(
         }
     }
     Ok((added, updated))
-}
-
-/// Writes entry `r` back to `live_name`, one of its `previous_names`,
-/// which leaves that list; an error when its current name is live too.
-fn undo_rename(
-    files: &mut StateFiles,
-    (site, kind): (&str, AccessKind),
-    r: &UserRef,
-    live_name: &str,
-    live_keys: &HashSet<String>,
-    undone: &mut Vec<Undone>,
-) -> Result<(), ImportError> {
-    let key = |n: &str| ProviderKind::Sigma.group_key(n);
-    let Some(t) = files.entry_mut(table_name(kind), r) else {
-        return Ok(());
-    };
-    let current = t
-        .get("name")
-        .and_then(Item::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let previous = list(t, "previous_names");
-    let Some(old) = previous.iter().find(|p| key(p) == key(live_name)).cloned() else {
-        return Ok(());
-    };
-    if live_keys.contains(&key(&current)) {
-        return Err(ImportError::BothLive {
-            site: site.to_string(),
-            what: kind.as_str(),
-            current,
-            previous: old,
-            field: "previous_names",
-        });
-    }
-    let rest: Vec<String> = previous
-        .into_iter()
-        .filter(|p| key(p) != key(live_name))
-        .collect();
-    if rest.is_empty() {
-        t.remove("previous_names");
-    } else {
-        set(t, "previous_names", strings(&rest));
-    }
-    set(t, "name", live_name);
-    undone.push(Undone {
-        what: kind.as_str(),
-        declared: current,
-        live: live_name.to_string(),
-    });
-    Ok(())
-}
-
-/// The declared entries by each of their `previous_names` (keyed), where
-/// no entry has that name.
-fn previous_names(
-    files: &StateFiles,
-    kind: AccessKind,
-    declared: &BTreeMap<String, UserRef>,
-) -> BTreeMap<String, UserRef> {
-    let mut out = BTreeMap::new();
-    for r in declared.values() {
-        let Some(t) = files.entry(table_name(kind), r) else {
-            continue;
-        };
-        let names = t.get("previous_names").and_then(Item::as_array);
-        for name in names.into_iter().flatten().filter_map(Value::as_str) {
-            let k = ProviderKind::Sigma.group_key(name);
-            if !declared.contains_key(&k) {
-                out.insert(k, r.clone());
-            }
-        }
-    }
-    out
 }
 
 /// The live grants as `teams` and `people` maps, sorted.

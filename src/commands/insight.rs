@@ -44,9 +44,9 @@ pub(super) fn refuse_over_budget(plan: &Plan, consequence: &str) -> Result<()> {
 }
 
 /// `roster validate`: a warning for each date already past, at its place.
-pub(super) fn warn_past_dates(dir: &std::path::Path) {
+pub(super) fn warn_past_dates(parsed: &crate::state::Parsed) {
     let today = today();
-    for d in crate::state::dated(dir).iter().filter(|d| d.on < today) {
+    for d in crate::state::dated(parsed).iter().filter(|d| d.on < today) {
         stderr_line!(
             "warning: {}: {}: expired on {}; plans remove it until the date or the entry is changed",
             Text(&d.location),

@@ -473,8 +473,7 @@ pub struct Dated {
 
 /// Every `expires` date written under `dir`, with its place: what `roster
 /// validate` warns about once a date is past (the model keeps no places).
-pub fn dated(dir: &std::path::Path) -> Vec<Dated> {
-    let parsed = super::load::read_dir(dir, super::chunks::MIN_CHUNK_BYTES);
+pub fn dated(parsed: &super::load::Parsed) -> Vec<Dated> {
     let files = &parsed.files;
     let mut found = Vec::new();
     let mut add = |file: usize, written: &Spanned<Datetime>, subject: String| {

@@ -18,8 +18,7 @@ pub struct Lookalike {
 
 /// Every declared name under `dir` (and each `member_type`, email and
 /// grantee email) that mixes scripts.
-pub fn mixed_scripts(dir: &std::path::Path) -> Vec<Lookalike> {
-    let parsed = super::load::read_dir(dir, super::chunks::MIN_CHUNK_BYTES);
+pub fn mixed_scripts(parsed: &super::load::Parsed) -> Vec<Lookalike> {
     let e = &parsed.entries;
     let names = e
         .groups

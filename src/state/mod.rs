@@ -27,7 +27,14 @@ pub use credentials::{MissingCredentials, resolve_credentials};
 pub use diagnostic::{Diagnostic, Diagnostics, SourceFile};
 pub use discover::{near_misses, state_dirs};
 pub use insight::{Dated, dated};
-pub use load::toml_files;
+pub use load::{Parsed, toml_files};
+
+/// The state under `dir` as written, with the place of every value, for
+/// warnings that name places (`validate`'s past dates and look-alike
+/// names): read once for all of them.
+pub fn read_with_places(dir: &std::path::Path) -> Parsed {
+    load::read_dir(dir, chunks::MIN_CHUNK_BYTES)
+}
 pub use lookalike::{Lookalike, mixed_scripts};
 pub use schema::UnmanagedWorkspaces;
 pub use site::{BaseUrlError, SiteCheck, check_base_url};

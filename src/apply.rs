@@ -130,6 +130,8 @@ pub struct Run<'a> {
 pub async fn apply(plan: &Plan, clients: &[&Client], ids: &[SiteIds], run: &Run<'_>) -> Report {
     let sites = futures::future::join_all(plan.sites.iter().zip(clients).zip(ids).map(
         |((site, &client), ids)| {
+            // The site's deadline covers its writes apart from its reads.
+            client.begin_writes();
             let target = Target {
                 client,
                 ids: Mutex::new(ids.clone()),

@@ -297,6 +297,10 @@ pub struct Site {
     pub max_requests_per_second: Option<f64>,
     /// How long one request keeps trying while the site answers 429.
     pub patience_seconds: u64,
+    /// The most bytes one answer of the site may hold.
+    pub max_response_bytes: u64,
+    /// How long roster may spend reading the site, and again writing to it.
+    pub deadline_seconds: u64,
     pub config: SiteConfig,
     /// `seats`: the most people of each account type or access level.
     pub seats: Seats,

@@ -21,6 +21,8 @@ pub(crate) fn site(name: &str, provider: ProviderKind, base_url: &str, config: S
         safety: Default::default(),
         max_requests_per_second: None,
         patience_seconds: 60,
+        max_response_bytes: crate::provider::retry::DEFAULT_MAX_RESPONSE_BYTES,
+        deadline_seconds: crate::provider::retry::DEFAULT_DEADLINE.as_secs(),
         seats: Default::default(),
         expiry_notice_days: 14,
         config,

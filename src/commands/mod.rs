@@ -63,6 +63,7 @@ impl Status {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<Status> {
     init_logging(cli.verbose);
+    crate::progress::set_notice_printer(|line| stderr_line!("{line}"));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

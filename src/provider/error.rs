@@ -30,6 +30,42 @@ pub enum ProviderError {
         action: String,
         message: String,
     },
+    /// The answer was larger than the site allows; it was not read further.
+    #[error(
+        "site `{site}`: {}: the answer to {endpoint} is larger than the site's max_response_bytes ({limit} bytes); roster stopped reading it (raise max_response_bytes if the site's answers are that large)",
+        what(action, object)
+    )]
+    TooLarge {
+        site: String,
+        action: String,
+        object: String,
+        /// The method and path, without the query.
+        endpoint: String,
+        limit: u64,
+    },
+    /// The site's deadline passed before the request was answered.
+    #[error(
+        "site `{site}`: {}: gave up: the site's deadline_seconds ({seconds} s) passed before {endpoint} was answered (raise deadline_seconds if the site is that slow)",
+        what(action, object)
+    )]
+    Deadline {
+        site: String,
+        action: String,
+        object: String,
+        endpoint: String,
+        seconds: u64,
+    },
+    /// The site gave an object an ID that cannot be put in a URL path.
+    #[error(
+        "site `{site}`: the {kind} {object} has the ID {id:?}, which cannot be a URL path segment (empty, `.`, `..`, or holding `/`): a request naming it would reach another object or endpoint, so none is sent (fix the {kind} on the site)"
+    )]
+    UnusableId {
+        site: String,
+        /// What the object is (`user`, `group`, `team`...).
+        kind: String,
+        object: String,
+        id: String,
+    },
     /// Never sent: the apply was interrupted before this change started.
     #[error("site `{site}`: not started: the apply was interrupted")]
     NotStarted { site: String },
@@ -56,7 +92,11 @@ impl ProviderError {
     pub fn is_ambiguous(&self) -> bool {
         match self {
             ProviderError::Http { status, .. } => *status >= 500,
-            ProviderError::Transport { .. } => true,
+            // A request under way when the deadline passed, or whose
+            // answer was too large to read, may have been carried out.
+            ProviderError::Transport { .. }
+            | ProviderError::TooLarge { .. }
+            | ProviderError::Deadline { .. } => true,
             _ => false,
         }
     }
@@ -76,6 +116,9 @@ impl ProviderError {
             ProviderError::Http { status, .. } => *status == 429 || *status >= 500,
             ProviderError::Transport { .. } => true,
             ProviderError::Decode { .. }
+            | ProviderError::TooLarge { .. }
+            | ProviderError::Deadline { .. }
+            | ProviderError::UnusableId { .. }
             | ProviderError::Unsupported { .. }
             | ProviderError::NotStarted { .. } => false,
         }
@@ -97,6 +140,43 @@ impl ProviderError {
             ProviderError::Http { status, .. } => Some(*status),
             _ => None,
         }
+    }
+}
+
+/// The error of a request (`method` `path`, for `action` on `object`)
+/// that got no whole answer.
+pub fn exchange_failed(
+    e: super::retry::ExchangeError,
+    site: &str,
+    call: (&reqwest::Method, &str),
+    action: &str,
+    object: &str,
+) -> ProviderError {
+    use super::retry::ExchangeError;
+    let (method, path) = call;
+    let endpoint = format!("{method} {}", path.split('?').next().unwrap_or_default());
+    let (site, action, object) = (site.to_string(), action.to_string(), object.to_string());
+    match e {
+        ExchangeError::Transport(e) => ProviderError::Transport {
+            site,
+            action,
+            object,
+            message: describe_transport(e),
+        },
+        ExchangeError::TooLarge { limit } => ProviderError::TooLarge {
+            site,
+            action,
+            object,
+            endpoint,
+            limit,
+        },
+        ExchangeError::Deadline { deadline } => ProviderError::Deadline {
+            site,
+            action,
+            object,
+            endpoint,
+            seconds: deadline.as_secs(),
+        },
     }
 }
 

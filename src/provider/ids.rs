@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use super::ProviderError;
 use crate::model::{LiveSite, ProviderKind, email_key};
 
 /// A site's object IDs by key, as read, and as learnt while applying (a
@@ -76,11 +77,56 @@ impl SiteIds {
     }
 }
 
+/// Whether a site's ID can be put in a URL path as one segment: not
+/// empty, not a dot segment (`.`, `..`: every HTTP client and server
+/// removes those, percent-encoded or not), and without `/` (which some
+/// servers and proxies read as a separator even percent-encoded). A request
+/// naming any other would reach another object or endpoint.
+pub fn is_usable_id(id: &str) -> bool {
+    !(id.is_empty() || super::is_dot_segment(id) || id.contains('/'))
+}
+
+/// `id`, which the site `site` gave the `kind` (`user`, `team`...) named
+/// `object`, when it can be a URL path segment; else the refusal naming
+/// the object. Every ID read from a site goes through this before a
+/// request can name it, so a plan is never made on one.
+pub fn usable_id(
+    site: &str,
+    kind: &str,
+    object: &str,
+    id: impl Into<String>,
+) -> Result<String, ProviderError> {
+    let id = id.into();
+    if is_usable_id(&id) {
+        return Ok(id);
+    }
+    Err(ProviderError::UnusableId {
+        site: site.to_string(),
+        kind: kind.to_string(),
+        object: object.to_string(),
+        id,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::{LiveGroup, LiveUser};
     use crate::test_fixtures;
+
+    #[test]
+    fn ids_that_cannot_be_one_path_segment_are_refused_naming_the_object() {
+        for bad in ["", ".", "..", "a/b", "/", "../x"] {
+            let e = usable_id("s", "user", "ann@x.io", bad).unwrap_err().to_string();
+            assert!(
+                e.starts_with("site `s`: the user ann@x.io has the ID ") && e.contains(&format!("{bad:?}")),
+                "{e}"
+            );
+        }
+        for good in ["m1", "...", ".a", "a.b", "2819c223-7f76-453a-919d-413861904646", "a b"] {
+            assert_eq!(usable_id("s", "user", "ann@x.io", good).unwrap(), good);
+        }
+    }
 
     #[test]
     fn ids_are_keyed_as_the_plan_matches_names() {

@@ -37,6 +37,11 @@ pub struct Pacing {
     pub concurrency: usize,
     /// Requests started per second, when the site sets a budget.
     pub per_second: Option<f64>,
+    /// The most bytes one answer may hold (`max_response_bytes`).
+    pub max_response_bytes: u64,
+    /// The most time a site's reads, and again its writes, may take
+    /// (`deadline_seconds`).
+    pub deadline: Duration,
 }
 
 impl Default for Pacing {
@@ -44,6 +49,8 @@ impl Default for Pacing {
         Pacing {
             concurrency: 16,
             per_second: None,
+            max_response_bytes: retry::DEFAULT_MAX_RESPONSE_BYTES,
+            deadline: retry::DEFAULT_DEADLINE,
         }
     }
 }
@@ -180,6 +187,8 @@ macro_rules! providers {
             ) -> Result<Client, ProviderError> {
                 let pacing = Pacing {
                     per_second: site.max_requests_per_second.or(pacing.per_second),
+                    max_response_bytes: site.max_response_bytes,
+                    deadline: Duration::from_secs(site.deadline_seconds),
                     ..pacing
                 };
                 let base = base_url.unwrap_or(&site.base_url);
@@ -196,10 +205,24 @@ macro_rules! providers {
                 }
             }
 
+            /// Reads the live site; its deadline starts again at this read.
             pub async fn fetch(&self) -> Result<LiveSite, ProviderError> {
+                self.pacer().restart_clock();
                 match self {
                     $(Client::$kind(c) => SiteClient::fetch_live(&**c).await),+
                 }
+            }
+
+            fn pacer(&self) -> &retry::Pacer {
+                match self {
+                    $(Client::$kind(c) => SiteClient::pacer(&**c)),+
+                }
+            }
+
+            /// Starts the site's deadline again at its next request: before
+            /// a plan's changes are applied.
+            pub fn begin_writes(&self) {
+                self.pacer().restart_clock();
             }
 
             /// Reads what each member a plan deactivates owns, for the plan
@@ -239,9 +262,7 @@ macro_rules! providers {
 
             /// The requests this client sent, and how many were retries.
             pub fn requests(&self) -> cost::Requests {
-                match self {
-                    $(Client::$kind(c) => SiteClient::requests(&**c)),+
-                }
+                self.pacer().requests()
             }
 
             /// How many write requests applying `changes` sends.
@@ -307,9 +328,9 @@ pub(crate) trait SiteClient: Sized {
     /// Carries out one step of a plan (see [`Client::apply_step`]).
     async fn apply_changes(&self, step: Step<'_>) -> Vec<Result<(), ProviderError>>;
 
-    /// The requests sent so far, and how many were retries (every
-    /// provider counts: apply's report says what was sent).
-    fn requests(&self) -> cost::Requests;
+    /// The pacer every request to the site goes through: it counts them
+    /// (apply's report says what was sent) and keeps the site's bounds.
+    fn pacer(&self) -> &retry::Pacer;
 
     /// How many write requests applying `changes` sends (one per change
     /// unless the provider says otherwise).
@@ -480,6 +501,30 @@ pub fn is_dot_segment(name: &str) -> bool {
     matches!(name, "." | "..")
 }
 
+/// Refuses to send a request whose `path` (before its query) has an empty
+/// or a dot segment: what an ID or name no URL path can carry leaves
+/// behind (`/Users/` + `.`), which would reach another object or endpoint.
+/// The last guard, for every request of every provider; IDs are refused
+/// where they are read ([`ids::usable_id`]), naming the object.
+pub fn check_path(site: &str, action: &str, object: &str, path: &str) -> Result<(), ProviderError> {
+    let route = path.split('?').next().unwrap_or_default();
+    let route = route.strip_prefix('/').unwrap_or(route);
+    if !route.split('/').any(|s| s.is_empty() || is_dot_segment(s)) {
+        return Ok(());
+    }
+    let what = if object.is_empty() {
+        action.to_string()
+    } else {
+        format!("{action} {object}")
+    };
+    Err(ProviderError::Unsupported {
+        site: site.to_string(),
+        message: format!(
+            "{what}: not sent: the request path {route:?} has an empty or dot segment, so it would reach another object or endpoint (an ID or name the site gave cannot be a path segment)"
+        ),
+    })
+}
+
 /// The URL of `path` (an API path, segments already made safe with
 /// [`path_segment`], and maybe a query) on the API at `base`. The URL is
 /// built from its parts, never by joining text: `base`'s scheme, host and
@@ -595,6 +640,21 @@ mod endpoint_tests {
 
     fn url(s: &str) -> url::Url {
         url::Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_path_with_an_empty_or_dot_segment_is_never_sent() {
+        for path in ["/Users/", "/Users/.", "/v2/teams//members", "/Groups/..", "/Users/./x?y=1"] {
+            let e = super::check_path("s", "delete user", "ann@x.io", path).unwrap_err();
+            assert!(
+                e.to_string()
+                    .starts_with("site `s`: delete user ann@x.io: not sent: the request path"),
+                "{e}"
+            );
+        }
+        for path in ["/Users", "/Users/u1", "/v2/teams/t.1/members?x=/.", "/api/v1/groups/..."] {
+            assert!(super::check_path("s", "a", "", path).is_ok(), "{path}");
+        }
     }
 
     #[test]

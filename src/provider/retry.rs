@@ -1,7 +1,9 @@
 //! Retries and pacing shared by the providers: exponential backoff with full
 //! jitter that honours `Retry-After`, a per-site limit on requests under way
 //! that halves when the site answers 429 and creeps back as it stops, and an
-//! optional request budget per second.
+//! optional request budget per second; and the bounds on what one site may
+//! cost: the size of each answer, and a deadline for its reads and again
+//! for its writes, with a notice while a request is slow to answer.
 
 use std::future::Future;
 use std::sync::Mutex;
@@ -32,6 +34,19 @@ pub const THROTTLE_FLOOR: Duration = Duration::from_secs(2);
 /// How long one request keeps trying through 429s, unless the site sets
 /// `patience_seconds`.
 pub const DEFAULT_PATIENCE: Duration = Duration::from_mins(1);
+
+/// The most bytes one answer may hold unless the site sets
+/// `max_response_bytes`: far more than a page of any list roster reads
+/// (a few MiB), far less than memory.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// How long a site's reads, and again its writes, may take unless the site
+/// sets `deadline_seconds`.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_hours(2);
+
+/// How long a request waits for its answer before roster says so, and
+/// again after each such span.
+pub const WAIT_NOTICE: Duration = Duration::from_secs(5);
 
 /// How often and how long to retry.
 #[derive(Debug, Clone, Copy)]
@@ -196,6 +211,8 @@ impl RetryPolicy {
 /// Limits a site's requests: at most `limit` under way (adapting to 429s),
 /// and at most `per_second` started each second when set.
 pub struct Pacer {
+    /// The site's name, for the notices of a slow answer.
+    site: String,
     permits: Semaphore,
     max: usize,
     /// The current limit; `max` minus the permits taken out after 429s.
@@ -206,12 +223,23 @@ pub struct Pacer {
     /// Requests sent, and of them the ones that were retries.
     sent: std::sync::atomic::AtomicU64,
     retries: std::sync::atomic::AtomicU64,
+    /// The most bytes one answer may hold.
+    max_response_bytes: u64,
+    clock: Clock,
+    /// When the last notice of a slow answer was given.
+    last_notice: Mutex<Option<Instant>>,
 }
 
 impl Pacer {
-    pub fn new(concurrency: usize, per_second: Option<f64>) -> Self {
+    /// The pacer of the site `site`, as `pacing` says.
+    pub fn new(site: &str, pacing: super::Pacing) -> Self {
+        let (concurrency, per_second) = (pacing.concurrency, pacing.per_second);
         let max = concurrency.max(1);
         Pacer {
+            site: site.to_string(),
+            max_response_bytes: pacing.max_response_bytes,
+            clock: Clock::new(pacing.deadline),
+            last_notice: Mutex::new(None),
             permits: Semaphore::new(max),
             max,
             limit: AtomicUsize::new(max),
@@ -324,26 +352,90 @@ pub struct Answer {
     pub elapsed: Duration,
 }
 
+/// Why an exchange got no whole answer.
+#[derive(Debug)]
+pub enum ExchangeError {
+    /// No answer, or an answer cut off.
+    Transport(reqwest::Error),
+    /// The answer is larger than the site's `max_response_bytes`: it was
+    /// not read past the limit.
+    TooLarge { limit: u64 },
+    /// The site's deadline passed before the answer came.
+    Deadline { deadline: Duration },
+}
+
+/// The site's deadline: it starts at the first request after
+/// [`Pacer::restart_clock`] (or ever), and the requests after it end
+/// are not sent.
+struct Clock {
+    budget: Duration,
+    started: Mutex<Option<Instant>>,
+}
+
+impl Clock {
+    fn new(budget: Duration) -> Self {
+        Clock {
+            budget,
+            started: Mutex::new(None),
+        }
+    }
+
+    /// The time left, starting the clock if it is not running; `None`
+    /// once the deadline passed.
+    fn remaining(&self) -> Option<Duration> {
+        let mut started = self.started.lock().expect("clock lock");
+        let started = *started.get_or_insert_with(Instant::now);
+        self.budget.checked_sub(started.elapsed()).filter(|d| !d.is_zero())
+    }
+}
+
 impl Pacer {
     /// Counts a request sent.
     fn count_sent(&self) {
         self.sent.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Sends a request in its turn, reads the whole answer, and learns from
-    /// it: a 429 halves the requests under way, a success lets them grow.
+    /// Starts the site's deadline again at its next request: reading a
+    /// site and writing to it have a deadline each (whoever confirms an
+    /// apply may take their time between them).
+    pub fn restart_clock(&self) {
+        *self.clock.started.lock().expect("clock lock") = None;
+    }
+
+    /// Sends a request in its turn, reads the whole answer (up to the
+    /// site's `max_response_bytes`), and learns from it: a 429 halves the
+    /// requests under way, a success lets them grow. `action` says what the
+    /// request is for in the notices of a slow answer. Nothing is sent
+    /// once the site's deadline passed, and a request under way then is
+    /// given up.
     pub async fn exchange(
         &self,
         request: reqwest::RequestBuilder,
-    ) -> Result<Answer, reqwest::Error> {
+        action: &str,
+    ) -> Result<Answer, ExchangeError> {
+        let deadline = self.clock.budget;
+        let remaining = self
+            .clock
+            .remaining()
+            .ok_or(ExchangeError::Deadline { deadline })?;
+        let work = self.noticing_delay(action, self.exchange_in_turn(request));
+        tokio::time::timeout(remaining, work)
+            .await
+            .map_err(|_| ExchangeError::Deadline { deadline })?
+    }
+
+    async fn exchange_in_turn(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Answer, ExchangeError> {
         let turn = self.turn().await;
         self.count_sent();
         let started = Instant::now();
-        let mut response = request.send().await?;
+        let mut response = request.send().await.map_err(ExchangeError::Transport)?;
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
         let retry_after = retry_after(&headers);
-        let body = response.bytes().await?;
+        let body = read_limited(response, self.max_response_bytes).await?;
         let elapsed = started.elapsed();
         drop(turn);
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
@@ -359,6 +451,54 @@ impl Pacer {
             elapsed,
         })
     }
+
+    /// Runs `work`, saying every [`WAIT_NOTICE`] that it is still waiting
+    /// (once per span for the whole site, however many requests wait).
+    async fn noticing_delay<T>(&self, action: &str, work: impl Future<Output = T>) -> T {
+        let started = Instant::now();
+        let mut work = std::pin::pin!(work);
+        loop {
+            if let Ok(done) = tokio::time::timeout(WAIT_NOTICE, &mut work).await {
+                return done;
+            }
+            self.notice_wait(action, started.elapsed());
+        }
+    }
+
+    fn notice_wait(&self, action: &str, waited: Duration) {
+        {
+            let mut last = self.last_notice.lock().expect("notice lock");
+            if last.is_some_and(|t| t.elapsed() < WAIT_NOTICE.mul_f64(0.9)) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        crate::progress::notice(&format!(
+            "site `{}`: still waiting for an answer ({action}) after {} s (the site's deadline_seconds is {})",
+            crate::render::escape::Visible(&self.site),
+            waited.as_secs(),
+            self.clock.budget.as_secs()
+        ));
+    }
+}
+
+/// The body of `response`, refused past `limit` bytes: by its
+/// `Content-Length` before any of it is read, else as it comes.
+pub async fn read_limited(
+    mut response: reqwest::Response,
+    limit: u64,
+) -> Result<bytes::Bytes, ExchangeError> {
+    if response.content_length().is_some_and(|n| n > limit) {
+        return Err(ExchangeError::TooLarge { limit });
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(ExchangeError::Transport)? {
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Err(ExchangeError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is not used by these APIs).
@@ -460,7 +600,7 @@ mod tests {
 
     #[tokio::test]
     async fn throttling_halves_and_success_recovers() {
-        let pacer = Pacer::new(16, None);
+        let pacer = Pacer::new("s", crate::provider::Pacing::default());
         pacer.throttled();
         assert_eq!(pacer.limit(), 8);
         pacer.throttled();
@@ -480,7 +620,13 @@ mod tests {
     /// On tokio's paused clock: virtual time, exact, whatever the machine does.
     #[tokio::test(start_paused = true)]
     async fn the_request_budget_spaces_requests() {
-        let pacer = Pacer::new(16, Some(5.0));
+        let pacer = Pacer::new(
+            "s",
+            crate::provider::Pacing {
+                per_second: Some(5.0),
+                ..crate::provider::Pacing::default()
+            },
+        );
         let start = Instant::now();
         for _ in 0..11 {
             drop(pacer.turn().await);

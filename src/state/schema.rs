@@ -91,6 +91,12 @@ pub struct SiteSpec {
     /// Seconds one request keeps trying while the site answers 429 (default 60).
     #[schemars(with = "Option<i64>", range(min = 2, max = 3600))]
     pub patience_seconds: Option<Spanned<i64>>,
+    /// The most bytes one answer of the site may hold (default 67108864, 64 MiB).
+    #[schemars(with = "Option<i64>", range(min = 1024, max = 4294967296_i64))]
+    pub max_response_bytes: Option<Spanned<i64>>,
+    /// Seconds roster may spend reading the site, and again writing to it (default 7200).
+    #[schemars(with = "Option<i64>", range(min = 1, max = 86400))]
+    pub deadline_seconds: Option<Spanned<i64>>,
     /// People never removed, deactivated or demoted on this site.
     #[schemars(with = "Option<Vec<String>>")]
     pub protected: Option<Vec<Spanned<String>>>,
@@ -328,6 +334,8 @@ impl Fields for SiteSpec {
         "unmanaged_attributes",
         "unmanaged_account_types",
         "allow_account_type_deletions",
+        "max_response_bytes",
+        "deadline_seconds",
     ];
 }
 

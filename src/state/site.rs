@@ -141,6 +141,8 @@ pub(super) fn check_site(c: &mut Checker, name: &str, entry: &Entry<SiteSpec>) -
     let safety = safety(&mut s);
     let max_requests_per_second = request_budget(&mut s);
     let patience_seconds = check_patience(&mut s);
+    let max_response_bytes = check_max_response_bytes(&mut s);
+    let deadline_seconds = check_deadline(&mut s);
     let seats = super::insight::seats(&mut s, provider.capabilities());
     let expiry_notice_days = super::insight::notice_days(&mut s);
     if s.c.diagnostics.len() > before {
@@ -151,6 +153,8 @@ pub(super) fn check_site(c: &mut Checker, name: &str, entry: &Entry<SiteSpec>) -
         safety,
         max_requests_per_second,
         patience_seconds,
+        max_response_bytes,
+        deadline_seconds,
         name: name.to_string(),
         provider,
         base_url: settings.base_url?,
@@ -341,6 +345,55 @@ fn check_patience(s: &mut SiteCheck) -> u64 {
         Some(format!(
             "it is how long one request keeps trying while the site answers 429; leave it out for {default}"
         )),
+    );
+    default
+}
+
+/// `max_response_bytes`: from 1 KiB to 4 GiB; 64 MiB when absent.
+fn check_max_response_bytes(s: &mut SiteCheck) -> u64 {
+    let default = crate::provider::retry::DEFAULT_MAX_RESPONSE_BYTES;
+    let written = s.spec().max_response_bytes.clone();
+    let hint = format!(
+        "it is the most bytes one answer of the site may hold; leave it out for {default} (64 MiB)"
+    );
+    whole_number(s, ("max_response_bytes", written), 1024..=(4 << 30), default, hint)
+}
+
+/// `deadline_seconds`: from 1 to a day; two hours when absent.
+fn check_deadline(s: &mut SiteCheck) -> u64 {
+    let default = crate::provider::retry::DEFAULT_DEADLINE.as_secs();
+    let written = s.spec().deadline_seconds.clone();
+    let hint = format!(
+        "it is how long roster may spend reading the site, and again writing to it; leave it out for {default}"
+    );
+    whole_number(s, ("deadline_seconds", written), 1..=86_400, default, hint)
+}
+
+/// The whole number written for a key, when in `range`; else an error
+/// naming the key, and `default`.
+fn whole_number(
+    s: &mut SiteCheck,
+    (key, written): (&str, Option<Spanned<i64>>),
+    range: std::ops::RangeInclusive<i64>,
+    default: u64,
+    hint: String,
+) -> u64 {
+    let Some(value) = written else {
+        return default;
+    };
+    let n = *value.get_ref();
+    if range.contains(&n) {
+        return n.unsigned_abs();
+    }
+    let name = s.name;
+    s.error(
+        value.span(),
+        format!(
+            "site `{name}`: {key} must be from {} to {}, not {n}",
+            range.start(),
+            range.end()
+        ),
+        Some(hint),
     );
     default
 }

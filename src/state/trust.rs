@@ -25,6 +25,8 @@ pub const CONNECTION_SETTINGS: &[&str] = &[
     "token",
     "max_requests_per_second",
     "patience_seconds",
+    "max_response_bytes",
+    "deadline_seconds",
 ];
 
 /// One connection setting as written: its canonical value (`None` when
@@ -177,6 +179,11 @@ fn settings(entry: &Entry<SiteSpec>) -> Vec<Setting> {
         value: v.as_ref().map(|s| s.get_ref().trim().to_string()),
         span: v.as_ref().map(Spanned::span),
     };
+    let number = |key, v: &Option<Spanned<i64>>| Setting {
+        key,
+        value: v.as_ref().map(|n| n.get_ref().to_string()),
+        span: v.as_ref().map(Spanned::span),
+    };
     let secret = |key, v: &Option<Spanned<SecretRef>>| Setting {
         key,
         value: v.as_ref().map(|s| match s.get_ref() {
@@ -217,14 +224,11 @@ fn settings(entry: &Entry<SiteSpec>) -> Vec<Setting> {
         },
         // How long a request keeps trying: a pull request could otherwise
         // hold a plan job (and its credentials) for an hour a request.
-        Setting {
-            key: "patience_seconds",
-            value: spec
-                .patience_seconds
-                .as_ref()
-                .map(|p| p.get_ref().to_string()),
-            span: spec.patience_seconds.as_ref().map(Spanned::span),
-        },
+        number("patience_seconds", &spec.patience_seconds),
+        // How much an answer may hold and how long a site may take: a pull
+        // request could otherwise let a site exhaust the job's memory.
+        number("max_response_bytes", &spec.max_response_bytes),
+        number("deadline_seconds", &spec.deadline_seconds),
     ]
 }
 
@@ -327,6 +331,8 @@ fn with_connection_of(site: &Site, trusted: &Site) -> Site {
         base_url: trusted.base_url.clone(),
         max_requests_per_second: trusted.max_requests_per_second,
         patience_seconds: trusted.patience_seconds,
+        max_response_bytes: trusted.max_response_bytes,
+        deadline_seconds: trusted.deadline_seconds,
         config,
         ..site.clone()
     }

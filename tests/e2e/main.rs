@@ -33,6 +33,7 @@ mod fixa_e2e;
 mod fixb_e2e;
 mod fmt_e2e;
 mod gitops_e2e;
+mod hostile_server_e2e;
 mod identity_e2e;
 mod import_e2e;
 mod importgap_e2e;

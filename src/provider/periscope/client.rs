@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::wire;
 use crate::model::{ALL_USERS, LiveSite, Site, SiteConfig};
 use crate::plan::Change;
-use crate::provider::error::{ProviderError, describe_transport, error_message};
+use crate::provider::error::{ProviderError, error_message};
 use crate::provider::lenient::{List, ListKeys};
 use crate::provider::retry::{Pacer, RetryPolicy};
 use crate::provider::{Pacing, WriteMode};
@@ -96,7 +96,7 @@ impl PeriscopeClient {
             api_key,
             key_env: api_key_from.to_string(),
             invited_by: invited_by.clone(),
-            pacer: Pacer::new(pacing.concurrency, pacing.per_second),
+            pacer: Pacer::new(&site.name, pacing),
             retry: RetryPolicy::from_env()
                 .with_patience(std::time::Duration::from_secs(site.patience_seconds)),
         })
@@ -105,6 +105,11 @@ impl PeriscopeClient {
     /// The requests this client sent, and how many were retries.
     pub fn requests(&self) -> crate::provider::cost::Requests {
         self.pacer.requests()
+    }
+
+    /// The pacer every request of this client goes through.
+    pub(crate) fn pacer(&self) -> &Pacer {
+        &self.pacer
     }
 
     fn site_name(&self) -> &str {
@@ -461,6 +466,7 @@ impl PeriscopeClient {
 
     /// One try: the body of a successful answer.
     async fn send_once(&self, call: &Call<'_>) -> Result<bytes::Bytes, ProviderError> {
+        crate::provider::check_path(self.site_name(), call.action, call.object, &call.path)?;
         let mut url = crate::provider::endpoint(&self.base, &call.path);
         if let Some(mode) = call.mode {
             // Always explicit: the API's default is not documented.
@@ -493,9 +499,17 @@ impl PeriscopeClient {
         }
         let answer = self
             .pacer
-            .exchange(request)
+            .exchange(request, call.action)
             .await
-            .map_err(|e| self.transport(call, describe_transport(e)))?;
+            .map_err(|e| {
+                crate::provider::error::exchange_failed(
+                    e,
+                    self.site_name(),
+                    (&call.method, &call.path),
+                    call.action,
+                    call.object,
+                )
+            })?;
         let (status, asked_wait, bytes) = (answer.status, answer.retry_after, answer.body);
         tracing::debug!(
             site = ?self.site_name(),

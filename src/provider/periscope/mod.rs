@@ -78,8 +78,8 @@ impl SiteClient for PeriscopeClient {
     }
 
     /// One request per change (the default `write_requests`).
-    fn requests(&self) -> crate::provider::cost::Requests {
-        PeriscopeClient::requests(self)
+    fn pacer(&self) -> &crate::provider::retry::Pacer {
+        PeriscopeClient::pacer(self)
     }
 
     async fn apply_changes(&self, step: Step<'_>) -> Vec<Result<(), ProviderError>> {

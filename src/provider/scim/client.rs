@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::wire;
 use crate::model::{LiveGroup, LiveSite, LiveUser, email_key};
 use crate::provider::{Pacing, SiteIds};
-use crate::provider::error::{ProviderError, describe_transport, error_message};
+use crate::provider::error::{ProviderError, error_message};
 use crate::provider::retry::{Pacer, RetryPolicy};
 use crate::secret::Secret;
 
@@ -304,7 +304,7 @@ impl ScimClient {
             name: site.to_string(),
             token,
             token_from: token_from.to_string(),
-            pacer: Pacer::new(pacing.concurrency, pacing.per_second),
+            pacer: Pacer::new(site, pacing),
             retry: RetryPolicy::from_env().with_patience(patience),
             options: ScimOptions::default(),
         })
@@ -314,6 +314,11 @@ impl ScimClient {
     /// The requests sent so far, and how many were retries.
     pub fn requests(&self) -> crate::provider::cost::Requests {
         self.pacer.requests()
+    }
+
+    /// The pacer every request of this client goes through.
+    pub(crate) fn pacer(&self) -> &Pacer {
+        &self.pacer
     }
 
     #[must_use]
@@ -386,6 +391,7 @@ impl ScimClient {
                 ));
             };
             let user_name = user_name.trim().to_string();
+            let id = crate::provider::ids::usable_id(&self.name, "user", &user_name, id)?;
             let key = email_key(&user_name);
             let handle = ScimRef {
                 id: id.clone(),
@@ -429,6 +435,7 @@ impl ScimClient {
                     format!("group #{} has no `id` or no `displayName`", i + 1),
                 ));
             };
+            let id = crate::provider::ids::usable_id(&self.name, "group", &name, id)?;
             let handle = ScimRef {
                 id: id.clone(),
                 etag: g.meta.version.clone(),
@@ -678,9 +685,17 @@ impl ScimClient {
         let request = self.request(call)?;
         let answer = self
             .pacer
-            .exchange(request)
+            .exchange(request, call.action)
             .await
-            .map_err(|e| self.transport(call, describe_transport(e)))?;
+            .map_err(|e| {
+                crate::provider::error::exchange_failed(
+                    e,
+                    &self.name,
+                    (&call.method, &call.path),
+                    call.action,
+                    call.object,
+                )
+            })?;
         tracing::debug!(
             site = ?self.name,
             method = %call.method,
@@ -712,6 +727,7 @@ impl ScimClient {
 
     /// The request for `call`: bearer token, SCIM media types, `If-Match`.
     fn request(&self, call: &Call<'_>) -> Result<reqwest::RequestBuilder, ProviderError> {
+        crate::provider::check_path(&self.name, call.action, call.object, &call.path)?;
         let url = crate::provider::endpoint(&self.base, &call.path);
         let mut bearer = HeaderValue::from_str(&format!("Bearer {}", self.token.expose()))
             .map_err(|_| self.transport(call, "the token cannot be sent in a header".into()))?;

@@ -100,8 +100,8 @@ impl SiteClient for ScimSite {
         self.client.requests_for(&capabilities, changes)
     }
 
-    fn requests(&self) -> crate::provider::cost::Requests {
-        self.client.requests()
+    fn pacer(&self) -> &crate::provider::retry::Pacer {
+        self.client.pacer()
     }
 }
 

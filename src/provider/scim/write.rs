@@ -71,7 +71,7 @@ impl ScimClient {
             effect: Effect::UserExists(email),
         };
         let reply = self.send_with(&call, caps).await?;
-        self.created(&reply, "create user")
+        self.created(&reply, "create user", ("user", email))
     }
 
     /// Creates a group with no members; looked up by `displayName` after an
@@ -91,15 +91,22 @@ impl ScimClient {
             effect: Effect::GroupExists(name),
         };
         let reply = self.send_with(&call, caps).await?;
-        self.created(&reply, "create group")
+        self.created(&reply, "create group", ("group", name))
     }
 
-    /// The id and version of what a create answered (or a look-up found).
-    fn created(&self, reply: &Reply, action: &str) -> Result<ScimRef, ProviderError> {
+    /// The id and version of what a create answered (or a look-up found)
+    /// for the `kind` named `object`; an id no path can carry is refused.
+    fn created(
+        &self,
+        reply: &Reply,
+        action: &str,
+        (kind, object): (&str, &str),
+    ) -> Result<ScimRef, ProviderError> {
         let resource: wire::Group = reply.read().unwrap_or_default();
         let id = resource
             .id
             .ok_or_else(|| self.decode_error(action, "the answer has no `id`".into()))?;
+        let id = crate::provider::ids::usable_id(&self.name, kind, object, id)?;
         Ok(ScimRef {
             id,
             etag: reply.etag.clone().or(resource.meta.version),

@@ -67,6 +67,10 @@ impl SigmaClient {
             .into_iter()
             .filter(|i| !i.get("isArchived").and_then(Value::as_bool).unwrap_or(false))
             .collect();
+        for i in &items {
+            let id = text(i, kind.id_field());
+            crate::provider::ids::usable_id(&self.name, kind.as_str(), &text(i, "name"), id)?;
+        }
         let grants = crate::provider::run_all(
             items.iter().map(|i| {
                 let path = format!("{}/{}/grants", kind.path(), encode(&text(i, kind.id_field())));

@@ -86,11 +86,14 @@ impl SigmaClient {
                 url.push_str(&encode(t));
             }
             let page: wire::Page<AccountType> = self.read(url, action).await?;
-            types.extend(
-                page.items
-                    .into_iter()
-                    .filter_map(|t| Some((t.account_type_id.clone()?, t))),
-            );
+            for t in page.items {
+                let Some(id) = t.account_type_id.clone() else {
+                    continue;
+                };
+                let name = t.account_type_name.as_deref().unwrap_or_default();
+                let id = crate::provider::ids::usable_id(&self.name, "account type", name, id)?;
+                types.push((id, t));
+            }
             match self.next_page(action, page.next, page.has_more, token.as_ref())? {
                 Some(next) => token = Some(next),
                 None => return Ok(types),

@@ -91,7 +91,12 @@ impl SigmaClient {
         let listed: Vec<(String, Attribute)> = listed
             .into_iter()
             .filter_map(|a| Some((a.user_attribute_id.clone()?, a)))
-            .collect();
+            .map(|(id, a)| {
+                let name = a.name.as_deref().unwrap_or_default();
+                let id = crate::provider::ids::usable_id(&self.name, "user attribute", name, id)?;
+                Ok((id, a))
+            })
+            .collect::<Result<_, ProviderError>>()?;
         let values = crate::provider::run_all(
             listed.iter().map(|(id, _)| self.attribute_values(id)),
             ATTRIBUTE_READS,

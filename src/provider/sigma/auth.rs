@@ -42,6 +42,8 @@ pub struct Auth {
     /// Environment variables holding the credentials, for hints.
     envs: String,
     state: tokio::sync::Mutex<State>,
+    /// The most bytes the token endpoint's answer may hold.
+    max_response_bytes: u64,
 }
 
 impl Auth {
@@ -61,6 +63,17 @@ impl Auth {
             client_secret,
             envs,
             state: tokio::sync::Mutex::new(State::default()),
+            max_response_bytes: crate::provider::retry::DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+
+    /// This with answers bounded to `limit` bytes (the site's
+    /// `max_response_bytes`).
+    #[must_use]
+    pub fn with_max_response_bytes(self, limit: u64) -> Self {
+        Auth {
+            max_response_bytes: limit,
+            ..self
         }
     }
 
@@ -134,10 +147,17 @@ impl Auth {
             .map_err(|e| fail(describe_transport(e)))?;
         let status = response.status();
         let asked_wait = crate::provider::retry::retry_after(response.headers());
-        let bytes = response
-            .bytes()
+        let bytes = crate::provider::retry::read_limited(response, self.max_response_bytes)
             .await
-            .map_err(|e| fail(describe_transport(e)))?;
+            .map_err(|e| {
+                crate::provider::error::exchange_failed(
+                    e,
+                    &self.site,
+                    (&reqwest::Method::POST, self.url.path()),
+                    "get an API token",
+                    "",
+                )
+            })?;
         if !status.is_success() {
             return Err(ProviderError::Http {
                 site: self.site.clone(),

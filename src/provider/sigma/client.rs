@@ -12,7 +12,7 @@ use super::auth::Auth;
 use super::wire::{self, SCHEDULER_ROBOT};
 use crate::model::{LiveGroup, LiveSite, LiveUser, Locked, Site, SiteConfig, email_key};
 use crate::provider::Pacing;
-use crate::provider::error::{ProviderError, describe_transport, error_message};
+use crate::provider::error::{ProviderError, error_message};
 use crate::provider::retry::{Pacer, RetryPolicy};
 use crate::secret::Secret;
 
@@ -81,11 +81,12 @@ impl SigmaClient {
                 client_id,
                 client_secret,
                 format!("{client_id_from} and {client_secret_from}"),
-            ),
+            )
+            .with_max_response_bytes(pacing.max_response_bytes),
             http,
             base,
             name: site.name.clone(),
-            pacer: Pacer::new(pacing.concurrency, pacing.per_second),
+            pacer: Pacer::new(&site.name, pacing),
             retry: RetryPolicy::from_env()
                 .with_patience(std::time::Duration::from_secs(site.patience_seconds)),
             org: site.sigma_org().cloned().unwrap_or_default(),
@@ -99,6 +100,11 @@ impl SigmaClient {
     /// The requests this client sent, and how many were retries.
     pub fn requests(&self) -> crate::provider::cost::Requests {
         self.pacer.requests()
+    }
+
+    /// The pacer every request of this client goes through.
+    pub(crate) fn pacer(&self) -> &Pacer {
+        &self.pacer
     }
 
     pub(super) async fn send(&self, call: &Call<'_>) -> Result<Value, ProviderError> {
@@ -168,6 +174,7 @@ impl SigmaClient {
     /// replaced and the request sent once more); the body of a successful
     /// answer.
     async fn send_once(&self, call: &Call<'_>) -> Result<bytes::Bytes, ProviderError> {
+        crate::provider::check_path(&self.name, call.action, call.object, &call.path)?;
         let url = crate::provider::endpoint(&self.base, &call.path);
         let mut replaced_token = false;
         loop {
@@ -191,9 +198,17 @@ impl SigmaClient {
             }
             let answer = self
                 .pacer
-                .exchange(request)
+                .exchange(request, call.action)
                 .await
-                .map_err(|e| self.transport(call, describe_transport(e)))?;
+                .map_err(|e| {
+                    crate::provider::error::exchange_failed(
+                        e,
+                        &self.name,
+                        (&call.method, &call.path),
+                        call.action,
+                        call.object,
+                    )
+                })?;
             let (status, asked_wait, bytes) = (answer.status, answer.retry_after, answer.body);
             tracing::debug!(
                 site = ?self.name,
@@ -389,7 +404,7 @@ impl SigmaClient {
         let (members, (teams, team_members), account_types) = (members?, teams?, account_types?);
         let identity = whoami?.id();
         let (groups, mut memberships) = live_groups(teams, team_members)?;
-        let users = live_users(members, &mut memberships);
+        let users = live_users(&self.name, members, &mut memberships)?;
         let api_identity = identity.and_then(|id| {
             users
                 .iter()
@@ -414,6 +429,11 @@ impl SigmaClient {
     async fn teams_and_members(&self) -> Result<(Vec<wire::Team>, TeamMembers), ProviderError> {
         let teams: Vec<wire::Team> = self.list_all("/v2.1/teams", "list teams").await?;
         let teams: Vec<wire::Team> = teams.into_iter().filter(|t| !t.is_archived).collect();
+        for t in &teams {
+            let name = t.name.as_deref().unwrap_or_default();
+            let id = t.team_id.clone().unwrap_or_default();
+            crate::provider::ids::usable_id(&self.name, "team", name, id)?;
+        }
         let members = crate::provider::run_all(
             teams.iter().map(|t| {
                 let id = t.team_id.clone().unwrap_or_default();
@@ -479,7 +499,12 @@ fn live_groups(
 }
 
 /// The live people: members with an id and an email, with their teams.
-fn live_users(members: Vec<wire::Member>, memberships: &mut Memberships) -> Vec<LiveUser> {
+/// A member whose id no URL path can carry is refused, naming them.
+fn live_users(
+    site: &str,
+    members: Vec<wire::Member>,
+    memberships: &mut Memberships,
+) -> Result<Vec<LiveUser>, ProviderError> {
     let mut users = Vec::with_capacity(members.len());
     for m in members {
         let kind = m.kind();
@@ -490,6 +515,7 @@ fn live_users(members: Vec<wire::Member>, memberships: &mut Memberships) -> Vec<
         if email.is_empty() {
             continue;
         }
+        let id = crate::provider::ids::usable_id(site, "member", &email, id)?;
         let locked = if id == SCHEDULER_ROBOT {
             Some(Locked::System)
         } else if m.is_inactive {
@@ -511,5 +537,5 @@ fn live_users(members: Vec<wire::Member>, memberships: &mut Memberships) -> Vec<
             version: None,
         });
     }
-    users
+    Ok(users)
 }

@@ -92,8 +92,8 @@ impl SiteClient for SigmaClient {
         self.fetch().await
     }
 
-    fn requests(&self) -> crate::provider::cost::Requests {
-        SigmaClient::requests(self)
+    fn pacer(&self) -> &crate::provider::retry::Pacer {
+        SigmaClient::pacer(self)
     }
 
     fn write_requests(&self, changes: &[Change]) -> u64 {

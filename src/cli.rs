@@ -35,7 +35,7 @@ pub struct Cli {
 
     /// Take every site's connection settings (provider, site, base_url,
     /// cloud, credential sources, max_requests_per_second,
-    /// patience_seconds) from the state
+    /// patience_seconds, max_response_bytes, deadline_seconds) from the state
     /// under this trusted directory, such as a checkout of the default
     /// branch; a state that declares them differently is refused before
     /// anything is run or sent.

@@ -117,13 +117,23 @@ mod tests {
     #[test]
     fn ids_that_cannot_be_one_path_segment_are_refused_naming_the_object() {
         for bad in ["", ".", "..", "a/b", "/", "../x"] {
-            let e = usable_id("s", "user", "ann@x.io", bad).unwrap_err().to_string();
+            let e = usable_id("s", "user", "ann@x.io", bad)
+                .unwrap_err()
+                .to_string();
             assert!(
-                e.starts_with("site `s`: the user ann@x.io has the ID ") && e.contains(&format!("{bad:?}")),
+                e.starts_with("site `s`: the user ann@x.io has the ID ")
+                    && e.contains(&format!("{bad:?}")),
                 "{e}"
             );
         }
-        for good in ["m1", "...", ".a", "a.b", "2819c223-7f76-453a-919d-413861904646", "a b"] {
+        for good in [
+            "m1",
+            "...",
+            ".a",
+            "a.b",
+            "2819c223-7f76-453a-919d-413861904646",
+            "a b",
+        ] {
             assert_eq!(usable_id("s", "user", "ann@x.io", good).unwrap(), good);
         }
     }

@@ -644,7 +644,13 @@ mod endpoint_tests {
 
     #[test]
     fn a_path_with_an_empty_or_dot_segment_is_never_sent() {
-        for path in ["/Users/", "/Users/.", "/v2/teams//members", "/Groups/..", "/Users/./x?y=1"] {
+        for path in [
+            "/Users/",
+            "/Users/.",
+            "/v2/teams//members",
+            "/Groups/..",
+            "/Users/./x?y=1",
+        ] {
             let e = super::check_path("s", "delete user", "ann@x.io", path).unwrap_err();
             assert!(
                 e.to_string()
@@ -652,7 +658,12 @@ mod endpoint_tests {
                 "{e}"
             );
         }
-        for path in ["/Users", "/Users/u1", "/v2/teams/t.1/members?x=/.", "/api/v1/groups/..."] {
+        for path in [
+            "/Users",
+            "/Users/u1",
+            "/v2/teams/t.1/members?x=/.",
+            "/api/v1/groups/...",
+        ] {
             assert!(super::check_path("s", "a", "", path).is_ok(), "{path}");
         }
     }

@@ -385,7 +385,9 @@ impl Clock {
     fn remaining(&self) -> Option<Duration> {
         let mut started = self.started.lock().expect("clock lock");
         let started = *started.get_or_insert_with(Instant::now);
-        self.budget.checked_sub(started.elapsed()).filter(|d| !d.is_zero())
+        self.budget
+            .checked_sub(started.elapsed())
+            .filter(|d| !d.is_zero())
     }
 }
 

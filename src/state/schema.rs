@@ -92,7 +92,7 @@ pub struct SiteSpec {
     #[schemars(with = "Option<i64>", range(min = 2, max = 3600))]
     pub patience_seconds: Option<Spanned<i64>>,
     /// The most bytes one answer of the site may hold (default 67108864, 64 MiB).
-    #[schemars(with = "Option<i64>", range(min = 1024, max = 4294967296_i64))]
+    #[schemars(with = "Option<i64>", range(min = 1024, max = 4_294_967_296_i64))]
     pub max_response_bytes: Option<Spanned<i64>>,
     /// Seconds roster may spend reading the site, and again writing to it (default 7200).
     #[schemars(with = "Option<i64>", range(min = 1, max = 86400))]

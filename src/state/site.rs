@@ -356,7 +356,13 @@ fn check_max_response_bytes(s: &mut SiteCheck) -> u64 {
     let hint = format!(
         "it is the most bytes one answer of the site may hold; leave it out for {default} (64 MiB)"
     );
-    whole_number(s, ("max_response_bytes", written), 1024..=(4 << 30), default, hint)
+    whole_number(
+        s,
+        ("max_response_bytes", written),
+        1024..=(4 << 30),
+        default,
+        hint,
+    )
 }
 
 /// `deadline_seconds`: from 1 to a day; two hours when absent.

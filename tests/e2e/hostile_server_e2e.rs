@@ -213,7 +213,10 @@ fn an_answer_past_max_response_bytes_is_not_read() {
         // Roster stopped reading: the server could not send much past
         // what the sockets' buffers hold.
         let sent = server.sent.load(Ordering::SeqCst);
-        assert!(sent < 32 * 1024 * 1024, "{name}: the server sent {sent} bytes");
+        assert!(
+            sent < 32 * 1024 * 1024,
+            "{name}: the server sent {sent} bytes"
+        );
         assert_eq!(server.requests().len(), 1, "{name}: not retried");
     }
 }
@@ -297,7 +300,10 @@ fn refusal(plan: &Output, apply: &Output) -> String {
     let lines: Vec<&str> = plan.stderr.lines().collect();
     assert_eq!(
         [lines[0], lines[2]],
-        ["error: could not read the live state:", "nothing was changed"],
+        [
+            "error: could not read the live state:",
+            "nothing was changed"
+        ],
         "{}",
         plan.stderr
     );
@@ -315,16 +321,59 @@ fn scim_user(id: &str, email: &str) -> Value {
 fn scim_ids_that_cannot_be_a_path_segment_are_refused_before_any_write() {
     fn users_only(id: &'static str) -> fn(&str, &str) -> Reply {
         match id {
-            "." => |m, p| odd_ids(m, p, json!([scim_user("u1", "ada@acme.com"), scim_user(".", "mallory@acme.com")]), json!([])),
-            ".." => |m, p| odd_ids(m, p, json!([scim_user("u1", "ada@acme.com"), scim_user("..", "mallory@acme.com")]), json!([])),
-            "" => |m, p| odd_ids(m, p, json!([scim_user("u1", "ada@acme.com"), scim_user("", "mallory@acme.com")]), json!([])),
-            _ => |m, p| odd_ids(m, p, json!([scim_user("u1", "ada@acme.com"), scim_user("a/b", "mallory@acme.com")]), json!([])),
+            "." => |m, p| {
+                odd_ids(
+                    m,
+                    p,
+                    json!([
+                        scim_user("u1", "ada@acme.com"),
+                        scim_user(".", "mallory@acme.com")
+                    ]),
+                    json!([]),
+                )
+            },
+            ".." => |m, p| {
+                odd_ids(
+                    m,
+                    p,
+                    json!([
+                        scim_user("u1", "ada@acme.com"),
+                        scim_user("..", "mallory@acme.com")
+                    ]),
+                    json!([]),
+                )
+            },
+            "" => |m, p| {
+                odd_ids(
+                    m,
+                    p,
+                    json!([
+                        scim_user("u1", "ada@acme.com"),
+                        scim_user("", "mallory@acme.com")
+                    ]),
+                    json!([]),
+                )
+            },
+            _ => |m, p| {
+                odd_ids(
+                    m,
+                    p,
+                    json!([
+                        scim_user("u1", "ada@acme.com"),
+                        scim_user("a/b", "mallory@acme.com")
+                    ]),
+                    json!([]),
+                )
+            },
         }
     }
     let mut refusals = Vec::new();
     for id in [".", "..", "", "a/b"] {
         let server = Hostile::start(users_only(id));
-        let dir = scim_state(&server.url, "unmanaged_users = \"deactivate\"\nallow_removals = 5");
+        let dir = scim_state(
+            &server.url,
+            "unmanaged_users = \"deactivate\"\nallow_removals = 5",
+        );
         let plan = run(&dir, &["plan"]);
         let apply = run(&dir, &["apply", "--yes"]);
         assert_eq!(server.writes(), Vec::<String>::new(), "{id:?}");
@@ -346,7 +395,10 @@ fn scim_ids_that_cannot_be_a_path_segment_are_refused_before_any_write() {
             json!([{"id": "..", "displayName": "Old Team", "members": [{"value": "u1"}]}]),
         )
     });
-    let dir = scim_state(&server.url, "unmanaged_groups = \"delete\"\nallow_group_deletions = 5");
+    let dir = scim_state(
+        &server.url,
+        "unmanaged_groups = \"delete\"\nallow_group_deletions = 5",
+    );
     let out = run(&dir, &["apply", "--yes"]);
     insta::assert_snapshot!(run_snapshot(&out), @r#"
     exit: 1

@@ -352,6 +352,31 @@ pub struct Answer {
     pub elapsed: Duration,
 }
 
+/// What a request is for, as its errors and notices name it.
+pub struct Purpose<'a> {
+    pub method: &'a reqwest::Method,
+    /// The path under the base URL, maybe with a query (left out of errors).
+    pub path: &'a str,
+    pub action: &'a str,
+    pub object: &'a str,
+}
+
+impl<'a> Purpose<'a> {
+    pub fn new(
+        method: &'a reqwest::Method,
+        path: &'a str,
+        action: &'a str,
+        object: &'a str,
+    ) -> Self {
+        Purpose {
+            method,
+            path,
+            action,
+            object,
+        }
+    }
+}
+
 /// Why an exchange got no whole answer.
 #[derive(Debug)]
 pub enum ExchangeError {
@@ -406,24 +431,35 @@ impl Pacer {
 
     /// Sends a request in its turn, reads the whole answer (up to the
     /// site's `max_response_bytes`), and learns from it: a 429 halves the
-    /// requests under way, a success lets them grow. `action` says what the
-    /// request is for in the notices of a slow answer. Nothing is sent
+    /// requests under way, a success lets them grow. `purpose` names the
+    /// request in its errors and in the notices of a slow answer; failures
+    /// name the site and the endpoint. Nothing is sent
     /// once the site's deadline passed, and a request under way then is
     /// given up.
     pub async fn exchange(
         &self,
         request: reqwest::RequestBuilder,
-        action: &str,
-    ) -> Result<Answer, ExchangeError> {
+        purpose: &Purpose<'_>,
+    ) -> Result<Answer, ProviderError> {
         let deadline = self.clock.budget;
-        let remaining = self
-            .clock
-            .remaining()
-            .ok_or(ExchangeError::Deadline { deadline })?;
-        let work = self.noticing_delay(action, self.exchange_in_turn(request));
-        tokio::time::timeout(remaining, work)
-            .await
-            .map_err(|_| ExchangeError::Deadline { deadline })?
+        let answer = match self.clock.remaining() {
+            None => Err(ExchangeError::Deadline { deadline }),
+            Some(remaining) => {
+                let work = self.noticing_delay(purpose.action, self.exchange_in_turn(request));
+                tokio::time::timeout(remaining, work)
+                    .await
+                    .unwrap_or(Err(ExchangeError::Deadline { deadline }))
+            }
+        };
+        answer.map_err(|e| {
+            super::error::exchange_failed(
+                e,
+                &self.site,
+                (purpose.method, purpose.path),
+                purpose.action,
+                purpose.object,
+            )
+        })
     }
 
     async fn exchange_in_turn(

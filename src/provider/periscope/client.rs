@@ -10,7 +10,7 @@ use crate::model::{ALL_USERS, LiveSite, Site, SiteConfig};
 use crate::plan::Change;
 use crate::provider::error::{ProviderError, error_message};
 use crate::provider::lenient::{List, ListKeys};
-use crate::provider::retry::{Pacer, RetryPolicy};
+use crate::provider::retry::{Pacer, Purpose, RetryPolicy};
 use crate::provider::{Pacing, WriteMode};
 use crate::secret::Secret;
 
@@ -499,17 +499,11 @@ impl PeriscopeClient {
         }
         let answer = self
             .pacer
-            .exchange(request, call.action)
-            .await
-            .map_err(|e| {
-                crate::provider::error::exchange_failed(
-                    e,
-                    self.site_name(),
-                    (&call.method, &call.path),
-                    call.action,
-                    call.object,
-                )
-            })?;
+            .exchange(
+                request,
+                &Purpose::new(&call.method, &call.path, call.action, call.object),
+            )
+            .await?;
         let (status, asked_wait, bytes) = (answer.status, answer.retry_after, answer.body);
         tracing::debug!(
             site = ?self.site_name(),

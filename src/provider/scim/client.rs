@@ -12,7 +12,7 @@ use super::wire;
 use crate::model::{LiveGroup, LiveSite, LiveUser, email_key};
 use crate::provider::{Pacing, SiteIds};
 use crate::provider::error::{ProviderError, error_message};
-use crate::provider::retry::{Pacer, RetryPolicy};
+use crate::provider::retry::{Pacer, Purpose, RetryPolicy};
 use crate::secret::Secret;
 
 const SCIM_JSON: &str = "application/scim+json";
@@ -685,17 +685,11 @@ impl ScimClient {
         let request = self.request(call)?;
         let answer = self
             .pacer
-            .exchange(request, call.action)
-            .await
-            .map_err(|e| {
-                crate::provider::error::exchange_failed(
-                    e,
-                    &self.name,
-                    (&call.method, &call.path),
-                    call.action,
-                    call.object,
-                )
-            })?;
+            .exchange(
+                request,
+                &Purpose::new(&call.method, &call.path, call.action, call.object),
+            )
+            .await?;
         tracing::debug!(
             site = ?self.name,
             method = %call.method,

@@ -13,7 +13,7 @@ use super::wire::{self, SCHEDULER_ROBOT};
 use crate::model::{LiveGroup, LiveSite, LiveUser, Locked, Site, SiteConfig, email_key};
 use crate::provider::Pacing;
 use crate::provider::error::{ProviderError, error_message};
-use crate::provider::retry::{Pacer, RetryPolicy};
+use crate::provider::retry::{Pacer, Purpose, RetryPolicy};
 use crate::secret::Secret;
 
 /// The largest page Sigma serves (reference §3.1).
@@ -198,17 +198,11 @@ impl SigmaClient {
             }
             let answer = self
                 .pacer
-                .exchange(request, call.action)
-                .await
-                .map_err(|e| {
-                    crate::provider::error::exchange_failed(
-                        e,
-                        &self.name,
-                        (&call.method, &call.path),
-                        call.action,
-                        call.object,
-                    )
-                })?;
+                .exchange(
+                request,
+                &Purpose::new(&call.method, &call.path, call.action, call.object),
+            )
+            .await?;
             let (status, asked_wait, bytes) = (answer.status, answer.retry_after, answer.body);
             tracing::debug!(
                 site = ?self.name,

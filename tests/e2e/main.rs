@@ -60,3 +60,4 @@ mod sitesfrom_e2e;
 mod transport_e2e;
 mod validation;
 mod workflow_e2e;
+mod workflow_trust_e2e;

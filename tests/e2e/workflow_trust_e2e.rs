@@ -432,7 +432,11 @@ fn workflow_names() -> Vec<String> {
                 .to_string_lossy()
                 .into_owned()
         })
-        .filter(|n| n.ends_with(".yml"))
+        .filter(|n| {
+            Path::new(n)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"))
+        })
         .collect();
     names.sort();
     names

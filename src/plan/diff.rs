@@ -374,6 +374,7 @@ fn finish_site(
     let p = site.provider;
     kept.sort_by(|a, b| (a.kind, a.reason, &a.key).cmp(&(b.kind, b.reason, &b.key)));
     let guarded = super::guards::check(site, live, &changes)?;
+    let privileges = super::privileged::check(site, live, &changes);
     let insight = super::insight::Insight {
         seats: super::seats::count(site, live, &changes),
         effective: super::effective::of_changed(desired, &changes),
@@ -387,6 +388,8 @@ fn finish_site(
         notes,
         guards: guarded.trips,
         unneeded_allowances: guarded.unneeded,
+        privileged: privileges.changes,
+        unneeded_privileged: privileges.unneeded,
         fingerprint: fingerprint(p, live),
         insight,
     })

@@ -69,11 +69,16 @@ fn value_json(val: &str) -> Value {
 impl SigmaClient {
     /// Every user attribute with its values, and every account type with
     /// its permissions.
-    /// Nothing when the state neither declares any nor removes undeclared
-    /// ones (`attrs_read`).
+    /// Only the account types when the state neither declares attributes
+    /// or account types nor removes undeclared ones (`attrs_read`): the
+    /// plan still reads off their permissions which give admin power.
     pub(super) async fn fetch_attrs(&self) -> Result<LiveAttrs, ProviderError> {
         if !self.org.attrs_read {
-            return Ok(LiveAttrs::default());
+            return Ok(LiveAttrs {
+                read: false,
+                attributes: Vec::new(),
+                account_types: self.live_account_types().await?,
+            });
         }
         let attributes = self.live_attributes().await?;
         let account_types = self.live_account_types().await?;

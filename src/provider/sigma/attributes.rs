@@ -69,10 +69,15 @@ fn value_json(val: &str) -> Value {
 impl SigmaClient {
     /// Every user attribute with its values, and every account type with
     /// its permissions.
-    /// Only the account types when the state neither declares attributes
-    /// or account types nor removes undeclared ones (`attrs_read`): the
-    /// plan still reads off their permissions which give admin power.
-    pub(super) async fn fetch_attrs(&self) -> Result<LiveAttrs, ProviderError> {
+    /// When the state neither declares attributes or account types nor
+    /// removes undeclared ones (`attrs_read`), only the account types, and
+    /// only where the organisation has a custom one (`custom`): the plan
+    /// reads off their permissions whether a custom type gives admin power
+    /// (without one, none can).
+    pub(super) async fn fetch_attrs(&self, custom: bool) -> Result<LiveAttrs, ProviderError> {
+        if !self.org.attrs_read && !custom {
+            return Ok(LiveAttrs::default());
+        }
         if !self.org.attrs_read {
             return Ok(LiveAttrs {
                 read: false,

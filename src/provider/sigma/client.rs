@@ -318,6 +318,36 @@ impl SigmaClient {
         }
     }
 
+    /// The account types' names, and whether any is custom.
+    async fn account_types(&self) -> Result<(Vec<String>, bool), ProviderError> {
+        let action = "list account types";
+        let mut names = Vec::new();
+        let mut custom = false;
+        let mut token: Option<String> = None;
+        loop {
+            let mut url = format!("/v2/accountTypes?pageSize={PAGE_SIZE}");
+            if let Some(t) = &token {
+                url.push_str("&pageToken=");
+                url.push_str(
+                    &percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC)
+                        .to_string(),
+                );
+            }
+            let page: wire::Page<wire::AccountType> = self.read(url, action).await?;
+            custom |= page.items.iter().any(|t| t.is_custom);
+            names.extend(
+                page.items
+                    .into_iter()
+                    .filter_map(|t| t.account_type_name)
+                    .filter(|n| !n.is_empty()),
+            );
+            match self.next_page(action, page.next, page.has_more, token.as_ref())? {
+                Some(next) => token = Some(next),
+                None => return Ok((names, custom)),
+            }
+        }
+    }
+
     fn decode_error(&self, action: &str, message: String) -> ProviderError {
         ProviderError::Decode {
             site: self.name.clone(),
@@ -348,24 +378,19 @@ impl SigmaClient {
     /// members, and account types, concurrently: the only reads that wait
     /// for another are the pages of one list and each team's members.
     pub async fn fetch(&self) -> Result<LiveSite, ProviderError> {
-        let (members, teams, whoami) = tokio::join!(
+        let (members, teams, account_types, whoami) = tokio::join!(
             self.list_all::<wire::Member>(
                 "/v2.1/members?includeArchived=true&includeInactive=true",
                 "list members"
             ),
             self.teams_and_members(),
+            self.account_types(),
             self.read::<wire::MemberRef>("/v2/whoami".into(), "find who the credentials belong to"),
         );
-        // Read after the rest, so the requests waiting at once stay few;
-        // account types are always read, with their permissions.
-        let attrs = self.fetch_attrs().await;
-        let (members, (teams, team_members), attrs) = (members?, teams?, attrs?);
-        let account_types = attrs
-            .account_types
-            .iter()
-            .map(|t| t.name.clone())
-            .filter(|n| !n.is_empty())
-            .collect();
+        let (account_types, custom) = account_types?;
+        // Read after the rest, so the requests waiting at once stay few.
+        let attrs = self.fetch_attrs(custom).await;
+        let (members, (teams, team_members)) = (members?, teams?);
         let identity = whoami?.id();
         let (groups, mut memberships) = live_groups(teams, team_members)?;
         let users = live_users(members, &mut memberships);
@@ -380,7 +405,7 @@ impl SigmaClient {
             groups,
             account_types,
             api_identity,
-            attrs,
+            attrs: attrs?,
             ..LiveSite::default()
         };
         live.access = self.fetch_access(&live).await?;

@@ -113,6 +113,15 @@ impl MemberRef {
     }
 }
 
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AccountType {
+    #[serde(deserialize_with = "lenient::text")]
+    pub account_type_name: Option<String>,
+    #[serde(deserialize_with = "lenient::flag")]
+    pub is_custom: bool,
+}
+
 /// A text field of an answer read as JSON (the answers to writes).
 pub fn text(v: &Value, key: &str) -> String {
     v.get(key)

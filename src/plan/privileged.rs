@@ -83,7 +83,9 @@ impl fmt::Display for Privileged {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let power = &self.power;
         match &self.how {
-            PrivilegedHow::Created => write!(f, "{} is created with admin power: {power}", self.email),
+            PrivilegedHow::Created => {
+                write!(f, "{} is created with admin power: {power}", self.email)
+            }
             PrivilegedHow::Renamed { from } => write!(
                 f,
                 "{} takes over the administrator account of {from} (email renamed): {power}",
@@ -208,8 +210,11 @@ fn admin_level<'a>(caps: &Capabilities, live: &'a LiveSite) -> BTreeSet<&'a str>
 /// The privileged changes of a site's plan, each acknowledged or not.
 pub fn check(site: &Site, live: &LiveSite, changes: &[Change]) -> Privileges {
     let powers = Powers::new(site.capabilities(), live, changes);
-    let users: HashMap<String, &LiveUser> =
-        live.users.iter().map(|u| (email_key(&u.email), u)).collect();
+    let users: HashMap<String, &LiveUser> = live
+        .users
+        .iter()
+        .map(|u| (email_key(&u.email), u))
+        .collect();
     let mut found = Vec::new();
     for (i, c) in changes.iter().enumerate() {
         match c {

@@ -273,7 +273,10 @@ mod tests {
             // Admin-level permissions are read off the admin account type,
             // among custom account types.
             if caps.admin_permissions == AdminPermissions::HeldOnlyByAdminType {
-                assert!(matches!(caps.admin_rule, AdminRule::AccountType(_)), "{kind}");
+                assert!(
+                    matches!(caps.admin_rule, AdminRule::AccountType(_)),
+                    "{kind}"
+                );
                 assert!(caps.attrs.custom_account_types, "{kind}");
             }
             // Built-in groups are their own keys' only spelling.

@@ -244,10 +244,17 @@ fn layout(head: &str, foot: &str, sections: &mut [Section], room: usize, artifac
         let _ = writeln!(
             out,
             "> [!WARNING]\n> **{hidden_privileged} privileged change{} not shown** in this comment, as it cannot hold them all. Review them in {artifact} before approving.\n",
-            if hidden_privileged == 1 { " is" } else { "s are" },
+            if hidden_privileged == 1 {
+                " is"
+            } else {
+                "s are"
+            },
         );
     }
-    let cut: usize = sections.iter().map(|s| s.changes.len() - s.shown.iter().filter(|s| **s).count()).sum();
+    let cut: usize = sections
+        .iter()
+        .map(|s| s.changes.len() - s.shown.iter().filter(|s| **s).count())
+        .sum();
     if cut > 0 {
         let _ = writeln!(
             out,

@@ -41,8 +41,8 @@ fn plan() -> Plan {
                 ],
                 guards: vec![],
                 unneeded_allowances: vec![],
-            privileged: vec![],
-            unneeded_privileged: vec![],
+                privileged: vec![],
+                unneeded_privileged: vec![],
                 notes: vec![],
                 kept: vec![Kept {
                     kind: ObjectKind::User,

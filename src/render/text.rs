@@ -98,7 +98,11 @@ fn render_site_body(out: &mut String, site: &SitePlan, st: &Styles) {
         render_change(out, change, st);
         while let Some(p) = privileged.next_if(|p| p.change == i) {
             let line = escape::visible(&privileged_message(&site.site, p));
-            let _ = writeln!(out, "{}", st.delete.apply_to(format!("      ! privileged: {line}")));
+            let _ = writeln!(
+                out,
+                "{}",
+                st.delete.apply_to(format!("      ! privileged: {line}"))
+            );
         }
     }
     render_kept(out, &site.kept, st);

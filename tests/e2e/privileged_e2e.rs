@@ -119,7 +119,8 @@ fn refused_then_applied(sb: &BackgroundSandbox, files: &[(&str, &str)], email: &
     let out = run(dir.path(), &["apply", "--yes"]);
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(
-        out.stderr.contains("not acknowledged; refusing to apply; nothing was changed"),
+        out.stderr
+            .contains("not acknowledged; refusing to apply; nothing was changed"),
         "{}",
         out.stderr
     );
@@ -163,23 +164,41 @@ fn renaming_an_admins_email_is_privileged_and_refused_until_acknowledged() {
     Plan: 0 to create, 1 to update, 0 to delete.
 
     site acme-sigma (sigma) — 0 to create, 1 to update, 0 to delete
-      seats: Admin 2 → 2
-      apply sends: 1 request (1 write), no max_requests_per_second: as fast as the site answers
+      apply sends: 12 requests (11 reads, 1 write), no max_requests_per_second: as fast as the site answers
       ~ user  mallory@acme.com
           email: "grace@acme.com" → "mallory@acme.com"
           first_name: "grace" → "mallory"
           ! privileged: mallory@acme.com takes over the administrator account of grace@acme.com (email renamed): account type Admin; apply refuses it until allow_privileged under [sites.acme-sigma] names mallory@acme.com
-      kept 2 users (not declared, unmanaged_users = "keep"): admin@acme.com, scheduler-robot@sigmacomputing.com
+      = kept 1 user (not declared, unmanaged_users = "keep"): admin@acme.com
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
 
     Read 2 state files: 1 site, 1 person, 0 groups.
     --- stderr
-    Error: 1 privileged change not acknowledged; apply will refuse this plan:
+    error: 1 privileged change not acknowledged; apply will refuse this plan:
       site `acme-sigma`: mallory@acme.com takes over the administrator account of grace@acme.com (email renamed): account type Admin
     If this is intended, write in the state, have it reviewed, and plan again:
       allow_privileged = ["mallory@acme.com"] under [sites.acme-sigma]
     "#);
-    insta::assert_snapshot!(markdown_caution(dir.path()), @"");
-    insta::assert_snapshot!(privileged_json(dir.path()), @"");
+    insta::assert_snapshot!(markdown_caution(dir.path()), @r#"
+    > [!CAUTION]
+    > **1 privileged change** (admin power or an administrator's account); 1 not acknowledged, which `roster apply` refuses:
+    > - acme-sigma: mallory&#64;&#8203;acme.com takes over the administrator account of grace&#64;&#8203;acme.com (email renamed): account type Admin; apply refuses it until allow_privileged under &#91;sites.acme-sigma&#93; names mallory&#64;&#8203;acme.com
+    "#);
+    insta::assert_snapshot!(privileged_json(dir.path()), @r#"
+    [
+      {
+        "acknowledged": false,
+        "change": 0,
+        "email": "mallory@acme.com",
+        "from": "grace@acme.com",
+        "how": "renamed",
+        "power": {
+          "name": "Admin",
+          "via": "account_type"
+        }
+      }
+    ]
+    "#);
     refused_then_applied(&sb, &files, "mallory@acme.com");
     assert_eq!(member_type_of(&sb, "grace@acme.com"), None);
     assert_eq!(
@@ -195,8 +214,25 @@ fn a_member_type_made_admin_is_privileged() {
     let ken = person("ken@acme.com", "Admin", "");
     let files = [("site.toml", site.as_str()), ("people.toml", &ken)];
     let dir = state_dir(&files);
-    insta::assert_snapshot!(markdown_caution(dir.path()), @"");
-    insta::assert_snapshot!(privileged_json(dir.path()), @"");
+    insta::assert_snapshot!(markdown_caution(dir.path()), @r#"
+    > [!CAUTION]
+    > **1 privileged change** (admin power or an administrator's account); 1 not acknowledged, which `roster apply` refuses:
+    > - acme-sigma: ken&#64;&#8203;acme.com gains admin power: account type Admin; apply refuses it until allow_privileged under &#91;sites.acme-sigma&#93; names ken&#64;&#8203;acme.com
+    "#);
+    insta::assert_snapshot!(privileged_json(dir.path()), @r#"
+    [
+      {
+        "acknowledged": false,
+        "change": 0,
+        "email": "ken@acme.com",
+        "how": "promoted",
+        "power": {
+          "name": "Admin",
+          "via": "account_type"
+        }
+      }
+    ]
+    "#);
     refused_then_applied(&sb, &files, "ken@acme.com");
     assert_eq!(
         member_type_of(&sb, "ken@acme.com"),
@@ -214,8 +250,44 @@ fn a_live_custom_account_type_with_admin_level_permissions_is_privileged() {
     let files = [("site.toml", site.as_str()), ("people.toml", &ken)];
     let dir = state_dir(&files);
     let out = run(dir.path(), &["plan"]);
-    insta::assert_snapshot!(run_snapshot(&out), @"");
-    insta::assert_snapshot!(privileged_json(dir.path()), @"");
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
+    exit: 1
+    --- stdout
+    Plan: 0 to create, 1 to update, 0 to delete.
+
+    site acme-sigma (sigma) — 0 to create, 1 to update, 0 to delete
+      seats: Admin 2 → 2, Root 0 → 1 (+1), Viewer 1 → 0 (−1)
+      apply sends: 12 requests (11 reads, 1 write), no max_requests_per_second: as fast as the site answers
+      ~ user  ken@acme.com
+          member_type: "Viewer" → "Root"
+          ! privileged: ken@acme.com gains admin power: account type Root (admin-level permissions: admin-portal); apply refuses it until allow_privileged under [sites.acme-sigma] names ken@acme.com
+      = kept 1 user (not declared, unmanaged_users = "keep"): admin@acme.com
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+
+    Read 2 state files: 1 site, 1 person, 0 groups.
+    --- stderr
+    error: 1 privileged change not acknowledged; apply will refuse this plan:
+      site `acme-sigma`: ken@acme.com gains admin power: account type Root (admin-level permissions: admin-portal)
+    If this is intended, write in the state, have it reviewed, and plan again:
+      allow_privileged = ["ken@acme.com"] under [sites.acme-sigma]
+    "#);
+    insta::assert_snapshot!(privileged_json(dir.path()), @r#"
+    [
+      {
+        "acknowledged": false,
+        "change": 0,
+        "email": "ken@acme.com",
+        "how": "promoted",
+        "power": {
+          "admin_permissions": [
+            "admin-portal"
+          ],
+          "name": "Root",
+          "via": "account_type"
+        }
+      }
+    ]
+    "#);
     refused_then_applied(&sb, &files, "ken@acme.com");
 }
 
@@ -235,9 +307,50 @@ permissions = ["view-worksheet", "admin-portal"]
     let dir = state_dir(&files);
     let out = run(dir.path(), &["plan"]);
     // Olga gains the power; Otto, deactivated, does not until reactivated.
-    insta::assert_snapshot!(run_snapshot(&out), @"");
-    insta::assert_snapshot!(markdown_caution(dir.path()), @"");
-    insta::assert_snapshot!(privileged_json(dir.path()), @"");
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
+    exit: 1
+    --- stdout
+    Plan: 0 to create, 1 to update, 0 to delete.
+
+    site acme-sigma (sigma) — 0 to create, 1 to update, 0 to delete
+      apply sends: 16 requests (12 reads, 4 writes), no max_requests_per_second: as fast as the site answers
+      ~ account_type Ops  (replaced: Sigma cannot edit an account type; deleted and created again)
+          permissions: +admin-portal
+          people: 2 people held on Viewer meanwhile, then moved back to Ops: olga@acme.com, otto@acme.com
+          ! privileged: olga@acme.com gains admin power as their account type gains admin-level permissions: account type Ops (admin-level permissions: admin-portal); apply refuses it until allow_privileged under [sites.acme-sigma] names olga@acme.com
+      = kept 2 users (not declared, unmanaged_users = "keep"): admin@acme.com, olga@acme.com
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+      = kept 1 account_type (not declared, unmanaged_account_types = "keep"): Root
+
+    Read 2 state files: 1 site, 0 people, 0 groups.
+    --- stderr
+    error: 1 privileged change not acknowledged; apply will refuse this plan:
+      site `acme-sigma`: olga@acme.com gains admin power as their account type gains admin-level permissions: account type Ops (admin-level permissions: admin-portal)
+    If this is intended, write in the state, have it reviewed, and plan again:
+      allow_privileged = ["olga@acme.com"] under [sites.acme-sigma]
+    "#);
+    insta::assert_snapshot!(markdown_caution(dir.path()), @r#"
+    > [!CAUTION]
+    > **1 privileged change** (admin power or an administrator's account); 1 not acknowledged, which `roster apply` refuses:
+    > - acme-sigma: olga&#64;&#8203;acme.com gains admin power as their account type gains admin-level permissions: account type Ops (admin-level permissions: admin-portal); apply refuses it until allow_privileged under &#91;sites.acme… (+27 chars)
+    "#);
+    insta::assert_snapshot!(privileged_json(dir.path()), @r#"
+    [
+      {
+        "acknowledged": false,
+        "change": 0,
+        "email": "olga@acme.com",
+        "how": "account_type_gains",
+        "power": {
+          "admin_permissions": [
+            "admin-portal"
+          ],
+          "name": "Ops",
+          "via": "account_type"
+        }
+      }
+    ]
+    "#);
     refused_then_applied(&sb, &files, "olga@acme.com");
 }
 
@@ -249,8 +362,40 @@ fn a_person_created_as_admin_is_privileged() {
     let files = [("site.toml", site.as_str()), ("people.toml", &eve)];
     let dir = state_dir(&files);
     let out = run(dir.path(), &["plan"]);
-    insta::assert_snapshot!(run_snapshot(&out), @"");
-    insta::assert_snapshot!(privileged_json(dir.path()), @"");
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
+    exit: 1
+    --- stdout
+    Plan: 1 to create, 0 to update, 0 to delete.
+
+    site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
+      seats: Admin 2 → 3 (+1)
+      apply sends: 12 requests (11 reads, 1 write), no max_requests_per_second: as fast as the site answers
+      + user  eve@acme.com  first_name="eve" last_name="Live" member_type="Admin" groups=[]
+          ! privileged: eve@acme.com is created with admin power: account type Admin; apply refuses it until allow_privileged under [sites.acme-sigma] names eve@acme.com
+      = kept 1 user (not declared, unmanaged_users = "keep"): admin@acme.com
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+
+    Read 2 state files: 1 site, 1 person, 0 groups.
+    --- stderr
+    error: 1 privileged change not acknowledged; apply will refuse this plan:
+      site `acme-sigma`: eve@acme.com is created with admin power: account type Admin
+    If this is intended, write in the state, have it reviewed, and plan again:
+      allow_privileged = ["eve@acme.com"] under [sites.acme-sigma]
+    "#);
+    insta::assert_snapshot!(privileged_json(dir.path()), @r#"
+    [
+      {
+        "acknowledged": false,
+        "change": 0,
+        "email": "eve@acme.com",
+        "how": "created",
+        "power": {
+          "name": "Admin",
+          "via": "account_type"
+        }
+      }
+    ]
+    "#);
     refused_then_applied(&sb, &files, "eve@acme.com");
     assert_eq!(
         member_type_of(&sb, "eve@acme.com"),
@@ -266,8 +411,41 @@ fn reactivating_an_admin_is_privileged() {
     let files = [("site.toml", site.as_str()), ("people.toml", &ivan)];
     let dir = state_dir(&files);
     let out = run(dir.path(), &["plan"]);
-    insta::assert_snapshot!(run_snapshot(&out), @"");
-    insta::assert_snapshot!(privileged_json(dir.path()), @"");
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
+    exit: 1
+    --- stdout
+    Plan: 0 to create, 1 to update, 0 to delete.
+
+    site acme-sigma (sigma) — 0 to create, 1 to update, 0 to delete
+      seats: Admin 2 → 3 (+1)
+      apply sends: 12 requests (11 reads, 1 write), no max_requests_per_second: as fast as the site answers
+      ~ user  ivan@acme.com
+          active: false → true (reactivated)
+          ! privileged: ivan@acme.com is reactivated with admin power: account type Admin; apply refuses it until allow_privileged under [sites.acme-sigma] names ivan@acme.com
+      = kept 1 user (not declared, unmanaged_users = "keep"): admin@acme.com
+      = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
+
+    Read 2 state files: 1 site, 1 person, 0 groups.
+    --- stderr
+    error: 1 privileged change not acknowledged; apply will refuse this plan:
+      site `acme-sigma`: ivan@acme.com is reactivated with admin power: account type Admin
+    If this is intended, write in the state, have it reviewed, and plan again:
+      allow_privileged = ["ivan@acme.com"] under [sites.acme-sigma]
+    "#);
+    insta::assert_snapshot!(privileged_json(dir.path()), @r#"
+    [
+      {
+        "acknowledged": false,
+        "change": 0,
+        "email": "ivan@acme.com",
+        "how": "reactivated",
+        "power": {
+          "name": "Admin",
+          "via": "account_type"
+        }
+      }
+    ]
+    "#);
     refused_then_applied(&sb, &files, "ivan@acme.com");
     assert_eq!(
         member_type_of(&sb, "ivan@acme.com"),
@@ -309,16 +487,67 @@ groups = ["Administrators"]
 "#;
     let dir = periscope_state(&sb.url, people, "");
     let out = roster(dir.path(), &["plan"], &PERISCOPE_KEY);
-    insta::assert_snapshot!(run_snapshot(&out), @"");
-    let out = roster(dir.path(), &["plan", "--format", "markdown"], &PERISCOPE_KEY);
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
+    exit: 1
+    --- stdout
+    Plan: 1 to create, 1 to update, 0 to delete.
+
+    site acme (periscope) — 1 to create, 1 to update, 0 to delete
+      seats: sql 11 → 12 (+1)
+      apply sends: 4 requests (2 reads, 2 writes), no max_requests_per_second: as fast as the site answers
+      ~ user  grace@acme.com
+          groups: +Administrators
+          ! privileged: grace@acme.com gains admin power: group Administrators; apply refuses it until allow_privileged under [sites.acme] names grace@acme.com
+      + user  new.admin@acme.com  first_name="New" last_name="Admin" groups=[Administrators]
+          ! privileged: new.admin@acme.com is created with admin power: group Administrators; apply refuses it until allow_privileged under [sites.acme] names new.admin@acme.com
+      = kept 3 groups (not declared, unmanaged_groups = "keep"): Contractors, Finance, Marketing
+      = kept 9 users (not declared, unmanaged_users = "keep"): ada@acme.com, alan@acme.com, barbara@acme.com, donald@acme.com, edsger@acme.com, john@acme.com, katherine@acme.com, margaret@acme.com, tim@acme.com
+      = kept 1 user (the site's invited_by, never removed): admin@acme.com
+
+    Read 3 state files: 1 site, 2 people, 1 group.
+    --- stderr
+    error: 2 privileged changes not acknowledged; apply will refuse this plan:
+      site `acme`: grace@acme.com gains admin power: group Administrators
+      site `acme`: new.admin@acme.com is created with admin power: group Administrators
+    If this is intended, write in the state, have it reviewed, and plan again:
+      allow_privileged = ["grace@acme.com", "new.admin@acme.com"] under [sites.acme]
+    "#);
+    let out = roster(
+        dir.path(),
+        &["plan", "--format", "markdown"],
+        &PERISCOPE_KEY,
+    );
     assert!(
-        out.stdout.contains("> - acme: new.admin@acme.com is created with admin power: group Administrators"),
+        out.stdout.contains("> - acme: new.admin&#64;&#8203;acme.com is created with admin power: group Administrators"),
         "{}",
         out.stdout
     );
     let out = roster(dir.path(), &["plan", "--format", "json"], &PERISCOPE_KEY);
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    insta::assert_snapshot!(serde_json::to_string_pretty(&doc["sites"][0]["privileged"]).unwrap(), @"");
+    insta::assert_snapshot!(serde_json::to_string_pretty(&doc["sites"][0]["privileged"]).unwrap(), @r#"
+    [
+      {
+        "acknowledged": false,
+        "change": 0,
+        "email": "grace@acme.com",
+        "how": "promoted",
+        "power": {
+          "name": "Administrators",
+          "via": "group"
+        }
+      },
+      {
+        "acknowledged": false,
+        "change": 1,
+        "email": "new.admin@acme.com",
+        "how": "created",
+        "power": {
+          "name": "Administrators",
+          "via": "group"
+        }
+      }
+    ]
+    "#);
     let out = roster(dir.path(), &["apply", "--yes"], &PERISCOPE_KEY);
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(only_reads(&sb), "a write was sent: {:?}", writes(&sb));
@@ -349,17 +578,22 @@ fn one_new_admin_is_shown_in_a_comment_too_small_for_thousands_of_creates() {
         "[[users]]\nemail = \"zz.admin@acme.com\"\nfirst_name = \"Zed\"\nlast_name = \"Admin\"\ngroups = [\"Administrators\"]\n",
     );
     let dir = periscope_state(&sb.url, &people, "");
-    let out = roster(dir.path(), &["plan", "--format", "markdown"], &PERISCOPE_KEY);
+    let out = roster(
+        dir.path(),
+        &["plan", "--format", "markdown"],
+        &PERISCOPE_KEY,
+    );
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(out.stdout.len() < 65_536, "{}", out.stdout.len());
     assert!(
-        out.stdout.contains("changes are not shown to keep this comment under GitHub's size limit"),
+        out.stdout
+            .contains("changes are not shown to keep this comment under GitHub's size limit"),
         "the comment holds every create: make the plan larger"
     );
     // Named in the caution at the top, and its change shown in the site's
     // block, with its mark.
     assert!(
-        out.stdout.contains("> - acme: zz.admin@acme.com is created with admin power: group Administrators"),
+        out.stdout.contains("> - acme: zz.admin&#64;&#8203;acme.com is created with admin power: group Administrators"),
         "{}",
         &out.stdout[..2_000]
     );

@@ -261,6 +261,9 @@ pub struct Allowances {
     pub admin_changes: Option<usize>,
     pub workspace_deletions: Option<usize>,
     pub grant_removals: Option<usize>,
+    /// `allow_privileged`: the people a plan may give admin power or an
+    /// admin account to, by email as written.
+    pub privileged: Vec<String>,
 }
 
 /// What a site declares to protect itself from mistakes.

@@ -189,6 +189,13 @@ async fn apply(
         ending.emit(ApplyStatus::Refused, None)?;
         return Err(refused);
     }
+    if let Err(refused) = super::plan::refuse_unacknowledged_privileged(
+        plan,
+        "refusing to apply; nothing was changed",
+    ) {
+        ending.emit(ApplyStatus::Refused, None)?;
+        return Err(refused);
+    }
     if let Err(refused) =
         super::insight::refuse_over_budget(plan, "refusing to apply; nothing was changed")
     {

@@ -52,6 +52,7 @@ pub(super) async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Sta
     }
     computed.require_every_site("the plan above covers the other sites")?;
     refuse_tripped_guards(plan, "apply will refuse this plan")?;
+    refuse_unacknowledged_privileged(plan, "apply will refuse this plan")?;
     super::insight::refuse_over_budget(plan, "apply will refuse this plan")?;
     Ok(if args.detailed_exitcode && !plan.is_empty() {
         Status::Changes
@@ -135,6 +136,50 @@ pub(super) fn refuse_tripped_guards(plan: &Plan, consequence: &str) -> Result<()
         trips.len(),
         if trips.len() == 1 { "" } else { "s" },
         lines.join("\n")
+    ))
+}
+
+/// Fails when the plan gives someone admin power or an administrator's
+/// account without the site's `allow_privileged` naming them: each such
+/// change is named, with the line to write.
+pub(super) fn refuse_unacknowledged_privileged(plan: &Plan, consequence: &str) -> Result<()> {
+    let refused = plan.unacknowledged();
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = refused
+        .iter()
+        .map(|(site, p)| {
+            format!(
+                "  site `{}`: {p}",
+                crate::render::escape::Text(&site.site),
+                p = crate::render::escape::Text(&p.to_string())
+            )
+        })
+        .collect();
+    let mut keys: Vec<String> = Vec::new();
+    for site in &plan.sites {
+        let mut emails: Vec<String> = site
+            .privileged
+            .iter()
+            .map(|p| format!("{:?}", p.email))
+            .collect();
+        emails.sort();
+        emails.dedup();
+        if site.privileged.iter().any(|p| !p.acknowledged) {
+            keys.push(format!(
+                "  allow_privileged = [{}] under [sites.{}]",
+                crate::render::escape::Text(&emails.join(", ")),
+                crate::render::escape::Text(&site.site)
+            ));
+        }
+    }
+    Err(anyhow!(
+        "{} privileged change{} not acknowledged; {consequence}:\n{}\nIf this is intended, write in the state, have it reviewed, and plan again:\n{}",
+        refused.len(),
+        if refused.len() == 1 { "" } else { "s" },
+        lines.join("\n"),
+        keys.join("\n")
     ))
 }
 

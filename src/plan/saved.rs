@@ -216,6 +216,8 @@ mod tests {
             notes: vec![],
             guards: vec![],
             unneeded_allowances: vec![],
+            privileged: vec![],
+            unneeded_privileged: vec![],
             fingerprint: "live".into(),
             insight: Default::default(),
         }

@@ -108,6 +108,8 @@ pub(crate) fn plan_named(name: impl Fn(usize) -> String) -> Plan {
             notes: vec![],
             guards: vec![],
             unneeded_allowances: vec![],
+            privileged: vec![],
+            unneeded_privileged: vec![],
             fingerprint: "1f".repeat(32),
             insight: Default::default(),
         }],

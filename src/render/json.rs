@@ -40,6 +40,15 @@ pub struct SiteDocument<'a> {
     pub guards: &'a [crate::plan::GuardTrip],
     /// `allow_*` acknowledgements in the state the plan does not need.
     pub unneeded_allowances: &'a [crate::plan::UnneededAllowance],
+    /// Changes that give someone admin power or an administrator's account
+    /// (`change` is the index in `changes`); apply refuses those not
+    /// `acknowledged`. Absent when there are none.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub privileged: &'a [crate::plan::Privileged],
+    /// People `allow_privileged` names whom the plan gives no admin power;
+    /// absent when there are none.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub unneeded_privileged: &'a [String],
     /// `seats`, `expiry` and `effective` (see the README, "JSON plans").
     #[serde(flatten)]
     pub insight: &'a crate::plan::insight::Insight,
@@ -250,6 +259,8 @@ fn site_document(site: &SitePlan) -> SiteDocument<'_> {
         notes: &site.notes,
         guards: &site.guards,
         unneeded_allowances: &site.unneeded_allowances,
+        privileged: &site.privileged,
+        unneeded_privileged: &site.unneeded_privileged,
         insight: &site.insight,
     }
 }

@@ -124,12 +124,19 @@ pub fn render(plan: &Plan, fingerprint: &str, budget: usize, artifact: &str) -> 
             "> [!CAUTION]\n> {trip}. `roster apply` refuses this plan until it is acknowledged.\n"
         );
     }
+    head.push_str(&privileged_caution(plan, artifact));
     for unneeded in plan.sites.iter().flat_map(|s| &s.unneeded_allowances) {
         let unneeded = UnneededAllowance {
             site: escape::markdown(&unneeded.site),
             ..unneeded.clone()
         };
         let _ = writeln!(head, "> [!NOTE]\n> {unneeded}.\n");
+    }
+    for site in &plan.sites {
+        for email in &site.unneeded_privileged {
+            let note = super::text::unneeded_privileged(&site.site, email);
+            let _ = writeln!(head, "> [!NOTE]\n> {}.\n", escape::markdown(&note));
+        }
     }
     let foot = format!(
         "{}<sub>desired state `{}` · roster {}</sub>\n",
@@ -154,15 +161,57 @@ pub fn render(plan: &Plan, fingerprint: &str, budget: usize, artifact: &str) -> 
     }
 }
 
-/// The comment with `room` characters for changes and notes: removals
-/// first, then the other changes, then kept objects and notes.
+/// The most privileged changes the caution at the top names one by one.
+const PRIVILEGED_LISTED: usize = 20;
+
+/// A caution naming every privileged change (up to [`PRIVILEGED_LISTED`]),
+/// whatever room the changes below get.
+fn privileged_caution(plan: &Plan, artifact: &str) -> String {
+    let all: Vec<(&SitePlan, &crate::plan::Privileged)> = plan
+        .sites
+        .iter()
+        .flat_map(|s| s.privileged.iter().map(move |p| (s, p)))
+        .collect();
+    if all.is_empty() {
+        return String::new();
+    }
+    let refused = all.iter().filter(|(_, p)| !p.acknowledged).count();
+    let mut out = format!(
+        "> [!CAUTION]\n> **{} privileged change{}** (admin power or an administrator's account); {refused} not acknowledged, which `roster apply` refuses:\n",
+        all.len(),
+        if all.len() == 1 { "" } else { "s" },
+    );
+    for (site, p) in all.iter().take(PRIVILEGED_LISTED) {
+        let message = super::text::privileged_message(&site.site, p);
+        let _ = writeln!(
+            out,
+            "> - {}: {}",
+            escape::markdown(&site.site),
+            escape::markdown(&message)
+        );
+    }
+    if all.len() > PRIVILEGED_LISTED {
+        let _ = writeln!(
+            out,
+            "> - … and {} more, each marked `! privileged` below or in {artifact}",
+            all.len() - PRIVILEGED_LISTED
+        );
+    }
+    out.push('\n');
+    out
+}
+
+/// The comment with `room` characters for changes and notes: privileged
+/// changes first, then removals, then the other changes, then kept objects
+/// and notes.
 fn layout(head: &str, foot: &str, sections: &mut [Section], room: usize, artifact: &str) -> String {
     for section in sections.iter_mut() {
         section.shown.iter_mut().for_each(|s| *s = false);
         section.notes_shown = false;
     }
-    let room = share_out(sections, room, true);
-    let mut room = share_out(sections, room, false);
+    let room = share_out(sections, room, Class::Privileged);
+    let room = share_out(sections, room, Class::Removal);
+    let mut room = share_out(sections, room, Class::Other);
     for section in sections.iter_mut() {
         if section.all_shown() && section.notes.len() <= room {
             room -= section.notes.len();
@@ -174,12 +223,12 @@ fn layout(head: &str, foot: &str, sections: &mut [Section], room: usize, artifac
     let hidden_removals: Vec<String> = sections
         .iter()
         .filter_map(|s| {
-            s.hidden_counts(true)
+            s.hidden_counts(Class::Removal)
                 .map(|c| format!("{} ({c})", escape::markdown(&s.site.site)))
         })
         .collect();
     if !hidden_removals.is_empty() {
-        let n: usize = sections.iter().map(|s| s.hidden(true)).sum();
+        let n: usize = sections.iter().map(|s| s.hidden(Class::Removal)).sum();
         let _ = writeln!(
             out,
             "> [!WARNING]\n> **{n} removal{} not shown** in this comment, as it cannot hold them all: {}. Review them in {artifact} before approving.\n",
@@ -190,9 +239,21 @@ fn layout(head: &str, foot: &str, sections: &mut [Section], room: usize, artifac
     for section in sections.iter() {
         section.render(&mut out, artifact);
     }
+    let hidden_privileged: usize = sections.iter().map(|s| s.hidden(Class::Privileged)).sum();
+    if hidden_privileged > 0 {
+        let _ = writeln!(
+            out,
+            "> [!WARNING]\n> **{hidden_privileged} privileged change{} not shown** in this comment, as it cannot hold them all. Review them in {artifact} before approving.\n",
+            if hidden_privileged == 1 {
+                " is"
+            } else {
+                "s are"
+            },
+        );
+    }
     let cut: usize = sections
         .iter()
-        .map(|s| s.hidden(false) + s.hidden(true))
+        .map(|s| s.changes.len() - s.shown.iter().filter(|s| **s).count())
         .sum();
     if cut > 0 {
         let _ = writeln!(
@@ -212,6 +273,8 @@ const LINE_MAX: usize = 1_000;
 struct Section<'a> {
     site: &'a SitePlan,
     changes: Vec<(&'a Change, String)>,
+    /// Each change's class: which get the room first.
+    classes: Vec<Class>,
     shown: Vec<bool>,
     /// Kept objects, guards and notes, as the text plan lists them.
     notes: String,
@@ -231,8 +294,20 @@ impl<'a> Section<'a> {
             .map(|(c, b)| (c, bounded(&b)))
             .collect();
         let notes: String = blocks.map(|b| bounded(&b)).collect();
+        let privileged: std::collections::HashSet<usize> =
+            site.privileged.iter().map(|p| p.change).collect();
+        let classes = changes
+            .iter()
+            .enumerate()
+            .map(|(i, (c, _))| match () {
+                () if privileged.contains(&i) => Class::Privileged,
+                () if c.action() == Action::Delete => Class::Removal,
+                () => Class::Other,
+            })
+            .collect();
         Section {
             site,
+            classes,
             shown: vec![false; changes.len()],
             changes,
             notes,
@@ -249,24 +324,24 @@ impl<'a> Section<'a> {
         self.shown.iter().all(|s| *s)
     }
 
-    /// How many changes of the one class (removals or not) are not shown.
-    fn hidden(&self, removals: bool) -> usize {
+    /// The changes of one class that are not shown.
+    fn hidden_of(&self, class: Class) -> impl Iterator<Item = &'a Change> + '_ {
         self.changes
             .iter()
             .zip(&self.shown)
-            .filter(|((c, _), shown)| !**shown && is_removal(c) == removals)
-            .count()
+            .zip(&self.classes)
+            .filter(move |((_, shown), c)| !**shown && **c == class)
+            .map(|(((c, _), _), _)| *c)
+    }
+
+    /// How many changes of one class are not shown.
+    fn hidden(&self, class: Class) -> usize {
+        self.hidden_of(class).count()
     }
 
     /// The changes of one class not shown, counted per kind, or None.
-    fn hidden_counts(&self, removals: bool) -> Option<String> {
-        let hidden = self
-            .changes
-            .iter()
-            .zip(&self.shown)
-            .filter(|((c, _), shown)| !**shown && is_removal(c) == removals)
-            .map(|((c, _), _)| *c);
-        per_kind(hidden)
+    fn hidden_counts(&self, class: Class) -> Option<String> {
+        per_kind(self.hidden_of(class))
     }
 
     fn render(&self, out: &mut String, artifact: &str) {
@@ -307,8 +382,13 @@ impl<'a> Section<'a> {
     }
 }
 
-fn is_removal(change: &Change) -> bool {
-    change.action() == Action::Delete
+/// Which changes get the comment's room first: privileged changes, then
+/// removals, then the rest.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Privileged,
+    Removal,
+    Other,
 }
 
 /// Changes counted per kind, removals first: `2 user deletes, 1 group create`.
@@ -357,13 +437,14 @@ fn per_kind<'a>(changes: impl Iterator<Item = &'a Change>) -> Option<String> {
 /// Marks changes of one class (removals or the rest) as shown while they
 /// fit, sharing `room` out among the sites in turn so that a huge site
 /// cannot crowd out the others; returns the room left.
-fn share_out(sections: &mut [Section], mut room: usize, removals: bool) -> usize {
+fn share_out(sections: &mut [Section], mut room: usize, class: Class) -> usize {
     let n = sections.len();
     for (i, section) in sections.iter_mut().enumerate() {
         let share = room / (n - i);
         let mut used = 0usize;
-        for ((change, block), shown) in section.changes.iter().zip(section.shown.iter_mut()) {
-            if is_removal(change) != removals || used + block.len() > share {
+        let changes = section.changes.iter().zip(&section.classes);
+        for (((_, block), c), shown) in changes.zip(section.shown.iter_mut()) {
+            if *c != class || used + block.len() > share {
                 continue;
             }
             used += block.len();

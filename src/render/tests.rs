@@ -41,6 +41,8 @@ fn plan() -> Plan {
                 ],
                 guards: vec![],
                 unneeded_allowances: vec![],
+                privileged: vec![],
+                unneeded_privileged: vec![],
                 notes: vec![],
                 kept: vec![Kept {
                     kind: ObjectKind::User,
@@ -70,6 +72,8 @@ fn plan() -> Plan {
                     kind: crate::plan::GuardKind::Removals,
                     allowed: 40,
                 }],
+                privileged: vec![],
+                unneeded_privileged: vec![],
                 fingerprint: "2e".repeat(32),
                 insight: Default::default(),
             },

@@ -271,6 +271,7 @@ fn safety(s: &mut SiteCheck) -> Safety {
             );
         }
     }
+    let privileged = acknowledged_privileged(s);
     Safety {
         protected,
         min_admins: spec.min_admins.map_or(1, |n| n as usize),
@@ -281,8 +282,30 @@ fn safety(s: &mut SiteCheck) -> Safety {
             admin_changes: spec.allow_admin_changes.map(|n| n as usize),
             workspace_deletions: spec.allow_workspace_deletions.map(|n| n as usize),
             grant_removals: spec.allow_grant_removals.map(|n| n as usize),
+            privileged,
         },
     }
+}
+
+/// `allow_privileged`: emails, each valid.
+fn acknowledged_privileged(s: &mut SiteCheck) -> Vec<String> {
+    let name = s.name;
+    let mut emails = Vec::new();
+    for e in s.spec().allow_privileged.iter().flatten() {
+        if super::is_valid_email(e.get_ref().trim()) {
+            emails.push(e.get_ref().trim().to_string());
+        } else {
+            s.error(
+                e.span(),
+                format!(
+                    "site `{name}`: allow_privileged `{}` is not a valid email address",
+                    e.get_ref()
+                ),
+                Some("list the emails of the people the plan may give admin power to, as they are once it ran".into()),
+            );
+        }
+    }
+    emails
 }
 
 /// The slowest pacing accepted: a request every 100 seconds (slower ones

@@ -44,6 +44,7 @@ mod lint_e2e;
 mod loader_fuzz;
 mod periscope_e2e;
 mod planschema_e2e;
+mod privileged_e2e;
 mod readme1_e2e;
 mod safety_e2e;
 mod schema;

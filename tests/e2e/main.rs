@@ -59,4 +59,5 @@ mod sites_e2e;
 mod sitesfrom_e2e;
 mod transport_e2e;
 mod validation;
+mod warnings_e2e;
 mod workflow_e2e;

@@ -10,6 +10,9 @@ use unicode_normalization::UnicodeNormalization;
 pub use crate::provider::{Credentials, ProviderKind, SiteConfig};
 
 pub mod access;
+mod warning;
+
+pub use warning::{Warning, WarningKind};
 
 pub const ADMINISTRATORS: &str = "Administrators";
 pub const ALL_USERS: &str = "All Users";

@@ -23,11 +23,14 @@ pub(super) async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Sta
     let targets = Targets::connect(&desired, &args.target, Pacing::default()).await?;
     let result = compute(&desired, &targets).await;
     targets.finish().await?;
-    let computed = result?;
+    let mut computed = result?;
+    // The warnings about the state are part of the plan: the reviewer sees
+    // them with it, in every format.
+    computed.plan.warnings = read.warnings;
     let plan = &computed.plan;
     let fingerprint = crate::plan::DesiredFingerprint::of(&desired);
     let shown = crate::render::render(plan, &fingerprint, args.format);
-    let read = read.describe();
+    let read = read.summary.describe();
     // Reviewers read the plan: how much of the state it was made from
     // belongs with it, so a file no longer read shows as a drop.
     match args.format {
@@ -35,6 +38,9 @@ pub(super) async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Sta
         Format::Markdown => out!("{shown}\n<sub>Read {read}.</sub>\n")?,
         Format::Json => {
             out!("{shown}")?;
+            // Whoever reads the log sees them too (files not read were
+            // said as the state was loaded).
+            super::stderr_placed_warnings(&plan.warnings);
             stderr_line!("Read {read}.");
         }
     }

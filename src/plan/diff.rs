@@ -187,7 +187,10 @@ pub fn plan_sites<'a>(
         }
     }
     if errors.is_empty() {
-        Ok(Plan { sites })
+        Ok(Plan {
+            sites,
+            warnings: Vec::new(),
+        })
     } else {
         Err(errors)
     }

@@ -480,6 +480,11 @@ pub struct SitePlan {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
     pub sites: Vec<SitePlan>,
+    /// What the state it was made from holds that its author may not have
+    /// meant (past dates, look-alike names, files not read): shown with
+    /// the plan, in every format, for the reviewer. Empty from
+    /// [`plan_sites`]; the command that loaded the state adds them.
+    pub warnings: Vec<crate::model::Warning>,
 }
 
 /// How many changes of each action a plan holds.

@@ -248,6 +248,7 @@ mod tests {
         };
         let now = Plan {
             sites: vec![fresh("acme", changes)],
+            warnings: Vec::new(),
         };
         assert_eq!(compare(&old, &now, "d", &["acme".into()]), None);
     }
@@ -266,6 +267,7 @@ mod tests {
             ],
         };
         let now = Plan {
+            warnings: Vec::new(),
             sites: vec![fresh(
                 "acme",
                 vec![delete("y@x.io"), delete("a@x.io"), delete("b@x.io")],
@@ -292,6 +294,7 @@ mod tests {
         };
         let now = Plan {
             sites: vec![fresh("acme", vec![delete("a@x.io")])],
+            warnings: Vec::new(),
         };
         assert_eq!(compare(&old, &now, "d", &["acme".into()]), None);
     }
@@ -319,6 +322,7 @@ mod tests {
         };
         let now = Plan {
             sites: vec![fresh("acme", vec![update("C")])],
+            warnings: Vec::new(),
         };
         let m = compare(&old, &now, "d", &["acme".into()]).expect("a mismatch");
         assert_eq!(m.dropped, [("acme".to_string(), update("B"))]);

@@ -735,6 +735,7 @@ mod sigma {
         };
         let p = Plan {
             sites: vec![plan_site(&site, &live(vec![old])).unwrap()],
+            warnings: Vec::new(),
         };
         insta::assert_snapshot!(crate::render::text::render(&p, false), @"
         No changes: the live state matches the declared state.

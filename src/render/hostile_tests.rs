@@ -100,6 +100,7 @@ pub(crate) fn plan_named(name: impl Fn(usize) -> String) -> Plan {
         .collect();
     kept.sort_by(|a, b| a.key.cmp(&b.key));
     Plan {
+        warnings: Vec::new(),
         sites: vec![SitePlan {
             site: "acme".into(),
             provider: ProviderKind::Periscope,

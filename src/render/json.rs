@@ -20,7 +20,21 @@ pub struct PlanDocument<'a> {
     /// Fingerprint of the desired state (the state files) the plan came from.
     pub desired_fingerprint: &'a str,
     pub summary: Summary,
+    /// What the state holds that its author may not have meant (past
+    /// dates, look-alike names, files not read); absent when there are
+    /// none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<WarningDocument<'a>>,
     pub sites: Vec<SiteDocument<'a>>,
+}
+
+/// A warning about the state: its `location`, its `kind` with that kind's
+/// fields, and the whole `message` as `roster validate` prints it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WarningDocument<'a> {
+    #[serde(flatten)]
+    pub warning: &'a crate::model::Warning,
+    pub message: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -271,6 +285,14 @@ pub fn document<'a>(plan: &'a Plan, desired_fingerprint: &'a str) -> PlanDocumen
         roster_version: env!("CARGO_PKG_VERSION"),
         desired_fingerprint,
         summary: plan.summary(),
+        warnings: plan
+            .warnings
+            .iter()
+            .map(|warning| WarningDocument {
+                warning,
+                message: warning.line(str::to_string),
+            })
+            .collect(),
         sites: plan.sites.iter().map(site_document).collect(),
     }
 }

@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use super::escape;
+use crate::model::{Warning, WarningKind};
 use crate::plan::{
     Action, Change, GuardTrip, ObjectKind, Plan, SitePlan, Summary, UnneededAllowance,
 };
@@ -106,8 +107,8 @@ fn counts_table(plan: &Plan) -> String {
 /// per site and kind; removals left out are announced at the top.
 pub fn render(plan: &Plan, fingerprint: &str, budget: usize, artifact: &str) -> String {
     let summary = plan.summary();
+    let title = format!("### roster plan: {}\n\n", counts_line(&summary));
     let mut head = String::new();
-    let _ = writeln!(head, "### roster plan: {}\n", counts_line(&summary));
     head.push_str(&counts_table(plan));
     head.push('\n');
     head.push_str(&super::insight::markdown_seats(plan));
@@ -146,11 +147,16 @@ pub fn render(plan: &Plan, fingerprint: &str, budget: usize, artifact: &str) -> 
     );
 
     let mut sections: Vec<Section> = plan.sites.iter().map(Section::of).collect();
+    let fixed: usize = sections.iter().map(Section::header_len).sum();
+    let notice_room = 300 + artifact.len();
+    // The warnings about the state come first, under the title, and get
+    // the room before any change does.
+    let others = title.len() + head.len() + foot.len() + notice_room + fixed;
+    let head =
+        title + &warnings_block(&plan.warnings, budget.saturating_sub(others), artifact) + &head;
     // The room for changes is what the fixed parts leave; when what is left
     // out takes more words than planned ("not shown" lines, the warning),
     // the room shrinks by the excess and the changes are chosen again.
-    let fixed: usize = sections.iter().map(Section::header_len).sum();
-    let notice_room = 300 + artifact.len();
     let mut room = budget.saturating_sub(head.len() + foot.len() + notice_room + fixed);
     loop {
         let out = layout(&head, &foot, &mut sections, room, artifact);
@@ -199,6 +205,58 @@ fn privileged_caution(plan: &Plan, artifact: &str) -> String {
     }
     out.push('\n');
     out
+}
+
+/// The warnings about the state as a `[!WARNING]` block, in `room`
+/// characters: all of them, unless even the whole comment could not hold
+/// them; then those that fit, and how many more of each kind are in
+/// `artifact`.
+fn warnings_block(warnings: &[Warning], room: usize, artifact: &str) -> String {
+    if warnings.is_empty() {
+        return String::new();
+    }
+    let n = warnings.len();
+    let mut out = format!(
+        "> [!WARNING]\n> **{n} warning{} about the state**: read {} before approving.\n",
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "it" } else { "each" }
+    );
+    // What a line saying what is left out takes at most.
+    let tail_room = 200 + artifact.len();
+    let mut left_out: Vec<&Warning> = Vec::new();
+    for w in warnings {
+        let line = format!("> - {}\n", w.line(escape::markdown));
+        if left_out.is_empty() && out.len() + line.len() + tail_room <= room {
+            out.push_str(&line);
+        } else {
+            left_out.push(w);
+        }
+    }
+    if !left_out.is_empty() {
+        let _ = writeln!(
+            out,
+            "> - **{} more not shown**, as this comment cannot hold them: {}. Read them in {artifact}, or run `roster validate`.",
+            left_out.len(),
+            warning_counts(&left_out)
+        );
+    }
+    out.push('\n');
+    out
+}
+
+/// Warnings counted per kind: `3 past dates, 1 look-alike name`.
+fn warning_counts(warnings: &[&Warning]) -> String {
+    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for w in warnings {
+        let kind = match w.kind {
+            WarningKind::NotRead { .. } => "files not read",
+            WarningKind::Expired { .. } => "past dates",
+            WarningKind::MixedScripts { .. } => "look-alike names",
+        };
+        *counts.entry(kind).or_default() += 1;
+    }
+    let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+    parts.join(", ")
 }
 
 /// The comment with `room` characters for changes and notes: privileged

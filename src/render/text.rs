@@ -62,11 +62,25 @@ pub fn render(plan: &Plan, color: bool) -> String {
     let st = Styles::new(color);
     let mut out = String::new();
     let _ = writeln!(out, "{}", st.bold.apply_to(summary_line(&plan.summary())));
+    render_warnings(&mut out, &plan.warnings, &st);
     for site in &plan.sites {
         out.push('\n');
         render_site(&mut out, site, &st);
     }
     out
+}
+
+/// The warnings about the state, under the summary: before any site, so
+/// that no long plan hides them.
+fn render_warnings(out: &mut String, warnings: &[crate::model::Warning], st: &Styles) {
+    if warnings.is_empty() {
+        return;
+    }
+    out.push('\n');
+    for w in warnings {
+        let line = format!("warning: {}", w.line(escape::text));
+        let _ = writeln!(out, "{}", st.update.apply_to(line));
+    }
 }
 
 fn render_site(out: &mut String, site: &SitePlan, st: &Styles) {

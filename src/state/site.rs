@@ -481,6 +481,49 @@ fn default_env_name(site: &str, suffix: &str) -> String {
     format!("{upper}_{suffix}")
 }
 
+/// A base URL as the live site answers it: scheme and host in lower case
+/// (the `url` crate's own), without a host's final dot, a default port or
+/// a trailing slash.
+pub(super) fn normalised_url(url: &url::Url) -> String {
+    let host = url.host_str().unwrap_or_default().trim_end_matches('.');
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let path = url.path().trim_end_matches('/');
+    format!("{}://{host}{port}{path}", url.scheme())
+}
+
+/// Two site tables that reach one live site (the same provider, base URL
+/// as normalised and identity as the provider tells it) undo each other's
+/// changes on every apply: each after the first is an error naming both.
+pub(super) fn same_live_sites(
+    c: &mut Checker,
+    entries: &[(Spanned<String>, Entry<SiteSpec>)],
+    sites: &[Site],
+) {
+    let mut seen: std::collections::HashMap<(ProviderKind, String, String), (&str, String)> =
+        std::collections::HashMap::new();
+    for site in sites {
+        let Some((name, entry)) = entries.iter().find(|(n, _)| *n.get_ref() == site.name) else {
+            continue;
+        };
+        let url = normalised_url(&site.base_url);
+        let identity = site.config.identity();
+        let key = (site.provider, url.clone(), identity.clone());
+        if let Some((first, at)) = seen.get(&key) {
+            let message = format!(
+                "site `{}` reaches the same live site as site `{first}`: {} at {url}, {identity}; two entries for one site undo each other's changes on every apply",
+                site.name, site.provider
+            );
+            let hint = format!(
+                "`{first}` is declared at {at}; keep one of them and declare the people of both for it"
+            );
+            c.error(entry.file, name.span(), message, Some(hint));
+            continue;
+        }
+        let at = c.location(entry.file, &name.span());
+        seen.insert(key, (site.name.as_str(), at));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::schema::{Fields, SiteSpec};

@@ -304,6 +304,8 @@ fn an_expired_grant_is_revoked_and_marked_and_a_near_one_is_noted() {
     insta::assert_snapshot!(plan.stdout.replace(&soon.to_string(), "SOON"), @r#"
     Plan: 0 to create, 0 to update, 1 to delete.
 
+    warning: state/people.toml:68:73: annotate on connection Snowflake Prod for ada@acme.com: expired on 2020-01-01; plans remove it until the date or the entry is changed
+
     site acme-sigma (sigma) — 0 to create, 0 to update, 1 to delete
       apply sends: 21 requests (20 reads, 1 write), no max_requests_per_second: as fast as the site answers
       - grant Snowflake Prod  connection, ada@acme.com: annotate (not declared; revoked)

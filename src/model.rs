@@ -10,6 +10,9 @@ use unicode_normalization::UnicodeNormalization;
 pub use crate::provider::{Credentials, ProviderKind, SiteConfig};
 
 pub mod access;
+mod warning;
+
+pub use warning::{Warning, WarningKind};
 
 pub const ADMINISTRATORS: &str = "Administrators";
 pub const ALL_USERS: &str = "All Users";
@@ -261,6 +264,9 @@ pub struct Allowances {
     pub admin_changes: Option<usize>,
     pub workspace_deletions: Option<usize>,
     pub grant_removals: Option<usize>,
+    /// `allow_privileged`: the people a plan may give admin power or an
+    /// admin account to, by email as written.
+    pub privileged: Vec<String>,
 }
 
 /// What a site declares to protect itself from mistakes.

@@ -45,7 +45,7 @@ pub(super) async fn run(scope: &super::Scope<'_>, args: &ApplyArgs) -> Result<St
     // A saved plan that cannot be read stops everything before any request.
     let saved = args.plan.as_deref().map(load_saved).transpose()?;
     let start = std::time::Instant::now();
-    let (full, _) = scope.load_all()?;
+    let (full, read) = scope.load_all()?;
     let saved = saved.as_ref().map(|plan| Saved::new(plan, &full));
     let desired = scope.narrow(full)?;
     tracing::debug!(
@@ -66,6 +66,7 @@ pub(super) async fn run(scope: &super::Scope<'_>, args: &ApplyArgs) -> Result<St
         state_dir: scope.dir,
         watcher: &watcher,
         gate: &gate,
+        warnings: &read.warnings,
     };
     let result = apply(&desired, &targets, saved.as_ref(), &context).await;
     watcher.done();
@@ -116,6 +117,8 @@ struct Context<'a> {
     state_dir: &'a std::path::Path,
     watcher: &'a Watcher,
     gate: &'a Gate,
+    /// The warnings about the state, shown with the plan.
+    warnings: &'a [crate::model::Warning],
 }
 
 /// `--report FILE`.
@@ -166,7 +169,8 @@ async fn apply(
 ) -> Result<Status> {
     let args = context.args;
     let json = args.format == Format::Json;
-    let computed = super::plan::compute(desired, targets).await?;
+    let mut computed = super::plan::compute(desired, targets).await?;
+    computed.plan.warnings = context.warnings.to_vec();
     if saved.is_some() {
         computed.require_every_site(
             "a saved plan is applied whole or not at all; nothing was changed",
@@ -186,6 +190,13 @@ async fn apply(
     if let Err(refused) =
         super::plan::refuse_tripped_guards(plan, "refusing to apply; nothing was changed")
     {
+        ending.emit(ApplyStatus::Refused, None)?;
+        return Err(refused);
+    }
+    if let Err(refused) = super::plan::refuse_unacknowledged_privileged(
+        plan,
+        "refusing to apply; nothing was changed",
+    ) {
         ending.emit(ApplyStatus::Refused, None)?;
         return Err(refused);
     }
@@ -259,6 +270,9 @@ fn show_plan(
         out!("{}", crate::render::render(plan, fingerprint, args.format))?;
     } else if !args.yes && !args.dry_run && !plan.is_empty() {
         stderr_text!("{}", crate::render::render(plan, fingerprint, Format::Text));
+    } else {
+        // For whoever reads the log (files not read were said already).
+        super::stderr_placed_warnings(&plan.warnings);
     }
     Ok(())
 }

@@ -1,11 +1,10 @@
 //! The command edge of issue 15: today's date (the one clock read),
-//! refusing a plan over its seat budget, `roster explain`, and
-//! `roster validate`'s warnings about past dates.
+//! refusing a plan over its seat budget, and `roster explain`.
 
 use anyhow::{Result, anyhow, bail};
 use chrono::NaiveDate;
 
-use super::{Status, stderr_line};
+use super::Status;
 use crate::cli::ExplainArgs;
 use crate::plan::Plan;
 use crate::render::escape::Text;
@@ -43,33 +42,28 @@ pub(super) fn refuse_over_budget(plan: &Plan, consequence: &str) -> Result<()> {
     ))
 }
 
-/// `roster validate`: a warning for each date already past, at its place.
-pub(super) fn warn_past_dates(parsed: &crate::state::Parsed) {
-    let today = today();
-    for d in crate::state::dated(parsed).iter().filter(|d| d.on < today) {
-        stderr_line!(
-            "warning: {}: {}: expired on {}; plans remove it until the date or the entry is changed",
-            Text(&d.location),
-            Text(&d.subject),
-            d.on
-        );
-    }
-}
-
 /// `roster explain EMAIL`: what the person gets on each (selected) site,
 /// from the declared state alone; nothing is contacted.
 pub(super) fn explain(scope: &super::Scope<'_>, args: &ExplainArgs) -> Result<Status> {
     let desired = scope.load()?;
     let today = today();
     let mut found = 0;
+    let email = current_email(&desired, &args.email);
     let mut out = String::new();
+    if email != args.email {
+        out.push_str(&format!(
+            "{} is a previous email of {} (previous_emails): the account is theirs now.\n\n",
+            Text(&args.email),
+            Text(email)
+        ));
+    }
     for declared in &desired.sites {
         let (site, expiry) = crate::plan::expiry::resolve(declared, today);
-        let access = crate::plan::effective::Declared::new(&site).of(&args.email);
+        let access = crate::plan::effective::Declared::new(&site).of(email);
         let expired = expiry
             .expired
             .iter()
-            .filter(|e| crate::model::email_key(&e.email) == crate::model::email_key(&args.email));
+            .filter(|e| crate::model::email_key(&e.email) == crate::model::email_key(email));
         let text = crate::render::insight::explain(&site.site, access.as_ref(), expired);
         if let Some(text) = text {
             found += 1;
@@ -89,6 +83,21 @@ pub(super) fn explain(scope: &super::Scope<'_>, args: &ExplainArgs) -> Result<St
     }
     out!("{out}")?;
     Ok(Status::Success)
+}
+
+/// The email the person `asked` names is declared with: `asked` itself,
+/// or the email of the person who lists it in `previous_emails` (current
+/// and previous emails share one namespace, so there is one at most).
+fn current_email<'a>(desired: &'a crate::model::DesiredState, asked: &'a str) -> &'a str {
+    use crate::model::email_key;
+    let key = email_key(asked);
+    let people = || desired.sites.iter().flat_map(|s| &s.users);
+    if people().any(|u| email_key(&u.email) == key) {
+        return asked;
+    }
+    people()
+        .find(|u| u.previous_emails.iter().any(|p| email_key(p) == key))
+        .map_or(asked, |u| u.email.as_str())
 }
 
 /// What applying the site's plan costs: the reads this run made for the

@@ -207,9 +207,9 @@ impl Scope<'_> {
         Ok(self.load_counted()?.0)
     }
 
-    /// [`Scope::load`], and how much of the state was read (all of it,
-    /// whatever the sites asked for).
-    fn load_counted(&self) -> Result<(DesiredState, crate::state::ReadSummary)> {
+    /// [`Scope::load`], how much of the state was read (all of it,
+    /// whatever the sites asked for) and what it warns of.
+    fn load_counted(&self) -> Result<(DesiredState, crate::state::StateRead)> {
         let start = std::time::Instant::now();
         let (full, read) = self.load_all()?;
         let desired = self.narrow(full)?;
@@ -223,13 +223,21 @@ impl Scope<'_> {
 
     /// The whole state, every site's connection settings taken from the
     /// trusted state when there is one (`--sites-from`). Every command that
-    /// may resolve a credential or contact a site loads through here.
-    fn load_all(&self) -> Result<(DesiredState, crate::state::ReadSummary)> {
-        warn_near_misses(self.dir);
-        match self.sites_from {
-            Some(trusted) => load_trusting(self.dir, trusted),
-            None => crate::state::load_counted(self.dir).map_err(|d| state_problems(self.dir, d)),
-        }
+    /// may resolve a credential or contact a site loads through here. Files
+    /// that look like state but are not read are warned of on standard
+    /// error at once (they may explain a problem found next), and lead the
+    /// warnings returned.
+    fn load_all(&self) -> Result<(DesiredState, crate::state::StateRead)> {
+        let not_read = crate::state::not_read(self.dir);
+        stderr_warnings(&not_read);
+        let today = insight::today();
+        let (desired, mut read) = match self.sites_from {
+            Some(trusted) => load_trusting(self.dir, trusted, today)?,
+            None => crate::state::load_counted(self.dir, today)
+                .map_err(|d| state_problems(self.dir, d))?,
+        };
+        read.warnings.splice(0..0, not_read);
+        Ok((desired, read))
     }
 
     /// Keeps only the sites asked for; naming an undeclared one is an error.
@@ -265,13 +273,21 @@ fn load_state(dir: &Path) -> Result<DesiredState> {
 /// Names each file under the state directory that looks like a state file
 /// but will not be read (`people/x.tml`, `x.toml ` with a trailing space).
 fn warn_near_misses(dir: &Path) {
-    for (path, why) in crate::state::near_misses(dir) {
-        stderr_line!(
-            "warning: {}: not read: {why}; only files named *.toml are state (rename it, or move it out of {})",
-            crate::render::escape::visible(&format!("{:?}", path.display().to_string())),
-            dir.display()
-        );
+    stderr_warnings(&crate::state::not_read(dir));
+}
+
+/// Each warning on its own line of standard error, every value in it
+/// escaped.
+fn stderr_warnings<'a>(warnings: impl IntoIterator<Item = &'a crate::model::Warning>) {
+    for w in warnings {
+        stderr_line!("warning: {}", w.line(crate::render::escape::text));
     }
+}
+
+/// [`stderr_warnings`] of all but the files not read, which were said as
+/// the state was loaded.
+fn stderr_placed_warnings(warnings: &[crate::model::Warning]) {
+    stderr_warnings(warnings.iter().filter(|w| !w.is_not_read()));
 }
 
 /// Prints every problem found in the state; the error that ends the command.
@@ -290,14 +306,18 @@ fn state_problems(dir: &Path, diagnostics: crate::state::Diagnostics) -> anyhow:
 /// Loads the state with every site's connection settings from the trusted
 /// state under `trusted`, printing every problem found before failing;
 /// nothing has been run or sent when it fails.
-fn load_trusting(dir: &Path, trusted: &Path) -> Result<(DesiredState, crate::state::ReadSummary)> {
+fn load_trusting(
+    dir: &Path,
+    trusted: &Path,
+    today: chrono::NaiveDate,
+) -> Result<(DesiredState, crate::state::StateRead)> {
     use crate::state::TrustError;
     let print = |diagnostics: &[crate::state::Diagnostic]| {
         for d in diagnostics {
             stderr_line!("error: {d}");
         }
     };
-    match crate::state::load_with_sites_from(dir, trusted) {
+    match crate::state::load_with_sites_from(dir, trusted, today) {
         Ok((desired, read, notes)) => {
             for note in notes {
                 stderr_line!("note: {note}");

@@ -23,11 +23,14 @@ pub(super) async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Sta
     let targets = Targets::connect(&desired, &args.target, Pacing::default()).await?;
     let result = compute(&desired, &targets).await;
     targets.finish().await?;
-    let computed = result?;
+    let mut computed = result?;
+    // The warnings about the state are part of the plan: the reviewer sees
+    // them with it, in every format.
+    computed.plan.warnings = read.warnings;
     let plan = &computed.plan;
     let fingerprint = crate::plan::DesiredFingerprint::of(&desired);
     let shown = crate::render::render(plan, &fingerprint, args.format);
-    let read = read.describe();
+    let read = read.summary.describe();
     // Reviewers read the plan: how much of the state it was made from
     // belongs with it, so a file no longer read shows as a drop.
     match args.format {
@@ -35,6 +38,9 @@ pub(super) async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Sta
         Format::Markdown => out!("{shown}\n<sub>Read {read}.</sub>\n")?,
         Format::Json => {
             out!("{shown}")?;
+            // Whoever reads the log sees them too (files not read were
+            // said as the state was loaded).
+            super::stderr_placed_warnings(&plan.warnings);
             stderr_line!("Read {read}.");
         }
     }
@@ -52,6 +58,7 @@ pub(super) async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Sta
     }
     computed.require_every_site("the plan above covers the other sites")?;
     refuse_tripped_guards(plan, "apply will refuse this plan")?;
+    refuse_unacknowledged_privileged(plan, "apply will refuse this plan")?;
     super::insight::refuse_over_budget(plan, "apply will refuse this plan")?;
     Ok(if args.detailed_exitcode && !plan.is_empty() {
         Status::Changes
@@ -135,6 +142,50 @@ pub(super) fn refuse_tripped_guards(plan: &Plan, consequence: &str) -> Result<()
         trips.len(),
         if trips.len() == 1 { "" } else { "s" },
         lines.join("\n")
+    ))
+}
+
+/// Fails when the plan gives someone admin power or an administrator's
+/// account without the site's `allow_privileged` naming them: each such
+/// change is named, with the line to write.
+pub(super) fn refuse_unacknowledged_privileged(plan: &Plan, consequence: &str) -> Result<()> {
+    let refused = plan.unacknowledged();
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = refused
+        .iter()
+        .map(|(site, p)| {
+            format!(
+                "  site `{}`: {p}",
+                crate::render::escape::Text(&site.site),
+                p = crate::render::escape::Text(&p.to_string())
+            )
+        })
+        .collect();
+    let mut keys: Vec<String> = Vec::new();
+    for site in &plan.sites {
+        let mut emails: Vec<String> = site
+            .privileged
+            .iter()
+            .map(|p| format!("{:?}", p.email))
+            .collect();
+        emails.sort();
+        emails.dedup();
+        if site.privileged.iter().any(|p| !p.acknowledged) {
+            keys.push(format!(
+                "  allow_privileged = [{}] under [sites.{}]",
+                crate::render::escape::Text(&emails.join(", ")),
+                crate::render::escape::Text(&site.site)
+            ));
+        }
+    }
+    Err(anyhow!(
+        "{} privileged change{} not acknowledged; {consequence}:\n{}\nIf this is intended, write in the state, have it reviewed, and plan again:\n{}",
+        refused.len(),
+        if refused.len() == 1 { "" } else { "s" },
+        lines.join("\n"),
+        keys.join("\n")
     ))
 }
 

@@ -71,6 +71,91 @@ pub fn restore(cell: &str) -> &str {
     }
 }
 
+/// A list as one cell (the export's `groups`): items separated by `;`; an
+/// item that holds a `;`, starts with `"` or starts or ends with white
+/// space is written in double quotes, a `"` in it doubled, as CSV itself
+/// quotes a cell. [`split_list`] reads back exactly the items written.
+pub fn join_list<S: AsRef<str>>(items: &[S]) -> String {
+    let mut out = String::new();
+    for (i, item) in items.iter().enumerate() {
+        let item = item.as_ref();
+        if i > 0 {
+            out.push(';');
+        }
+        let quoted =
+            item.contains(';') || item.starts_with('"') || item.trim() != item || item.is_empty();
+        if quoted {
+            out.push('"');
+            out.push_str(&item.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(item);
+        }
+    }
+    out
+}
+
+/// Why a list cell cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ListProblem {
+    #[error(
+        "a double quote opened in `{0}` is not closed; quote a name that holds `;` as \"a;b\" and double a quote inside it"
+    )]
+    Unclosed(String),
+    #[error("`{0}` follows a closing double quote; separate names with `;`")]
+    AfterQuote(String),
+}
+
+/// The items of a list cell written by [`join_list`] (or by hand: items
+/// separated by `;`, each trimmed, blank ones skipped; a `"` inside an
+/// unquoted item is kept as it is).
+pub fn split_list(cell: &str) -> Result<Vec<String>, ListProblem> {
+    let mut items = Vec::new();
+    let mut rest = cell;
+    loop {
+        rest = rest.trim_start();
+        let (item, after) = match rest.strip_prefix('"') {
+            Some(quoted) => {
+                let (item, after) =
+                    quoted_item(quoted).ok_or_else(|| ListProblem::Unclosed(cell.to_string()))?;
+                let after = after.trim_start();
+                if !(after.is_empty() || after.starts_with(';')) {
+                    return Err(ListProblem::AfterQuote(after.to_string()));
+                }
+                (Some(item), after)
+            }
+            None => {
+                let end = rest.find(';').unwrap_or(rest.len());
+                let item = rest[..end].trim();
+                ((!item.is_empty()).then(|| item.to_string()), &rest[end..])
+            }
+        };
+        items.extend(item);
+        match after.strip_prefix(';') {
+            Some(next) => rest = next,
+            None => return Ok(items),
+        }
+    }
+}
+
+/// A quoted item's text (its `""` read as `"`) and what follows its
+/// closing quote; `None` when it is not closed.
+fn quoted_item(text: &str) -> Option<(String, &str)> {
+    let mut item = String::new();
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
+        if c != '"' {
+            item.push(c);
+        } else if text[i + 1..].starts_with('"') {
+            item.push('"');
+            chars.next();
+        } else {
+            return Some((item, &text[i + 1..]));
+        }
+    }
+    None
+}
+
 /// Why a CSV cannot be used: every problem found in it; nothing is written.
 #[derive(Debug, thiserror::Error)]
 #[error("{} problem{} in {file}", problems.len(), if problems.len() == 1 { "" } else { "s" })]

@@ -77,6 +77,112 @@ pub enum ExportProblem {
         line_list(.0)
     )]
     ActiveDiffers(Vec<u64>),
+    #[error("groups: {0}")]
+    List(#[from] super::csv::ListProblem),
+}
+
+/// A value the export cannot write so that it reads back as it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "site `{site}`, `{email}`: {field} `{shown}` starts or ends with white space, which a CSV cell does not keep (`import --csv` trims every cell); correct the value, then export again"
+)]
+pub struct Uncarried {
+    pub site: String,
+    pub email: String,
+    pub field: &'static str,
+    /// The value, made visible.
+    pub shown: String,
+}
+
+/// One person on one site, as `roster export` writes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportRow<'a> {
+    pub site: &'a str,
+    pub email: &'a str,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub groups: Vec<&'a str>,
+    pub member_type: Option<&'a str>,
+    pub active: bool,
+}
+
+impl ExportRow<'_> {
+    /// The row's cells in [`EXPORT_HEADERS`]' order, each as a spreadsheet
+    /// opens it safely (see `neutralise`) and `import --csv` reads it back
+    /// exactly; or the values it cannot carry. Group names are quoted in
+    /// their cell as they need (see `join_list`).
+    pub fn cells(&self) -> Result<[String; 7], Vec<Uncarried>> {
+        let groups = super::csv::join_list(&self.groups);
+        let cells = [
+            self.site,
+            self.email.trim(),
+            self.first_name,
+            self.last_name,
+            &groups,
+            self.member_type.unwrap_or_default(),
+            if self.active { "true" } else { "false" },
+        ]
+        .map(|c| super::csv::neutralise(c).into_owned());
+        // A cell is read trimmed: white space at its ends is lost, unless
+        // the `'` that keeps a leading tab or carriage return from a
+        // spreadsheet keeps it from the trim too.
+        let uncarried: Vec<Uncarried> = [
+            ("first_name", 2, self.first_name),
+            ("last_name", 3, self.last_name),
+            ("member_type", 5, self.member_type.unwrap_or_default()),
+        ]
+        .into_iter()
+        .filter(|(_, i, _)| cells[*i].trim() != cells[*i])
+        .map(|(field, _, v)| Uncarried {
+            site: self.site.to_string(),
+            email: self.email.to_string(),
+            field,
+            shown: crate::render::escape::visible(v),
+        })
+        .collect();
+        if uncarried.is_empty() {
+            Ok(cells)
+        } else {
+            Err(uncarried)
+        }
+    }
+}
+
+/// The CSV of `rows` (with its header row), or every value it cannot carry.
+pub fn export_csv(rows: &[ExportRow<'_>]) -> Result<String, ExportError> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let mut uncarried = Vec::new();
+    out.write_record(EXPORT_HEADERS)?;
+    for row in rows {
+        match row.cells() {
+            Ok(cells) => out.write_record(&cells)?,
+            Err(u) => uncarried.extend(u),
+        }
+    }
+    if !uncarried.is_empty() {
+        return Err(ExportError::Uncarried(uncarried));
+    }
+    let bytes = out
+        .into_inner()
+        .map_err(|e| ExportError::Write(e.into_error().into()))?;
+    String::from_utf8(bytes)
+        .map_err(|e| ExportError::Write(csv::Error::from(std::io::Error::other(e))))
+}
+
+/// Why an export cannot be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(
+        "{} value{} cannot be exported so that `import --csv` reads {} back as {}; nothing was written:\n  {}",
+        .0.len(),
+        if .0.len() == 1 { "" } else { "s" },
+        if .0.len() == 1 { "it" } else { "them" },
+        if .0.len() == 1 { "it is" } else { "they are" },
+        .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  ")
+    )]
+    Uncarried(Vec<Uncarried>),
+    #[error("cannot write the CSV: {0}")]
+    Write(#[from] csv::Error),
 }
 
 /// `3, 5, 8`.
@@ -220,14 +326,11 @@ fn fields<'a>(
         }
     }
     if let Some(v) = cell("groups") {
-        let mut groups: Vec<String> = v
-            .split(';')
-            .map(str::trim)
-            .filter(|g| !g.is_empty())
-            .map(str::to_string)
-            .collect();
-        groups.sort_by_cached_key(|g| (g.to_lowercase(), g.clone()));
-        out.push(("groups", Ok(Field::List(groups))));
+        let groups = super::csv::split_list(v).map(|mut groups| {
+            groups.sort_by_cached_key(|g| (g.to_lowercase(), g.clone()));
+            Field::List(groups)
+        });
+        out.push(("groups", groups.map_err(ExportProblem::from)));
     }
     if let Some(v) = cell("member_type") {
         let m = (!v.is_empty()).then(|| v.to_string());
@@ -404,5 +507,126 @@ fn put<T: TableLike + ?Sized>(t: &mut T, name: &str, field: Field) {
         (_, None) => {
             t.remove(name);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::{ExportError, ExportRow, Field, export_csv, fields};
+
+    /// Text made of what breaks CSV, lists in a cell and spreadsheets:
+    /// separators, quotes, formula starts, white space, line breaks,
+    /// invisible and other-script letters.
+    fn hostile(min: usize) -> impl Strategy<Value = String> {
+        let chars = prop::sample::select(vec![
+            'a', 'Z', ';', ',', '"', '\'', '=', '+', '-', '@', ' ', '\t', '\r', '\n', '\\', 'é',
+            '\u{456}', '\u{202e}', '\u{200b}', '\u{0}',
+        ]);
+        prop::collection::vec(chars, min..8).prop_map(String::from_iter)
+    }
+
+    /// A group name the state can hold: not blank.
+    fn group() -> impl Strategy<Value = String> {
+        hostile(1).prop_filter("not blank", |g| !g.trim().is_empty())
+    }
+
+    /// The fields an export's one row reads back as, by `import --csv`'s
+    /// own reader.
+    fn read_back(csv: &str) -> Vec<(&'static str, Field)> {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), csv).unwrap();
+        let (table, found) = crate::import::csv::read(file.path()).unwrap();
+        assert!(found.none_yet().is_ok(), "{csv:?} does not read cleanly");
+        assert_eq!(table.rows.len(), 1, "{csv:?}");
+        let row = &table.rows[0].1;
+        let column = |name: &str| table.headers.iter().position(|h| h == name);
+        fields(|name| column(name).and_then(|i| row.get(i)))
+            .into_iter()
+            .map(|(name, f)| (name, f.unwrap_or_else(|e| panic!("{csv:?}: {e}"))))
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Whatever an export carries reads back as it was; what it
+        /// cannot carry (white space at a name's ends) it refuses, and
+        /// nothing else.
+        #[test]
+        fn an_export_reads_back_exactly_or_is_refused(
+            first in hostile(0),
+            last in hostile(0),
+            groups in prop::collection::vec(group(), 0..4),
+            member_type in prop::option::of(hostile(1)),
+        ) {
+            let row = ExportRow {
+                site: "acme",
+                email: "ada@acme.com",
+                first_name: &first,
+                last_name: &last,
+                groups: groups.iter().map(String::as_str).collect(),
+                member_type: member_type.as_deref(),
+                active: true,
+            };
+            match export_csv(std::slice::from_ref(&row)) {
+                Ok(csv) => {
+                    let mut sorted = groups.clone();
+                    sorted.sort_by_cached_key(|g| (g.to_lowercase(), g.clone()));
+                    let expected = vec![
+                        ("first_name", Field::Text(Some(first.clone()))),
+                        ("last_name", Field::Text(Some(last.clone()))),
+                        ("groups", Field::List(sorted)),
+                        ("member_type", Field::Text(member_type.clone().filter(|m| !m.is_empty()))),
+                        ("active", Field::Flag(true)),
+                    ];
+                    prop_assert_eq!(read_back(&csv), expected, "{:?}", csv);
+                }
+                Err(ExportError::Uncarried(u)) => {
+                    let cell = |v: &str| crate::import::csv::neutralise(v).into_owned();
+                    let edges = |v: &str| cell(v).trim() != cell(v);
+                    prop_assert!(
+                        edges(&first) || edges(&last) || edges(member_type.as_deref().unwrap_or_default()),
+                        "refused without cause: {:?}", u
+                    );
+                }
+                Err(e) => prop_assert!(false, "{}", e),
+            }
+        }
+    }
+
+    #[test]
+    fn a_group_holding_a_semicolon_reads_back_as_one_group() {
+        let row = ExportRow {
+            site: "acme",
+            email: "ada@acme.com",
+            first_name: "Ada",
+            last_name: "Lovelace",
+            groups: vec!["Ops;Administrators", "\"Quoted\" team", " padded "],
+            member_type: None,
+            active: true,
+        };
+        let csv = export_csv(&[row]).unwrap();
+        // The cell holds `"Ops;Administrators";"""Quoted"" team";" padded "`,
+        // its quotes doubled again by CSV.
+        assert_eq!(
+            csv,
+            r#"site,email,first_name,last_name,groups,member_type,active
+acme,ada@acme.com,Ada,Lovelace,"""Ops;Administrators"";""""""Quoted"""" team"";"" padded """,,true
+"#
+        );
+        let groups = read_back(&csv).into_iter().find(|(n, _)| *n == "groups");
+        assert_eq!(
+            groups,
+            Some((
+                "groups",
+                Field::List(vec![
+                    " padded ".into(),
+                    "\"Quoted\" team".into(),
+                    "Ops;Administrators".into()
+                ])
+            ))
+        );
     }
 }

@@ -187,7 +187,10 @@ pub fn plan_sites<'a>(
         }
     }
     if errors.is_empty() {
-        Ok(Plan { sites })
+        Ok(Plan {
+            sites,
+            warnings: Vec::new(),
+        })
     } else {
         Err(errors)
     }
@@ -374,9 +377,12 @@ fn finish_site(
     let p = site.provider;
     kept.sort_by(|a, b| (a.kind, a.reason, &a.key).cmp(&(b.kind, b.reason, &b.key)));
     let guarded = super::guards::check(site, live, &changes)?;
+    let privileges = super::privileged::check(site, live, &changes);
+    let mut effective = super::effective::of_changed(desired, &changes);
+    super::effective::with_admin_power(desired, &mut effective, &privileges.changes);
     let insight = super::insight::Insight {
         seats: super::seats::count(site, live, &changes),
-        effective: super::effective::of_changed(desired, &changes),
+        effective,
         ..Default::default()
     };
     Ok(SitePlan {
@@ -387,6 +393,8 @@ fn finish_site(
         notes,
         guards: guarded.trips,
         unneeded_allowances: guarded.unneeded,
+        privileged: privileges.changes,
+        unneeded_privileged: privileges.unneeded,
         fingerprint: fingerprint(p, live),
         insight,
     })

@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::attrs::{Values, name_key};
 use crate::model::access::{AccessKind, DesiredAccessObject, DesiredGrant, Grantee};
 use crate::model::{Access, DesiredGroup, DesiredSite, DesiredUser, email_key};
+use crate::provider::capabilities::AdminVia;
 use crate::state::insight::SeatBasis;
 
 /// Why a person has something.
@@ -49,6 +50,8 @@ pub enum HeldKind {
     ConnectionGrant,
     /// A user attribute's value (`region = "West"`).
     Attribute,
+    /// Admin power (`role administrator`), with what gives it.
+    Role,
 }
 
 impl HeldKind {
@@ -60,6 +63,7 @@ impl HeldKind {
             HeldKind::WorkspaceGrant => "workspace",
             HeldKind::ConnectionGrant => "connection",
             HeldKind::Attribute => "attribute",
+            HeldKind::Role => "role",
         }
     }
 }
@@ -170,6 +174,7 @@ impl<'a> Declared<'a> {
         let user = *self.users.get(&email_key(email))?;
         let mut held = Vec::new();
         held.extend(self.account(user));
+        held.extend(self.admin_role(user));
         held.extend(groups(user));
         held.extend(self.grants_of(user));
         held.extend(self.attributes_of(user));
@@ -184,13 +189,24 @@ impl<'a> Declared<'a> {
     /// highest of the person's groups, through each group that gives it).
     fn account(&self, user: &DesiredUser) -> Option<Held> {
         match SeatBasis::of(self.site.site.capabilities())? {
-            SeatBasis::AccountType => Some(Held {
-                kind: HeldKind::AccountType,
-                value: user.member_type.clone()?,
-                sources: vec![Source::Direct],
-                until: None,
-                note: None,
-            }),
+            SeatBasis::AccountType => {
+                let value = user.member_type.clone()?;
+                // A custom type declared in the state: what it allows.
+                let note = self
+                    .site
+                    .attrs
+                    .account_types
+                    .iter()
+                    .find(|t| name_key(&t.name) == name_key(&value))
+                    .map(|t| format!("permissions: {}", t.permissions.join(", ")));
+                Some(Held {
+                    kind: HeldKind::AccountType,
+                    value,
+                    sources: vec![Source::Direct],
+                    until: None,
+                    note,
+                })
+            }
             SeatBasis::AccessLevel => {
                 let p = self.site.site.provider;
                 let levels: Vec<(&String, Access)> = user
@@ -211,6 +227,68 @@ impl<'a> Declared<'a> {
                     note: None,
                 })
             }
+        }
+    }
+}
+
+impl Declared<'_> {
+    /// The administrator role, where the provider's admin rule gives it to
+    /// the person (its account type or a group).
+    fn admin_role(&self, user: &DesiredUser) -> Option<Held> {
+        let caps = self.site.site.capabilities();
+        if !caps.is_admin(&user.groups, user.member_type.as_deref()) {
+            return None;
+        }
+        let (via, name) = caps.admin_power()?;
+        let (sources, note) = match via {
+            AdminVia::Group => {
+                let p = self.site.site.provider;
+                let group = user.groups.iter().find(|g| p.same_group(g, name))?;
+                (vec![Source::Through(group.clone())], None)
+            }
+            AdminVia::AccountType => (
+                vec![Source::Direct],
+                Some(format!("account type {}", user.member_type.as_deref()?)),
+            ),
+        };
+        Some(role(sources, note))
+    }
+}
+
+fn role(sources: Vec<Source>, note: Option<String>) -> Held {
+    Held {
+        kind: HeldKind::Role,
+        value: "administrator".into(),
+        sources,
+        until: None,
+        note,
+    }
+}
+
+/// Adds the administrator role to each person a privileged change gives
+/// admin power (a custom account type's admin-level permissions only the
+/// live site shows), listing them when no other change did.
+pub fn with_admin_power(
+    site: &DesiredSite,
+    effective: &mut Vec<EffectiveAccess>,
+    privileged: &[super::Privileged],
+) {
+    let declared = Declared::new(site);
+    for p in privileged {
+        let key = email_key(&p.email);
+        let at = match effective.iter().position(|e| email_key(&e.email) == key) {
+            Some(at) => at,
+            None => match declared.of(&p.email) {
+                Some(e) => {
+                    effective.push(e);
+                    effective.len() - 1
+                }
+                None => continue,
+            },
+        };
+        let held = &mut effective[at].held;
+        if !held.iter().any(|h| h.kind == HeldKind::Role) {
+            held.push(role(vec![Source::Direct], Some(p.power.to_string())));
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod expiry;
 mod fingerprint;
 mod guards;
 pub mod insight;
+mod privileged;
 mod saved;
 pub mod seats;
 mod sigma_org;
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 pub use diff::{PlanError, plan, plan_site, plan_sites};
 pub use fingerprint::{DesiredFingerprint, desired_fingerprint, fingerprint};
 pub use guards::{GuardKind, GuardTrip, UnneededAllowance};
+pub use privileged::{AdminPower, Privileged, PrivilegedHow};
 pub use saved::{
     FORMAT_VERSION, Mismatch, SavedChange, SavedPlan, SavedPlanError, SavedSite, compare,
 };
@@ -463,6 +465,11 @@ pub struct SitePlan {
     pub guards: Vec<GuardTrip>,
     /// `allow_*` acknowledgements in the state this plan does not need.
     pub unneeded_allowances: Vec<UnneededAllowance>,
+    /// Changes that give someone admin power or an administrator's
+    /// account; apply refuses those not acknowledged.
+    pub privileged: Vec<Privileged>,
+    /// People `allow_privileged` names whom this plan gives no admin power.
+    pub unneeded_privileged: Vec<String>,
     /// Fingerprint of the live state the plan was computed from.
     pub fingerprint: String,
     /// Seats, expiring access, effective access (see `insight.rs`).
@@ -473,6 +480,11 @@ pub struct SitePlan {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
     pub sites: Vec<SitePlan>,
+    /// What the state it was made from holds that its author may not have
+    /// meant (past dates, look-alike names, files not read): shown with
+    /// the plan, in every format, for the reviewer. Empty from
+    /// [`plan_sites`]; the command that loaded the state adds them.
+    pub warnings: Vec<crate::model::Warning>,
 }
 
 /// How many changes of each action a plan holds.
@@ -504,6 +516,16 @@ impl Summary {
 impl Plan {
     pub fn summary(&self) -> Summary {
         Summary::of(self.sites.iter().flat_map(|s| &s.changes))
+    }
+
+    /// Every privileged change `allow_privileged` does not acknowledge, with
+    /// its site.
+    pub fn unacknowledged(&self) -> Vec<(&SitePlan, &Privileged)> {
+        self.sites
+            .iter()
+            .flat_map(|s| s.privileged.iter().map(move |p| (s, p)))
+            .filter(|(_, p)| !p.acknowledged)
+            .collect()
     }
 
     /// Every guard the plan goes past, on every site.

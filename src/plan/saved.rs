@@ -216,6 +216,8 @@ mod tests {
             notes: vec![],
             guards: vec![],
             unneeded_allowances: vec![],
+            privileged: vec![],
+            unneeded_privileged: vec![],
             fingerprint: "live".into(),
             insight: Default::default(),
         }
@@ -246,6 +248,7 @@ mod tests {
         };
         let now = Plan {
             sites: vec![fresh("acme", changes)],
+            warnings: Vec::new(),
         };
         assert_eq!(compare(&old, &now, "d", &["acme".into()]), None);
     }
@@ -264,6 +267,7 @@ mod tests {
             ],
         };
         let now = Plan {
+            warnings: Vec::new(),
             sites: vec![fresh(
                 "acme",
                 vec![delete("y@x.io"), delete("a@x.io"), delete("b@x.io")],
@@ -290,6 +294,7 @@ mod tests {
         };
         let now = Plan {
             sites: vec![fresh("acme", vec![delete("a@x.io")])],
+            warnings: Vec::new(),
         };
         assert_eq!(compare(&old, &now, "d", &["acme".into()]), None);
     }
@@ -317,6 +322,7 @@ mod tests {
         };
         let now = Plan {
             sites: vec![fresh("acme", vec![update("C")])],
+            warnings: Vec::new(),
         };
         let m = compare(&old, &now, "d", &["acme".into()]).expect("a mismatch");
         assert_eq!(m.dropped, [("acme".to_string(), update("B"))]);

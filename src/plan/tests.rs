@@ -735,6 +735,7 @@ mod sigma {
         };
         let p = Plan {
             sites: vec![plan_site(&site, &live(vec![old])).unwrap()],
+            warnings: Vec::new(),
         };
         insta::assert_snapshot!(crate::render::text::render(&p, false), @"
         No changes: the live state matches the declared state.
@@ -983,6 +984,8 @@ mod site_plan_snapshots {
             notes: [],
             guards: [],
             unneeded_allowances: [],
+            privileged: [],
+            unneeded_privileged: [],
             fingerprint: "4080e3f1f2be1e920f8b6898a37791b9539dad4914663f29a53debfe8c175be6",
             insight: Insight {
                 seats: [
@@ -1106,6 +1109,8 @@ mod site_plan_snapshots {
             notes: [],
             guards: [],
             unneeded_allowances: [],
+            privileged: [],
+            unneeded_privileged: [],
             fingerprint: "3f5d819f5d52f93c76d47678b24e62e6d9334b38747d27651e104f5bb99cc70b",
             insight: Insight {
                 seats: [
@@ -1265,6 +1270,8 @@ mod site_plan_snapshots {
             notes: [],
             guards: [],
             unneeded_allowances: [],
+            privileged: [],
+            unneeded_privileged: [],
             fingerprint: "08a6235c03ee3938305081b6bdcc19ab1ee8011a996375c428c01e6cc9840066",
             insight: Insight {
                 seats: [
@@ -1397,6 +1404,8 @@ mod site_plan_snapshots {
             notes: [],
             guards: [],
             unneeded_allowances: [],
+            privileged: [],
+            unneeded_privileged: [],
             fingerprint: "845bd3e0c4910c839ee7c2401c90830b76d17347ece6e17d44959b707ebe3585",
             insight: Insight {
                 seats: [

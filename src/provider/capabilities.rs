@@ -20,8 +20,10 @@ pub struct Capabilities {
     pub group_fields: GroupFields,
     /// Whether people have an account type (`member_type`).
     pub account_types: AccountTypes,
-    /// Who counts as an administrator, for the guards.
+    /// Who counts as an administrator, for the guards and privileged changes.
     pub admin_rule: AdminRule,
+    /// Which permissions make a custom account type an administrator's.
+    pub admin_permissions: AdminPermissions,
     /// Groups every site has and roster never creates, renames or deletes.
     pub builtin_groups: &'static [&'static str],
     /// The group every user is in; its membership is never planned.
@@ -115,6 +117,27 @@ pub enum AdminRule {
     None,
 }
 
+/// Which permissions of a custom account type give its holders admin
+/// power: a privileged change (`allow_privileged`) makes or names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminPermissions {
+    /// Custom account types never give admin power (or there are none).
+    None,
+    /// Those the built-in admin account type ([`AdminRule::AccountType`])
+    /// holds and no other built-in type does, as the site lists them.
+    HeldOnlyByAdminType,
+}
+
+/// What gives a person admin power.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminVia {
+    /// Membership of a group.
+    Group,
+    /// An account type.
+    AccountType,
+}
+
 /// How two group names are matched, after Unicode NFC and lower-casing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NameRule {
@@ -181,6 +204,16 @@ impl Capabilities {
         self.account_types == AccountTypes::Named
     }
 
+    /// What reviewers call the admin power `is_admin` finds: the
+    /// administrators' group or the admin account type.
+    pub fn admin_power(&self) -> Option<(AdminVia, &'static str)> {
+        match self.admin_rule {
+            AdminRule::InGroup(g) => Some((AdminVia::Group, g)),
+            AdminRule::AccountType(t) => Some((AdminVia::AccountType, t)),
+            AdminRule::None => None,
+        }
+    }
+
     /// Whether someone in `groups`, of account type `member_type`, is an
     /// administrator (active or not).
     pub fn is_admin(&self, groups: &[String], member_type: Option<&str>) -> bool {
@@ -198,7 +231,7 @@ impl Capabilities {
 
 #[cfg(test)]
 mod tests {
-    use super::{AccountTypes, AdminRule, Removal};
+    use super::{AccountTypes, AdminPermissions, AdminRule, Removal};
     use crate::model::ProviderKind;
 
     #[test]
@@ -236,6 +269,15 @@ mod tests {
                     assert_eq!(caps.account_types, AccountTypes::Named, "{kind}");
                 }
                 AdminRule::None => {}
+            }
+            // Admin-level permissions are read off the admin account type,
+            // among custom account types.
+            if caps.admin_permissions == AdminPermissions::HeldOnlyByAdminType {
+                assert!(
+                    matches!(caps.admin_rule, AdminRule::AccountType(_)),
+                    "{kind}"
+                );
+                assert!(caps.attrs.custom_account_types, "{kind}");
             }
             // Built-in groups are their own keys' only spelling.
             for b in caps.builtin_groups {

@@ -150,6 +150,14 @@ macro_rules! providers {
                 }
             }
 
+            /// What, beside the provider and base URL, tells which live
+            /// site these settings reach (see `ProviderSettings::identity`).
+            pub fn identity(&self) -> String {
+                match self {
+                    $(SiteConfig::$kind(s) => ProviderSettings::identity(s)),+
+                }
+            }
+
             /// The test credentials a running sandbox accepts for `site`.
             pub fn sandbox_credentials(&self, site: &Site) -> Credentials {
                 match self {
@@ -301,6 +309,12 @@ pub(crate) trait ProviderSettings: Sized {
 
     /// The test credentials a running sandbox accepts for `site`.
     fn sandbox_credentials(&self, site: &Site) -> Self::Credentials;
+
+    /// What, beside its provider and base URL, tells which live site these
+    /// settings reach (a site's slug, where the credential naming an
+    /// organisation comes from), written the way the provider compares
+    /// it: two sites with the same are one live site.
+    fn identity(&self) -> String;
 
     /// Makes sure the in-process sandbox holds `site` (adding an empty one
     /// if not) and returns the credentials it accepts.

@@ -100,6 +100,7 @@ pub(crate) fn plan_named(name: impl Fn(usize) -> String) -> Plan {
         .collect();
     kept.sort_by(|a, b| a.key.cmp(&b.key));
     Plan {
+        warnings: Vec::new(),
         sites: vec![SitePlan {
             site: "acme".into(),
             provider: ProviderKind::Periscope,
@@ -108,6 +109,8 @@ pub(crate) fn plan_named(name: impl Fn(usize) -> String) -> Plan {
             notes: vec![],
             guards: vec![],
             unneeded_allowances: vec![],
+            privileged: vec![],
+            unneeded_privileged: vec![],
             fingerprint: "1f".repeat(32),
             insight: Default::default(),
         }],

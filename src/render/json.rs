@@ -20,7 +20,21 @@ pub struct PlanDocument<'a> {
     /// Fingerprint of the desired state (the state files) the plan came from.
     pub desired_fingerprint: &'a str,
     pub summary: Summary,
+    /// What the state holds that its author may not have meant (past
+    /// dates, look-alike names, files not read); absent when there are
+    /// none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<WarningDocument<'a>>,
     pub sites: Vec<SiteDocument<'a>>,
+}
+
+/// A warning about the state: its `location`, its `kind` with that kind's
+/// fields, and the whole `message` as `roster validate` prints it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WarningDocument<'a> {
+    #[serde(flatten)]
+    pub warning: &'a crate::model::Warning,
+    pub message: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -40,6 +54,15 @@ pub struct SiteDocument<'a> {
     pub guards: &'a [crate::plan::GuardTrip],
     /// `allow_*` acknowledgements in the state the plan does not need.
     pub unneeded_allowances: &'a [crate::plan::UnneededAllowance],
+    /// Changes that give someone admin power or an administrator's account
+    /// (`change` is the index in `changes`); apply refuses those not
+    /// `acknowledged`. Absent when there are none.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub privileged: &'a [crate::plan::Privileged],
+    /// People `allow_privileged` names whom the plan gives no admin power;
+    /// absent when there are none.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub unneeded_privileged: &'a [String],
     /// `seats`, `expiry` and `effective` (see the README, "JSON plans").
     #[serde(flatten)]
     pub insight: &'a crate::plan::insight::Insight,
@@ -250,6 +273,8 @@ fn site_document(site: &SitePlan) -> SiteDocument<'_> {
         notes: &site.notes,
         guards: &site.guards,
         unneeded_allowances: &site.unneeded_allowances,
+        privileged: &site.privileged,
+        unneeded_privileged: &site.unneeded_privileged,
         insight: &site.insight,
     }
 }
@@ -260,6 +285,14 @@ pub fn document<'a>(plan: &'a Plan, desired_fingerprint: &'a str) -> PlanDocumen
         roster_version: env!("CARGO_PKG_VERSION"),
         desired_fingerprint,
         summary: plan.summary(),
+        warnings: plan
+            .warnings
+            .iter()
+            .map(|warning| WarningDocument {
+                warning,
+                message: warning.line(str::to_string),
+            })
+            .collect(),
         sites: plan.sites.iter().map(site_document).collect(),
     }
 }

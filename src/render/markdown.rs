@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use super::escape;
+use crate::model::{Warning, WarningKind};
 use crate::plan::{
     Action, Change, GuardTrip, ObjectKind, Plan, SitePlan, Summary, UnneededAllowance,
 };
@@ -106,8 +107,8 @@ fn counts_table(plan: &Plan) -> String {
 /// per site and kind; removals left out are announced at the top.
 pub fn render(plan: &Plan, fingerprint: &str, budget: usize, artifact: &str) -> String {
     let summary = plan.summary();
+    let title = format!("### roster plan: {}\n\n", counts_line(&summary));
     let mut head = String::new();
-    let _ = writeln!(head, "### roster plan: {}\n", counts_line(&summary));
     head.push_str(&counts_table(plan));
     head.push('\n');
     head.push_str(&super::insight::markdown_seats(plan));
@@ -124,12 +125,19 @@ pub fn render(plan: &Plan, fingerprint: &str, budget: usize, artifact: &str) -> 
             "> [!CAUTION]\n> {trip}. `roster apply` refuses this plan until it is acknowledged.\n"
         );
     }
+    head.push_str(&privileged_caution(plan, artifact));
     for unneeded in plan.sites.iter().flat_map(|s| &s.unneeded_allowances) {
         let unneeded = UnneededAllowance {
             site: escape::markdown(&unneeded.site),
             ..unneeded.clone()
         };
         let _ = writeln!(head, "> [!NOTE]\n> {unneeded}.\n");
+    }
+    for site in &plan.sites {
+        for email in &site.unneeded_privileged {
+            let note = super::text::unneeded_privileged(&site.site, email);
+            let _ = writeln!(head, "> [!NOTE]\n> {}.\n", escape::markdown(&note));
+        }
     }
     let foot = format!(
         "{}<sub>desired state `{}` · roster {}</sub>\n",
@@ -139,11 +147,16 @@ pub fn render(plan: &Plan, fingerprint: &str, budget: usize, artifact: &str) -> 
     );
 
     let mut sections: Vec<Section> = plan.sites.iter().map(Section::of).collect();
+    let fixed: usize = sections.iter().map(Section::header_len).sum();
+    let notice_room = 300 + artifact.len();
+    // The warnings about the state come first, under the title, and get
+    // the room before any change does.
+    let others = title.len() + head.len() + foot.len() + notice_room + fixed;
+    let head =
+        title + &warnings_block(&plan.warnings, budget.saturating_sub(others), artifact) + &head;
     // The room for changes is what the fixed parts leave; when what is left
     // out takes more words than planned ("not shown" lines, the warning),
     // the room shrinks by the excess and the changes are chosen again.
-    let fixed: usize = sections.iter().map(Section::header_len).sum();
-    let notice_room = 300 + artifact.len();
     let mut room = budget.saturating_sub(head.len() + foot.len() + notice_room + fixed);
     loop {
         let out = layout(&head, &foot, &mut sections, room, artifact);
@@ -154,15 +167,109 @@ pub fn render(plan: &Plan, fingerprint: &str, budget: usize, artifact: &str) -> 
     }
 }
 
-/// The comment with `room` characters for changes and notes: removals
-/// first, then the other changes, then kept objects and notes.
+/// The most privileged changes the caution at the top names one by one.
+const PRIVILEGED_LISTED: usize = 20;
+
+/// A caution naming every privileged change (up to [`PRIVILEGED_LISTED`]),
+/// whatever room the changes below get.
+fn privileged_caution(plan: &Plan, artifact: &str) -> String {
+    let all: Vec<(&SitePlan, &crate::plan::Privileged)> = plan
+        .sites
+        .iter()
+        .flat_map(|s| s.privileged.iter().map(move |p| (s, p)))
+        .collect();
+    if all.is_empty() {
+        return String::new();
+    }
+    let refused = all.iter().filter(|(_, p)| !p.acknowledged).count();
+    let mut out = format!(
+        "> [!CAUTION]\n> **{} privileged change{}** (admin power or an administrator's account); {refused} not acknowledged, which `roster apply` refuses:\n",
+        all.len(),
+        if all.len() == 1 { "" } else { "s" },
+    );
+    for (site, p) in all.iter().take(PRIVILEGED_LISTED) {
+        let message = super::text::privileged_message(&site.site, p);
+        let _ = writeln!(
+            out,
+            "> - {}: {}",
+            escape::markdown(&site.site),
+            escape::markdown(&message)
+        );
+    }
+    if all.len() > PRIVILEGED_LISTED {
+        let _ = writeln!(
+            out,
+            "> - … and {} more, each marked `! privileged` below or in {artifact}",
+            all.len() - PRIVILEGED_LISTED
+        );
+    }
+    out.push('\n');
+    out
+}
+
+/// The warnings about the state as a `[!WARNING]` block, in `room`
+/// characters: all of them, unless even the whole comment could not hold
+/// them; then those that fit, and how many more of each kind are in
+/// `artifact`.
+fn warnings_block(warnings: &[Warning], room: usize, artifact: &str) -> String {
+    if warnings.is_empty() {
+        return String::new();
+    }
+    let n = warnings.len();
+    let mut out = format!(
+        "> [!WARNING]\n> **{n} warning{} about the state**: read {} before approving.\n",
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "it" } else { "each" }
+    );
+    // What a line saying what is left out takes at most.
+    let tail_room = 200 + artifact.len();
+    let mut left_out: Vec<&Warning> = Vec::new();
+    for w in warnings {
+        let line = format!("> - {}\n", w.line(escape::markdown));
+        if left_out.is_empty() && out.len() + line.len() + tail_room <= room {
+            out.push_str(&line);
+        } else {
+            left_out.push(w);
+        }
+    }
+    if !left_out.is_empty() {
+        let _ = writeln!(
+            out,
+            "> - **{} more not shown**, as this comment cannot hold them: {}. Read them in {artifact}, or run `roster validate`.",
+            left_out.len(),
+            warning_counts(&left_out)
+        );
+    }
+    out.push('\n');
+    out
+}
+
+/// Warnings counted per kind: `3 past dates, 1 look-alike name`.
+fn warning_counts(warnings: &[&Warning]) -> String {
+    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for w in warnings {
+        let kind = match w.kind {
+            WarningKind::NotRead { .. } => "files not read",
+            WarningKind::Expired { .. } => "past dates",
+            WarningKind::MixedScripts { .. } => "look-alike names",
+        };
+        *counts.entry(kind).or_default() += 1;
+    }
+    let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+    parts.join(", ")
+}
+
+/// The comment with `room` characters for changes and notes: privileged
+/// changes first, then removals, then the other changes, then kept objects
+/// and notes.
 fn layout(head: &str, foot: &str, sections: &mut [Section], room: usize, artifact: &str) -> String {
     for section in sections.iter_mut() {
         section.shown.iter_mut().for_each(|s| *s = false);
         section.notes_shown = false;
     }
-    let room = share_out(sections, room, true);
-    let mut room = share_out(sections, room, false);
+    let room = share_out(sections, room, Class::Privileged);
+    let room = share_out(sections, room, Class::Removal);
+    let mut room = share_out(sections, room, Class::Other);
     for section in sections.iter_mut() {
         if section.all_shown() && section.notes.len() <= room {
             room -= section.notes.len();
@@ -174,12 +281,12 @@ fn layout(head: &str, foot: &str, sections: &mut [Section], room: usize, artifac
     let hidden_removals: Vec<String> = sections
         .iter()
         .filter_map(|s| {
-            s.hidden_counts(true)
+            s.hidden_counts(Class::Removal)
                 .map(|c| format!("{} ({c})", escape::markdown(&s.site.site)))
         })
         .collect();
     if !hidden_removals.is_empty() {
-        let n: usize = sections.iter().map(|s| s.hidden(true)).sum();
+        let n: usize = sections.iter().map(|s| s.hidden(Class::Removal)).sum();
         let _ = writeln!(
             out,
             "> [!WARNING]\n> **{n} removal{} not shown** in this comment, as it cannot hold them all: {}. Review them in {artifact} before approving.\n",
@@ -190,9 +297,21 @@ fn layout(head: &str, foot: &str, sections: &mut [Section], room: usize, artifac
     for section in sections.iter() {
         section.render(&mut out, artifact);
     }
+    let hidden_privileged: usize = sections.iter().map(|s| s.hidden(Class::Privileged)).sum();
+    if hidden_privileged > 0 {
+        let _ = writeln!(
+            out,
+            "> [!WARNING]\n> **{hidden_privileged} privileged change{} not shown** in this comment, as it cannot hold them all. Review them in {artifact} before approving.\n",
+            if hidden_privileged == 1 {
+                " is"
+            } else {
+                "s are"
+            },
+        );
+    }
     let cut: usize = sections
         .iter()
-        .map(|s| s.hidden(false) + s.hidden(true))
+        .map(|s| s.changes.len() - s.shown.iter().filter(|s| **s).count())
         .sum();
     if cut > 0 {
         let _ = writeln!(
@@ -212,6 +331,8 @@ const LINE_MAX: usize = 1_000;
 struct Section<'a> {
     site: &'a SitePlan,
     changes: Vec<(&'a Change, String)>,
+    /// Each change's class: which get the room first.
+    classes: Vec<Class>,
     shown: Vec<bool>,
     /// Kept objects, guards and notes, as the text plan lists them.
     notes: String,
@@ -231,8 +352,20 @@ impl<'a> Section<'a> {
             .map(|(c, b)| (c, bounded(&b)))
             .collect();
         let notes: String = blocks.map(|b| bounded(&b)).collect();
+        let privileged: std::collections::HashSet<usize> =
+            site.privileged.iter().map(|p| p.change).collect();
+        let classes = changes
+            .iter()
+            .enumerate()
+            .map(|(i, (c, _))| match () {
+                () if privileged.contains(&i) => Class::Privileged,
+                () if c.action() == Action::Delete => Class::Removal,
+                () => Class::Other,
+            })
+            .collect();
         Section {
             site,
+            classes,
             shown: vec![false; changes.len()],
             changes,
             notes,
@@ -249,24 +382,24 @@ impl<'a> Section<'a> {
         self.shown.iter().all(|s| *s)
     }
 
-    /// How many changes of the one class (removals or not) are not shown.
-    fn hidden(&self, removals: bool) -> usize {
+    /// The changes of one class that are not shown.
+    fn hidden_of(&self, class: Class) -> impl Iterator<Item = &'a Change> + '_ {
         self.changes
             .iter()
             .zip(&self.shown)
-            .filter(|((c, _), shown)| !**shown && is_removal(c) == removals)
-            .count()
+            .zip(&self.classes)
+            .filter(move |((_, shown), c)| !**shown && **c == class)
+            .map(|(((c, _), _), _)| *c)
+    }
+
+    /// How many changes of one class are not shown.
+    fn hidden(&self, class: Class) -> usize {
+        self.hidden_of(class).count()
     }
 
     /// The changes of one class not shown, counted per kind, or None.
-    fn hidden_counts(&self, removals: bool) -> Option<String> {
-        let hidden = self
-            .changes
-            .iter()
-            .zip(&self.shown)
-            .filter(|((c, _), shown)| !**shown && is_removal(c) == removals)
-            .map(|((c, _), _)| *c);
-        per_kind(hidden)
+    fn hidden_counts(&self, class: Class) -> Option<String> {
+        per_kind(self.hidden_of(class))
     }
 
     fn render(&self, out: &mut String, artifact: &str) {
@@ -307,8 +440,13 @@ impl<'a> Section<'a> {
     }
 }
 
-fn is_removal(change: &Change) -> bool {
-    change.action() == Action::Delete
+/// Which changes get the comment's room first: privileged changes, then
+/// removals, then the rest.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Privileged,
+    Removal,
+    Other,
 }
 
 /// Changes counted per kind, removals first: `2 user deletes, 1 group create`.
@@ -357,13 +495,14 @@ fn per_kind<'a>(changes: impl Iterator<Item = &'a Change>) -> Option<String> {
 /// Marks changes of one class (removals or the rest) as shown while they
 /// fit, sharing `room` out among the sites in turn so that a huge site
 /// cannot crowd out the others; returns the room left.
-fn share_out(sections: &mut [Section], mut room: usize, removals: bool) -> usize {
+fn share_out(sections: &mut [Section], mut room: usize, class: Class) -> usize {
     let n = sections.len();
     for (i, section) in sections.iter_mut().enumerate() {
         let share = room / (n - i);
         let mut used = 0usize;
-        for ((change, block), shown) in section.changes.iter().zip(section.shown.iter_mut()) {
-            if is_removal(change) != removals || used + block.len() > share {
+        let changes = section.changes.iter().zip(&section.classes);
+        for (((_, block), c), shown) in changes.zip(section.shown.iter_mut()) {
+            if *c != class || used + block.len() > share {
                 continue;
             }
             used += block.len();

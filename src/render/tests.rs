@@ -6,6 +6,7 @@ use crate::plan::{Change, Diff, Kept, KeptReason, Membership, ObjectKind, Plan, 
 
 fn plan() -> Plan {
     Plan {
+        warnings: Vec::new(),
         sites: vec![
             SitePlan {
                 site: "acme".into(),
@@ -41,6 +42,8 @@ fn plan() -> Plan {
                 ],
                 guards: vec![],
                 unneeded_allowances: vec![],
+                privileged: vec![],
+                unneeded_privileged: vec![],
                 notes: vec![],
                 kept: vec![Kept {
                     kind: ObjectKind::User,
@@ -70,6 +73,8 @@ fn plan() -> Plan {
                     kind: crate::plan::GuardKind::Removals,
                     allowed: 40,
                 }],
+                privileged: vec![],
+                unneeded_privileged: vec![],
                 fingerprint: "2e".repeat(32),
                 insight: Default::default(),
             },
@@ -357,4 +362,75 @@ fn a_ten_thousand_change_plan_fits_in_one_comment() {
         "a long section is folded"
     );
     assert!(out.ends_with("</sub>\n"));
+}
+
+/// `n` warnings about the state: look-alike names and past dates, each
+/// with a hostile name in it.
+fn warnings(n: usize) -> Vec<crate::model::Warning> {
+    use crate::model::{Warning, WarningKind};
+    let hostile = crate::render::hostile_tests::HOSTILE;
+    (0..n)
+        .map(|i| Warning {
+            location: format!("state/people.toml:{}:8", i + 1),
+            kind: if i % 2 == 0 {
+                WarningKind::MixedScripts {
+                    what: "account type".into(),
+                    name: format!("V\u{456}ewer {}", hostile[i % hostile.len()]),
+                }
+            } else {
+                WarningKind::Expired {
+                    subject: format!("{}@acme.com", hostile[i % hostile.len()]),
+                    on: chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+                }
+            },
+        })
+        .collect()
+}
+
+#[test]
+fn the_warnings_get_room_before_any_change_in_the_markdown_comment() {
+    let mut plan = crate::render::hostile_tests::plan_named(|i| format!("name{i}"));
+    plan.sites[0]
+        .changes
+        .extend((0..3_000).map(|i| Change::CreateUser {
+            email: format!("new{i:05}@acme.com"),
+            first_name: "New".into(),
+            last_name: "Person".into(),
+            member_type: None,
+            groups: vec![],
+            kind: crate::model::UserKind::default(),
+            admin_of: vec![],
+        }));
+    plan.warnings = warnings(6);
+    let out = markdown::render(&plan, "9a8b7c6d", 20_000, "the artifact");
+    assert!(out.len() <= 20_000, "{} characters", out.len());
+    let block = out
+        .find("> [!WARNING]\n> **6 warnings about the state**")
+        .unwrap();
+    assert!(block < out.find("| site |").unwrap(), "{out}");
+    for w in &plan.warnings {
+        let line = format!("> - {}\n", w.line(crate::render::escape::markdown));
+        assert!(out.contains(&line), "{line} is not in:\n{out}");
+    }
+    assert!(out.contains("more changes on acme not shown"), "{out}");
+}
+
+#[test]
+fn warnings_the_whole_comment_cannot_hold_are_counted_per_kind() {
+    let mut plan = crate::render::hostile_tests::plan_named(|i| format!("name{i}"));
+    plan.warnings = warnings(400);
+    let out = markdown::render(&plan, "9a8b7c6d", 20_000, "the artifact");
+    assert!(out.len() <= 20_000, "{} characters", out.len());
+    let shown = out.matches("\n> - state/people.toml:").count();
+    assert!(shown > 10, "{out}");
+    let hidden = 400 - shown;
+    // Even ones are look-alike names.
+    let mixed = (shown..400).filter(|i| i % 2 == 0).count();
+    let past = hidden - mixed;
+    assert!(
+        out.contains(&format!(
+            "> - **{hidden} more not shown**, as this comment cannot hold them: look-alike names: {mixed}, past dates: {past}. Read them in the artifact, or run `roster validate`.\n"
+        )),
+        "{out}"
+    );
 }

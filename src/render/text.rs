@@ -8,7 +8,9 @@ use similar::{ChangeTag, TextDiff};
 
 use super::escape::{self, Text};
 use crate::model::Handover;
-use crate::plan::{Action, Change, Diff, Kept, Membership, Note, Owned, Plan, SitePlan, Summary};
+use crate::plan::{
+    Action, Change, Diff, Kept, Membership, Note, Owned, Plan, Privileged, SitePlan, Summary,
+};
 
 /// How many kept objects of one kind and reason are listed by name.
 const KEPT_LISTED: usize = 10;
@@ -60,11 +62,25 @@ pub fn render(plan: &Plan, color: bool) -> String {
     let st = Styles::new(color);
     let mut out = String::new();
     let _ = writeln!(out, "{}", st.bold.apply_to(summary_line(&plan.summary())));
+    render_warnings(&mut out, &plan.warnings, &st);
     for site in &plan.sites {
         out.push('\n');
         render_site(&mut out, site, &st);
     }
     out
+}
+
+/// The warnings about the state, under the summary: before any site, so
+/// that no long plan hides them.
+fn render_warnings(out: &mut String, warnings: &[crate::model::Warning], st: &Styles) {
+    if warnings.is_empty() {
+        return;
+    }
+    out.push('\n');
+    for w in warnings {
+        let line = format!("warning: {}", w.line(escape::text));
+        let _ = writeln!(out, "{}", st.update.apply_to(line));
+    }
 }
 
 fn render_site(out: &mut String, site: &SitePlan, st: &Styles) {
@@ -90,8 +106,18 @@ fn render_site(out: &mut String, site: &SitePlan, st: &Styles) {
 }
 
 fn render_site_body(out: &mut String, site: &SitePlan, st: &Styles) {
-    for change in &site.changes {
+    // Privileged changes are listed in change order: each under its change.
+    let mut privileged = site.privileged.iter().peekable();
+    for (i, change) in site.changes.iter().enumerate() {
         render_change(out, change, st);
+        while let Some(p) = privileged.next_if(|p| p.change == i) {
+            let line = escape::visible(&privileged_message(&site.site, p));
+            let _ = writeln!(
+                out,
+                "{}",
+                st.delete.apply_to(format!("      ! privileged: {line}"))
+            );
+        }
     }
     render_kept(out, &site.kept, st);
     render_notes(out, &site.notes, st);
@@ -103,7 +129,30 @@ fn render_site_body(out: &mut String, site: &SitePlan, st: &Styles) {
         let unneeded = escape::visible(&unneeded.to_string());
         let _ = writeln!(out, "{}", st.dim.apply_to(format!("  note: {unneeded}")));
     }
+    for email in &site.unneeded_privileged {
+        let unneeded = escape::visible(&unneeded_privileged(&site.site, email));
+        let _ = writeln!(out, "{}", st.dim.apply_to(format!("  note: {unneeded}")));
+    }
     out.push_str(&super::insight::text_expiry(site));
+}
+
+/// What a privileged change gives whom, and whether apply may carry it out.
+pub fn privileged_message(site: &str, p: &Privileged) -> String {
+    if p.acknowledged {
+        format!("{p}; acknowledged (allow_privileged)")
+    } else {
+        format!(
+            "{p}; apply refuses it until allow_privileged under [sites.{site}] names {}",
+            p.email
+        )
+    }
+}
+
+/// An `allow_privileged` entry the plan does not need.
+pub fn unneeded_privileged(site: &str, email: &str) -> String {
+    format!(
+        "site `{site}`: allow_privileged names {email}, and this plan gives them no admin power. Once the change it was written for is applied, remove it, so that the next one is reviewed"
+    )
 }
 
 /// One site's lines (changes, then kept objects), without colour or header.

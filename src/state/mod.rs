@@ -19,6 +19,7 @@ mod schema;
 mod site;
 mod trust;
 mod validate;
+mod warnings;
 pub mod write;
 
 use std::path::Path;
@@ -26,23 +27,17 @@ use std::path::Path;
 pub use credentials::{MissingCredentials, resolve_credentials};
 pub use diagnostic::{Diagnostic, Diagnostics, SourceFile};
 pub use discover::{near_misses, state_dirs};
-pub use insight::{Dated, dated};
+pub use insight::Dated;
 pub use load::{Parsed, toml_files};
-
-/// The state under `dir` as written, with the place of every value, for
-/// warnings that name places (`validate`'s past dates and look-alike
-/// names): read once for all of them.
-pub fn read_with_places(dir: &std::path::Path) -> Parsed {
-    load::read_dir(dir, chunks::MIN_CHUNK_BYTES)
-}
-pub use lookalike::{Lookalike, mixed_scripts};
+pub use lookalike::Lookalike;
 pub use schema::UnmanagedWorkspaces;
 pub use site::{BaseUrlError, SiteCheck, check_base_url};
 pub use trust::{CONNECTION_SETTINGS, TrustError};
 pub use validate::is_valid_email;
 pub(crate) use validate::{Checker, Loaded, NamedCheck};
+pub use warnings::not_read;
 
-use crate::model::DesiredState;
+use crate::model::{DesiredState, Warning};
 
 /// The JSON Schema of state files, for editors (see `schema/`).
 pub fn json_schema() -> String {
@@ -97,16 +92,39 @@ pub fn load_in_pieces(dir: &Path, piece_bytes: usize) -> Result<DesiredState, Di
 pub fn load_with_sites_from(
     dir: &Path,
     trusted: &Path,
-) -> Result<(DesiredState, ReadSummary, Vec<String>), TrustError> {
-    trust::load_with_sites_from(dir, trusted, chunks::MIN_CHUNK_BYTES)
+    today: chrono::NaiveDate,
+) -> Result<(DesiredState, StateRead, Vec<String>), TrustError> {
+    trust::load_with_sites_from(dir, trusted, chunks::MIN_CHUNK_BYTES, today)
 }
 
-/// [`load`], saying also how much was read.
-pub fn load_counted(dir: &Path) -> Result<(DesiredState, ReadSummary), Diagnostics> {
+/// [`load`], saying also how much was read and what it warns of (dates
+/// before `today`, look-alike names), from the one read of its files.
+pub fn load_counted(
+    dir: &Path,
+    today: chrono::NaiveDate,
+) -> Result<(DesiredState, StateRead), Diagnostics> {
     let parsed = load::read_dir(dir, chunks::MIN_CHUNK_BYTES);
-    let summary = ReadSummary::of(&parsed);
+    let read = StateRead::of(&parsed, today);
     let desired = validate::build(parsed).map_err(Diagnostics)?;
-    Ok((desired, summary))
+    Ok((desired, read))
+}
+
+/// What reading a state found besides the model: how much it read, and
+/// the warnings about what it holds (files not read aside: see
+/// [`not_read`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateRead {
+    pub summary: ReadSummary,
+    pub warnings: Vec<Warning>,
+}
+
+impl StateRead {
+    fn of(parsed: &load::Parsed, today: chrono::NaiveDate) -> StateRead {
+        StateRead {
+            summary: ReadSummary::of(parsed),
+            warnings: warnings::placed(parsed, today),
+        }
+    }
 }
 
 /// How many files were read and what they declare: shown with every plan

@@ -110,6 +110,10 @@ pub struct SiteSpec {
     pub allow_membership_removals: Option<u32>,
     /// Acknowledges a plan that removes or demotes up to this many administrators.
     pub allow_admin_changes: Option<u32>,
+    /// Acknowledges a plan that gives these people (by email, once the plan
+    /// ran) admin power or an administrator's account.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub allow_privileged: Option<Vec<Spanned<String>>>,
     /// What to do with live users the state does not declare.
     #[serde(default)]
     pub unmanaged_users: Unmanaged,
@@ -317,6 +321,7 @@ impl Fields for SiteSpec {
         "allow_group_deletions",
         "allow_membership_removals",
         "allow_admin_changes",
+        "allow_privileged",
         "unmanaged_users",
         "unmanaged_groups",
         "patience_seconds",

@@ -275,6 +275,7 @@ fn safety(s: &mut SiteCheck) -> Safety {
             );
         }
     }
+    let privileged = acknowledged_privileged(s);
     Safety {
         protected,
         min_admins: spec.min_admins.map_or(1, |n| n as usize),
@@ -285,8 +286,30 @@ fn safety(s: &mut SiteCheck) -> Safety {
             admin_changes: spec.allow_admin_changes.map(|n| n as usize),
             workspace_deletions: spec.allow_workspace_deletions.map(|n| n as usize),
             grant_removals: spec.allow_grant_removals.map(|n| n as usize),
+            privileged,
         },
     }
+}
+
+/// `allow_privileged`: emails, each valid.
+fn acknowledged_privileged(s: &mut SiteCheck) -> Vec<String> {
+    let name = s.name;
+    let mut emails = Vec::new();
+    for e in s.spec().allow_privileged.iter().flatten() {
+        if super::is_valid_email(e.get_ref().trim()) {
+            emails.push(e.get_ref().trim().to_string());
+        } else {
+            s.error(
+                e.span(),
+                format!(
+                    "site `{name}`: allow_privileged `{}` is not a valid email address",
+                    e.get_ref()
+                ),
+                Some("list the emails of the people the plan may give admin power to, as they are once it ran".into()),
+            );
+        }
+    }
+    emails
 }
 
 /// The slowest pacing accepted: a request every 100 seconds (slower ones
@@ -515,6 +538,49 @@ fn default_env_name(site: &str, suffix: &str) -> String {
         })
         .collect();
     format!("{upper}_{suffix}")
+}
+
+/// A base URL as the live site answers it: scheme and host in lower case
+/// (the `url` crate's own), without a host's final dot, a default port or
+/// a trailing slash.
+pub(super) fn normalised_url(url: &url::Url) -> String {
+    let host = url.host_str().unwrap_or_default().trim_end_matches('.');
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let path = url.path().trim_end_matches('/');
+    format!("{}://{host}{port}{path}", url.scheme())
+}
+
+/// Two site tables that reach one live site (the same provider, base URL
+/// as normalised and identity as the provider tells it) undo each other's
+/// changes on every apply: each after the first is an error naming both.
+pub(super) fn same_live_sites(
+    c: &mut Checker,
+    entries: &[(Spanned<String>, Entry<SiteSpec>)],
+    sites: &[Site],
+) {
+    let mut seen: std::collections::HashMap<(ProviderKind, String, String), (&str, String)> =
+        std::collections::HashMap::new();
+    for site in sites {
+        let Some((name, entry)) = entries.iter().find(|(n, _)| *n.get_ref() == site.name) else {
+            continue;
+        };
+        let url = normalised_url(&site.base_url);
+        let identity = site.config.identity();
+        let key = (site.provider, url.clone(), identity.clone());
+        if let Some((first, at)) = seen.get(&key) {
+            let message = format!(
+                "site `{}` reaches the same live site as site `{first}`: {} at {url}, {identity}; two entries for one site undo each other's changes on every apply",
+                site.name, site.provider
+            );
+            let hint = format!(
+                "`{first}` is declared at {at}; keep one of them and declare the people of both for it"
+            );
+            c.error(entry.file, name.span(), message, Some(hint));
+            continue;
+        }
+        let at = c.location(entry.file, &name.span());
+        seen.insert(key, (site.name.as_str(), at));
+    }
 }
 
 #[cfg(test)]

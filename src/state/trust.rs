@@ -62,10 +62,11 @@ pub fn load_with_sites_from(
     dir: &Path,
     trusted: &Path,
     piece_bytes: usize,
-) -> Result<(DesiredState, super::ReadSummary, Vec<String>), TrustError> {
+    today: chrono::NaiveDate,
+) -> Result<(DesiredState, super::StateRead, Vec<String>), TrustError> {
     outside_files(dir).map_err(|d| TrustError::State(Diagnostics(d)))?;
     let parsed = super::load::read_dir(dir, piece_bytes);
-    let read = super::ReadSummary::of(&parsed);
+    let read = super::StateRead::of(&parsed, today);
     let located = declared(&parsed);
     let desired = super::validate::build(parsed).map_err(|d| TrustError::State(Diagnostics(d)))?;
     let (trusted_sites, trusted_declared) = load_trusted(trusted, piece_bytes)?;

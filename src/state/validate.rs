@@ -318,6 +318,7 @@ fn check_sites(c: &mut Checker, sites: &[(Spanned<String>, Entry<SiteSpec>)]) ->
             site_list.push(site);
         }
     }
+    super::site::same_live_sites(c, sites, &site_list);
     site_list
 }
 
@@ -517,6 +518,7 @@ pub(super) fn build_sites(parsed: &Parsed) -> Result<Vec<Site>, Vec<Diagnostic>>
         .iter()
         .filter_map(|(name, entry)| check_site(&mut c, name.get_ref(), entry))
         .collect();
+    super::site::same_live_sites(&mut c, &parsed.entries.sites, &sites);
     if parsed.entries.sites.is_empty() && !parsed.files.is_empty() {
         c.error(0, 0..0, "no site is declared in the state".into(), None);
     }

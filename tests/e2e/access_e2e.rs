@@ -148,7 +148,7 @@ fn grants_are_given_raised_lowered_and_revoked_and_a_workspace_renamed_and_creat
 
     site acme-sigma (sigma) — 4 to create, 4 to update, 2 to delete
       seats: Admin 2 → 2, Creator 3 → 3, Explorer 1 → 1, Viewer 3 → 4 (+1)
-      apply sends: 26 requests (14 reads, 12 writes), no max_requests_per_second: as fast as the site answers
+      apply sends: 32 requests (20 reads, 12 writes), no max_requests_per_second: as fast as the site answers
       ~ workspace Finance Team Space
           name: "Finance" → "Finance Team Space"
       + workspace Projects
@@ -257,7 +257,7 @@ name = "Snowflake Prod"
     Plan: 0 to create, 0 to update, 7 to delete.
 
     site acme-sigma (sigma) — 0 to create, 0 to update, 7 to delete
-      apply sends: 21 requests (14 reads, 7 writes), no max_requests_per_second: as fast as the site answers
+      apply sends: 27 requests (20 reads, 7 writes), no max_requests_per_second: as fast as the site answers
       - grant Finance  workspace, team Finance: edit (not declared; revoked)
       - grant Finance  workspace, alan@acme.com: view (not declared; revoked)
       - grant Analytics  workspace, team Analysts: explore (not declared; revoked)

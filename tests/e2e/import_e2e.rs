@@ -127,9 +127,20 @@ fn import_prune_takes_people_who_left_off_the_state() {
         .code
     };
     // Without --prune the state still declares them: the plan would
-    // create them again.
+    // create them again, Ada in Administrators, which is privileged (exit
+    // 1 until acknowledged).
     assert_eq!(import(&[]).code, 0);
-    assert_eq!(plan_code(), 2);
+    assert_eq!(plan_code(), 1);
+    let plan = roster(dir.path(), &["plan", "--sandbox-url", &url], &[]);
+    assert!(
+        plan.stdout.contains("+ user  ada@acme.com")
+            && plan.stdout.contains("+ user  donald@acme.com")
+            && plan.stdout.contains(
+                "! privileged: ada@acme.com is created with admin power: group Administrators"
+            ),
+        "{}",
+        plan.all()
+    );
 
     let dry = import(&["--prune", "--dry-run"]);
     assert_eq!(dry.code, 0, "{}", dry.all());
@@ -141,7 +152,7 @@ fn import_prune_takes_people_who_left_off_the_state() {
         "{}",
         dry.stdout
     );
-    assert_eq!(plan_code(), 2, "a dry run writes nothing");
+    assert_eq!(plan_code(), 1, "a dry run writes nothing");
 
     let out = import(&["--prune"]);
     assert_eq!(out.code, 0, "{}", out.all());

@@ -304,8 +304,10 @@ fn an_expired_grant_is_revoked_and_marked_and_a_near_one_is_noted() {
     insta::assert_snapshot!(plan.stdout.replace(&soon.to_string(), "SOON"), @r#"
     Plan: 0 to create, 0 to update, 1 to delete.
 
+    warning: state/people.toml:68:73: annotate on connection Snowflake Prod for ada@acme.com: expired on 2020-01-01; plans remove it until the date or the entry is changed
+
     site acme-sigma (sigma) — 0 to create, 0 to update, 1 to delete
-      apply sends: 15 requests (14 reads, 1 write), no max_requests_per_second: as fast as the site answers
+      apply sends: 21 requests (20 reads, 1 write), no max_requests_per_second: as fast as the site answers
       - grant Snowflake Prod  connection, ada@acme.com: annotate (not declared; revoked)
       = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
       = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
@@ -430,13 +432,13 @@ fn the_text_plan_states_the_request_estimate_of_the_markdown_and_json_plans() {
     };
     let text = plan("text");
     let head: Vec<&str> = text.lines().take(5).collect();
-    insta::assert_snapshot!(head.join("\n"), @"
+    insta::assert_snapshot!(head.join("\n"), @r#"
     Plan: 2 to create, 5 to update, 2 to delete.
 
     site acme-sigma (sigma) — 2 to create, 5 to update, 2 to delete
       seats: Admin 2 → 2, Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 3
-      apply sends: 20 requests (10 reads, 10 writes), at least 5 s at max_requests_per_second = 4
-    ");
+      apply sends: 26 requests (16 reads, 10 writes), at least 7 s at max_requests_per_second = 4
+    "#);
     let doc: serde_json::Value = serde_json::from_str(&plan("json")).unwrap();
     let cost = &doc["sites"][0]["cost"];
     let (reads, writes) = (

@@ -188,6 +188,9 @@ groups = [{{ name = "Analysts", expires = {soon} }}]
     --- stdout
     Plan: 0 to create, 1 to update, 0 to delete.
 
+    warning: state/people.toml:6:11: katherine@acme.com: expired on 2020-01-01; plans remove it until the date or the entry is changed
+    warning: state/people.toml:12:53: alan@acme.com in Finance: expired on 2020-01-01; plans remove it until the date or the entry is changed
+
     site acme (periscope) — 0 to create, 1 to update, 0 to delete
       apply sends: 3 requests (2 reads, 1 write), no max_requests_per_second: as fast as the site answers
       ~ user  alan@acme.com

@@ -312,7 +312,7 @@ groups = ["analysts"]
 
     site acme-sigma (sigma) — 0 to create, 2 to update, 0 to delete
       seats: Admin 2 → 2, Analyst Pro 0 → 1 (+1), Creator 3 → 3, Explorer 1 → 1, Viewer 3 → 2 (−1)
-      apply sends: 12 requests (8 reads, 4 writes), no max_requests_per_second: as fast as the site answers
+      apply sends: 18 requests (14 reads, 4 writes), no max_requests_per_second: as fast as the site answers
       ~ group analysts
           name: "Analysts" → "analysts"
           description: "People who write SQL" → "SQL writers"
@@ -656,7 +656,7 @@ fn periscope_and_sigma_sites_in_one_plan() {
 
     site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
       seats: Admin 2 → 2, Creator 3 → 4 (+1), Explorer 1 → 1, Viewer 3 → 3
-      apply sends: 9 requests (8 reads, 1 write), no max_requests_per_second: as fast as the site answers
+      apply sends: 15 requests (14 reads, 1 write), no max_requests_per_second: as fast as the site answers
       + user  linus@acme.com  first_name="Linus" last_name="Torvalds" member_type="Creator" groups=[Analysts]
       = kept 3 groups (not declared, unmanaged_groups = "keep"): Finance, Marketing, Old Team
       = kept 6 users (not declared, unmanaged_users = "keep"): admin@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, katherine@acme.com, tim@acme.com
@@ -724,7 +724,7 @@ fn a_dry_run_of_periscope_and_sigma_sites_says_what_each_can_check() {
 
     site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
       seats: Admin 2 → 2, Creator 3 → 4 (+1), Explorer 1 → 1, Viewer 3 → 3
-      apply sends: 9 requests (8 reads, 1 write), no max_requests_per_second: as fast as the site answers
+      apply sends: 15 requests (14 reads, 1 write), no max_requests_per_second: as fast as the site answers
       + user  linus@acme.com  first_name="Linus" last_name="Torvalds" member_type="Creator" groups=[Analysts]
       = kept 3 groups (not declared, unmanaged_groups = "keep"): Finance, Marketing, Old Team
       = kept 6 users (not declared, unmanaged_users = "keep"): admin@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, katherine@acme.com, tim@acme.com
@@ -743,7 +743,7 @@ fn a_dry_run_of_periscope_and_sigma_sites_says_what_each_can_check() {
     Dry run finished: 3 accepted with test_mode=true, 0 failed, 1 not sent; nothing was changed.
     --- stderr
     Requests to acme: 5 sent, 0 retried.
-    Requests to acme-sigma: 8 sent, 0 retried.
+    Requests to acme-sigma: 14 sent, 0 retried.
     "#);
     assert_eq!(sb.sandbox.writes(), 0);
 }
@@ -847,7 +847,7 @@ fn deactivation_can_archive_documents() {
 
     site acme-sigma (sigma) — 0 to create, 0 to update, 6 to delete
       seats: Admin 2 → 2, Creator 3 → 0 (−3), Explorer 1 → 0 (−1), Viewer 3 → 1 (−2)
-      apply sends: 26 requests (20 reads, 6 writes), no max_requests_per_second: as fast as the site answers
+      apply sends: 32 requests (26 reads, 6 writes), no max_requests_per_second: as fast as the site answers
       - user  ada@acme.com  (not declared; deactivated, 12 documents and 0 schedules archived)
       - user  alan@acme.com  (not declared; deactivated, 2 documents and 0 schedules archived)
       - user  barbara@old-acme.com  (not declared; deactivated, 1 document and 0 schedules archived)
@@ -867,7 +867,7 @@ fn deactivation_can_archive_documents() {
       ok      user tim@acme.com deactivated
     Apply finished: 6 applied, 0 failed, 0 skipped.
     --- stderr
-    Requests to acme-sigma: 26 sent, 0 retried (the plan estimated 26).
+    Requests to acme-sigma: 32 sent, 0 retried (the plan estimated 32).
     "#);
     let after = org(&sb);
     // Ada 12 + Grace 7 + Alan 2 + Barbara 1 + Tim 4.

@@ -102,7 +102,7 @@ fn one_person_on_three_sites_of_two_providers_in_one_apply() {
 
     site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
       seats: Admin 2 → 2, Creator 3 → 3, Explorer 1 → 1, Viewer 3 → 4 (+1)
-      apply sends: 9 requests (8 reads, 1 write), no max_requests_per_second: as fast as the site answers
+      apply sends: 15 requests (14 reads, 1 write), no max_requests_per_second: as fast as the site answers
       + user  newbie@acme.com  first_name="New" last_name="Bie" member_type="Viewer" groups=[Finance]
       = kept 2 groups (not declared, unmanaged_groups = "keep"): Marketing, Old Team
       = kept 7 users (not declared, unmanaged_users = "keep"): ada@acme.com, admin@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, katherine@acme.com, tim@acme.com
@@ -168,7 +168,7 @@ fn site_limits_every_command_to_some_sites() {
 
     site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
       seats: Admin 2 → 2, Creator 3 → 3, Explorer 1 → 1, Viewer 3 → 4 (+1)
-      apply sends: 9 requests (8 reads, 1 write), no max_requests_per_second: as fast as the site answers
+      apply sends: 15 requests (14 reads, 1 write), no max_requests_per_second: as fast as the site answers
       + user  newbie@acme.com  first_name="New" last_name="Bie" member_type="Viewer" groups=[Finance]
       = kept 2 groups (not declared, unmanaged_groups = "keep"): Marketing, Old Team
       = kept 7 users (not declared, unmanaged_users = "keep"): ada@acme.com, admin@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, katherine@acme.com, tim@acme.com
@@ -277,7 +277,7 @@ fn a_site_that_fails_hides_nothing_of_the_others() {
 
     site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
       seats: Admin 2 → 2, Creator 3 → 3, Explorer 1 → 1, Viewer 3 → 4 (+1)
-      apply sends: 9 requests (8 reads, 1 write), no max_requests_per_second: as fast as the site answers
+      apply sends: 15 requests (14 reads, 1 write), no max_requests_per_second: as fast as the site answers
       + user  newbie@acme.com  first_name="New" last_name="Bie" member_type="Viewer" groups=[Finance]
       = kept 2 groups (not declared, unmanaged_groups = "keep"): Marketing, Old Team
       = kept 7 users (not declared, unmanaged_users = "keep"): ada@acme.com, admin@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, katherine@acme.com, tim@acme.com
@@ -315,7 +315,7 @@ fn an_apply_with_a_site_that_fails_applies_the_others() {
 
     site acme-sigma (sigma) — 1 to create, 0 to update, 0 to delete
       seats: Admin 2 → 2, Creator 3 → 3, Explorer 1 → 1, Viewer 3 → 4 (+1)
-      apply sends: 9 requests (8 reads, 1 write), no max_requests_per_second: as fast as the site answers
+      apply sends: 15 requests (14 reads, 1 write), no max_requests_per_second: as fast as the site answers
       + user  newbie@acme.com  first_name="New" last_name="Bie" member_type="Viewer" groups=[Finance]
       = kept 2 groups (not declared, unmanaged_groups = "keep"): Marketing, Old Team
       = kept 7 users (not declared, unmanaged_users = "keep"): ada@acme.com, admin@acme.com, alan@acme.com, barbara@old-acme.com, grace@acme.com, katherine@acme.com, tim@acme.com
@@ -332,7 +332,7 @@ fn an_apply_with_a_site_that_fails_applies_the_others() {
     Apply finished: 3 applied, 0 failed, 0 skipped.
     --- stderr
     Requests to acme: 4 sent, 0 retried (the plan estimated 4).
-    Requests to acme-sigma: 9 sent, 0 retried (the plan estimated 9).
+    Requests to acme-sigma: 15 sent, 0 retried (the plan estimated 15).
     error: could not read the live state of 1 site:
       site `acme-eu`: list users: HTTP 401: invalid API key for site 'acme-eu' (the site refused the API key: check the value of EU_KEY and that `site` is the slug of the site's dashboard URLs)
     the changes of the other sites were applied

@@ -90,7 +90,7 @@ fn an_apply_survives_a_15_second_edge_throttle() {
 
     site acme-sigma (sigma) — 2 to create, 0 to update, 0 to delete
       seats: Admin 2 → 2, Creator 3 → 3, Explorer 1 → 1, none 0 → 1 (+1), Viewer 3 → 3
-      apply sends: 10 requests (8 reads, 2 writes), no max_requests_per_second: as fast as the site answers
+      apply sends: 16 requests (14 reads, 2 writes), no max_requests_per_second: as fast as the site answers
       + group Kernel
       + user  linus@acme.com  first_name="Linus" last_name="Torvalds" groups=[Kernel]
       = kept 4 groups (not declared, unmanaged_groups = "keep"): Analysts, Finance, Marketing, Old Team

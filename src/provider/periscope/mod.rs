@@ -11,7 +11,7 @@ pub use settings::Settings;
 
 use crate::model::{ADMINISTRATORS, ALL_USERS, LiveSite, Site};
 use crate::provider::capabilities::{
-    AccountTypes, Addressing, AdminRule, Capabilities, EmailRename, GroupFields, NameRule, Nouns,
+    AccountTypes, Addressing, AdminPermissions, AdminRule, Capabilities, EmailRename, GroupFields, NameRule, Nouns,
     People, Removal, TestMode,
 };
 use crate::provider::{Pacing, ProviderError, SiteClient, Step, gated, run_all};
@@ -32,6 +32,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     },
     account_types: AccountTypes::None,
     admin_rule: AdminRule::InGroup(ADMINISTRATORS),
+    admin_permissions: AdminPermissions::None,
     builtin_groups: &[ADMINISTRATORS, ALL_USERS],
     implicit_group: Some(ALL_USERS),
     names: NameRule::AlphanumericOnly,

@@ -84,6 +84,12 @@ impl ProviderSettings for Settings {
         }
     }
 
+    /// The slug: it names the site in every request (the API key only
+    /// proves the right to it). Slugs compare ignoring case.
+    fn identity(&self) -> String {
+        format!("site = \"{}\"", self.slug.to_lowercase())
+    }
+
     /// The fixed Periscope key.
     fn sandbox_credentials(&self, _site: &Site) -> Credentials {
         Credentials {

@@ -24,7 +24,7 @@ pub use site::ScimSite;
 pub use write::UserEdit;
 
 use crate::provider::capabilities::{
-    AccountTypes, Addressing, AdminRule, Capabilities as Caps, EmailRename, GroupFields, NameRule,
+    AccountTypes, Addressing, AdminPermissions, AdminRule, Capabilities as Caps, EmailRename, GroupFields, NameRule,
     Nouns, People, Removal, TestMode,
 };
 use crate::secret::Secret;
@@ -48,6 +48,10 @@ pub const CAPABILITIES: Caps = Caps {
     },
     account_types: AccountTypes::None,
     admin_rule: AdminRule::None,
+    // SCIM defines no roles, and roster manages none there: what a group
+    // means is the application's business, unknown to roster. No change on
+    // a SCIM service is privileged (README, "Privileged changes").
+    admin_permissions: AdminPermissions::None,
     builtin_groups: &[],
     implicit_group: None,
     // `displayName` is not case-exact (RFC 7643 §4.2): trimmed, NFC,

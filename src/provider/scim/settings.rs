@@ -59,6 +59,13 @@ impl ProviderSettings for Settings {
         }
     }
 
+    /// Where the token comes from: one address may serve several tenants,
+    /// each known by its token (a service whose address names the tenant
+    /// is told apart by its address already).
+    fn identity(&self) -> String {
+        format!("token from {}", self.token_from)
+    }
+
     /// The service named like the site, with the fixed test token.
     fn sandbox_credentials(&self, site: &Site) -> Credentials {
         Credentials {

@@ -69,11 +69,21 @@ fn value_json(val: &str) -> Value {
 impl SigmaClient {
     /// Every user attribute with its values, and every account type with
     /// its permissions.
-    /// Nothing when the state neither declares any nor removes undeclared
-    /// ones (`attrs_read`).
-    pub(super) async fn fetch_attrs(&self) -> Result<LiveAttrs, ProviderError> {
-        if !self.org.attrs_read {
+    /// When the state neither declares attributes or account types nor
+    /// removes undeclared ones (`attrs_read`), only the account types, and
+    /// only where the organisation has a custom one (`custom`): the plan
+    /// reads off their permissions whether a custom type gives admin power
+    /// (without one, none can).
+    pub(super) async fn fetch_attrs(&self, custom: bool) -> Result<LiveAttrs, ProviderError> {
+        if !self.org.attrs_read && !custom {
             return Ok(LiveAttrs::default());
+        }
+        if !self.org.attrs_read {
+            return Ok(LiveAttrs {
+                read: false,
+                attributes: Vec::new(),
+                account_types: self.live_account_types().await?,
+            });
         }
         let attributes = self.live_attributes().await?;
         let account_types = self.live_account_types().await?;

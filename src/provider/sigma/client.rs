@@ -327,9 +327,11 @@ impl SigmaClient {
         }
     }
 
-    async fn account_types(&self) -> Result<Vec<String>, ProviderError> {
+    /// The account types' names, and whether any is custom.
+    async fn account_types(&self) -> Result<(Vec<String>, bool), ProviderError> {
         let action = "list account types";
         let mut names = Vec::new();
+        let mut custom = false;
         let mut token: Option<String> = None;
         loop {
             let mut url = format!("/v2/accountTypes?pageSize={PAGE_SIZE}");
@@ -341,6 +343,7 @@ impl SigmaClient {
                 );
             }
             let page: wire::Page<wire::AccountType> = self.read(url, action).await?;
+            custom |= page.items.iter().any(|t| t.is_custom);
             names.extend(
                 page.items
                     .into_iter()
@@ -349,7 +352,7 @@ impl SigmaClient {
             );
             match self.next_page(action, page.next, page.has_more, token.as_ref())? {
                 Some(next) => token = Some(next),
-                None => return Ok(names),
+                None => return Ok((names, custom)),
             }
         }
     }
@@ -393,9 +396,10 @@ impl SigmaClient {
             self.account_types(),
             self.read::<wire::MemberRef>("/v2/whoami".into(), "find who the credentials belong to"),
         );
+        let (account_types, custom) = account_types?;
         // Read after the rest, so the requests waiting at once stay few.
-        let attrs = self.fetch_attrs().await;
-        let (members, (teams, team_members), account_types) = (members?, teams?, account_types?);
+        let attrs = self.fetch_attrs(custom).await;
+        let (members, (teams, team_members)) = (members?, teams?);
         let identity = whoami?.id();
         let (groups, mut memberships) = live_groups(teams, team_members)?;
         let users = live_users(&self.name, members, &mut memberships)?;

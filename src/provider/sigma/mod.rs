@@ -16,7 +16,7 @@ pub use settings::Settings;
 use crate::model::{LiveSite, Site};
 use crate::plan::Change;
 use crate::provider::capabilities::{
-    AccountTypes, Addressing, AdminRule, Capabilities, EmailRename, GroupFields, NameRule, Nouns,
+    AccountTypes, Addressing, AdminPermissions, AdminRule, Capabilities, EmailRename, GroupFields, NameRule, Nouns,
     People, Removal, TestMode,
 };
 use crate::provider::{Pacing, ProviderError, SiteClient, Step, run_all};
@@ -38,6 +38,16 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     },
     account_types: AccountTypes::Named,
     admin_rule: AdminRule::AccountType("admin"),
+    // Sigma names its account types' permissions (`GET
+    // /v2/accountTypes/{id}/permissions`, e.g. `view-worksheet`) but
+    // publishes no list of them, nor which are administrative: the OpenAPI
+    // marks every account-type, member and user-attribute write "must use
+    // credentials owned by a user assigned the Admin account type". What
+    // only the built-in Admin type may do (and no built-in Creator, Viewer,
+    // Pro... may) is what makes an administrator, so a custom type holding
+    // any such permission is an admin's, whatever the permission's name
+    // (a look-alike name cannot hide it).
+    admin_permissions: AdminPermissions::HeldOnlyByAdminType,
     builtin_groups: &[],
     implicit_group: None,
     // Teams are matched by name ignoring case and surrounding spaces; the

@@ -214,6 +214,12 @@ impl ProviderSettings for Settings {
         }
     }
 
+    /// Where the client ID comes from: every organisation of a cloud
+    /// shares its address, and the client credentials say which one.
+    fn identity(&self) -> String {
+        format!("client_id from {}", self.client_id_from)
+    }
+
     /// The organisation named like the site, with the fixed secret.
     fn sandbox_credentials(&self, site: &Site) -> Credentials {
         Credentials {

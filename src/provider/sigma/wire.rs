@@ -118,6 +118,8 @@ impl MemberRef {
 pub struct AccountType {
     #[serde(deserialize_with = "lenient::text")]
     pub account_type_name: Option<String>,
+    #[serde(deserialize_with = "lenient::flag")]
+    pub is_custom: bool,
 }
 
 /// A text field of an answer read as JSON (the answers to writes).

@@ -195,7 +195,7 @@ impl SigmaClient {
                 action: "create user attribute",
                 object: name,
                 body: Some(Value::Object(body)),
-                effect: Effect::None,
+                effect: Effect::AttributeExists(name),
             })
             .await?;
         let id = created

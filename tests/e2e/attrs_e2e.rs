@@ -6,12 +6,12 @@ use crate::common::*;
 use crate::validation::SIGMA as SITE;
 use roster::sandbox::SigmaOrg;
 
-fn org(sb: &BackgroundSandbox) -> SigmaOrg {
+pub(crate) fn org(sb: &BackgroundSandbox) -> SigmaOrg {
     sb.sandbox.data().sigma["acme-sigma"].clone()
 }
 
 /// A state directory holding the seeded Sigma organisation as imported.
-fn imported(sb: &BackgroundSandbox) -> tempfile::TempDir {
+pub(crate) fn imported(sb: &BackgroundSandbox) -> tempfile::TempDir {
     let dir = state_dir(&[("roster.toml", SITE)]);
     let out = roster(dir.path(), &["import", "--sandbox-url", &sb.url], &[]);
     assert_eq!(out.code, 0, "{}", out.all());
@@ -22,7 +22,7 @@ fn imported_text(dir: &tempfile::TempDir) -> String {
     std::fs::read_to_string(dir.path().join("state/imported/acme-sigma.toml")).unwrap()
 }
 
-fn plan(dir: &tempfile::TempDir, sb: &BackgroundSandbox) -> Output {
+pub(crate) fn plan(dir: &tempfile::TempDir, sb: &BackgroundSandbox) -> Output {
     roster(
         dir.path(),
         &["plan", "--detailed-exitcode", "--sandbox-url", &sb.url],
@@ -51,7 +51,7 @@ fn an_imported_sigma_org_declares_its_attributes_and_account_types_and_plans_emp
 }
 
 /// The value of attribute `name` the sandbox holds for member `email`.
-fn user_value(org: &SigmaOrg, name: &str, email: &str) -> Option<String> {
+pub(crate) fn user_value(org: &SigmaOrg, name: &str, email: &str) -> Option<String> {
     let a = org.access.user_attributes.iter().find(|a| a.name == name)?;
     let m = org.members.iter().find(|m| m.email == email)?;
     org.access
@@ -62,7 +62,10 @@ fn user_value(org: &SigmaOrg, name: &str, email: &str) -> Option<String> {
 }
 
 /// The values the sandbox holds for team `team`, by attribute name.
-fn team_values(org: &SigmaOrg, team: &str) -> std::collections::BTreeMap<String, String> {
+pub(crate) fn team_values(
+    org: &SigmaOrg,
+    team: &str,
+) -> std::collections::BTreeMap<String, String> {
     let t = org.teams.iter().find(|t| t.name == team).unwrap();
     org.access
         .user_attributes
@@ -88,7 +91,7 @@ fn member_type(org: &SigmaOrg, email: &str) -> String {
 }
 
 /// `imported` with each (from, to) replaced once.
-fn edit(dir: &tempfile::TempDir, edits: &[(&str, &str)]) {
+pub(crate) fn edit(dir: &tempfile::TempDir, edits: &[(&str, &str)]) {
     let path = dir.path().join("state/imported/acme-sigma.toml");
     let mut text = std::fs::read_to_string(&path).unwrap();
     for (from, to) in edits {
@@ -98,7 +101,7 @@ fn edit(dir: &tempfile::TempDir, edits: &[(&str, &str)]) {
     std::fs::write(path, text).unwrap();
 }
 
-fn apply(dir: &tempfile::TempDir, sb: &BackgroundSandbox) -> Output {
+pub(crate) fn apply(dir: &tempfile::TempDir, sb: &BackgroundSandbox) -> Output {
     roster(
         dir.path(),
         &["apply", "--yes", "--sandbox-url", &sb.url],

@@ -56,6 +56,7 @@ fn org_with(members: &[(&str, &str, &str, u32, u32)]) -> SigmaOrg {
                 user_kind: kind.to_string(),
                 schedules: *schedules,
                 invitation_sent: None,
+                ..MemberDetails::default()
             },
         );
     }

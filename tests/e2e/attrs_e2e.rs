@@ -150,7 +150,7 @@ permissions = ["view-worksheet", "download-data"]
 
     site acme-sigma (sigma) — 2 to create, 5 to update, 0 to delete
       seats: Admin 2 → 2, Analyst Pro 0 → 1 (+1), Creator 3 → 3, Explorer 1 → 0 (−1), Power Viewer 0 → 1 (+1), Viewer 3 → 2 (−1)
-      apply sends: 33 requests (25 reads, 8 writes), no max_requests_per_second: as fast as the site answers
+      apply sends: 35 requests (27 reads, 8 writes), no max_requests_per_second: as fast as the site answers
       + attribute tier  description="Support tier"
       + account_type Power Viewer  description="Viewer who can download" permissions=[download-data, view-worksheet]
       ~ user  alan@acme.com
@@ -278,7 +278,7 @@ fn an_account_type_with_people_is_replaced_and_its_people_moved_back() {
     Plan: 0 to create, 1 to update, 0 to delete.
 
     site acme-sigma (sigma) — 0 to create, 1 to update, 0 to delete
-      apply sends: 29 requests (25 reads, 4 writes), no max_requests_per_second: as fast as the site answers
+      apply sends: 31 requests (27 reads, 4 writes), no max_requests_per_second: as fast as the site answers
       ~ account_type Analyst Pro  (replaced: Sigma cannot edit an account type; deleted and created again)
           description: "Creator who can download, without workspace or connection management" → "Creator who can download, without SQL"
           permissions: +upload-csv -write-sql
@@ -322,13 +322,13 @@ fn deleting_an_undeclared_account_type_trips_a_guard_until_acknowledged() {
         )],
     );
     let out = apply(&dir, &sb);
-    insta::assert_snapshot!(run_snapshot(&out), @"
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
     exit: 1
     --- stdout
     Plan: 0 to create, 0 to update, 1 to delete.
 
     site acme-sigma (sigma) — 0 to create, 0 to update, 1 to delete
-      apply sends: 26 requests (25 reads, 1 write), no max_requests_per_second: as fast as the site answers
+      apply sends: 28 requests (27 reads, 1 write), no max_requests_per_second: as fast as the site answers
       - account_type Analyst Pro  (not declared; deleted)
       = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
       = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
@@ -336,7 +336,7 @@ fn deleting_an_undeclared_account_type_trips_a_guard_until_acknowledged() {
     --- stderr
     error: 1 blast-radius guard tripped; refusing to apply; nothing was changed:
       site `acme-sigma`: 1 account type deletions (see `allow_account_type_deletions` above)
-    ");
+    "#);
     assert!(only_reads(&sb));
 
     write_files(

@@ -430,13 +430,13 @@ fn the_text_plan_states_the_request_estimate_of_the_markdown_and_json_plans() {
     };
     let text = plan("text");
     let head: Vec<&str> = text.lines().take(5).collect();
-    insta::assert_snapshot!(head.join("\n"), @"
+    insta::assert_snapshot!(head.join("\n"), @r#"
     Plan: 2 to create, 5 to update, 2 to delete.
 
     site acme-sigma (sigma) — 2 to create, 5 to update, 2 to delete
       seats: Admin 2 → 2, Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 3
-      apply sends: 20 requests (10 reads, 10 writes), at least 5 s at max_requests_per_second = 4
-    ");
+      apply sends: 21 requests (10 reads, 11 writes), at least 6 s at max_requests_per_second = 4
+    "#);
     let doc: serde_json::Value = serde_json::from_str(&plan("json")).unwrap();
     let cost = &doc["sites"][0]["cost"];
     let (reads, writes) = (

@@ -48,6 +48,17 @@ fn sent_and_estimated(out: &Output) -> (u64, u64) {
     (number("acme-sigma: "), number("the plan estimated "))
 }
 
+/// Declares tim@acme.com `active = false` in the imported state.
+fn declare_tim_inactive(dir: &tempfile::TempDir) {
+    edit(
+        dir,
+        &[(
+            "email = \"tim@acme.com\"",
+            "email = \"tim@acme.com\"\nactive = false",
+        )],
+    );
+}
+
 struct LostCreate {
     what: &'static str,
     declared: &'static str,
@@ -252,13 +263,7 @@ fn a_deactivated_members_documents_are_counted_by_owner() {
         details.ownerless_documents = 1;
     });
     let dir = imported(&sb);
-    edit(
-        &dir,
-        &[(
-            "email = \"tim@acme.com\"",
-            "email = \"tim@acme.com\"\nactive = false",
-        )],
-    );
+    declare_tim_inactive(&dir);
     let out = plan(&dir, &sb);
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(
@@ -407,13 +412,7 @@ fn a_deactivation_revokes_the_members_tokens_unless_the_site_says_not_to() {
             )
             .unwrap();
         }
-        edit(
-            &dir,
-            &[(
-                "email = \"tim@acme.com\"",
-                "email = \"tim@acme.com\"\nactive = false",
-            )],
-        );
+        declare_tim_inactive(&dir);
         let out = apply(&dir, &sb);
         assert_eq!(out.code, 0, "{revoke}: {}", out.all());
         assert_eq!(

@@ -98,6 +98,9 @@ pub struct LiveAttribute {
     pub users: BTreeMap<String, String>,
     /// team ID -> value.
     pub teams: BTreeMap<String, String>,
+    /// tenant organisation ID -> value (Sigma's tenants).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tenants: BTreeMap<String, String>,
 }
 
 /// An account type as the site reports it.

@@ -181,6 +181,9 @@ pub struct SigmaOrgPolicy {
     pub send_invites: bool,
     /// `archive_scheduled_exports`: a deactivated member's schedules are archived.
     pub archive_scheduled_exports: bool,
+    /// `revoke_tokens_on_deactivation`: a deactivated member's OAuth tokens
+    /// are revoked.
+    pub revoke_tokens_on_deactivation: bool,
     /// Workspaces, connections and their grants.
     pub access: access::AccessPolicy,
     /// What to do with live user attributes the state does not declare.
@@ -200,6 +203,7 @@ impl Default for SigmaOrgPolicy {
             unmanaged_guests: Unmanaged::Keep,
             send_invites: true,
             archive_scheduled_exports: false,
+            revoke_tokens_on_deactivation: true,
             access: access::AccessPolicy::default(),
             unmanaged_attributes: Unmanaged::Keep,
             unmanaged_account_types: Unmanaged::Keep,

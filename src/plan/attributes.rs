@@ -2,7 +2,7 @@
 //! (the API cannot edit one) or deleted, and the values of each declared
 //! person and team. Pure; no I/O.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::{AttrTarget, AttrValueChange, Change, Diff, Kept, KeptReason, KeptValue, ObjectKind};
 use crate::attrs::{LiveAttribute, Values, name_key};
@@ -32,8 +32,9 @@ pub(super) fn plan_attributes(desired: &DesiredSite, live: &LiveSite, out: &mut 
         .iter()
         .map(|a| (name_key(&a.name), a))
         .collect();
-    let undeclared = Undeclared::of(desired, live);
-    // Attributes whose live values the plan may use: neither new nor replaced.
+    let holders = Holders::of(live);
+    // Attributes whose live values the values step compares with the
+    // state: all but the new ones (a replaced one gets its values again).
     let mut kept_values: HashMap<String, &LiveAttribute> = HashMap::new();
     for a in &desired.attrs.attributes {
         let key = name_key(&a.name);
@@ -55,8 +56,9 @@ pub(super) fn plan_attributes(desired: &DesiredSite, live: &LiveSite, out: &mut 
                         before: l.default.clone(),
                         after: a.default.clone(),
                     },
-                    kept: undeclared.values_of(l),
+                    kept: holders.values_of(l),
                 });
+                kept_values.insert(key, l);
             }
             Some(l) => {
                 kept_values.insert(key, l);
@@ -94,6 +96,7 @@ fn undeclared_attributes(desired: &DesiredSite, live: &LiveSite, out: &mut AttrP
                 id: a.id.clone(),
                 people: a.users.len(),
                 teams: a.teams.len(),
+                tenants: a.tenants.len(),
             }),
             // A state that declares no attribute does not list them.
             Unmanaged::Keep if declared.is_empty() => {}
@@ -107,56 +110,44 @@ fn undeclared_attributes(desired: &DesiredSite, live: &LiveSite, out: &mut AttrP
     }
 }
 
-/// The live people and teams the state does not declare on a site, by
-/// ID, with the email or name a plan shows them by.
-struct Undeclared<'a> {
+/// The live people and teams of a site by ID, with the email or name a
+/// plan shows them by.
+struct Holders<'a> {
     users: HashMap<&'a str, &'a str>,
     teams: HashMap<&'a str, &'a str>,
 }
 
-impl<'a> Undeclared<'a> {
-    fn of(desired: &DesiredSite, live: &'a LiveSite) -> Self {
-        let p = desired.site.provider;
-        let people: HashSet<String> = desired
-            .users
-            .iter()
-            .flat_map(|u| std::iter::once(&u.email).chain(&u.previous_emails))
-            .map(|e| email_key(e))
-            .collect();
-        let groups: HashSet<String> = desired
-            .groups
-            .iter()
-            .flat_map(|g| std::iter::once(&g.name).chain(&g.previous_names))
-            .map(|n| p.group_key(n))
-            .collect();
+impl<'a> Holders<'a> {
+    fn of(live: &'a LiveSite) -> Self {
         let users = live
             .users
             .iter()
-            .filter(|u| !people.contains(&email_key(&u.email)))
             .filter_map(|u| Some((u.id.as_deref()?, u.email.as_str())))
             .collect();
         let teams = live
             .groups
             .iter()
-            .filter(|g| !groups.contains(&p.group_key(&g.name)))
             .filter_map(|g| Some((g.id.as_deref()?, g.name.as_str())))
             .collect();
-        Undeclared { users, teams }
+        Holders { users, teams }
     }
 
-    /// The values of `l` held by live people and teams the state does not
-    /// declare, people first, each sorted by email or name.
+    /// Every value `l` holds, as a replacement sets it again: people first,
+    /// then teams, then tenants, each sorted by email, name or ID. A holder
+    /// the site did not name is shown by its ID: no value is left out.
     fn values_of(&self, l: &LiveAttribute) -> Vec<KeptValue> {
+        let empty = HashMap::new();
         let side = |values: &BTreeMap<String, String>, names: &HashMap<&str, &str>, target| {
             let mut kept: Vec<KeptValue> = values
                 .iter()
-                .filter_map(|(id, value)| {
-                    Some(KeptValue {
-                        target,
-                        key: names.get(id.as_str())?.to_string(),
-                        id: id.clone(),
-                        value: value.clone(),
-                    })
+                .map(|(id, value)| KeptValue {
+                    target,
+                    key: names
+                        .get(id.as_str())
+                        .map_or(id.as_str(), |n| n)
+                        .to_string(),
+                    id: id.clone(),
+                    value: value.clone(),
                 })
                 .collect();
             kept.sort_by(|a, b| a.key.cmp(&b.key));
@@ -164,6 +155,7 @@ impl<'a> Undeclared<'a> {
         };
         let mut kept = side(&l.users, &self.users, AttrTarget::User);
         kept.extend(side(&l.teams, &self.teams, AttrTarget::Team));
+        kept.extend(side(&l.tenants, &empty, AttrTarget::Tenant));
         kept
     }
 }

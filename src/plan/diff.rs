@@ -436,6 +436,7 @@ fn resolve_memberships<'a>(
 struct Removal {
     handover: Handover,
     archive_schedules: bool,
+    revoke_tokens: bool,
 }
 
 impl Removal {
@@ -445,6 +446,9 @@ impl Removal {
             archive_schedules: site
                 .sigma_org()
                 .is_some_and(|o| o.archive_scheduled_exports),
+            revoke_tokens: site
+                .sigma_org()
+                .is_some_and(|o| o.revoke_tokens_on_deactivation),
         }
     }
 
@@ -472,6 +476,7 @@ impl Removal {
             handover: self.handover.clone(),
             declared_inactive,
             archive_schedules: self.archive_schedules,
+            revoke_tokens: self.revoke_tokens,
             owns: None,
         }
     }

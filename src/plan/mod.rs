@@ -126,6 +126,10 @@ pub enum Change {
         /// Sigma `archive_scheduled_exports`: schedules archived, not handed over.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         archive_schedules: bool,
+        /// Sigma `revoke_tokens_on_deactivation`: the member's OAuth tokens
+        /// are revoked too.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        revoke_tokens: bool,
         /// What the member owns, read for the plan (Sigma).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         owns: Option<Owned>,
@@ -146,9 +150,9 @@ pub enum Change {
         default: Option<String>,
     },
     /// Sigma: a user attribute whose description or default changes. The API
-    /// cannot edit one: it is deleted and created again, and its declared
-    /// values are set again (in the values step); the values of people and
-    /// teams the state does not declare (`kept`) are set again with it.
+    /// cannot edit one: it is deleted and created again, and every value it
+    /// held (`kept`: of people, teams and tenants, declared or not) is set
+    /// again with it; the values step then changes what the state changes.
     ReplaceAttribute {
         name: String,
         id: String,
@@ -158,7 +162,7 @@ pub enum Change {
         kept: Vec<KeptValue>,
     },
     /// Sigma: an undeclared user attribute deleted, with the values of
-    /// `people` people and `teams` teams.
+    /// `people` people, `teams` teams and `tenants` tenants.
     DeleteAttribute {
         name: String,
         id: String,
@@ -166,6 +170,8 @@ pub enum Change {
         people: usize,
         #[serde(default)]
         teams: usize,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        tenants: usize,
     },
     /// Sigma: the attribute values of one person or team set and removed.
     SetAttributes {
@@ -209,12 +215,18 @@ pub enum Change {
     Access(access::AccessChange),
 }
 
-/// A value of a replaced attribute held by a person or team the state does
-/// not declare: set again once the attribute is created again.
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// A value a replaced attribute holds live (a person's, a team's or a
+/// tenant's): set again once the attribute is created again.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct KeptValue {
     pub target: AttrTarget,
-    /// The person's email or the team's name (the ID when neither is known).
+    /// The person's email or the team's name (the ID when neither is known,
+    /// and for a tenant).
     pub key: String,
     pub id: String,
     pub value: String,
@@ -226,6 +238,8 @@ pub struct KeptValue {
 pub enum AttrTarget {
     User,
     Team,
+    /// A tenant organisation (Sigma): its values are only ever kept.
+    Tenant,
 }
 
 /// One attribute value set, changed or removed (`after: None`).

@@ -560,8 +560,8 @@ mod sigma {
               email: "barbara@old.io" → "barbara@new.io"
           ~ user  john@x.io
               active: false → true (reactivated)
-          - user  ada@x.io  (active = false; deactivated, documents to boss@x.io)
-          - user  tim@x.io  (not declared; deactivated, documents to boss@x.io)
+          - user  ada@x.io  (active = false; deactivated, documents to boss@x.io, tokens revoked)
+          - user  tim@x.io  (not declared; deactivated, documents to boss@x.io, tokens revoked)
           = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim@x.io
           = kept 1 user (the platform's own account, never touched): robot@x.io
         "#);
@@ -1387,6 +1387,7 @@ mod site_plan_snapshots {
                     handover: CredentialsOwner,
                     declared_inactive: true,
                     archive_schedules: false,
+                    revoke_tokens: true,
                     owns: None,
                 },
                 DeactivateUser {
@@ -1397,6 +1398,7 @@ mod site_plan_snapshots {
                     handover: CredentialsOwner,
                     declared_inactive: false,
                     archive_schedules: false,
+                    revoke_tokens: true,
                     owns: None,
                 },
             ],

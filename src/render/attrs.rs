@@ -26,26 +26,46 @@ pub fn detail(change: &Change) -> Vec<String> {
             default,
             ..
         } => [
-            description.as_ref().map(|d| format!("description={}", quoted(d))),
+            description
+                .as_ref()
+                .map(|d| format!("description={}", quoted(d))),
             default.as_ref().map(|d| format!("default={}", quoted(d))),
         ]
         .into_iter()
         .flatten()
         .collect(),
-        Change::ReplaceAttribute { .. } => vec![
-            "(replaced: Sigma cannot edit an attribute; deleted and created again, its declared values set again)".into(),
-        ],
-        Change::DeleteAttribute { people, teams, .. } => vec![match (people, teams) {
-            (0, 0) => "(not declared; deleted; no person or team holds a value)".into(),
-            _ => format!(
+        Change::ReplaceAttribute { kept, .. } => vec![format!(
+            "(replaced: Sigma cannot edit an attribute; deleted and created again, {})",
+            match kept.len() {
+                0 => "no value to set again".to_string(),
+                1 => "its 1 value set again".to_string(),
+                n => format!("its {n} values set again"),
+            }
+        )],
+        Change::DeleteAttribute {
+            people,
+            teams,
+            tenants,
+            ..
+        } => vec![match (people, teams, tenants) {
+            (0, 0, 0) => "(not declared; deleted; no person or team holds a value)".into(),
+            (_, _, 0) => format!(
                 "(not declared; deleted with the values of {} and {})",
                 self::people(*people),
                 self::teams(*teams)
+            ),
+            _ => format!(
+                "(not declared; deleted with the values of {}, {} and {} tenant{})",
+                self::people(*people),
+                self::teams(*teams),
+                tenants,
+                if *tenants == 1 { "" } else { "s" }
             ),
         }],
         Change::SetAttributes { target, .. } => vec![match target {
             AttrTarget::User => "(person)".into(),
             AttrTarget::Team => "(team)".into(),
+            AttrTarget::Tenant => "(tenant)".into(),
         }],
         Change::CreateAccountType {
             description,
@@ -55,9 +75,9 @@ pub fn detail(change: &Change) -> Vec<String> {
             format!("description={}", quoted(description)),
             format!("permissions=[{}]", list(permissions)),
         ],
-        Change::ReplaceAccountType { .. } => vec![
-            "(replaced: Sigma cannot edit an account type; deleted and created again)".into(),
-        ],
+        Change::ReplaceAccountType { .. } => {
+            vec!["(replaced: Sigma cannot edit an account type; deleted and created again)".into()]
+        }
         Change::DeleteAccountType { moved, to, .. } => match to {
             Some((to, _)) if !moved.is_empty() => vec![format!(
                 "(not declared; deleted, {} moved to {})",
@@ -78,7 +98,8 @@ fn teams(n: usize) -> String {
     format!("{n} team{}", if n == 1 { "" } else { "s" })
 }
 
-/// `values set again, not declared here: a@x.com="EU", team Ops="EU"`
+/// `values set again: a@x.com="EU", team Ops="EU", tenant t-1="US"`:
+/// every value the replaced attribute holds, none left out.
 fn kept_values(kept: &[KeptValue]) -> Vec<String> {
     if kept.is_empty() {
         return Vec::new();
@@ -86,18 +107,15 @@ fn kept_values(kept: &[KeptValue]) -> Vec<String> {
     let list: Vec<String> = kept
         .iter()
         .map(|k| {
-            let team = if k.target == AttrTarget::Team {
-                "team "
-            } else {
-                ""
+            let whose = match k.target {
+                AttrTarget::User => "",
+                AttrTarget::Team => "team ",
+                AttrTarget::Tenant => "tenant ",
             };
-            format!("{team}{}={}", visible(&k.key), quoted(&k.value))
+            format!("{whose}{}={}", visible(&k.key), quoted(&k.value))
         })
         .collect();
-    vec![format!(
-        "values set again for people and teams the state does not declare: {}",
-        list.join(", ")
-    )]
+    vec![format!("values set again: {}", list.join(", "))]
 }
 
 /// The lines under the head: one per field or value that changes.

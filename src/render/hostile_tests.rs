@@ -80,6 +80,7 @@ pub(crate) fn plan_named(name: impl Fn(usize) -> String) -> Plan {
             handover: Handover::NewOwner(name(i)),
             declared_inactive: false,
             archive_schedules: false,
+            revoke_tokens: false,
             owns: None,
         });
         changes.push(Change::DeleteUser {
@@ -442,6 +443,7 @@ fn removals_get_the_room_first_and_what_is_left_out_is_counted() {
             handover: Handover::Archive,
             declared_inactive: false,
             archive_schedules: false,
+            revoke_tokens: false,
             owns: None,
         }));
     let out = markdown::render(&plan, "9a8b7c6d", 20_000, "the artifact");

@@ -63,6 +63,7 @@ fn plan() -> Plan {
                     handover: Handover::NewOwner("admin@acme.com".into()),
                     declared_inactive: false,
                     archive_schedules: false,
+                    revoke_tokens: false,
                     owns: None,
                 }],
                 kept: vec![],

@@ -213,6 +213,7 @@ fn detail(change: &Change) -> Vec<String> {
             handover,
             declared_inactive,
             archive_schedules,
+            revoke_tokens,
             owns,
             ..
         } => {
@@ -221,16 +222,21 @@ fn detail(change: &Change) -> Vec<String> {
             } else {
                 "not declared"
             };
+            let tokens = if *revoke_tokens {
+                ", tokens revoked"
+            } else {
+                ""
+            };
             let handover = match owns {
                 None if *handover == Handover::Nothing && !*archive_schedules => {
-                    return vec![format!("({why}; deactivated)")];
+                    return vec![format!("({why}; deactivated{tokens})")];
                 }
                 Some(owns) => owned(handover, *archive_schedules, *owns),
                 None if *archive_schedules => format!("{handover}, schedules archived"),
                 None => handover.to_string(),
             };
             let handover = escape::visible(&handover);
-            vec![format!("({why}; deactivated, {handover})")]
+            vec![format!("({why}; deactivated, {handover}{tokens})")]
         }
         Change::DeleteGroup { .. } => vec!["(not declared; deleted)".into()],
         Change::UpdateGroup { .. } | Change::UpdateUser { .. } => Vec::new(),

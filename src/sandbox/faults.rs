@@ -1,7 +1,9 @@
 //! Fault injection: the sandbox answers some requests the way real APIs
 //! misbehave. Each request rolls a seeded die: a 429 with `Retry-After`, a
 //! 5xx (before or after the write took effect), or a connection that closes
-//! without a whole answer (again before or after).
+//! without a whole answer (again before or after). Besides the die, a test
+//! may pick one request ([`Meddle`]) whose answer is lost or replaced after
+//! the request did what it asked.
 
 use std::sync::Arc;
 
@@ -33,6 +35,66 @@ impl Faults {
     pub fn any(&self) -> bool {
         self.error_rate > 0.0 || self.throttle_rate > 0.0 || self.drop_rate > 0.0
     }
+}
+
+/// What becomes of the answer of a request picked by a [`Meddle`].
+#[derive(Debug, Clone)]
+pub enum Answered {
+    /// The connection closes without the answer: the site did the write,
+    /// the client cannot know.
+    Lost,
+    /// A 200 with this body instead of the site's own answer.
+    Replaced(serde_json::Value),
+}
+
+/// Someone else's change to the data, made right after the picked request.
+pub type Then = Box<dyn FnOnce(&mut super::SandboxData) + Send>;
+
+/// The first request with `method` and `path` (without its query) is
+/// carried out, `then` changes the data, and its answer is `answered`.
+pub struct Meddle {
+    pub method: String,
+    pub path: String,
+    pub answered: Answered,
+    pub then: Option<Then>,
+}
+
+impl Meddle {
+    /// The answer of the first `method path` is lost after the write.
+    pub fn lose(method: &str, path: &str) -> Self {
+        Meddle {
+            method: method.to_string(),
+            path: path.to_string(),
+            answered: Answered::Lost,
+            then: None,
+        }
+    }
+
+    /// The answer of the first `method path` is `body`, after the write.
+    pub fn replace(method: &str, path: &str, body: serde_json::Value) -> Self {
+        Meddle {
+            answered: Answered::Replaced(body),
+            ..Meddle::lose(method, path)
+        }
+    }
+
+    /// And right after the request, `then` changes the data.
+    #[must_use]
+    pub fn then(self, then: impl FnOnce(&mut super::SandboxData) + Send + 'static) -> Self {
+        Meddle {
+            then: Some(Box::new(then)),
+            ..self
+        }
+    }
+}
+
+/// The meddle waiting for this request, taken out of the list.
+fn picked(shared: &Shared, req: &Request) -> Option<Meddle> {
+    let mut meddles = shared.meddles.lock().expect("sandbox lock");
+    let at = meddles
+        .iter()
+        .position(|m| m.method == req.method().as_str() && m.path == req.uri().path())?;
+    Some(meddles.remove(at))
 }
 
 enum Fault {
@@ -108,6 +170,16 @@ fn edge_page() -> Response {
 pub async fn inject(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
     if edge_throttled(&shared) {
         return edge_page();
+    }
+    if let Some(m) = picked(&shared, &req) {
+        let _ = next.run(req).await;
+        if let Some(then) = m.then {
+            then(&mut shared.data.lock().expect("sandbox lock"));
+        }
+        return match m.answered {
+            Answered::Lost => dropped(),
+            Answered::Replaced(body) => (StatusCode::OK, axum::Json(body)).into_response(),
+        };
     }
     match roll(&shared) {
         None => next.run(req).await,

@@ -137,6 +137,8 @@ pub struct Shared {
     refresh: Mutex<HashMap<String, Grant>>,
     issued: AtomicU64,
     faults: Mutex<faults::Faults>,
+    /// Requests picked to have their answer lost or replaced.
+    meddles: Mutex<Vec<faults::Meddle>>,
     rng: Mutex<fastrand::Rng>,
     /// When the first request arrived (the edge throttle's window starts).
     first_request: std::sync::OnceLock<Instant>,
@@ -229,6 +231,7 @@ impl Sandbox {
                 issued: AtomicU64::new(0),
                 rng: Mutex::new(fastrand::Rng::with_seed(faults.seed)),
                 faults: Mutex::new(faults),
+                meddles: Mutex::new(Vec::new()),
                 first_request: std::sync::OnceLock::new(),
             }),
         }
@@ -243,6 +246,16 @@ impl Sandbox {
     pub fn set_faults(&self, faults: faults::Faults) {
         *self.shared.rng.lock().expect("sandbox lock") = fastrand::Rng::with_seed(faults.seed);
         *self.shared.faults.lock().expect("sandbox lock") = faults;
+    }
+
+    /// Picks a request whose answer is lost or replaced after it is carried
+    /// out (see [`faults::Meddle`]).
+    pub fn meddle(&self, meddle: faults::Meddle) {
+        self.shared
+            .meddles
+            .lock()
+            .expect("sandbox lock")
+            .push(meddle);
     }
 
     /// Changes the data directly, as someone using the platform's UI would.

@@ -132,6 +132,9 @@ pub struct SiteSpec {
     /// Sigma: archive a deactivated member's scheduled exports.
     #[schemars(with = "Option<bool>")]
     pub archive_scheduled_exports: Option<Spanned<bool>>,
+    /// Sigma: revoke a deactivated member's OAuth tokens (default true).
+    #[schemars(with = "Option<bool>")]
+    pub revoke_tokens_on_deactivation: Option<Spanned<bool>>,
     /// Sigma: what to do with undeclared workspaces: "keep" (default) or "delete".
     #[schemars(with = "Option<UnmanagedWorkspaces>")]
     pub unmanaged_workspaces: Option<Spanned<UnmanagedWorkspaces>>,
@@ -329,6 +332,7 @@ impl Fields for SiteSpec {
         "unmanaged_guests",
         "send_invites",
         "archive_scheduled_exports",
+        "revoke_tokens_on_deactivation",
         "unmanaged_workspaces",
         "unmanaged_grants",
         "allow_workspace_deletions",

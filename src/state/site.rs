@@ -187,7 +187,7 @@ fn provider(s: &mut SiteCheck) -> Option<ProviderKind> {
 
 /// The provider-specific keys a site table has, in the order they are
 /// reported, with where each is written.
-fn provider_keys(spec: &SiteSpec) -> [(&'static str, Option<Range<usize>>); 18] {
+fn provider_keys(spec: &SiteSpec) -> [(&'static str, Option<Range<usize>>); 19] {
     fn at<T>(v: &Option<Spanned<T>>) -> Option<Range<usize>> {
         v.as_ref().map(Spanned::span)
     }
@@ -206,6 +206,10 @@ fn provider_keys(spec: &SiteSpec) -> [(&'static str, Option<Range<usize>>); 18] 
         (
             "archive_scheduled_exports",
             at(&spec.archive_scheduled_exports),
+        ),
+        (
+            "revoke_tokens_on_deactivation",
+            at(&spec.revoke_tokens_on_deactivation),
         ),
         ("unmanaged_workspaces", at(&spec.unmanaged_workspaces)),
         ("unmanaged_grants", at(&spec.unmanaged_grants)),

@@ -98,7 +98,7 @@ fn the_sigma_example_declares_access_plans_it_applies_it_and_converges() {
 
     site acme-sigma (sigma) — 5 to create, 9 to update, 3 to delete
       seats: Admin 2 → 2, Analyst Pro 0 → 1 (+1), Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 2 (−1)
-      apply sends: 46 requests (27 reads, 19 writes), no max_requests_per_second: as fast as the site answers
+      apply sends: 49 requests (29 reads, 20 writes), no max_requests_per_second: as fast as the site answers
       + group Data Engineering  description="Pipelines and models"
       ~ group Growth Marketing
           name: "Marketing" → "Growth Marketing"
@@ -120,7 +120,7 @@ fn the_sigma_example_declares_access_plans_it_applies_it_and_converges() {
       ~ grant Analytics  workspace, ada@acme.com: edit → organize (lowered: revoked, then granted)
       + grant Snowflake Prod  connection, team Data Engineering: annotate
       - grant Snowflake Prod  connection, katherine@acme.com: usage (not declared; revoked)
-      - user  tim@acme.com  (not declared; deactivated, 4 documents and 0 schedules to admin@acme.com)
+      - user  tim@acme.com  (not declared; deactivated, 4 documents and 0 schedules to admin@acme.com, tokens revoked)
       - group Old Team  (not declared; deleted)
       ~ attribute values linus@acme.com  (person)
           region: (none) → "West"

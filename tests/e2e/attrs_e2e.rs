@@ -6,12 +6,12 @@ use crate::common::*;
 use crate::validation::SIGMA as SITE;
 use roster::sandbox::SigmaOrg;
 
-fn org(sb: &BackgroundSandbox) -> SigmaOrg {
+pub(crate) fn org(sb: &BackgroundSandbox) -> SigmaOrg {
     sb.sandbox.data().sigma["acme-sigma"].clone()
 }
 
 /// A state directory holding the seeded Sigma organisation as imported.
-fn imported(sb: &BackgroundSandbox) -> tempfile::TempDir {
+pub(crate) fn imported(sb: &BackgroundSandbox) -> tempfile::TempDir {
     let dir = state_dir(&[("roster.toml", SITE)]);
     let out = roster(dir.path(), &["import", "--sandbox-url", &sb.url], &[]);
     assert_eq!(out.code, 0, "{}", out.all());
@@ -22,7 +22,7 @@ fn imported_text(dir: &tempfile::TempDir) -> String {
     std::fs::read_to_string(dir.path().join("state/imported/acme-sigma.toml")).unwrap()
 }
 
-fn plan(dir: &tempfile::TempDir, sb: &BackgroundSandbox) -> Output {
+pub(crate) fn plan(dir: &tempfile::TempDir, sb: &BackgroundSandbox) -> Output {
     roster(
         dir.path(),
         &["plan", "--detailed-exitcode", "--sandbox-url", &sb.url],
@@ -51,7 +51,7 @@ fn an_imported_sigma_org_declares_its_attributes_and_account_types_and_plans_emp
 }
 
 /// The value of attribute `name` the sandbox holds for member `email`.
-fn user_value(org: &SigmaOrg, name: &str, email: &str) -> Option<String> {
+pub(crate) fn user_value(org: &SigmaOrg, name: &str, email: &str) -> Option<String> {
     let a = org.access.user_attributes.iter().find(|a| a.name == name)?;
     let m = org.members.iter().find(|m| m.email == email)?;
     org.access
@@ -62,7 +62,10 @@ fn user_value(org: &SigmaOrg, name: &str, email: &str) -> Option<String> {
 }
 
 /// The values the sandbox holds for team `team`, by attribute name.
-fn team_values(org: &SigmaOrg, team: &str) -> std::collections::BTreeMap<String, String> {
+pub(crate) fn team_values(
+    org: &SigmaOrg,
+    team: &str,
+) -> std::collections::BTreeMap<String, String> {
     let t = org.teams.iter().find(|t| t.name == team).unwrap();
     org.access
         .user_attributes
@@ -88,7 +91,7 @@ fn member_type(org: &SigmaOrg, email: &str) -> String {
 }
 
 /// `imported` with each (from, to) replaced once.
-fn edit(dir: &tempfile::TempDir, edits: &[(&str, &str)]) {
+pub(crate) fn edit(dir: &tempfile::TempDir, edits: &[(&str, &str)]) {
     let path = dir.path().join("state/imported/acme-sigma.toml");
     let mut text = std::fs::read_to_string(&path).unwrap();
     for (from, to) in edits {
@@ -98,7 +101,7 @@ fn edit(dir: &tempfile::TempDir, edits: &[(&str, &str)]) {
     std::fs::write(path, text).unwrap();
 }
 
-fn apply(dir: &tempfile::TempDir, sb: &BackgroundSandbox) -> Output {
+pub(crate) fn apply(dir: &tempfile::TempDir, sb: &BackgroundSandbox) -> Output {
     roster(
         dir.path(),
         &["apply", "--yes", "--sandbox-url", &sb.url],
@@ -147,7 +150,7 @@ permissions = ["view-worksheet", "download-data"]
 
     site acme-sigma (sigma) — 2 to create, 5 to update, 0 to delete
       seats: Admin 2 → 2, Analyst Pro 0 → 1 (+1), Creator 3 → 3, Explorer 1 → 0 (−1), Power Viewer 0 → 1 (+1), Viewer 3 → 2 (−1)
-      apply sends: 33 requests (25 reads, 8 writes), no max_requests_per_second: as fast as the site answers
+      apply sends: 35 requests (27 reads, 8 writes), no max_requests_per_second: as fast as the site answers
       + attribute tier  description="Support tier"
       + account_type Power Viewer  description="Viewer who can download" permissions=[download-data, view-worksheet]
       ~ user  alan@acme.com
@@ -275,7 +278,7 @@ fn an_account_type_with_people_is_replaced_and_its_people_moved_back() {
     Plan: 0 to create, 1 to update, 0 to delete.
 
     site acme-sigma (sigma) — 0 to create, 1 to update, 0 to delete
-      apply sends: 29 requests (25 reads, 4 writes), no max_requests_per_second: as fast as the site answers
+      apply sends: 31 requests (27 reads, 4 writes), no max_requests_per_second: as fast as the site answers
       ~ account_type Analyst Pro  (replaced: Sigma cannot edit an account type; deleted and created again)
           description: "Creator who can download, without workspace or connection management" → "Creator who can download, without SQL"
           permissions: +upload-csv -write-sql
@@ -319,13 +322,13 @@ fn deleting_an_undeclared_account_type_trips_a_guard_until_acknowledged() {
         )],
     );
     let out = apply(&dir, &sb);
-    insta::assert_snapshot!(run_snapshot(&out), @"
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
     exit: 1
     --- stdout
     Plan: 0 to create, 0 to update, 1 to delete.
 
     site acme-sigma (sigma) — 0 to create, 0 to update, 1 to delete
-      apply sends: 26 requests (25 reads, 1 write), no max_requests_per_second: as fast as the site answers
+      apply sends: 28 requests (27 reads, 1 write), no max_requests_per_second: as fast as the site answers
       - account_type Analyst Pro  (not declared; deleted)
       = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
       = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
@@ -333,7 +336,7 @@ fn deleting_an_undeclared_account_type_trips_a_guard_until_acknowledged() {
     --- stderr
     error: 1 blast-radius guard tripped; refusing to apply; nothing was changed:
       site `acme-sigma`: 1 account type deletions (see `allow_account_type_deletions` above)
-    ");
+    "#);
     assert!(only_reads(&sb));
 
     write_files(

@@ -76,7 +76,7 @@ fn a_sigma_batch_update_csv_edits_the_state_and_applies() {
 
     site acme-sigma (sigma) — 2 to create, 7 to update, 2 to delete
       seats: Admin 2 → 2, Creator 3 → 3, Explorer 1 → 0 (−1), none 0 → 1 (+1), Viewer 3 → 4 (+1)
-      apply sends: 29 requests (16 reads, 13 writes), no max_requests_per_second: as fast as the site answers
+      apply sends: 30 requests (16 reads, 14 writes), no max_requests_per_second: as fast as the site answers
       + group Data Engineering  description="Pipelines and models"
       ~ group Growth Marketing
           name: "Marketing" → "Growth Marketing"
@@ -95,7 +95,7 @@ fn a_sigma_batch_update_csv_edits_the_state_and_applies() {
           active: false → true (reactivated)
       ~ user  kathy@acme.com
           email: "katherine@acme.com" → "kathy@acme.com"
-      - user  tim@acme.com  (not declared; deactivated, 4 documents and 0 schedules to admin@acme.com)
+      - user  tim@acme.com  (not declared; deactivated, 4 documents and 0 schedules to admin@acme.com, tokens revoked)
       - group Old Team  (not declared; deleted)
       = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
       = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
@@ -159,7 +159,7 @@ fn a_removal_csv_removes_the_people_it_lists() {
 
     site acme-sigma (sigma) — 2 to create, 4 to update, 4 to delete
       seats: Admin 2 → 2, Creator 3 → 3, Explorer 1 → 0 (−1), Viewer 3 → 3
-      apply sends: 30 requests (20 reads, 10 writes), no max_requests_per_second: as fast as the site answers
+      apply sends: 33 requests (20 reads, 13 writes), no max_requests_per_second: as fast as the site answers
       + group Data Engineering  description="Pipelines and models"
       ~ group Growth Marketing
           name: "Marketing" → "Growth Marketing"
@@ -170,9 +170,9 @@ fn a_removal_csv_removes_the_people_it_lists() {
       ~ user  john@acme.com
           active: false → true (reactivated)
       + user  linus@acme.com  first_name="Linus" last_name="Torvalds" member_type="Creator" groups=[Data Engineering]
-      - user  alan@acme.com  (not declared; deactivated, 2 documents and 0 schedules to admin@acme.com)
-      - user  grace@acme.com  (not declared; deactivated, 7 documents and 0 schedules to admin@acme.com)
-      - user  tim@acme.com  (not declared; deactivated, 4 documents and 0 schedules to admin@acme.com)
+      - user  alan@acme.com  (not declared; deactivated, 2 documents and 0 schedules to admin@acme.com, tokens revoked)
+      - user  grace@acme.com  (not declared; deactivated, 7 documents and 0 schedules to admin@acme.com, tokens revoked)
+      - user  tim@acme.com  (not declared; deactivated, 4 documents and 0 schedules to admin@acme.com, tokens revoked)
       - group Old Team  (not declared; deleted)
       = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
       = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com

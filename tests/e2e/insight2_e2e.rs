@@ -437,7 +437,7 @@ fn the_text_plan_states_the_request_estimate_of_the_markdown_and_json_plans() {
 
     site acme-sigma (sigma) — 2 to create, 5 to update, 2 to delete
       seats: Admin 2 → 2, Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 3
-      apply sends: 26 requests (16 reads, 10 writes), at least 7 s at max_requests_per_second = 4
+      apply sends: 27 requests (16 reads, 11 writes), at least 7 s at max_requests_per_second = 4
     "#);
     let doc: serde_json::Value = serde_json::from_str(&plan("json")).unwrap();
     let cost = &doc["sites"][0]["cost"];

@@ -66,11 +66,11 @@ fn seat_counts_show_in_text_markdown_and_json() {
         .skip_while(|l| !l.starts_with("| site | seats"))
         .take(3)
         .collect();
-    insta::assert_snapshot!(table.join("\n"), @"
+    insta::assert_snapshot!(table.join("\n"), @r#"
     | site | seats before → after | apply sends |
     |---|---|---|
-    | acme-sigma | Admin 2 → 2, Analyst Pro 0 → 1 (+1), Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 2 (−1) | 46 requests (27 reads, 19 writes), no max_requests_per_second: as fast as the site answers |
-    ");
+    | acme-sigma | Admin 2 → 2, Analyst Pro 0 → 1 (+1), Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 2 (−1) | 49 requests (29 reads, 20 writes), no max_requests_per_second: as fast as the site answers |
+    "#);
 
     let json = plan_in(dir.path(), &sb.url, "json");
     assert_eq!(json.code, 0, "{}", json.all());
@@ -90,14 +90,14 @@ fn a_seat_budget_overrun_is_refused_by_plan_and_apply_with_no_write() {
     let plan = plan_in(dir.path(), &sb.url, "text");
     assert_eq!(plan.code, 1, "{}", plan.all());
     let head: Vec<&str> = plan.stdout.lines().take(6).collect();
-    insta::assert_snapshot!(head.join("\n"), @"
+    insta::assert_snapshot!(head.join("\n"), @r#"
     Plan: 5 to create, 9 to update, 3 to delete.
 
     site acme-sigma (sigma) — 5 to create, 9 to update, 3 to delete
       seats: Admin 2 → 2, Analyst Pro 0 → 1 (+1), Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 2 (−1)
       ! seats over budget: 5 Creator after the plan, budget 4 (seats.Creator)
-      apply sends: 46 requests (27 reads, 19 writes), no max_requests_per_second: as fast as the site answers
-    ");
+      apply sends: 49 requests (29 reads, 20 writes), no max_requests_per_second: as fast as the site answers
+    "#);
     insta::assert_snapshot!(plan.stderr, @r"
     error: 1 seat budget exceeded; apply will refuse this plan:
       site `acme-sigma`: 5 Creator seats after the plan, budget 4 (seats.Creator)
@@ -457,7 +457,9 @@ fn the_estimate_says_how_long_at_the_site_s_request_budget() {
         .lines()
         .find(|l| l.starts_with("| acme-sigma | Admin"))
         .unwrap();
-    insta::assert_snapshot!(row, @"| acme-sigma | Admin 2 → 2, Analyst Pro 0 → 1 (+1), Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 2 (−1) | 46 requests (27 reads, 19 writes), at least 12 s at max_requests_per_second = 4 |");
+    insta::assert_snapshot!(row, @r#"
+    | acme-sigma | Admin 2 → 2, Analyst Pro 0 → 1 (+1), Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 2 (−1) | 49 requests (29 reads, 20 writes), at least 13 s at max_requests_per_second = 4 |
+    "#);
 }
 
 #[test]

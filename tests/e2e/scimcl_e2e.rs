@@ -377,6 +377,7 @@ async fn scim2_users_are_created_updated_renamed_deactivated_and_deleted() {
         handover: roster::model::Handover::CredentialsOwner,
         declared_inactive: false,
         archive_schedules: false,
+        revoke_tokens: false,
         owns: None,
     };
     let delete = Change::DeleteUser {

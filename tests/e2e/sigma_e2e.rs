@@ -82,7 +82,7 @@ fn the_sigma_example_plans_every_kind_of_change() {
 
     site acme-sigma (sigma) — 5 to create, 9 to update, 3 to delete
       seats: Admin 2 → 2, Analyst Pro 0 → 1 (+1), Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 2 (−1)
-      apply sends: 46 requests (27 reads, 19 writes), no max_requests_per_second: as fast as the site answers
+      apply sends: 49 requests (29 reads, 20 writes), no max_requests_per_second: as fast as the site answers
       + group Data Engineering  description="Pipelines and models"
       ~ group Growth Marketing
           name: "Marketing" → "Growth Marketing"
@@ -104,7 +104,7 @@ fn the_sigma_example_plans_every_kind_of_change() {
       ~ grant Analytics  workspace, ada@acme.com: edit → organize (lowered: revoked, then granted)
       + grant Snowflake Prod  connection, team Data Engineering: annotate
       - grant Snowflake Prod  connection, katherine@acme.com: usage (not declared; revoked)
-      - user  tim@acme.com  (not declared; deactivated, 4 documents and 0 schedules to admin@acme.com)
+      - user  tim@acme.com  (not declared; deactivated, 4 documents and 0 schedules to admin@acme.com, tokens revoked)
       - group Old Team  (not declared; deleted)
       ~ attribute values linus@acme.com  (person)
           region: (none) → "West"
@@ -205,7 +205,7 @@ fn apply_converges_with_renames_reactivation_and_handover() {
 
     site acme-sigma (sigma) — 5 to create, 9 to update, 3 to delete
       seats: Admin 2 → 2, Analyst Pro 0 → 1 (+1), Creator 3 → 5 (+2), Explorer 1 → 0 (−1), Viewer 3 → 2 (−1)
-      apply sends: 46 requests (27 reads, 19 writes), no max_requests_per_second: as fast as the site answers
+      apply sends: 49 requests (29 reads, 20 writes), no max_requests_per_second: as fast as the site answers
       + group Data Engineering  description="Pipelines and models"
       ~ group Growth Marketing
           name: "Marketing" → "Growth Marketing"
@@ -227,7 +227,7 @@ fn apply_converges_with_renames_reactivation_and_handover() {
       ~ grant Analytics  workspace, ada@acme.com: edit → organize (lowered: revoked, then granted)
       + grant Snowflake Prod  connection, team Data Engineering: annotate
       - grant Snowflake Prod  connection, katherine@acme.com: usage (not declared; revoked)
-      - user  tim@acme.com  (not declared; deactivated, 4 documents and 0 schedules to admin@acme.com)
+      - user  tim@acme.com  (not declared; deactivated, 4 documents and 0 schedules to admin@acme.com, tokens revoked)
       - group Old Team  (not declared; deleted)
       ~ attribute values linus@acme.com  (person)
           region: (none) → "West"
@@ -256,7 +256,7 @@ fn apply_converges_with_renames_reactivation_and_handover() {
       ok      attribute values linus@acme.com updated
     Apply finished: 17 applied, 0 failed, 0 skipped.
     --- stderr
-    Requests to acme-sigma: 46 sent, 0 retried (the plan estimated 46).
+    Requests to acme-sigma: 49 sent, 0 retried (the plan estimated 49).
     "#);
     converged_with_renames_reactivation_and_handover(&sb, &before);
 
@@ -572,20 +572,20 @@ fn every_page_of_thousands_of_members_is_read() {
         ("people.toml", &users),
     ]);
     let out = roster(dir.path(), &["plan"], &CREDS);
-    insta::assert_snapshot!(run_snapshot(&out), @"
+    insta::assert_snapshot!(run_snapshot(&out), @r#"
     exit: 0
     --- stdout
     Plan: 0 to create, 0 to update, 1 to delete.
 
     site acme-sigma (sigma) — 0 to create, 0 to update, 1 to delete
       seats: Admin 2 → 2, Viewer 2250 → 2249 (−1)
-      apply sends: 9 requests (8 reads, 1 write), no max_requests_per_second: as fast as the site answers
-      - user  user2499@acme.com  (not declared; deactivated, 0 documents and 0 schedules to the API credentials' owner)
+      apply sends: 10 requests (8 reads, 2 writes), no max_requests_per_second: as fast as the site answers
+      - user  user2499@acme.com  (not declared; deactivated, 0 documents and 0 schedules to the API credentials' owner, tokens revoked)
       = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
 
     Read 2 state files: 1 site, 2500 people, 0 groups.
     --- stderr
-    ");
+    "#);
     let pages = sb
         .sandbox
         .requests()
@@ -847,13 +847,13 @@ fn deactivation_can_archive_documents() {
 
     site acme-sigma (sigma) — 0 to create, 0 to update, 6 to delete
       seats: Admin 2 → 2, Creator 3 → 0 (−3), Explorer 1 → 0 (−1), Viewer 3 → 1 (−2)
-      apply sends: 32 requests (26 reads, 6 writes), no max_requests_per_second: as fast as the site answers
-      - user  ada@acme.com  (not declared; deactivated, 12 documents and 0 schedules archived)
-      - user  alan@acme.com  (not declared; deactivated, 2 documents and 0 schedules archived)
-      - user  barbara@old-acme.com  (not declared; deactivated, 1 document and 0 schedules archived)
-      - user  grace@acme.com  (not declared; deactivated, 7 documents and 0 schedules archived)
-      - user  katherine@acme.com  (not declared; deactivated, 0 documents and 0 schedules archived)
-      - user  tim@acme.com  (not declared; deactivated, 4 documents and 0 schedules archived)
+      apply sends: 38 requests (26 reads, 12 writes), no max_requests_per_second: as fast as the site answers
+      - user  ada@acme.com  (not declared; deactivated, 12 documents and 0 schedules archived, tokens revoked)
+      - user  alan@acme.com  (not declared; deactivated, 2 documents and 0 schedules archived, tokens revoked)
+      - user  barbara@old-acme.com  (not declared; deactivated, 1 document and 0 schedules archived, tokens revoked)
+      - user  grace@acme.com  (not declared; deactivated, 7 documents and 0 schedules archived, tokens revoked)
+      - user  katherine@acme.com  (not declared; deactivated, 0 documents and 0 schedules archived, tokens revoked)
+      - user  tim@acme.com  (not declared; deactivated, 4 documents and 0 schedules archived, tokens revoked)
       = kept 4 groups (not declared, unmanaged_groups = "keep"): Analysts, Finance, Marketing, Old Team
       = kept 1 user (deactivated through SCIM (isInactive); the identity provider owns them): scim.user@acme.com
       = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
@@ -867,7 +867,7 @@ fn deactivation_can_archive_documents() {
       ok      user tim@acme.com deactivated
     Apply finished: 6 applied, 0 failed, 0 skipped.
     --- stderr
-    Requests to acme-sigma: 32 sent, 0 retried (the plan estimated 32).
+    Requests to acme-sigma: 38 sent, 0 retried (the plan estimated 38).
     "#);
     let after = org(&sb);
     // Ada 12 + Grace 7 + Alan 2 + Barbara 1 + Tim 4.

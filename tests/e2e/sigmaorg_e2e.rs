@@ -56,6 +56,7 @@ fn org_with(members: &[(&str, &str, &str, u32, u32)]) -> SigmaOrg {
                 user_kind: kind.to_string(),
                 schedules: *schedules,
                 invitation_sent: None,
+                ..MemberDetails::default()
             },
         );
     }
@@ -110,8 +111,8 @@ fn guests_and_embed_users_are_left_alone_unless_guests_are_to_be_deactivated() {
 
 site acme-sigma (sigma) — 0 to create, 0 to update, 1 to delete
   seats: Admin 2 → 2, Viewer 3 → 2 (−1)
-  apply sends: 7 requests (6 reads, 1 write), no max_requests_per_second: as fast as the site answers
-  - user  tom@acme.com  (not declared; deactivated, 0 documents and 0 schedules to admin@acme.com)
+  apply sends: 8 requests (6 reads, 2 writes), no max_requests_per_second: as fast as the site answers
+  - user  tom@acme.com  (not declared; deactivated, 0 documents and 0 schedules to admin@acme.com, tokens revoked)
   = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
   = kept 1 user (a guest, not declared; unmanaged_guests = \"keep\"): gus@partner.io
   = kept 1 user (an embed user; roster never manages embed users): emma@embed.io
@@ -133,12 +134,12 @@ Read 2 state files: 1 site, 1 person, 0 groups.
 
     | site | seats before → after | apply sends |
     |---|---|---|
-    | acme-sigma | Admin 2 → 2, Viewer 3 → 2 (−1) | 7 requests (6 reads, 1 write), no max_requests_per_second: as fast as the site answers |
+    | acme-sigma | Admin 2 → 2, Viewer 3 → 2 (−1) | 8 requests (6 reads, 2 writes), no max_requests_per_second: as fast as the site answers |
 
     <details open><summary><b>acme-sigma</b> (sigma): 0 to create, 0 to update, 1 to delete</summary>
 
     ```diff
-    - user  tom@acme.com  (not declared; deactivated, 0 documents and 0 schedules to admin@acme.com)
+    - user  tom@acme.com  (not declared; deactivated, 0 documents and 0 schedules to admin@acme.com, tokens revoked)
     = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
     = kept 1 user (a guest, not declared; unmanaged_guests = "keep"): gus@partner.io
     = kept 1 user (an embed user; roster never manages embed users): emma@embed.io
@@ -169,16 +170,16 @@ Read 2 state files: 1 site, 1 person, 0 groups.
     );
     let out = roster(dir.path(), &["apply", "--yes"], &CREDS);
     assert_eq!(out.code, 0, "{}", out.all());
-    insta::assert_snapshot!(run_snapshot(&out), @"
+    insta::assert_snapshot!(run_snapshot(&out), @r"
     exit: 0
     --- stdout
     Plan: 0 to create, 0 to update, 2 to delete.
 
     site acme-sigma (sigma) — 0 to create, 0 to update, 2 to delete
       seats: Admin 2 → 2, Viewer 3 → 1 (−2)
-      apply sends: 10 requests (8 reads, 2 writes), no max_requests_per_second: as fast as the site answers
-      - user  gus@partner.io  (not declared; deactivated, 0 documents and 0 schedules to admin@acme.com)
-      - user  tom@acme.com  (not declared; deactivated, 0 documents and 0 schedules to admin@acme.com)
+      apply sends: 12 requests (8 reads, 4 writes), no max_requests_per_second: as fast as the site answers
+      - user  gus@partner.io  (not declared; deactivated, 0 documents and 0 schedules to admin@acme.com, tokens revoked)
+      - user  tom@acme.com  (not declared; deactivated, 0 documents and 0 schedules to admin@acme.com, tokens revoked)
       = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
       = kept 1 user (an embed user; roster never manages embed users): emma@embed.io
 
@@ -187,7 +188,7 @@ Read 2 state files: 1 site, 1 person, 0 groups.
       ok      user tom@acme.com deactivated
     Apply finished: 2 applied, 0 failed, 0 skipped.
     --- stderr
-    Requests to acme-sigma: 10 sent, 0 retried (the plan estimated 10).
+    Requests to acme-sigma: 12 sent, 0 retried (the plan estimated 12).
     ");
     let o = live(&sb);
     assert!(member(&o, "gus@partner.io").is_archived);
@@ -346,7 +347,7 @@ site acme-sigma (sigma) — 0 to create, 1 to update, 0 to delete
           first_name: "ada" → "Ada"
           groups: +Analysts
       + user  linus@acme.com  first_name="Linus" last_name="Torvalds" groups=[]
-      - user  tom@acme.com  (not declared; deactivated, documents to admin@acme.com)
+      - user  tom@acme.com  (not declared; deactivated, documents to admin@acme.com, tokens revoked)
       - group Old Team  (not declared; deleted)
 
 Read 2 state files: 1 site, 3 people, 1 group.
@@ -384,7 +385,7 @@ Read 2 state files: 1 site, 3 people, 1 group.
               first_name: "ada" → "Ada"
               groups: +Analysts
           + user  linus@acme.com  first_name="Linus" last_name="Torvalds" groups=[]
-          - user  tom@acme.com  (not declared; deactivated, documents to admin@acme.com)
+          - user  tom@acme.com  (not declared; deactivated, documents to admin@acme.com, tokens revoked)
           - group Old Team  (not declared; deleted)
 
     Read 2 state files: 1 site, 3 people, 1 group.
@@ -542,8 +543,8 @@ fn a_deactivation_says_what_the_member_owns_and_archives_schedules_when_asked() 
 
 site acme-sigma (sigma) — 0 to create, 0 to update, 1 to delete
   seats: Admin 2 → 2, Viewer 2 → 1 (−1)
-  apply sends: 7 requests (6 reads, 1 write), no max_requests_per_second: as fast as the site answers
-  - user  tom@acme.com  (not declared; deactivated, 3 documents to admin@acme.com, 2 schedules archived)
+  apply sends: 8 requests (6 reads, 2 writes), no max_requests_per_second: as fast as the site answers
+  - user  tom@acme.com  (not declared; deactivated, 3 documents to admin@acme.com, 2 schedules archived, tokens revoked)
   = kept 1 user (the platform's own account, never touched): scheduler-robot@sigmacomputing.com
 
 Read 2 state files: 1 site, 2 people, 0 groups.

@@ -105,12 +105,19 @@ impl SigmaClient {
                         method: Method::POST,
                         path: "/v2/workspaces".into(),
                         action: "create workspace",
-                        effect: Effect::None,
+                        effect: Effect::WorkspaceExists(name),
                         object: name,
                         body: Some(json!({ "name": name, "noDuplicates": true })),
                     })
                     .await?;
-                let id = text(&created, "workspaceId");
+                let id = created_workspace(&created).ok_or_else(|| ProviderError::Decode {
+                    site: self.name.clone(),
+                    action: format!("create workspace {name}"),
+                    message: "the answer gives no usable workspace id (neither a `workspaceId` \
+                              nor one `workspaceIds` entry that can name it); nothing is granted \
+                              on it: plan again to see the workspace as the site has it"
+                        .into(),
+                })?;
                 ids.lock().expect("ids lock").workspaces.insert(ProviderKind::Sigma.group_key(name), id);
                 Ok(())
             }
@@ -196,6 +203,26 @@ impl SigmaClient {
                 message: format!("`{shown}` was not found on the site"),
             })
     }
+}
+
+/// The id of the workspace a `POST /v2/workspaces` made. Sigma's OpenAPI
+/// (`createWorkspace`) answers 200 with one of two shapes: the workspace
+/// (`workspaceId`, `workspaceUrlId`, `name`, ...) or `{workspaceIds: [...],
+/// workspaceUrlIds: [...]}`; a workspace found after a lost answer has the
+/// first. An id that is empty or cannot be one path segment (`.`, `..`,
+/// or with a `/`), or a list of other than one id, is no answer: refused.
+fn created_workspace(answer: &Value) -> Option<String> {
+    let id = match answer.get("workspaceId") {
+        Some(Value::String(id)) => id.clone(),
+        _ => match answer.get("workspaceIds").and_then(Value::as_array)?.as_slice() {
+            [Value::String(id)] => id.clone(),
+            _ => return None,
+        },
+    };
+    let usable = !id.trim().is_empty()
+        && !id.contains('/')
+        && !crate::provider::is_dot_segment(&id);
+    usable.then_some(id)
 }
 
 /// Team names and member emails by id, to name a grant's grantee.

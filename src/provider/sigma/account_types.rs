@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::client::{Call, Effect, PAGE_SIZE, SigmaClient};
+use super::client::{Call, Effect, SigmaClient};
 use super::wire;
 use crate::attrs::LiveAccountType;
 use crate::plan::Change;
@@ -74,31 +74,19 @@ impl SigmaClient {
             .collect()
     }
 
-    /// `GET /v2/accountTypes`, every page (`pageToken`/`nextPageToken`).
+    /// Every account type with its id.
     async fn list_account_types(&self) -> Result<Vec<(String, AccountType)>, ProviderError> {
-        let action = "list account types";
-        let mut types = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let mut url = format!("/v2/accountTypes?pageSize={PAGE_SIZE}");
-            if let Some(t) = &token {
-                url.push_str("&pageToken=");
-                url.push_str(&encode(t));
-            }
-            let page: wire::Page<AccountType> = self.read(url, action).await?;
-            for t in page.items {
-                let Some(id) = t.account_type_id.clone() else {
-                    continue;
-                };
-                let name = t.account_type_name.as_deref().unwrap_or_default();
-                let id = crate::provider::ids::usable_id(&self.name, "account type", name, id)?;
-                types.push((id, t));
-            }
-            match self.next_page(action, page.next, page.has_more, token.as_ref())? {
-                Some(next) => token = Some(next),
-                None => return Ok(types),
-            }
+        let types: Vec<AccountType> = self.all_account_types("list account types").await?;
+        let mut listed = Vec::with_capacity(types.len());
+        for t in types {
+            let Some(id) = t.account_type_id.clone() else {
+                continue;
+            };
+            let name = t.account_type_name.as_deref().unwrap_or_default();
+            let id = crate::provider::ids::usable_id(&self.name, "account type", name, id)?;
+            listed.push((id, t));
         }
+        Ok(listed)
     }
 
     /// Creates, replaces or deletes a custom account type.
@@ -154,7 +142,7 @@ impl SigmaClient {
                 "description": description,
                 "permissions": permissions,
             })),
-            effect: Effect::None,
+            effect: Effect::AccountTypeExists(name),
         })
         .await
         .map(|_| ())

@@ -49,8 +49,13 @@ struct Assigned {
     member_id: Option<String>,
     #[serde(deserialize_with = "lenient::id")]
     team_id: Option<String>,
+    #[serde(deserialize_with = "lenient::id")]
+    tenant_organization_id: Option<String>,
     value: Value,
 }
+
+/// An attribute's values: by member ID, by team ID, by tenant ID.
+type Values = [BTreeMap<String, String>; 3];
 
 /// A value as the API writes it: `{type: "string", val}`, or read leniently
 /// as a bare string.
@@ -116,7 +121,7 @@ impl SigmaClient {
             .into_iter()
             .zip(values)
             .map(|((id, a), values)| {
-                let (users, teams) = values?;
+                let [users, teams, tenants] = values?;
                 Ok(LiveAttribute {
                     id,
                     name: a.name.unwrap_or_default(),
@@ -124,36 +129,39 @@ impl SigmaClient {
                     default: value_text(&a.default_value),
                     users,
                     teams,
+                    tenants,
                 })
             })
             .collect()
     }
 
-    /// An attribute's values: by member ID, and by team ID.
-    async fn attribute_values(
-        &self,
-        id: &str,
-    ) -> Result<(BTreeMap<String, String>, BTreeMap<String, String>), ProviderError> {
+    /// An attribute's values: by member ID, by team ID and by tenant ID
+    /// (a replacement sets every one of them again, so each is read).
+    /// Sigma's OpenAPI reads them with `GET /v2/user-attributes/{id}/users`,
+    /// `/teams` and `/tenants` (`getUserAttributeTenantAssignments`:
+    /// entries `{tenantOrganizationId, value}`); there is no endpoint that
+    /// edits an attribute itself (only GET and DELETE on
+    /// `/v2/user-attributes/{id}`).
+    async fn attribute_values(&self, id: &str) -> Result<Values, ProviderError> {
         let id = encode(id);
-        let (users_path, teams_path) = (
-            format!("/v2/user-attributes/{id}/users"),
-            format!("/v2/user-attributes/{id}/teams"),
-        );
-        let users = self
-            .list_all::<Assigned>(&users_path, "list the members' values of a user attribute")
-            .await;
-        let teams = self
-            .list_all::<Assigned>(&teams_path, "list the teams' values of a user attribute")
-            .await;
-        let users = users?
-            .into_iter()
-            .filter_map(|a| Some((a.user_id.or(a.member_id)?, value_text(&a.value)?)))
-            .collect();
-        let teams = teams?
-            .into_iter()
-            .filter_map(|a| Some((a.team_id?, value_text(&a.value)?)))
-            .collect();
-        Ok((users, teams))
+        let mut values: Values = Default::default();
+        for (slot, list, action) in [
+            (0, "users", "list the members' values of a user attribute"),
+            (1, "teams", "list the teams' values of a user attribute"),
+            (2, "tenants", "list the tenants' values of a user attribute"),
+        ] {
+            let path = format!("/v2/user-attributes/{id}/{list}");
+            values[slot] = self
+                .list_all::<Assigned>(&path, action)
+                .await?
+                .into_iter()
+                .filter_map(|a| {
+                    let who = a.user_id.or(a.member_id).or(a.team_id).or(a.tenant_organization_id)?;
+                    Some((who, value_text(&a.value)?))
+                })
+                .collect();
+        }
+        Ok(values)
     }
 
     /// Creates, replaces or deletes an attribute, keeping `ids` in step.
@@ -210,7 +218,7 @@ impl SigmaClient {
                 action: "create user attribute",
                 object: name,
                 body: Some(Value::Object(body)),
-                effect: Effect::None,
+                effect: Effect::AttributeExists(name),
             })
             .await?;
         let id = created
@@ -228,9 +236,9 @@ impl SigmaClient {
         Ok(())
     }
 
-    /// The values of undeclared people and teams set again on a replaced
-    /// attribute: one `POST .../users` and one `POST .../teams` per
-    /// [`TEAM_ASSIGNMENTS_PER_REQUEST`] values.
+    /// Every value a replaced attribute held, set again: one `POST
+    /// .../users`, `.../teams` or `.../tenants` per
+    /// [`TEAM_ASSIGNMENTS_PER_REQUEST`] values of each.
     async fn set_kept_values(
         &self,
         ids: &Mutex<SiteIds>,
@@ -241,6 +249,7 @@ impl SigmaClient {
         for (target, list, key) in [
             (AttrTarget::User, "users", "userId"),
             (AttrTarget::Team, "teams", "teamId"),
+            (AttrTarget::Tenant, "tenants", "tenantOrganizationId"),
         ] {
             let assignments: Vec<Value> = kept
                 .iter()
@@ -302,10 +311,17 @@ impl SigmaClient {
         else {
             unreachable!("only value changes come here");
         };
+        if *target == AttrTarget::Tenant {
+            // The plan only ever keeps a tenant's values (`ReplaceAttribute`).
+            return Err(ProviderError::Unsupported {
+                site: self.name.clone(),
+                message: format!("the values of tenant `{key}` are only ever kept"),
+            });
+        }
         let who = match (id, target) {
             (Some(id), _) => id.clone(),
             (None, AttrTarget::User) => self.member_id_of(ids, key)?,
-            (None, AttrTarget::Team) => ids
+            (None, AttrTarget::Team | AttrTarget::Tenant) => ids
                 .lock()
                 .expect("ids lock")
                 .groups
@@ -318,7 +334,9 @@ impl SigmaClient {
         };
         match target {
             AttrTarget::User => self.set_user_values(ids, key, &who, values).await?,
-            AttrTarget::Team => self.set_team_values(ids, key, &who, values).await?,
+            AttrTarget::Team | AttrTarget::Tenant => {
+                self.set_team_values(ids, key, &who, values).await?;
+            }
         }
         self.remove_values(ids, (*target, key, &who), values).await
     }
@@ -398,6 +416,7 @@ impl SigmaClient {
         let list = match target {
             AttrTarget::User => "users",
             AttrTarget::Team => "teams",
+            AttrTarget::Tenant => "tenants",
         };
         for v in values.iter().filter(|v| v.after.is_none()) {
             let attribute = self.attribute_id(ids, &v.attribute)?;
@@ -431,15 +450,19 @@ pub(super) fn requests_for(change: &Change) -> u64 {
     let batches = |n: usize| n.div_ceil(TEAM_ASSIGNMENTS_PER_REQUEST) as u64;
     match change {
         Change::ReplaceAttribute { kept, .. } => {
-            let people = kept.iter().filter(|k| k.target == AttrTarget::User).count();
-            2 + batches(people) + batches(kept.len() - people)
+            let of = |t| kept.iter().filter(|k| k.target == t).count();
+            [AttrTarget::User, AttrTarget::Team, AttrTarget::Tenant]
+                .into_iter()
+                .map(|t| batches(of(t)))
+                .sum::<u64>()
+                + 2
         }
         Change::SetAttributes { target, values, .. } => {
             let set = values.iter().filter(|v| v.after.is_some()).count();
             let removed = (values.len() - set) as u64;
             match target {
                 AttrTarget::User => set as u64 + removed,
-                AttrTarget::Team => batches(set) + removed,
+                AttrTarget::Team | AttrTarget::Tenant => batches(set) + removed,
             }
         }
         _ => 1,

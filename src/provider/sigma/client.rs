@@ -51,6 +51,12 @@ pub(super) enum Effect<'a> {
     MemberExists(&'a str),
     /// A team with this name exists: the found team is the answer.
     TeamExists(&'a str),
+    /// A workspace with this name exists: the found workspace is the answer.
+    WorkspaceExists(&'a str),
+    /// A user attribute with this name exists: the found one is the answer.
+    AttributeExists(&'a str),
+    /// An account type with this name exists: the found one is the answer.
+    AccountTypeExists(&'a str),
     /// The object is gone: a 404 on a retry means an earlier try worked.
     Gone,
 }
@@ -128,8 +134,8 @@ impl SigmaClient {
                 |f| async move {
                     let found = match call.effect {
                         Effect::Gone if f.attempt > 1 && f.status == Some(404) => Some(Value::Null),
-                        Effect::MemberExists(_) | Effect::TeamExists(_)
-                            if f.ambiguous || (f.attempt > 1 && f.status == Some(409)) =>
+                        Effect::None | Effect::Gone => None,
+                        _ if f.ambiguous || (f.attempt > 1 && f.status == Some(409)) =>
                         {
                             self.find(call.effect).await
                         }
@@ -141,33 +147,65 @@ impl SigmaClient {
             .await
     }
 
-    /// The member or team `effect` describes, if the site has it now.
+    /// The object `effect` describes, if the site has it now: read by its
+    /// email or name, every page, matched as the plan matches names.
+    /// Facts from Sigma's OpenAPI (`sigma-openapi-full.json`): `GET
+    /// /v2/members` takes `email`, `includeArchived` and `includeInactive`
+    /// (a lost create of a member whom SCIM marked inactive meanwhile is
+    /// found too); `GET /v2/workspaces` takes `exactName` (equal, ignoring
+    /// case); `GET /v2/user-attributes` takes `name`; `GET /v2/accountTypes`
+    /// takes no filter, so every account type is read.
     async fn find(&self, effect: Effect<'_>) -> Option<Value> {
-        let (path, field, wanted) = match effect {
+        let group_key = |n: &str| crate::model::ProviderKind::Sigma.group_key(n);
+        let (path, field, name, key): (String, &str, &str, fn(&str) -> String) = match effect {
             Effect::MemberExists(email) => (
                 format!(
-                    "/v2/members?includeArchived=true&email={}",
+                    "/v2/members?includeArchived=true&includeInactive=true&email={}",
                     crate::provider::path_segment(email)
                 ),
                 "email",
-                email_key(email),
+                email,
+                email_key,
             ),
             Effect::TeamExists(name) => (
                 format!("/v2/teams?name={}", crate::provider::path_segment(name)),
                 "name",
-                crate::model::ProviderKind::Sigma.group_key(name),
+                name,
+                group_key,
             ),
+            Effect::WorkspaceExists(name) => (
+                format!(
+                    "/v2/workspaces?exactName={}",
+                    crate::provider::path_segment(name)
+                ),
+                "name",
+                name,
+                group_key,
+            ),
+            Effect::AttributeExists(name) => (
+                format!(
+                    "/v2/user-attributes?name={}",
+                    crate::provider::path_segment(name)
+                ),
+                "name",
+                name,
+                crate::attrs::name_key,
+            ),
+            Effect::AccountTypeExists(name) => {
+                let wanted = crate::attrs::name_key(name);
+                let types: Vec<Value> = Box::pin(self.all_account_types("check")).await.ok()?;
+                return types.into_iter().find(|t| {
+                    crate::attrs::name_key(&wire::text(t, "accountTypeName")) == wanted
+                });
+            }
             Effect::None | Effect::Gone => return None,
         };
+        let wanted = key(name);
         // The check is a read of every page, retried like any other.
         let items: Vec<Value> = Box::pin(self.list_all(&path, "check")).await.ok()?;
-        items.into_iter().find(|item| {
-            let value = wire::text(item, field);
-            match effect {
-                Effect::MemberExists(_) => email_key(&value) == wanted,
-                _ => crate::model::ProviderKind::Sigma.group_key(&value) == wanted,
-            }
-        })
+        items
+            .into_iter()
+            .find(|item| key(&wire::text(item, field)) == wanted)
     }
 
     /// Sends one request with a bearer token (after a 401 the token is
@@ -329,30 +367,35 @@ impl SigmaClient {
 
     /// The account types' names, and whether any is custom.
     async fn account_types(&self) -> Result<(Vec<String>, bool), ProviderError> {
-        let action = "list account types";
-        let mut names = Vec::new();
-        let mut custom = false;
+        let types: Vec<wire::AccountType> = self.all_account_types("list account types").await?;
+        let custom = types.iter().any(|t| t.is_custom);
+        let names = types
+            .into_iter()
+            .filter_map(|t| t.account_type_name)
+            .filter(|n| !n.is_empty())
+            .collect();
+        Ok((names, custom))
+    }
+
+    /// Every account type: `GET /v2/accountTypes`, every page (`pageToken`
+    /// and `nextPageToken`, not the `page` cursor of the other lists).
+    pub(super) async fn all_account_types<T: serde::de::DeserializeOwned>(
+        &self,
+        action: &str,
+    ) -> Result<Vec<T>, ProviderError> {
+        let mut types = Vec::new();
         let mut token: Option<String> = None;
         loop {
             let mut url = format!("/v2/accountTypes?pageSize={PAGE_SIZE}");
             if let Some(t) = &token {
                 url.push_str("&pageToken=");
-                url.push_str(
-                    &percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC)
-                        .to_string(),
-                );
+                url.push_str(&crate::provider::path_segment(t));
             }
-            let page: wire::Page<wire::AccountType> = self.read(url, action).await?;
-            custom |= page.items.iter().any(|t| t.is_custom);
-            names.extend(
-                page.items
-                    .into_iter()
-                    .filter_map(|t| t.account_type_name)
-                    .filter(|n| !n.is_empty()),
-            );
+            let page: wire::Page<T> = self.read(url, action).await?;
+            types.extend(page.items);
             match self.next_page(action, page.next, page.has_more, token.as_ref())? {
                 Some(next) => token = Some(next),
-                None => return Ok((names, custom)),
+                None => return Ok(types),
             }
         }
     }

@@ -23,6 +23,7 @@ pub const KEYS: &[&str] = &[
     "unmanaged_guests",
     "send_invites",
     "archive_scheduled_exports",
+    "revoke_tokens_on_deactivation",
     "unmanaged_workspaces",
     "unmanaged_grants",
     "unmanaged_attributes",
@@ -113,6 +114,7 @@ fn org_policy(c: &mut SiteCheck<'_, '_>) -> SigmaOrgPolicy {
         unmanaged_guests: unmanaged_guests(c),
         send_invites: flag(&spec.send_invites, true),
         archive_scheduled_exports: flag(&spec.archive_scheduled_exports, false),
+        revoke_tokens_on_deactivation: flag(&spec.revoke_tokens_on_deactivation, true),
         unmanaged_attributes: keep_by_default(&spec.unmanaged_attributes),
         unmanaged_account_types: keep_by_default(&spec.unmanaged_account_types),
         allow_account_type_deletions: spec

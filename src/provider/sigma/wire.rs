@@ -99,11 +99,15 @@ pub struct File {
 }
 
 impl File {
-    /// A document the member owns: not a folder or workspace, and owned by
-    /// them where the answer says who owns it.
+    /// A document the member owns: not a folder or workspace, and with
+    /// `ownerId` the member's. Sigma's OpenAPI (`listAccessibleInodes`):
+    /// the list holds every document and folder the member can *reach*
+    /// (shared with them, in a workspace they see), and `ownerId` (string
+    /// or null, optional) says whose each is; only those they own go with
+    /// the handover.
     pub fn owned_document(&self, member: &str) -> bool {
         let container = matches!(self.kind.as_deref(), Some("folder" | "workspace"));
-        !container && self.owner_id.as_deref().is_none_or(|o| o == member)
+        !container && self.owner_id.as_deref() == Some(member)
     }
 }
 

@@ -372,6 +372,7 @@ impl SigmaClient {
                 id,
                 handover,
                 archive_schedules,
+                revoke_tokens,
                 ..
             } => {
                 let member = self.member_id(ids, email, id.as_ref())?;
@@ -384,8 +385,11 @@ impl SigmaClient {
                     object: email,
                     body,
                 })
-                .await
-                .map(|_| ())
+                .await?;
+                if *revoke_tokens {
+                    self.revoke_tokens(&member, email).await?;
+                }
+                Ok(())
             }
             Change::DeleteUser { email } => Err(ProviderError::Unsupported {
                 site: self.name.clone(),
@@ -450,6 +454,25 @@ impl SigmaClient {
                 .insert(email_key(email), id.to_string());
         }
         Ok(())
+    }
+
+    /// Revokes a deactivated member's OAuth refresh tokens (OIDC sign-on,
+    /// warehouse connections), so Sigma can no longer issue access tokens
+    /// on their behalf. Sigma's OpenAPI (`revokeMemberTokens`): `POST
+    /// /v2/members/{memberId}/revoke`, an empty object as body, admin
+    /// credentials; sessions and access tokens already issued run out on
+    /// their own. Sent again after a lost answer: revoking twice is harmless.
+    async fn revoke_tokens(&self, member: &str, email: &str) -> Result<(), ProviderError> {
+        self.send(&Call {
+            method: Method::POST,
+            path: format!("/v2/members/{}/revoke", encode(member)),
+            action: "revoke the OAuth tokens of deactivated member",
+            effect: Effect::None,
+            object: email,
+            body: Some(json!({})),
+        })
+        .await
+        .map(|_| ())
     }
 
     /// How a member is deactivated: the method and body that hand over (or
@@ -621,6 +644,8 @@ fn own_requests(change: &Change) -> u64 {
     match change {
         Change::UpdateUser { .. } => u64::from(!member_update_body(change).is_empty()),
         Change::DeleteUser { .. } => 0,
+        // The deactivation, then the revocation of the member's tokens.
+        Change::DeactivateUser { revoke_tokens, .. } => 1 + u64::from(*revoke_tokens),
         Change::ReplaceAccountType { moved, .. } => 2 + moved.len() as u64,
         Change::ReplaceAttribute { .. } | Change::SetAttributes { .. } => {
             super::attributes::requests_for(change)

@@ -46,6 +46,17 @@ pub struct SigmaAccess {
     /// beyond the name. Types without an entry get defaults.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub account_types: BTreeMap<String, AccountTypeDetails>,
+    /// The organisation's tenants (`tenantOrganizationId`s), which may hold
+    /// attribute values (`/v2/user-attributes/{id}/tenants`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tenants: Vec<String>,
+    /// Per attribute ID: tenant organisation ID → value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tenant_values: BTreeMap<String, BTreeMap<String, String>>,
+    /// `POST /v2/workspaces` answers `{workspaceIds, workspaceUrlIds}`, the
+    /// second shape Sigma's OpenAPI gives it, rather than the workspace.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub workspace_ids_answer: bool,
 }
 
 impl SigmaAccess {

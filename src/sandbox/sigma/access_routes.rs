@@ -93,6 +93,12 @@ fn attribute_routes() -> Router<Arc<Shared>> {
             "/v2/user-attributes/{id}/teams/{who}",
             delete(remove_team_value),
         )
+        .route(
+            "/v2/user-attributes/{id}/tenants",
+            get(attribute_tenants)
+                .post(set_tenant_values)
+                .patch(remove_tenant_values),
+        )
         .route("/v2/teams/{id}/user-attributes", get(team_attributes))
         .route(
             "/v2/teams/{id}/assignedUserAttributes",
@@ -259,6 +265,20 @@ async fn attribute_teams(State(s): S, h: HeaderMap, Path(id): Id, Query(q): Para
     with_org(&s, &h, false, |org| {
         list(&org.attribute_teams(&id)?, &q, |a| org.assigned_json(a))
     })
+}
+
+async fn attribute_tenants(State(s): S, h: HeaderMap, Path(id): Id, Query(q): Params) -> Response {
+    with_org(&s, &h, false, |org| {
+        list(&org.attribute_tenants(&id)?, &q, Value::clone)
+    })
+}
+
+async fn set_tenant_values(State(s): S, h: HeaderMap, Path(id): Id, body: Bytes) -> Response {
+    with_body(&s, &h, &body, |org, b| org.set_tenant_values(&id, b))
+}
+
+async fn remove_tenant_values(State(s): S, h: HeaderMap, Path(id): Id, body: Bytes) -> Response {
+    with_body(&s, &h, &body, |org, b| org.remove_tenant_values(&id, b))
 }
 
 async fn set_user_values(State(s): S, h: HeaderMap, Path(id): Id, body: Bytes) -> Response {

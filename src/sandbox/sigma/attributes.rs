@@ -106,6 +106,66 @@ impl SigmaOrg {
         self.access.user_attributes.remove(i);
         self.access.user_values.remove(id);
         self.access.team_values.remove(id);
+        self.access.tenant_values.remove(id);
+        Ok(json!({}))
+    }
+
+    /// The tenants with a value of attribute `id`: entries
+    /// `{tenantOrganizationId, value, ...}` (Sigma's OpenAPI,
+    /// `getUserAttributeTenantAssignments`).
+    pub fn attribute_tenants(&self, id: &str) -> Result<Vec<Value>, ApiError> {
+        self.attribute_index(id)?;
+        Ok(self
+            .access
+            .tenant_values
+            .get(id)
+            .into_iter()
+            .flatten()
+            .map(|(tenant, value)| {
+                json!({
+                    "tenantOrganizationId": tenant,
+                    "value": value_json(value),
+                    "createdBy": self.credentials_owner,
+                    "updatedBy": self.credentials_owner,
+                    "createdAt": TIMESTAMP,
+                    "updatedAt": TIMESTAMP,
+                })
+            })
+            .collect())
+    }
+
+    /// `POST /v2/user-attributes/{id}/tenants`: `{assignments:
+    /// [{tenantOrganizationId, value}]}`, each a tenant of the organisation;
+    /// sets or overwrites.
+    pub fn set_tenant_values(&mut self, id: &str, body: &Value) -> Result<Value, ApiError> {
+        self.attribute_index(id)?;
+        let values: Vec<(String, String)> = array(body, "assignments")?
+            .iter()
+            .map(|a| {
+                let tenant = text(a, "tenantOrganizationId")?;
+                if !self.access.tenants.iter().any(|t| t == tenant) {
+                    return Err(not_found(format!("Tenant not found: {tenant}")));
+                }
+                Ok((tenant.to_string(), attribute_value(a, "value")?))
+            })
+            .collect::<Result<_, _>>()?;
+        self.access
+            .tenant_values
+            .entry(id.to_string())
+            .or_default()
+            .extend(values);
+        Ok(json!({}))
+    }
+
+    /// `PATCH /v2/user-attributes/{id}/tenants`: `{delete:
+    /// [{tenantOrganizationId}]}` (the only update the OpenAPI allows).
+    pub fn remove_tenant_values(&mut self, id: &str, body: &Value) -> Result<Value, ApiError> {
+        self.attribute_index(id)?;
+        let who: Vec<String> = array(body, "delete")?
+            .iter()
+            .map(|d| text(d, "tenantOrganizationId").map(str::to_string))
+            .collect::<Result<_, _>>()?;
+        drop_keys(self.access.tenant_values.get_mut(id), &who);
         Ok(json!({}))
     }
 

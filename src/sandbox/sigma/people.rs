@@ -33,6 +33,26 @@ pub struct MemberDetails {
     /// Set on create: whether an invitation email was sent (`sendInvite`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invitation_sent: Option<bool>,
+    /// Documents of others the member can reach (shared with them): listed
+    /// on their files with the owner's `ownerId`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shared_documents: u32,
+    /// Documents the member can reach whose `ownerId` is null (the OpenAPI
+    /// allows it).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ownerless_documents: u32,
+    /// OAuth refresh tokens Sigma holds for the member (OIDC, warehouse
+    /// connections).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub oauth_tokens: u32,
+    /// How many times `POST /v2/members/{id}/revoke` was called for them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub revocations: u32,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Default for MemberDetails {
@@ -41,6 +61,10 @@ impl Default for MemberDetails {
             user_kind: internal(),
             schedules: 0,
             invitation_sent: None,
+            shared_documents: 0,
+            ownerless_documents: 0,
+            oauth_tokens: 0,
+            revocations: 0,
         }
     }
 }
@@ -104,7 +128,10 @@ impl SigmaOrg {
         }
     }
 
-    /// `GET /v2/members/{id}/files`: the member's documents, as workbooks.
+    /// `GET /v2/members/{id}/files`: every document the member can reach
+    /// (Sigma's OpenAPI, `listAccessibleInodes`), as workbooks: their own
+    /// (`ownerId` theirs), then those shared with them (the credentials
+    /// owner's), then those with a null `ownerId`.
     pub fn member_files(
         &self,
         id: &str,
@@ -112,7 +139,17 @@ impl SigmaOrg {
         page: Option<&str>,
     ) -> Result<Answer, ApiError> {
         let m = &self.members[self.member_position(id)?];
-        let files: Vec<u32> = (0..m.documents).collect();
+        let d = self.details(id);
+        let owner = |n: u32| -> Option<&str> {
+            if n < m.documents {
+                Some(id)
+            } else if n < m.documents + d.shared_documents {
+                Some(&self.credentials_owner)
+            } else {
+                None
+            }
+        };
+        let files: Vec<u32> = (0..m.documents + d.shared_documents + d.ownerless_documents).collect();
         paginate(&files, limit, page, |n| {
             json!({
                 "id": format!("{id}-doc-{n}"),
@@ -121,10 +158,21 @@ impl SigmaOrg {
                 "type": "workbook",
                 "parentId": format!("{id}-home"),
                 "permission": "edit",
-                "ownerId": id,
+                "ownerId": owner(*n),
             })
         })
         .map(Answer::from)
+    }
+
+    /// `POST /v2/members/{id}/revoke` (Sigma's OpenAPI,
+    /// `revokeMemberTokens`): the member's OAuth refresh tokens are revoked;
+    /// answered `{memberId, results: {oauth: {tokensRevoked}}}`.
+    pub fn revoke_member_tokens(&mut self, id: &str) -> Result<Value, ApiError> {
+        self.member_position(id)?;
+        let d = self.details_mut(id);
+        let revoked = std::mem::take(&mut d.oauth_tokens);
+        d.revocations += 1;
+        Ok(json!({ "memberId": id, "results": { "oauth": { "tokensRevoked": revoked } } }))
     }
 
     /// `GET /v2/members/{id}/schedules`: the member's scheduled exports.

@@ -39,6 +39,7 @@ pub fn routes() -> Router<Arc<Shared>> {
             get(team_members).patch(patch_team_members),
         )
         .route("/v2/members/{id}/files", get(member_files))
+        .route("/v2/members/{id}/revoke", post(revoke_member_tokens))
         .route("/v2/members/{id}/schedules", get(member_schedules))
         .merge(super::access_routes::routes())
 }
@@ -305,6 +306,15 @@ fn member_list(
             q.get("page").map(String::as_str),
         )
     })
+}
+
+async fn revoke_member_tokens(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    with_body(&s, &headers, &body, |org, _| org.revoke_member_tokens(&id))
 }
 
 async fn update_member(

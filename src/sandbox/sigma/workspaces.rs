@@ -122,7 +122,12 @@ impl SigmaOrg {
             url_id: base62(self.next_id * 7_919 + 1_000_003),
             name,
         };
-        let out = self.workspace_json(&w);
+        // Sigma's OpenAPI: the 200 answer is one of two shapes.
+        let out = if self.access.workspace_ids_answer {
+            json!({ "workspaceIds": [w.workspace_id], "workspaceUrlIds": [w.url_id] })
+        } else {
+            self.workspace_json(&w)
+        };
         self.access.workspaces.push(w);
         Ok(out)
     }

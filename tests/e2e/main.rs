@@ -48,6 +48,7 @@ mod readme1_e2e;
 mod safety_e2e;
 mod schema;
 mod scim_e2e;
+mod scim_group_members_e2e;
 mod scimcl_e2e;
 mod scimetag_e2e;
 mod scimsb_e2e;

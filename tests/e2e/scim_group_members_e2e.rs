@@ -177,7 +177,7 @@ fn scim_members_left_out_of_lists_are_read_per_group_and_patched_exactly() {
 /// Team with only the members the plan added.
 #[test]
 fn scim_a_put_carries_every_member_the_plan_did_not_remove() {
-    for members in [MembersReturned::NotInLists, MembersReturned::Request] {
+    for members in [MembersReturned::Request, MembersReturned::NotInLists] {
         let service = sandbox(members, true);
         let out = apply(&service);
         insta::allow_duplicates! {

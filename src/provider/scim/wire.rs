@@ -358,4 +358,26 @@ mod tests {
         assert_eq!(members[1].value, None);
         assert_eq!(lower.next_cursor.as_deref(), Some("c2"));
     }
+
+    /// A group without a `members` key (or with `null`, or not a list)
+    /// left them out; `[]` says it has none.
+    #[test]
+    fn members_left_out_are_told_from_no_members() {
+        let groups: ListResponse<Group> = serde_json::from_value(json!({"Resources": [
+            {"id": "1", "displayName": "Left out"},
+            {"id": "2", "displayName": "Null", "members": null},
+            {"id": "3", "displayName": "Odd", "members": "u1"},
+            {"id": "4", "displayName": "None", "members": []},
+            {"id": "5", "displayName": "Nested", "members": [{"value": "1", "type": "Group"}, {"value": "u1"}]}
+        ]}))
+        .unwrap();
+        let members: Vec<Option<usize>> = groups
+            .resources
+            .iter()
+            .map(|g| g.members.as_ref().map(Vec::len))
+            .collect();
+        assert_eq!(members, [None, None, None, Some(0), Some(2)]);
+        let nested = groups.resources[4].members.as_ref().unwrap();
+        assert!(nested[0].is_group() && !nested[1].is_group());
+    }
 }

@@ -838,11 +838,7 @@ fn plan_groups(
 /// group this plan deletes is not listed (the delete is).
 fn keep_nested_groups(site: &Site, live: &LiveSite, out: &GroupPlan, kept: &mut Vec<Kept>) {
     let p = site.provider;
-    let deleted: HashSet<String> = out
-        .deletes
-        .iter()
-        .map(|c| p.group_key(c.key()))
-        .collect();
+    let deleted: HashSet<String> = out.deletes.iter().map(|c| p.group_key(c.key())).collect();
     for g in &live.groups {
         let key = p.group_key(&g.name);
         if deleted.contains(&key) {

@@ -124,7 +124,13 @@ impl Service {
     }
 
     /// A user made on the service; its id.
-    pub(crate) fn add_user(&self, user_name: &str, given: &str, family: &str, active: bool) -> String {
+    pub(crate) fn add_user(
+        &self,
+        user_name: &str,
+        given: &str,
+        family: &str,
+        active: bool,
+    ) -> String {
         let user = json!({
             "schemas": [USER], "userName": user_name, "active": active,
             "name": {"givenName": given, "familyName": family},

@@ -102,7 +102,11 @@ fn members(service: &Service) -> Vec<String> {
                 .map(|m| names[&m["value"]].as_str())
                 .collect();
             members.sort_unstable();
-            format!("{}: {}", read["displayName"].as_str().unwrap(), members.join(", "))
+            format!(
+                "{}: {}",
+                read["displayName"].as_str().unwrap(),
+                members.join(", ")
+            )
         })
         .collect();
     out.sort();

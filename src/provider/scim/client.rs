@@ -41,12 +41,22 @@ pub struct Capabilities {
     pub paging: Paging,
     /// Resources asked for per page (`count`).
     pub page_size: usize,
-    /// Learnt by the read, not announced: the service left a group's
-    /// `members` out of its list answer and the group's own read found
-    /// some. Such a service may leave them out of a group's plain read too,
-    /// so a PUT of a group takes its members from a read that asks for
-    /// them (`attributes=members`), never from a read that may lack them.
-    pub members_apart: bool,
+    /// Where the service gives a group's members, as the read found.
+    pub members: Members,
+}
+
+/// Where a service gives a group's `members`: learnt by the read, not
+/// announced.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Members {
+    /// In its list answers (or no group the read found has any).
+    #[default]
+    Listed,
+    /// A list answer left out the members of a group whose own read found
+    /// some. Such a service may leave them out of a group's plain read
+    /// too, so a PUT of a group takes its members from a read that asks
+    /// for them (`attributes=members`), never from one that may lack them.
+    Apart,
 }
 
 impl Default for Capabilities {
@@ -59,7 +69,7 @@ impl Default for Capabilities {
             bulk_max_operations: None,
             paging: Paging::Index,
             page_size: DEFAULT_PAGE_SIZE,
-            members_apart: false,
+            members: Members::Listed,
         }
     }
 }
@@ -102,7 +112,7 @@ impl Capabilities {
                 Paging::Index
             },
             page_size: options.page_size.min(announced).max(1),
-            members_apart: false,
+            members: Members::Listed,
         }
     }
 }
@@ -351,10 +361,14 @@ impl ScimClient {
             self.list_all::<wire::Group>("/Groups", None, &capabilities, "list groups"),
         );
         let (users, mut groups) = (users?, groups?);
-        let members_apart = self.read_left_out_members(&mut groups).await?;
+        let members = if self.read_left_out_members(&mut groups).await? {
+            Members::Apart
+        } else {
+            Members::Listed
+        };
         let mut ids = ScimIds {
             capabilities: Capabilities {
-                members_apart,
+                members,
                 ..capabilities
             },
             ..ScimIds::default()

@@ -10,7 +10,9 @@ use std::sync::Mutex;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use super::client::{Call, Capabilities, Effect, Reply, ScimClient, ScimIds, ScimRef, group_key};
+use super::client::{
+    Call, Capabilities, Effect, Members, Reply, ScimClient, ScimIds, ScimRef, group_key,
+};
 use super::wire::{self, GROUP_SCHEMA, PATCH_SCHEMA, USER_SCHEMA};
 use crate::interrupt::SiteGate;
 use crate::model::email_key;
@@ -297,7 +299,7 @@ impl ScimClient {
     /// [`Self::read_change_put`] of a group, whose PUT carries every
     /// member it has that `change` does not remove, nested groups
     /// included. Where the service leaves members out of what it answers
-    /// (`members_apart`), they are read by name (`attributes=members`) and
+    /// (`Members::Apart`), they are read by name (`attributes=members`) and
     /// put into the group read, never taken as none from a read that left
     /// them out.
     async fn read_change_put_group(
@@ -309,7 +311,7 @@ impl ScimClient {
         change: impl FnOnce(&mut Map<String, Value>),
     ) -> Result<ScimRef, ProviderError> {
         let path = format!("/Groups/{}", encode(&group.id));
-        let members = if caps.members_apart {
+        let members = if caps.members == Members::Apart {
             Some(self.members_as_read(&group.id, object, action).await?)
         } else {
             None
@@ -683,7 +685,7 @@ impl ScimClient {
     /// edit, one PATCH, or a read and a PUT where the service has no PATCH
     /// (and for a new userName, which rewrites the emails read), and for a
     /// group's PUT the read of its members where the service leaves them
-    /// out (`members_apart`); membership edits batched per group and step,
+    /// out (`Members::Apart`); membership edits batched per group and step,
     /// as [`Self::apply_step`] sends them. Not counted, as no plan can know them: retries, and the
     /// look-up after a create whose answer was lost (a recovery from a
     /// fault, sent only when one happens).
@@ -692,7 +694,7 @@ impl ScimClient {
         let edit = |whole: bool| if caps.patch && !whole { 1 } else { 2 };
         // A group's PUT: its read, its members' read where the service
         // leaves them out, the PUT.
-        let put_group = 2 + u64::from(caps.members_apart);
+        let put_group = 2 + u64::from(caps.members == Members::Apart);
         let mut requests = 0;
         for step in changes.chunk_by(|a, b| a.step() == b.step()) {
             // group key -> members added or removed in this step

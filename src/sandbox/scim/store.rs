@@ -146,6 +146,10 @@ pub struct Behaviour {
 }
 
 impl Behaviour {
+    #[allow(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "serde's skip_serializing_if passes a reference"
+    )]
     fn is_default(&self) -> bool {
         *self == Behaviour::default()
     }

@@ -122,15 +122,48 @@ const AFTER: [&str; 3] = [
     "Team: ada@acme.com, alan@acme.com, grace@acme.com, group Sub-Team, kim@acme.com",
 ];
 
-/// Plans and applies [`PEOPLE`] over [`seed`]; the apply's output.
-fn apply(service: &Service) -> Output {
+/// Plans and applies [`PEOPLE`] over [`seed`]: the plan said `sends`
+/// (`N requests (R reads, W writes)`), apply sent as many, and the plan
+/// and apply read as [`plan_and_apply_are_right`] pins; the service then
+/// holds [`AFTER`] and a new plan has no change.
+fn apply(service: &Service, sends: &str) {
     seed(service);
     let dir = service.state(None, "unmanaged_users = \"keep\"\n", PEOPLE);
     let out = service.roster(&dir, &["apply", "--yes"]);
-    assert_eq!(members(service), AFTER, "{}\n{}", service.name(), out.all());
+    let who = service.name();
+    assert_eq!(out.code, 0, "{who}: {}", out.all());
+    assert_eq!(members(service), AFTER, "{who}\n{}", out.all());
+    let said = format!("apply sends: {sends}, ");
+    assert!(out.stdout.contains(&said), "{who}: {said}\n{}", out.all());
+    let n = sends.split(' ').next().unwrap();
+    let sent = format!("Requests to svc: {n} sent, 0 retried (the plan estimated {n}).\n");
+    assert_eq!(out.stderr, sent, "{who}");
+    plan_and_apply_are_right(&out.stdout.replace(sends, "N requests (R reads, W writes)"));
     let again = service.roster(&dir, &["plan", "--detailed-exitcode"]);
-    assert_eq!(again.code, 0, "{}: {}", service.name(), again.all());
-    out
+    assert_eq!(again.code, 0, "{who}: {}", again.all());
+}
+
+/// The plan adds only Alan and removes only Lin, keeps Kim and shows
+/// Sub-Team kept in Team, whatever the service leaves out of its answers.
+fn plan_and_apply_are_right(stdout: &str) {
+    insta::allow_duplicates! {
+    insta::assert_snapshot!(stdout, @r#"
+    Plan: 1 to create, 1 to update, 0 to delete.
+
+    site svc (scim) — 1 to create, 1 to update, 0 to delete
+      apply sends: N requests (R reads, W writes), no max_requests_per_second: as fast as the site answers
+      + user  alan@acme.com  first_name="Alan" last_name="Turing" groups=[Empty, Team]
+      ~ user  lin@acme.com
+          groups: -Team
+      = kept 1 group (a member of another group (nested); roster never adds or removes groups in groups): Sub-Team in Team
+      = kept 1 user (not declared, unmanaged_users = "keep"): kim@acme.com
+
+    site svc
+      ok      user alan@acme.com created
+      ok      user lin@acme.com updated
+    Apply finished: 2 applied, 0 failed, 0 skipped.
+    "#);
+    }
 }
 
 fn sandbox(members: MembersReturned, no_patch: bool) -> Service {
@@ -139,73 +172,29 @@ fn sandbox(members: MembersReturned, no_patch: bool) -> Service {
 
 /// A service that leaves `members` out of its list answers (and one that
 /// returns them only when asked): each group's members are read by name
-/// (three groups, three reads), so the plan adds only Alan and removes
-/// only Lin, shows Sub-Team kept in Team, and the PATCHes leave everyone
-/// else. Before, the plan added everyone declared again and removed no
-/// one.
+/// (three groups, three reads beside the configuration and the two
+/// lists), so the plan adds only Alan and removes only Lin, shows Sub-Team
+/// kept in Team, and the PATCHes (Alan's create, one per group) leave
+/// everyone else. Before, the plan added everyone declared again and
+/// removed no one.
 #[test]
 fn scim_members_left_out_of_lists_are_read_per_group_and_patched_exactly() {
     for members in [MembersReturned::NotInLists, MembersReturned::Request] {
-        let service = sandbox(members, false);
-        let out = apply(&service);
-        insta::allow_duplicates! {
-        insta::assert_snapshot!(run_snapshot(&out), @r#"
-        exit: 0
-        --- stdout
-        Plan: 1 to create, 1 to update, 0 to delete.
-
-        site svc (scim) — 1 to create, 1 to update, 0 to delete
-          apply sends: 9 requests (6 reads, 3 writes), no max_requests_per_second: as fast as the site answers
-          + user  alan@acme.com  first_name="Alan" last_name="Turing" groups=[Empty, Team]
-          ~ user  lin@acme.com
-              groups: -Team
-          = kept 1 group (a member of another group (nested); roster never adds or removes groups in groups): Sub-Team in Team
-          = kept 1 user (not declared, unmanaged_users = "keep"): kim@acme.com
-
-        site svc
-          ok      user alan@acme.com created
-          ok      user lin@acme.com updated
-        Apply finished: 2 applied, 0 failed, 0 skipped.
-        --- stderr
-        Requests to svc: 9 sent, 0 retried (the plan estimated 9).
-        "#);
-        }
+        apply(&sandbox(members, false), "9 requests (6 reads, 3 writes)");
     }
 }
 
 /// A service without PATCH that leaves members out: each group's PUT
 /// carries the members read by name (`attributes=members`), so Kim (not
-/// declared, kept) and Sub-Team (a nested group) stay in Team; the read
-/// is counted in the estimate (a read of the group, of its members, the
-/// PUT). Before, the PUT was built from a read without members and left
-/// Team with only the members the plan added.
+/// declared, kept) and Sub-Team (a nested group) stay in Team; that read
+/// is counted in the estimate (per group: a read of the group, of its
+/// members, the PUT). Before, the PUT was built from a read without
+/// members and left Team with only the members the plan added.
 #[test]
 fn scim_a_put_carries_every_member_the_plan_did_not_remove() {
     for members in [MembersReturned::Request, MembersReturned::NotInLists] {
         let service = sandbox(members, true);
-        let out = apply(&service);
-        insta::allow_duplicates! {
-        insta::assert_snapshot!(run_snapshot(&out), @r#"
-        exit: 0
-        --- stdout
-        Plan: 1 to create, 1 to update, 0 to delete.
-
-        site svc (scim) — 1 to create, 1 to update, 0 to delete
-          apply sends: 13 requests (6 reads, 7 writes), no max_requests_per_second: as fast as the site answers
-          + user  alan@acme.com  first_name="Alan" last_name="Turing" groups=[Empty, Team]
-          ~ user  lin@acme.com
-              groups: -Team
-          = kept 1 group (a member of another group (nested); roster never adds or removes groups in groups): Sub-Team in Team
-          = kept 1 user (not declared, unmanaged_users = "keep"): kim@acme.com
-
-        site svc
-          ok      user alan@acme.com created
-          ok      user lin@acme.com updated
-        Apply finished: 2 applied, 0 failed, 0 skipped.
-        --- stderr
-        Requests to svc: 13 sent, 0 retried (the plan estimated 13).
-        "#);
-        }
+        apply(&service, "13 requests (6 reads, 7 writes)");
         assert_eq!(service.requests("PATCH", "/Groups"), 0);
     }
 }
@@ -220,40 +209,17 @@ fn scim_scim2_server_groups_with_nested_members() {
     let dir = tempfile::tempdir().unwrap();
     let no_patch = config_file(&dir, false, 1000);
     let no_patch = no_patch.to_str().unwrap();
-    for args in [vec![], vec!["--service-provider-config", no_patch]] {
+    let cases = [
+        (vec![], "7 requests (4 reads, 3 writes)"),
+        (
+            vec!["--service-provider-config", no_patch],
+            "9 requests (4 reads, 5 writes)",
+        ),
+    ];
+    for (args, sends) in cases {
         let Some(service) = Service::scim2_with(&args) else {
             return;
         };
-        let out = apply(&service);
-        let stdout = out.stdout.replace(
-            "9 requests (4 reads, 5 writes)",
-            "N requests (4 reads, M writes)",
-        );
-        let stdout = stdout.replace(
-            "7 requests (4 reads, 3 writes)",
-            "N requests (4 reads, M writes)",
-        );
-        insta::allow_duplicates! {
-        insta::assert_snapshot!(stdout, @r#"
-        Plan: 1 to create, 1 to update, 0 to delete.
-
-        site svc (scim) — 1 to create, 1 to update, 0 to delete
-          apply sends: N requests (4 reads, M writes), no max_requests_per_second: as fast as the site answers
-          + user  alan@acme.com  first_name="Alan" last_name="Turing" groups=[Empty, Team]
-          ~ user  lin@acme.com
-              groups: -Team
-          = kept 1 group (a member of another group (nested); roster never adds or removes groups in groups): Sub-Team in Team
-          = kept 1 user (not declared, unmanaged_users = "keep"): kim@acme.com
-
-        site svc
-          ok      user alan@acme.com created
-          ok      user lin@acme.com updated
-        Apply finished: 2 applied, 0 failed, 0 skipped.
-        "#);
-        }
-        let estimate = out.stdout.split("apply sends: ").nth(1).unwrap();
-        let estimate = estimate.split(' ').next().unwrap();
-        let line = format!("{estimate} sent, 0 retried (the plan estimated {estimate}).");
-        assert!(out.stderr.contains(&line), "{}", out.all());
+        apply(&service, sends);
     }
 }

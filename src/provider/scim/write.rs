@@ -274,12 +274,7 @@ impl ScimClient {
         action: &str,
         change: impl FnOnce(&mut Map<String, Value>),
     ) -> Result<ScimRef, ProviderError> {
-        let read = self
-            .send(&Call::get(path.to_string(), action, object))
-            .await?;
-        let Ok(Value::Object(mut resource)) = serde_json::from_slice::<Value>(&read.body) else {
-            return Err(self.decode_error(action, "the resource read is not an object".into()));
-        };
+        let mut resource = self.read_object(path, object, action).await?;
         // Read-only attributes are not sent back.
         resource.remove("meta");
         change(&mut resource);
@@ -294,6 +289,22 @@ impl ScimClient {
         };
         let reply = self.send_with(&call, caps).await?;
         Ok(Self::edited(target, &reply))
+    }
+
+    /// The resource at `path`, read as a JSON object.
+    async fn read_object(
+        &self,
+        path: &str,
+        object: &str,
+        action: &str,
+    ) -> Result<Map<String, Value>, ProviderError> {
+        let read = self
+            .send(&Call::get(path.to_string(), action, object))
+            .await?;
+        match serde_json::from_slice::<Value>(&read.body) {
+            Ok(Value::Object(resource)) => Ok(resource),
+            _ => Err(self.decode_error(action, "the resource read is not an object".into())),
+        }
     }
 
     /// [`Self::read_change_put`] of a group, whose PUT carries every
@@ -335,10 +346,7 @@ impl ScimClient {
         action: &str,
     ) -> Result<Vec<Value>, ProviderError> {
         let path = format!("/Groups/{}?attributes=members", encode(id));
-        let read = self.send(&Call::get(path, action, object)).await?;
-        let Ok(Value::Object(group)) = serde_json::from_slice::<Value>(&read.body) else {
-            return Err(self.decode_error(action, "the group read is not an object".into()));
-        };
+        let group = self.read_object(&path, object, action).await?;
         Ok(group
             .into_iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("members"))

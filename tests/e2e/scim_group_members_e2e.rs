@@ -11,7 +11,6 @@ use reqwest::Method;
 use roster::sandbox::scim::store::{Behaviour, MembersReturned};
 use serde_json::{Value, json};
 
-use crate::common::*;
 use crate::scim_e2e::Service;
 use crate::scimcl_e2e::config_file;
 

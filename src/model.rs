@@ -536,6 +536,11 @@ pub struct LiveGroup {
     /// The group's version, as [`LiveUser::version`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// The groups that are direct members of this one (nested groups),
+    /// where the platform has them: shown in the plan and never removed,
+    /// as the state declares memberships of people only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub member_groups: Vec<String>,
 }
 
 /// What is live on one site.

@@ -840,7 +840,36 @@ fn plan_groups(
             .extend(update_group(site.capabilities(), g, matched));
     }
     plan_unmanaged_groups(site, live, &used, &mut out, kept);
+    keep_nested_groups(site, live, &out, kept);
     out
+}
+
+/// Groups that are members of other groups (nested): shown as kept, as
+/// `"Sub-Team in Team"` (the outer group by the name it has once step 1
+/// has run). The state declares memberships of people only, so roster
+/// never adds or removes a group in a group; a nesting that goes with a
+/// group this plan deletes is not listed (the delete is).
+fn keep_nested_groups(site: &Site, live: &LiveSite, out: &GroupPlan, kept: &mut Vec<Kept>) {
+    let p = site.provider;
+    let deleted: HashSet<String> = out.deletes.iter().map(|c| p.group_key(c.key())).collect();
+    for g in &live.groups {
+        let key = p.group_key(&g.name);
+        if deleted.contains(&key) {
+            continue;
+        }
+        let outer = out.renamed.get(&key).unwrap_or(&g.name);
+        for member in &g.member_groups {
+            if deleted.contains(&p.group_key(member)) {
+                continue;
+            }
+            kept.push(Kept {
+                kind: ObjectKind::Group,
+                key: format!("{member} in {outer}"),
+                reason: KeptReason::NestedGroup,
+                found_as: None,
+            });
+        }
+    }
 }
 
 /// The live group declared group `g` is: by its name, else by a previous

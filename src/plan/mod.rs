@@ -398,6 +398,9 @@ pub enum KeptReason {
     Guest,
     /// A Sigma embed user: roster never manages them.
     Embed,
+    /// A group that is a member of another group (a nested group): the
+    /// state declares memberships of people only, so it is never removed.
+    NestedGroup,
 }
 
 impl KeptReason {
@@ -415,6 +418,10 @@ impl KeptReason {
             }
             KeptReason::Guest => "a guest, not declared; unmanaged_guests = \"keep\"".into(),
             KeptReason::Embed => "an embed user; roster never manages embed users".into(),
+            KeptReason::NestedGroup => {
+                "a member of another group (nested); roster never adds or removes groups in groups"
+                    .into()
+            }
         }
     }
 }

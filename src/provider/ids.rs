@@ -160,6 +160,7 @@ mod tests {
                 description: None,
                 visibility: None,
                 version: Some("W/\"7\"".into()),
+                member_groups: Vec::new(),
             }],
             account_types: vec![],
             api_identity: None,

@@ -54,6 +54,7 @@ mod safety_e2e;
 mod same_site_e2e;
 mod schema;
 mod scim_e2e;
+mod scim_group_members_e2e;
 mod scimcl_e2e;
 mod scimetag_e2e;
 mod scimsb_e2e;

@@ -44,11 +44,15 @@ pub(crate) struct Service {
 impl Service {
     /// The sandbox with an empty SCIM service `svc` beside the seed.
     pub(crate) fn sandbox() -> Service {
+        Service::sandbox_with(roster::sandbox::scim::store::Behaviour::default())
+    }
+
+    /// [`Service::sandbox`], its service answering as `behaviour` says.
+    pub(crate) fn sandbox_with(behaviour: roster::sandbox::scim::store::Behaviour) -> Service {
         let mut data = persist::seed();
-        data.scim.insert(
-            "svc".into(),
-            roster::sandbox::ScimService::new(SANDBOX_TOKEN),
-        );
+        let mut service = roster::sandbox::ScimService::new(SANDBOX_TOKEN);
+        service.behaviour = behaviour;
+        data.scim.insert("svc".into(), service);
         let sandbox = BackgroundSandbox::start(data).unwrap();
         Service {
             base: format!("{}/scim/svc/v2", sandbox.url),
@@ -60,7 +64,7 @@ impl Service {
     }
 
     /// A fresh scim2-server, when one is configured.
-    fn scim2() -> Option<Service> {
+    pub(crate) fn scim2() -> Option<Service> {
         Service::scim2_with(&[])
     }
 
@@ -83,7 +87,7 @@ impl Service {
             .collect()
     }
 
-    fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self.host {
             Host::Sandbox(_) => "sandbox",
             Host::Scim2(_) => "scim2-server",
@@ -120,7 +124,13 @@ impl Service {
     }
 
     /// A user made on the service; its id.
-    fn add_user(&self, user_name: &str, given: &str, family: &str, active: bool) -> String {
+    pub(crate) fn add_user(
+        &self,
+        user_name: &str,
+        given: &str,
+        family: &str,
+        active: bool,
+    ) -> String {
         let user = json!({
             "schemas": [USER], "userName": user_name, "active": active,
             "name": {"givenName": given, "familyName": family},
@@ -138,7 +148,7 @@ impl Service {
         made["id"].as_str().unwrap().to_string()
     }
 
-    fn list(&self, endpoint: &str) -> Vec<Value> {
+    pub(crate) fn list(&self, endpoint: &str) -> Vec<Value> {
         let list = self.raw(Method::GET, &format!("{endpoint}?count=1000"), None);
         list["Resources"].as_array().cloned().unwrap_or_default()
     }
@@ -208,7 +218,7 @@ impl Service {
 
     /// Requests the service answered with `method` and a path holding
     /// `part`.
-    fn requests(&self, method: &str, part: &str) -> usize {
+    pub(crate) fn requests(&self, method: &str, part: &str) -> usize {
         match &self.host {
             Host::Sandbox(sb) => sb
                 .sandbox

@@ -196,7 +196,7 @@ impl Scim2Server {
 
 /// A `/ServiceProviderConfig` for `--service-provider-config`: ETags,
 /// no filters, PATCH as given, `filter.maxResults` as given.
-fn config_file(dir: &tempfile::TempDir, patch: bool, max_results: u64) -> PathBuf {
+pub(crate) fn config_file(dir: &tempfile::TempDir, patch: bool, max_results: u64) -> PathBuf {
     let path = dir.path().join("spc.json");
     let config = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],

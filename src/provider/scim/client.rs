@@ -21,6 +21,8 @@ const DEFAULT_PAGE_SIZE: usize = 100;
 /// The most resources one list may hold before roster stops reading it
 /// (a service that never ends its list).
 const MAX_RESOURCES: usize = 1_000_000;
+/// Groups whose members are read at once, when a list left them out.
+const MEMBER_READS: usize = 8;
 
 /// How a service is read and written, as its `/ServiceProviderConfig` says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +41,22 @@ pub struct Capabilities {
     pub paging: Paging,
     /// Resources asked for per page (`count`).
     pub page_size: usize,
+    /// Where the service gives a group's members, as the read found.
+    pub members: Members,
+}
+
+/// Where a service gives a group's `members`: learnt by the read, not
+/// announced.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Members {
+    /// In its list answers (or no group the read found has any).
+    #[default]
+    Listed,
+    /// A list answer left out the members of a group whose own read found
+    /// some. Such a service may leave them out of a group's plain read
+    /// too, so a PUT of a group takes its members from a read that asks
+    /// for them (`attributes=members`), never from one that may lack them.
+    Apart,
 }
 
 impl Default for Capabilities {
@@ -51,6 +69,7 @@ impl Default for Capabilities {
             bulk_max_operations: None,
             paging: Paging::Index,
             page_size: DEFAULT_PAGE_SIZE,
+            members: Members::Listed,
         }
     }
 }
@@ -93,6 +112,7 @@ impl Capabilities {
                 Paging::Index
             },
             page_size: options.page_size.min(announced).max(1),
+            members: Members::Listed,
         }
     }
 }
@@ -345,9 +365,17 @@ impl ScimClient {
             self.list_all::<wire::User>("/Users", None, &capabilities, "list users"),
             self.list_all::<wire::Group>("/Groups", None, &capabilities, "list groups"),
         );
-        let (users, groups) = (users?, groups?);
+        let (users, mut groups) = (users?, groups?);
+        let members = if self.read_left_out_members(&mut groups).await? {
+            Members::Apart
+        } else {
+            Members::Listed
+        };
         let mut ids = ScimIds {
-            capabilities,
+            capabilities: Capabilities {
+                members,
+                ..capabilities
+            },
             ..ScimIds::default()
         };
         let mut live_users = self.live_users(users, &mut ids)?;
@@ -364,6 +392,59 @@ impl ScimClient {
             },
             ids,
         ))
+    }
+
+    /// Reads the members of each group the list answer left them out of
+    /// (no `members` key: left out, or none; RFC 7643 §2.5 cannot tell),
+    /// one `GET /Groups/{id}?attributes=members` each: at most one read per
+    /// group, none for a group the list gave members for (`[]` included).
+    /// A group still without `members` then has none. Whether any such
+    /// read found members: the service leaves members out of lists.
+    pub(super) async fn read_left_out_members(
+        &self,
+        groups: &mut [wire::Group],
+    ) -> Result<bool, ProviderError> {
+        let left_out: Vec<(usize, &str, &str)> = groups
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.members.is_none())
+            .filter_map(|(i, g)| Some((i, g.id.as_deref()?, g.display_name.as_deref()?)))
+            .collect();
+        let reads = crate::provider::run_all(
+            left_out
+                .iter()
+                .map(|(_, id, name)| self.group_members(id, name, "read the members of group")),
+            MEMBER_READS,
+        )
+        .await;
+        let left_out: Vec<usize> = left_out.into_iter().map(|(i, _, _)| i).collect();
+        let mut apart = false;
+        for (i, read) in left_out.into_iter().zip(reads) {
+            let members = read?;
+            apart |= !members.is_empty();
+            groups[i].members = Some(members);
+        }
+        Ok(apart)
+    }
+
+    /// The members of the group with `id`, asked for by name
+    /// (`attributes=members`, RFC 7644 §3.4.2.5); none when the answer
+    /// still has no `members`.
+    pub(super) async fn group_members(
+        &self,
+        id: &str,
+        object: &str,
+        action: &str,
+    ) -> Result<Vec<wire::Member>, ProviderError> {
+        let path = format!(
+            "/Groups/{}?attributes=members",
+            crate::provider::path_segment(id)
+        );
+        let reply = self.send(&Call::get(path, action, object)).await?;
+        let group: wire::Group = reply
+            .read()
+            .ok_or_else(|| self.decode_error(action, "the group read is not a group".into()))?;
+        Ok(group.members.unwrap_or_default())
     }
 
     /// Users as the model has them; userNames equal but for case are
@@ -414,8 +495,10 @@ impl ScimClient {
         Ok(live)
     }
 
-    /// Groups as the model has them, and each user's groups from the
-    /// groups' `members` (members that are not users are left out).
+    /// Groups as the model has them, each user's groups and each group's
+    /// nested groups from the groups' `members` (a member is a group when
+    /// its id is one, or the service types it `Group`; other members that
+    /// are not users are left out).
     fn live_groups(
         &self,
         groups: Vec<wire::Group>,
@@ -426,6 +509,10 @@ impl ScimClient {
             .iter()
             .enumerate()
             .filter_map(|(i, u)| Some((u.id.clone()?, i)))
+            .collect();
+        let group_names: HashMap<String, String> = groups
+            .iter()
+            .filter_map(|g| Some((g.id.clone()?, g.display_name.clone()?)))
             .collect();
         let mut live = Vec::with_capacity(groups.len());
         for (i, g) in groups.into_iter().enumerate() {
@@ -443,15 +530,24 @@ impl ScimClient {
             if ids.groups.insert(group_key(&name), handle).is_some() {
                 return Err(self.duplicate("groups", "displayName", &name));
             }
-            for member in g.members.iter().filter_map(|m| m.value.as_ref()) {
-                if let Some(&u) = by_id.get(member) {
-                    users[u].groups.push(name.clone());
+            let mut member_groups = Vec::new();
+            for member in g.members.iter().flatten() {
+                let Some(value) = member.value.as_ref() else {
+                    continue;
+                };
+                match (by_id.get(value), group_names.get(value)) {
+                    (Some(&u), _) if !member.is_group() => users[u].groups.push(name.clone()),
+                    (_, Some(group)) => member_groups.push(group.clone()),
+                    _ if member.is_group() => member_groups.push(value.clone()),
+                    _ => {}
                 }
             }
+            member_groups.sort();
             live.push(LiveGroup {
                 id: Some(id),
                 name,
                 version: g.meta.version,
+                member_groups,
                 ..LiveGroup::default()
             });
         }

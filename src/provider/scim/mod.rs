@@ -18,7 +18,7 @@ mod site;
 mod wire;
 mod write;
 
-pub use client::{Capabilities, Paging, ScimClient, ScimIds, ScimOptions, ScimRef, group_key};
+pub use client::{Capabilities, Members, Paging, ScimClient, ScimIds, ScimOptions, ScimRef, group_key};
 pub use settings::Settings;
 pub use site::ScimSite;
 pub use write::UserEdit;

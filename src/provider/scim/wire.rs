@@ -183,6 +183,29 @@ impl User {
 pub(super) struct Member {
     #[serde(deserialize_with = "lenient::id")]
     pub(super) value: Option<String>,
+    /// `"User"` or `"Group"` (RFC 7643 §4.2), where the service says.
+    #[serde(rename = "type", deserialize_with = "lenient::text")]
+    pub(super) kind: Option<String>,
+}
+
+impl Member {
+    /// Whether the service marks this member as a group.
+    pub(super) fn is_group(&self) -> bool {
+        self.kind
+            .as_deref()
+            .is_some_and(|k| k.trim().eq_ignore_ascii_case("group"))
+    }
+}
+
+/// A group's `members` as the answer has them: `None` when it leaves them
+/// out (no `members` key, `null`, or not a list), else the list, `[]`
+/// included. RFC 7643 §2.5 makes an absent multi-valued attribute the
+/// same as an empty one, so absent members are read again, not trusted.
+fn listed_members<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Member>>, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        v @ serde_json::Value::Array(_) => Ok(Some(lenient::seq(v).map_err(de::Error::custom)?)),
+        _ => Ok(None),
+    }
 }
 
 /// A `Group` resource.
@@ -193,8 +216,9 @@ pub(super) struct Group {
     pub(super) id: Option<String>,
     #[serde(deserialize_with = "lenient::text")]
     pub(super) display_name: Option<String>,
-    #[serde(deserialize_with = "lenient::seq")]
-    pub(super) members: Vec<Member>,
+    /// `None` when the answer left `members` out (see [`listed_members`]).
+    #[serde(deserialize_with = "listed_members")]
+    pub(super) members: Option<Vec<Member>>,
     #[serde(deserialize_with = "object")]
     pub(super) meta: Meta,
 }
@@ -329,8 +353,31 @@ mod tests {
             "nextCursor": "c2"
         }))
         .unwrap();
-        assert_eq!(lower.resources[0].members.len(), 2);
-        assert_eq!(lower.resources[0].members[1].value, None);
+        let members = lower.resources[0].members.as_ref().unwrap();
+        assert_eq!(members.len(), 2);
+        assert_eq!(members[1].value, None);
         assert_eq!(lower.next_cursor.as_deref(), Some("c2"));
+    }
+
+    /// A group without a `members` key (or with `null`, or not a list)
+    /// left them out; `[]` says it has none.
+    #[test]
+    fn members_left_out_are_told_from_no_members() {
+        let groups: ListResponse<Group> = serde_json::from_value(json!({"Resources": [
+            {"id": "1", "displayName": "Left out"},
+            {"id": "2", "displayName": "Null", "members": null},
+            {"id": "3", "displayName": "Odd", "members": "u1"},
+            {"id": "4", "displayName": "None", "members": []},
+            {"id": "5", "displayName": "Nested", "members": [{"value": "1", "type": "Group"}, {"value": "u1"}]}
+        ]}))
+        .unwrap();
+        let members: Vec<Option<usize>> = groups
+            .resources
+            .iter()
+            .map(|g| g.members.as_ref().map(Vec::len))
+            .collect();
+        assert_eq!(members, [None, None, None, Some(0), Some(2)]);
+        let nested = groups.resources[4].members.as_ref().unwrap();
+        assert!(nested[0].is_group() && !nested[1].is_group());
     }
 }

@@ -10,7 +10,9 @@ use std::sync::Mutex;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use super::client::{Call, Capabilities, Effect, Reply, ScimClient, ScimIds, ScimRef, group_key};
+use super::client::{
+    Call, Capabilities, Effect, Members, Reply, ScimClient, ScimIds, ScimRef, group_key,
+};
 use super::wire::{self, GROUP_SCHEMA, PATCH_SCHEMA, USER_SCHEMA};
 use crate::interrupt::SiteGate;
 use crate::model::email_key;
@@ -175,7 +177,7 @@ impl ScimClient {
                 .patch(caps, group, path, object, "rename group", ops)
                 .await;
         }
-        self.read_change_put(caps, group, &path, object, "rename group", |v| {
+        self.read_change_put_group(caps, group, object, "rename group", |v| {
             v.insert("displayName".into(), json!(new_name));
         })
         .await
@@ -208,7 +210,7 @@ impl ScimClient {
         let action = "change the members of group";
         if !caps.patch {
             return self
-                .read_change_put(caps, group, &path, object, action, |v| {
+                .read_change_put_group(caps, group, object, action, |v| {
                     edit_members(v, add, remove);
                 })
                 .await;
@@ -279,12 +281,7 @@ impl ScimClient {
         action: &str,
         change: impl FnOnce(&mut Map<String, Value>),
     ) -> Result<ScimRef, ProviderError> {
-        let read = self
-            .send(&Call::get(path.to_string(), action, object))
-            .await?;
-        let Ok(Value::Object(mut resource)) = serde_json::from_slice::<Value>(&read.body) else {
-            return Err(self.decode_error(action, "the resource read is not an object".into()));
-        };
+        let mut resource = self.read_object(path, object, action).await?;
         // Read-only attributes are not sent back.
         resource.remove("meta");
         change(&mut resource);
@@ -299,6 +296,72 @@ impl ScimClient {
         };
         let reply = self.send_with(&call, caps).await?;
         Ok(Self::edited(target, &reply))
+    }
+
+    /// The resource at `path`, read as a JSON object.
+    async fn read_object(
+        &self,
+        path: &str,
+        object: &str,
+        action: &str,
+    ) -> Result<Map<String, Value>, ProviderError> {
+        let read = self
+            .send(&Call::get(path.to_string(), action, object))
+            .await?;
+        match serde_json::from_slice::<Value>(&read.body) {
+            Ok(Value::Object(resource)) => Ok(resource),
+            _ => Err(self.decode_error(action, "the resource read is not an object".into())),
+        }
+    }
+
+    /// [`Self::read_change_put`] of a group, whose PUT carries every
+    /// member it has that `change` does not remove, nested groups
+    /// included. Where the service leaves members out of what it answers
+    /// (`Members::Apart`), they are read by name (`attributes=members`) and
+    /// put into the group read, never taken as none from a read that left
+    /// them out.
+    async fn read_change_put_group(
+        &self,
+        caps: &Capabilities,
+        group: &ScimRef,
+        object: &str,
+        action: &str,
+        change: impl FnOnce(&mut Map<String, Value>),
+    ) -> Result<ScimRef, ProviderError> {
+        let path = format!("/Groups/{}", encode(&group.id));
+        let members = if caps.members == Members::Apart {
+            Some(self.members_as_read(&group.id, object, action).await?)
+        } else {
+            None
+        };
+        self.read_change_put(caps, group, &path, object, action, |v| {
+            if let Some(members) = members {
+                v.retain(|k, _| !k.eq_ignore_ascii_case("members"));
+                v.insert("members".into(), Value::Array(members));
+            }
+            change(v);
+        })
+        .await
+    }
+
+    /// A group's `members` as the service holds them (every sub-attribute
+    /// kept), asked for by name.
+    async fn members_as_read(
+        &self,
+        id: &str,
+        object: &str,
+        action: &str,
+    ) -> Result<Vec<Value>, ProviderError> {
+        let path = format!("/Groups/{}?attributes=members", encode(id));
+        let group = self.read_object(&path, object, action).await?;
+        Ok(group
+            .into_iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("members"))
+            .and_then(|(_, v)| match v {
+                Value::Array(members) => Some(members),
+                _ => None,
+            })
+            .unwrap_or_default())
     }
 
     async fn delete(
@@ -635,14 +698,18 @@ impl ScimClient {
     /// How many requests applying `changes` sends to a service with `caps`,
     /// step by step as apply runs them: one per create and delete; per
     /// edit, one PATCH, or a read and a PUT where the service has no PATCH
-    /// (and for a new userName, which rewrites the emails read); membership
-    /// edits batched per group and step, as [`Self::apply_step`] sends
-    /// them. Not counted, as no plan can know them: retries, and the
+    /// (and for a new userName, which rewrites the emails read), and for a
+    /// group's PUT the read of its members where the service leaves them
+    /// out (`Members::Apart`); membership edits batched per group and step,
+    /// as [`Self::apply_step`] sends them. Not counted, as no plan can know them: retries, and the
     /// look-up after a create whose answer was lost (a recovery from a
     /// fault, sent only when one happens).
     pub fn requests_for(&self, caps: &Capabilities, changes: &[Change]) -> u64 {
         let per = self.options.members_per_request.max(1);
         let edit = |whole: bool| if caps.patch && !whole { 1 } else { 2 };
+        // A group's PUT: its read, its members' read where the service
+        // leaves them out, the PUT.
+        let put_group = 2 + u64::from(caps.members == Members::Apart);
         let mut requests = 0;
         for step in changes.chunk_by(|a, b| a.step() == b.step()) {
             // group key -> members added or removed in this step
@@ -660,7 +727,15 @@ impl ScimClient {
                         visibility: None,
                         admins: None,
                         ..
-                    } => edit(false),
+                    } if caps.patch => 1,
+                    Change::UpdateGroup {
+                        name: Some(_),
+                        access: None,
+                        description: None,
+                        visibility: None,
+                        admins: None,
+                        ..
+                    } => put_group,
                     Change::UpdateUser { .. } | Change::DeactivateUser { .. } => {
                         user_edit(change).map_or(0, |e| edit(e.user_name.is_some()))
                     }
@@ -688,7 +763,13 @@ impl ScimClient {
             }
             requests += members
                 .values()
-                .map(|n| if caps.patch { n.div_ceil(per) as u64 } else { 2 })
+                .map(|n| {
+                    if caps.patch {
+                        n.div_ceil(per) as u64
+                    } else {
+                        put_group
+                    }
+                })
                 .sum::<u64>();
         }
         requests

@@ -534,6 +534,7 @@ fn live_groups(
             description: team.description,
             visibility: team.visibility,
             version: None,
+            member_groups: Vec::new(),
         });
     }
     Ok((groups, memberships))

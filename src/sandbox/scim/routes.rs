@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 
 use super::filter::{self, get_ci};
 use super::schema;
-use super::store::{Kind, ListQuery, ScimError, ScimService};
+use super::store::{Kind, ListQuery, MembersReturned, ScimError, ScimService};
 use crate::sandbox::Shared;
 
 /// Where the services are served: `{PREFIX}/{service}/v2`.
@@ -257,6 +257,31 @@ fn project(v: Value, q: &HashMap<String, String>) -> Value {
     Value::Object(out)
 }
 
+/// A group as the service shows it: without `members` where its
+/// [`MembersReturned`] leaves them out of this answer (`in_list`: part of
+/// a list answer), unless the request names them in `attributes` and the
+/// service honours that.
+fn shown(svc: &ScimService, v: Value, q: &HashMap<String, String>, in_list: bool) -> Value {
+    let asked = names(q.get("attributes"))
+        .iter()
+        .any(|(attr, _)| attr == "members");
+    let left_out = match svc.behaviour.members {
+        MembersReturned::Default => false,
+        MembersReturned::NotInLists => in_list,
+        MembersReturned::Request => !asked,
+    };
+    let is_group = get_ci(&v, "schemas")
+        .and_then(Value::as_array)
+        .is_some_and(|s| s.iter().any(|u| u.as_str() == Some(schema::GROUP_SCHEMA)));
+    match v {
+        Value::Object(mut obj) if left_out && is_group => {
+            obj.retain(|k, _| !k.eq_ignore_ascii_case("members"));
+            Value::Object(obj)
+        }
+        v => v,
+    }
+}
+
 fn trim_subs(value: Value, whole: bool, keep: &[&str], drop: &[&str]) -> Value {
     match value {
         Value::Array(a) => Value::Array(
@@ -292,7 +317,7 @@ fn list(
             "totalResults": total,
             "startIndex": query.start_index,
             "itemsPerPage": page.len(),
-            "Resources": page.into_iter().map(|r| project(r, q)).collect::<Vec<_>>(),
+            "Resources": page.into_iter().map(|r| shown(svc, project(r, q), q, true)).collect::<Vec<_>>(),
         })))
     }))
 }
@@ -308,7 +333,7 @@ fn one(
     let r = svc.get(kind, id)?;
     Ok(Reply {
         status: StatusCode::OK,
-        body: Some(project(svc.render(kind, r, base), q)),
+        body: Some(shown(svc, project(svc.render(kind, r, base), q), q, false)),
         etag: Some(r.etag()),
         location: None,
     })
@@ -372,6 +397,13 @@ fn update(
     let tag = if_match(headers);
     respond(with_service(s, service, headers, true, |svc| {
         svc.get(kind, id)?;
+        if matches!(how, Write::Patch) && svc.behaviour.no_patch {
+            return Err(ScimError::new(
+                501,
+                None,
+                "this service does not support PATCH (see /ServiceProviderConfig)",
+            ));
+        }
         let body = json_body(body)?;
         match how {
             Write::Put => svc.replace(kind, id, &body, tag.as_deref())?,
@@ -486,7 +518,13 @@ fn by_id(items: Vec<Value>, what: &str, id: &str) -> Result<Value, ScimError> {
 type M = axum::http::Method;
 
 async fn service_provider_config(State(s): St, Path(svc): Svc, m: M, h: HeaderMap) -> Response {
-    discovery(&s, &svc, &m, &h, |b| Ok(schema::service_provider_config(b)))
+    let patch = {
+        let data = s.data.lock().expect("sandbox lock");
+        data.scim.get(&svc).is_none_or(|v| !v.behaviour.no_patch)
+    };
+    discovery(&s, &svc, &m, &h, |b| {
+        Ok(schema::service_provider_config(b, patch))
+    })
 }
 async fn schemas(State(s): St, Path(svc): Svc, m: M, h: HeaderMap) -> Response {
     discovery(&s, &svc, &m, &h, |b| Ok(list_of(schema::schemas(b))))
@@ -566,7 +604,7 @@ fn search_all(
         "totalResults": users + groups,
         "startIndex": query.start_index,
         "itemsPerPage": page.len(),
-        "Resources": page.into_iter().map(|r| project(r, q)).collect::<Vec<_>>(),
+        "Resources": page.into_iter().map(|r| shown(svc, project(r, q), q, true)).collect::<Vec<_>>(),
     })))
 }
 

@@ -248,12 +248,13 @@ pub fn resource_types(base: &str) -> Vec<Value> {
     ]
 }
 
-/// What the service supports (RFC 7643 §5).
-pub fn service_provider_config(base: &str) -> Value {
+/// What the service supports (RFC 7643 §5); `patch`: whether it offers
+/// PATCH.
+pub fn service_provider_config(base: &str, patch: bool) -> Value {
     json!({
         "schemas": [SPC_SCHEMA],
         "documentationUri": "https://datatracker.ietf.org/doc/html/rfc7644",
-        "patch": {"supported": true},
+        "patch": {"supported": patch},
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": true, "maxResults": MAX_RESULTS},
         "changePassword": {"supported": false},

@@ -116,11 +116,52 @@ impl Resource {
     }
 }
 
+/// Where a group's `members` are returned. RFC 7643 §4.2 returns them
+/// by default; real services differ, and each way is one a client meets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MembersReturned {
+    /// In every answer (RFC 7643 §7 `returned: "default"`).
+    #[default]
+    Default,
+    /// Left out of list answers (`GET /Groups`, `.search`), as many
+    /// services do to keep lists small, `attributes` or not; a group's own
+    /// read (`GET /Groups/{id}`) has them.
+    NotInLists,
+    /// Only when a request names them in `attributes` (RFC 7643 §7
+    /// `returned: "request"`), in lists and in a group's own read alike.
+    Request,
+}
+
+/// How a service answers where RFC 7643 and RFC 7644 leave it to the
+/// service provider; the default is the sandbox's usual service.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Behaviour {
+    pub members: MembersReturned,
+    /// PATCH is not offered (RFC 7644 §3.5.2 makes it optional):
+    /// `/ServiceProviderConfig` says `patch.supported: false` and a PATCH
+    /// is answered 501.
+    pub no_patch: bool,
+}
+
+impl Behaviour {
+    #[allow(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "serde's skip_serializing_if passes a reference"
+    )]
+    fn is_default(&self) -> bool {
+        *self == Behaviour::default()
+    }
+}
+
 /// How a service is saved: its resources in lists, no derived index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ServiceFile {
     token: String,
+    #[serde(default, skip_serializing_if = "Behaviour::is_default")]
+    behaviour: Behaviour,
     #[serde(default)]
     users: Vec<Resource>,
     #[serde(default)]
@@ -135,6 +176,8 @@ struct ServiceFile {
 pub struct ScimService {
     /// The bearer token the service accepts.
     pub token: String,
+    /// How it answers where the RFCs leave it to the service.
+    pub behaviour: Behaviour,
     users: BTreeMap<String, Resource>,
     groups: BTreeMap<String, Resource>,
     next_id: u64,
@@ -147,8 +190,19 @@ pub struct ScimService {
 /// Equal when what is saved is equal (the indexes are derived from it).
 impl PartialEq for ScimService {
     fn eq(&self, other: &Self) -> bool {
-        (&self.token, &self.users, &self.groups, self.next_id)
-            == (&other.token, &other.users, &other.groups, other.next_id)
+        (
+            &self.token,
+            self.behaviour,
+            &self.users,
+            &self.groups,
+            self.next_id,
+        ) == (
+            &other.token,
+            other.behaviour,
+            &other.users,
+            &other.groups,
+            other.next_id,
+        )
     }
 }
 
@@ -157,6 +211,7 @@ impl Eq for ScimService {}
 impl From<ServiceFile> for ScimService {
     fn from(f: ServiceFile) -> Self {
         let mut s = ScimService::new(&f.token);
+        s.behaviour = f.behaviour;
         s.next_id = f.next_id;
         for u in f.users {
             if let Some(name) = user_name(&u.attributes) {
@@ -176,6 +231,7 @@ impl From<ScimService> for ServiceFile {
     fn from(s: ScimService) -> Self {
         ServiceFile {
             token: s.token,
+            behaviour: s.behaviour,
             users: s.users.into_values().collect(),
             groups: s.groups.into_values().collect(),
             next_id: s.next_id,
@@ -207,6 +263,7 @@ impl ScimService {
     pub fn new(token: &str) -> Self {
         ScimService {
             token: token.to_string(),
+            behaviour: Behaviour::default(),
             users: BTreeMap::new(),
             groups: BTreeMap::new(),
             next_id: 1,

@@ -204,6 +204,7 @@ fn scim_a_put_carries_every_member_the_plan_did_not_remove() {
 /// PATCH (3 writes) and, with PATCH turned off, by the PUT (a read and a
 /// PUT for each of Team and Empty: 5 writes).
 #[test]
+#[ignore = "needs scim2-server: set ROSTER_SCIM2_SERVER to its executable (see CONTRIBUTING.md)"]
 fn scim_scim2_server_groups_with_nested_members() {
     let dir = tempfile::tempdir().unwrap();
     let no_patch = config_file(&dir, false, 1000);
@@ -216,9 +217,6 @@ fn scim_scim2_server_groups_with_nested_members() {
         ),
     ];
     for (args, sends) in cases {
-        let Some(service) = Service::scim2_with(&args) else {
-            return;
-        };
-        apply(&service, sends);
+        apply(&Service::scim2_with(&args), sends);
     }
 }

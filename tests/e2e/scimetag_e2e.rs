@@ -14,9 +14,15 @@ use crate::scim_e2e::{PATCH_OP, Service, USER};
 /// not at all, and the other change is kept. Planned again, it applies.
 #[test]
 fn scimetag_a_saved_plan_is_refused_once_an_etag_moved() {
-    for svc in Service::both() {
-        insta::allow_duplicates! { etag_moved_case(&svc) }
-    }
+    insta::allow_duplicates! { etag_moved_case(&Service::sandbox()) }
+}
+
+/// [`scimetag_a_saved_plan_is_refused_once_an_etag_moved`] against
+/// scim2-server.
+#[test]
+#[ignore = "needs scim2-server: set ROSTER_SCIM2_SERVER to its executable (see CONTRIBUTING.md)"]
+fn scimetag_a_saved_plan_is_refused_once_an_etag_moved_on_scim2_server() {
+    insta::allow_duplicates! { etag_moved_case(&Service::scim2()) }
 }
 
 fn etag_moved_case(svc: &Service) {
@@ -70,7 +76,7 @@ fn etag_moved_case(svc: &Service) {
 }
 
 /// A scim2-server announcing no PATCH (filters and ETags, yes).
-fn without_patch(dir: &tempfile::TempDir) -> Option<Service> {
+fn without_patch(dir: &tempfile::TempDir) -> Service {
     let path = dir.path().join("spc.json");
     let config = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
@@ -92,11 +98,10 @@ fn without_patch(dir: &tempfile::TempDir) -> Option<Service> {
 /// group renamed and left, a user deactivated. No fault is injected, so
 /// the estimate is exactly what is sent.
 #[test]
+#[ignore = "needs scim2-server: set ROSTER_SCIM2_SERVER to its executable (see CONTRIBUTING.md)"]
 fn scimetag_without_patch_the_estimate_counts_each_read_before_a_put() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(svc) = without_patch(&dir) else {
-        return;
-    };
+    let svc = without_patch(&dir);
     let first = r#"
 [[groups]]
 name = "Analysts"

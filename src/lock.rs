@@ -4,7 +4,14 @@
 //! or with [`release_all`] before the process exits at once; a lock left by
 //! a process that no longer runs is stale and removed with
 //! `roster force-unlock`.
+//!
+//! Whether the holder still runs is told by the operating system: the
+//! holder keeps the lock file open with a shared file lock
+//! ([`File::try_lock_shared`]), which the system drops when the process
+//! ends, however it ends. A lock file nobody holds so is stale; a reused
+//! pid cannot make it look alive.
 
+use std::fs::{File, TryLockError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -77,11 +84,15 @@ impl Holder {
         }
     }
 
-    /// Whether the holder still runs: `Some(false)` only when it was on
-    /// this host and no such process exists; `None` when it cannot be told
-    /// (another host).
-    pub fn is_running(&self) -> Option<bool> {
-        (self.host == hostname()).then(|| pid_alive(self.pid))
+    /// Whether the holder of the lock file at `path` still runs:
+    /// `Some(false)` only when it was on this host and no process holds the
+    /// file's OS lock; `None` when it cannot be told (another host).
+    pub fn is_running(&self, path: &Path) -> Option<bool> {
+        self.on_this_host().then(|| held_by_a_process(path))
+    }
+
+    fn on_this_host(&self) -> bool {
+        self.host == hostname()
     }
 }
 
@@ -100,7 +111,7 @@ pub enum LockError {
     #[error(
         "{} is locked by {holder}{}: only one may run at a time. Wait for it to finish; if you are sure it is not running, remove the lock with `{unlock}`",
         path.display(),
-        if holder.is_running().is_none() { ", on another host" } else { ", which is still running" }
+        if holder.on_this_host() { ", which is still running" } else { ", on another host" }
     )]
     Held {
         path: PathBuf,
@@ -133,9 +144,17 @@ pub enum LockError {
     },
 }
 
-/// Locks held by this process, by path, with the text written: removed
-/// by [`release_all`] when the process exits without unwinding.
-static HELD: Mutex<Vec<(PathBuf, String)>> = Mutex::new(Vec::new());
+/// A lock this process holds: its path, the text written, and the file
+/// kept open with its OS lock while it is held.
+struct Held {
+    path: PathBuf,
+    text: String,
+    file: File,
+}
+
+/// Locks held by this process: removed by [`release_all`] when the process
+/// exits without unwinding.
+static HELD: Mutex<Vec<Held>> = Mutex::new(Vec::new());
 
 /// A lock this process holds; dropping it removes the file.
 #[derive(Debug)]
@@ -183,7 +202,12 @@ pub fn acquire(path: &Path, command: &str, unlock: &str) -> Result<LockGuard, Lo
                 let _ = std::fs::remove_file(path);
                 return Err(io(e));
             }
-            held.push((path.to_path_buf(), text));
+            hold_open(&file);
+            held.push(Held {
+                path: path.to_path_buf(),
+                text,
+                file,
+            });
             Ok(LockGuard {
                 path: path.to_path_buf(),
             })
@@ -200,7 +224,7 @@ fn refusal(path: &Path, holder: Result<Holder, String>, unlock: &str) -> LockErr
     let (path, unlock) = (path.to_path_buf(), unlock.to_string());
     match holder {
         Err(why) => LockError::Unreadable { path, why, unlock },
-        Ok(holder) if holder.is_running() == Some(false) => LockError::Stale {
+        Ok(holder) if holder.is_running(&path) == Some(false) => LockError::Stale {
             path,
             holder: Box::new(holder),
             unlock,
@@ -225,14 +249,17 @@ fn release(path: &Path) {
     let mut held = HELD
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(i) = held.iter().position(|(p, _)| p == path) {
-        let (path, text) = held.swap_remove(i);
-        if std::fs::read_to_string(&path).is_ok_and(|now| now == text) {
+    if let Some(i) = held.iter().position(|h| h.path == path) {
+        let Held { path, text, file } = held.swap_remove(i);
+        let ours = std::fs::read_to_string(&path).is_ok_and(|now| now == text);
+        if ours {
             let _ = std::fs::remove_file(&path);
-            // The `.roster/` made for it goes too when nothing else is in it.
-            if let Some(dir) = path.parent().filter(|d| d.ends_with(".roster")) {
-                let _ = std::fs::remove_dir(dir);
-            }
+        }
+        // Closing the file lets its OS lock go.
+        drop(file);
+        // The `.roster/` made for it goes too when nothing else is in it.
+        if let Some(dir) = path.parent().filter(|d| ours && d.ends_with(".roster")) {
+            let _ = std::fs::remove_dir(dir);
         }
     }
 }
@@ -244,7 +271,7 @@ pub fn release_all() {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .iter()
-        .map(|(p, _)| p.clone())
+        .map(|h| h.path.clone())
         .collect();
     for p in paths {
         release(&p);
@@ -268,25 +295,26 @@ fn hostname() -> String {
     std::env::var("COMPUTERNAME").unwrap_or_else(|_| "unknown".into())
 }
 
-/// Whether a process `pid` exists on this host (signal 0 checks without
-/// sending anything; EPERM means it exists under another user).
-#[cfg(unix)]
-fn pid_alive(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    if pid <= 0 {
-        return false;
-    }
-    // SAFETY: kill with signal 0 sends nothing; it only checks the pid.
-    let rc = unsafe { libc::kill(pid, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+/// Takes a shared OS lock on the open lock file for as long as the file
+/// stays open: what tells another process that the holder runs. A file
+/// system without file locks leaves it untaken; the lock file still
+/// excludes, and its holder is then never taken for stale.
+fn hold_open(file: &File) {
+    let _ = file.try_lock_shared();
 }
 
-#[cfg(not(unix))]
-fn pid_alive(_pid: u32) -> bool {
-    // Cannot be told here: treat the holder as running (never stale).
-    true
+/// Whether a process holds the lock file at `path` open with its OS lock
+/// (an exclusive lock cannot be had). What cannot be told (the file cannot
+/// be opened, the file system has no locks) counts as held: a holder is
+/// called stale only when the system says nobody holds its file.
+fn held_by_a_process(path: &Path) -> bool {
+    let Ok(file) = File::open(path) else {
+        return true;
+    };
+    match file.try_lock() {
+        Ok(()) => false,
+        Err(TryLockError::WouldBlock | TryLockError::Error(_)) => true,
+    }
 }
 
 #[cfg(test)]
@@ -317,7 +345,7 @@ mod tests {
         let first = acquire(&path, "roster apply", "roster force-unlock").unwrap();
         let holder = read(&path).unwrap();
         assert_eq!(holder.pid, std::process::id());
-        assert_eq!(holder.is_running(), Some(true));
+        assert_eq!(holder.is_running(&path), Some(true));
         let err = acquire(&path, "roster apply", "roster force-unlock").unwrap_err();
         assert!(matches!(err, LockError::Held { .. }), "{err}");
         drop(first);
@@ -346,6 +374,34 @@ mod tests {
         std::fs::write(&path, "").unwrap();
         let err = acquire(&path, "roster apply", "roster force-unlock").unwrap_err();
         assert!(matches!(err, LockError::Unreadable { .. }), "{err}");
+    }
+
+    /// The holder's pid says nothing either way: a lock file left by a
+    /// process whose pid now names a running process (this one) is stale
+    /// once nobody holds it open, and one held open is not stale though
+    /// its pid names no process.
+    #[test]
+    fn a_lock_is_stale_when_no_process_holds_its_file_whatever_its_pid() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("apply.lock");
+        let reused = serde_json::to_string(&Holder::me("roster apply")).unwrap();
+        std::fs::write(&path, reused).unwrap();
+        let err = acquire(&path, "roster apply", "roster force-unlock").unwrap_err();
+        assert!(matches!(err, LockError::Stale { .. }), "{err}");
+        assert_eq!(read(&path).unwrap().is_running(&path), Some(false));
+
+        let dead = Holder {
+            pid: i32::MAX as u32,
+            ..Holder::me("roster apply")
+        };
+        std::fs::write(&path, serde_json::to_string(&dead).unwrap()).unwrap();
+        let holding = File::open(&path).unwrap();
+        holding.try_lock_shared().unwrap();
+        let err = acquire(&path, "roster apply", "roster force-unlock").unwrap_err();
+        assert!(matches!(err, LockError::Held { .. }), "{err}");
+        assert_eq!(dead.is_running(&path), Some(true));
+        drop(holding);
+        assert_eq!(dead.is_running(&path), Some(false));
     }
 
     #[test]

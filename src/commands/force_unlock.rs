@@ -38,7 +38,7 @@ pub(super) fn run(state: &Path, args: &ForceUnlockArgs) -> Result<Status> {
     }
     let removed = match lock::read(&path) {
         Err(why) => format!("it was not a lock roster can read ({why})"),
-        Ok(holder) => match holder.is_running() {
+        Ok(holder) => match holder.is_running(&path) {
             Some(false) => format!(
                 "it was stale: held by {holder}, and no process {} runs on this host",
                 holder.pid

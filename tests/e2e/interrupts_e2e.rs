@@ -497,8 +497,12 @@ fn a_stale_lock_is_reported_and_force_unlock_removes_it() {
     );
 
     // A lock whose holder runs goes only when the user says it is stale.
+    // A running roster holds its lock file open with a shared OS lock;
+    // this test does the same while it plays the holder.
     let alive = std::process::id();
     write_files(dir.path(), &[(".roster/apply.lock", &holder(alive))]);
+    let holding = std::fs::File::open(&lock).unwrap();
+    holding.try_lock_shared().unwrap();
     let out = roster(dir.path(), &["force-unlock"], &[]);
     assert_eq!(out.code, 1, "{}", out.all());
     assert_eq!(
@@ -513,6 +517,7 @@ fn a_stale_lock_is_reported_and_force_unlock_removes_it() {
     let out = roster(dir.path(), &["force-unlock", "--yes"], &[]);
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(!lock.exists());
+    drop(holding);
 
     let out = roster(dir.path(), &["apply", "--yes"], &[KEY]);
     assert_eq!(out.code, 0, "{}", out.all());

@@ -1,5 +1,5 @@
 //! End to end: the Sigma access kinds in the shipped example and in the
-//! pull-request comment (issue 14, second part).
+//! pull-request comment.
 
 use crate::common::*;
 use roster::sandbox::SigmaOrg;

@@ -1,7 +1,7 @@
-//! Attack findings on replacements, estimates, grants to inactive people,
-//! duplicate memberships and admins whose membership expired: each run
-//! against the in-process sandbox (`--sandbox`), whose data the test reads
-//! back from `.roster/sandbox.json`.
+//! Replacements, estimates, grants to inactive people, duplicate
+//! memberships and admins whose membership expired: each run against the
+//! in-process sandbox (`--sandbox`), whose data the test reads back from
+//! `.roster/sandbox.json`.
 
 use std::path::Path;
 

@@ -1,4 +1,4 @@
-//! End to end: attack findings on loading, import and export — names only
+//! End to end: loading, import and export — names only
 //! the live site can check (seat types, built-in account types) refused
 //! before any write with their place; what import keeps and skips.
 

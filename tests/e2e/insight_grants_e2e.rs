@@ -1,4 +1,4 @@
-//! End to end: the rest of issue 15. Sigma grants and attribute values in
+//! End to end: Sigma grants and attribute values in
 //! effective access and `roster explain`, grants that expire, the request
 //! estimate in the text plan, `roster validate`'s warnings with their
 //! place, and a global `expiry_notice_days` in `[settings]`.

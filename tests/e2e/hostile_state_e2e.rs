@@ -1,8 +1,8 @@
-//! Findings of an attack run (a hostile pull-request author, a careless
-//! admin): secrets in type errors, built-in groups renamed, dot segments in
-//! URL paths, addresses the sites refuse, `sites = []`, near-miss file
-//! names, a plan written over the sandbox's data, a credential command that
-//! never ends, and README text that drifted from the binary.
+//! What a hostile pull-request author or a careless admin may write:
+//! secrets in type errors, built-in groups renamed, dot segments in URL
+//! paths, addresses the sites refuse, `sites = []`, near-miss file names, a
+//! plan written over the sandbox's data, a credential command that never
+//! ends, and README text that drifted from the binary.
 
 use std::path::Path;
 

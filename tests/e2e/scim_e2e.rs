@@ -6,7 +6,7 @@
 //! expects the same text, except where a service's own error detail shows.
 //! The scim2-server tests run with `cargo test -- --include-ignored` and
 //! `ROSTER_SCIM2_SERVER` set; without it they fail and say how to install
-//! the server (see `scimcl_e2e::server`).
+//! the server (see `scim_client_e2e::server`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,7 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
 
 use crate::common::*;
-use crate::scimcl_e2e::{Scim2Server, TOKEN as SCIM2_TOKEN, read_request, server};
+use crate::scim_client_e2e::{Scim2Server, TOKEN as SCIM2_TOKEN, read_request, server};
 
 pub(crate) const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";

@@ -11,8 +11,8 @@ use reqwest::Method;
 use roster::sandbox::scim::store::{Behaviour, MembersReturned};
 use serde_json::{Value, json};
 
+use crate::scim_client_e2e::config_file;
 use crate::scim_e2e::Service;
-use crate::scimcl_e2e::config_file;
 
 const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 

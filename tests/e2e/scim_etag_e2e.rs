@@ -1,6 +1,6 @@
-//! SCIM ETags and request counts end to end (issue 17's follow-ups): a
-//! saved plan is applied with the ETags it was read with or not at all,
-//! and apply's request estimate is what it sends, PATCH or not.
+//! SCIM ETags and request counts end to end: a saved plan is applied with
+//! the ETags it was read with or not at all, and apply's request estimate
+//! is what it sends, PATCH or not.
 
 use reqwest::Method;
 use serde_json::json;

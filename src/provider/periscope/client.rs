@@ -528,11 +528,18 @@ impl PeriscopeClient {
                 action: call.action.to_string(),
                 object: call.object.to_string(),
                 status: status.as_u16(),
-                message: error_message(&bytes, &[self.api_key.expose()]) + &hint,
+                message: error_message(&bytes, &self.secrets()) + &hint,
                 retry_after: asked_wait,
             });
         }
         Ok(bytes)
+    }
+
+    /// The secrets to scrub from any text shown to people: the API key and
+    /// the auth header's `site:key` (a site may echo it base64-encoded).
+    fn secrets(&self) -> [String; 2] {
+        let key = self.api_key.expose();
+        [key.to_string(), format!("{}:{key}", self.site)]
     }
 
     fn transport(&self, call: &Call<'_>, message: String) -> ProviderError {

@@ -52,7 +52,7 @@ fn pattern(secret: &str) -> Option<Regex> {
 }
 
 /// A group matching `c` as written or escaped: percent-encoded (any case of
-/// hex), `+` or whitespace for a space, JSON's `\"` `\\` `\/` `\n`... and
+/// hex, also encoded again: `%252F`), `+` or whitespace for a space, JSON's `\"` `\\` `\/` `\n`... and
 /// `\uXXXX`.
 fn char_forms(c: char) -> String {
     let mut forms = vec![regex::escape(&c.to_string())];
@@ -60,7 +60,7 @@ fn char_forms(c: char) -> String {
     let percent: String = c
         .encode_utf8(&mut utf8)
         .bytes()
-        .map(|b| format!("%{b:02X}"))
+        .map(|b| format!("%(?:25)*{b:02X}"))
         .collect();
     forms.push(percent);
     let mut units = [0; 2];
@@ -130,6 +130,7 @@ mod tests {
         hidden("client_secret=s3cr3t%2FPlus%2BEq%3D&x=1");
         hidden("CLIENT_SECRET=S3CR3T%2FPLUS%2BEQ%3D");
         hidden("s3cr3t%2fPlus%2bEq%3d");
+        hidden("s3cr3t%252FPlus%252BEq%253D");
         hidden("%73%33%63%72%33%74%2F%50%6C%75%73%2B%45%71%3D");
         assert_eq!(scrub("k=a+b%21", &["a b!"]), "k=[redacted]");
         assert_eq!(scrub("k=a%20b!", &["a b!"]), "k=[redacted]");

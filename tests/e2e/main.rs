@@ -58,6 +58,7 @@ mod scim_group_members_e2e;
 mod scimcl_e2e;
 mod scimetag_e2e;
 mod scimsb_e2e;
+mod secret_echo_e2e;
 mod secrets_e2e;
 mod sigma_e2e;
 mod sigma_retry_e2e;

@@ -152,7 +152,10 @@ mod tests {
             let header = STANDARD.encode(format!("{prefix}{SECRET}"));
             let out = scrub(&format!("Basic {header}"), &[SECRET]);
             assert!(out.contains(REDACTED), "{prefix}: {out}");
-            assert!(!out.contains(&header[header.len() - 8..]), "{prefix}: {out}");
+            assert!(
+                !out.contains(&header[header.len() - 8..]),
+                "{prefix}: {out}"
+            );
         }
     }
 
@@ -165,7 +168,10 @@ mod tests {
 
     #[test]
     fn other_text_is_kept_and_empty_secrets_ignored() {
-        assert_eq!(scrub("nothing secret here", &[SECRET, ""]), "nothing secret here");
+        assert_eq!(
+            scrub("nothing secret here", &[SECRET, ""]),
+            "nothing secret here"
+        );
     }
 
     #[test]

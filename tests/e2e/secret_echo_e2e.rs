@@ -30,24 +30,41 @@ const ECHOES: [(&str, Echo); 5] = [
 /// A server on 127.0.0.1 answering every request 400, its message holding
 /// the request's body and auth headers written back by `echo`.
 fn echo_server(echo: Echo) -> String {
+    serve(echo, false)
+}
+
+/// A server answering every request 200 with what was sent, as `echo`
+/// writes it, where a list belongs (so the answer cannot be read).
+fn misshapen_server(echo: Echo) -> String {
+    serve(echo, true)
+}
+
+fn serve(echo: Echo, ok: bool) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || answer(stream, echo));
+            std::thread::spawn(move || answer(stream, echo, ok));
         }
     });
     url
 }
 
-fn answer(mut stream: TcpStream, echo: Echo) {
+fn answer(mut stream: TcpStream, echo: Echo, ok: bool) {
     while let Some(sent) = read_sent(&mut stream) {
-        let body = serde_json::json!({
-            "message": format!("invalid client in request: {}", echo(&sent))
-        })
-        .to_string();
+        let echoed = echo(&sent);
+        let (status, body) = if ok {
+            let list = serde_json::json!({ "users": echoed, "groups": echoed, "data": echoed });
+            ("200 OK", list.to_string())
+        } else {
+            let message = format!("invalid client in request: {echoed}");
+            (
+                "400 Bad Request",
+                serde_json::json!({ "message": message }).to_string(),
+            )
+        };
         let head = format!(
-            "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
             body.len()
         );
         if stream.write_all(head.as_bytes()).is_err() || stream.write_all(body.as_bytes()).is_err()
@@ -75,7 +92,9 @@ fn read_sent(stream: &mut TcpStream) -> Option<String> {
             k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
         })
     };
-    let length: usize = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let length: usize = header("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let mut body = vec![0u8; length];
     stream.read_exact(&mut body).ok()?;
     let auth = ["http-x-partner-auth", "authorization"]
@@ -83,7 +102,11 @@ fn read_sent(stream: &mut TcpStream) -> Option<String> {
         .filter_map(|h| header(h))
         .collect::<Vec<_>>()
         .join(" ");
-    Some(format!("{auth} {}", String::from_utf8_lossy(&body)).trim().to_string())
+    Some(
+        format!("{auth} {}", String::from_utf8_lossy(&body))
+            .trim()
+            .to_string(),
+    )
 }
 
 /// The forms of the secret that must not be in `out`: raw, form-encoded,
@@ -109,11 +132,11 @@ fn assert_no_secret(out: &str, what: &str) {
             "{what}: `{leak}` in\n{out}"
         );
     }
-    assert!(out.contains("HTTP 400"), "{what}:\n{out}");
     assert!(out.contains("[redacted]"), "{what}:\n{out}");
 }
 
-const PERSON: &str = "[[users]]\nemail = \"ada@acme.com\"\nfirst_name = \"Ada\"\nlast_name = \"Lovelace\"\n";
+const PERSON: &str =
+    "[[users]]\nemail = \"ada@acme.com\"\nfirst_name = \"Ada\"\nlast_name = \"Lovelace\"\n";
 
 #[test]
 fn sigma_token_endpoint_echoing_the_form_body_shows_no_secret() {
@@ -135,7 +158,12 @@ fn sigma_token_endpoint_echoing_the_form_body_shows_no_secret() {
             ],
         );
         assert_eq!(out.code, 1, "{what}:\n{}", out.all());
-        assert!(out.all().contains("get an API token"), "{what}:\n{}", out.all());
+        assert!(out.all().contains("HTTP 400"), "{what}:\n{}", out.all());
+        assert!(
+            out.all().contains("get an API token"),
+            "{what}:\n{}",
+            out.all()
+        );
         assert_no_secret(&out.all(), what);
     }
 }
@@ -156,6 +184,28 @@ fn periscope_echoing_the_auth_header_shows_no_secret() {
             &[("KEY", SECRET), ("ROSTER_RETRY_BASE_MS", "10")],
         );
         assert_eq!(out.code, 1, "{what}:\n{}", out.all());
+        assert!(out.all().contains("HTTP 400"), "{what}:\n{}", out.all());
+        assert_no_secret(&out.all(), what);
+    }
+}
+
+#[test]
+fn periscope_answer_that_cannot_be_read_quotes_no_secret() {
+    for (what, echo) in ECHOES {
+        let url = misshapen_server(echo);
+        let dir = state_dir(&[(
+            "roster.toml",
+            &format!(
+                "[sites.acme]\nprovider = \"periscope\"\nsite = \"acme\"\napi_key = {{ env = \"KEY\" }}\nbase_url = \"{url}\"\ninvited_by = \"admin@acme.com\"\n\n{PERSON}"
+            ),
+        )]);
+        let out = roster(dir.path(), &["plan", "-v"], &[("KEY", SECRET)]);
+        assert_eq!(out.code, 1, "{what}:\n{}", out.all());
+        assert!(
+            out.all().contains("could not be read"),
+            "{what}:\n{}",
+            out.all()
+        );
         assert_no_secret(&out.all(), what);
     }
 }

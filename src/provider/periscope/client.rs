@@ -165,7 +165,10 @@ impl PeriscopeClient {
             let decode = |e: serde_json::Error| ProviderError::Decode {
                 site: self.site_name().to_string(),
                 action: action.to_string(),
-                message: format!("unexpected answer: {e}"),
+                message: crate::provider::scrub::scrub(
+                    &format!("unexpected answer: {e}"),
+                    &self.secrets(),
+                ),
             };
             let page: List<T, K> = serde_json::from_slice(&body).map_err(decode)?;
             let signs: wire::PageSigns = serde_json::from_slice(&body).map_err(decode)?;

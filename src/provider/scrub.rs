@@ -10,6 +10,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use regex::{Regex, RegexBuilder};
+use std::fmt::Write as _;
 
 /// What a secret is replaced by.
 pub const REDACTED: &str = "[redacted]";
@@ -21,9 +22,9 @@ const WITHHELD: &str = "(the answer was withheld: it could not be checked for se
 /// (shorter runs would hide unrelated text).
 const MIN_B64_CORE: usize = 8;
 
-/// `text` with every form of every secret replaced by [`REDACTED`]. `sent`
-/// are the values roster sends that hold secrets (an auth header's
-/// `site:key`), also looked for in base64.
+/// `text` with every form of every secret replaced by [`REDACTED`]. Pass
+/// also the values roster sends that hold a secret (an auth header's
+/// `site:key`), so their base64 is looked for whole.
 pub fn scrub(text: &str, secrets: &[impl AsRef<str>]) -> String {
     let mut text = text.to_string();
     for secret in secrets.iter().map(AsRef::as_ref).filter(|s| !s.is_empty()) {
@@ -52,23 +53,21 @@ fn pattern(secret: &str) -> Option<Regex> {
 }
 
 /// A group matching `c` as written or escaped: percent-encoded (any case of
-/// hex, also encoded again: `%252F`), `+` or whitespace for a space, JSON's `\"` `\\` `\/` `\n`... and
-/// `\uXXXX`.
+/// hex, also encoded again: `%252F`), `+` or whitespace for a space, and
+/// JSON's `\"` `\\` `\/` `\n`... and `\uXXXX`.
 fn char_forms(c: char) -> String {
     let mut forms = vec![regex::escape(&c.to_string())];
     let mut utf8 = [0; 4];
-    let percent: String = c
-        .encode_utf8(&mut utf8)
-        .bytes()
-        .map(|b| format!("%(?:25)*{b:02X}"))
-        .collect();
+    let mut percent = String::new();
+    for b in c.encode_utf8(&mut utf8).bytes() {
+        let _ = write!(percent, "%(?:25)*{b:02X}");
+    }
     forms.push(percent);
     let mut units = [0; 2];
-    let json: String = c
-        .encode_utf16(&mut units)
-        .iter()
-        .map(|u| format!("\\\\u{u:04X}"))
-        .collect();
+    let mut json = String::new();
+    for u in c.encode_utf16(&mut units).iter() {
+        let _ = write!(json, "\\\\u{u:04X}");
+    }
     forms.push(json);
     match c {
         ' ' => forms.extend([r"\+".to_string(), r"\s+".to_string()]),

@@ -56,7 +56,8 @@ impl Warning {
         match &self.kind {
             WarningKind::NotRead { why, state_dir } => format!(
                 "{}: not read: {why}; only files named *.toml are state (rename it, or move it out of {})",
-                show(&format!("{:?}", self.location)),
+                // Quoted (the name may end in spaces), escaped once, by `show`.
+                show(&format!("\"{}\"", self.location)),
                 show(state_dir)
             ),
             WarningKind::Expired { subject, on } => format!(

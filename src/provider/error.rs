@@ -207,7 +207,7 @@ const BODY_LIMIT: usize = 300;
 /// The message in an error body: `{"error": "..."}`, `{"message": "..."}`,
 /// `{"error": {"message": "..."}}`, or the text itself; truncated, and with
 /// every secret the request carried removed.
-pub fn error_message(body: &[u8], secrets: &[&str]) -> String {
+pub fn error_message(body: &[u8], secrets: &[impl AsRef<str>]) -> String {
     let text = match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(v) => ["error", "message"]
             .iter()
@@ -225,10 +225,9 @@ pub fn error_message(body: &[u8], secrets: &[&str]) -> String {
             html_summary(&text).unwrap_or_else(|| text.into_owned())
         }
     };
+    // Scrubbed before whitespace is folded: a secret may hold a line break.
+    let text = crate::provider::scrub::scrub(&text, secrets);
     let mut text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    for s in secrets.iter().filter(|s| !s.is_empty()) {
-        text = text.replace(s, "[redacted]");
-    }
     if text.chars().count() > BODY_LIMIT {
         text = text.chars().take(BODY_LIMIT).collect::<String>() + "…";
     }
@@ -295,45 +294,45 @@ mod tests {
     fn html_pages_are_summed_up_never_shown() {
         let page = "<!DOCTYPE html>\n<html><head><title>Access denied | api.example.com used Cloudflare to restrict access</title>\n<script>evil()</script></head><body><h1>Error 1015</h1><p>Error code: 1015</p><p>You are being rate limited</p></body></html>";
         assert_eq!(
-            error_message(page.as_bytes(), &[]),
+            error_message(page.as_bytes(), &[""; 0]),
             "the site answered with an HTML page titled \"Access denied | api.example.com used Cloudflare to restrict access\" (Cloudflare error 1015)"
         );
         let indented = "\n  <!doctype html><html><head><TITLE>Slow Down</TITLE></head></html>";
         assert_eq!(
-            error_message(indented.as_bytes(), &[]),
+            error_message(indented.as_bytes(), &[""; 0]),
             "the site answered with an HTML page titled \"Slow Down\""
         );
         let untitled = "<html><body>\x1b[31m slow down</body></html>";
         assert_eq!(
-            error_message(untitled.as_bytes(), &[]),
+            error_message(untitled.as_bytes(), &[""; 0]),
             "the site answered with an HTML page"
         );
         let long = format!("<html><title>{}</title></html>", "t".repeat(500));
-        assert!(error_message(long.as_bytes(), &[]).chars().count() < 130);
+        assert!(error_message(long.as_bytes(), &[""; 0]).chars().count() < 130);
         // Not HTML: the text, as before.
         assert_eq!(
-            error_message(b"plain <b>text</b>", &[]),
+            error_message(b"plain <b>text</b>", &[""; 0]),
             "plain <b>text</b>"
         );
     }
 
     #[test]
     fn reads_common_error_shapes_and_scrubs_secrets() {
-        assert_eq!(error_message(br#"{"error":"nope"}"#, &[]), "nope");
+        assert_eq!(error_message(br#"{"error":"nope"}"#, &[""; 0]), "nope");
         assert_eq!(
-            error_message(br#"{"message":"Duplicate record"}"#, &[]),
+            error_message(br#"{"message":"Duplicate record"}"#, &[""; 0]),
             "Duplicate record"
         );
         assert_eq!(
-            error_message(br#"{"error":{"message":"deep"}}"#, &[]),
+            error_message(br#"{"error":{"message":"deep"}}"#, &[""; 0]),
             "deep"
         );
         assert_eq!(
             error_message(b"bad key s3cr3t here", &["s3cr3t"]),
             "bad key [redacted] here"
         );
-        assert_eq!(error_message(b"", &[]), "(empty response body)");
+        assert_eq!(error_message(b"", &[""; 0]), "(empty response body)");
         let long = "x".repeat(1000);
-        assert!(error_message(long.as_bytes(), &[]).chars().count() <= BODY_LIMIT + 1);
+        assert!(error_message(long.as_bytes(), &[""; 0]).chars().count() <= BODY_LIMIT + 1);
     }
 }

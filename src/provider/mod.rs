@@ -10,6 +10,7 @@ pub mod error;
 pub mod ids;
 pub mod lenient;
 pub mod retry;
+pub mod scrub;
 
 use std::time::Duration;
 

@@ -216,10 +216,25 @@ fn near_miss(name: &str) -> Option<&'static str> {
     if trimmed != name && is_state_file(trimmed) {
         return Some("its name has spaces or dots after `.toml`");
     }
+    if has_extension_after_toml(name) && skipped_on_purpose(name).is_none() {
+        return Some("its name has another extension after `.toml`");
+    }
     let (stem, ext) = trimmed.rsplit_once('.')?;
     let ext = ext.to_lowercase();
     let one_keystroke = ext != "toml" && strsim::osa_distance(&ext, "toml") == 1;
     (!stem.is_empty() && one_keystroke).then_some("its extension is not `.toml`")
+}
+
+/// Whether `.toml`, in any letter case, is followed by another extension
+/// (`x.toml.txt`, `x.TOML.old`): most likely a state file renamed.
+fn has_extension_after_toml(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.match_indices(".toml.").any(|(at, _)| {
+        at > 0
+            && lower[at + ".toml.".len()..]
+                .chars()
+                .any(|c| !c.is_whitespace() && c != '.')
+    })
 }
 
 /// Why an entry of this name is left alone on purpose, if it is.
@@ -251,7 +266,18 @@ mod tests {
             assert!(!is_state_file(n), "{n}");
         }
         for n in [
-            "a.tml", "a.tom", "a.TMOL", "a.tomll", "a.toml ", "a.TOML\t", "a.toml.",
+            "a.tml",
+            "a.tom",
+            "a.TMOL",
+            "a.tomll",
+            "a.toml ",
+            "a.TOML\t",
+            "a.toml.",
+            "c.toml.txt",
+            "p.toml.save",
+            "q.TOML.old",
+            "r.toml.1",
+            "l.toml.d",
         ] {
             assert!(near_miss(n).is_some(), "{n}");
         }

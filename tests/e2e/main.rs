@@ -56,6 +56,7 @@ mod scim_e2e;
 mod scim_etag_e2e;
 mod scim_group_members_e2e;
 mod scim_sandbox_e2e;
+mod secret_echo_e2e;
 mod secrets_e2e;
 mod sigma_access_example_e2e;
 mod sigma_access_sandbox_e2e;

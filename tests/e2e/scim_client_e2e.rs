@@ -95,7 +95,10 @@ fn start(exe: &std::path::Path, args: &[&str]) -> Option<Scim2Server> {
     let base = url::Url::parse(&format!("http://127.0.0.1:{port}/v2")).unwrap();
     let mut server = Scim2Server { child, base, log };
     let started = Instant::now();
-    while !server.answers() {
+    // The port may be taken by another test's scim2-server between picking
+    // it and binding it: that one answers too. The server is ours only once
+    // its own log shows the probe it answered.
+    while !(server.answers() && server.logged_a_probe()) {
         if server.child.try_wait().unwrap().is_some() {
             // It could not bind the port: another test took it.
             return None;
@@ -111,6 +114,15 @@ fn start(exe: &std::path::Path, args: &[&str]) -> Option<Scim2Server> {
 }
 
 impl Scim2Server {
+    /// Whether this server's own log shows a request for its configuration.
+    fn logged_a_probe(&self) -> bool {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|line| line.contains("\"GET /v2/ServiceProviderConfig HTTP/1.0\" 200"))
+    }
+
     /// Whether the server's own port answers its configuration to the token.
     fn answers(&self) -> bool {
         let port = self.base.port().expect("a port");

@@ -229,3 +229,61 @@ fn a_file_not_read_is_a_warning_of_the_plan_and_stays_on_stderr() {
         assert!(at(&out.stdout, shown) < site, "{format}: {}", out.stdout);
     }
 }
+
+#[test]
+fn a_file_with_an_extension_after_toml_is_a_warning_of_every_plan_format() {
+    let sb = seeded_sandbox();
+    let dir = state();
+    let names = [
+        "c.toml.txt",
+        "p.toml.save",
+        "q.toml.old",
+        "r.toml.1",
+        "s.toml.new",
+        "u.toml.disabled",
+        "v.toml.md",
+        "l.toml.d",
+        "w.TOML.Old",
+    ];
+    for name in names {
+        write_files(dir.path(), &[(&format!("state/{name}"), EXPIRED)]);
+    }
+    for format in ["text", "markdown", "json"] {
+        let out = roster(
+            dir.path(),
+            &["plan", "--format", format, "--sandbox-url", &sb.url],
+            &[],
+        );
+        assert_eq!(out.code, 0, "{format}: {}", out.all());
+        for name in names {
+            let line = format!(
+                "warning: \"state/{name}\": not read: its name has another extension after `.toml`; only files named *.toml are state (rename it, or move it out of state)"
+            );
+            assert!(out.stderr.contains(&line), "{format}: {}", out.stderr);
+            assert!(out.stdout.contains(name), "{format} {name}: {}", out.stdout);
+        }
+    }
+}
+
+#[test]
+fn a_file_name_holding_an_invisible_character_is_escaped_once() {
+    let sb = seeded_sandbox();
+    let dir = state();
+    write_files(dir.path(), &[("state/b.toml\u{200b}", EXPIRED)]);
+    for format in ["text", "markdown"] {
+        let out = roster(
+            dir.path(),
+            &["plan", "--format", format, "--sandbox-url", &sb.url],
+            &[],
+        );
+        assert_eq!(out.code, 0, "{format}: {}", out.all());
+        assert!(
+            out.stderr.contains(r"b.toml\u{200b}"),
+            "{format}: {}",
+            out.stderr
+        );
+        for twice in [r"\\u", "&#92;&#92;"] {
+            assert!(!out.all().contains(twice), "{format}: {}", out.all());
+        }
+    }
+}

@@ -165,7 +165,10 @@ impl PeriscopeClient {
             let decode = |e: serde_json::Error| ProviderError::Decode {
                 site: self.site_name().to_string(),
                 action: action.to_string(),
-                message: format!("unexpected answer: {e}"),
+                message: crate::provider::scrub::scrub(
+                    &format!("unexpected answer: {e}"),
+                    &self.secrets(),
+                ),
             };
             let page: List<T, K> = serde_json::from_slice(&body).map_err(decode)?;
             let signs: wire::PageSigns = serde_json::from_slice(&body).map_err(decode)?;
@@ -528,11 +531,18 @@ impl PeriscopeClient {
                 action: call.action.to_string(),
                 object: call.object.to_string(),
                 status: status.as_u16(),
-                message: error_message(&bytes, &[self.api_key.expose()]) + &hint,
+                message: error_message(&bytes, &self.secrets()) + &hint,
                 retry_after: asked_wait,
             });
         }
         Ok(bytes)
+    }
+
+    /// The secrets to scrub from any text shown to people: the API key and
+    /// the auth header's `site:key` (a site may echo it base64-encoded).
+    fn secrets(&self) -> [String; 2] {
+        let key = self.api_key.expose();
+        [key.to_string(), format!("{}:{key}", self.site)]
     }
 
     fn transport(&self, call: &Call<'_>, message: String) -> ProviderError {

@@ -908,11 +908,12 @@ impl ScimClient {
         }
     }
 
+    /// A decode error; its message (which may quote the answer) scrubbed.
     pub(super) fn decode_error(&self, action: &str, message: String) -> ProviderError {
         ProviderError::Decode {
             site: self.name.clone(),
             action: action.to_string(),
-            message,
+            message: crate::provider::scrub::scrub(&message, &[self.token.expose()]),
         }
     }
 }

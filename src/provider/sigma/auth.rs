@@ -77,9 +77,11 @@ impl Auth {
         }
     }
 
-    /// The secrets to scrub from any text shown to people.
-    pub fn secrets(&self) -> [&str; 2] {
-        [self.client_id.expose(), self.client_secret.expose()]
+    /// The secrets to scrub from any text shown to people: the client ID
+    /// and secret, and the pair as HTTP Basic would carry it.
+    pub fn secrets(&self) -> [String; 3] {
+        let (id, secret) = (self.client_id.expose(), self.client_secret.expose());
+        [id.to_string(), secret.to_string(), format!("{id}:{secret}")]
     }
 
     /// A valid access token and its generation.

@@ -400,11 +400,12 @@ impl SigmaClient {
         }
     }
 
+    /// A decode error; its message (which may quote the answer) scrubbed.
     fn decode_error(&self, action: &str, message: String) -> ProviderError {
         ProviderError::Decode {
             site: self.name.clone(),
             action: action.to_string(),
-            message,
+            message: crate::provider::scrub::scrub(&message, &self.auth.secrets()),
         }
     }
 

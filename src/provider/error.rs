@@ -66,6 +66,18 @@ pub enum ProviderError {
         object: String,
         id: String,
     },
+    /// The site gave two objects of one kind the same ID.
+    #[error(
+        "site `{site}`: the {kind} {first} and {second} have the same ID {id:?}: a request naming it could reach either, so none is sent (fix the site, or whatever stands between roster and it)"
+    )]
+    SharedId {
+        site: String,
+        /// What the objects are (`members`, `teams`, `workspaces`...).
+        kind: String,
+        first: String,
+        second: String,
+        id: String,
+    },
     /// Never sent: the apply was interrupted before this change started.
     #[error("site `{site}`: not started: the apply was interrupted")]
     NotStarted { site: String },
@@ -119,6 +131,7 @@ impl ProviderError {
             | ProviderError::TooLarge { .. }
             | ProviderError::Deadline { .. }
             | ProviderError::UnusableId { .. }
+            | ProviderError::SharedId { .. }
             | ProviderError::Unsupported { .. }
             | ProviderError::NotStarted { .. } => false,
         }

@@ -253,6 +253,11 @@ impl Pacer {
         }
     }
 
+    /// The name of the site this pacer paces.
+    pub fn site(&self) -> &str {
+        &self.site
+    }
+
     /// How many requests were sent so far, and how many were retries.
     pub fn requests(&self) -> super::cost::Requests {
         super::cost::Requests {

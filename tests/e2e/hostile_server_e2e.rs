@@ -442,6 +442,60 @@ fn sigma_org_with(odd: &str, id: &str) -> SandboxData {
     data
 }
 
+/// A Sigma org where an undeclared member (tim) has ada's `memberId`, or
+/// an undeclared team (Old Team) the declared Analysts' `teamId`: what a
+/// proxy rewriting the lists could make roster see.
+fn sigma_org_sharing(shared: &str) -> SandboxData {
+    // ada (m-ada), in the team Old Team.
+    let mut data = sigma_org_with("team", "t-analysts");
+    let org = data.sigma.get_mut("acme-sigma").unwrap();
+    if shared == "member" {
+        org.teams[0].name = "Analysts".into();
+        let ada = org.members.iter().find(|m| m.member_id == "m-ada");
+        let mut tim = ada.unwrap().clone();
+        tim.email = "tim@acme.com".into();
+        org.members.push(tim);
+    } else {
+        let mut analysts = org.teams[0].clone();
+        analysts.name = "Analysts".into();
+        org.teams.insert(0, analysts);
+    }
+    data
+}
+
+/// Two Sigma members (or two teams) with one ID: plan and apply refuse
+/// the site naming both and the ID, and nothing is written (once, tim's
+/// deactivation archived ada, and deleting Old Team deleted Analysts).
+#[test]
+fn sigma_objects_sharing_an_id_are_refused_before_any_write() {
+    let mut refusals = Vec::new();
+    for shared in ["member", "team"] {
+        let sb = BackgroundSandbox::start(sigma_org_sharing(shared)).unwrap();
+        let dir = state_dir(&[(
+            "roster.toml",
+            &format!(
+                "[sites.acme-sigma]\nprovider = \"sigma\"\nbase_url = \"{}\"\nclient_id = {{ env = \"SIGMA_ID\" }}\nclient_secret = {{ env = \"SIGMA_SECRET\" }}\nnew_owner = \"admin@acme.com\"\nallow_removals = 5\nallow_group_deletions = 5\nunmanaged_groups = \"delete\"\n\n\
+                 [[groups]]\nname = \"Analysts\"\n\n\
+                 [[users]]\nemail = \"admin@acme.com\"\nfirst_name = \"Org\"\nlast_name = \"Admin\"\nmember_type = \"Admin\"\n\n\
+                 [[users]]\nemail = \"ada@acme.com\"\nfirst_name = \"A\"\nlast_name = \"B\"\nmember_type = \"Viewer\"\ngroups = [\"Analysts\"]\n",
+                sb.url
+            ),
+        )]);
+        let env = [
+            ("SIGMA_ID", "acme-sigma"),
+            ("SIGMA_SECRET", "sandbox-sigma-secret"),
+        ];
+        let plan = roster(dir.path(), &["plan"], &env);
+        let apply = roster(dir.path(), &["apply", "--yes"], &env);
+        assert!(only_reads(&sb), "{shared}: {:?}", writes(&sb));
+        refusals.push(refusal(&plan, &apply));
+    }
+    insta::assert_snapshot!(refusals.join("\n"), @r#"
+    site `acme-sigma`: the members ada@acme.com and tim@acme.com have the same ID "m-ada": a request naming it could reach either, so none is sent (fix the site, or whatever stands between roster and it)
+    site `acme-sigma`: the teams Analysts and Old Team have the same ID "t-analysts": a request naming it could reach either, so none is sent (fix the site, or whatever stands between roster and it)
+    "#);
+}
+
 /// A Sigma member or team whose ID is `.`, `..`, empty or holds `/`: plan
 /// and apply refuse the site, naming the object, and no write is sent.
 #[test]

@@ -534,3 +534,43 @@ fn sigma_ids_that_cannot_be_a_path_segment_are_refused_before_any_write() {
     site `acme-sigma`: the team Old Team has the ID "a/b", which cannot be a URL path segment (empty, `.`, `..`, or holding `/`): a request naming it would reach another object or endpoint, so none is sent (fix the team on the site)
     "#);
 }
+
+/// A Periscope server whose list of users never ends: each page holds new
+/// users and a `next_page_start` no page had.
+fn endless_users(_method: &str, path: &str) -> Reply {
+    static PAGE: AtomicU64 = AtomicU64::new(0);
+    if path != "/api/v1/users" {
+        return Reply::Json(json!({"groups": []}));
+    }
+    let page = PAGE.fetch_add(1, Ordering::SeqCst);
+    let users: Vec<Value> = (0..8)
+        .map(|i| json!({"id": format!("{page}-{i}"), "email": format!("u{page}-{i}@acme.com"), "first_name": "A", "last_name": "B"}))
+        .collect();
+    Reply::Json(json!({"users": users, "next_page_start": format!("p{}", page + 1)}))
+}
+
+/// A list whose pages never end: the answers read from the site add up to
+/// at most 16 times its max_response_bytes, then the plan stops naming the
+/// site, the endpoint and the limit, after a bounded number of requests.
+#[test]
+fn a_list_that_never_ends_is_read_only_up_to_its_bound() {
+    let server = Hostile::start(endless_users);
+    let dir = state_dir(&[(
+        "roster.toml",
+        &format!(
+            "[sites.odd]\nprovider = \"periscope\"\nsite = \"acme\"\ninvited_by = \"admin@acme.com\"\nbase_url = \"{}\"\napi_key = {{ env = \"K\" }}\nmax_response_bytes = 1024\n",
+            server.url
+        ),
+    )]);
+    let out = roster(dir.path(), &["plan"], &[("K", "k3y")]);
+    insta::assert_snapshot!(run_snapshot(&out), @r"
+    exit: 1
+    --- stdout
+    --- stderr
+    error: could not read the live state:
+      site `odd`: list users: the answers read from the site add up to more than 16384 bytes (16 times its max_response_bytes) at GET /api/v1/users; roster stopped reading (a list that never ends? raise max_response_bytes if the site is that large)
+    nothing was changed
+    ");
+    let pages = server.requests().len();
+    assert!(pages < 40, "{pages} requests");
+}

@@ -545,14 +545,15 @@ fn endless_users(_method: &str, path: &str) -> Reply {
 
 /// A list whose pages never end: the answers read from the site add up to
 /// at most 16 times its max_response_bytes, then the plan stops naming the
-/// site, the endpoint and the limit, after a bounded number of requests.
+/// site, the endpoint and the limit, after a bounded number of requests
+/// (without the bound, the site's deadline_seconds would end it instead).
 #[test]
 fn a_list_that_never_ends_is_read_only_up_to_its_bound() {
     let server = Hostile::start(endless_users);
     let dir = state_dir(&[(
         "roster.toml",
         &format!(
-            "[sites.odd]\nprovider = \"periscope\"\nsite = \"acme\"\ninvited_by = \"admin@acme.com\"\nbase_url = \"{}\"\napi_key = {{ env = \"K\" }}\nmax_response_bytes = 1024\n",
+            "[sites.odd]\nprovider = \"periscope\"\nsite = \"acme\"\ninvited_by = \"admin@acme.com\"\nbase_url = \"{}\"\napi_key = {{ env = \"K\" }}\nmax_response_bytes = 1024\ndeadline_seconds = 30\n",
             server.url
         ),
     )]);

@@ -43,6 +43,19 @@ pub enum ProviderError {
         endpoint: String,
         limit: u64,
     },
+    /// The answers read from the site add up to more than it allows.
+    #[error(
+        "site `{site}`: {}: the answers read from the site add up to more than {limit} bytes (16 times its max_response_bytes) at {endpoint}; roster stopped reading (a list that never ends? raise max_response_bytes if the site is that large)",
+        what(action, object)
+    )]
+    TooMuchInAll {
+        site: String,
+        action: String,
+        object: String,
+        /// The method and path, without the query.
+        endpoint: String,
+        limit: u64,
+    },
     /// The site's deadline passed before the request was answered.
     #[error(
         "site `{site}`: {}: gave up: the site's deadline_seconds ({seconds} s) passed before {endpoint} was answered (raise deadline_seconds if the site is that slow)",
@@ -64,6 +77,18 @@ pub enum ProviderError {
         /// What the object is (`user`, `group`, `team`...).
         kind: String,
         object: String,
+        id: String,
+    },
+    /// The site gave two objects of one kind the same ID.
+    #[error(
+        "site `{site}`: the {kind} {first} and {second} have the same ID {id:?}: a request naming it could reach either, so none is sent (fix the site, or whatever stands between roster and it)"
+    )]
+    SharedId {
+        site: String,
+        /// What the objects are (`members`, `teams`, `workspaces`...).
+        kind: String,
+        first: String,
+        second: String,
         id: String,
     },
     /// Never sent: the apply was interrupted before this change started.
@@ -96,6 +121,7 @@ impl ProviderError {
             // answer was too large to read, may have been carried out.
             ProviderError::Transport { .. }
             | ProviderError::TooLarge { .. }
+            | ProviderError::TooMuchInAll { .. }
             | ProviderError::Deadline { .. } => true,
             _ => false,
         }
@@ -117,8 +143,10 @@ impl ProviderError {
             ProviderError::Transport { .. } => true,
             ProviderError::Decode { .. }
             | ProviderError::TooLarge { .. }
+            | ProviderError::TooMuchInAll { .. }
             | ProviderError::Deadline { .. }
             | ProviderError::UnusableId { .. }
+            | ProviderError::SharedId { .. }
             | ProviderError::Unsupported { .. }
             | ProviderError::NotStarted { .. } => false,
         }
@@ -164,6 +192,13 @@ pub fn exchange_failed(
             message: describe_transport(e),
         },
         ExchangeError::TooLarge { limit } => ProviderError::TooLarge {
+            site,
+            action,
+            object,
+            endpoint,
+            limit,
+        },
+        ExchangeError::TooMuchInAll { limit } => ProviderError::TooMuchInAll {
             site,
             action,
             object,

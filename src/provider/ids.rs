@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use super::ProviderError;
+use super::capabilities::Capabilities;
 use crate::model::{LiveSite, ProviderKind, email_key};
 
 /// A site's object IDs by key, as read, and as learnt while applying (a
@@ -108,11 +109,112 @@ pub fn usable_id(
     })
 }
 
+/// Refuses a live state in which two objects of one kind share an ID:
+/// a write addressed to that ID could reach either, so a plan about one
+/// (deactivate tim) would change the other (ada). Users, groups,
+/// workspaces, connections (and the grants of each), user attributes and
+/// account types are checked, each kind on its own; objects without an ID
+/// (addressed by name) are not. Linear in the objects read.
+pub fn distinct_ids(site: &str, caps: &Capabilities, live: &LiveSite) -> Result<(), ProviderError> {
+    let users = live.users.iter();
+    let users = users.filter_map(|u| Some((u.id.as_deref()?, &u.email)));
+    distinct(site, caps.nouns.users, users)?;
+    let groups = live.groups.iter();
+    let groups = groups.filter_map(|g| Some((g.id.as_deref()?, &g.name)));
+    distinct(site, caps.nouns.groups, groups)?;
+    for (kind, list) in [
+        ("workspaces", &live.access.workspaces),
+        ("connections", &live.access.connections),
+    ] {
+        let objects = list.as_deref().unwrap_or_default();
+        let named = objects
+            .iter()
+            .filter_map(|o| Some((o.id.as_deref()?, &o.name)));
+        distinct(site, kind, named)?;
+        for o in objects {
+            let grants = o.grants.iter();
+            let grants = grants.filter_map(|g| Some((g.id.as_deref()?, &g.grantee)));
+            distinct(site, &format!("grants on {}", o.name), grants)?;
+        }
+    }
+    let attrs = live.attrs.attributes.iter().map(|a| (&*a.id, &a.name));
+    distinct(site, "user attributes", attrs)?;
+    let types = live.attrs.account_types.iter().map(|t| (&*t.id, &t.name));
+    distinct(site, "account types", types)
+}
+
+/// `objects` of one `kind`, as (ID, name) pairs: the first two sharing an
+/// ID are refused, naming both.
+fn distinct<'o, N: std::fmt::Display>(
+    site: &str,
+    kind: &str,
+    objects: impl Iterator<Item = (&'o str, N)>,
+) -> Result<(), ProviderError> {
+    let mut seen: HashMap<&str, N> = HashMap::new();
+    for (id, name) in objects {
+        if let Some(first) = seen.insert(id, name) {
+            return Err(ProviderError::SharedId {
+                site: site.to_string(),
+                kind: kind.to_string(),
+                first: first.to_string(),
+                second: seen[id].to_string(),
+                id: id.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::{LiveGroup, LiveUser};
     use crate::test_fixtures;
+
+    #[test]
+    fn workspaces_and_attributes_sharing_an_id_are_refused_naming_both() {
+        use crate::attrs::{LiveAccountType, LiveAttribute};
+        use crate::model::access::LiveAccessObject;
+        let caps = ProviderKind::Sigma.capabilities();
+        let workspace = |id: &str, name: &str| LiveAccessObject {
+            id: Some(id.into()),
+            name: name.into(),
+            grants: Vec::new(),
+        };
+        let mut live = LiveSite::default();
+        live.access.workspaces = Some(vec![workspace("w1", "Sales"), workspace("w2", "Ops")]);
+        assert!(distinct_ids("s", caps, &live).is_ok());
+        live.access.workspaces = Some(vec![workspace("w1", "Sales"), workspace("w1", "Ops")]);
+        let e = distinct_ids("s", caps, &live).unwrap_err().to_string();
+        assert!(
+            e.starts_with("site `s`: the workspaces Sales and Ops have the same ID \"w1\""),
+            "{e}"
+        );
+        live.access.workspaces = None;
+        let attribute = |id: &str, name: &str| LiveAttribute {
+            id: id.into(),
+            name: name.into(),
+            ..LiveAttribute::default()
+        };
+        live.attrs.attributes = vec![attribute("a1", "region"), attribute("a1", "team")];
+        let e = distinct_ids("s", caps, &live).unwrap_err().to_string();
+        assert!(
+            e.contains("the user attributes region and team have the same ID \"a1\""),
+            "{e}"
+        );
+        live.attrs.attributes.clear();
+        let kind = |id: &str, name: &str| LiveAccountType {
+            id: id.into(),
+            name: name.into(),
+            ..LiveAccountType::default()
+        };
+        live.attrs.account_types = vec![kind("k1", "Analyst"), kind("k1", "Viewer")];
+        let e = distinct_ids("s", caps, &live).unwrap_err().to_string();
+        assert!(
+            e.contains("the account types Analyst and Viewer have the same ID \"k1\""),
+            "{e}"
+        );
+    }
 
     #[test]
     fn ids_that_cannot_be_one_path_segment_are_refused_naming_the_object() {

@@ -215,11 +215,15 @@ macro_rules! providers {
             }
 
             /// Reads the live site; its deadline starts again at this read.
+            /// Two objects of one kind sharing an ID are refused here, for
+            /// every provider.
             pub async fn fetch(&self) -> Result<LiveSite, ProviderError> {
                 self.pacer().restart_clock();
-                match self {
+                let live = match self {
                     $(Client::$kind(c) => SiteClient::fetch_live(&**c).await),+
-                }
+                }?;
+                ids::distinct_ids(self.pacer().site(), self.kind().capabilities(), &live)?;
+                Ok(live)
             }
 
             fn pacer(&self) -> &retry::Pacer {

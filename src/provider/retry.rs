@@ -40,6 +40,11 @@ pub const DEFAULT_PATIENCE: Duration = Duration::from_mins(1);
 /// (a few MiB), far less than memory.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
 
+/// The answers read from a site for its live state (and again for its
+/// writes) add up to at most this many times its `max_response_bytes`: a
+/// list whose pages never end cannot fill memory.
+pub const ANSWERS_IN_ALL: u64 = 16;
+
 /// How long a site's reads, and again its writes, may take unless the site
 /// sets `deadline_seconds`.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_hours(2);
@@ -225,6 +230,9 @@ pub struct Pacer {
     retries: std::sync::atomic::AtomicU64,
     /// The most bytes one answer may hold.
     max_response_bytes: u64,
+    /// The bytes of the answers read since the clock last started again:
+    /// at most [`ANSWERS_IN_ALL`] times `max_response_bytes`.
+    read_bytes: std::sync::atomic::AtomicU64,
     clock: Clock,
     /// When the last notice of a slow answer was given.
     last_notice: Mutex<Option<Instant>>,
@@ -238,6 +246,7 @@ impl Pacer {
         Pacer {
             site: site.to_string(),
             max_response_bytes: pacing.max_response_bytes,
+            read_bytes: std::sync::atomic::AtomicU64::new(0),
             clock: Clock::new(pacing.deadline),
             last_notice: Mutex::new(None),
             permits: Semaphore::new(max),
@@ -251,6 +260,11 @@ impl Pacer {
             sent: std::sync::atomic::AtomicU64::new(0),
             retries: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// The name of the site this pacer paces.
+    pub fn site(&self) -> &str {
+        &self.site
     }
 
     /// How many requests were sent so far, and how many were retries.
@@ -385,6 +399,8 @@ pub enum ExchangeError {
     /// The answer is larger than the site's `max_response_bytes`: it was
     /// not read past the limit.
     TooLarge { limit: u64 },
+    /// The answers read from the site add up to more than `limit` bytes.
+    TooMuchInAll { limit: u64 },
     /// The site's deadline passed before the answer came.
     Deadline { deadline: Duration },
 }
@@ -424,9 +440,24 @@ impl Pacer {
 
     /// Starts the site's deadline again at its next request: reading a
     /// site and writing to it have a deadline each (whoever confirms an
-    /// apply may take their time between them).
+    /// apply may take their time between them), and a bound each on the
+    /// bytes of all their answers.
     pub fn restart_clock(&self) {
         *self.clock.started.lock().expect("clock lock") = None;
+        self.read_bytes.store(0, Ordering::Relaxed);
+    }
+
+    /// Counts an answer's bytes: an error once the answers since the clock
+    /// started again add up to more than [`ANSWERS_IN_ALL`] times
+    /// `max_response_bytes`.
+    fn count_read(&self, bytes: usize) -> Result<(), ExchangeError> {
+        let bytes = bytes as u64;
+        let limit = self.max_response_bytes.saturating_mul(ANSWERS_IN_ALL);
+        let total = self.read_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if total > limit {
+            return Err(ExchangeError::TooMuchInAll { limit });
+        }
+        Ok(())
     }
 
     /// Sends a request in its turn, reads the whole answer (up to the
@@ -474,6 +505,7 @@ impl Pacer {
         let headers = std::mem::take(response.headers_mut());
         let retry_after = retry_after(&headers);
         let body = read_limited(response, self.max_response_bytes).await?;
+        self.count_read(body.len())?;
         let elapsed = started.elapsed();
         drop(turn);
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS {

@@ -442,6 +442,70 @@ fn sigma_org_with(odd: &str, id: &str) -> SandboxData {
     data
 }
 
+/// A Sigma org where an undeclared member (tim) has ada's `memberId`, or
+/// an undeclared team (Old Team) the declared Analysts' `teamId`: what a
+/// proxy rewriting the lists could make roster see.
+fn sigma_org_sharing(shared: &str) -> SandboxData {
+    // ada (m-ada), in the team Old Team.
+    let mut data = sigma_org_with("team", "t-analysts");
+    let org = data.sigma.get_mut("acme-sigma").unwrap();
+    if shared == "member" {
+        org.teams[0].name = "Analysts".into();
+        let ada = org.members.iter().find(|m| m.member_id == "m-ada");
+        let mut tim = ada.unwrap().clone();
+        tim.email = "tim@acme.com".into();
+        org.members.push(tim);
+    } else {
+        let mut analysts = org.teams[0].clone();
+        analysts.name = "Analysts".into();
+        org.teams.insert(0, analysts);
+    }
+    data
+}
+
+/// The refusal of plan and apply on a Sigma sandbox holding `data`, with
+/// a state declaring the admin and ada (`groups` before them, `ada_extra`
+/// in ada's table); no write may reach the sandbox.
+fn sigma_refusal(data: SandboxData, (groups, ada_extra): (&str, &str), what: &str) -> String {
+    let sb = BackgroundSandbox::start(data).unwrap();
+    let dir = state_dir(&[(
+        "roster.toml",
+        &format!(
+            "[sites.acme-sigma]\nprovider = \"sigma\"\nbase_url = \"{}\"\nclient_id = {{ env = \"SIGMA_ID\" }}\nclient_secret = {{ env = \"SIGMA_SECRET\" }}\nnew_owner = \"admin@acme.com\"\nallow_removals = 5\nallow_group_deletions = 5\nunmanaged_groups = \"delete\"\n\n{groups}\
+             [[users]]\nemail = \"admin@acme.com\"\nfirst_name = \"Org\"\nlast_name = \"Admin\"\nmember_type = \"Admin\"\n\n\
+             [[users]]\nemail = \"ada@acme.com\"\nfirst_name = \"A\"\nlast_name = \"B\"\nmember_type = \"Viewer\"\n{ada_extra}",
+            sb.url
+        ),
+    )]);
+    let env = [
+        ("SIGMA_ID", "acme-sigma"),
+        ("SIGMA_SECRET", "sandbox-sigma-secret"),
+    ];
+    let plan = roster(dir.path(), &["plan"], &env);
+    let apply = roster(dir.path(), &["apply", "--yes"], &env);
+    assert!(only_reads(&sb), "{what}: {:?}", writes(&sb));
+    refusal(&plan, &apply)
+}
+
+/// Two Sigma members (or two teams) with one ID: plan and apply refuse
+/// the site naming both and the ID, and nothing is written (once, tim's
+/// deactivation archived ada, and deleting Old Team deleted Analysts).
+#[test]
+fn sigma_objects_sharing_an_id_are_refused_before_any_write() {
+    let mut refusals = Vec::new();
+    for shared in ["member", "team"] {
+        let state = (
+            "[[groups]]\nname = \"Analysts\"\n\n",
+            "groups = [\"Analysts\"]\n",
+        );
+        refusals.push(sigma_refusal(sigma_org_sharing(shared), state, shared));
+    }
+    insta::assert_snapshot!(refusals.join("\n"), @r#"
+    site `acme-sigma`: the members ada@acme.com and tim@acme.com have the same ID "m-ada": a request naming it could reach either, so none is sent (fix the site, or whatever stands between roster and it)
+    site `acme-sigma`: the teams Analysts and Old Team have the same ID "t-analysts": a request naming it could reach either, so none is sent (fix the site, or whatever stands between roster and it)
+    "#);
+}
+
 /// A Sigma member or team whose ID is `.`, `..`, empty or holds `/`: plan
 /// and apply refuse the site, naming the object, and no write is sent.
 #[test]
@@ -449,24 +513,8 @@ fn sigma_ids_that_cannot_be_a_path_segment_are_refused_before_any_write() {
     let mut refusals = Vec::new();
     for odd in ["member", "team"] {
         for id in [".", "..", "", "a/b"] {
-            let sb = BackgroundSandbox::start(sigma_org_with(odd, id)).unwrap();
-            let dir = state_dir(&[(
-                "roster.toml",
-                &format!(
-                    "[sites.acme-sigma]\nprovider = \"sigma\"\nbase_url = \"{}\"\nclient_id = {{ env = \"SIGMA_ID\" }}\nclient_secret = {{ env = \"SIGMA_SECRET\" }}\nnew_owner = \"admin@acme.com\"\nallow_removals = 5\nallow_group_deletions = 5\nunmanaged_groups = \"delete\"\n\n\
-                     [[users]]\nemail = \"admin@acme.com\"\nfirst_name = \"Org\"\nlast_name = \"Admin\"\nmember_type = \"Admin\"\n\n\
-                     [[users]]\nemail = \"ada@acme.com\"\nfirst_name = \"A\"\nlast_name = \"B\"\nmember_type = \"Viewer\"\n",
-                    sb.url
-                ),
-            )]);
-            let env = [
-                ("SIGMA_ID", "acme-sigma"),
-                ("SIGMA_SECRET", "sandbox-sigma-secret"),
-            ];
-            let plan = roster(dir.path(), &["plan"], &env);
-            let apply = roster(dir.path(), &["apply", "--yes"], &env);
-            assert!(only_reads(&sb), "{odd} {id:?}: {:?}", writes(&sb));
-            refusals.push(refusal(&plan, &apply));
+            let what = format!("{odd} {id:?}");
+            refusals.push(sigma_refusal(sigma_org_with(odd, id), ("", ""), &what));
         }
     }
     insta::assert_snapshot!(refusals.join("\n"), @r#"
@@ -479,4 +527,45 @@ fn sigma_ids_that_cannot_be_a_path_segment_are_refused_before_any_write() {
     site `acme-sigma`: the team Old Team has the ID "", which cannot be a URL path segment (empty, `.`, `..`, or holding `/`): a request naming it would reach another object or endpoint, so none is sent (fix the team on the site)
     site `acme-sigma`: the team Old Team has the ID "a/b", which cannot be a URL path segment (empty, `.`, `..`, or holding `/`): a request naming it would reach another object or endpoint, so none is sent (fix the team on the site)
     "#);
+}
+
+/// A Periscope server whose list of users never ends: each page holds new
+/// users and a `next_page_start` no page had.
+fn endless_users(_method: &str, path: &str) -> Reply {
+    static PAGE: AtomicU64 = AtomicU64::new(0);
+    if path != "/api/v1/users" {
+        return Reply::Json(json!({"groups": []}));
+    }
+    let page = PAGE.fetch_add(1, Ordering::SeqCst);
+    let users: Vec<Value> = (0..8)
+        .map(|i| json!({"id": format!("{page}-{i}"), "email": format!("u{page}-{i}@acme.com"), "first_name": "A", "last_name": "B"}))
+        .collect();
+    Reply::Json(json!({"users": users, "next_page_start": format!("p{}", page + 1)}))
+}
+
+/// A list whose pages never end: the answers read from the site add up to
+/// at most 16 times its max_response_bytes, then the plan stops naming the
+/// site, the endpoint and the limit, after a bounded number of requests
+/// (without the bound, the site's deadline_seconds would end it instead).
+#[test]
+fn a_list_that_never_ends_is_read_only_up_to_its_bound() {
+    let server = Hostile::start(endless_users);
+    let dir = state_dir(&[(
+        "roster.toml",
+        &format!(
+            "[sites.odd]\nprovider = \"periscope\"\nsite = \"acme\"\ninvited_by = \"admin@acme.com\"\nbase_url = \"{}\"\napi_key = {{ env = \"K\" }}\nmax_response_bytes = 1024\ndeadline_seconds = 30\n",
+            server.url
+        ),
+    )]);
+    let out = roster(dir.path(), &["plan"], &[("K", "k3y")]);
+    insta::assert_snapshot!(run_snapshot(&out), @r"
+    exit: 1
+    --- stdout
+    --- stderr
+    error: could not read the live state:
+      site `odd`: list users: the answers read from the site add up to more than 16384 bytes (16 times its max_response_bytes) at GET /api/v1/users; roster stopped reading (a list that never ends? raise max_response_bytes if the site is that large)
+    nothing was changed
+    ");
+    let pages = server.requests().len();
+    assert!(pages < 40, "{pages} requests");
 }

@@ -45,8 +45,9 @@ pub enum ProviderError {
     },
     /// The answers read from the site add up to more than it allows.
     #[error(
-        "site `{site}`: {}: the answers read from the site add up to more than {limit} bytes (16 times its max_response_bytes) at {endpoint}; roster stopped reading (a list that never ends? raise max_response_bytes if the site is that large)",
-        what(action, object)
+        "site `{site}`: {}: the answers read from the site add up to more than {limit} bytes ({} times its max_response_bytes) at {endpoint}; roster stopped reading (a list that never ends? raise max_response_bytes if the site is that large)",
+        what(action, object),
+        crate::provider::retry::ANSWERS_IN_ALL
     )]
     TooMuchInAll {
         site: String,

@@ -42,8 +42,10 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The answers read from a site for its live state (and again for its
 /// writes) add up to at most this many times its `max_response_bytes`: a
-/// list whose pages never end cannot fill memory.
-pub const ANSWERS_IN_ALL: u64 = 16;
+/// list whose pages never end cannot fill memory. Decoded, an answer takes
+/// several times its size in memory, so the bound stays small: 256 MiB of
+/// answers by default, many times what a 100,000-person site sends.
+pub const ANSWERS_IN_ALL: u64 = 4;
 
 /// How long a site's reads, and again its writes, may take unless the site
 /// sets `deadline_seconds`.

@@ -39,6 +39,11 @@ pub fn scrub(text: &str, secrets: &[impl AsRef<str>]) -> String {
 /// One expression matching every form of `secret`, letter case ignored.
 fn pattern(secret: &str) -> Option<Regex> {
     let mut whole = base64_forms(secret);
+    // Its bytes in hex, as a logging layer may dump a request.
+    whole.push(secret.bytes().fold(String::new(), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    }));
     whole.sort_by_key(|f| std::cmp::Reverse(f.len()));
     whole.dedup();
     let alternatives: Vec<String> = whole
@@ -69,6 +74,8 @@ fn char_forms(c: char) -> String {
         let _ = write!(json, "\\\\u{u:04X}");
     }
     forms.push(json);
+    // An HTML character reference, decimal or hex (`&#83;`, `&#x53;`).
+    forms.push(format!("&#0*{};|&#x0*{:X};", u32::from(c), u32::from(c)));
     match c {
         ' ' => forms.extend([r"\+".to_string(), r"\s+".to_string()]),
         '"' | '\\' | '/' => forms.push(regex::escape(&format!("\\{c}"))),
@@ -156,6 +163,19 @@ mod tests {
                 "{prefix}: {out}"
             );
         }
+    }
+
+    #[test]
+    fn hex_and_html_character_references() {
+        /// `SECRET` with each byte or character written by `form`.
+        fn each<T>(items: impl Iterator<Item = T>, form: impl Fn(T) -> String) -> String {
+            items.map(form).collect::<Vec<_>>().concat()
+        }
+        let hex = each(SECRET.bytes(), |b| format!("{b:02x}"));
+        hidden(&hex);
+        hidden(&hex.to_ascii_uppercase());
+        hidden(&each(SECRET.chars(), |c| format!("&#{};", u32::from(c))));
+        hidden(&each(SECRET.chars(), |c| format!("&#x{:x};", u32::from(c))));
     }
 
     #[test]

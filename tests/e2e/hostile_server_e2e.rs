@@ -544,7 +544,7 @@ fn endless_users(_method: &str, path: &str) -> Reply {
 }
 
 /// A list whose pages never end: the answers read from the site add up to
-/// at most 16 times its max_response_bytes, then the plan stops naming the
+/// at most 4 times its max_response_bytes, then the plan stops naming the
 /// site, the endpoint and the limit, after a bounded number of requests
 /// (without the bound, the site's deadline_seconds would end it instead).
 #[test]
@@ -563,7 +563,7 @@ fn a_list_that_never_ends_is_read_only_up_to_its_bound() {
     --- stdout
     --- stderr
     error: could not read the live state:
-      site `odd`: list users: the answers read from the site add up to more than 16384 bytes (16 times its max_response_bytes) at GET /api/v1/users; roster stopped reading (a list that never ends? raise max_response_bytes if the site is that large)
+      site `odd`: list users: the answers read from the site add up to more than 4096 bytes (4 times its max_response_bytes) at GET /api/v1/users; roster stopped reading (a list that never ends? raise max_response_bytes if the site is that large)
     nothing was changed
     ");
     let pages = server.requests().len();

@@ -275,17 +275,23 @@ fn updated(
         .as_ref()
         .map(|d| d.after.as_str())
         .or(live.member_type.as_deref());
-    let after = powers.of(groups_after, type_after, true)?;
+    let after = powers.of(groups_after, type_after, true);
     if !(live.active || *reactivate) {
         return None;
     }
-    let how = match (renamed_from, before.is_some(), *reactivate) {
-        (Some(from), _, _) => PrivilegedHow::Renamed { from: from.clone() },
-        (None, false, _) => PrivilegedHow::Promoted,
-        (None, true, true) => PrivilegedHow::Reactivated,
-        (None, true, false) => return None,
+    // An administrator's account moved to another email is privileged even
+    // when the same change lowers its power: the new address still gets the
+    // account and its documents.
+    let (how, power) = match (renamed_from, before, *reactivate) {
+        (Some(from), before, _) => (
+            PrivilegedHow::Renamed { from: from.clone() },
+            after.or(before)?,
+        ),
+        (None, None, _) => (PrivilegedHow::Promoted, after?),
+        (None, Some(_), true) => (PrivilegedHow::Reactivated, after?),
+        (None, Some(_), false) => return None,
     };
-    Some(entry(i, email, how, after))
+    Some(entry(i, email, how, power))
 }
 
 /// A custom account type that was not admin-level and becomes so: every

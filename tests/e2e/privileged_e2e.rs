@@ -147,6 +147,31 @@ fn refused_then_applied(sb: &BackgroundSandbox, files: &[(&str, &str)], email: &
 }
 
 #[test]
+fn renaming_an_admins_email_while_lowering_the_type_is_still_privileged() {
+    let sb = start(org(&[("m-grace", "grace@acme.com", "Admin", false)]));
+    let site = sigma_site(&sb.url, "");
+    let mallory = person(
+        "mallory@acme.com",
+        "Creator",
+        "previous_emails = [\"grace@acme.com\"]",
+    );
+    let files = [("site.toml", site.as_str()), ("people.toml", &mallory)];
+    let dir = state_dir(&files);
+    let out = run(dir.path(), &["plan"]);
+    assert_eq!(out.code, 1, "{}", run_snapshot(&out));
+    let stdout = &out.stdout;
+    assert!(
+        stdout.contains("! privileged: mallory@acme.com takes over the administrator account of grace@acme.com (email renamed): account type Admin"),
+        "{stdout}"
+    );
+    refused_then_applied(&sb, &files, "mallory@acme.com");
+    assert_eq!(
+        member_type_of(&sb, "mallory@acme.com"),
+        Some(("Creator".into(), false))
+    );
+}
+
+#[test]
 fn renaming_an_admins_email_is_privileged_and_refused_until_acknowledged() {
     let sb = start(org(&[("m-grace", "grace@acme.com", "Admin", false)]));
     let site = sigma_site(&sb.url, "");

@@ -7,7 +7,8 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use crate::interrupt::{Gate, SiteGate};
-use crate::plan::{Change, Plan, SitePlan};
+use crate::model::Change;
+use crate::plan::{Plan, SitePlan};
 use crate::progress::Progress;
 use crate::provider::{Client, ProviderError, SiteIds, WriteMode};
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crate::plan::Change;
+use crate::model::Change;
 
 /// Shared by every site of one apply.
 #[derive(Debug, Default)]
@@ -123,9 +123,9 @@ impl Drop for Pass<'_> {
 /// `site acme: create user ada@acme.com`.
 fn describe(site: &str, change: &Change) -> String {
     let verb = match change.action() {
-        crate::plan::Action::Create => "create",
-        crate::plan::Action::Update => "update",
-        crate::plan::Action::Delete => match change {
+        crate::model::Action::Create => "create",
+        crate::model::Action::Update => "update",
+        crate::model::Action::Delete => match change {
             Change::DeactivateUser { .. } => "deactivate",
             _ => "delete",
         },

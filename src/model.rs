@@ -10,7 +10,12 @@ use unicode_normalization::UnicodeNormalization;
 pub use crate::provider::{Credentials, ProviderKind, SiteConfig};
 
 pub mod access;
+pub mod change;
 mod warning;
+
+pub use change::{
+    Action, AttrTarget, AttrValueChange, Change, Diff, KeptValue, Membership, ObjectKind, Owned,
+};
 
 pub use warning::{Warning, WarningKind};
 

@@ -4,108 +4,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::{Deserialize, Serialize};
-
-use super::{Action, Change, Diff, Kept, KeptReason, ObjectKind};
+use super::{Change, Diff, Kept, KeptReason, ObjectKind};
 use crate::model::access::{
-    AccessKind, DesiredAccessObject, DesiredGrant, Grantee, LiveAccessObject, LiveGrant,
+    AccessChange, AccessKind, DesiredAccessObject, DesiredGrant, GrantChange, Grantee,
+    LiveAccessObject, LiveGrant,
 };
 use crate::model::{DesiredSite, LiveSite, ProviderKind, SigmaOrgPolicy, Unmanaged, email_key};
-
-/// One change of Sigma access.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum AccessChange {
-    CreateWorkspace {
-        name: String,
-    },
-    RenameWorkspace {
-        id: String,
-        name: Diff<String>,
-    },
-    /// Only with `unmanaged_workspaces = "delete"`: the content goes too.
-    DeleteWorkspace {
-        id: String,
-        name: String,
-    },
-    Grant(GrantChange),
-}
-
-/// A grant given (`before` none), revoked (`after` none), raised or
-/// lowered. A lowered grant is revoked, then given again: Sigma's grants
-/// only raise access.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct GrantChange {
-    pub on: AccessKind,
-    /// The workspace or connection, by the name it has once renamed.
-    pub object: String,
-    /// Its id; none for a workspace this plan creates.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub object_id: Option<String>,
-    pub grantee: Grantee,
-    /// The live grant's id, when there is one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub grant_id: Option<String>,
-    pub before: Option<String>,
-    pub after: Option<String>,
-}
-
-impl GrantChange {
-    /// Whether the live grant is revoked first: removed, or lowered.
-    pub fn revokes_first(&self) -> bool {
-        match (&self.before, &self.after) {
-            (Some(_), None) => true,
-            (Some(b), Some(a)) => self.on.rank(a) < self.on.rank(b) || self.on.rank(b).is_none(),
-            _ => false,
-        }
-    }
-
-    pub fn is_lowered(&self) -> bool {
-        self.before.is_some() && self.after.is_some() && self.revokes_first()
-    }
-}
-
-impl AccessChange {
-    pub fn action(&self) -> Action {
-        match self {
-            AccessChange::CreateWorkspace { .. } => Action::Create,
-            AccessChange::RenameWorkspace { .. } => Action::Update,
-            AccessChange::DeleteWorkspace { .. } => Action::Delete,
-            AccessChange::Grant(g) => match (&g.before, &g.after) {
-                (None, _) => Action::Create,
-                (Some(_), None) => Action::Delete,
-                _ => Action::Update,
-            },
-        }
-    }
-
-    pub fn kind(&self) -> ObjectKind {
-        match self {
-            AccessChange::Grant(_) => ObjectKind::Grant,
-            _ => ObjectKind::Workspace,
-        }
-    }
-
-    pub fn key(&self) -> &str {
-        match self {
-            AccessChange::CreateWorkspace { name } | AccessChange::DeleteWorkspace { name, .. } => {
-                name
-            }
-            AccessChange::RenameWorkspace { name, .. } => &name.after,
-            AccessChange::Grant(g) => &g.object,
-        }
-    }
-
-    /// Workspaces are made (step 1) before people (2); grants follow both
-    /// (3, with removals); workspaces are deleted last (4).
-    pub fn step(&self) -> u8 {
-        match self {
-            AccessChange::CreateWorkspace { .. } | AccessChange::RenameWorkspace { .. } => 1,
-            AccessChange::Grant(_) => 3,
-            AccessChange::DeleteWorkspace { .. } => 4,
-        }
-    }
-}
 
 /// A plan of access that cannot be made without guessing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -456,6 +360,7 @@ pub fn live_grants(live: &LiveSite) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Action;
     use crate::model::access::{DesiredAccess, LiveAccess};
     use crate::test_fixtures;
 

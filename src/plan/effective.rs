@@ -474,7 +474,7 @@ fn groups(user: &DesiredUser) -> impl Iterator<Item = Held> + '_ {
 /// or given other grants or attribute values of their own. Each once.
 pub fn of_changed(site: &DesiredSite, changes: &[super::Change]) -> Vec<EffectiveAccess> {
     use super::Change;
-    use super::access::AccessChange;
+    use crate::model::access::AccessChange;
     let declared = Declared::new(site);
     let mut seen = std::collections::HashSet::new();
     changes

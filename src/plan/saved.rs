@@ -306,7 +306,7 @@ mod tests {
             id: None,
             renamed_from: None,
             first_name: None,
-            last_name: Some(crate::plan::Diff {
+            last_name: Some(crate::model::Diff {
                 before: "A".into(),
                 after: last.into(),
             }),

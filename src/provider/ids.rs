@@ -331,7 +331,7 @@ mod tests {
     /// of the site before it: the write needs nothing a fetch left behind.
     #[test]
     fn sigma_writes_use_the_ids_they_are_given_and_nothing_else() {
-        use crate::plan::{Change, Membership};
+        use crate::model::{Change, Membership};
         use crate::provider::WriteMode;
         use std::sync::Mutex;
 

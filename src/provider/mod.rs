@@ -25,8 +25,8 @@ use either::Either;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::interrupt::SiteGate;
+use crate::model::Change;
 use crate::model::{LiveSite, SecretSource, Site};
-use crate::plan::Change;
 use crate::secret::Secret;
 use crate::state::{NamedCheck, SiteCheck};
 use capabilities::NameRule;

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::escape;
 use super::json::FieldDocument;
-use crate::plan::access::{AccessChange, GrantChange};
+use crate::model::access::{AccessChange, GrantChange};
 
 /// What follows the change's head on its line (text and markdown).
 pub fn detail(change: &AccessChange) -> Vec<String> {
@@ -50,7 +50,7 @@ pub fn grantee_suffix(change: &AccessChange) -> String {
 }
 
 /// The field lines under an update (a workspace's name).
-pub fn changed_field(change: &AccessChange) -> Option<(&'static str, &crate::plan::Diff<String>)> {
+pub fn changed_field(change: &AccessChange) -> Option<(&'static str, &crate::model::Diff<String>)> {
     match change {
         AccessChange::RenameWorkspace { name, .. } => Some(("name", name)),
         _ => None,

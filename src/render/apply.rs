@@ -5,7 +5,8 @@ use std::fmt::Write;
 
 use crate::apply::{Outcome, Report};
 use crate::model::ProviderKind;
-use crate::plan::{Action, Change, Mismatch, Plan};
+use crate::model::{Action, Change};
+use crate::plan::{Mismatch, Plan};
 use crate::provider::WriteMode;
 use crate::provider::capabilities::TestMode;
 use crate::render::escape::{Text, Visible};

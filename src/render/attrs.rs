@@ -3,7 +3,7 @@
 //! are escaped like every other value a state or a site supplies.
 
 use super::escape::{quoted, visible};
-use crate::plan::{AttrTarget, Change, Diff, KeptValue};
+use crate::model::{AttrTarget, Change, Diff, KeptValue};
 
 /// A value, or what its absence means.
 fn value(v: Option<&String>, absent: &str) -> String {
@@ -166,7 +166,7 @@ pub fn fields(change: &Change) -> Vec<String> {
 
 fn replaced_type(
     description: &Diff<String>,
-    permissions: &crate::plan::Membership,
+    permissions: &crate::model::Membership,
     moved: &[String],
     (via, name): (&str, &str),
 ) -> Vec<String> {

@@ -5,8 +5,9 @@
 
 use super::*;
 use crate::apply::{ChangeResult, Outcome, Report, SkipReason};
+use crate::model::{Change, Diff, Membership, ObjectKind};
 use crate::model::{Handover, ProviderKind};
-use crate::plan::{Change, Diff, Kept, KeptReason, Membership, ObjectKind, Plan, SitePlan};
+use crate::plan::{Kept, KeptReason, Plan, SitePlan};
 use crate::provider::WriteMode;
 
 /// Names an attacker who can name a group or set a display name may use.

@@ -5,7 +5,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::plan::{Action, Change, Kept, ObjectKind, Plan, SitePlan, Summary};
+use crate::model::{Action, Change, ObjectKind};
+use crate::plan::{Kept, Plan, SitePlan, Summary};
 
 /// Bumped whenever a field changes meaning or disappears; kept with the
 /// saved plan's reader.
@@ -94,17 +95,17 @@ fn field(field: &'static str, before: Value, after: Value) -> FieldDocument {
     }
 }
 
-fn diff(name: &'static str, d: &Option<crate::plan::Diff<String>>) -> Option<FieldDocument> {
+fn diff(name: &'static str, d: &Option<crate::model::Diff<String>>) -> Option<FieldDocument> {
     d.as_ref().map(|d| changed(name, d))
 }
 
 /// A field's value before and after the change.
-fn changed<T: serde::Serialize>(name: &'static str, d: &crate::plan::Diff<T>) -> FieldDocument {
+fn changed<T: serde::Serialize>(name: &'static str, d: &crate::model::Diff<T>) -> FieldDocument {
     field(name, json!(d.before), json!(d.after))
 }
 
 /// A membership's list before and after the change.
-fn membership(name: &'static str, m: &crate::plan::Membership) -> FieldDocument {
+fn membership(name: &'static str, m: &crate::model::Membership) -> FieldDocument {
     let mut before: Vec<&String> = m
         .after
         .iter()

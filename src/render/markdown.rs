@@ -5,10 +5,9 @@
 use std::fmt::Write;
 
 use super::escape;
+use crate::model::{Action, Change, ObjectKind};
 use crate::model::{Warning, WarningKind};
-use crate::plan::{
-    Action, Change, GuardTrip, ObjectKind, Plan, SitePlan, Summary, UnneededAllowance,
-};
+use crate::plan::{GuardTrip, Plan, SitePlan, Summary, UnneededAllowance};
 
 /// GitHub refuses comments over 65,536 characters; leave room for a header
 /// a workflow may add.

@@ -2,7 +2,8 @@
 
 use super::*;
 use crate::model::{Access, Handover, ProviderKind};
-use crate::plan::{Change, Diff, Kept, KeptReason, Membership, ObjectKind, Plan, SitePlan};
+use crate::model::{Change, Diff, Membership, ObjectKind};
+use crate::plan::{Kept, KeptReason, Plan, SitePlan};
 
 fn plan() -> Plan {
     Plan {

@@ -8,9 +8,8 @@ use similar::{ChangeTag, TextDiff};
 
 use super::escape::{self, Text};
 use crate::model::Handover;
-use crate::plan::{
-    Action, Change, Diff, Kept, Membership, Note, Owned, Plan, Privileged, SitePlan, Summary,
-};
+use crate::model::{Action, Change, Diff, Membership, Owned};
+use crate::plan::{Kept, Note, Plan, Privileged, SitePlan, Summary};
 
 /// How many kept objects of one kind and reason are listed by name.
 const KEPT_LISTED: usize = 10;

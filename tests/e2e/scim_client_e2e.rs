@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use roster::interrupt::Gate;
 use roster::model::LiveSite;
-use roster::plan::{Change, Diff, Membership};
+use roster::model::{Change, Diff, Membership};
 use roster::provider::Pacing;
 use roster::provider::error::ProviderError;
 use roster::provider::scim::{ScimClient, ScimIds, ScimOptions};

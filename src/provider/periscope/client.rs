@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::wire;
 use crate::model::{ALL_USERS, LiveSite, Site, SiteConfig};
-use crate::plan::Change;
+use crate::model::Change;
 use crate::provider::error::{ProviderError, error_message};
 use crate::provider::lenient::{List, ListKeys};
 use crate::provider::retry::{Pacer, Purpose, RetryPolicy};

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::{Capabilities, Credentials, ScimClient, ScimIds};
 use crate::model::{LiveSite, Site};
-use crate::plan::Change;
+use crate::model::Change;
 use crate::provider::{
     Pacing, ProviderError, SiteClient, Step, endpoint, path_segment,
 };
@@ -113,7 +113,7 @@ mod tests {
     use serde_json::json;
 
     use crate::model::{ProviderKind, SecretSource, SiteConfig, email_key};
-    use crate::plan::{Change, Diff};
+    use crate::model::{Change, Diff};
     use crate::provider::{Client, Credentials, Pacing, SiteIds, WriteMode};
     use crate::sandbox::scim::store::Kind;
     use crate::sandbox::{BackgroundSandbox, SandboxData, ScimService};

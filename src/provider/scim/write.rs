@@ -16,7 +16,7 @@ use super::client::{
 use super::wire::{self, GROUP_SCHEMA, PATCH_SCHEMA, USER_SCHEMA};
 use crate::interrupt::SiteGate;
 use crate::model::email_key;
-use crate::plan::Change;
+use crate::model::Change;
 use crate::provider::error::ProviderError;
 use crate::provider::path_segment as encode;
 

@@ -12,9 +12,10 @@ use serde_json::{Value, json};
 
 use super::client::{Call, Effect, SigmaClient};
 use super::wire::text;
-use crate::model::access::{AccessKind, Grantee, LiveAccess, LiveAccessObject, LiveGrant};
+use crate::model::access::{
+    AccessChange, AccessKind, GrantChange, Grantee, LiveAccess, LiveAccessObject, LiveGrant,
+};
 use crate::model::{LiveSite, ProviderKind, email_key};
-use crate::plan::access::{AccessChange, GrantChange};
 use crate::provider::error::ProviderError;
 use crate::provider::ids::SiteIds;
 use crate::provider::path_segment as encode;

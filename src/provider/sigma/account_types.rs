@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::client::{Call, Effect, SigmaClient};
 use super::wire;
 use crate::attrs::LiveAccountType;
-use crate::plan::Change;
+use crate::model::Change;
 use crate::provider::error::ProviderError;
 use crate::provider::ids::SiteIds;
 use crate::provider::lenient;

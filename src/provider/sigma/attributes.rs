@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::client::{Call, Effect, SigmaClient};
 use crate::attrs::{LiveAttribute, LiveAttrs, name_key};
 use crate::model::ProviderKind;
-use crate::plan::{AttrTarget, AttrValueChange, Change, Diff, KeptValue};
+use crate::model::{AttrTarget, AttrValueChange, Change, Diff, KeptValue};
 use crate::provider::error::ProviderError;
 use crate::provider::ids::SiteIds;
 use crate::provider::lenient;

@@ -411,7 +411,7 @@ impl SigmaClient {
 
     /// How many documents and scheduled exports a member owns, read for a
     /// member the plan deactivates (never for every member of the org).
-    pub async fn owned(&self, member: &str) -> Result<crate::plan::Owned, ProviderError> {
+    pub async fn owned(&self, member: &str) -> Result<crate::model::Owned, ProviderError> {
         let id = crate::provider::path_segment(member);
         let (files_path, schedules_path) = (
             format!("/v2/members/{id}/files"),
@@ -421,7 +421,7 @@ impl SigmaClient {
             self.list_all::<wire::File>(&files_path, "list the files of a member"),
             self.list_all::<Value>(&schedules_path, "list the schedules of a member"),
         );
-        Ok(crate::plan::Owned {
+        Ok(crate::model::Owned {
             documents: files?.iter().filter(|f| f.owned_document(member)).count(),
             schedules: schedules?.len(),
         })

@@ -14,7 +14,7 @@ pub use client::SigmaClient;
 pub use settings::Settings;
 
 use crate::model::{LiveSite, Site};
-use crate::plan::Change;
+use crate::model::Change;
 use crate::provider::capabilities::{
     AccountTypes, Addressing, AdminPermissions, AdminRule, Capabilities, EmailRename, GroupFields, NameRule, Nouns,
     People, Removal, TestMode,

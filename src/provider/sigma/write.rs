@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use super::client::{Call, Effect, SigmaClient};
 use crate::interrupt::SiteGate;
 use crate::model::{Handover, ProviderKind, Visibility, email_key};
-use crate::plan::{Change, Diff};
+use crate::model::{Change, Diff};
 use crate::provider::error::ProviderError;
 use crate::provider::ids::SiteIds;
 
@@ -651,7 +651,7 @@ fn own_requests(change: &Change) -> u64 {
             super::attributes::requests_for(change)
         }
         // A lowered grant is revoked, then given again: two requests.
-        Change::Access(crate::plan::access::AccessChange::Grant(g)) if g.is_lowered() => 2,
+        Change::Access(crate::model::access::AccessChange::Grant(g)) if g.is_lowered() => 2,
         _ => 1,
     }
 }

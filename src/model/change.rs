@@ -317,7 +317,14 @@ impl Change {
     /// The object's name as the reviewer knows it (the new name on a rename).
     pub fn key(&self) -> &str {
         match self {
-            Change::CreateGroup { name, .. } | Change::DeleteGroup { name, .. } => name,
+            Change::CreateGroup { name, .. }
+            | Change::DeleteGroup { name, .. }
+            | Change::CreateAttribute { name, .. }
+            | Change::ReplaceAttribute { name, .. }
+            | Change::DeleteAttribute { name, .. }
+            | Change::CreateAccountType { name, .. }
+            | Change::ReplaceAccountType { name, .. }
+            | Change::DeleteAccountType { name, .. } => name,
             Change::UpdateGroup {
                 live_name, name, ..
             } => name.as_ref().map_or(live_name, |n| &n.after),
@@ -326,12 +333,6 @@ impl Change {
             | Change::DeactivateUser { email, .. }
             | Change::DeleteUser { email } => email,
             Change::Access(a) => a.key(),
-            Change::CreateAttribute { name, .. }
-            | Change::ReplaceAttribute { name, .. }
-            | Change::DeleteAttribute { name, .. }
-            | Change::CreateAccountType { name, .. }
-            | Change::ReplaceAccountType { name, .. }
-            | Change::DeleteAccountType { name, .. } => name,
             Change::SetAttributes { key, .. } => key,
         }
     }
@@ -344,16 +345,18 @@ impl Change {
     /// set in 5, once every person and team exists.
     pub fn step(&self) -> u8 {
         match self {
-            Change::CreateGroup { .. } | Change::UpdateGroup { .. } => 1,
-            Change::CreateUser { .. } | Change::UpdateUser { .. } => 2,
-            Change::DeleteUser { .. } | Change::DeactivateUser { .. } => 3,
-            Change::DeleteGroup { .. } => 4,
-            Change::Access(a) => a.step(),
-            Change::CreateAttribute { .. }
+            Change::CreateGroup { .. }
+            | Change::UpdateGroup { .. }
+            | Change::CreateAttribute { .. }
             | Change::ReplaceAttribute { .. }
             | Change::CreateAccountType { .. }
             | Change::ReplaceAccountType { .. } => 1,
-            Change::DeleteAttribute { .. } | Change::DeleteAccountType { .. } => 4,
+            Change::CreateUser { .. } | Change::UpdateUser { .. } => 2,
+            Change::DeleteUser { .. } | Change::DeactivateUser { .. } => 3,
+            Change::DeleteGroup { .. }
+            | Change::DeleteAttribute { .. }
+            | Change::DeleteAccountType { .. } => 4,
+            Change::Access(a) => a.step(),
             Change::SetAttributes { .. } => 5,
         }
     }

@@ -133,9 +133,9 @@ fn describe(site: &str, change: &Change) -> String {
     // Keys come from the state and from live sites: shown escaped.
     format!(
         "site {}: {verb} {} {}",
-        crate::render::escape::text(site),
+        crate::escape::text(site),
         change.kind().as_str(),
-        crate::render::escape::text(change.key())
+        crate::escape::text(change.key())
     )
 }
 

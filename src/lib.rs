@@ -11,6 +11,7 @@ pub mod apply;
 pub mod attrs;
 pub mod cli;
 mod commands;
+pub mod escape;
 pub mod import;
 pub mod interrupt;
 pub mod lock;

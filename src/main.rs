@@ -21,7 +21,7 @@ fn main() -> ExitCode {
         Err(error) => {
             eprintln!(
                 "error: {}",
-                roster::render::escape::terminal_safe(&roster::describe_error(&error))
+                roster::escape::terminal_safe(&roster::describe_error(&error))
             );
             ExitCode::from(1)
         }

@@ -386,7 +386,7 @@ async fn carry_out(
 /// comment), inside a code block, so no name in it is read as markdown.
 fn print_report(text: &str, format: crate::render::Format) -> Result<()> {
     if format == crate::render::Format::Markdown {
-        let fence = crate::render::escape::fence(text);
+        let fence = crate::escape::fence(text);
         out!("\n{fence}text\n{text}{fence}\n")
     } else {
         out!("{text}")

@@ -42,7 +42,7 @@ fn live_rows<'a>(desired: &'a DesiredState, live: &'a [LiveSite]) -> Vec<ExportR
                 site.site.name,
                 emails.len(),
                 if emails.len() == 1 { "" } else { "s" },
-                crate::render::escape::visible(&emails.join(", "))
+                crate::escape::visible(&emails.join(", "))
             );
         }
         users.sort_by_cached_key(|u| email_key(&u.email));

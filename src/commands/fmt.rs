@@ -91,7 +91,7 @@ fn syntax_error(path: &Path, text: &str, e: &toml_edit::TomlError) -> String {
         .map_or((1, 1), |span| source.line_column(span.start));
     format!(
         "{}:{line}:{column}: {}",
-        crate::render::escape::visible(&path.display().to_string()),
-        crate::render::escape::visible(e.message().trim_end())
+        crate::escape::visible(&path.display().to_string()),
+        crate::escape::visible(e.message().trim_end())
     )
 }

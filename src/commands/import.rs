@@ -108,7 +108,7 @@ fn prune_declared_once(
     }
     let done = crate::import::prune::prune_declared_once(files, &read, every);
     for why in &done.kept {
-        stderr_line!("warning: {}", crate::render::escape::visible(why));
+        stderr_line!("warning: {}", crate::escape::visible(why));
     }
     done.removed
         .iter()
@@ -154,7 +154,7 @@ fn import_sites(
             stderr_line!(
                 "warning: {}: {}",
                 site.site.name,
-                crate::render::escape::visible(why)
+                crate::escape::visible(why)
             );
         }
         for u in &done.undone {

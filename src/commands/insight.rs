@@ -6,8 +6,8 @@ use chrono::NaiveDate;
 
 use super::Status;
 use crate::cli::ExplainArgs;
+use crate::escape::Text;
 use crate::plan::Plan;
-use crate::render::escape::Text;
 
 /// Today's date in UTC: what `expires` dates are compared with.
 pub(super) fn today() -> NaiveDate {

@@ -149,10 +149,7 @@ pub(crate) fn write_stdout(text: &str) -> Result<()> {
 /// `eprint!`).
 #[allow(clippy::print_stderr)]
 pub(crate) fn write_stderr(args: std::fmt::Arguments<'_>) {
-    eprint!(
-        "{}",
-        crate::render::escape::terminal_safe(&args.to_string())
-    );
+    eprint!("{}", crate::escape::terminal_safe(&args.to_string()));
 }
 
 /// `eprintln!` through [`write_stderr`].
@@ -280,7 +277,7 @@ fn warn_near_misses(dir: &Path) {
 /// escaped.
 fn stderr_warnings<'a>(warnings: impl IntoIterator<Item = &'a crate::model::Warning>) {
     for w in warnings {
-        stderr_line!("warning: {}", w.line(crate::render::escape::text));
+        stderr_line!("warning: {}", w.line(crate::escape::text));
     }
 }
 

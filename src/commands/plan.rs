@@ -131,7 +131,7 @@ pub(super) fn refuse_tripped_guards(plan: &Plan, consequence: &str) -> Result<()
             };
             format!(
                 "  site `{}`: {} {what} (see `{}` above)",
-                crate::render::escape::Text(&t.site),
+                crate::escape::Text(&t.site),
                 t.count,
                 t.kind.allow_key()
             )
@@ -158,8 +158,8 @@ pub(super) fn refuse_unacknowledged_privileged(plan: &Plan, consequence: &str) -
         .map(|(site, p)| {
             format!(
                 "  site `{}`: {p}",
-                crate::render::escape::Text(&site.site),
-                p = crate::render::escape::Text(&p.to_string())
+                crate::escape::Text(&site.site),
+                p = crate::escape::Text(&p.to_string())
             )
         })
         .collect();
@@ -175,8 +175,8 @@ pub(super) fn refuse_unacknowledged_privileged(plan: &Plan, consequence: &str) -
         if site.privileged.iter().any(|p| !p.acknowledged) {
             keys.push(format!(
                 "  allow_privileged = [{}] under [sites.{}]",
-                crate::render::escape::Text(&emails.join(", ")),
-                crate::render::escape::Text(&site.site)
+                crate::escape::Text(&emails.join(", ")),
+                crate::escape::Text(&site.site)
             ));
         }
     }
@@ -381,7 +381,7 @@ impl Computed {
 fn unreadable_lines(errors: &[crate::provider::ProviderError]) -> Vec<String> {
     errors
         .iter()
-        .map(|e| crate::render::escape::visible(&e.to_string()))
+        .map(|e| crate::escape::visible(&e.to_string()))
         .collect()
 }
 
@@ -425,7 +425,7 @@ pub(super) async fn compute(desired: &DesiredState, targets: &Targets) -> Result
             // Each error on its own line, whatever the live names in it hold.
             let lines: Vec<String> = errors
                 .iter()
-                .map(|e| format!("  {}", crate::render::escape::visible(&e.to_string())))
+                .map(|e| format!("  {}", crate::escape::visible(&e.to_string())))
                 .collect();
             anyhow!(
                 "the plan cannot be made:\n{}\nnothing was changed",
@@ -442,7 +442,7 @@ pub(super) async fn compute(desired: &DesiredState, targets: &Targets) -> Result
             .map_err(|e| {
                 anyhow!(
                     "could not read what the members to deactivate own:\n  {}\nnothing was changed",
-                    crate::render::escape::visible(&e.to_string())
+                    crate::escape::visible(&e.to_string())
                 )
             })?;
     }

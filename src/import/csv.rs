@@ -405,7 +405,7 @@ fn cell_count(row: &csv::StringRecord, columns: usize) -> Option<ProblemKind> {
 /// character, or an invisible one (bidi, zero-width) that would make the
 /// name read as something else. `column` names the cell in the message.
 pub(crate) fn cell_problem(column: &str, value: &str) -> Option<CellProblem> {
-    let shown = crate::render::escape::visible(value);
+    let shown = crate::escape::visible(value);
     if value.contains(['\n', '\r']) {
         return Some(CellProblem::LineBreak {
             column: column.to_string(),
@@ -414,7 +414,7 @@ pub(crate) fn cell_problem(column: &str, value: &str) -> Option<CellProblem> {
     }
     value
         .chars()
-        .find(|&c| c != '\\' && crate::render::escape::needs_escape(c))
+        .find(|&c| c != '\\' && crate::escape::needs_escape(c))
         .map(|c| CellProblem::Invisible {
             column: column.to_string(),
             shown,

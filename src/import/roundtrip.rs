@@ -137,7 +137,7 @@ impl ExportRow<'_> {
             site: self.site.to_string(),
             email: self.email.to_string(),
             field,
-            shown: crate::render::escape::visible(v),
+            shown: crate::escape::visible(v),
         })
         .collect();
         if uncarried.is_empty() {

@@ -100,8 +100,8 @@ impl Grantee {
 impl std::fmt::Display for Grantee {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Grantee::Team(name) => write!(f, "team {}", crate::render::escape::text(name)),
-            Grantee::Person(email) => f.write_str(&crate::render::escape::text(email)),
+            Grantee::Team(name) => write!(f, "team {}", crate::escape::text(name)),
+            Grantee::Person(email) => f.write_str(&crate::escape::text(email)),
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::attrs::{Values, name_key};
 use crate::model::access::{AccessKind, DesiredAccessObject, DesiredGrant, Grantee};
 use crate::model::{Access, DesiredGroup, DesiredSite, DesiredUser, email_key};
 use crate::provider::capabilities::AdminVia;
-use crate::state::insight::SeatBasis;
+use crate::provider::capabilities::SeatBasis;
 
 /// Why a person has something.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]

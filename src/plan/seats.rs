@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{Change, PlanError};
 use crate::attrs::name_key;
 use crate::model::{Access, DesiredSite, LiveSite, Site, email_key};
-use crate::state::insight::SeatBasis;
+use crate::provider::capabilities::SeatBasis;
 
 /// The label of people without an account type or access level.
 pub const NONE: &str = "none";

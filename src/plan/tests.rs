@@ -668,7 +668,7 @@ mod sigma {
         // As a reader is shown them (escaped: an NFD spelling shows its mark).
         let text: Vec<String> = errors
             .iter()
-            .map(|e| crate::render::escape::visible(&e.to_string()))
+            .map(|e| crate::escape::visible(&e.to_string()))
             .collect();
         insta::assert_snapshot!(text.join("\n"), @r#"
         site `org`: the site has two teams, "Analysts" and "analysts", that roster cannot tell apart (team names compare ignoring case and surrounding spaces, after Unicode NFC); it will not guess which one the state means. Rename or remove one of them in Sigma's UI, then plan again

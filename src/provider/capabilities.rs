@@ -43,6 +43,29 @@ pub struct Capabilities {
     pub attrs: Attrs,
 }
 
+/// What a seat budget counts on a site: asked of the provider's
+/// capabilities, never of its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeatBasis {
+    /// People by account type (`member_type`).
+    AccountType,
+    /// People by the highest access level of their groups.
+    AccessLevel,
+}
+
+impl SeatBasis {
+    pub fn of(caps: &Capabilities) -> Option<SeatBasis> {
+        if caps.has_account_types() {
+            Some(SeatBasis::AccountType)
+        } else if caps.group_fields.access {
+            Some(SeatBasis::AccessLevel)
+        } else {
+            None
+        }
+    }
+}
+
 /// User attributes and custom account types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attrs {

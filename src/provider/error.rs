@@ -101,7 +101,7 @@ pub enum ProviderError {
 /// live value) is shortened visibly, as every output shows one; escaping
 /// is the printer's.
 fn what(action: &str, object: &str) -> String {
-    const SHOWN: usize = crate::render::escape::MAX_CHARS;
+    const SHOWN: usize = crate::escape::MAX_CHARS;
     if object.is_empty() {
         action.to_string()
     } else if let Some((cut, _)) = object.char_indices().nth(SHOWN) {

@@ -163,7 +163,7 @@ impl RetryPolicy {
                 ?action,
                 attempt,
                 wait_ms = wait.as_millis() as u64,
-                error = %crate::render::escape::Visible(&error.to_string()),
+                error = %crate::escape::Visible(&error.to_string()),
                 "retrying"
             );
             tokio::time::sleep(wait).await;
@@ -547,7 +547,7 @@ impl Pacer {
         }
         crate::progress::notice(&format!(
             "site `{}`: still waiting for an answer ({action}) after {} s (the site's deadline_seconds is {})",
-            crate::render::escape::Visible(&self.site),
+            crate::escape::Visible(&self.site),
             waited.as_secs(),
             self.clock.budget.as_secs()
         ));

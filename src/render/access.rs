@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::escape;
 use super::json::FieldDocument;
+use crate::escape;
 use crate::model::access::{AccessChange, GrantChange};
 
 /// What follows the change's head on its line (text and markdown).

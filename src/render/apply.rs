@@ -4,12 +4,12 @@
 use std::fmt::Write;
 
 use crate::apply::{Outcome, Report};
+use crate::escape::{Text, Visible};
 use crate::model::ProviderKind;
 use crate::model::{Action, Change};
 use crate::plan::{Mismatch, Plan};
 use crate::provider::WriteMode;
 use crate::provider::capabilities::TestMode;
-use crate::render::escape::{Text, Visible};
 
 /// How a saved plan (`path`) differs from what roster would do now, for the
 /// person who reviewed it.
@@ -60,7 +60,7 @@ pub fn dry_run_notice(plan: &Plan) -> String {
         plan.sites
             .iter()
             .filter(|s| s.provider == p && !s.changes.is_empty())
-            .map(|s| crate::render::escape::text(&s.site))
+            .map(|s| crate::escape::text(&s.site))
             .collect::<Vec<_>>()
     };
     let mut lines = vec!["Dry run: nothing will be changed.".to_string()];

@@ -2,7 +2,7 @@
 //! types read in a plan: shared by the text and markdown renderers. Values
 //! are escaped like every other value a state or a site supplies.
 
-use super::escape::{quoted, visible};
+use crate::escape::{quoted, visible};
 use crate::model::{AttrTarget, Change, Diff, KeptValue};
 
 /// A value, or what its absence means.

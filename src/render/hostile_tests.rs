@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::apply::{ChangeResult, Outcome, Report, SkipReason};
+use crate::escape;
 use crate::model::{Change, Diff, Membership, ObjectKind};
 use crate::model::{Handover, ProviderKind};
 use crate::plan::{Kept, KeptReason, Plan, SitePlan};

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::escape;
+use crate::escape;
 use crate::model::Site;
 use crate::plan::effective::EffectiveAccess;
 use crate::plan::expiry::Expiring;

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::escape;
+use crate::escape;
 use crate::model::{Action, Change, ObjectKind};
 use crate::model::{Warning, WarningKind};
 use crate::plan::{GuardTrip, Plan, SitePlan, Summary, UnneededAllowance};

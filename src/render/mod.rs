@@ -3,7 +3,6 @@
 pub mod access;
 pub mod apply;
 pub mod attrs;
-pub mod escape;
 pub mod insight;
 pub mod json;
 pub mod markdown;

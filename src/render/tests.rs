@@ -411,7 +411,7 @@ fn the_warnings_get_room_before_any_change_in_the_markdown_comment() {
         .unwrap();
     assert!(block < out.find("| site |").unwrap(), "{out}");
     for w in &plan.warnings {
-        let line = format!("> - {}\n", w.line(crate::render::escape::markdown));
+        let line = format!("> - {}\n", w.line(crate::escape::markdown));
         assert!(out.contains(&line), "{line} is not in:\n{out}");
     }
     assert!(out.contains("more changes on acme not shown"), "{out}");

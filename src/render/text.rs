@@ -6,7 +6,7 @@ use std::fmt::Write;
 use console::Style;
 use similar::{ChangeTag, TextDiff};
 
-use super::escape::{self, Text};
+use crate::escape::{self, Text};
 use crate::model::Handover;
 use crate::model::{Action, Change, Diff, Membership, Owned};
 use crate::plan::{Kept, Note, Plan, Privileged, SitePlan, Summary};

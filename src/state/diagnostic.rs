@@ -19,7 +19,7 @@ impl fmt::Display for Diagnostic {
         write!(
             f,
             "{}:{}:{}: {}",
-            crate::render::escape::visible(&self.file.display().to_string()),
+            crate::escape::visible(&self.file.display().to_string()),
             self.line,
             self.column,
             self.message

@@ -16,6 +16,7 @@ use toml::value::Datetime;
 use super::site::SiteCheck;
 use super::validate::{Checker, Loaded};
 use crate::model::Access;
+use crate::provider::capabilities::SeatBasis;
 
 /// One entry of a person's `groups`: a name (`"Analysts"`), or a name with
 /// the date the membership ends (`{ name = "Contractors", expires = 2026-12-31 }`).
@@ -248,29 +249,6 @@ pub(super) fn expiry_dates(c: &mut Checker, l: &Loaded) {
     for k in l.connections {
         for e in grants(&k.spec.grants) {
             check_date(c, k.file, &e);
-        }
-    }
-}
-
-/// What a seat budget counts on a site: asked of the provider's
-/// capabilities, never of its kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SeatBasis {
-    /// People by account type (`member_type`).
-    AccountType,
-    /// People by the highest access level of their groups.
-    AccessLevel,
-}
-
-impl SeatBasis {
-    pub fn of(caps: &crate::provider::Capabilities) -> Option<SeatBasis> {
-        if caps.has_account_types() {
-            Some(SeatBasis::AccountType)
-        } else if caps.group_fields.access {
-            Some(SeatBasis::AccessLevel)
-        } else {
-            None
         }
     }
 }

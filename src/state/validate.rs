@@ -309,7 +309,7 @@ fn check_sites(c: &mut Checker, sites: &[(Spanned<String>, Entry<SiteSpec>)]) ->
                 name.span(),
                 format!(
                     "site name `{}` may hold only ASCII letters, digits, `-`, `_` and `.`, may not start with `.`, and is at most {MAX_SITE_NAME} characters long",
-                    crate::render::escape::text(name.get_ref())
+                    crate::escape::text(name.get_ref())
                 ),
                 Some("rename the site, e.g. [sites.acme-prod]; the name becomes a file name (imported/NAME.toml)".into()),
             );

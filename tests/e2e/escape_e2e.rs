@@ -4,7 +4,7 @@
 //! on its own line, with nothing a name holds acting on the output.
 
 use crate::common::*;
-use roster::render::escape;
+use roster::escape;
 
 const KEY_ENV: &str = "ESCAPE_E2E_KEY";
 

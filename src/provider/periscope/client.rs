@@ -511,7 +511,7 @@ impl PeriscopeClient {
         tracing::debug!(
             site = ?self.site_name(),
             method = %call.method,
-            path = %crate::render::escape::Visible(&call.path),
+            path = %crate::escape::Visible(&call.path),
             test_mode = ?call.mode.map(|m| m == WriteMode::TestMode),
             status = status.as_u16(),
             duration_ms = answer.elapsed.as_millis() as u64,

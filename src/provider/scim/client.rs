@@ -789,7 +789,7 @@ impl ScimClient {
         tracing::debug!(
             site = ?self.name,
             method = %call.method,
-            path = %crate::render::escape::Visible(&call.path),
+            path = %crate::escape::Visible(&call.path),
             status = answer.status.as_u16(),
             duration_ms = answer.elapsed.as_millis() as u64,
             "scim request"

@@ -245,7 +245,7 @@ impl SigmaClient {
             tracing::debug!(
                 site = ?self.name,
                 method = %call.method,
-                path = %crate::render::escape::Visible(&call.path),
+                path = %crate::escape::Visible(&call.path),
                 status = status.as_u16(),
                 duration_ms = answer.elapsed.as_millis() as u64,
                 "sigma request"

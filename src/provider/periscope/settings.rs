@@ -102,7 +102,7 @@ impl ProviderSettings for Settings {
             slug, invited_by, ..
         } = self;
         let s = data.periscope.entry(slug.clone()).or_insert_with(|| {
-            crate::commands::stderr_line!("note: the sandbox has no Periscope site `{slug}`; starting one with only {invited_by} in it");
+            crate::progress::notice(&format!("note: the sandbox has no Periscope site `{slug}`; starting one with only {invited_by} in it"));
             PeriscopeSite::new(SANDBOX_PERISCOPE_KEY, invited_by)
         });
         Credentials {

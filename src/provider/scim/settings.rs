@@ -77,10 +77,8 @@ impl ProviderSettings for Settings {
 
     fn provision(&self, data: &mut crate::sandbox::SandboxData, site: &Site) -> Credentials {
         let service = data.scim.entry(site.name.clone()).or_insert_with(|| {
-            crate::commands::stderr_line!(
-                "note: the sandbox has no SCIM service `{}`; starting an empty one",
-                site.name
-            );
+            crate::progress::notice(&format!("note: the sandbox has no SCIM service `{}`; starting an empty one",
+                site.name));
             ScimService::new(SANDBOX_SCIM_TOKEN)
         });
         Credentials {

@@ -236,10 +236,8 @@ impl ProviderSettings for Settings {
                 Handover::NewOwner(owner) => owner.clone(),
                 _ => format!("admin@{}.example", site.name),
             };
-            crate::commands::stderr_line!(
-                "note: the sandbox has no Sigma organisation `{}`; starting one with only {admin} in it",
-                site.name
-            );
+            crate::progress::notice(&format!("note: the sandbox has no Sigma organisation `{}`; starting one with only {admin} in it",
+                site.name));
             SigmaOrg::new(&site.name, SANDBOX_SIGMA_SECRET, &admin)
         });
         Credentials {

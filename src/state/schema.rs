@@ -181,6 +181,24 @@ impl<'de> Deserialize<'de> for SiteSpec {
     }
 }
 
+/// The site keys whose values are emails: those whose JSON Schema has
+/// `"format": "email"`.
+pub(super) fn site_email_keys() -> &'static [String] {
+    static KEYS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        let schema = SiteSpec::json_schema(&mut schemars::SchemaGenerator::default());
+        let properties = schema
+            .get("properties")
+            .and_then(serde_json::Value::as_object);
+        properties
+            .into_iter()
+            .flatten()
+            .filter(|(_, p)| p.get("format").and_then(serde_json::Value::as_str) == Some("email"))
+            .map(|(key, _)| key.clone())
+            .collect()
+    });
+    &KEYS
+}
+
 /// The value of one key of a site table, read into the keys that declare it.
 struct KeyValue<'k> {
     key: &'k str,
@@ -573,5 +591,80 @@ impl<'de> Deserialize<'de> for SecretText {
         }
 
         d.deserialize_any(TextVisitor)
+    }
+}
+
+#[cfg(test)]
+mod site_table_tests {
+    use super::{CommonKeys, Fields, SITE_KEY_TABLES, SiteSpec};
+    use crate::model::ProviderKind;
+
+    fn site(text: &str) -> Result<SiteSpec, String> {
+        toml::from_str::<SiteSpec>(text).map_err(|e| e.message().to_string())
+    }
+
+    #[test]
+    fn every_key_is_declared_once_and_listed() {
+        let mut names: Vec<&str> = SITE_KEY_TABLES
+            .iter()
+            .flat_map(|t| t.iter().map(|k| k.name))
+            .collect();
+        assert_eq!(names.len(), SiteSpec::FIELDS.len());
+        for name in &names {
+            assert!(SiteSpec::FIELDS.contains(name), "`{name}` is not listed");
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), SiteSpec::FIELDS.len(), "a key declared twice");
+        for &kind in ProviderKind::ALL {
+            for key in kind.site_keys() {
+                assert_eq!(ProviderKind::owning(key.name), Some(kind), "{}", key.name);
+            }
+        }
+        for key in CommonKeys::KEYS {
+            assert_eq!(ProviderKind::owning(key.name), None, "{}", key.name);
+        }
+    }
+
+    #[test]
+    fn each_value_is_read_into_the_keys_that_declare_it() {
+        let spec = site(
+            "provider = \"sigma\"\nbase_url = \"https://h\"\ncloud = \"aws-us-west\"\nsite = \"acme\"\nmin_admins = 2\n",
+        )
+        .unwrap();
+        assert_eq!(spec.provider.get_ref(), "sigma");
+        assert_eq!(spec.common.provider.as_ref().unwrap().get_ref(), "sigma");
+        assert_eq!(spec.common.base_url.unwrap().get_ref(), "https://h");
+        assert_eq!(spec.common.min_admins, Some(2));
+        let written: Vec<&str> = spec.providers.written().iter().map(|w| w.0).collect();
+        assert_eq!(written, ["site", "cloud"]);
+    }
+
+    #[test]
+    fn the_email_keys_are_those_whose_schema_says_so() {
+        assert_eq!(super::site_email_keys(), ["invited_by", "new_owner"]);
+    }
+
+    #[test]
+    fn the_first_value_written_that_cannot_be_read_is_the_one_reported() {
+        let cloud_first = site("provider = \"sigma\"\ncloud = 1\nbase_url = true\n");
+        assert_eq!(
+            cloud_first.unwrap_err(),
+            "invalid type: integer `1`, expected a string"
+        );
+        let base_url_first = site("provider = \"sigma\"\nbase_url = true\ncloud = 1\n");
+        assert_eq!(
+            base_url_first.unwrap_err(),
+            "invalid type: boolean `true`, expected a string"
+        );
+        // A missing provider is said once every value was read.
+        assert_eq!(
+            site("cloud = 1\n").unwrap_err(),
+            "invalid type: integer `1`, expected a string"
+        );
+        assert_eq!(
+            site("cloud = \"x\"\n").unwrap_err(),
+            "missing field `provider`"
+        );
     }
 }

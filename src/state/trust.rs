@@ -268,3 +268,26 @@ fn with_connection_of(site: &Site, trusted: &Site) -> Site {
         ..site.clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::load::Entry;
+    use super::{CONNECTION_SETTINGS, settings};
+
+    #[test]
+    fn every_connection_setting_is_compared_in_the_order_listed() {
+        let spec = toml::from_str("provider = \"periscope\"\ntoken = { env = \"T\" }\n").unwrap();
+        let entry = Entry {
+            file: 0,
+            span: 0..0,
+            spec,
+        };
+        let compared = settings(&entry);
+        let keys: Vec<&str> = compared.iter().map(|s| s.key).collect();
+        assert_eq!(keys, CONNECTION_SETTINGS);
+        let value = |key: &str| compared.iter().find(|s| s.key == key).unwrap();
+        assert_eq!(value("provider").value.as_deref(), Some("periscope"));
+        assert_eq!(value("token").value.as_deref(), Some("env T"));
+        assert_eq!(value("site").value, None);
+    }
+}

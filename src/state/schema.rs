@@ -640,6 +640,43 @@ mod site_table_tests {
         assert_eq!(written, ["site", "cloud"]);
     }
 
+    /// A TOML value that `property`'s JSON Schema accepts.
+    fn sample(property: &serde_json::Value, defs: &serde_json::Value) -> String {
+        let schema = match property["$ref"].as_str() {
+            Some(r) => &defs[r.trim_start_matches("#/$defs/")],
+            None => property,
+        };
+        let choices = [&schema["enum"][0], &schema["oneOf"][0]["const"]];
+        if let Some(first) = choices.into_iter().find(|c| c.is_string()) {
+            return first.to_string();
+        }
+        match schema["type"].as_str() {
+            Some("string") => "\"x@example.com\"".into(),
+            Some("boolean") => "true".into(),
+            Some("integer") => "1".into(),
+            Some("object") => "{ env = \"X\" }".into(),
+            other => panic!("no sample of {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_providers_key_keeps_where_it_is_written() {
+        // Another provider's key is reported where it is written.
+        let schema: serde_json::Value = serde_json::from_str(&crate::state::json_schema()).unwrap();
+        let defs = &schema["$defs"];
+        for &kind in ProviderKind::ALL {
+            let mut text = format!("provider = \"{kind}\"\n");
+            for key in kind.site_keys() {
+                let property = &defs["SiteSpec"]["properties"][key.name];
+                text += &format!("{} = {}\n", key.name, sample(property, defs));
+            }
+            let spec = site(&text).unwrap();
+            let written: Vec<&str> = spec.providers.written().iter().map(|w| w.0).collect();
+            let declared: Vec<&str> = kind.site_keys().iter().map(|k| k.name).collect();
+            assert_eq!(written, declared, "{kind}");
+        }
+    }
+
     #[test]
     fn the_email_keys_are_those_whose_schema_says_so() {
         assert_eq!(super::site_email_keys(), ["invited_by", "new_owner"]);

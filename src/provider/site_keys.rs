@@ -1,10 +1,11 @@
 //! The keys of a `[sites.NAME]` table, each declared once: in the table of
 //! the provider whose sites have it (`provider/<name>/settings.rs`), or in
-//! the table of the keys every site has (`state/site.rs`). The declaration
-//! ([`site_keys!`]) is the key's field, its JSON Schema (the field's doc
-//! comment and `schemars` attributes), where it is listed and whether it is
-//! a connection setting; reading it, reporting it as unknown or as another
-//! provider's, and comparing it with the trusted state all come from it.
+//! the table of the keys every site has (`CommonKeys` in
+//! `state/schema.rs`). The declaration ([`site_keys!`]) is the key's field,
+//! its JSON Schema (the field's doc comment and `schemars` attributes),
+//! where it is listed and whether it is a connection setting; reading it,
+//! reporting it as unknown or as another provider's, and comparing it with
+//! the trusted state all come from it.
 
 use std::ops::Range;
 
@@ -192,7 +193,7 @@ pub const fn names<const N: usize>(tables: &[&[SiteKey]], order: Order) -> [&'st
 
 /// Declares the keys of a site table as a struct with one field each:
 ///
-/// ```ignore
+/// ```text
 /// site_keys! {
 ///     /// What only Acme site tables hold, as written.
 ///     pub struct Keys {

@@ -36,8 +36,6 @@ pub struct Capabilities {
     pub people: People,
     /// What reviewers call users and groups there.
     pub nouns: Nouns,
-    /// The keys of a site table only this provider's sites have.
-    pub site_keys: &'static [&'static str],
     /// Whether sites have user attributes (`[[user_attributes]]`) and
     /// custom account types (`[[account_types]]`).
     pub attrs: Attrs,
@@ -315,7 +313,7 @@ mod tests {
                 assert_eq!(caps.removal, Removal::Deactivate, "{kind}");
             }
             assert!(!caps.nouns.users.is_empty() && !caps.nouns.groups.is_empty());
-            assert!(!caps.site_keys.is_empty(), "{kind}: a site has settings");
+            assert!(!kind.site_keys().is_empty(), "{kind}: a site has settings");
         }
     }
 
@@ -323,7 +321,7 @@ mod tests {
     fn a_site_key_belongs_to_one_provider() {
         let mut keys: Vec<&str> = ProviderKind::ALL
             .iter()
-            .flat_map(|k| k.capabilities().site_keys.iter().copied())
+            .flat_map(|k| k.site_keys().iter().map(|s| s.name))
             .collect();
         let all = keys.len();
         keys.sort_unstable();

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod lenient;
 pub mod retry;
 pub mod scrub;
+pub mod site_keys;
 
 use std::time::Duration;
 
@@ -105,15 +106,74 @@ macro_rules! providers {
             /// Checks a site table's settings for this provider (its own
             /// keys; the generic ones are checked by `state`).
             pub(crate) fn check_settings(self, c: &mut SiteCheck<'_, '_>) -> SiteSettings {
+                let written = c.providers();
                 match self {
                     $(ProviderKind::$kind => {
-                        let settings = $module::settings::check(c);
+                        let keys = &written.$module;
+                        let settings = $module::settings::check(c, keys);
                         SiteSettings {
                             config: SiteConfig::$kind(settings),
-                            base_url: $module::settings::base_url(c),
+                            base_url: $module::settings::base_url(c, keys),
                         }
                     }),+
                 }
+            }
+
+            /// The keys of a site table only this provider's sites have
+            /// (declared in its `settings.rs`).
+            pub const fn site_keys(self) -> &'static [site_keys::SiteKey] {
+                match self {
+                    $(ProviderKind::$kind => $module::settings::Keys::KEYS),+
+                }
+            }
+        }
+
+        /// Every provider's own keys of one site table, as written: all are
+        /// read whatever the site's provider (the site's checks report
+        /// another provider's keys).
+        #[derive(Debug, Default)]
+        pub struct ProviderKeys {
+            $(pub $module: $module::settings::Keys),+
+        }
+
+        impl ProviderKeys {
+            /// Reads the written value of `key` into the keys of the
+            /// provider that declares it; `false` when none does.
+            pub fn read<'de, D: serde::Deserializer<'de>>(
+                &mut self,
+                key: &str,
+                value: D,
+            ) -> Result<bool, D::Error> {
+                match ProviderKind::owning(key) {
+                    $(Some(ProviderKind::$kind) => self.$module.read(key, value),)+
+                    None => Ok(false),
+                }
+            }
+
+            /// Every provider's keys that are written, with where.
+            pub fn written(&self) -> Vec<(&'static str, std::ops::Range<usize>)> {
+                let mut out = Vec::new();
+                $(out.extend(self.$module.written());)+
+                out
+            }
+
+            /// Every provider's connection settings, with their places and
+            /// values (see `site_keys!`).
+            pub fn connection_settings(&self) -> Vec<site_keys::ConnectionSetting> {
+                let mut out = Vec::new();
+                $(out.extend(self.$module.connection_settings());)+
+                out
+            }
+
+            /// The JSON Schema of each provider's keys.
+            pub fn json_schemas(generator: &mut schemars::SchemaGenerator) -> Vec<schemars::Schema> {
+                vec![$(<$module::settings::Keys as schemars::JsonSchema>::json_schema(generator)),+]
+            }
+
+            /// What one site table declares, per provider (`one Acme
+            /// site or one Other service`).
+            pub fn one_site_of_each() -> String {
+                site_keys::or_list(&[$($module::settings::ONE_SITE.to_string()),+])
             }
         }
 
@@ -416,6 +476,14 @@ impl ProviderKind {
     /// The group every user is in; its membership is never planned.
     pub fn implicit_group(self) -> Option<&'static str> {
         self.capabilities().implicit_group
+    }
+
+    /// The provider whose sites have `key`, a key of a site table.
+    pub fn owning(key: &str) -> Option<ProviderKind> {
+        ProviderKind::ALL
+            .iter()
+            .copied()
+            .find(|k| k.site_keys().iter().any(|s| s.name == key))
     }
 
     /// The provider named `name` in `provider = "..."`.

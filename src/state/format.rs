@@ -8,8 +8,11 @@ use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, Value};
 use crate::model::email_key;
 use crate::provider::capabilities::NameRule;
 
-/// Keys whose values are emails, in site and user tables.
-const EMAIL_KEYS: [&str; 3] = ["email", "invited_by", "new_owner"];
+/// Keys whose values are emails, in site and user tables: a user's
+/// `email`, and the site keys whose JSON Schema says so.
+fn email_keys() -> impl Iterator<Item = &'static str> {
+    std::iter::once("email").chain(super::schema::site_email_keys().iter().map(String::as_str))
+}
 /// Keys whose values are lists to keep sorted.
 const LIST_KEYS: [&str; 4] = ["groups", "sites", "previous_emails", "previous_names"];
 
@@ -19,7 +22,7 @@ pub fn canonical(text: &str) -> Result<String, toml_edit::TomlError> {
     if let Some(sites) = doc.get_mut("sites").and_then(Item::as_table_like_mut) {
         for (_, site) in sites.iter_mut() {
             if let Some(t) = site.as_table_like_mut() {
-                for key in EMAIL_KEYS {
+                for key in email_keys() {
                     if let Some(v) = t.get_mut(key).and_then(Item::as_value_mut) {
                         normalize_email(v);
                     }
@@ -66,7 +69,7 @@ fn normalize_email(v: &mut Value) {
 }
 
 fn normalize_entry(t: &mut Table) {
-    for key in EMAIL_KEYS {
+    for key in email_keys() {
         if let Some(v) = t.get_mut(key).and_then(Item::as_value_mut) {
             normalize_email(v);
         }

@@ -318,7 +318,7 @@ pub(super) fn global_notice_days(
     };
     let own: std::collections::HashSet<&str> = sites
         .iter()
-        .filter(|(_, e)| e.spec.expiry_notice_days.is_some())
+        .filter(|(_, e)| e.spec.common.expiry_notice_days.is_some())
         .map(|(n, _)| n.get_ref().as_str())
         .collect();
     for site in site_list

@@ -30,7 +30,7 @@ pub use discover::{near_misses, state_dirs};
 pub use insight::Dated;
 pub use load::{Parsed, toml_files};
 pub use lookalike::Lookalike;
-pub use schema::UnmanagedWorkspaces;
+pub use schema::SecretRef;
 pub use site::{BaseUrlError, SiteCheck, check_base_url};
 pub use trust::{CONNECTION_SETTINGS, TrustError};
 pub use validate::is_valid_email;

@@ -7,9 +7,10 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::load::Entry;
-use super::schema::{SecretRef, SiteSpec};
+use super::schema::{CommonKeys, Fields, SecretRef, SiteSpec};
 use super::validate::Checker;
 use crate::model::{Allowances, ProviderKind, Safety, SecretSource, Site, Unmanaged};
+use crate::provider::ProviderKeys;
 
 /// One site table being checked: where problems are reported, and helpers
 /// for the checks every provider's settings share.
@@ -20,9 +21,14 @@ pub struct SiteCheck<'c, 'a> {
 }
 
 impl<'c> SiteCheck<'c, '_> {
-    /// What the table declares.
-    pub fn spec(&self) -> &'c SiteSpec {
-        &self.entry.spec
+    /// The keys every site has, as the table writes them.
+    pub fn spec(&self) -> &'c CommonKeys {
+        &self.entry.spec.common
+    }
+
+    /// Every provider's own keys, as the table writes them.
+    pub fn providers(&self) -> &'c ProviderKeys {
+        &self.entry.spec.providers
     }
 
     /// The site's name (`[sites.NAME]`).
@@ -148,7 +154,7 @@ pub(super) fn check_site(c: &mut Checker, name: &str, entry: &Entry<SiteSpec>) -
     if s.c.diagnostics.len() > before {
         return None;
     }
-    let spec = &entry.spec;
+    let spec = &entry.spec.common;
     Some(Site {
         safety,
         max_requests_per_second,
@@ -168,7 +174,7 @@ pub(super) fn check_site(c: &mut Checker, name: &str, entry: &Entry<SiteSpec>) -
 
 /// `provider = "..."`: one the registry knows.
 fn provider(s: &mut SiteCheck) -> Option<ProviderKind> {
-    let written = &s.spec().provider;
+    let written = &s.entry.spec.provider;
     if let Some(kind) = ProviderKind::parse(written.get_ref()) {
         return Some(kind);
     }
@@ -185,59 +191,19 @@ fn provider(s: &mut SiteCheck) -> Option<ProviderKind> {
     None
 }
 
-/// The provider-specific keys a site table has, in the order they are
-/// reported, with where each is written.
-fn provider_keys(spec: &SiteSpec) -> [(&'static str, Option<Range<usize>>); 19] {
-    fn at<T>(v: &Option<Spanned<T>>) -> Option<Range<usize>> {
-        v.as_ref().map(Spanned::span)
-    }
-    [
-        ("site", at(&spec.site)),
-        ("api_key", at(&spec.api_key)),
-        ("invited_by", at(&spec.invited_by)),
-        ("cloud", at(&spec.cloud)),
-        ("client_id", at(&spec.client_id)),
-        ("client_secret", at(&spec.client_secret)),
-        ("new_owner", at(&spec.new_owner)),
-        ("archive_documents", at(&spec.archive_documents)),
-        ("provisioning", at(&spec.provisioning)),
-        ("unmanaged_guests", at(&spec.unmanaged_guests)),
-        ("send_invites", at(&spec.send_invites)),
-        (
-            "archive_scheduled_exports",
-            at(&spec.archive_scheduled_exports),
-        ),
-        (
-            "revoke_tokens_on_deactivation",
-            at(&spec.revoke_tokens_on_deactivation),
-        ),
-        ("unmanaged_workspaces", at(&spec.unmanaged_workspaces)),
-        ("unmanaged_grants", at(&spec.unmanaged_grants)),
-        ("token", at(&spec.token)),
-        ("unmanaged_attributes", at(&spec.unmanaged_attributes)),
-        ("unmanaged_account_types", at(&spec.unmanaged_account_types)),
-        (
-            "allow_account_type_deletions",
-            at(&spec.allow_account_type_deletions),
-        ),
-    ]
-}
-
-/// A key only another provider's sites have.
+/// A key only another provider's sites have, each reported in the order
+/// site keys are listed.
 fn other_providers_keys(s: &mut SiteCheck, provider: ProviderKind) {
     let name = s.name;
-    for (field, span) in provider_keys(s.spec()) {
-        let Some(span) = span else { continue };
-        if provider.capabilities().site_keys.contains(&field) {
+    let mut written = s.providers().written();
+    written.sort_by_key(|(field, _)| SiteSpec::FIELDS.iter().position(|f| f == field));
+    for (field, span) in written {
+        let Some(owner) = ProviderKind::owning(field).filter(|k| *k != provider) else {
             continue;
-        }
-        let owner = ProviderKind::ALL
-            .iter()
-            .find(|k| k.capabilities().site_keys.contains(&field));
-        let other = owner.map_or("other", |k| k.as_str());
+        };
         s.error(
             span,
-            format!("site `{name}`: `{field}` is a setting of {other} sites, not {provider} ones"),
+            format!("site `{name}`: `{field}` is a setting of {owner} sites, not {provider} ones"),
             Some(format!("remove `{field}`")),
         );
     }
@@ -431,6 +397,18 @@ fn whole_number(
     default
 }
 
+/// `base_url` as the comparison with the trusted state sees it: parsed,
+/// so `https://h` and `https://h/` are the same address.
+pub(super) fn compared_url(
+    written: &Option<Spanned<String>>,
+) -> (Option<String>, Option<Range<usize>>) {
+    let value = written.as_ref().map(|u| {
+        let raw = u.get_ref().trim();
+        url::Url::parse(raw).map_or_else(|_| raw.to_string(), |u| u.to_string())
+    });
+    (value, written.as_ref().map(Spanned::span))
+}
+
 /// Why a base URL is refused. A URL holding a user name or password is
 /// never shown: the password is a secret written inline.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -584,38 +562,5 @@ pub(super) fn same_live_sites(
         }
         let at = c.location(entry.file, &name.span());
         seen.insert(key, (site.name.as_str(), at));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::schema::{Fields, SiteSpec};
-    use crate::model::ProviderKind;
-
-    #[test]
-    fn every_providers_site_keys_are_in_the_schema_and_checked_for_others() {
-        let spec: SiteSpec = toml::from_str("provider = \"x\"").unwrap();
-        let checked: Vec<&str> = super::provider_keys(&spec)
-            .iter()
-            .map(|(k, _)| *k)
-            .collect();
-        let mut owned: Vec<&str> = Vec::new();
-        for &kind in ProviderKind::ALL {
-            for key in kind.capabilities().site_keys {
-                assert!(
-                    SiteSpec::FIELDS.contains(key),
-                    "{kind}: `{key}` is not in SiteSpec"
-                );
-                assert!(
-                    checked.contains(key),
-                    "{kind}: `{key}` is not in provider_keys"
-                );
-                owned.push(key);
-            }
-        }
-        // Every key reported as another provider's is some provider's.
-        for key in checked {
-            assert!(owned.contains(&key), "`{key}` belongs to no provider");
-        }
     }
 }

@@ -3,39 +3,21 @@
 //! commands) and where a request or a credential goes come from a trusted
 //! checkout. The state is compared with it before anything is run or sent.
 
-use std::ops::Range;
 use std::path::{Path, PathBuf};
-
-use toml::Spanned;
 
 use super::diagnostic::{Diagnostic, Diagnostics};
 use super::load::{Entry, Parsed};
-use super::schema::{SecretRef, SiteSpec};
+use super::schema::{SITE_KEY_TABLES, SiteSpec};
 use crate::model::{DesiredState, Site};
+use crate::provider::site_keys::{self, ConnectionSetting, Order};
 
-/// The settings of a site that decide what runs or where a request goes.
-pub const CONNECTION_SETTINGS: &[&str] = &[
-    "provider",
-    "site",
-    "base_url",
-    "cloud",
-    "api_key",
-    "client_id",
-    "client_secret",
-    "token",
-    "max_requests_per_second",
-    "patience_seconds",
-    "max_response_bytes",
-    "deadline_seconds",
-];
+/// The settings of a site that decide what runs or where a request goes:
+/// the site keys declared as connection settings (see `site_keys!`), in
+/// their order.
+pub const CONNECTION_SETTINGS: &[&str] = &CONNECTION;
 
-/// One connection setting as written: its canonical value (`None` when
-/// absent) and where it is written.
-struct Setting {
-    key: &'static str,
-    value: Option<String>,
-    span: Option<Range<usize>>,
-}
+const CONNECTION: [&str; site_keys::count(&SITE_KEY_TABLES, Order::Connection)] =
+    site_keys::names(&SITE_KEY_TABLES, Order::Connection);
 
 /// Why a state cannot be used with trusted connection settings.
 #[derive(Debug, thiserror::Error)]
@@ -173,64 +155,12 @@ fn declared(parsed: &Parsed) -> Vec<Located> {
 }
 
 /// Every connection setting of a site table, in [`CONNECTION_SETTINGS`] order.
-fn settings(entry: &Entry<SiteSpec>) -> Vec<Setting> {
+fn settings(entry: &Entry<SiteSpec>) -> Vec<ConnectionSetting> {
     let spec = &entry.spec;
-    let text = |key, v: &Option<Spanned<String>>| Setting {
-        key,
-        value: v.as_ref().map(|s| s.get_ref().trim().to_string()),
-        span: v.as_ref().map(Spanned::span),
-    };
-    let number = |key, v: &Option<Spanned<i64>>| Setting {
-        key,
-        value: v.as_ref().map(|n| n.get_ref().to_string()),
-        span: v.as_ref().map(Spanned::span),
-    };
-    let secret = |key, v: &Option<Spanned<SecretRef>>| Setting {
-        key,
-        value: v.as_ref().map(|s| match s.get_ref() {
-            SecretRef::Env(var) => format!("env {}", var.trim()),
-            SecretRef::Command(cmd) => format!("command {cmd}"),
-            SecretRef::Inline => "inline".to_string(),
-            SecretRef::NotText(key) => format!("{key} not a string"),
-        }),
-        span: v.as_ref().map(Spanned::span),
-    };
-    let base_url = Setting {
-        key: "base_url",
-        // Parsed, so `https://h` and `https://h/` are the same address.
-        value: spec.base_url.as_ref().map(|u| {
-            let raw = u.get_ref().trim();
-            url::Url::parse(raw).map_or_else(|_| raw.to_string(), |u| u.to_string())
-        }),
-        span: spec.base_url.as_ref().map(Spanned::span),
-    };
-    vec![
-        Setting {
-            key: "provider",
-            value: Some(spec.provider.get_ref().trim().to_string()),
-            span: Some(spec.provider.span()),
-        },
-        text("site", &spec.site),
-        base_url,
-        text("cloud", &spec.cloud),
-        secret("api_key", &spec.api_key),
-        secret("client_id", &spec.client_id),
-        secret("client_secret", &spec.client_secret),
-        secret("token", &spec.token),
-        Setting {
-            key: "max_requests_per_second",
-            value: spec.max_requests_per_second.map(|r| r.to_string()),
-            // A float keeps no span; the site's table is pointed at.
-            span: None,
-        },
-        // How long a request keeps trying: a pull request could otherwise
-        // hold a plan job (and its credentials) for an hour a request.
-        number("patience_seconds", &spec.patience_seconds),
-        // How much an answer may hold and how long a site may take: a pull
-        // request could otherwise let a site exhaust the job's memory.
-        number("max_response_bytes", &spec.max_response_bytes),
-        number("deadline_seconds", &spec.deadline_seconds),
-    ]
+    let mut all = spec.common.connection_settings();
+    all.extend(spec.providers.connection_settings());
+    all.sort_by_key(|s| s.place);
+    all
 }
 
 /// One problem for each site the trusted state lacks and for each
@@ -336,5 +266,28 @@ fn with_connection_of(site: &Site, trusted: &Site) -> Site {
         deadline_seconds: trusted.deadline_seconds,
         config,
         ..site.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::load::Entry;
+    use super::{CONNECTION_SETTINGS, settings};
+
+    #[test]
+    fn every_connection_setting_is_compared_in_the_order_listed() {
+        let spec = toml::from_str("provider = \"periscope\"\ntoken = { env = \"T\" }\n").unwrap();
+        let entry = Entry {
+            file: 0,
+            span: 0..0,
+            spec,
+        };
+        let compared = settings(&entry);
+        let keys: Vec<&str> = compared.iter().map(|s| s.key).collect();
+        assert_eq!(keys, CONNECTION_SETTINGS);
+        let value = |key: &str| compared.iter().find(|s| s.key == key).unwrap();
+        assert_eq!(value("provider").value.as_deref(), Some("periscope"));
+        assert_eq!(value("token").value.as_deref(), Some("env T"));
+        assert_eq!(value("site").value, None);
     }
 }

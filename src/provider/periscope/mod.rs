@@ -41,7 +41,6 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         kinds: false,
         group_admins: false,
     },
-    site_keys: settings::KEYS,
     nouns: Nouns {
         users: "users",
         groups: "groups",

@@ -2,19 +2,36 @@
 //! and an optional `base_url`; their checks and credentials.
 
 use serde::Serialize;
+use toml::Spanned;
 
 use super::Credentials;
 use crate::model::{SecretSource, Site};
 use crate::provider::ProviderSettings;
+use crate::provider::site_keys::site_keys;
 use crate::sandbox::{PeriscopeSite, SANDBOX_PERISCOPE_KEY};
 use crate::secret::Secret;
-use crate::state::{SiteCheck, is_valid_email};
+use crate::state::{SecretRef, SiteCheck, is_valid_email};
 
 /// Where the API lives unless `base_url` says otherwise.
 pub const DEFAULT_URL: &str = "https://app.periscopedata.com";
 
-/// The keys of a site table only Periscope sites have.
-pub const KEYS: &[&str] = &["site", "api_key", "invited_by"];
+site_keys! {
+    /// The keys of a site table only Periscope sites have, as written.
+    pub struct Keys {
+        /// Periscope: the site slug from dashboard URLs.
+        #[schemars(with = "Option<String>")]
+        site: Option<Spanned<String>> = listed 2, connection 2;
+        /// Periscope: where the API key comes from.
+        #[schemars(with = "Option<SecretRef>")]
+        api_key: Option<Spanned<SecretRef>> = listed 3, connection 5;
+        /// Periscope: the administrator shown as the inviter of new users.
+        #[schemars(with = "Option<String>", extend("format" = "email"))]
+        invited_by: Option<Spanned<String>> = listed 4;
+    }
+}
+
+/// What one site table of Periscope's declares, for the JSON Schema.
+pub const ONE_SITE: &str = "one Periscope site";
 
 /// What only Periscope sites have.
 #[derive(Debug, Clone, Serialize)]
@@ -28,8 +45,7 @@ pub struct Settings {
 }
 
 /// Checks a Periscope site's own keys.
-pub(crate) fn check(c: &mut SiteCheck<'_, '_>) -> Settings {
-    let spec = c.spec();
+pub(crate) fn check(c: &mut SiteCheck<'_, '_>, spec: &Keys) -> Settings {
     let slug = c.required_text(&spec.site, "site", "\"the-slug-in-your-dashboard-urls\"");
     let api_key_from = c.secret(&spec.api_key, "api_key", "API_KEY");
     let invited_by = match &spec.invited_by {
@@ -59,7 +75,7 @@ pub(crate) fn check(c: &mut SiteCheck<'_, '_>) -> Settings {
 }
 
 /// `base_url`, or Periscope's own address.
-pub(crate) fn base_url(c: &mut SiteCheck<'_, '_>) -> Option<url::Url> {
+pub(crate) fn base_url(c: &mut SiteCheck<'_, '_>, _: &Keys) -> Option<url::Url> {
     match &c.spec().base_url {
         Some(raw) => c.base_url(raw),
         None => Some(url::Url::parse(DEFAULT_URL).expect("the default URL is valid")),

@@ -62,7 +62,6 @@ pub const CAPABILITIES: Caps = Caps {
         kinds: false,
         group_admins: false,
     },
-    site_keys: settings::KEYS,
     nouns: Nouns {
         users: "users",
         groups: "groups",

@@ -4,16 +4,27 @@
 //! default, `"delete"` or `"keep"`) is the generic setting.
 
 use serde::Serialize;
+use toml::Spanned;
 
 use super::Credentials;
 use crate::model::{SecretSource, Site};
 use crate::provider::ProviderSettings;
+use crate::provider::site_keys::site_keys;
 use crate::sandbox::{SANDBOX_SCIM_TOKEN, ScimService};
 use crate::secret::Secret;
-use crate::state::SiteCheck;
+use crate::state::{SecretRef, SiteCheck};
 
-/// The keys of a site table only SCIM sites have.
-pub const KEYS: &[&str] = &["token"];
+site_keys! {
+    /// The keys of a site table only SCIM sites have, as written.
+    pub struct Keys {
+        /// SCIM: where the bearer token comes from.
+        #[schemars(with = "Option<SecretRef>")]
+        token: Option<Spanned<SecretRef>> = listed 31, connection 8;
+    }
+}
+
+/// What one site table of SCIM's declares, for the JSON Schema.
+pub const ONE_SITE: &str = "one SCIM service";
 
 /// What only SCIM sites have.
 #[derive(Debug, Clone, Serialize)]
@@ -23,15 +34,14 @@ pub struct Settings {
 }
 
 /// Checks a SCIM site's own keys.
-pub(crate) fn check(c: &mut SiteCheck<'_, '_>) -> Settings {
-    let spec = c.spec();
+pub(crate) fn check(c: &mut SiteCheck<'_, '_>, spec: &Keys) -> Settings {
     Settings {
         token_from: c.secret(&spec.token, "token", "SCIM_TOKEN"),
     }
 }
 
 /// `base_url`, the SCIM root: required (a SCIM service has no default host).
-pub(crate) fn base_url(c: &mut SiteCheck<'_, '_>) -> Option<url::Url> {
+pub(crate) fn base_url(c: &mut SiteCheck<'_, '_>, _: &Keys) -> Option<url::Url> {
     match &c.spec().base_url {
         Some(raw) => c.base_url(raw),
         None => {

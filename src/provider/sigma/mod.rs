@@ -58,7 +58,6 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         kinds: true,
         group_admins: true,
     },
-    site_keys: settings::KEYS,
     nouns: Nouns {
         users: "members",
         groups: "teams",

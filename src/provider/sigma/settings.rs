@@ -2,34 +2,88 @@
 //! `client_secret`, where a deactivated member's documents go, and the
 //! organisation's policy; their checks and credentials.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::{Credentials, regions};
 use crate::model::{Handover, SecretSource, SigmaOrgPolicy, Site, Unmanaged};
 use crate::provider::ProviderSettings;
+use crate::provider::site_keys::site_keys;
 use crate::sandbox::{SANDBOX_SIGMA_SECRET, SigmaOrg};
 use crate::secret::Secret;
-use crate::state::{SiteCheck, is_valid_email};
+use crate::state::{SecretRef, SiteCheck, is_valid_email};
 
-/// The keys of a site table only Sigma sites have.
-pub const KEYS: &[&str] = &[
-    "cloud",
-    "client_id",
-    "client_secret",
-    "new_owner",
-    "archive_documents",
-    "provisioning",
-    "unmanaged_guests",
-    "send_invites",
-    "archive_scheduled_exports",
-    "revoke_tokens_on_deactivation",
-    "unmanaged_workspaces",
-    "unmanaged_grants",
-    "unmanaged_attributes",
-    "unmanaged_account_types",
-    "allow_account_type_deletions",
-];
+site_keys! {
+    /// The keys of a site table only Sigma sites have, as written.
+    pub struct Keys {
+        /// Sigma: the cloud and region, instead of base_url.
+        #[schemars(with = "Option<String>")]
+        cloud: Option<Spanned<String>> = listed 6, connection 4;
+        /// Sigma: where the API client ID comes from.
+        #[schemars(with = "Option<SecretRef>")]
+        client_id: Option<Spanned<SecretRef>> = listed 7, connection 6;
+        /// Sigma: where the API client secret comes from.
+        #[schemars(with = "Option<SecretRef>")]
+        client_secret: Option<Spanned<SecretRef>> = listed 8, connection 7;
+        /// Sigma: who receives a deactivated member's documents.
+        #[schemars(with = "Option<String>", extend("format" = "email"))]
+        new_owner: Option<Spanned<String>> = listed 9;
+        /// Sigma: archive a deactivated member's documents instead.
+        #[schemars(with = "Option<bool>")]
+        archive_documents: Option<Spanned<bool>> = listed 10;
+        /// Sigma: `"scim"` when SCIM owns the members and team memberships.
+        #[schemars(with = "Option<Provisioning>")]
+        provisioning: Option<Spanned<String>> = listed 22;
+        /// Sigma: what to do with undeclared guests (default "keep").
+        #[schemars(with = "Option<Unmanaged>")]
+        unmanaged_guests: Option<Spanned<Unmanaged>> = listed 23;
+        /// Sigma: whether new members get an invitation email (default true).
+        #[schemars(with = "Option<bool>")]
+        send_invites: Option<Spanned<bool>> = listed 24;
+        /// Sigma: archive a deactivated member's scheduled exports.
+        #[schemars(with = "Option<bool>")]
+        archive_scheduled_exports: Option<Spanned<bool>> = listed 25;
+        /// Sigma: revoke a deactivated member's OAuth tokens (default true).
+        #[schemars(with = "Option<bool>")]
+        revoke_tokens_on_deactivation: Option<Spanned<bool>> = listed 26;
+        /// Sigma: what to do with undeclared workspaces: "keep" (default) or "delete".
+        #[schemars(with = "Option<UnmanagedWorkspaces>")]
+        unmanaged_workspaces: Option<Spanned<UnmanagedWorkspaces>> = listed 27;
+        /// Sigma: what to do with undeclared grants on declared workspaces and connections (default "remove").
+        #[schemars(with = "Option<Unmanaged>")]
+        unmanaged_grants: Option<Spanned<Unmanaged>> = listed 28;
+        /// Sigma: what to do with user attributes the state does not declare (default "keep").
+        #[schemars(with = "Option<Unmanaged>")]
+        unmanaged_attributes: Option<Spanned<Unmanaged>> = listed 34;
+        /// Sigma: what to do with custom account types the state does not declare (default "keep").
+        #[schemars(with = "Option<Unmanaged>")]
+        unmanaged_account_types: Option<Spanned<Unmanaged>> = listed 35;
+        /// Sigma: acknowledges a plan that deletes up to this many account types.
+        #[schemars(with = "Option<u32>")]
+        allow_account_type_deletions: Option<Spanned<u32>> = listed 36;
+    }
+}
+
+/// What one site table of Sigma's declares, for the JSON Schema.
+pub const ONE_SITE: &str = "one Sigma organisation";
+
+/// What to do with undeclared workspaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UnmanagedWorkspaces {
+    Keep,
+    Delete,
+}
+
+// How members are provisioned, as `provisioning` says (no description:
+// the key's own describes it).
+#[derive(schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum Provisioning {
+    Api,
+    Scim,
+}
 
 /// What only Sigma sites have.
 #[derive(Debug, Clone, Serialize)]
@@ -41,22 +95,20 @@ pub struct Settings {
 }
 
 /// Checks a Sigma site's own keys.
-pub(crate) fn check(c: &mut SiteCheck<'_, '_>) -> Settings {
-    let spec = c.spec();
+pub(crate) fn check(c: &mut SiteCheck<'_, '_>, spec: &Keys) -> Settings {
     let client_id_from = c.secret(&spec.client_id, "client_id", "CLIENT_ID");
     let client_secret_from = c.secret(&spec.client_secret, "client_secret", "CLIENT_SECRET");
     Settings {
         client_id_from,
         client_secret_from,
-        handover: handover(c),
-        org: org_policy(c),
+        handover: handover(c, spec),
+        org: org_policy(c, spec),
     }
 }
 
 /// `new_owner` or `archive_documents`: where a deactivated member's
 /// documents go.
-fn handover(c: &mut SiteCheck<'_, '_>) -> Handover {
-    let spec = c.spec();
+fn handover(c: &mut SiteCheck<'_, '_>, spec: &Keys) -> Handover {
     let name = c.name();
     let archive = spec
         .archive_documents
@@ -89,8 +141,7 @@ fn handover(c: &mut SiteCheck<'_, '_>) -> Handover {
 }
 
 /// The organisation's settings.
-fn org_policy(c: &mut SiteCheck<'_, '_>) -> SigmaOrgPolicy {
-    let spec = c.spec();
+fn org_policy(c: &mut SiteCheck<'_, '_>, spec: &Keys) -> SigmaOrgPolicy {
     let name = c.name();
     let scim = match &spec.provisioning {
         None => false,
@@ -111,7 +162,7 @@ fn org_policy(c: &mut SiteCheck<'_, '_>) -> SigmaOrgPolicy {
         |f: &Option<Spanned<bool>>, default: bool| f.as_ref().map_or(default, |v| *v.get_ref());
     SigmaOrgPolicy {
         scim,
-        unmanaged_guests: unmanaged_guests(c),
+        unmanaged_guests: unmanaged_guests(c, spec),
         send_invites: flag(&spec.send_invites, true),
         archive_scheduled_exports: flag(&spec.archive_scheduled_exports, false),
         revoke_tokens_on_deactivation: flag(&spec.revoke_tokens_on_deactivation, true),
@@ -124,7 +175,7 @@ fn org_policy(c: &mut SiteCheck<'_, '_>) -> SigmaOrgPolicy {
         attrs_read: false,
         access: crate::model::access::AccessPolicy {
             unmanaged_workspaces: match spec.unmanaged_workspaces.as_ref().map(|u| *u.get_ref()) {
-                Some(crate::state::UnmanagedWorkspaces::Delete) => Unmanaged::Remove,
+                Some(UnmanagedWorkspaces::Delete) => Unmanaged::Remove,
                 _ => Unmanaged::Keep,
             },
             unmanaged_grants: spec
@@ -138,8 +189,7 @@ fn org_policy(c: &mut SiteCheck<'_, '_>) -> SigmaOrgPolicy {
 
 /// `unmanaged_guests`: `"keep"` (the default) or `"deactivate"`; Sigma
 /// cannot delete members.
-fn unmanaged_guests(c: &mut SiteCheck<'_, '_>) -> Unmanaged {
-    let spec = c.spec();
+fn unmanaged_guests(c: &mut SiteCheck<'_, '_>, spec: &Keys) -> Unmanaged {
     match &spec.unmanaged_guests {
         None => Unmanaged::Keep,
         Some(u) if *u.get_ref() == Unmanaged::Delete => {
@@ -161,10 +211,9 @@ fn keep_by_default(setting: &Option<Spanned<Unmanaged>>) -> Unmanaged {
 }
 
 /// `cloud` (a region's host) or `base_url`, exactly one of them.
-pub(crate) fn base_url(c: &mut SiteCheck<'_, '_>) -> Option<url::Url> {
-    let spec = c.spec();
+pub(crate) fn base_url(c: &mut SiteCheck<'_, '_>, spec: &Keys) -> Option<url::Url> {
     let name = c.name();
-    match (&spec.base_url, &spec.cloud) {
+    match (&c.spec().base_url, &spec.cloud) {
         (Some(raw), None) => c.base_url(raw),
         (None, Some(cloud)) => match regions::base_url(cloud.get_ref()) {
             Some(url) => Some(url::Url::parse(url).expect("region URLs are valid")),

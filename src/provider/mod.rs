@@ -8,6 +8,7 @@ pub mod capabilities;
 pub mod cost;
 pub mod error;
 pub mod ids;
+pub(crate) mod kinds;
 pub mod lenient;
 pub mod retry;
 pub mod scrub;
@@ -29,8 +30,9 @@ use crate::interrupt::SiteGate;
 use crate::model::Change;
 use crate::model::{LiveSite, SecretSource, Site};
 use crate::secret::Secret;
-use crate::state::{NamedCheck, SiteCheck};
+use crate::state::{Checker, Diagnostic, Loaded, NamedCheck, SiteCheck, SourceFile};
 use capabilities::NameRule;
+use kinds::StateKinds;
 
 /// How hard a client may press a site.
 #[derive(Debug, Clone, Copy)]
@@ -344,6 +346,82 @@ macro_rules! providers {
                     $(Client::$kind(c) => SiteClient::write_requests(&**c, changes)),+
                 }
             }
+        }
+
+        /// Every provider's own tables of the state files, as read (see
+        /// `kinds.rs`).
+        #[derive(Default)]
+        pub(crate) struct KindEntries {
+            $(pub(crate) $module: <$module::Kinds as StateKinds>::Entries,)+
+        }
+
+        impl KindEntries {
+            /// The top-level tables the providers read, in registry order.
+            pub(crate) fn tables() -> impl Iterator<Item = &'static str> {
+                [$(<$module::Kinds as StateKinds>::TABLES),+].into_iter().flatten().copied()
+            }
+
+            /// Reads table `key` of a state file into the provider that
+            /// reads it; `false` when no provider does.
+            pub(crate) fn read(
+                &mut self,
+                key: &str,
+                source: &SourceFile,
+                file: usize,
+                value: toml::Spanned<toml::de::DeValue<'_>>,
+                diagnostics: &mut Vec<Diagnostic>,
+            ) -> bool {
+                $(if <$module::Kinds as StateKinds>::TABLES.contains(&key) {
+                    <$module::Kinds as StateKinds>::read(key, source, file, value, &mut self.$module, diagnostics);
+                    return true;
+                })+
+                false
+            }
+
+            /// Adds the entries read from another piece of the state.
+            pub(crate) fn append(&mut self, other: KindEntries) {
+                $(<$module::Kinds as StateKinds>::append(&mut self.$module, other.$module);)+
+            }
+
+            /// The names of every object the tables declare.
+            pub(crate) fn names(&self) -> Vec<kinds::WrittenName<'_>> {
+                let mut names = Vec::new();
+                $(names.extend(<$module::Kinds as StateKinds>::names(&self.$module));)+
+                names
+            }
+
+            /// The emails the tables name people by.
+            pub(crate) fn emails(&self) -> Vec<kinds::WrittenName<'_>> {
+                let mut emails = Vec::new();
+                $(emails.extend(<$module::Kinds as StateKinds>::emails(&self.$module));)+
+                emails
+            }
+
+            /// Every `expires` date the tables hold.
+            pub(crate) fn dates(&self) -> Vec<kinds::WrittenDate<'_>> {
+                let mut dates = Vec::new();
+                $(dates.extend(<$module::Kinds as StateKinds>::dates(&self.$module));)+
+                dates
+            }
+        }
+
+        /// The JSON schema of every provider's own tables, flattened into
+        /// a state file's.
+        #[derive(schemars::JsonSchema)]
+        #[allow(dead_code, reason = "only describes the files as a JSON Schema")]
+        pub(crate) struct KindTables {
+            $(#[serde(flatten)] $module: <$module::Kinds as StateKinds>::Tables,)+
+        }
+
+        impl ProviderKind {
+            /// Adds what a checked state declares of the provider's own
+            /// kinds to `site`, one of its sites.
+            pub(crate) fn add_desired_kinds(self, c: &Checker, l: &Loaded, site: &mut crate::model::DesiredSite) {
+                match self {
+                    $(ProviderKind::$kind => <$module::Kinds as StateKinds>::desired(c, l, site)),+
+                }
+            }
+
         }
     };
 }

@@ -1,14 +1,20 @@
 //! A provider's own object kinds in the state files: the tables it reads
 //! beside sites, people and groups (Sigma's `[[workspaces]]`,
 //! `[[user_attributes]]`...), their JSON schema, their checks and the
-//! declared model they become. `state` asks every provider through the
-//! `providers!` registry (`KindEntries`, `KindTables`) and never names one.
+//! declared model they become ([`StateKinds`]), and their import
+//! ([`ImportKinds`]). `state` and `import` ask every provider through the
+//! `providers!` registry (`KindEntries`, `KindTables`, `ProviderKind`'s
+//! methods) and never name one.
+
+use std::path::Path;
 
 use toml::Spanned;
 use toml::de::DeValue;
 use toml::value::Datetime;
 
-use crate::model::DesiredSite;
+use crate::import::live::{ImportError, Undone};
+use crate::model::{DesiredSite, LiveSite, Site};
+use crate::state::edit::StateFiles;
 use crate::state::{Checker, Diagnostic, Loaded, SourceFile};
 
 /// A name written in the state, for the look-alike warning: the file it is
@@ -95,4 +101,86 @@ impl StateKinds for NoKinds {
     }
 
     fn desired(_: &Checker, _: &Loaded, _: &mut DesiredSite) {}
+}
+
+/// Where an import of one site writes.
+pub(crate) struct ImportAt<'a> {
+    /// The site's name.
+    pub site: &'a str,
+    /// The state has more than one site: new entries name theirs.
+    pub multi: bool,
+    /// Where new entries go: `imported/<site>.toml`.
+    pub target: &'a Path,
+}
+
+/// What `--prune` across a provider's sites did with its own kinds: lines
+/// saying what left the state, and warnings about what stayed.
+#[derive(Debug, Default)]
+pub(crate) struct PrunedEverywhere {
+    pub said: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// What `roster import` asks of a provider's own kinds.
+pub(crate) trait ImportKinds {
+    /// What the counts of an import call these kinds (`workspaces and
+    /// connections`).
+    const IMPORTED: &'static str;
+
+    /// Makes `site`'s client read every object of these kinds, so an
+    /// import sees them.
+    fn read_all(site: &mut Site);
+
+    /// Edits `files` so they describe the live objects of these kinds of
+    /// `at`'s site; how many entries were added and updated. `notes`
+    /// collect what cannot be declared (said as skipped) and the renames
+    /// written back to the live name (undone).
+    fn import(
+        files: &mut StateFiles,
+        at: &ImportAt<'_>,
+        live: &LiveSite,
+        notes: (&mut Vec<String>, &mut Vec<Undone>),
+    ) -> Result<(usize, usize), ImportError>;
+
+    /// `--prune`: takes the objects declared for `at`'s site that it no
+    /// longer has off it; how many. `sites` are the state's sites of
+    /// this provider.
+    fn prune(files: &mut StateFiles, at: &ImportAt<'_>, live: &LiveSite, sites: &[String])
+    -> usize;
+
+    /// `--prune` of what is declared once for every site of this provider:
+    /// `read` are its sites read in this run, `every` all of the state's.
+    fn prune_everywhere(
+        files: &mut StateFiles,
+        read: &[(&str, &LiveSite)],
+        every: &[String],
+    ) -> PrunedEverywhere;
+}
+
+impl ImportKinds for NoKinds {
+    // Never shown: nothing is imported.
+    const IMPORTED: &'static str = "";
+
+    fn read_all(_: &mut Site) {}
+
+    fn import(
+        _: &mut StateFiles,
+        _: &ImportAt<'_>,
+        _: &LiveSite,
+        _: (&mut Vec<String>, &mut Vec<Undone>),
+    ) -> Result<(usize, usize), ImportError> {
+        Ok((0, 0))
+    }
+
+    fn prune(_: &mut StateFiles, _: &ImportAt<'_>, _: &LiveSite, _: &[String]) -> usize {
+        0
+    }
+
+    fn prune_everywhere(
+        _: &mut StateFiles,
+        _: &[(&str, &LiveSite)],
+        _: &[String],
+    ) -> PrunedEverywhere {
+        PrunedEverywhere::default()
+    }
 }

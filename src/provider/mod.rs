@@ -32,7 +32,7 @@ use crate::model::{LiveSite, SecretSource, Site};
 use crate::secret::Secret;
 use crate::state::{Checker, Diagnostic, Loaded, NamedCheck, SiteCheck, SourceFile};
 use capabilities::NameRule;
-use kinds::StateKinds;
+use kinds::{ImportKinds, StateKinds};
 
 /// How hard a client may press a site.
 #[derive(Debug, Clone, Copy)]
@@ -422,6 +422,61 @@ macro_rules! providers {
                 }
             }
 
+            /// What the counts of an import call the provider's own kinds.
+            pub(crate) fn kinds_imported(self) -> &'static str {
+                match self {
+                    $(ProviderKind::$kind => <$module::Kinds as ImportKinds>::IMPORTED),+
+                }
+            }
+
+            /// Makes `site`'s client read every object of the provider's
+            /// own kinds, so an import sees them.
+            pub(crate) fn read_all_kinds(self, site: &mut Site) {
+                match self {
+                    $(ProviderKind::$kind => <$module::Kinds as ImportKinds>::read_all(site)),+
+                }
+            }
+
+            /// Imports a site's live objects of the provider's own kinds
+            /// (see `ImportKinds::import`).
+            pub(crate) fn import_kinds(
+                self,
+                files: &mut crate::state::edit::StateFiles,
+                at: &kinds::ImportAt<'_>,
+                live: &LiveSite,
+                notes: (&mut Vec<String>, &mut Vec<crate::import::live::Undone>),
+            ) -> Result<(usize, usize), crate::import::live::ImportError> {
+                match self {
+                    $(ProviderKind::$kind => <$module::Kinds as ImportKinds>::import(files, at, live, notes)),+
+                }
+            }
+
+            /// `--prune` of one site's objects of the provider's own kinds
+            /// (see `ImportKinds::prune`).
+            pub(crate) fn prune_kinds(
+                self,
+                files: &mut crate::state::edit::StateFiles,
+                at: &kinds::ImportAt<'_>,
+                live: &LiveSite,
+                sites: &[String],
+            ) -> usize {
+                match self {
+                    $(ProviderKind::$kind => <$module::Kinds as ImportKinds>::prune(files, at, live, sites)),+
+                }
+            }
+
+            /// `--prune` of what is declared once for every site of the
+            /// provider (see `ImportKinds::prune_everywhere`).
+            pub(crate) fn prune_kinds_everywhere(
+                self,
+                files: &mut crate::state::edit::StateFiles,
+                read: &[(&str, &LiveSite)],
+                every: &[String],
+            ) -> kinds::PrunedEverywhere {
+                match self {
+                    $(ProviderKind::$kind => <$module::Kinds as ImportKinds>::prune_everywhere(files, read, every)),+
+                }
+            }
         }
     };
 }

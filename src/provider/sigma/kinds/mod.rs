@@ -1,17 +1,25 @@
 //! Sigma's own object kinds in the state files: workspaces and connections
 //! with their grants (`access.rs`), user attributes and custom account
-//! types (`attributes.rs`). `state` reaches them through
-//! [`StateKinds`](crate::provider::kinds::StateKinds), never by name.
+//! types (`attributes.rs`), and their import (`import_access.rs`,
+//! `import_attributes.rs`, `prune.rs`). `state` and `import` reach them
+//! through [`StateKinds`] and [`ImportKinds`], never by name.
 
 mod access;
 mod attributes;
+mod import_access;
+mod import_attributes;
+mod prune;
 
 use schemars::JsonSchema;
 use toml::Spanned;
 use toml::de::DeValue;
 
-use crate::model::DesiredSite;
-use crate::provider::kinds::{StateKinds, WrittenDate, WrittenName};
+use crate::import::live::{ImportError, Undone};
+use crate::model::{DesiredSite, LiveSite, ProviderKind, Site, SiteConfig};
+use crate::provider::kinds::{
+    ImportAt, ImportKinds, PrunedEverywhere, StateKinds, WrittenDate, WrittenName,
+};
+use crate::state::edit::StateFiles;
 use crate::state::{Checker, Diagnostic, Entry, Loaded, NamedCheck, SourceFile, read_list};
 use access::{ConnectionSpec, WorkspaceSpec};
 use attributes::{AccountTypeSpec, AttributeSpec};
@@ -153,5 +161,57 @@ impl StateKinds for Kinds {
         site.attrs.places = attributes::places(c, sigma, &site.site, places);
         access::add_access_reads(&mut site.site, &site.access);
         attributes::add_attr_reads(&mut site.site, &site.attrs);
+    }
+}
+
+impl ImportKinds for Kinds {
+    const IMPORTED: &'static str = "workspaces and connections";
+
+    /// Workspaces and connections, user attributes and account types.
+    fn read_all(site: &mut Site) {
+        if let SiteConfig::Sigma(s) = &mut site.config {
+            s.org.access.read = true;
+            s.org.attrs_read = true;
+        }
+    }
+
+    /// Workspaces and connections (counted), then user attributes, their
+    /// values and custom account types.
+    fn import(
+        files: &mut StateFiles,
+        at: &ImportAt<'_>,
+        live: &LiveSite,
+        notes: (&mut Vec<String>, &mut Vec<Undone>),
+    ) -> Result<(usize, usize), ImportError> {
+        let site = (at.site, at.multi);
+        let counts = import_access::import_access(files, site, live, at.target, notes)?;
+        import_attributes::import_attrs(files, at.target, ProviderKind::Sigma, live);
+        Ok(counts)
+    }
+
+    /// Workspaces and connections.
+    fn prune(files: &mut StateFiles, at: &ImportAt<'_>, live: &LiveSite, sites: &[String]) -> usize {
+        prune::prune_access(files, at.site, live, sites)
+    }
+
+    /// User attributes and custom account types, on the sites read for them.
+    fn prune_everywhere(
+        files: &mut StateFiles,
+        read: &[(&str, &LiveSite)],
+        every: &[String],
+    ) -> PrunedEverywhere {
+        let read: Vec<(&str, &LiveSite)> = read.iter().filter(|(_, l)| l.attrs.read).copied().collect();
+        if read.is_empty() {
+            return PrunedEverywhere::default();
+        }
+        let done = prune::prune_declared_once(files, &read, every);
+        PrunedEverywhere {
+            said: done
+                .removed
+                .iter()
+                .map(|r| format!("{r} is on no Sigma site: taken out of the state (--prune)"))
+                .collect(),
+            warnings: done.kept,
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! Platforms roster manages, one folder each (`periscope/`, `sigma/`, `scim/`), listed
 //! once in the `providers!` registry below. Each provider owns its site
 //! settings and their checks (`settings.rs`), its capabilities (`CAPABILITIES`
-//! in its `mod.rs`), its own checks of the state (`CHECKS`), and its read and
+//! in its `mod.rs`), its own checks of the state (`CHECKS`), its own object
+//! kinds beside people and groups (`Kinds`, see `kinds.rs`), and its read and
 //! write halves; `Client` dispatches to the right one.
 
 pub mod capabilities;

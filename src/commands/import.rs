@@ -10,7 +10,7 @@ use super::stderr_line;
 use super::target::Targets;
 use super::{Status, load_state};
 use crate::cli::ImportArgs;
-use crate::model::LiveUser;
+use crate::model::{LiveUser, ProviderKind};
 use crate::provider::Pacing;
 use crate::state::edit::StateFiles;
 
@@ -24,11 +24,15 @@ pub(super) async fn run(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<S
 /// Edits the state so it describes what is live on the sites.
 async fn from_live(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status> {
     let (full, _) = scope.load_all()?;
-    let all_sites: Vec<String> = full.sites.iter().map(|s| s.site.name.clone()).collect();
-    let sigma_sites = site_names(&full, |p| p == crate::model::ProviderKind::Sigma);
-    let attr_sites = site_names(&full, |p| p.capabilities().attrs.user_attributes);
+    let all_sites: Vec<(String, ProviderKind)> = full
+        .sites
+        .iter()
+        .map(|s| (s.site.name.clone(), s.site.provider))
+        .collect();
     let mut desired = scope.narrow(full)?;
-    crate::import::workspaces::read_access(&mut desired);
+    for site in &mut desired.sites {
+        site.site.provider.read_all_kinds(&mut site.site);
+    }
     let targets = Targets::connect(&desired, &args.target, Pacing::default()).await?;
     let live = targets.fetch().await;
     targets.finish().await?;
@@ -41,15 +45,11 @@ async fn from_live(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status
         scope.dir,
         &mut files,
         (&desired, &live),
-        (&all_sites, &sigma_sites),
+        &all_sites,
         args.prune,
     )?;
     if args.prune {
-        lines.extend(prune_declared_once(
-            &mut files,
-            (&desired, &live),
-            &attr_sites,
-        ));
+        lines.extend(prune_everywhere(&mut files, (&desired, &live), &all_sites));
     }
     files.canonicalize().map_err(|e| anyhow!(e))?;
     if args.dry_run {
@@ -77,43 +77,37 @@ async fn from_live(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status
     Ok(Status::Success)
 }
 
-/// The names of the state's sites whose provider passes `keep`.
-fn site_names(
-    full: &crate::model::DesiredState,
-    keep: impl Fn(crate::model::ProviderKind) -> bool,
-) -> Vec<String> {
-    full.sites
-        .iter()
-        .filter(|s| keep(s.site.provider))
-        .map(|s| s.site.name.clone())
+/// The names of the state's sites of provider `p`.
+fn sites_of(all: &[(String, ProviderKind)], p: ProviderKind) -> Vec<String> {
+    all.iter()
+        .filter(|(_, of)| *of == p)
+        .map(|(name, _)| name.clone())
         .collect()
 }
 
-/// `--prune` of `[[user_attributes]]` and `[[account_types]]`, declared
-/// once for every Sigma site: warns of those kept, and says which left.
-fn prune_declared_once(
+/// `--prune` of what each provider declares once for every one of its
+/// sites: warns of those kept, and says which left.
+fn prune_everywhere(
     files: &mut StateFiles,
     (desired, live): (&crate::model::DesiredState, &[crate::model::LiveSite]),
-    every: &[String],
+    all: &[(String, ProviderKind)],
 ) -> Vec<String> {
-    let read: Vec<(&str, &crate::model::LiveSite)> = desired
-        .sites
-        .iter()
-        .zip(live)
-        .filter(|(_, l)| l.attrs.read)
-        .map(|(d, l)| (d.site.name.as_str(), l))
-        .collect();
-    if read.is_empty() {
-        return Vec::new();
+    let mut said = Vec::new();
+    for &p in ProviderKind::ALL {
+        let read: Vec<(&str, &crate::model::LiveSite)> = desired
+            .sites
+            .iter()
+            .zip(live)
+            .filter(|(d, _)| d.site.provider == p)
+            .map(|(d, l)| (d.site.name.as_str(), l))
+            .collect();
+        let done = p.prune_kinds_everywhere(files, &read, &sites_of(all, p));
+        for why in &done.warnings {
+            stderr_line!("warning: {}", crate::escape::visible(why));
+        }
+        said.extend(done.said);
     }
-    let done = crate::import::prune::prune_declared_once(files, &read, every);
-    for why in &done.kept {
-        stderr_line!("warning: {}", crate::escape::visible(why));
-    }
-    done.removed
-        .iter()
-        .map(|r| format!("{r} is on no Sigma site: taken out of the state (--prune)"))
-        .collect()
+    said
 }
 
 /// An answer with nobody roster manages in it (nobody at all, or only the
@@ -144,11 +138,14 @@ fn import_sites(
     dir: &Path,
     files: &mut StateFiles,
     (desired, live): (&crate::model::DesiredState, &[crate::model::LiveSite]),
-    sites: (&[String], &[String]),
+    all: &[(String, ProviderKind)],
     prune: bool,
 ) -> Result<Vec<String>> {
+    let names: Vec<String> = all.iter().map(|(name, _)| name.clone()).collect();
     let mut lines = Vec::new();
     for (site, live) in desired.sites.iter().zip(live) {
+        let same = sites_of(all, site.site.provider);
+        let sites = (names.as_slice(), same.as_slice());
         let done = crate::import::live::import_site(dir, files, site, live, sites, prune)?;
         for why in &done.skipped {
             stderr_line!(
@@ -168,7 +165,7 @@ fn import_sites(
     Ok(lines)
 }
 
-/// One site's line: people, groups (and workspaces and connections) added,
+/// One site's line: people, groups (and the provider's own kinds) added,
 /// updated and, with `--prune`, removed.
 fn site_summary(site: &str, done: &crate::import::live::Imported, prune: bool) -> String {
     let removed = |n: usize| {
@@ -188,12 +185,13 @@ fn site_summary(site: &str, done: &crate::import::live::Imported, prune: bool) -
         done.groups_updated,
         removed(done.groups_removed)
     );
-    if done.access_added + done.access_updated + done.access_removed > 0 {
+    if done.kinds_added + done.kinds_updated + done.kinds_removed > 0 {
         line.push_str(&format!(
-            "; {} workspaces and connections added, {} updated{}",
-            done.access_added,
-            done.access_updated,
-            removed(done.access_removed)
+            "; {} {} added, {} updated{}",
+            done.kinds_added,
+            done.kinds_imported,
+            done.kinds_updated,
+            removed(done.kinds_removed)
         ));
     }
     line

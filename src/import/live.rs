@@ -14,6 +14,7 @@ use toml_edit::{Item, Table, Value};
 use std::collections::{BTreeMap, HashSet};
 
 use crate::model::{DesiredSite, LiveGroup, LiveSite, LiveUser, ProviderKind, UserKind, email_key};
+use crate::provider::kinds::ImportAt;
 use crate::state::edit::{StateFiles, UserRef, set, strings};
 
 /// An import that cannot describe the site without guessing.
@@ -52,18 +53,21 @@ pub struct Imported {
     pub groups_updated: usize,
     /// Renames declared but not yet applied, written back to the live name.
     pub undone: Vec<Undone>,
-    /// Sigma workspaces and connections added and updated.
-    pub access_added: usize,
-    pub access_updated: usize,
-    /// Workspaces and connections taken off this site by `prune`.
-    pub access_removed: usize,
+    /// What the provider's own kinds are called in counts (`workspaces
+    /// and connections`).
+    pub kinds_imported: &'static str,
+    /// The provider's own kinds added and updated.
+    pub kinds_added: usize,
+    pub kinds_updated: usize,
+    /// The provider's own kinds taken off this site by `prune`.
+    pub kinds_removed: usize,
     /// Live objects the state cannot declare, each with why: left out, so
     /// what is written still loads.
     pub skipped: Vec<String>,
 }
 
 /// The names in list `key` of entry `t` (strings, or `{ name, .. }` tables).
-pub(super) fn list(t: &Table, key: &str) -> Vec<String> {
+pub(crate) fn list(t: &Table, key: &str) -> Vec<String> {
     t.get(key)
         .and_then(Item::as_array)
         .map(|a| a.iter().filter_map(list_name).collect())
@@ -88,7 +92,7 @@ fn sorted_keys(p: ProviderKind, names: &[String]) -> Vec<String> {
 /// Finds declared entries of one kind (`users`, `groups`, `workspaces`,
 /// `connections`) by the key of their name (`field`) or of one of their
 /// previous names.
-pub(super) struct Matcher<'k> {
+pub(crate) struct Matcher<'k> {
     kind: &'static str,
     field: &'static str,
     previous: &'static str,
@@ -103,7 +107,7 @@ pub(super) struct Matcher<'k> {
 }
 
 impl<'k> Matcher<'k> {
-    pub(super) fn new(
+    pub(crate) fn new(
         files: &StateFiles,
         (kind, field, previous, what): (&'static str, &'static str, &'static str, &'static str),
         key: &'k dyn Fn(&str) -> String,
@@ -136,7 +140,7 @@ impl<'k> Matcher<'k> {
     /// rename was never applied: the entry is written back to `live_name`
     /// (and that name taken off its previous names), unless its current
     /// name is live too, which is an error.
-    pub(super) fn claim(
+    pub(crate) fn claim(
         &self,
         files: &mut StateFiles,
         site: &str,
@@ -231,13 +235,14 @@ fn rename_group_references(
 
 /// Edits `files` so they describe `live` for `site`. `all_sites` names every
 /// site of the state (with more than one, new entries name their site),
-/// `sigma_sites` its Sigma sites (where workspaces go by default).
+/// `provider_sites` those of the site's provider (where the provider's own
+/// kinds go by default).
 pub fn import_site(
     dir: &Path,
     files: &mut StateFiles,
     site: &DesiredSite,
     live: &LiveSite,
-    (all_sites, sigma_sites): (&[String], &[String]),
+    (all_sites, provider_sites): (&[String], &[String]),
     prune: bool,
 ) -> Result<Imported, ImportError> {
     let name = site.site.name.clone();
@@ -251,21 +256,23 @@ pub fn import_site(
     };
     import.groups(files, live)?;
     import.users(files, live)?;
-    let (added, updated) = super::workspaces::import_access(
-        files,
-        (&import.name, import.multi),
-        live,
-        &import.target,
-        (&mut import.done.skipped, &mut import.done.undone),
-    )?;
-    super::attributes::import_attrs(files, &import.target, import.p, live);
-    let mut done = import.done;
-    done.access_added = added;
-    done.access_updated = updated;
+    let at = ImportAt {
+        site: &import.name,
+        multi: import.multi,
+        target: &import.target,
+    };
+    let notes = (&mut import.done.skipped, &mut import.done.undone);
+    let (added, updated) = import.p.import_kinds(files, &at, live, notes)?;
+    let mut done = Imported {
+        kinds_imported: import.p.kinds_imported(),
+        kinds_added: added,
+        kinds_updated: updated,
+        ..import.done
+    };
     if prune {
-        done.users_removed = prune_site(files, &import.name, live, all_sites);
-        done.groups_removed = prune_groups(files, import.p, &import.name, live, all_sites);
-        done.access_removed = super::prune::prune_access(files, &import.name, live, sigma_sites);
+        done.users_removed = prune_site(files, at.site, live, all_sites);
+        done.groups_removed = prune_groups(files, import.p, at.site, live, all_sites);
+        done.kinds_removed = import.p.prune_kinds(files, &at, live, provider_sites);
     }
     Ok(done)
 }

@@ -1,13 +1,15 @@
 //! Platforms roster manages, one folder each (`periscope/`, `sigma/`, `scim/`), listed
 //! once in the `providers!` registry below. Each provider owns its site
 //! settings and their checks (`settings.rs`), its capabilities (`CAPABILITIES`
-//! in its `mod.rs`), its own checks of the state (`CHECKS`), and its read and
+//! in its `mod.rs`), its own checks of the state (`CHECKS`), its own object
+//! kinds beside people and groups (`Kinds`, see `kinds.rs`), and its read and
 //! write halves; `Client` dispatches to the right one.
 
 pub mod capabilities;
 pub mod cost;
 pub mod error;
 pub mod ids;
+pub(crate) mod kinds;
 pub mod lenient;
 pub mod retry;
 pub mod scrub;
@@ -29,8 +31,9 @@ use crate::interrupt::SiteGate;
 use crate::model::Change;
 use crate::model::{LiveSite, SecretSource, Site};
 use crate::secret::Secret;
-use crate::state::{NamedCheck, SiteCheck};
+use crate::state::{Checker, Diagnostic, Loaded, NamedCheck, SiteCheck, SourceFile};
 use capabilities::NameRule;
+use kinds::{ImportKinds, StateKinds};
 
 /// How hard a client may press a site.
 #[derive(Debug, Clone, Copy)]
@@ -342,6 +345,137 @@ macro_rules! providers {
             pub fn write_requests(&self, changes: &[Change]) -> u64 {
                 match self {
                     $(Client::$kind(c) => SiteClient::write_requests(&**c, changes)),+
+                }
+            }
+        }
+
+        /// Every provider's own tables of the state files, as read (see
+        /// `kinds.rs`).
+        #[derive(Default)]
+        pub(crate) struct KindEntries {
+            $(pub(crate) $module: <$module::Kinds as StateKinds>::Entries,)+
+        }
+
+        impl KindEntries {
+            /// The top-level tables the providers read, in registry order.
+            pub(crate) fn tables() -> impl Iterator<Item = &'static str> {
+                [$(<$module::Kinds as StateKinds>::TABLES),+].into_iter().flatten().copied()
+            }
+
+            /// Reads table `key` of a state file into the provider that
+            /// reads it; `false` when no provider does.
+            pub(crate) fn read(
+                &mut self,
+                key: &str,
+                source: &SourceFile,
+                file: usize,
+                value: toml::Spanned<toml::de::DeValue<'_>>,
+                diagnostics: &mut Vec<Diagnostic>,
+            ) -> bool {
+                $(if <$module::Kinds as StateKinds>::TABLES.contains(&key) {
+                    <$module::Kinds as StateKinds>::read(key, source, file, value, &mut self.$module, diagnostics);
+                    return true;
+                })+
+                false
+            }
+
+            /// Adds the entries read from another piece of the state.
+            pub(crate) fn append(&mut self, other: KindEntries) {
+                $(<$module::Kinds as StateKinds>::append(&mut self.$module, other.$module);)+
+            }
+
+            /// The names of every object the tables declare.
+            pub(crate) fn names(&self) -> Vec<kinds::WrittenName<'_>> {
+                let mut names = Vec::new();
+                $(names.extend(<$module::Kinds as StateKinds>::names(&self.$module));)+
+                names
+            }
+
+            /// The emails the tables name people by.
+            pub(crate) fn emails(&self) -> Vec<kinds::WrittenName<'_>> {
+                let mut emails = Vec::new();
+                $(emails.extend(<$module::Kinds as StateKinds>::emails(&self.$module));)+
+                emails
+            }
+
+            /// Every `expires` date the tables hold.
+            pub(crate) fn dates(&self) -> Vec<kinds::WrittenDate<'_>> {
+                let mut dates = Vec::new();
+                $(dates.extend(<$module::Kinds as StateKinds>::dates(&self.$module));)+
+                dates
+            }
+        }
+
+        /// The JSON schema of every provider's own tables, flattened into
+        /// a state file's.
+        #[derive(schemars::JsonSchema)]
+        #[allow(dead_code, reason = "only describes the files as a JSON Schema")]
+        pub(crate) struct KindTables {
+            $(#[serde(flatten)] $module: <$module::Kinds as StateKinds>::Tables,)+
+        }
+
+        impl ProviderKind {
+            /// Adds what a checked state declares of the provider's own
+            /// kinds to `site`, one of its sites.
+            pub(crate) fn add_desired_kinds(self, c: &Checker, l: &Loaded, site: &mut crate::model::DesiredSite) {
+                match self {
+                    $(ProviderKind::$kind => <$module::Kinds as StateKinds>::desired(c, l, site)),+
+                }
+            }
+
+            /// What the counts of an import call the provider's own kinds.
+            pub(crate) fn kinds_imported(self) -> &'static str {
+                match self {
+                    $(ProviderKind::$kind => <$module::Kinds as ImportKinds>::IMPORTED),+
+                }
+            }
+
+            /// Makes `site`'s client read every object of the provider's
+            /// own kinds, so an import sees them.
+            pub(crate) fn read_all_kinds(self, site: &mut Site) {
+                match self {
+                    $(ProviderKind::$kind => <$module::Kinds as ImportKinds>::read_all(site)),+
+                }
+            }
+
+            /// Imports a site's live objects of the provider's own kinds
+            /// (see `ImportKinds::import`).
+            pub(crate) fn import_kinds(
+                self,
+                files: &mut crate::state::edit::StateFiles,
+                at: &kinds::ImportAt<'_>,
+                live: &LiveSite,
+                notes: (&mut Vec<String>, &mut Vec<crate::import::live::Undone>),
+            ) -> Result<(usize, usize), crate::import::live::ImportError> {
+                match self {
+                    $(ProviderKind::$kind => <$module::Kinds as ImportKinds>::import(files, at, live, notes)),+
+                }
+            }
+
+            /// `--prune` of one site's objects of the provider's own kinds
+            /// (see `ImportKinds::prune`).
+            pub(crate) fn prune_kinds(
+                self,
+                files: &mut crate::state::edit::StateFiles,
+                at: &kinds::ImportAt<'_>,
+                live: &LiveSite,
+                sites: &[String],
+            ) -> usize {
+                match self {
+                    $(ProviderKind::$kind => <$module::Kinds as ImportKinds>::prune(files, at, live, sites)),+
+                }
+            }
+
+            /// `--prune` of what is declared once for every site of the
+            /// provider (see `ImportKinds::prune_everywhere`).
+            pub(crate) fn prune_kinds_everywhere(
+                self,
+                files: &mut crate::state::edit::StateFiles,
+                read: &[(&str, &LiveSite)],
+                every: &[String],
+            ) -> kinds::PrunedEverywhere {
+                match self {
+                    $(ProviderKind::$kind => <$module::Kinds as ImportKinds>::prune_everywhere(files, read, every)),+
                 }
             }
         }

@@ -209,7 +209,7 @@ pub(crate) fn plain_date(written: &Datetime) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
 }
 
-fn check_date(c: &mut Checker, file: usize, written: &Spanned<Datetime>) {
+pub(crate) fn check_date(c: &mut Checker, file: usize, written: &Spanned<Datetime>) {
     if plain_date(written.get_ref()).is_none() {
         c.error(
             file,
@@ -232,23 +232,6 @@ pub(super) fn expiry_dates(c: &mut Checker, l: &Loaded) {
         let groups = memberships(&u.spec);
         for e in groups.filter_map(|g| g.expires.as_ref()) {
             check_date(c, u.file, e);
-        }
-    }
-    let grants = |g: &super::access::GrantsSpec| -> Vec<Spanned<Datetime>> {
-        g.teams
-            .values()
-            .chain(g.people.values())
-            .filter_map(|v| v.expires.clone())
-            .collect()
-    };
-    for w in l.workspaces {
-        for e in grants(&w.spec.grants) {
-            check_date(c, w.file, &e);
-        }
-    }
-    for k in l.connections {
-        for e in grants(&k.spec.grants) {
-            check_date(c, k.file, &e);
         }
     }
 }
@@ -478,35 +461,8 @@ pub fn dated(parsed: &super::load::Parsed) -> Vec<Dated> {
             }
         }
     }
-    let workspaces = parsed
-        .entries
-        .workspaces
-        .iter()
-        .map(|w| (w.file, "workspace", &w.spec.name, &w.spec.grants));
-    let connections = parsed
-        .entries
-        .connections
-        .iter()
-        .map(|c| (c.file, "connection", &c.spec.name, &c.spec.grants));
-    for (file, kind, name, grants) in workspaces.chain(connections) {
-        let teams = grants
-            .teams
-            .iter()
-            .map(|(t, v)| (format!("team {}", t.get_ref()), v));
-        let people = grants
-            .people
-            .iter()
-            .map(|(e, v)| (e.get_ref().trim().to_string(), v));
-        for (who, v) in teams.chain(people) {
-            if let Some(e) = &v.expires {
-                let what = format!(
-                    "{} on {kind} {} for {who}",
-                    v.permission.get_ref().trim().to_ascii_lowercase(),
-                    name.get_ref().trim()
-                );
-                add(file, e, what);
-            }
-        }
+    for (file, written, subject) in parsed.entries.kinds.dates() {
+        add(file, written, subject);
     }
     found
 }

@@ -10,7 +10,6 @@ use serde::de::IntoDeserializer;
 use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue};
 
-use super::attr_schema::{AccountTypeSpec, AttributeSpec};
 use super::diagnostic::{Diagnostic, Diagnostics, SourceFile};
 use super::schema::{Fields, GroupSpec, SiteSpec, UserSpec};
 
@@ -166,8 +165,6 @@ pub struct Entries {
     pub sites: Vec<(Spanned<String>, Entry<SiteSpec>)>,
     pub users: Vec<Entry<UserSpec>>,
     pub groups: Vec<Entry<GroupSpec>>,
-    pub workspaces: Vec<Entry<super::access::WorkspaceSpec>>,
-    pub connections: Vec<Entry<super::access::ConnectionSpec>>,
     /// Names of sites and groups whose entries have problems: they are still
     /// declared, so references to them are not reported a second time.
     pub broken_sites: Vec<String>,
@@ -179,9 +176,8 @@ pub struct Entries {
     /// Some file is not valid TOML: what it declares is unknown, so checks
     /// across files (references, "no site declared") would only mislead.
     pub syntax_errors: bool,
-    /// `[[user_attributes]]` and `[[account_types]]` (Sigma).
-    pub attributes: Vec<Entry<AttributeSpec>>,
-    pub account_types: Vec<Entry<AccountTypeSpec>>,
+    /// Each provider's own tables.
+    pub(crate) kinds: crate::provider::KindEntries,
     /// `[settings]` tables (one is allowed).
     pub settings: Vec<Entry<super::schema::SettingsSpec>>,
 }
@@ -203,15 +199,12 @@ impl Entries {
         self.sites.extend(other.sites);
         self.users.extend(other.users);
         self.groups.extend(other.groups);
-        self.workspaces.extend(other.workspaces);
-        self.connections.extend(other.connections);
         self.broken_sites.extend(other.broken_sites);
         self.broken_groups.extend(other.broken_groups);
         self.broken_users.extend(other.broken_users);
         self.diagnostics.extend(other.diagnostics);
         self.syntax_errors |= other.syntax_errors;
-        self.attributes.extend(other.attributes);
-        self.account_types.extend(other.account_types);
+        self.kinds.append(other.kinds);
         self.settings.extend(other.settings);
     }
 }
@@ -239,17 +232,6 @@ fn read_piece(source: &SourceFile, file_index: usize, range: Range<usize>, out: 
             "sites" => read_sites(source, file_index, value, out),
             "users" => read_entries(source, file_index, "users", value, out),
             "groups" => read_entries(source, file_index, "groups", value, out),
-            "workspaces" | "connections" => {
-                super::access::read_access_entries(source, file_index, key.get_ref(), value, out);
-            }
-            "user_attributes" => {
-                let got = read_list(source, file_index, "user_attributes", value, out);
-                out.attributes.extend(got);
-            }
-            "account_types" => {
-                let got = read_list(source, file_index, "account_types", value, out);
-                out.account_types.extend(got);
-            }
             "settings" => {
                 let got = deserialize_entry(
                     source,
@@ -260,13 +242,26 @@ fn read_piece(source: &SourceFile, file_index: usize, range: Range<usize>, out: 
                 );
                 out.settings.extend(got);
             }
-            other => out.diagnostics.push(source.diagnostic(
-                Some(key_span),
-                format!("unknown top-level key `{other}`"),
-                Some("a state file holds [sites.NAME] tables, [[users]], [[groups]], [[workspaces]], [[connections]], [[user_attributes]], [[account_types]] and [settings]".into()),
-            )),
+            other => {
+                let (kinds, diagnostics) = (&mut out.kinds, &mut out.diagnostics);
+                if !kinds.read(other, source, file_index, value, diagnostics) {
+                    diagnostics.push(source.diagnostic(
+                        Some(key_span),
+                        format!("unknown top-level key `{other}`"),
+                        Some(top_level_keys()),
+                    ));
+                }
+            }
         }
     }
+}
+
+/// What a state file holds, for someone who misspells a top-level key.
+fn top_level_keys() -> String {
+    let tables = ["[sites.NAME] tables", "[[users]]", "[[groups]]"].map(String::from);
+    let kinds = crate::provider::KindEntries::tables().map(|t| format!("[[{t}]]"));
+    let all: Vec<String> = tables.into_iter().chain(kinds).collect();
+    format!("a state file holds {} and [settings]", all.join(", "))
 }
 
 /// The `[sites.NAME]` tables of a piece.
@@ -308,7 +303,7 @@ fn read_entries(
     value: Spanned<DeValue<'_>>,
     out: &mut Entries,
 ) {
-    let Some(items) = array_items(source, kind, value, out) else {
+    let Some(items) = array_items(source, kind, value, &mut out.diagnostics) else {
         return;
     };
     for (i, item) in items.into_iter().enumerate() {
@@ -361,11 +356,11 @@ fn array_items<'v>(
     source: &SourceFile,
     kind: &str,
     value: Spanned<DeValue<'v>>,
-    out: &mut Entries,
+    diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<DeArray<'v>> {
     let span = value.span();
     let DeValue::Array(items) = value.into_inner() else {
-        out.diagnostics.push(source.diagnostic(
+        diagnostics.push(source.diagnostic(
             Some(span),
             format!("`{kind}` must be an array of tables"),
             Some(format!("write each entry as a [[{kind}]] table")),
@@ -376,14 +371,14 @@ fn array_items<'v>(
 }
 
 /// The entries of a `[[kind]]` array of tables, each read on its own.
-fn read_list<T: for<'a> Deserialize<'a> + Fields>(
+pub(crate) fn read_list<T: for<'a> Deserialize<'a> + Fields>(
     source: &SourceFile,
     file_index: usize,
     kind: &str,
     value: Spanned<DeValue<'_>>,
-    out: &mut Entries,
+    diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<Entry<T>> {
-    let Some(items) = array_items(source, kind, value, out) else {
+    let Some(items) = array_items(source, kind, value, diagnostics) else {
         return Vec::new();
     };
     let singular = kind.trim_end_matches('s').replace('_', " ");
@@ -392,7 +387,7 @@ fn read_list<T: for<'a> Deserialize<'a> + Fields>(
         .enumerate()
         .filter_map(|(i, item)| {
             let what = format!("{singular} #{}", i + 1);
-            deserialize_entry::<T>(source, file_index, item, &what, &mut out.diagnostics)
+            deserialize_entry::<T>(source, file_index, item, &what, diagnostics)
         })
         .collect()
 }

@@ -24,26 +24,7 @@ pub fn mixed_scripts(parsed: &super::load::Parsed) -> Vec<Lookalike> {
         .groups
         .iter()
         .map(|g| (g.file, "group", &g.spec.name))
-        .chain(
-            e.account_types
-                .iter()
-                .map(|t| (t.file, "account type", &t.spec.name)),
-        )
-        .chain(
-            e.attributes
-                .iter()
-                .map(|a| (a.file, "user attribute", &a.spec.name)),
-        )
-        .chain(
-            e.workspaces
-                .iter()
-                .map(|w| (w.file, "workspace", &w.spec.name)),
-        )
-        .chain(
-            e.connections
-                .iter()
-                .map(|c| (c.file, "connection", &c.spec.name)),
-        )
+        .chain(e.kinds.names())
         .chain(e.users.iter().filter_map(|u| {
             u.spec
                 .member_type
@@ -51,16 +32,7 @@ pub fn mixed_scripts(parsed: &super::load::Parsed) -> Vec<Lookalike> {
                 .map(|m| (u.file, "member_type", m))
         }))
         .chain(e.users.iter().map(|u| (u.file, "email", &u.spec.email)))
-        .chain(
-            e.workspaces
-                .iter()
-                .flat_map(|w| w.spec.grants.people.keys().map(|k| (w.file, "grantee", k))),
-        )
-        .chain(
-            e.connections
-                .iter()
-                .flat_map(|c| c.spec.grants.people.keys().map(|k| (c.file, "grantee", k))),
-        );
+        .chain(e.kinds.emails());
     let mut found = Vec::new();
     for (file, what, name) in names {
         if mixes(name) {

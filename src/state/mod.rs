@@ -1,9 +1,6 @@
 //! The desired state: TOML files under the state directory, loaded, checked
 //! and turned into the model.
 
-mod access;
-mod attr_checks;
-mod attr_schema;
 mod checks;
 mod chunks;
 mod comments;
@@ -28,9 +25,12 @@ pub use credentials::{MissingCredentials, resolve_credentials};
 pub use diagnostic::{Diagnostic, Diagnostics, SourceFile};
 pub use discover::{near_misses, state_dirs};
 pub use insight::Dated;
+pub(crate) use insight::{GrantValue, check_date, plain_date};
+pub(crate) use load::{Entry, read_list};
 pub use load::{Parsed, toml_files};
 pub use lookalike::Lookalike;
 pub use schema::SecretRef;
+pub(crate) use schema::{AttrValues, Fields};
 pub use site::{BaseUrlError, SiteCheck, check_base_url};
 pub use trust::{CONNECTION_SETTINGS, TrustError};
 pub use validate::is_valid_email;

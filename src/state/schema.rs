@@ -29,14 +29,9 @@ pub struct StateFile {
     users: Option<Vec<UserSpec>>,
     /// Groups (Periscope) and teams (Sigma).
     groups: Option<Vec<GroupSpec>>,
-    /// Sigma workspaces and their grants.
-    workspaces: Option<Vec<super::access::WorkspaceSpec>>,
-    /// Grants on existing Sigma connections.
-    connections: Option<Vec<super::access::ConnectionSpec>>,
-    /// Sigma user attributes (row-level security).
-    user_attributes: Option<Vec<super::attr_schema::AttributeSpec>>,
-    /// Sigma custom account types.
-    account_types: Option<Vec<super::attr_schema::AccountTypeSpec>>,
+    // Each provider's own tables (Sigma's workspaces...).
+    #[serde(flatten)]
+    kinds: crate::provider::KindTables,
     /// Settings for every site (a site's own setting wins).
     settings: Option<SettingsSpec>,
 }
@@ -315,7 +310,7 @@ pub struct UserSpec {
     pub expires: Option<Spanned<toml::value::Datetime>>,
     /// Sigma: the person's user attribute values, by attribute name.
     #[schemars(with = "Option<BTreeMap<String, String>>")]
-    pub attributes: Option<super::attr_schema::AttrValues>,
+    pub attributes: Option<AttrValues>,
 }
 
 #[derive(JsonSchema)]
@@ -370,8 +365,12 @@ pub struct GroupSpec {
     pub admins: Option<Vec<Spanned<String>>>,
     /// Sigma: the team's user attribute values, by attribute name.
     #[schemars(with = "Option<BTreeMap<String, String>>")]
-    pub attributes: Option<super::attr_schema::AttrValues>,
+    pub attributes: Option<AttrValues>,
 }
+
+/// An `attributes = { region = "West" }` table: values by attribute name,
+/// each with where it is written.
+pub type AttrValues = BTreeMap<Spanned<String>, Spanned<String>>;
 
 /// The keys an entry may have; checked before deserializing so every unknown
 /// key is reported, not just the first.

@@ -15,6 +15,8 @@ use super::diagnostic::{Diagnostic, SourceFile};
 use super::load::{Entries, Entry, Parsed};
 use super::schema::{GroupSpec, SiteSpec, UserSpec};
 use super::site::check_site;
+use crate::attrs::{DesiredAttrs, Places};
+use crate::model::access::DesiredAccess;
 use crate::model::{
     DesiredGroup, DesiredSite, DesiredState, DesiredUser, ProviderKind, Site, UserKind,
 };
@@ -38,7 +40,7 @@ impl Checker<'_> {
             .push(self.files[file].diagnostic(Some(span), message, hint));
     }
 
-    pub(super) fn location(&self, file: usize, span: &Range<usize>) -> String {
+    pub(crate) fn location(&self, file: usize, span: &Range<usize>) -> String {
         let (line, column) = self.files[file].line_column(span.start);
         format!("{}:{line}:{column}", self.files[file].path.display())
     }
@@ -87,28 +89,8 @@ pub(super) const CHECKS: &[NamedCheck] = &[
     ),
     ("team admins are declared members", checks::group_admins),
     (
-        "workspaces and connections are named once, on Sigma sites",
-        super::access::access_names_and_sites,
-    ),
-    (
-        "grants name declared teams, people and permissions",
-        super::access::access_grants,
-    ),
-    (
         "expires dates are plain dates",
         super::insight::expiry_dates,
-    ),
-    (
-        "user attributes are declared once, on Sigma sites",
-        super::attr_checks::attribute_entries,
-    ),
-    (
-        "account types are declared once, with permissions",
-        super::attr_checks::account_type_entries,
-    ),
-    (
-        "attribute values name declared attributes",
-        super::attr_checks::attribute_values,
     ),
 ];
 
@@ -140,11 +122,11 @@ impl<'a> GroupIndex<'a> {
         }
     }
 
-    pub(super) fn get(&self, name: &str) -> Option<&'a Entry<GroupSpec>> {
+    pub(crate) fn get(&self, name: &str) -> Option<&'a Entry<GroupSpec>> {
         self.declared.get(&group_key(name)).copied()
     }
 
-    pub(super) fn is_broken(&self, name: &str) -> bool {
+    pub(crate) fn is_broken(&self, name: &str) -> bool {
         self.broken.contains(&group_key(name))
     }
 }
@@ -155,25 +137,22 @@ pub(crate) struct Loaded<'a> {
     pub sites: &'a [Site],
     pub users: &'a [Entry<UserSpec>],
     pub groups: &'a [Entry<GroupSpec>],
-    pub workspaces: &'a [Entry<super::access::WorkspaceSpec>],
-    pub connections: &'a [Entry<super::access::ConnectionSpec>],
-    pub(super) group_index: GroupIndex<'a>,
+    pub(crate) group_index: GroupIndex<'a>,
     /// Every declared site name, with problems or not.
     pub(super) declared_sites: Vec<String>,
     /// Sites whose tables could not be read: still declared.
     broken_sites: &'a [String],
     /// Email keys of users whose entries could not be read: still declared.
-    pub(super) broken_users: HashSet<String>,
+    pub(crate) broken_users: HashSet<String>,
     /// The files read, for places carried into the desired state.
     files: &'a [SourceFile],
-    /// `[[user_attributes]]` and `[[account_types]]` (Sigma).
-    pub attributes: &'a [Entry<super::attr_schema::AttributeSpec>],
-    pub account_types: &'a [Entry<super::attr_schema::AccountTypeSpec>],
+    /// Each provider's own tables.
+    pub kinds: &'a crate::provider::KindEntries,
 }
 
 impl Loaded<'_> {
     /// `file:line:column` of `span` in file `file`.
-    pub(super) fn location(&self, file: usize, span: &Range<usize>) -> String {
+    pub(crate) fn location(&self, file: usize, span: &Range<usize>) -> String {
         let (line, column) = self.files[file].line_column(span.start);
         format!("{}:{line}:{column}", self.files[file].path.display())
     }
@@ -186,7 +165,7 @@ impl Loaded<'_> {
     /// Whether an entry is on a declared site that has problems of its own
     /// (it is not in `sites`): what the entry needs there is unknown, so
     /// checks of that are left until the site is fixed.
-    pub(super) fn on_a_site_with_problems(&self, refs: &Option<Vec<Spanned<String>>>) -> bool {
+    pub(crate) fn on_a_site_with_problems(&self, refs: &Option<Vec<Spanned<String>>>) -> bool {
         let listed = |name: &str| {
             refs.as_ref()
                 .is_none_or(|list| list.iter().any(|r| r.get_ref() == name))
@@ -200,7 +179,7 @@ impl Loaded<'_> {
 
     /// Whether a site of this name is declared (sites with problems are
     /// still declared: references to them are fine).
-    pub(super) fn known_site(&self, name: &str) -> bool {
+    pub(crate) fn known_site(&self, name: &str) -> bool {
         self.declared_sites
             .iter()
             .chain(self.broken_sites)
@@ -229,15 +208,12 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
                 sites,
                 users,
                 groups,
-                workspaces,
-                connections,
                 broken_sites,
                 broken_groups,
                 broken_users,
                 diagnostics,
                 syntax_errors,
-                attributes,
-                account_types,
+                kinds,
                 settings,
             },
     } = parsed;
@@ -263,8 +239,6 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
         sites: &site_list,
         users: &users,
         groups: &groups,
-        workspaces: &workspaces,
-        connections: &connections,
         group_index: GroupIndex::new(&groups, &broken_groups),
         declared_sites: sites.iter().map(|(n, _)| n.get_ref().clone()).collect(),
         broken_sites: &broken_sites,
@@ -273,8 +247,7 @@ pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
             .map(|e| crate::model::email_key(e))
             .collect(),
         files: &files,
-        attributes: &attributes,
-        account_types: &account_types,
+        kinds: &kinds,
     };
     for (_what, check) in CHECKS {
         check(&mut c, &loaded);
@@ -331,10 +304,7 @@ fn desired_state(c: &Checker, l: &Loaded) -> DesiredState {
             let on_site = |refs: &Option<Vec<Spanned<String>>>| {
                 l.sites_of(refs).iter().any(|s| s.name == site.name)
             };
-            let access = super::access::desired_access(l, site);
-            let mut attrs = super::attr_checks::desired_attrs(l, site);
-            attrs.places = super::attr_checks::places(c, l, site);
-            DesiredSite {
+            let mut desired = DesiredSite {
                 users: l
                     .users
                     .iter()
@@ -347,16 +317,44 @@ fn desired_state(c: &Checker, l: &Loaded) -> DesiredState {
                     .filter(|g| on_site(&g.spec.sites))
                     .map(|g| desired_group(&g.spec))
                     .collect(),
-                site: super::attr_checks::with_attr_reads(
-                    super::access::with_access_reads(site.clone(), &access),
-                    &attrs,
-                ),
-                attrs,
-                access,
-            }
+                site: site.clone(),
+                access: DesiredAccess::default(),
+                attrs: DesiredAttrs {
+                    places: Places {
+                        member_types: member_type_places(c, l, site),
+                        ..Places::default()
+                    },
+                    ..DesiredAttrs::default()
+                },
+            };
+            site.provider.add_desired_kinds(c, l, &mut desired);
+            desired
         })
         .collect();
     DesiredState { sites }
+}
+
+/// Where each person's `member_type` on `site` is written (a site's
+/// `overrides` win, as in the model), where the site has account types:
+/// only the plan, reading the site, can check it.
+fn member_type_places(c: &Checker, l: &Loaded, site: &Site) -> HashMap<String, String> {
+    let mut places = HashMap::new();
+    if !site.capabilities().has_account_types() {
+        return places;
+    }
+    let on_site =
+        |refs: &Option<Vec<Spanned<String>>>| l.sites_of(refs).iter().any(|s| s.name == site.name);
+    for u in l.users.iter().filter(|u| on_site(&u.spec.sites)) {
+        let o = u.spec.overrides.as_ref().and_then(|o| o.get(&site.name));
+        let given = o.and_then(|o| o.member_type.as_ref());
+        if let Some(m) = given.or(u.spec.member_type.as_ref()) {
+            places.insert(
+                crate::model::email_key(u.spec.email.get_ref()),
+                c.location(u.file, &m.span()),
+            );
+        }
+    }
+    places
 }
 
 fn desired_group(spec: &GroupSpec) -> DesiredGroup {

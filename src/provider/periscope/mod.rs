@@ -6,6 +6,8 @@ pub mod settings;
 mod wire;
 
 pub(crate) use checks::CHECKS;
+/// Periscope has no object kinds of its own beside people and groups.
+pub(crate) use crate::provider::kinds::NoKinds as Kinds;
 pub use client::PeriscopeClient;
 pub use settings::Settings;
 

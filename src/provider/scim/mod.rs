@@ -29,6 +29,9 @@ use crate::provider::capabilities::{
 };
 use crate::secret::Secret;
 
+/// SCIM has no object kinds of its own beside people and groups.
+pub(crate) use crate::provider::kinds::NoKinds as Kinds;
+
 /// SCIM's checks of the state: what it needs is asked of its capabilities.
 pub(crate) const CHECKS: &[crate::state::NamedCheck] = &[];
 

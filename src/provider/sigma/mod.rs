@@ -5,6 +5,7 @@ mod account_types;
 mod attributes;
 mod auth;
 mod client;
+mod kinds;
 pub mod regions;
 pub mod settings;
 mod wire;
@@ -22,8 +23,7 @@ use crate::provider::capabilities::{
 use crate::provider::{Pacing, ProviderError, SiteClient, Step, run_all};
 use crate::secret::Secret;
 
-/// Sigma's checks of the state: what it needs is asked of its capabilities.
-pub(crate) const CHECKS: &[crate::state::NamedCheck] = &[];
+pub(crate) use kinds::{CHECKS, Kinds};
 
 pub const CAPABILITIES: Capabilities = Capabilities {
     name: "sigma",

@@ -13,7 +13,7 @@ use crate::state::edit::{StateFiles, UserRef, set, strings};
 
 /// Edits `files` so they describe the attributes and custom account types
 /// of `live`; new entries go to `target`. Nothing where the site has none.
-pub fn import_attrs(files: &mut StateFiles, target: &Path, p: ProviderKind, live: &LiveSite) {
+pub(super) fn import_attrs(files: &mut StateFiles, target: &Path, p: ProviderKind, live: &LiveSite) {
     if !live.attrs.read {
         return;
     }

@@ -8,8 +8,8 @@ use std::collections::HashSet;
 
 use toml_edit::Item;
 
-use super::live::list as names;
 use crate::attrs::name_key;
+use crate::import::live::list as names;
 use crate::model::{LiveSite, ProviderKind};
 use crate::state::edit::{StateFiles, UserRef, set, strings};
 
@@ -17,7 +17,7 @@ use crate::state::edit::{StateFiles, UserRef, set, strings};
 /// does not have (under their name or a previous one) off it: off their
 /// `sites` when they have other Sigma sites, out of the state otherwise.
 /// Nothing for a kind the site was not read for. How many were taken off.
-pub fn prune_access(
+pub(super) fn prune_access(
     files: &mut StateFiles,
     name: &str,
     live: &LiveSite,
@@ -63,7 +63,7 @@ pub fn prune_access(
 
 /// What pruning the kinds declared once for every Sigma site did.
 #[derive(Debug, Default)]
-pub struct PrunedOnce {
+pub(super) struct PrunedOnce {
     /// `user attribute `region``, ... : taken out of the state.
     pub removed: Vec<String>,
     /// Declared ones kept although a site read lacks them, each with why.
@@ -75,7 +75,7 @@ pub struct PrunedOnce {
 /// values off every person and team). `read` are the sites read for them
 /// in this run; `every` names each site of the state that takes the kind
 /// (both Sigma's today): one not read, or one that has it, keeps it.
-pub fn prune_declared_once(
+pub(super) fn prune_declared_once(
     files: &mut StateFiles,
     read: &[(&str, &LiveSite)],
     every: &[String],

@@ -9,27 +9,15 @@ use std::path::Path;
 use toml_edit::{InlineTable, Item, Table, Value};
 
 use crate::model::access::{AccessKind, Grantee, LiveAccessObject};
-use crate::model::{DesiredState, LiveSite, ProviderKind, SiteConfig};
+use crate::import::live::{ImportError, Matcher, Undone};
+use crate::model::{LiveSite, ProviderKind};
 use crate::state::edit::{StateFiles, set, strings};
-
-use super::live::{ImportError, Matcher, Undone};
-
-/// Makes every Sigma site's client read workspaces and connections, user
-/// attributes and account types, so the import sees them.
-pub fn read_access(desired: &mut DesiredState) {
-    for site in &mut desired.sites {
-        if let SiteConfig::Sigma(s) = &mut site.site.config {
-            s.org.access.read = true;
-            s.org.attrs_read = true;
-        }
-    }
-}
 
 /// Imports a site's workspaces and connections; how many entries were
 /// added and updated. A workspace live under one of an entry's
 /// `previous_names` is that entry, written back to the live name (added to
 /// `undone`), as a group is.
-pub fn import_access(
+pub(super) fn import_access(
     files: &mut StateFiles,
     (site, multi): (&str, bool),
     live: &LiveSite,

@@ -1,19 +1,60 @@
-//! The checks of `[[user_attributes]]`, `[[account_types]]` and the
-//! `attributes` of people and teams (see [`super::validate::CHECKS`]), and
-//! the step from them to the model. Permission names are not checked here:
-//! which ones a site offers is known only once it is read (the plan checks
-//! them against the permissions of the site's account types).
+//! `[[user_attributes]]`, `[[account_types]]` and the `attributes` of
+//! people and teams: their TOML schema, their checks (in Sigma's
+//! `CHECKS`), and the step from them to the model. Permission names are
+//! not checked here: which ones a site offers is known only once it is read
+//! (the plan checks them against the permissions of the site's account
+//! types).
 
 use std::collections::HashMap;
 use std::ops::Range;
 
+use schemars::JsonSchema;
+use serde::Deserialize;
 use toml::Spanned;
 
-use super::attr_schema::AttrValues;
-use super::validate::{Checker, Loaded};
+use super::Entries;
 use crate::attrs::{DesiredAccountType, DesiredAttribute, DesiredAttrs, Places, Values, name_key};
 use crate::model::{ProviderKind, Site, SiteConfig, Unmanaged, email_key};
 use crate::provider::Capabilities;
+use crate::state::{AttrValues, Checker, Fields, Loaded};
+
+/// `[[user_attributes]]`: a Sigma user attribute (row-level security).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttributeSpec {
+    /// The attribute's name; compared ignoring case and surrounding spaces.
+    #[schemars(with = "String")]
+    pub name: Spanned<String>,
+    /// What the attribute is for.
+    #[schemars(with = "Option<String>")]
+    pub description: Option<Spanned<String>>,
+    /// The value of people and teams that have none of their own.
+    #[schemars(with = "Option<String>")]
+    pub default: Option<Spanned<String>>,
+}
+
+impl Fields for AttributeSpec {
+    const FIELDS: &'static [&'static str] = &["name", "description", "default"];
+}
+
+/// `[[account_types]]`: a Sigma custom account type.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountTypeSpec {
+    /// The account type's name, as people's member_type names it.
+    #[schemars(with = "String")]
+    pub name: Spanned<String>,
+    /// What the account type is for (Sigma requires one).
+    #[schemars(with = "String")]
+    pub description: Spanned<String>,
+    /// Permission names, as /v2/accountTypes/{id}/permissions lists them.
+    #[schemars(with = "Vec<String>")]
+    pub permissions: Vec<Spanned<String>>,
+}
+
+impl Fields for AccountTypeSpec {
+    const FIELDS: &'static [&'static str] = &["name", "description", "permissions"];
+}
 
 fn has_attributes(c: &Capabilities) -> bool {
     c.attrs.user_attributes
@@ -102,10 +143,11 @@ fn no_site_for(c: &mut Checker, l: &Loaded, (file, span): (usize, Range<usize>),
 /// `[[user_attributes]]`: named, once, on a site that has them.
 pub(super) fn attribute_entries(c: &mut Checker, l: &Loaded) {
     let mut seen = HashMap::new();
-    for a in l.attributes {
+    let attributes = &l.kinds.sigma.attributes;
+    for a in attributes {
         declared_once(c, (a.file, &a.spec.name), "user attribute", &mut seen);
     }
-    if let Some(a) = l.attributes.first() {
+    if let Some(a) = attributes.first() {
         no_site_for(c, l, (a.file, a.spec.name.span()), "user_attributes");
     }
 }
@@ -113,7 +155,8 @@ pub(super) fn attribute_entries(c: &mut Checker, l: &Loaded) {
 /// `[[account_types]]`: named, once, with each permission named once.
 pub(super) fn account_type_entries(c: &mut Checker, l: &Loaded) {
     let mut seen = HashMap::new();
-    for t in l.account_types {
+    let account_types = &l.kinds.sigma.account_types;
+    for t in account_types {
         declared_once(c, (t.file, &t.spec.name), "account type", &mut seen);
         let mut permissions: HashMap<&str, Range<usize>> = HashMap::new();
         for p in &t.spec.permissions {
@@ -141,15 +184,15 @@ pub(super) fn account_type_entries(c: &mut Checker, l: &Loaded) {
             }
         }
     }
-    if let Some(t) = l.account_types.first() {
+    if let Some(t) = account_types.first() {
         no_site_for(c, l, (t.file, t.spec.name.span()), "account_types");
     }
 }
 
 /// The declared attributes' names by key.
-fn declared_attributes<'a>(l: &'a Loaded) -> HashMap<String, &'a str> {
+fn declared_attributes(e: &Entries) -> HashMap<String, &str> {
     let mut names = HashMap::new();
-    for a in l.attributes {
+    for a in &e.attributes {
         names
             .entry(name_key(a.spec.name.get_ref()))
             .or_insert(a.spec.name.get_ref().as_str());
@@ -160,7 +203,7 @@ fn declared_attributes<'a>(l: &'a Loaded) -> HashMap<String, &'a str> {
 /// Every `attributes` table names declared attributes, each once, and is
 /// on a site that has attributes.
 pub(super) fn attribute_values(c: &mut Checker, l: &Loaded) {
-    let declared = declared_attributes(l);
+    let declared = declared_attributes(&l.kinds.sigma);
     let mut known: Vec<&str> = declared.values().copied().collect();
     known.sort_unstable();
     let known = if known.is_empty() {
@@ -250,30 +293,29 @@ fn values_of(values: &AttrValues, declared: &HashMap<String, &str>) -> Values {
         .collect()
 }
 
-/// What a checked state declares about attributes and account types on
-/// `site` (nothing where its provider has none).
 /// The site as the plan needs it: its client reads user attributes and
 /// account types' permissions when the state declares some, or asks to
 /// remove undeclared ones (otherwise the plan has nothing to compare, and
 /// every attribute would cost reads for nothing).
-pub(super) fn with_attr_reads(mut site: Site, attrs: &DesiredAttrs) -> Site {
+pub(super) fn add_attr_reads(site: &mut Site, attrs: &DesiredAttrs) {
     if let SiteConfig::Sigma(s) = &mut site.config {
         let o = &mut s.org;
         o.attrs_read |= !attrs.is_empty()
             || o.unmanaged_attributes != Unmanaged::Keep
             || o.unmanaged_account_types != Unmanaged::Keep;
     }
-    site
 }
 
-pub(super) fn desired_attrs(l: &Loaded, site: &Site) -> DesiredAttrs {
+/// What a checked state declares about attributes and account types on
+/// `site` (nothing where its provider has none).
+pub(super) fn desired_attrs(l: &Loaded, e: &Entries, site: &Site) -> DesiredAttrs {
     let caps = site.capabilities();
     let mut attrs = DesiredAttrs::default();
     let on_site =
         |refs: &Option<Vec<Spanned<String>>>| l.sites_of(refs).iter().any(|s| s.name == site.name);
     if caps.attrs.user_attributes {
-        let declared = declared_attributes(l);
-        attrs.attributes = l
+        let declared = declared_attributes(e);
+        attrs.attributes = e
             .attributes
             .iter()
             .map(|a| DesiredAttribute {
@@ -298,7 +340,7 @@ pub(super) fn desired_attrs(l: &Loaded, site: &Site) -> DesiredAttrs {
         }
     }
     if caps.attrs.custom_account_types {
-        attrs.account_types = l
+        attrs.account_types = e
             .account_types
             .iter()
             .map(|t| {
@@ -322,28 +364,12 @@ pub(super) fn desired_attrs(l: &Loaded, site: &Site) -> DesiredAttrs {
     attrs
 }
 
-/// Where the values only the plan can check are written, for `site`: each
-/// person's `member_type` (a site's `overrides` win, as in the model) and
-/// each declared account type's permissions.
-pub(super) fn places(c: &Checker, l: &Loaded, site: &Site) -> Places {
-    let mut places = Places::default();
-    if !site.capabilities().has_account_types() {
-        return places;
-    }
-    let on_site =
-        |refs: &Option<Vec<Spanned<String>>>| l.sites_of(refs).iter().any(|s| s.name == site.name);
-    for u in l.users.iter().filter(|u| on_site(&u.spec.sites)) {
-        let o = u.spec.overrides.as_ref().and_then(|o| o.get(&site.name));
-        let given = o.and_then(|o| o.member_type.as_ref());
-        if let Some(m) = given.or(u.spec.member_type.as_ref()) {
-            places.member_types.insert(
-                email_key(u.spec.email.get_ref()),
-                c.location(u.file, &m.span()),
-            );
-        }
-    }
+/// Where the values only the plan can check are written, for `site`:
+/// `places` (each person's `member_type`) with each declared account
+/// type's permissions.
+pub(super) fn places(c: &Checker, e: &Entries, site: &Site, mut places: Places) -> Places {
     if site.capabilities().attrs.custom_account_types {
-        for t in l.account_types {
+        for t in &e.account_types {
             let name = name_key(t.spec.name.get_ref());
             for p in &t.spec.permissions {
                 let key = (name.clone(), p.get_ref().trim().to_string());

@@ -9,11 +9,11 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::load::Entry;
-use super::schema::Fields;
-use super::validate::{Checker, Loaded};
+use super::Entries;
 use crate::model::access::{AccessKind, DesiredAccess, DesiredAccessObject, DesiredGrant, Grantee};
 use crate::model::{ProviderKind, Site, SiteConfig, Unmanaged, email_key};
+use crate::provider::kinds::{WrittenDate, WrittenName};
+use crate::state::{Checker, Entry, Fields, GrantValue, Loaded, check_date, plain_date};
 
 /// `grants.teams` and `grants.people`: a permission per team name or email,
 /// or `{ permission = "edit", expires = 2026-12-31 }` for a grant that ends.
@@ -22,12 +22,12 @@ use crate::model::{ProviderKind, Site, SiteConfig, Unmanaged, email_key};
 pub struct GrantsSpec {
     /// Team name = permission.
     #[serde(default)]
-    #[schemars(with = "BTreeMap<String, super::insight::GrantValue>")]
-    pub teams: BTreeMap<Spanned<String>, super::insight::GrantValue>,
+    #[schemars(with = "BTreeMap<String, GrantValue>")]
+    pub teams: BTreeMap<Spanned<String>, GrantValue>,
     /// Person's email = permission.
     #[serde(default)]
-    #[schemars(with = "BTreeMap<String, super::insight::GrantValue>")]
-    pub people: BTreeMap<Spanned<String>, super::insight::GrantValue>,
+    #[schemars(with = "BTreeMap<String, GrantValue>")]
+    pub people: BTreeMap<Spanned<String>, GrantValue>,
 }
 
 /// `[[workspaces]]`: a Sigma workspace and who may do what in it.
@@ -82,8 +82,8 @@ struct Declared<'a> {
     sites: &'a Option<Vec<Spanned<String>>>,
 }
 
-fn declared<'a>(l: &'a Loaded) -> impl Iterator<Item = Declared<'a>> {
-    let w = l
+fn declared(e: &Entries) -> impl Iterator<Item = Declared<'_>> {
+    let w = e
         .workspaces
         .iter()
         .map(|e: &Entry<WorkspaceSpec>| Declared {
@@ -95,7 +95,7 @@ fn declared<'a>(l: &'a Loaded) -> impl Iterator<Item = Declared<'a>> {
             grants: &e.spec.grants,
             sites: &e.spec.sites,
         });
-    let c = l
+    let c = e
         .connections
         .iter()
         .map(|e: &Entry<ConnectionSpec>| Declared {
@@ -131,7 +131,7 @@ fn access_sites<'a>(l: &'a Loaded, sites: &Option<Vec<Spanned<String>>>) -> Vec<
 /// sites listed are declared Sigma sites, and there is at least one.
 pub(super) fn access_names_and_sites(c: &mut Checker, l: &Loaded) {
     let mut seen: HashMap<(AccessKind, String), String> = HashMap::new();
-    for d in declared(l) {
+    for d in declared(&l.kinds.sigma) {
         let kind = d.kind.as_str();
         for n in std::iter::once(d.name).chain(d.previous) {
             let name = n.get_ref();
@@ -212,7 +212,7 @@ pub(super) fn access_grants(c: &mut Checker, l: &Loaded) {
         .iter()
         .map(|u| (email_key(u.spec.email.get_ref()), &u.spec.sites))
         .collect();
-    for d in declared(l) {
+    for d in declared(&l.kinds.sigma) {
         let sites: HashSet<&str> = access_sites(l, d.sites)
             .iter()
             .map(|s| s.name.as_str())
@@ -375,16 +375,16 @@ fn check_permission(c: &mut Checker, d: &Declared, perm: &Spanned<String>) {
 }
 
 /// What a site declares about access, once every check passed.
-pub(super) fn desired_access(l: &Loaded, site: &Site) -> DesiredAccess {
+pub(super) fn desired_access(l: &Loaded, e: &Entries, site: &Site) -> DesiredAccess {
     let mut access = DesiredAccess::default();
     if !has_access(site) {
         return access;
     }
-    for d in declared(l) {
+    for d in declared(e) {
         if !access_sites(l, d.sites).iter().any(|s| s.name == site.name) {
             continue;
         }
-        let grant = |grantee: Grantee, v: &super::insight::GrantValue| DesiredGrant {
+        let grant = |grantee: Grantee, v: &GrantValue| DesiredGrant {
             grantee,
             permission: d
                 .kind
@@ -394,7 +394,7 @@ pub(super) fn desired_access(l: &Loaded, site: &Site) -> DesiredAccess {
             expires: v
                 .expires
                 .as_ref()
-                .and_then(|e| super::insight::plain_date(e.get_ref())),
+                .and_then(|e| plain_date(e.get_ref())),
         };
         let grants = d.grants.teams.iter().map(|(t, p)| {
             let t = t.get_ref();
@@ -429,43 +429,51 @@ pub(super) fn desired_access(l: &Loaded, site: &Site) -> DesiredAccess {
 /// The site as the plan needs it: its client reads workspaces and
 /// connections when the state declares some, or asks to remove undeclared
 /// workspaces.
-pub(super) fn with_access_reads(mut site: Site, access: &DesiredAccess) -> Site {
+pub(super) fn add_access_reads(site: &mut Site, access: &DesiredAccess) {
     if let SiteConfig::Sigma(s) = &mut site.config {
         let a = &mut s.org.access;
         a.read |= !access.is_empty() || a.unmanaged_workspaces == Unmanaged::Remove;
     }
-    site
 }
 
-/// The `[[workspaces]]` or `[[connections]]` (`kind`) entries of a piece.
-pub(super) fn read_access_entries(
-    source: &super::diagnostic::SourceFile,
-    file_index: usize,
-    kind: &str,
-    value: Spanned<toml::de::DeValue<'_>>,
-    out: &mut super::load::Entries,
-) {
-    let span = value.span();
-    let toml::de::DeValue::Array(items) = value.into_inner() else {
-        out.diagnostics.push(source.diagnostic(
-            Some(span),
-            format!("`{kind}` must be an array of tables"),
-            Some(format!("write each entry as a [[{kind}]] table")),
-        ));
-        return;
-    };
-    for (i, item) in items.into_iter().enumerate() {
-        let what = format!("{} #{}", &kind[..kind.len() - 1], i + 1);
-        let d = &mut out.diagnostics;
-        if kind == "workspaces" {
-            let e =
-                super::load::deserialize_entry::<WorkspaceSpec>(source, file_index, item, &what, d);
-            out.workspaces.extend(e);
-        } else {
-            let e = super::load::deserialize_entry::<ConnectionSpec>(
-                source, file_index, item, &what, d,
-            );
-            out.connections.extend(e);
+/// `expires` on a grant is a plain date.
+pub(super) fn grant_expiry_dates(c: &mut Checker, l: &Loaded) {
+    for d in declared(&l.kinds.sigma) {
+        let values = d.grants.teams.values().chain(d.grants.people.values());
+        for e in values.filter_map(|v| v.expires.as_ref()) {
+            check_date(c, d.file, e);
         }
     }
+}
+
+/// The emails grants name people by.
+pub(super) fn grantees(e: &Entries) -> Vec<WrittenName<'_>> {
+    declared(e)
+        .flat_map(|d| d.grants.people.keys().map(move |k| (d.file, "grantee", k)))
+        .collect()
+}
+
+/// Every grant's `expires` date, with what ends then.
+pub(super) fn grant_dates(e: &Entries) -> Vec<WrittenDate<'_>> {
+    let mut found = Vec::new();
+    for d in declared(e) {
+        let (kind, name) = (d.kind.as_str(), d.name.get_ref().trim());
+        let teams = d
+            .grants
+            .teams
+            .iter()
+            .map(|(t, v)| (format!("team {}", t.get_ref()), v));
+        let people = d
+            .grants
+            .people
+            .iter()
+            .map(|(e, v)| (e.get_ref().trim().to_string(), v));
+        for (who, v) in teams.chain(people) {
+            if let Some(on) = &v.expires {
+                let permission = v.permission.get_ref().trim().to_ascii_lowercase();
+                found.push((d.file, on, format!("{permission} on {kind} {name} for {who}")));
+            }
+        }
+    }
+    found
 }

@@ -8,6 +8,7 @@ use anyhow::{Result, bail};
 
 use super::outcome::Status;
 use super::output::{out, outln, stderr_line, stderr_text};
+use super::scope::Scope;
 use super::signals::Watcher;
 use super::target::Targets;
 use crate::apply::OnFailure;
@@ -20,7 +21,7 @@ use crate::provider::WriteMode;
 use crate::render::Format;
 use crate::render::json::{Applied, ApplyStatus};
 
-pub(super) async fn run(scope: &super::scope::Scope<'_>, args: &ApplyArgs) -> Result<Status> {
+pub(super) async fn run(scope: &Scope<'_>, args: &ApplyArgs) -> Result<Status> {
     // One apply at a time per state and set of live sites, held until this
     // function returns (or removed before an exit that skips destructors).
     // The in-process sandbox's sites are its data file, locked on its own.

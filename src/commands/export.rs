@@ -5,13 +5,14 @@ use anyhow::Result;
 
 use super::outcome::Status;
 use super::output::out;
+use super::scope::Scope;
 use super::target::Targets;
 use crate::cli::ExportArgs;
 use crate::import::roundtrip::{ExportRow, export_csv};
 use crate::model::{DesiredState, LiveSite, email_key};
 use crate::provider::Pacing;
 
-pub(super) async fn run(scope: &super::scope::Scope<'_>, args: &ExportArgs) -> Result<Status> {
+pub(super) async fn run(scope: &Scope<'_>, args: &ExportArgs) -> Result<Status> {
     let desired = scope.load()?;
     // Every cell as a spreadsheet can open it safely; the file reads back
     // with `roster import --csv` unchanged, or nothing is written.

@@ -5,6 +5,7 @@ use anyhow::{Result, anyhow, bail};
 
 use super::outcome::Status;
 use super::output::out;
+use super::scope::Scope;
 use crate::cli::ExplainArgs;
 use crate::escape::Text;
 use crate::plan::Plan;
@@ -39,7 +40,7 @@ pub(super) fn refuse_over_budget(plan: &Plan, consequence: &str) -> Result<()> {
 
 /// `roster explain EMAIL`: what the person gets on each (selected) site,
 /// from the declared state alone; nothing is contacted.
-pub(super) fn explain(scope: &super::scope::Scope<'_>, args: &ExplainArgs) -> Result<Status> {
+pub(super) fn explain(scope: &Scope<'_>, args: &ExplainArgs) -> Result<Status> {
     let desired = scope.load()?;
     let today = super::scope::today();
     let mut found = 0;

@@ -6,6 +6,7 @@ use anyhow::{Context, Result, anyhow, bail};
 
 use super::outcome::Status;
 use super::output::{out, stderr_line};
+use super::scope::Scope;
 use super::target::Targets;
 use crate::cli::PlanArgs;
 use crate::model::DesiredState;
@@ -13,7 +14,7 @@ use crate::plan::Plan;
 use crate::provider::Pacing;
 use crate::render::Format;
 
-pub(super) async fn run(scope: &super::scope::Scope<'_>, args: &PlanArgs) -> Result<Status> {
+pub(super) async fn run(scope: &Scope<'_>, args: &PlanArgs) -> Result<Status> {
     let (desired, read) = scope.load_counted()?;
     // Where the plan goes is checked before any site is read.
     if let Some(path) = &args.out {
@@ -70,11 +71,7 @@ pub(super) async fn run(scope: &super::scope::Scope<'_>, args: &PlanArgs) -> Res
 /// The `roster apply` command for a plan this run saved to `path`: the same
 /// state, `--site` flags and sandbox (never `--sandbox-reset`, which would
 /// change the live state the plan was made from).
-fn apply_command(
-    scope: &super::scope::Scope<'_>,
-    target: &crate::cli::TargetArgs,
-    path: &Path,
-) -> String {
+fn apply_command(scope: &Scope<'_>, target: &crate::cli::TargetArgs, path: &Path) -> String {
     let mut words = vec![
         "roster apply".to_string(),
         shell_word(&path.display().to_string()),

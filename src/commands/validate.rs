@@ -4,8 +4,9 @@ use anyhow::Result;
 
 use super::outcome::Status;
 use super::output::outln;
+use super::scope::Scope;
 
-pub(super) fn run(scope: &super::scope::Scope<'_>) -> Result<Status> {
+pub(super) fn run(scope: &Scope<'_>) -> Result<Status> {
     let (_, read) = scope.load_counted()?;
     super::output::stderr_placed_warnings(&read.warnings);
     outln!(

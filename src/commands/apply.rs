@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use anyhow::{Result, bail};
 
-use super::Status;
+use super::outcome::Status;
+use super::output::{out, outln, stderr_line, stderr_text};
+use super::scope::Scope;
 use super::signals::Watcher;
 use super::target::Targets;
-use super::{stderr_line, stderr_text};
 use crate::apply::OnFailure;
 use crate::cli::ApplyArgs;
 use crate::interrupt::Gate;
@@ -20,7 +21,7 @@ use crate::provider::WriteMode;
 use crate::render::Format;
 use crate::render::json::{Applied, ApplyStatus};
 
-pub(super) async fn run(scope: &super::Scope<'_>, args: &ApplyArgs) -> Result<Status> {
+pub(super) async fn run(scope: &Scope<'_>, args: &ApplyArgs) -> Result<Status> {
     // One apply at a time per state and set of live sites, held until this
     // function returns (or removed before an exit that skips destructors).
     // The in-process sandbox's sites are its data file, locked on its own.
@@ -272,7 +273,7 @@ fn show_plan(
         stderr_text!("{}", crate::render::render(plan, fingerprint, Format::Text));
     } else {
         // For whoever reads the log (files not read were said already).
-        super::stderr_placed_warnings(&plan.warnings);
+        super::output::stderr_placed_warnings(&plan.warnings);
     }
     Ok(())
 }

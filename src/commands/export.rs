@@ -3,14 +3,16 @@
 
 use anyhow::Result;
 
-use super::Status;
+use super::outcome::Status;
+use super::output::out;
+use super::scope::Scope;
 use super::target::Targets;
 use crate::cli::ExportArgs;
 use crate::import::roundtrip::{ExportRow, export_csv};
 use crate::model::{DesiredState, LiveSite, email_key};
 use crate::provider::Pacing;
 
-pub(super) async fn run(scope: &super::Scope<'_>, args: &ExportArgs) -> Result<Status> {
+pub(super) async fn run(scope: &Scope<'_>, args: &ExportArgs) -> Result<Status> {
     let desired = scope.load()?;
     // Every cell as a spreadsheet can open it safely; the file reads back
     // with `roster import --csv` unchanged, or nothing is written.
@@ -37,7 +39,7 @@ fn live_rows<'a>(desired: &'a DesiredState, live: &'a [LiveSite]) -> Vec<ExportR
             live.users.iter().partition(|u| u.is_managed());
         if !unmanaged.is_empty() {
             let emails: Vec<&str> = unmanaged.iter().map(|u| u.email.as_str()).collect();
-            super::stderr_line!(
+            super::output::stderr_line!(
                 "note: {}: left out {} member{} roster never manages: {}",
                 site.site.name,
                 emails.len(),
@@ -73,7 +75,7 @@ fn live_rows<'a>(desired: &'a DesiredState, live: &'a [LiveSite]) -> Vec<ExportR
 /// The declared people of each site, a row each. Memberships past their
 /// `expires` date are no longer granted.
 fn declared_rows(desired: &DesiredState) -> Vec<ExportRow<'_>> {
-    let today = super::insight::today();
+    let today = super::scope::today();
     let mut rows = Vec::new();
     for site in &desired.sites {
         let mut users: Vec<_> = site.users.iter().collect();

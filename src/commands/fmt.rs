@@ -4,12 +4,13 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use super::Status;
+use super::outcome::Status;
+use super::output::outln;
 use crate::cli::FmtArgs;
 use crate::state::format::canonical;
 
 pub(super) fn run(dir: &Path, args: &FmtArgs) -> Result<Status> {
-    super::warn_near_misses(dir);
+    super::scope::warn_near_misses(dir);
     let files = crate::state::toml_files(dir)
         .with_context(|| format!("cannot read the state directory {}", dir.display()))?;
     let mut changed = Vec::new();

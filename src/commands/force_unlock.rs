@@ -6,7 +6,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use super::Status;
+use super::outcome::Status;
+use super::output::outln;
 use crate::cli::ForceUnlockArgs;
 use crate::lock;
 

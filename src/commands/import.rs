@@ -6,15 +6,16 @@ use std::path::Path;
 
 use anyhow::{Result, anyhow, bail};
 
-use super::stderr_line;
+use super::outcome::Status;
+use super::output::{outln, stderr_line};
+use super::scope::{Scope, load_state};
 use super::target::Targets;
-use super::{Status, load_state};
 use crate::cli::ImportArgs;
 use crate::model::{LiveUser, ProviderKind};
 use crate::provider::Pacing;
 use crate::state::edit::StateFiles;
 
-pub(super) async fn run(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status> {
+pub(super) async fn run(scope: &Scope<'_>, args: &ImportArgs) -> Result<Status> {
     match &args.csv {
         Some(csv) => from_csv(scope.dir, csv, args),
         None => from_live(scope, args).await,
@@ -22,7 +23,7 @@ pub(super) async fn run(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<S
 }
 
 /// Edits the state so it describes what is live on the sites.
-async fn from_live(scope: &super::Scope<'_>, args: &ImportArgs) -> Result<Status> {
+async fn from_live(scope: &Scope<'_>, args: &ImportArgs) -> Result<Status> {
     let (full, _) = scope.load_all()?;
     let all_sites: Vec<(String, ProviderKind)> = full
         .sites
@@ -229,8 +230,8 @@ fn review_hint(new_files: &[std::path::PathBuf]) -> String {
 /// What `roster plan` will show now, from the state as written and the live
 /// state just read (no further request), planned as `roster plan` plans it:
 /// access past its `expires` date as not declared.
-fn still_to_plan(scope: &super::Scope<'_>, live: &[crate::model::LiveSite], prune: bool) -> String {
-    let today = super::insight::today();
+fn still_to_plan(scope: &Scope<'_>, live: &[crate::model::LiveSite], prune: bool) -> String {
+    let today = super::scope::today();
     let plan = scope
         .load_all()
         .and_then(|(full, _)| scope.narrow(full))

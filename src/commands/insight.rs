@@ -1,18 +1,14 @@
-//! The command edge of issue 15: today's date (the one clock read),
-//! refusing a plan over its seat budget, and `roster explain`.
+//! The command edge of issue 15: refusing a plan over its seat budget, and
+//! `roster explain`.
 
 use anyhow::{Result, anyhow, bail};
-use chrono::NaiveDate;
 
-use super::Status;
+use super::outcome::Status;
+use super::output::out;
+use super::scope::Scope;
 use crate::cli::ExplainArgs;
 use crate::escape::Text;
 use crate::plan::Plan;
-
-/// Today's date in UTC: what `expires` dates are compared with.
-pub(super) fn today() -> NaiveDate {
-    chrono::Utc::now().date_naive()
-}
 
 /// Fails when the plan leaves a site with more seats than its `seats`
 /// budget allows, naming each type over budget.
@@ -44,9 +40,9 @@ pub(super) fn refuse_over_budget(plan: &Plan, consequence: &str) -> Result<()> {
 
 /// `roster explain EMAIL`: what the person gets on each (selected) site,
 /// from the declared state alone; nothing is contacted.
-pub(super) fn explain(scope: &super::Scope<'_>, args: &ExplainArgs) -> Result<Status> {
+pub(super) fn explain(scope: &Scope<'_>, args: &ExplainArgs) -> Result<Status> {
     let desired = scope.load()?;
-    let today = today();
+    let today = super::scope::today();
     let mut found = 0;
     let email = current_email(&desired, &args.email);
     let mut out = String::new();

@@ -1,22 +1,11 @@
 //! The command edge: each command loads what it needs, reports errors with
-//! context (anyhow), and says how the process should exit.
+//! //! context (anyhow), and says how the process should exit. The commands
+//! share what is below them in this folder: [`output`] (where they print),
+//! [`outcome`] (how they end) and [`scope`] (the state they work on).
 
-/// Writes to standard output (see [`write_stdout`]); `?` it.
-macro_rules! out {
-    ($($arg:tt)*) => {
-        $crate::commands::write_stdout(&format!($($arg)*))
-    };
-}
-
-/// [`out!`] with a newline.
-macro_rules! outln {
-    () => {
-        $crate::commands::write_stdout("\n")
-    };
-    ($($arg:tt)*) => {
-        $crate::commands::write_stdout(&format!("{}\n", format!($($arg)*)))
-    };
-}
+mod outcome;
+mod output;
+mod scope;
 
 mod apply;
 mod export;
@@ -32,33 +21,12 @@ mod sites;
 mod target;
 mod validate;
 
-use std::path::Path;
-
 use anyhow::Result;
 
+pub use self::outcome::Status;
+use self::output::{out, stderr_line};
+use self::scope::Scope;
 use crate::cli::{Cli, Command};
-use crate::model::DesiredState;
-
-/// How a successful command ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// Exit 0.
-    Success,
-    /// Exit 2: the plan has changes (`--detailed-exitcode`).
-    Changes,
-    /// Exit 130: stopped by Ctrl-C or SIGTERM (after its report).
-    Interrupted,
-}
-
-impl Status {
-    pub fn code(self) -> u8 {
-        match self {
-            Status::Success => 0,
-            Status::Changes => 2,
-            Status::Interrupted => 130,
-        }
-    }
-}
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<Status> {
@@ -125,49 +93,6 @@ pub fn describe_error(error: &anyhow::Error) -> String {
     text
 }
 
-/// Writes `text` to standard output. A reader that has gone away (`roster
-/// plan | head`) is not a failure: what is left is not written and the
-/// command carries on, ending as it would have. Any other failure (a full
-/// disk behind a redirection) is an error.
-pub(crate) fn write_stdout(text: &str) -> Result<()> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(anyhow::Error::new(e).context("cannot write to standard output"))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Writes to standard error. With [`write_stdout`], the one place commands
-/// print: clippy's `print_stdout` and `print_stderr` are denied elsewhere.
-/// Call it through `stderr_line!` (as `eprintln!`) or `stderr_text!` (as
-/// `eprint!`).
-#[allow(clippy::print_stderr)]
-pub(crate) fn write_stderr(args: std::fmt::Arguments<'_>) {
-    eprint!("{}", crate::escape::terminal_safe(&args.to_string()));
-}
-
-/// `eprintln!` through [`write_stderr`].
-macro_rules! stderr_line {
-    ($($arg:tt)*) => {
-        $crate::commands::write_stderr(format_args!("{}\n", format_args!($($arg)*)))
-    };
-}
-pub(crate) use stderr_line;
-
-/// `eprint!` through [`write_stderr`].
-macro_rules! stderr_text {
-    ($($arg:tt)*) => {
-        $crate::commands::write_stderr(format_args!($($arg)*))
-    };
-}
-pub(crate) use stderr_text;
-
 fn init_logging(verbose: u8) {
     let default = match verbose {
         0 => "warn",
@@ -186,157 +111,4 @@ fn init_logging(verbose: u8) {
         )
         .with_target(false)
         .try_init();
-}
-
-/// Which state, and which of its sites, a command works on.
-pub(crate) struct Scope<'a> {
-    pub dir: &'a Path,
-    /// Only these sites (`--site`); all when empty.
-    pub only: &'a [String],
-    /// The trusted state every site's connection settings come from
-    /// (`--sites-from`).
-    pub sites_from: Option<&'a Path>,
-}
-
-impl Scope<'_> {
-    /// The state, checked whole, narrowed to the sites asked for.
-    fn load(&self) -> Result<DesiredState> {
-        Ok(self.load_counted()?.0)
-    }
-
-    /// [`Scope::load`], how much of the state was read (all of it,
-    /// whatever the sites asked for) and what it warns of.
-    fn load_counted(&self) -> Result<(DesiredState, crate::state::StateRead)> {
-        let start = std::time::Instant::now();
-        let (full, read) = self.load_all()?;
-        let desired = self.narrow(full)?;
-        tracing::debug!(
-            sites = desired.sites.len(),
-            elapsed_ms = start.elapsed().as_millis() as u64,
-            "state loaded"
-        );
-        Ok((desired, read))
-    }
-
-    /// The whole state, every site's connection settings taken from the
-    /// trusted state when there is one (`--sites-from`). Every command that
-    /// may resolve a credential or contact a site loads through here. Files
-    /// that look like state but are not read are warned of on standard
-    /// error at once (they may explain a problem found next), and lead the
-    /// warnings returned.
-    fn load_all(&self) -> Result<(DesiredState, crate::state::StateRead)> {
-        let not_read = crate::state::not_read(self.dir);
-        stderr_warnings(&not_read);
-        let today = insight::today();
-        let (desired, mut read) = match self.sites_from {
-            Some(trusted) => load_trusting(self.dir, trusted, today)?,
-            None => crate::state::load_counted(self.dir, today)
-                .map_err(|d| state_problems(self.dir, d))?,
-        };
-        read.warnings.splice(0..0, not_read);
-        Ok((desired, read))
-    }
-
-    /// Keeps only the sites asked for; naming an undeclared one is an error.
-    fn narrow(&self, mut desired: DesiredState) -> Result<DesiredState> {
-        let declared: Vec<&str> = desired.sites.iter().map(|s| s.site.name.as_str()).collect();
-        let unknown: Vec<&str> = self
-            .only
-            .iter()
-            .map(String::as_str)
-            .filter(|n| !declared.contains(n))
-            .collect();
-        if !unknown.is_empty() {
-            anyhow::bail!(
-                "--site {}: no such site in the state; the sites are {}",
-                unknown.join(", "),
-                declared.join(", ")
-            );
-        }
-        if !self.only.is_empty() {
-            desired.sites.retain(|s| self.only.contains(&s.site.name));
-        }
-        Ok(desired)
-    }
-}
-
-/// Loads the state, printing every problem found (each on its own line,
-/// located) before failing.
-fn load_state(dir: &Path) -> Result<DesiredState> {
-    warn_near_misses(dir);
-    crate::state::load(dir).map_err(|d| state_problems(dir, d))
-}
-
-/// Names each file under the state directory that looks like a state file
-/// but will not be read (`people/x.tml`, `x.toml ` with a trailing space).
-fn warn_near_misses(dir: &Path) {
-    stderr_warnings(&crate::state::not_read(dir));
-}
-
-/// Each warning on its own line of standard error, every value in it
-/// escaped.
-fn stderr_warnings<'a>(warnings: impl IntoIterator<Item = &'a crate::model::Warning>) {
-    for w in warnings {
-        stderr_line!("warning: {}", w.line(crate::escape::text));
-    }
-}
-
-/// [`stderr_warnings`] of all but the files not read, which were said as
-/// the state was loaded.
-fn stderr_placed_warnings(warnings: &[crate::model::Warning]) {
-    stderr_warnings(warnings.iter().filter(|w| !w.is_not_read()));
-}
-
-/// Prints every problem found in the state; the error that ends the command.
-fn state_problems(dir: &Path, diagnostics: crate::state::Diagnostics) -> anyhow::Error {
-    for d in &diagnostics.0 {
-        stderr_line!("error: {d}");
-    }
-    let n = diagnostics.0.len();
-    anyhow::anyhow!(
-        "{n} problem{} in the state under {}; nothing was contacted",
-        if n == 1 { "" } else { "s" },
-        dir.display()
-    )
-}
-
-/// Loads the state with every site's connection settings from the trusted
-/// state under `trusted`, printing every problem found before failing;
-/// nothing has been run or sent when it fails.
-fn load_trusting(
-    dir: &Path,
-    trusted: &Path,
-    today: chrono::NaiveDate,
-) -> Result<(DesiredState, crate::state::StateRead)> {
-    use crate::state::TrustError;
-    let print = |diagnostics: &[crate::state::Diagnostic]| {
-        for d in diagnostics {
-            stderr_line!("error: {d}");
-        }
-    };
-    match crate::state::load_with_sites_from(dir, trusted, today) {
-        Ok((desired, read, notes)) => {
-            for note in notes {
-                stderr_line!("note: {note}");
-            }
-            Ok((desired, read))
-        }
-        Err(TrustError::State(d)) => Err(state_problems(dir, d)),
-        Err(TrustError::Trusted { diagnostics, .. }) => {
-            print(&diagnostics.0);
-            anyhow::bail!(
-                "the trusted state under {} (--sites-from) cannot be used; nothing was run or contacted",
-                trusted.display()
-            )
-        }
-        Err(TrustError::Differs(d)) => {
-            print(&d);
-            let n = d.len();
-            anyhow::bail!(
-                "{n} difference{} from the connection settings of the trusted state under {} (--sites-from); a change to connection settings is planned from the default branch after merge. No credential command was run and no site was contacted",
-                if n == 1 { "" } else { "s" },
-                trusted.display()
-            )
-        }
-    }
 }

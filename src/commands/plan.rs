@@ -4,8 +4,9 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use super::Status;
-use super::stderr_line;
+use super::outcome::Status;
+use super::output::{out, stderr_line};
+use super::scope::Scope;
 use super::target::Targets;
 use crate::cli::PlanArgs;
 use crate::model::DesiredState;
@@ -13,7 +14,7 @@ use crate::plan::Plan;
 use crate::provider::Pacing;
 use crate::render::Format;
 
-pub(super) async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Status> {
+pub(super) async fn run(scope: &Scope<'_>, args: &PlanArgs) -> Result<Status> {
     let (desired, read) = scope.load_counted()?;
     // Where the plan goes is checked before any site is read.
     if let Some(path) = &args.out {
@@ -40,7 +41,7 @@ pub(super) async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Sta
             out!("{shown}")?;
             // Whoever reads the log sees them too (files not read were
             // said as the state was loaded).
-            super::stderr_placed_warnings(&plan.warnings);
+            super::output::stderr_placed_warnings(&plan.warnings);
             stderr_line!("Read {read}.");
         }
     }
@@ -70,7 +71,7 @@ pub(super) async fn run(scope: &super::Scope<'_>, args: &PlanArgs) -> Result<Sta
 /// The `roster apply` command for a plan this run saved to `path`: the same
 /// state, `--site` flags and sandbox (never `--sandbox-reset`, which would
 /// change the live state the plan was made from).
-fn apply_command(scope: &super::Scope<'_>, target: &crate::cli::TargetArgs, path: &Path) -> String {
+fn apply_command(scope: &Scope<'_>, target: &crate::cli::TargetArgs, path: &Path) -> String {
     let mut words = vec![
         "roster apply".to_string(),
         shell_word(&path.display().to_string()),
@@ -415,7 +416,7 @@ pub(super) async fn compute(desired: &DesiredState, targets: &Targets) -> Result
     }
     let start = std::time::Instant::now();
     // Access past its `expires` date is planned as not declared.
-    let today = super::insight::today();
+    let today = super::scope::today();
     let resolved: Vec<_> = readable
         .into_iter()
         .map(|s| crate::plan::expiry::resolve(s, today))

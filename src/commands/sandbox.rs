@@ -7,9 +7,9 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 
-use super::Status;
+use super::outcome::Status;
+use super::output::stderr_line;
 use super::signals::Signals;
-use super::stderr_line;
 use crate::cli::SandboxArgs;
 use crate::sandbox::faults::Faults;
 use crate::sandbox::{Options, Sandbox, persist};

@@ -3,7 +3,8 @@
 
 use anyhow::Result;
 
-use super::{Status, write_stdout};
+use super::outcome::Status;
+use super::output::write_stdout;
 
 /// Prints the completion script for `shell`.
 pub(super) fn completions(shell: clap_complete::Shell) -> Result<Status> {

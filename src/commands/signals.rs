@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use super::stderr_line;
+use super::output::stderr_line;
 use crate::interrupt::Gate;
 
 /// How long the changes under way may take to finish after the first signal.

@@ -5,7 +5,9 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use super::Status;
+use super::outcome::Status;
+use super::output::outln;
+use super::scope::Scope;
 use crate::cli::{SitesArgs, SitesFormat};
 
 #[derive(Serialize)]
@@ -20,7 +22,7 @@ struct Entry<'a> {
     provider: &'static str,
 }
 
-pub(super) fn run(scope: &super::Scope<'_>, args: &SitesArgs) -> Result<Status> {
+pub(super) fn run(scope: &Scope<'_>, args: &SitesArgs) -> Result<Status> {
     let desired = scope.load()?;
     let sites: Vec<Entry<'_>> = desired
         .sites

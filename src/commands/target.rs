@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use super::stderr_line;
+use super::output::stderr_line;
 use crate::cli::TargetArgs;
 use crate::model::{Credentials, DesiredState, LiveSite, Site};
 use crate::progress::Progress;

@@ -2,11 +2,13 @@
 
 use anyhow::Result;
 
-use super::Status;
+use super::outcome::Status;
+use super::output::outln;
+use super::scope::Scope;
 
-pub(super) fn run(scope: &super::Scope<'_>) -> Result<Status> {
+pub(super) fn run(scope: &Scope<'_>) -> Result<Status> {
     let (_, read) = scope.load_counted()?;
-    super::stderr_placed_warnings(&read.warnings);
+    super::output::stderr_placed_warnings(&read.warnings);
     outln!(
         "The state under {} is valid. Read {}.",
         scope.dir.display(),

@@ -2,31 +2,31 @@
 //! that roster's own clients talk to, used by `roster sandbox`, by
 //! `--sandbox`, and by every end-to-end test.
 
+pub mod answer;
 pub mod data;
+pub mod fault_injection;
 pub mod faults;
 pub mod persist;
 pub mod rules;
+pub mod shared;
 
-/// Every emulated platform, once: the field of [`SandboxData`] holding its
-/// sites (and the key of the data file), its folder, and the type of one
-/// site. Each folder has `routes::routes()` and `banner(sites, url)`.
+/// Every emulated platform: its folder, which is also the name of its
+/// field of [`SandboxData`] (the key of the data file). Each folder has
+/// `routes::routes()` and `banner(sites, url)`. The fields are declared in
+/// `data.rs`, below the platforms' routes (which hold the data); the banner
+/// takes the data apart field by field, so the compiler refuses a platform
+/// named in one list and not the other.
 macro_rules! platforms {
-    ($($(#[$doc:meta])* $module:ident: $site:ty),+ $(,)?) => {
+    ($($module:ident),+ $(,)?) => {
         $(pub mod $module;)+
-
-        /// Every emulated site.
-        #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-        #[serde(deny_unknown_fields)]
-        pub struct SandboxData {
-            $($(#[$doc])* #[serde(default)] pub $module: std::collections::BTreeMap<String, $site>,)+
-        }
 
         impl SandboxData {
             /// The test credentials of every emulated site, a line each,
             /// for `roster sandbox` to print.
             pub fn banner(&self, url: &str) -> String {
+                let SandboxData { $($module),+ } = self;
                 let mut out = String::new();
-                $(out += &$module::banner(&self.$module, url);)+
+                $(out += &$module::banner($module, url);)+
                 out
             }
         }
@@ -39,29 +39,26 @@ macro_rules! platforms {
 }
 
 platforms! {
-    /// Periscope sites by slug.
-    periscope: PeriscopeSite,
-    /// Sigma organisations by name (the name of the site in the state).
-    sigma: SigmaOrg,
-    /// SCIM services by name, served under `/scim/{name}/v2`.
-    scim: ScimService,
+    periscope,
+    sigma,
+    scim,
 }
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use serde::Serialize;
 
+pub use data::SandboxData;
 pub use periscope::store::PeriscopeSite;
 pub use scim::store::ScimService;
+use shared::Shared;
+pub use shared::{Options, RequestRecord};
 pub use sigma::store::SigmaOrg;
 
 /// The API key of every Periscope site in the shipped seed, and of sites the
@@ -72,140 +69,6 @@ pub const SANDBOX_PERISCOPE_KEY: &str = "sandbox-periscope-key";
 pub const SANDBOX_SIGMA_SECRET: &str = "sandbox-sigma-secret";
 /// The bearer token of every SCIM service in the shipped seed.
 pub const SANDBOX_SCIM_TOKEN: &str = "sandbox-scim-token";
-
-/// How the sandbox behaves, beyond its data.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// Lifetime of Sigma access tokens (Sigma's is an hour).
-    pub token_ttl: Duration,
-    /// Refuse a Sigma access token after this many requests, whatever its
-    /// lifetime says: a token revoked early, which only a 401 reveals.
-    pub token_uses: Option<u32>,
-    /// Added to every answer, as a network round trip would.
-    pub latency: Duration,
-    /// Faults injected into answers (switchable later with `set_faults`).
-    pub faults: faults::Faults,
-    /// For this long from the first request, every request is answered as
-    /// Sigma's edge throttles: 429, an HTML page, no `Retry-After`.
-    pub edge_throttle: Duration,
-    /// Periscope lists answer in pages of this many, with `next_page_start`.
-    pub page_size: Option<usize>,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            token_ttl: Duration::from_hours(1),
-            token_uses: None,
-            latency: Duration::ZERO,
-            faults: faults::Faults::default(),
-            edge_throttle: Duration::ZERO,
-            page_size: None,
-        }
-    }
-}
-
-/// A token the emulated Sigma handed out.
-struct Grant {
-    org: String,
-    expires: Option<Instant>,
-    uses_left: Option<u32>,
-}
-
-/// One request the sandbox answered, for tests and `roster sandbox` logs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RequestRecord {
-    pub method: String,
-    pub path: String,
-    /// `test_mode` as sent: `None` when the request had none.
-    pub test_mode: Option<String>,
-    /// The Periscope site named by the auth header, the Sigma
-    /// organisation the bearer token belongs to, or the SCIM service named
-    /// in the path (never a credential).
-    pub site: Option<String>,
-    pub status: u16,
-}
-
-/// State shared by the handlers.
-pub struct Shared {
-    pub data: Mutex<SandboxData>,
-    log: Mutex<Vec<RequestRecord>>,
-    writes: AtomicU64,
-    options: Options,
-    /// Sigma access and refresh tokens.
-    access: Mutex<HashMap<String, Grant>>,
-    refresh: Mutex<HashMap<String, Grant>>,
-    issued: AtomicU64,
-    faults: Mutex<faults::Faults>,
-    /// Requests picked to have their answer lost or replaced.
-    meddles: Mutex<Vec<faults::Meddle>>,
-    rng: Mutex<fastrand::Rng>,
-    /// When the first request arrived (the edge throttle's window starts).
-    first_request: std::sync::OnceLock<Instant>,
-}
-
-impl Shared {
-    /// Periscope's page size, when lists answer in pages.
-    pub fn page_size(&self) -> Option<usize> {
-        self.options.page_size
-    }
-
-    fn record_write(&self) {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-    }
-
-    /// Issues an access and a refresh token for a Sigma organisation.
-    fn sigma_issue(&self, org: &str) -> (String, String, u64) {
-        let n = self.issued.fetch_add(1, Ordering::SeqCst);
-        let access = format!("sbx-access-{n:08}-{:x}", org.len() * 7919 + n as usize);
-        let refresh = format!("sbx-refresh-{n:08}");
-        self.access.lock().expect("sandbox lock").insert(
-            access.clone(),
-            Grant {
-                org: org.to_string(),
-                expires: Some(Instant::now() + self.options.token_ttl),
-                uses_left: self.options.token_uses,
-            },
-        );
-        self.refresh.lock().expect("sandbox lock").insert(
-            refresh.clone(),
-            Grant {
-                org: org.to_string(),
-                expires: None,
-                uses_left: None,
-            },
-        );
-        (access, refresh, self.options.token_ttl.as_secs())
-    }
-
-    /// The organisation of a valid access token, counting one use of it.
-    fn sigma_use(&self, token: &str) -> Option<String> {
-        let mut grants = self.access.lock().expect("sandbox lock");
-        let g = grants.get_mut(token)?;
-        if g.expires.is_some_and(|e| Instant::now() >= e) || g.uses_left == Some(0) {
-            return None;
-        }
-        if let Some(n) = g.uses_left.as_mut() {
-            *n -= 1;
-        }
-        Some(g.org.clone())
-    }
-
-    /// The organisation a token was issued for, valid or not (for logs).
-    fn sigma_org_of(&self, token: &str) -> Option<String> {
-        let grants = self.access.lock().expect("sandbox lock");
-        grants.get(token).map(|g| g.org.clone())
-    }
-
-    /// Uses up a refresh token, returning its organisation.
-    fn sigma_refresh(&self, token: &str) -> Option<String> {
-        self.refresh
-            .lock()
-            .expect("sandbox lock")
-            .remove(token)
-            .map(|g| g.org)
-    }
-}
 
 /// A sandbox: its data and the record of what it was asked.
 #[derive(Clone)]
@@ -219,21 +82,8 @@ impl Sandbox {
     }
 
     pub fn with_options(data: SandboxData, options: Options) -> Self {
-        let faults = options.faults;
         Sandbox {
-            shared: Arc::new(Shared {
-                data: Mutex::new(data),
-                log: Mutex::new(Vec::new()),
-                writes: AtomicU64::new(0),
-                options,
-                access: Mutex::new(HashMap::new()),
-                refresh: Mutex::new(HashMap::new()),
-                issued: AtomicU64::new(0),
-                rng: Mutex::new(fastrand::Rng::with_seed(faults.seed)),
-                faults: Mutex::new(faults),
-                meddles: Mutex::new(Vec::new()),
-                first_request: std::sync::OnceLock::new(),
-            }),
+            shared: Arc::new(Shared::new(data, options)),
         }
     }
 
@@ -278,7 +128,7 @@ impl Sandbox {
             .fallback(not_found)
             .layer(middleware::from_fn_with_state(
                 self.shared.clone(),
-                faults::inject,
+                fault_injection::inject,
             ))
             .layer(middleware::from_fn_with_state(
                 self.shared.clone(),
@@ -403,7 +253,7 @@ impl Drop for BackgroundSandbox {
 }
 
 async fn not_found(req: Request) -> Response {
-    periscope::routes::respond(Err::<serde_json::Value, _>(data::ApiError::new(
+    periscope::routes::respond(Err::<serde_json::Value, _>(answer::ApiError::new(
         404,
         format!("no such endpoint: {} {}", req.method(), req.uri().path()),
     )))

@@ -41,6 +41,7 @@ mod importrename_e2e;
 mod insight_e2e;
 mod insight_grants_e2e;
 mod interrupts_e2e;
+mod layers;
 mod lint_e2e;
 mod live_names_import_export_e2e;
 mod loader_fuzz;

@@ -14,8 +14,8 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::store::{Paging, PeriscopeSite};
-use crate::sandbox::Shared;
-use crate::sandbox::data::{Answer, ApiError};
+use crate::sandbox::answer::{Answer, ApiError};
+use crate::sandbox::shared::Shared;
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()

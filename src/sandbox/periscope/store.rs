@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::sandbox::data::{Answer, ApiError};
+use crate::sandbox::answer::{Answer, ApiError};
 use crate::sandbox::rules::is_email;
 
 /// The group whose members administer a site (reference §6, §7: "A user

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use super::filter::{self, get_ci};
 use super::schema;
 use super::store::{Kind, ListQuery, MembersReturned, ScimError, ScimService};
-use crate::sandbox::Shared;
+use crate::sandbox::shared::Shared;
 
 /// Where the services are served: `{PREFIX}/{service}/v2`.
 pub const PREFIX: &str = "/scim";

@@ -15,9 +15,9 @@ use axum::response::Response;
 use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
 
-use super::routes::{Params, error, flag, list, with_body, with_org};
+use super::requests::{Params, error, flag, list, with_body, with_org};
 use super::workspaces::Inode;
-use crate::sandbox::Shared;
+use crate::sandbox::shared::Shared;
 
 type S = State<Arc<Shared>>;
 type Id = Path<String>;

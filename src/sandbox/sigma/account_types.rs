@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::access::{AccountTypeDetails, array, bad, not_found, text};
 use super::store::SigmaOrg;
-use crate::sandbox::data::ApiError;
+use crate::sandbox::answer::ApiError;
 
 /// The permissions the emulated organisation knows, with what each allows.
 /// The reference names one (`view-worksheet`); the others are the

@@ -13,7 +13,7 @@ use super::access::{
     value_json,
 };
 use super::store::SigmaOrg;
-use crate::sandbox::data::ApiError;
+use crate::sandbox::answer::ApiError;
 
 /// The most assignments `POST /v2/teams/{id}/assignedUserAttributes` takes.
 pub const TEAM_ASSIGNMENTS_LIMIT: usize = 100;

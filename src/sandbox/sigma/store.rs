@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::access::SigmaAccess;
 use super::people::{MemberDetails, bool_field, requested_kind};
-use crate::sandbox::data::{Answer, ApiError};
+use crate::sandbox::answer::{Answer, ApiError};
 
 /// The scheduler account every organisation has.
 pub const SCHEDULER_ROBOT: &str = "SigmaSchedulerRobot";

@@ -10,7 +10,7 @@ use super::access::{
     not_found, position, text,
 };
 use super::store::SigmaOrg;
-use crate::sandbox::data::ApiError;
+use crate::sandbox::answer::ApiError;
 
 /// What a grant of `/v2/workspaces/{id}/grants` or
 /// `/v2/connections/{id}/grants` is on.

@@ -421,7 +421,7 @@ pub(super) async fn compute(desired: &DesiredState, targets: &Targets) -> Result
         .map(|s| crate::plan::expiry::resolve(s, today))
         .collect();
     let mut plan =
-        crate::plan::plan_sites(resolved.iter().map(|(s, _)| s).zip(&live)).map_err(|errors| {
+        crate::plan::plan_sites(resolved.iter().map(|(s, _)| &**s).zip(&live)).map_err(|errors| {
             // Each error on its own line, whatever the live names in it hold.
             let lines: Vec<String> = errors
                 .iter()

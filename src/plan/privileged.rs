@@ -269,12 +269,7 @@ fn entry(change: usize, email: &str, how: PrivilegedHow, power: AdminPower) -> P
 /// An update that leaves an active person with admin power they did not
 /// have, or moves an administrator's account to another email, or
 /// reactivates one.
-fn updated(
-    i: usize,
-    c: &Change,
-    users: &LiveUsers,
-    powers: &Powers,
-) -> Option<Privileged> {
+fn updated(i: usize, c: &Change, users: &LiveUsers, powers: &Powers) -> Option<Privileged> {
     let Change::UpdateUser {
         email,
         renamed_from,

@@ -117,7 +117,10 @@ impl People<'_> {
     fn get(&self, key: &str) -> Option<Holder> {
         match self.touched.get(key) {
             Some(touched) => touched.clone(),
-            None => self.live_users.get(key).map(|i| Holder::of(&self.live.users[*i])),
+            None => self
+                .live_users
+                .get(key)
+                .map(|i| Holder::of(&self.live.users[*i])),
         }
     }
 

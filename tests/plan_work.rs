@@ -10,9 +10,10 @@
 //! Reading the sites over HTTP is left out (its allocations follow how the
 //! bytes arrive); `cargo bench --bench scale` times it.
 //!
-//! Each figure must stay within +25% of `tests/plan_work.baseline`; one
-//! more than 25% under it fails too, so the baseline keeps up with
-//! improvements. Write the current figures into it with
+//! The two steps, reading the state and making and rendering the plan,
+//! are counted apart, so that doubling either shows whole. Each figure
+//! must stay within +25% of `tests/plan_work.baseline`; one more than 25%
+//! under it fails too, so the baseline keeps up with improvements. Write the current figures into it with
 //!
 //!     ROSTER_WORK_BASELINE=write cargo test --test plan_work
 //!
@@ -77,7 +78,7 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-/// What the plan's work came to.
+/// What one step of the plan's work came to.
 #[derive(Debug, Clone, Copy)]
 struct Work {
     allocations: usize,
@@ -86,25 +87,29 @@ struct Work {
 }
 
 impl Work {
-    const NAMES: [&str; 3] = ["allocations", "bytes_allocated", "peak_heap_bytes"];
-
-    fn figures(self) -> [usize; 3] {
-        [self.allocations, self.allocated, self.peak]
+    /// Each figure, named as in the baseline file after its step.
+    fn figures(self, step: &str) -> [(String, usize); 3] {
+        [
+            (format!("{step}.allocations"), self.allocations),
+            (format!("{step}.bytes_allocated"), self.allocated),
+            (format!("{step}.peak_heap_bytes"), self.peak),
+        ]
     }
 }
 
 /// Counts what `f` allocates, and the most it holds at once beyond what
 /// was held before.
-fn counted(f: impl FnOnce()) -> Work {
+fn counted<T>(f: impl FnOnce() -> T) -> (T, Work) {
     let (allocations, allocated) = (ALLOCATIONS.load(Relaxed), ALLOCATED.load(Relaxed));
     let before = LIVE.load(Relaxed);
     PEAK.store(before, Relaxed);
-    f();
-    Work {
+    let value = f();
+    let work = Work {
         allocations: ALLOCATIONS.load(Relaxed) - allocations,
         allocated: ALLOCATED.load(Relaxed) - allocated,
         peak: PEAK.load(Relaxed) - before,
-    }
+    };
+    (value, work)
 }
 
 fn main() {
@@ -118,27 +123,43 @@ fn main() {
         .unwrap();
     let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
     let state = dir.path().join("state");
-    let mut changes = 0;
-    let work = counted(|| changes = pool.install(|| plan_and_render(&state, &live, today)));
-    assert_eq!(changes, 0, "the case is live as declared");
+    // Each step counted apart: doubling either one shows.
+    let figures: Vec<(String, usize)> = pool.install(|| {
+        let ((desired, read), loading) =
+            counted(|| roster::state::load_counted(&state, today).expect("the case is valid"));
+        let (changes, planning) = counted(|| plan_and_render(&desired, read, &live, today));
+        assert_eq!(changes, 0, "the case is live as declared");
+        loading
+            .figures("state")
+            .into_iter()
+            .chain(planning.figures("plan"))
+            .collect()
+    });
     let baseline_path = Path::new(env!("CARGO_MANIFEST_DIR")).join(BASELINE);
     if std::env::var("ROSTER_WORK_BASELINE").as_deref() == Ok("write") {
-        std::fs::write(&baseline_path, baseline_text(work)).unwrap();
+        std::fs::write(&baseline_path, baseline_text(&figures)).unwrap();
         println!(
             "wrote {}:\n{}",
             baseline_path.display(),
-            baseline_text(work)
+            baseline_text(&figures)
         );
         return;
     }
-    let baseline = read_baseline(&baseline_path);
-    let mut failed = false;
+    let baseline = std::fs::read_to_string(&baseline_path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; write it with ROSTER_WORK_BASELINE=write",
+            baseline_path.display()
+        )
+    });
     println!(
-        "plan of {PEOPLE} people, counted (baseline {BASELINE}, ±{:.0}% allowed):",
+        "plan of {PEOPLE} people, counted: the state read, then the plan made and rendered (baseline {BASELINE}, ±{:.0}% allowed):",
         ALLOWED * 100.0
     );
-    for ((name, now), then) in Work::NAMES.iter().zip(work.figures()).zip(baseline) {
-        let change = now as f64 / then as f64 - 1.0;
+    let mut failed = false;
+    for (name, now) in &figures {
+        let then = baseline_figure(&baseline, name)
+            .unwrap_or_else(|| panic!("{}: no `{name} N` line", baseline_path.display()));
+        let change = *now as f64 / then as f64 - 1.0;
         let verdict = if change > ALLOWED {
             failed = true;
             "MORE THAN ALLOWED"
@@ -162,10 +183,14 @@ fn main() {
     }
 }
 
-/// What `roster plan` does once the sites are read, with `--format json`
-/// too; how many changes the plan makes.
-fn plan_and_render(dir: &Path, live: &[LiveSite], today: chrono::NaiveDate) -> usize {
-    let (desired, read) = roster::state::load_counted(dir, today).expect("the case is valid");
+/// What `roster plan` does with the state it read once the sites are
+/// read, with `--format json` too; how many changes the plan makes.
+fn plan_and_render(
+    desired: &roster::model::DesiredState,
+    read: roster::state::StateRead,
+    live: &[LiveSite],
+    today: chrono::NaiveDate,
+) -> usize {
     let resolved: Vec<_> = desired
         .sites
         .iter()
@@ -177,33 +202,24 @@ fn plan_and_render(dir: &Path, live: &[LiveSite], today: chrono::NaiveDate) -> u
         site_plan.insight.expiry = expiry;
     }
     plan.warnings = read.warnings;
-    let fingerprint = roster::plan::DesiredFingerprint::of(&desired);
+    let fingerprint = roster::plan::DesiredFingerprint::of(desired);
     let text = roster::render::render(&plan, &fingerprint, roster::render::Format::Text);
     let json = roster::render::json::render(&plan, fingerprint.get());
     assert!(!text.is_empty() && !json.is_empty());
     plan.sites.iter().map(|s| s.changes.len()).sum()
 }
 
-fn baseline_text(work: Work) -> String {
-    Work::NAMES
+fn baseline_text(figures: &[(String, usize)]) -> String {
+    figures
         .iter()
-        .zip(work.figures())
         .map(|(name, n)| format!("{name} {n}\n"))
         .collect()
 }
 
-fn read_baseline(path: &Path) -> [usize; 3] {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; write it with ROSTER_WORK_BASELINE=write",
-            path.display()
-        )
-    });
-    Work::NAMES.map(|name| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-            .unwrap_or_else(|| panic!("{}: no `{name} N` line", path.display()))
-    })
+fn baseline_figure(baseline: &str, name: &str) -> Option<usize> {
+    baseline
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
 }
 
 /// The scale benchmark's case: `people` over a Periscope site and a Sigma

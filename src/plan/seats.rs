@@ -166,7 +166,7 @@ impl<'a> Seated<'a> {
 /// type or access level that is held or budgeted; empty where the
 /// provider has neither. `live_users` indexes `live.users` by email key.
 /// Only the people the changes touch are copied.
-pub fn count(
+pub(crate) fn count(
     site: &Site,
     live: &LiveSite,
     live_users: &HashMap<String, usize>,

@@ -210,10 +210,11 @@ fn plan_and_render(
 }
 
 fn baseline_text(figures: &[(String, usize)]) -> String {
-    figures
-        .iter()
-        .map(|(name, n)| format!("{name} {n}\n"))
-        .collect()
+    let mut text = String::new();
+    for (name, n) in figures {
+        text.push_str(&format!("{name} {n}\n"));
+    }
+    text
 }
 
 fn baseline_figure(baseline: &str, name: &str) -> Option<usize> {
@@ -221,6 +222,33 @@ fn baseline_figure(baseline: &str, name: &str) -> Option<usize> {
         .lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
 }
+
+/// The two sites and their groups (never contacted: the live state is
+/// given).
+const SITES: &str = r#"[sites.acme]
+provider = "periscope"
+site = "acme"
+api_key = { env = "K" }
+invited_by = "admin@acme.com"
+base_url = "http://127.0.0.1:1"
+allow_removals = 1000000
+
+[sites.acme-sigma]
+provider = "sigma"
+base_url = "http://127.0.0.1:1"
+client_id = { env = "I" }
+client_secret = { env = "S" }
+allow_removals = 1000000
+
+[[groups]]
+name = "Analysts"
+access = "sql"
+sites = ["acme"]
+
+[[groups]]
+name = "Team"
+sites = ["acme-sigma"]
+"#;
 
 /// The scale benchmark's case: `people` over a Periscope site and a Sigma
 /// organisation, declared in `dir`'s state and live as declared; the live
@@ -298,32 +326,8 @@ fn write_case(dir: &Path, people: usize) -> Vec<LiveSite> {
             )
         });
     }
-    let sites = r#"[sites.acme]
-provider = "periscope"
-site = "acme"
-api_key = { env = "K" }
-invited_by = "admin@acme.com"
-base_url = "http://127.0.0.1:1"
-allow_removals = 1000000
-
-[sites.acme-sigma]
-provider = "sigma"
-base_url = "http://127.0.0.1:1"
-client_id = { env = "I" }
-client_secret = { env = "S" }
-allow_removals = 1000000
-
-[[groups]]
-name = "Analysts"
-access = "sql"
-sites = ["acme"]
-
-[[groups]]
-name = "Team"
-sites = ["acme-sigma"]
-"#;
     std::fs::create_dir_all(dir.join("state")).unwrap();
-    std::fs::write(dir.join("state/sites.toml"), sites).unwrap();
+    std::fs::write(dir.join("state/sites.toml"), SITES).unwrap();
     std::fs::write(dir.join("state/people.toml"), state).unwrap();
     vec![periscope, sigma]
 }

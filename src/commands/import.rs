@@ -242,7 +242,7 @@ fn still_to_plan(scope: &Scope<'_>, live: &[crate::model::LiveSite], prune: bool
                 .iter()
                 .map(|s| crate::plan::expiry::resolve(s, today).0)
                 .collect();
-            crate::plan::plan_sites(resolved.iter().zip(live))
+            crate::plan::plan_sites(resolved.iter().map(|s| &**s).zip(live))
                 .ok()
                 .map(|plan| plan.summary().total())
         });

@@ -421,8 +421,8 @@ pub(super) async fn compute(desired: &DesiredState, targets: &Targets) -> Result
         .into_iter()
         .map(|s| crate::plan::expiry::resolve(s, today))
         .collect();
-    let mut plan =
-        crate::plan::plan_sites(resolved.iter().map(|(s, _)| s).zip(&live)).map_err(|errors| {
+    let mut plan = crate::plan::plan_sites(resolved.iter().map(|(s, _)| &**s).zip(&live)).map_err(
+        |errors| {
             // Each error on its own line, whatever the live names in it hold.
             let lines: Vec<String> = errors
                 .iter()
@@ -432,7 +432,8 @@ pub(super) async fn compute(desired: &DesiredState, targets: &Targets) -> Result
                 "the plan cannot be made:\n{}\nnothing was changed",
                 lines.join("\n")
             )
-        })?;
+        },
+    )?;
     for (site_plan, (_, expiry)) in plan.sites.iter_mut().zip(resolved) {
         site_plan.insight.expiry = expiry;
     }

@@ -245,7 +245,7 @@ pub fn plan_site(desired: &DesiredSite, live: &LiveSite) -> Result<SitePlan, Vec
         return Err(errors);
     }
     let changes = in_apply_order(attrs, groups, access, people);
-    finish_site(desired, live, changes, kept, notes)
+    finish_site(desired, (live, &live_users), changes, kept, notes)
 }
 
 /// The people half of a site's plan.
@@ -365,10 +365,11 @@ fn in_apply_order(
 }
 
 /// The site's plan from its ordered changes: guarded, counted, and
-/// fingerprinted against the live state it was made from.
+/// fingerprinted against the live state it was made from. `live_users`
+/// indexes `live.users` by email key.
 fn finish_site(
     desired: &DesiredSite,
-    live: &LiveSite,
+    (live, live_users): (&LiveSite, &HashMap<String, usize>),
     changes: Vec<Change>,
     mut kept: Vec<Kept>,
     notes: Vec<super::Note>,
@@ -377,11 +378,11 @@ fn finish_site(
     let p = site.provider;
     kept.sort_by(|a, b| (a.kind, a.reason, &a.key).cmp(&(b.kind, b.reason, &b.key)));
     let guarded = super::guards::check(site, live, &changes)?;
-    let privileges = super::privileged::check(site, live, &changes);
+    let privileges = super::privileged::check(site, live, live_users, &changes);
     let mut effective = super::effective::of_changed(desired, &changes);
     super::effective::with_admin_power(desired, &mut effective, &privileges.changes);
     let insight = super::insight::Insight {
-        seats: super::seats::count(site, live, &changes),
+        seats: super::seats::count(site, live, live_users, &changes),
         effective,
         ..Default::default()
     };

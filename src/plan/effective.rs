@@ -273,12 +273,16 @@ pub fn with_admin_power(
     effective: &mut Vec<EffectiveAccess>,
     privileged: &[super::Privileged],
 ) {
-    let declared = Declared::new(site);
+    // The index of the declared people is built only when it is needed.
+    let mut declared = None;
     for p in privileged {
         let key = email_key(&p.email);
         let at = match effective.iter().position(|e| email_key(&e.email) == key) {
             Some(at) => at,
-            None => match declared.of(&p.email) {
+            None => match declared
+                .get_or_insert_with(|| Declared::new(site))
+                .of(&p.email)
+            {
                 Some(e) => {
                     effective.push(e);
                     effective.len() - 1
@@ -475,9 +479,8 @@ fn groups(user: &DesiredUser) -> impl Iterator<Item = Held> + '_ {
 pub fn of_changed(site: &DesiredSite, changes: &[super::Change]) -> Vec<EffectiveAccess> {
     use super::Change;
     use crate::model::access::AccessChange;
-    let declared = Declared::new(site);
     let mut seen = std::collections::HashSet::new();
-    changes
+    let emails: Vec<&String> = changes
         .iter()
         .filter_map(|c| match c {
             Change::CreateUser { email, .. } | Change::UpdateUser { email, .. } => Some(email),
@@ -493,6 +496,14 @@ pub fn of_changed(site: &DesiredSite, changes: &[super::Change]) -> Vec<Effectiv
             _ => None,
         })
         .filter(|email| seen.insert(email_key(email)))
+        .collect();
+    // The index of the declared people is built only when someone changes.
+    if emails.is_empty() {
+        return Vec::new();
+    }
+    let declared = Declared::new(site);
+    emails
+        .into_iter()
         .filter_map(|email| declared.of(email))
         .collect()
 }

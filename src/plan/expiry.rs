@@ -6,6 +6,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use crate::model::access::{DesiredAccessObject, Grantee};
@@ -68,13 +69,17 @@ impl Expiry {
 }
 
 /// The site as declared on `today`: people and memberships past their
-/// date left out; with what was left out and what ends soon.
-pub fn resolve(declared: &DesiredSite, today: NaiveDate) -> (DesiredSite, Expiry) {
+/// date left out; with what was left out and what ends soon. A site that
+/// dates nothing is itself, not a copy.
+pub fn resolve(declared: &DesiredSite, today: NaiveDate) -> (Cow<'_, DesiredSite>, Expiry) {
     let notice = i64::from(declared.site.expiry_notice_days);
     let mut expiry = Expiry {
         notice_days: declared.site.expiry_notice_days,
         ..Expiry::default()
     };
+    if !dates_anything(declared) {
+        return (Cow::Borrowed(declared), expiry);
+    }
     let mut note = |email: &str, group: Option<&str>, on: NaiveDate| {
         let e = Expiring {
             email: email.to_string(),
@@ -114,7 +119,24 @@ pub fn resolve(declared: &DesiredSite, today: NaiveDate) -> (DesiredSite, Expiry
             grants(kind, o, &mut expiry, today, notice);
         }
     }
-    (site, expiry)
+    (Cow::Owned(site), expiry)
+}
+
+/// Whether a person, a membership or a grant of the site has an
+/// `expires` date.
+fn dates_anything(site: &DesiredSite) -> bool {
+    let people = site
+        .users
+        .iter()
+        .any(|u| u.expires.is_some() || !u.membership_expires.is_empty());
+    let grants = site
+        .access
+        .workspaces
+        .iter()
+        .chain(&site.access.connections)
+        .flat_map(|o| &o.grants)
+        .any(|g| g.expires.is_some());
+    people || grants
 }
 
 /// An admin must be a member: people whose access or membership expired

@@ -207,14 +207,32 @@ fn admin_level<'a>(caps: &Capabilities, live: &'a LiveSite) -> BTreeSet<&'a str>
         .collect()
 }
 
+/// The live users by email key, through the plan's index of them.
+struct LiveUsers<'a> {
+    live: &'a LiveSite,
+    /// Positions in `live.users`, by email key.
+    index: &'a HashMap<String, usize>,
+}
+
+impl<'a> LiveUsers<'a> {
+    fn get(&self, key: &str) -> Option<&'a LiveUser> {
+        self.index.get(key).map(|i| &self.live.users[*i])
+    }
+}
+
 /// The privileged changes of a site's plan, each acknowledged or not.
-pub fn check(site: &Site, live: &LiveSite, changes: &[Change]) -> Privileges {
+/// `live_users` indexes `live.users` by email key.
+pub fn check(
+    site: &Site,
+    live: &LiveSite,
+    live_users: &HashMap<String, usize>,
+    changes: &[Change],
+) -> Privileges {
     let powers = Powers::new(site.capabilities(), live, changes);
-    let users: HashMap<String, &LiveUser> = live
-        .users
-        .iter()
-        .map(|u| (email_key(&u.email), u))
-        .collect();
+    let users = LiveUsers {
+        live,
+        index: live_users,
+    };
     let mut found = Vec::new();
     for (i, c) in changes.iter().enumerate() {
         match c {
@@ -251,12 +269,7 @@ fn entry(change: usize, email: &str, how: PrivilegedHow, power: AdminPower) -> P
 /// An update that leaves an active person with admin power they did not
 /// have, or moves an administrator's account to another email, or
 /// reactivates one.
-fn updated(
-    i: usize,
-    c: &Change,
-    users: &HashMap<String, &LiveUser>,
-    powers: &Powers,
-) -> Option<Privileged> {
+fn updated(i: usize, c: &Change, users: &LiveUsers, powers: &Powers) -> Option<Privileged> {
     let Change::UpdateUser {
         email,
         renamed_from,
@@ -300,7 +313,7 @@ fn type_gains(
     i: usize,
     c: &Change,
     moved: &[String],
-    users: &HashMap<String, &LiveUser>,
+    users: &LiveUsers,
     powers: &Powers,
 ) -> Vec<Privileged> {
     let name = c.key();

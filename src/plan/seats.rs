@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{Change, PlanError};
 use crate::attrs::name_key;
-use crate::model::{Access, DesiredSite, LiveSite, Site, email_key};
+use crate::model::{Access, DesiredSite, LiveSite, LiveUser, Site, email_key};
 use crate::provider::capabilities::SeatBasis;
 
 /// The label of people without an account type or access level.
@@ -83,7 +83,8 @@ pub(super) fn check_names(desired: &DesiredSite, live: &LiveSite, errors: &mut V
     }
 }
 
-/// An active person as far as seats go.
+/// An active person as far as seats go: a live user as read, or a person
+/// as a change leaves them.
 #[derive(Clone)]
 struct Holder {
     member_type: Option<String>,
@@ -91,25 +92,89 @@ struct Holder {
     active: bool,
 }
 
+impl Holder {
+    fn of(u: &LiveUser) -> Holder {
+        Holder {
+            member_type: u.member_type.clone(),
+            groups: u.groups.clone(),
+            active: u.active,
+        }
+    }
+}
+
+/// The people as the changes leave them: the live users, by email key
+/// (`live_users`, positions in `live.users`), under the few the changes
+/// touch. A key the changes touched holds what they left there: a person,
+/// or nobody (an email renamed away).
+struct People<'a> {
+    live: &'a LiveSite,
+    live_users: &'a HashMap<String, usize>,
+    touched: HashMap<String, Option<Holder>>,
+}
+
+impl People<'_> {
+    /// The person at `key` now.
+    fn get(&self, key: &str) -> Option<Holder> {
+        match self.touched.get(key) {
+            Some(touched) => touched.clone(),
+            None => self
+                .live_users
+                .get(key)
+                .map(|i| Holder::of(&self.live.users[*i])),
+        }
+    }
+
+    /// Everyone, each once: the live users the changes left alone, then
+    /// the people the changes touched.
+    fn each(&self) -> impl Iterator<Item = Seated<'_>> {
+        let untouched = self
+            .live_users
+            .iter()
+            .filter(|(key, _)| !self.touched.contains_key(*key))
+            .map(|(_, i)| Seated::of_live(&self.live.users[*i]));
+        let touched = self.touched.values().flatten().map(Seated::of_holder);
+        untouched.chain(touched)
+    }
+}
+
+/// What a seat is worked out from, borrowed.
+struct Seated<'a> {
+    member_type: Option<&'a str>,
+    groups: &'a [String],
+    active: bool,
+}
+
+impl<'a> Seated<'a> {
+    fn of_live(u: &'a LiveUser) -> Self {
+        Seated {
+            member_type: u.member_type.as_deref(),
+            groups: &u.groups,
+            active: u.active,
+        }
+    }
+
+    fn of_holder(h: &'a Holder) -> Self {
+        Seated {
+            member_type: h.member_type.as_deref(),
+            groups: &h.groups,
+            active: h.active,
+        }
+    }
+}
+
 /// The seats of a site before and after `changes`, one row per account
 /// type or access level that is held or budgeted; empty where the
-/// provider has neither.
-pub fn count(site: &Site, live: &LiveSite, changes: &[Change]) -> Vec<SeatCount> {
+/// provider has neither. `live_users` indexes `live.users` by email key.
+/// Only the people the changes touch are copied.
+pub(crate) fn count(
+    site: &Site,
+    live: &LiveSite,
+    live_users: &HashMap<String, usize>,
+    changes: &[Change],
+) -> Vec<SeatCount> {
     let Some(basis) = SeatBasis::of(site.capabilities()) else {
         return Vec::new();
     };
-    let mut people: HashMap<String, Holder> = live
-        .users
-        .iter()
-        .map(|u| {
-            let holder = Holder {
-                member_type: u.member_type.clone(),
-                groups: u.groups.clone(),
-                active: u.active,
-            };
-            (email_key(&u.email), holder)
-        })
-        .collect();
     let mut access: HashMap<String, Access> = live
         .groups
         .iter()
@@ -120,20 +185,45 @@ pub fn count(site: &Site, live: &LiveSite, changes: &[Change]) -> Vec<SeatCount>
             ))
         })
         .collect();
-    let tally = |people: &HashMap<String, Holder>, access: &HashMap<String, Access>| {
-        let mut t: BTreeMap<String, usize> = BTreeMap::new();
-        for p in people.values().filter(|p| p.active) {
-            *t.entry(seat_of(site, live, basis, p, access)).or_default() += 1;
-        }
-        t
+    let mut people = People {
+        live,
+        live_users,
+        touched: HashMap::new(),
     };
-    let before = tally(&people, &access);
+    let before = tally(site, live, basis, people.each(), &access);
     for change in changes {
         apply_to_groups(site, &mut access, change);
         apply_to_people(&mut people, change);
     }
-    let after = tally(&people, &access);
+    let after = tally(site, live, basis, people.each(), &access);
     rows(site, &before, &after)
+}
+
+/// How many active people hold each seat.
+fn tally<'a>(
+    site: &Site,
+    live: &'a LiveSite,
+    basis: SeatBasis,
+    people: impl Iterator<Item = Seated<'a>>,
+    access: &HashMap<String, Access>,
+) -> BTreeMap<String, usize> {
+    // A group's access level, worked out once per spelling of its name.
+    let mut levels: HashMap<&str, Option<Access>> = HashMap::new();
+    let mut t: BTreeMap<String, usize> = BTreeMap::new();
+    for p in people.filter(|p| p.active) {
+        let seat = seat_of(site, live, basis, &p, |g| {
+            *levels
+                .entry(g)
+                .or_insert_with(|| access.get(&site.provider.group_key(g)).copied())
+        });
+        match t.get_mut(seat) {
+            Some(n) => *n += 1,
+            None => {
+                t.insert(seat.to_string(), 1);
+            }
+        }
+    }
+    t
 }
 
 fn rows(
@@ -166,23 +256,22 @@ fn rows(
 }
 
 /// What seat a person holds: their account type as the site names it, or
-/// the highest access of their groups.
-fn seat_of(
+/// the highest access of their groups (`level` gives a group's).
+fn seat_of<'a>(
     site: &Site,
-    live: &LiveSite,
+    live: &'a LiveSite,
     basis: SeatBasis,
-    p: &Holder,
-    access: &HashMap<String, Access>,
-) -> String {
+    p: &Seated<'a>,
+    level: impl FnMut(&'a str) -> Option<Access>,
+) -> &'a str {
     match basis {
-        SeatBasis::AccountType => match &p.member_type {
+        SeatBasis::AccountType => match p.member_type {
             Some(t) => live
                 .account_types
                 .iter()
                 .find(|a| a.eq_ignore_ascii_case(t))
-                .unwrap_or(t)
-                .clone(),
-            None => NONE.to_string(),
+                .map_or(t, String::as_str),
+            None => NONE,
         },
         // Everyone is in the implicit group (Periscope's All Users),
         // whether the list says so or not.
@@ -191,9 +280,9 @@ fn seat_of(
             .iter()
             .map(String::as_str)
             .chain(site.capabilities().implicit_group)
-            .filter_map(|g| access.get(&site.provider.group_key(g)))
+            .filter_map(level)
             .max()
-            .map_or(NONE.to_string(), |a| a.as_str().to_string()),
+            .map_or(NONE, Access::as_str),
     }
 }
 
@@ -227,7 +316,7 @@ fn apply_to_groups(site: &Site, access: &mut HashMap<String, Access>, change: &C
     }
 }
 
-fn apply_to_people(people: &mut HashMap<String, Holder>, change: &Change) {
+fn apply_to_people(people: &mut People<'_>, change: &Change) {
     match change {
         Change::CreateUser {
             email,
@@ -240,7 +329,7 @@ fn apply_to_people(people: &mut HashMap<String, Holder>, change: &Change) {
                 groups: groups.clone(),
                 active: true,
             };
-            people.insert(email_key(email), holder);
+            people.touched.insert(email_key(email), Some(holder));
         }
         Change::UpdateUser {
             email,
@@ -251,11 +340,12 @@ fn apply_to_people(people: &mut HashMap<String, Holder>, change: &Change) {
             ..
         } => {
             let old = email_key(renamed_from.as_ref().unwrap_or(email));
-            let mut holder = people.remove(&old).unwrap_or(Holder {
+            let mut holder = people.get(&old).unwrap_or(Holder {
                 member_type: member_type.as_ref().map(|d| d.before.clone()),
                 groups: Vec::new(),
                 active: true,
             });
+            people.touched.insert(old, None);
             holder.active |= *reactivate;
             if let Some(d) = member_type {
                 holder.member_type = Some(d.after.clone());
@@ -263,11 +353,13 @@ fn apply_to_people(people: &mut HashMap<String, Holder>, change: &Change) {
             if let Some(m) = groups {
                 holder.groups.clone_from(&m.after);
             }
-            people.insert(email_key(email), holder);
+            people.touched.insert(email_key(email), Some(holder));
         }
         Change::DeactivateUser { email, .. } | Change::DeleteUser { email } => {
-            if let Some(p) = people.get_mut(&email_key(email)) {
+            let key = email_key(email);
+            if let Some(mut p) = people.get(&key) {
                 p.active = false;
+                people.touched.insert(key, Some(p));
             }
         }
         _ => {}

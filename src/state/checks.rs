@@ -181,7 +181,7 @@ pub(super) fn group_fields(c: &mut Checker, l: &Loaded) {
 fn site_refs(
     c: &mut Checker,
     l: &Loaded,
-    entry: (usize, &Range<usize>, &str),
+    entry: (usize, &Range<usize>, &dyn Fn() -> String),
     refs: &Option<Vec<Spanned<String>>>,
 ) {
     let (file, span, what) = entry;
@@ -190,7 +190,7 @@ fn site_refs(
         c.error(
             file,
             at,
-            format!("{what}: `sites = []` puts it on no site, so every site would see it as undeclared"),
+            format!("{}: `sites = []` puts it on no site, so every site would see it as undeclared", what()),
             Some("name a site, as in sites = [\"acme\"], leave `sites` out for every site, or delete the entry".into()),
         );
     }
@@ -221,7 +221,7 @@ fn join_or_none(names: &[String]) -> String {
 /// The sites a group lists are declared.
 pub(super) fn group_sites(c: &mut Checker, l: &Loaded) {
     for g in l.groups {
-        let what = format!("group `{}`", g.spec.name.get_ref());
+        let what = || format!("group `{}`", g.spec.name.get_ref());
         site_refs(c, l, (g.file, &g.span, &what), &g.spec.sites);
     }
 }
@@ -229,7 +229,8 @@ pub(super) fn group_sites(c: &mut Checker, l: &Loaded) {
 /// The sites a user lists are declared.
 pub(super) fn user_sites(c: &mut Checker, l: &Loaded) {
     for u in l.users {
-        let what = format!("`{}`", u.spec.email.get_ref().trim());
+        // Named only when there is something to say.
+        let what = || format!("`{}`", u.spec.email.get_ref().trim());
         site_refs(c, l, (u.file, &u.span, &what), &u.spec.sites);
     }
 }
@@ -341,8 +342,13 @@ fn email_once(
     seen: &mut HashMap<String, (usize, Range<usize>)>,
 ) {
     // `e` + U+0301 and `é` are one address: checked in NFC, the form the
-    // platforms compare in.
-    let nfc: String = address.nfc().collect();
+    // platforms compare in (ASCII already is).
+    let nfc: std::borrow::Cow<str> = if address.is_ascii() {
+        address.into()
+    } else {
+        address.nfc().collect::<String>().into()
+    };
+    let key = email_key(address);
     if !is_valid_email(&nfc) {
         c.error(
             u.file,
@@ -350,7 +356,7 @@ fn email_once(
             format!("`{address}` is not a valid email address"),
             Some("write the address the person signs in with, such as ada@example.com".into()),
         );
-    } else if let Some((file, first)) = seen.get(&email_key(address)) {
+    } else if let Some((file, first)) = seen.get(&key) {
         let first = c.location(*file, first);
         let what = if current {
             "is declared twice"
@@ -364,7 +370,7 @@ fn email_once(
             Some(format!("the same address is first used at {first}; keep one")),
         );
     } else {
-        seen.insert(email_key(address), (u.file, span));
+        seen.insert(key, (u.file, span));
     }
 }
 
@@ -604,7 +610,8 @@ fn group_on_site(l: &Loaded, name: &str, site: &Site) -> bool {
 /// `admins` on a group: only where groups have admins, and each admin a
 /// declared member of the group.
 pub(super) fn group_admins(c: &mut Checker, l: &Loaded) {
-    let members = memberships(l.users);
+    // Who is in which group, gathered once a group names admins.
+    let mut members = None;
     for g in l.groups {
         let Some(admins) = &g.spec.admins else {
             continue;
@@ -630,6 +637,7 @@ pub(super) fn group_admins(c: &mut Checker, l: &Loaded) {
         }
         for a in admins {
             let key = email_key(a.get_ref());
+            let members = members.get_or_insert_with(|| memberships(l.users));
             if !l.broken_users.contains(&key) && !members.contains(&(key, group_key(name))) {
                 c.error(
                     g.file,

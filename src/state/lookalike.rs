@@ -49,7 +49,10 @@ pub fn mixed_scripts(parsed: &super::load::Parsed) -> Vec<Lookalike> {
 }
 
 fn mixes(name: &Spanned<String>) -> bool {
-    !name.get_ref().as_str().is_single_script()
+    // ASCII is Latin and characters every script shares (digits,
+    // punctuation): one script, told without looking up each character.
+    let name = name.get_ref().as_str();
+    !name.is_ascii() && !name.is_single_script()
 }
 
 #[cfg(test)]
@@ -64,5 +67,6 @@ mod tests {
         assert!(!mixes(&s("Analysts 2 (EU)")));
         assert!(!mixes(&s("Финансы")));
         assert!(!mixes(&s("分析チーム")));
+        assert!(!mixes(&s("ada.lovelace+bi@example.com")));
     }
 }

@@ -273,10 +273,9 @@ impl SupersetClient {
     /// One request with `token` as its bearer token (none if empty): the
     /// answer's JSON, or the error with Superset's message.
     async fn send_once(&self, call: &Call<'_>, token: &Secret) -> Result<Value, ProviderError> {
-        check_path(&self.name, call.action, call.object, &call.path)?;
         let mut request = self
             .http
-            .request(call.method.clone(), endpoint(&self.base, &call.path))
+            .request(call.method.clone(), self.url(call)?)
             .header(ACCEPT, "application/json");
         if !token.expose().is_empty() {
             let mut bearer = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
@@ -318,6 +317,26 @@ impl SupersetClient {
             message: self.error_text(call, &answer.body, answer.status, token),
             retry_after: answer.retry_after,
         })
+    }
+
+    /// The URL of `call`'s path. A collection's path ends in `/`, as
+    /// Superset routes it (without, it redirects, which roster never
+    /// follows); the rest is checked and built as every provider's is.
+    fn url(&self, call: &Call<'_>) -> Result<url::Url, ProviderError> {
+        let (route, query) = match call.path.split_once('?') {
+            Some((route, query)) => (route, Some(query)),
+            None => (call.path.as_str(), None),
+        };
+        let collection = route.ends_with('/');
+        let route = route.trim_end_matches('/');
+        check_path(&self.name, call.action, call.object, route)?;
+        let mut url = endpoint(&self.base, route);
+        if collection {
+            let path = format!("{}/", url.path());
+            url.set_path(&path);
+        }
+        url.set_query(query);
+        Ok(url)
     }
 
     /// Superset's message, scrubbed of every secret, and a hint where one

@@ -432,9 +432,12 @@ groups = ["new-{tag}"]
 #[ignore = "needs Superset: run scripts/superset-server"]
 fn superset_mass_removal_trips_the_guard_and_nothing_is_written() {
     let s = Superset::take();
-    let people: String = (0..8)
-        .map(|i| format!("\n[[users]]\nemail = \"p{i}-{{tag}}@e2e.example\"\nfirst_name = \"P\"\nlast_name = \"{i}\"\ngroups = [\"crowd-{{tag}}\"]\n"))
-        .collect();
+    let people = (0..8).fold(String::new(), |mut people, i| {
+        people.push_str(&format!(
+            "\n[[users]]\nemail = \"p{i}-{{tag}}@e2e.example\"\nfirst_name = \"P\"\nlast_name = \"{i}\"\ngroups = [\"crowd-{{tag}}\"]\n"
+        ));
+        people
+    });
     let groups = "[[groups]]\nname = \"crowd-{tag}\"\n";
     let dir = s.state(KEEP_OTHERS, &format!("{groups}{people}"));
     let out = s.roster(&dir, &["apply", "--yes"]);

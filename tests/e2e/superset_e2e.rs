@@ -504,3 +504,26 @@ fn superset_has_no_sandbox() {
         out.all()
     );
 }
+
+/// A Superset site's own settings are checked before anything is sent: a
+/// password written inline (never echoed), an `auth_provider` the login
+/// does not take, a missing `base_url` and username (needs no server).
+#[test]
+fn superset_settings_are_checked_before_anything_is_sent() {
+    let site = "[sites.bi]\nprovider = \"superset\"\npassword = \"hunter2-inline\"\nauth_provider = \"saml\"\n";
+    let dir = state_dir(&[("roster.toml", site)]);
+    let out = roster(dir.path(), &["plan"], &[]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    for line in [
+        "site `bi`: missing field `username`",
+        "add username = { env = \"BI_SUPERSET_USERNAME\" }",
+        "site `bi`: the password is written inline; secrets never live in state files",
+        "site `bi`: auth_provider `saml` is not one Superset's login takes",
+        "write auth_provider = \"db\" (Superset's own accounts, the default) or \"ldap\"",
+        "site `bi`: missing field `base_url`",
+        "nothing was contacted",
+    ] {
+        assert!(out.stderr.contains(line), "{line:?} not in\n{}", out.all());
+    }
+    assert!(!out.all().contains("hunter2"), "{}", out.all());
+}

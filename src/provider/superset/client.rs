@@ -414,3 +414,88 @@ impl SupersetClient {
             .and_then(|g| g.id))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use axum::Router;
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::routing::{get, post};
+    use serde_json::{Value, json};
+
+    use super::{Login, SupersetClient, USERS};
+    use crate::provider::Pacing;
+    use crate::provider::superset::settings::AuthProvider;
+    use crate::secret::Secret;
+
+    /// What the server saw: `method path bearer`, in order.
+    type Seen = Arc<Mutex<Vec<String>>>;
+
+    /// A server answering as Superset does around an expired token: the
+    /// login gives `old` and a refresh token; `old` is refused with 401
+    /// ("Token has expired"); the refresh gives `new`, which is accepted.
+    async fn expiring_server(seen: Seen) -> url::Url {
+        let bearer = |h: &HeaderMap| {
+            h.get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-")
+                .to_string()
+        };
+        let (s1, s2, s3) = (seen.clone(), seen.clone(), seen);
+        let app = Router::new()
+            .route(
+                "/api/v1/security/login",
+                post(move |h: HeaderMap| async move {
+                    s1.lock().unwrap().push(format!("login {}", bearer(&h)));
+                    axum::Json(json!({"access_token": "old", "refresh_token": "refresh"}))
+                }),
+            )
+            .route(
+                "/api/v1/security/refresh",
+                post(move |h: HeaderMap| async move {
+                    s2.lock().unwrap().push(format!("refresh {}", bearer(&h)));
+                    axum::Json(json!({"access_token": "new"}))
+                }),
+            )
+            .route(
+                "/api/v1/security/users/",
+                get(move |h: HeaderMap| async move {
+                    let b = bearer(&h);
+                    s3.lock().unwrap().push(format!("users {b}"));
+                    if b == "Bearer new" {
+                        let page = json!({"count": 1, "result": [{"id": 1, "email": "a@x.io"}]});
+                        (StatusCode::OK, axum::Json(page))
+                    } else {
+                        (StatusCode::UNAUTHORIZED, axum::Json(json!({"msg": "Token has expired"})))
+                    }
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = url::Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        url
+    }
+
+    /// An expired bearer token is renewed with the refresh token, once, and
+    /// the refused request sent again; the password is sent to the login
+    /// only.
+    #[tokio::test]
+    async fn an_expired_token_is_renewed_with_the_refresh_token() {
+        let seen = Seen::default();
+        let base = expiring_server(seen.clone()).await;
+        let login = Login {
+            username: Secret::new("admin"),
+            password: Secret::new("pw"),
+            password_from: "SUPERSET_PASSWORD".into(),
+            auth_provider: AuthProvider::Db,
+        };
+        let client = SupersetClient::new("bi", &base, login, Pacing::default(), std::time::Duration::from_secs(5)).unwrap();
+        let users: Vec<Value> = client.list_all(USERS, "list users").await.unwrap();
+        assert_eq!(users, [json!({"id": 1, "email": "a@x.io"})]);
+        assert_eq!(
+            *seen.lock().unwrap(),
+            ["login -", "users Bearer old", "refresh Bearer refresh", "users Bearer new"]
+        );
+    }
+}

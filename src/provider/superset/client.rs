@@ -298,7 +298,7 @@ impl SupersetClient {
         tracing::debug!(
             site = ?self.name,
             method = %call.method,
-            path = %crate::render::escape::Visible(&call.path),
+            path = %crate::escape::Visible(&call.path),
             status = answer.status.as_u16(),
             "superset request"
         );

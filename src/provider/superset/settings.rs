@@ -6,15 +6,32 @@
 //! the generic settings.
 
 use serde::Serialize;
+use toml::Spanned;
 
 use super::Credentials;
 use crate::model::{SecretSource, Site};
 use crate::provider::ProviderSettings;
+use crate::provider::site_keys::site_keys;
 use crate::secret::Secret;
-use crate::state::SiteCheck;
+use crate::state::{SecretRef, SiteCheck};
 
-/// The keys of a site table only Superset sites have.
-pub const KEYS: &[&str] = &["username", "password", "auth_provider"];
+site_keys! {
+    /// The keys of a site table only Superset sites have, as written.
+    pub struct Keys {
+        /// Superset: where the username roster signs in with comes from.
+        #[schemars(with = "Option<SecretRef>")]
+        username: Option<Spanned<SecretRef>> = listed 39, connection 13;
+        /// Superset: where its password comes from.
+        #[schemars(with = "Option<SecretRef>")]
+        password: Option<Spanned<SecretRef>> = listed 40, connection 14;
+        /// Superset: how the login checks the password, "db" (default) or "ldap".
+        #[schemars(with = "Option<String>")]
+        auth_provider: Option<Spanned<String>> = listed 41, connection 15;
+    }
+}
+
+/// What one site table of Superset's declares, for the JSON Schema.
+pub const ONE_SITE: &str = "one Superset server";
 
 /// How Superset checks the password at `POST /api/v1/security/login`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -55,18 +72,17 @@ pub struct Settings {
 }
 
 /// Checks a Superset site's own keys.
-pub(crate) fn check(c: &mut SiteCheck<'_, '_>) -> Settings {
-    let spec = c.spec();
+pub(crate) fn check(c: &mut SiteCheck<'_, '_>, spec: &Keys) -> Settings {
     Settings {
         username_from: c.secret(&spec.username, "username", "SUPERSET_USERNAME"),
         password_from: c.secret(&spec.password, "password", "SUPERSET_PASSWORD"),
-        auth_provider: auth_provider(c),
+        auth_provider: auth_provider(c, spec),
     }
 }
 
 /// `auth_provider`: `"db"` unless the site says `"ldap"`.
-fn auth_provider(c: &mut SiteCheck<'_, '_>) -> AuthProvider {
-    let Some(raw) = &c.spec().auth_provider else {
+fn auth_provider(c: &mut SiteCheck<'_, '_>, spec: &Keys) -> AuthProvider {
+    let Some(raw) = &spec.auth_provider else {
         return AuthProvider::Db;
     };
     if let Some(p) = AuthProvider::parse(raw.get_ref()) {
@@ -85,7 +101,7 @@ fn auth_provider(c: &mut SiteCheck<'_, '_>) -> AuthProvider {
 }
 
 /// `base_url`, the server's address: required (Superset has no one host).
-pub(crate) fn base_url(c: &mut SiteCheck<'_, '_>) -> Option<url::Url> {
+pub(crate) fn base_url(c: &mut SiteCheck<'_, '_>, _: &Keys) -> Option<url::Url> {
     match &c.spec().base_url {
         Some(raw) => c.base_url(raw),
         None => {

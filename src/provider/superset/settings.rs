@@ -26,7 +26,7 @@ site_keys! {
         password: Option<Spanned<SecretRef>> = listed 40, connection 14;
         /// Superset: how the login checks the password, "db" (default) or "ldap".
         #[schemars(with = "Option<String>")]
-        auth_provider: Option<Spanned<String>> = listed 41, connection 15;
+        auth_provider: Option<Spanned<String>> = listed 41;
     }
 }
 
@@ -123,10 +123,15 @@ impl ProviderSettings for Settings {
         }
     }
 
-    /// The credential sources and the login method are connection
-    /// settings, taken from `trusted`.
+    /// The credential sources are connection settings, taken from
+    /// `trusted`; `auth_provider` only says how Superset checks them, and
+    /// is the state's.
     fn with_connection_of(&self, trusted: &Self) -> Self {
-        trusted.clone()
+        Settings {
+            username_from: trusted.username_from.clone(),
+            password_from: trusted.password_from.clone(),
+            auth_provider: self.auth_provider,
+        }
     }
 
     /// One server per address, whoever signs in to it.

@@ -493,6 +493,7 @@ providers! {
     )]
     Sigma => sigma,
     Scim => scim,
+    Superset => superset,
 }
 
 /// What a provider's site settings (`provider/<name>/settings.rs`) answer.

@@ -560,7 +560,14 @@ fn the_readme_names_the_apply_prompt_and_the_help_every_connection_setting() {
         .nth(1)
         .and_then(|rest| rest.split(')').next())
         .expect("the help describes --sites-from");
-    let secrets = ["api_key", "client_id", "client_secret", "token"];
+    let secrets = [
+        "api_key",
+        "client_id",
+        "client_secret",
+        "token",
+        "username",
+        "password",
+    ];
     for setting in roster::state::CONNECTION_SETTINGS {
         let named = if secrets.contains(setting) {
             "credential sources"

@@ -67,6 +67,7 @@ mod sigma_retry_e2e;
 mod sigmaorg_e2e;
 mod sites_e2e;
 mod sitesfrom_e2e;
+mod superset_e2e;
 mod transport_e2e;
 mod validation;
 mod warnings_e2e;

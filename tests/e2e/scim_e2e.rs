@@ -934,9 +934,9 @@ fn scim_connection_settings_come_from_the_trusted_state() {
     --- stdout
     --- stderr
     error: state/roster.toml:3:12: site `acme-scim`: connection setting `base_url` is declared differently from the trusted state ([TMP]/state/roster.toml:3:12)
-      hint: connection settings (provider, site, base_url, cloud, api_key, client_id, client_secret, token, max_requests_per_second, patience_seconds, max_response_bytes, deadline_seconds) come from the trusted state, and a change to them is planned from the default branch after merge: keep `base_url` as the trusted state has it here, and change it in a pull request of its own
+      hint: connection settings (provider, site, base_url, cloud, api_key, client_id, client_secret, token, max_requests_per_second, patience_seconds, max_response_bytes, deadline_seconds, username, password) come from the trusted state, and a change to them is planned from the default branch after merge: keep `base_url` as the trusted state has it here, and change it in a pull request of its own
     error: state/roster.toml:4:9: site `acme-scim`: connection setting `token` is declared differently from the trusted state ([TMP]/state/roster.toml:4:9)
-      hint: connection settings (provider, site, base_url, cloud, api_key, client_id, client_secret, token, max_requests_per_second, patience_seconds, max_response_bytes, deadline_seconds) come from the trusted state, and a change to them is planned from the default branch after merge: keep `token` as the trusted state has it here, and change it in a pull request of its own
+      hint: connection settings (provider, site, base_url, cloud, api_key, client_id, client_secret, token, max_requests_per_second, patience_seconds, max_response_bytes, deadline_seconds, username, password) come from the trusted state, and a change to them is planned from the default branch after merge: keep `token` as the trusted state has it here, and change it in a pull request of its own
     error: 2 differences from the connection settings of the trusted state under [TMP]/state (--sites-from); a change to connection settings is planned from the default branch after merge. No credential command was run and no site was contacted
     ");
     assert!(!out.all().contains("pr-secret"));

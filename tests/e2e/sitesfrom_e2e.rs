@@ -357,7 +357,7 @@ fn sites_from_combines_with_the_sandbox() {
     --- stdout
     --- stderr
     error: pr/roster.toml:7:11: site `acme`: connection setting `api_key` is declared differently from the trusted state (trusted/roster.toml:7:11)
-      hint: connection settings (provider, site, base_url, cloud, api_key, client_id, client_secret, token, max_requests_per_second, patience_seconds, max_response_bytes, deadline_seconds) come from the trusted state, and a change to them is planned from the default branch after merge: keep `api_key` as the trusted state has it here, and change it in a pull request of its own
+      hint: connection settings (provider, site, base_url, cloud, api_key, client_id, client_secret, token, max_requests_per_second, patience_seconds, max_response_bytes, deadline_seconds, username, password) come from the trusted state, and a change to them is planned from the default branch after merge: keep `api_key` as the trusted state has it here, and change it in a pull request of its own
     error: 1 difference from the connection settings of the trusted state under trusted (--sites-from); a change to connection settings is planned from the default branch after merge. No credential command was run and no site was contacted
     ");
     assert!(!marker.exists());
@@ -462,7 +462,7 @@ fn a_changed_budget_or_an_unusable_trusted_state_stops_the_command() {
     --- stdout
     --- stderr
     error: pr/roster.toml:4:1: site `acme`: connection setting `max_requests_per_second` is declared differently from the trusted state (trusted/roster.toml:4:1)
-      hint: connection settings (provider, site, base_url, cloud, api_key, client_id, client_secret, token, max_requests_per_second, patience_seconds, max_response_bytes, deadline_seconds) come from the trusted state, and a change to them is planned from the default branch after merge: keep `max_requests_per_second` as the trusted state has it here, and change it in a pull request of its own
+      hint: connection settings (provider, site, base_url, cloud, api_key, client_id, client_secret, token, max_requests_per_second, patience_seconds, max_response_bytes, deadline_seconds, username, password) come from the trusted state, and a change to them is planned from the default branch after merge: keep `max_requests_per_second` as the trusted state has it here, and change it in a pull request of its own
     error: 1 difference from the connection settings of the trusted state under trusted (--sites-from); a change to connection settings is planned from the default branch after merge. No credential command was run and no site was contacted
     ");
     // How long a request keeps trying is the trusted state's too.
@@ -482,7 +482,7 @@ fn a_changed_budget_or_an_unusable_trusted_state_stops_the_command() {
     --- stdout
     --- stderr
     error: pr/roster.toml:10:20: site `acme`: connection setting `patience_seconds` is declared here but not in the trusted state (trusted/roster.toml:4:1)
-      hint: connection settings (provider, site, base_url, cloud, api_key, client_id, client_secret, token, max_requests_per_second, patience_seconds, max_response_bytes, deadline_seconds) come from the trusted state, and a change to them is planned from the default branch after merge: keep `patience_seconds` as the trusted state has it here, and change it in a pull request of its own
+      hint: connection settings (provider, site, base_url, cloud, api_key, client_id, client_secret, token, max_requests_per_second, patience_seconds, max_response_bytes, deadline_seconds, username, password) come from the trusted state, and a change to them is planned from the default branch after merge: keep `patience_seconds` as the trusted state has it here, and change it in a pull request of its own
     error: 1 difference from the connection settings of the trusted state under trusted (--sites-from); a change to connection settings is planned from the default branch after merge. No credential command was run and no site was contacted
     ");
     assert!(sb.sandbox.requests().is_empty());

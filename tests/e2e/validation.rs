@@ -198,7 +198,7 @@ fn cases() -> Vec<Case> {
             &[("site.toml", &SITE.replace("\"periscope\"", "\"looker\""))],
             &[
                 "error: state/site.toml:2:12: site `acme`: unknown provider `looker`",
-                "  hint: use provider = \"periscope\" or provider = \"sigma\" or provider = \"scim\"",
+                "  hint: use provider = \"periscope\" or provider = \"sigma\" or provider = \"scim\" or provider = \"superset\"",
             ],
         ),
         case(
@@ -766,7 +766,7 @@ fn every_problem_is_reported_at_once() {
     error: state/people/a.toml:8:9: `ADA@acme.com` is declared twice (emails compare ignoring case and surrounding spaces, after Unicode NFC)
     error: state/people/b.toml:3:14: user `x@acme.com`: invalid type: integer `1`, expected a string
     error: state/site.toml:4:11: site `acme`: the api_key is written inline; secrets never live in state files
-    error: state/site.toml:6:1: site `acme`: unknown field `colour`, expected one of `provider`, `site`, `api_key`, `invited_by`, `base_url`, `cloud`, `client_id`, `client_secret`, `new_owner`, `archive_documents`, `max_requests_per_second`, `protected`, `min_admins`, `allow_removals`, `allow_group_deletions`, `allow_membership_removals`, `allow_admin_changes`, `allow_privileged`, `unmanaged_users`, `unmanaged_groups`, `patience_seconds`, `provisioning`, `unmanaged_guests`, `send_invites`, `archive_scheduled_exports`, `revoke_tokens_on_deactivation`, `unmanaged_workspaces`, `unmanaged_grants`, `allow_workspace_deletions`, `allow_grant_removals`, `token`, `seats`, `expiry_notice_days`, `unmanaged_attributes`, `unmanaged_account_types`, `allow_account_type_deletions`, `max_response_bytes`, `deadline_seconds`
+    error: state/site.toml:6:1: site `acme`: unknown field `colour`, expected one of `provider`, `site`, `api_key`, `invited_by`, `base_url`, `cloud`, `client_id`, `client_secret`, `new_owner`, `archive_documents`, `max_requests_per_second`, `protected`, `min_admins`, `allow_removals`, `allow_group_deletions`, `allow_membership_removals`, `allow_admin_changes`, `allow_privileged`, `unmanaged_users`, `unmanaged_groups`, `patience_seconds`, `provisioning`, `unmanaged_guests`, `send_invites`, `archive_scheduled_exports`, `revoke_tokens_on_deactivation`, `unmanaged_workspaces`, `unmanaged_grants`, `allow_workspace_deletions`, `allow_grant_removals`, `token`, `seats`, `expiry_notice_days`, `unmanaged_attributes`, `unmanaged_account_types`, `allow_account_type_deletions`, `max_response_bytes`, `deadline_seconds`, `username`, `password`, `auth_provider`
     error: 5 problems in the state under state; nothing was contacted
     "#);
 }

@@ -12,10 +12,11 @@ use toml::Spanned;
 use toml::de::DeValue;
 use toml::value::Datetime;
 
-use crate::import::live::{ImportError, Undone};
+pub(crate) mod entries;
+
 use crate::model::{DesiredSite, LiveSite, Site};
-use crate::state::edit::StateFiles;
 use crate::state::{Checker, Diagnostic, Loaded, SourceFile};
+use entries::{ImportError, StateEntries, Undone};
 
 /// A name written in the state, for the look-alike warning: the file it is
 /// in, what it names (`workspace`, `grantee`...) and the name.
@@ -136,7 +137,7 @@ pub(crate) trait ImportKinds {
     /// collect what cannot be declared (said as skipped) and the renames
     /// written back to the live name (undone).
     fn import(
-        files: &mut StateFiles,
+        files: &mut impl StateEntries,
         at: &ImportAt<'_>,
         live: &LiveSite,
         notes: (&mut Vec<String>, &mut Vec<Undone>),
@@ -145,13 +146,17 @@ pub(crate) trait ImportKinds {
     /// `--prune`: takes the objects declared for `at`'s site that it no
     /// longer has off it; how many. `sites` are the state's sites of
     /// this provider.
-    fn prune(files: &mut StateFiles, at: &ImportAt<'_>, live: &LiveSite, sites: &[String])
-    -> usize;
+    fn prune(
+        files: &mut impl StateEntries,
+        at: &ImportAt<'_>,
+        live: &LiveSite,
+        sites: &[String],
+    ) -> usize;
 
     /// `--prune` of what is declared once for every site of this provider:
     /// `read` are its sites read in this run, `every` all of the state's.
     fn prune_everywhere(
-        files: &mut StateFiles,
+        files: &mut impl StateEntries,
         read: &[(&str, &LiveSite)],
         every: &[String],
     ) -> PrunedEverywhere;
@@ -164,7 +169,7 @@ impl ImportKinds for NoKinds {
     fn read_all(_: &mut Site) {}
 
     fn import(
-        _: &mut StateFiles,
+        _: &mut impl StateEntries,
         _: &ImportAt<'_>,
         _: &LiveSite,
         _: (&mut Vec<String>, &mut Vec<Undone>),
@@ -172,12 +177,12 @@ impl ImportKinds for NoKinds {
         Ok((0, 0))
     }
 
-    fn prune(_: &mut StateFiles, _: &ImportAt<'_>, _: &LiveSite, _: &[String]) -> usize {
+    fn prune(_: &mut impl StateEntries, _: &ImportAt<'_>, _: &LiveSite, _: &[String]) -> usize {
         0
     }
 
     fn prune_everywhere(
-        _: &mut StateFiles,
+        _: &mut impl StateEntries,
         _: &[(&str, &LiveSite)],
         _: &[String],
     ) -> PrunedEverywhere {

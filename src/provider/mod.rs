@@ -442,11 +442,11 @@ macro_rules! providers {
             /// (see `ImportKinds::import`).
             pub(crate) fn import_kinds(
                 self,
-                files: &mut crate::state::edit::StateFiles,
+                files: &mut impl kinds::entries::StateEntries,
                 at: &kinds::ImportAt<'_>,
                 live: &LiveSite,
-                notes: (&mut Vec<String>, &mut Vec<crate::import::live::Undone>),
-            ) -> Result<(usize, usize), crate::import::live::ImportError> {
+                notes: (&mut Vec<String>, &mut Vec<kinds::entries::Undone>),
+            ) -> Result<(usize, usize), kinds::entries::ImportError> {
                 match self {
                     $(ProviderKind::$kind => <$module::Kinds as ImportKinds>::import(files, at, live, notes)),+
                 }
@@ -456,7 +456,7 @@ macro_rules! providers {
             /// (see `ImportKinds::prune`).
             pub(crate) fn prune_kinds(
                 self,
-                files: &mut crate::state::edit::StateFiles,
+                files: &mut impl kinds::entries::StateEntries,
                 at: &kinds::ImportAt<'_>,
                 live: &LiveSite,
                 sites: &[String],
@@ -470,7 +470,7 @@ macro_rules! providers {
             /// provider (see `ImportKinds::prune_everywhere`).
             pub(crate) fn prune_kinds_everywhere(
                 self,
-                files: &mut crate::state::edit::StateFiles,
+                files: &mut impl kinds::entries::StateEntries,
                 read: &[(&str, &LiveSite)],
                 every: &[String],
             ) -> kinds::PrunedEverywhere {

@@ -14,12 +14,11 @@ use schemars::JsonSchema;
 use toml::Spanned;
 use toml::de::DeValue;
 
-use crate::import::live::{ImportError, Undone};
+use crate::provider::kinds::entries::{ImportError, StateEntries, Undone};
 use crate::model::{DesiredSite, LiveSite, ProviderKind, Site, SiteConfig};
 use crate::provider::kinds::{
     ImportAt, ImportKinds, PrunedEverywhere, StateKinds, WrittenDate, WrittenName,
 };
-use crate::state::edit::StateFiles;
 use crate::state::{Checker, Diagnostic, Entry, Loaded, NamedCheck, SourceFile, read_list};
 use access::{ConnectionSpec, WorkspaceSpec};
 use attributes::{AccountTypeSpec, AttributeSpec};
@@ -178,7 +177,7 @@ impl ImportKinds for Kinds {
     /// Workspaces and connections (counted), then user attributes, their
     /// values and custom account types.
     fn import(
-        files: &mut StateFiles,
+        files: &mut impl StateEntries,
         at: &ImportAt<'_>,
         live: &LiveSite,
         notes: (&mut Vec<String>, &mut Vec<Undone>),
@@ -190,13 +189,13 @@ impl ImportKinds for Kinds {
     }
 
     /// Workspaces and connections.
-    fn prune(files: &mut StateFiles, at: &ImportAt<'_>, live: &LiveSite, sites: &[String]) -> usize {
+    fn prune(files: &mut impl StateEntries, at: &ImportAt<'_>, live: &LiveSite, sites: &[String]) -> usize {
         prune::prune_access(files, at.site, live, sites)
     }
 
     /// User attributes and custom account types, on the sites read for them.
     fn prune_everywhere(
-        files: &mut StateFiles,
+        files: &mut impl StateEntries,
         read: &[(&str, &LiveSite)],
         every: &[String],
     ) -> PrunedEverywhere {

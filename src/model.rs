@@ -11,12 +11,16 @@ pub use crate::provider::{Credentials, ProviderKind, SiteConfig};
 
 pub mod access;
 pub mod change;
+mod kept;
+mod plan_error;
 mod warning;
 
 pub use change::{
     Action, AttrTarget, AttrValueChange, Change, Diff, KeptValue, Membership, ObjectKind, Owned,
 };
 
+pub use kept::{Kept, KeptReason, Note, NoteReason};
+pub use plan_error::PlanError;
 pub use warning::{Warning, WarningKind};
 
 pub const ADMINISTRATORS: &str = "Administrators";

@@ -277,3 +277,38 @@ impl AccessChange {
         }
     }
 }
+
+/// A plan of access that cannot be made without guessing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccessPlanError {
+    #[error(
+        "site `{site}`: the site has {count} {kind}s named \"{name}\" (Sigma lets names repeat; roster compares them ignoring case and surrounding spaces); it will not guess which one the state means. Rename all but one in Sigma, then plan again"
+    )]
+    Ambiguous {
+        site: String,
+        kind: &'static str,
+        name: String,
+        count: usize,
+    },
+    #[error(
+        "site `{site}`: connection \"{name}\" is declared but the site has no such connection; roster never creates connections (they hold credentials). Create it in Sigma, fix the name, or limit its sites"
+    )]
+    ConnectionMissing { site: String, name: String },
+    #[error(
+        "site `{site}`: workspace \"{name}\" lists \"{previous}\" in previous_names, but both exist on the site; roster will not guess which one to keep. Delete or rename one of them in Sigma, or remove \"{previous}\" from previous_names"
+    )]
+    RenameConflict {
+        site: String,
+        name: String,
+        previous: String,
+    },
+    #[error(
+        "site `{site}`: {kind} \"{name}\" grants `{email}`, who is declared `active = false` and is not on the site: roster does not create a person only to deactivate them, so the grant could never be given. Remove the grant, or declare the person active"
+    )]
+    GrantToAbsentPerson {
+        site: String,
+        kind: &'static str,
+        name: String,
+        email: String,
+    },
+}

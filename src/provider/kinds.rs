@@ -1,11 +1,13 @@
 //! A provider's own object kinds in the state files: the tables it reads
 //! beside sites, people and groups (Sigma's `[[workspaces]]`,
 //! `[[user_attributes]]`...), their JSON schema, their checks and the
-//! declared model they become ([`StateKinds`]), and their import
-//! ([`ImportKinds`]). `state` and `import` ask every provider through the
-//! `providers!` registry (`KindEntries`, `KindTables`, `ProviderKind`'s
-//! methods) and never name one.
+//! declared model they become ([`StateKinds`]), their plan and the rules
+//! of the provider's organisation over the people planned ([`PlanKinds`]),
+//! and their import ([`ImportKinds`]). `state`, `plan` and `import` ask
+//! every provider through the `providers!` registry (`KindEntries`,
+//! `KindTables`, `ProviderKind`'s methods) and never name one.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use toml::Spanned;
@@ -14,7 +16,9 @@ use toml::value::Datetime;
 
 pub(crate) mod entries;
 
-use crate::model::{DesiredSite, LiveSite, Site};
+use crate::model::{
+    Change, DesiredSite, Kept, KeptReason, LiveSite, LiveUser, Note, PlanError, Site,
+};
 use crate::state::{Checker, Diagnostic, Loaded, SourceFile};
 use entries::{ImportError, StateEntries, Undone};
 
@@ -102,6 +106,103 @@ impl StateKinds for NoKinds {
     }
 
     fn desired(_: &Checker, _: &Loaded, _: &mut DesiredSite) {}
+}
+
+/// A provider's own kinds' share of a site's plan: its changes in the
+/// slots the shared plan splices them into, in the order apply runs them.
+#[derive(Debug, Default)]
+pub(crate) struct KindsPlan {
+    /// Before any group is created.
+    pub first: Vec<Change>,
+    /// After groups are created and updated, before people are.
+    pub after_groups: Vec<Change>,
+    /// After people are created and updated, before any is removed.
+    pub after_people: Vec<Change>,
+    /// After groups are deleted: last of all.
+    pub last: Vec<Change>,
+    /// Live objects of these kinds left alone although not declared.
+    pub kept: Vec<Kept>,
+}
+
+/// The people half of a site's plan, as the rules of the provider's
+/// organisation may change it.
+pub(crate) struct PlannedPeople<'a> {
+    /// People created and updated.
+    pub changes: &'a mut Vec<Change>,
+    /// People deactivated or deleted.
+    pub deactivations: &'a mut Vec<Change>,
+    /// Groups deleted.
+    pub group_deletes: &'a mut Vec<Change>,
+}
+
+/// What a provider's organisation does with a member nobody declared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Undeclared {
+    /// Left alone, for this reason.
+    Kept(KeptReason),
+    /// Removed, whatever the site's `unmanaged_users`.
+    Removed,
+}
+
+impl Undeclared {
+    /// Why the member is kept, if they are.
+    pub(crate) fn kept(self) -> Option<KeptReason> {
+        match self {
+            Undeclared::Kept(reason) => Some(reason),
+            Undeclared::Removed => None,
+        }
+    }
+}
+
+/// What the plan asks of a provider's own kinds and organisation. Pure.
+pub(crate) trait PlanKinds {
+    /// Plans these kinds on `desired`'s site against `live`. `renamed`:
+    /// the new name of each group the plan renames, by its live name's key.
+    /// What cannot be planned without guessing goes to `errors`.
+    fn plan(
+        desired: &DesiredSite,
+        live: &LiveSite,
+        renamed: &HashMap<String, String>,
+        errors: &mut Vec<PlanError>,
+    ) -> KindsPlan;
+
+    /// The organisation's rules over the people planned (`live_users`: live
+    /// people by email key, their position in `live.users`): the changes
+    /// they alter, and the differences they list rather than change.
+    fn org_rules(
+        desired: &DesiredSite,
+        live: &LiveSite,
+        live_users: &HashMap<String, usize>,
+        people: PlannedPeople<'_>,
+    ) -> Vec<Note>;
+
+    /// The organisation's rule for an active member nobody declared, when
+    /// it has one for them.
+    fn undeclared_rule(site: &Site, u: &LiveUser) -> Option<Undeclared>;
+}
+
+impl PlanKinds for NoKinds {
+    fn plan(
+        _: &DesiredSite,
+        _: &LiveSite,
+        _: &HashMap<String, String>,
+        _: &mut Vec<PlanError>,
+    ) -> KindsPlan {
+        KindsPlan::default()
+    }
+
+    fn org_rules(
+        _: &DesiredSite,
+        _: &LiveSite,
+        _: &HashMap<String, usize>,
+        _: PlannedPeople<'_>,
+    ) -> Vec<Note> {
+        Vec::new()
+    }
+
+    fn undeclared_rule(_: &Site, _: &LiveUser) -> Option<Undeclared> {
+        None
+    }
 }
 
 /// Where an import of one site writes.

@@ -33,7 +33,7 @@ use crate::model::{LiveSite, SecretSource, Site};
 use crate::secret::Secret;
 use crate::state::{Checker, Diagnostic, Loaded, NamedCheck, SiteCheck, SourceFile};
 use capabilities::NameRule;
-use kinds::{ImportKinds, StateKinds};
+use kinds::{ImportKinds, PlanKinds, StateKinds};
 
 /// How hard a client may press a site.
 #[derive(Debug, Clone, Copy)]
@@ -420,6 +420,46 @@ macro_rules! providers {
             pub(crate) fn add_desired_kinds(self, c: &Checker, l: &Loaded, site: &mut crate::model::DesiredSite) {
                 match self {
                     $(ProviderKind::$kind => <$module::Kinds as StateKinds>::desired(c, l, site)),+
+                }
+            }
+
+            /// Plans the provider's own kinds on `desired`'s site (see
+            /// `PlanKinds::plan`).
+            pub(crate) fn plan_kinds(
+                self,
+                desired: &crate::model::DesiredSite,
+                live: &LiveSite,
+                renamed: &std::collections::HashMap<String, String>,
+                errors: &mut Vec<crate::model::PlanError>,
+            ) -> kinds::KindsPlan {
+                match self {
+                    $(ProviderKind::$kind => <$module::Kinds as PlanKinds>::plan(desired, live, renamed, errors)),+
+                }
+            }
+
+            /// The rules of the provider's organisation over the people
+            /// planned (see `PlanKinds::org_rules`).
+            pub(crate) fn org_rules(
+                self,
+                desired: &crate::model::DesiredSite,
+                live: &LiveSite,
+                live_users: &std::collections::HashMap<String, usize>,
+                people: kinds::PlannedPeople<'_>,
+            ) -> Vec<crate::model::Note> {
+                match self {
+                    $(ProviderKind::$kind => <$module::Kinds as PlanKinds>::org_rules(desired, live, live_users, people)),+
+                }
+            }
+
+            /// The rule of the provider's organisation for an undeclared
+            /// active member (see `PlanKinds::undeclared_rule`).
+            pub(crate) fn undeclared_rule(
+                self,
+                site: &Site,
+                u: &crate::model::LiveUser,
+            ) -> Option<kinds::Undeclared> {
+                match self {
+                    $(ProviderKind::$kind => <$module::Kinds as PlanKinds>::undeclared_rule(site, u)),+
                 }
             }
 

@@ -9,8 +9,8 @@ use std::path::Path;
 use toml_edit::{InlineTable, Item, Table, Value};
 
 use crate::model::access::{AccessKind, Grantee, LiveAccessObject};
-use crate::provider::kinds::entries::{ImportError, Matcher, StateEntries, Undone};
 use crate::model::{LiveSite, ProviderKind};
+use crate::provider::kinds::entries::{ImportError, Matcher, StateEntries, Undone};
 use crate::toml_comments::{set, strings};
 
 /// Imports a site's workspaces and connections; how many entries were

@@ -14,7 +14,12 @@ use crate::toml_comments::{set, strings};
 
 /// Edits `files` so they describe the attributes and custom account types
 /// of `live`; new entries go to `target`. Nothing where the site has none.
-pub(super) fn import_attrs(files: &mut impl StateEntries, target: &Path, p: ProviderKind, live: &LiveSite) {
+pub(super) fn import_attrs(
+    files: &mut impl StateEntries,
+    target: &Path,
+    p: ProviderKind,
+    live: &LiveSite,
+) {
     if !live.attrs.read {
         return;
     }

@@ -9,8 +9,8 @@ use std::collections::HashSet;
 use toml_edit::Item;
 
 use crate::attrs::name_key;
-use crate::provider::kinds::entries::list as names;
 use crate::model::{LiveSite, ProviderKind};
+use crate::provider::kinds::entries::list as names;
 use crate::provider::kinds::entries::{StateEntries, UserRef};
 use crate::toml_comments::{set, strings};
 
@@ -171,9 +171,9 @@ fn remove_values(files: &mut impl StateEntries, key: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::edit::StateFiles;
     use crate::attrs::{LiveAccountType, LiveAttribute};
     use crate::model::access::LiveAccessObject;
+    use crate::state::edit::StateFiles;
 
     fn files_of(text: &str) -> (tempfile::TempDir, StateFiles) {
         let dir = tempfile::tempdir().unwrap();

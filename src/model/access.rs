@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::change::{Action, Diff, ObjectKind};
-use super::{ProviderKind, Unmanaged, email_key};
+use super::{Unmanaged, email_key};
 
 /// A Sigma site's settings for access.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -88,13 +88,19 @@ pub enum Grantee {
 
 impl Grantee {
     /// The key two grantees are matched by: team names as Sigma compares
-    /// them, emails as people are matched.
+    /// them (surrounding spaces ignored), emails as people are matched.
     pub fn key(&self) -> (u8, String) {
         match self {
-            Grantee::Team(name) => (0, ProviderKind::Sigma.group_key(name)),
+            Grantee::Team(name) => (0, team_key(name)),
             Grantee::Person(email) => (1, email_key(email)),
         }
     }
+}
+
+/// A team's name as Sigma compares team names: surrounding spaces ignored,
+/// in NFC, lower-cased, which is how emails are folded too.
+fn team_key(name: &str) -> String {
+    email_key(name)
 }
 
 impl std::fmt::Display for Grantee {
@@ -311,4 +317,18 @@ pub enum AccessPlanError {
         name: String,
         email: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_team_grantee_is_matched_as_sigma_matches_team_names() {
+        let sigma = crate::test_fixtures::sigma();
+        for name in [" Finance ", "Caf\u{e9}", "cafe\u{301}", "Data-Team"] {
+            let key = Grantee::Team(name.into()).key();
+            assert_eq!(key, (0, sigma.group_key(name)), "{name}");
+        }
+    }
 }

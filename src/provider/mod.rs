@@ -29,7 +29,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::interrupt::SiteGate;
 use crate::model::Change;
-use crate::model::{LiveSite, SecretSource, Site};
+use crate::model::{Handover, LiveSite, SecretSource, Site};
 use crate::secret::Secret;
 use crate::state::{Checker, Diagnostic, Loaded, NamedCheck, SiteCheck, SourceFile};
 use capabilities::NameRule;
@@ -219,6 +219,20 @@ macro_rules! providers {
             pub fn identity(&self) -> String {
                 match self {
                     $(SiteConfig::$kind(s) => ProviderSettings::identity(s)),+
+                }
+            }
+
+            /// The user roster must never remove, if the provider has one.
+            pub fn invited_by(&self) -> Option<&str> {
+                match self {
+                    $(SiteConfig::$kind(s) => ProviderSettings::invited_by(s)),+
+                }
+            }
+
+            /// Where a removed person's documents go.
+            pub fn handover(&self) -> Handover {
+                match self {
+                    $(SiteConfig::$kind(s) => ProviderSettings::handover(s)),+
                 }
             }
 
@@ -558,6 +572,17 @@ pub(crate) trait ProviderSettings: Sized {
     /// Makes sure the in-process sandbox holds `site` (adding an empty one
     /// if not) and returns the credentials it accepts.
     fn provision(&self, data: &mut crate::sandbox::SandboxData, site: &Site) -> Self::Credentials;
+
+    /// The user roster must never remove, if the provider has one.
+    fn invited_by(&self) -> Option<&str> {
+        None
+    }
+
+    /// Where a removed person's documents go; by default nothing is
+    /// handed over.
+    fn handover(&self) -> Handover {
+        Handover::Nothing
+    }
 }
 
 /// What a provider's client (its read and write halves) answers.

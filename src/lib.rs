@@ -36,5 +36,6 @@ pub mod secret;
 pub mod state;
 #[cfg(test)]
 mod test_fixtures;
+mod toml_comments;
 
 pub use commands::{Status, describe_error, run};

@@ -11,12 +11,16 @@ pub use crate::provider::{Credentials, ProviderKind, SiteConfig};
 
 pub mod access;
 pub mod change;
+mod kept;
+mod plan_error;
 mod warning;
 
 pub use change::{
     Action, AttrTarget, AttrValueChange, Change, Diff, KeptValue, Membership, ObjectKind, Owned,
 };
 
+pub use kept::{Kept, KeptReason, Note, NoteReason};
+pub use plan_error::PlanError;
 pub use warning::{Warning, WarningKind};
 
 pub const ADMINISTRATORS: &str = "Administrators";
@@ -361,30 +365,18 @@ impl Serialize for Seats {
 impl Site {
     /// The user roster must never remove, if the provider has one.
     pub fn invited_by(&self) -> Option<&str> {
-        if let SiteConfig::Periscope(s) = &self.config {
-            Some(&s.invited_by)
-        } else {
-            None
-        }
+        self.config.invited_by()
     }
 
     /// A Sigma site's organisation policy.
     pub fn sigma_org(&self) -> Option<&SigmaOrgPolicy> {
-        if let SiteConfig::Sigma(s) = &self.config {
-            Some(&s.org)
-        } else {
-            None
-        }
+        self.config.sigma_org()
     }
 
     /// Where a deactivated person's documents go (Sigma); elsewhere
     /// nothing is handed over.
     pub fn handover(&self) -> Handover {
-        if let SiteConfig::Sigma(s) = &self.config {
-            s.handover.clone()
-        } else {
-            Handover::Nothing
-        }
+        self.config.handover()
     }
 
     pub fn capabilities(&self) -> &'static crate::provider::Capabilities {
@@ -573,7 +565,7 @@ mod tests {
 
     #[test]
     fn periscope_group_keys_ignore_case_and_punctuation() {
-        let p = ProviderKind::Periscope;
+        let p = crate::test_fixtures::periscope();
         assert_eq!(p.group_key("myNewGroup"), p.group_key("my-new-group"));
         assert_eq!(p.group_key("All Users"), "allusers");
         assert!(p.is_builtin_group("all users"));
@@ -602,14 +594,17 @@ mod tests {
         assert_eq!(email_key("jose\u{301}@acme.com"), "jos\u{e9}@acme.com");
         // Lower-casing, not full case folding: ß stays ß.
         assert_ne!(email_key("stra\u{df}e@x.io"), email_key("strasse@x.io"));
-        for p in [ProviderKind::Periscope, ProviderKind::Sigma] {
+        for p in [
+            crate::test_fixtures::periscope(),
+            crate::test_fixtures::sigma(),
+        ] {
             assert!(p.same_group("Caf\u{e9}", "cafe\u{301}"), "{p}");
             assert!(!p.same_group("Cafe", "Caf\u{e9}"), "{p}");
         }
         // Periscope drops what is not a letter or digit after NFC, so the
         // combining mark is not dropped on its own.
         assert_eq!(
-            ProviderKind::Periscope.group_key("Cafe\u{301} Crew"),
+            crate::test_fixtures::periscope().group_key("Cafe\u{301} Crew"),
             "caf\u{e9}crew"
         );
     }

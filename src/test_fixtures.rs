@@ -8,6 +8,21 @@ use crate::model::{
 /// Where a test's Sigma org lives when no request reaches it.
 pub(crate) const SIGMA_URL: &str = "https://aws-api.sigmacomputing.com";
 
+/// The Periscope provider.
+pub(crate) fn periscope() -> ProviderKind {
+    ProviderKind::Periscope
+}
+
+/// The Sigma provider.
+pub(crate) fn sigma() -> ProviderKind {
+    ProviderKind::Sigma
+}
+
+/// The SCIM provider.
+pub(crate) fn scim() -> ProviderKind {
+    ProviderKind::Scim
+}
+
 /// The site `name` of `provider` at `base_url` with `config`: unmanaged
 /// users and groups removed, no request budget, 60 s patience, no seat
 /// limits, expiry noted 14 days ahead.

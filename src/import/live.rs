@@ -15,30 +15,9 @@ use std::collections::{BTreeMap, HashSet};
 
 use crate::model::{DesiredSite, LiveGroup, LiveSite, LiveUser, ProviderKind, UserKind, email_key};
 use crate::provider::kinds::ImportAt;
+pub use crate::provider::kinds::entries::{ImportError, Undone};
+pub(crate) use crate::provider::kinds::entries::{Matcher, list, list_name};
 use crate::state::edit::{StateFiles, UserRef, set, strings};
-
-/// An import that cannot describe the site without guessing.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ImportError {
-    #[error(
-        "site `{site}`: {what} `{current}` lists `{previous}` in {field}, and both are live on the site; import will not guess which one the entry describes. Remove one of them on the site, or remove `{previous}` from {field}; nothing was written"
-    )]
-    BothLive {
-        site: String,
-        what: &'static str,
-        current: String,
-        previous: String,
-        field: &'static str,
-    },
-}
-
-/// A pending rename that import undid: the entry now names what is live.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Undone {
-    pub what: &'static str,
-    pub declared: String,
-    pub live: String,
-}
 
 /// What an import changed.
 #[derive(Debug, Default)]
@@ -66,128 +45,11 @@ pub struct Imported {
     pub skipped: Vec<String>,
 }
 
-/// The names in list `key` of entry `t` (strings, or `{ name, .. }` tables).
-pub(crate) fn list(t: &Table, key: &str) -> Vec<String> {
-    t.get(key)
-        .and_then(Item::as_array)
-        .map(|a| a.iter().filter_map(list_name).collect())
-        .unwrap_or_default()
-}
-
-/// A list entry's name: a string, or a membership with a date
-/// (`{ name = "A", expires = ... }`).
-fn list_name(v: &Value) -> Option<String> {
-    v.as_str()
-        .or_else(|| v.as_inline_table()?.get("name")?.as_str())
-        .map(str::to_string)
-}
-
 fn sorted_keys(p: ProviderKind, names: &[String]) -> Vec<String> {
     let mut keys: Vec<String> = names.iter().map(|n| p.group_key(n)).collect();
     keys.sort();
     keys.dedup();
     keys
-}
-
-/// Finds declared entries of one kind (`users`, `groups`, `workspaces`,
-/// `connections`) by the key of their name (`field`) or of one of their
-/// previous names.
-pub(crate) struct Matcher<'k> {
-    kind: &'static str,
-    field: &'static str,
-    previous: &'static str,
-    /// `group` or `user`, for messages.
-    what: &'static str,
-    key: &'k dyn Fn(&str) -> String,
-    /// Each key: the entry, and the previous name it is one of (`None` for
-    /// the current name, which wins a tie).
-    index: BTreeMap<String, (UserRef, Option<String>)>,
-    /// Keys of what is live.
-    live: HashSet<String>,
-}
-
-impl<'k> Matcher<'k> {
-    pub(crate) fn new(
-        files: &StateFiles,
-        (kind, field, previous, what): (&'static str, &'static str, &'static str, &'static str),
-        key: &'k dyn Fn(&str) -> String,
-        live: HashSet<String>,
-    ) -> Matcher<'k> {
-        let current = files.entries(kind, field, key);
-        let mut index = BTreeMap::new();
-        for r in current.values() {
-            for old in files
-                .entry(kind, r)
-                .map(|t| list(t, previous))
-                .unwrap_or_default()
-            {
-                index.entry(key(&old)).or_insert((r.clone(), Some(old)));
-            }
-        }
-        index.extend(current.into_iter().map(|(k, r)| (k, (r, None))));
-        Matcher {
-            kind,
-            field,
-            previous,
-            what,
-            key,
-            index,
-            live,
-        }
-    }
-
-    /// The declared entry `live_name` is. Found by a previous name, the
-    /// rename was never applied: the entry is written back to `live_name`
-    /// (and that name taken off its previous names), unless its current
-    /// name is live too, which is an error.
-    pub(crate) fn claim(
-        &self,
-        files: &mut StateFiles,
-        site: &str,
-        live_name: &str,
-        undone: &mut Vec<Undone>,
-    ) -> Result<Option<UserRef>, ImportError> {
-        let Some((r, previous)) = self.index.get(&(self.key)(live_name)) else {
-            return Ok(None);
-        };
-        let Some(previous) = previous else {
-            return Ok(Some(r.clone()));
-        };
-        let current = files
-            .entry(self.kind, r)
-            .and_then(|t| t.get(self.field))
-            .and_then(Item::as_str)
-            .unwrap_or_default()
-            .to_string();
-        if self.live.contains(&(self.key)(&current)) {
-            return Err(ImportError::BothLive {
-                site: site.to_string(),
-                what: self.what,
-                current,
-                previous: previous.clone(),
-                field: self.previous,
-            });
-        }
-        if let Some(t) = files.entry_mut(self.kind, r) {
-            let gone = (self.key)(live_name);
-            let rest: Vec<String> = list(t, self.previous)
-                .into_iter()
-                .filter(|p| (self.key)(p) != gone)
-                .collect();
-            if rest.is_empty() {
-                t.remove(self.previous);
-            } else {
-                set(t, self.previous, strings(&rest));
-            }
-            set(t, self.field, live_name);
-        }
-        undone.push(Undone {
-            what: self.what,
-            declared: current,
-            live: live_name.to_string(),
-        });
-        Ok(Some(r.clone()))
-    }
 }
 
 /// Renames, in every person's `groups` and overrides, the groups in

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::change::{Action, Diff, ObjectKind};
-use super::{ProviderKind, Unmanaged, email_key};
+use super::{Unmanaged, email_key};
 
 /// A Sigma site's settings for access.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -88,13 +88,19 @@ pub enum Grantee {
 
 impl Grantee {
     /// The key two grantees are matched by: team names as Sigma compares
-    /// them, emails as people are matched.
+    /// them (surrounding spaces ignored), emails as people are matched.
     pub fn key(&self) -> (u8, String) {
         match self {
-            Grantee::Team(name) => (0, ProviderKind::Sigma.group_key(name)),
+            Grantee::Team(name) => (0, team_key(name)),
             Grantee::Person(email) => (1, email_key(email)),
         }
     }
+}
+
+/// A team's name as Sigma compares team names: surrounding spaces ignored,
+/// in NFC, lower-cased, which is how emails are folded too.
+fn team_key(name: &str) -> String {
+    email_key(name)
 }
 
 impl std::fmt::Display for Grantee {
@@ -274,6 +280,55 @@ impl AccessChange {
             AccessChange::CreateWorkspace { .. } | AccessChange::RenameWorkspace { .. } => 1,
             AccessChange::Grant(_) => 3,
             AccessChange::DeleteWorkspace { .. } => 4,
+        }
+    }
+}
+
+/// A plan of access that cannot be made without guessing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccessPlanError {
+    #[error(
+        "site `{site}`: the site has {count} {kind}s named \"{name}\" (Sigma lets names repeat; roster compares them ignoring case and surrounding spaces); it will not guess which one the state means. Rename all but one in Sigma, then plan again"
+    )]
+    Ambiguous {
+        site: String,
+        kind: &'static str,
+        name: String,
+        count: usize,
+    },
+    #[error(
+        "site `{site}`: connection \"{name}\" is declared but the site has no such connection; roster never creates connections (they hold credentials). Create it in Sigma, fix the name, or limit its sites"
+    )]
+    ConnectionMissing { site: String, name: String },
+    #[error(
+        "site `{site}`: workspace \"{name}\" lists \"{previous}\" in previous_names, but both exist on the site; roster will not guess which one to keep. Delete or rename one of them in Sigma, or remove \"{previous}\" from previous_names"
+    )]
+    RenameConflict {
+        site: String,
+        name: String,
+        previous: String,
+    },
+    #[error(
+        "site `{site}`: {kind} \"{name}\" grants `{email}`, who is declared `active = false` and is not on the site: roster does not create a person only to deactivate them, so the grant could never be given. Remove the grant, or declare the person active"
+    )]
+    GrantToAbsentPerson {
+        site: String,
+        kind: &'static str,
+        name: String,
+        email: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_team_grantee_is_matched_as_sigma_matches_team_names() {
+        let sigma = crate::test_fixtures::sigma();
+        for name in [" Finance ", "Caf\u{e9}", "cafe\u{301}", "Data-Team"] {
+            let key = Grantee::Team(name.into()).key();
+            assert_eq!(key, (0, sigma.group_key(name)), "{name}");
         }
     }
 }

@@ -150,7 +150,7 @@ mod tests {
 
     #[test]
     fn order_does_not_matter_but_content_does() {
-        let p = ProviderKind::Periscope;
+        let p = crate::test_fixtures::periscope();
         let g = |n: &str| LiveGroup {
             name: n.into(),
             access: Some("sql".into()),
@@ -188,7 +188,7 @@ mod tests {
     /// without versions the fingerprint is what it always was.
     #[test]
     fn versions_count_where_the_platform_has_them() {
-        let p = ProviderKind::Scim;
+        let p = crate::test_fixtures::scim();
         let plain = LiveSite {
             users: vec![user("a@x.io", &[])],
             ..LiveSite::default()

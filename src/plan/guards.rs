@@ -12,6 +12,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::{Change, Diff, Membership, PlanError};
+use crate::model::access::AccessChange;
 use crate::model::{LiveSite, Site, email_key};
 use crate::provider::Capabilities;
 use crate::provider::capabilities::AdminRule;
@@ -434,14 +435,14 @@ fn measure<'a>(
         ),
         m(
             GuardKind::WorkspaceDeletions,
-            super::access::count(changes, super::access::Counted::WorkspaceDeletions),
+            count_access(changes, Counted::WorkspaceDeletions),
             live.access.workspaces.as_ref().map_or(0, Vec::len),
             allow.workspace_deletions,
         ),
         m(
             GuardKind::GrantRemovals,
-            super::access::count(changes, super::access::Counted::GrantRemovals),
-            super::access::live_grants(live),
+            count_access(changes, Counted::GrantRemovals),
+            live_grants(live),
             allow.grant_removals,
         ),
         m(
@@ -454,6 +455,36 @@ fn measure<'a>(
                 .and_then(|o| o.allow_account_type_deletions),
         ),
     ]
+}
+
+/// What the access guards count.
+enum Counted {
+    WorkspaceDeletions,
+    GrantRemovals,
+}
+
+/// How many changes of `what` the plan holds.
+fn count_access(changes: &[Change], what: Counted) -> usize {
+    changes
+        .iter()
+        .filter(|c| match (c, &what) {
+            (Change::Access(AccessChange::DeleteWorkspace { .. }), Counted::WorkspaceDeletions) => {
+                true
+            }
+            (Change::Access(AccessChange::Grant(g)), Counted::GrantRemovals) => g.after.is_none(),
+            _ => false,
+        })
+        .count()
+}
+
+/// How many grants are live on the site's workspaces and connections.
+fn live_grants(live: &LiveSite) -> usize {
+    [&live.access.workspaces, &live.access.connections]
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|o| o.grants.len())
+        .sum()
 }
 
 /// Guards that trip, and acknowledgements not needed.

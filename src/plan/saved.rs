@@ -198,7 +198,6 @@ fn site_flags(saved: &SavedPlan) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ProviderKind;
     use crate::plan::SitePlan;
 
     fn delete(email: &str) -> Change {
@@ -210,7 +209,7 @@ mod tests {
     fn fresh(site: &str, changes: Vec<Change>) -> SitePlan {
         SitePlan {
             site: site.into(),
-            provider: ProviderKind::Periscope,
+            provider: crate::test_fixtures::periscope(),
             changes,
             kept: vec![],
             notes: vec![],

@@ -29,11 +29,11 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::interrupt::SiteGate;
 use crate::model::Change;
-use crate::model::{LiveSite, SecretSource, Site};
+use crate::model::{Handover, LiveSite, SecretSource, Site};
 use crate::secret::Secret;
 use crate::state::{Checker, Diagnostic, Loaded, NamedCheck, SiteCheck, SourceFile};
 use capabilities::NameRule;
-use kinds::{ImportKinds, StateKinds};
+use kinds::{ImportKinds, PlanKinds, StateKinds};
 
 /// How hard a client may press a site.
 #[derive(Debug, Clone, Copy)]
@@ -219,6 +219,20 @@ macro_rules! providers {
             pub fn identity(&self) -> String {
                 match self {
                     $(SiteConfig::$kind(s) => ProviderSettings::identity(s)),+
+                }
+            }
+
+            /// The user roster must never remove, if the provider has one.
+            pub fn invited_by(&self) -> Option<&str> {
+                match self {
+                    $(SiteConfig::$kind(s) => ProviderSettings::invited_by(s)),+
+                }
+            }
+
+            /// Where a removed person's documents go.
+            pub fn handover(&self) -> Handover {
+                match self {
+                    $(SiteConfig::$kind(s) => ProviderSettings::handover(s)),+
                 }
             }
 
@@ -423,6 +437,46 @@ macro_rules! providers {
                 }
             }
 
+            /// Plans the provider's own kinds on `desired`'s site (see
+            /// `PlanKinds::plan`).
+            pub(crate) fn plan_kinds(
+                self,
+                desired: &crate::model::DesiredSite,
+                live: &LiveSite,
+                renamed: &std::collections::HashMap<String, String>,
+                errors: &mut Vec<crate::model::PlanError>,
+            ) -> kinds::KindsPlan {
+                match self {
+                    $(ProviderKind::$kind => <$module::Kinds as PlanKinds>::plan(desired, live, renamed, errors)),+
+                }
+            }
+
+            /// The rules of the provider's organisation over the people
+            /// planned (see `PlanKinds::org_rules`).
+            pub(crate) fn org_rules(
+                self,
+                desired: &crate::model::DesiredSite,
+                live: &LiveSite,
+                live_users: &std::collections::HashMap<String, usize>,
+                people: kinds::PlannedPeople<'_>,
+            ) -> Vec<crate::model::Note> {
+                match self {
+                    $(ProviderKind::$kind => <$module::Kinds as PlanKinds>::org_rules(desired, live, live_users, people)),+
+                }
+            }
+
+            /// The rule of the provider's organisation for an undeclared
+            /// active member (see `PlanKinds::undeclared_rule`).
+            pub(crate) fn undeclared_rule(
+                self,
+                site: &Site,
+                u: &crate::model::LiveUser,
+            ) -> Option<kinds::Undeclared> {
+                match self {
+                    $(ProviderKind::$kind => <$module::Kinds as PlanKinds>::undeclared_rule(site, u)),+
+                }
+            }
+
             /// What the counts of an import call the provider's own kinds.
             pub(crate) fn kinds_imported(self) -> &'static str {
                 match self {
@@ -442,11 +496,11 @@ macro_rules! providers {
             /// (see `ImportKinds::import`).
             pub(crate) fn import_kinds(
                 self,
-                files: &mut crate::state::edit::StateFiles,
+                files: &mut impl kinds::entries::StateEntries,
                 at: &kinds::ImportAt<'_>,
                 live: &LiveSite,
-                notes: (&mut Vec<String>, &mut Vec<crate::import::live::Undone>),
-            ) -> Result<(usize, usize), crate::import::live::ImportError> {
+                notes: (&mut Vec<String>, &mut Vec<kinds::entries::Undone>),
+            ) -> Result<(usize, usize), kinds::entries::ImportError> {
                 match self {
                     $(ProviderKind::$kind => <$module::Kinds as ImportKinds>::import(files, at, live, notes)),+
                 }
@@ -456,7 +510,7 @@ macro_rules! providers {
             /// (see `ImportKinds::prune`).
             pub(crate) fn prune_kinds(
                 self,
-                files: &mut crate::state::edit::StateFiles,
+                files: &mut impl kinds::entries::StateEntries,
                 at: &kinds::ImportAt<'_>,
                 live: &LiveSite,
                 sites: &[String],
@@ -470,7 +524,7 @@ macro_rules! providers {
             /// provider (see `ImportKinds::prune_everywhere`).
             pub(crate) fn prune_kinds_everywhere(
                 self,
-                files: &mut crate::state::edit::StateFiles,
+                files: &mut impl kinds::entries::StateEntries,
                 read: &[(&str, &LiveSite)],
                 every: &[String],
             ) -> kinds::PrunedEverywhere {
@@ -519,6 +573,17 @@ pub(crate) trait ProviderSettings: Sized {
     /// Makes sure the in-process sandbox holds `site` (adding an empty one
     /// if not) and returns the credentials it accepts.
     fn provision(&self, data: &mut crate::sandbox::SandboxData, site: &Site) -> Self::Credentials;
+
+    /// The user roster must never remove, if the provider has one.
+    fn invited_by(&self) -> Option<&str> {
+        None
+    }
+
+    /// Where a removed person's documents go; by default nothing is
+    /// handed over.
+    fn handover(&self) -> Handover {
+        Handover::Nothing
+    }
 }
 
 /// What a provider's client (its read and write halves) answers.

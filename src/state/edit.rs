@@ -6,9 +6,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use toml_edit::{DocumentMut, Item, Table, TableLike, Value};
+use toml_edit::{DocumentMut, Item, Table};
 
 use crate::model::email_key;
+use crate::provider::kinds::entries::StateEntries;
+pub use crate::provider::kinds::entries::UserRef;
+pub(crate) use crate::toml_comments::{set, strings};
 
 /// Why state files could not be read, put in canonical form, or written.
 #[derive(Debug, thiserror::Error)]
@@ -54,13 +57,6 @@ pub struct StateFiles {
     original: BTreeMap<PathBuf, String>,
     /// The state directory: every write must land inside it.
     root: PathBuf,
-}
-
-/// Where a person is declared: the file and their index in its `users`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserRef {
-    pub file: PathBuf,
-    pub index: usize,
 }
 
 impl StateFiles {
@@ -354,33 +350,39 @@ impl Undo {
     }
 }
 
-/// Sets a key to a value, keeping the comment and spacing of the old value;
-/// a list of strings replacing a list keeps the comments of the elements
-/// that stay, and those before its `]`.
-pub fn set<T: TableLike + ?Sized>(t: &mut T, key: &str, value: impl Into<Value>) {
-    let mut value = value.into();
-    if let Some(old) = t.get(key).and_then(Item::as_value) {
-        if let (Value::Array(old_list), Value::Array(new_list)) = (old, &value) {
-            let strings: Option<Vec<String>> = new_list
-                .iter()
-                .map(|v| v.as_str().map(str::to_string))
-                .collect();
-            if let Some(strings) = strings {
-                value = Value::Array(super::comments::rewrite_strings(old_list, &strings));
-            }
-        }
-        *value.decor_mut() = old.decor().clone();
+impl StateEntries for StateFiles {
+    fn entries(
+        &self,
+        kind: &str,
+        field: &str,
+        key: impl Fn(&str) -> String,
+    ) -> BTreeMap<String, UserRef> {
+        StateFiles::entries(self, kind, field, key)
     }
-    t.insert(key, Item::Value(value));
-}
 
-/// A list value of strings.
-pub fn strings(items: &[String]) -> Value {
-    let mut a = toml_edit::Array::new();
-    for i in items {
-        a.push(i.as_str());
+    fn users(&self) -> BTreeMap<String, UserRef> {
+        StateFiles::users(self)
     }
-    Value::Array(a)
+
+    fn entry(&self, kind: &str, r: &UserRef) -> Option<&Table> {
+        StateFiles::entry(self, kind, r)
+    }
+
+    fn entry_mut(&mut self, kind: &str, r: &UserRef) -> Option<&mut Table> {
+        StateFiles::entry_mut(self, kind, r)
+    }
+
+    fn user_mut(&mut self, r: &UserRef) -> Option<&mut Table> {
+        StateFiles::user_mut(self, r)
+    }
+
+    fn remove_entry(&mut self, kind: &str, r: &UserRef) {
+        StateFiles::remove_entry(self, kind, r);
+    }
+
+    fn add(&mut self, file: &Path, kind: &str, entry: Table) {
+        StateFiles::add(self, file, kind, entry);
+    }
 }
 
 #[cfg(test)]

@@ -96,8 +96,8 @@ fn normalize_entry(t: &mut Table) {
         after.sort();
         after.dedup();
         if after != before {
-            // Each element's comments go with it (see `comments`).
-            let mut parts = super::comments::split(list);
+            // Each element's comments go with it (see `toml_comments`).
+            let mut parts = crate::toml_comments::split(list);
             parts.sort_dedup(sort_key);
             let decor = list.decor().clone();
             *list = parts.join();

@@ -3,7 +3,6 @@
 
 mod checks;
 mod chunks;
-mod comments;
 mod credentials;
 mod diagnostic;
 mod discover;

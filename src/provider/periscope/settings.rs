@@ -85,6 +85,10 @@ pub(crate) fn base_url(c: &mut SiteCheck<'_, '_>, _: &Keys) -> Option<url::Url> 
 impl ProviderSettings for Settings {
     type Credentials = Credentials;
 
+    fn invited_by(&self) -> Option<&str> {
+        Some(&self.invited_by)
+    }
+
     fn credentials(&self, read: &mut dyn FnMut(&SecretSource) -> Secret) -> Credentials {
         Credentials {
             api_key: read(&self.api_key_from),

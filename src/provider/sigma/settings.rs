@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::{Credentials, regions};
-use crate::model::{Handover, SecretSource, SigmaOrgPolicy, Site, Unmanaged};
+use crate::model::{Handover, SecretSource, SigmaOrgPolicy, Site, SiteConfig, Unmanaged};
 use crate::provider::ProviderSettings;
 use crate::provider::site_keys::site_keys;
 use crate::sandbox::{SANDBOX_SIGMA_SECRET, SigmaOrg};
@@ -244,8 +244,23 @@ pub(crate) fn base_url(c: &mut SiteCheck<'_, '_>, spec: &Keys) -> Option<url::Ur
     }
 }
 
+impl SiteConfig {
+    /// The organisation policy of a Sigma site.
+    pub fn sigma_org(&self) -> Option<&SigmaOrgPolicy> {
+        if let SiteConfig::Sigma(s) = self {
+            Some(&s.org)
+        } else {
+            None
+        }
+    }
+}
+
 impl ProviderSettings for Settings {
     type Credentials = Credentials;
+
+    fn handover(&self) -> Handover {
+        self.handover.clone()
+    }
 
     fn credentials(&self, read: &mut dyn FnMut(&SecretSource) -> Secret) -> Credentials {
         Credentials {

@@ -9,16 +9,16 @@ use std::path::Path;
 use toml_edit::{InlineTable, Item, Table, Value};
 
 use crate::model::access::{AccessKind, Grantee, LiveAccessObject};
-use crate::import::live::{ImportError, Matcher, Undone};
 use crate::model::{LiveSite, ProviderKind};
-use crate::state::edit::{StateFiles, set, strings};
+use crate::provider::kinds::entries::{ImportError, Matcher, StateEntries, Undone};
+use crate::toml_comments::{set, strings};
 
 /// Imports a site's workspaces and connections; how many entries were
 /// added and updated. A workspace live under one of an entry's
 /// `previous_names` is that entry, written back to the live name (added to
 /// `undone`), as a group is.
 pub(super) fn import_access(
-    files: &mut StateFiles,
+    files: &mut impl StateEntries,
     (site, multi): (&str, bool),
     live: &LiveSite,
     target: &Path,
@@ -64,7 +64,7 @@ fn table_name(kind: AccessKind) -> &'static str {
 }
 
 fn import_kind(
-    files: &mut StateFiles,
+    files: &mut impl StateEntries,
     (site, multi): (&str, bool),
     kind: AccessKind,
     list: &[LiveAccessObject],

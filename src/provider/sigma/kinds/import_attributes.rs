@@ -9,11 +9,17 @@ use toml_edit::{InlineTable, Item, Table, Value};
 
 use crate::attrs::name_key;
 use crate::model::{LiveSite, ProviderKind, email_key};
-use crate::state::edit::{StateFiles, UserRef, set, strings};
+use crate::provider::kinds::entries::{StateEntries, UserRef};
+use crate::toml_comments::{set, strings};
 
 /// Edits `files` so they describe the attributes and custom account types
 /// of `live`; new entries go to `target`. Nothing where the site has none.
-pub(super) fn import_attrs(files: &mut StateFiles, target: &Path, p: ProviderKind, live: &LiveSite) {
+pub(super) fn import_attrs(
+    files: &mut impl StateEntries,
+    target: &Path,
+    p: ProviderKind,
+    live: &LiveSite,
+) {
     if !live.attrs.read {
         return;
     }
@@ -43,7 +49,7 @@ fn set_optional(t: &mut Table, key: &str, value: Option<&String>) {
 /// such entry and the one `new` makes is added to `target` instead (or
 /// when the entry found is gone).
 fn declared_or_added<'f>(
-    files: &'f mut StateFiles,
+    files: &'f mut impl StateEntries,
     target: &Path,
     kind: &str,
     found: Option<&UserRef>,
@@ -58,7 +64,7 @@ fn declared_or_added<'f>(
     }
 }
 
-fn attributes(files: &mut StateFiles, target: &Path, live: &LiveSite) {
+fn attributes(files: &mut impl StateEntries, target: &Path, live: &LiveSite) {
     let declared = files.entries("user_attributes", "name", name_key);
     for a in &live.attrs.attributes {
         let found = declared.get(&name_key(&a.name));
@@ -76,7 +82,7 @@ fn attributes(files: &mut StateFiles, target: &Path, live: &LiveSite) {
     }
 }
 
-fn account_types(files: &mut StateFiles, target: &Path, live: &LiveSite) {
+fn account_types(files: &mut impl StateEntries, target: &Path, live: &LiveSite) {
     let declared = files.entries("account_types", "name", name_key);
     for at in live.attrs.account_types.iter().filter(|t| t.custom) {
         let description = at.description.clone().unwrap_or_default();
@@ -124,7 +130,7 @@ fn by_holder(live: &LiveSite, team: bool) -> ByHolder<'_> {
 }
 
 /// Sets each declared person's and team's `attributes` to the live ones.
-fn values(files: &mut StateFiles, p: ProviderKind, live: &LiveSite) {
+fn values(files: &mut impl StateEntries, p: ProviderKind, live: &LiveSite) {
     let users = by_holder(live, false);
     let people = files.users();
     for u in &live.users {

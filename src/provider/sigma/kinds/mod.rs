@@ -1,25 +1,36 @@
 //! Sigma's own object kinds in the state files: workspaces and connections
 //! with their grants (`access.rs`), user attributes and custom account
-//! types (`attributes.rs`), and their import (`import_access.rs`,
-//! `import_attributes.rs`, `prune.rs`). `state` and `import` reach them
-//! through [`StateKinds`] and [`ImportKinds`], never by name.
+//! types (`attributes.rs`), their plan (`plan_access.rs`,
+//! `plan_attributes.rs`, `plan_account_types.rs`) with the rules of a Sigma
+//! organisation over people (`plan_org.rs`), and their import
+//! (`import_access.rs`, `import_attributes.rs`, `prune.rs`). `state`, `plan`
+//! and `import` reach them through [`StateKinds`], [`PlanKinds`] and
+//! [`ImportKinds`], never by name.
 
 mod access;
 mod attributes;
 mod import_access;
 mod import_attributes;
+mod plan_access;
+mod plan_account_types;
+mod plan_attributes;
+mod plan_org;
 mod prune;
+
+use std::collections::HashMap;
 
 use schemars::JsonSchema;
 use toml::Spanned;
 use toml::de::DeValue;
 
-use crate::import::live::{ImportError, Undone};
-use crate::model::{DesiredSite, LiveSite, ProviderKind, Site, SiteConfig};
-use crate::provider::kinds::{
-    ImportAt, ImportKinds, PrunedEverywhere, StateKinds, WrittenDate, WrittenName,
+use crate::model::{
+    DesiredSite, LiveSite, LiveUser, Note, PlanError, ProviderKind, Site, SiteConfig,
 };
-use crate::state::edit::StateFiles;
+use crate::provider::kinds::entries::{ImportError, StateEntries, Undone};
+use crate::provider::kinds::{
+    ImportAt, ImportKinds, KindsPlan, PlanKinds, PlannedPeople, PrunedEverywhere, StateKinds,
+    Undeclared, WrittenDate, WrittenName,
+};
 use crate::state::{Checker, Diagnostic, Entry, Loaded, NamedCheck, SourceFile, read_list};
 use access::{ConnectionSpec, WorkspaceSpec};
 use attributes::{AccountTypeSpec, AttributeSpec};
@@ -83,8 +94,12 @@ pub(crate) struct Kinds;
 impl StateKinds for Kinds {
     type Entries = Entries;
     type Tables = Tables;
-    const TABLES: &'static [&'static str] =
-        &["workspaces", "connections", "user_attributes", "account_types"];
+    const TABLES: &'static [&'static str] = &[
+        "workspaces",
+        "connections",
+        "user_attributes",
+        "account_types",
+    ];
 
     fn read(
         key: &str,
@@ -164,6 +179,63 @@ impl StateKinds for Kinds {
     }
 }
 
+impl PlanKinds for Kinds {
+    /// Workspaces and connections with their grants, then user attributes
+    /// and account types; errors in that order.
+    fn plan(
+        desired: &DesiredSite,
+        live: &LiveSite,
+        renamed: &HashMap<String, String>,
+        errors: &mut Vec<PlanError>,
+    ) -> KindsPlan {
+        let mut access = plan_access::plan_access(desired, live, renamed);
+        errors.extend(
+            std::mem::take(&mut access.errors)
+                .into_iter()
+                .map(PlanError::Access),
+        );
+        let mut attrs = plan_attributes::AttrPlan::default();
+        plan_attributes::plan_attributes(desired, live, &mut attrs);
+        plan_account_types::plan_account_types(desired, live, &mut attrs, errors);
+        let mut kept = access.kept;
+        kept.append(&mut attrs.kept);
+        KindsPlan {
+            first: attrs.early,
+            after_groups: access.early,
+            after_people: access.grants,
+            last: access
+                .deletes
+                .into_iter()
+                .chain(attrs.late)
+                .chain(attrs.values)
+                .collect(),
+            kept,
+        }
+    }
+
+    /// Team admins, then what SCIM owns.
+    fn org_rules(
+        desired: &DesiredSite,
+        live: &LiveSite,
+        live_users: &HashMap<String, usize>,
+        people: PlannedPeople<'_>,
+    ) -> Vec<Note> {
+        let mut notes = plan_org::plan_admins(desired, live, live_users, people.changes);
+        notes.extend(plan_org::scim_owned(
+            &desired.site,
+            people.changes,
+            people.deactivations,
+            people.group_deletes,
+        ));
+        notes
+    }
+
+    /// Guests, by the organisation's `unmanaged_guests`.
+    fn undeclared_rule(site: &Site, u: &LiveUser) -> Option<Undeclared> {
+        plan_org::guest_rule(site, u)
+    }
+}
+
 impl ImportKinds for Kinds {
     const IMPORTED: &'static str = "workspaces and connections";
 
@@ -178,7 +250,7 @@ impl ImportKinds for Kinds {
     /// Workspaces and connections (counted), then user attributes, their
     /// values and custom account types.
     fn import(
-        files: &mut StateFiles,
+        files: &mut impl StateEntries,
         at: &ImportAt<'_>,
         live: &LiveSite,
         notes: (&mut Vec<String>, &mut Vec<Undone>),
@@ -190,17 +262,23 @@ impl ImportKinds for Kinds {
     }
 
     /// Workspaces and connections.
-    fn prune(files: &mut StateFiles, at: &ImportAt<'_>, live: &LiveSite, sites: &[String]) -> usize {
+    fn prune(
+        files: &mut impl StateEntries,
+        at: &ImportAt<'_>,
+        live: &LiveSite,
+        sites: &[String],
+    ) -> usize {
         prune::prune_access(files, at.site, live, sites)
     }
 
     /// User attributes and custom account types, on the sites read for them.
     fn prune_everywhere(
-        files: &mut StateFiles,
+        files: &mut impl StateEntries,
         read: &[(&str, &LiveSite)],
         every: &[String],
     ) -> PrunedEverywhere {
-        let read: Vec<(&str, &LiveSite)> = read.iter().filter(|(_, l)| l.attrs.read).copied().collect();
+        let read: Vec<(&str, &LiveSite)> =
+            read.iter().filter(|(_, l)| l.attrs.read).copied().collect();
         if read.is_empty() {
             return PrunedEverywhere::default();
         }

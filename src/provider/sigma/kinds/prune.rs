@@ -9,16 +9,17 @@ use std::collections::HashSet;
 use toml_edit::Item;
 
 use crate::attrs::name_key;
-use crate::import::live::list as names;
 use crate::model::{LiveSite, ProviderKind};
-use crate::state::edit::{StateFiles, UserRef, set, strings};
+use crate::provider::kinds::entries::list as names;
+use crate::provider::kinds::entries::{StateEntries, UserRef};
+use crate::toml_comments::{set, strings};
 
 /// Takes the workspaces and connections declared for site `name` that it
 /// does not have (under their name or a previous one) off it: off their
 /// `sites` when they have other Sigma sites, out of the state otherwise.
 /// Nothing for a kind the site was not read for. How many were taken off.
 pub(super) fn prune_access(
-    files: &mut StateFiles,
+    files: &mut impl StateEntries,
     name: &str,
     live: &LiveSite,
     sigma_sites: &[String],
@@ -76,7 +77,7 @@ pub(super) struct PrunedOnce {
 /// in this run; `every` names each site of the state that takes the kind
 /// (both Sigma's today): one not read, or one that has it, keeps it.
 pub(super) fn prune_declared_once(
-    files: &mut StateFiles,
+    files: &mut impl StateEntries,
     read: &[(&str, &LiveSite)],
     every: &[String],
 ) -> PrunedOnce {
@@ -143,7 +144,7 @@ fn quoted(sites: &[&str]) -> String {
 
 /// Removes the value of attribute `key` (by name key) from every person
 /// and group that gives one.
-fn remove_values(files: &mut StateFiles, key: &str) {
+fn remove_values(files: &mut impl StateEntries, key: &str) {
     for kind in ["users", "groups"] {
         let field = if kind == "users" { "email" } else { "name" };
         for r in files.entries(kind, field, str::to_string).into_values() {
@@ -172,6 +173,7 @@ mod tests {
     use super::*;
     use crate::attrs::{LiveAccountType, LiveAttribute};
     use crate::model::access::LiveAccessObject;
+    use crate::state::edit::StateFiles;
 
     fn files_of(text: &str) -> (tempfile::TempDir, StateFiles) {
         let dir = tempfile::tempdir().unwrap();

@@ -4,9 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::{AttrTarget, AttrValueChange, Change, Diff, Kept, KeptReason, KeptValue, ObjectKind};
 use crate::attrs::{LiveAttribute, Values, name_key};
-use crate::model::{DesiredSite, LiveSite, Unmanaged, email_key};
+use crate::model::{
+    AttrTarget, AttrValueChange, Change, DesiredSite, Diff, Kept, KeptReason, KeptValue, LiveSite,
+    ObjectKind, Unmanaged, email_key,
+};
 
 /// What the attributes add to a site's plan, by step.
 #[derive(Default)]

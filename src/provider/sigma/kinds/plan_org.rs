@@ -4,36 +4,32 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{Change, KeptReason, Membership, Note, NoteReason};
-use crate::model::{DesiredSite, LiveSite, LiveUser, Site, Unmanaged, UserKind, email_key};
+use crate::model::{
+    Change, DesiredSite, KeptReason, LiveSite, LiveUser, Membership, Note, NoteReason, Site,
+    Unmanaged, UserKind, email_key,
+};
+use crate::provider::kinds::Undeclared;
 
-/// Why a live member is left alone whatever the state says: SCIM or the
-/// platform owns them, or they are an embed user (whom roster never
-/// creates, changes or removes).
-pub fn left_alone(u: &LiveUser) -> Option<KeptReason> {
-    match (u.locked, u.kind) {
-        (Some(lock), _) => Some(KeptReason::Locked(lock)),
-        (None, UserKind::Embed) => Some(KeptReason::Embed),
-        _ => None,
-    }
-}
-
-/// For an active member nobody declared: `Some(Some(reason))` when a guest
-/// is kept (`unmanaged_guests = "keep"`, the default), `Some(None)` when a
-/// guest is removed (`"deactivate"`), `None` when not a guest.
-pub fn guest_kept(site: &Site, u: &LiveUser) -> Option<Option<KeptReason>> {
+/// For an active guest nobody declared: kept when the site says
+/// `unmanaged_guests = "keep"` (the default), removed when it says
+/// `"deactivate"`; `None` when not a guest.
+pub(super) fn guest_rule(site: &Site, u: &LiveUser) -> Option<Undeclared> {
     if u.kind != UserKind::Guest {
         return None;
     }
     let policy = site.sigma_org().map(|o| o.unmanaged_guests);
-    Some((policy != Some(Unmanaged::Remove)).then_some(KeptReason::Guest))
+    Some(if policy == Some(Unmanaged::Remove) {
+        Undeclared::Removed
+    } else {
+        Undeclared::Kept(KeptReason::Guest)
+    })
 }
 
 /// Under `provisioning = "scim"`, every member write (create, update,
 /// membership, deactivation) becomes a note: SCIM owns members and team
 /// memberships. So does a team deletion, which would take the memberships
 /// of its SCIM-owned members with it. Other team changes stay planned.
-pub fn scim_owned(
+pub(super) fn scim_owned(
     site: &Site,
     user_changes: &mut Vec<Change>,
     deactivations: &mut Vec<Change>,
@@ -57,7 +53,7 @@ pub fn scim_owned(
 /// admin of the declared teams (`addToTeams[].isTeamAdmin`); any other
 /// difference is a note, as Sigma's API cannot change `isTeamAdmin` of an
 /// existing member.
-pub fn plan_admins(
+pub(super) fn plan_admins(
     desired: &DesiredSite,
     live: &LiveSite,
     live_users: &HashMap<String, usize>,

@@ -4,47 +4,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{Change, Diff, Kept, KeptReason, ObjectKind};
 use crate::model::access::{
-    AccessChange, AccessKind, DesiredAccessObject, DesiredGrant, GrantChange, Grantee,
-    LiveAccessObject, LiveGrant,
+    AccessChange, AccessKind, AccessPlanError, DesiredAccessObject, DesiredGrant, GrantChange,
+    Grantee, LiveAccessObject, LiveGrant,
 };
-use crate::model::{DesiredSite, LiveSite, ProviderKind, SigmaOrgPolicy, Unmanaged, email_key};
-
-/// A plan of access that cannot be made without guessing.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AccessPlanError {
-    #[error(
-        "site `{site}`: the site has {count} {kind}s named \"{name}\" (Sigma lets names repeat; roster compares them ignoring case and surrounding spaces); it will not guess which one the state means. Rename all but one in Sigma, then plan again"
-    )]
-    Ambiguous {
-        site: String,
-        kind: &'static str,
-        name: String,
-        count: usize,
-    },
-    #[error(
-        "site `{site}`: connection \"{name}\" is declared but the site has no such connection; roster never creates connections (they hold credentials). Create it in Sigma, fix the name, or limit its sites"
-    )]
-    ConnectionMissing { site: String, name: String },
-    #[error(
-        "site `{site}`: workspace \"{name}\" lists \"{previous}\" in previous_names, but both exist on the site; roster will not guess which one to keep. Delete or rename one of them in Sigma, or remove \"{previous}\" from previous_names"
-    )]
-    RenameConflict {
-        site: String,
-        name: String,
-        previous: String,
-    },
-    #[error(
-        "site `{site}`: {kind} \"{name}\" grants `{email}`, who is declared `active = false` and is not on the site: roster does not create a person only to deactivate them, so the grant could never be given. Remove the grant, or declare the person active"
-    )]
-    GrantToAbsentPerson {
-        site: String,
-        kind: &'static str,
-        name: String,
-        email: String,
-    },
-}
+use crate::model::{
+    Change, DesiredSite, Diff, Kept, KeptReason, LiveSite, ObjectKind, ProviderKind,
+    SigmaOrgPolicy, Unmanaged, email_key,
+};
 
 /// Live objects by name key: their positions.
 fn by_name(objects: &[LiveAccessObject]) -> HashMap<String, Vec<usize>> {
@@ -325,36 +292,6 @@ fn kept(kind: ObjectKind, key: String) -> Kept {
         reason: KeptReason::Unmanaged,
         found_as: None,
     }
-}
-
-/// What the access guards count.
-pub enum Counted {
-    WorkspaceDeletions,
-    GrantRemovals,
-}
-
-/// How many changes of `what` the plan holds.
-pub fn count(changes: &[Change], what: Counted) -> usize {
-    changes
-        .iter()
-        .filter(|c| match (c, &what) {
-            (Change::Access(AccessChange::DeleteWorkspace { .. }), Counted::WorkspaceDeletions) => {
-                true
-            }
-            (Change::Access(AccessChange::Grant(g)), Counted::GrantRemovals) => g.after.is_none(),
-            _ => false,
-        })
-        .count()
-}
-
-/// How many grants are live on the site's workspaces and connections.
-pub fn live_grants(live: &LiveSite) -> usize {
-    [&live.access.workspaces, &live.access.connections]
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|o| o.grants.len())
-        .sum()
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Comments inside arrays, kept with the element they belong to when `fmt`
-//! sorts a list or an import rewrites it.
+//! sorts a list or an import rewrites it; and setting a value so that its
+//! comments stay ([`set`]).
 //!
 //! toml_edit stores a comment by where it sits in the text: the comment after
 //! `"Finance",` is in the prefix of the *next* element (or in the array's
@@ -17,21 +18,21 @@
 //!
 //! which reads back into the same elements (the form is stable).
 
-use toml_edit::{Array, Value};
+use toml_edit::{Array, Item, TableLike, Value};
 
 /// One element with the comments it owns.
 #[derive(Debug, Clone)]
-pub struct Element {
+pub(crate) struct Element {
     /// The value, without its own spacing.
-    pub value: Value,
+    pub(crate) value: Value,
     /// Whole comment lines above it, trimmed (`# ...`).
-    pub above: Vec<String>,
+    pub(crate) above: Vec<String>,
     /// The comment on its line, after its comma, trimmed.
-    pub after: Option<String>,
+    pub(crate) after: Option<String>,
 }
 
 impl Element {
-    pub fn new(value: Value) -> Element {
+    pub(crate) fn new(value: Value) -> Element {
         let mut value = value;
         value.decor_mut().clear();
         Element {
@@ -52,9 +53,9 @@ impl Element {
 
 /// An array taken apart: its elements and the comment lines before `]`.
 #[derive(Debug, Clone, Default)]
-pub struct Elements {
-    pub items: Vec<Element>,
-    pub tail: Vec<String>,
+pub(crate) struct Elements {
+    pub(crate) items: Vec<Element>,
+    pub(crate) tail: Vec<String>,
 }
 
 fn raw(r: &toml_edit::RawString) -> &str {
@@ -78,7 +79,7 @@ fn split_after_comma(text: &str) -> (Option<String>, Vec<String>) {
 }
 
 /// Takes an array apart, each comment going to the element it belongs to.
-pub fn split(list: &Array) -> Elements {
+pub(crate) fn split(list: &Array) -> Elements {
     let mut out = Elements::default();
     for (i, v) in list.iter().enumerate() {
         let prefix = v.decor().prefix().map(raw).unwrap_or_default();
@@ -118,7 +119,7 @@ impl Elements {
 
     /// Sorts by `key`, keeping the first of elements with equal keys (the
     /// comments of the others go with it).
-    pub fn sort_dedup<K: Ord>(&mut self, key: impl Fn(&Value) -> K) {
+    pub(crate) fn sort_dedup<K: Ord>(&mut self, key: impl Fn(&Value) -> K) {
         self.items.sort_by_cached_key(|e| key(&e.value));
         let mut kept: Vec<Element> = Vec::with_capacity(self.items.len());
         for e in std::mem::take(&mut self.items) {
@@ -132,7 +133,7 @@ impl Elements {
 
     /// The array in its canonical layout: on one line without comments,
     /// one element a line with them.
-    pub fn join(self) -> Array {
+    pub(crate) fn join(self) -> Array {
         let mut list = Array::new();
         if !self.has_comments() {
             for e in self.items {
@@ -178,7 +179,7 @@ fn after_comma(comment: Option<String>) -> String {
 /// table with a `name` (`{ name = "Finance", expires = 2027-01-01 }`) keeps
 /// that form and everything else it says: a rewrite never turns access
 /// that ends into access that does not.
-pub fn rewrite_strings(old: &Array, new: &[String]) -> Array {
+pub(crate) fn rewrite_strings(old: &Array, new: &[String]) -> Array {
     let mut parts = split(old);
     let mut by_key: std::collections::HashMap<String, Element> = std::collections::HashMap::new();
     for e in parts.items.drain(..).rev() {
@@ -211,6 +212,35 @@ pub fn rewrite_strings(old: &Array, new: &[String]) -> Array {
         })
         .collect();
     parts.join()
+}
+
+/// Sets a key to a value, keeping the comment and spacing of the old value;
+/// a list of strings replacing a list keeps the comments of the elements
+/// that stay, and those before its `]`.
+pub(crate) fn set<T: TableLike + ?Sized>(t: &mut T, key: &str, value: impl Into<Value>) {
+    let mut value = value.into();
+    if let Some(old) = t.get(key).and_then(Item::as_value) {
+        if let (Value::Array(old_list), Value::Array(new_list)) = (old, &value) {
+            let strings: Option<Vec<String>> = new_list
+                .iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect();
+            if let Some(strings) = strings {
+                value = Value::Array(rewrite_strings(old_list, &strings));
+            }
+        }
+        *value.decor_mut() = old.decor().clone();
+    }
+    t.insert(key, Item::Value(value));
+}
+
+/// A list value of strings.
+pub(crate) fn strings(items: &[String]) -> Value {
+    let mut a = toml_edit::Array::new();
+    for i in items {
+        a.push(i.as_str());
+    }
+    Value::Array(a)
 }
 
 #[cfg(test)]

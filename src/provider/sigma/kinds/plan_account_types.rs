@@ -6,10 +6,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::attributes::AttrPlan;
-use super::{Change, Diff, Kept, KeptReason, Membership, ObjectKind, PlanError};
+use super::plan_attributes::AttrPlan;
 use crate::attrs::{DesiredAccountType, LiveAccountType, name_key};
-use crate::model::{DesiredSite, LiveSite, Unmanaged, email_key};
+use crate::model::{
+    Change, DesiredSite, Diff, Kept, KeptReason, LiveSite, Membership, ObjectKind, PlanError,
+    Unmanaged, email_key,
+};
 
 /// Plans the custom account types of a site whose provider has them.
 pub(super) fn plan_account_types(

@@ -31,9 +31,10 @@ pub fn routes() -> Router<Arc<Shared>> {
             "/api/v1/groups/{name}",
             get(get_group).put(update_group).delete(delete_group),
         )
+        .merge(super::role_routes::routes())
 }
 
-type Params = Query<HashMap<String, String>>;
+pub(super) type Params = Query<HashMap<String, String>>;
 
 fn error(status: u16, message: impl Into<String>) -> ApiError {
     ApiError {
@@ -102,10 +103,47 @@ fn target_email(headers: &HeaderMap) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Which of Periscope's two APIs a request is of: a group-based site
+/// answers only the first, a site with role-based access only the second.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Family {
+    /// The "User and Group Management API": `/api/v1/users`, `/api/v1/groups`.
+    Groups,
+    /// The "User and Role Management API": `/api/v2/users`, `/api/v1/roles`.
+    Roles,
+}
+
+/// A request of the other family's API is refused (reference §10: a 404
+/// naming the API the site has).
+fn check_family(site: &PeriscopeSite, family: Family) -> Result<(), ApiError> {
+    match (family, site.role_based.is_some()) {
+        (Family::Groups, true) => Err(error(
+            404,
+            "this site uses role-based access: use the User and Role Management API (/api/v2/users, /api/v1/roles)",
+        )),
+        (Family::Roles, false) => Err(error(
+            404,
+            "this site has no role-based access: use the User and Group Management API (/api/v1/users, /api/v1/groups)",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Authenticates, then runs `op` on the site; real writes are counted.
 fn with_site<A: Into<Answer>>(
     shared: &Shared,
     headers: &HeaderMap,
+    write: Option<bool>,
+    op: impl FnOnce(&mut PeriscopeSite) -> Result<A, ApiError>,
+) -> Response {
+    with_site_of(shared, headers, Family::Groups, write, op)
+}
+
+/// [`with_site`] for a request of either family's API.
+pub(super) fn with_site_of<A: Into<Answer>>(
+    shared: &Shared,
+    headers: &HeaderMap,
+    family: Family,
     write: Option<bool>,
     op: impl FnOnce(&mut PeriscopeSite) -> Result<A, ApiError>,
 ) -> Response {
@@ -115,6 +153,7 @@ fn with_site<A: Into<Answer>>(
             .periscope
             .get_mut(&slug)
             .ok_or_else(|| error(401, "unknown site"))?;
+        check_family(site, family)?;
         let out = op(site)?;
         if write == Some(false) {
             shared.record_write();
@@ -125,7 +164,7 @@ fn with_site<A: Into<Answer>>(
 }
 
 /// The page a list request asks for, when the sandbox pages lists.
-fn paging(s: &Shared, q: &HashMap<String, String>) -> Option<Paging> {
+pub(super) fn paging(s: &Shared, q: &HashMap<String, String>) -> Option<Paging> {
     s.page_size().map(|size| Paging {
         size,
         start: q.get("next_page_start").cloned(),
@@ -151,6 +190,18 @@ fn write(
     body: Option<&Bytes>,
     op: impl FnOnce(&mut PeriscopeSite, &Value, bool) -> Result<Value, ApiError>,
 ) -> Response {
+    write_of(s, headers, q, body, Family::Groups, op)
+}
+
+/// [`write`] for a request of either family's API.
+pub(super) fn write_of(
+    s: &Shared,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+    body: Option<&Bytes>,
+    family: Family,
+    op: impl FnOnce(&mut PeriscopeSite, &Value, bool) -> Result<Value, ApiError>,
+) -> Response {
     let parsed = test_mode(q).and_then(|t| {
         let b = match body {
             Some(b) => json_body(b)?,
@@ -159,7 +210,7 @@ fn write(
         Ok((t, b))
     });
     match parsed {
-        Ok((t, b)) => with_site(s, headers, Some(t), |site| op(site, &b, t)),
+        Ok((t, b)) => with_site_of(s, headers, family, Some(t), |site| op(site, &b, t)),
         Err(e) => respond(authenticate(s, headers).and(Err::<Value, _>(e))),
     }
 }

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::roles::RoleSite;
 use crate::sandbox::answer::{Answer, ApiError};
 use crate::sandbox::rules::is_email;
 
@@ -52,6 +53,11 @@ pub struct PeriscopeSite {
     pub groups: Vec<PeriscopeGroup>,
     #[serde(default)]
     pub users: Vec<PeriscopeUser>,
+    /// Present on a site with role-based access: its users and roles, on
+    /// the "User and Role Management API" (the v1 users and groups above
+    /// stay empty, and their API refuses every request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_based: Option<RoleSite>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,6 +125,18 @@ impl PeriscopeSite {
                 last_name: "Admin".into(),
                 groups: vec![ADMINISTRATORS.into(), ALL_USERS.into()],
             }],
+            role_based: None,
+        }
+    }
+
+    /// A new site with role-based access: the built-in roles, and the
+    /// first user, holding Admin.
+    pub fn new_role_based(api_key: &str, admin_email: &str) -> Self {
+        PeriscopeSite {
+            api_key: api_key.to_string(),
+            groups: Vec::new(),
+            users: Vec::new(),
+            role_based: Some(RoleSite::new(admin_email)),
         }
     }
 
@@ -395,13 +413,13 @@ pub struct Paging {
 
 /// What a page says of itself, beside its items.
 #[derive(Serialize)]
-struct PageInfo {
-    next_page_start: Option<String>,
-    items_this_page: usize,
+pub(super) struct PageInfo {
+    pub next_page_start: Option<String>,
+    pub items_this_page: usize,
 }
 
 /// The items of a list of `len` a page holds, and what the page says.
-fn page_of(
+pub(super) fn page_of(
     len: usize,
     paging: Option<Paging>,
 ) -> Result<(std::ops::Range<usize>, Option<PageInfo>), ApiError> {
@@ -475,11 +493,11 @@ fn no_group(name: &str) -> ApiError {
     err(404, format!("no group named '{name}'"))
 }
 
-fn required<'a>(body: &'a Value, field: &str) -> Result<&'a str, ApiError> {
+pub(super) fn required<'a>(body: &'a Value, field: &str) -> Result<&'a str, ApiError> {
     optional(body, field)?.ok_or_else(|| err(400, format!("`{field}` is required")))
 }
 
-fn optional<'a>(body: &'a Value, field: &str) -> Result<Option<&'a str>, ApiError> {
+pub(super) fn optional<'a>(body: &'a Value, field: &str) -> Result<Option<&'a str>, ApiError> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => {

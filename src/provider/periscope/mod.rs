@@ -2,6 +2,8 @@
 
 mod checks;
 mod client;
+mod role_wire;
+mod roles;
 pub mod settings;
 mod wire;
 

@@ -11,7 +11,7 @@ use super::roles::RoleIds;
 use super::settings::AccessControl;
 use super::wire;
 use crate::model::{ALL_USERS, LiveSite, Site, SiteConfig};
-use crate::model::Change;
+use crate::model::{Change, Diff};
 use crate::provider::error::{ProviderError, error_message};
 use crate::provider::lenient::{List, ListKeys};
 use crate::provider::retry::{Pacer, Purpose, RetryPolicy};
@@ -67,6 +67,21 @@ impl<'a> Call<'a> {
             effect: Effect::None,
         }
     }
+}
+
+/// The body of a user update: the names that change.
+pub(super) fn name_fields(
+    first_name: Option<&Diff<String>>,
+    last_name: Option<&Diff<String>>,
+) -> serde_json::Map<String, Value> {
+    let mut body = serde_json::Map::new();
+    if let Some(d) = first_name {
+        body.insert("first_name".into(), json!(d.after));
+    }
+    if let Some(d) = last_name {
+        body.insert("last_name".into(), json!(d.after));
+    }
+    body
 }
 
 /// What a write leaves behind that a read can find.
@@ -437,13 +452,7 @@ impl PeriscopeClient {
                 groups,
                 ..
             } => {
-                let mut body = serde_json::Map::new();
-                if let Some(d) = first_name {
-                    body.insert("first_name".into(), json!(d.after));
-                }
-                if let Some(d) = last_name {
-                    body.insert("last_name".into(), json!(d.after));
-                }
+                let mut body = name_fields(first_name.as_ref(), last_name.as_ref());
                 if let Some(m) = groups {
                     // A groups list replaces the user's set; every user stays
                     // in the all-users group.

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::client::{Call, Effect, PeriscopeClient};
+use super::client::{Call, Effect, PeriscopeClient, name_fields};
 use super::role_wire::{self, LiveRole, LiveRoleUser};
 use crate::model::{Change, LiveGroup, LiveSite, LiveUser};
 use crate::provider::error::ProviderError;
@@ -268,13 +268,7 @@ impl PeriscopeClient {
                 groups,
                 ..
             } => {
-                let mut body = serde_json::Map::new();
-                if let Some(d) = first_name {
-                    body.insert("first_name".into(), json!(d.after));
-                }
-                if let Some(d) = last_name {
-                    body.insert("last_name".into(), json!(d.after));
-                }
+                let mut body = name_fields(first_name.as_ref(), last_name.as_ref());
                 if let Some(m) = groups {
                     // A sent roles list replaces the set (reference §4).
                     body.insert("roles".into(), json!(self.role_ids(&m.after).await?));

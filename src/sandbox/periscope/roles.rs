@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::store::{Paging, optional, page_of, required};
+use super::store::{Paging, err, optional, page_of, required};
 use crate::sandbox::answer::ApiError;
 use crate::sandbox::rules::is_email;
 
@@ -79,10 +79,6 @@ pub struct RoleUser {
     /// Role ids.
     #[serde(default)]
     pub roles: Vec<String>,
-}
-
-fn err(status: u16, message: impl Into<String>) -> ApiError {
-    ApiError::new(status, message)
 }
 
 /// The emulator's own rules: emails compare trimmed and lower-cased; role

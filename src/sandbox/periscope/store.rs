@@ -77,7 +77,7 @@ pub struct PeriscopeUser {
     pub groups: Vec<String>,
 }
 
-fn err(status: u16, message: impl Into<String>) -> ApiError {
+pub(super) fn err(status: u16, message: impl Into<String>) -> ApiError {
     ApiError::new(status, message)
 }
 

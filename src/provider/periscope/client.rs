@@ -7,7 +7,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::roles::RoleIds;
+use super::role_ids::RoleIds;
 use super::settings::AccessControl;
 use super::wire;
 use crate::model::{ALL_USERS, LiveSite, Site, SiteConfig};

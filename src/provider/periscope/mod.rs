@@ -2,6 +2,7 @@
 
 mod checks;
 mod client;
+mod role_ids;
 mod role_wire;
 mod roles;
 pub mod settings;

@@ -6,12 +6,11 @@
 //! Roles are sent by id, never by name (reference §4): names are resolved
 //! through the roles read from the site.
 
-use std::collections::HashMap;
-
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::client::{Call, Effect, PeriscopeClient, name_fields};
+use super::role_ids::RoleIds;
 use super::role_wire::{self, LiveRole, LiveRoleUser};
 use crate::model::{Change, LiveGroup, LiveSite, LiveUser};
 use crate::provider::error::ProviderError;
@@ -20,39 +19,6 @@ use crate::provider::{WriteMode, path_segment};
 /// The role every user holds (reference §4: the name suggests it); it is
 /// kept in every role set roster sends.
 pub(super) const EVERYONE: &str = "Everyone";
-
-/// The ids of a site's roles and users, as read and as made since.
-#[derive(Debug, Default)]
-pub(crate) struct RoleIds {
-    roles: Vec<LiveRole>,
-    /// User ids by email, lower-cased.
-    users: HashMap<String, String>,
-}
-
-impl RoleIds {
-    /// A role's id by name: as written, else ignoring case and the spaces
-    /// around it (how the site matches names is not documented).
-    fn role(&self, name: &str) -> Option<&str> {
-        let exact = self.roles.iter().find(|r| r.name == name);
-        let loose = || {
-            self.roles
-                .iter()
-                .find(|r| r.name.trim().to_lowercase() == name.trim().to_lowercase())
-        };
-        exact.or_else(loose).map(|r| r.id.as_str())
-    }
-
-    fn role_name(&self, id: &str) -> Option<&str> {
-        self.roles
-            .iter()
-            .find(|r| r.id == id)
-            .map(|r| r.name.as_str())
-    }
-
-    fn user(&self, email: &str) -> Option<&str> {
-        self.users.get(&email.trim().to_lowercase()).map(String::as_str)
-    }
-}
 
 /// A write of the user and role API (users are named in the path, never
 /// in a header), with no effect to look for unless one is given.

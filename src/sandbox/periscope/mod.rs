@@ -1,6 +1,8 @@
 //! The emulated Periscope APIs: the v1 user and group API of group-based
 //! sites, and the user and role API of sites with role-based access.
 
+mod fields;
+mod request;
 mod role_routes;
 pub mod roles;
 pub mod routes;

@@ -15,7 +15,7 @@ use axum::routing::get;
 use serde_json::Value;
 
 use super::roles::RoleSite;
-use super::routes::{Family, Params, paging, with_site_of, write_of};
+use super::request::{Family, Params, paging, with_site_of, write_of};
 use super::store::PeriscopeSite;
 use crate::sandbox::shared::Shared;
 use crate::sandbox::answer::ApiError;

@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::store::{Paging, err, optional, page_of, required};
+use super::fields::{PageInfo, Paging, err, optional, page_of, required};
 use crate::sandbox::answer::ApiError;
 use crate::sandbox::rules::is_email;
 
@@ -405,7 +405,7 @@ fn grants<T: serde::de::DeserializeOwned>(
     }
 }
 
-fn add_page(out: &mut Value, page: Option<super::store::PageInfo>) {
+fn add_page(out: &mut Value, page: Option<PageInfo>) {
     if let Some(page) = page {
         out["next_page_start"] = json!(page.next_page_start);
         out["items_this_page"] = json!(page.items_this_page);

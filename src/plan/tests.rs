@@ -12,6 +12,7 @@ fn site() -> Site {
         slug: "acme".into(),
         api_key_from: crate::model::SecretSource::Env("ACME_API_KEY".into()),
         invited_by: "admin@acme.com".into(),
+        access_control: Default::default(),
     };
     test_fixtures::site(
         "acme",
@@ -229,6 +230,7 @@ fn removes_undeclared_by_default_but_never_builtins_or_invited_by() {
         slug: "acme".into(),
         api_key_from: crate::model::SecretSource::Env("ACME_API_KEY".into()),
         invited_by: "ADMIN@acme.com".into(),
+        access_control: Default::default(),
     });
     let out = render(
         d,

@@ -46,6 +46,7 @@ mod lint_e2e;
 mod live_names_import_export_e2e;
 mod loader_fuzz;
 mod periscope_e2e;
+mod periscope_roles_e2e;
 mod planschema_e2e;
 mod privileged_e2e;
 mod readme_first_run_e2e;

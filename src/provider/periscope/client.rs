@@ -1,13 +1,17 @@
 //! The Periscope Data (Sisense for Cloud Data Teams) v1 user and group API.
-//! Reference: `shared/reference/periscope-api.md`.
+//! Reference: `shared/reference/periscope-api.md`. Sites with role-based
+//! access use the user and role API instead (`roles.rs`), through the same
+//! requests, retries and errors.
 
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use super::role_ids::RoleIds;
+use super::settings::AccessControl;
 use super::wire;
 use crate::model::{ALL_USERS, LiveSite, Site, SiteConfig};
-use crate::model::Change;
+use crate::model::{Change, Diff};
 use crate::provider::error::{ProviderError, error_message};
 use crate::provider::lenient::{List, ListKeys};
 use crate::provider::retry::{Pacer, Purpose, RetryPolicy};
@@ -26,27 +30,32 @@ pub struct PeriscopeClient {
     site: String,
     api_key: Secret,
     key_env: String,
-    invited_by: String,
+    pub(super) invited_by: String,
+    /// Which of Periscope's two APIs the site has.
+    pub(super) access: AccessControl,
+    /// On a site with role-based access: the ids of its roles and users,
+    /// as read and as made by this client's writes.
+    pub(super) ids: std::sync::Mutex<RoleIds>,
     pacer: Pacer,
     retry: RetryPolicy,
 }
 
 /// One request, described for errors and logs.
-struct Call<'a> {
-    method: Method,
-    path: String,
-    action: &'a str,
-    object: &'a str,
-    email: Option<&'a str>,
-    mode: Option<WriteMode>,
-    body: Option<Value>,
+pub(super) struct Call<'a> {
+    pub method: Method,
+    pub path: String,
+    pub action: &'a str,
+    pub object: &'a str,
+    pub email: Option<&'a str>,
+    pub mode: Option<WriteMode>,
+    pub body: Option<Value>,
     /// How to tell, after an ambiguous failure, whether it took effect.
-    effect: Effect<'a>,
+    pub effect: Effect<'a>,
 }
 
 impl<'a> Call<'a> {
     /// A GET of `path`.
-    fn read(path: String, action: &'a str) -> Self {
+    pub(super) fn read(path: String, action: &'a str) -> Self {
         Call {
             method: Method::GET,
             path,
@@ -60,9 +69,24 @@ impl<'a> Call<'a> {
     }
 }
 
+/// The body of a user update: the names that change.
+pub(super) fn name_fields(
+    first_name: Option<&Diff<String>>,
+    last_name: Option<&Diff<String>>,
+) -> serde_json::Map<String, Value> {
+    let mut body = serde_json::Map::new();
+    if let Some(d) = first_name {
+        body.insert("first_name".into(), json!(d.after));
+    }
+    if let Some(d) = last_name {
+        body.insert("last_name".into(), json!(d.after));
+    }
+    body
+}
+
 /// What a write leaves behind that a read can find.
 #[derive(Clone, Copy)]
-enum Effect<'a> {
+pub(super) enum Effect<'a> {
     None,
     /// The user with this email exists.
     UserExists(&'a str),
@@ -83,6 +107,7 @@ impl PeriscopeClient {
             slug,
             api_key_from,
             invited_by,
+            access_control,
         }) = &site.config
         else {
             unreachable!("a Periscope client is only made for a Periscope site")
@@ -96,6 +121,8 @@ impl PeriscopeClient {
             api_key,
             key_env: api_key_from.to_string(),
             invited_by: invited_by.clone(),
+            access: *access_control,
+            ids: std::sync::Mutex::default(),
             pacer: Pacer::new(&site.name, pacing),
             retry: RetryPolicy::from_env()
                 .with_patience(std::time::Duration::from_secs(site.patience_seconds)),
@@ -112,11 +139,44 @@ impl PeriscopeClient {
         &self.pacer
     }
 
-    fn site_name(&self) -> &str {
+    pub(super) fn site_name(&self) -> &str {
         &self.name
     }
 
+    /// The live users and groups, or on a site with role-based access the
+    /// users and the roles they hold; a refusal that says the site has the
+    /// other API is reported as that.
     pub async fn fetch(&self) -> Result<LiveSite, ProviderError> {
+        let live = match self.access {
+            AccessControl::Groups => self.fetch_groups().await,
+            AccessControl::Roles => self.fetch_roles().await,
+        };
+        live.map_err(|e| self.other_family(e))
+    }
+
+    /// A 4xx answer to a read of one API family, beyond the key's refusal
+    /// and a throttle, says the site has the other: never an empty site.
+    fn other_family(&self, e: ProviderError) -> ProviderError {
+        let Some(status @ (400..=499)) = e.status() else {
+            return e;
+        };
+        if matches!(status, 401 | 403 | 429) {
+            return e;
+        }
+        let (kind, fix) = match self.access {
+            AccessControl::Groups => ("roles", "access_control = \"roles\""),
+            AccessControl::Roles => ("groups", "access_control = \"groups\" (or leave it out)"),
+        };
+        ProviderError::Unsupported {
+            site: self.name.clone(),
+            message: format!(
+                "this site uses {kind}: set {fix} in [sites.{}] ({e})",
+                self.name
+            ),
+        }
+    }
+
+    async fn fetch_groups(&self) -> Result<LiveSite, ProviderError> {
         // Both reads run at once; the users error is reported first, so the
         // message does not depend on which answer came back first.
         let (users, groups) = tokio::join!(
@@ -145,7 +205,7 @@ impl PeriscopeClient {
     /// this API family. An answer that shows more pages any other way is
     /// refused: a plan from part of a list would create people who exist
     /// and remove people who were merely on a later page.
-    async fn read_all<T, K>(&self, path: &str, action: &str) -> Result<Vec<T>, ProviderError>
+    pub(super) async fn read_all<T, K>(&self, path: &str, action: &str) -> Result<Vec<T>, ProviderError>
     where
         T: serde::de::DeserializeOwned,
         K: ListKeys,
@@ -232,6 +292,9 @@ impl PeriscopeClient {
     /// Whether what `effect` describes is on the site now; `None` when the
     /// read itself failed.
     async fn exists(&self, effect: Effect<'_>) -> Option<bool> {
+        if self.access == AccessControl::Roles {
+            return self.role_exists(effect).await;
+        }
         let (path, email) = match effect {
             Effect::UserExists(email) => ("/api/v1/users".to_string(), Some(email)),
             Effect::GroupExists(name) => (
@@ -261,6 +324,9 @@ impl PeriscopeClient {
     /// Carries out one change. With `WriteMode::TestMode` the request is sent
     /// with `test_mode=true` and the site changes nothing.
     pub async fn apply(&self, change: &Change, mode: WriteMode) -> Result<(), ProviderError> {
+        if self.access == AccessControl::Roles {
+            return self.apply_role_change(change, mode).await;
+        }
         let call = match change {
             Change::CreateGroup { .. }
             | Change::UpdateGroup { .. }
@@ -386,13 +452,7 @@ impl PeriscopeClient {
                 groups,
                 ..
             } => {
-                let mut body = serde_json::Map::new();
-                if let Some(d) = first_name {
-                    body.insert("first_name".into(), json!(d.after));
-                }
-                if let Some(d) = last_name {
-                    body.insert("last_name".into(), json!(d.after));
-                }
+                let mut body = name_fields(first_name.as_ref(), last_name.as_ref());
                 if let Some(m) = groups {
                     // A groups list replaces the user's set; every user stays
                     // in the all-users group.
@@ -437,7 +497,7 @@ impl PeriscopeClient {
     /// was lost is never sent again blindly: the site is read first, and the
     /// create counts as done if what it makes is there. In test mode nothing
     /// is ever made, so nothing is looked for.
-    async fn send(&self, call: Call<'_>) -> Result<bytes::Bytes, ProviderError> {
+    pub(super) async fn send(&self, call: Call<'_>) -> Result<bytes::Bytes, ProviderError> {
         let call = &call;
         let real = call.mode == Some(WriteMode::Real);
         let tries = self.pacer.tries();

@@ -2,6 +2,9 @@
 
 mod checks;
 mod client;
+mod role_ids;
+mod role_wire;
+mod roles;
 pub mod settings;
 mod wire;
 

@@ -1,5 +1,6 @@
-//! A Periscope site's settings: `site` (the slug), `api_key`, `invited_by`
-//! and an optional `base_url`; their checks and credentials.
+//! A Periscope site's settings: `site` (the slug), `api_key`, `invited_by`,
+//! an optional `base_url` and `access_control` (which of Periscope's two
+//! APIs the site has); their checks and credentials.
 
 use serde::Serialize;
 use toml::Spanned;
@@ -27,6 +28,33 @@ site_keys! {
         /// Periscope: the administrator shown as the inviter of new users.
         #[schemars(with = "Option<String>", extend("format" = "email"))]
         invited_by: Option<Spanned<String>> = listed 4;
+        /// Periscope: `"groups"` (default), or `"roles"` for a site with role-based access.
+        #[schemars(with = "Option<AccessControl>")]
+        access_control: Option<Spanned<String>> = listed 42;
+    }
+}
+
+/// How a site controls access, declared (`access_control`), never guessed:
+/// no source shows how a site of one kind answers the other kind's API.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessControl {
+    /// Groups with an access level: the "User and Group Management API".
+    #[default]
+    Groups,
+    /// Role-based access (RBAC): people hold roles, on the "User and Role
+    /// Management API".
+    Roles,
+}
+
+impl AccessControl {
+    const ALL: [AccessControl; 2] = [AccessControl::Groups, AccessControl::Roles];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessControl::Groups => "groups",
+            AccessControl::Roles => "roles",
+        }
     }
 }
 
@@ -42,6 +70,8 @@ pub struct Settings {
     pub api_key_from: SecretSource,
     /// Shown as the inviter of users roster creates; never removed.
     pub invited_by: String,
+    /// Which of Periscope's two APIs the site has.
+    pub access_control: AccessControl,
 }
 
 /// Checks a Periscope site's own keys.
@@ -71,6 +101,38 @@ pub(crate) fn check(c: &mut SiteCheck<'_, '_>, spec: &Keys) -> Settings {
         slug,
         api_key_from,
         invited_by,
+        access_control: access_control(c, spec),
+    }
+}
+
+/// `access_control`: `"groups"` unless the site says `"roles"`.
+fn access_control(c: &mut SiteCheck<'_, '_>, spec: &Keys) -> AccessControl {
+    let Some(written) = &spec.access_control else {
+        return AccessControl::default();
+    };
+    let value = written.get_ref().trim();
+    let name = c.name();
+    match AccessControl::ALL.into_iter().find(|a| a.as_str() == value) {
+        Some(AccessControl::Roles) => {
+            // The client reads and writes such sites; the state cannot
+            // declare people's roles or custom roles yet, and a plan that
+            // took the site's roles for groups would take roles away.
+            c.error(
+                written.span(),
+                format!("site `{name}`: a site with role-based access (access_control = \"roles\") cannot be planned yet: the state has no `roles` on people and no `[[roles]]`, and planning its roles as groups would take away roles people hold"),
+                Some("leave this site out of the state until roles can be declared".into()),
+            );
+            AccessControl::Roles
+        }
+        Some(found) => found,
+        None => {
+            c.error(
+                written.span(),
+                format!("site `{name}`: access_control `{}` is not \"groups\" or \"roles\"", written.get_ref()),
+                Some("write access_control = \"roles\" for a site with role-based access (RBAC), or leave it out for a site with groups".into()),
+            );
+            AccessControl::default()
+        }
     }
 }
 
@@ -101,6 +163,7 @@ impl ProviderSettings for Settings {
             slug: trusted.slug.clone(),
             api_key_from: trusted.api_key_from.clone(),
             invited_by: self.invited_by.clone(),
+            access_control: self.access_control,
         }
     }
 
@@ -119,11 +182,19 @@ impl ProviderSettings for Settings {
 
     fn provision(&self, data: &mut crate::sandbox::SandboxData, _site: &Site) -> Credentials {
         let Settings {
-            slug, invited_by, ..
+            slug,
+            invited_by,
+            access_control,
+            ..
         } = self;
         let s = data.periscope.entry(slug.clone()).or_insert_with(|| {
             crate::progress::notice(&format!("note: the sandbox has no Periscope site `{slug}`; starting one with only {invited_by} in it"));
-            PeriscopeSite::new(SANDBOX_PERISCOPE_KEY, invited_by)
+            match access_control {
+                AccessControl::Groups => PeriscopeSite::new(SANDBOX_PERISCOPE_KEY, invited_by),
+                AccessControl::Roles => {
+                    PeriscopeSite::new_role_based(SANDBOX_PERISCOPE_KEY, invited_by)
+                }
+            }
         });
         Credentials {
             api_key: Secret::new(&s.api_key),

@@ -1,5 +1,10 @@
-//! The emulated Periscope v1 user and group API.
+//! The emulated Periscope APIs: the v1 user and group API of group-based
+//! sites, and the user and role API of sites with role-based access.
 
+mod fields;
+mod request;
+mod role_routes;
+pub mod roles;
 pub mod routes;
 pub mod store;
 
@@ -10,9 +15,14 @@ use std::fmt::Write;
 pub fn banner(sites: &BTreeMap<String, store::PeriscopeSite>, _url: &str) -> String {
     let mut out = String::new();
     for (slug, site) in sites {
+        let kind = if site.role_based.is_some() {
+            " (role-based access)"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "  periscope site {slug}: HTTP-X-PARTNER-AUTH: {slug}:{}",
+            "  periscope site {slug}{kind}: HTTP-X-PARTNER-AUTH: {slug}:{}",
             site.api_key
         );
     }

@@ -8,12 +8,14 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::routing::get;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::store::{Paging, PeriscopeSite};
+pub use super::request::respond;
+use super::request::{Family, Params, error, paging, with_site_of, write_of};
+use super::store::PeriscopeSite;
 use crate::sandbox::answer::{Answer, ApiError};
 use crate::sandbox::shared::Shared;
 
@@ -31,68 +33,7 @@ pub fn routes() -> Router<Arc<Shared>> {
             "/api/v1/groups/{name}",
             get(get_group).put(update_group).delete(delete_group),
         )
-}
-
-type Params = Query<HashMap<String, String>>;
-
-fn error(status: u16, message: impl Into<String>) -> ApiError {
-    ApiError {
-        status,
-        message: message.into(),
-    }
-}
-
-/// Periscope's error body (inferred): `{"error": message}`.
-pub fn respond(result: Result<impl Into<Answer>, ApiError>) -> Response {
-    match result {
-        Ok(v) => v.into().into_response(),
-        Err(e) => (
-            StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            axum::Json(json!({ "error": e.message })),
-        )
-            .into_response(),
-    }
-}
-
-/// The site slug named by the auth header, if its key is right.
-fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<String, ApiError> {
-    let raw = headers
-        .get("HTTP-X-PARTNER-AUTH")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| error(401, "missing HTTP-X-PARTNER-AUTH header"))?;
-    let (site, key) = raw
-        .split_once(':')
-        .ok_or_else(|| error(401, "HTTP-X-PARTNER-AUTH must be <site>:<api key>"))?;
-    let data = shared.data.lock().expect("sandbox lock");
-    match data.periscope.get(site) {
-        Some(s) if s.api_key == key => Ok(site.to_string()),
-        _ => Err(error(401, format!("invalid API key for site '{site}'"))),
-    }
-}
-
-fn test_mode(params: &HashMap<String, String>) -> Result<bool, ApiError> {
-    match params.get("test_mode").map(|v| v.to_ascii_lowercase()) {
-        None => Ok(false),
-        Some(v) if v == "true" => Ok(true),
-        Some(v) if v == "false" => Ok(false),
-        Some(v) => Err(error(
-            400,
-            format!("test_mode must be true or false, not '{v}'"),
-        )),
-    }
-}
-
-fn json_body(body: &Bytes) -> Result<Value, ApiError> {
-    if body.is_empty() {
-        return Ok(json!({}));
-    }
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| error(400, format!("malformed JSON body: {e}")))?;
-    if v.is_object() {
-        Ok(v)
-    } else {
-        Err(error(400, "the body must be a JSON object"))
-    }
+        .merge(super::role_routes::routes())
 }
 
 fn target_email(headers: &HeaderMap) -> Option<String> {
@@ -109,27 +50,7 @@ fn with_site<A: Into<Answer>>(
     write: Option<bool>,
     op: impl FnOnce(&mut PeriscopeSite) -> Result<A, ApiError>,
 ) -> Response {
-    let result = authenticate(shared, headers).and_then(|slug| {
-        let mut data = shared.data.lock().expect("sandbox lock");
-        let site = data
-            .periscope
-            .get_mut(&slug)
-            .ok_or_else(|| error(401, "unknown site"))?;
-        let out = op(site)?;
-        if write == Some(false) {
-            shared.record_write();
-        }
-        Ok(out)
-    });
-    respond(result)
-}
-
-/// The page a list request asks for, when the sandbox pages lists.
-fn paging(s: &Shared, q: &HashMap<String, String>) -> Option<Paging> {
-    s.page_size().map(|size| Paging {
-        size,
-        start: q.get("next_page_start").cloned(),
-    })
+    with_site_of(shared, headers, Family::Groups, write, op)
 }
 
 async fn get_users(State(s): State<Arc<Shared>>, headers: HeaderMap, Query(q): Params) -> Response {
@@ -151,17 +72,7 @@ fn write(
     body: Option<&Bytes>,
     op: impl FnOnce(&mut PeriscopeSite, &Value, bool) -> Result<Value, ApiError>,
 ) -> Response {
-    let parsed = test_mode(q).and_then(|t| {
-        let b = match body {
-            Some(b) => json_body(b)?,
-            None => json!({}),
-        };
-        Ok((t, b))
-    });
-    match parsed {
-        Ok((t, b)) => with_site(s, headers, Some(t), |site| op(site, &b, t)),
-        Err(e) => respond(authenticate(s, headers).and(Err::<Value, _>(e))),
-    }
+    write_of(s, headers, q, body, Family::Groups, op)
 }
 
 /// The user a request names in HTTP-X-EMAIL.

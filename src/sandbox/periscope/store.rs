@@ -4,6 +4,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+pub use super::fields::Paging;
+use super::fields::{PageInfo, err, optional, page_of, required};
+use super::roles::RoleSite;
 use crate::sandbox::answer::{Answer, ApiError};
 use crate::sandbox::rules::is_email;
 
@@ -52,6 +55,11 @@ pub struct PeriscopeSite {
     pub groups: Vec<PeriscopeGroup>,
     #[serde(default)]
     pub users: Vec<PeriscopeUser>,
+    /// Present on a site with role-based access: its users and roles, on
+    /// the "User and Role Management API" (the v1 users and groups above
+    /// stay empty, and their API refuses every request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_based: Option<RoleSite>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,10 +77,6 @@ pub struct PeriscopeUser {
     pub last_name: String,
     #[serde(default)]
     pub groups: Vec<String>,
-}
-
-fn err(status: u16, message: impl Into<String>) -> ApiError {
-    ApiError::new(status, message)
 }
 
 /// The emulator's own matching rules (never the client's, so a wrong
@@ -119,6 +123,18 @@ impl PeriscopeSite {
                 last_name: "Admin".into(),
                 groups: vec![ADMINISTRATORS.into(), ALL_USERS.into()],
             }],
+            role_based: None,
+        }
+    }
+
+    /// A new site with role-based access: the built-in roles, and the
+    /// first user, holding Admin.
+    pub fn new_role_based(api_key: &str, admin_email: &str) -> Self {
+        PeriscopeSite {
+            api_key: api_key.to_string(),
+            groups: Vec::new(),
+            users: Vec::new(),
+            role_based: Some(RoleSite::new(admin_email)),
         }
     }
 
@@ -385,46 +401,6 @@ impl PeriscopeSite {
     }
 }
 
-/// A page asked of a list: its size, and where it starts (the
-/// `next_page_start` of the page before, absent for the first).
-#[derive(Debug, Clone)]
-pub struct Paging {
-    pub size: usize,
-    pub start: Option<String>,
-}
-
-/// What a page says of itself, beside its items.
-#[derive(Serialize)]
-struct PageInfo {
-    next_page_start: Option<String>,
-    items_this_page: usize,
-}
-
-/// The items of a list of `len` a page holds, and what the page says.
-fn page_of(
-    len: usize,
-    paging: Option<Paging>,
-) -> Result<(std::ops::Range<usize>, Option<PageInfo>), ApiError> {
-    let Some(paging) = paging else {
-        return Ok((0..len, None));
-    };
-    // An opaque-looking cursor: `p` and the offset.
-    let start = match paging.start.as_deref() {
-        None | Some("") => 0,
-        Some(s) => s
-            .strip_prefix('p')
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|n| *n <= len)
-            .ok_or_else(|| err(400, format!("invalid next_page_start '{s}'")))?,
-    };
-    let end = (start + paging.size.max(1)).min(len);
-    let info = PageInfo {
-        next_page_start: (end < len).then(|| format!("p{end}")),
-        items_this_page: end - start,
-    };
-    Ok((start..end, Some(info)))
-}
-
 /// The longest group name the emulator accepts. Provisional: the reference
 /// documents no limit; some limit is certain.
 const GROUP_NAME_LIMIT: usize = 100;
@@ -473,21 +449,6 @@ fn no_user(email: &str) -> ApiError {
 
 fn no_group(name: &str) -> ApiError {
     err(404, format!("no group named '{name}'"))
-}
-
-fn required<'a>(body: &'a Value, field: &str) -> Result<&'a str, ApiError> {
-    optional(body, field)?.ok_or_else(|| err(400, format!("`{field}` is required")))
-}
-
-fn optional<'a>(body: &'a Value, field: &str) -> Result<Option<&'a str>, ApiError> {
-    match body.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => {
-            Err(err(400, format!("`{field}` cannot be empty")))
-        }
-        Some(Value::String(s)) => Ok(Some(s.as_str())),
-        Some(_) => Err(err(400, format!("`{field}` must be a string"))),
-    }
 }
 
 fn access_of(body: &Value) -> Result<Option<Access>, ApiError> {

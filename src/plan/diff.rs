@@ -255,7 +255,7 @@ fn resolve_memberships<'a>(
                 .renamed
                 .get(&p.group_key(name))
                 .cloned()
-                .unwrap_or_else(|| name.to_string());
+                .unwrap_or_else(|| name.clone());
             Some((p.group_key(&after), after))
         });
     }
@@ -476,18 +476,16 @@ impl UserPlan<'_> {
             .collect();
         unmanaged.sort_by_cached_key(|u| email_key(&u.email));
         for u in unmanaged {
-            let Some(reason) = self.why_kept(u) else {
+            match self.fate(u) {
                 // Already deactivated: nothing to do, nothing worth listing.
-                continue;
-            };
-            match reason {
-                Some(reason) => self.kept.push(Kept {
+                Fate::Untouched => {}
+                Fate::Kept(reason) => self.kept.push(Kept {
                     kind: ObjectKind::User,
                     key: u.email.clone(),
                     reason,
                     found_as: None,
                 }),
-                None => {
+                Fate::Removed => {
                     let change = self.removal.remove(self.site, u);
                     if matches!(change, Change::DeactivateUser { .. }) {
                         self.deactivated.insert(email_key(&u.email));
@@ -498,27 +496,36 @@ impl UserPlan<'_> {
         }
     }
 
-    /// Why an undeclared live user is kept: `Some(None)` when they are
-    /// removed, `None` when they need nothing (already deactivated).
-    fn why_kept(&self, u: &LiveUser) -> Option<Option<KeptReason>> {
+    /// What becomes of an undeclared live user.
+    fn fate(&self, u: &LiveUser) -> Fate {
         let site = self.site;
-        Some(if let Some(lock) = u.left_alone() {
-            Some(lock)
+        if let Some(lock) = u.left_alone() {
+            Fate::Kept(lock)
         } else if site
             .invited_by()
             .is_some_and(|i| email_key(i) == email_key(&u.email))
         {
-            Some(KeptReason::InvitedBy)
+            Fate::Kept(KeptReason::InvitedBy)
         } else if !u.active && site.unmanaged_users != Unmanaged::Delete {
-            return None;
+            Fate::Untouched
         } else if let Some(rule) = site.provider.undeclared_rule(site, u) {
-            rule.kept()
+            rule.kept().map_or(Fate::Removed, Fate::Kept)
         } else if site.unmanaged_users == Unmanaged::Keep {
-            Some(KeptReason::Unmanaged)
+            Fate::Kept(KeptReason::Unmanaged)
         } else {
-            None
-        })
+            Fate::Removed
+        }
     }
+}
+
+/// What becomes of an undeclared live user.
+enum Fate {
+    /// Left alone, for this reason.
+    Kept(KeptReason),
+    /// Deactivated or deleted.
+    Removed,
+    /// Nothing to do: already deactivated.
+    Untouched,
 }
 
 /// `new_owner` must be a member who can receive documents.
@@ -656,12 +663,13 @@ fn plan_groups(
     let mut desired_groups: Vec<&DesiredGroup> = desired.groups.iter().collect();
     desired_groups.sort_by_cached_key(|g| p.group_key(&g.name));
     for g in desired_groups {
-        let Some(matched) = match_group(site, &live_groups, g, errors) else {
-            continue;
-        };
-        let Some(matched) = matched else {
-            out.creates.push(create_group(site.capabilities(), g));
-            continue;
+        let matched = match match_group(site, &live_groups, g, errors) {
+            GroupMatch::Live(live) => live,
+            GroupMatch::None => {
+                out.creates.push(create_group(site.capabilities(), g));
+                continue;
+            }
+            GroupMatch::Conflict => continue,
         };
         let live_key = p.group_key(&matched.name);
         used.insert(live_key.clone());
@@ -702,14 +710,24 @@ fn keep_nested_groups(site: &Site, live: &LiveSite, out: &GroupPlan, kept: &mut 
     }
 }
 
+/// What live group a declared group is.
+enum GroupMatch<'l> {
+    /// Found by its name or a previous one.
+    Live(&'l LiveGroup),
+    /// None: the group is new.
+    None,
+    /// Its name and a previous one match two live groups (reported).
+    Conflict,
+}
+
 /// The live group declared group `g` is: by its name, else by a previous
-/// one. `None` on a conflict (reported), `Some(None)` when there is none.
+/// one.
 fn match_group<'l>(
     site: &Site,
     live_groups: &HashMap<String, &'l LiveGroup>,
     g: &DesiredGroup,
     errors: &mut Vec<PlanError>,
-) -> Option<Option<&'l LiveGroup>> {
+) -> GroupMatch<'l> {
     let p = site.provider;
     let key = p.group_key(&g.name);
     let by_previous = g
@@ -726,11 +744,11 @@ fn match_group<'l>(
                 live_current: current.name.clone(),
                 live_previous: old.name.clone(),
             });
-            None
+            GroupMatch::Conflict
         }
-        (Some(l), None) => Some(Some(*l)),
-        (None, Some((_, l))) => Some(Some(l)),
-        (None, None) => Some(None),
+        (Some(l), None) => GroupMatch::Live(l),
+        (None, Some((_, l))) => GroupMatch::Live(l),
+        (None, None) => GroupMatch::None,
     }
 }
 

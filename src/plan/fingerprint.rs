@@ -2,6 +2,8 @@
 //! when the users and groups are the same, whatever order they were listed
 //! or declared in. A saved plan carries both, and apply compares them.
 
+use std::fmt::Write as _;
+
 use sha2::{Digest, Sha256};
 
 use crate::model::{DesiredState, LiveSite, ProviderKind, email_key};
@@ -13,8 +15,10 @@ fn hex_sha256_of_json(value: &impl serde::Serialize) -> String {
     hasher
         .finalize()
         .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+        .fold(String::with_capacity(64), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
 }
 
 /// Hex SHA-256 over a canonical form of the desired state.
@@ -142,7 +146,10 @@ mod tests {
             email: email.into(),
             first_name: "A".into(),
             last_name: "B".into(),
-            groups: groups.iter().map(|g| g.to_string()).collect(),
+            groups: groups
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
             active: true,
             ..LiveUser::default()
         }
@@ -150,38 +157,44 @@ mod tests {
 
     #[test]
     fn order_does_not_matter_but_content_does() {
-        let p = crate::test_fixtures::periscope();
-        let g = |n: &str| LiveGroup {
+        let provider = crate::test_fixtures::periscope();
+        let group = |n: &str| LiveGroup {
             name: n.into(),
             access: Some("sql".into()),
             ..LiveGroup::default()
         };
-        let a = LiveSite {
+        let first = LiveSite {
             account_types: vec![],
             api_identity: None,
             access: Default::default(),
             users: vec![user("a@x.io", &["X", "Y"]), user("b@x.io", &[])],
-            groups: vec![g("X"), g("Y")],
+            groups: vec![group("X"), group("Y")],
             ..LiveSite::default()
         };
-        let b = LiveSite {
+        let reordered = LiveSite {
             account_types: vec![],
             api_identity: None,
             access: Default::default(),
             users: vec![user("b@x.io", &[]), user("a@x.io", &["Y", "X"])],
-            groups: vec![g("Y"), g("X")],
+            groups: vec![group("Y"), group("X")],
             ..LiveSite::default()
         };
-        assert_eq!(fingerprint(p, &a), fingerprint(p, &b));
-        let c = LiveSite {
+        assert_eq!(
+            fingerprint(provider, &first),
+            fingerprint(provider, &reordered)
+        );
+        let changed = LiveSite {
             account_types: vec![],
             api_identity: None,
             access: Default::default(),
             users: vec![user("a@x.io", &["X"]), user("b@x.io", &[])],
-            groups: vec![g("X"), g("Y")],
+            groups: vec![group("X"), group("Y")],
             ..LiveSite::default()
         };
-        assert_ne!(fingerprint(p, &a), fingerprint(p, &c));
+        assert_ne!(
+            fingerprint(provider, &first),
+            fingerprint(provider, &changed)
+        );
     }
 
     /// A version (ETag) that moved is a change, though nothing else did;

@@ -40,13 +40,11 @@ impl GuardKind {
     /// above both the count and the share of what is live.
     pub fn limits(self) -> (usize, f64) {
         match self {
-            GuardKind::Removals => (5, 0.10),
+            GuardKind::Removals | GuardKind::GrantRemovals => (5, 0.10),
             GuardKind::GroupDeletions => (3, 0.10),
             GuardKind::MembershipRemovals => (20, 0.10),
             GuardKind::AdminChanges => (1, 0.0),
-            GuardKind::WorkspaceDeletions => (0, 0.0),
-            GuardKind::GrantRemovals => (5, 0.10),
-            GuardKind::AccountTypeDeletions => (0, 0.0),
+            GuardKind::WorkspaceDeletions | GuardKind::AccountTypeDeletions => (0, 0.0),
         }
     }
 
@@ -64,13 +62,12 @@ impl GuardKind {
 
     fn verb(self) -> &'static str {
         match self {
-            GuardKind::Removals => "removes",
-            GuardKind::GroupDeletions => "deletes",
-            GuardKind::MembershipRemovals => "removes",
+            GuardKind::Removals | GuardKind::MembershipRemovals => "removes",
+            GuardKind::GroupDeletions
+            | GuardKind::WorkspaceDeletions
+            | GuardKind::AccountTypeDeletions => "deletes",
             GuardKind::AdminChanges => "removes or demotes",
-            GuardKind::WorkspaceDeletions => "deletes",
             GuardKind::GrantRemovals => "revokes",
-            GuardKind::AccountTypeDeletions => "deletes",
         }
     }
 
@@ -160,7 +157,7 @@ impl fmt::Display for UnneededAllowance {
 
 /// What the guards found in a site's plan.
 #[derive(Debug, Default)]
-pub struct Guarded {
+pub(super) struct Guarded {
     pub trips: Vec<GuardTrip>,
     pub unneeded: Vec<UnneededAllowance>,
 }
@@ -272,7 +269,11 @@ fn count(changes: &[Change], pick: impl Fn(&Change) -> usize) -> usize {
 /// Checks a site's plan: protected accounts and the minimum of
 /// administrators are errors; guards that trip, and acknowledgements the
 /// plan does not need, are returned.
-pub fn check(site: &Site, live: &LiveSite, changes: &[Change]) -> Result<Guarded, Vec<PlanError>> {
+pub(super) fn check(
+    site: &Site,
+    live: &LiveSite,
+    changes: &[Change],
+) -> Result<Guarded, Vec<PlanError>> {
     let caps = site.capabilities();
     let before: HashMap<String, After> = simulate(caps, live, &[]);
     let after = simulate(caps, live, changes);
@@ -403,7 +404,10 @@ fn measure<'a>(
         m(
             GuardKind::Removals,
             count(changes, |c| {
-                matches!(c, Change::DeleteUser { .. } | Change::DeactivateUser { .. }) as usize
+                usize::from(matches!(
+                    c,
+                    Change::DeleteUser { .. } | Change::DeactivateUser { .. }
+                ))
             }),
             live_users,
             allow.removals,
@@ -411,7 +415,7 @@ fn measure<'a>(
         m(
             GuardKind::GroupDeletions,
             count(changes, |c| {
-                matches!(c, Change::DeleteGroup { .. }) as usize
+                usize::from(matches!(c, Change::DeleteGroup { .. }))
             }),
             live_groups,
             allow.group_deletions,
@@ -448,7 +452,7 @@ fn measure<'a>(
         m(
             GuardKind::AccountTypeDeletions,
             count(changes, |c| {
-                matches!(c, Change::DeleteAccountType { .. }) as usize
+                usize::from(matches!(c, Change::DeleteAccountType { .. }))
             }),
             live.attrs.account_types.iter().filter(|t| t.custom).count(),
             site.sigma_org()

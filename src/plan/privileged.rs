@@ -107,7 +107,7 @@ impl fmt::Display for Privileged {
 /// What the plan of one site gives admin power to, and the people
 /// `allow_privileged` names that it does not.
 #[derive(Debug, Default)]
-pub struct Privileges {
+pub(super) struct Privileges {
     pub changes: Vec<Privileged>,
     pub unneeded: Vec<String>,
 }
@@ -222,7 +222,7 @@ impl<'a> LiveUsers<'a> {
 
 /// The privileged changes of a site's plan, each acknowledged or not.
 /// `live_users` indexes `live.users` by email key.
-pub fn check(
+pub(super) fn check(
     site: &Site,
     live: &LiveSite,
     live_users: &HashMap<String, usize>,

@@ -27,7 +27,10 @@ fn user(email: &str, first: &str, last: &str, groups: &[&str]) -> DesiredUser {
         email: email.into(),
         first_name: first.into(),
         last_name: last.into(),
-        groups: groups.iter().map(|g| g.to_string()).collect(),
+        groups: groups
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect(),
         member_type: None,
         active: true,
         previous_emails: vec![],
@@ -42,7 +45,10 @@ fn live_user(email: &str, first: &str, last: &str, groups: &[&str]) -> LiveUser 
         email: email.into(),
         first_name: first.into(),
         last_name: last.into(),
-        groups: groups.iter().map(|g| g.to_string()).collect(),
+        groups: groups
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect(),
         active: true,
         ..LiveUser::default()
     }

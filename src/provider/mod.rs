@@ -538,13 +538,6 @@ macro_rules! providers {
 
 providers! {
     Periscope => periscope,
-    // See the note on `unreachable_pub` in lib.rs.
-    #[allow(
-        unreachable_pub,
-        clippy::case_sensitive_file_extension_comparisons,
-        clippy::duration_suboptimal_units,
-        clippy::struct_field_names
-    )]
     Sigma => sigma,
     Scim => scim,
     Superset => superset,

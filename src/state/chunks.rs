@@ -22,11 +22,11 @@ use toml_parser::Source;
 use toml_parser::lexer::{Token, TokenKind};
 
 /// Pieces smaller than this are not worth a parse of their own.
-pub const MIN_CHUNK_BYTES: usize = 64 * 1024;
+pub(super) const MIN_CHUNK_BYTES: usize = 64 * 1024;
 
 /// Where to cut `text`: consecutive ranges covering it, or a single range
 /// when it is small or must be parsed whole.
-pub fn chunks(text: &str, min_bytes: usize) -> Vec<Range<usize>> {
+pub(super) fn chunks(text: &str, min_bytes: usize) -> Vec<Range<usize>> {
     let whole = std::iter::once(0..text.len()).collect();
     if text.len() < min_bytes.saturating_mul(2) {
         return whole;
@@ -60,7 +60,7 @@ fn cut_points(text: &str) -> Option<Vec<usize>> {
     // None after the last token ends the last line.
     for token in Source::new(text).lex().map(Some).chain([None]) {
         match token.map(|t| t.kind()) {
-            Some(TokenKind::Whitespace | TokenKind::Comment) => continue,
+            Some(TokenKind::Whitespace | TokenKind::Comment) => {}
             None | Some(TokenKind::Newline | TokenKind::Eof) => {
                 if line_depth == 0 && !line.is_empty() {
                     match header(text, &line) {

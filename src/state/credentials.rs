@@ -33,7 +33,7 @@ impl fmt::Display for MissingCredentials {
 const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The environment variable that sets how long a credential command may run.
-pub const COMMAND_TIMEOUT_VAR: &str = "ROSTER_CREDENTIAL_TIMEOUT";
+pub(super) const COMMAND_TIMEOUT_VAR: &str = "ROSTER_CREDENTIAL_TIMEOUT";
 
 /// How long a credential command may run: `ROSTER_CREDENTIAL_TIMEOUT`
 /// seconds (from 1 to 86400), or 30.

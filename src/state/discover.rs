@@ -19,7 +19,7 @@ use super::diagnostic::Diagnostic;
 
 /// What a walk of the state directory found.
 #[derive(Debug, Default)]
-pub struct Found {
+pub(super) struct Found {
     /// The state files, sorted.
     pub files: Vec<PathBuf>,
     /// Entries that look like state but cannot be read, one each.
@@ -38,7 +38,7 @@ pub fn near_misses(dir: &Path) -> Vec<(PathBuf, &'static str)> {
 }
 
 /// Walks `dir` (following symlinks) for state files.
-pub fn discover(dir: &Path) -> Found {
+pub(super) fn discover(dir: &Path) -> Found {
     let mut walk = Walk::default();
     match std::fs::canonicalize(dir) {
         Ok(real) => {

@@ -67,7 +67,7 @@ impl schemars::JsonSchema for GroupRef {
 /// One grant's value: a permission (`"edit"`), or a permission with the
 /// date the grant ends (`{ permission = "edit", expires = 2026-12-31 }`).
 #[derive(Debug, Clone)]
-pub struct GrantValue {
+pub(crate) struct GrantValue {
     pub permission: Spanned<String>,
     pub expires: Option<Spanned<Datetime>>,
 }
@@ -237,7 +237,7 @@ pub(super) fn expiry_dates(c: &mut Checker, l: &Loaded) {
 }
 
 /// The default of `expiry_notice_days`.
-pub const DEFAULT_NOTICE_DAYS: u32 = 14;
+pub(crate) const DEFAULT_NOTICE_DAYS: u32 = 14;
 
 /// `expiry_notice_days`: a whole number of days, 0 to 366.
 pub(super) fn notice_days(s: &mut SiteCheck) -> u32 {
@@ -434,7 +434,7 @@ pub struct Dated {
 
 /// Every `expires` date written under `dir`, with its place: what `roster
 /// validate` warns about once a date is past (the model keeps no places).
-pub fn dated(parsed: &super::load::Parsed) -> Vec<Dated> {
+pub(crate) fn dated(parsed: &super::load::Parsed) -> Vec<Dated> {
     let files = &parsed.files;
     let mut found = Vec::new();
     let mut add = |file: usize, written: &Spanned<Datetime>, subject: String| {

@@ -14,7 +14,7 @@ use super::diagnostic::{Diagnostic, Diagnostics, SourceFile};
 use super::schema::{Fields, GroupSpec, SiteSpec, UserSpec};
 
 /// State files larger than this are refused rather than read into memory.
-pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+pub(super) const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// One entry of a state file, with where it came from.
 #[derive(Debug)]
@@ -34,7 +34,7 @@ pub struct Parsed {
 /// Reads every state file under `dir` (see discover.rs for which), in a
 /// stable order, large files in pieces of at least `piece_bytes` (see
 /// chunks.rs).
-pub fn read_dir(dir: &Path, piece_bytes: usize) -> Parsed {
+pub(super) fn read_dir(dir: &Path, piece_bytes: usize) -> Parsed {
     let mut parsed = Parsed::default();
     let found = super::discover::discover(dir);
     if !found.problems.is_empty() {

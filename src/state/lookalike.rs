@@ -18,7 +18,7 @@ pub struct Lookalike {
 
 /// Every declared name under `dir` (and each `member_type`, email and
 /// grantee email) that mixes scripts.
-pub fn mixed_scripts(parsed: &super::load::Parsed) -> Vec<Lookalike> {
+pub(super) fn mixed_scripts(parsed: &super::load::Parsed) -> Vec<Lookalike> {
     let e = &parsed.entries;
     let names = e
         .groups

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::{self, MapAccess, Visitor};
 use toml::Spanned;
 
-pub use super::insight::GroupRef;
+pub(super) use super::insight::GroupRef;
 use crate::model::{Access, ProviderKind, Unmanaged, Visibility};
 use crate::provider::ProviderKeys;
 use crate::provider::site_keys::{self, Order, SiteKey, site_keys};
@@ -22,7 +22,7 @@ use crate::provider::site_keys::{self, Order, SiteKey, site_keys};
 #[derive(JsonSchema)]
 #[schemars(title = "roster state file", deny_unknown_fields)]
 #[allow(dead_code)]
-pub struct StateFile {
+pub(super) struct StateFile {
     /// The sites this repository manages, by the name the state uses.
     sites: Option<BTreeMap<String, SiteSpec>>,
     /// People, each declared once.
@@ -370,11 +370,11 @@ pub struct GroupSpec {
 
 /// An `attributes = { region = "West" }` table: values by attribute name,
 /// each with where it is written.
-pub type AttrValues = BTreeMap<Spanned<String>, Spanned<String>>;
+pub(crate) type AttrValues = BTreeMap<Spanned<String>, Spanned<String>>;
 
 /// The keys an entry may have; checked before deserializing so every unknown
 /// key is reported, not just the first.
-pub trait Fields {
+pub(crate) trait Fields {
     const FIELDS: &'static [&'static str];
 }
 

@@ -40,7 +40,7 @@ pub enum TrustError {
 /// state under `trusted`, and notes on trusted sites the state leaves out.
 /// Fails, before anything is run or sent, when the state declares a
 /// connection setting differently or a site the trusted state lacks.
-pub fn load_with_sites_from(
+pub(super) fn load_with_sites_from(
     dir: &Path,
     trusted: &Path,
     piece_bytes: usize,

@@ -158,7 +158,7 @@ impl Loaded<'_> {
     }
 
     /// The sites an entry is on: the ones it lists, or every site.
-    pub fn sites_of(&self, refs: &Option<Vec<Spanned<String>>>) -> Vec<&Site> {
+    pub(crate) fn sites_of(&self, refs: &Option<Vec<Spanned<String>>>) -> Vec<&Site> {
         sites_of(refs, self.sites)
     }
 
@@ -200,7 +200,7 @@ fn sites_of<'a>(refs: &Option<Vec<Spanned<String>>>, declared: &'a [Site]) -> Ve
 
 /// Checks what was parsed and builds the desired state, or returns every
 /// problem found.
-pub fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
+pub(super) fn build(parsed: Parsed) -> Result<DesiredState, Vec<Diagnostic>> {
     let Parsed {
         files,
         entries:
@@ -449,9 +449,9 @@ fn canonical_group(name: &str, groups: &GroupIndex, provider: ProviderKind) -> S
 /// digits, `-`, `_` and `.`, not starting with `.` (so never `..`).
 /// The longest site name: it becomes a file name (`imported/NAME.toml`)
 /// and a CI job's name, both of which have limits.
-pub const MAX_SITE_NAME: usize = 64;
+pub(super) const MAX_SITE_NAME: usize = 64;
 
-pub fn is_safe_site_name(name: &str) -> bool {
+pub(super) fn is_safe_site_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_SITE_NAME
         && !name.starts_with('.')

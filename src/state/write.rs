@@ -95,6 +95,10 @@ pub fn write_atomic_io(real: &Path, text: &str) -> std::io::Result<()> {
 }
 
 #[cfg(unix)]
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "the signature of the non-Unix version, which has no permissions to give"
+)]
 fn new_file_permissions() -> Option<std::fs::Permissions> {
     use std::os::unix::fs::PermissionsExt;
     Some(std::fs::Permissions::from_mode(0o644))

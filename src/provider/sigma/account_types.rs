@@ -22,6 +22,10 @@ const PERMISSION_READS: usize = 2;
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
+#[expect(
+    clippy::struct_field_names,
+    reason = "the fields are the API's own names (camelCase)"
+)]
 struct AccountType {
     #[serde(deserialize_with = "lenient::id")]
     account_type_id: Option<String>,

@@ -21,7 +21,7 @@ use crate::provider::lenient;
 use crate::provider::path_segment as encode;
 
 /// The most team assignments one request may carry (the reference's limit).
-pub const TEAM_ASSIGNMENTS_PER_REQUEST: usize = 100;
+pub(super) const TEAM_ASSIGNMENTS_PER_REQUEST: usize = 100;
 /// Attributes whose values are read at once. Few: a token is taken before
 /// a request waits for its turn, so many waiting requests could outlive it.
 const ATTRIBUTE_READS: usize = 2;

@@ -16,7 +16,7 @@ use crate::provider::error::{ProviderError, describe_transport, error_message};
 use crate::secret::Secret;
 
 /// Refresh this long before expiry (at most a tenth of the token's life).
-const MARGIN: Duration = Duration::from_secs(60);
+const MARGIN: Duration = Duration::from_mins(1);
 
 struct Token {
     access: Secret,
@@ -33,7 +33,7 @@ struct State {
     generation: u64,
 }
 
-pub struct Auth {
+pub(super) struct Auth {
     http: reqwest::Client,
     url: url::Url,
     site: String,
@@ -47,7 +47,7 @@ pub struct Auth {
 }
 
 impl Auth {
-    pub fn new(
+    pub(super) fn new(
         http: reqwest::Client,
         base: &url::Url,
         site: &str,
@@ -70,7 +70,7 @@ impl Auth {
     /// This with answers bounded to `limit` bytes (the site's
     /// `max_response_bytes`).
     #[must_use]
-    pub fn with_max_response_bytes(self, limit: u64) -> Self {
+    pub(super) fn with_max_response_bytes(self, limit: u64) -> Self {
         Auth {
             max_response_bytes: limit,
             ..self
@@ -79,13 +79,13 @@ impl Auth {
 
     /// The secrets to scrub from any text shown to people: the client ID
     /// and secret, and the pair as HTTP Basic would carry it.
-    pub fn secrets(&self) -> [String; 3] {
+    pub(super) fn secrets(&self) -> [String; 3] {
         let (id, secret) = (self.client_id.expose(), self.client_secret.expose());
         [id.to_string(), secret.to_string(), format!("{id}:{secret}")]
     }
 
     /// A valid access token and its generation.
-    pub async fn bearer(&self) -> Result<(Secret, u64), ProviderError> {
+    pub(super) async fn bearer(&self) -> Result<(Secret, u64), ProviderError> {
         let mut state = self.state.lock().await;
         if let Some(t) = state
             .token
@@ -122,7 +122,7 @@ impl Auth {
     }
 
     /// The token of `generation` was refused: the next `bearer` gets a new one.
-    pub async fn refused(&self, generation: u64) {
+    pub(super) async fn refused(&self, generation: u64) {
         let mut state = self.state.lock().await;
         let current = state.generation == generation;
         if let Some(t) = state.token.as_mut().filter(|_| current) {

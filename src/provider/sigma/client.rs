@@ -17,7 +17,7 @@ use crate::provider::retry::{Pacer, Purpose, RetryPolicy};
 use crate::secret::Secret;
 
 /// The largest page Sigma serves (reference §3.1).
-pub const PAGE_SIZE: usize = 1000;
+pub(super) const PAGE_SIZE: usize = 1000;
 /// Team member lists read at once.
 const TEAM_READS: usize = 8;
 

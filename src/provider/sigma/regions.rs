@@ -51,6 +51,10 @@ mod tests {
     use super::*;
 
     #[test]
+    #[expect(
+        clippy::case_sensitive_file_extension_comparisons,
+        reason = "these are URLs, written in lower case, not file names"
+    )]
     fn every_production_region_and_the_sample_names_resolve() {
         assert_eq!(
             CLOUDS.iter().filter(|(_, u)| u.ends_with(".com")).count(),

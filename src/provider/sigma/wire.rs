@@ -10,11 +10,11 @@ use crate::model::UserKind;
 use crate::provider::lenient::{self, ListKeys};
 
 /// The scheduler account every organisation has; never touched.
-pub const SCHEDULER_ROBOT: &str = "SigmaSchedulerRobot";
+pub(super) const SCHEDULER_ROBOT: &str = "SigmaSchedulerRobot";
 
 /// Where Sigma's lists keep their items and cursor (`nextPageToken` for
 /// account types, `nextPage` elsewhere).
-pub struct Entries;
+pub(super) struct Entries;
 
 impl ListKeys for Entries {
     const ITEMS: &'static [&'static str] = &["entries"];
@@ -22,11 +22,15 @@ impl ListKeys for Entries {
 }
 
 /// One page of a list.
-pub type Page<T> = lenient::List<T, Entries>;
+pub(super) type Page<T> = lenient::List<T, Entries>;
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
-pub struct Member {
+#[expect(
+    clippy::struct_field_names,
+    reason = "the fields are the API's own names (camelCase)"
+)]
+pub(super) struct Member {
     #[serde(deserialize_with = "lenient::id")]
     pub member_id: Option<String>,
     #[serde(deserialize_with = "lenient::text")]
@@ -51,7 +55,7 @@ pub struct Member {
 
 impl Member {
     /// The member's kind: `userKind`, else the legacy `isGuest`, else internal.
-    pub fn kind(&self) -> UserKind {
+    pub(super) fn kind(&self) -> UserKind {
         match &self.user_kind {
             Some(k) => UserKind::parse(k),
             None if self.is_guest => UserKind::Guest,
@@ -62,7 +66,11 @@ impl Member {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
-pub struct Team {
+#[expect(
+    clippy::struct_field_names,
+    reason = "the fields are the API's own names (camelCase)"
+)]
+pub(super) struct Team {
     #[serde(deserialize_with = "lenient::id")]
     pub team_id: Option<String>,
     #[serde(deserialize_with = "lenient::text")]
@@ -78,7 +86,7 @@ pub struct Team {
 /// A member of a team, or the answer of `whoami`.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
-pub struct MemberRef {
+pub(super) struct MemberRef {
     #[serde(deserialize_with = "lenient::id")]
     pub user_id: Option<String>,
     #[serde(deserialize_with = "lenient::id")]
@@ -91,7 +99,7 @@ pub struct MemberRef {
 /// A file a member can reach (`GET /v2/members/{id}/files`).
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
-pub struct File {
+pub(super) struct File {
     #[serde(deserialize_with = "lenient::text", rename = "type")]
     pub kind: Option<String>,
     #[serde(deserialize_with = "lenient::id")]
@@ -105,21 +113,21 @@ impl File {
     /// (shared with them, in a workspace they see), and `ownerId` (string
     /// or null, optional) says whose each is; only those they own go with
     /// the handover.
-    pub fn owned_document(&self, member: &str) -> bool {
+    pub(super) fn owned_document(&self, member: &str) -> bool {
         let container = matches!(self.kind.as_deref(), Some("folder" | "workspace"));
         !container && self.owner_id.as_deref() == Some(member)
     }
 }
 
 impl MemberRef {
-    pub fn id(self) -> Option<String> {
+    pub(super) fn id(self) -> Option<String> {
         self.user_id.or(self.member_id)
     }
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
-pub struct AccountType {
+pub(super) struct AccountType {
     #[serde(deserialize_with = "lenient::text")]
     pub account_type_name: Option<String>,
     #[serde(deserialize_with = "lenient::flag")]
@@ -127,7 +135,7 @@ pub struct AccountType {
 }
 
 /// A text field of an answer read as JSON (the answers to writes).
-pub fn text(v: &Value, key: &str) -> String {
+pub(super) fn text(v: &Value, key: &str) -> String {
     v.get(key)
         .and_then(Value::as_str)
         .unwrap_or_default()

@@ -19,7 +19,7 @@ use crate::state::{Checker, Entry, Fields, GrantValue, Loaded, check_date, plain
 /// or `{ permission = "edit", expires = 2026-12-31 }` for a grant that ends.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct GrantsSpec {
+pub(crate) struct GrantsSpec {
     /// Team name = permission.
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, GrantValue>")]
@@ -33,7 +33,7 @@ pub struct GrantsSpec {
 /// `[[workspaces]]`: a Sigma workspace and who may do what in it.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct WorkspaceSpec {
+pub(crate) struct WorkspaceSpec {
     #[schemars(with = "String")]
     pub name: Spanned<String>,
     /// Earlier names: a live workspace found by one is renamed.
@@ -52,7 +52,7 @@ pub struct WorkspaceSpec {
 /// creates connections: they hold credentials).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ConnectionSpec {
+pub(crate) struct ConnectionSpec {
     #[schemars(with = "String")]
     pub name: Spanned<String>,
     /// Permissions: usage | annotate.

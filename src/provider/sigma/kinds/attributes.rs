@@ -21,7 +21,7 @@ use crate::state::{AttrValues, Checker, Fields, Loaded};
 /// `[[user_attributes]]`: a Sigma user attribute (row-level security).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AttributeSpec {
+pub(crate) struct AttributeSpec {
     /// The attribute's name; compared ignoring case and surrounding spaces.
     #[schemars(with = "String")]
     pub name: Spanned<String>,
@@ -40,7 +40,7 @@ impl Fields for AttributeSpec {
 /// `[[account_types]]`: a Sigma custom account type.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AccountTypeSpec {
+pub(crate) struct AccountTypeSpec {
     /// The account type's name, as people's member_type names it.
     #[schemars(with = "String")]
     pub name: Spanned<String>,

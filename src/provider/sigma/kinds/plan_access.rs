@@ -26,7 +26,7 @@ fn by_name(objects: &[LiveAccessObject]) -> HashMap<String, Vec<usize>> {
 
 /// What the access half of a site's plan found.
 #[derive(Default)]
-pub struct AccessPlan {
+pub(super) struct AccessPlan {
     /// Workspaces created and renamed (step 1).
     pub early: Vec<Change>,
     /// Grants (step 3).
